@@ -1,0 +1,81 @@
+/*
+ * Internal: open-addressing hash map from 64- or 128-bit keys to uint64_t.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP_CORE_MAP_H
+#define LP_CORE_MAP_H
+
+#include "core/hash.h"
+#include "core/mem.h"
+
+/* Linear probing with a one-byte control array (0 = empty, else 0x80 | 7
+ * hash bits, so most mismatches are rejected without touching the keys)
+ * and backward-shift deletion, so there are no tombstones and lookups never
+ * slow down after deletions. One allocation holds keys, values and control
+ * bytes, so growth either fully succeeds or leaves the map untouched.
+ * Iteration order depends on the keys only (not on insertion history),
+ * but callers that need a defined order must sort. */
+typedef struct lp_hmap {
+  uint64_t *keys; /* cap * kw words */
+  uint64_t *vals; /* cap */
+  uint8_t *ctrl;  /* cap */
+  size_t cap;     /* 0 or a power of two */
+  size_t len;
+  unsigned kw;    /* key words: 1 or 2 */
+} lp_hmap;
+
+void lp_hmap_init(lp_hmap *h, unsigned key_words);
+void lp_hmap_free(lp_hmap *h, const lp_mem *m);
+/* Make room for `n` entries without further growth. */
+int lp_hmap_reserve(lp_hmap *h, const lp_mem *m, size_t n);
+/* Find `key`; returns true and sets *val (if non-NULL) when present. */
+bool lp_hmap_get(const lp_hmap *h, const uint64_t *key, uint64_t *val);
+/* Find or insert `key`. On LP_OK, *slot points at its value (0 for a new
+ * entry) until the next insertion or deletion, and *inserted tells which. */
+int lp_hmap_upsert(lp_hmap *h, const lp_mem *m, const uint64_t *key, uint64_t **slot,
+                   bool *inserted);
+/* Remove `key`; returns true and sets *val (if non-NULL) when it was present. */
+bool lp_hmap_del(lp_hmap *h, const uint64_t *key, uint64_t *val);
+/* Iterate: start with *pos = 0; returns false at the end. */
+bool lp_hmap_next(const lp_hmap *h, size_t *pos, const uint64_t **key, uint64_t *val);
+/* Bytes of memory held (for benchmarks' bytes-per-item figures). */
+size_t lp_hmap_bytes(const lp_hmap *h);
+
+/* ---- 64-bit keys ---- */
+typedef lp_hmap lp_map64;
+static inline void lp_map64_init(lp_map64 *h) { lp_hmap_init(h, 1); }
+static inline bool lp_map64_get(const lp_map64 *h, uint64_t key, uint64_t *val) {
+  return lp_hmap_get(h, &key, val);
+}
+static inline int lp_map64_put(lp_map64 *h, const lp_mem *m, uint64_t key, uint64_t val) {
+  uint64_t *slot;
+  bool inserted;
+  int rc = lp_hmap_upsert(h, m, &key, &slot, &inserted);
+  if (rc == LP_OK) *slot = val;
+  return rc;
+}
+static inline bool lp_map64_del(lp_map64 *h, uint64_t key, uint64_t *val) {
+  return lp_hmap_del(h, &key, val);
+}
+
+/* ---- 128-bit keys ---- */
+typedef lp_hmap lp_map128;
+static inline void lp_map128_init(lp_map128 *h) { lp_hmap_init(h, 2); }
+static inline bool lp_map128_get(const lp_map128 *h, lp_hash128 key, uint64_t *val) {
+  uint64_t k[2] = {key.lo, key.hi};
+  return lp_hmap_get(h, k, val);
+}
+static inline int lp_map128_put(lp_map128 *h, const lp_mem *m, lp_hash128 key,
+                                uint64_t val) {
+  uint64_t k[2] = {key.lo, key.hi}, *slot;
+  bool inserted;
+  int rc = lp_hmap_upsert(h, m, k, &slot, &inserted);
+  if (rc == LP_OK) *slot = val;
+  return rc;
+}
+static inline bool lp_map128_del(lp_map128 *h, lp_hash128 key, uint64_t *val) {
+  uint64_t k[2] = {key.lo, key.hi};
+  return lp_hmap_del(h, k, val);
+}
+
+#endif /* LP_CORE_MAP_H */

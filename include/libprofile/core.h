@@ -32,7 +32,9 @@
 #include <stdint.h>
 
 /** @cond LP_INTERNAL */
-#if defined(_WIN32) || defined(__CYGWIN__)
+/* A host may predefine LP_API (e.g. empty, for FFI header parsers). */
+#if defined(LP_API)
+#elif defined(_WIN32) || defined(__CYGWIN__)
 #  if defined(LP_BUILDING) && !defined(LP_STATIC)
 #    define LP_API __declspec(dllexport)
 #  elif !defined(LP_STATIC)

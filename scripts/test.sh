@@ -55,6 +55,12 @@ ninja -C "$out/asan"
 run_suite "$out/asan" --setup=asan
 count_results "$out/asan" asan
 
+step "no-stdio build (-Dstdio=false): library and unit tests"
+meson setup "$out/nostdio" -Dwerror=true -Dstdio=false -Dbench=false -Ddocs=disabled >/dev/null
+ninja -C "$out/nostdio"
+run_suite "$out/nostdio" --suite unit --suite abi
+count_results "$out/nostdio"
+
 step "install, then build a consumer with pkg-config (shared and static)"
 dest=$root/$out/destdir
 meson install -C "$out/gcc" --destdir "$dest" --quiet

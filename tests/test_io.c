@@ -103,6 +103,7 @@ static void memreader_errors(void **state) {
   assert_int_equal(lp_memreader_read(&junk, buf, 4, &got), LP_EINVAL);
 }
 
+#ifndef LP_NO_STDIO
 static void file_adapters_round_trip(void **state) {
   (void)state;
   FILE *f = tmpfile();
@@ -137,6 +138,7 @@ static void file_adapters_errors(void **state) {
   assert_int_equal(lp_file_read(wo, buf, sizeof buf, &got), LP_EIO);
   fclose(wo);
 }
+#endif
 
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -144,8 +146,10 @@ int main(void) {
       cmocka_unit_test(membuf_errors),
       cmocka_unit_test(memreader_reads_in_pieces),
       cmocka_unit_test(memreader_errors),
+#ifndef LP_NO_STDIO
       cmocka_unit_test(file_adapters_round_trip),
       cmocka_unit_test(file_adapters_errors),
+#endif
   };
   return cmocka_run_group_tests_name("io", tests, NULL, NULL);
 }

@@ -31,17 +31,6 @@ void lp_membuf_free(lp_membuf *b) {
 int lp_membuf_write(void *ud, const void *data, size_t len) {
   lp_membuf *b = ud;
   if (b == NULL || (data == NULL && len > 0)) return LP_EINVAL;
-  if (len == 0) return LP_OK;
-  size_t need;
-  if (lp_add_overflow(b->bytes.len, len, &need)) return LP_ELIMIT;
-  if (need > b->bytes.cap) {
-    /* Double: snapshots are written in many small pieces. */
-    size_t want = b->bytes.cap * 2;
-    if (want < need) want = need;
-    int rc = lp_vec_reserve(&b->bytes, &b->mem, want);
-    if (rc != LP_OK) rc = lp_vec_reserve(&b->bytes, &b->mem, need);
-    if (rc != LP_OK) return rc;
-  }
   return lp_vec_append(&b->bytes, &b->mem, data, len);
 }
 

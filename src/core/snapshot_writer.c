@@ -137,17 +137,8 @@ int lp_snapshot_writer_write(lp_snapshot_writer *w, const void *data, size_t len
   if (!w->in_section) return lp_error_set(&w->err, LP_EMISUSE, "snapshot writer: no open section");
   if (data == NULL && len > 0)
     return lp_error_set(&w->err, LP_EINVAL, "snapshot writer: NULL data");
-  if (len == 0) return LP_OK;
-  size_t need;
-  if (lp_add_overflow(w->section.len, len, &need)) return fail(w, LP_ELIMIT, "section too large");
-  if (need > w->section.cap) {
-    /* Double so that many small writes stay linear. */
-    size_t want = w->section.cap * 2 > need ? w->section.cap * 2 : need;
-    rc = lp_vec_reserve(&w->section, &w->mem, want);
-    if (rc != LP_OK) rc = lp_vec_reserve(&w->section, &w->mem, need);
-    if (rc != LP_OK) return fail(w, rc, "buffering section");
-  }
-  (void)lp_vec_append(&w->section, &w->mem, data, len); /* cannot fail: reserved */
+  rc = lp_vec_append(&w->section, &w->mem, data, len);
+  if (rc != LP_OK) return fail(w, rc, rc == LP_ELIMIT ? "section too large" : "buffering section");
   return LP_OK;
 }
 

@@ -94,6 +94,25 @@ unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 echo "exported symbols of the installed library:"
 nm -D --defined-only "$(find "$dest" -name 'libprofile.so.*.*' | head -n 1)" | awk '$2 != "A" {print "  " $3}'
 
+step "use as a Meson subproject (dependency fallback)"
+sub=$out/subproject
+mkdir -p "$sub/subprojects/libprofile"
+git archive HEAD | tar -x -C "$sub/subprojects/libprofile"
+cat > "$sub/meson.build" <<'M'
+project('consumer', 'c')
+lp = dependency('libprofile', fallback: ['libprofile', 'libprofile_dep'],
+  default_options: ['tests=disabled', 'bench=false', 'docs=disabled', 'fuzzing=none'])
+executable('consumer', 'consumer.c', dependencies: lp)
+M
+cp "$consumer" "$sub/consumer.c"
+if meson setup "$sub/build" "$sub" --force-fallback-for=libprofile >/dev/null \
+   && ninja -C "$sub/build" >/dev/null && "$sub/build/consumer"; then
+  passed=$((passed + 1))
+else
+  echo "*** subproject consumer failed" >&2
+  failed=$((failed + 1))
+fi
+
 step "short libFuzzer session per target (30 s each)"
 CC=clang CXX=clang++ meson setup "$out/fuzz" -Dfuzzing=libfuzzer -Db_sanitize=address,undefined \
   -Db_lundef=false -Dtests=disabled -Dbench=false -Ddocs=disabled >/dev/null

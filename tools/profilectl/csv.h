@@ -27,6 +27,9 @@
  * while a single record is longer than it (never beyond
  * #pctl_csv_config.max_record_bytes + 2), plus the field table.
  *
+ * Thread-safety: a reader must be used by one thread at a time; distinct
+ * readers are independent (there is no global state).
+ *
  * Status convention: negative values are libprofile's `LP_E*` codes and are
  * sticky (every later call returns the same code); #PCTL_CSV_ROW is #LP_OK.
  */
@@ -67,7 +70,7 @@ typedef enum pctl_csv_problem {
 
 /** Settings for pctl_csv_open(); start from pctl_csv_config_init(). */
 typedef struct pctl_csv_config {
-  char delimiter;                     /**< Field separator; default `,`. Not `"`, CR or LF. */
+  char delimiter;                     /**< Field separator; default `,`. Not `"`, CR, LF or NUL. */
   pctl_csv_on_malformed on_malformed; /**< Default #PCTL_CSV_STOP. */
   size_t buffer_size;      /**< Initial buffer in bytes (>= 4); default 256 KiB. */
   size_t max_fields;       /**< Most fields in one record (>= 1); default 4096. */

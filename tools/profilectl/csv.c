@@ -1,0 +1,741 @@
+/*
+ * Streaming CSV reader. The parser is a resumable state machine: when it
+ * runs out of buffered bytes mid-record it saves its position as offsets
+ * from the record start, the buffer is compacted (or grown) and refilled,
+ * and parsing continues where it stopped. Every byte is therefore scanned
+ * once, and unquoting in place stays correct across refills.
+ * SPDX-License-Identifier: MIT
+ */
+#include "csv.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/mem.h"
+
+enum parse_state {
+  ST_RECORD,      /* before the first byte of a record (empty lines skipped here) */
+  ST_FIELD,       /* at the first byte of a field */
+  ST_UNQUOTED,    /* inside an unquoted field */
+  ST_QUOTED,      /* inside a quoted field */
+  ST_QUOTE,       /* at a quote inside a quoted field: closing or doubled? */
+  ST_AFTER_QUOTE  /* right after a closing quote */
+};
+
+/* parse() results besides negative errors. */
+enum { P_DONE = 1, P_MORE = 2, P_END = 3 };
+
+typedef struct span {
+  size_t off; /* from the record start */
+  size_t len;
+} span;
+
+struct pctl_csv {
+  lp_mem mem; /* first: see lp_mem_new_handle */
+  lp_error err;
+  lp_reader read;
+  void *ud;
+  pctl_csv_config cfg;
+  unsigned char delim;
+  /* Non-zero for the bytes that end a run of unquoted field text. */
+  unsigned char cls[256];
+
+  unsigned char *buf; /* cap + 1 bytes: the extra one holds a sentinel or NUL */
+  size_t cap;
+  size_t len;          /* bytes buffered */
+  size_t rec;          /* offset of the current record's first byte */
+  uint64_t buf_offset; /* stream offset of buf[0] */
+  bool eof;
+  bool at_end;
+  bool bom_checked;
+  bool header_read;
+  bool started;
+  int sticky;
+
+  /* Parser state; offsets are from buf + rec so compaction keeps them. */
+  enum parse_state state;
+  size_t pos, fstart, seg, wr;
+  size_t term; /* length of the line ending of the record just parsed */
+  uint64_t line;     /* physical line at the scan position */
+  uint64_t rec_line; /* line where the current record starts */
+  pctl_csv_problem problem;
+  size_t problem_field; /* 1-based */
+
+  span *spans;
+  pctl_csv_field *view;
+  size_t nfields; /* fields parsed in the current record */
+  size_t fcap;
+  size_t nview;   /* fields exposed; 0 unless the last result was a row */
+  size_t expected;
+
+  char *hdr_bytes;
+  size_t hdr_bytes_len;
+  pctl_csv_field *hdr;
+  size_t nhdr;
+
+  pctl_csv_problem last_problem;
+  uint64_t last_line;
+  pctl_csv_stats stats;
+};
+
+/* Quoted text stops only at a quote (closing or doubled) and at LF, which
+ * is counted for line numbers; the LF sentinel also stops it at the end. */
+static const unsigned char quoted_cls[256] = {['"'] = 1, ['\n'] = 1};
+
+static const unsigned char utf8_bom[3] = {0xEF, 0xBB, 0xBF};
+
+#define INITIAL_FIELDS 16
+
+void pctl_csv_config_init(pctl_csv_config *cfg) {
+  if (cfg == NULL) return;
+  cfg->delimiter = ',';
+  cfg->on_malformed = PCTL_CSV_STOP;
+  cfg->buffer_size = PCTL_CSV_DEFAULT_BUFFER;
+  cfg->max_fields = PCTL_CSV_DEFAULT_MAX_FIELDS;
+  cfg->max_record_bytes = PCTL_CSV_DEFAULT_MAX_RECORD;
+  cfg->alloc = NULL;
+}
+
+static unsigned long long ull(uint64_t v) { return (unsigned long long)v; }
+
+/* Record a hard error: it is returned by every later call. */
+static int stick(pctl_csv *r, int code) {
+  r->sticky = code;
+  r->nview = 0;
+  return code;
+}
+
+static int validate_config(const pctl_csv_config *c) {
+  if (c->delimiter == '"' || c->delimiter == '\r' || c->delimiter == '\n' ||
+      c->delimiter == '\0')
+    return LP_EINVAL;
+  if (c->on_malformed != PCTL_CSV_STOP && c->on_malformed != PCTL_CSV_REPORT)
+    return LP_EINVAL;
+  if (c->buffer_size < 4 || c->max_fields == 0 || c->max_record_bytes == 0)
+    return LP_EINVAL;
+  /* The buffer may grow to max_record_bytes + 2 plus the sentinel byte. */
+  if (c->buffer_size > SIZE_MAX - 1 || c->max_record_bytes > SIZE_MAX - 3)
+    return LP_EINVAL;
+  return LP_OK;
+}
+
+int pctl_csv_open(const pctl_csv_config *cfg, lp_reader read, void *ud, pctl_csv **out) {
+  if (out == NULL) return LP_EINVAL;
+  *out = NULL;
+  pctl_csv_config c;
+  if (cfg != NULL) {
+    c = *cfg;
+  } else {
+    pctl_csv_config_init(&c);
+  }
+  if (read == NULL) return LP_EINVAL;
+  int rc = validate_config(&c);
+  if (rc != LP_OK) return rc;
+
+  pctl_csv *r;
+  rc = lp_mem_new_handle(c.alloc, sizeof *r, (void **)&r);
+  if (rc != LP_OK) return rc;
+  r->read = read;
+  r->ud = ud;
+  r->cfg = c;
+  r->cfg.alloc = NULL; /* copied into r->mem; the caller's struct may go away */
+  r->delim = (unsigned char)c.delimiter;
+  r->cls[r->delim] = 1;
+  r->cls['"'] = 1;
+  r->cls['\r'] = 1;
+  r->cls['\n'] = 1;
+  r->cap = c.buffer_size;
+  r->buf = lp_mem_alloc(&r->mem, r->cap + 1);
+  r->fcap = INITIAL_FIELDS < c.max_fields ? INITIAL_FIELDS : c.max_fields;
+  r->spans = lp_mem_alloc(&r->mem, r->fcap * sizeof *r->spans);
+  r->view = lp_mem_alloc(&r->mem, r->fcap * sizeof *r->view);
+  if (r->buf == NULL || r->spans == NULL || r->view == NULL) {
+    pctl_csv_close(r);
+    return LP_ENOMEM;
+  }
+  r->line = 1;
+  *out = r;
+  return LP_OK;
+}
+
+static int file_read(void *ud, void *buf, size_t cap, size_t *got) {
+  FILE *f = ud;
+  size_t n = fread(buf, 1, cap, f);
+  *got = n;
+  if (n == 0 && ferror(f)) return LP_EIO;
+  return LP_OK;
+}
+
+int pctl_csv_open_file(const pctl_csv_config *cfg, FILE *f, pctl_csv **out) {
+  if (f == NULL) {
+    if (out != NULL) *out = NULL;
+    return LP_EINVAL;
+  }
+  return pctl_csv_open(cfg, file_read, f, out);
+}
+
+void pctl_csv_close(pctl_csv *r) {
+  if (r == NULL) return;
+  lp_mem_free(&r->mem, r->buf, r->buf == NULL ? 0 : r->cap + 1);
+  lp_mem_free(&r->mem, r->spans, r->fcap * sizeof *r->spans);
+  lp_mem_free(&r->mem, r->view, r->fcap * sizeof *r->view);
+  lp_mem_free(&r->mem, r->hdr_bytes, r->hdr_bytes_len);
+  lp_mem_free(&r->mem, r->hdr, r->nhdr * sizeof *r->hdr);
+  lp_mem_free_handle(r, sizeof *r);
+}
+
+const char *pctl_csv_errmsg(const pctl_csv *r) {
+  return r == NULL ? LP_ERRMSG_NULL_HANDLE : lp_error_msg(&r->err);
+}
+
+const char *pctl_csv_problem_text(pctl_csv_problem kind) {
+  switch (kind) {
+  case PCTL_CSV_NO_PROBLEM: return "no problem";
+  case PCTL_CSV_FIELD_COUNT: return "wrong number of fields";
+  case PCTL_CSV_QUOTE_IN_FIELD: return "quote inside unquoted field";
+  case PCTL_CSV_UNTERMINATED_QUOTE: return "unterminated quoted field";
+  case PCTL_CSV_AFTER_QUOTE: return "unexpected character after closing quote";
+  case PCTL_CSV_BARE_CR: return "carriage return without line feed";
+  }
+  return "unknown problem";
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffer management */
+
+/* Grow the field tables (both, so they always have fcap entries). */
+static int grow_fields(pctl_csv *r) {
+  if (r->fcap >= r->cfg.max_fields) {
+    return lp_error_set(&r->err, LP_ELIMIT,
+                        "line %llu: record has more than %zu fields (max_fields)",
+                        ull(r->rec_line), r->cfg.max_fields);
+  }
+  size_t n = r->fcap > r->cfg.max_fields / 2 ? r->cfg.max_fields : r->fcap * 2;
+  void *spans = NULL, *view = NULL;
+  int rc = lp_mem_alloc_array(&r->mem, n, sizeof *r->spans, &spans);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(&r->mem, n, sizeof *r->view, &view);
+  if (rc != LP_OK) {
+    lp_mem_free_array(&r->mem, spans, n, sizeof *r->spans);
+    return lp_error_set(&r->err, rc, "line %llu: cannot grow the field table to %zu fields",
+                        ull(r->rec_line), n);
+  }
+  memcpy(spans, r->spans, r->nfields * sizeof *r->spans);
+  lp_mem_free(&r->mem, r->spans, r->fcap * sizeof *r->spans);
+  lp_mem_free(&r->mem, r->view, r->fcap * sizeof *r->view);
+  r->spans = spans;
+  r->view = view;
+  r->fcap = n;
+  return LP_OK;
+}
+
+/* in_quote: the record was cut off inside a quoted field, the usual cause. */
+static int record_too_long(pctl_csv *r, bool in_quote) {
+  return lp_error_set(&r->err, LP_ELIMIT,
+                      "line %llu: record longer than %zu bytes (max_record_bytes)%s",
+                      ull(r->rec_line), r->cfg.max_record_bytes,
+                      in_quote ? "; it is inside a quoted field: unterminated quote?" : "");
+}
+
+/* Make room after the partial record and read once more. */
+static int fill(pctl_csv *r) {
+  if (r->rec > 0) {
+    size_t keep = r->len - r->rec;
+    memmove(r->buf, r->buf + r->rec, keep);
+    r->buf_offset += r->rec;
+    r->len = keep;
+    r->rec = 0;
+  }
+  /* A partial record this long cannot end within the limit, even if the
+   * next byte is the LF of a CRLF. */
+  if (r->len > r->cfg.max_record_bytes + 1) {
+    return record_too_long(r, r->state == ST_QUOTED || r->state == ST_QUOTE);
+  }
+  if (r->len == r->cap) {
+    size_t limit = r->cfg.max_record_bytes + 2;
+    size_t n = r->cap > limit / 2 ? limit : r->cap * 2;
+    unsigned char *nb = lp_mem_realloc(&r->mem, r->buf, r->cap + 1, n + 1);
+    if (nb == NULL) {
+      return lp_error_set(&r->err, LP_ENOMEM, "line %llu: cannot grow the buffer to %zu bytes",
+                          ull(r->rec_line), n);
+    }
+    r->buf = nb;
+    r->cap = n;
+  }
+  size_t room = r->cap - r->len;
+  size_t got = 0;
+  int rc = r->read(r->ud, r->buf + r->len, room, &got);
+  if (rc != 0) {
+    int code = rc < 0 ? rc : LP_EIO;
+    return lp_error_set(&r->err, code, "read failed at byte %llu: %s",
+                        ull(r->buf_offset + r->len), lp_strerror(code));
+  }
+  if (got > room) {
+    return lp_error_set(&r->err, LP_EIO, "read callback returned %zu bytes for a %zu-byte buffer",
+                        got, room);
+  }
+  if (got == 0) r->eof = true;
+  r->len += got;
+  return LP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The parser */
+
+#define FLAG(kind)                                   \
+  do {                                               \
+    if (r->problem == PCTL_CSV_NO_PROBLEM) {         \
+      r->problem = (kind);                           \
+      r->problem_field = r->nfields + 1;             \
+    }                                                \
+  } while (0)
+
+#define PUSH(o_, n_)                                 \
+  do {                                               \
+    if (LP_UNLIKELY(r->nfields == r->fcap)) {        \
+      int rc_ = grow_fields(r);                      \
+      if (rc_ != LP_OK) return rc_;                  \
+    }                                                \
+    r->spans[r->nfields].off = (o_);                 \
+    r->spans[r->nfields].len = (n_);                 \
+    r->nfields++;                                    \
+  } while (0)
+
+#define SUSPEND(st)                                  \
+  do {                                               \
+    r->state = (st);                                 \
+    r->pos = (size_t)(p - base);                     \
+    r->fstart = fstart;                              \
+    return P_MORE;                                   \
+  } while (0)
+
+/* Quoted states also keep the unquoting cursors. */
+#define SUSPEND_QUOTED(st)                           \
+  do {                                               \
+    r->seg = (size_t)(seg - base);                   \
+    r->wr = (size_t)(wr - base);                     \
+    SUSPEND(st);                                     \
+  } while (0)
+
+#define FINISH(terminator_len)                       \
+  do {                                               \
+    r->pos = (size_t)(p - base);                     \
+    r->term = (terminator_len);                      \
+    return P_DONE;                                   \
+  } while (0)
+
+/*
+ * Parse from the saved state until the record ends (P_DONE: r->pos is just
+ * past its line ending, r->term the ending's length) or the buffered bytes
+ * run out (P_MORE: state saved). Negative: hard error, message set.
+ * Problems only set r->problem: parsing continues leniently so the record's
+ * end is found where a correct record would have ended.
+ */
+static int parse(pctl_csv *r) {
+  unsigned char *base = r->buf + r->rec;
+  unsigned char *const end = r->buf + r->len;
+  unsigned char *p = base + r->pos;
+  unsigned char *seg = p; /* meaningful only in the quoted states */
+  unsigned char *wr = p;
+  size_t fstart = r->fstart;
+  const unsigned char *const cls = r->cls;
+  const unsigned char delim = r->delim;
+
+  /* Both scanning loops stop at LF, so they need no bounds check. */
+  *end = '\n';
+
+  switch (r->state) {
+  case ST_RECORD: break;
+  case ST_FIELD: goto field;
+  case ST_UNQUOTED: goto unquoted;
+  case ST_QUOTED:
+    seg = base + r->seg;
+    wr = base + r->wr;
+    goto quoted;
+  case ST_QUOTE:
+    seg = base + r->seg;
+    wr = base + r->wr;
+    goto quote;
+  case ST_AFTER_QUOTE: goto after_quote;
+  }
+
+  /* ST_RECORD: skip empty lines; they are not records. */
+  for (;;) {
+    size_t skip;
+    if (p == end) SUSPEND(ST_RECORD);
+    if (*p == '\n') {
+      skip = 1;
+    } else if (*p == '\r') {
+      if (p + 1 == end) SUSPEND(ST_RECORD);
+      if (p[1] != '\n') break;
+      skip = 2;
+    } else {
+      break;
+    }
+    r->rec += skip;
+    base += skip;
+    p = base;
+    r->line++;
+    r->stats.empty_lines++;
+  }
+  r->rec_line = r->line;
+  r->nfields = 0;
+  r->problem = PCTL_CSV_NO_PROBLEM;
+
+field:
+  if (p == end) SUSPEND(ST_FIELD);
+  if (*p == '"') {
+    p++;
+    fstart = (size_t)(p - base);
+    seg = wr = p;
+    goto quoted;
+  }
+  fstart = (size_t)(p - base);
+
+unquoted:
+  for (;;) {
+    while (!cls[*p]) p++;
+    if (p == end) SUSPEND(ST_UNQUOTED);
+    unsigned char c = *p;
+    if (c == delim) {
+      PUSH(fstart, (size_t)(p - base) - fstart);
+      p++;
+      goto field;
+    }
+    if (c == '\n') {
+      PUSH(fstart, (size_t)(p - base) - fstart);
+      p++;
+      r->line++;
+      FINISH(1);
+    }
+    if (c == '\r') {
+      if (p + 1 == end) SUSPEND(ST_UNQUOTED); /* decided once the next byte is known */
+      if (p[1] == '\n') {
+        PUSH(fstart, (size_t)(p - base) - fstart);
+        p += 2;
+        r->line++;
+        FINISH(2);
+      }
+      FLAG(PCTL_CSV_BARE_CR);
+      p++;
+      continue;
+    }
+    FLAG(PCTL_CSV_QUOTE_IN_FIELD); /* c == '"' */
+    p++;
+  }
+
+quoted:
+  for (;;) {
+    while (!quoted_cls[*p]) p++;
+    if (p == end) SUSPEND_QUOTED(ST_QUOTED);
+    if (*p == '\n') {
+      r->line++;
+      p++;
+      continue;
+    }
+    /* A quote: move the text since the last doubled quote into place. */
+    if (wr != seg) memmove(wr, seg, (size_t)(p - seg));
+    wr += p - seg;
+    seg = p;
+  quote:
+    if (p + 1 == end) SUSPEND_QUOTED(ST_QUOTE);
+    if (p[1] == '"') {
+      *wr++ = '"';
+      p += 2;
+      seg = p;
+      continue;
+    }
+    PUSH(fstart, (size_t)(wr - base) - fstart);
+    p++;
+    break;
+  }
+
+after_quote:
+  if (p == end) SUSPEND(ST_AFTER_QUOTE);
+  if (*p == delim) {
+    p++;
+    goto field;
+  }
+  if (*p == '\n') {
+    p++;
+    r->line++;
+    FINISH(1);
+  }
+  if (*p == '\r') {
+    if (p + 1 == end) SUSPEND(ST_AFTER_QUOTE);
+    if (p[1] == '\n') {
+      p += 2;
+      r->line++;
+      FINISH(2);
+    }
+  }
+  /* Scan the rest as unquoted text, only to find where the record ends;
+   * the field is replaced (its content is never exposed). */
+  r->nfields--;
+  FLAG(PCTL_CSV_AFTER_QUOTE);
+  goto unquoted;
+}
+
+/* The input ended while parse() was suspended: complete or drop what is
+ * pending. P_END when no record remains. */
+static int finish_at_eof(pctl_csv *r) {
+  unsigned char *base = r->buf + r->rec;
+  unsigned char *end = r->buf + r->len;
+  unsigned char *p = base + r->pos;
+  /* A CR as the very last byte is accepted as a line ending. */
+  size_t cr = (p < end && *p == '\r') ? 1 : 0;
+  switch (r->state) {
+  case ST_RECORD:
+    if (cr) {
+      r->line++;
+      r->stats.empty_lines++;
+      r->rec += 1;
+    }
+    return P_END;
+  case ST_FIELD:
+    PUSH(r->pos, 0);
+    break;
+  case ST_UNQUOTED:
+    PUSH(r->fstart, r->pos - r->fstart);
+    break;
+  case ST_QUOTED:
+    if (r->problem == PCTL_CSV_NO_PROBLEM) {
+      r->problem = PCTL_CSV_UNTERMINATED_QUOTE;
+      r->problem_field = r->nfields + 1;
+    }
+    break;
+  case ST_QUOTE: /* the last byte is the closing quote */
+    PUSH(r->fstart, r->wr - r->fstart);
+    break;
+  case ST_AFTER_QUOTE:
+    break;
+  }
+  r->pos = r->len - r->rec;
+  r->term = cr;
+  return P_DONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Records */
+
+static int report_problem(pctl_csv *r, bool header) {
+  unsigned long long line = ull(r->rec_line);
+  size_t f = r->problem_field;
+  const char *what = header ? "header: " : "";
+  switch (r->problem) {
+  case PCTL_CSV_FIELD_COUNT:
+    return lp_error_set(&r->err, LP_ECORRUPT, "line %llu: %sexpected %zu fields, found %zu", line,
+                        what, r->expected, r->nfields);
+  case PCTL_CSV_QUOTE_IN_FIELD:
+    return lp_error_set(&r->err, LP_ECORRUPT, "line %llu: %squote inside unquoted field %zu",
+                        line, what, f);
+  case PCTL_CSV_UNTERMINATED_QUOTE:
+    return lp_error_set(&r->err, LP_ECORRUPT,
+                        "line %llu: %squoted field %zu is not closed before the end of input",
+                        line, what, f);
+  case PCTL_CSV_AFTER_QUOTE:
+    return lp_error_set(&r->err, LP_ECORRUPT,
+                        "line %llu: %sunexpected character after the closing quote of field %zu",
+                        line, what, f);
+  case PCTL_CSV_BARE_CR:
+    return lp_error_set(&r->err, LP_ECORRUPT,
+                        "line %llu: %scarriage return without line feed in field %zu", line, what,
+                        f);
+  case PCTL_CSV_NO_PROBLEM:
+    break;
+  }
+  return lp_error_set(&r->err, LP_ECORRUPT, "line %llu: malformed record", line);
+}
+
+/* Point the view at the record's fields and NUL-terminate them. The byte
+ * after each field was a delimiter, quote or line ending (or the spare
+ * byte after the buffer), all consumed, so writing there is safe. */
+static void expose(pctl_csv *r, unsigned char *base) {
+  for (size_t i = 0; i < r->nfields; i++) {
+    unsigned char *f = base + r->spans[i].off;
+    f[r->spans[i].len] = '\0';
+    r->view[i].ptr = (const char *)f;
+    r->view[i].len = r->spans[i].len;
+  }
+  r->nview = r->nfields;
+}
+
+static int check_bom(pctl_csv *r) {
+  while (r->len < sizeof utf8_bom && !r->eof) {
+    int rc = fill(r);
+    if (rc != LP_OK) return rc;
+  }
+  if (r->len >= sizeof utf8_bom && memcmp(r->buf, utf8_bom, sizeof utf8_bom) == 0) {
+    r->rec = sizeof utf8_bom;
+  }
+  r->bom_checked = true;
+  return LP_OK;
+}
+
+/* Read one record. LP_OK with the fields exposed, PCTL_CSV_END,
+ * PCTL_CSV_MALFORMED, or a negative (sticky) error. */
+static int next_record(pctl_csv *r, bool header) {
+  r->nview = 0;
+  if (r->sticky != LP_OK) return r->sticky;
+  if (r->at_end) return PCTL_CSV_END;
+  if (!r->bom_checked) {
+    int rc = check_bom(r);
+    if (rc != LP_OK) return stick(r, rc);
+  }
+  for (;;) {
+    int rc = parse(r);
+    if (rc == P_MORE && r->eof) rc = finish_at_eof(r);
+    if (rc == P_DONE) break;
+    if (rc == P_END) {
+      r->at_end = true;
+      r->stats.bytes = r->buf_offset + r->rec;
+      return PCTL_CSV_END;
+    }
+    if (rc < 0) return stick(r, rc);
+    rc = fill(r); /* P_MORE */
+    if (rc != LP_OK) return stick(r, rc);
+  }
+
+  unsigned char *base = r->buf + r->rec;
+  size_t raw = r->pos - r->term;
+  r->rec += r->pos;
+  r->pos = 0;
+  r->state = ST_RECORD;
+  r->stats.bytes = r->buf_offset + r->rec;
+  r->last_line = r->rec_line;
+  if (raw > r->cfg.max_record_bytes) {
+    return stick(r, record_too_long(r, r->problem == PCTL_CSV_UNTERMINATED_QUOTE));
+  }
+
+  if (r->problem == PCTL_CSV_NO_PROBLEM && !header && r->expected != 0 &&
+      r->nfields != r->expected) {
+    r->problem = PCTL_CSV_FIELD_COUNT;
+  }
+  r->last_problem = r->problem;
+  if (r->problem != PCTL_CSV_NO_PROBLEM) {
+    int rc = report_problem(r, header);
+    if (header || r->cfg.on_malformed == PCTL_CSV_STOP) return stick(r, rc);
+    r->stats.malformed++;
+    return PCTL_CSV_MALFORMED;
+  }
+  expose(r, base);
+  if (!header) r->stats.rows++;
+  return PCTL_CSV_ROW;
+}
+
+int pctl_csv_next(pctl_csv *r) {
+  if (r == NULL) return LP_EINVAL;
+  r->started = true;
+  return next_record(r, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Header */
+
+int pctl_csv_read_header(pctl_csv *r) {
+  if (r == NULL) return LP_EINVAL;
+  if (r->header_read || r->started) {
+    return lp_error_set(&r->err, LP_EMISUSE, "the header must be read once, before any record");
+  }
+  r->started = true;
+  int rc = next_record(r, true);
+  if (rc == PCTL_CSV_END) {
+    return stick(r, lp_error_set(&r->err, LP_ECORRUPT, "no header row: the input is empty"));
+  }
+  if (rc != PCTL_CSV_ROW) return rc;
+
+  size_t n = r->nview, bytes = 0;
+  for (size_t i = 0; i < n; i++) bytes += r->view[i].len + 1; /* bounded by the record size */
+  void *names = NULL;
+  rc = lp_mem_alloc_array(&r->mem, n, sizeof *r->hdr, &names);
+  char *block = rc == LP_OK ? lp_mem_alloc(&r->mem, bytes) : NULL;
+  if (block == NULL) {
+    lp_mem_free_array(&r->mem, names, n, sizeof *r->hdr);
+    return stick(r, lp_error_set(&r->err, LP_ENOMEM, "cannot store the header (%zu bytes)", bytes));
+  }
+  r->hdr = names;
+  r->hdr_bytes = block;
+  r->hdr_bytes_len = bytes;
+  r->nhdr = n;
+  for (size_t i = 0; i < n; i++) {
+    memcpy(block, r->view[i].ptr, r->view[i].len + 1);
+    r->hdr[i].ptr = block;
+    r->hdr[i].len = r->view[i].len;
+    block += r->view[i].len + 1;
+  }
+  r->header_read = true;
+  r->expected = n;
+  r->nview = 0; /* the header is not a row */
+  return LP_OK;
+}
+
+size_t pctl_csv_header_count(const pctl_csv *r) { return r == NULL ? 0 : r->nhdr; }
+
+pctl_csv_field pctl_csv_header_name(const pctl_csv *r, size_t i) {
+  pctl_csv_field none = {NULL, 0};
+  if (r == NULL || i >= r->nhdr) return none;
+  return r->hdr[i];
+}
+
+/* Names in messages are cut so a binary header cannot flood them. */
+#define NAME_SHOWN 64
+
+int pctl_csv_column(pctl_csv *r, const char *name, size_t *index) {
+  if (r == NULL) return LP_EINVAL;
+  if (name == NULL || index == NULL) {
+    return lp_error_set(&r->err, LP_EINVAL, "column lookup: NULL name or index");
+  }
+  if (!r->header_read) {
+    return lp_error_set(&r->err, LP_EMISUSE, "column '%.*s': no header has been read",
+                        NAME_SHOWN, name);
+  }
+  size_t len = strlen(name), found = 0, first = 0, second = 0;
+  for (size_t i = 0; i < r->nhdr; i++) {
+    if (r->hdr[i].len == len && memcmp(r->hdr[i].ptr, name, len) == 0) {
+      if (found == 0) first = i;
+      if (found == 1) second = i;
+      found++;
+    }
+  }
+  if (found == 0) {
+    return lp_error_set(&r->err, LP_ENOTFOUND, "column '%.*s' not found in the header",
+                        NAME_SHOWN, name);
+  }
+  if (found > 1) {
+    return lp_error_set(&r->err, LP_ECONFLICT,
+                        "column '%.*s' appears %zu times in the header (columns %zu and %zu)",
+                        NAME_SHOWN, name, found, first + 1, second + 1);
+  }
+  *index = first;
+  return LP_OK;
+}
+
+int pctl_csv_expect_fields(pctl_csv *r, size_t n) {
+  if (r == NULL) return LP_EINVAL;
+  r->expected = n;
+  return LP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accessors */
+
+const pctl_csv_field *pctl_csv_fields(const pctl_csv *r, size_t *count) {
+  size_t n = r == NULL ? 0 : r->nview;
+  if (count != NULL) *count = n;
+  return n == 0 ? NULL : r->view;
+}
+
+uint64_t pctl_csv_record_line(const pctl_csv *r) { return r == NULL ? 0 : r->last_line; }
+
+pctl_csv_problem pctl_csv_problem_kind(const pctl_csv *r) {
+  return r == NULL ? PCTL_CSV_NO_PROBLEM : r->last_problem;
+}
+
+void pctl_csv_get_stats(const pctl_csv *r, pctl_csv_stats *out) {
+  if (out == NULL) return;
+  if (r == NULL) {
+    memset(out, 0, sizeof *out);
+    return;
+  }
+  *out = r->stats;
+}

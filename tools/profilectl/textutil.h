@@ -1,0 +1,55 @@
+/*
+ * profilectl - small text helpers shared by the value parsers.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file textutil.h
+ * @brief Message buffers and text excerpts for the parsers' error reports.
+ */
+#ifndef PROFILECTL_TEXTUTIL_H
+#define PROFILECTL_TEXTUTIL_H
+
+#include <stddef.h>
+
+#include "core/common.h"
+
+/** Longest input excerpt quoted in a message, in bytes. */
+#define PCTL_EXCERPT_MAX 40
+
+/** Buffer size that holds any excerpt from pctl_text_excerpt(). */
+#define PCTL_EXCERPT_CAP (PCTL_EXCERPT_MAX + 4)
+
+/**
+ * @brief printf-style message into @p err (NULL or @p cap 0: nothing is
+ * written; a long message is cut but always NUL-terminated).
+ * @return @p code, so callers can `return pctl_errbuf_set(...)`.
+ */
+int pctl_errbuf_set(char *err, size_t cap, int code, const char *fmt, ...) LP_PRINTF(4, 5);
+
+/**
+ * @brief Printable copy of input text for messages: bytes outside
+ * 0x20-0x7E become '?', and text longer than #PCTL_EXCERPT_MAX is cut and
+ * ends in "...".
+ * @param s   Text (may be NULL when @p len is 0).
+ * @param len Its length.
+ * @param out Receives the NUL-terminated excerpt; #PCTL_EXCERPT_CAP bytes.
+ */
+void pctl_text_excerpt(const char *s, size_t len, char out[PCTL_EXCERPT_CAP]);
+
+/** @brief Narrow [*s, *s + *len) to exclude leading and trailing ASCII spaces (0x20). */
+static inline void pctl_trim_spaces(const char **s, size_t *len) {
+  const char *p = *s;
+  size_t n = *len;
+  while (n > 0 && p[0] == ' ') {
+    p++;
+    n--;
+  }
+  while (n > 0 && p[n - 1] == ' ') n--;
+  *s = p;
+  *len = n;
+}
+
+/** @brief True for an ASCII digit. */
+static inline bool pctl_is_digit(char c) { return c >= '0' && c <= '9'; }
+
+#endif /* PROFILECTL_TEXTUTIL_H */

@@ -13,5 +13,6 @@
 
 #include "libprofile/core.h"
 #include "libprofile/io.h"
+#include "libprofile/kmeans.h"
 
 #endif /* LIBPROFILE_H */

@@ -1,0 +1,185 @@
+/*
+ * Fitting: argument checks, scaling, restarts, and the detached model the
+ * handle swaps in only when everything succeeded.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+
+#include "kmeans/kmeans_internal.h"
+
+/* A group of arrays allocated together: all or none. */
+typedef struct km_block {
+  void **ptr;
+  size_t n, esz;
+} km_block;
+
+static void km_free_blocks(const lp_mem *m, const km_block *b, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    if (b[i].ptr != NULL && *b[i].ptr != NULL) {
+      lp_mem_free_array(m, *b[i].ptr, b[i].n, b[i].esz);
+      *b[i].ptr = NULL;
+    }
+  }
+}
+
+static int km_alloc_blocks(const lp_mem *m, const km_block *b, size_t count) {
+  for (size_t i = 0; i < count; i++) *b[i].ptr = NULL;
+  for (size_t i = 0; i < count; i++) {
+    if (b[i].n == 0) continue;
+    int rc = lp_mem_alloc_array(m, b[i].n, b[i].esz, b[i].ptr);
+    if (rc != LP_OK) {
+      km_free_blocks(m, b, i);
+      return rc;
+    }
+  }
+  return LP_OK;
+}
+
+void km_model_free(const lp_mem *m, km_model *model) {
+  lp_mem_free_array(m, model->cols, model->d, sizeof(km_column));
+  lp_mem_free_array(m, model->centroids, model->k * model->d, sizeof(double));
+  lp_mem_free_array(m, model->labels, model->n_labels, sizeof(uint32_t));
+  memset(model, 0, sizeof *model);
+}
+
+static int km_check_input(lp_kmeans *h, const km_options *opt, const void *x, size_t n,
+                          size_t d, const double *weights, size_t *nd, size_t *kd) {
+  if (x == NULL) return lp_error_set(&h->err, LP_EINVAL, "x: NULL data");
+  if (d == 0) return lp_error_set(&h->err, LP_EINVAL, "d: zero columns");
+  if (n == 0) return lp_error_set(&h->err, LP_EINVAL, "n: no rows");
+  if (n < opt->k)
+    return lp_error_set(&h->err, LP_EINVAL, "n: %zu rows is fewer than k = %u clusters", n,
+                        opt->k);
+  if (n > UINT32_MAX)
+    return lp_error_set(&h->err, LP_ELIMIT, "n: more than 2^32 - 1 rows");
+  if (lp_mul_overflow(n, d, nd) || lp_mul_overflow(*nd, sizeof(double), nd) ||
+      lp_mul_overflow(opt->k, d, kd))
+    return lp_error_set(&h->err, LP_ELIMIT, "n x d or k x d overflows size_t");
+  *nd /= sizeof(double);
+  if (h->col_scales != NULL && h->n_col_scales != d)
+    return lp_error_set(&h->err, LP_EINVAL,
+                        "d: %zu columns but %zu column scales were set", d, h->n_col_scales);
+  if (opt->init == LP_KMEANS_INIT_GIVEN &&
+      (h->init_c == NULL || h->init_d != d || h->init_k != opt->k))
+    return lp_error_set(&h->err, LP_EINVAL,
+                        "init: given centroids missing or not %u x %zu", opt->k, d);
+  if (weights != NULL) {
+    for (size_t i = 0; i < n; i++)
+      if (!(weights[i] > 0.0) || !isfinite(weights[i]))
+        return lp_error_set(&h->err, LP_EINVAL,
+                            "weights[%zu]: must be positive and finite", i);
+  }
+  return LP_OK;
+}
+
+static lp_kmeans_algorithm km_resolve(lp_kmeans_algorithm a) {
+  return a == LP_KMEANS_ALGO_AUTO ? LP_KMEANS_ALGO_HAMERLY : a;
+}
+
+/* scikit-learn's tolerance: tol times the mean of the column variances. */
+static double km_tolerance(const double *x, size_t n, size_t d, double tol) {
+  if (tol == 0.0) return 0.0;
+  double total = 0.0;
+  for (size_t t = 0; t < d; t++) {
+    double sum = 0.0, ss = 0.0;
+    for (size_t i = 0; i < n; i++) sum += x[i * d + t];
+    double mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++) {
+      double v = x[i * d + t] - mean;
+      ss += v * v;
+    }
+    total += ss / (double)n;
+  }
+  return total / (double)d * tol;
+}
+
+int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const float *xf,
+                 size_t n, size_t d, const double *weights, km_model *out) {
+  size_t nd = 0, kd = 0;
+  int rc = km_check_input(h, opt, x != NULL ? (const void *)x : (const void *)xf, n, d,
+                          weights, &nd, &kd);
+  if (rc != LP_OK) return rc;
+  const size_t k = opt->k;
+  bool borrow = x != NULL;
+  for (size_t t = 0; t < d && borrow; t++)
+    borrow = (h->col_scales != NULL ? h->col_scales[t] : (uint32_t)opt->scale_all) ==
+             LP_KMEANS_SCALE_NONE;
+  km_model m = {0};
+  km_work w = {0};
+  uint32_t *kinds = NULL;
+  double *scaled = NULL;
+  const km_block blocks[] = {
+      {(void **)&m.cols, d, sizeof(km_column)},
+      {(void **)&m.centroids, kd, sizeof(double)},
+      {(void **)&m.labels, n, sizeof(uint32_t)},
+      {(void **)&kinds, d, sizeof(uint32_t)},
+      {(void **)&scaled, borrow ? 0 : nd, sizeof(double)},
+      {(void **)&w.centers, kd, sizeof(double)},
+      {(void **)&w.sums, kd, sizeof(double)},
+      {(void **)&w.wsum, k, sizeof(double)},
+      {(void **)&w.shift, k, sizeof(double)},
+      {(void **)&w.half_gap, k, sizeof(double)},
+      {(void **)&w.count, k, sizeof(uint64_t)},
+      {(void **)&w.labels, n, sizeof(uint32_t)},
+      {(void **)&w.upper, n, sizeof(double)},
+      {(void **)&w.lower, n, sizeof(double)},
+  };
+  const size_t nblocks = LP_ARRAY_LEN(blocks);
+  rc = km_alloc_blocks(&h->mem, blocks, nblocks);
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "fit: out of memory (n = %zu, d = %zu, k = %zu)", n, d, k);
+  m.k = k;
+  m.d = d;
+  m.n_labels = n;
+  for (size_t t = 0; t < d; t++)
+    kinds[t] = h->col_scales != NULL ? h->col_scales[t] : (uint32_t)opt->scale_all;
+  rc = km_learn_columns(&h->err, x, xf, n, d, kinds, m.cols);
+  if (rc == LP_OK)
+    rc = km_scale_rows(&h->err, m.cols, x, xf, n, d, borrow ? NULL : scaled);
+  if (rc == LP_OK && opt->init == LP_KMEANS_INIT_GIVEN) {
+    for (size_t j = 0; j < k && rc == LP_OK; j++)
+      for (size_t t = 0; t < d && rc == LP_OK; t++)
+        if (!km_scale_value(&m.cols[t], h->init_c[j * d + t], &w.centers[j * d + t]))
+          rc = lp_error_set(&h->err, LP_EINVAL,
+                            "init centroid %zu column %zu is outside the domain of its "
+                            "column's scaling", j, t);
+  }
+  if (rc == LP_OK) {
+    w.n = n;
+    w.d = d;
+    w.k = k;
+    w.x = borrow ? x : scaled;
+    w.w = weights;
+    const double tol_abs = km_tolerance(w.x, n, d, opt->tol);
+    const lp_kmeans_algorithm algo = km_resolve(opt->algorithm);
+    const uint32_t restarts = opt->init == LP_KMEANS_INIT_GIVEN ? 1 : opt->n_init;
+    lp_rng rng;
+    lp_rng_seed(&rng, opt->seed);
+    for (uint32_t r = 0; r < restarts; r++) {
+      if (opt->init == LP_KMEANS_INIT_KMEANSPP)
+        km_init_kmeanspp(&w, &rng);
+      else if (opt->init == LP_KMEANS_INIT_RANDOM)
+        km_init_random(&w, &rng);
+      if (algo == LP_KMEANS_ALGO_MINIBATCH)
+        km_run_minibatch(&w, &rng, opt->max_iter, opt->batch_size, tol_abs);
+      else
+        km_run_exact(&w, algo == LP_KMEANS_ALGO_HAMERLY, opt->max_iter, tol_abs,
+                     opt->stop_on_no_change);
+      /* Strictly lower wins, so ties keep the earliest restart. */
+      if (r == 0 || w.inertia < m.inertia) {
+        memcpy(m.centroids, w.centers, kd * sizeof(double));
+        memcpy(m.labels, w.labels, n * sizeof(uint32_t));
+        m.inertia = w.inertia;
+        m.n_iter = w.n_iter;
+      }
+    }
+    m.algorithm = algo;
+  }
+  /* The model's own arrays are the first three blocks; keep them on success. */
+  km_free_blocks(&h->mem, blocks + 3, nblocks - 3);
+  if (rc != LP_OK) {
+    km_free_blocks(&h->mem, blocks, 3);
+    return rc;
+  }
+  *out = m;
+  return LP_OK;
+}

@@ -1,0 +1,253 @@
+/*
+ * Exact k-means: Lloyd's iterations, and the same iterations with
+ * Hamerly's bounds deciding which rows can skip the scan of all centers.
+ * Both share the update step and the final assignment; the bounds only
+ * skip work whose result is already known, so Hamerly returns the same
+ * bits as Lloyd.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+
+#include "kmeans/kmeans_internal.h"
+
+/* Four distances at once, each summed over the columns in order, so every
+ * value is bit-identical to km_dist2(); the four chains run in parallel. */
+uint32_t km_nearest(const double *x, const double *centers, size_t k, size_t d,
+                    double *best2) {
+  uint32_t best = 0;
+  double b = HUGE_VAL;
+  size_t j = 0;
+  for (; j + 4 <= k; j += 4) {
+    const double *c0 = centers + j * d, *c1 = c0 + d, *c2 = c1 + d, *c3 = c2 + d;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    for (size_t t = 0; t < d; t++) {
+      double u0 = x[t] - c0[t], u1 = x[t] - c1[t], u2 = x[t] - c2[t], u3 = x[t] - c3[t];
+      s0 += u0 * u0;
+      s1 += u1 * u1;
+      s2 += u2 * u2;
+      s3 += u3 * u3;
+    }
+    if (s0 < b) { b = s0; best = (uint32_t)j; }
+    if (s1 < b) { b = s1; best = (uint32_t)(j + 1); }
+    if (s2 < b) { b = s2; best = (uint32_t)(j + 2); }
+    if (s3 < b) { b = s3; best = (uint32_t)(j + 3); }
+  }
+  for (; j < k; j++) {
+    double s = km_dist2(x, centers + j * d, d);
+    if (s < b) { b = s; best = (uint32_t)j; }
+  }
+  *best2 = b;
+  return best;
+}
+
+/* Nearest and second-nearest squared distances (ties: lowest index). */
+static uint32_t km_nearest_two(const double *x, const double *centers, size_t k, size_t d,
+                               double *best2, double *second2) {
+  uint32_t best = 0;
+  double b = HUGE_VAL, s = HUGE_VAL;
+  for (size_t j = 0; j < k; j++) {
+    double v = km_dist2(x, centers + j * d, d);
+    if (v < b) {
+      s = b;
+      b = v;
+      best = (uint32_t)j;
+    } else if (v < s) {
+      s = v;
+    }
+  }
+  *best2 = b;
+  *second2 = s;
+  return best;
+}
+
+double km_assign_all(km_work *w) {
+  double inertia = 0.0, d2;
+  for (size_t i = 0; i < w->n; i++) {
+    w->labels[i] = km_nearest(w->x + i * w->d, w->centers, w->k, w->d, &d2);
+    inertia += km_weight(w->w, i) * d2;
+  }
+  return inertia;
+}
+
+static size_t km_assign_lloyd(km_work *w) {
+  size_t changed = 0;
+  double d2;
+  for (size_t i = 0; i < w->n; i++) {
+    uint32_t a = km_nearest(w->x + i * w->d, w->centers, w->k, w->d, &d2);
+    changed += a != w->labels[i];
+    w->labels[i] = a;
+  }
+  return changed;
+}
+
+/* Relative slack that keeps every bound on the safe side of the rounding
+ * in the distances it is compared with (a few ulps per column); a bound
+ * that is slightly too loose only costs a distance computation. */
+static double km_slack(size_t d) { return (double)(d + 8) * 0x1p-50; }
+
+static size_t km_full_scan(km_work *w, size_t i, double eps) {
+  double b2, s2;
+  uint32_t a = km_nearest_two(w->x + i * w->d, w->centers, w->k, w->d, &b2, &s2);
+  size_t changed = a != w->labels[i];
+  w->labels[i] = a;
+  w->upper[i] = sqrt(b2) * (1.0 + eps);
+  w->lower[i] = s2 < HUGE_VAL ? sqrt(s2) * (1.0 - eps) : HUGE_VAL;
+  return changed;
+}
+
+static size_t km_assign_hamerly(km_work *w, bool bounds_valid) {
+  const size_t n = w->n, d = w->d, k = w->k;
+  const double eps = km_slack(d);
+  size_t changed = 0;
+  if (!bounds_valid) {
+    for (size_t i = 0; i < n; i++) changed += km_full_scan(w, i, eps);
+    return changed;
+  }
+  for (size_t j = 0; j < k; j++) {
+    double m = HUGE_VAL;
+    for (size_t o = 0; o < k; o++) {
+      if (o == j) continue;
+      double v = km_dist2(w->centers + j * d, w->centers + o * d, d);
+      if (v < m) m = v;
+    }
+    w->half_gap[j] = m < HUGE_VAL ? 0.5 * sqrt(m) * (1.0 - eps) : HUGE_VAL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint32_t a = w->labels[i];
+    double m = w->half_gap[a] > w->lower[i] ? w->half_gap[a] : w->lower[i];
+    if (w->upper[i] < m) continue;
+    w->upper[i] = sqrt(km_dist2(w->x + i * d, w->centers + a * d, d)) * (1.0 + eps);
+    if (w->upper[i] < m) continue;
+    changed += km_full_scan(w, i, eps);
+  }
+  return changed;
+}
+
+/* After the centers moved by shift[j]: the assigned center is at most that
+ * much farther, every other at most the largest move nearer. */
+static void km_update_bounds(km_work *w) {
+  const double eps = km_slack(w->d);
+  size_t top = 0;
+  double p1 = 0.0, p2 = 0.0;
+  for (size_t j = 0; j < w->k; j++) {
+    double p = w->shift[j];
+    if (p > p1) {
+      p2 = p1;
+      p1 = p;
+      top = j;
+    } else if (p > p2) {
+      p2 = p;
+    }
+  }
+  for (size_t i = 0; i < w->n; i++) {
+    uint32_t a = w->labels[i];
+    w->upper[i] = (w->upper[i] + w->shift[a]) * (1.0 + eps);
+    if (w->lower[i] < HUGE_VAL) {
+      double p = a == top ? p2 : p1;
+      double l = w->lower[i] - p;
+      w->lower[i] = l - eps * (fabs(l) + p);
+    }
+  }
+}
+
+static void km_accumulate(km_work *w, uint64_t *count) {
+  const size_t d = w->d, k = w->k;
+  memset(w->sums, 0, k * d * sizeof(double));
+  memset(w->wsum, 0, k * sizeof(double));
+  if (count != NULL) memset(count, 0, k * sizeof(uint64_t));
+  for (size_t i = 0; i < w->n; i++) {
+    uint32_t a = w->labels[i];
+    double wi = km_weight(w->w, i);
+    const double *xi = w->x + i * d;
+    double *s = w->sums + (size_t)a * d;
+    for (size_t t = 0; t < d; t++) s[t] += wi * xi[t];
+    w->wsum[a] += wi;
+    if (count != NULL) count[a]++;
+  }
+}
+
+/* An empty cluster takes the row farthest from its current center among
+ * clusters that keep at least one row (ties: lowest row), clusters in
+ * ascending order. Returns the number of rows moved. */
+static size_t km_relocate_empty(km_work *w, uint64_t *count) {
+  const size_t d = w->d;
+  size_t moved = 0;
+  bool measured = false;
+  for (size_t j = 0; j < w->k; j++) {
+    if (count[j] != 0) continue;
+    if (!measured) {
+      for (size_t i = 0; i < w->n; i++)
+        w->upper[i] = km_dist2(w->x + i * d, w->centers + (size_t)w->labels[i] * d, d);
+      measured = true;
+    }
+    size_t far = SIZE_MAX;
+    double far_d = -1.0;
+    for (size_t i = 0; i < w->n; i++) {
+      if (count[w->labels[i]] > 1 && w->upper[i] > far_d) {
+        far_d = w->upper[i];
+        far = i;
+      }
+    }
+    /* n >= k guarantees a cluster with two rows while one is empty. */
+    count[w->labels[far]]--;
+    count[j] = 1;
+    w->labels[far] = (uint32_t)j;
+    w->upper[far] = -1.0;
+    moved++;
+  }
+  return moved;
+}
+
+/* Means of the labelled rows become the centers; returns the total squared
+ * move and stores each center's move (not squared) in shift[]. */
+static double km_update(km_work *w, uint64_t *count, size_t *moved) {
+  const size_t d = w->d, k = w->k;
+  km_accumulate(w, count);
+  *moved = km_relocate_empty(w, count);
+  if (*moved != 0) km_accumulate(w, NULL);
+  double total = 0.0;
+  for (size_t j = 0; j < k; j++) {
+    double *s = w->sums + j * d, *c = w->centers + j * d;
+    for (size_t t = 0; t < d; t++) s[t] /= w->wsum[j];
+    double m2 = km_dist2(s, c, d);
+    total += m2;
+    w->shift[j] = sqrt(m2) * (1.0 + km_slack(d));
+    memcpy(c, s, d * sizeof(double));
+  }
+  return total;
+}
+
+void km_run_exact(km_work *w, bool hamerly, uint32_t max_iter, double tol_abs,
+                  bool stop_on_no_change) {
+  uint64_t *count = w->count;
+  for (size_t i = 0; i < w->n; i++) w->labels[i] = UINT32_MAX;
+  bool strict = false, bounds_valid = false;
+  uint32_t it = 0;
+  while (it < max_iter) {
+    it++;
+    size_t changed = hamerly ? km_assign_hamerly(w, bounds_valid) : km_assign_lloyd(w);
+    size_t moved;
+    double shift2 = km_update(w, count, &moved);
+    if (hamerly) {
+      bounds_valid = moved == 0;
+      if (bounds_valid) km_update_bounds(w);
+    }
+    if (changed == 0 && moved == 0) {
+      strict = true;
+      break;
+    }
+    if (!stop_on_no_change && shift2 <= tol_abs) break;
+  }
+  w->n_iter = it;
+  if (!strict) {
+    if (hamerly)
+      (void)km_assign_hamerly(w, bounds_valid);
+    else
+      (void)km_assign_lloyd(w);
+  }
+  double inertia = 0.0;
+  for (size_t i = 0; i < w->n; i++)
+    inertia += km_weight(w->w, i) *
+               km_dist2(w->x + i * w->d, w->centers + (size_t)w->labels[i] * w->d, w->d);
+  w->inertia = inertia;
+}

@@ -1,0 +1,265 @@
+/*
+ * Tests for the quality metrics and the k-sweep of
+ * include/libprofile/kmeans.h: values against scikit-learn (see
+ * km_test_data.h for how they were obtained) and hand calculations, bad
+ * input, and every allocation failure.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/common.h"
+#include "harness/lp_test.h"
+#include "km_test_data.h"
+
+static void metrics_match_sklearn(void **state) {
+  (void)state;
+  lp_kmeans *h = new_km();
+  double v;
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, km_m_labels, 3, 0, 0, &v), LP_OK);
+  assert_close(v, KM_M_SILHOUETTE, 1e-14);
+  /* A sample as large as the data is the exact value. */
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, km_m_labels, 3, 10, 5, &v), LP_OK);
+  assert_close(v, KM_M_SILHOUETTE, 1e-14);
+  assert_int_equal(lp_kmeans_davies_bouldin(h, km_m_points, 10, 2, km_m_labels, 3, &v), LP_OK);
+  assert_close(v, KM_M_DAVIES_BOULDIN, 1e-14);
+  assert_int_equal(lp_kmeans_calinski_harabasz(h, km_m_points, 10, 2, km_m_labels, 3, &v), LP_OK);
+  assert_close(v, KM_M_CALINSKI_HARABASZ, 1e-13);
+  assert_int_equal(lp_kmeans_adjusted_rand(h, km_m_labels, km_m_other, 10, &v), LP_OK);
+  assert_close(v, KM_M_ARI, 1e-15);
+  /* Relabelling does not change the index; an empty extra label is ignored. */
+  uint32_t shifted[10];
+  for (int i = 0; i < 10; i++) shifted[i] = km_m_labels[i] == 0 ? 4 : km_m_labels[i];
+  assert_int_equal(lp_kmeans_adjusted_rand(h, km_m_labels, shifted, 10, &v), LP_OK);
+  assert_true(v == 1.0);
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, shifted, 5, 0, 0, &v), LP_OK);
+  assert_close(v, KM_M_SILHOUETTE, 1e-14);
+  assert_int_equal(lp_kmeans_davies_bouldin(h, km_m_points, 10, 2, shifted, 5, &v), LP_OK);
+  assert_close(v, KM_M_DAVIES_BOULDIN, 1e-14);
+  assert_int_equal(lp_kmeans_calinski_harabasz(h, km_m_points, 10, 2, shifted, 5, &v), LP_OK);
+  assert_close(v, KM_M_CALINSKI_HARABASZ, 1e-13);
+  assert_int_equal(lp_kmeans_adjusted_rand(h, NULL, NULL, 0, &v), LP_OK);
+  assert_true(v == 1.0);
+  lp_kmeans_free(h);
+}
+
+/* Hand-checked special cases of scikit-learn's definitions. */
+static void metric_edge_cases(void **state) {
+  (void)state;
+  lp_kmeans *h = new_km();
+  double v;
+  /* Singleton clusters have silhouette 0: {0}, {1, 2}: row 0 -> 0; row 1:
+   * a = 1, b = 1 -> 0; row 2: a = 1, b = 2 -> 1/2; mean 1/6 (scikit-learn
+   * 1.2.1 agrees: 0.16666666666666666). */
+  const double x[3] = {0, 1, 2};
+  const uint32_t l[3] = {0, 1, 1};
+  assert_int_equal(lp_kmeans_silhouette(h, x, 3, 1, l, 2, 0, 0, &v), LP_OK);
+  assert_close(v, 0.5 / 3.0, 1e-15);
+  /* CH with no within-cluster spread is 1. */
+  const double y[4] = {0, 0, 5, 5};
+  const uint32_t m[4] = {0, 0, 1, 1};
+  assert_int_equal(lp_kmeans_calinski_harabasz(h, y, 4, 1, m, 2, &v), LP_OK);
+  assert_true(v == 1.0);
+  /* DB with zero intra-cluster distances is 0. */
+  assert_int_equal(lp_kmeans_davies_bouldin(h, y, 4, 1, m, 2, &v), LP_OK);
+  assert_true(v == 0.0);
+  /* ARI of two crossed splits of four rows. Ordered-pair counts as
+   * scikit-learn's pair_confusion_matrix: tp = 0, fp = fn = 4, tn = 4, so
+   * 2(0 - 16) / ((4)(8) + (4)(8)) = -0.5 (scikit-learn 1.2.1: -0.5). */
+  const uint32_t a[4] = {0, 0, 1, 1}, b[4] = {0, 1, 0, 1};
+  assert_int_equal(lp_kmeans_adjusted_rand(h, a, b, 4, &v), LP_OK);
+  assert_close(v, -0.5, 1e-15);
+  lp_kmeans_free(h);
+}
+
+/* Hand-checked CI: A = {0, 10, 20}, B = {0, 1, 20} on a line. A -> B maps
+ * to 0, 1, 20 (no orphan); B -> A maps to 0, 0, 20, so 10 is an orphan. */
+static void centroid_index_counts_orphans(void **state) {
+  (void)state;
+  lp_kmeans *h = new_km();
+  const double a[3] = {0, 10, 20}, b[3] = {0, 1, 20};
+  uint32_t ci = 99;
+  assert_int_equal(lp_kmeans_centroid_index(h, a, 3, b, 3, 1, &ci), LP_OK);
+  assert_int_equal(ci, 1);
+  assert_int_equal(lp_kmeans_centroid_index(h, a, 3, a, 3, 1, &ci), LP_OK);
+  assert_int_equal(ci, 0);
+  /* Different sizes: {0} against {0, 100}: 100 is an orphan. */
+  assert_int_equal(lp_kmeans_centroid_index(h, a, 1, (const double[]){0, 100}, 2, 1, &ci), LP_OK);
+  assert_int_equal(ci, 1);
+  assert_int_equal(lp_kmeans_centroid_index(NULL, a, 3, b, 3, 1, &ci), LP_EINVAL);
+  assert_int_equal(lp_kmeans_centroid_index(h, NULL, 3, b, 3, 1, &ci), LP_EINVAL);
+  assert_int_equal(lp_kmeans_centroid_index(h, a, 0, b, 3, 1, &ci), LP_EINVAL);
+  assert_int_equal(lp_kmeans_centroid_index(h, a, 3, b, 3, 0, &ci), LP_EINVAL);
+  assert_int_equal(lp_kmeans_centroid_index(h, a, 3, b, 3, SIZE_MAX, &ci), LP_ELIMIT);
+  lp_kmeans_free(h);
+}
+
+static void metrics_reject_bad_input(void **state) {
+  (void)state;
+  lp_kmeans *h = new_km();
+  double v;
+  const uint32_t one[10] = {0};
+  uint32_t big[10];
+  memcpy(big, km_m_labels, sizeof big);
+  big[3] = 3;
+  const double nanx[2] = {NAN, 1};
+  const uint32_t two[2] = {0, 1};
+  assert_int_equal(lp_kmeans_silhouette(NULL, km_m_points, 10, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_silhouette(h, NULL, 10, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, km_m_labels, 3, 0, 0, NULL), LP_EINVAL);
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 0, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, big, 3, 0, 0, &v), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "labels[3]"));
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, one, 3, 0, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_silhouette(h, nanx, 1, 2, two, 2, 0, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, SIZE_MAX, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
+  /* n labels in n rows: every cluster a singleton, which is not allowed. */
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 2, 2, two, 2, 0, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_davies_bouldin(NULL, km_m_points, 10, 2, km_m_labels, 3, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_davies_bouldin(h, km_m_points, 10, 2, one, 3, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_davies_bouldin(h, km_m_points, 10, SIZE_MAX / 2, km_m_labels, 3, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_calinski_harabasz(NULL, km_m_points, 10, 2, km_m_labels, 3, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_calinski_harabasz(h, km_m_points, 10, 2, big, 3, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_adjusted_rand(NULL, one, one, 10, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_adjusted_rand(h, NULL, one, 10, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_adjusted_rand(h, one, one, 10, NULL), LP_EINVAL);
+  lp_kmeans_free(h);
+}
+
+static void sampled_silhouette_is_seeded(void **state) {
+  (void)state;
+  static double x[3000 * 2];
+  static uint32_t labels[3000];
+  km_make_blobs(x, 3000, 2, 5, 4, 12.0);
+  lp_kmeans *h = new_km();
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, 5), LP_OK);
+  assert_int_equal(lp_kmeans_fit(h, x, 3000, 2, NULL), LP_OK);
+  memcpy(labels, lp_kmeans_labels(h, NULL), sizeof labels);
+  double exact, s1, s2, s3;
+  assert_int_equal(lp_kmeans_silhouette(h, x, 3000, 2, labels, 5, 0, 0, &exact), LP_OK);
+  assert_int_equal(lp_kmeans_silhouette(h, x, 3000, 2, labels, 5, 500, 1, &s1), LP_OK);
+  assert_int_equal(lp_kmeans_silhouette(h, x, 3000, 2, labels, 5, 500, 1, &s2), LP_OK);
+  assert_int_equal(lp_kmeans_silhouette(h, x, 3000, 2, labels, 5, 500, 2, &s3), LP_OK);
+  assert_memory_equal(&s1, &s2, sizeof s1);
+  assert_true(s1 != s3);
+  assert_true(fabs(s1 - exact) < 0.05);
+  lp_kmeans_free(h);
+}
+
+static void sweep_reports_each_k(void **state) {
+  (void)state;
+  static double x[600 * 2];
+  km_make_blobs(x, 600, 2, 4, 9, 10.0);
+  lp_kmeans *h = new_km();
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, 3), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SILHOUETTE_SAMPLE, 200), LP_OK);
+  double table[5 * LP_KMEANS_SWEEP_COLUMNS];
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, LP_ARRAY_LEN(table)), LP_OK);
+  assert_int_equal(lp_kmeans_k(h), 0); /* the handle's model is untouched */
+  for (size_t k = 1; k <= 5; k++) {
+    const double *row = table + (k - 1) * LP_KMEANS_SWEEP_COLUMNS;
+    assert_true(row[LP_KMEANS_SWEEP_K] == (double)k);
+    /* The same fit on its own gives the same inertia. */
+    assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, (int64_t)k), LP_OK);
+    assert_int_equal(lp_kmeans_fit(h, x, 600, 2, NULL), LP_OK);
+    assert_memory_equal(&row[LP_KMEANS_SWEEP_INERTIA], &(double){lp_kmeans_inertia(h)}, sizeof(double));
+    assert_true(row[LP_KMEANS_SWEEP_N_ITER] == (double)lp_kmeans_n_iter(h));
+    if (k == 1) {
+      assert_true(isnan(row[LP_KMEANS_SWEEP_SILHOUETTE]));
+      continue;
+    }
+    double ch;
+    assert_int_equal(lp_kmeans_calinski_harabasz(h, x, 600, 2, lp_kmeans_labels(h, NULL), k, &ch), LP_OK);
+    assert_memory_equal(&row[LP_KMEANS_SWEEP_CALINSKI_HARABASZ], &ch, sizeof ch);
+    assert_true(row[LP_KMEANS_SWEEP_SILHOUETTE] > -1.0 && row[LP_KMEANS_SWEEP_SILHOUETTE] <= 1.0);
+  }
+  /* Four blobs: the best silhouette is at k = 4. */
+  size_t best = 2;
+  for (size_t k = 3; k <= 5; k++)
+    if (table[(k - 1) * LP_KMEANS_SWEEP_COLUMNS + LP_KMEANS_SWEEP_SILHOUETTE] >
+        table[(best - 1) * LP_KMEANS_SWEEP_COLUMNS + LP_KMEANS_SWEEP_SILHOUETTE])
+      best = k;
+  assert_int_equal(best, 4);
+  assert_int_equal(lp_kmeans_sweep(NULL, x, 600, 2, NULL, 1, 5, table, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 0, 5, table, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 3, 2, table, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, 29), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, NULL, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, NULL, 600, 2, NULL, 1, 5, table, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 3, 2, NULL, 1, 5, table, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_set_init_centroids(h, x, 2, 2), LP_OK);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, 30), LP_EINVAL);
+  lp_kmeans_free(h);
+}
+
+typedef int (*metric_call)(lp_kmeans *h);
+static double metric_x[80 * 2];
+static uint32_t metric_labels[80];
+
+static int call_silhouette(lp_kmeans *h) {
+  double v;
+  int rc = lp_kmeans_silhouette(h, metric_x, 80, 2, metric_labels, 4, 0, 0, &v);
+  if (rc == LP_OK) rc = lp_kmeans_silhouette(h, metric_x, 80, 2, metric_labels, 4, 30, 1, &v);
+  return rc;
+}
+static int call_db(lp_kmeans *h) {
+  double v;
+  return lp_kmeans_davies_bouldin(h, metric_x, 80, 2, metric_labels, 4, &v);
+}
+static int call_ch(lp_kmeans *h) {
+  double v;
+  return lp_kmeans_calinski_harabasz(h, metric_x, 80, 2, metric_labels, 4, &v);
+}
+static int call_ari(lp_kmeans *h) {
+  double v;
+  return lp_kmeans_adjusted_rand(h, metric_labels, metric_labels + 10, 70, &v);
+}
+static int call_ci(lp_kmeans *h) {
+  uint32_t v;
+  return lp_kmeans_centroid_index(h, metric_x, 10, metric_x + 20, 12, 2, &v);
+}
+static int call_sweep(lp_kmeans *h) {
+  double table[4 * LP_KMEANS_SWEEP_COLUMNS];
+  return lp_kmeans_sweep(h, metric_x, 80, 2, NULL, 1, 4, table, LP_ARRAY_LEN(table));
+}
+
+static int metric_flow(const lp_allocator *alloc, void *ud) {
+  metric_call call = *(metric_call *)ud;
+  lp_kmeans *h;
+  int rc = lp_kmeans_create(alloc, &h);
+  if (rc != LP_OK) return rc;
+  rc = call(h);
+  if (rc != LP_OK) assert_string_not_equal(lp_kmeans_errmsg(h), "no error");
+  lp_kmeans_free(h);
+  return rc;
+}
+
+static void metrics_survive_every_allocation_failure(void **state) {
+  (void)state;
+  km_make_blobs(metric_x, 80, 2, 4, 1, 10.0);
+  for (int i = 0; i < 80; i++) metric_labels[i] = (uint32_t)(i % 4);
+  metric_call calls[] = {call_silhouette, call_db, call_ch, call_ari, call_ci, call_sweep};
+  for (size_t i = 0; i < LP_ARRAY_LEN(calls); i++)
+    assert_true(lp_test_oom_sweep("kmeans metric", metric_flow, &calls[i]) >= 2u);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(metrics_match_sklearn),
+      cmocka_unit_test(metric_edge_cases),
+      cmocka_unit_test(centroid_index_counts_orphans),
+      cmocka_unit_test(metrics_reject_bad_input),
+      cmocka_unit_test(sampled_silhouette_is_seeded),
+      cmocka_unit_test(sweep_reports_each_k),
+      cmocka_unit_test(metrics_survive_every_allocation_failure),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

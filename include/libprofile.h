@@ -13,6 +13,7 @@
 
 #include "libprofile/core.h"
 #include "libprofile/io.h"
+#include "libprofile/rfm.h"
 #include "libprofile/kmeans.h"
 
 #endif /* LIBPROFILE_H */

@@ -1,0 +1,107 @@
+/*
+ * Lifecycle stages and their transitions.
+ * SPDX-License-Identifier: MIT
+ */
+#include "rfm/rfm_internal.h"
+
+/* Recency bands of a customer whose purchases span `span` seconds over
+ * `periods` distinct periods: day counts for one-time buyers, multiples of
+ * the mean gap between purchase periods (at least one period) otherwise. */
+static void bands_for(const lp_rfm *h, int64_t span, uint64_t periods, int64_t out[3]) {
+  if (periods < 2) {
+    for (int i = 0; i < 3; i++) out[i] = h->bands.one_time[i];
+    return;
+  }
+  int64_t gap = span / (int64_t)(periods - 1);
+  if (gap < h->period) gap = h->period;
+  for (int i = 0; i < 3; i++) {
+    int64_t v;
+    /* Bands past int64 cannot be reached by any recency: saturate. */
+    if (lp_i64_mul_overflow(gap, h->bands.repeat_pct[i], &v)) v = INT64_MAX;
+    out[i] = v / 100;
+  }
+}
+
+/* 0 active, 1 at risk, 2 dormant, 3 churned. */
+static int band_index(const int64_t bands[3], int64_t recency) {
+  int i = 0;
+  while (i < 3 && recency > bands[i]) i++;
+  return i;
+}
+
+lp_rfm_stage rfm_stage(const lp_rfm *h, const rfm_prof *p, int64_t as_of) {
+  if (p->txns == 0) return LP_RFM_STAGE_PROSPECT;
+  int64_t bands[3];
+  bands_for(h, p->last_ts - p->first_ts, p->periods, bands);
+  int b = band_index(bands, as_of - p->last_ts);
+  if (b == 1) return LP_RFM_STAGE_AT_RISK;
+  if (b == 2) return LP_RFM_STAGE_DORMANT;
+  if (b == 3) return LP_RFM_STAGE_CHURNED;
+  if (p->periods < 2) return LP_RFM_STAGE_NEW;
+  /* Reactivated: just before the latest period began, the history up to
+   * prev_ts already put the customer past the at-risk band. */
+  int64_t before[3];
+  bands_for(h, p->prev_ts - p->first_ts, p->periods - 1, before);
+  if (band_index(before, p->last_ts - p->prev_ts) >= 2) return LP_RFM_STAGE_REACTIVATED;
+  return LP_RFM_STAGE_ACTIVE;
+}
+
+const char *lp_rfm_stage_name(int stage) {
+  switch (stage) {
+    case LP_RFM_STAGE_NONE: return "none";
+    case LP_RFM_STAGE_PROSPECT: return "prospect";
+    case LP_RFM_STAGE_NEW: return "new";
+    case LP_RFM_STAGE_ACTIVE: return "active";
+    case LP_RFM_STAGE_AT_RISK: return "at_risk";
+    case LP_RFM_STAGE_DORMANT: return "dormant";
+    case LP_RFM_STAGE_CHURNED: return "churned";
+    case LP_RFM_STAGE_REACTIVATED: return "reactivated";
+    default: return "unknown";
+  }
+}
+
+int lp_rfm_stage_of(const lp_rfm *h, uint64_t id, int64_t as_of, lp_rfm_stage *out) {
+  if (h == NULL || out == NULL) return LP_EINVAL;
+  size_t pos;
+  if (!rfm_find(h, id, &pos)) return LP_ENOTFOUND;
+  const rfm_prof *p = rfm_at(h, pos);
+  if (!rfm_ts_ok(as_of) || (p->txns > 0 && p->last_ts > as_of)) return LP_ERANGE;
+  *out = rfm_stage(h, p, as_of);
+  return LP_OK;
+}
+
+int lp_rfm_update_stages(lp_rfm *h, int64_t as_of, lp_rfm_transition_fn cb, void *ud,
+                         size_t *changed) {
+  if (h == NULL) return LP_EINVAL;
+  if (!rfm_ts_ok(as_of))
+    return lp_error_set(&h->err, LP_ERANGE, "as_of %lld beyond +-2^62 seconds", (long long)as_of);
+  if (h->has_stage_as_of && as_of < h->stage_as_of)
+    return lp_error_set(&h->err, LP_ERANGE, "as_of %lld is earlier than the previous %lld",
+                        (long long)as_of, (long long)h->stage_as_of);
+  size_t n = h->profs.len, nchanged = 0;
+  for (size_t i = 0; i < n; i++) {
+    const rfm_prof *p = rfm_at(h, i);
+    if (p->txns > 0 && p->last_ts > as_of)
+      return lp_error_set(&h->err, LP_ERANGE, "profile %llu has a transaction after as_of",
+                          (unsigned long long)p->id);
+    if ((uint32_t)rfm_stage(h, p, as_of) != p->stage) nchanged++;
+  }
+  uint32_t *order = NULL;
+  if (nchanged > 0 && cb != NULL) {
+    int rc = rfm_sorted_positions(h, &order);
+    if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot sort profiles: %s",
+                                         lp_strerror(rc));
+  }
+  for (size_t j = 0; j < n; j++) {
+    rfm_prof *p = rfm_at(h, order != NULL ? order[j] : j);
+    lp_rfm_stage to = rfm_stage(h, p, as_of);
+    if ((uint32_t)to == p->stage) continue;
+    if (cb != NULL) cb(ud, p->id, (lp_rfm_stage)p->stage, to);
+    p->stage = (uint32_t)to;
+  }
+  if (order != NULL) lp_mem_free_array(&h->mem, order, n, sizeof *order);
+  h->has_stage_as_of = true;
+  h->stage_as_of = as_of;
+  if (changed != NULL) *changed = nchanged;
+  return LP_OK;
+}

@@ -1,0 +1,115 @@
+/*
+ * RFM merges: one profile into another (identity merge) and a whole state
+ * into another (shards). Both give exactly what ingesting everything into
+ * one state would have given, in any order.
+ * SPDX-License-Identifier: MIT
+ */
+#include "rfm/rfm_internal.h"
+
+void rfm_fold_aggregates(rfm_prof *dst, const rfm_prof *src, int64_t period) {
+  if (src->txns == 0) return;
+  if (dst->txns == 0) {
+    dst->first_ts = src->first_ts;
+    dst->last_ts = src->last_ts;
+    dst->prev_ts = src->prev_ts;
+    dst->first_value = src->first_value;
+  } else {
+    int64_t fd = rfm_floor_div(dst->first_ts, period), fs = rfm_floor_div(src->first_ts, period);
+    if (fs < fd) dst->first_value = src->first_value;
+    else if (fs == fd) dst->first_value += src->first_value;
+    if (src->first_ts < dst->first_ts) dst->first_ts = src->first_ts;
+    /* The latest timestamp in a period before the combined last period is
+     * the largest of both prev_ts and of each last_ts whose period is
+     * earlier than the combined last one. */
+    int64_t ld = rfm_floor_div(dst->last_ts, period), ls = rfm_floor_div(src->last_ts, period);
+    int64_t last = ld > ls ? ld : ls;
+    int64_t prev = dst->prev_ts > src->prev_ts ? dst->prev_ts : src->prev_ts;
+    if (ld < last && dst->last_ts > prev) prev = dst->last_ts;
+    if (ls < last && src->last_ts > prev) prev = src->last_ts;
+    dst->prev_ts = prev;
+    if (src->last_ts > dst->last_ts) dst->last_ts = src->last_ts;
+  }
+  dst->monetary += src->monetary;
+  dst->txns += src->txns;
+  dst->loose_orders += src->loose_orders;
+  if (dst->stage == LP_RFM_STAGE_NONE) dst->stage = src->stage;
+}
+
+/* Copy the chain of `from` in `src_set` into `to`'s chain in `dst_set`;
+ * with `remove_from` (the source set itself), the source entries are deleted as they are copied. */
+static void move_chain(lp_map128 *dst_set, const lp_map128 *src_set, lp_map128 *remove_from,
+                       const lp_mem *m, uint64_t from_id, uint64_t head, uint64_t n,
+                       uint64_t to_id, uint64_t *to_head, uint64_t *to_count) {
+  uint64_t k = head;
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t key[2] = {from_id, k}, next = 0;
+    if (remove_from != NULL) (void)lp_hmap_del(remove_from, key, &next);
+    else (void)lp_hmap_get(src_set, key, &next);
+    rfm_set_insert(dst_set, m, to_id, k, to_head, to_count);
+    k = next;
+  }
+}
+
+/* Drop the profile at `pos` (its set entries must be gone already). */
+static void remove_profile(lp_rfm *h, size_t pos) {
+  rfm_prof *p = rfm_at(h, pos);
+  (void)lp_map64_del(&h->index, p->id, NULL);
+  size_t last = h->profs.len - 1;
+  if (pos != last) {
+    *p = *rfm_at(h, last);
+    uint64_t *slot;
+    bool inserted;
+    (void)lp_hmap_upsert(&h->index, &h->mem, &p->id, &slot, &inserted);
+    *slot = pos;
+  }
+  h->profs.len--;
+}
+
+int lp_rfm_merge_profiles(lp_rfm *h, uint64_t into_id, uint64_t from_id) {
+  if (h == NULL) return LP_EINVAL;
+  if (into_id == from_id)
+    return lp_error_set(&h->err, LP_EINVAL, "into_id and from_id are both %llu",
+                        (unsigned long long)into_id);
+  size_t from_pos;
+  if (!rfm_find(h, from_id, &from_pos))
+    return lp_error_set(&h->err, LP_ENOTFOUND, "from_id %llu: no such profile",
+                        (unsigned long long)from_id);
+  const rfm_prof *f = rfm_at(h, from_pos);
+  int rc = rfm_reserve(h, 1, (size_t)f->order_keys, (size_t)f->periods);
+  if (rc != LP_OK) return rc;
+  size_t into_pos = rfm_get_or_add(h, into_id);
+  rfm_prof from = *rfm_at(h, from_pos), *into = rfm_at(h, into_pos);
+  rfm_fold_aggregates(into, &from, h->period);
+  move_chain(&h->orders, &h->orders, &h->orders, &h->mem, from_id, from.order_head,
+             from.order_keys, into_id, &into->order_head, &into->order_keys);
+  move_chain(&h->periods, &h->periods, &h->periods, &h->mem, from_id, from.period_head,
+             from.periods, into_id, &into->period_head, &into->periods);
+  remove_profile(h, from_pos);
+  return LP_OK;
+}
+
+int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src) {
+  if (dst == NULL) return LP_EINVAL;
+  if (src == NULL) return lp_error_set(&dst->err, LP_EINVAL, "src: NULL");
+  if (src == dst) return lp_error_set(&dst->err, LP_EINVAL, "src and dst are the same state");
+  if (src->period != dst->period)
+    return lp_error_set(&dst->err, LP_ECONFLICT, "period lengths differ (%lld vs %lld s)",
+                        (long long)dst->period, (long long)src->period);
+  int64_t turnover;
+  if (lp_i64_add_overflow(dst->turnover, src->turnover, &turnover))
+    return lp_error_set(&dst->err, LP_ERANGE,
+                        "merged turnover would exceed INT64_MAX minor units");
+  int rc = rfm_reserve(dst, src->profs.len, src->orders.len, src->periods.len);
+  if (rc != LP_OK) return rc;
+  for (size_t i = 0; i < src->profs.len; i++) {
+    const rfm_prof *s = rfm_at(src, i);
+    rfm_prof *d = rfm_at(dst, rfm_get_or_add(dst, s->id));
+    rfm_fold_aggregates(d, s, dst->period);
+    move_chain(&dst->orders, &src->orders, NULL, &dst->mem, s->id, s->order_head,
+               s->order_keys, s->id, &d->order_head, &d->order_keys);
+    move_chain(&dst->periods, &src->periods, NULL, &dst->mem, s->id, s->period_head,
+               s->periods, s->id, &d->period_head, &d->periods);
+  }
+  dst->turnover = turnover;
+  return LP_OK;
+}

@@ -1,0 +1,747 @@
+/*
+ * Tests for include/libprofile/rfm.h: aggregate definitions, CLV inputs,
+ * tie rules, thresholds, segment tables, lifecycle bands and transitions,
+ * merge equalities and argument errors. Expected values are worked by hand
+ * in the comments next to them.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rfm_fixtures.h"
+
+/* Profile 7, hand-built (T0 = 2024-01-01, day numbers relative to it):
+ *   day 0 10:00 order 1  10.00      day 0 12:00 order 1  5.00 (same order)
+ *   day 0 13:00 order 2   2.50      day 3 09:00 no order 20.00
+ *   day 10 08:00 order 3 -3.00 (refund)
+ * transactions 5; orders {1,2,3} + 1 without id = 4; periods {0,3,10} = 3;
+ * monetary 1000+500+250+2000-300 = 3450; first period 1750; repeat 1700;
+ * prev_ts = day 3 09:00 (latest ts before the last period). */
+static void fill_profile7(lp_rfm_txn t[5]) {
+  t[0] = txn(7, T0 + 10 * 3600, 1000, 1);
+  t[1] = txn(7, T0 + 12 * 3600, 500, 1);
+  t[2] = txn(7, T0 + 13 * 3600, 250, 2);
+  t[3] = txn(7, T0 + 3 * DAY + 9 * 3600, 2000, -1);
+  t[4] = txn(7, T0 + 10 * DAY + 8 * 3600, -300, 3);
+}
+
+static void check_profile7(lp_rfm *h) {
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  assert_int_equal(lp_rfm_get(h, 7, &p), LP_OK);
+  assert_int_equal(p.profile_id, 7);
+  assert_int_equal(p.first_ts, T0 + 10 * 3600);
+  assert_int_equal(p.last_ts, T0 + 10 * DAY + 8 * 3600);
+  assert_int_equal(p.prev_ts, T0 + 3 * DAY + 9 * 3600);
+  assert_int_equal(p.transactions, 5);
+  assert_int_equal(p.orders, 4);
+  assert_int_equal(p.periods, 3);
+  assert_int_equal(p.monetary, 3450);
+  assert_int_equal(p.first_period_value, 1750);
+  assert_int_equal(p.repeat_value, 1700);
+}
+
+static void aggregates_follow_the_definitions(void **state) {
+  (void)state;
+  lp_rfm_txn t[5];
+  fill_profile7(t);
+  /* Every order of the five lines gives the same aggregates. */
+  for (uint64_t seed = 0; seed < 20; seed++) {
+    lp_rfm *h;
+    assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+    shuffle_txns(t, 5, seed);
+    for (size_t i = 0; i < 5; i++) assert_int_equal(lp_rfm_add(h, &t[i], 1), LP_OK);
+    check_profile7(h);
+    assert_int_equal(lp_rfm_count(h), 1);
+    lp_rfm_free(h);
+  }
+}
+
+static void expect_clv(lp_rfm *h, uint64_t id, int64_t as_of, int64_t frequency,
+                       int64_t recency, int64_t t, double monetary) {
+  lp_rfm_clv c = LP_RFM_CLV_INIT;
+  assert_int_equal(lp_rfm_clv_inputs(h, id, as_of, &c), LP_OK);
+  assert_int_equal(c.frequency, frequency);
+  assert_int_equal(c.recency, recency);
+  assert_int_equal(c.t, t);
+  assert_true(c.monetary == monetary);
+}
+
+static void clv_inputs_follow_lifetimes(void **state) {
+  (void)state;
+  lp_rfm *h;
+  lp_rfm_txn t[5];
+  fill_profile7(t);
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  assert_int_equal(lp_rfm_add(h, t, 5), LP_OK);
+  /* lifetimes summary_data_from_transaction_data(freq="D") at day 20:
+   * frequency = 3 periods - 1 = 2; recency = 10 - 0 = 10; T = 20 - 0 = 20;
+   * monetary = mean of the repeat periods' sums (2000, -300) = 850. */
+  lp_rfm_clv c = LP_RFM_CLV_INIT;
+  assert_int_equal(lp_rfm_clv_inputs(h, 7, T0 + 20 * DAY, &c), LP_OK);
+  assert_int_equal(c.frequency, 2);
+  assert_int_equal(c.recency, 10);
+  assert_int_equal(c.t, 20);
+  assert_true(c.monetary == 850.0);
+  assert_int_equal(lp_rfm_clv_inputs(h, 7, T0 + 5 * DAY, &c), LP_ERANGE);
+  assert_int_equal(lp_rfm_clv_inputs(h, 8, T0 + 20 * DAY, &c), LP_ENOTFOUND);
+  assert_int_equal(lp_rfm_clv_inputs(h, 7, T0, NULL), LP_EINVAL);
+  lp_rfm_clv bad = LP_RFM_CLV_INIT;
+  bad.struct_size = 4;
+  assert_int_equal(lp_rfm_clv_inputs(h, 7, T0 + 20 * DAY, &bad), LP_EINVAL);
+  /* A one-period customer: frequency 0, monetary 0 (lifetimes' rule). */
+  lp_rfm_txn one = txn(9, T0, 500, -1);
+  assert_int_equal(lp_rfm_add(h, &one, 1), LP_OK);
+  expect_clv(h, 9, T0 + 3 * DAY, 0, 0, 3, 0.0);
+  /* Weekly periods counted from the epoch (weeks start on Thursdays):
+   * epoch days 19723, 19726, 19733 / 7 = 2817.6, 2818.0, 2819.0 -> weeks
+   * 2817, 2818, 2819: still 3 periods; as_of day 19743 -> week 2820. */
+  lp_rfm *w;
+  assert_int_equal(lp_rfm_create(NULL, &w), LP_OK);
+  assert_int_equal(lp_rfm_set_int(w, LP_RFM_PERIOD_SECONDS, 7 * DAY), LP_OK);
+  assert_int_equal(lp_rfm_add(w, t, 5), LP_OK);
+  expect_clv(w, 7, T0 + 20 * DAY, 2, 2, 3, 850.0);
+  assert_int_equal(lp_rfm_set_int(w, LP_RFM_PERIOD_SECONDS, DAY), LP_EMISUSE);
+  /* 6-hour periods: day 0 10:00, 12:00, 13:00 fall in two periods
+   * (06-12h, 12-18h): first period 10:00 alone -> 1000; periods day0 06h,
+   * day0 12h, day3 06h, day10 06h -> frequency 3, recency (day 10 06h -
+   * day 0 06h) = 40 quarter-days, T = 80; repeat sum 500 + 250 + 2000 - 300
+   * = 2450 -> mean 2450 / 3. */
+  lp_rfm *q;
+  assert_int_equal(lp_rfm_create(NULL, &q), LP_OK);
+  assert_int_equal(lp_rfm_set_int(q, LP_RFM_PERIOD_SECONDS, 6 * 3600), LP_OK);
+  assert_int_equal(lp_rfm_add(q, t, 5), LP_OK);
+  expect_clv(q, 7, T0 + 20 * DAY, 3, 40, 79, 2450.0 / 3.0);
+  lp_rfm_free(q);
+  assert_int_equal(lp_rfm_set_int(w, LP_RFM_PERIOD_SECONDS, DAY), LP_EMISUSE);
+  lp_rfm_free(w);
+  lp_rfm_free(h);
+}
+
+/* Quantile bins on 7 profiles. pandas reference, for N = 5:
+ *   pd.qcut(pd.Series([1,2,3,4,5,6,7]), 5, labels=False) + 1
+ *   -> [1, 1, 2, 3, 4, 5, 5]
+ * (edges 1, 2.2, 3.4, 4.6, 5.8, 7; right-closed, first bin includes 1).
+ * Monetary by id 1..7 = 10, 20, 20, 30, 40, 50, 50: ranks by value then
+ * id are 1..7 in id order, so M = 1,1,2,3,4,5,5 - the tie 20/20 is split
+ * by id (id 2 -> 1, id 3 -> 2).
+ * Recency: id 1..7 last bought 6,5,5,3,2,1,1 days before as_of; ranks
+ * (ascending recency, then id): id6=1,id7=2,id5=3,id4=4,id2=5,id3=6,id1=7
+ * -> bins 1,1,2,3,4,5,5 -> R = 6 - bin: id6 5, id7 5, id5 4, id4 3, id2 2,
+ * id3 1, id1 1.
+ * Frequency: all 1 order -> ranks by id -> F = 1,1,2,3,4,5,5. */
+static lp_rfm *seven_profiles(void) {
+  static const int64_t money[7] = {10, 20, 20, 30, 40, 50, 50};
+  static const int64_t ago[7] = {6, 5, 5, 3, 2, 1, 1};
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  for (int i = 6; i >= 0; i--) {
+    lp_rfm_txn t = txn((uint64_t)i + 1, T0 + 10 * DAY - ago[i] * DAY, money[i], -1);
+    assert_int_equal(lp_rfm_add(h, &t, 1), LP_OK);
+  }
+  return h;
+}
+
+static void quantile_scores_break_ties_by_id(void **state) {
+  (void)state;
+  lp_rfm *h = seven_profiles();
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = T0 + 10 * DAY;
+  lp_rfm_row rows[7];
+  size_t n = 0;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_OK);
+  assert_int_equal(n, 7);
+  static const uint32_t r[7] = {1, 2, 1, 3, 4, 5, 5}, f[7] = {1, 1, 2, 3, 4, 5, 5},
+                        m[7] = {1, 1, 2, 3, 4, 5, 5};
+  for (int i = 0; i < 7; i++) {
+    assert_int_equal(rows[i].profile_id, (uint64_t)i + 1);
+    assert_int_equal(rows[i].r, r[i]);
+    assert_int_equal(rows[i].f, f[i]);
+    assert_int_equal(rows[i].m, m[i]);
+    assert_int_equal(rows[i].frequency, 1);
+    assert_int_equal(rows[i].segment, LP_RFM_SEGMENT_OTHERS);
+  }
+  assert_int_equal(rows[0].recency, 6 * DAY);
+  assert_int_equal(rows[0].monetary, 10);
+  /* N = 3: qcut([1..7], 3) edges 1, 3, 5, 7 -> [1,1,1,2,2,3,3]. */
+  o.bins = 3;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_OK);
+  static const uint32_t m3[7] = {1, 1, 1, 2, 2, 3, 3};
+  for (int i = 0; i < 7; i++) assert_int_equal(rows[i].m, m3[i]);
+  /* One bin: everyone scores 1. */
+  o.bins = 1;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_OK);
+  for (int i = 0; i < 7; i++) assert_int_equal(rows[i].r + rows[i].f + rows[i].m, 3);
+  lp_rfm_free(h);
+}
+
+static void threshold_scores_are_right_closed(void **state) {
+  (void)state;
+  lp_rfm *h = seven_profiles();
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = T0 + 10 * DAY;
+  o.bins = 3;
+  o.binning = LP_RFM_BIN_THRESHOLDS;
+  /* Recency cuts 1 and 4 days: <=1d -> bin 1 -> R 3; (1d,4d] -> R 2; more -> R 1.
+   * Monetary cuts 20 and 40: 10,20 -> 1; 30,40 -> 2; 50 -> 3. */
+  const int64_t rt[2] = {DAY, 4 * DAY}, ft[2] = {1, 2}, mt[2] = {20, 40};
+  o.r_thresholds = rt;
+  o.f_thresholds = ft;
+  o.m_thresholds = mt;
+  lp_rfm_row rows[7];
+  size_t n;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_OK);
+  static const uint32_t r[7] = {1, 1, 1, 2, 2, 3, 3}, m[7] = {1, 1, 1, 2, 2, 3, 3};
+  for (int i = 0; i < 7; i++) {
+    assert_int_equal(rows[i].r, r[i]);
+    assert_int_equal(rows[i].f, 1);
+    assert_int_equal(rows[i].m, m[i]);
+  }
+  const int64_t unsorted[2] = {40, 20};
+  o.m_thresholds = unsorted;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "m_thresholds"));
+  o.m_thresholds = NULL;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
+  lp_rfm_free(h);
+}
+
+static void score_rejects_bad_arguments(void **state) {
+  (void)state;
+  lp_rfm *h = seven_profiles();
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = T0 + 10 * DAY;
+  lp_rfm_row rows[7];
+  size_t n = 0;
+  assert_int_equal(lp_rfm_score(NULL, &o, NULL, rows, 7, &n), LP_EINVAL);
+  assert_int_equal(lp_rfm_score(h, NULL, NULL, rows, 7, &n), LP_EINVAL);
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, NULL), LP_EINVAL);
+  assert_int_equal(lp_rfm_score(h, &o, NULL, NULL, 7, &n), LP_EINVAL);
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 6, &n), LP_ELIMIT);
+  assert_int_equal(n, 7);
+  o.bins = 0;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
+  o.bins = LP_RFM_MAX_BINS + 1;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
+  o.bins = 5;
+  o.binning = 9;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
+  o.binning = LP_RFM_BIN_QUANTILE;
+  o.struct_size = 8;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
+  o.struct_size = sizeof o;
+  /* A purchase after as_of: a clear error naming the profile. */
+  o.as_of = T0 + 8 * DAY;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_ERANGE);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "after as_of"));
+  o.as_of = INT64_MAX;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_ERANGE);
+  lp_rfm_free(h);
+  /* Empty state: nothing to score. */
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  assert_int_equal(lp_rfm_add_profile(h, 5), LP_OK);
+  o.as_of = T0;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, NULL, 0, &n), LP_OK);
+  assert_int_equal(n, 0);
+  lp_rfm_free(h);
+}
+
+/* The R x F grid as published with pandas (regular expressions on the
+ * "RF" score string), transcribed independently of the library's table. */
+static const char *const rf_grid_regex[10][2] = {
+    {"[1-2][1-2]", "hibernating"},     {"[1-2][3-4]", "at_risk"},
+    {"[1-2]5", "cant_loose"},          {"3[1-2]", "about_to_sleep"},
+    {"33", "need_attention"},          {"[3-4][4-5]", "loyal_customers"},
+    {"41", "promising"},               {"51", "new_customers"},
+    {"[4-5][2-3]", "potential_loyalists"}, {"5[4-5]", "champions"},
+};
+
+/* Match a two-character score string against one of the patterns above
+ * (each position is a digit or a [a-b] class). */
+static bool grid_match(const char *re, int r, int f) {
+  int want[2] = {r, f};
+  for (int pos = 0; pos < 2; pos++) {
+    int lo, hi;
+    if (*re == '[') {
+      lo = re[1] - '0';
+      hi = re[3] - '0';
+      re += 5;
+    } else {
+      lo = hi = *re - '0';
+      re++;
+    }
+    if (want[pos] < lo || want[pos] > hi) return false;
+  }
+  return *re == '\0';
+}
+
+static void rf10_covers_every_cell_once(void **state) {
+  (void)state;
+  lp_rfm_segmap *map;
+  assert_int_equal(lp_rfm_segmap_builtin(NULL, LP_RFM_MAP_RF10, &map), LP_OK);
+  assert_int_equal(lp_rfm_segmap_count(map), 10);
+  for (int r = 1; r <= 5; r++) {
+    for (int f = 1; f <= 5; f++) {
+      int hits = 0;
+      const char *expect = NULL;
+      for (int i = 0; i < 10; i++) {
+        if (grid_match(rf_grid_regex[i][0], r, f)) {
+          hits++;
+          expect = rf_grid_regex[i][1];
+        }
+      }
+      assert_int_equal(hits, 1);
+      for (uint32_t m = 1; m <= 5; m++) {
+        uint32_t s = lp_rfm_segmap_match(map, (uint32_t)r, (uint32_t)f, m);
+        assert_true(s != LP_RFM_SEGMENT_OTHERS);
+        assert_string_equal(lp_rfm_segmap_name(map, s), expect);
+      }
+    }
+  }
+  lp_rfm_segmap_free(map);
+}
+
+static void rfm11_uses_first_match_and_others(void **state) {
+  (void)state;
+  lp_rfm_segmap *map;
+  assert_int_equal(lp_rfm_segmap_builtin(NULL, LP_RFM_MAP_RFM11, &map), LP_OK);
+  assert_int_equal(lp_rfm_segmap_count(map), 11);
+  /* Worked against the published table (rule order matters):
+   * 555 Champions (rule 1); 355 Loyal Customers (r 2-5, f 3-5, m 3-5);
+   * 333: Loyal Customers comes before Potential Loyalist and Need Attention;
+   * 311 Potential Loyalist (before Promising); 411 Potential Loyalist too;
+   * 223 Need Attention; 212 About To Sleep; 155 Loyal Customers? no: r=1 is
+   * below 2 -> At Risk (r 1-2, f 2-5, m 2-5) comes before Can't Lose Them;
+   * 111 Hibernating (Lost has the same ranges and is never reached);
+   * 315: no rule (Potential Loyalist needs m <= 3, Promising m = 1) -> others. */
+  struct { uint32_t r, f, m; const char *name; } cases[] = {
+      {5, 5, 5, "Champions"},          {3, 5, 5, "Loyal Customers"},
+      {3, 3, 3, "Loyal Customers"},    {3, 1, 1, "Potential Loyalist"},
+      {4, 1, 1, "Potential Loyalist"}, {2, 2, 3, "Need Attention"},
+      {2, 1, 2, "About To Sleep"},     {1, 5, 5, "At Risk"},
+      {1, 1, 1, "Hibernating"},        {3, 1, 5, "others"},
+  };
+  for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++) {
+    uint32_t s = lp_rfm_segmap_match(map, cases[i].r, cases[i].f, cases[i].m);
+    assert_string_equal(lp_rfm_segmap_name(map, s), cases[i].name);
+  }
+  /* "Lost" exists but no score reaches it; first match also shadows
+   * "New Customers" (3), "Promising" (4) and "Can't Lose Them" (8), whose
+   * cells all lie inside earlier rules (see docs/rfm.md). */
+  assert_string_equal(lp_rfm_segmap_name(map, 10), "Lost");
+  for (uint32_t r = 1; r <= 5; r++)
+    for (uint32_t f = 1; f <= 5; f++)
+      for (uint32_t m = 1; m <= 5; m++) {
+        uint32_t s = lp_rfm_segmap_match(map, r, f, m);
+        assert_true(s != 10 && s != 3 && s != 4 && s != 8);
+      }
+  assert_null(lp_rfm_segmap_name(map, 11));
+  assert_null(lp_rfm_segmap_name(NULL, 0));
+  assert_int_equal(lp_rfm_segmap_match(NULL, 1, 1, 1), LP_RFM_SEGMENT_OTHERS);
+  lp_rfm_segmap_free(map);
+}
+
+static void custom_maps_validate_rules(void **state) {
+  (void)state;
+  lp_rfm_segmap *map;
+  assert_int_equal(lp_rfm_segmap_create(NULL, &map), LP_OK);
+  lp_rfm_rule rule = LP_RFM_RULE_INIT;
+  rule.name = "top";
+  rule.r_min = 3;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
+  rule.name = "rest";
+  rule.r_min = 1;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
+  assert_int_equal(lp_rfm_segmap_match(map, 3, 1, 1), 0);
+  assert_int_equal(lp_rfm_segmap_match(map, 2, 1, 1), 1);
+  rule.r_min = 0;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "R range"));
+  rule.r_min = 4;
+  rule.r_max = 3;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  rule.r_max = LP_RFM_MAX_BINS + 1;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  rule.r_max = 5;
+  rule.name = "";
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  rule.name = NULL;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  char longname[LP_RFM_MAX_NAME + 2];
+  memset(longname, 'x', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  rule.name = longname;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  longname[LP_RFM_MAX_NAME] = '\0';
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
+  rule.struct_size = 4;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_int_equal(lp_rfm_segmap_add(map, NULL), LP_EINVAL);
+  assert_int_equal(lp_rfm_segmap_add(NULL, &rule), LP_EINVAL);
+  rule.struct_size = sizeof rule;
+  rule.name = "filler";
+  while (lp_rfm_segmap_count(map) < LP_RFM_MAX_RULES)
+    assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_ELIMIT);
+  assert_int_equal(lp_rfm_segmap_count(map), LP_RFM_MAX_RULES);
+  assert_int_equal(lp_rfm_segmap_count(NULL), 0);
+  assert_string_equal(lp_rfm_segmap_errmsg(NULL), "invalid handle: NULL");
+  assert_int_equal(lp_rfm_segmap_create(NULL, NULL), LP_EINVAL);
+  lp_rfm_segmap_free(map);
+  assert_int_equal(lp_rfm_segmap_builtin(NULL, (lp_rfm_builtin_map)7, &map), LP_EINVAL);
+  assert_null(map);
+  lp_rfm_segmap_free(NULL);
+}
+
+static void summary_totals_per_segment(void **state) {
+  (void)state;
+  /* Seven profiles scored with RF10 (R, F from quantile_scores above):
+   * id:  1    2    3    4    5    6    7
+   * RF:  11   21   12   33   44   55   55
+   * seg: hib  hib  hib  need loyal champ champ
+   * revenue: hibernating 10+20+20 = 50, need_attention 30, loyal 40,
+   * champions 100; total 220 -> shares 50/220, 30/220, 40/220, 100/220. */
+  lp_rfm *h = seven_profiles();
+  lp_rfm_segmap *map;
+  assert_int_equal(lp_rfm_segmap_builtin(NULL, LP_RFM_MAP_RF10, &map), LP_OK);
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = T0 + 10 * DAY;
+  lp_rfm_row rows[7];
+  size_t n;
+  assert_int_equal(lp_rfm_score(h, &o, map, rows, 7, &n), LP_OK);
+  lp_rfm_segment_summary s[11];
+  assert_int_equal(lp_rfm_summarize(rows, n, 10, s), LP_OK);
+  assert_int_equal(s[0].customers, 3);
+  assert_int_equal(s[0].revenue, 50);
+  assert_true(s[0].revenue_share == 50.0 / 220.0);
+  /* recency 6, 5, 5 days: mean 16/3 days */
+  assert_true(s[0].mean_recency == (double)(16 * DAY) / 3.0);
+  assert_true(s[0].mean_monetary == 50.0 / 3.0);
+  assert_true(s[0].mean_frequency == 1.0);
+  assert_int_equal(s[4].customers, 1);
+  assert_int_equal(s[4].revenue, 30);
+  assert_int_equal(s[5].revenue, 40);
+  assert_int_equal(s[9].customers, 2);
+  assert_int_equal(s[9].revenue, 100);
+  assert_int_equal(s[10].customers, 0);
+  assert_true(s[10].mean_monetary == 0.0);
+  assert_int_equal(lp_rfm_summarize(rows, n, 3, s), LP_EINVAL);
+  assert_int_equal(lp_rfm_summarize(NULL, 1, 10, s), LP_EINVAL);
+  assert_int_equal(lp_rfm_summarize(rows, n, 10, NULL), LP_EINVAL);
+  rows[0].monetary = INT64_MAX;
+  assert_int_equal(lp_rfm_summarize(rows, n, 10, s), LP_ERANGE);
+  lp_rfm_segmap_free(map);
+  lp_rfm_free(h);
+}
+
+static lp_rfm_stage stage_at(lp_rfm *h, uint64_t id, int64_t as_of) {
+  lp_rfm_stage s = LP_RFM_STAGE_NONE;
+  assert_int_equal(lp_rfm_stage_of(h, id, as_of, &s), LP_OK);
+  return s;
+}
+
+static void lifecycle_bands(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  /* One-time buyer (id 1) at T0: bands 60 / 180 / 240 days. */
+  lp_rfm_txn t = txn(1, T0, 100, -1);
+  assert_int_equal(lp_rfm_add(h, &t, 1), LP_OK);
+  assert_int_equal(stage_at(h, 1, T0), LP_RFM_STAGE_NEW);
+  assert_int_equal(stage_at(h, 1, T0 + 60 * DAY), LP_RFM_STAGE_NEW);
+  assert_int_equal(stage_at(h, 1, T0 + 60 * DAY + 1), LP_RFM_STAGE_AT_RISK);
+  assert_int_equal(stage_at(h, 1, T0 + 180 * DAY), LP_RFM_STAGE_AT_RISK);
+  assert_int_equal(stage_at(h, 1, T0 + 180 * DAY + 1), LP_RFM_STAGE_DORMANT);
+  assert_int_equal(stage_at(h, 1, T0 + 240 * DAY), LP_RFM_STAGE_DORMANT);
+  assert_int_equal(stage_at(h, 1, T0 + 240 * DAY + 1), LP_RFM_STAGE_CHURNED);
+  /* Repeat buyer (id 2) on days 0, 10, 20: mean gap (20 days) / 2 = 10
+   * days; bands 200/400/600 % -> 20, 40, 60 days after the last purchase. */
+  lp_rfm_txn r[3] = {txn(2, T0, 1, -1), txn(2, T0 + 10 * DAY, 1, -1), txn(2, T0 + 20 * DAY, 1, -1)};
+  assert_int_equal(lp_rfm_add(h, r, 3), LP_OK);
+  assert_int_equal(stage_at(h, 2, T0 + 40 * DAY), LP_RFM_STAGE_ACTIVE);
+  assert_int_equal(stage_at(h, 2, T0 + 40 * DAY + 1), LP_RFM_STAGE_AT_RISK);
+  assert_int_equal(stage_at(h, 2, T0 + 60 * DAY + 1), LP_RFM_STAGE_DORMANT);
+  assert_int_equal(stage_at(h, 2, T0 + 80 * DAY + 1), LP_RFM_STAGE_CHURNED);
+  /* Reactivated (id 3): days 0 and 10, then day 100. Before day 100 the
+   * gap was 10 days, so at-risk ended at 40 days: the 90-day lapse was
+   * dormant. Now the mean gap is 50 days: active up to 100 days. */
+  lp_rfm_txn q[3] = {txn(3, T0, 1, -1), txn(3, T0 + 10 * DAY, 1, -1), txn(3, T0 + 100 * DAY, 1, -1)};
+  assert_int_equal(lp_rfm_add(h, q, 3), LP_OK);
+  assert_int_equal(stage_at(h, 3, T0 + 100 * DAY), LP_RFM_STAGE_REACTIVATED);
+  assert_int_equal(stage_at(h, 3, T0 + 200 * DAY), LP_RFM_STAGE_REACTIVATED);
+  assert_int_equal(stage_at(h, 3, T0 + 200 * DAY + 1), LP_RFM_STAGE_AT_RISK);
+  /* A 30-day lapse after a 10-day rhythm stays "active" (within 40 days). */
+  lp_rfm_txn a[3] = {txn(4, T0, 1, -1), txn(4, T0 + 10 * DAY, 1, -1), txn(4, T0 + 40 * DAY, 1, -1)};
+  assert_int_equal(lp_rfm_add(h, a, 3), LP_OK);
+  assert_int_equal(stage_at(h, 4, T0 + 40 * DAY), LP_RFM_STAGE_ACTIVE);
+  /* A one-time buyer who returns after 200 days (dormant) is reactivated. */
+  lp_rfm_txn b[2] = {txn(5, T0, 1, -1), txn(5, T0 + 200 * DAY, 1, -1)};
+  assert_int_equal(lp_rfm_add(h, b, 2), LP_OK);
+  assert_int_equal(stage_at(h, 5, T0 + 200 * DAY), LP_RFM_STAGE_REACTIVATED);
+  /* Prospect. */
+  assert_int_equal(lp_rfm_add_profile(h, 6), LP_OK);
+  assert_int_equal(stage_at(h, 6, T0), LP_RFM_STAGE_PROSPECT);
+  lp_rfm_stage s;
+  assert_int_equal(lp_rfm_stage_of(h, 99, T0, &s), LP_ENOTFOUND);
+  assert_int_equal(lp_rfm_stage_of(h, 5, T0, &s), LP_ERANGE);
+  assert_int_equal(lp_rfm_stage_of(h, 5, T0 + 300 * DAY, NULL), LP_EINVAL);
+  /* Configured bands: one-time "new" up to 30 days. */
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_ONE_TIME_ACTIVE_SECONDS, 30 * DAY), LP_OK);
+  assert_int_equal(stage_at(h, 1, T0 + 31 * DAY), LP_RFM_STAGE_AT_RISK);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_REPEAT_ACTIVE_PERCENT, 100), LP_OK);
+  assert_int_equal(stage_at(h, 2, T0 + 30 * DAY + 1), LP_RFM_STAGE_AT_RISK);
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_AT_RISK), "at_risk");
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_REACTIVATED), "reactivated");
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_PROSPECT), "prospect");
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_NONE), "none");
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_NEW), "new");
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_ACTIVE), "active");
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_DORMANT), "dormant");
+  assert_string_equal(lp_rfm_stage_name(LP_RFM_STAGE_CHURNED), "churned");
+  assert_string_equal(lp_rfm_stage_name(42), "unknown");
+  lp_rfm_free(h);
+}
+
+static void options_are_validated(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  int64_t v = 0;
+  assert_int_equal(lp_rfm_get_int(h, LP_RFM_PERIOD_SECONDS, &v), LP_OK);
+  assert_int_equal(v, DAY);
+  assert_int_equal(lp_rfm_get_int(h, LP_RFM_ONE_TIME_AT_RISK_SECONDS, &v), LP_OK);
+  assert_int_equal(v, 180 * DAY);
+  assert_int_equal(lp_rfm_get_int(h, LP_RFM_REPEAT_DORMANT_PERCENT, &v), LP_OK);
+  assert_int_equal(v, 600);
+  assert_int_equal(lp_rfm_get_int(h, (lp_rfm_option)99, &v), LP_EINVAL);
+  assert_int_equal(lp_rfm_get_int(NULL, LP_RFM_PERIOD_SECONDS, &v), LP_EINVAL);
+  assert_int_equal(lp_rfm_get_int(h, LP_RFM_PERIOD_SECONDS, NULL), LP_EINVAL);
+  assert_int_equal(lp_rfm_set_int(h, (lp_rfm_option)99, 1), LP_EINVAL);
+  assert_int_equal(lp_rfm_set_int(NULL, LP_RFM_PERIOD_SECONDS, 1), LP_EINVAL);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_PERIOD_SECONDS, 0), LP_ERANGE);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_ONE_TIME_ACTIVE_SECONDS, 200 * DAY), LP_ERANGE);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_ONE_TIME_ACTIVE_SECONDS, -1), LP_ERANGE);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_REPEAT_AT_RISK_PERCENT, 700), LP_ERANGE);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_REPEAT_ACTIVE_PERCENT, 0), LP_ERANGE);
+  assert_int_equal(lp_rfm_get_int(h, LP_RFM_ONE_TIME_ACTIVE_SECONDS, &v), LP_OK);
+  assert_int_equal(v, 60 * DAY); /* unchanged by the failed calls */
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_ONE_TIME_DORMANT_SECONDS, 365 * DAY), LP_OK);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_REPEAT_DORMANT_PERCENT, 800), LP_OK);
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_PERIOD_SECONDS, 3600), LP_OK);
+  assert_string_equal(lp_rfm_errmsg(NULL), "invalid handle: NULL");
+  lp_rfm_free(h);
+  lp_rfm_free(NULL);
+}
+
+typedef struct seen_changes {
+  size_t n;
+  uint64_t id[8];
+  lp_rfm_stage from[8], to[8];
+} seen_changes;
+
+static void record_change(void *ud, uint64_t id, lp_rfm_stage from, lp_rfm_stage to) {
+  seen_changes *s = ud;
+  assert_true(s->n < 8);
+  s->id[s->n] = id;
+  s->from[s->n] = from;
+  s->to[s->n] = to;
+  s->n++;
+}
+
+static void transitions_are_reported_in_id_order(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  lp_rfm_txn t[2] = {txn(20, T0, 100, -1), txn(10, T0, 100, -1)};
+  assert_int_equal(lp_rfm_add(h, t, 2), LP_OK);
+  assert_int_equal(lp_rfm_add_profile(h, 15), LP_OK);
+  seen_changes s = {0};
+  size_t changed = 99;
+  assert_int_equal(lp_rfm_update_stages(h, T0 + DAY, record_change, &s, &changed), LP_OK);
+  assert_int_equal(changed, 3);
+  assert_int_equal(s.n, 3);
+  assert_int_equal(s.id[0], 10);
+  assert_int_equal(s.id[1], 15);
+  assert_int_equal(s.id[2], 20);
+  assert_int_equal(s.from[0], LP_RFM_STAGE_NONE);
+  assert_int_equal(s.to[0], LP_RFM_STAGE_NEW);
+  assert_int_equal(s.to[1], LP_RFM_STAGE_PROSPECT);
+  /* Nothing moves in 10 more days. */
+  memset(&s, 0, sizeof s);
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 11 * DAY, record_change, &s, &changed), LP_OK);
+  assert_int_equal(changed, 0);
+  /* Day 61: both one-time buyers become at risk. */
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 61 * DAY, record_change, &s, &changed), LP_OK);
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.from[0], LP_RFM_STAGE_NEW);
+  assert_int_equal(s.to[0], LP_RFM_STAGE_AT_RISK);
+  /* Day 200: dormant; then profile 10 buys again: reactivated; 15 buys: new. */
+  memset(&s, 0, sizeof s);
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 200 * DAY, NULL, NULL, &changed), LP_OK);
+  assert_int_equal(changed, 2);
+  lp_rfm_txn back[2] = {txn(10, T0 + 201 * DAY, 50, -1), txn(15, T0 + 201 * DAY, 50, -1)};
+  assert_int_equal(lp_rfm_add(h, back, 2), LP_OK);
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 202 * DAY, record_change, &s, NULL), LP_OK);
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.id[0], 10);
+  assert_int_equal(s.from[0], LP_RFM_STAGE_DORMANT);
+  assert_int_equal(s.to[0], LP_RFM_STAGE_REACTIVATED);
+  assert_int_equal(s.id[1], 15);
+  assert_int_equal(s.from[1], LP_RFM_STAGE_PROSPECT);
+  assert_int_equal(s.to[1], LP_RFM_STAGE_NEW);
+  /* as_of may not go back, nor be before a transaction. */
+  assert_int_equal(lp_rfm_update_stages(h, T0, NULL, NULL, NULL), LP_ERANGE);
+  lp_rfm_txn late = txn(10, T0 + 400 * DAY, 1, -1);
+  assert_int_equal(lp_rfm_add(h, &late, 1), LP_OK);
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 300 * DAY, NULL, NULL, NULL), LP_ERANGE);
+  assert_int_equal(lp_rfm_update_stages(h, INT64_MAX, NULL, NULL, NULL), LP_ERANGE);
+  assert_int_equal(lp_rfm_update_stages(NULL, T0, NULL, NULL, NULL), LP_EINVAL);
+  lp_rfm_free(h);
+}
+
+static void add_rejects_bad_input_atomically(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  lp_rfm_txn t[3] = {txn(1, T0, INT64_MAX - 5, -1), txn(2, T0, 5, -1), txn(3, T0, 1, -1)};
+  assert_int_equal(lp_rfm_add(h, t, 2), LP_OK);
+  lp_membuf *before = state_bytes(h);
+  /* The third would take the total turnover past INT64_MAX: nothing of
+   * this batch is applied. */
+  lp_rfm_txn batch[2] = {txn(9, T0, 0, -1), txn(3, T0, 1, -1)};
+  assert_int_equal(lp_rfm_add(h, batch, 2), LP_ERANGE);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "txns[1]"));
+  batch[1] = txn(3, T0, INT64_MIN, -1);
+  assert_int_equal(lp_rfm_add(h, batch, 2), LP_ERANGE);
+  batch[1] = txn(3, INT64_MAX, 0, -1);
+  assert_int_equal(lp_rfm_add(h, batch, 2), LP_ERANGE);
+  batch[1] = txn(3, T0, 0, -1);
+  batch[1].flags = 8;
+  assert_int_equal(lp_rfm_add(h, batch, 2), LP_EINVAL);
+  batch[1].flags = 0;
+  batch[1].struct_size = 3;
+  assert_int_equal(lp_rfm_add(h, batch, 2), LP_EINVAL);
+  assert_int_equal(lp_rfm_add(h, NULL, 2), LP_EINVAL);
+  assert_int_equal(lp_rfm_add(NULL, batch, 1), LP_EINVAL);
+  assert_int_equal(lp_rfm_add(h, NULL, 0), LP_OK);
+  lp_membuf *after = state_bytes(h);
+  assert_int_equal(lp_membuf_size(before), lp_membuf_size(after));
+  assert_memory_equal(lp_membuf_data(before), lp_membuf_data(after), lp_membuf_size(after));
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  assert_int_equal(lp_rfm_get(h, 9, &p), LP_ENOTFOUND);
+  assert_int_equal(lp_rfm_get(h, 1, NULL), LP_EINVAL);
+  assert_int_equal(lp_rfm_get(NULL, 1, &p), LP_EINVAL);
+  p.struct_size = 1;
+  assert_int_equal(lp_rfm_get(h, 1, &p), LP_EINVAL);
+  assert_int_equal(lp_rfm_add_profile(NULL, 1), LP_EINVAL);
+  assert_int_equal(lp_rfm_count(NULL), 0);
+  assert_int_equal(lp_rfm_create(NULL, NULL), LP_EINVAL);
+  lp_rfm_free(h);
+}
+
+/* Shard merges: any split of a shuffled stream into any number of shards,
+ * merged in any order, equals ingesting the stream into one state. */
+static void shard_merge_equals_single_state(void **state) {
+  (void)state;
+  enum { N = 3000 };
+  static lp_rfm_txn t[N];
+  for (uint64_t round = 0; round < 12; round++) {
+    random_txns(t, N, 40 + round * 13, round);
+    lp_rfm *whole;
+    assert_int_equal(lp_rfm_create(NULL, &whole), LP_OK);
+    assert_int_equal(lp_rfm_add(whole, t, N), LP_OK);
+    shuffle_txns(t, N, round + 100);
+    size_t shards = 2 + (size_t)(round % 4);
+    lp_rfm *part[5];
+    for (size_t s = 0; s < shards; s++) assert_int_equal(lp_rfm_create(NULL, &part[s]), LP_OK);
+    lp_rng r;
+    lp_rng_seed(&r, round + 7);
+    for (size_t i = 0; i < N; i++)
+      assert_int_equal(lp_rfm_add(part[lp_rng_below(&r, shards)], &t[i], 1), LP_OK);
+    lp_rfm *merged;
+    assert_int_equal(lp_rfm_create(NULL, &merged), LP_OK);
+    for (size_t s = shards; s-- > 0;) assert_int_equal(lp_rfm_merge(merged, part[s]), LP_OK);
+    assert_same_state(whole, merged);
+    /* Merging into a non-empty shard works the same. */
+    for (size_t s = 1; s < shards; s++) assert_int_equal(lp_rfm_merge(part[0], part[s]), LP_OK);
+    assert_same_state(whole, part[0]);
+    for (size_t s = 0; s < shards; s++) lp_rfm_free(part[s]);
+    lp_rfm_free(merged);
+    lp_rfm_free(whole);
+  }
+}
+
+/* Identity merges: the transactions of B merged into A equal the same
+ * transactions ingested under A from the start. */
+static void identity_merge_equals_reingestion(void **state) {
+  (void)state;
+  enum { N = 2000 };
+  static lp_rfm_txn t[N];
+  for (uint64_t round = 0; round < 10; round++) {
+    random_txns(t, N, 30, round + 50);
+    lp_rfm *h, *ref;
+    assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+    assert_int_equal(lp_rfm_create(NULL, &ref), LP_OK);
+    assert_int_equal(lp_rfm_add(h, t, N), LP_OK);
+    /* Merge 1001 -> 1000, 1002 -> 1000, then 1003 -> 1100 (absent). */
+    assert_int_equal(lp_rfm_merge_profiles(h, 1000, 1001), LP_OK);
+    assert_int_equal(lp_rfm_merge_profiles(h, 1000, 1002), LP_OK);
+    assert_int_equal(lp_rfm_merge_profiles(h, 1100, 1003), LP_OK);
+    for (size_t i = 0; i < N; i++) {
+      if (t[i].profile_id == 1001 || t[i].profile_id == 1002) t[i].profile_id = 1000;
+      if (t[i].profile_id == 1003) t[i].profile_id = 1100;
+    }
+    shuffle_txns(t, N, round);
+    assert_int_equal(lp_rfm_add(ref, t, N), LP_OK);
+    assert_same_state(h, ref);
+    lp_rfm_free(h);
+    lp_rfm_free(ref);
+  }
+}
+
+static void merges_reject_bad_arguments(void **state) {
+  (void)state;
+  lp_rfm *a, *b;
+  assert_int_equal(lp_rfm_create(NULL, &a), LP_OK);
+  assert_int_equal(lp_rfm_create(NULL, &b), LP_OK);
+  lp_rfm_txn t = txn(1, T0, INT64_MAX, -1);
+  assert_int_equal(lp_rfm_add(a, &t, 1), LP_OK);
+  assert_int_equal(lp_rfm_add(b, &t, 1), LP_OK);
+  assert_int_equal(lp_rfm_merge(a, b), LP_ERANGE);
+  assert_int_equal(lp_rfm_merge(a, a), LP_EINVAL);
+  assert_int_equal(lp_rfm_merge(a, NULL), LP_EINVAL);
+  assert_int_equal(lp_rfm_merge(NULL, b), LP_EINVAL);
+  lp_rfm *c;
+  assert_int_equal(lp_rfm_create(NULL, &c), LP_OK);
+  assert_int_equal(lp_rfm_set_int(c, LP_RFM_PERIOD_SECONDS, 3600), LP_OK);
+  assert_int_equal(lp_rfm_merge(c, a), LP_ECONFLICT);
+  assert_int_equal(lp_rfm_merge_profiles(a, 1, 1), LP_EINVAL);
+  assert_int_equal(lp_rfm_merge_profiles(a, 1, 2), LP_ENOTFOUND);
+  assert_int_equal(lp_rfm_merge_profiles(NULL, 1, 2), LP_EINVAL);
+  lp_rfm_free(a);
+  lp_rfm_free(b);
+  lp_rfm_free(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(aggregates_follow_the_definitions),
+      cmocka_unit_test(clv_inputs_follow_lifetimes),
+      cmocka_unit_test(quantile_scores_break_ties_by_id),
+      cmocka_unit_test(threshold_scores_are_right_closed),
+      cmocka_unit_test(score_rejects_bad_arguments),
+      cmocka_unit_test(rf10_covers_every_cell_once),
+      cmocka_unit_test(rfm11_uses_first_match_and_others),
+      cmocka_unit_test(custom_maps_validate_rules),
+      cmocka_unit_test(summary_totals_per_segment),
+      cmocka_unit_test(lifecycle_bands),
+      cmocka_unit_test(options_are_validated),
+      cmocka_unit_test(transitions_are_reported_in_id_order),
+      cmocka_unit_test(add_rejects_bad_input_atomically),
+      cmocka_unit_test(shard_merge_equals_single_state),
+      cmocka_unit_test(identity_merge_equals_reingestion),
+      cmocka_unit_test(merges_reject_bad_arguments),
+  };
+  return cmocka_run_group_tests_name("rfm", tests, NULL, NULL);
+}

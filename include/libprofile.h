@@ -12,6 +12,7 @@
 #define LIBPROFILE_H
 
 #include "libprofile/core.h"
+#include "libprofile/identity.h"
 #include "libprofile/io.h"
 #include "libprofile/rfm.h"
 #include "libprofile/kmeans.h"

@@ -1,0 +1,439 @@
+/*
+ * libprofile - identity: merging identifiers into profiles.
+ * SPDX-License-Identifier: MIT
+ */
+/**
+ * @file identity.h
+ * @brief Identity graph (#lp_idgraph): identifiers seen together in one
+ * event are merged into one profile, under rules that stop junk values
+ * from merging strangers, with profile ids that do not depend on the order
+ * of the events, and with unmerge, erasure and explanations.
+ *
+ * The semantics are defined as "apply every stored event greedily in
+ * canonical order" (timestamp, then source, then identifiers); see
+ * @ref identity_guide for the rules, the order-independence argument and
+ * worked examples.
+ *
+ * Thread-safety: see core.h (one thread per handle). Callbacks are called
+ * on the calling thread and must not call back into the same handle.
+ */
+#ifndef LIBPROFILE_IDENTITY_H
+#define LIBPROFILE_IDENTITY_H
+
+#include "core.h"
+#include "io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Opaque identity graph. */
+typedef struct lp_idgraph lp_idgraph;
+
+/** Largest number of identifier types one graph can register. */
+#define LP_IDGRAPH_MAX_TYPES 32
+/** Largest accepted identifier value, in bytes, before normalisation. */
+#define LP_IDGRAPH_MAX_VALUE_LEN 1024
+/** Largest number of identifiers accepted in one event. */
+#define LP_IDGRAPH_MAX_EVENT_IDS 64
+/** Size of a stored identifier hash, in bytes. */
+#define LP_IDGRAPH_HASH_SIZE 16
+
+/** @brief Built-in normalisers (see @ref identity_guide for examples). */
+typedef enum lp_idgraph_norm {
+  LP_IDGRAPH_NORM_GENERIC = 0,      /**< Trim ASCII white space. */
+  LP_IDGRAPH_NORM_GENERIC_FOLD = 1, /**< Trim and lower-case ASCII letters. */
+  LP_IDGRAPH_NORM_EMAIL = 2,        /**< Trim, lower-case, require one '@' with text on both sides. */
+  LP_IDGRAPH_NORM_EMAIL_GMAIL = 3,  /**< As EMAIL, plus Gmail folding: googlemail.com becomes gmail.com, dots and "+tag" removed from Gmail local parts. */
+  LP_IDGRAPH_NORM_PHONE = 4,        /**< To E.164 "+digits" (8 to 15 digits), using the type's default country calling code for national numbers. */
+  LP_IDGRAPH_NORM_CALLBACK = 5      /**< The host's #lp_idgraph_normalize_fn. */
+} lp_idgraph_norm;
+
+/**
+ * @brief Host normaliser.
+ * @param ud      The type's @c normalize_ud.
+ * @param in      The raw value (not NUL-terminated), @p len bytes.
+ * @param len     Length of @p in.
+ * @param out     Buffer of @p cap bytes for the normalised value.
+ * @param cap     Capacity of @p out (#LP_IDGRAPH_MAX_VALUE_LEN).
+ * @param out_len Receives the normalised length (at most @p cap).
+ * @return 0 to accept, any other value to reject the value as invalid.
+ */
+typedef int (*lp_idgraph_normalize_fn)(void *ud, const char *in, size_t len, char *out,
+                                       size_t cap, size_t *out_len);
+
+/**
+ * @brief Host hash replacing the keyed XXH3-128 (e.g. an HMAC truncated to
+ * 16 bytes).
+ * @param ud    User data given to lp_idgraph_set_hash().
+ * @param data  Bytes to hash: the type name, one zero byte, the normalised
+ *              value.
+ * @param len   Length of @p data.
+ * @param out16 Receives exactly #LP_IDGRAPH_HASH_SIZE bytes.
+ * @return 0 on success; anything else makes the calling function fail with
+ * #LP_EIO and change nothing.
+ */
+typedef int (*lp_idgraph_hash_fn)(void *ud, const void *data, size_t len, uint8_t *out16);
+
+/** @brief Description of an identifier type (input to lp_idgraph_add_type()). */
+typedef struct lp_idgraph_type_def {
+  uint32_t struct_size;     /**< sizeof(lp_idgraph_type_def); set by #LP_IDGRAPH_TYPE_DEF_INIT. */
+  const char *name;         /**< NUL-terminated name, 1 to 63 bytes, unique in the graph (copied). */
+  int32_t priority;         /**< Higher wins: the anchor of an event is its highest-priority identifier. */
+  uint32_t limit;           /**< Most identifiers of this type in one profile (1..255); 0 = 255. */
+  uint32_t unique;          /**< Non-zero: at most one value per profile, merges that would break it are conflicts. */
+  uint32_t normalizer;      /**< An #lp_idgraph_norm. */
+  uint32_t country_code;    /**< Default calling code for #LP_IDGRAPH_NORM_PHONE (1..999), else 0. */
+  lp_idgraph_normalize_fn normalize; /**< For #LP_IDGRAPH_NORM_CALLBACK, else NULL. */
+  void *normalize_ud;       /**< Passed to @c normalize; owned by the host. */
+} lp_idgraph_type_def;
+
+/** Initialiser for #lp_idgraph_type_def: generic, priority 0, limit 255, not unique. */
+#define LP_IDGRAPH_TYPE_DEF_INIT \
+  { (uint32_t)sizeof(lp_idgraph_type_def), NULL, 0, 0, 0, 0, 0, NULL, NULL }
+
+/** @brief One identifier of an event (input to lp_idgraph_observe()). */
+typedef struct lp_idgraph_ident {
+  uint32_t type;     /**< Type id from lp_idgraph_add_type(). */
+  const char *value; /**< Raw value, @c len bytes (not NUL-terminated); borrowed. */
+  size_t len;        /**< Length of @c value, at most #LP_IDGRAPH_MAX_VALUE_LEN. */
+} lp_idgraph_ident;
+
+/** @brief Integer settings for lp_idgraph_set_int(). */
+typedef enum lp_idgraph_setting {
+  LP_IDGRAPH_STORE_RAW = 1,        /**< 0 (default): store keyed hashes only; 1: also keep normalised raw values. */
+  LP_IDGRAPH_QUARANTINE_AFTER = 2, /**< An identifier that links more than this many distinct profiles stops linking (default 20, 1..1000000). */
+  LP_IDGRAPH_DEFAULT_BLOCKLIST = 3 /**< 1 (default): refuse the built-in junk values; 0: host values only. */
+} lp_idgraph_setting;
+
+/** @brief Kinds of change reported to an #lp_idgraph_notify_fn. */
+typedef enum lp_idgraph_change {
+  LP_IDGRAPH_MERGED = 1,  /**< Profile @c old_id no longer exists: its identifiers are now in @c new_id (one notification per destination when they went to several). */
+  LP_IDGRAPH_SPLIT = 2,   /**< Some identifiers of @c old_id (which still exists) moved to @c new_id. */
+  LP_IDGRAPH_REMOVED = 3  /**< Identifiers of @c old_id were removed or erased; @c new_id is 0. */
+} lp_idgraph_change;
+
+/**
+ * @brief Change notification, called after the change is complete.
+ * @param ud     User data given to lp_idgraph_set_notify().
+ * @param change An #lp_idgraph_change.
+ * @param old_id Profile id before.
+ * @param new_id Profile id after (0 for #LP_IDGRAPH_REMOVED).
+ * Must not call back into the graph.
+ */
+typedef void (*lp_idgraph_notify_fn)(void *ud, uint32_t change, uint64_t old_id,
+                                     uint64_t new_id);
+
+/** @brief Counters describing a graph (output of lp_idgraph_get_stats()). */
+typedef struct lp_idgraph_stats {
+  uint32_t struct_size;  /**< Set by the caller to sizeof(lp_idgraph_stats). */
+  uint64_t events;       /**< Events stored. */
+  uint64_t identifiers;  /**< Distinct identifiers stored. */
+  uint64_t profiles;     /**< Profiles (components). */
+  uint64_t merges;       /**< identifiers - profiles: links that joined two profiles. */
+  uint64_t conflicts;    /**< Identifier occurrences refused by a unique or limit rule. */
+  uint64_t quarantined;  /**< Identifiers in quarantine. */
+  uint64_t blocked;      /**< Values refused by the blocklist (counted per observe call). */
+  uint64_t invalid;      /**< Values refused by a normaliser (counted per observe call). */
+  uint64_t tombstoned;   /**< Values refused because they were erased (per observe call). */
+} lp_idgraph_stats;
+
+/** @brief One identifier of a profile (output of lp_idgraph_profile_identifiers()). */
+typedef struct lp_idgraph_ident_info {
+  uint32_t type;                        /**< Type id. */
+  uint32_t quarantined;                 /**< Non-zero when the identifier is quarantined. */
+  uint8_t hash[LP_IDGRAPH_HASH_SIZE];   /**< Stored keyed hash. */
+  const char *value;                    /**< Normalised value when raw storage is on, else NULL; owned by the graph, valid until its next mutating call. */
+  size_t len;                           /**< Length of @c value. */
+} lp_idgraph_ident_info;
+
+/** @brief One step of an explanation (output of lp_idgraph_explain()). */
+typedef struct lp_idgraph_step {
+  uint8_t from[LP_IDGRAPH_HASH_SIZE]; /**< Hash of the identifier the step starts at. */
+  uint8_t to[LP_IDGRAPH_HASH_SIZE];   /**< Hash of the identifier it reaches. */
+  uint32_t from_type;                 /**< Type of @c from. */
+  uint32_t to_type;                   /**< Type of @c to. */
+  int64_t ts;                         /**< Timestamp of the event that links them. */
+  const char *source;                 /**< Source of that event, NUL-terminated; owned by the graph, valid until its next mutating call. */
+} lp_idgraph_step;
+
+/**
+ * @brief Create an empty graph with no types and an all-zero hash key.
+ * @param alloc Allocator (NULL: C library); copied.
+ * @param out   Receives the graph (free with lp_idgraph_free()); NULL on failure.
+ * @return #LP_OK, #LP_EINVAL (NULL @p out, bad allocator), #LP_ENOMEM.
+ */
+LP_API int lp_idgraph_create(const lp_allocator *alloc, lp_idgraph **out);
+
+/** @brief Free a graph; NULL is a no-op. @param h Graph. */
+LP_API void lp_idgraph_free(lp_idgraph *h);
+
+/**
+ * @brief Message of the most recent failed call.
+ * @param h Graph (may be NULL).
+ * @return Text owned by the graph, valid until its next call; a static
+ * text for NULL.
+ */
+LP_API const char *lp_idgraph_errmsg(const lp_idgraph *h);
+
+/**
+ * @brief Set the key of the built-in keyed hash (XXH3-128 of key, type
+ * name and value). Only before the first identifier is stored.
+ * @param h   Graph.
+ * @param key Key bytes (copied).
+ * @param len 1 to 64 bytes.
+ * @return #LP_OK, #LP_EINVAL, #LP_EMISUSE (identifiers already stored).
+ */
+LP_API int lp_idgraph_set_key(lp_idgraph *h, const void *key, size_t len);
+
+/**
+ * @brief Replace the built-in hash with a host function (NULL restores
+ * it). Only before the first identifier is stored.
+ * @param h  Graph.
+ * @param fn Hash function or NULL.
+ * @param ud Passed to @p fn; owned by the host, must outlive its use.
+ * @return #LP_OK, #LP_EINVAL, #LP_EMISUSE.
+ */
+LP_API int lp_idgraph_set_hash(lp_idgraph *h, lp_idgraph_hash_fn fn, void *ud);
+
+/**
+ * @brief Change an integer setting (only while no identifier is stored).
+ * @param h     Graph.
+ * @param key   An #lp_idgraph_setting.
+ * @param value New value (range given with each setting).
+ * @return #LP_OK, #LP_EINVAL (NULL @p h or unknown @p key), #LP_ERANGE,
+ * #LP_EMISUSE.
+ */
+LP_API int lp_idgraph_set_int(lp_idgraph *h, uint32_t key, int64_t value);
+
+/**
+ * @brief Set (or clear, with NULL) the change notification callback.
+ * @param h  Graph.
+ * @param fn Callback or NULL.
+ * @param ud Passed to @p fn; owned by the host.
+ * @return #LP_OK or #LP_EINVAL.
+ */
+LP_API int lp_idgraph_set_notify(lp_idgraph *h, lp_idgraph_notify_fn fn, void *ud);
+
+/**
+ * @brief Register an identifier type (only while no identifier is stored).
+ * @param h       Graph.
+ * @param def     Description (copied; name copied).
+ * @param type_id Receives the new type id (0, 1, ... in registration order).
+ * @return #LP_OK, #LP_EINVAL (bad field, duplicate name), #LP_ELIMIT
+ * (#LP_IDGRAPH_MAX_TYPES reached), #LP_EMISUSE, #LP_ENOMEM.
+ */
+LP_API int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def,
+                               uint32_t *type_id);
+
+/**
+ * @brief Find a type id by name.
+ * @param h       Graph.
+ * @param name    NUL-terminated name.
+ * @param type_id Receives the id.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND.
+ */
+LP_API int lp_idgraph_find_type(const lp_idgraph *h, const char *name, uint32_t *type_id);
+
+/**
+ * @brief Add a host value to the blocklist of one type. The value is
+ * normalised with that type's normaliser first, so "  NoBody@X.com" blocks
+ * "nobody@x.com" on an e-mail type.
+ * @param h     Graph.
+ * @param type  Type id.
+ * @param value Value bytes.
+ * @param len   Length (1..#LP_IDGRAPH_MAX_VALUE_LEN).
+ * @return #LP_OK, #LP_EINVAL (bad argument or a value its normaliser
+ * rejects), #LP_EMISUSE (identifiers already stored), #LP_ENOMEM.
+ */
+LP_API int lp_idgraph_block_value(lp_idgraph *h, uint32_t type, const char *value,
+                                  size_t len);
+
+/**
+ * @brief Normalise a value as observe would, without storing anything.
+ * @param h       Graph.
+ * @param type    Type id.
+ * @param value   Value bytes.
+ * @param len     Length.
+ * @param out     Buffer for the normalised value (not NUL-terminated).
+ * @param cap     Capacity of @p out.
+ * @param out_len Receives the length.
+ * @return #LP_OK; #LP_EINVAL when the value is invalid (the message says
+ * why) or an argument is bad; #LP_ECONFLICT when the value is blocked;
+ * #LP_ELIMIT when @p cap is too small.
+ */
+LP_API int lp_idgraph_normalize(lp_idgraph *h, uint32_t type, const char *value, size_t len,
+                                char *out, size_t cap, size_t *out_len);
+
+/**
+ * @brief Record one event and return the profile of its identifiers.
+ *
+ * Values are normalised; invalid, blocked and erased (tombstoned) values
+ * are dropped and counted in #lp_idgraph_stats; a repeated identifier
+ * counts once. The remaining identifiers are stored together with the
+ * event and merged by the rules (see @ref identity_guide).
+ *
+ * @param h          Graph.
+ * @param ids        @p n identifiers (borrowed).
+ * @param n          1..#LP_IDGRAPH_MAX_EVENT_IDS.
+ * @param ts         Event time, seconds since the epoch.
+ * @param source     Source name (not NUL-terminated), @p source_len bytes, may be empty.
+ * @param source_len Length of @p source, at most 255.
+ * @param profile_id Receives the profile of the event's highest-priority
+ *                   kept identifier, or 0 when no identifier was kept (may be NULL).
+ * @return #LP_OK, #LP_EINVAL (NULL argument, unknown type, NULL or oversized
+ * value), #LP_ELIMIT (too many identifiers, or the graph is full),
+ * #LP_ENOMEM, #LP_EIO (host hash failed). On failure nothing changed.
+ */
+LP_API int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n,
+                              int64_t ts, const char *source, size_t source_len,
+                              uint64_t *profile_id);
+
+/**
+ * @brief Profile of one identifier.
+ * @param h          Graph.
+ * @param type       Type id.
+ * @param value      Raw value (normalised before lookup).
+ * @param len        Length.
+ * @param profile_id Receives the profile id.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (unknown, invalid or blocked
+ * value), #LP_EIO (host hash failed).
+ */
+LP_API int lp_idgraph_profile_of(lp_idgraph *h, uint32_t type, const char *value,
+                                 size_t len, uint64_t *profile_id);
+
+/**
+ * @brief Identifiers of a profile, ordered by type id then hash.
+ * @param h          Graph.
+ * @param profile_id Profile.
+ * @param out        Array of @p cap entries (may be NULL when @p cap is 0).
+ * @param cap        Capacity of @p out.
+ * @param count      Receives the number of identifiers of the profile
+ *                   (may exceed @p cap: then only @p cap are written).
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND.
+ */
+LP_API int lp_idgraph_profile_identifiers(lp_idgraph *h, uint64_t profile_id,
+                                          lp_idgraph_ident_info *out, size_t cap,
+                                          size_t *count);
+
+/**
+ * @brief All profile ids in ascending order.
+ * @param h     Graph.
+ * @param out   Array of @p cap ids (may be NULL when @p cap is 0).
+ * @param cap   Capacity of @p out.
+ * @param count Receives the number of profiles (may exceed @p cap).
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM.
+ */
+LP_API int lp_idgraph_profiles(lp_idgraph *h, uint64_t *out, size_t cap, size_t *count);
+
+/**
+ * @brief Current counters.
+ * @param h     Graph.
+ * @param stats Caller's struct with @c struct_size set.
+ * @return #LP_OK or #LP_EINVAL.
+ */
+LP_API int lp_idgraph_get_stats(const lp_idgraph *h, lp_idgraph_stats *stats);
+
+/**
+ * @brief The chain of events that joins two identifiers of one profile
+ * (a shortest chain; ties go to canonically earlier events).
+ * @param h     Graph.
+ * @param a     First identifier.
+ * @param b     Second identifier.
+ * @param out   Array of @p cap steps (may be NULL when @p cap is 0).
+ * @param cap   Capacity.
+ * @param count Receives the number of steps (may exceed @p cap; 0 when @p a and @p b are the same identifier).
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (an identifier is unknown, or
+ * they are in different profiles), #LP_ENOMEM, #LP_EIO.
+ */
+LP_API int lp_idgraph_explain(lp_idgraph *h, const lp_idgraph_ident *a,
+                              const lp_idgraph_ident *b, lp_idgraph_step *out, size_t cap,
+                              size_t *count);
+
+/**
+ * @brief Remove the link between two identifiers: @p b is removed from
+ * every stored event that also contains @p a. The result equals building
+ * the graph from scratch from the edited events.
+ * @param h Graph.
+ * @param a Identifier kept in those events.
+ * @param b Identifier removed from them.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (unknown identifier or no
+ * such link), #LP_ENOMEM, #LP_EIO.
+ */
+LP_API int lp_idgraph_unlink(lp_idgraph *h, const lp_idgraph_ident *a,
+                             const lp_idgraph_ident *b);
+
+/**
+ * @brief Remove an identifier from every event (no tombstone: it may come
+ * back with a later event).
+ * @param h  Graph.
+ * @param id Identifier.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND, #LP_ENOMEM, #LP_EIO.
+ */
+LP_API int lp_idgraph_remove_identifier(lp_idgraph *h, const lp_idgraph_ident *id);
+
+/**
+ * @brief Remove every event of one source.
+ * @param h          Graph.
+ * @param source     Source name bytes.
+ * @param source_len Length.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (no such source), #LP_ENOMEM.
+ */
+LP_API int lp_idgraph_remove_source(lp_idgraph *h, const char *source, size_t source_len);
+
+/**
+ * @brief Erase a profile: its identifiers leave every event (events left
+ * empty are deleted) and each gets a tombstone so that replays cannot
+ * bring it back.
+ * @param h          Graph.
+ * @param profile_id Profile.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND, #LP_ENOMEM.
+ */
+LP_API int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id);
+
+/**
+ * @brief Erase one identifier (as lp_idgraph_forget_profile(), for one
+ * identifier). The value need not be stored: a tombstone is set anyway.
+ * @param h  Graph.
+ * @param id Identifier.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO.
+ */
+LP_API int lp_idgraph_forget_identifier(lp_idgraph *h, const lp_idgraph_ident *id);
+
+/**
+ * @brief Lift the tombstone of an identifier so it may be stored again.
+ * @param h  Graph.
+ * @param id Identifier.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (no tombstone), #LP_EIO.
+ */
+LP_API int lp_idgraph_lift_tombstone(lp_idgraph *h, const lp_idgraph_ident *id);
+
+/**
+ * @brief Save the graph (events, identifiers, tombstones) as a snapshot of
+ * kind `LP_FOURCC('I','D','G','R')`. The hash key is not saved, only a
+ * fingerprint of it.
+ * @param h  Graph.
+ * @param w  Writer callback.
+ * @param ud Passed to @p w.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO or the writer's code.
+ */
+LP_API int lp_idgraph_save(lp_idgraph *h, lp_writer w, void *ud);
+
+/**
+ * @brief Replace the graph's data with a snapshot. Types are matched by
+ * name and must all be registered; the graph's current rules, key and
+ * settings apply and the profiles are recomputed. No notifications.
+ * @param h  Graph.
+ * @param r  Reader callback.
+ * @param ud Passed to @p r.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO, #LP_ECORRUPT,
+ * #LP_EVERSION, #LP_ECONFLICT (different key, unknown type, or raw values
+ * missing while raw storage is on). On failure @p h is unchanged.
+ */
+LP_API int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBPROFILE_IDENTITY_H */

@@ -1,0 +1,86 @@
+/*
+ * Identity: turning a raw value into the stored keyed hash.
+ * SPDX-License-Identifier: MIT
+ */
+#include "identity/idgraph.h"
+
+/* Seeds of the internal, unkeyed hashes: distinct from the identifier
+ * hash so that neither a blocklist entry nor a tombstone equals the
+ * stored hash of the value it stands for. */
+#define IDG_BLOCK_SEED UINT64_C(0x626c6f636b6c6973)
+#define IDG_TOMB_SEED UINT64_C(0x746f6d6273746f6e)
+
+/* type name, one zero byte, value: the name keeps "123" as a user id apart
+ * from "123" as a device id. */
+static size_t compose(const idg_type *t, const char *v, size_t len, uint8_t *buf) {
+  memcpy(buf, t->name, t->name_len);
+  buf[t->name_len] = 0;
+  memcpy(buf + t->name_len + 1, v, len);
+  return t->name_len + 1 + len;
+}
+
+int idg_hash(lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out) {
+  uint8_t buf[IDG_KEY_CAP + IDG_NAME_CAP + 1 + LP_IDGRAPH_MAX_VALUE_LEN];
+  const idg_type *t = &h->types[type];
+  if (h->hash_fn != NULL) {
+    size_t n = compose(t, v, len, buf);
+    uint8_t d[LP_IDGRAPH_HASH_SIZE];
+    if (h->hash_fn(h->hash_ud, buf, n, d) != 0)
+      return lp_error_set(&h->err, LP_EIO, "host hash function failed");
+    out->lo = lp_get_u64le(d);
+    out->hi = lp_get_u64le(d + 8);
+    return LP_OK;
+  }
+  memcpy(buf, h->key, h->key_len);
+  size_t n = h->key_len + compose(t, v, len, buf + h->key_len);
+  *out = lp_hash128_seeded(buf, n, h->key_len);
+  return LP_OK;
+}
+
+lp_hash128 idg_block_hash(const idg_type *t, const char *v, size_t len) {
+  uint8_t buf[IDG_NAME_CAP + 1 + LP_IDGRAPH_MAX_VALUE_LEN];
+  return lp_hash128_seeded(buf, compose(t, v, len, buf), IDG_BLOCK_SEED);
+}
+
+lp_hash128 idg_tomb_hash(lp_hash128 id_hash) {
+  uint8_t b[16];
+  lp_put_u64le(b, id_hash.lo);
+  lp_put_u64le(b + 8, id_hash.hi);
+  return lp_hash128_seeded(b, sizeof b, IDG_TOMB_SEED);
+}
+
+int idg_prepare(lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
+                size_t *norm_len, lp_hash128 *hash) {
+  const idg_type *t = &h->types[type];
+  const char *why;
+  if (idg_normalize(t, v, len, norm, norm_len, &why) != LP_OK)
+    return lp_error_set(&h->err, LP_EINVAL, "invalid %s value: %s", t->name, why);
+  if ((h->default_blocklist && idg_default_blocked(t, norm, *norm_len)) ||
+      lp_map128_get(&h->blocklist, idg_block_hash(t, norm, *norm_len), NULL))
+    return lp_error_set(&h->err, LP_ECONFLICT, "%s value is on the blocklist", t->name);
+  return idg_hash(h, type, norm, *norm_len, hash);
+}
+
+int idg_lookup(lp_idgraph *h, const lp_idgraph_ident *id, uint32_t *node, lp_hash128 *hash) {
+  if (id == NULL) return lp_error_set(&h->err, LP_EINVAL, "identifier is NULL");
+  if (id->type >= h->ntypes)
+    return lp_error_set(&h->err, LP_EINVAL, "unknown identifier type %u", (unsigned)id->type);
+  if (id->value == NULL || id->len > LP_IDGRAPH_MAX_VALUE_LEN)
+    return lp_error_set(&h->err, LP_EINVAL, "identifier value is NULL or longer than %d bytes",
+                        LP_IDGRAPH_MAX_VALUE_LEN);
+  char norm[LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t nlen;
+  int rc = idg_prepare(h, id->type, id->value, id->len, norm, &nlen, hash);
+  if (rc == LP_ECONFLICT || rc == LP_EINVAL) {
+    char why[LP_ERRMSG_CAP];
+    memcpy(why, lp_error_msg(&h->err), sizeof why);
+    why[sizeof why - 1] = 0;
+    return lp_error_set(&h->err, LP_ENOTFOUND, "%s", why);
+  }
+  if (rc != LP_OK) return rc;
+  uint64_t v;
+  if (!lp_map128_get(&h->st.index, *hash, &v))
+    return lp_error_set(&h->err, LP_ENOTFOUND, "no such %s identifier", h->types[id->type].name);
+  *node = (uint32_t)v;
+  return LP_OK;
+}

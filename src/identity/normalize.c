@@ -1,0 +1,161 @@
+/*
+ * Identity: the built-in normalisers and the default blocklist.
+ * SPDX-License-Identifier: MIT
+ */
+#include "identity/idgraph.h"
+
+static bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static void trim(const char **s, size_t *len) {
+  while (*len > 0 && is_space((*s)[0])) {
+    (*s)++;
+    (*len)--;
+  }
+  while (*len > 0 && is_space((*s)[*len - 1])) (*len)--;
+}
+
+static bool equals(const char *a, size_t alen, const char *b) {
+  return alen == strlen(b) && memcmp(a, b, alen) == 0;
+}
+
+static int norm_email(const char *in, size_t len, bool gmail, char *out, size_t *out_len,
+                      const char **why) {
+  size_t at = SIZE_MAX;
+  for (size_t i = 0; i < len; i++) {
+    if (is_space(in[i])) return *why = "e-mail contains white space", LP_EINVAL;
+    if (in[i] == '@') {
+      if (at != SIZE_MAX) return *why = "e-mail has more than one '@'", LP_EINVAL;
+      at = i;
+    }
+  }
+  if (at == SIZE_MAX) return *why = "e-mail has no '@'", LP_EINVAL;
+  if (at == 0) return *why = "e-mail has an empty local part", LP_EINVAL;
+  const char *dom = in + at + 1;
+  size_t dlen = len - at - 1;
+  if (dlen == 0 || memchr(dom, '.', dlen) == NULL || dom[0] == '.' || dom[dlen - 1] == '.')
+    return *why = "e-mail domain is not a dotted name", LP_EINVAL;
+  char domain[LP_IDGRAPH_MAX_VALUE_LEN];
+  for (size_t i = 0; i < dlen; i++) domain[i] = lower(dom[i]);
+  bool is_gmail = gmail && (equals(domain, dlen, "gmail.com") ||
+                            equals(domain, dlen, "googlemail.com"));
+  size_t o = 0;
+  for (size_t i = 0; i < at; i++) {
+    char c = lower(in[i]);
+    if (is_gmail && c == '+') break;
+    if (is_gmail && c == '.') continue;
+    out[o++] = c;
+  }
+  if (o == 0) return *why = "e-mail local part is empty after folding", LP_EINVAL;
+  out[o++] = '@';
+  if (is_gmail) {
+    memcpy(out + o, "gmail.com", 9);
+    o += 9;
+  } else {
+    memcpy(out + o, domain, dlen);
+    o += dlen;
+  }
+  *out_len = o;
+  return LP_OK;
+}
+
+/* E.164: '+' then 8 to 15 digits, country code included. */
+static int norm_phone(const char *in, size_t len, uint32_t cc, char *out, size_t *out_len,
+                      const char **why) {
+  char digits[LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t nd = 0;
+  bool intl = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = in[i];
+    if (is_digit(c)) {
+      digits[nd++] = c;
+    } else if (c == '+' && i == 0) {
+      intl = true;
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
+      return *why = "phone number contains a character other than digits, space, - . ( ) or a leading +",
+             LP_EINVAL;
+    }
+  }
+  size_t start = 0;
+  if (!intl && nd >= 2 && digits[0] == '0' && digits[1] == '0') {
+    intl = true; /* "00" international call prefix */
+    start = 2;
+  }
+  size_t o = 0;
+  out[o++] = '+';
+  if (!intl) {
+    if (cc == 0) return *why = "national phone number and no default country code", LP_EINVAL;
+    if (nd > 0 && digits[0] == '0') start = 1; /* trunk prefix */
+    char ccs[4];
+    size_t ncc = 0;
+    for (uint32_t v = cc; v > 0; v /= 10) ccs[ncc++] = (char)('0' + v % 10);
+    while (ncc > 0) out[o++] = ccs[--ncc];
+  }
+  if (nd - start > 15) return *why = "phone number has more than 15 digits", LP_EINVAL;
+  memcpy(out + o, digits + start, nd - start);
+  o += nd - start;
+  if (o - 1 < 8) return *why = "phone number has fewer than 8 digits", LP_EINVAL;
+  if (o - 1 > 15) return *why = "phone number has more than 15 digits", LP_EINVAL;
+  if (out[1] == '0') return *why = "country code cannot start with 0", LP_EINVAL;
+  *out_len = o;
+  return LP_OK;
+}
+
+int idg_normalize(const idg_type *t, const char *in, size_t len, char *out, size_t *out_len,
+                  const char **why) {
+  *why = "";
+  if (t->norm == LP_IDGRAPH_NORM_CALLBACK) {
+    size_t n = SIZE_MAX;
+    if (t->normalize(t->normalize_ud, in, len, out, LP_IDGRAPH_MAX_VALUE_LEN, &n) != 0)
+      return *why = "rejected by the host normaliser", LP_EINVAL;
+    if (n > LP_IDGRAPH_MAX_VALUE_LEN)
+      return *why = "host normaliser returned an oversized value", LP_EINVAL;
+    *out_len = n;
+    return LP_OK;
+  }
+  trim(&in, &len);
+  if (len == 0) return *why = "empty value", LP_EINVAL;
+  switch (t->norm) {
+  case LP_IDGRAPH_NORM_EMAIL:
+  case LP_IDGRAPH_NORM_EMAIL_GMAIL:
+    return norm_email(in, len, t->norm == LP_IDGRAPH_NORM_EMAIL_GMAIL, out, out_len, why);
+  case LP_IDGRAPH_NORM_PHONE:
+    return norm_phone(in, len, t->country_code, out, out_len, why);
+  default:
+    for (size_t i = 0; i < len; i++)
+      out[i] = t->norm == LP_IDGRAPH_NORM_GENERIC_FOLD ? lower(in[i]) : in[i];
+    *out_len = len;
+    return LP_OK;
+  }
+}
+
+/* Values that analytics SDKs and forms emit when the real value is
+ * missing; compared case-insensitively. */
+static const char *const junk_values[] = {
+  "null", "(null)", "nil", "none", "undefined", "nan", "[object object]", "-1",
+  "anonymous", "unknown", "n/a", "na", "true", "false", "{}", "[]", "\"\"",
+  "test", "test@test.com", "test@example.com", "example@example.com",
+  "noreply@example.com", "no-reply@example.com", "email@example.com",
+};
+
+bool idg_default_blocked(const idg_type *t, const char *v, size_t len) {
+  (void)t;
+  if (len == 0) return true;
+  bool zeros_and_dashes = true, any_zero = false, dashes_only = true;
+  for (size_t i = 0; i < len; i++) {
+    if (v[i] != '-') dashes_only = false;
+    if (v[i] == '0') any_zero = true;
+    else if (v[i] != '-' && v[i] != '+') zeros_and_dashes = false;
+  }
+  /* "0", "0000-0000", "00000000-0000-0000-0000-000000000000", "+000..." */
+  if (dashes_only || (zeros_and_dashes && any_zero)) return true;
+  char low[32];
+  if (len >= sizeof low) return false;
+  for (size_t i = 0; i < len; i++) low[i] = lower(v[i]);
+  for (size_t i = 0; i < LP_ARRAY_LEN(junk_values); i++)
+    if (equals(low, len, junk_values[i])) return true;
+  return false;
+}

@@ -1,0 +1,241 @@
+/*
+ * Identity: read-only questions about the graph, and explanations.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+
+#include "identity/rebuild.h"
+
+int lp_idgraph_profile_of(lp_idgraph *h, uint32_t type, const char *value, size_t len,
+                          uint64_t *profile_id) {
+  if (h == NULL) return LP_EINVAL;
+  if (profile_id == NULL) return lp_error_set(&h->err, LP_EINVAL, "profile_id is NULL");
+  lp_idgraph_ident id = {type, value, len};
+  uint32_t x;
+  lp_hash128 hash;
+  int rc = idg_lookup(h, &id, &x, &hash);
+  if (rc != LP_OK) return rc;
+  *profile_id = idg_pid(&h->st, x);
+  return LP_OK;
+}
+
+static int cmp_type_hash(const void *ctx, uint32_t a, uint32_t b) {
+  const idg_node *x = idg_node_at(ctx, a), *y = idg_node_at(ctx, b);
+  if (x->type != y->type) return x->type < y->type ? -1 : 1;
+  if (x->hash.hi != y->hash.hi) return x->hash.hi < y->hash.hi ? -1 : 1;
+  return x->hash.lo < y->hash.lo ? -1 : (x->hash.lo > y->hash.lo);
+}
+
+static void fill_info(const idg_state *s, uint32_t x, lp_idgraph_ident_info *o) {
+  const idg_node *n = idg_node_at(s, x);
+  o->type = n->type;
+  o->quarantined = (n->flags & IDG_QUARANTINED) != 0;
+  lp_put_u64le(o->hash, n->hash.lo);
+  lp_put_u64le(o->hash + 8, n->hash.hi);
+  o->len = 0;
+  o->value = n->raw != IDG_NONE ? lp_strpool_get(&s->values, n->raw, &o->len) : NULL;
+}
+
+int lp_idgraph_profile_identifiers(lp_idgraph *h, uint64_t profile_id,
+                                   lp_idgraph_ident_info *out, size_t cap, size_t *count) {
+  if (h == NULL) return LP_EINVAL;
+  if (count == NULL || (out == NULL && cap > 0))
+    return lp_error_set(&h->err, LP_EINVAL, "count is NULL, or out is NULL with cap > 0");
+  uint32_t root;
+  int rc = idg_profile_root(h, profile_id, &root);
+  if (rc != LP_OK) return rc;
+  size_t n = 0;
+  uint32_t x = root;
+  do {
+    n++;
+    x = idg_node_at(&h->st, x)->next_member;
+  } while (x != root);
+  uint32_t *all;
+  rc = lp_mem_alloc_array(&h->mem, n, sizeof *all, (void **)&all);
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory listing identifiers");
+  n = 0;
+  do {
+    all[n++] = x;
+    x = idg_node_at(&h->st, x)->next_member;
+  } while (x != root);
+  idg_sort(all, n, cmp_type_hash, &h->st);
+  for (size_t i = 0; i < n && i < cap; i++) {
+    fill_info(&h->st, all[i], &out[i]);
+  }
+  lp_mem_free_array(&h->mem, all, n, sizeof *all);
+  *count = n;
+  return LP_OK;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : (x > y);
+}
+
+int lp_idgraph_profiles(lp_idgraph *h, uint64_t *out, size_t cap, size_t *count) {
+  if (h == NULL) return LP_EINVAL;
+  if (count == NULL || (out == NULL && cap > 0))
+    return lp_error_set(&h->err, LP_EINVAL, "count is NULL, or out is NULL with cap > 0");
+  size_t n = 0, nn = h->st.nodes.len;
+  for (uint32_t x = 0; x < nn; x++) n += idg_find(&h->st, x) == x;
+  uint64_t *ids = NULL;
+  if (n > 0) {
+    int rc = lp_mem_alloc_array(&h->mem, n, sizeof *ids, (void **)&ids);
+    if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory listing profiles");
+  }
+  size_t k = 0;
+  for (uint32_t x = 0; x < nn; x++)
+    if (idg_node_at(&h->st, x)->parent == x) ids[k++] = idg_pid(&h->st, x);
+  if (k > 1) qsort(ids, k, sizeof *ids, cmp_u64);
+  for (size_t i = 0; i < k && i < cap; i++) out[i] = ids[i];
+  if (ids != NULL) lp_mem_free_array(&h->mem, ids, n, sizeof *ids);
+  *count = n;
+  return LP_OK;
+}
+
+int lp_idgraph_get_stats(const lp_idgraph *h, lp_idgraph_stats *stats) {
+  if (h == NULL || stats == NULL || stats->struct_size < sizeof *stats) return LP_EINVAL;
+  const idg_state *s = &h->st;
+  uint64_t profiles = 0, quarantined = 0, conflicts = 0;
+  for (uint32_t x = 0; x < s->nodes.len; x++) {
+    const idg_node *n = idg_node_at(s, x);
+    profiles += n->parent == x;
+    quarantined += (n->flags & IDG_QUARANTINED) != 0;
+  }
+  const uint32_t *m = (const uint32_t *)s->members.data;
+  for (size_t i = 0; i < s->members.len; i++) conflicts += (m[i] & IDG_REFUSED) != 0;
+  stats->events = s->events.len;
+  stats->identifiers = s->nodes.len;
+  stats->profiles = profiles;
+  stats->merges = s->nodes.len - profiles;
+  stats->conflicts = conflicts;
+  stats->quarantined = quarantined;
+  stats->blocked = s->blocked;
+  stats->invalid = s->invalid;
+  stats->tombstoned = s->tombstoned;
+  return LP_OK;
+}
+
+static int cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  return idg_cmp_events((const idg_state *)ctx, a, b);
+}
+
+/* Breadth-first search over accepted links (the LINKED members of the
+ * cluster's events, in canonical order), from a until b is reached. */
+typedef struct bfs {
+  uint32_t *events, *queue, *via_node, *via_event;
+  lp_map64 seen; /* node -> index in queue */
+  size_t ne, nq;
+} bfs;
+
+static void bfs_free(lp_idgraph *h, bfs *b, size_t cap_e, size_t cap_n) {
+  lp_mem_free_array(&h->mem, b->events, cap_e, sizeof(uint32_t));
+  lp_mem_free_array(&h->mem, b->queue, cap_n, sizeof(uint32_t));
+  lp_mem_free_array(&h->mem, b->via_node, cap_n, sizeof(uint32_t));
+  lp_mem_free_array(&h->mem, b->via_event, cap_n, sizeof(uint32_t));
+  lp_hmap_free(&b->seen, &h->mem);
+}
+
+static void fill_step(const idg_state *s, uint32_t from, uint32_t to, uint32_t ei,
+                      lp_idgraph_step *o) {
+  const idg_node *a = idg_node_at(s, from), *b = idg_node_at(s, to);
+  const idg_event *e = idg_event_at(s, ei);
+  lp_put_u64le(o->from, a->hash.lo);
+  lp_put_u64le(o->from + 8, a->hash.hi);
+  lp_put_u64le(o->to, b->hash.lo);
+  lp_put_u64le(o->to + 8, b->hash.hi);
+  o->from_type = a->type;
+  o->to_type = b->type;
+  o->ts = e->ts;
+  size_t len;
+  o->source = lp_strpool_get(&s->sources, e->source, &len);
+}
+
+static int search(lp_idgraph *h, uint32_t a, uint32_t b, bfs *q, size_t cap_n) {
+  const idg_state *s = &h->st;
+  idg_sort(q->events, q->ne, cmp_events_ctx, s);
+  q->queue[0] = a;
+  q->via_node[0] = IDG_NONE;
+  q->nq = 1;
+  int rc = lp_map64_put(&q->seen, &h->mem, a, 0);
+  for (size_t head = 0; head < q->nq && rc == LP_OK; head++) {
+    uint32_t x = q->queue[head];
+    for (size_t k = 0; k < q->ne && rc == LP_OK; k++) {
+      const idg_event *e = idg_event_at(s, q->events[k]);
+      const uint32_t *m = idg_members(s, e);
+      bool has = false;
+      for (uint32_t i = 0; i < e->count; i++)
+        has = has || (m[i] == ((x & IDG_ORD_MASK) | IDG_LINKED));
+      if (!has) continue;
+      for (uint32_t i = 0; i < e->count && rc == LP_OK; i++) {
+        uint32_t y = m[i] & IDG_ORD_MASK;
+        if (!(m[i] & IDG_LINKED) || lp_map64_get(&q->seen, y, NULL) || q->nq >= cap_n) continue;
+        rc = lp_map64_put(&q->seen, &h->mem, y, q->nq);
+        q->queue[q->nq] = y;
+        q->via_node[q->nq] = (uint32_t)head;
+        q->via_event[q->nq] = q->events[k];
+        q->nq++;
+        if (y == b) return rc;
+      }
+    }
+  }
+  return rc;
+}
+
+int lp_idgraph_explain(lp_idgraph *h, const lp_idgraph_ident *a, const lp_idgraph_ident *b,
+                       lp_idgraph_step *out, size_t cap, size_t *count) {
+  if (h == NULL) return LP_EINVAL;
+  if (count == NULL || (out == NULL && cap > 0))
+    return lp_error_set(&h->err, LP_EINVAL, "count is NULL, or out is NULL with cap > 0");
+  uint32_t xa, xb;
+  lp_hash128 ha, hb;
+  int rc = idg_lookup(h, a, &xa, &ha);
+  if (rc == LP_OK) rc = idg_lookup(h, b, &xb, &hb);
+  if (rc != LP_OK) return rc;
+  idg_state *s = &h->st;
+  if (idg_find(s, xa) != idg_find(s, xb))
+    return lp_error_set(&h->err, LP_ENOTFOUND, "the identifiers are in different profiles");
+  if (xa == xb) {
+    *count = 0;
+    return LP_OK;
+  }
+  size_t ne = 0, nn = 0;
+  uint32_t head = idg_node_at(s, idg_cluster_find(s, xa))->cluster_head, ei = head;
+  do {
+    ne++;
+    nn += idg_event_at(s, ei)->count;
+    ei = idg_event_at(s, ei)->next;
+  } while (ei != head);
+  bfs q;
+  memset(&q, 0, sizeof q);
+  lp_map64_init(&q.seen);
+  rc = lp_mem_alloc_array(&h->mem, ne, sizeof(uint32_t), (void **)&q.events);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, nn, sizeof(uint32_t), (void **)&q.queue);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, nn, sizeof(uint32_t), (void **)&q.via_node);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, nn, sizeof(uint32_t), (void **)&q.via_event);
+  if (rc == LP_OK) {
+    q.ne = 0;
+    do {
+      q.events[q.ne++] = ei;
+      ei = idg_event_at(s, ei)->next;
+    } while (ei != head);
+    rc = search(h, xa, xb, &q, nn);
+  }
+  if (rc != LP_OK) {
+    bfs_free(h, &q, ne, nn);
+    return lp_error_set(&h->err, rc, "out of memory explaining a link");
+  }
+  uint64_t at;
+  size_t steps = 0;
+  if (lp_map64_get(&q.seen, xb, &at))
+    for (size_t i = (size_t)at; q.via_node[i] != IDG_NONE; i = q.via_node[i]) steps++;
+  size_t k = steps;
+  if (steps > 0)
+    for (size_t i = (size_t)at; q.via_node[i] != IDG_NONE; i = q.via_node[i]) {
+      k--;
+      if (k < cap) fill_step(s, q.queue[q.via_node[i]], q.queue[i], q.via_event[i], &out[k]);
+    }
+  bfs_free(h, &q, ne, nn);
+  *count = steps;
+  return LP_OK;
+}

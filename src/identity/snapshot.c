@@ -1,0 +1,196 @@
+/*
+ * Identity: snapshots. Only the stored facts are saved (identifiers,
+ * events, sources, tombstones); the profiles are derived again on load,
+ * so a loaded graph obeys the loading handle's rules and cannot carry an
+ * inconsistent partition.
+ * SPDX-License-Identifier: MIT
+ */
+#include "core/codec.h"
+#include "identity/rebuild.h"
+
+static const char fingerprint_text[] = "libprofile identity key check";
+
+int idg_key_fingerprint(lp_idgraph *h, uint64_t *fp) {
+  lp_hash128 hash = {0, 0};
+  if (h->ntypes == 0) {
+    *fp = 0;
+    return LP_OK;
+  }
+  int rc = idg_hash(h, 0, fingerprint_text, sizeof fingerprint_text - 1, &hash);
+  /* Rehashed so that the fingerprint is not the stored hash of a value. */
+  *fp = idg_tomb_hash(hash).lo;
+  return rc;
+}
+
+static int cmp_hash_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  const idg_node *x = idg_node_at(ctx, a), *y = idg_node_at(ctx, b);
+  if (x->hash.hi != y->hash.hi) return x->hash.hi < y->hash.hi ? -1 : 1;
+  return x->hash.lo < y->hash.lo ? -1 : (x->hash.lo > y->hash.lo);
+}
+static int cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  return idg_cmp_events(ctx, a, b);
+}
+static int cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  size_t la, lb;
+  const char *sa = lp_strpool_get(ctx, a, &la), *sb = lp_strpool_get(ctx, b, &lb);
+  int c = memcmp(sa, sb, la < lb ? la : lb);
+  if (c != 0) return c < 0 ? -1 : 1;
+  return la < lb ? -1 : (la > lb);
+}
+
+void idg_allocator(const lp_idgraph *h, lp_allocator *a) {
+  lp_allocator init = LP_ALLOCATOR_INIT;
+  *a = init;
+  a->ud = h->mem.ud;
+  a->alloc = h->mem.alloc;
+  a->realloc = h->mem.realloc;
+  a->free = h->mem.free;
+}
+
+static int put_bytes(lp_snapshot_writer *w, const void *p, size_t len) {
+  int rc = lp_snapw_u32(w, (uint32_t)len);
+  if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, p, len);
+  return rc;
+}
+static int put_hash(lp_snapshot_writer *w, lp_hash128 hash) {
+  int rc = lp_snapw_u64(w, hash.lo);
+  return rc == LP_OK ? lp_snapw_u64(w, hash.hi) : rc;
+}
+
+/* Orders and ranks for a canonical byte stream. */
+typedef struct save_plan {
+  uint32_t *node_order, *node_rank, *event_order, *src_order, *src_rank;
+  size_t nn, ne, ns, nused;
+} save_plan;
+
+static void plan_free(const lp_mem *m, save_plan *p) {
+  lp_mem_free_array(m, p->node_order, p->nn, sizeof(uint32_t));
+  lp_mem_free_array(m, p->node_rank, p->nn, sizeof(uint32_t));
+  lp_mem_free_array(m, p->event_order, p->ne, sizeof(uint32_t));
+  lp_mem_free_array(m, p->src_order, p->ns, sizeof(uint32_t));
+  lp_mem_free_array(m, p->src_rank, p->ns, sizeof(uint32_t));
+}
+
+static int alloc_u32(const lp_mem *m, size_t n, uint32_t **out) {
+  *out = NULL;
+  return n == 0 ? LP_OK : lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)out);
+}
+
+static int plan(lp_idgraph *h, save_plan *p) {
+  const idg_state *s = &h->st;
+  memset(p, 0, sizeof *p);
+  p->nn = s->nodes.len;
+  p->ne = s->events.len;
+  p->ns = lp_strpool_count(&s->sources);
+  int rc = alloc_u32(&h->mem, p->nn, &p->node_order);
+  if (rc == LP_OK) rc = alloc_u32(&h->mem, p->nn, &p->node_rank);
+  if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ne, &p->event_order);
+  if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ns, &p->src_order);
+  if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ns, &p->src_rank);
+  if (rc != LP_OK) {
+    plan_free(&h->mem, p);
+    return rc;
+  }
+  for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
+  idg_sort(p->node_order, p->nn, cmp_hash_ctx, s);
+  for (uint32_t i = 0; i < p->nn; i++) p->node_rank[p->node_order[i]] = i;
+  for (uint32_t i = 0; i < p->ne; i++) p->event_order[i] = i;
+  idg_sort(p->event_order, p->ne, cmp_events_ctx, s);
+  /* Only sources that events use, by name. */
+  for (uint32_t i = 0; i < p->ns; i++) p->src_rank[i] = NO_RAW;
+  for (uint32_t i = 0; i < p->ne; i++) p->src_rank[idg_event_at(s, i)->source] = 0;
+  for (uint32_t i = 0; i < p->ns; i++)
+    if (p->src_rank[i] == 0) p->src_order[p->nused++] = i;
+  idg_sort(p->src_order, p->nused, cmp_sources_ctx, &s->sources);
+  for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
+  return LP_OK;
+}
+
+static int write_all(lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, uint64_t fp) {
+  const idg_state *s = &h->st;
+  int rc = lp_snapshot_writer_begin_section(w, SEC_META, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u32(w, IDG_FORMAT);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, fp);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, s->blocked);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, s->invalid);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, s->tombstoned);
+  if (rc == LP_OK) rc = lp_snapw_u32(w, h->ntypes);
+  for (uint32_t t = 0; t < h->ntypes && rc == LP_OK; t++)
+    rc = put_bytes(w, h->types[t].name, h->types[t].name_len);
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+
+  if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_SOURCES, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, p->nused);
+  for (size_t i = 0; i < p->nused && rc == LP_OK; i++) {
+    size_t len;
+    const char *str = lp_strpool_get(&s->sources, p->src_order[i], &len);
+    rc = put_bytes(w, str, len);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+
+  if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_IDENTS, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, p->nn);
+  for (size_t i = 0; i < p->nn && rc == LP_OK; i++) {
+    const idg_node *n = idg_node_at(s, p->node_order[i]);
+    rc = lp_snapw_u32(w, n->type);
+    if (rc == LP_OK) rc = put_hash(w, n->hash);
+    if (rc == LP_OK && n->raw == IDG_NONE) rc = lp_snapw_u32(w, NO_RAW);
+    if (rc == LP_OK && n->raw != IDG_NONE) {
+      size_t len;
+      const char *v = lp_strpool_get(&s->values, n->raw, &len);
+      rc = put_bytes(w, v, len);
+    }
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+
+  if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_EVENTS, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, p->ne);
+  for (size_t i = 0; i < p->ne && rc == LP_OK; i++) {
+    const idg_event *e = idg_event_at(s, p->event_order[i]);
+    const uint32_t *m = idg_members(s, e);
+    rc = lp_snapw_i64(w, e->ts);
+    if (rc == LP_OK) rc = lp_snapw_u32(w, p->src_rank[e->source]);
+    if (rc == LP_OK) rc = lp_snapw_u32(w, e->count);
+    for (uint32_t k = 0; k < e->count && rc == LP_OK; k++)
+      rc = lp_snapw_u32(w, p->node_rank[m[k] & IDG_ORD_MASK]);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+
+  if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_TOMBS, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, s->tombstones.len);
+  /* Map iteration order depends on the keys only, so this is canonical. */
+  size_t pos = 0;
+  const uint64_t *key;
+  uint64_t v;
+  while (rc == LP_OK && lp_hmap_next(&s->tombstones, &pos, &key, &v)) {
+    rc = lp_snapw_u64(w, key[0]);
+    if (rc == LP_OK) rc = lp_snapw_u64(w, key[1]);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+  if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
+  return rc;
+}
+
+int lp_idgraph_save(lp_idgraph *h, lp_writer w, void *ud) {
+  if (h == NULL) return LP_EINVAL;
+  if (w == NULL) return lp_error_set(&h->err, LP_EINVAL, "writer is NULL");
+  uint64_t fp;
+  int rc = idg_key_fingerprint(h, &fp);
+  if (rc != LP_OK) return rc;
+  save_plan p;
+  rc = plan(h, &p);
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory saving the identity graph");
+  lp_allocator a;
+  idg_allocator(h, &a);
+  lp_snapshot_writer *sw;
+  rc = lp_snapshot_writer_create(&a, w, ud, KIND_IDGRAPH, &sw);
+  if (rc == LP_OK) {
+    rc = write_all(h, sw, &p, fp);
+    if (rc != LP_OK) lp_error_set(&h->err, rc, "saving: %s", lp_snapshot_writer_errmsg(sw));
+    lp_snapshot_writer_free(sw);
+  } else {
+    lp_error_set(&h->err, rc, "out of memory saving the identity graph");
+  }
+  plan_free(&h->mem, &p);
+  return rc;
+}

@@ -1,0 +1,134 @@
+/*
+ * Identity: state storage, canonical order and union-find lookups.
+ * SPDX-License-Identifier: MIT
+ */
+#include "identity/idgraph.h"
+
+void idg_state_init(idg_state *s) {
+  memset(s, 0, sizeof *s);
+  lp_vec_init(&s->nodes, sizeof(idg_node));
+  lp_vec_init(&s->counts, 1);
+  lp_vec_init(&s->events, sizeof(idg_event));
+  lp_vec_init(&s->members, sizeof(uint32_t));
+  lp_map128_init(&s->index);
+  lp_map64_init(&s->pids);
+  lp_map128_init(&s->tombstones);
+  lp_strpool_init(&s->sources);
+  lp_strpool_init(&s->values);
+}
+
+static void wipe_vec(lp_vec *v, const lp_mem *m) {
+  /* Erased values must not linger in freed memory either. */
+  if (v->data != NULL) memset(v->data, 0, v->cap * v->esz);
+  lp_vec_free(v, m);
+}
+
+void idg_state_free(idg_state *s, const lp_mem *m) {
+  wipe_vec(&s->nodes, m);
+  lp_vec_free(&s->counts, m);
+  lp_vec_free(&s->events, m);
+  lp_vec_free(&s->members, m);
+  lp_hmap_free(&s->index, m);
+  lp_hmap_free(&s->pids, m);
+  lp_hmap_free(&s->tombstones, m);
+  lp_strpool_free(&s->sources, m);
+  lp_strpool_free(&s->values, m);
+}
+
+static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
+
+static int cmp_hash(lp_hash128 a, lp_hash128 b) {
+  int c = cmp_u64(a.hi, b.hi);
+  return c != 0 ? c : cmp_u64(a.lo, b.lo);
+}
+
+static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen) {
+  size_t n = alen < blen ? alen : blen;
+  int c = n > 0 ? memcmp(a, b, n) : 0;
+  if (c != 0) return c < 0 ? -1 : 1;
+  return cmp_u64(alen, blen);
+}
+
+/* The canonical order: timestamp, source name (bytes), then the hashes of
+ * the identifiers (members are kept sorted by hash), shorter first. */
+int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b) {
+  if (a == b) return 0;
+  const idg_event *ea = idg_event_at(s, a), *eb = idg_event_at(s, b);
+  if (ea->ts != eb->ts) return ea->ts < eb->ts ? -1 : 1;
+  if (ea->source != eb->source) {
+    size_t la, lb;
+    const char *sa = lp_strpool_get(&s->sources, ea->source, &la);
+    const char *sb = lp_strpool_get(&s->sources, eb->source, &lb);
+    int c = cmp_bytes(sa, la, sb, lb);
+    if (c != 0) return c;
+  }
+  const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
+  uint32_t n = ea->count < eb->count ? ea->count : eb->count;
+  for (uint32_t i = 0; i < n; i++) {
+    int c = cmp_hash(idg_node_at(s, ma[i] & IDG_ORD_MASK)->hash,
+                     idg_node_at(s, mb[i] & IDG_ORD_MASK)->hash);
+    if (c != 0) return c;
+  }
+  return cmp_u64(ea->count, eb->count);
+}
+
+/* Identifiers: by the first event that contains them, then by hash. */
+int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b) {
+  if (a == b) return 0;
+  const idg_node *na = idg_node_at(s, a), *nb = idg_node_at(s, b);
+  int c = idg_cmp_events(s, na->first_event, nb->first_event);
+  return c != 0 ? c : cmp_hash(na->hash, nb->hash);
+}
+
+uint32_t idg_find(const idg_state *s, uint32_t x) {
+  idg_node *n = idg_node_at(s, x);
+  while (n->parent != x) {
+    idg_node *p = idg_node_at(s, n->parent);
+    n->parent = p->parent; /* path halving */
+    x = n->parent;
+    n = idg_node_at(s, x);
+  }
+  return x;
+}
+
+uint32_t idg_cluster_find(const idg_state *s, uint32_t x) {
+  idg_node *n = idg_node_at(s, x);
+  while (n->cluster != x) {
+    idg_node *p = idg_node_at(s, n->cluster);
+    n->cluster = p->cluster;
+    x = n->cluster;
+    n = idg_node_at(s, x);
+  }
+  return x;
+}
+
+uint64_t idg_pid(const idg_state *s, uint32_t node) {
+  const idg_node *root = idg_node_at(s, idg_find(s, node));
+  return idg_pid_of_hash(idg_node_at(s, root->comp_first)->hash);
+}
+
+static void sift(uint32_t *a, size_t i, size_t n,
+                 int (*cmp)(const void *, uint32_t, uint32_t), const void *ctx) {
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) return;
+    if (c + 1 < n && cmp(ctx, a[c], a[c + 1]) < 0) c++;
+    if (cmp(ctx, a[i], a[c]) >= 0) return;
+    uint32_t t = a[i];
+    a[i] = a[c];
+    a[c] = t;
+    i = c;
+  }
+}
+
+void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint32_t),
+              const void *ctx) {
+  if (n < 2) return;
+  for (size_t i = n / 2; i-- > 0;) sift(a, i, n, cmp, ctx);
+  for (size_t end = n - 1; end > 0; end--) {
+    uint32_t t = a[0];
+    a[0] = a[end];
+    a[end] = t;
+    sift(a, 0, end, cmp, ctx);
+  }
+}

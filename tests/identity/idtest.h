@@ -1,0 +1,146 @@
+/*
+ * Shared fixtures of the identity tests: a graph with four typical types,
+ * a host hash whose values the tests can compute independently, and
+ * helpers to observe events and compare graphs.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP_IDTEST_H
+#define LP_IDTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness/lp_test.h"
+
+/* Type ids of the fixture, in registration order. */
+enum { T_USER = 0, T_EMAIL = 1, T_PHONE = 2, T_DEVICE = 3 };
+
+/* FNV-1a 64 (offset basis 14695981039346656037, prime 1099511628211, as
+ * published by Fowler, Noll and Vo); the second half uses a different
+ * offset basis. Tests recompute expected profile ids with it. */
+static inline uint64_t idt_fnv(const void *data, size_t len, uint64_t basis) {
+  const unsigned char *p = data;
+  uint64_t h = basis;
+  for (size_t i = 0; i < len; i++) {
+    h ^= p[i];
+    h *= UINT64_C(1099511628211);
+  }
+  return h;
+}
+#define IDT_BASIS_LO UINT64_C(14695981039346656037)
+#define IDT_BASIS_HI (UINT64_C(14695981039346656037) ^ UINT64_C(0x5555555555555555))
+
+static inline int idt_hash_cb(void *ud, const void *data, size_t len, uint8_t *out16) {
+  (void)ud;
+  uint64_t lo = idt_fnv(data, len, IDT_BASIS_LO), hi = idt_fnv(data, len, IDT_BASIS_HI);
+  for (int i = 0; i < 8; i++) {
+    out16[i] = (uint8_t)(lo >> (8 * i));
+    out16[8 + i] = (uint8_t)(hi >> (8 * i));
+  }
+  return 0;
+}
+
+/* One half of the test hash of (type name, zero byte, normalised value). */
+static inline uint64_t idt_hash_half(const char *type, const char *value, uint64_t basis) {
+  char buf[256];
+  size_t tl = strlen(type), vl = strlen(value);
+  memcpy(buf, type, tl);
+  buf[tl] = 0;
+  memcpy(buf + tl + 1, value, vl);
+  return idt_fnv(buf, tl + 1 + vl, basis);
+}
+
+/* The profile id of a profile whose first identifier this is. */
+static inline uint64_t idt_expected_pid(const char *type, const char *value) {
+  return idt_hash_half(type, value, IDT_BASIS_LO);
+}
+
+static inline uint32_t idt_type(lp_idgraph *g, const char *name, int32_t prio, uint32_t limit,
+                                uint32_t unique, uint32_t norm, uint32_t cc) {
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  d.name = name;
+  d.priority = prio;
+  d.limit = limit;
+  d.unique = unique;
+  d.normalizer = norm;
+  d.country_code = cc;
+  uint32_t id = 99;
+  assert_int_equal(lp_idgraph_add_type(g, &d, &id), LP_OK);
+  return id;
+}
+
+/* user_id unique (priority 100), email with Gmail folding (50, at most 3),
+ * phone with default country 44 (40, at most 3), device_id folded (10, at
+ * most 5). Returns LP_OK or the creation error (for OOM sweeps). */
+static inline int idt_make(const lp_allocator *alloc, bool test_hash, lp_idgraph **out) {
+  lp_idgraph *g = NULL;
+  int rc = lp_idgraph_create(alloc, &g);
+  if (rc != LP_OK) return rc;
+  idt_type(g, "user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0);
+  idt_type(g, "email", 50, 3, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0);
+  idt_type(g, "phone", 40, 3, 0, LP_IDGRAPH_NORM_PHONE, 44);
+  idt_type(g, "device_id", 10, 5, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0);
+  if (test_hash) assert_int_equal(lp_idgraph_set_hash(g, idt_hash_cb, NULL), LP_OK);
+  else assert_int_equal(lp_idgraph_set_key(g, "test key 0123456", 16), LP_OK);
+  *out = g;
+  return LP_OK;
+}
+
+/* One event: up to 8 identifiers given as type ids and strings. */
+typedef struct idt_event {
+  int64_t ts;
+  const char *source;
+  size_t n;
+  uint32_t type[8];
+  const char *value[8];
+} idt_event;
+
+static inline int idt_observe(lp_idgraph *g, const idt_event *e, uint64_t *pid) {
+  lp_idgraph_ident ids[8];
+  for (size_t i = 0; i < e->n; i++) {
+    ids[i].type = e->type[i];
+    ids[i].value = e->value[i];
+    ids[i].len = strlen(e->value[i]);
+  }
+  return lp_idgraph_observe(g, ids, e->n, e->ts, e->source, strlen(e->source), pid);
+}
+
+static inline uint64_t idt_pid(lp_idgraph *g, uint32_t type, const char *value) {
+  uint64_t pid = 0;
+  int rc = lp_idgraph_profile_of(g, type, value, strlen(value), &pid);
+  return rc == LP_OK ? pid : 0;
+}
+
+static inline lp_idgraph_ident idt_id(uint32_t type, const char *value) {
+  lp_idgraph_ident id = {type, value, strlen(value)};
+  return id;
+}
+
+/* Snapshot bytes of a graph (C library memory). */
+static inline lp_membuf *idt_save(lp_idgraph *g) {
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  int rc = lp_idgraph_save(g, lp_membuf_write, b);
+  if (rc != LP_OK) fail_msg("save failed: %s", lp_idgraph_errmsg(g));
+  return b;
+}
+
+static inline bool idt_same_bytes(const lp_membuf *a, const lp_membuf *b) {
+  return lp_membuf_size(a) == lp_membuf_size(b) &&
+         memcmp(lp_membuf_data(a), lp_membuf_data(b), lp_membuf_size(a)) == 0;
+}
+
+static inline bool idt_contains(const uint8_t *hay, size_t n, const void *needle, size_t len) {
+  for (size_t i = 0; i + len <= n; i++)
+    if (memcmp(hay + i, needle, len) == 0) return true;
+  return false;
+}
+
+#endif /* LP_IDTEST_H */

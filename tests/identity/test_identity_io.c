@@ -1,0 +1,429 @@
+/*
+ * Identity snapshots, erasure and failure handling: exact round trips,
+ * every truncation, bit flip and failing byte, erased values absent from
+ * the bytes, and every allocation failure of every mutating call leaving
+ * the graph as it was.
+ * SPDX-License-Identifier: MIT
+ */
+#include "identity/idtest.h"
+
+static const idt_event sample[] = {
+    {100, "web", 2, {T_EMAIL, T_DEVICE}, {"ann@example.org", "dev-a"}},
+    {200, "app", 2, {T_USER, T_DEVICE}, {"user-ann", "dev-a"}},
+    {300, "store", 2, {T_USER, T_PHONE}, {"user-ann", "+44 20 7946 0958"}},
+    {150, "web", 2, {T_EMAIL, T_DEVICE}, {"bob@example.org", "dev-b"}},
+    {250, "app", 3, {T_USER, T_DEVICE, T_DEVICE}, {"user-bob", "dev-b", "dev-a"}},
+    {50, "crm", 2, {T_USER, T_EMAIL}, {"user-cy", "cy@example.org"}},
+};
+#define NSAMPLE (sizeof sample / sizeof sample[0])
+
+static int build_sample(const lp_allocator *alloc, bool raw, lp_idgraph **out) {
+  lp_idgraph *g;
+  int rc = idt_make(alloc, false, &g);
+  if (rc != LP_OK) return rc;
+  if (raw) assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+  for (size_t i = 0; i < NSAMPLE && rc == LP_OK; i++) rc = idt_observe(g, &sample[i], NULL);
+  if (rc != LP_OK) {
+    lp_idgraph_free(g);
+    return rc;
+  }
+  *out = g;
+  return LP_OK;
+}
+
+static lp_idgraph *sample_graph(bool raw) {
+  lp_idgraph *g = NULL;
+  assert_int_equal(build_sample(NULL, raw, &g), LP_OK);
+  return g;
+}
+
+static int load_bytes(lp_idgraph *g, const lp_membuf *b) {
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b)), LP_OK);
+  return lp_idgraph_load(g, lp_memreader_read, &mr);
+}
+
+static void round_trip_is_exact(void **state) {
+  (void)state;
+  for (int raw = 0; raw <= 1; raw++) {
+    lp_idgraph *g = sample_graph(raw), *h;
+    lp_membuf *a = idt_save(g);
+    assert_int_equal(idt_make(NULL, false, &h), LP_OK);
+    if (raw) assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+    assert_int_equal(load_bytes(h, a), LP_OK);
+    lp_membuf *b = idt_save(h);
+    assert_true(idt_same_bytes(a, b));
+    for (size_t i = 0; i < NSAMPLE; i++)
+      for (size_t k = 0; k < sample[i].n; k++)
+        assert_true(idt_pid(g, sample[i].type[k], sample[i].value[k]) ==
+                    idt_pid(h, sample[i].type[k], sample[i].value[k]));
+    /* Raw values travel only when stored. */
+    assert_int_equal(idt_contains(lp_membuf_data(a), lp_membuf_size(a), "ann@example.org", 15),
+                     raw == 1);
+    /* Loading into a graph holding other data replaces it. */
+    idt_event other = {1, "x", 1, {T_USER}, {"zed"}};
+    assert_int_equal(idt_observe(h, &other, NULL), LP_OK);
+    assert_int_equal(load_bytes(h, a), LP_OK);
+    assert_true(idt_pid(h, T_USER, "zed") == 0);
+    lp_membuf_free(a);
+    lp_membuf_free(b);
+    lp_idgraph_free(g);
+    lp_idgraph_free(h);
+  }
+}
+
+static void load_checks_compatibility(void **state) {
+  (void)state;
+  lp_idgraph *g = sample_graph(false), *h;
+  lp_membuf *a = idt_save(g);
+  /* different key */
+  assert_int_equal(lp_idgraph_create(NULL, &h), LP_OK);
+  idt_type(h, "user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0);
+  idt_type(h, "email", 50, 3, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0);
+  idt_type(h, "phone", 40, 3, 0, LP_IDGRAPH_NORM_PHONE, 44);
+  idt_type(h, "device_id", 10, 5, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0);
+  assert_int_equal(lp_idgraph_set_key(h, "another key", 11), LP_OK);
+  assert_int_equal(load_bytes(h, a), LP_ECONFLICT);
+  assert_non_null(strstr(lp_idgraph_errmsg(h), "key"));
+  lp_idgraph_free(h);
+  /* missing type */
+  assert_int_equal(lp_idgraph_create(NULL, &h), LP_OK);
+  idt_type(h, "user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0);
+  assert_int_equal(lp_idgraph_set_key(h, "test key 0123456", 16), LP_OK);
+  assert_int_equal(load_bytes(h, a), LP_ECONFLICT);
+  lp_idgraph_free(h);
+  /* raw storage on, hashes only in the snapshot */
+  assert_int_equal(idt_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+  assert_int_equal(load_bytes(h, a), LP_ECONFLICT);
+  lp_idgraph_free(h);
+  /* another kind of snapshot */
+  lp_membuf *other;
+  assert_int_equal(lp_membuf_create(NULL, &other), LP_OK);
+  lp_snapshot_writer *w;
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, other, LP_FOURCC('X', 'X', 'X', 'X'), &w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_writer_free(w);
+  assert_int_equal(load_bytes(g, other), LP_ECORRUPT);
+  lp_membuf_free(other);
+  lp_membuf_free(a);
+  lp_idgraph_free(g);
+}
+
+/* Every truncation and every single-bit flip is refused, and the graph
+ * that refused it is unchanged. */
+static void hostile_snapshots_are_refused(void **state) {
+  (void)state;
+  lp_idgraph *g = sample_graph(true), *h;
+  lp_membuf *a = idt_save(g);
+  assert_int_equal(idt_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+  idt_event mine = {1, "x", 1, {T_USER}, {"keeper"}};
+  assert_int_equal(idt_observe(h, &mine, NULL), LP_OK);
+  lp_membuf *before = idt_save(h);
+  const uint8_t *data = lp_membuf_data(a);
+  size_t size = lp_membuf_size(a);
+  uint8_t *copy = malloc(size);
+  assert_non_null(copy);
+  for (size_t cut = 0; cut < size; cut++) {
+    lp_memreader mr;
+    assert_int_equal(lp_memreader_init(&mr, data, cut), LP_OK);
+    assert_int_not_equal(lp_idgraph_load(h, lp_memreader_read, &mr), LP_OK);
+  }
+  for (size_t bit = 0; bit < size * 8; bit++) {
+    memcpy(copy, data, size);
+    copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    lp_memreader mr;
+    assert_int_equal(lp_memreader_init(&mr, copy, size), LP_OK);
+    assert_int_not_equal(lp_idgraph_load(h, lp_memreader_read, &mr), LP_OK);
+  }
+  free(copy);
+  lp_membuf *after = idt_save(h);
+  assert_true(idt_same_bytes(before, after));
+  assert_true(idt_pid(h, T_USER, "keeper") != 0);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_membuf_free(a);
+  lp_idgraph_free(g);
+  lp_idgraph_free(h);
+}
+
+static void io_fails_cleanly_at_every_byte(void **state) {
+  (void)state;
+  lp_idgraph *g = sample_graph(false);
+  lp_membuf *a = idt_save(g);
+  size_t size = lp_membuf_size(a);
+  for (size_t limit = 0; limit < size; limit++) {
+    lp_test_writer tw = {NULL, limit, 0, limit % 2 ? 1 : LP_EIO};
+    int rc = lp_idgraph_save(g, lp_test_writer_cb, &tw);
+    assert_int_equal(rc, LP_EIO);
+  }
+  lp_idgraph *h;
+  assert_int_equal(idt_make(NULL, false, &h), LP_OK);
+  for (size_t at = 0; at < size; at++) {
+    lp_test_reader tr;
+    lp_test_reader_init(&tr, lp_membuf_data(a), size);
+    tr.fail_at = at;
+    tr.max_chunk = 7;
+    tr.fail_code = LP_EIO;
+    assert_int_equal(lp_idgraph_load(h, lp_test_reader_cb, &tr), LP_EIO);
+  }
+  lp_test_reader tr;
+  lp_test_reader_init(&tr, lp_membuf_data(a), size);
+  tr.max_chunk = 1;
+  assert_int_equal(lp_idgraph_load(h, lp_test_reader_cb, &tr), LP_OK);
+  lp_membuf *b = idt_save(h);
+  assert_true(idt_same_bytes(a, b));
+  lp_membuf_free(a);
+  lp_membuf_free(b);
+  lp_idgraph_free(g);
+  lp_idgraph_free(h);
+}
+
+static void erasure_leaves_no_trace(void **state) {
+  (void)state;
+  lp_idgraph *g = sample_graph(true);
+  uint64_t ann = idt_pid(g, T_USER, "user-ann");
+  assert_true(ann != 0);
+  /* The stored hash of ann's e-mail, as reported by the graph. */
+  lp_idgraph_ident_info info[8];
+  size_t n;
+  assert_int_equal(lp_idgraph_profile_identifiers(g, ann, info, 8, &n), LP_OK);
+  assert_true(n >= 4);
+  uint8_t hashes[8][16];
+  for (size_t i = 0; i < n; i++) memcpy(hashes[i], info[i].hash, 16);
+  lp_membuf *before = idt_save(g);
+  assert_true(idt_contains(lp_membuf_data(before), lp_membuf_size(before), "ann@example.org", 15));
+  assert_true(idt_contains(lp_membuf_data(before), lp_membuf_size(before), hashes[0], 16));
+  assert_int_equal(lp_idgraph_forget_profile(g, ann), LP_OK);
+  lp_membuf *after = idt_save(g);
+  const uint8_t *d = lp_membuf_data(after);
+  size_t sz = lp_membuf_size(after);
+  /* dev-b and bob's e-mail belong to bob: user-bob's event could not
+   * join dev-a (user-ann's) under the unique user_id rule. */
+  static const char *const gone[] = {"ann@example.org", "user-ann", "+442079460958", "dev-a"};
+  for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+    if (idt_contains(d, sz, gone[i], strlen(gone[i])))
+      fail_msg("erased value \"%s\" is still in the snapshot", gone[i]);
+  for (size_t i = 0; i < n; i++) {
+    assert_false(idt_contains(d, sz, hashes[i], 16));
+    assert_false(idt_contains(d, sz, hashes[i], 8)); /* not even the profile id half */
+  }
+  /* cy and bob are untouched; ann's identifiers are unknown now. */
+  assert_true(idt_pid(g, T_USER, "user-cy") != 0);
+  assert_true(idt_pid(g, T_DEVICE, "dev-b") == idt_pid(g, T_USER, "user-bob"));
+  assert_true(idt_contains(d, sz, "bob@example.org", 15));
+  assert_true(idt_pid(g, T_USER, "user-ann") == 0);
+  /* A replay of the same events does not bring ann back... */
+  for (size_t i = 0; i < NSAMPLE; i++) assert_int_equal(idt_observe(g, &sample[i], NULL), LP_OK);
+  assert_true(idt_pid(g, T_USER, "user-ann") == 0);
+  assert_true(idt_pid(g, T_EMAIL, "ann@example.org") == 0);
+  lp_idgraph_stats st = {sizeof st, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);
+  assert_true(st.tombstoned >= 4);
+  /* ...also not through a saved and reloaded graph... */
+  lp_idgraph *h;
+  assert_int_equal(idt_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+  assert_int_equal(load_bytes(h, after), LP_OK);
+  for (size_t i = 0; i < NSAMPLE; i++) assert_int_equal(idt_observe(h, &sample[i], NULL), LP_OK);
+  assert_true(idt_pid(h, T_USER, "user-ann") == 0);
+  /* ...until the host lifts the tombstone. */
+  lp_idgraph_ident u = idt_id(T_USER, "user-ann");
+  assert_int_equal(lp_idgraph_lift_tombstone(h, &u), LP_OK);
+  assert_int_equal(lp_idgraph_lift_tombstone(h, &u), LP_ENOTFOUND);
+  assert_int_equal(idt_observe(h, &sample[1], NULL), LP_OK);
+  assert_true(idt_pid(h, T_USER, "user-ann") != 0);
+  /* Forgetting one identifier, stored or not. */
+  lp_idgraph_ident cy = idt_id(T_EMAIL, "cy@example.org"), never = idt_id(T_USER, "never-seen");
+  assert_int_equal(lp_idgraph_forget_identifier(h, &cy), LP_OK);
+  assert_true(idt_pid(h, T_EMAIL, "cy@example.org") == 0);
+  assert_true(idt_pid(h, T_USER, "user-cy") != 0);
+  assert_int_equal(lp_idgraph_forget_identifier(h, &never), LP_OK);
+  idt_event nv = {9, "web", 1, {T_USER}, {"never-seen"}};
+  uint64_t p = 1;
+  assert_int_equal(idt_observe(h, &nv, &p), LP_OK);
+  assert_true(p == 0);
+  /* remove_identifier: no tombstone, it may come back. */
+  lp_idgraph_ident cyu = idt_id(T_USER, "user-cy");
+  assert_int_equal(lp_idgraph_remove_identifier(h, &cyu), LP_OK);
+  assert_true(idt_pid(h, T_USER, "user-cy") == 0);
+  assert_int_equal(idt_observe(h, &sample[5], NULL), LP_OK);
+  assert_true(idt_pid(h, T_USER, "user-cy") != 0);
+  lp_idgraph_free(h);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_idgraph_free(g);
+}
+
+/* ---- every allocation failure of every mutating call ---- */
+typedef int (*op_fn)(lp_idgraph *g);
+
+typedef struct op_case {
+  const char *name;
+  op_fn op;
+  lp_membuf *before, *after; /* expected snapshots, made without failures */
+} op_case;
+
+static int op_observe_in_order(lp_idgraph *g) {
+  idt_event e = {900, "web", 3, {T_USER, T_EMAIL, T_DEVICE}, {"user-cy", "new@x.org", "dev-b"}};
+  return idt_observe(g, &e, NULL);
+}
+static int op_observe_late(lp_idgraph *g) {
+  idt_event e = {10, "web", 2, {T_EMAIL, T_DEVICE}, {"cy@example.org", "dev-a"}};
+  return idt_observe(g, &e, NULL);
+}
+static int op_unlink(lp_idgraph *g) {
+  lp_idgraph_ident a = idt_id(T_USER, "user-bob"), b = idt_id(T_DEVICE, "dev-a");
+  return lp_idgraph_unlink(g, &a, &b);
+}
+static int op_remove_source(lp_idgraph *g) { return lp_idgraph_remove_source(g, "app", 3); }
+static int op_forget(lp_idgraph *g) {
+  return lp_idgraph_forget_profile(g, idt_pid(g, T_USER, "user-ann"));
+}
+static int op_forget_identifier(lp_idgraph *g) {
+  lp_idgraph_ident a = idt_id(T_DEVICE, "dev-b");
+  return lp_idgraph_forget_identifier(g, &a);
+}
+static int op_reload(lp_idgraph *g) {
+  /* Load a copy of the sample: same content, everything rebuilt. */
+  lp_idgraph *src = sample_graph(false);
+  lp_membuf *b = idt_save(src);
+  lp_idgraph_free(src);
+  int rc = load_bytes(g, b);
+  lp_membuf_free(b);
+  return rc;
+}
+
+static int op_flow(const lp_allocator *alloc, void *ctx) {
+  op_case *c = ctx;
+  lp_idgraph *g;
+  int rc = build_sample(alloc, false, &g);
+  if (rc != LP_OK) return rc;
+  rc = c->op(g);
+  /* Allocation failures are single: saving now succeeds, and shows
+   * whether the graph is exactly as before (failure) or after (success). */
+  lp_membuf *now;
+  assert_int_equal(lp_membuf_create(NULL, &now), LP_OK);
+  if (lp_idgraph_save(g, lp_membuf_write, now) == LP_ENOMEM) { /* the one failure hit save */
+    lp_membuf_clear(now);
+    assert_int_equal(lp_idgraph_save(g, lp_membuf_write, now), LP_OK);
+  }
+  if (!idt_same_bytes(now, rc == LP_OK ? c->after : c->before))
+    fail_msg("%s: graph %s the failed call", c->name, rc == LP_OK ? "wrong after" : "changed by");
+  lp_membuf_free(now);
+  if (rc != LP_OK) {
+    if (rc != LP_ENOMEM) fail_msg("%s: %d %s", c->name, rc, lp_idgraph_errmsg(g));
+    /* and it is still usable: the same call now succeeds */
+    assert_int_equal(c->op(g), LP_OK);
+    now = idt_save(g);
+    assert_true(idt_same_bytes(now, c->after));
+    lp_membuf_free(now);
+  }
+  lp_idgraph_free(g);
+  return rc;
+}
+
+static void every_allocation_failure_leaves_the_graph_unchanged(void **state) {
+  (void)state;
+  op_case cases[] = {
+      {"observe", op_observe_in_order, NULL, NULL},
+      {"observe late", op_observe_late, NULL, NULL},
+      {"unlink", op_unlink, NULL, NULL},
+      {"remove_source", op_remove_source, NULL, NULL},
+      {"forget_profile", op_forget, NULL, NULL},
+      {"forget_identifier", op_forget_identifier, NULL, NULL},
+      {"load", op_reload, NULL, NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    lp_idgraph *g = sample_graph(false);
+    cases[i].before = idt_save(g);
+    assert_int_equal(cases[i].op(g), LP_OK);
+    cases[i].after = idt_save(g);
+    lp_idgraph_free(g);
+    size_t points = lp_test_oom_sweep(cases[i].name, op_flow, &cases[i]);
+    assert_true(points > 5);
+    lp_membuf_free(cases[i].before);
+    lp_membuf_free(cases[i].after);
+  }
+}
+
+static int save_flow(const lp_allocator *alloc, void *ctx) {
+  const lp_membuf *want = ctx;
+  lp_idgraph *g;
+  int rc = build_sample(alloc, true, &g);
+  if (rc != LP_OK) return rc;
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  rc = lp_idgraph_save(g, lp_membuf_write, b);
+  if (rc == LP_OK) assert_true(idt_same_bytes(b, want));
+  lp_membuf_free(b);
+  lp_idgraph_free(g);
+  return rc;
+}
+
+static int create_flow(const lp_allocator *alloc, void *ctx) {
+  (void)ctx;
+  lp_idgraph *g;
+  int rc = lp_idgraph_create(alloc, &g);
+  if (rc == LP_OK) lp_idgraph_free(g);
+  return rc;
+}
+
+static void save_and_create_survive_allocation_failures(void **state) {
+  (void)state;
+  lp_idgraph *g = sample_graph(true);
+  lp_membuf *want = idt_save(g);
+  lp_idgraph_free(g);
+  assert_true(lp_test_oom_sweep("save", save_flow, want) > 3);
+  lp_membuf_free(want);
+  assert_true(lp_test_oom_sweep("create", create_flow, NULL) >= 1);
+}
+
+/* With LP_IDENTITY_SEED_DIR set, write the fuzz seeds (fuzz/corpus/identity
+ * was made this way). */
+static void write_seed(const char *dir, const char *name, const lp_membuf *b, size_t len) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(lp_membuf_data(b), 1, len, f), len);
+  fclose(f);
+}
+
+static void fuzz_seeds(void **state) {
+  (void)state;
+  const char *dir = getenv("LP_IDENTITY_SEED_DIR");
+  if (dir == NULL) skip();
+  lp_idgraph *g = sample_graph(false), *r = sample_graph(true), *e;
+  assert_int_equal(idt_make(NULL, false, &e), LP_OK);
+  lp_membuf *b = idt_save(g), *rb = idt_save(r), *eb = idt_save(e);
+  write_seed(dir, "hashed.lps", b, lp_membuf_size(b));
+  write_seed(dir, "raw.lps", rb, lp_membuf_size(rb));
+  write_seed(dir, "empty.lps", eb, lp_membuf_size(eb));
+  write_seed(dir, "truncated.lps", b, lp_membuf_size(b) / 2);
+  assert_int_equal(lp_idgraph_forget_profile(r, idt_pid(r, T_USER, "user-ann")), LP_OK);
+  lp_membuf_free(rb);
+  rb = idt_save(r);
+  write_seed(dir, "erased.lps", rb, lp_membuf_size(rb));
+  lp_membuf_free(b);
+  lp_membuf_free(rb);
+  lp_membuf_free(eb);
+  lp_idgraph_free(g);
+  lp_idgraph_free(r);
+  lp_idgraph_free(e);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(round_trip_is_exact),
+      cmocka_unit_test(load_checks_compatibility),
+      cmocka_unit_test(hostile_snapshots_are_refused),
+      cmocka_unit_test(io_fails_cleanly_at_every_byte),
+      cmocka_unit_test(erasure_leaves_no_trace),
+      cmocka_unit_test(every_allocation_failure_leaves_the_graph_unchanged),
+      cmocka_unit_test(save_and_create_survive_allocation_failures),
+      cmocka_unit_test(fuzz_seeds),
+  };
+  return cmocka_run_group_tests_name("identity_io", tests, NULL, NULL);
+}

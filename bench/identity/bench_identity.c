@@ -1,0 +1,230 @@
+/*
+ * Identity benchmark: a deterministic stream of realistic events (people
+ * with 2-6 identifiers across web, app and store; shared kiosk devices;
+ * junk values; a share of late events) fed to lp_idgraph_observe. Prints
+ * events/s, identifiers/s, bytes per stored identifier and peak RSS.
+ *
+ *   bench_identity [--quick] [identifiers]   (default 1000000; --quick 20000)
+ * SPDX-License-Identifier: MIT
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bench_util.h"
+#include "core/rng.h"
+#include "libprofile.h"
+
+/* Counting allocator: the graph's live bytes give bytes per identifier. */
+typedef struct counter {
+  size_t live, peak;
+} counter;
+static void *c_alloc(void *ud, size_t n) {
+  counter *c = ud;
+  void *p = malloc(n);
+  if (p != NULL && (c->live += n) > c->peak) c->peak = c->live;
+  return p;
+}
+static void *c_realloc(void *ud, void *p, size_t old_n, size_t new_n) {
+  counter *c = ud;
+  void *q = realloc(p, new_n);
+  if (q != NULL && (c->live = c->live - old_n + new_n) > c->peak) c->peak = c->live;
+  return q;
+}
+static void c_free(void *ud, void *p, size_t n) {
+  counter *c = ud;
+  c->live -= n;
+  free(p);
+}
+
+enum { USER, EMAIL, PHONE, DEVICE };
+
+typedef struct stream {
+  lp_rng rng;
+  uint64_t people;
+  int64_t clock;
+  char buf[6][40];
+} stream;
+
+/* The identifiers person p owns: user id for 70%, one or two e-mails, a
+ * phone for half, one to three devices (2 to 6 in all). */
+static size_t person_ids(stream *s, uint64_t p, uint32_t *type, const char **value) {
+  uint64_t h = p * UINT64_C(0x9e3779b97f4a7c15);
+  size_t n = 0;
+  if (h % 10 < 7) {
+    type[n] = USER;
+    snprintf(s->buf[n], 40, "user-%" PRIu64, p);
+    value[n] = s->buf[n];
+    n++;
+  }
+  size_t emails = 1 + (size_t)((h >> 8) & 1);
+  for (size_t i = 0; i < emails; i++, n++) {
+    type[n] = EMAIL;
+    snprintf(s->buf[n], 40, "p%" PRIu64 ".%zu@example.org", p, i);
+    value[n] = s->buf[n];
+  }
+  if ((h >> 9) & 1) {
+    type[n] = PHONE;
+    snprintf(s->buf[n], 40, "+4479%08" PRIu64, p % 100000000);
+    value[n] = s->buf[n];
+    n++;
+  }
+  size_t devices = 1 + (size_t)((h >> 10) % 3);
+  if (n + devices > 6) devices = 6 - n;
+  for (size_t i = 0; i < devices; i++, n++) {
+    type[n] = DEVICE;
+    snprintf(s->buf[n], 40, "dev-%" PRIx64 "-%zu", h >> 16, i);
+    value[n] = s->buf[n];
+  }
+  return n;
+}
+
+/* One event: 2 or 3 of one person's identifiers; 1% add a kiosk device,
+ * 1% a junk value; 3% are late by up to a day. */
+static size_t next_event(stream *s, lp_idgraph_ident *ids, int64_t *ts, const char **src) {
+  static const char *const sources[3] = {"web", "app", "store"};
+  uint32_t type[6];
+  const char *value[6];
+  uint64_t p = lp_rng_below(&s->rng, s->people);
+  size_t all = person_ids(s, p, type, value);
+  size_t want = 2 + (size_t)lp_rng_below(&s->rng, 2), n = 0;
+  if (want > all) want = all;
+  size_t start = (size_t)lp_rng_below(&s->rng, all);
+  for (size_t i = 0; i < want; i++) {
+    size_t k = (start + i) % all;
+    ids[n].type = type[k];
+    ids[n].value = value[k];
+    ids[n].len = strlen(value[k]);
+    n++;
+  }
+  uint64_t extra = lp_rng_below(&s->rng, 100);
+  static char kiosk[32];
+  if (extra == 0) {
+    snprintf(kiosk, sizeof kiosk, "kiosk-%" PRIu64, lp_rng_below(&s->rng, 100));
+    ids[n].type = DEVICE;
+    ids[n].value = kiosk;
+    ids[n].len = strlen(kiosk);
+    n++;
+  } else if (extra == 1) {
+    ids[n].type = DEVICE;
+    ids[n].value = "undefined";
+    ids[n].len = 9;
+    n++;
+  }
+  s->clock += 1;
+  *ts = s->clock;
+  if (lp_rng_below(&s->rng, 100) < 3) *ts -= (int64_t)lp_rng_below(&s->rng, 86400);
+  *src = sources[lp_rng_below(&s->rng, 3)];
+  return n;
+}
+
+static lp_idgraph *make_graph(const lp_allocator *a) {
+  lp_idgraph *g;
+  if (lp_idgraph_create(a, &g) != LP_OK) return NULL;
+  static const struct {
+    const char *name;
+    int32_t prio;
+    uint32_t limit, unique, norm, cc;
+  } types[] = {{"user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0},
+               {"email", 50, 5, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0},
+               {"phone", 40, 3, 0, LP_IDGRAPH_NORM_PHONE, 44},
+               {"device_id", 10, 10, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0}};
+  for (size_t i = 0; i < 4; i++) {
+    lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+    uint32_t id;
+    d.name = types[i].name;
+    d.priority = types[i].prio;
+    d.limit = types[i].limit;
+    d.unique = types[i].unique;
+    d.normalizer = types[i].norm;
+    d.country_code = types[i].cc;
+    if (lp_idgraph_add_type(g, &d, &id) != LP_OK) return NULL;
+  }
+  if (lp_idgraph_set_key(g, "benchmark key, not secret", 25) != LP_OK) return NULL;
+  return g;
+}
+
+int main(int argc, char **argv) {
+  int quick = bench_quick(argc, argv);
+  uint64_t target = quick ? 20000 : 1000000;
+  for (int i = 1; i < argc; i++)
+    if (argv[i][0] != '-') target = strtoull(argv[i], NULL, 10);
+  counter c = {0, 0};
+  lp_allocator a = LP_ALLOCATOR_INIT;
+  a.ud = &c;
+  a.alloc = c_alloc;
+  a.realloc = c_realloc;
+  a.free = c_free;
+  lp_idgraph *g = make_graph(&a);
+  if (g == NULL) return 1;
+  stream s;
+  lp_rng_seed(&s.rng, 42);
+  /* About 3.3 identifiers per person, most of them seen. */
+  s.people = target * 10 / 29;
+  s.clock = 1700000000;
+  lp_idgraph_stats st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  uint64_t events = 0, idents = 0;
+  double t0 = bench_now();
+  while (st.identifiers < target) {
+    for (int k = 0; k < 4096; k++) {
+      lp_idgraph_ident ids[8];
+      int64_t ts;
+      const char *src;
+      size_t n = next_event(&s, ids, &ts, &src);
+      int rc = lp_idgraph_observe(g, ids, n, ts, src, strlen(src), NULL);
+      if (rc != LP_OK) {
+        fprintf(stderr, "observe: %s\n", lp_idgraph_errmsg(g));
+        return 1;
+      }
+      events++;
+      idents += n;
+    }
+    lp_idgraph_get_stats(g, &st);
+  }
+  double secs = bench_now() - t0;
+  /* Generator cost alone, to subtract. */
+  stream s2;
+  lp_rng_seed(&s2.rng, 42);
+  s2.people = s.people;
+  s2.clock = 1700000000;
+  double g0 = bench_now();
+  size_t sink = 0;
+  for (uint64_t i = 0; i < events; i++) {
+    lp_idgraph_ident ids[8];
+    int64_t ts;
+    const char *src;
+    sink += next_event(&s2, ids, &ts, &src);
+  }
+  double gen = bench_now() - g0;
+  double lib = secs - gen > 1e-9 ? secs - gen : secs;
+  printf("{\"bench\":\"identity_observe\",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
+         ",\"identifier_occurrences\":%" PRIu64 ",\"profiles\":%" PRIu64
+         ",\"conflicts\":%" PRIu64 ",\"quarantined\":%" PRIu64 ",\"blocked\":%" PRIu64
+         ",\"seconds\":%.3f,\"generator_seconds\":%.3f,\"events_per_s\":%.0f"
+         ",\"identifiers_per_s\":%.0f,\"bytes_per_identifier\":%.1f,\"graph_bytes\":%zu"
+         ",\"peak_graph_bytes\":%zu,\"peak_rss\":%lld}\n",
+         st.identifiers, events, idents, st.profiles, st.conflicts, st.quarantined, st.blocked,
+         secs, gen, (double)events / lib, (double)idents / lib,
+         (double)c.live / (double)st.identifiers, c.live, c.peak, bench_peak_rss());
+  /* Save and reload once: snapshot size per identifier. */
+  lp_membuf *b;
+  if (lp_membuf_create(NULL, &b) != LP_OK) return 1;
+  double s0 = bench_now();
+  if (lp_idgraph_save(g, lp_membuf_write, b) != LP_OK) return 1;
+  double s1 = bench_now();
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
+  if (lp_idgraph_load(g, lp_memreader_read, &mr) != LP_OK) return 1;
+  double s2t = bench_now();
+  printf("{\"bench\":\"identity_snapshot\",\"identifiers\":%" PRIu64 ",\"bytes\":%zu"
+         ",\"bytes_per_identifier\":%.1f,\"save_seconds\":%.3f,\"load_seconds\":%.3f"
+         ",\"peak_rss\":%lld}\n",
+         st.identifiers, lp_membuf_size(b), (double)lp_membuf_size(b) / (double)st.identifiers,
+         s1 - s0, s2t - s1, bench_peak_rss());
+  lp_membuf_free(b);
+  lp_idgraph_free(g);
+  return sink == 0;
+}

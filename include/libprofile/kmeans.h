@@ -40,7 +40,7 @@ typedef struct lp_kmeans lp_kmeans;
 
 /** @brief How centroids are refined. */
 typedef enum lp_kmeans_algorithm {
-  LP_KMEANS_ALGO_AUTO = 0,     /**< Hamerly for d <= 32, else Lloyd (see the guide). */
+  LP_KMEANS_ALGO_AUTO = 0,     /**< Hamerly: never slower than Lloyd in the measurements of the guide. */
   LP_KMEANS_ALGO_LLOYD = 1,    /**< Plain Lloyd iterations. */
   LP_KMEANS_ALGO_HAMERLY = 2,  /**< Lloyd accelerated with Hamerly's bounds; same result. */
   LP_KMEANS_ALGO_MINIBATCH = 3 /**< Sculley's mini-batch k-means (approximate). */
@@ -65,7 +65,7 @@ typedef enum lp_kmeans_scale {
 typedef enum lp_kmeans_option {
   LP_KMEANS_K = 1,            /**< int: number of clusters, 1..#LP_KMEANS_MAX_K (default 8). */
   LP_KMEANS_MAX_ITER = 2,     /**< int: most iterations (epochs for mini-batch), >= 1 (default 300). */
-  LP_KMEANS_N_INIT = 3,       /**< int: restarts, the lowest inertia wins, >= 1 (default 1). */
+  LP_KMEANS_N_INIT = 3,       /**< int: restarts, the lowest inertia wins, >= 1 (default 10, as scikit-learn 1.2; given centroids run once). */
   LP_KMEANS_ALGORITHM = 4,    /**< int: an #lp_kmeans_algorithm (default auto). */
   LP_KMEANS_INIT = 5,         /**< int: an #lp_kmeans_init_method (default k-means++). */
   LP_KMEANS_SEED = 6,         /**< int: any 64-bit value (default 0). */

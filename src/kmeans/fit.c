@@ -100,6 +100,8 @@ int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const flo
                           weights, &nd, &kd);
   if (rc != LP_OK) return rc;
   const size_t k = opt->k;
+  /* k x d fits, so rounding k up to whole blocks does too (k <= 10^6). */
+  const size_t packed_len = (k + KM_LANES - 1) / KM_LANES * KM_LANES * d;
   bool borrow = x != NULL;
   for (size_t t = 0; t < d && borrow; t++)
     borrow = (h->col_scales != NULL ? h->col_scales[t] : (uint32_t)opt->scale_all) ==
@@ -120,6 +122,7 @@ int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const flo
       {(void **)&w.shift, k, sizeof(double)},
       {(void **)&w.half_gap, k, sizeof(double)},
       {(void **)&w.count, k, sizeof(uint64_t)},
+      {(void **)&w.packed, packed_len, sizeof(double)},
       {(void **)&w.labels, n, sizeof(uint32_t)},
       {(void **)&w.upper, n, sizeof(double)},
       {(void **)&w.lower, n, sizeof(double)},

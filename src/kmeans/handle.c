@@ -10,7 +10,7 @@
 static const km_options km_defaults = {
     .k = 8,
     .max_iter = 300,
-    .n_init = 1,
+    .n_init = 10,
     .batch_size = 1024,
     .algorithm = LP_KMEANS_ALGO_AUTO,
     .init = LP_KMEANS_INIT_KMEANSPP,

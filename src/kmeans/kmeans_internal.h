@@ -16,6 +16,9 @@
  * squares stays finite and no NaN can reach a comparison. */
 #define KM_MAX_ABS 1e100
 
+/* Centers scanned together (see km_pack_centers). */
+#define KM_LANES 8
+
 typedef struct km_options {
   uint32_t k, max_iter, n_init, batch_size;
   lp_kmeans_algorithm algorithm;
@@ -68,6 +71,7 @@ typedef struct km_work {
   double *shift;    /* k: distance each center moved (Hamerly, mini-batch counts) */
   double *half_gap; /* k: half the distance to the nearest other center */
   uint64_t *count;  /* k: rows per cluster */
+  double *packed;   /* centers in blocks of KM_LANES for the scans */
   uint32_t *labels; /* n */
   double *upper;    /* n: Hamerly upper bounds; scratch for init and relocation */
   double *lower;    /* n: Hamerly lower bounds; scratch for init */
@@ -112,6 +116,7 @@ void km_run_exact(km_work *w, bool hamerly, uint32_t max_iter, double tol_abs,
                   bool stop_on_no_change);
 void km_run_minibatch(km_work *w, lp_rng *rng, uint32_t epochs, uint32_t batch,
                       double tol_abs);
+void km_pack_centers(km_work *w);
 /* Label every row with its nearest center and return the inertia. */
 double km_assign_all(km_work *w);
 

@@ -40,30 +40,96 @@ uint32_t km_nearest(const double *x, const double *centers, size_t k, size_t d,
   return best;
 }
 
-/* Nearest and second-nearest squared distances (ties: lowest index). */
-static uint32_t km_nearest_two(const double *x, const double *centers, size_t k, size_t d,
-                               double *best2, double *second2) {
+/* Centers are repacked for the scans in blocks of KM_LANES, column-major
+ * inside a block, so one pass over a row's columns updates KM_LANES
+ * independent sums at once (vector registers); each sum still adds its
+ * column terms in column order, so every distance is bit-identical to
+ * km_dist2(). */
+void km_pack_centers(km_work *w) {
+  const size_t d = w->d, k = w->k, blocks = (k + KM_LANES - 1) / KM_LANES;
+  for (size_t b = 0; b < blocks; b++)
+    for (size_t t = 0; t < d; t++)
+      for (size_t q = 0; q < KM_LANES; q++) {
+        size_t j = b * KM_LANES + q;
+        w->packed[(b * d + t) * KM_LANES + q] = j < k ? w->centers[j * d + t] : 0.0;
+      }
+}
+
+#if defined(__GNUC__)
+/* Two lanes per vector (SSE2 on x86-64, NEON on arm64); lane arithmetic is
+ * plain IEEE double, so the bits are those of the scalar loop below. */
+typedef double km_v2 __attribute__((vector_size(16)));
+
+static inline km_v2 km_load2(const double *p) {
+  km_v2 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline void km_block_dist(const double *x, const double *block, size_t d,
+                                 double *sums) {
+  km_v2 s0 = {0.0, 0.0}, s1 = s0, s2 = s0, s3 = s0;
+  for (size_t t = 0; t < d; t++) {
+    const km_v2 xt = {x[t], x[t]};
+    const double *c = block + t * KM_LANES;
+    km_v2 u0 = xt - km_load2(c), u1 = xt - km_load2(c + 2);
+    km_v2 u2 = xt - km_load2(c + 4), u3 = xt - km_load2(c + 6);
+    s0 += u0 * u0;
+    s1 += u1 * u1;
+    s2 += u2 * u2;
+    s3 += u3 * u3;
+  }
+  memcpy(sums, &s0, sizeof s0);
+  memcpy(sums + 2, &s1, sizeof s1);
+  memcpy(sums + 4, &s2, sizeof s2);
+  memcpy(sums + 6, &s3, sizeof s3);
+}
+#else
+static inline void km_block_dist(const double *x, const double *block, size_t d,
+                                 double *sums) {
+  double s[KM_LANES] = {0};
+  for (size_t t = 0; t < d; t++) {
+    const double xt = x[t];
+    const double *c = block + t * KM_LANES;
+    for (size_t q = 0; q < KM_LANES; q++) {
+      double u = xt - c[q];
+      s[q] += u * u;
+    }
+  }
+  memcpy(sums, s, sizeof s);
+}
+#endif
+
+/* Nearest packed center (ties: lowest index), and optionally the
+ * second-nearest squared distance. */
+static uint32_t km_scan(const km_work *w, const double *x, double *best2, double *second2) {
+  const size_t d = w->d, k = w->k;
   uint32_t best = 0;
-  double b = HUGE_VAL, s = HUGE_VAL;
-  for (size_t j = 0; j < k; j++) {
-    double v = km_dist2(x, centers + j * d, d);
-    if (v < b) {
-      s = b;
-      b = v;
-      best = (uint32_t)j;
-    } else if (v < s) {
-      s = v;
+  double b = HUGE_VAL, sb = HUGE_VAL, sums[KM_LANES];
+  for (size_t j0 = 0; j0 < k; j0 += KM_LANES) {
+    km_block_dist(x, w->packed + j0 * d, d, sums);
+    size_t lanes = k - j0 < KM_LANES ? k - j0 : KM_LANES;
+    for (size_t q = 0; q < lanes; q++) {
+      double v = sums[q];
+      if (v < b) {
+        sb = b;
+        b = v;
+        best = (uint32_t)(j0 + q);
+      } else if (v < sb) {
+        sb = v;
+      }
     }
   }
   *best2 = b;
-  *second2 = s;
+  if (second2 != NULL) *second2 = sb;
   return best;
 }
 
 double km_assign_all(km_work *w) {
   double inertia = 0.0, d2;
+  km_pack_centers(w);
   for (size_t i = 0; i < w->n; i++) {
-    w->labels[i] = km_nearest(w->x + i * w->d, w->centers, w->k, w->d, &d2);
+    w->labels[i] = km_scan(w, w->x + i * w->d, &d2, NULL);
     inertia += km_weight(w->w, i) * d2;
   }
   return inertia;
@@ -72,8 +138,9 @@ double km_assign_all(km_work *w) {
 static size_t km_assign_lloyd(km_work *w) {
   size_t changed = 0;
   double d2;
+  km_pack_centers(w);
   for (size_t i = 0; i < w->n; i++) {
-    uint32_t a = km_nearest(w->x + i * w->d, w->centers, w->k, w->d, &d2);
+    uint32_t a = km_scan(w, w->x + i * w->d, &d2, NULL);
     changed += a != w->labels[i];
     w->labels[i] = a;
   }
@@ -87,7 +154,7 @@ static double km_slack(size_t d) { return (double)(d + 8) * 0x1p-50; }
 
 static size_t km_full_scan(km_work *w, size_t i, double eps) {
   double b2, s2;
-  uint32_t a = km_nearest_two(w->x + i * w->d, w->centers, w->k, w->d, &b2, &s2);
+  uint32_t a = km_scan(w, w->x + i * w->d, &b2, &s2);
   size_t changed = a != w->labels[i];
   w->labels[i] = a;
   w->upper[i] = sqrt(b2) * (1.0 + eps);
@@ -99,6 +166,7 @@ static size_t km_assign_hamerly(km_work *w, bool bounds_valid) {
   const size_t n = w->n, d = w->d, k = w->k;
   const double eps = km_slack(d);
   size_t changed = 0;
+  km_pack_centers(w);
   if (!bounds_valid) {
     for (size_t i = 0; i < n; i++) changed += km_full_scan(w, i, eps);
     return changed;

@@ -228,18 +228,23 @@ typedef struct lp_rfm_score_options {
   uint32_t struct_size; /**< sizeof(lp_rfm_score_options); set by #LP_RFM_SCORE_OPTIONS_INIT. */
   uint32_t bins;        /**< Number of scores N, 1 .. #LP_RFM_MAX_BINS (default 5). */
   int64_t as_of;        /**< Scoring time; no transaction may be later. */
+  /** Recency is binned in whole units of this many seconds, rounded down:
+   *  86400 (default) scores on whole days as analysts do, so purchases on
+   *  the same day tie and are ordered by id; 1 scores on exact seconds.
+   *  #LP_RFM_BIN_THRESHOLDS cut points for R are in this unit. 1 .. 10^9. */
+  int64_t recency_unit;
   uint32_t binning;     /**< An #lp_rfm_binning. */
   uint32_t reserved;    /**< Zero. */
   /** #LP_RFM_BIN_THRESHOLDS: N-1 strictly ascending cut points for recency
-   *  seconds, frequency and monetary; borrowed for the call. */
+   *  (in @c recency_unit), frequency and monetary; borrowed for the call. */
   const int64_t *r_thresholds;
   const int64_t *f_thresholds; /**< See @c r_thresholds. */
   const int64_t *m_thresholds; /**< See @c r_thresholds. */
 } lp_rfm_score_options;
 
-/** Initialiser for #lp_rfm_score_options (5 quantile bins, as_of 0). */
+/** Initialiser for #lp_rfm_score_options (5 quantile bins on whole days, as_of 0). */
 #define LP_RFM_SCORE_OPTIONS_INIT \
-  { (uint32_t)sizeof(lp_rfm_score_options), 5u, 0, 0u, 0u, NULL, NULL, NULL }
+  { (uint32_t)sizeof(lp_rfm_score_options), 5u, 0, 86400, 0u, 0u, NULL, NULL, NULL }
 
 /** Segment index meaning "no rule matched" ("others"). */
 #define LP_RFM_SEGMENT_OTHERS 0xFFFFFFFFu

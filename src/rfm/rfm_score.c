@@ -105,8 +105,9 @@ static uint32_t threshold_bin(int64_t v, const int64_t *t, uint32_t bins) {
 
 enum { DIM_R, DIM_F, DIM_M };
 
-static int64_t dim_value(const lp_rfm_row *row, int dim) {
-  return dim == DIM_R ? row->recency : dim == DIM_F ? row->frequency : row->monetary;
+static int64_t dim_value(const lp_rfm_row *row, int dim, int64_t recency_unit) {
+  if (dim == DIM_R) return row->recency / recency_unit; /* recency >= 0: rounds down */
+  return dim == DIM_F ? row->frequency : row->monetary;
 }
 
 static void set_score(lp_rfm_row *row, int dim, uint32_t bin, uint32_t bins) {
@@ -132,6 +133,9 @@ static int check_options(lp_rfm *h, const lp_rfm_score_options *o) {
   if (o->bins < 1 || o->bins > LP_RFM_MAX_BINS)
     return lp_error_set(&h->err, LP_EINVAL, "opts->bins must be 1..%u (got %u)",
                         LP_RFM_MAX_BINS, o->bins);
+  if (o->recency_unit < 1 || o->recency_unit > RFM_MAX_PERIOD)
+    return lp_error_set(&h->err, LP_EINVAL, "opts->recency_unit must be 1..%lld seconds",
+                        (long long)RFM_MAX_PERIOD);
   if (!rfm_ts_ok(o->as_of))
     return lp_error_set(&h->err, LP_ERANGE, "opts->as_of beyond +-2^62 seconds");
   if (o->binning == LP_RFM_BIN_THRESHOLDS) {
@@ -153,11 +157,12 @@ static void score_dim(lp_rfm_row *rows, size_t n, int dim, const lp_rfm_score_op
     const int64_t *t = dim == DIM_R ? o->r_thresholds
                        : dim == DIM_F ? o->f_thresholds : o->m_thresholds;
     for (size_t i = 0; i < n; i++)
-      set_score(&rows[i], dim, threshold_bin(dim_value(&rows[i], dim), t, o->bins), o->bins);
+      set_score(&rows[i], dim, threshold_bin(dim_value(&rows[i], dim, o->recency_unit), t, o->bins),
+                o->bins);
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    s->keys[i] = ordered_key(dim_value(&rows[i], dim));
+    s->keys[i] = ordered_key(dim_value(&rows[i], dim, o->recency_unit));
     s->idx[i] = (uint32_t)i;
   }
   rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, n);

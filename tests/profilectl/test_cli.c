@@ -208,7 +208,8 @@ static void test_trim_and_digit(void **state) {
 
 static void test_command_table(void **state) {
   (void)state;
-  assert_int_equal(pctl_command_count, 3);
+  /* Modules add their own subcommands after these three. */
+  assert_true(pctl_command_count >= 3);
   static const char *const names[] = {"help", "version", "csv-check"};
   for (size_t i = 0; i < 3; i++) {
     const pctl_command *c = pctl_find_command(names[i]);

@@ -181,9 +181,10 @@ static void threshold_scores_are_right_closed(void **state) {
   o.as_of = T0 + 10 * DAY;
   o.bins = 3;
   o.binning = LP_RFM_BIN_THRESHOLDS;
-  /* Recency cuts 1 and 4 days: <=1d -> bin 1 -> R 3; (1d,4d] -> R 2; more -> R 1.
+  /* Recency cuts 1 and 4 (days, the default unit): <=1 -> bin 1 -> R 3;
+   * (1,4] -> R 2; more -> R 1.
    * Monetary cuts 20 and 40: 10,20 -> 1; 30,40 -> 2; 50 -> 3. */
-  const int64_t rt[2] = {DAY, 4 * DAY}, ft[2] = {1, 2}, mt[2] = {20, 40};
+  const int64_t rt[2] = {1, 4}, ft[2] = {1, 2}, mt[2] = {20, 40};
   o.r_thresholds = rt;
   o.f_thresholds = ft;
   o.m_thresholds = mt;
@@ -202,6 +203,35 @@ static void threshold_scores_are_right_closed(void **state) {
   assert_non_null(strstr(lp_rfm_errmsg(h), "m_thresholds"));
   o.m_thresholds = NULL;
   assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
+  lp_rfm_free(h);
+}
+
+/* Profile 1 bought at 09:00, profile 2 at 18:00 of the same day; as_of is
+ * the next midnight. In whole days (default) both are 0 days ago and tie,
+ * so id 1 ranks first (bin 1 -> R 2) and id 2 gets R 1 (2 bins). In
+ * seconds, id 2 is more recent (6 h vs 15 h): R 2 for id 2, R 1 for id 1. */
+static void recency_unit_decides_same_day_ties(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  lp_rfm_txn t[2] = {txn(1, T0 + 9 * 3600, 5, -1), txn(2, T0 + 18 * 3600, 5, -1)};
+  assert_int_equal(lp_rfm_add(h, t, 2), LP_OK);
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = T0 + DAY;
+  o.bins = 2;
+  lp_rfm_row rows[2];
+  size_t n;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 2, &n), LP_OK);
+  assert_int_equal(rows[0].r, 2);
+  assert_int_equal(rows[1].r, 1);
+  assert_int_equal(rows[1].recency, 6 * 3600);
+  o.recency_unit = 1;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 2, &n), LP_OK);
+  assert_int_equal(rows[0].r, 1);
+  assert_int_equal(rows[1].r, 2);
+  o.recency_unit = 0;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 2, &n), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "recency_unit"));
   lp_rfm_free(h);
 }
 
@@ -730,6 +760,7 @@ int main(void) {
       cmocka_unit_test(clv_inputs_follow_lifetimes),
       cmocka_unit_test(quantile_scores_break_ties_by_id),
       cmocka_unit_test(threshold_scores_are_right_closed),
+      cmocka_unit_test(recency_unit_decides_same_day_ties),
       cmocka_unit_test(score_rejects_bad_arguments),
       cmocka_unit_test(rf10_covers_every_cell_once),
       cmocka_unit_test(rfm11_uses_first_match_and_others),

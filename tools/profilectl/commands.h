@@ -30,7 +30,8 @@ typedef struct pctl_command {
 #define PCTL_COMMAND_TABLE(X) \
   X(pctl_cmd_help)            \
   X(pctl_cmd_version)         \
-  X(pctl_cmd_csv_check)
+  X(pctl_cmd_csv_check)       \
+  X(pctl_cmd_rfm)
 
 /** @cond PCTL_INTERNAL */
 #define PCTL_DECLARE_COMMAND(sym) extern const pctl_command sym;

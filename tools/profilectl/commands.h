@@ -31,6 +31,7 @@ typedef struct pctl_command {
   X(pctl_cmd_help)            \
   X(pctl_cmd_version)         \
   X(pctl_cmd_csv_check)       \
+  X(pctl_cmd_identity)        \
   X(pctl_cmd_rfm)
 
 /** @cond PCTL_INTERNAL */

@@ -1,0 +1,552 @@
+/*
+ * profilectl identity: merge the identifiers of an events CSV file into
+ * profiles with libprofile's lp_idgraph and print type,value,profile_id.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "csv.h"
+#include "libprofile.h"
+#include "textutil.h"
+#include "timeparse.h"
+
+#define CMD "identity"
+#define DEFAULT_KEY "profilectl identity"
+#define MAX_COLUMNS 64
+
+typedef struct id_opts {
+  const char *path, *rules, *key;
+  const char *explain[2];
+  bool raw;
+} id_opts;
+
+static int parse_options(int argc, char **argv, id_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->key = DEFAULT_KEY;
+  pctl_args a;
+  pctl_args_init(&a, argc, argv);
+  const char *arg;
+  bool option;
+  int rc = PCTL_EXIT_OK;
+  while (rc == PCTL_EXIT_OK && pctl_args_next(&a, &arg, &option)) {
+    if (!option) {
+      if (o->path != NULL) return pctl_usage_error(CMD, "only one FILE may be given");
+      o->path = arg;
+    } else if (pctl_args_is(arg, "--rules")) {
+      rc = pctl_args_value(&a, arg, &o->rules);
+    } else if (pctl_args_is(arg, "--key")) {
+      rc = pctl_args_value(&a, arg, &o->key);
+    } else if (strcmp(arg, "--raw") == 0) {
+      o->raw = true;
+    } else if (strcmp(arg, "--explain") == 0) {
+      bool op;
+      if (!pctl_args_next(&a, &o->explain[0], &op) || op || !pctl_args_next(&a, &o->explain[1], &op) || op)
+        return pctl_usage_error(CMD, "--explain takes two arguments TYPE:VALUE TYPE:VALUE");
+    } else {
+      return pctl_usage_error(CMD, "unknown option '%s'", arg);
+    }
+  }
+  if (rc == PCTL_EXIT_OK && o->path == NULL) return pctl_usage_error(CMD, "missing FILE");
+  if (rc == PCTL_EXIT_OK && (strlen(o->key) == 0 || strlen(o->key) > 64))
+    return pctl_usage_error(CMD, "--key must be 1 to 64 bytes");
+  return rc;
+}
+
+/* ---- rules ---- */
+
+typedef struct type_rule {
+  char name[64];
+  lp_idgraph_type_def def;
+} type_rule;
+
+typedef struct rules {
+  type_rule types[LP_IDGRAPH_MAX_TYPES];
+  size_t ntypes;
+  char *blocks[256];   /* "type\0value" */
+  size_t nblocks;
+  int64_t quarantine;  /* 0: library default */
+  int default_blocklist;
+} rules;
+
+/* Defaults for a column without a [type] section: well-known names get
+ * their usual rules, anything else is a generic, case-folded identifier. */
+static void default_rule(type_rule *t, const char *name) {
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  snprintf(t->name, sizeof t->name, "%s", name);
+  d.normalizer = LP_IDGRAPH_NORM_GENERIC_FOLD;
+  d.priority = 10;
+  if (strcmp(name, "user_id") == 0 || strcmp(name, "customer_id") == 0) {
+    d.normalizer = LP_IDGRAPH_NORM_GENERIC;
+    d.unique = 1;
+    d.priority = 100;
+  } else if (strcmp(name, "email") == 0) {
+    d.normalizer = LP_IDGRAPH_NORM_EMAIL;
+    d.priority = 50;
+  } else if (strcmp(name, "phone") == 0) {
+    d.normalizer = LP_IDGRAPH_NORM_PHONE;
+    d.priority = 40;
+  }
+  t->def = d;
+  t->def.name = t->name;
+}
+
+static type_rule *find_rule(rules *r, const char *name) {
+  for (size_t i = 0; i < r->ntypes; i++)
+    if (strcmp(r->types[i].name, name) == 0) return &r->types[i];
+  return NULL;
+}
+
+static type_rule *add_rule(rules *r, const char *name) {
+  type_rule *t = find_rule(r, name);
+  if (t != NULL || r->ntypes == LP_IDGRAPH_MAX_TYPES) return t;
+  t = &r->types[r->ntypes++];
+  default_rule(t, name);
+  return t;
+}
+
+static bool parse_bool(const char *v, int *out) {
+  if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) *out = 1;
+  else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) *out = 0;
+  else return false;
+  return true;
+}
+
+static bool parse_int(const char *v, int64_t lo, int64_t hi, int64_t *out) {
+  char *end;
+  long long x = strtoll(v, &end, 10);
+  if (*v == 0 || *end != 0 || x < lo || x > hi) return false;
+  *out = x;
+  return true;
+}
+
+static bool set_type_key(type_rule *t, const char *k, const char *v) {
+  static const char *const norms[] = {"generic", "fold", "email", "email-gmail", "phone"};
+  int64_t x;
+  int b;
+  if (!strcmp(k, "priority") && parse_int(v, INT32_MIN, INT32_MAX, &x)) t->def.priority = (int32_t)x;
+  else if (!strcmp(k, "limit") && parse_int(v, 1, 255, &x)) t->def.limit = (uint32_t)x;
+  else if (!strcmp(k, "unique") && parse_bool(v, &b)) t->def.unique = (uint32_t)b;
+  else if (!strcmp(k, "country_code") && parse_int(v, 1, 999, &x)) t->def.country_code = (uint32_t)x;
+  else if (!strcmp(k, "normalizer")) {
+    size_t i = 0;
+    while (i < LP_ARRAY_LEN(norms) && strcmp(norms[i], v) != 0) i++;
+    if (i == LP_ARRAY_LEN(norms)) return false;
+    t->def.normalizer = (uint32_t)i;
+  } else return false;
+  return true;
+}
+
+static char *trim_in_place(char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+    s[--n] = 0;
+  return s;
+}
+
+/* INI-style rules: "[type NAME]" sections with priority, limit, unique,
+ * normalizer, country_code and block keys; a "[graph]" section with
+ * quarantine_after and default_blocklist. '#' or ';' start comments. */
+static int load_rules(const char *path, rules *r) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
+    pctl_error("%s: cannot open the rules file", path);
+    return PCTL_EXIT_FAILURE;
+  }
+  char line[1200];
+  type_rule *cur = NULL;
+  bool graph = false;
+  unsigned lineno = 0;
+  int status = PCTL_EXIT_OK;
+  while (status == PCTL_EXIT_OK && fgets(line, sizeof line, f) != NULL) {
+    lineno++;
+    char *s = trim_in_place(line);
+    if (*s == 0 || *s == '#' || *s == ';') continue;
+    if (*s == '[') {
+      char *end = strchr(s, ']');
+      if (end == NULL || end[1] != 0) goto bad;
+      *end = 0;
+      s = trim_in_place(s + 1);
+      graph = strcmp(s, "graph") == 0;
+      cur = NULL;
+      if (!graph) {
+        if (strncmp(s, "type ", 5) != 0) goto bad;
+        char *name = trim_in_place(s + 5);
+        if (*name == 0 || strlen(name) > 63) goto bad;
+        cur = add_rule(r, name);
+        if (cur == NULL) goto bad;
+      }
+      continue;
+    }
+    char *eq = strchr(s, '=');
+    if (eq == NULL) goto bad;
+    *eq = 0;
+    char *k = trim_in_place(s), *v = trim_in_place(eq + 1);
+    int64_t x;
+    int b;
+    if (graph && !strcmp(k, "quarantine_after") && parse_int(v, 1, 1000000, &x)) {
+      r->quarantine = x;
+    } else if (graph && !strcmp(k, "default_blocklist") && parse_bool(v, &b)) {
+      r->default_blocklist = b;
+    } else if (cur != NULL && !strcmp(k, "block") && r->nblocks < LP_ARRAY_LEN(r->blocks)) {
+      size_t tl = strlen(cur->name), vl = strlen(v);
+      char *e = malloc(tl + vl + 2);
+      if (e == NULL) goto bad;
+      memcpy(e, cur->name, tl + 1);
+      memcpy(e + tl + 1, v, vl + 1);
+      r->blocks[r->nblocks++] = e;
+    } else if (cur == NULL || !set_type_key(cur, k, v)) {
+      goto bad;
+    }
+    continue;
+  bad:
+    pctl_error("%s:%u: cannot understand this line of the rules file", path, lineno);
+    status = PCTL_EXIT_FAILURE;
+  }
+  fclose(f);
+  return status;
+}
+
+static void free_rules(rules *r) {
+  for (size_t i = 0; i < r->nblocks; i++) free(r->blocks[i]);
+}
+
+/* ---- the graph ---- */
+
+static int fail_graph(lp_idgraph *g, const char *what) {
+  pctl_error("%s: %s", what, lp_idgraph_errmsg(g));
+  return PCTL_EXIT_FAILURE;
+}
+
+static int configure(lp_idgraph *g, rules *r, const id_opts *o) {
+  if (lp_idgraph_set_key(g, o->key, strlen(o->key)) != LP_OK ||
+      lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, o->raw) != LP_OK ||
+      lp_idgraph_set_int(g, LP_IDGRAPH_DEFAULT_BLOCKLIST, r->default_blocklist) != LP_OK ||
+      (r->quarantine > 0 && lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, r->quarantine) != LP_OK))
+    return fail_graph(g, "settings");
+  for (size_t i = 0; i < r->ntypes; i++) {
+    uint32_t id;
+    if (lp_idgraph_add_type(g, &r->types[i].def, &id) != LP_OK) return fail_graph(g, r->types[i].name);
+  }
+  for (size_t i = 0; i < r->nblocks; i++) {
+    uint32_t id;
+    const char *v = r->blocks[i] + strlen(r->blocks[i]) + 1;
+    if (lp_idgraph_find_type(g, r->blocks[i], &id) != LP_OK ||
+        lp_idgraph_block_value(g, id, v, strlen(v)) != LP_OK)
+      return fail_graph(g, "block");
+  }
+  return PCTL_EXIT_OK;
+}
+
+typedef struct columns {
+  size_t ts, source, n;
+  size_t col[MAX_COLUMNS];
+  uint32_t type[MAX_COLUMNS];
+} columns;
+
+static int map_columns(pctl_csv *csv, rules *r, const char *path, columns *c) {
+  if (pctl_csv_read_header(csv) != LP_OK) {
+    pctl_error("%s: %s", path, pctl_csv_errmsg(csv));
+    return PCTL_EXIT_FAILURE;
+  }
+  c->ts = c->source = SIZE_MAX;
+  c->n = 0;
+  size_t cols = pctl_csv_header_count(csv);
+  for (size_t i = 0; i < cols; i++) {
+    pctl_csv_field h = pctl_csv_header_name(csv, i);
+    if (h.len == 2 && memcmp(h.ptr, "ts", 2) == 0) {
+      c->ts = i;
+    } else if (h.len == 6 && memcmp(h.ptr, "source", 6) == 0) {
+      c->source = i;
+    } else {
+      if (h.len == 0 || h.len > 63 || memchr(h.ptr, 0, h.len) != NULL || c->n == MAX_COLUMNS) {
+        pctl_error("%s: column %zu: identifier column names must be 1 to 63 bytes, at most %d columns",
+                   path, i + 1, MAX_COLUMNS);
+        return PCTL_EXIT_FAILURE;
+      }
+      if (add_rule(r, h.ptr) == NULL) {
+        pctl_error("%s: more than %d identifier types", path, LP_IDGRAPH_MAX_TYPES);
+        return PCTL_EXIT_FAILURE;
+      }
+      c->col[c->n++] = i;
+    }
+  }
+  if (c->ts == SIZE_MAX) {
+    pctl_error("%s: no 'ts' column", path);
+    return PCTL_EXIT_FAILURE;
+  }
+  return PCTL_EXIT_OK;
+}
+
+static int observe_rows(lp_idgraph *g, pctl_csv *csv, const columns *c, const char *path,
+                        uint64_t *rows) {
+  for (;;) {
+    int rc = pctl_csv_next(csv);
+    if (rc == PCTL_CSV_END) return PCTL_EXIT_OK;
+    if (rc != PCTL_CSV_ROW) {
+      pctl_error("%s: %s", path, pctl_csv_errmsg(csv));
+      return PCTL_EXIT_FAILURE;
+    }
+    size_t nf;
+    const pctl_csv_field *f = pctl_csv_fields(csv, &nf);
+    uint64_t line = pctl_csv_record_line(csv);
+    int64_t ts;
+    char err[PCTL_ERRBUF_SIZE];
+    const char *tp = f[c->ts].ptr;
+    size_t tl = f[c->ts].len;
+    pctl_trim_spaces(&tp, &tl);
+    if (pctl_time_parse(tp, tl, PCTL_TIME_AUTO, &ts, err, sizeof err) != LP_OK) {
+      pctl_error("%s:%llu: ts: %s", path, (unsigned long long)line, err);
+      return PCTL_EXIT_FAILURE;
+    }
+    lp_idgraph_ident ids[MAX_COLUMNS];
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+      const pctl_csv_field *v = &f[c->col[i]];
+      if (v->len == 0) continue;
+      ids[n].type = c->type[i];
+      ids[n].value = v->ptr;
+      ids[n].len = v->len;
+      n++;
+    }
+    (*rows)++;
+    if (n == 0) continue;
+    const char *src = c->source != SIZE_MAX ? f[c->source].ptr : "";
+    size_t slen = c->source != SIZE_MAX ? f[c->source].len : 0;
+    if (lp_idgraph_observe(g, ids, n, ts, src, slen, NULL) != LP_OK) {
+      pctl_error("%s:%llu: %s", path, (unsigned long long)line, lp_idgraph_errmsg(g));
+      return PCTL_EXIT_FAILURE;
+    }
+  }
+}
+
+/* ---- output ---- */
+
+typedef struct out_row {
+  const char *type;
+  char value[2 * LP_IDGRAPH_HASH_SIZE + 1];
+  const char *raw;
+  size_t raw_len;
+  uint8_t hash[LP_IDGRAPH_HASH_SIZE];
+  uint64_t pid;
+} out_row;
+
+static int cmp_rows(const void *a, const void *b) {
+  const out_row *x = a, *y = b;
+  int c = strcmp(x->type, y->type);
+  if (c != 0) return c;
+  if (x->raw != NULL && y->raw != NULL) {
+    size_t n = x->raw_len < y->raw_len ? x->raw_len : y->raw_len;
+    c = memcmp(x->raw, y->raw, n);
+    if (c != 0) return c;
+    return x->raw_len < y->raw_len ? -1 : (x->raw_len > y->raw_len);
+  }
+  return strcmp(x->value, y->value);
+}
+
+static void hex(const uint8_t *h, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < LP_IDGRAPH_HASH_SIZE; i++) {
+    out[2 * i] = digits[h[i] >> 4];
+    out[2 * i + 1] = digits[h[i] & 15];
+  }
+  out[2 * LP_IDGRAPH_HASH_SIZE] = 0;
+}
+
+/* Every identifier of every profile, sorted by type name then value. */
+static int collect(lp_idgraph *g, const rules *r, out_row **out, size_t *count) {
+  lp_idgraph_stats st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  lp_idgraph_get_stats(g, &st);
+  size_t np = 0, n = 0;
+  uint64_t *pids = malloc((size_t)st.profiles * sizeof *pids + 1);
+  out_row *rows = malloc((size_t)st.identifiers * sizeof *rows + 1);
+  lp_idgraph_ident_info *info = NULL;
+  if (pids == NULL || rows == NULL || lp_idgraph_profiles(g, pids, (size_t)st.profiles, &np) != LP_OK) {
+    free(pids);
+    free(rows);
+    return fail_graph(g, "listing profiles");
+  }
+  for (size_t p = 0; p < np; p++) {
+    size_t k = 0;
+    lp_idgraph_ident_info *more = NULL;
+    int rc = lp_idgraph_profile_identifiers(g, pids[p], NULL, 0, &k);
+    if (rc == LP_OK && (more = realloc(info, k * sizeof *info + 1)) == NULL) rc = LP_ENOMEM;
+    if (more != NULL) info = more;
+    if (rc == LP_OK) rc = lp_idgraph_profile_identifiers(g, pids[p], info, k, &k);
+    if (rc != LP_OK) {
+      free(info);
+      free(pids);
+      free(rows);
+      return fail_graph(g, "listing identifiers");
+    }
+    for (size_t i = 0; i < k && n < st.identifiers; i++, n++) {
+      rows[n].type = r->types[info[i].type].name;
+      memcpy(rows[n].hash, info[i].hash, sizeof rows[n].hash);
+      hex(info[i].hash, rows[n].value);
+      rows[n].raw = info[i].value;
+      rows[n].raw_len = info[i].len;
+      rows[n].pid = pids[p];
+    }
+  }
+  free(info);
+  free(pids);
+  qsort(rows, n, sizeof *rows, cmp_rows);
+  *out = rows;
+  *count = n;
+  return PCTL_EXIT_OK;
+}
+
+static void print_value(const out_row *row) {
+  if (row->raw == NULL) {
+    fputs(row->value, stdout);
+    return;
+  }
+  /* CSV-quote raw values that need it. */
+  bool quote = memchr(row->raw, ',', row->raw_len) || memchr(row->raw, '"', row->raw_len) ||
+               memchr(row->raw, '\n', row->raw_len) || memchr(row->raw, '\r', row->raw_len);
+  if (quote) putchar('"');
+  for (size_t i = 0; i < row->raw_len; i++) {
+    if (row->raw[i] == '"') putchar('"');
+    putchar(row->raw[i]);
+  }
+  if (quote) putchar('"');
+}
+
+static int parse_ident(lp_idgraph *g, const char *text, lp_idgraph_ident *id) {
+  const char *colon = strchr(text, ':');
+  char name[64];
+  size_t tl = colon != NULL ? (size_t)(colon - text) : 0;
+  if (colon == NULL || tl == 0 || tl >= sizeof name)
+    return pctl_usage_error(CMD, "--explain expects TYPE:VALUE, not '%s'", text);
+  memcpy(name, text, tl);
+  name[tl] = 0;
+  if (lp_idgraph_find_type(g, name, &id->type) != LP_OK) {
+    pctl_error("--explain: unknown identifier type '%s'", name);
+    return PCTL_EXIT_FAILURE;
+  }
+  id->value = colon + 1;
+  id->len = strlen(colon + 1);
+  return PCTL_EXIT_OK;
+}
+
+static const out_row *row_of(const out_row *rows, size_t n, const uint8_t *hash) {
+  for (size_t i = 0; i < n; i++)
+    if (memcmp(rows[i].hash, hash, LP_IDGRAPH_HASH_SIZE) == 0) return &rows[i];
+  return NULL;
+}
+
+static int explain(lp_idgraph *g, const id_opts *o, const out_row *rows, size_t n) {
+  lp_idgraph_ident a, b;
+  int status = parse_ident(g, o->explain[0], &a);
+  if (status == PCTL_EXIT_OK) status = parse_ident(g, o->explain[1], &b);
+  if (status != PCTL_EXIT_OK) return status;
+  lp_idgraph_step steps[64];
+  size_t count;
+  if (lp_idgraph_explain(g, &a, &b, steps, LP_ARRAY_LEN(steps), &count) != LP_OK)
+    return fail_graph(g, "--explain");
+  printf("step,from_type,from,to_type,to,ts,source\n");
+  for (size_t i = 0; i < count && i < LP_ARRAY_LEN(steps); i++) {
+    const out_row *f = row_of(rows, n, steps[i].from), *t = row_of(rows, n, steps[i].to);
+    char when[40];
+    pctl_time_format_iso8601(steps[i].ts, when, sizeof when);
+    printf("%zu,%s,", i + 1, f->type);
+    print_value(f);
+    printf(",%s,", t->type);
+    print_value(t);
+    printf(",%s,%s\n", when, steps[i].source);
+  }
+  return PCTL_EXIT_OK;
+}
+
+static int report(lp_idgraph *g, const rules *r, const id_opts *o, uint64_t rows_read) {
+  out_row *rows;
+  size_t n;
+  int status = collect(g, r, &rows, &n);
+  if (status != PCTL_EXIT_OK) return status;
+  if (o->explain[0] != NULL) {
+    status = explain(g, o, rows, n);
+  } else {
+    printf("type,value,profile_id\n");
+    for (size_t i = 0; i < n; i++) {
+      printf("%s,", rows[i].type);
+      print_value(&rows[i]);
+      printf(",%llu\n", (unsigned long long)rows[i].pid);
+    }
+  }
+  free(rows);
+  lp_idgraph_stats st;
+  memset(&st, 0, sizeof st);
+  st.struct_size = sizeof st;
+  lp_idgraph_get_stats(g, &st);
+  fprintf(stderr,
+          "profilectl identity: %llu rows, %llu events, %llu identifiers, %llu profiles, "
+          "%llu merges, %llu conflicts refused, %llu blocked, %llu invalid, %llu quarantined\n",
+          (unsigned long long)rows_read, (unsigned long long)st.events,
+          (unsigned long long)st.identifiers, (unsigned long long)st.profiles,
+          (unsigned long long)st.merges, (unsigned long long)st.conflicts,
+          (unsigned long long)st.blocked, (unsigned long long)st.invalid,
+          (unsigned long long)st.quarantined);
+  return status;
+}
+
+static int run_identity(int argc, char **argv) {
+  id_opts o;
+  int status = parse_options(argc, argv, &o);
+  if (status != PCTL_EXIT_OK) return status;
+  static rules r;
+  memset(&r, 0, sizeof r);
+  r.default_blocklist = 1;
+  if (o.rules != NULL) status = load_rules(o.rules, &r);
+  FILE *f = NULL;
+  if (status == PCTL_EXIT_OK) status = pctl_open_input(o.path, &f, NULL);
+  pctl_csv *csv = NULL;
+  if (status == PCTL_EXIT_OK && pctl_csv_open_file(NULL, f, &csv) != LP_OK) {
+    pctl_error("%s: cannot start reading", o.path);
+    status = PCTL_EXIT_FAILURE;
+  }
+  static columns c;
+  if (status == PCTL_EXIT_OK) status = map_columns(csv, &r, o.path, &c);
+  lp_idgraph *g = NULL;
+  if (status == PCTL_EXIT_OK && lp_idgraph_create(NULL, &g) != LP_OK) {
+    pctl_error("out of memory");
+    status = PCTL_EXIT_FAILURE;
+  }
+  if (status == PCTL_EXIT_OK) status = configure(g, &r, &o);
+  for (size_t i = 0; status == PCTL_EXIT_OK && i < c.n; i++) {
+    pctl_csv_field h = pctl_csv_header_name(csv, c.col[i]);
+    if (lp_idgraph_find_type(g, h.ptr, &c.type[i]) != LP_OK) status = fail_graph(g, h.ptr);
+  }
+  uint64_t rows = 0;
+  if (status == PCTL_EXIT_OK) status = observe_rows(g, csv, &c, o.path, &rows);
+  if (status == PCTL_EXIT_OK) status = report(g, &r, &o, rows);
+  lp_idgraph_free(g);
+  pctl_csv_close(csv);
+  pctl_close_input(f);
+  free_rules(&r);
+  if (status == PCTL_EXIT_OK) status = pctl_finish_stdout();
+  return status;
+}
+
+const pctl_command pctl_cmd_identity = {
+    CMD,
+    "[--rules FILE] [--key KEY] [--raw] [--explain TYPE:VALUE TYPE:VALUE] FILE",
+    "merge the identifiers of an events CSV file into profiles",
+    "FILE has a header row: 'ts' (ISO-8601 or Unix seconds), optional 'source',\n"
+    "and one column per identifier type (an empty cell is absent). Prints\n"
+    "type,value,profile_id sorted by type then value; values are keyed hashes\n"
+    "in hex unless --raw. The same rows in any order give the same bytes.\n"
+    "A summary goes to stderr.\n"
+    "  --rules FILE   INI rules: [type NAME] with priority, limit, unique,\n"
+    "                 normalizer (generic|fold|email|email-gmail|phone),\n"
+    "                 country_code, block = VALUE (repeatable); [graph] with\n"
+    "                 quarantine_after, default_blocklist. See docs/identity.md.\n"
+    "  --key KEY      hash key (1 to 64 bytes; default \"" DEFAULT_KEY "\")\n"
+    "  --raw          print normalised values instead of hashes\n"
+    "  --explain A B  print the chain of events joining identifiers A and B\n",
+    run_identity,
+};

@@ -215,7 +215,7 @@ int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int
     else if (rc == LP_EINVAL) invalid++;
     else if (rc != LP_OK) return rc;
     if (rc != LP_OK) continue;
-    if (lp_map128_get(&h->st.tombstones, idg_tomb_hash(hash), NULL)) {
+    if (h->st.tombstones.len > 0 && lp_map128_get(&h->st.tombstones, idg_tomb_hash(hash), NULL)) {
       tomb++;
       continue;
     }

@@ -141,6 +141,9 @@ static const char *const junk_values[] = {
   "noreply@example.com", "no-reply@example.com", "email@example.com",
 };
 
+/* Length of the longest entry above: longer values skip the table. */
+#define IDG_LONGEST_JUNK 20
+
 bool idg_default_blocked(const idg_type *t, const char *v, size_t len) {
   (void)t;
   if (len == 0) return true;
@@ -153,9 +156,9 @@ bool idg_default_blocked(const idg_type *t, const char *v, size_t len) {
   /* "0", "0000-0000", "00000000-0000-0000-0000-000000000000", "+000..." */
   if (dashes_only || (zeros_and_dashes && any_zero)) return true;
   char low[32];
-  if (len >= sizeof low) return false;
+  if (len > IDG_LONGEST_JUNK) return false;
   for (size_t i = 0; i < len; i++) low[i] = lower(v[i]);
   for (size_t i = 0; i < LP_ARRAY_LEN(junk_values); i++)
-    if (equals(low, len, junk_values[i])) return true;
+    if (low[0] == junk_values[i][0] && equals(low, len, junk_values[i])) return true;
   return false;
 }

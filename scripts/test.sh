@@ -40,7 +40,12 @@ run_suite "$out/gcc"
 count_results "$out/gcc"
 
 step "Doxygen (warnings are errors)"
-ninja -C "$out/gcc" docs
+if ninja -C "$out/gcc" docs; then
+  passed=$((passed + 1))
+else
+  echo "*** Doxygen reported warnings (treated as errors)" >&2
+  failed=$((failed + 1))
+fi
 
 step "clang -Werror build"
 CC=clang CXX=clang++ meson setup "$out/clang" -Dwerror=true -Dbuildtype=debugoptimized >/dev/null

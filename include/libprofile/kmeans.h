@@ -127,6 +127,8 @@ LP_API int lp_kmeans_set_double(lp_kmeans *h, lp_kmeans_option key, double value
 
 /**
  * @brief Choose the scaling of each column separately.
+ * @param h       Handle.
+ * @param d       Number of columns.
  * @param scales @p d values of #lp_kmeans_scale (copied). Overrides
  *               #LP_KMEANS_SCALE; fitting then needs exactly @p d columns.
  * @return #LP_OK, #LP_EINVAL (NULL argument, d = 0, unknown scale),
@@ -137,7 +139,10 @@ LP_API int lp_kmeans_set_column_scales(lp_kmeans *h, const uint32_t *scales, siz
 /**
  * @brief Give the initial centroids for #LP_KMEANS_INIT_GIVEN, in the units
  * of the input columns (scaling is applied to them at fit time).
+ * @param h       Handle.
  * @param centroids @p k x @p d row-major values (copied).
+ * @param k       Number of centroids, 1..#LP_KMEANS_MAX_K.
+ * @param d       Number of columns.
  * @return #LP_OK, #LP_EINVAL (NULL, zero size, non-finite value), #LP_ELIMIT,
  * #LP_ENOMEM. Setting them also sets #LP_KMEANS_K to @p k and
  * #LP_KMEANS_INIT to #LP_KMEANS_INIT_GIVEN.
@@ -147,7 +152,10 @@ LP_API int lp_kmeans_set_init_centroids(lp_kmeans *h, const double *centroids, s
 
 /**
  * @brief Fit a model on @p n rows of @p d doubles, replacing any model.
+ * @param h       Handle.
  * @param x       Row-major data (borrowed during the call).
+ * @param n       Number of rows, >= k.
+ * @param d       Number of columns, >= 1.
  * @param weights @p n positive finite row weights, or NULL for all 1.
  * @return #LP_OK; #LP_EINVAL (NULL, n < k, d = 0, NaN or infinite value,
  * bad weight, zero-variance column under z-score or min-max, value <= -1
@@ -176,6 +184,9 @@ LP_API lp_kmeans_algorithm lp_kmeans_algorithm_used(const lp_kmeans *h);
 
 /**
  * @brief Copy the centroids (k x d, row-major) into @p out.
+ * @param h       Handle.
+ * @param space   #LP_KMEANS_SPACE_SCALED or #LP_KMEANS_SPACE_ORIGINAL.
+ * @param out     Receives k x d values.
  * @param count Capacity of @p out in doubles; must be >= k x d.
  * @return #LP_OK, #LP_EINVAL (NULL, unknown space, too small),
  * #LP_EMISUSE (no model).
@@ -185,6 +196,7 @@ LP_API int lp_kmeans_centroids(lp_kmeans *h, lp_kmeans_space space, double *out,
 
 /**
  * @brief Labels of the training rows of the last lp_kmeans_fit().
+ * @param h Handle (NULL gives NULL).
  * @param n Receives the number of labels.
  * @return Pointer owned by the handle, valid until the next fit, load or
  * free; NULL when the model was loaded or there is none. Labels match the
@@ -194,6 +206,10 @@ LP_API const uint32_t *lp_kmeans_labels(const lp_kmeans *h, size_t *n);
 
 /**
  * @brief Apply the model's scaling to @p n rows.
+ * @param h       Handle.
+ * @param x   @p n x @p d row-major values (borrowed).
+ * @param n   Number of rows (0 is fine).
+ * @param d   Number of columns; must equal the model's.
  * @param out @p n x @p d doubles written (may equal @p x).
  * @return #LP_OK, #LP_EINVAL (NULL, d differs from the model, value outside
  * the scaling's domain or not finite), #LP_EMISUSE (no model).
@@ -203,6 +219,10 @@ LP_API int lp_kmeans_transform(lp_kmeans *h, const double *x, size_t n, size_t d
 
 /**
  * @brief Nearest centroid of each of @p n new rows (scaling applied).
+ * @param h       Handle.
+ * @param x      @p n x @p d row-major values (borrowed).
+ * @param n      Number of rows (0 is fine).
+ * @param d      Number of columns; must equal the model's.
  * @param labels @p n labels written.
  * @param dist2  NULL, or @p n squared distances (scaled space) written.
  * @return #LP_OK, #LP_EINVAL (NULL, wrong d, NaN/infinite or out-of-domain
@@ -236,8 +256,16 @@ LP_API int lp_kmeans_load(lp_kmeans *h, lp_reader read, void *ud);
 
 /**
  * @brief Mean silhouette coefficient (Euclidean).
+ * @param h       Handle (allocator and error message only).
+ * @param x       @p n x @p d row-major values, finite (borrowed).
+ * @param n       Number of rows.
+ * @param d       Number of columns.
+ * @param labels  @p n labels, each < @p k.
+ * @param k       Label bound.
  * @param sample_size 0 for the exact value (O(n^2 d) time, O(k) memory), or
  *        a number of rows chosen with @p seed on which the value is computed.
+ * @param seed    Seed of the sample (unused when exact).
+ * @param out     Receives the value.
  * @return #LP_OK, #LP_EINVAL (NULL, label >= k, fewer than 2 or more than
  * n - 1 non-empty clusters), #LP_ENOMEM.
  */
@@ -279,6 +307,14 @@ LP_API int lp_kmeans_centroid_index(lp_kmeans *h, const double *a, size_t ka,
  * write one row of #LP_KMEANS_SWEEP_COLUMNS values per k into @p table.
  *
  * The handle's model is not changed. #LP_KMEANS_INIT_GIVEN is not allowed.
+ * @param h       Handle.
+ * @param x       Row-major data (borrowed).
+ * @param n       Number of rows.
+ * @param d       Number of columns.
+ * @param weights @p n positive row weights, or NULL.
+ * @param kmin    Smallest k, >= 1.
+ * @param kmax    Largest k, >= @p kmin.
+ * @param table   Receives (kmax - kmin + 1) x #LP_KMEANS_SWEEP_COLUMNS values.
  * @param table_len Capacity of @p table in doubles.
  * @return the errors of lp_kmeans_fit(), plus #LP_EINVAL (kmin = 0,
  * kmin > kmax, table too small, given init).

@@ -32,7 +32,8 @@ typedef struct pctl_command {
   X(pctl_cmd_version)         \
   X(pctl_cmd_csv_check)       \
   X(pctl_cmd_identity)        \
-  X(pctl_cmd_rfm)
+  X(pctl_cmd_rfm)             \
+  X(pctl_cmd_kmeans)
 
 /** @cond PCTL_INTERNAL */
 #define PCTL_DECLARE_COMMAND(sym) extern const pctl_command sym;

@@ -539,6 +539,17 @@ static void errors_are_reported(void **state) {
   assert_int_equal(lp_idgraph_load(NULL, lp_memreader_read, NULL), LP_EINVAL);
   lp_idgraph_free(g);
 
+  /* At most LP_IDGRAPH_MAX_TYPES types. */
+  assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
+  for (int i = 0; i < LP_IDGRAPH_MAX_TYPES; i++) {
+    char nm[16];
+    snprintf(nm, sizeof nm, "t%d", i);
+    idt_type(g, nm, 0, 0, 0, LP_IDGRAPH_NORM_GENERIC, 0);
+  }
+  d.name = "one-too-many";
+  assert_int_equal(lp_idgraph_add_type(g, &d, &t), LP_ELIMIT);
+  lp_idgraph_free(g);
+
   /* A failing host hash: EIO, nothing stored. */
   int calls = 0;
   assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
@@ -551,6 +562,15 @@ static void errors_are_reported(void **state) {
   assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);
   assert_int_equal(st.identifiers, 0);
   assert_int_equal(st.events, 0);
+  calls = 0;
+  assert_int_equal(lp_idgraph_observe(g, two, 1, 0, "", 0, &p), LP_OK); /* first call works */
+  lp_idgraph_ident one = idt_id(0, "a1");
+  assert_int_equal(lp_idgraph_profile_of(g, 0, "a1", 2, &p), LP_EIO);
+  assert_int_equal(lp_idgraph_unlink(g, &one, &one), LP_EIO);
+  assert_int_equal(lp_idgraph_forget_identifier(g, &one), LP_EIO);
+  assert_int_equal(lp_idgraph_explain(g, &one, &one, NULL, 0, &n), LP_EIO);
+  assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);
+  assert_int_equal(st.identifiers, 1);
   lp_idgraph_free(g);
 }
 

@@ -380,6 +380,134 @@ static void save_and_create_survive_allocation_failures(void **state) {
   assert_true(lp_test_oom_sweep("create", create_flow, NULL) >= 1);
 }
 
+/* Hand-made snapshots: a newer format, an unknown required section, an
+ * unknown optional section (skipped), sections out of order. */
+static lp_membuf *crafted(uint32_t format, uint32_t extra_type, uint32_t extra_flags,
+                          bool swap) {
+  lp_idgraph *g = sample_graph(false);
+  lp_membuf *good = idt_save(g);
+  lp_idgraph_free(g);
+  /* Re-emit the good snapshot's sections with the requested changes. */
+  lp_membuf *out;
+  assert_int_equal(lp_membuf_create(NULL, &out), LP_OK);
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(good), lp_membuf_size(good)), LP_OK);
+  lp_snapshot_reader *r;
+  lp_snapshot_writer *w;
+  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
+  uint32_t kind;
+  assert_int_equal(lp_snapshot_reader_header(r, &kind, NULL), LP_OK);
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, out, kind, &w), LP_OK);
+  uint8_t *held = NULL;
+  size_t held_len = 0;
+  uint32_t held_type = 0, held_flags = 0;
+  for (int i = 0;; i++) {
+    uint32_t type, flags;
+    const uint8_t *data;
+    size_t len;
+    assert_int_equal(lp_snapshot_reader_next(r, &type, &flags, &data, &len), LP_OK);
+    if (type == LP_SECTION_END) break;
+    uint8_t *copy = malloc(len + 1);
+    assert_non_null(copy);
+    if (len > 0) memcpy(copy, data, len);
+    if (i == 0) copy[0] = (uint8_t)format; /* META starts with the format */
+    if (swap && i == 1) {
+      held = copy;
+      held_len = len;
+      held_type = type;
+      held_flags = flags;
+      continue;
+    }
+    assert_int_equal(lp_snapshot_writer_begin_section(w, type, flags), LP_OK);
+    assert_int_equal(lp_snapshot_writer_write(w, copy, len), LP_OK);
+    assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+    free(copy);
+    if (held != NULL) {
+      assert_int_equal(lp_snapshot_writer_begin_section(w, held_type, held_flags), LP_OK);
+      assert_int_equal(lp_snapshot_writer_write(w, held, held_len), LP_OK);
+      assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+      free(held);
+      held = NULL;
+    }
+    if (i == 0 && extra_type != 0) {
+      assert_int_equal(lp_snapshot_writer_begin_section(w, extra_type, extra_flags), LP_OK);
+      assert_int_equal(lp_snapshot_writer_write(w, "future", 6), LP_OK);
+      assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+    }
+  }
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_writer_free(w);
+  lp_snapshot_reader_free(r);
+  lp_membuf_free(good);
+  return out;
+}
+
+static void versions_and_sections_are_checked(void **state) {
+  (void)state;
+  lp_idgraph *h;
+  assert_int_equal(idt_make(NULL, false, &h), LP_OK);
+  lp_membuf *b = crafted(1, 0, 0, false);
+  assert_int_equal(load_bytes(h, b), LP_OK);
+  lp_membuf_free(b);
+  b = crafted(2, 0, 0, false);
+  assert_int_equal(load_bytes(h, b), LP_EVERSION);
+  lp_membuf_free(b);
+  b = crafted(1, LP_FOURCC('N', 'E', 'X', 'T'), LP_SECTION_REQUIRED, false);
+  assert_int_equal(load_bytes(h, b), LP_EVERSION);
+  lp_membuf_free(b);
+  b = crafted(1, LP_FOURCC('N', 'E', 'X', 'T'), 0, false);
+  assert_int_equal(load_bytes(h, b), LP_OK); /* optional: skipped */
+  lp_membuf_free(b);
+  b = crafted(1, 0, 0, true);
+  assert_int_equal(load_bytes(h, b), LP_ECORRUPT);
+  lp_membuf_free(b);
+  assert_true(idt_pid(h, T_USER, "user-ann") != 0);
+  lp_idgraph_free(h);
+}
+
+/* Queries that allocate: every failure is reported, nothing changes. */
+static int query_flow(const lp_allocator *alloc, void *ctx) {
+  (void)ctx;
+  lp_idgraph *g;
+  int rc = build_sample(alloc, false, &g);
+  if (rc != LP_OK) return rc;
+  uint64_t ids[8];
+  size_t n = 0, k = 0;
+  lp_idgraph_ident_info info[8];
+  lp_idgraph_step steps[8];
+  lp_idgraph_ident a = idt_id(T_EMAIL, "ann@example.org"), b = idt_id(T_PHONE, "+442079460958");
+  rc = lp_idgraph_profiles(g, ids, 8, &n);
+  if (rc == LP_OK) rc = lp_idgraph_profile_identifiers(g, ids[0], info, 8, &k);
+  if (rc == LP_OK) rc = lp_idgraph_explain(g, &a, &b, steps, 8, &k);
+  if (rc == LP_OK) assert_int_equal(k, 3);
+  if (rc == LP_OK) rc = lp_idgraph_block_value(g, T_USER, "x", 1) == LP_EMISUSE ? LP_OK : -99;
+  lp_idgraph_free(g);
+  return rc;
+}
+
+static int block_flow(const lp_allocator *alloc, void *ctx) {
+  (void)ctx;
+  lp_idgraph *g;
+  int rc = idt_make(alloc, false, &g);
+  if (rc != LP_OK) return rc;
+  char name[16];
+  for (int i = 0; i < 40 && rc == LP_OK; i++) {
+    snprintf(name, sizeof name, "kiosk-%d", i);
+    rc = lp_idgraph_block_value(g, T_DEVICE, name, strlen(name));
+  }
+  if (rc == LP_ENOMEM) /* the failed call changed nothing: kiosk-(i-1) still passes */
+    assert_int_equal(lp_idgraph_normalize(g, T_DEVICE, name, strlen(name), NULL, 0, &(size_t){0}),
+                     LP_ELIMIT);
+  lp_idgraph_free(g);
+  return rc;
+}
+
+static void queries_and_config_survive_allocation_failures(void **state) {
+  (void)state;
+  assert_true(lp_test_oom_sweep("queries", query_flow, NULL) > 3);
+  assert_true(lp_test_oom_sweep("block_value", block_flow, NULL) >= 1);
+}
+
 /* With LP_IDENTITY_SEED_DIR set, write the fuzz seeds (fuzz/corpus/identity
  * was made this way). */
 static void write_seed(const char *dir, const char *name, const lp_membuf *b, size_t len) {
@@ -423,6 +551,8 @@ int main(void) {
       cmocka_unit_test(erasure_leaves_no_trace),
       cmocka_unit_test(every_allocation_failure_leaves_the_graph_unchanged),
       cmocka_unit_test(save_and_create_survive_allocation_failures),
+      cmocka_unit_test(versions_and_sections_are_checked),
+      cmocka_unit_test(queries_and_config_survive_allocation_failures),
       cmocka_unit_test(fuzz_seeds),
   };
   return cmocka_run_group_tests_name("identity_io", tests, NULL, NULL);

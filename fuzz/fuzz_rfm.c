@@ -3,6 +3,13 @@
  * crashing, hanging or leaking, and a state it accepts must score, report
  * stages, save and load back to the same bytes.
  *
+ * Inputs starting with 'S' are section lists rather than snapshots: the
+ * target wraps them in a container with valid checksums before loading, so
+ * mutations reach the rfm decoder instead of stopping at the checksum.
+ * Layout after the 'S': repeated [selector u8][length u16 LE][payload],
+ * selector % 5 choosing OPTS, PROF, ORDS, PERS or an unknown section, and
+ * bit 7 of the selector making it required.
+ *
  * Seeds: compiled with -DLP_RFM_MAKE_SEEDS this file is instead a program
  * that writes fuzz/corpus/rfm/ (see the end of the file):
  *   cc -DLP_RFM_MAKE_SEEDS -Iinclude fuzz/fuzz_rfm.c -Lbuild/src -lprofile \
@@ -16,8 +23,8 @@
 #include "fuzz_common.h"
 #include "libprofile.h"
 
-/* The latest as_of the library accepts (timestamps are within +-2^62). */
-#define LATEST ((int64_t)1 << 62)
+/* The latest as_of the library accepts (timestamps are within +-(2^62-1)). */
+#define LATEST (((int64_t)1 << 62) - 1)
 
 static void exercise(lp_rfm *h, const lp_allocator *alloc) {
   size_t n = lp_rfm_count(h);
@@ -55,37 +62,104 @@ static void exercise(lp_rfm *h, const lp_allocator *alloc) {
   lp_membuf_free(b);
 }
 
+static const uint32_t section_types[5] = {
+    LP_FOURCC('O', 'P', 'T', 'S'), LP_FOURCC('P', 'R', 'O', 'F'), LP_FOURCC('O', 'R', 'D', 'S'),
+    LP_FOURCC('P', 'E', 'R', 'S'), LP_FOURCC('Z', 'Z', 'Z', 'Z')};
+
+/* Wrap a section list (see the file comment) into a snapshot in `out`. */
+static int wrap_sections(const uint8_t *p, size_t n, lp_membuf *out) {
+  lp_snapshot_writer *w;
+  int rc = lp_snapshot_writer_create(NULL, lp_membuf_write, out, LP_RFM_SNAPSHOT_KIND, &w);
+  if (rc != LP_OK) return rc;
+  while (rc == LP_OK && n >= 3) {
+    uint8_t sel = p[0];
+    size_t len = (size_t)p[1] | ((size_t)p[2] << 8);
+    p += 3;
+    n -= 3;
+    if (len > n) len = n;
+    rc = lp_snapshot_writer_begin_section(w, section_types[(sel & 0x7F) % 5],
+                                          (sel & 0x80) ? LP_SECTION_REQUIRED : 0);
+    if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, p, len);
+    if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+    p += len;
+    n -= len;
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
+  lp_snapshot_writer_free(w);
+  return rc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_fuzz_budget budget;
   lp_allocator alloc;
   lp_fuzz_allocator(&budget, &alloc, 64u << 20);
+  lp_membuf *wrapped = NULL;
+  if (size > 0 && data[0] == 'S') {
+    if (lp_membuf_create(NULL, &wrapped) != LP_OK) return 0;
+    if (wrap_sections(data + 1, size - 1, wrapped) != LP_OK) {
+      lp_membuf_free(wrapped);
+      return 0;
+    }
+    data = lp_membuf_data(wrapped);
+    size = lp_membuf_size(wrapped);
+  }
   lp_rfm *h;
-  if (lp_rfm_create(&alloc, &h) != LP_OK) return 0;
-  lp_memreader mr;
-  if (lp_memreader_init(&mr, data, size) == LP_OK && lp_rfm_load(h, lp_memreader_read, &mr) == LP_OK)
-    exercise(h, &alloc);
-  lp_rfm_free(h);
+  if (lp_rfm_create(&alloc, &h) == LP_OK) {
+    lp_memreader mr;
+    if (lp_memreader_init(&mr, data, size) == LP_OK &&
+        lp_rfm_load(h, lp_memreader_read, &mr) == LP_OK)
+      exercise(h, &alloc);
+    lp_rfm_free(h);
+  }
+  lp_membuf_free(wrapped);
   lp_fuzz_check_leaks(&budget);
   return 0;
 }
 
 #ifdef LP_RFM_MAKE_SEEDS
+/* The snapshot of h, and the same as a section list ("S" form). */
 static int write_seed(const char *dir, const char *name, lp_rfm *h) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  lp_membuf *b;
+  if (lp_membuf_create(NULL, &b) != LP_OK || lp_rfm_save(h, lp_membuf_write, b) != LP_OK) return 1;
+  snprintf(path, sizeof path, "%s/%s.lps", dir, name);
   FILE *f = fopen(path, "wb");
   if (f == NULL) return 1;
-  int rc = lp_rfm_save(h, lp_file_write, f);
-  return (fclose(f) != 0 || rc != LP_OK) ? 1 : 0;
+  int bad = fwrite(lp_membuf_data(b), 1, lp_membuf_size(b), f) != lp_membuf_size(b);
+  bad |= fclose(f) != 0;
+  snprintf(path, sizeof path, "%s/%s.sec", dir, name);
+  f = fopen(path, "wb");
+  if (f == NULL) return 1;
+  fputc('S', f);
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
+  lp_snapshot_reader *r;
+  if (lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r) != LP_OK) return 1;
+  lp_snapshot_reader_header(r, NULL, NULL);
+  uint32_t type, flags;
+  const uint8_t *p;
+  size_t len;
+  while (lp_snapshot_reader_next(r, &type, &flags, &p, &len) == LP_OK && type != LP_SECTION_END) {
+    int sel = 0;
+    while (sel < 4 && section_types[sel] != type) sel++;
+    fputc(sel | 0x80, f);
+    fputc((int)(len & 0xFF), f);
+    fputc((int)(len >> 8), f);
+    if (len > 0) fwrite(p, 1, len, f);
+  }
+  lp_snapshot_reader_free(r);
+  bad |= fclose(f) != 0;
+  lp_membuf_free(b);
+  return bad;
 }
 
 int main(int argc, char **argv) {
   if (argc != 2) return 2;
   lp_rfm *h;
   if (lp_rfm_create(NULL, &h) != LP_OK) return 1;
-  int bad = write_seed(argv[1], "empty.lps", h);
+  int bad = write_seed(argv[1], "empty", h);
   lp_rfm_add_profile(h, 5);
-  bad |= write_seed(argv[1], "prospect.lps", h);
+  bad |= write_seed(argv[1], "prospect", h);
   /* A repeat buyer with orders, a loose line and a refund; a one-timer. */
   const int64_t t0 = 1704067200;
   lp_rfm_txn t[6];
@@ -101,10 +175,10 @@ int main(int argc, char **argv) {
     t[i] = x;
   }
   lp_rfm_add(h, t, 6);
-  bad |= write_seed(argv[1], "mixed.lps", h);
+  bad |= write_seed(argv[1], "mixed", h);
   lp_rfm_update_stages(h, t0 + 400 * 86400, NULL, NULL, NULL);
   lp_rfm_set_int(h, LP_RFM_ONE_TIME_ACTIVE_SECONDS, 30 * 86400);
-  bad |= write_seed(argv[1], "stages.lps", h);
+  bad |= write_seed(argv[1], "stages", h);
   lp_rfm_free(h);
   return bad;
 }

@@ -153,8 +153,10 @@ LP_API int lp_rfm_get_int(const lp_rfm *h, lp_rfm_option key, int64_t *value);
  * @param txns  @p count transactions (borrowed); may be NULL when @p count is 0.
  * @param count Number of transactions.
  * @return #LP_OK; #LP_EINVAL (NULL argument, bad struct_size or unknown flag,
- *         the message names the index); #LP_ERANGE (a sum or count would
- *         overflow int64); #LP_ELIMIT or #LP_ENOMEM.
+ *         the message names the index); #LP_ERANGE (a timestamp beyond
+ *         +-(2^62 - 1) seconds, an amount of INT64_MIN, or the state's total
+ *         turnover - the sum of |amount| - would pass INT64_MAX); #LP_ELIMIT
+ *         or #LP_ENOMEM.
  */
 LP_API int lp_rfm_add(lp_rfm *h, const lp_rfm_txn *txns, size_t count);
 

@@ -15,9 +15,9 @@
  * smallest int64 it loses every max(), which keeps the merge rule simple. */
 #define RFM_NO_PREV INT64_MIN
 
-/* Timestamps and as_of values are limited to +-2^62 seconds, so that every
- * difference between two of them fits in int64. */
-#define RFM_TS_LIMIT (INT64_C(1) << 62)
+/* Timestamps and as_of values are limited to +-(2^62 - 1) seconds, so that
+ * every difference between two of them fits in int64. */
+#define RFM_TS_LIMIT ((INT64_C(1) << 62) - 1)
 static inline bool rfm_ts_ok(int64_t ts) { return ts >= -RFM_TS_LIMIT && ts <= RFM_TS_LIMIT; }
 
 /* One profile. Its distinct orders and periods live in the handle's two

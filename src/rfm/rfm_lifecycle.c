@@ -74,7 +74,8 @@ int lp_rfm_update_stages(lp_rfm *h, int64_t as_of, lp_rfm_transition_fn cb, void
                          size_t *changed) {
   if (h == NULL) return LP_EINVAL;
   if (!rfm_ts_ok(as_of))
-    return lp_error_set(&h->err, LP_ERANGE, "as_of %lld beyond +-2^62 seconds", (long long)as_of);
+    return lp_error_set(&h->err, LP_ERANGE, "as_of %lld beyond +-(2^62 - 1) seconds",
+                        (long long)as_of);
   if (h->has_stage_as_of && as_of < h->stage_as_of)
     return lp_error_set(&h->err, LP_ERANGE, "as_of %lld is earlier than the previous %lld",
                         (long long)as_of, (long long)h->stage_as_of);

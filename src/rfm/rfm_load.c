@@ -79,8 +79,11 @@ static bool profile_ok(const rfm_image *im, const rfm_prof *p, int64_t *abs_sum)
   }
   /* Every sum is bounded by the turnover; keeping that true keeps later
    * ingestion free of overflow. */
+  int64_t repeat;
   if (p->monetary == INT64_MIN || p->first_value == INT64_MIN ||
       magnitude(p->first_value) > im->turnover ||
+      lp_i64_add_overflow(p->monetary, -p->first_value, &repeat) || repeat == INT64_MIN ||
+      magnitude(repeat) > im->turnover ||
       lp_i64_add_overflow(*abs_sum, magnitude(p->monetary), abs_sum) || *abs_sum > im->turnover)
     return false;
   return true;

@@ -8,8 +8,14 @@ void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t 
                     size_t n) {
   uint64_t *src_k = keys, *dst_k = tmp_keys;
   uint32_t *src_i = idx, *dst_i = tmp_idx;
+  /* Sorting key - min orders the same and leaves the high bytes zero when
+   * the keys span a small range, so those passes are skipped below. */
+  uint64_t lo = UINT64_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (keys[i] < lo) lo = keys[i];
   uint64_t all_or = 0, all_and = ~(uint64_t)0;
   for (size_t i = 0; i < n; i++) {
+    keys[i] -= lo;
     all_or |= keys[i];
     all_and &= keys[i];
   }
@@ -40,6 +46,7 @@ void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t 
     memcpy(keys, src_k, n * sizeof *keys);
     memcpy(idx, src_i, n * sizeof *idx);
   }
+  for (size_t i = 0; i < n; i++) keys[i] += lo;
 }
 
 /* Scratch for sorting n entries: keys, indices and their twins. */
@@ -137,7 +144,7 @@ static int check_options(lp_rfm *h, const lp_rfm_score_options *o) {
     return lp_error_set(&h->err, LP_EINVAL, "opts->recency_unit must be 1..%lld seconds",
                         (long long)RFM_MAX_PERIOD);
   if (!rfm_ts_ok(o->as_of))
-    return lp_error_set(&h->err, LP_ERANGE, "opts->as_of beyond +-2^62 seconds");
+    return lp_error_set(&h->err, LP_ERANGE, "opts->as_of beyond +-(2^62 - 1) seconds");
   if (o->binning == LP_RFM_BIN_THRESHOLDS) {
     int rc = check_thresholds(h, o->r_thresholds, o->bins, "r_thresholds");
     if (rc == LP_OK) rc = check_thresholds(h, o->f_thresholds, o->bins, "f_thresholds");

@@ -644,6 +644,11 @@ static void add_rejects_bad_input_atomically(void **state) {
   assert_int_equal(lp_rfm_add(h, batch, 2), LP_ERANGE);
   batch[1] = txn(3, INT64_MAX, 0, -1);
   assert_int_equal(lp_rfm_add(h, batch, 2), LP_ERANGE);
+  /* The timestamp limit is +-(2^62 - 1) = 4611686018427387903. */
+  batch[1] = txn(3, INT64_C(4611686018427387904), 0, -1);
+  assert_int_equal(lp_rfm_add(h, batch, 2), LP_ERANGE);
+  batch[1] = txn(3, -INT64_C(4611686018427387904), 0, -1);
+  assert_int_equal(lp_rfm_add(h, batch, 2), LP_ERANGE);
   batch[1] = txn(3, T0, 0, -1);
   batch[1].flags = 8;
   assert_int_equal(lp_rfm_add(h, batch, 2), LP_EINVAL);
@@ -660,6 +665,9 @@ static void add_rejects_bad_input_atomically(void **state) {
   lp_membuf_free(after);
   lp_rfm_profile p = LP_RFM_PROFILE_INIT;
   assert_int_equal(lp_rfm_get(h, 9, &p), LP_ENOTFOUND);
+  lp_rfm_txn edge[2] = {txn(20, INT64_C(4611686018427387903), 0, -1),
+                        txn(21, -INT64_C(4611686018427387903), 0, -1)};
+  assert_int_equal(lp_rfm_add(h, edge, 2), LP_OK);
   assert_int_equal(lp_rfm_get(h, 1, NULL), LP_EINVAL);
   assert_int_equal(lp_rfm_get(NULL, 1, &p), LP_EINVAL);
   p.struct_size = 1;

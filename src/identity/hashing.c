@@ -19,11 +19,11 @@ static size_t compose(const idg_type *t, const char *v, size_t len, uint8_t *buf
   return t->name_len + 1 + len;
 }
 
-int idg_hash(lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out) {
-  uint8_t buf[IDG_KEY_CAP + IDG_NAME_CAP + 1 + LP_IDGRAPH_MAX_VALUE_LEN];
-  const idg_type *t = &h->types[type];
+/* The configured hash of `buf` (n bytes), which has IDG_KEY_CAP bytes of
+ * room in front of it for the built-in key. */
+static int hash_composed(lp_idgraph *h, uint8_t *room, size_t n, lp_hash128 *out) {
+  uint8_t *buf = room + IDG_KEY_CAP;
   if (h->hash_fn != NULL) {
-    size_t n = compose(t, v, len, buf);
     uint8_t d[LP_IDGRAPH_HASH_SIZE];
     if (h->hash_fn(h->hash_ud, buf, n, d) != 0)
       return lp_error_set(&h->err, LP_EIO, "host hash function failed");
@@ -31,10 +31,25 @@ int idg_hash(lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128
     out->hi = lp_get_u64le(d + 8);
     return LP_OK;
   }
-  memcpy(buf, h->key, h->key_len);
-  size_t n = h->key_len + compose(t, v, len, buf + h->key_len);
-  *out = lp_hash128_seeded(buf, n, h->key_len);
+  uint8_t *start = buf - h->key_len;
+  memcpy(start, h->key, h->key_len);
+  *out = lp_hash128_seeded(start, h->key_len + n, h->key_len);
   return LP_OK;
+}
+
+int idg_hash(lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out) {
+  uint8_t room[IDG_KEY_CAP + IDG_NAME_CAP + 1 + LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t n = compose(&h->types[type], v, len, room + IDG_KEY_CAP);
+  return hash_composed(h, room, n, out);
+}
+
+int idg_hash_text(lp_idgraph *h, const char *text, lp_hash128 *out) {
+  uint8_t room[IDG_KEY_CAP + 1 + IDG_NAME_CAP];
+  size_t n = strlen(text);
+  if (n > IDG_NAME_CAP) n = IDG_NAME_CAP;
+  room[IDG_KEY_CAP] = 0; /* no type name: cannot equal an identifier's input */
+  memcpy(room + IDG_KEY_CAP + 1, text, n);
+  return hash_composed(h, room, n + 1, out);
 }
 
 lp_hash128 idg_block_hash(const idg_type *t, const char *v, size_t len) {

@@ -122,6 +122,8 @@ bool idg_default_blocked(const idg_type *t, const char *v, size_t len);
 
 /* hashing.c */
 int idg_hash(lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out);
+/* The configured hash of a fixed text with an empty type name. */
+int idg_hash_text(lp_idgraph *h, const char *text, lp_hash128 *out);
 lp_hash128 idg_block_hash(const idg_type *t, const char *v, size_t len);
 lp_hash128 idg_tomb_hash(lp_hash128 id_hash);
 /* Normalise, check the blocklist and hash one identifier. LP_OK; LP_EINVAL

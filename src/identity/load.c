@@ -59,7 +59,7 @@ static int read_meta(loader *l, lp_cursor *c) {
   uint64_t mine;
   int rc = idg_key_fingerprint(h, &mine);
   if (rc != LP_OK) return rc;
-  if (fp != mine && l->ntypes > 0)
+  if (fp != mine)
     return lp_error_set(&h->err, LP_ECONFLICT,
                         "snapshot was made with a different hash key or hash function");
   return LP_OK;

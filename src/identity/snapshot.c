@@ -12,11 +12,7 @@ static const char fingerprint_text[] = "libprofile identity key check";
 
 int idg_key_fingerprint(lp_idgraph *h, uint64_t *fp) {
   lp_hash128 hash = {0, 0};
-  if (h->ntypes == 0) {
-    *fp = 0;
-    return LP_OK;
-  }
-  int rc = idg_hash(h, 0, fingerprint_text, sizeof fingerprint_text - 1, &hash);
+  int rc = idg_hash_text(h, fingerprint_text, &hash);
   /* Rehashed so that the fingerprint is not the stored hash of a value. */
   *fp = idg_tomb_hash(hash).lo;
   return rc;

@@ -86,6 +86,16 @@ static void load_checks_compatibility(void **state) {
   assert_int_equal(load_bytes(h, a), LP_ECONFLICT);
   assert_non_null(strstr(lp_idgraph_errmsg(h), "key"));
   lp_idgraph_free(h);
+  /* same key, types registered in another order: fine */
+  assert_int_equal(lp_idgraph_create(NULL, &h), LP_OK);
+  idt_type(h, "device_id", 10, 5, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0);
+  idt_type(h, "phone", 40, 3, 0, LP_IDGRAPH_NORM_PHONE, 44);
+  idt_type(h, "email", 50, 3, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0);
+  idt_type(h, "user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0);
+  assert_int_equal(lp_idgraph_set_key(h, "test key 0123456", 16), LP_OK);
+  assert_int_equal(load_bytes(h, a), LP_OK);
+  assert_true(idt_pid(h, 3, "user-ann") == idt_pid(g, T_USER, "user-ann"));
+  lp_idgraph_free(h);
   /* missing type */
   assert_int_equal(lp_idgraph_create(NULL, &h), LP_OK);
   idt_type(h, "user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0);

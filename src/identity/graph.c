@@ -202,8 +202,7 @@ int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int
     int rc = check_value(h, ids[i].type, ids[i].value, ids[i].len);
     if (rc != LP_OK) return rc;
   }
-  /* Normalised values of this event, kept for raw storage. */
-  char norm[LP_IDGRAPH_MAX_EVENT_IDS][LP_IDGRAPH_MAX_VALUE_LEN];
+  char (*norm)[LP_IDGRAPH_MAX_VALUE_LEN] = h->norm;
   idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
   size_t k = 0;
   uint64_t blocked = 0, invalid = 0, tomb = 0;

@@ -94,6 +94,9 @@ struct lp_idgraph {
   lp_idgraph_notify_fn notify;
   void *notify_ud;
   idg_state st;
+  /* Normalised values of the event being observed (kept off the stack:
+   * 64 KiB would not fit small thread stacks). */
+  char norm[LP_IDGRAPH_MAX_EVENT_IDS][LP_IDGRAPH_MAX_VALUE_LEN];
 };
 
 static inline idg_node *idg_node_at(const idg_state *s, uint32_t i) {

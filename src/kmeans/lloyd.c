@@ -55,7 +55,9 @@ void km_pack_centers(km_work *w) {
       }
 }
 
-#if defined(__GNUC__)
+/* KM_SCALAR_ONLY builds the plain loop everywhere (to check that both
+ * paths give the same bits). */
+#if defined(__GNUC__) && !defined(KM_SCALAR_ONLY)
 /* Two lanes per vector (SSE2 on x86-64, NEON on arm64); lane arithmetic is
  * plain IEEE double, so the bits are those of the scalar loop below. */
 typedef double km_v2 __attribute__((vector_size(16)));

@@ -468,6 +468,30 @@ static int fit_flow(const lp_allocator *alloc, void *ud) {
   return rc;
 }
 
+/* Predict and transform allocate nothing: they work with an allocator that
+ * fails every call. */
+static void predict_needs_no_memory(void **state) {
+  (void)state;
+  lp_test_alloc ta;
+  lp_test_alloc_init(&ta);
+  lp_kmeans *h;
+  assert_int_equal(lp_kmeans_create(&ta.alloc, &h), LP_OK);
+  assert_int_equal(lp_kmeans_set_init_centroids(h, km_m_init, 3, 2), LP_OK);
+  assert_int_equal(lp_kmeans_fit(h, km_m_points, 10, 2, NULL), LP_OK);
+  lp_test_alloc_fail_at(&ta, 1, true);
+  const size_t calls = ta.calls;
+  uint32_t labels[10];
+  double scaled[20], c[6];
+  assert_int_equal(lp_kmeans_predict(h, km_m_points, 10, 2, labels, NULL), LP_OK);
+  assert_memory_equal(labels, km_m_labels, sizeof labels);
+  assert_int_equal(lp_kmeans_transform(h, km_m_points, 10, 2, scaled), LP_OK);
+  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, 6), LP_OK);
+  assert_int_equal(ta.calls, calls);
+  lp_test_alloc_disarm(&ta);
+  lp_kmeans_free(h);
+  assert_int_equal(ta.live_blocks, 0);
+}
+
 static void fit_survives_every_allocation_failure(void **state) {
   (void)state;
   oom_ctx cases[] = {{1, 0, false}, {2, 1, true}, {3, 0, false}, {2, 2, false}};
@@ -490,6 +514,7 @@ int main(void) {
       cmocka_unit_test(bad_input_is_rejected),
       cmocka_unit_test(predict_and_queries),
       cmocka_unit_test(float_input_matches_double),
+      cmocka_unit_test(predict_needs_no_memory),
       cmocka_unit_test(fit_survives_every_allocation_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -126,6 +126,9 @@ static void metrics_reject_bad_input(void **state) {
   assert_int_equal(lp_kmeans_davies_bouldin(NULL, km_m_points, 10, 2, km_m_labels, 3, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_davies_bouldin(h, km_m_points, 10, 2, one, 3, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_davies_bouldin(h, km_m_points, 10, SIZE_MAX / 2, km_m_labels, 3, &v), LP_EINVAL);
+  /* k x d does not fit: k is only a label bound, so this is a size limit. */
+  assert_int_equal(lp_kmeans_davies_bouldin(h, km_m_points, 10, 2, km_m_labels, SIZE_MAX / 2, &v), LP_ELIMIT);
+  assert_int_equal(lp_kmeans_calinski_harabasz(h, km_m_points, 10, 2, km_m_labels, SIZE_MAX / 2, &v), LP_ELIMIT);
   assert_int_equal(lp_kmeans_calinski_harabasz(NULL, km_m_points, 10, 2, km_m_labels, 3, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_calinski_harabasz(h, km_m_points, 10, 2, big, 3, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_adjusted_rand(NULL, one, one, 10, &v), LP_EINVAL);

@@ -260,8 +260,14 @@ static void link_clusters(idg_state *s, uint32_t a, uint32_t b) {
 int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_t n, int64_t ts,
                     const char *src, size_t src_len, bool notify, uint64_t *pid) {
   idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
-  memcpy(items, items_in, n * sizeof *items);
-  qsort(items, n, sizeof *items, cmp_items);
+  for (size_t i = 0; i < n; i++) { /* insertion sort: events are small */
+    size_t j = i;
+    while (j > 0 && cmp_items(&items_in[i], &items[j - 1]) < 0) {
+      items[j] = items[j - 1];
+      j--;
+    }
+    items[j] = items_in[i];
+  }
   if (s->nodes.len + n > IDG_MAX_NODES || s->members.len + n > UINT32_MAX - 1 ||
       s->events.len >= UINT32_MAX - 1)
     return lp_error_set(&h->err, LP_ELIMIT, "identity graph is full");
@@ -334,9 +340,6 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   }
 
   /* Nothing can fail from here on. */
-  for (size_t i = 0; i < n; i++)
-    if (node[i] >= fresh_from)
-      (void)lp_map64_put(&s->pids, &h->mem, idg_pid_of_hash(items[i].hash), node[i]);
   uint32_t root = idg_cluster_find(s, node[0]);
   for (size_t i = 1; i < n; i++) {
     uint32_t r = idg_cluster_find(s, node[i]);
@@ -358,11 +361,17 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   uint32_t anchor;
   if (!late) {
     /* Net change of every existing member: a brand-new identifier's
-     * momentary singleton profile is never reported. */
+     * momentary singleton profile is never reported (nor registered:
+     * a new identifier gets a profile id only if it stays a root). */
+    bool tell = notify && h->notify != NULL;
     uint64_t before[LP_IDGRAPH_MAX_EVENT_IDS];
-    for (size_t i = 0; i < n; i++) before[i] = node[i] < fresh_from ? idg_pid(s, node[i]) : 0;
+    for (size_t i = 0; i < n && tell; i++)
+      before[i] = node[i] < fresh_from ? idg_pid(s, node[i]) : 0;
     anchor = apply_event(h, s, ei);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
+      if (node[i] >= fresh_from && idg_node_at(s, node[i])->parent == node[i])
+        (void)lp_map64_put(&s->pids, &h->mem, idg_pid(s, node[i]), idg_node_at(s, node[i])->comp_first);
+    for (size_t i = 0; i < n && tell; i++) {
       uint64_t after = idg_pid(s, node[i]);
       if (node[i] < fresh_from && before[i] != after) {
         local[nch].old_id = before[i];

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build libprofile and run the main program and the example.
+# Build libprofile and run the main program on its built-in demo data set
+# (identity -> RFM -> k-means), then the C example.
 # Installs what is missing (Debian 12) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +12,8 @@ ninja -C build >/dev/null
 echo "\$ profilectl version"
 build/tools/profilectl/profilectl version
 echo
-echo "\$ profilectl help"
-build/tools/profilectl/profilectl help
+echo "\$ profilectl demo --people 5000"
+build/tools/profilectl/profilectl demo --people 5000
 echo
 echo "\$ examples/counting_allocator"
 build/examples/counting_allocator

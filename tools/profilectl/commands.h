@@ -33,7 +33,8 @@ typedef struct pctl_command {
   X(pctl_cmd_csv_check)       \
   X(pctl_cmd_identity)        \
   X(pctl_cmd_rfm)             \
-  X(pctl_cmd_kmeans)
+  X(pctl_cmd_kmeans)          \
+  X(pctl_cmd_demo)
 
 /** @cond PCTL_INTERNAL */
 #define PCTL_DECLARE_COMMAND(sym) extern const pctl_command sym;

@@ -113,9 +113,14 @@ bool rfm_set_insert(lp_map128 *set, const lp_mem *m, uint64_t owner, uint64_t k,
 /* Lifecycle stage of p at as_of (as_of >= p->last_ts). */
 lp_rfm_stage rfm_stage(const lp_rfm *h, const rfm_prof *p, int64_t as_of);
 
-/* Stable LSD radix sort of n (key, index) pairs by key; tmp arrays of n. */
+/* Stable LSD radix sort of n (key, index) pairs by key, 11-bit digits:
+ * tmp arrays of n, counts of RFM_RADIX_PASSES * RFM_RADIX_SIZE; n must fit
+ * in uint32_t. */
+#define RFM_RADIX_BITS 11
+#define RFM_RADIX_SIZE (1u << RFM_RADIX_BITS)
+#define RFM_RADIX_PASSES 6
 void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
-                    size_t n);
+                    uint32_t *counts, size_t n);
 
 /* Positions of all profiles sorted by id (caller frees n uint32). */
 int rfm_sorted_positions(lp_rfm *h, uint32_t **out);

@@ -5,33 +5,35 @@
 #include "rfm/rfm_internal.h"
 
 void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
-                    size_t n) {
-  uint64_t *src_k = keys, *dst_k = tmp_keys;
-  uint32_t *src_i = idx, *dst_i = tmp_idx;
-  /* Sorting key - min orders the same and leaves the high bytes zero when
+                    uint32_t *counts, size_t n) {
+  if (n == 0) return;
+  /* Sorting key - min orders the same and leaves the high digits zero when
    * the keys span a small range, so those passes are skipped below. */
   uint64_t lo = UINT64_MAX;
   for (size_t i = 0; i < n; i++)
     if (keys[i] < lo) lo = keys[i];
-  uint64_t all_or = 0, all_and = ~(uint64_t)0;
+  /* All digit histograms in one read pass. */
+  memset(counts, 0, RFM_RADIX_PASSES * RFM_RADIX_SIZE * sizeof *counts);
   for (size_t i = 0; i < n; i++) {
-    keys[i] -= lo;
-    all_or |= keys[i];
-    all_and &= keys[i];
+    uint64_t k = keys[i] -= lo;
+    for (unsigned p = 0; p < RFM_RADIX_PASSES; p++)
+      counts[p * RFM_RADIX_SIZE + ((k >> (p * RFM_RADIX_BITS)) & (RFM_RADIX_SIZE - 1))]++;
   }
-  for (unsigned shift = 0; shift < 64; shift += 8) {
-    /* A byte equal in every key leaves the order as it is: skip the pass. */
-    if ((((all_or ^ all_and) >> shift) & 0xFF) == 0) continue;
-    size_t count[256] = {0};
-    for (size_t i = 0; i < n; i++) count[(src_k[i] >> shift) & 0xFF]++;
-    size_t sum = 0;
-    for (int b = 0; b < 256; b++) {
-      size_t c = count[b];
+  uint64_t *src_k = keys, *dst_k = tmp_keys;
+  uint32_t *src_i = idx, *dst_i = tmp_idx;
+  for (unsigned p = 0; p < RFM_RADIX_PASSES; p++) {
+    unsigned shift = p * RFM_RADIX_BITS;
+    uint32_t *count = &counts[p * RFM_RADIX_SIZE];
+    /* A digit equal in every key leaves the order as it is: skip. */
+    if (count[(src_k[0] >> shift) & (RFM_RADIX_SIZE - 1)] == n) continue;
+    uint32_t sum = 0;
+    for (unsigned b = 0; b < RFM_RADIX_SIZE; b++) {
+      uint32_t c = count[b];
       count[b] = sum;
       sum += c;
     }
     for (size_t i = 0; i < n; i++) {
-      size_t d = count[(src_k[i] >> shift) & 0xFF]++;
+      uint32_t d = count[(src_k[i] >> shift) & (RFM_RADIX_SIZE - 1)]++;
       dst_k[d] = src_k[i];
       dst_i[d] = src_i[i];
     }
@@ -52,11 +54,14 @@ void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t 
 /* Scratch for sorting n entries: keys, indices and their twins. */
 typedef struct sort_scratch {
   uint64_t *keys, *tmp_keys;
-  uint32_t *idx, *tmp_idx;
+  uint32_t *idx, *tmp_idx, *counts;
   size_t n;
 } sort_scratch;
 
+#define COUNTS_LEN (RFM_RADIX_PASSES * RFM_RADIX_SIZE)
+
 static void scratch_free(const lp_mem *m, sort_scratch *s) {
+  lp_mem_free_array(m, s->counts, COUNTS_LEN, sizeof(uint32_t));
   lp_mem_free_array(m, s->keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->tmp_keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->idx, s->n, sizeof(uint32_t));
@@ -71,6 +76,7 @@ static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n) {
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint64_t), (void **)&s->tmp_keys);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->idx);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->tmp_idx);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, COUNTS_LEN, sizeof(uint32_t), (void **)&s->counts);
   if (rc != LP_OK) scratch_free(m, s);
   return rc;
 }
@@ -84,7 +90,7 @@ int rfm_sorted_positions(lp_rfm *h, uint32_t **out) {
     s.keys[i] = rfm_at(h, i)->id;
     s.idx[i] = (uint32_t)i;
   }
-  rfm_radix_sort(s.keys, s.idx, s.tmp_keys, s.tmp_idx, n);
+  rfm_radix_sort(s.keys, s.idx, s.tmp_keys, s.tmp_idx, s.counts, n);
   *out = s.idx;
   s.idx = NULL;
   scratch_free(&h->mem, &s);
@@ -172,7 +178,7 @@ static void score_dim(lp_rfm_row *rows, size_t n, int dim, const lp_rfm_score_op
     s->keys[i] = ordered_key(dim_value(&rows[i], dim, o->recency_unit));
     s->idx[i] = (uint32_t)i;
   }
-  rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, n);
+  rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, n);
   for (size_t j = 0; j < n; j++)
     set_score(&rows[s->idx[j]], dim, quantile_bin(j + 1, n, o->bins), o->bins);
 }

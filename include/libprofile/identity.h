@@ -327,7 +327,8 @@ LP_API int lp_idgraph_profile_identifiers(lp_idgraph *h, uint64_t profile_id,
 LP_API int lp_idgraph_profiles(lp_idgraph *h, uint64_t *out, size_t cap, size_t *count);
 
 /**
- * @brief Current counters.
+ * @brief Current counters. Costs one pass over the stored identifiers and
+ * event members (they are derived, not maintained), so poll it sparingly.
  * @param h     Graph.
  * @param stats Caller's struct with @c struct_size set.
  * @return #LP_OK or #LP_EINVAL.

@@ -47,7 +47,7 @@ typedef struct idg_node {
   uint32_t cluster_head; /* cluster root: one event of its circular event list */
   uint32_t cluster_max;  /* cluster root: its canonically last event */
   uint32_t raw;          /* value id in the raw pool, or IDG_NONE */
-  uint16_t links;        /* profiles joined or tried (quarantine counter) */
+  uint32_t links;        /* profiles joined or tried (quarantine counter) */
   uint8_t type;
   uint8_t flags;
 } idg_node;

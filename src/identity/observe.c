@@ -77,7 +77,7 @@ static uint32_t apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
       m[i] |= IDG_LINKED;
       continue;
     }
-    if (n->links < UINT16_MAX) n->links++;
+    if (n->links < UINT32_MAX) n->links++;
     if (n->links > h->quarantine_after) {
       n->flags |= IDG_QUARANTINED;
       continue;

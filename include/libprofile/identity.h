@@ -39,6 +39,11 @@ typedef struct lp_idgraph lp_idgraph;
 /** Size of a stored identifier hash, in bytes. */
 #define LP_IDGRAPH_HASH_SIZE 16
 
+/** Version of the built-in normalisation and blocklist rules. Any change
+ *  that can alter a normalised value (and so a stored hash) raises it;
+ *  graphs saved under another version should be rebuilt from raw events. */
+#define LP_IDGRAPH_RULES_VERSION 1
+
 /** @brief Built-in normalisers (see @ref identity_guide for examples). */
 typedef enum lp_idgraph_norm {
   LP_IDGRAPH_NORM_GENERIC = 0,      /**< Trim ASCII white space. */

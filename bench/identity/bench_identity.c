@@ -4,7 +4,9 @@
  * junk values; a share of late events) fed to lp_idgraph_observe. Prints
  * events/s, identifiers/s, bytes per stored identifier and peak RSS.
  *
- *   bench_identity [--quick] [identifiers]   (default 1000000; --quick 20000)
+ *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [identifiers]
+ *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
+ *   --quick: 20000 identifiers)
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
@@ -51,6 +53,7 @@ enum { USER, EMAIL, PHONE, DEVICE };
 typedef struct stream {
   lp_rng rng;
   uint64_t people;
+  uint64_t late_pct, kiosk_pct;
   int64_t clock;
   char buf[6][40];
 } stream;
@@ -88,8 +91,9 @@ static size_t person_ids(stream *s, uint64_t p, uint32_t *type, const char **val
   return n;
 }
 
-/* One event: 2 or 3 of one person's identifiers; 1% add a kiosk device,
- * 1% a junk value; 3% are late by up to a day. */
+/* One event: 2 or 3 of one person's identifiers; kiosk_pct% add a kiosk
+ * device (default 1), 1% a junk value; late_pct% (default 3) are late by
+ * up to a day. */
 static size_t next_event(stream *s, lp_idgraph_ident *ids, int64_t *ts, const char **src) {
   static const char *const sources[3] = {"web", "app", "store"};
   uint32_t type[6];
@@ -108,13 +112,13 @@ static size_t next_event(stream *s, lp_idgraph_ident *ids, int64_t *ts, const ch
   }
   uint64_t extra = lp_rng_below(&s->rng, 100);
   static char kiosk[32];
-  if (extra == 0) {
+  if (extra < s->kiosk_pct) {
     snprintf(kiosk, sizeof kiosk, "kiosk-%" PRIu64, lp_rng_below(&s->rng, 100));
     ids[n].type = DEVICE;
     ids[n].value = kiosk;
     ids[n].len = strlen(kiosk);
     n++;
-  } else if (extra == 1) {
+  } else if (extra == 99) {
     ids[n].type = DEVICE;
     ids[n].value = "undefined";
     ids[n].len = 9;
@@ -122,7 +126,7 @@ static size_t next_event(stream *s, lp_idgraph_ident *ids, int64_t *ts, const ch
   }
   s->clock += 1;
   *ts = s->clock;
-  if (lp_rng_below(&s->rng, 100) < 3) *ts -= (int64_t)lp_rng_below(&s->rng, 86400);
+  if (lp_rng_below(&s->rng, 100) < s->late_pct) *ts -= (int64_t)lp_rng_below(&s->rng, 86400);
   *src = sources[lp_rng_below(&s->rng, 3)];
   return n;
 }
@@ -155,9 +159,16 @@ static lp_idgraph *make_graph(const lp_allocator *a) {
 
 int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
-  uint64_t target = quick ? 20000 : 1000000;
-  for (int i = 1; i < argc; i++)
-    if (argv[i][0] != '-') target = strtoull(argv[i], NULL, 10);
+  uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
+  for (int i = 1; i < argc; i++) {
+    if (strncmp(argv[i], "--late=", 7) == 0) late = strtoull(argv[i] + 7, NULL, 10);
+    else if (strncmp(argv[i], "--kiosks=", 9) == 0) kiosks = strtoull(argv[i] + 9, NULL, 10);
+    else if (argv[i][0] != '-') target = strtoull(argv[i], NULL, 10);
+  }
+  if (late > 100 || kiosks > 98) {
+    fprintf(stderr, "usage: bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [identifiers]\n");
+    return 2;
+  }
   counter c = {0, 0};
   lp_allocator a = LP_ALLOCATOR_INIT;
   a.ud = &c;
@@ -170,6 +181,8 @@ int main(int argc, char **argv) {
   lp_rng_seed(&s.rng, 42);
   /* About 3.3 identifiers per person, most of them seen. */
   s.people = target * 10 / 29;
+  s.late_pct = late;
+  s.kiosk_pct = kiosks;
   s.clock = 1700000000;
   lp_idgraph_stats st;
   memset(&st, 0, sizeof st);
@@ -206,6 +219,8 @@ int main(int argc, char **argv) {
   stream s2;
   lp_rng_seed(&s2.rng, 42);
   s2.people = s.people;
+  s2.late_pct = late;
+  s2.kiosk_pct = kiosks;
   s2.clock = 1700000000;
   double g0 = bench_now(), gc0 = cpu_now();
   size_t sink = 0;
@@ -218,14 +233,15 @@ int main(int argc, char **argv) {
   double gen = bench_now() - g0, gen_cpu = cpu_now() - gc0;
   double lib = secs - gen > 1e-9 ? secs - gen : secs;
   double lib_cpu = cpu - gen_cpu > 1e-9 ? cpu - gen_cpu : cpu;
-  printf("{\"bench\":\"identity_observe\",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
+  printf("{\"bench\":\"identity_observe\",\"late_pct\":%" PRIu64 ",\"kiosk_pct\":%" PRIu64
+         ",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
          ",\"identifier_occurrences\":%" PRIu64 ",\"profiles\":%" PRIu64
          ",\"conflicts\":%" PRIu64 ",\"quarantined\":%" PRIu64 ",\"blocked\":%" PRIu64
          ",\"seconds\":%.3f,\"generator_seconds\":%.3f,\"events_per_s\":%.0f"
          ",\"identifiers_per_s\":%.0f,\"cpu_seconds\":%.3f,\"events_per_cpu_s\":%.0f"
          ",\"bytes_per_identifier\":%.1f,\"graph_bytes\":%zu"
          ",\"peak_graph_bytes\":%zu,\"peak_rss\":%lld}\n",
-         st.identifiers, events, idents, st.profiles, st.conflicts, st.quarantined, st.blocked,
+         late, kiosks, st.identifiers, events, idents, st.profiles, st.conflicts, st.quarantined, st.blocked,
          secs, gen, (double)events / lib, (double)idents / lib, cpu, (double)events / lib_cpu,
          (double)c.live / (double)st.identifiers, c.live, c.peak, bench_peak_rss());
   /* Save and reload once: snapshot size per identifier. */

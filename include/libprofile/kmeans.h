@@ -70,7 +70,7 @@ typedef enum lp_kmeans_option {
   LP_KMEANS_INIT = 5,         /**< int: an #lp_kmeans_init_method (default k-means++). */
   LP_KMEANS_SEED = 6,         /**< int: any 64-bit value (default 0). */
   LP_KMEANS_BATCH_SIZE = 7,   /**< int: mini-batch size, >= 1 (default 1024). */
-  LP_KMEANS_SCALE = 8,        /**< int: an #lp_kmeans_scale for every column (default none). */
+  LP_KMEANS_SCALE = 8,        /**< int: an #lp_kmeans_scale for every column (default none); clears lp_kmeans_set_column_scales(). */
   LP_KMEANS_STOP_ON_NO_CHANGE = 9, /**< int 0/1: ignore the tolerance, stop only when no label changes (default 0). */
   LP_KMEANS_SILHOUETTE_SAMPLE = 10, /**< int: lp_kmeans_sweep() computes the exact silhouette up to this many rows, a sampled one above (default 10000). */
   LP_KMEANS_TOL = 100         /**< double: stop when the squared centroid shift <= tol x mean column variance, >= 0 (default 1e-4). */
@@ -266,8 +266,9 @@ LP_API int lp_kmeans_load(lp_kmeans *h, lp_reader read, void *ud);
  *        a number of rows chosen with @p seed on which the value is computed.
  * @param seed    Seed of the sample (unused when exact).
  * @param out     Receives the value.
- * @return #LP_OK, #LP_EINVAL (NULL, label >= k, fewer than 2 or more than
- * n - 1 non-empty clusters), #LP_ENOMEM.
+ * @return #LP_OK, #LP_EINVAL (NULL, zero size, n above 2^32 - 1, value
+ * not finite, label >= k, fewer than 2 or more than n - 1 non-empty
+ * clusters), #LP_ENOMEM.
  */
 LP_API int lp_kmeans_silhouette(lp_kmeans *h, const double *x, size_t n, size_t d,
                                 const uint32_t *labels, size_t k, size_t sample_size,

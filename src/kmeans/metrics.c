@@ -22,6 +22,7 @@ static int km_metric_args(lp_kmeans *h, const double *x, size_t n, size_t d,
   if (x == NULL || labels == NULL || out == NULL)
     return lp_error_set(&h->err, LP_EINVAL, "x, labels or out: NULL");
   if (n == 0 || d == 0 || k == 0) return lp_error_set(&h->err, LP_EINVAL, "n, d or k: zero");
+  if (n > UINT32_MAX) return lp_error_set(&h->err, LP_EINVAL, "n: above 2^32 - 1 rows");
   size_t nd;
   if (lp_mul_overflow(n, d, &nd)) return lp_error_set(&h->err, LP_EINVAL, "n x d overflows");
   for (size_t i = 0; i < nd; i++)

@@ -121,6 +121,8 @@ static void metrics_reject_bad_input(void **state) {
   assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, one, 3, 0, 0, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_silhouette(h, nanx, 1, 2, two, 2, 0, 0, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_silhouette(h, km_m_points, SIZE_MAX, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, (size_t)UINT32_MAX + 1, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "2^32"));
   /* n labels in n rows: every cluster a singleton, which is not allowed. */
   assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 2, 2, two, 2, 0, 0, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_davies_bouldin(NULL, km_m_points, 10, 2, km_m_labels, 3, &v), LP_EINVAL);

@@ -210,6 +210,37 @@ static void hamerly_equals_lloyd_bit_for_bit(void **state) {
   }
 }
 
+/* Coarse data (many duplicate rows, so empty clusters and ties happen),
+ * with weights: still the same bits. */
+static void hamerly_equals_lloyd_with_ties_and_weights(void **state) {
+  (void)state;
+  static double x[800 * 3], w[800];
+  for (size_t seed = 0; seed < 6; seed++) {
+    km_make_blobs(x, 800, 3, 5, seed + 100, 6.0);
+    for (size_t i = 0; i < 800 * 3; i++) x[i] = floor(x[i] / 3.0);
+    for (size_t i = 0; i < 800; i++) w[i] = 1.0 + (double)((i * 7 + seed) % 5) * 0.25;
+    double c[2][40 * 3];
+    uint32_t labels[2][800];
+    double inertia[2];
+    for (int algo = 1; algo <= 2; algo++) {
+      lp_kmeans *h = new_km();
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, 40), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, algo), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_INIT, (int64_t)(seed % 2)), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, (int64_t)seed), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 2), LP_OK);
+      assert_int_equal(lp_kmeans_fit(h, x, 800, 3, seed % 3 ? w : NULL), LP_OK);
+      assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, c[algo - 1], 120), LP_OK);
+      memcpy(labels[algo - 1], lp_kmeans_labels(h, NULL), sizeof labels[0]);
+      inertia[algo - 1] = lp_kmeans_inertia(h);
+      lp_kmeans_free(h);
+    }
+    assert_memory_equal(c[0], c[1], sizeof c[0]);
+    assert_memory_equal(labels[0], labels[1], sizeof labels[0]);
+    assert_memory_equal(&inertia[0], &inertia[1], sizeof(double));
+  }
+}
+
 static void runs_are_deterministic(void **state) {
   (void)state;
   static double x[1500 * 3];
@@ -507,6 +538,7 @@ int main(void) {
       cmocka_unit_test(fit_matches_sklearn_lloyd),
       cmocka_unit_test(empty_clusters_relocate_deterministically),
       cmocka_unit_test(hamerly_equals_lloyd_bit_for_bit),
+      cmocka_unit_test(hamerly_equals_lloyd_with_ties_and_weights),
       cmocka_unit_test(runs_are_deterministic),
       cmocka_unit_test(restarts_keep_the_lowest_inertia),
       cmocka_unit_test(minibatch_converges_near_lloyd),

@@ -58,6 +58,28 @@ typedef struct stream {
   char buf[6][40];
 } stream;
 
+/* Fast "prefix<number><suffix>" formatting: snprintf would dominate the
+ * generator's cost. */
+static char *put_num(char *o, uint64_t v, unsigned base, unsigned width) {
+  char tmp[24];
+  unsigned n = 0;
+  do {
+    tmp[n++] = "0123456789abcdef"[v % base];
+    v /= base;
+  } while (v > 0);
+  while (n < width) tmp[n++] = '0';
+  while (n > 0) *o++ = tmp[--n];
+  return o;
+}
+static const char *fmt(char *buf, const char *pre, uint64_t v, unsigned base, unsigned width,
+                       const char *post) {
+  size_t pl = strlen(pre), sl = strlen(post);
+  memcpy(buf, pre, pl);
+  char *o = put_num(buf + pl, v, base, width);
+  memcpy(o, post, sl + 1);
+  return buf;
+}
+
 /* The identifiers person p owns: user id for 70%, one or two e-mails, a
  * phone for half, one to three devices (2 to 6 in all). */
 static size_t person_ids(stream *s, uint64_t p, uint32_t *type, const char **value) {
@@ -65,28 +87,25 @@ static size_t person_ids(stream *s, uint64_t p, uint32_t *type, const char **val
   size_t n = 0;
   if (h % 10 < 7) {
     type[n] = USER;
-    snprintf(s->buf[n], 40, "user-%" PRIu64, p);
-    value[n] = s->buf[n];
+    value[n] = fmt(s->buf[n], "user-", p, 10, 1, "");
     n++;
   }
   size_t emails = 1 + (size_t)((h >> 8) & 1);
   for (size_t i = 0; i < emails; i++, n++) {
     type[n] = EMAIL;
-    snprintf(s->buf[n], 40, "p%" PRIu64 ".%zu@example.org", p, i);
-    value[n] = s->buf[n];
+    value[n] = fmt(s->buf[n], "p", p, 10, 1, i == 0 ? ".0@example.org" : ".1@example.org");
   }
   if ((h >> 9) & 1) {
     type[n] = PHONE;
-    snprintf(s->buf[n], 40, "+4479%08" PRIu64, p % 100000000);
-    value[n] = s->buf[n];
+    value[n] = fmt(s->buf[n], "+4479", p % 100000000, 10, 8, "");
     n++;
   }
   size_t devices = 1 + (size_t)((h >> 10) % 3);
   if (n + devices > 6) devices = 6 - n;
+  static const char *const dev_suffix[3] = {"-0", "-1", "-2"};
   for (size_t i = 0; i < devices; i++, n++) {
     type[n] = DEVICE;
-    snprintf(s->buf[n], 40, "dev-%" PRIx64 "-%zu", h >> 16, i);
-    value[n] = s->buf[n];
+    value[n] = fmt(s->buf[n], "dev-", h >> 16, 16, 1, dev_suffix[i]);
   }
   return n;
 }
@@ -113,7 +132,7 @@ static size_t next_event(stream *s, lp_idgraph_ident *ids, int64_t *ts, const ch
   uint64_t extra = lp_rng_below(&s->rng, 100);
   static char kiosk[32];
   if (extra < s->kiosk_pct) {
-    snprintf(kiosk, sizeof kiosk, "kiosk-%" PRIu64, lp_rng_below(&s->rng, 100));
+    fmt(kiosk, "kiosk-", lp_rng_below(&s->rng, 100), 10, 1, "");
     ids[n].type = DEVICE;
     ids[n].value = kiosk;
     ids[n].len = strlen(kiosk);

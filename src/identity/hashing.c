@@ -71,7 +71,8 @@ int idg_prepare(lp_idgraph *h, uint32_t type, const char *v, size_t len, char *n
   if (idg_normalize(t, v, len, norm, norm_len, &why) != LP_OK)
     return lp_error_set(&h->err, LP_EINVAL, "invalid %s value: %s", t->name, why);
   if ((h->default_blocklist && idg_default_blocked(t, norm, *norm_len)) ||
-      lp_map128_get(&h->blocklist, idg_block_hash(t, norm, *norm_len), NULL))
+      (h->blocklist.len > 0 &&
+       lp_map128_get(&h->blocklist, idg_block_hash(t, norm, *norm_len), NULL)))
     return lp_error_set(&h->err, LP_ECONFLICT, "%s value is on the blocklist", t->name);
   return idg_hash(h, type, norm, *norm_len, hash);
 }

@@ -55,6 +55,7 @@ void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t 
 typedef struct sort_scratch {
   uint64_t *keys, *tmp_keys;
   uint32_t *idx, *tmp_idx, *counts;
+  uint8_t *bins; /* scores by row, so the scattered writes stay small */
   size_t n;
 } sort_scratch;
 
@@ -62,6 +63,7 @@ typedef struct sort_scratch {
 
 static void scratch_free(const lp_mem *m, sort_scratch *s) {
   lp_mem_free_array(m, s->counts, COUNTS_LEN, sizeof(uint32_t));
+  lp_mem_free_array(m, s->bins, s->n, 1);
   lp_mem_free_array(m, s->keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->tmp_keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->idx, s->n, sizeof(uint32_t));
@@ -77,6 +79,7 @@ static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n) {
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->idx);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->tmp_idx);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, COUNTS_LEN, sizeof(uint32_t), (void **)&s->counts);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, 1, (void **)&s->bins);
   if (rc != LP_OK) scratch_free(m, s);
   return rc;
 }
@@ -179,8 +182,8 @@ static void score_dim(lp_rfm_row *rows, size_t n, int dim, const lp_rfm_score_op
     s->idx[i] = (uint32_t)i;
   }
   rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, n);
-  for (size_t j = 0; j < n; j++)
-    set_score(&rows[s->idx[j]], dim, quantile_bin(j + 1, n, o->bins), o->bins);
+  for (size_t j = 0; j < n; j++) s->bins[s->idx[j]] = (uint8_t)quantile_bin(j + 1, n, o->bins);
+  for (size_t i = 0; i < n; i++) set_score(&rows[i], dim, s->bins[i], o->bins);
 }
 
 int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segmap *segments,

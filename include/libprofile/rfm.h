@@ -279,9 +279,11 @@ typedef struct lp_rfm_segmap lp_rfm_segmap;
  * @param cap      Its length; must be at least the number of scored profiles.
  * @param count    Receives the number of rows written (also on #LP_ELIMIT: the
  *                 number needed).
- * @return #LP_OK; #LP_EINVAL (NULL argument, bad struct_size, bins or
- *         binning, missing or unsorted thresholds); #LP_ERANGE (a transaction later than as_of); #LP_ELIMIT
- *         (@p cap too small); #LP_ENOMEM. The state is never changed.
+ * @return #LP_OK; #LP_EINVAL (NULL argument, bad struct_size, bins,
+ *         recency_unit or binning, missing or unsorted thresholds);
+ *         #LP_ERANGE (as_of beyond +-(2^62 - 1) s, or a transaction later
+ *         than as_of); #LP_ELIMIT (@p cap too small); #LP_ENOMEM. The state
+ *         is never changed.
  */
 LP_API int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts,
                         const lp_rfm_segmap *segments, lp_rfm_row *rows, size_t cap,
@@ -299,6 +301,7 @@ LP_API const char *lp_rfm_stage_name(int stage);
 
 /**
  * @brief Called once per profile whose stage changed, in ascending id order.
+ * It must not call functions on the #lp_rfm being updated.
  * @param ud   The host's pointer.
  * @param id   Profile.
  * @param from Stage last reported (#LP_RFM_STAGE_NONE the first time).

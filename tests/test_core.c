@@ -117,6 +117,30 @@ static void mem_uses_host_allocator_with_sizes(void **state) {
   assert_int_equal(lp_mem_init(&m, &(lp_allocator){.struct_size = 1}), LP_EINVAL);
 }
 
+static void mem_converts_back_to_allocator(void **state) {
+  (void)state;
+  lp_test_alloc ta;
+  lp_test_alloc_init(&ta);
+  lp_mem m, again;
+  assert_int_equal(lp_mem_init(&m, &ta.alloc), LP_OK);
+  lp_allocator a;
+  lp_mem_allocator(&m, &a);
+  assert_int_equal(lp_allocator_check(&a), LP_OK);
+  assert_ptr_equal(a.ud, &ta);
+  /* Memory from the round-tripped allocator is the host's. */
+  assert_int_equal(lp_mem_init(&again, &a), LP_OK);
+  void *p = lp_mem_alloc(&again, 24);
+  assert_non_null(p);
+  assert_int_equal(ta.live_bytes, 24);
+  lp_mem_free(&m, p, 24);
+  assert_int_equal(ta.live_blocks, 0);
+  /* The C library default converts too. */
+  assert_int_equal(lp_mem_init(&m, NULL), LP_OK);
+  lp_mem_allocator(&m, &a);
+  assert_int_equal(lp_allocator_check(&a), LP_OK);
+  assert_non_null(a.alloc);
+}
+
 static size_t emulated_allocs;
 static void *count_alloc(void *ud, size_t n) {
   (void)ud;
@@ -286,6 +310,7 @@ int main(void) {
       cmocka_unit_test(strerror_covers_every_code),
       cmocka_unit_test(allocator_check_rules),
       cmocka_unit_test(mem_uses_host_allocator_with_sizes),
+      cmocka_unit_test(mem_converts_back_to_allocator),
       cmocka_unit_test(mem_emulates_missing_realloc),
       cmocka_unit_test(error_slot_formats_and_truncates),
       cmocka_unit_test(hash_matches_reference_xxh3),

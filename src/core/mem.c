@@ -47,6 +47,15 @@ int lp_mem_init(lp_mem *m, const lp_allocator *a) {
   return LP_OK;
 }
 
+void lp_mem_allocator(const lp_mem *m, lp_allocator *out) {
+  const lp_allocator init = LP_ALLOCATOR_INIT;
+  *out = init;
+  out->ud = m->ud;
+  out->alloc = m->alloc;
+  out->realloc = m->realloc;
+  out->free = m->free;
+}
+
 void *lp_mem_alloc(const lp_mem *m, size_t size) {
   if (size == 0) return NULL;
   return m->alloc(m->ud, size);

@@ -36,6 +36,10 @@ int lp_mem_realloc_array(const lp_mem *m, void **ptr, size_t old_n, size_t new_n
                          size_t esz);
 void lp_mem_free_array(const lp_mem *m, void *ptr, size_t n, size_t esz);
 
+/* The public description of a resolved allocator, to hand the owner's
+ * allocator to the snapshot writer and reader (or any other handle). */
+void lp_mem_allocator(const lp_mem *m, lp_allocator *out);
+
 /* Allocate a handle struct of `size` bytes with the allocator described by
  * `a`, zeroed, and store the resolved lp_mem at its start (every handle
  * struct begins with an lp_mem member). */

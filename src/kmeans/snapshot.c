@@ -16,16 +16,6 @@
 #define KM_FORMAT_VERSION 1u
 #define KM_COLUMN_BYTES 20u
 
-/* The writer and reader use the handle's own allocator. */
-static void km_allocator(const lp_kmeans *h, lp_allocator *a) {
-  const lp_allocator init = LP_ALLOCATOR_INIT;
-  *a = init;
-  a->ud = h->mem.ud;
-  a->alloc = h->mem.alloc;
-  a->realloc = h->mem.realloc;
-  a->free = h->mem.free;
-}
-
 static int km_write_model(lp_snapshot_writer *w, const km_model *m) {
   int rc = lp_snapshot_writer_begin_section(w, KM_SEC_HEADER, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u32(w, KM_FORMAT_VERSION);
@@ -56,7 +46,7 @@ int lp_kmeans_save(lp_kmeans *h, lp_writer write, void *ud) {
   if (!h->has_model) return lp_error_set(&h->err, LP_EMISUSE, "no model: fit or load first");
   lp_snapshot_writer *w;
   lp_allocator a;
-  km_allocator(h, &a);
+  lp_mem_allocator(&h->mem, &a);
   int rc = lp_snapshot_writer_create(&a, write, ud, LP_KMEANS_SNAPSHOT_KIND, &w);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "save: cannot create the writer");
   rc = km_write_model(w, &h->model);
@@ -179,7 +169,7 @@ int lp_kmeans_load(lp_kmeans *h, lp_reader read, void *ud) {
   if (h == NULL) return LP_EINVAL;
   if (read == NULL) return lp_error_set(&h->err, LP_EINVAL, "read: NULL callback");
   lp_allocator a;
-  km_allocator(h, &a);
+  lp_mem_allocator(&h->mem, &a);
   lp_snapshot_reader *r;
   int rc = lp_snapshot_reader_create(&a, read, ud, &r);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "load: cannot create the reader");

@@ -219,7 +219,7 @@ int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud) {
   l.h = h;
   idg_state_init(&l.t);
   lp_allocator a;
-  idg_allocator(h, &a);
+  lp_mem_allocator(&h->mem, &a);
   lp_snapshot_reader *sr;
   int rc = lp_snapshot_reader_create(&a, r, ud, &sr);
   if (rc != LP_OK) {

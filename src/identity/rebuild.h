@@ -33,8 +33,6 @@ int idg_profile_root(lp_idgraph *h, uint64_t pid, uint32_t *root);
 #define IDG_FORMAT 1u
 #define NO_RAW UINT32_MAX
 
-/* The handle's allocator as a host description (for snapshot streams). */
-void idg_allocator(const lp_idgraph *h, lp_allocator *a);
 /* Hash-key fingerprint stored in snapshots (independent of the types). */
 int idg_key_fingerprint(lp_idgraph *h, uint64_t *fp);
 

@@ -34,15 +34,6 @@ static int cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b) {
   return la < lb ? -1 : (la > lb);
 }
 
-void idg_allocator(const lp_idgraph *h, lp_allocator *a) {
-  lp_allocator init = LP_ALLOCATOR_INIT;
-  *a = init;
-  a->ud = h->mem.ud;
-  a->alloc = h->mem.alloc;
-  a->realloc = h->mem.realloc;
-  a->free = h->mem.free;
-}
-
 static int put_bytes(lp_snapshot_writer *w, const void *p, size_t len) {
   int rc = lp_snapw_u32(w, (uint32_t)len);
   if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, p, len);
@@ -177,7 +168,7 @@ int lp_idgraph_save(lp_idgraph *h, lp_writer w, void *ud) {
   rc = plan(h, &p);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory saving the identity graph");
   lp_allocator a;
-  idg_allocator(h, &a);
+  lp_mem_allocator(&h->mem, &a);
   lp_snapshot_writer *sw;
   rc = lp_snapshot_writer_create(&a, w, ud, KIND_IDGRAPH, &sw);
   if (rc == LP_OK) {

@@ -205,11 +205,8 @@ static void swap_in(lp_rfm *h, rfm_image *im) {
 int lp_rfm_load(lp_rfm *h, lp_reader read, void *ud) {
   if (h == NULL) return LP_EINVAL;
   if (read == NULL) return lp_error_set(&h->err, LP_EINVAL, "r: NULL");
-  lp_allocator a = LP_ALLOCATOR_INIT;
-  a.ud = h->mem.ud;
-  a.alloc = h->mem.alloc;
-  a.realloc = h->mem.realloc;
-  a.free = h->mem.free;
+  lp_allocator a;
+  lp_mem_allocator(&h->mem, &a);
   lp_snapshot_reader *r;
   int rc = lp_snapshot_reader_create(&a, read, ud, &r);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot read: %s", lp_strerror(rc));

@@ -90,11 +90,8 @@ int lp_rfm_save(lp_rfm *h, lp_writer write, void *ud) {
   int rc = n > 0 ? rfm_sorted_positions(h, &order) : LP_OK;
   if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, longest, sizeof *buf, (void **)&buf);
   lp_snapshot_writer *w = NULL;
-  lp_allocator a = LP_ALLOCATOR_INIT;
-  a.ud = h->mem.ud;
-  a.alloc = h->mem.alloc;
-  a.realloc = h->mem.realloc;
-  a.free = h->mem.free;
+  lp_allocator a;
+  lp_mem_allocator(&h->mem, &a);
   if (rc == LP_OK) rc = lp_snapshot_writer_create(&a, write, ud, LP_RFM_SNAPSHOT_KIND, &w);
   if (rc == LP_OK) rc = write_opts(h, w);
   if (rc == LP_OK) rc = write_profiles(h, w, order);

@@ -107,7 +107,7 @@ typedef struct lp_idgraph_ident {
 /** @brief Integer settings for lp_idgraph_set_int(). */
 typedef enum lp_idgraph_setting {
   LP_IDGRAPH_STORE_RAW = 1,        /**< 0 (default): store keyed hashes only; 1: also keep normalised raw values. */
-  LP_IDGRAPH_QUARANTINE_AFTER = 2, /**< An identifier that links more than this many distinct profiles stops linking (default 20, 1..1000000). */
+  LP_IDGRAPH_QUARANTINE_AFTER = 2, /**< Quarantine an identifier seen with more than about this many distinct identifiers: more than this many of the 64 bits of its co-occurrence sketch set (default 20, 1..63; see @ref identity_guide). */
   LP_IDGRAPH_DEFAULT_BLOCKLIST = 3 /**< 1 (default): refuse the built-in junk values; 0: host values only. */
 } lp_idgraph_setting;
 

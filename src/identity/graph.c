@@ -66,7 +66,7 @@ int lp_idgraph_set_int(lp_idgraph *h, uint32_t key, int64_t value) {
   if (key < LP_IDGRAPH_STORE_RAW || key > LP_IDGRAPH_DEFAULT_BLOCKLIST)
     return lp_error_set(&h->err, LP_EINVAL, "unknown setting %u", (unsigned)key);
   int64_t lo = key == LP_IDGRAPH_QUARANTINE_AFTER ? 1 : 0;
-  int64_t hi = key == LP_IDGRAPH_QUARANTINE_AFTER ? 1000000 : 1;
+  int64_t hi = key == LP_IDGRAPH_QUARANTINE_AFTER ? 63 : 1;
   if (value < lo || value > hi)
     return lp_error_set(&h->err, LP_ERANGE, "setting %u must be in %lld..%lld", (unsigned)key,
                         (long long)lo, (long long)hi);

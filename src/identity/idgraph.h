@@ -47,9 +47,9 @@ typedef struct idg_node {
   uint32_t cluster_head; /* cluster root: one event of its circular event list */
   uint32_t cluster_max;  /* cluster root: its canonically last event */
   uint32_t raw;          /* value id in the raw pool, or IDG_NONE */
-  uint32_t links;        /* profiles joined or tried (quarantine counter) */
+  uint64_t sketch;       /* bit (hash.lo % 64) of every identifier seen with it */
   uint8_t type;
-  uint8_t flags;
+  uint8_t flags;         /* IDG_QUARANTINED: a property of the set of events */
 } idg_node;
 
 typedef struct idg_event {

@@ -43,10 +43,10 @@ static int cmp_priority(const lp_idgraph *h, const idg_state *s, uint32_t x, uin
   return a->hash.lo < b->hash.lo ? -1 : (a->hash.lo > b->hash.lo);
 }
 
-/* The rule engine: the event's highest-priority usable identifier is the
- * anchor; every other one joins the anchor's profile unless it is
- * quarantined or the merged profile would break a limit (then it is
- * refused: "dropped from the event"). Allocation-free. */
+/* The rule engine: the event's highest-priority identifier that is not
+ * quarantined is the anchor; every other non-quarantined one joins the
+ * anchor's profile unless the merged profile would break a limit (then it
+ * is refused: "dropped from the event"). Allocation-free. */
 static uint32_t apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
   idg_event *e = idg_event_at(s, ei);
   uint32_t *m = idg_members(s, e);
@@ -77,11 +77,6 @@ static uint32_t apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
       m[i] |= IDG_LINKED;
       continue;
     }
-    if (n->links < UINT32_MAX) n->links++;
-    if (n->links > h->quarantine_after) {
-      n->flags |= IDG_QUARANTINED;
-      continue;
-    }
     if (violates(h, s, ra, rx)) {
       m[i] |= IDG_REFUSED;
       continue;
@@ -98,8 +93,6 @@ static void reset_node(const lp_idgraph *h, idg_state *s, uint32_t x) {
   n->next_member = x;
   n->comp_first = x;
   n->first_event = IDG_NONE;
-  n->links = 0;
-  n->flags = 0;
   uint8_t *c = idg_counts(s, h->ntypes, x);
   memset(c, 0, h->ntypes);
   c[n->type] = 1;
@@ -137,36 +130,43 @@ void idg_sort_changes(idg_change *ch, size_t n) {
 
 /* Scratch for a replay, allocated before anything changes. */
 typedef struct replay_scratch {
-  uint32_t *events;
-  uint64_t *old;
+  uint32_t *events;  /* a cluster's events, then sorted */
+  uint32_t *all;     /* every event being recomputed */
+  uint32_t *roots;   /* the clusters they form */
+  uint64_t *old;     /* profile ids before, per member word */
+  uint64_t *orphan_old;
   idg_change *changes;
   size_t nevents, nmembers;
 } replay_scratch;
 
-static int scratch_alloc(const lp_mem *mem, replay_scratch *r) {
-  r->old = NULL;
-  r->changes = NULL;
-  int rc = lp_mem_alloc_array(mem, r->nevents, sizeof(uint32_t), (void **)&r->events);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(mem, r->nmembers, sizeof(uint64_t), (void **)&r->old);
-  if (rc == LP_OK)
-    rc = lp_mem_alloc_array(mem, r->nmembers, sizeof(idg_change), (void **)&r->changes);
-  if (rc != LP_OK) {
-    lp_mem_free_array(mem, r->old, r->nmembers, sizeof(uint64_t));
-    lp_mem_free_array(mem, r->events, r->nevents, sizeof(uint32_t));
-  }
-  return rc;
-}
-
 static void scratch_free(const lp_mem *mem, replay_scratch *r) {
   lp_mem_free_array(mem, r->events, r->nevents, sizeof(uint32_t));
+  lp_mem_free_array(mem, r->all, r->nevents, sizeof(uint32_t));
+  lp_mem_free_array(mem, r->roots, r->nevents, sizeof(uint32_t));
   lp_mem_free_array(mem, r->old, r->nmembers, sizeof(uint64_t));
+  lp_mem_free_array(mem, r->orphan_old, r->nmembers, sizeof(uint64_t));
   lp_mem_free_array(mem, r->changes, r->nmembers, sizeof(idg_change));
+}
+
+static int scratch_alloc(const lp_mem *mem, replay_scratch *r) {
+  size_t ne = r->nevents, nm = r->nmembers;
+  memset(r, 0, sizeof *r);
+  int rc = lp_mem_alloc_array(mem, ne, sizeof(uint32_t), (void **)&r->events);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(mem, ne, sizeof(uint32_t), (void **)&r->all);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(mem, ne, sizeof(uint32_t), (void **)&r->roots);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(mem, nm, sizeof(uint64_t), (void **)&r->old);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(mem, nm, sizeof(uint64_t), (void **)&r->orphan_old);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(mem, nm, sizeof(idg_change), (void **)&r->changes);
+  r->nevents = ne;
+  r->nmembers = nm;
+  if (rc != LP_OK) scratch_free(mem, r);
+  return rc;
 }
 
 /* Recompute one cluster from its stored events in canonical order; nodes
  * from `fresh_from` on are new in this call (no notification for them). */
 static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_scratch *r,
-                     uint32_t fresh_from) {
+                     uint32_t fresh_from, size_t nch) {
   size_t ne = 0, nm = 0;
   uint32_t head = idg_node_at(s, root)->cluster_head, ei = head;
   do {
@@ -190,7 +190,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
   idg_sort(r->events, ne, cmp_events_ctx, s);
   for (size_t k = 0; k < ne; k++) apply_event(h, s, r->events[k]);
   /* Walk in the original list order again so `old` lines up. */
-  size_t nch = 0, j = 0;
+  size_t j = 0;
   ei = head;
   do {
     const idg_event *e = idg_event_at(s, ei);
@@ -208,7 +208,6 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
     }
     ei = e->next;
   } while (ei != head);
-  idg_sort_changes(r->changes, nch);
   return nch;
 }
 
@@ -239,6 +238,149 @@ static void cluster_size(const idg_state *s, uint32_t x, size_t *ne, size_t *nm)
     *nm += e->count;
     ei = e->next;
   } while (ei != head);
+}
+
+static uint32_t popcount64(uint64_t x) {
+  uint32_t c = 0;
+  for (; x != 0; x &= x - 1) c++;
+  return c;
+}
+
+/* The identifier that names an event's profile: its highest-priority
+ * identifier that is not quarantined, else its highest-priority one. */
+static uint32_t event_anchor(const lp_idgraph *h, const idg_state *s, uint32_t ei) {
+  const idg_event *e = idg_event_at(s, ei);
+  const uint32_t *m = idg_members(s, e);
+  uint32_t best = IDG_NONE;
+  bool best_q = true;
+  for (uint32_t i = 0; i < e->count; i++) {
+    uint32_t x = m[i] & IDG_ORD_MASK;
+    bool q = (idg_node_at(s, x)->flags & IDG_QUARANTINED) != 0;
+    if (best == IDG_NONE || (best_q && !q) || (q == best_q && cmp_priority(h, s, x, best) < 0)) {
+      best = x;
+      best_q = q;
+    }
+  }
+  return best;
+}
+
+/* Put event `ei` into the event list of cluster root `root`. */
+static void attach_event(idg_state *s, uint32_t root, uint32_t ei) {
+  idg_node *rn = idg_node_at(s, root);
+  idg_event *e = idg_event_at(s, ei);
+  if (rn->cluster_head == IDG_NONE) {
+    rn->cluster_head = ei;
+    e->next = ei;
+  } else {
+    idg_event *head = idg_event_at(s, rn->cluster_head);
+    e->next = head->next;
+    head->next = ei;
+  }
+  if (rn->cluster_max == IDG_NONE || idg_cmp_events(s, ei, rn->cluster_max) > 0)
+    rn->cluster_max = ei;
+}
+
+/* First member of an event that is not quarantined, or IDG_NONE. */
+static uint32_t first_open_member(const idg_state *s, uint32_t ei) {
+  const idg_event *e = idg_event_at(s, ei);
+  const uint32_t *m = idg_members(s, e);
+  for (uint32_t i = 0; i < e->count; i++)
+    if (!(idg_node_at(s, m[i] & IDG_ORD_MASK)->flags & IDG_QUARANTINED)) return m[i] & IDG_ORD_MASK;
+  return IDG_NONE;
+}
+
+#define IDG_MARK 2u
+
+/* A late event, or an identifier that has just been quarantined: rebuild
+ * the clusters the event touches (quarantined identifiers join nothing)
+ * and replay each of them in canonical order. Returns the number of
+ * profile changes written to r->changes. */
+static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32_t *node,
+                                 const bool *was_q, size_t n, uint32_t ei, replay_scratch *r,
+                                 uint32_t fresh_from) {
+  size_t ne = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (was_q[i]) continue;
+    idg_node *root = idg_node_at(s, idg_cluster_find(s, node[i]));
+    if (root->cluster_head == IDG_NONE || (root->flags & IDG_MARK)) continue;
+    root->flags |= IDG_MARK;
+    uint32_t head = root->cluster_head, e = head;
+    do {
+      r->all[ne++] = e;
+      e = idg_event_at(s, e)->next;
+    } while (e != head);
+  }
+  r->all[ne++] = ei;
+  /* Profile ids before, for members of events that will join no cluster. */
+  size_t no = 0;
+  for (size_t k = 0; k < ne; k++) {
+    const idg_event *e = idg_event_at(s, r->all[k]);
+    const uint32_t *m = idg_members(s, e);
+    if (first_open_member(s, r->all[k]) == IDG_NONE)
+      for (uint32_t i = 0; i < e->count; i++) r->orphan_old[no++] = idg_pid(s, m[i] & IDG_ORD_MASK);
+  }
+  for (size_t k = 0; k < ne; k++) {
+    const idg_event *e = idg_event_at(s, r->all[k]);
+    const uint32_t *m = idg_members(s, e);
+    for (uint32_t i = 0; i < e->count; i++) {
+      idg_node *x = idg_node_at(s, m[i] & IDG_ORD_MASK);
+      x->cluster = m[i] & IDG_ORD_MASK;
+      x->cluster_head = IDG_NONE;
+      x->cluster_max = IDG_NONE;
+      x->flags &= (uint8_t)~IDG_MARK;
+    }
+  }
+  for (size_t k = 0; k < ne; k++) {
+    const idg_event *e = idg_event_at(s, r->all[k]);
+    const uint32_t *m = idg_members(s, e);
+    uint32_t f = first_open_member(s, r->all[k]);
+    for (uint32_t i = 0; f != IDG_NONE && i < e->count; i++) {
+      uint32_t y = m[i] & IDG_ORD_MASK;
+      if (idg_node_at(s, y)->flags & IDG_QUARANTINED) continue;
+      uint32_t a = idg_cluster_find(s, f), b = idg_cluster_find(s, y);
+      if (a != b) idg_node_at(s, b)->cluster = a;
+    }
+  }
+  size_t nroots = 0;
+  for (size_t k = 0; k < ne; k++) {
+    uint32_t f = first_open_member(s, r->all[k]);
+    if (f == IDG_NONE) {
+      idg_event_at(s, r->all[k])->next = r->all[k];
+      continue;
+    }
+    uint32_t root = idg_cluster_find(s, f);
+    attach_event(s, root, r->all[k]);
+    if (!(idg_node_at(s, root)->flags & IDG_MARK)) {
+      idg_node_at(s, root)->flags |= IDG_MARK;
+      r->roots[nroots++] = root;
+    }
+  }
+  size_t nch = 0;
+  for (size_t k = 0; k < nroots; k++) {
+    idg_node_at(s, r->roots[k])->flags &= (uint8_t)~IDG_MARK;
+    nch = replay(h, s, r->roots[k], r, fresh_from, nch);
+  }
+  /* Identifiers only in events of quarantined identifiers: alone. */
+  no = 0;
+  for (size_t k = 0; k < ne; k++) {
+    const idg_event *e = idg_event_at(s, r->all[k]);
+    uint32_t *m = idg_members(s, e);
+    if (first_open_member(s, r->all[k]) != IDG_NONE) continue;
+    for (uint32_t i = 0; i < e->count; i++, no++) {
+      uint32_t x = m[i] & IDG_ORD_MASK;
+      reset_node(h, s, x);
+      m[i] = x; /* neither linked nor refused */
+      uint64_t pid = idg_pid_of_hash(idg_node_at(s, x)->hash);
+      (void)lp_map64_put(&s->pids, &h->mem, pid, x);
+      if (x < fresh_from && r->orphan_old[no] != pid) {
+        r->changes[nch].old_id = r->orphan_old[no];
+        r->changes[nch].new_id = pid;
+        nch++;
+      }
+    }
+  }
+  idg_sort_changes(r->changes, nch);
+  return nch;
 }
 
 static void link_clusters(idg_state *s, uint32_t a, uint32_t b) {
@@ -305,27 +447,44 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   }
   (void)lp_vec_append(&s->members, &h->mem, node, n);
 
-  bool late = false;
-  size_t ne = 1, nm = n;
+  /* Co-occurrence sketches, computed aside and committed with the rest:
+   * quarantine is a property of the set of events, not of their order. */
+  uint64_t sketch[LP_IDGRAPH_MAX_EVENT_IDS];
+  bool was_q[LP_IDGRAPH_MAX_EVENT_IDS], is_q[LP_IDGRAPH_MAX_EVENT_IDS], newly = false;
   for (size_t i = 0; i < n; i++) {
+    const idg_node *nd = idg_node_at(s, node[i]);
+    sketch[i] = nd->sketch;
+    for (size_t j = 0; j < n; j++)
+      if (j != i) sketch[i] |= UINT64_C(1) << (items[j].hash.lo & 63);
+    was_q[i] = (nd->flags & IDG_QUARANTINED) != 0;
+    is_q[i] = was_q[i] || popcount64(sketch[i]) > h->quarantine_after;
+    newly = newly || (is_q[i] && !was_q[i]);
+  }
+  bool late = false;
+  for (size_t i = 0; i < n; i++) {
+    if (is_q[i]) continue;
     const idg_node *r = idg_node_at(s, idg_cluster_find(s, node[i]));
     if (r->cluster_max != IDG_NONE && idg_cmp_events(s, r->cluster_max, ei) > 0) late = true;
   }
+  bool recompute = late || newly;
+  size_t ne = 1, nm = n;
   replay_scratch scratch = {0};
-  if (late) {
+  if (recompute) {
     /* Distinct clusters only: count each root once. */
     for (size_t i = 0; i < n; i++) {
+      if (was_q[i]) continue;
       uint32_t r = idg_cluster_find(s, node[i]);
       bool seen = false;
-      for (size_t j = 0; j < i; j++) seen = seen || idg_cluster_find(s, node[j]) == r;
+      for (size_t j = 0; j < i; j++) seen = seen || (!was_q[j] && idg_cluster_find(s, node[j]) == r);
       if (!seen) cluster_size(s, node[i], &ne, &nm);
     }
     scratch.nevents = ne;
     scratch.nmembers = nm;
     rc = scratch_alloc(&h->mem, &scratch);
     if (rc == LP_OK) {
-      /* A late event can split profiles: room for one id per identifier. */
-      rc = lp_hmap_reserve(&s->pids, &h->mem, s->pids.len + nm);
+      /* Recomputing can split profiles: room for two ids per identifier
+       * (stale entries are deleted lazily). */
+      rc = lp_hmap_reserve(&s->pids, &h->mem, s->pids.len + 2 * nm);
       if (rc != LP_OK) scratch_free(&h->mem, &scratch);
     }
     if (rc != LP_OK) {
@@ -335,31 +494,28 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
       s->counts.len = (size_t)fresh_from * h->ntypes;
       s->events.len--;
       s->members.len -= n;
-      return lp_error_set(&h->err, rc, "out of memory recomputing a profile for a late event");
+      return lp_error_set(&h->err, rc, "out of memory recomputing profiles");
     }
   }
 
   /* Nothing can fail from here on. */
-  uint32_t root = idg_cluster_find(s, node[0]);
-  for (size_t i = 1; i < n; i++) {
-    uint32_t r = idg_cluster_find(s, node[i]);
-    if (r != root) link_clusters(s, root, r);
+  for (size_t i = 0; i < n; i++) {
+    idg_node *nd = idg_node_at(s, node[i]);
+    nd->sketch = sketch[i];
+    if (is_q[i]) nd->flags |= IDG_QUARANTINED;
   }
-  idg_node *rn = idg_node_at(s, root);
-  if (rn->cluster_head == IDG_NONE) {
-    rn->cluster_head = ei;
-  } else {
-    idg_event *head = idg_event_at(s, rn->cluster_head), *e = idg_event_at(s, ei);
-    e->next = head->next;
-    head->next = ei;
-  }
-  if (rn->cluster_max == IDG_NONE || idg_cmp_events(s, ei, rn->cluster_max) > 0)
-    rn->cluster_max = ei;
-
   idg_change local[LP_IDGRAPH_MAX_EVENT_IDS];
   size_t nch = 0;
   uint32_t anchor;
-  if (!late) {
+  if (!recompute) {
+    uint32_t root = IDG_NONE;
+    for (size_t i = 0; i < n; i++) {
+      if (is_q[i]) continue;
+      uint32_t r = idg_cluster_find(s, node[i]);
+      if (root == IDG_NONE) root = r;
+      else if (r != root) link_clusters(s, root, r);
+    }
+    if (root != IDG_NONE) attach_event(s, root, ei);
     /* Net change of every existing member: a brand-new identifier's
      * momentary singleton profile is never reported (nor registered:
      * a new identifier gets a profile id only if it stays a root). */
@@ -381,18 +537,11 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     }
     idg_sort_changes(local, nch);
   } else {
-    nch = replay(h, s, root, &scratch, fresh_from);
-    /* Every linked member is in the anchor's profile. */
-    const uint32_t *m = idg_members(s, idg_event_at(s, ei));
-    anchor = m[0] & IDG_ORD_MASK;
-    for (size_t i = 0; i < n; i++)
-      if (m[i] & IDG_LINKED) {
-        anchor = m[i] & IDG_ORD_MASK;
-        break;
-      }
+    nch = recompute_clusters(h, s, node, was_q, n, ei, &scratch, fresh_from);
+    anchor = event_anchor(h, s, ei);
   }
   if (pid != NULL) *pid = idg_pid(s, anchor);
-  if (notify) idg_emit(h, s, late ? scratch.changes : local, nch);
-  if (late) scratch_free(&h->mem, &scratch);
+  if (notify) idg_emit(h, s, recompute ? scratch.changes : local, nch);
+  if (recompute) scratch_free(&h->mem, &scratch);
   return LP_OK;
 }

@@ -283,6 +283,18 @@ static int op_observe_late(lp_idgraph *g) {
   idt_event e = {10, "web", 2, {T_EMAIL, T_DEVICE}, {"cy@example.org", "dev-a"}};
   return idt_observe(g, &e, NULL);
 }
+static int op_observe_quarantines(lp_idgraph *g) {
+  /* dev-a seen with 40 new e-mails: its sketch passes 20 bits, it is
+   * quarantined, and ann's cluster is rebuilt without it. */
+  static char mails[40][24];
+  lp_idgraph_ident ids[41];
+  ids[0] = idt_id(T_DEVICE, "dev-a");
+  for (int i = 0; i < 40; i++) {
+    snprintf(mails[i], sizeof mails[i], "m%d@flood.example", i);
+    ids[i + 1] = idt_id(T_EMAIL, mails[i]);
+  }
+  return lp_idgraph_observe(g, ids, 41, 1000, "web", 3, NULL);
+}
 static int op_unlink(lp_idgraph *g) {
   lp_idgraph_ident a = idt_id(T_USER, "user-bob"), b = idt_id(T_DEVICE, "dev-a");
   return lp_idgraph_unlink(g, &a, &b);
@@ -339,6 +351,7 @@ static void every_allocation_failure_leaves_the_graph_unchanged(void **state) {
   op_case cases[] = {
       {"observe", op_observe_in_order, NULL, NULL},
       {"observe late", op_observe_late, NULL, NULL},
+      {"observe quarantines", op_observe_quarantines, NULL, NULL},
       {"unlink", op_unlink, NULL, NULL},
       {"remove_source", op_remove_source, NULL, NULL},
       {"forget_profile", op_forget, NULL, NULL},
@@ -350,6 +363,13 @@ static void every_allocation_failure_leaves_the_graph_unchanged(void **state) {
     cases[i].before = idt_save(g);
     assert_int_equal(cases[i].op(g), LP_OK);
     cases[i].after = idt_save(g);
+    if (cases[i].op == op_observe_quarantines) {
+      lp_idgraph_stats st = {sizeof st, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+      assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);
+      /* Co-occurrence is symmetric: each of the 41 was seen with 40. */
+      assert_int_equal(st.quarantined, 41);
+      assert_true(idt_pid(g, T_EMAIL, "ann@example.org") != idt_pid(g, T_DEVICE, "dev-a"));
+    }
     lp_idgraph_free(g);
     size_t points = lp_test_oom_sweep(cases[i].name, op_flow, &cases[i]);
     assert_true(points > 5);

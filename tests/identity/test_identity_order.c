@@ -10,7 +10,7 @@
 
 #define MAX_EVENTS 400
 #define MAX_IDS 400
-#define QUARANTINE 3
+#define QUARANTINE 6
 
 static const char *const type_names[4] = {"user_id", "email", "phone", "device_id"};
 static const int prio[4] = {100, 50, 40, 10};
@@ -72,7 +72,8 @@ typedef struct ref_id {
   uint32_t type;
   char value[24];
   uint64_t lo, hi;
-  int comp, first, links;
+  int comp, first;
+  uint64_t sketch;
   bool quarantined;
 } ref_id;
 
@@ -145,6 +146,18 @@ static void ref_run(ref *r, const world *w) {
       }
     r->order[k] = k;
   }
+  /* Quarantine: an identifier whose co-occurrence sketch (bit lo % 64 of
+   * every identifier seen with it, over all events) has more than
+   * QUARANTINE bits set never links. */
+  for (size_t k = 0; k < w->n; k++)
+    for (size_t i = 0; i < r->count[k]; i++)
+      for (size_t j = 0; j < r->count[k]; j++)
+        if (i != j) r->id[r->members[k][i]].sketch |= UINT64_C(1) << (r->id[r->members[k][j]].lo % 64);
+  for (size_t i = 0; i < r->nid; i++) {
+    int bits = 0;
+    for (int b = 0; b < 64; b++) bits += (int)((r->id[i].sketch >> b) & 1);
+    r->id[i].quarantined = bits > QUARANTINE;
+  }
   sort_ref = r;
   qsort(r->order, w->n, sizeof r->order[0], event_cmp);
   for (size_t i = 0; i < r->nid; i++) {
@@ -178,10 +191,6 @@ static void ref_run(ref *r, const world *w) {
       }
       int ca = r->id[anchor].comp, cx = x->comp;
       if (ca == cx) continue;
-      if (++x->links > QUARANTINE) {
-        x->quarantined = true;
-        continue;
-      }
       int per_type[4] = {0, 0, 0, 0};
       for (size_t j = 0; j < r->nid; j++)
         if (r->id[j].comp == ca || r->id[j].comp == cx) per_type[r->id[j].type]++;

@@ -187,7 +187,7 @@ static int load_rules(const char *path, rules *r) {
     char *k = trim_in_place(s), *v = trim_in_place(eq + 1);
     int64_t x;
     int b;
-    if (graph && !strcmp(k, "quarantine_after") && parse_int(v, 1, 1000000, &x)) {
+    if (graph && !strcmp(k, "quarantine_after") && parse_int(v, 1, 63, &x)) {
       r->quarantine = x;
     } else if (graph && !strcmp(k, "default_blocklist") && parse_bool(v, &b)) {
       r->default_blocklist = b;

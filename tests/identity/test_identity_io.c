@@ -300,6 +300,10 @@ static int op_unlink(lp_idgraph *g) {
   return lp_idgraph_unlink(g, &a, &b);
 }
 static int op_remove_source(lp_idgraph *g) { return lp_idgraph_remove_source(g, "app", 3); }
+static int op_remove_identifier(lp_idgraph *g) {
+  lp_idgraph_ident a = idt_id(T_DEVICE, "dev-a");
+  return lp_idgraph_remove_identifier(g, &a);
+}
 static int op_forget(lp_idgraph *g) {
   return lp_idgraph_forget_profile(g, idt_pid(g, T_USER, "user-ann"));
 }
@@ -354,6 +358,7 @@ static void every_allocation_failure_leaves_the_graph_unchanged(void **state) {
       {"observe quarantines", op_observe_quarantines, NULL, NULL},
       {"unlink", op_unlink, NULL, NULL},
       {"remove_source", op_remove_source, NULL, NULL},
+      {"remove_identifier", op_remove_identifier, NULL, NULL},
       {"forget_profile", op_forget, NULL, NULL},
       {"forget_identifier", op_forget_identifier, NULL, NULL},
       {"load", op_reload, NULL, NULL},

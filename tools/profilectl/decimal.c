@@ -31,23 +31,8 @@ static int64_t apply_sign(uint64_t mag, bool negative) {
   return -(int64_t)mag;
 }
 
-static int fail_text(char *err, size_t errcap, int code, const char *t, size_t n,
-                     const char *fmt, ...) LP_PRINTF(6, 7);
 
-static int fail_text(char *err, size_t errcap, int code, const char *t, size_t n,
-                     const char *fmt, ...) {
-  if (err == NULL || errcap == 0) return code;
-  char excerpt[PCTL_EXCERPT_CAP];
-  char detail[112];
-  pctl_text_excerpt(t, n, excerpt);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
-  va_end(ap);
-  return pctl_errbuf_set(err, errcap, code, "invalid decimal '%s': %s", excerpt, detail);
-}
-
-#define FAIL(code, ...) fail_text(err, errcap, (code), t, n, __VA_ARGS__)
+#define FAIL(code, ...) pctl_fail_text(err, errcap, (code), "decimal", t, n, __VA_ARGS__)
 
 static bool ieq(const char *s, size_t n, const char *word) {
   size_t i = 0;

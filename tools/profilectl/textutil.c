@@ -30,3 +30,16 @@ void pctl_text_excerpt(const char *s, size_t len, char out[PCTL_EXCERPT_CAP]) {
   }
   out[o] = '\0';
 }
+
+int pctl_fail_text(char *err, size_t errcap, int code, const char *what, const char *t,
+                   size_t n, const char *fmt, ...) {
+  if (err == NULL || errcap == 0) return code;
+  char excerpt[PCTL_EXCERPT_CAP];
+  char detail[112];
+  pctl_text_excerpt(t, n, excerpt);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  return pctl_errbuf_set(err, errcap, code, "invalid %s '%s': %s", what, excerpt, detail);
+}

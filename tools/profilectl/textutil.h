@@ -36,6 +36,15 @@ int pctl_errbuf_set(char *err, size_t cap, int code, const char *fmt, ...) LP_PR
  */
 void pctl_text_excerpt(const char *s, size_t len, char out[PCTL_EXCERPT_CAP]);
 
+/**
+ * @brief Report that text @p t (@p n bytes) is not a valid @p what:
+ * writes "invalid WHAT 'EXCERPT': DETAIL" into @p err, DETAIL formatted
+ * from @p fmt. Shared by the parsers so their messages read alike.
+ * @return @p code.
+ */
+int pctl_fail_text(char *err, size_t errcap, int code, const char *what, const char *t,
+                   size_t n, const char *fmt, ...) LP_PRINTF(7, 8);
+
 /** @brief Narrow [*s, *s + *len) to exclude leading and trailing ASCII spaces (0x20). */
 static inline void pctl_trim_spaces(const char **s, size_t *len) {
   const char *p = *s;

@@ -100,23 +100,8 @@ static int fixed_digits(const char *s, size_t n) {
 }
 
 /* Report a problem with the text t (already trimmed). */
-#define FAIL(code, ...) fail_text(err, errcap, (code), t, n, __VA_ARGS__)
+#define FAIL(code, ...) pctl_fail_text(err, errcap, (code), "timestamp", t, n, __VA_ARGS__)
 
-static int fail_text(char *err, size_t errcap, int code, const char *t, size_t n,
-                     const char *fmt, ...) LP_PRINTF(6, 7);
-
-static int fail_text(char *err, size_t errcap, int code, const char *t, size_t n,
-                     const char *fmt, ...) {
-  if (err == NULL || errcap == 0) return code;
-  char excerpt[PCTL_EXCERPT_CAP];
-  char detail[112];
-  pctl_text_excerpt(t, n, excerpt);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
-  va_end(ap);
-  return pctl_errbuf_set(err, errcap, code, "invalid timestamp '%s': %s", excerpt, detail);
-}
 
 /* Parse the offset at t[i..n): "", "Z", "+HH", "+HHMM", "+HH:MM" or with '-'.
  * Stores the seconds to add to local time to get UTC. */

@@ -4,9 +4,10 @@
  * junk values; a share of late events) fed to lp_idgraph_observe. Prints
  * events/s, identifiers/s, bytes per stored identifier and peak RSS.
  *
- *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [identifiers]
+ *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--observe-only] [identifiers]
  *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
- *   --quick: 20000 identifiers)
+ *   --quick: 20000 identifiers; --observe-only skips the snapshot round
+ *   trip, for profiling the observe path)
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
@@ -16,7 +17,25 @@
 
 #include "../bench_util.h"
 #include "core/rng.h"
+#include "identity/idgraph.h"
 #include "libprofile.h"
+
+/* Where the graph's bytes go (capacity, slack included): the hash maps from
+ * identifier hash and profile id, the per-identifier records, the stored
+ * events with their member words. Reads the internal state: figures for the
+ * benchmark report only. */
+typedef struct breakdown {
+  size_t index, records, events;
+} breakdown;
+static size_t vec_bytes(const lp_vec *v) { return v->cap * v->esz; }
+static breakdown graph_breakdown(const lp_idgraph *g) {
+  const idg_state *st = &g->st;
+  breakdown b;
+  b.index = lp_hmap_bytes(&st->index) + lp_hmap_bytes(&st->pids);
+  b.records = vec_bytes(&st->nodes) + vec_bytes(&st->counts);
+  b.events = vec_bytes(&st->events) + vec_bytes(&st->members);
+  return b;
+}
 
 /* Counting allocator: the graph's live bytes give bytes per identifier. */
 typedef struct counter {
@@ -179,13 +198,16 @@ static lp_idgraph *make_graph(const lp_allocator *a) {
 int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
   uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
+  int observe_only = 0;
   for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--observe-only") == 0) observe_only = 1;
     if (strncmp(argv[i], "--late=", 7) == 0) late = strtoull(argv[i] + 7, NULL, 10);
     else if (strncmp(argv[i], "--kiosks=", 9) == 0) kiosks = strtoull(argv[i] + 9, NULL, 10);
     else if (argv[i][0] != '-') target = strtoull(argv[i], NULL, 10);
   }
   if (late > 100 || kiosks > 98) {
-    fprintf(stderr, "usage: bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [identifiers]\n");
+    fprintf(stderr, "usage: bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--observe-only] "
+                    "[identifiers]\n");
     return 2;
   }
   counter c = {0, 0};
@@ -252,6 +274,7 @@ int main(int argc, char **argv) {
   double gen = bench_now() - g0, gen_cpu = cpu_now() - gc0;
   double lib = secs - gen > 1e-9 ? secs - gen : secs;
   double lib_cpu = cpu - gen_cpu > 1e-9 ? cpu - gen_cpu : cpu;
+  breakdown parts = graph_breakdown(g);
   printf("{\"bench\":\"identity_observe\",\"late_pct\":%" PRIu64 ",\"kiosk_pct\":%" PRIu64
          ",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
          ",\"identifier_occurrences\":%" PRIu64 ",\"profiles\":%" PRIu64
@@ -259,10 +282,18 @@ int main(int argc, char **argv) {
          ",\"seconds\":%.3f,\"generator_seconds\":%.3f,\"events_per_s\":%.0f"
          ",\"identifiers_per_s\":%.0f,\"cpu_seconds\":%.3f,\"events_per_cpu_s\":%.0f"
          ",\"bytes_per_identifier\":%.1f,\"graph_bytes\":%zu"
-         ",\"peak_graph_bytes\":%zu,\"peak_rss\":%lld}\n",
+         ",\"peak_graph_bytes\":%zu,\"index_bytes_per_identifier\":%.1f"
+         ",\"record_bytes_per_identifier\":%.1f,\"event_bytes_per_identifier\":%.1f"
+         ",\"peak_rss\":%lld}\n",
          late, kiosks, st.identifiers, events, idents, st.profiles, st.conflicts, st.quarantined, st.blocked,
          secs, gen, (double)events / lib, (double)idents / lib, cpu, (double)events / lib_cpu,
-         (double)c.live / (double)st.identifiers, c.live, c.peak, bench_peak_rss());
+         (double)c.live / (double)st.identifiers, c.live, c.peak,
+         (double)parts.index / (double)st.identifiers, (double)parts.records / (double)st.identifiers,
+         (double)parts.events / (double)st.identifiers, bench_peak_rss());
+  if (observe_only) {
+    lp_idgraph_free(g);
+    return sink == 0;
+  }
   /* Save and reload once: snapshot size per identifier. */
   lp_membuf *b;
   if (lp_membuf_create(NULL, &b) != LP_OK) return 1;

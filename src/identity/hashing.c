@@ -94,9 +94,7 @@ int idg_lookup(lp_idgraph *h, const lp_idgraph_ident *id, uint32_t *node, lp_has
     return lp_error_set(&h->err, LP_ENOTFOUND, "%s", why);
   }
   if (rc != LP_OK) return rc;
-  uint64_t v;
-  if (!lp_map128_get(&h->st.index, *hash, &v))
+  if (!idg_index_get(&h->st, *hash, node))
     return lp_error_set(&h->err, LP_ENOTFOUND, "no such %s identifier", h->types[id->type].name);
-  *node = (uint32_t)v;
   return LP_OK;
 }

@@ -65,7 +65,8 @@ typedef struct idg_state {
   lp_vec counts;  /* uint8_t[ntypes] per node: identifiers per type (root) */
   lp_vec events;  /* idg_event */
   lp_vec members; /* uint32_t member words */
-  lp_map128 index;      /* hash -> node */
+  lp_map64 index;       /* low half of the hash -> node (see idg_index_*) */
+  lp_map128 index_hi;   /* full hash -> node, for low halves already taken */
   lp_map64 pids;        /* profile id -> the profile's first node */
   lp_map128 tombstones; /* tombstone hash -> 1 */
   lp_strpool sources;
@@ -145,6 +146,14 @@ int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b);
 uint32_t idg_find(const idg_state *s, uint32_t x);
 uint32_t idg_cluster_find(const idg_state *s, uint32_t x);
 uint64_t idg_pid(const idg_state *s, uint32_t node);
+/* Hash -> node. Room for `n` more identifiers (LP_OK / LP_ENOMEM / LP_ELIMIT). */
+int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n);
+bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node);
+/* Node of `hash`, or `fresh` (registered, *added true) when it has none;
+ * room reserved, so it cannot fail. `fresh` need not be stored yet. */
+uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
+                          bool *added);
+void idg_index_del(idg_state *s, lp_hash128 hash);
 /* Heap sort of uint32 items under a comparator with context. */
 void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint32_t),
               const void *ctx);

@@ -133,13 +133,20 @@ int idg_normalize(const idg_type *t, const char *in, size_t len, char *out, size
 }
 
 /* Values that analytics SDKs and forms emit when the real value is
- * missing; compared case-insensitively. */
-static const char *const junk_values[] = {
-  "null", "(null)", "nil", "none", "undefined", "nan", "[object object]", "-1",
-  "anonymous", "unknown", "n/a", "na", "true", "false", "{}", "[]", "\"\"",
-  "test", "test@test.com", "test@example.com", "example@example.com",
-  "noreply@example.com", "no-reply@example.com", "email@example.com",
+ * missing; compared case-insensitively. Lengths are kept with the text so
+ * that a candidate of another length costs one comparison. */
+#define JUNK(text) {text, sizeof text - 1}
+static const struct junk_value {
+  const char *text;
+  size_t len;
+} junk_values[] = {
+  JUNK("null"), JUNK("(null)"), JUNK("nil"), JUNK("none"), JUNK("undefined"), JUNK("nan"),
+  JUNK("[object object]"), JUNK("-1"), JUNK("anonymous"), JUNK("unknown"), JUNK("n/a"),
+  JUNK("na"), JUNK("true"), JUNK("false"), JUNK("{}"), JUNK("[]"), JUNK("\"\""), JUNK("test"),
+  JUNK("test@test.com"), JUNK("test@example.com"), JUNK("example@example.com"),
+  JUNK("noreply@example.com"), JUNK("no-reply@example.com"), JUNK("email@example.com"),
 };
+#undef JUNK
 
 /* Length of the longest entry above: longer values skip the table. */
 #define IDG_LONGEST_JUNK 20
@@ -148,17 +155,20 @@ bool idg_default_blocked(const idg_type *t, const char *v, size_t len) {
   (void)t;
   if (len == 0) return true;
   bool zeros_and_dashes = true, any_zero = false, dashes_only = true;
-  for (size_t i = 0; i < len; i++) {
+  for (size_t i = 0; i < len && zeros_and_dashes; i++) {
     if (v[i] != '-') dashes_only = false;
     if (v[i] == '0') any_zero = true;
-    else if (v[i] != '-' && v[i] != '+') zeros_and_dashes = false;
+    else if (v[i] != '-' && v[i] != '+') zeros_and_dashes = dashes_only = false;
   }
   /* "0", "0000-0000", "00000000-0000-0000-0000-000000000000", "+000..." */
   if (dashes_only || (zeros_and_dashes && any_zero)) return true;
-  char low[32];
   if (len > IDG_LONGEST_JUNK) return false;
-  for (size_t i = 0; i < len; i++) low[i] = lower(v[i]);
-  for (size_t i = 0; i < LP_ARRAY_LEN(junk_values); i++)
-    if (low[0] == junk_values[i][0] && equals(low, len, junk_values[i])) return true;
+  for (size_t i = 0; i < LP_ARRAY_LEN(junk_values); i++) {
+    const struct junk_value *j = &junk_values[i];
+    if (j->len != len || lower(v[0]) != j->text[0]) continue;
+    size_t k = 1;
+    while (k < len && lower(v[k]) == j->text[k]) k++;
+    if (k == len) return true;
+  }
   return false;
 }

@@ -223,7 +223,7 @@ static int reserve_all(lp_idgraph *h, idg_state *s, size_t n) {
   if (rc == LP_OK) rc = lp_vec_reserve(&s->counts, m, s->counts.len + n * h->ntypes);
   if (rc == LP_OK) rc = lp_vec_reserve(&s->events, m, s->events.len + 1);
   if (rc == LP_OK) rc = lp_vec_reserve(&s->members, m, s->members.len + n);
-  if (rc == LP_OK) rc = lp_hmap_reserve(&s->index, m, s->index.len + n);
+  if (rc == LP_OK) rc = idg_index_reserve(s, m, n);
   if (rc == LP_OK) rc = lp_hmap_reserve(&s->pids, m, s->pids.len + n);
   return rc;
 }
@@ -429,19 +429,15 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   (void)lp_vec_push(&s->events, &h->mem, &ev);
   uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];
   for (size_t i = 0; i < n; i++) {
-    uint64_t k[2] = {items[i].hash.lo, items[i].hash.hi}, *slot;
     bool added;
-    (void)lp_hmap_upsert(&s->index, &h->mem, k, &slot, &added);
+    node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
-      node[i] = (uint32_t)s->nodes.len;
-      *slot = node[i];
       idg_node nd = {items[i].hash, node[i], node[i], node[i], ei, node[i], IDG_NONE, IDG_NONE,
                      raw[i], 0, (uint8_t)items[i].type, 0};
       (void)lp_vec_push(&s->nodes, &h->mem, &nd);
       (void)lp_vec_append(&s->counts, &h->mem, NULL, h->ntypes);
       idg_counts(s, h->ntypes, node[i])[items[i].type] = 1;
     } else {
-      node[i] = (uint32_t)*slot;
       if (raw[i] != IDG_NONE) idg_node_at(s, node[i])->raw = raw[i];
     }
   }
@@ -489,7 +485,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     }
     if (rc != LP_OK) {
       for (size_t i = n; i-- > 0;)
-        if (node[i] >= fresh_from) lp_map128_del(&s->index, items[i].hash, NULL);
+        if (node[i] >= fresh_from) idg_index_del(s, items[i].hash);
       s->nodes.len = fresh_from;
       s->counts.len = (size_t)fresh_from * h->ntypes;
       s->events.len--;

@@ -85,9 +85,9 @@ static int rebuild(lp_idgraph *h, const idg_filter *f, const lp_hash128 *tombs, 
     (void)lp_map128_put(&next.tombstones, &h->mem, idg_tomb_hash(tombs[i]), 1);
   size_t nch = 0;
   for (uint32_t x = 0; x < nn; x++) {
-    uint64_t before = idg_pid(&h->st, x), after = 0, v;
-    if (lp_map128_get(&next.index, idg_node_at(&h->st, x)->hash, &v))
-      after = idg_pid(&next, (uint32_t)v);
+    uint64_t before = idg_pid(&h->st, x), after = 0;
+    uint32_t y;
+    if (idg_index_get(&next, idg_node_at(&h->st, x)->hash, &y)) after = idg_pid(&next, y);
     if (before != after) {
       ch[nch].old_id = before;
       ch[nch].new_id = after;

@@ -10,7 +10,8 @@ void idg_state_init(idg_state *s) {
   lp_vec_init(&s->counts, 1);
   lp_vec_init(&s->events, sizeof(idg_event));
   lp_vec_init(&s->members, sizeof(uint32_t));
-  lp_map128_init(&s->index);
+  lp_map64_init(&s->index);
+  lp_map128_init(&s->index_hi);
   lp_map64_init(&s->pids);
   lp_map128_init(&s->tombstones);
   lp_strpool_init(&s->sources);
@@ -29,6 +30,7 @@ void idg_state_free(idg_state *s, const lp_mem *m) {
   lp_vec_free(&s->events, m);
   lp_vec_free(&s->members, m);
   lp_hmap_free(&s->index, m);
+  lp_hmap_free(&s->index_hi, m);
   lp_hmap_free(&s->pids, m);
   lp_hmap_free(&s->tombstones, m);
   lp_strpool_free(&s->sources, m);
@@ -105,6 +107,55 @@ uint32_t idg_cluster_find(const idg_state *s, uint32_t x) {
 uint64_t idg_pid(const idg_state *s, uint32_t node) {
   const idg_node *root = idg_node_at(s, idg_find(s, node));
   return idg_pid_of_hash(idg_node_at(s, root->comp_first)->hash);
+}
+
+/* The index keys on the low 64 bits of the hash (8 bytes a slot instead of
+ * 16) and checks the high half in the node. An identifier whose low half is
+ * already taken by another goes to index_hi; lookups try both, so a
+ * deletion never has to move an entry from one map to the other. */
+int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {
+  int rc = lp_hmap_reserve(&s->index, m, s->index.len + n);
+  if (rc == LP_OK) rc = lp_hmap_reserve(&s->index_hi, m, s->index_hi.len + n);
+  return rc;
+}
+
+/* The index entry `node` of hash.lo is `hash`'s own (not a namesake's). */
+static bool owns(const idg_state *s, uint64_t node, lp_hash128 hash) {
+  return idg_node_at(s, (uint32_t)node)->hash.hi == hash.hi;
+}
+
+bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node) {
+  uint64_t v;
+  if (lp_map64_get(&s->index, hash.lo, &v) && owns(s, v, hash)) {
+    *node = (uint32_t)v;
+    return true;
+  }
+  if (s->index_hi.len == 0 || !lp_map128_get(&s->index_hi, hash, &v)) return false;
+  *node = (uint32_t)v;
+  return true;
+}
+
+uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
+                          bool *added) {
+  uint64_t *slot;
+  (void)lp_hmap_upsert(&s->index, m, &hash.lo, &slot, added); /* room reserved */
+  if (*added) {
+    *slot = fresh;
+    return fresh;
+  }
+  if (owns(s, *slot, hash)) return (uint32_t)*slot;
+  uint64_t k[2] = {hash.lo, hash.hi};
+  (void)lp_hmap_upsert(&s->index_hi, m, k, &slot, added);
+  if (*added) *slot = fresh;
+  return (uint32_t)*slot;
+}
+
+void idg_index_del(idg_state *s, lp_hash128 hash) {
+  uint64_t v;
+  if (lp_map64_get(&s->index, hash.lo, &v) && owns(s, v, hash))
+    lp_map64_del(&s->index, hash.lo, NULL);
+  else
+    lp_map128_del(&s->index_hi, hash, NULL);
 }
 
 static void sift(uint32_t *a, size_t i, size_t n,

@@ -454,6 +454,158 @@ static int failing_hash(void *ud, const void *data, size_t len, uint8_t *out16) 
   return (*calls)++ >= 1 ? 1 : 0;
 }
 
+/* A host hash whose low halves take only four values (0..3), while the
+ * high halves stay distinct: most identifiers share their low half with
+ * another, which the graph must keep apart by the high half. */
+static int narrow_hash(void *ud, const void *data, size_t len, uint8_t *out16) {
+  int rc = idt_hash_cb(ud, data, len, out16);
+  out16[0] &= 3;
+  memset(out16 + 1, 0, 7);
+  return rc;
+}
+
+/* 30 people (user id + e-mail), 10 of them with a device joined by a second
+ * event, and one event with two user ids (a unique conflict). */
+static int observe_people(lp_idgraph *g, int upto) {
+  char user[16], mail[24], dev[16];
+  for (int i = 0; i < 30 && i < upto; i++) {
+    snprintf(user, sizeof user, "u%d", i);
+    snprintf(mail, sizeof mail, "e%d@x.com", i);
+    idt_event e = {100 + i, "web", 2, {T_USER, T_EMAIL}, {user, mail}};
+    int rc = idt_observe(g, &e, NULL);
+    if (rc != LP_OK) return rc;
+  }
+  for (int i = 0; i < 10 && 30 + i < upto; i++) {
+    snprintf(mail, sizeof mail, "e%d@x.com", i);
+    snprintf(dev, sizeof dev, "d%d", i);
+    idt_event e = {200 + i, "app", 2, {T_EMAIL, T_DEVICE}, {mail, dev}};
+    int rc = idt_observe(g, &e, NULL);
+    if (rc != LP_OK) return rc;
+  }
+  idt_event both = {300, "crm", 2, {T_USER, T_USER}, {"u0", "u1"}};
+  return upto > 40 ? idt_observe(g, &both, NULL) : LP_OK;
+}
+
+static lp_idgraph *narrow_graph(const lp_allocator *alloc, bool narrow) {
+  lp_idgraph *g;
+  if (idt_make(alloc, true, &g) != LP_OK) return NULL;
+  if (narrow) assert_int_equal(lp_idgraph_set_hash(g, narrow_hash, NULL), LP_OK);
+  return g;
+}
+
+static void same_stats(lp_idgraph *a, lp_idgraph *b) {
+  lp_idgraph_stats sa = {sizeof sa, 0, 0, 0, 0, 0, 0, 0, 0, 0}, sb = sa;
+  assert_int_equal(lp_idgraph_get_stats(a, &sa), LP_OK);
+  assert_int_equal(lp_idgraph_get_stats(b, &sb), LP_OK);
+  assert_memory_equal(&sa, &sb, sizeof sa);
+}
+
+/* Links do not depend on the hash values: a graph whose hashes share low
+ * halves must link exactly as one with distinct hashes (expected counts
+ * from the event list above: 70 identifiers, 30 profiles, 1 conflict). */
+static void identifiers_sharing_a_low_hash_half(void **state) {
+  (void)state;
+  lp_idgraph *narrow = narrow_graph(NULL, true), *wide = narrow_graph(NULL, false);
+  assert_int_equal(observe_people(narrow, 99), LP_OK);
+  assert_int_equal(observe_people(wide, 99), LP_OK);
+  same_stats(narrow, wide);
+  lp_idgraph_stats st = {sizeof st, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  assert_int_equal(lp_idgraph_get_stats(narrow, &st), LP_OK);
+  assert_int_equal(st.identifiers, 70);
+  assert_int_equal(st.profiles, 30);
+  assert_int_equal(st.conflicts, 1);
+  char user[16], dev[16];
+  for (int i = 0; i < 30; i++) {
+    snprintf(user, sizeof user, "u%d", i);
+    for (int j = 0; j < 10; j++) {
+      snprintf(dev, sizeof dev, "d%d", j);
+      lp_idgraph_ident a = idt_id(T_USER, user), b = idt_id(T_DEVICE, dev);
+      size_t nn = 0, nw = 0;
+      int rn = lp_idgraph_explain(narrow, &a, &b, NULL, 0, &nn);
+      int rw = lp_idgraph_explain(wide, &a, &b, NULL, 0, &nw);
+      assert_int_equal(rn, i == j ? LP_OK : LP_ENOTFOUND);
+      assert_int_equal(rn, rw);
+      assert_int_equal(nn, nw);
+    }
+  }
+  /* Removal rebuilds the index; the namesakes stay reachable. */
+  lp_idgraph_ident gone = idt_id(T_EMAIL, "e0@x.com");
+  assert_int_equal(lp_idgraph_remove_identifier(narrow, &gone), LP_OK);
+  assert_int_equal(lp_idgraph_remove_identifier(wide, &gone), LP_OK);
+  same_stats(narrow, wide);
+  uint64_t pid;
+  assert_int_equal(lp_idgraph_profile_of(narrow, T_EMAIL, "e0@x.com", 8, &pid), LP_ENOTFOUND);
+  assert_int_equal(lp_idgraph_profile_of(narrow, T_EMAIL, "e1@x.com", 8, &pid), LP_OK);
+  assert_int_equal(lp_idgraph_profile_of(narrow, T_DEVICE, "d0", 2, &pid), LP_OK);
+  /* A reloaded copy saves the same bytes. */
+  lp_membuf *b1 = idt_save(narrow);
+  lp_idgraph *copy = narrow_graph(NULL, true);
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(b1), lp_membuf_size(b1)), LP_OK);
+  assert_int_equal(lp_idgraph_load(copy, lp_memreader_read, &mr), LP_OK);
+  lp_membuf *b2 = idt_save(copy);
+  assert_true(idt_same_bytes(b1, b2));
+  lp_membuf_free(b1);
+  lp_membuf_free(b2);
+  lp_idgraph_free(copy);
+  lp_idgraph_free(narrow);
+  lp_idgraph_free(wide);
+}
+
+/* Snapshot bytes under the sweep's allocator, whose single failure may hit
+ * this save: then the second attempt succeeds. */
+static lp_membuf *save_once_more(lp_idgraph *g) {
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  if (lp_idgraph_save(g, lp_membuf_write, b) == LP_ENOMEM) {
+    lp_membuf_clear(b);
+    assert_int_equal(lp_idgraph_save(g, lp_membuf_write, b), LP_OK);
+  }
+  return b;
+}
+
+/* Every allocation failure of a late event with two new identifiers and
+ * a stored one (so that a failed replay takes new index entries back)
+ * leaves the graph as before and usable. */
+static const idt_event late_namesakes = {50, "web", 3, {T_USER, T_EMAIL, T_DEVICE},
+                                         {"u20", "e5@x.com", "d20"}};
+static int narrow_observe_flow(const lp_allocator *alloc, void *ctx) {
+  const lp_membuf *after = ctx;
+  lp_idgraph *g = narrow_graph(alloc, true);
+  if (g == NULL) return LP_ENOMEM;
+  int rc = observe_people(g, 20);
+  if (rc != LP_OK) {
+    lp_idgraph_free(g);
+    return rc;
+  }
+  lp_membuf *before = save_once_more(g);
+  rc = idt_observe(g, &late_namesakes, NULL);
+  lp_membuf *now = save_once_more(g);
+  assert_true(idt_same_bytes(now, rc == LP_OK ? after : before));
+  lp_membuf_free(now);
+  if (rc != LP_OK) {
+    assert_int_equal(rc, LP_ENOMEM);
+    assert_int_equal(idt_observe(g, &late_namesakes, NULL), LP_OK);
+    now = save_once_more(g);
+    assert_true(idt_same_bytes(now, after));
+    lp_membuf_free(now);
+  }
+  lp_membuf_free(before);
+  lp_idgraph_free(g);
+  return rc;
+}
+
+static void low_half_namesakes_survive_allocation_failures(void **state) {
+  (void)state;
+  lp_idgraph *g = narrow_graph(NULL, true);
+  assert_int_equal(observe_people(g, 20), LP_OK);
+  assert_int_equal(idt_observe(g, &late_namesakes, NULL), LP_OK);
+  lp_membuf *after = idt_save(g);
+  lp_idgraph_free(g);
+  assert_true(lp_test_oom_sweep("observe namesakes", narrow_observe_flow, after) > 3);
+  lp_membuf_free(after);
+}
+
 static void errors_are_reported(void **state) {
   (void)state;
   lp_idgraph *g;
@@ -620,6 +772,8 @@ int main(void) {
       cmocka_unit_test(late_event_recomputes_and_notifies),
       cmocka_unit_test(explain_gives_the_chain),
       cmocka_unit_test(raw_values_on_opt_in),
+      cmocka_unit_test(identifiers_sharing_a_low_hash_half),
+      cmocka_unit_test(low_half_namesakes_survive_allocation_failures),
       cmocka_unit_test(errors_are_reported),
   };
   return cmocka_run_group_tests_name("identity", tests, NULL, NULL);

@@ -39,6 +39,7 @@ typedef struct idg_type {
  * root of the union-find tree they belong to. */
 typedef struct idg_node {
   lp_hash128 hash;
+  uint64_t sketch;       /* bit (hash.lo % 64) of every identifier seen with it */
   uint32_t cluster;      /* raw union-find: every stored event's identifiers, no rules */
   uint32_t parent;       /* resolved union-find: the profiles */
   uint32_t next_member;  /* circular list of the profile's identifiers */
@@ -46,8 +47,6 @@ typedef struct idg_node {
   uint32_t comp_first;   /* root: the profile's canonically first identifier */
   uint32_t cluster_head; /* cluster root: one event of its circular event list */
   uint32_t cluster_max;  /* cluster root: its canonically last event */
-  uint32_t raw;          /* value id in the raw pool, or IDG_NONE */
-  uint64_t sketch;       /* bit (hash.lo % 64) of every identifier seen with it */
   uint8_t type;
   uint8_t flags;         /* IDG_QUARANTINED: a property of the set of events */
 } idg_node;
@@ -62,6 +61,9 @@ typedef struct idg_event {
 
 typedef struct idg_state {
   lp_vec nodes;   /* idg_node */
+  lp_vec raws;    /* uint32_t per node: id in the value pool or IDG_NONE; empty
+                     when no value is stored (the default), so hashed mode
+                     pays nothing for raw mode */
   lp_vec counts;  /* uint8_t[ntypes] per node: identifiers per type (root) */
   lp_vec events;  /* idg_event */
   lp_vec members; /* uint32_t member words */
@@ -108,6 +110,10 @@ static inline idg_event *idg_event_at(const idg_state *s, uint32_t i) {
 }
 static inline uint32_t *idg_members(const idg_state *s, const idg_event *e) {
   return (uint32_t *)lp_vec_at(&s->members, e->first);
+}
+/* Id of a node's normalised value in s->values, or IDG_NONE. */
+static inline uint32_t idg_raw(const idg_state *s, uint32_t node) {
+  return node < s->raws.len ? *(const uint32_t *)lp_vec_at(&s->raws, node) : IDG_NONE;
 }
 static inline uint8_t *idg_counts(const idg_state *s, uint32_t ntypes, uint32_t node) {
   return (uint8_t *)s->counts.data + (size_t)node * ntypes;

@@ -86,6 +86,7 @@ static int read_idents(loader *l, lp_cursor *c) {
   size_t n;
   if (!lp_cursor_count(c, 24, &n) || n > IDG_MAX_NODES) return corrupt(l, "IDNT count");
   int rc = lp_vec_reserve(&l->t.nodes, m, n);
+  if (rc == LP_OK) rc = lp_vec_reserve(&l->t.raws, m, n);
   if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "out of memory loading identifiers");
   lp_hash128 prev = {0, 0};
   for (size_t i = 0; i < n; i++) {
@@ -103,19 +104,19 @@ static int read_idents(loader *l, lp_cursor *c) {
     memset(&nd, 0, sizeof nd);
     nd.hash = hash;
     nd.type = (uint8_t)l->type_map[type];
-    nd.raw = IDG_NONE;
+    uint32_t raw = IDG_NONE;
     if (rawlen != NO_RAW) {
       if (rawlen > LP_IDGRAPH_MAX_VALUE_LEN) return corrupt(l, "IDNT raw value too long");
       const uint8_t *v = lp_cursor_take(c, rawlen);
       if (v == NULL) return corrupt(l, "IDNT raw value is truncated");
-      rc = lp_strpool_intern(&l->t.values, m, rawlen > 0 ? (const char *)v : "", rawlen, &nd.raw,
-                             NULL);
+      rc = lp_strpool_intern(&l->t.values, m, rawlen > 0 ? (const char *)v : "", rawlen, &raw, NULL);
       if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "loading raw values failed");
     } else if (l->h->store_raw) {
       return lp_error_set(&l->h->err, LP_ECONFLICT,
                           "raw storage is on but the snapshot holds hashes only");
     }
     (void)lp_vec_push(&l->t.nodes, m, &nd);
+    (void)lp_vec_push(&l->t.raws, m, &raw);
   }
   return lp_cursor_done(c) ? LP_OK : corrupt(l, "IDNT has trailing bytes");
 }

@@ -220,6 +220,7 @@ static int cmp_items(const void *a, const void *b) {
 static int reserve_all(lp_idgraph *h, idg_state *s, size_t n) {
   const lp_mem *m = &h->mem;
   int rc = lp_vec_reserve(&s->nodes, m, s->nodes.len + n);
+  if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&s->raws, m, s->raws.len + n);
   if (rc == LP_OK) rc = lp_vec_reserve(&s->counts, m, s->counts.len + n * h->ntypes);
   if (rc == LP_OK) rc = lp_vec_reserve(&s->events, m, s->events.len + 1);
   if (rc == LP_OK) rc = lp_vec_reserve(&s->members, m, s->members.len + n);
@@ -432,13 +433,14 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     bool added;
     node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
-      idg_node nd = {items[i].hash, node[i], node[i], node[i], ei, node[i], IDG_NONE, IDG_NONE,
-                     raw[i], 0, (uint8_t)items[i].type, 0};
+      idg_node nd = {items[i].hash, 0,        node[i],  node[i], node[i], ei,
+                     node[i],       IDG_NONE, IDG_NONE, (uint8_t)items[i].type, 0};
       (void)lp_vec_push(&s->nodes, &h->mem, &nd);
+      if (h->store_raw) (void)lp_vec_push(&s->raws, &h->mem, &raw[i]);
       (void)lp_vec_append(&s->counts, &h->mem, NULL, h->ntypes);
       idg_counts(s, h->ntypes, node[i])[items[i].type] = 1;
     } else {
-      if (raw[i] != IDG_NONE) idg_node_at(s, node[i])->raw = raw[i];
+      if (raw[i] != IDG_NONE) *(uint32_t *)lp_vec_at(&s->raws, node[i]) = raw[i];
     }
   }
   (void)lp_vec_append(&s->members, &h->mem, node, n);
@@ -487,6 +489,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
       for (size_t i = n; i-- > 0;)
         if (node[i] >= fresh_from) idg_index_del(s, items[i].hash);
       s->nodes.len = fresh_from;
+      if (s->raws.len > fresh_from) s->raws.len = fresh_from;
       s->counts.len = (size_t)fresh_from * h->ntypes;
       s->events.len--;
       s->members.len -= n;

@@ -33,7 +33,8 @@ static void fill_info(const idg_state *s, uint32_t x, lp_idgraph_ident_info *o) 
   lp_put_u64le(o->hash, n->hash.lo);
   lp_put_u64le(o->hash + 8, n->hash.hi);
   o->len = 0;
-  o->value = n->raw != IDG_NONE ? lp_strpool_get(&s->values, n->raw, &o->len) : NULL;
+  uint32_t raw = idg_raw(s, x);
+  o->value = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &o->len) : NULL;
 }
 
 int lp_idgraph_profile_identifiers(lp_idgraph *h, uint64_t profile_id,

@@ -52,8 +52,8 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
       const idg_node *nd = idg_node_at(from, x);
       items[n].hash = nd->hash;
       items[n].type = nd->type;
-      items[n].raw = nd->raw != IDG_NONE ? lp_strpool_get(&from->values, nd->raw, &items[n].raw_len)
-                                         : NULL;
+      uint32_t raw = idg_raw(from, x);
+      items[n].raw = raw != IDG_NONE ? lp_strpool_get(&from->values, raw, &items[n].raw_len) : NULL;
       if (items[n].raw == NULL) items[n].raw_len = 0;
       n++;
     }

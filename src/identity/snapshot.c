@@ -119,12 +119,13 @@ static int write_all(lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, u
   if (rc == LP_OK) rc = lp_snapw_u64(w, p->nn);
   for (size_t i = 0; i < p->nn && rc == LP_OK; i++) {
     const idg_node *n = idg_node_at(s, p->node_order[i]);
+    uint32_t raw = idg_raw(s, p->node_order[i]);
     rc = lp_snapw_u32(w, n->type);
     if (rc == LP_OK) rc = put_hash(w, n->hash);
-    if (rc == LP_OK && n->raw == IDG_NONE) rc = lp_snapw_u32(w, NO_RAW);
-    if (rc == LP_OK && n->raw != IDG_NONE) {
+    if (rc == LP_OK && raw == IDG_NONE) rc = lp_snapw_u32(w, NO_RAW);
+    if (rc == LP_OK && raw != IDG_NONE) {
       size_t len;
-      const char *v = lp_strpool_get(&s->values, n->raw, &len);
+      const char *v = lp_strpool_get(&s->values, raw, &len);
       rc = put_bytes(w, v, len);
     }
   }

@@ -7,6 +7,7 @@
 void idg_state_init(idg_state *s) {
   memset(s, 0, sizeof *s);
   lp_vec_init(&s->nodes, sizeof(idg_node));
+  lp_vec_init(&s->raws, sizeof(uint32_t));
   lp_vec_init(&s->counts, 1);
   lp_vec_init(&s->events, sizeof(idg_event));
   lp_vec_init(&s->members, sizeof(uint32_t));
@@ -26,6 +27,7 @@ static void wipe_vec(lp_vec *v, const lp_mem *m) {
 
 void idg_state_free(idg_state *s, const lp_mem *m) {
   wipe_vec(&s->nodes, m);
+  lp_vec_free(&s->raws, m);
   lp_vec_free(&s->counts, m);
   lp_vec_free(&s->events, m);
   lp_vec_free(&s->members, m);

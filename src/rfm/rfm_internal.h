@@ -83,6 +83,13 @@ static inline bool rfm_find(const lp_rfm *h, uint64_t id, size_t *pos) {
   return true;
 }
 
+/* Software prefetch: ingestion and scoring are bound by cache misses. */
+#if defined(__GNUC__)
+#  define RFM_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define RFM_PREFETCH(p) ((void)(p))
+#endif
+
 /* Snapshot sections (docs/rfm.md) and the fixed size of a profile record. */
 #define RFM_SEC_OPTS LP_FOURCC('O', 'P', 'T', 'S')
 #define RFM_SEC_PROFILES LP_FOURCC('P', 'R', 'O', 'F')
@@ -113,14 +120,40 @@ bool rfm_set_insert(lp_map128 *set, const lp_mem *m, uint64_t owner, uint64_t k,
 /* Lifecycle stage of p at as_of (as_of >= p->last_ts). */
 lp_rfm_stage rfm_stage(const lp_rfm *h, const rfm_prof *p, int64_t as_of);
 
-/* Stable LSD radix sort of n (key, index) pairs by key, 11-bit digits:
- * tmp arrays of n, counts of RFM_RADIX_PASSES * RFM_RADIX_SIZE; n must fit
- * in uint32_t. */
+/* Stable radix sort of n (key, index) pairs by key, 11-bit digits: tmp
+ * arrays of n, counts of RFM_RADIX_PASSES * RFM_RADIX_SIZE; n must fit in
+ * uint32_t. LSD, except that n >= RFM_RADIX_MSD_MIN keys spanning three
+ * digits or more are first split on their top digit. */
 #define RFM_RADIX_BITS 11
 #define RFM_RADIX_SIZE (1u << RFM_RADIX_BITS)
 #define RFM_RADIX_PASSES 6
+#define RFM_RADIX_MSD_MIN 32768
 void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
                     uint32_t *counts, size_t n);
+
+static inline unsigned rfm_bit_length(uint64_t x) {
+  unsigned b = 0;
+  for (; x != 0; x >>= 1) b++;
+  return b;
+}
+
+/* Turn counts c[0..len) into exclusive prefix sums (bucket starts);
+ * returns the largest count. */
+static inline uint32_t rfm_bucket_starts(uint32_t *c, size_t len) {
+  uint32_t sum = 0, largest = 0;
+  for (size_t b = 0; b < len; b++) {
+    uint32_t n = c[b];
+    if (n > largest) largest = n;
+    c[b] = sum;
+    sum += n;
+  }
+  return largest;
+}
+
+/* Unscored rows (scores zero) of every profile with a transaction, in id
+ * order; lo and hi bound their ids and rows has room for all of them.
+ * LP_OK or LP_ENOMEM (rows then undefined). */
+int rfm_rows_by_id(lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi, lp_rfm_row *rows);
 
 /* Positions of all profiles sorted by id (caller frees n uint32). */
 int rfm_sorted_positions(lp_rfm *h, uint32_t **out);

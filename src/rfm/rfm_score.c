@@ -4,34 +4,25 @@
  */
 #include "rfm/rfm_internal.h"
 
-void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
-                    uint32_t *counts, size_t n) {
-  if (n == 0) return;
-  /* Sorting key - min orders the same and leaves the high digits zero when
-   * the keys span a small range, so those passes are skipped below. */
-  uint64_t lo = UINT64_MAX;
-  for (size_t i = 0; i < n; i++)
-    if (keys[i] < lo) lo = keys[i];
+/* Stable LSD sort of n keys on their low `passes` digits (higher digits
+ * all zero or all equal); the result ends in keys/idx. */
+static void lsd_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
+                     uint32_t *counts, size_t n, unsigned passes) {
   /* All digit histograms in one read pass. */
-  memset(counts, 0, RFM_RADIX_PASSES * RFM_RADIX_SIZE * sizeof *counts);
+  memset(counts, 0, passes * RFM_RADIX_SIZE * sizeof *counts);
   for (size_t i = 0; i < n; i++) {
-    uint64_t k = keys[i] -= lo;
-    for (unsigned p = 0; p < RFM_RADIX_PASSES; p++)
+    uint64_t k = keys[i];
+    for (unsigned p = 0; p < passes; p++)
       counts[p * RFM_RADIX_SIZE + ((k >> (p * RFM_RADIX_BITS)) & (RFM_RADIX_SIZE - 1))]++;
   }
   uint64_t *src_k = keys, *dst_k = tmp_keys;
   uint32_t *src_i = idx, *dst_i = tmp_idx;
-  for (unsigned p = 0; p < RFM_RADIX_PASSES; p++) {
+  for (unsigned p = 0; p < passes; p++) {
     unsigned shift = p * RFM_RADIX_BITS;
     uint32_t *count = &counts[p * RFM_RADIX_SIZE];
     /* A digit equal in every key leaves the order as it is: skip. */
     if (count[(src_k[0] >> shift) & (RFM_RADIX_SIZE - 1)] == n) continue;
-    uint32_t sum = 0;
-    for (unsigned b = 0; b < RFM_RADIX_SIZE; b++) {
-      uint32_t c = count[b];
-      count[b] = sum;
-      sum += c;
-    }
+    (void)rfm_bucket_starts(count, RFM_RADIX_SIZE);
     for (size_t i = 0; i < n; i++) {
       uint32_t d = count[(src_k[i] >> shift) & (RFM_RADIX_SIZE - 1)]++;
       dst_k[d] = src_k[i];
@@ -48,14 +39,59 @@ void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t 
     memcpy(keys, src_k, n * sizeof *keys);
     memcpy(idx, src_i, n * sizeof *idx);
   }
+}
+
+void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
+                    uint32_t *counts, size_t n) {
+  if (n == 0) return;
+  /* Sorting key - min orders the same and leaves the high digits zero when
+   * the keys span a small range, so those digits are not sorted at all. */
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (keys[i] < lo) lo = keys[i];
+    if (keys[i] > hi) hi = keys[i];
+  }
+  unsigned passes = (rfm_bit_length(hi - lo) + RFM_RADIX_BITS - 1) / RFM_RADIX_BITS;
+  for (size_t i = 0; i < n; i++) keys[i] -= lo;
+  if (n < RFM_RADIX_MSD_MIN || passes < 3) {
+    lsd_sort(keys, idx, tmp_keys, tmp_idx, counts, n, passes);
+  } else {
+    /* Large and wide: one stable pass on the top digit into the tmp arrays,
+     * then each bucket (a few thousand keys when they are spread) is sorted
+     * on the remaining digits while it sits in the cache, instead of every
+     * pass streaming the whole array through memory. */
+    unsigned top = passes - 1, shift = top * RFM_RADIX_BITS;
+    uint32_t *start = &counts[top * RFM_RADIX_SIZE];
+    memset(start, 0, RFM_RADIX_SIZE * sizeof *start);
+    for (size_t i = 0; i < n; i++) start[keys[i] >> shift]++;
+    (void)rfm_bucket_starts(start, RFM_RADIX_SIZE);
+    for (size_t i = 0; i < n; i++) {
+      uint32_t d = start[keys[i] >> shift]++;
+      tmp_keys[d] = keys[i];
+      tmp_idx[d] = idx[i];
+    }
+    /* start[b] now ends bucket b. */
+    size_t b0 = 0;
+    for (unsigned b = 0; b < RFM_RADIX_SIZE; b++) {
+      size_t b1 = start[b];
+      if (b1 > b0) {
+        lsd_sort(tmp_keys + b0, tmp_idx + b0, keys + b0, idx + b0, counts, b1 - b0, top);
+        memcpy(keys + b0, tmp_keys + b0, (b1 - b0) * sizeof *keys);
+        memcpy(idx + b0, tmp_idx + b0, (b1 - b0) * sizeof *idx);
+      }
+      b0 = b1;
+    }
+  }
   for (size_t i = 0; i < n; i++) keys[i] += lo;
 }
 
-/* Scratch for sorting n entries: keys, indices and their twins. */
+/* Scratch for sorting n entries: keys, indices and their twins, and (for
+ * scoring) the three scores by row, kept apart from the rows so that the
+ * scattered writes stay small. */
 typedef struct sort_scratch {
   uint64_t *keys, *tmp_keys;
   uint32_t *idx, *tmp_idx, *counts;
-  uint8_t *bins; /* scores by row, so the scattered writes stay small */
+  uint8_t *bins[3];
   size_t n;
 } sort_scratch;
 
@@ -63,14 +99,14 @@ typedef struct sort_scratch {
 
 static void scratch_free(const lp_mem *m, sort_scratch *s) {
   lp_mem_free_array(m, s->counts, COUNTS_LEN, sizeof(uint32_t));
-  lp_mem_free_array(m, s->bins, s->n, 1);
+  for (int d = 0; d < 3; d++) lp_mem_free_array(m, s->bins[d], s->n, 1);
   lp_mem_free_array(m, s->keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->tmp_keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->idx, s->n, sizeof(uint32_t));
   lp_mem_free_array(m, s->tmp_idx, s->n, sizeof(uint32_t));
 }
 
-static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n) {
+static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n, bool scores) {
   memset(s, 0, sizeof *s);
   s->n = n;
   if (n == 0) return LP_OK;
@@ -79,21 +115,28 @@ static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n) {
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->idx);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->tmp_idx);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, COUNTS_LEN, sizeof(uint32_t), (void **)&s->counts);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, 1, (void **)&s->bins);
+  for (int d = 0; scores && d < 3 && rc == LP_OK; d++)
+    rc = lp_mem_alloc_array(m, n, 1, (void **)&s->bins[d]);
   if (rc != LP_OK) scratch_free(m, s);
   return rc;
+}
+
+/* Positions of all profiles in id order, in s->idx (s sized for all). */
+static const uint32_t *sort_ids(const lp_rfm *h, sort_scratch *s) {
+  for (size_t i = 0; i < h->profs.len; i++) {
+    s->keys[i] = rfm_at(h, i)->id;
+    s->idx[i] = (uint32_t)i;
+  }
+  rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, h->profs.len);
+  return s->idx;
 }
 
 int rfm_sorted_positions(lp_rfm *h, uint32_t **out) {
   size_t n = h->profs.len;
   sort_scratch s;
-  int rc = scratch_alloc(&h->mem, &s, n);
+  int rc = scratch_alloc(&h->mem, &s, n, false);
   if (rc != LP_OK || n == 0) return rc;
-  for (size_t i = 0; i < n; i++) {
-    s.keys[i] = rfm_at(h, i)->id;
-    s.idx[i] = (uint32_t)i;
-  }
-  rfm_radix_sort(s.keys, s.idx, s.tmp_keys, s.tmp_idx, s.counts, n);
+  (void)sort_ids(h, &s);
   *out = s.idx;
   s.idx = NULL;
   scratch_free(&h->mem, &s);
@@ -105,11 +148,15 @@ static inline uint64_t ordered_key(int64_t v) { return (uint64_t)v ^ (UINT64_C(1
 
 /* pandas qcut(rank, N) on ranks 1..n: the edges are 1 + (n-1)k/N, bins are
  * right-closed and the first one includes its lower edge, so rank r is in
- * the smallest k with N(r-1) <= (n-1)k. Exact in integers. */
-static uint32_t quantile_bin(uint64_t rank, uint64_t n, uint32_t bins) {
-  if (n <= 1 || rank <= 1) return 1;
-  uint64_t num = (uint64_t)bins * (rank - 1), den = n - 1;
-  return (uint32_t)((num + den - 1) / den);
+ * the smallest k with N(r-1) <= (n-1)k. Exact in integers; walking the
+ * ranks in order, k only grows, so no division is needed. `order` lists
+ * the rows by rank. */
+static void quantile_bins(const uint32_t *order, size_t n, uint32_t bins, uint8_t *out) {
+  uint64_t k = 1, den = n - 1;
+  for (size_t j = 0; j < n; j++) {
+    while ((uint64_t)bins * j > den * k) k++;
+    out[order[j]] = (uint8_t)k;
+  }
 }
 
 /* Cut points t[0..bins-2]: bin k holds t[k-2] < v <= t[k-1]. */
@@ -124,12 +171,6 @@ enum { DIM_R, DIM_F, DIM_M };
 static int64_t dim_value(const lp_rfm_row *row, int dim, int64_t recency_unit) {
   if (dim == DIM_R) return row->recency / recency_unit; /* recency >= 0: rounds down */
   return dim == DIM_F ? row->frequency : row->monetary;
-}
-
-static void set_score(lp_rfm_row *row, int dim, uint32_t bin, uint32_t bins) {
-  if (dim == DIM_R) row->r = bins + 1 - bin; /* recent = high */
-  else if (dim == DIM_F) row->f = bin;
-  else row->m = bin;
 }
 
 static int check_thresholds(lp_rfm *h, const int64_t *t, uint32_t bins, const char *name) {
@@ -165,25 +206,62 @@ static int check_options(lp_rfm *h, const lp_rfm_score_options *o) {
   return LP_OK;
 }
 
-/* Scores of one dimension over rows[0..n) (already in id order, so a
- * stable sort by value breaks ties by ascending id). */
-static void score_dim(lp_rfm_row *rows, size_t n, int dim, const lp_rfm_score_options *o,
+/* Rows in rank order, ties in row order, when the n values keys[i] - lo
+ * span fewer than n: a counting sort, with its counts in tmp_idx. */
+static void rank_by_counting(sort_scratch *s, size_t n, uint64_t lo, uint64_t range) {
+  uint32_t *start = s->tmp_idx;
+  memset(start, 0, (size_t)(range + 1) * sizeof *start);
+  for (size_t i = 0; i < n; i++) start[s->keys[i] - lo]++;
+  (void)rfm_bucket_starts(start, (size_t)range + 1);
+  for (size_t i = 0; i < n; i++) s->idx[start[s->keys[i] - lo]++] = (uint32_t)i;
+}
+
+/* Bins of one dimension over rows[0..n) into s->bins[dim]. The rows are in
+ * id order, so ranking stably by value breaks ties by ascending id. */
+static void score_dim(const lp_rfm_row *rows, size_t n, int dim, const lp_rfm_score_options *o,
                       sort_scratch *s) {
+  uint8_t *out = s->bins[dim];
   if (o->binning == LP_RFM_BIN_THRESHOLDS) {
     const int64_t *t = dim == DIM_R ? o->r_thresholds
                        : dim == DIM_F ? o->f_thresholds : o->m_thresholds;
     for (size_t i = 0; i < n; i++)
-      set_score(&rows[i], dim, threshold_bin(dim_value(&rows[i], dim, o->recency_unit), t, o->bins),
-                o->bins);
+      out[i] = (uint8_t)threshold_bin(dim_value(&rows[i], dim, o->recency_unit), t, o->bins);
     return;
   }
+  uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < n; i++) {
-    s->keys[i] = ordered_key(dim_value(&rows[i], dim, o->recency_unit));
-    s->idx[i] = (uint32_t)i;
+    uint64_t k = s->keys[i] = ordered_key(dim_value(&rows[i], dim, o->recency_unit));
+    if (k < lo) lo = k;
+    if (k > hi) hi = k;
   }
-  rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, n);
-  for (size_t j = 0; j < n; j++) s->bins[s->idx[j]] = (uint8_t)quantile_bin(j + 1, n, o->bins);
-  for (size_t i = 0; i < n; i++) set_score(&rows[i], dim, s->bins[i], o->bins);
+  if (hi - lo < n) {
+    rank_by_counting(s, n, lo, hi - lo);
+  } else {
+    for (size_t i = 0; i < n; i++) s->idx[i] = (uint32_t)i;
+    rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, n);
+  }
+  quantile_bins(s->idx, n, o->bins, out);
+}
+
+/* Segment of every (r, f, m) when there are few enough to tabulate. */
+#define SEGMENT_TABLE_BINS 10
+
+static void apply_scores(lp_rfm_row *rows, size_t n, uint32_t bins, const sort_scratch *s,
+                         const lp_rfm_segmap *segments) {
+  uint32_t table[SEGMENT_TABLE_BINS * SEGMENT_TABLE_BINS * SEGMENT_TABLE_BINS];
+  bool tabulated = bins <= SEGMENT_TABLE_BINS;
+  for (uint32_t r = 1; tabulated && r <= bins; r++)
+    for (uint32_t f = 1; f <= bins; f++)
+      for (uint32_t m = 1; m <= bins; m++)
+        table[((r - 1) * bins + f - 1) * bins + m - 1] = lp_rfm_segmap_match(segments, r, f, m);
+  for (size_t i = 0; i < n; i++) {
+    lp_rfm_row *row = &rows[i];
+    row->r = bins + 1 - s->bins[DIM_R][i]; /* recent = high */
+    row->f = s->bins[DIM_F][i];
+    row->m = s->bins[DIM_M][i];
+    row->segment = tabulated ? table[((row->r - 1) * bins + row->f - 1) * bins + row->m - 1]
+                             : lp_rfm_segmap_match(segments, row->r, row->f, row->m);
+  }
 }
 
 int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segmap *segments,
@@ -194,9 +272,12 @@ int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segma
   int rc = check_options(h, opts);
   if (rc != LP_OK) return rc;
   size_t n = 0;
+  uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < h->profs.len; i++) {
     const rfm_prof *p = rfm_at(h, i);
     if (p->txns == 0) continue;
+    if (p->id < lo) lo = p->id;
+    if (p->id > hi) hi = p->id;
     if (p->last_ts > opts->as_of)
       return lp_error_set(&h->err, LP_ERANGE,
                           "profile %llu has a transaction after as_of (%lld > %lld)",
@@ -209,33 +290,15 @@ int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segma
     return lp_error_set(&h->err, LP_ELIMIT, "rows: room for %zu, %zu needed", cap, n);
   if (n == 0) return LP_OK;
   if (rows == NULL) return lp_error_set(&h->err, LP_EINVAL, "rows: NULL");
-  uint32_t *order;
-  rc = rfm_sorted_positions(h, &order);
+  rc = rfm_rows_by_id(h, opts->as_of, lo, hi, rows);
   sort_scratch s;
-  if (rc == LP_OK) {
-    rc = scratch_alloc(&h->mem, &s, n);
-    if (rc != LP_OK) lp_mem_free_array(&h->mem, order, h->profs.len, sizeof *order);
-  }
+  if (rc == LP_OK) rc = scratch_alloc(&h->mem, &s, n, true);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot allocate scoring scratch: %s",
                                        lp_strerror(rc));
-  size_t j = 0;
-  for (size_t i = 0; i < h->profs.len; i++) {
-    const rfm_prof *p = rfm_at(h, order[i]);
-    if (p->txns == 0) continue;
-    lp_rfm_row *row = &rows[j++];
-    memset(row, 0, sizeof *row);
-    row->profile_id = p->id;
-    row->recency = opts->as_of - p->last_ts;
-    row->frequency = (int64_t)(p->order_keys + p->loose_orders);
-    row->monetary = p->monetary;
-    row->stage = (uint32_t)rfm_stage(h, p, opts->as_of);
-  }
-  lp_mem_free_array(&h->mem, order, h->profs.len, sizeof *order);
   score_dim(rows, n, DIM_R, opts, &s);
   score_dim(rows, n, DIM_F, opts, &s);
   score_dim(rows, n, DIM_M, opts, &s);
+  apply_scores(rows, n, opts->bins, &s, segments);
   scratch_free(&h->mem, &s);
-  for (size_t i = 0; i < n; i++)
-    rows[i].segment = lp_rfm_segmap_match(segments, rows[i].r, rows[i].f, rows[i].m);
   return LP_OK;
 }

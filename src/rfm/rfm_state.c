@@ -157,11 +157,6 @@ bool rfm_set_insert(lp_map128 *set, const lp_mem *m, uint64_t owner, uint64_t k,
  * maps, so the loop touches the slots a transaction will need a few
  * transactions ahead. The slot is computed the way core/map.c hashes keys;
  * if that ever changes the prefetches miss but nothing else is affected. */
-#if defined(__GNUC__)
-#  define RFM_PREFETCH(p) __builtin_prefetch(p)
-#else
-#  define RFM_PREFETCH(p) ((void)(p))
-#endif
 #define PREFETCH_AHEAD 16
 #define RESOLVE_AHEAD 8
 

@@ -764,10 +764,12 @@ static void merges_reject_bad_arguments(void **state) {
 }
 
 /* The internal radix sort against the definition: ascending keys, equal
- * keys in input order. Keys from narrow and full 64-bit ranges. */
+ * keys in input order. Keys from narrow and full 64-bit ranges; N is above
+ * RFM_RADIX_MSD_MIN so that the wide rounds take the top-digit split. */
 static void radix_sort_is_stable_and_ordered(void **state) {
   (void)state;
-  enum { N = 5000 };
+  enum { N = 40000 };
+  assert_true(N >= RFM_RADIX_MSD_MIN);
   static uint64_t keys[N], tk[N], orig[N];
   static uint32_t idx[N], ti[N], counts[RFM_RADIX_PASSES * RFM_RADIX_SIZE];
   lp_rng r;

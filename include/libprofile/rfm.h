@@ -155,8 +155,9 @@ LP_API int lp_rfm_get_int(const lp_rfm *h, lp_rfm_option key, int64_t *value);
  * @return #LP_OK; #LP_EINVAL (NULL argument, bad struct_size or unknown flag,
  *         the message names the index); #LP_ERANGE (a timestamp beyond
  *         +-(2^62 - 1) seconds, an amount of INT64_MIN, or the state's total
- *         turnover - the sum of |amount| - would pass INT64_MAX); #LP_ELIMIT
- *         or #LP_ENOMEM.
+ *         turnover - the sum of |amount| - would pass INT64_MAX, or the
+ *         state would hold more than 2^62 - 1 transactions in total);
+ *         #LP_ELIMIT or #LP_ENOMEM.
  */
 LP_API int lp_rfm_add(lp_rfm *h, const lp_rfm_txn *txns, size_t count);
 
@@ -204,8 +205,10 @@ LP_API int lp_rfm_merge_profiles(lp_rfm *h, uint64_t into_id, uint64_t from_id);
  * @brief Merge a whole state (a shard) into @p dst; @p src is not changed.
  * The result equals ingesting both inputs into one state, in any order.
  * @return #LP_OK; #LP_EINVAL (NULL argument, @p dst == @p src); #LP_ECONFLICT
- *         (different period lengths); #LP_ERANGE (overflow); #LP_ENOMEM,
- *         #LP_ELIMIT. @p dst is unchanged on failure.
+ *         (different period lengths); #LP_ERANGE (the turnover would pass
+ *         INT64_MAX or the state would hold more than 2^62 - 1
+ *         transactions in total); #LP_ENOMEM, #LP_ELIMIT. @p dst is
+ *         unchanged on failure.
  */
 LP_API int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src);
 
@@ -445,7 +448,8 @@ LP_API int lp_rfm_save(lp_rfm *h, lp_writer w, void *ud);
 /**
  * @brief Replace the contents of @p h with a saved state, atomically.
  * @return #LP_OK; #LP_EINVAL (NULL argument); #LP_ECORRUPT (bad container,
- *         wrong kind, inconsistent content); #LP_EVERSION; #LP_EIO;
+ *         wrong kind, inconsistent content, including transaction counts
+ *         that total more than 2^62 - 1); #LP_EVERSION; #LP_EIO;
  *         #LP_ENOMEM; #LP_ELIMIT. @p h is unchanged on failure.
  */
 LP_API int lp_rfm_load(lp_rfm *h, lp_reader r, void *ud);

@@ -20,6 +20,11 @@
 #define RFM_TS_LIMIT ((INT64_C(1) << 62) - 1)
 static inline bool rfm_ts_ok(int64_t ts) { return ts >= -RFM_TS_LIMIT && ts <= RFM_TS_LIMIT; }
 
+/* Most transactions a state may hold in total. Every per-profile count is
+ * bounded by it, so no count can wrap, not even when two states at the
+ * limit are merged (the merge itself is refused). */
+#define RFM_MAX_TXNS ((UINT64_C(1) << 62) - 1)
+
 /* One profile. Its distinct orders and periods live in the handle's two
  * 128-bit sets keyed (profile id, order id) and (profile id, period); the
  * value of each set entry is the next key of the same profile, so the
@@ -53,6 +58,7 @@ struct lp_rfm {
   int64_t period;       /* seconds */
   rfm_bands bands;
   int64_t turnover;     /* sum of |amount| ever ingested: bounds every sum */
+  uint64_t txn_total;   /* sum of the profiles' txns, <= RFM_MAX_TXNS */
   bool has_stage_as_of;
   int64_t stage_as_of;
   lp_map64 index;       /* profile id -> position in profs */

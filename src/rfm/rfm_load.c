@@ -12,6 +12,7 @@ typedef struct rfm_image {
   int64_t period;
   rfm_bands bands;
   int64_t turnover;
+  uint64_t txn_total;
   bool has_stage_as_of;
   int64_t stage_as_of;
   lp_map64 index;
@@ -117,6 +118,9 @@ static int decode_profiles(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor 
     if (i > 0 && p.id <= ((const rfm_prof *)lp_vec_at(&im->profs, i - 1))->id)
       return corrupt(h, "profiles not in ascending id order");
     if (!profile_ok(im, &p, &abs_sum)) return corrupt(h, "inconsistent profile record");
+    if (p.txns > RFM_MAX_TXNS - im->txn_total)
+      return corrupt(h, "more than 2^62 - 1 transactions in total");
+    im->txn_total += p.txns;
     (void)lp_vec_push(&im->profs, m, &p);
     (void)lp_map64_put(&im->index, m, p.id, i);
   }
@@ -187,6 +191,7 @@ static void swap_in(lp_rfm *h, rfm_image *im) {
   h->period = im->period;
   h->bands = im->bands;
   h->turnover = im->turnover;
+  h->txn_total = im->txn_total;
   h->has_stage_as_of = im->has_stage_as_of;
   h->stage_as_of = im->stage_as_of;
   lp_map64 idx = h->index;

@@ -99,6 +99,9 @@ int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src) {
   if (lp_i64_add_overflow(dst->turnover, src->turnover, &turnover))
     return lp_error_set(&dst->err, LP_ERANGE,
                         "merged turnover would exceed INT64_MAX minor units");
+  if (src->txn_total > RFM_MAX_TXNS - dst->txn_total)
+    return lp_error_set(&dst->err, LP_ERANGE,
+                        "merged state would hold more than 2^62 - 1 transactions");
   int rc = rfm_reserve(dst, src->profs.len, src->orders.len, src->periods.len);
   if (rc != LP_OK) return rc;
   for (size_t i = 0; i < src->profs.len; i++) {
@@ -111,5 +114,6 @@ int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src) {
                s->periods, s->id, &d->period_head, &d->periods);
   }
   dst->turnover = turnover;
+  dst->txn_total += src->txn_total;
   return LP_OK;
 }

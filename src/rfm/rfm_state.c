@@ -234,6 +234,9 @@ int lp_rfm_add(lp_rfm *h, const lp_rfm_txn *txns, size_t count) {
   if (h == NULL) return LP_EINVAL;
   if (count == 0) return LP_OK;
   if (txns == NULL) return lp_error_set(&h->err, LP_EINVAL, "txns: NULL with count %zu", count);
+  if (count > RFM_MAX_TXNS - h->txn_total)
+    return lp_error_set(&h->err, LP_ERANGE,
+                        "the state would hold more than 2^62 - 1 transactions");
   int64_t turnover = h->turnover;
   size_t with_order = 0;
   for (size_t i = 0; i < count; i++) {
@@ -278,6 +281,7 @@ int lp_rfm_add(lp_rfm *h, const lp_rfm_txn *txns, size_t count) {
     apply_txn(h, &txns[i], pos, &last);
   }
   h->turnover = turnover;
+  h->txn_total += count;
   return LP_OK;
 }
 

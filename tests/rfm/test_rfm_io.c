@@ -241,6 +241,80 @@ static void content_edits_are_validated(void **state) {
   lp_membuf_free(b);
 }
 
+/* Documented limit on the transactions of one state (docs/rfm.md). */
+#define MAX_TXNS ((UINT64_C(1) << 62) - 1)
+/* PROF payload: a u64 count, then 88-byte records whose 7th field (offset
+ * 48) is the transaction count; record 0 of the sample is the prospect. */
+#define SECOND_TXNS_OFFSET (8 + 88 + 48)
+
+typedef struct txns_edit {
+  uint64_t value, old, id;
+} txns_edit;
+
+static void set_second_txns(uint32_t *type, uint32_t *flags, uint8_t *data, size_t *len,
+                            size_t section, void *ctx) {
+  (void)flags;
+  txns_edit *e = ctx;
+  if (*type != LP_FOURCC('P', 'R', 'O', 'F')) return;
+  (void)section;
+  assert_true(*len >= SECOND_TXNS_OFFSET + 8);
+  e->old = lp_get_u64le(data + SECOND_TXNS_OFFSET);
+  e->id = lp_get_u64le(data + 8 + 88);
+  lp_put_u64le(data + SECOND_TXNS_OFFSET, e->value);
+}
+
+/* Crafted transaction counts: a state may total 2^62 - 1 transactions
+ * (then adding or merging more is refused), one more is corrupt. The
+ * sample holds 40 transactions, so giving the second profile
+ * 2^62 - 1 - (40 - its own) reaches the limit exactly. */
+static void transaction_counts_are_bounded(void **state) {
+  (void)state;
+  lp_membuf *b = sample_bytes();
+  txns_edit probe = {0, 0, 0};
+  lp_membuf *m = rewrite(b, LP_RFM_SNAPSHOT_KIND, set_second_txns, &probe);
+  lp_membuf_free(m);
+  assert_true(probe.old >= 1 && probe.old <= 40);
+  txns_edit at_limit = {MAX_TXNS - (40 - probe.old), 0, 0}, over = {at_limit.value + 1, 0, 0};
+  lp_membuf *full = rewrite(b, LP_RFM_SNAPSHOT_KIND, set_second_txns, &at_limit);
+  lp_membuf *too_many = rewrite(b, LP_RFM_SNAPSHOT_KIND, set_second_txns, &over);
+  lp_membuf *vb;
+  lp_rfm *h = victim(&vb);
+  assert_int_equal(load_buffer(h, lp_membuf_data(too_many), lp_membuf_size(too_many)),
+                   LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "2^62"));
+  assert_holds(h, vb);
+  /* Two counts that each fit but wrap uint64 together are refused too. */
+  txns_edit huge = {UINT64_MAX - 5, 0, 0};
+  lp_membuf *wrap = rewrite(b, LP_RFM_SNAPSHOT_KIND, set_second_txns, &huge);
+  assert_int_equal(load_buffer(h, lp_membuf_data(wrap), lp_membuf_size(wrap)), LP_ECORRUPT);
+  assert_holds(h, vb);
+  assert_int_equal(load_buffer(h, lp_membuf_data(full), lp_membuf_size(full)), LP_OK);
+  lp_rfm_txn t = txn(7, T0, 1, 1);
+  assert_int_equal(lp_rfm_add(h, &t, 1), LP_ERANGE);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "2^62"));
+  assert_holds(h, full);
+  lp_rfm *other;
+  assert_int_equal(lp_rfm_create(NULL, &other), LP_OK);
+  assert_int_equal(lp_rfm_add(other, &t, 1), LP_OK);
+  assert_int_equal(lp_rfm_merge(h, other), LP_ERANGE);
+  assert_holds(h, full);
+  /* The other direction: one transaction plus the full state. */
+  assert_int_equal(lp_rfm_merge(other, h), LP_ERANGE);
+  /* An identity merge keeps the total: allowed, and the counts add up
+   * (into the prospect, id 1, which had none). */
+  assert_int_equal(lp_rfm_merge_profiles(h, 1, probe.id), LP_OK);
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  assert_int_equal(lp_rfm_get(h, 1, &p), LP_OK);
+  assert_int_equal(p.transactions, at_limit.value);
+  lp_rfm_free(other);
+  lp_rfm_free(h);
+  lp_membuf_free(wrap);
+  lp_membuf_free(vb);
+  lp_membuf_free(full);
+  lp_membuf_free(too_many);
+  lp_membuf_free(b);
+}
+
 static void drop_section(uint32_t *type, uint32_t *flags, uint8_t *data, size_t *len,
                          size_t section, void *ctx) {
   (void)flags, (void)data, (void)len;
@@ -460,6 +534,7 @@ int main(void) {
       cmocka_unit_test(every_truncation_and_bit_flip_is_rejected),
       cmocka_unit_test(content_edits_are_validated),
       cmocka_unit_test(sections_are_checked),
+      cmocka_unit_test(transaction_counts_are_bounded),
       cmocka_unit_test(writer_and_reader_fail_cleanly_at_every_byte),
       cmocka_unit_test(every_allocation_failure_leaves_state_unchanged),
   };

@@ -158,7 +158,8 @@ bool rfm_set_insert(lp_map128 *set, const lp_mem *m, uint64_t owner, uint64_t k,
  * transactions ahead. The slot is computed the way core/map.c hashes keys;
  * if that ever changes the prefetches miss but nothing else is affected. */
 #define PREFETCH_AHEAD 16
-#define RESOLVE_AHEAD 8
+#define APPLY_AHEAD 8
+#define APPLY_CHUNK 512
 
 static void prefetch_slot(const lp_hmap *m, uint64_t hash) {
   if (m->cap == 0) return;
@@ -168,9 +169,31 @@ static void prefetch_slot(const lp_hmap *m, uint64_t hash) {
   RFM_PREFETCH(&m->vals[i]);
 }
 
-static void prefetch_txn(const lp_rfm *h, const lp_rfm_txn *t) {
+
+/* Positions of the profiles of txns[c0 .. c0+m) into pos, adding the new
+ * ones (room is reserved, so positions never move meanwhile). */
+static void resolve_chunk(lp_rfm *h, const lp_rfm_txn *txns, size_t count, size_t c0, size_t m,
+                          uint32_t *pos) {
+  if (c0 == 0)
+    for (size_t i = 0; i < count && i < PREFETCH_AHEAD; i++)
+      prefetch_slot(&h->index, lp_mix64(txns[i].profile_id));
+  for (size_t j = 0; j < m; j++) {
+    size_t i = c0 + j;
+    if (i + PREFETCH_AHEAD < count)
+      prefetch_slot(&h->index, lp_mix64(txns[i + PREFETCH_AHEAD].profile_id));
+    pos[j] = j > 0 && txns[i].profile_id == txns[i - 1].profile_id
+                 ? pos[j - 1]
+                 : (uint32_t)rfm_get_or_add(h, txns[i].profile_id);
+  }
+}
+
+/* A record usually straddles two cache lines: fetch both, and the set
+ * slots the transaction will probe. */
+static void prefetch_apply(const lp_rfm *h, const lp_rfm_txn *t, uint32_t pos) {
+  const char *rec = (const char *)rfm_at(h, pos);
+  RFM_PREFETCH(rec);
+  RFM_PREFETCH(rec + sizeof(rfm_prof) - 1);
   uint64_t hid = lp_mix64(t->profile_id);
-  prefetch_slot(&h->index, hid);
   prefetch_slot(&h->periods, lp_mix64(hid ^ (uint64_t)rfm_period_of(h, t->ts)));
   if (t->flags & LP_RFM_TXN_HAS_ORDER) prefetch_slot(&h->orders, lp_mix64(hid ^ t->order_id));
 }
@@ -190,7 +213,7 @@ typedef struct last_touch {
  * overflow (turnover bound), so this cannot fail. */
 static void apply_txn(lp_rfm *h, const lp_rfm_txn *t, size_t known_pos, last_touch *last) {
   bool same = last->valid && last->id == t->profile_id;
-  size_t pos = same ? last->pos : known_pos != SIZE_MAX ? known_pos : rfm_get_or_add(h, t->profile_id);
+  size_t pos = same ? last->pos : known_pos;
   rfm_prof *p = rfm_at(h, pos);
   int64_t per = rfm_period_of(h, t->ts);
   /* The first and last periods are always members: no lookup needed. */
@@ -230,6 +253,15 @@ static void apply_txn(lp_rfm *h, const lp_rfm_txn *t, size_t known_pos, last_tou
   last->period = per;
 }
 
+static void apply_chunk(lp_rfm *h, const lp_rfm_txn *t, size_t m, const uint32_t *pos,
+                        last_touch *last) {
+  for (size_t j = 0; j < m && j < APPLY_AHEAD; j++) prefetch_apply(h, &t[j], pos[j]);
+  for (size_t j = 0; j < m; j++) {
+    if (j + APPLY_AHEAD < m) prefetch_apply(h, &t[j + APPLY_AHEAD], pos[j + APPLY_AHEAD]);
+    apply_txn(h, &t[j], pos[j], last);
+  }
+}
+
 int lp_rfm_add(lp_rfm *h, const lp_rfm_txn *txns, size_t count) {
   if (h == NULL) return LP_EINVAL;
   if (count == 0) return LP_OK;
@@ -261,24 +293,15 @@ int lp_rfm_add(lp_rfm *h, const lp_rfm_txn *txns, size_t count) {
    * the loop below cannot fail half-way. */
   int rc = rfm_reserve(h, count, with_order, count);
   if (rc != LP_OK) return rc;
+  /* In chunks, two phases: first every profile of the chunk is found or
+   * added, then the transactions are applied. Each loop then waits on one
+   * kind of miss and can keep many of them in flight. */
   last_touch last = {0};
-  /* Positions of profiles looked up RESOLVE_AHEAD transactions early (their
-   * slots were prefetched before), so their records can be prefetched too.
-   * A profile that does not exist yet stays SIZE_MAX and is added when its
-   * transaction is applied; positions never move during lp_rfm_add. */
-  size_t ahead[RESOLVE_AHEAD];
-  for (size_t i = 0; i < count && i < PREFETCH_AHEAD; i++) prefetch_txn(h, &txns[i]);
-  for (size_t i = 0; i < count && i < RESOLVE_AHEAD; i++)
-    ahead[i] = rfm_find(h, txns[i].profile_id, &ahead[i]) ? ahead[i] : SIZE_MAX;
-  for (size_t i = 0; i < count; i++) {
-    if (i + PREFETCH_AHEAD < count) prefetch_txn(h, &txns[i + PREFETCH_AHEAD]);
-    size_t pos = ahead[i % RESOLVE_AHEAD];
-    if (i + RESOLVE_AHEAD < count) {
-      size_t *next = &ahead[i % RESOLVE_AHEAD];
-      if (rfm_find(h, txns[i + RESOLVE_AHEAD].profile_id, next)) RFM_PREFETCH(rfm_at(h, *next));
-      else *next = SIZE_MAX;
-    }
-    apply_txn(h, &txns[i], pos, &last);
+  uint32_t pos[APPLY_CHUNK];
+  for (size_t c0 = 0; c0 < count; c0 += APPLY_CHUNK) {
+    size_t m = count - c0 < APPLY_CHUNK ? count - c0 : APPLY_CHUNK;
+    resolve_chunk(h, txns, count, c0, m, pos);
+    apply_chunk(h, txns + c0, m, pos, &last);
   }
   h->turnover = turnover;
   h->txn_total += count;

@@ -31,7 +31,7 @@ static size_t vec_bytes(const lp_vec *v) { return v->cap * v->esz; }
 static breakdown graph_breakdown(const lp_idgraph *g) {
   const idg_state *st = &g->st;
   breakdown b;
-  b.index = lp_hmap_bytes(&st->index) + lp_hmap_bytes(&st->index_hi) + lp_hmap_bytes(&st->pids);
+  b.index = lp_hmap_bytes(&st->index) + lp_hmap_bytes(&st->index_hi);
   b.records = vec_bytes(&st->nodes) + vec_bytes(&st->raws) + vec_bytes(&st->counts);
   b.events = vec_bytes(&st->events) + vec_bytes(&st->members);
   return b;

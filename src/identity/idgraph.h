@@ -69,7 +69,6 @@ typedef struct idg_state {
   lp_vec members; /* uint32_t member words */
   lp_map64 index;       /* low half of the hash -> node (see idg_index_*) */
   lp_map128 index_hi;   /* full hash -> node, for low halves already taken */
-  lp_map64 pids;        /* profile id -> the profile's first node */
   lp_map128 tombstones; /* tombstone hash -> 1 */
   lp_strpool sources;
   lp_strpool values;
@@ -160,6 +159,9 @@ bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node);
 uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
                           bool *added);
 void idg_index_del(idg_state *s, lp_hash128 hash);
+/* A node of the profile named `pid`, found through the index (a profile id
+ * is a half of its first identifier's hash); false when there is none. */
+bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node);
 /* Heap sort of uint32 items under a comparator with context. */
 void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint32_t),
               const void *ctx);

@@ -24,15 +24,12 @@ static void join(const lp_idgraph *h, idg_state *s, uint32_t ra, uint32_t rb) {
     ra = rb;
     rb = r;
   }
-  uint64_t loser = idg_pid_of_hash(idg_node_at(s, b->comp_first)->hash);
   b->parent = ra;
   uint8_t *ca = idg_counts(s, h->ntypes, ra), *cb = idg_counts(s, h->ntypes, rb);
   for (uint32_t t = 0; t < h->ntypes; t++) ca[t] = (uint8_t)(ca[t] + cb[t]);
   uint32_t next = a->next_member;
   a->next_member = b->next_member;
   b->next_member = next;
-  uint64_t v;
-  if (lp_map64_get(&s->pids, loser, &v) && v == b->comp_first) lp_map64_del(&s->pids, loser, NULL);
 }
 
 static int cmp_priority(const lp_idgraph *h, const idg_state *s, uint32_t x, uint32_t y) {
@@ -114,10 +111,8 @@ void idg_emit(lp_idgraph *h, const idg_state *after, idg_change *ch, size_t n) {
     if (i > 0 && ch[i].old_id == ch[i - 1].old_id && ch[i].new_id == ch[i - 1].new_id) continue;
     uint32_t kind = LP_IDGRAPH_REMOVED;
     if (ch[i].new_id != 0) {
-      uint64_t v;
-      bool alive = lp_map64_get(&after->pids, ch[i].old_id, &v) &&
-                   idg_pid(after, (uint32_t)v) == ch[i].old_id;
-      kind = alive ? LP_IDGRAPH_SPLIT : LP_IDGRAPH_MERGED;
+      uint32_t x;
+      kind = idg_profile_node(after, ch[i].old_id, &x) ? LP_IDGRAPH_SPLIT : LP_IDGRAPH_MERGED;
     }
     h->notify(h->notify_ud, kind, ch[i].old_id, ch[i].new_id);
   }
@@ -174,11 +169,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
     for (uint32_t i = 0; i < e->count; i++) {
-      uint32_t x = m[i] & IDG_ORD_MASK, rx = idg_find(s, x);
-      r->old[nm++] = idg_pid(s, x);
-      uint64_t pid = r->old[nm - 1], v;
-      if (rx == x && lp_map64_get(&s->pids, pid, &v) && v == idg_node_at(s, x)->comp_first)
-        lp_map64_del(&s->pids, pid, NULL);
+      r->old[nm++] = idg_pid(s, m[i] & IDG_ORD_MASK);
     }
     ei = e->next;
   } while (ei != head);
@@ -196,10 +187,8 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
     for (uint32_t i = 0; i < e->count; i++, j++) {
-      uint32_t x = m[i] & IDG_ORD_MASK, rx = idg_find(s, x);
-      uint32_t first = idg_node_at(s, rx)->comp_first;
-      uint64_t pid = idg_pid_of_hash(idg_node_at(s, first)->hash);
-      (void)lp_map64_put(&s->pids, &h->mem, pid, first); /* room reserved */
+      uint32_t x = m[i] & IDG_ORD_MASK;
+      uint64_t pid = idg_pid(s, x);
       if (x < fresh_from && r->old[j] != pid) {
         r->changes[nch].old_id = r->old[j];
         r->changes[nch].new_id = pid;
@@ -225,7 +214,6 @@ static int reserve_all(lp_idgraph *h, idg_state *s, size_t n) {
   if (rc == LP_OK) rc = lp_vec_reserve(&s->events, m, s->events.len + 1);
   if (rc == LP_OK) rc = lp_vec_reserve(&s->members, m, s->members.len + n);
   if (rc == LP_OK) rc = idg_index_reserve(s, m, n);
-  if (rc == LP_OK) rc = lp_hmap_reserve(&s->pids, m, s->pids.len + n);
   return rc;
 }
 
@@ -372,7 +360,6 @@ static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32
       reset_node(h, s, x);
       m[i] = x; /* neither linked nor refused */
       uint64_t pid = idg_pid_of_hash(idg_node_at(s, x)->hash);
-      (void)lp_map64_put(&s->pids, &h->mem, pid, x);
       if (x < fresh_from && r->orphan_old[no] != pid) {
         r->changes[nch].old_id = r->orphan_old[no];
         r->changes[nch].new_id = pid;
@@ -479,12 +466,6 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     scratch.nevents = ne;
     scratch.nmembers = nm;
     rc = scratch_alloc(&h->mem, &scratch);
-    if (rc == LP_OK) {
-      /* Recomputing can split profiles: room for two ids per identifier
-       * (stale entries are deleted lazily). */
-      rc = lp_hmap_reserve(&s->pids, &h->mem, s->pids.len + 2 * nm);
-      if (rc != LP_OK) scratch_free(&h->mem, &scratch);
-    }
     if (rc != LP_OK) {
       for (size_t i = n; i-- > 0;)
         if (node[i] >= fresh_from) idg_index_del(s, items[i].hash);
@@ -516,16 +497,12 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     }
     if (root != IDG_NONE) attach_event(s, root, ei);
     /* Net change of every existing member: a brand-new identifier's
-     * momentary singleton profile is never reported (nor registered:
-     * a new identifier gets a profile id only if it stays a root). */
+     * momentary singleton profile is never reported. */
     bool tell = notify && h->notify != NULL;
     uint64_t before[LP_IDGRAPH_MAX_EVENT_IDS];
     for (size_t i = 0; i < n && tell; i++)
       before[i] = node[i] < fresh_from ? idg_pid(s, node[i]) : 0;
     anchor = apply_event(h, s, ei);
-    for (size_t i = 0; i < n; i++)
-      if (node[i] >= fresh_from && idg_node_at(s, node[i])->parent == node[i])
-        (void)lp_map64_put(&s->pids, &h->mem, idg_pid(s, node[i]), idg_node_at(s, node[i])->comp_first);
     for (size_t i = 0; i < n && tell; i++) {
       uint64_t after = idg_pid(s, node[i]);
       if (node[i] < fresh_from && before[i] != after) {

@@ -180,10 +180,10 @@ static bool drop_profile_member(void *ctx, const idg_state *s, uint32_t ei, uint
 }
 
 static int profile_root(lp_idgraph *h, uint64_t pid, uint32_t *root) {
-  uint64_t v;
-  if (!lp_map64_get(&h->st.pids, pid, &v) || idg_pid(&h->st, (uint32_t)v) != pid)
+  uint32_t x;
+  if (!idg_profile_node(&h->st, pid, &x))
     return lp_error_set(&h->err, LP_ENOTFOUND, "no profile %llu", (unsigned long long)pid);
-  *root = idg_find(&h->st, (uint32_t)v);
+  *root = idg_find(&h->st, x);
   return LP_OK;
 }
 

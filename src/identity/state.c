@@ -13,7 +13,6 @@ void idg_state_init(idg_state *s) {
   lp_vec_init(&s->members, sizeof(uint32_t));
   lp_map64_init(&s->index);
   lp_map128_init(&s->index_hi);
-  lp_map64_init(&s->pids);
   lp_map128_init(&s->tombstones);
   lp_strpool_init(&s->sources);
   lp_strpool_init(&s->values);
@@ -33,7 +32,6 @@ void idg_state_free(idg_state *s, const lp_mem *m) {
   lp_vec_free(&s->members, m);
   lp_hmap_free(&s->index, m);
   lp_hmap_free(&s->index_hi, m);
-  lp_hmap_free(&s->pids, m);
   lp_hmap_free(&s->tombstones, m);
   lp_strpool_free(&s->sources, m);
   lp_strpool_free(&s->values, m);
@@ -158,6 +156,28 @@ void idg_index_del(idg_state *s, lp_hash128 hash) {
     lp_map64_del(&s->index, hash.lo, NULL);
   else
     lp_map128_del(&s->index_hi, hash, NULL);
+}
+
+/* Profile ids need no map of their own: the profile named `pid` has a
+ * first identifier whose hash has low half `pid`, or low half 0 (then the
+ * id is the high half, see idg_pid_of_hash). The index finds those; the
+ * namesakes of index_hi (almost never any) are scanned. When two profiles
+ * share an id, the one whose candidate the index holds first is named. */
+static bool named(const idg_state *s, uint64_t x, uint64_t pid, uint32_t *node) {
+  if (idg_pid(s, (uint32_t)x) != pid) return false;
+  *node = (uint32_t)x;
+  return true;
+}
+
+bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node) {
+  uint64_t v;
+  if (lp_map64_get(&s->index, pid, &v) && named(s, v, pid, node)) return true;
+  if (lp_map64_get(&s->index, 0, &v) && named(s, v, pid, node)) return true;
+  size_t pos = 0;
+  const uint64_t *key;
+  while (s->index_hi.len > 0 && lp_hmap_next(&s->index_hi, &pos, &key, &v))
+    if ((key[0] == pid || key[0] == 0) && named(s, v, pid, node)) return true;
+  return false;
 }
 
 static void sift(uint32_t *a, size_t i, size_t n,

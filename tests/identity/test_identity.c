@@ -528,6 +528,25 @@ static void identifiers_sharing_a_low_hash_half(void **state) {
       assert_int_equal(nn, nw);
     }
   }
+  /* Profile ids are found through the index too. Ids above 3 come from a
+   * high half (first identifier with low half 0) and are unique here: they
+   * name exactly their profile (3 identifiers for the first 10 people, 2
+   * for the others). Ids 1..3 are shared by many profiles and name one.
+   * 7 of the 30 first identifiers have low half 0 (FNV-1a of the names
+   * recomputed in Python: the one of u<i>, e<i>@x.com with the smaller
+   * high half, low 64 bits & 3). */
+  int from_high = 0;
+  for (int i = 0; i < 30; i++) {
+    snprintf(user, sizeof user, "u%d", i);
+    uint64_t pid = idt_pid(narrow, T_USER, user);
+    lp_idgraph_ident_info info[4];
+    size_t n = 0;
+    assert_int_equal(lp_idgraph_profile_identifiers(narrow, pid, info, 4, &n), LP_OK);
+    if (pid > 3) assert_int_equal(n, i < 10 ? 3 : 2);
+    else assert_true(n == 2 || n == 3);
+    from_high += pid > 3;
+  }
+  assert_int_equal(from_high, 7);
   /* Removal rebuilds the index; the namesakes stay reachable. */
   lp_idgraph_ident gone = idt_id(T_EMAIL, "e0@x.com");
   assert_int_equal(lp_idgraph_remove_identifier(narrow, &gone), LP_OK);

@@ -90,6 +90,7 @@ void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t 
  * scattered writes stay small. */
 typedef struct sort_scratch {
   uint64_t *keys, *tmp_keys;
+  uint64_t *more_keys[2]; /* scoring: the F and M keys (keys holds R's) */
   uint32_t *idx, *tmp_idx, *counts;
   uint8_t *bins[3];
   size_t n;
@@ -100,6 +101,7 @@ typedef struct sort_scratch {
 static void scratch_free(const lp_mem *m, sort_scratch *s) {
   lp_mem_free_array(m, s->counts, COUNTS_LEN, sizeof(uint32_t));
   for (int d = 0; d < 3; d++) lp_mem_free_array(m, s->bins[d], s->n, 1);
+  for (int d = 0; d < 2; d++) lp_mem_free_array(m, s->more_keys[d], s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->tmp_keys, s->n, sizeof(uint64_t));
   lp_mem_free_array(m, s->idx, s->n, sizeof(uint32_t));
@@ -117,6 +119,8 @@ static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n, bool scores
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, COUNTS_LEN, sizeof(uint32_t), (void **)&s->counts);
   for (int d = 0; scores && d < 3 && rc == LP_OK; d++)
     rc = lp_mem_alloc_array(m, n, 1, (void **)&s->bins[d]);
+  for (int d = 0; scores && d < 2 && rc == LP_OK; d++)
+    rc = lp_mem_alloc_array(m, n, sizeof(uint64_t), (void **)&s->more_keys[d]);
   if (rc != LP_OK) scratch_free(m, s);
   return rc;
 }
@@ -208,39 +212,48 @@ static int check_options(lp_rfm *h, const lp_rfm_score_options *o) {
 
 /* Rows in rank order, ties in row order, when the n values keys[i] - lo
  * span fewer than n: a counting sort, with its counts in tmp_idx. */
-static void rank_by_counting(sort_scratch *s, size_t n, uint64_t lo, uint64_t range) {
+static void rank_by_counting(sort_scratch *s, const uint64_t *keys, size_t n, uint64_t lo,
+                             uint64_t range) {
   uint32_t *start = s->tmp_idx;
   memset(start, 0, (size_t)(range + 1) * sizeof *start);
-  for (size_t i = 0; i < n; i++) start[s->keys[i] - lo]++;
+  for (size_t i = 0; i < n; i++) start[keys[i] - lo]++;
   (void)rfm_bucket_starts(start, (size_t)range + 1);
-  for (size_t i = 0; i < n; i++) s->idx[start[s->keys[i] - lo]++] = (uint32_t)i;
+  for (size_t i = 0; i < n; i++) s->idx[start[keys[i] - lo]++] = (uint32_t)i;
 }
 
-/* Bins of one dimension over rows[0..n) into s->bins[dim]. The rows are in
- * id order, so ranking stably by value breaks ties by ascending id. */
-static void score_dim(const lp_rfm_row *rows, size_t n, int dim, const lp_rfm_score_options *o,
-                      sort_scratch *s) {
-  uint8_t *out = s->bins[dim];
+static const int64_t *thresholds_of(const lp_rfm_score_options *o, int dim) {
+  return dim == DIM_R ? o->r_thresholds : dim == DIM_F ? o->f_thresholds : o->m_thresholds;
+}
+
+/* Bins of the three dimensions over rows[0..n) into s->bins. The rows are
+ * in id order, so ranking stably by value breaks ties by ascending id. */
+static void bin_all(const lp_rfm_row *rows, size_t n, const lp_rfm_score_options *o,
+                    sort_scratch *s) {
   if (o->binning == LP_RFM_BIN_THRESHOLDS) {
-    const int64_t *t = dim == DIM_R ? o->r_thresholds
-                       : dim == DIM_F ? o->f_thresholds : o->m_thresholds;
-    for (size_t i = 0; i < n; i++)
-      out[i] = (uint8_t)threshold_bin(dim_value(&rows[i], dim, o->recency_unit), t, o->bins);
+    for (int d = 0; d < 3; d++)
+      for (size_t i = 0; i < n; i++)
+        s->bins[d][i] = (uint8_t)threshold_bin(dim_value(&rows[i], d, o->recency_unit),
+                                               thresholds_of(o, d), o->bins);
     return;
   }
-  uint64_t lo = UINT64_MAX, hi = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint64_t k = s->keys[i] = ordered_key(dim_value(&rows[i], dim, o->recency_unit));
-    if (k < lo) lo = k;
-    if (k > hi) hi = k;
+  /* One pass over the rows for the three keys. */
+  uint64_t *keys[3] = {s->keys, s->more_keys[0], s->more_keys[1]};
+  uint64_t lo[3] = {UINT64_MAX, UINT64_MAX, UINT64_MAX}, hi[3] = {0, 0, 0};
+  for (size_t i = 0; i < n; i++)
+    for (int d = 0; d < 3; d++) {
+      uint64_t k = keys[d][i] = ordered_key(dim_value(&rows[i], d, o->recency_unit));
+      if (k < lo[d]) lo[d] = k;
+      if (k > hi[d]) hi[d] = k;
+    }
+  for (int d = 0; d < 3; d++) {
+    if (hi[d] - lo[d] < n) {
+      rank_by_counting(s, keys[d], n, lo[d], hi[d] - lo[d]);
+    } else {
+      for (size_t i = 0; i < n; i++) s->idx[i] = (uint32_t)i;
+      rfm_radix_sort(keys[d], s->idx, s->tmp_keys, s->tmp_idx, s->counts, n);
+    }
+    quantile_bins(s->idx, n, o->bins, s->bins[d]);
   }
-  if (hi - lo < n) {
-    rank_by_counting(s, n, lo, hi - lo);
-  } else {
-    for (size_t i = 0; i < n; i++) s->idx[i] = (uint32_t)i;
-    rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, n);
-  }
-  quantile_bins(s->idx, n, o->bins, out);
 }
 
 /* Segment of every (r, f, m) when there are few enough to tabulate. */
@@ -295,9 +308,7 @@ int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segma
   if (rc == LP_OK) rc = scratch_alloc(&h->mem, &s, n, true);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot allocate scoring scratch: %s",
                                        lp_strerror(rc));
-  score_dim(rows, n, DIM_R, opts, &s);
-  score_dim(rows, n, DIM_F, opts, &s);
-  score_dim(rows, n, DIM_M, opts, &s);
+  bin_all(rows, n, opts, &s);
   apply_scores(rows, n, opts->bins, &s, segments);
   scratch_free(&h->mem, &s);
   return LP_OK;

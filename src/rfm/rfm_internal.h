@@ -157,9 +157,11 @@ static inline uint32_t rfm_bucket_starts(uint32_t *c, size_t len) {
 }
 
 /* Unscored rows (scores zero) of every profile with a transaction, in id
- * order; lo and hi bound their ids and rows has room for all of them.
+ * order; lo and hi bound their ids, top_counts[b] counts those with
+ * id >> (64 - RFM_RADIX_BITS) == b, and rows has room for all of them.
  * LP_OK or LP_ENOMEM (rows then undefined). */
-int rfm_rows_by_id(lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi, lp_rfm_row *rows);
+int rfm_rows_by_id(lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
+                   const uint32_t *top_counts, lp_rfm_row *rows);
 
 /* Positions of all profiles sorted by id (caller frees n uint32). */
 int rfm_sorted_positions(lp_rfm *h, uint32_t **out);

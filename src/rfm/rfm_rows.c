@@ -85,23 +85,34 @@ static void sort_bucket(lp_rfm_row *rows, size_t m, bucket_scratch *s) {
   memcpy(rows, s->tmp_rows, m * sizeof *rows);
 }
 
-int rfm_rows_by_id(lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi, lp_rfm_row *rows) {
+int rfm_rows_by_id(lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
+                   const uint32_t *top_counts, lp_rfm_row *rows) {
   /* Rather than reading the records in id order (a random access per
    * profile), read them in storage order and write each row into the
-   * bucket of the top 11 bits of its id's offset in [lo, hi]; then sort
-   * each bucket, which fits in the cache when the ids are spread. */
-  unsigned bits = rfm_bit_length(hi - lo);
-  unsigned shift = bits > RFM_RADIX_BITS ? bits - RFM_RADIX_BITS : 0;
+   * bucket of the top 11 bits of its id; then sort each bucket, which fits
+   * in the cache when the ids are spread (as hashed ids are). */
   uint32_t *start;
   int rc = lp_mem_alloc_array(&h->mem, RFM_RADIX_SIZE, sizeof *start, (void **)&start);
   if (rc != LP_OK) return rc;
-  memset(start, 0, RFM_RADIX_SIZE * sizeof *start);
-  size_t len = h->profs.len;
-  for (size_t i = 0; i < len; i++) {
-    const rfm_prof *p = rfm_at(h, i);
-    if (p->txns != 0) start[(p->id - lo) >> shift]++;
-  }
+  memcpy(start, top_counts, RFM_RADIX_SIZE * sizeof *start);
+  uint64_t base = 0;
+  unsigned shift = 64 - RFM_RADIX_BITS;
   uint32_t largest = rfm_bucket_starts(start, RFM_RADIX_SIZE);
+  size_t len = h->profs.len;
+  if (largest > BUCKET_MAX) {
+    /* Ids crowded in part of the 64-bit range (small sequential ids):
+     * bucket the top 11 bits of their offsets in [lo, hi] instead, at the
+     * cost of one more read of the records. */
+    unsigned bits = rfm_bit_length(hi - lo);
+    base = lo;
+    shift = bits > RFM_RADIX_BITS ? bits - RFM_RADIX_BITS : 0;
+    memset(start, 0, RFM_RADIX_SIZE * sizeof *start);
+    for (size_t i = 0; i < len; i++) {
+      const rfm_prof *p = rfm_at(h, i);
+      if (p->txns != 0) start[(p->id - base) >> shift]++;
+    }
+    largest = rfm_bucket_starts(start, RFM_RADIX_SIZE);
+  }
   bucket_scratch s;
   if (largest > BUCKET_MAX || (rc = bucket_alloc(&h->mem, &s, largest)) != LP_OK) {
     lp_mem_free_array(&h->mem, start, RFM_RADIX_SIZE, sizeof *start);
@@ -109,7 +120,7 @@ int rfm_rows_by_id(lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi, lp_rfm_ro
   }
   for (size_t i = 0; i < len; i++) {
     const rfm_prof *p = rfm_at(h, i);
-    if (p->txns != 0) fill_row(h, p, as_of, &rows[start[(p->id - lo) >> shift]++]);
+    if (p->txns != 0) fill_row(h, p, as_of, &rows[start[(p->id - base) >> shift]++]);
   }
   /* start[b] now ends bucket b. */
   size_t b0 = 0;

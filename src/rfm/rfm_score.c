@@ -286,11 +286,13 @@ int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segma
   if (rc != LP_OK) return rc;
   size_t n = 0;
   uint64_t lo = UINT64_MAX, hi = 0;
+  uint32_t top_counts[RFM_RADIX_SIZE] = {0};
   for (size_t i = 0; i < h->profs.len; i++) {
     const rfm_prof *p = rfm_at(h, i);
     if (p->txns == 0) continue;
     if (p->id < lo) lo = p->id;
     if (p->id > hi) hi = p->id;
+    top_counts[p->id >> (64 - RFM_RADIX_BITS)]++;
     if (p->last_ts > opts->as_of)
       return lp_error_set(&h->err, LP_ERANGE,
                           "profile %llu has a transaction after as_of (%lld > %lld)",
@@ -303,7 +305,7 @@ int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segma
     return lp_error_set(&h->err, LP_ELIMIT, "rows: room for %zu, %zu needed", cap, n);
   if (n == 0) return LP_OK;
   if (rows == NULL) return lp_error_set(&h->err, LP_EINVAL, "rows: NULL");
-  rc = rfm_rows_by_id(h, opts->as_of, lo, hi, rows);
+  rc = rfm_rows_by_id(h, opts->as_of, lo, hi, top_counts, rows);
   sort_scratch s;
   if (rc == LP_OK) rc = scratch_alloc(&h->mem, &s, n, true);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot allocate scoring scratch: %s",

@@ -1,6 +1,7 @@
 /*
  * lp_rfm_score on states large enough to take every internal path (rows
- * bucketed by id or gathered through a full id sort, values ranked by
+ * bucketed by the top bits of the id or of its offset in the id range, or
+ * gathered through a full id sort, values ranked by
  * counting or by radix sort, segments tabulated or matched per row),
  * checked against the definitions recomputed here with qsort: rank by
  * (value, id), rank r in the smallest bin k with N(r-1) <= (n-1)k.
@@ -114,6 +115,10 @@ static void check_scores(lp_rfm *h, expect *e, uint32_t bins) {
 
 static uint64_t spread_id(size_t i) { return (uint64_t)(i + 1) * UINT64_C(0x9E3779B97F4A7C15); }
 
+/* Small ids: crowded at the scale of the top 11 bits, spread at the
+ * scale of their own range. */
+static uint64_t sequential_id(size_t i) { return (uint64_t)i + 1; }
+
 /* All but one id in the lowest 1/2048 of the range: one huge bucket. */
 static uint64_t clustered_id(size_t i) { return i + 1 < N ? (uint64_t)i + 5 : UINT64_MAX; }
 
@@ -127,12 +132,13 @@ static void run(uint64_t (*id_of)(size_t), bool wide) {
   free(e);
 }
 
-/* Spread or clustered ids, narrow or wide values: each pair takes a
- * different combination of paths. */
+/* Spread, sequential or clustered ids, narrow or wide values: each pair
+ * takes a different combination of paths. */
 static void every_path_follows_the_definition(void **state) {
   (void)state;
   for (int wide = 0; wide < 2; wide++) {
     run(spread_id, wide != 0);
+    run(sequential_id, wide != 0);
     run(clustered_id, wide != 0);
   }
 }

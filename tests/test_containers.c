@@ -182,6 +182,30 @@ static void map_wrappers_and_failure(void **state) {
   assert_int_equal(ta.live_blocks, 0);
 }
 
+/* Batched ingest (src/rfm) forms these hashes itself to prefetch slots a
+ * few keys ahead, so the formula is part of the map's contract. */
+static void map_hash_and_prefetch_contract(void **state) {
+  (void)state;
+  lp_test_alloc ta;
+  lp_mem m = test_mem(&ta);
+  lp_hmap a, b;
+  lp_hmap_init(&a, 1);
+  lp_hmap_init(&b, 2);
+  uint64_t k1[1] = {12345}, k2[2] = {12345, 678};
+  assert_int_equal(lp_hmap_hash(&a, k1), lp_mix64(12345));
+  assert_int_equal(lp_hmap_hash(&b, k2), lp_mix64(lp_mix64(12345) ^ 678));
+  lp_hmap_prefetch(&a, lp_hmap_hash(&a, k1)); /* empty map: a no-op */
+  assert_int_equal(lp_map64_put(&a, &m, 12345, 9), LP_OK);
+  lp_hmap_prefetch(&a, lp_hmap_hash(&a, k1));
+  uint64_t v = 0;
+  assert_true(lp_map64_get(&a, 12345, &v));
+  assert_int_equal(v, 9);
+  assert_int_equal(a.len, 1);
+  lp_hmap_free(&a, &m);
+  lp_hmap_free(&b, &m);
+  assert_int_equal(ta.live_blocks, 0);
+}
+
 static void arena_allocations_are_stable_and_aligned(void **state) {
   (void)state;
   lp_test_alloc ta;
@@ -283,6 +307,7 @@ int main(void) {
       cmocka_unit_test(map64_agrees_with_model),
       cmocka_unit_test(map128_agrees_with_model),
       cmocka_unit_test(map_wrappers_and_failure),
+      cmocka_unit_test(map_hash_and_prefetch_contract),
       cmocka_unit_test(arena_allocations_are_stable_and_aligned),
       cmocka_unit_test(strpool_interns_to_dense_ids),
       cmocka_unit_test(strpool_survives_every_allocation_failure),

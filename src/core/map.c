@@ -26,6 +26,20 @@ static size_t block_bytes(size_t cap, unsigned kw) {
   return cap * (kw + 1) * sizeof(uint64_t) + cap;
 }
 
+uint64_t lp_hmap_hash(const lp_hmap *h, const uint64_t *key) { return key_hash(key, h->kw); }
+
+void lp_hmap_prefetch(const lp_hmap *h, uint64_t hash) {
+  if (h->cap == 0) return;
+  size_t i = (size_t)hash & (h->cap - 1);
+#if defined(__GNUC__)
+  __builtin_prefetch(&h->ctrl[i]);
+  __builtin_prefetch(&h->keys[i * h->kw]);
+  __builtin_prefetch(&h->vals[i]);
+#else
+  (void)i;
+#endif
+}
+
 void lp_hmap_init(lp_hmap *h, unsigned key_words) {
   memset(h, 0, sizeof *h);
   h->kw = key_words;

@@ -40,6 +40,11 @@ bool lp_hmap_del(lp_hmap *h, const uint64_t *key, uint64_t *val);
 bool lp_hmap_next(const lp_hmap *h, size_t *pos, const uint64_t **key, uint64_t *val);
 /* Bytes of memory held (for benchmarks' bytes-per-item figures). */
 size_t lp_hmap_bytes(const lp_hmap *h);
+/* The hash the map uses for `key`, and a hint to fetch the home slot of a
+ * key with that hash into the cache ahead of a lookup (batched ingest
+ * overlaps its cache misses this way). The hint never changes the map. */
+uint64_t lp_hmap_hash(const lp_hmap *h, const uint64_t *key);
+void lp_hmap_prefetch(const lp_hmap *h, uint64_t hash);
 
 /* ---- 64-bit keys ---- */
 typedef lp_hmap lp_map64;

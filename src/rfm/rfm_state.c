@@ -155,19 +155,13 @@ bool rfm_set_insert(lp_map128 *set, const lp_mem *m, uint64_t owner, uint64_t k,
 
 /* Software prefetching. Ingestion is bound by cache misses on three hash
  * maps, so the loop touches the slots a transaction will need a few
- * transactions ahead. The slot is computed the way core/map.c hashes keys;
- * if that ever changes the prefetches miss but nothing else is affected. */
+ * transactions ahead (lp_hmap_prefetch; the hashes are formed as the map
+ * forms them, checked in tests/test_containers.c). */
 #define PREFETCH_AHEAD 16
 #define APPLY_AHEAD 8
 #define APPLY_CHUNK 512
 
-static void prefetch_slot(const lp_hmap *m, uint64_t hash) {
-  if (m->cap == 0) return;
-  size_t i = (size_t)hash & (m->cap - 1);
-  RFM_PREFETCH(&m->ctrl[i]);
-  RFM_PREFETCH(&m->keys[i * m->kw]);
-  RFM_PREFETCH(&m->vals[i]);
-}
+static void prefetch_slot(const lp_hmap *m, uint64_t hash) { lp_hmap_prefetch(m, hash); }
 
 
 /* Positions of the profiles of txns[c0 .. c0+m) into pos, adding the new

@@ -195,16 +195,6 @@ static int parse_iso_trimmed(const char *t, size_t n, int64_t *out, char *err, s
   return LP_OK;
 }
 
-int pctl_time_parse_iso8601(const char *s, size_t len, int64_t *out, char *err, size_t errcap) {
-  if (out == NULL || (s == NULL && len > 0)) {
-    return pctl_errbuf_set(err, errcap, LP_EINVAL, "invalid timestamp: NULL argument");
-  }
-  const char *t = s;
-  size_t n = len;
-  pctl_trim_spaces(&t, &n);
-  if (n == 0) return FAIL(LP_EINVAL, "empty value");
-  return parse_iso_trimmed(t, n, out, err, errcap);
-}
 
 static int parse_unix_trimmed(const char *t, size_t n, int64_t *out, char *err, size_t errcap) {
   size_t i = 0;
@@ -235,7 +225,12 @@ static int parse_unix_trimmed(const char *t, size_t n, int64_t *out, char *err, 
   return LP_OK;
 }
 
-int pctl_time_parse_unix(const char *s, size_t len, int64_t *out, char *err, size_t errcap) {
+typedef int (*trimmed_parser)(const char *t, size_t n, int64_t *out, char *err, size_t errcap);
+
+/* Argument checks and trimming shared by every entry point; `parse` NULL
+ * means: choose ISO-8601 when the text starts "YYYY-", else Unix seconds. */
+static int parse_checked(const char *s, size_t len, trimmed_parser parse, int64_t *out,
+                         char *err, size_t errcap) {
   if (out == NULL || (s == NULL && len > 0)) {
     return pctl_errbuf_set(err, errcap, LP_EINVAL, "invalid timestamp: NULL argument");
   }
@@ -243,7 +238,18 @@ int pctl_time_parse_unix(const char *s, size_t len, int64_t *out, char *err, siz
   size_t n = len;
   pctl_trim_spaces(&t, &n);
   if (n == 0) return FAIL(LP_EINVAL, "empty value");
-  return parse_unix_trimmed(t, n, out, err, errcap);
+  if (parse == NULL)
+    parse = n >= 5 && t[4] == '-' && fixed_digits(t, 4) >= 0 ? parse_iso_trimmed
+                                                              : parse_unix_trimmed;
+  return parse(t, n, out, err, errcap);
+}
+
+int pctl_time_parse_iso8601(const char *s, size_t len, int64_t *out, char *err, size_t errcap) {
+  return parse_checked(s, len, parse_iso_trimmed, out, err, errcap);
+}
+
+int pctl_time_parse_unix(const char *s, size_t len, int64_t *out, char *err, size_t errcap) {
+  return parse_checked(s, len, parse_unix_trimmed, out, err, errcap);
 }
 
 int pctl_time_parse(const char *s, size_t len, pctl_time_format fmt, int64_t *out, char *err,
@@ -256,14 +262,5 @@ int pctl_time_parse(const char *s, size_t len, pctl_time_format fmt, int64_t *ou
     return pctl_errbuf_set(err, errcap, LP_EINVAL, "invalid timestamp format selector %d",
                            (int)fmt);
   }
-  if (out == NULL || (s == NULL && len > 0)) {
-    return pctl_errbuf_set(err, errcap, LP_EINVAL, "invalid timestamp: NULL argument");
-  }
-  const char *t = s;
-  size_t n = len;
-  pctl_trim_spaces(&t, &n);
-  if (n == 0) return FAIL(LP_EINVAL, "empty value");
-  bool iso = n >= 5 && t[4] == '-' && fixed_digits(t, 4) >= 0;
-  return iso ? parse_iso_trimmed(t, n, out, err, errcap)
-             : parse_unix_trimmed(t, n, out, err, errcap);
+  return parse_checked(s, len, NULL, out, err, errcap);
 }

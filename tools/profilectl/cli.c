@@ -11,21 +11,25 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void pctl_error(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+static void verror(const char *fmt, va_list ap) LP_PRINTF(1, 0);
+
+static void verror(const char *fmt, va_list ap) {
   fputs(PCTL_PROGRAM ": error: ", stderr);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+}
+
+void pctl_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  verror(fmt, ap);
   va_end(ap);
 }
 
 int pctl_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs(PCTL_PROGRAM ": error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  verror(fmt, ap);
   va_end(ap);
   if (cmd != NULL) {
     fprintf(stderr, "Run '" PCTL_PROGRAM " help %s' for usage.\n", cmd);

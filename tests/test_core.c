@@ -18,6 +18,7 @@
 #include "core/hash.h"
 #include "core/mem.h"
 #include "core/rng.h"
+#include "core/utf8.h"
 #include "harness/lp_test.h"
 
 static void version_matches_headers(void **state) {
@@ -48,13 +49,15 @@ static void strerror_covers_every_code(void **state) {
       {LP_ECONFLICT, "conflict"},
       {LP_ERANGE, "value out of range"},
       {LP_EMISUSE, "call out of sequence"},
+      {LP_EBUFSIZE, "output buffer too small"},
   };
   for (size_t i = 0; i < LP_ARRAY_LEN(table); i++)
     assert_string_equal(lp_strerror(table[i].code), table[i].text);
   /* Codes are frozen: these numbers are ABI. */
   assert_int_equal(LP_EINVAL, -1);
   assert_int_equal(LP_EMISUSE, -10);
-  assert_string_equal(lp_strerror(-11), "unknown error code");
+  assert_int_equal(LP_EBUFSIZE, -11);
+  assert_string_equal(lp_strerror(-12), "unknown error code");
   assert_string_equal(lp_strerror(1), "unknown error code");
   assert_string_equal(lp_strerror(INT32_MIN), "unknown error code");
 }
@@ -304,6 +307,56 @@ static void cursor_never_reads_past_end(void **state) {
   assert_int_equal(n, 1);
 }
 
+static void utf8_check_accepts_and_refuses(void **state) {
+  (void)state;
+  static const struct {
+    const char *s;
+    size_t len;
+    int want;
+    size_t off;
+  } cases[] = {
+      {"", 0, LP_UTF8_OK, 0},
+      {"plain@example.com", 17, LP_UTF8_OK, 0},
+      {"caf\xc3\xa9", 5, LP_UTF8_OK, 0},                 /* U+00E9 */
+      {"\xe6\xa0\x87\xe7\xad\xbe", 6, LP_UTF8_OK, 0}, /* CJK */
+      {"\xf0\x9f\x98\x80", 4, LP_UTF8_OK, 0},           /* U+1F600 */
+      {"\xf4\x8f\xbf\xbf", 4, LP_UTF8_OK, 0},           /* U+10FFFF */
+      {"a\0b", 3, LP_UTF8_NUL, 1},
+      {"a\xff@b", 4, LP_UTF8_INVALID, 1},
+      {"b\xc0.com", 6, LP_UTF8_INVALID, 1},               /* C0 never valid */
+      {"\xc1\xbf", 2, LP_UTF8_INVALID, 0},               /* overlong */
+      {"\xe0\x80\xaf", 3, LP_UTF8_INVALID, 0},          /* overlong 3-byte */
+      {"\xed\xa0\x80", 3, LP_UTF8_INVALID, 0},          /* surrogate D800 */
+      {"\xf0\x80\x80\xaf", 4, LP_UTF8_INVALID, 0},     /* overlong 4-byte */
+      {"\xf4\x90\x80\x80", 4, LP_UTF8_INVALID, 0},     /* > U+10FFFF */
+      {"\xf5\x80\x80\x80", 4, LP_UTF8_INVALID, 0},
+      {"ab\xc3", 3, LP_UTF8_INVALID, 2},                  /* truncated */
+      {"\xe6\xa0", 2, LP_UTF8_INVALID, 0},
+      {"\xc3\x28", 2, LP_UTF8_INVALID, 0},               /* bad continuation */
+      {"\xe6\xa0\x28", 3, LP_UTF8_INVALID, 0},
+      {"\x80", 1, LP_UTF8_INVALID, 0},                    /* lone continuation */
+  };
+  for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++) {
+    size_t off = 999;
+    int r = lp_utf8_check(cases[i].s, cases[i].len, &off);
+    assert_int_equal(r, cases[i].want);
+    if (r != LP_UTF8_OK) assert_int_equal(off, cases[i].off);
+    assert_int_equal(lp_utf8_check(cases[i].s, cases[i].len, NULL), cases[i].want);
+  }
+  assert_string_equal(lp_utf8_reason(LP_UTF8_NUL), "contains a NUL byte");
+  assert_string_equal(lp_utf8_reason(LP_UTF8_INVALID), "is not valid UTF-8");
+  assert_string_equal(lp_utf8_reason(LP_UTF8_OK), "valid UTF-8");
+}
+
+static void error_reentered_sets_emisuse(void **state) {
+  (void)state;
+  lp_error e;
+  lp_error_clear(&e);
+  assert_int_equal(lp_error_reentered(&e, "lp_x_add"), LP_EMISUSE);
+  assert_string_equal(lp_error_msg(&e),
+                      "lp_x_add called from inside a callback of the same handle (not allowed)");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(version_matches_headers),
@@ -319,6 +372,8 @@ int main(void) {
       cmocka_unit_test(checked_arithmetic_detects_overflow),
       cmocka_unit_test(little_endian_round_trips),
       cmocka_unit_test(cursor_never_reads_past_end),
+      cmocka_unit_test(utf8_check_accepts_and_refuses),
+      cmocka_unit_test(error_reentered_sets_emisuse),
   };
   return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

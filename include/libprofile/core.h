@@ -101,7 +101,8 @@ typedef enum lp_status {
   LP_ELIMIT = -7,      /**< A size or count limit would be exceeded (including size_t overflow). */
   LP_ECONFLICT = -8,   /**< The operation conflicts with existing state or a rule. */
   LP_ERANGE = -9,      /**< A value is outside the representable or permitted range. */
-  LP_EMISUSE = -10     /**< The call is out of sequence for this handle's state. */
+  LP_EMISUSE = -10,    /**< The call is out of sequence for this handle's state, or re-enters the handle from one of its callbacks. */
+  LP_EBUFSIZE = -11    /**< The caller's output buffer is too small; the call's `needed` out-parameter says how many elements it takes. Nothing was written. */
 } lp_status;
 
 /**

@@ -20,6 +20,7 @@ const char *lp_strerror(int code) {
   case LP_ECONFLICT: return "conflict";
   case LP_ERANGE: return "value out of range";
   case LP_EMISUSE: return "call out of sequence";
+  case LP_EBUFSIZE: return "output buffer too small";
   default: return "unknown error code";
   }
 }
@@ -46,4 +47,9 @@ void lp_error_clear(lp_error *e) {
 const char *lp_error_msg(const lp_error *e) {
   if (e->code == LP_OK) return "no error";
   return e->msg;
+}
+
+int lp_error_reentered(lp_error *e, const char *fn) {
+  return lp_error_set(e, LP_EMISUSE,
+                      "%s called from inside a callback of the same handle (not allowed)", fn);
 }

@@ -473,8 +473,15 @@ static void hostile_length_costs_no_memory(void **state) {
   uint32_t type;
   const uint8_t *data;
   size_t len;
-  assert_int_equal(lp_snapshot_reader_next(r, &type, NULL, &data, &len), LP_ECORRUPT);
-  assert_non_null(strstr(lp_snapshot_reader_errmsg(r), "truncated"));
+  if ((uint64_t)SIZE_MAX - 8 >= UINT64_C(1) << 39) {
+    /* 64-bit: the length fits in memory, so the missing bytes are found. */
+    assert_int_equal(lp_snapshot_reader_next(r, &type, NULL, &data, &len), LP_ECORRUPT);
+    assert_non_null(strstr(lp_snapshot_reader_errmsg(r), "truncated"));
+  } else {
+    /* 32-bit size_t: such a section cannot be held, refused before reading. */
+    assert_int_equal(lp_snapshot_reader_next(r, &type, NULL, &data, &len), LP_ELIMIT);
+    assert_non_null(strstr(lp_snapshot_reader_errmsg(r), "does not fit in memory"));
+  }
   lp_snapshot_reader_free(r);
   assert_true(ta.peak_bytes < 256 * 1024);
   assert_int_equal(ta.live_blocks, 0);

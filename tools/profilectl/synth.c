@@ -58,8 +58,11 @@ static void make_person(lp_rng *r, const pctl_synth_config *cfg, uint32_t i, per
   p->has_email = chance(r, 85);
   p->has_phone = chance(r, 50);
   snprintf(p->login, sizeof p->login, "u%07u", (unsigned)i);
-  snprintf(p->email_user, sizeof p->email_user, "%s.%s%u", pick(r, first_names, 16),
-           pick(r, last_names, 10), (unsigned)i);
+  /* One draw per statement: C leaves the order of argument evaluation
+     unspecified, so draws inside one call's arguments differ by compiler. */
+  const char *first = pick(r, first_names, 16);
+  const char *last = pick(r, last_names, 10);
+  snprintf(p->email_user, sizeof p->email_user, "%s.%s%u", first, last, (unsigned)i);
   p->domain = pick(r, domains, 5);
   snprintf(p->phone_digits, sizeof p->phone_digits, "79%08u",
            (unsigned)((i * 7919u + 13u) % 100000000u));
@@ -91,8 +94,9 @@ static void write_email(lp_rng *r, const person *p, char *out, size_t cap) {
   }
   user[n] = '\0';
   const char *tag = gmail && chance(r, 15) ? "+news" : "";
-  snprintf(out, cap, "%s%s%s@%s%s", chance(r, 10) ? " " : "", user, tag, p->domain,
-           chance(r, 10) ? " " : "");
+  const char *lead = chance(r, 10) ? " " : "";
+  const char *trail = chance(r, 10) ? " " : "";
+  snprintf(out, cap, "%s%s%s@%s%s", lead, user, tag, p->domain, trail);
 }
 
 /* The phone as some channel writes it: national or international format. */

@@ -1,7 +1,10 @@
 /*
  * libFuzzer target: lp_idgraph_load must return an error, never crash,
  * hang or leak, on any input; what it accepts must save to bytes that load
- * again.
+ * again. The same bytes are also read as a stream of events (any bytes:
+ * bad UTF-8, NUL, oversized values) fed to lp_idgraph_observe, and the
+ * graph must equal the merge of two graphs fed the two halves. The
+ * invariant checker runs after every input.
  * SPDX-License-Identifier: MIT
  */
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "identity/check.h"
 #include "libprofile.h"
 
 /* The graph the seeds were saved from (tests/identity/idtest.h). */
@@ -57,7 +61,8 @@ static void exercise(lp_idgraph *g, const lp_allocator *a) {
     (void)lp_idgraph_get_stats(g, &st);
     uint64_t ids[4];
     size_t n = 0;
-    if (lp_idgraph_profiles(g, ids, 4, &n) == LP_OK && n > 0) {
+    if (lp_idgraph_profiles(g, NULL, 0, &n) == LP_OK && n > 0 &&
+        lp_idgraph_profiles(g, ids, 4, &n) == (n <= 4 ? LP_OK : LP_EBUFSIZE) && n <= 4) {
       lp_idgraph_ident_info info[4];
       size_t m;
       (void)lp_idgraph_profile_identifiers(g, ids[0], info, 4, &m);
@@ -69,12 +74,77 @@ static void exercise(lp_idgraph *g, const lp_allocator *a) {
         int rc = lp_idgraph_load(again, lp_memreader_read, &mr);
         /* What was accepted must save to bytes that load again. */
         if (rc != LP_OK && rc != LP_ENOMEM && rc != LP_ECONFLICT) abort();
+        if (idg_check(again) != LP_OK) abort();
         lp_idgraph_free(again);
       }
     }
     lp_fuzz_sink(st.events + n);
   }
   lp_membuf_free(b);
+}
+
+/* Events from bytes: [count][ts][type len value]... per event. Values
+ * may be any bytes; a length byte of 255 asks for an oversized value. */
+static int feed(lp_idgraph *g, const uint8_t *data, size_t size, size_t from, size_t to) {
+  static char big[LP_IDGRAPH_MAX_VALUE_LEN + 1];
+  size_t pos = 0, event = 0;
+  memset(big, 'z', sizeof big);
+  while (pos + 2 <= size) {
+    size_t n = (size_t)(data[pos] % 6) + 1;
+    int64_t ts = data[pos + 1] % 16;
+    pos += 2;
+    lp_idgraph_ident ids[6];
+    size_t k = 0;
+    for (; k < n && pos + 2 <= size; k++) {
+      ids[k].type = data[pos] % 4u;
+      size_t len = data[pos + 1];
+      pos += 2;
+      if (len == 255) {
+        ids[k].value = big;
+        ids[k].len = sizeof big;
+        continue;
+      }
+      len %= 24;
+      if (len > size - pos) len = size - pos;
+      ids[k].value = (const char *)data + pos;
+      ids[k].len = len;
+      pos += len;
+    }
+    if (k == 0) break;
+    if (event >= from && event < to) {
+      int rc = lp_idgraph_observe(g, ids, k, ts, "f", 1, NULL);
+      if (rc != LP_OK) return rc;
+    }
+    event++;
+  }
+  return LP_OK;
+}
+
+static void as_events(const uint8_t *data, size_t size, const lp_allocator *a) {
+  lp_idgraph *all = make_graph(a, 1), *lo = make_graph(a, 1), *hi = make_graph(a, 1);
+  if (all != NULL && lo != NULL && hi != NULL && feed(all, data, size, 0, SIZE_MAX) == LP_OK &&
+      feed(lo, data, size, 0, 3) == LP_OK && feed(hi, data, size, 3, SIZE_MAX) == LP_OK) {
+    if (idg_check(all) != LP_OK || idg_check(lo) != LP_OK || idg_check(hi) != LP_OK) abort();
+    int rc = lp_idgraph_merge(lo, hi);
+    if (rc != LP_OK && rc != LP_ENOMEM) abort();
+    if (idg_check(lo) != LP_OK) abort();
+    lp_membuf *x, *y;
+    if (rc == LP_OK && lp_membuf_create(a, &x) == LP_OK) {
+      if (lp_membuf_create(a, &y) == LP_OK) {
+        /* The merged shards equal the graph fed every event. */
+        if (lp_idgraph_save(all, lp_membuf_write, x) == LP_OK &&
+            lp_idgraph_save(lo, lp_membuf_write, y) == LP_OK &&
+            (lp_membuf_size(x) != lp_membuf_size(y) ||
+             memcmp(lp_membuf_data(x), lp_membuf_data(y), lp_membuf_size(x)) != 0))
+          abort();
+        lp_membuf_free(y);
+      }
+      lp_membuf_free(x);
+    }
+  }
+  lp_idgraph_free(all);
+  lp_idgraph_free(lo);
+  lp_idgraph_free(hi);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -88,8 +158,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (lp_memreader_init(&mr, data, size) == LP_OK &&
         lp_idgraph_load(g, lp_memreader_read, &mr) == LP_OK)
       exercise(g, &alloc);
+    if (idg_check(g) != LP_OK) abort();
     lp_idgraph_free(g);
   }
+  as_events(data, size, &alloc);
   lp_fuzz_check_leaks(&budget);
   return 0;
 }

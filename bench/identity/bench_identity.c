@@ -17,7 +17,7 @@
 
 #include "../bench_util.h"
 #include "core/rng.h"
-#include "identity/idgraph.h"
+#include "identity/identity_internal.h"
 #include "libprofile.h"
 
 /* Where the graph's bytes go (capacity, slack included): the hash maps from

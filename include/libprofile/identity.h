@@ -14,8 +14,26 @@
  * @ref identity_guide for the rules, the order-independence argument and
  * worked examples.
  *
- * Thread-safety: see core.h (one thread per handle). Callbacks are called
- * on the calling thread and must not call back into the same handle.
+ * API 1.0 template (docs/core.md): every array or text filler takes
+ * `(out, capacity, size_t *needed)` and returns #LP_EBUFSIZE (nothing
+ * written) when the buffer is too small, NULL with capacity 0 asking the
+ * size; integer options go through lp_idgraph_set_int(),
+ * lp_idgraph_get_int() and lp_idgraph_int_bounds(); every failing call,
+ * const ones included, leaves its message for lp_idgraph_errmsg().
+ *
+ * Text: identifier values, type names and source names must be
+ * well-formed UTF-8 (RFC 3629) without a NUL byte. In an event, a value
+ * that is not (or that is longer than #LP_IDGRAPH_MAX_VALUE_LEN) is
+ * counted as invalid like any value its normaliser rejects, and the
+ * event's other identifiers still apply; lp_idgraph_normalize() says why.
+ * Elsewhere bad text is #LP_EINVAL.
+ *
+ * Thread-safety: see core.h (one thread per handle, even for const
+ * calls: they write the message slot and may shorten internal
+ * union-find paths; results never depend on it). Callbacks (notify, host
+ * normaliser, host hash) are called on the calling thread; while one
+ * runs the graph is busy and every call on it except lp_idgraph_errmsg()
+ * returns #LP_EMISUSE (lp_idgraph_free() from a callback is undefined).
  */
 #ifndef LIBPROFILE_IDENTITY_H
 #define LIBPROFILE_IDENTITY_H
@@ -32,10 +50,24 @@ typedef struct lp_idgraph lp_idgraph;
 
 /** Largest number of identifier types one graph can register. */
 #define LP_IDGRAPH_MAX_TYPES 32
-/** Largest accepted identifier value, in bytes, before normalisation. */
+/** Longest type name, in bytes (not counting the terminating NUL). */
+#define LP_IDGRAPH_MAX_TYPE_NAME_LEN 63
+/** Longest key of the built-in keyed hash, in bytes (lp_idgraph_set_key()). */
+#define LP_IDGRAPH_MAX_KEY_LEN 64
+/** Largest accepted identifier value, in bytes, before normalisation (a
+ *  longer value in an event is counted as invalid). Also the largest
+ *  normalised value. */
 #define LP_IDGRAPH_MAX_VALUE_LEN 1024
 /** Largest number of identifiers accepted in one event. */
 #define LP_IDGRAPH_MAX_EVENT_IDS 64
+/** Longest source name of an event, in bytes. */
+#define LP_IDGRAPH_MAX_SOURCE_LEN 255
+/** Largest per-profile limit of one identifier type (lp_idgraph_type_def::limit). */
+#define LP_IDGRAPH_MAX_TYPE_LIMIT 255
+/** Largest default country calling code of a phone type. */
+#define LP_IDGRAPH_MAX_COUNTRY_CODE 999
+/** Most distinct identifiers one graph can store (2^30 - 1). */
+#define LP_IDGRAPH_MAX_IDENTIFIERS 1073741823u
 /** Size of a stored identifier hash, in bytes. */
 #define LP_IDGRAPH_HASH_SIZE 16
 
@@ -44,15 +76,16 @@ typedef struct lp_idgraph lp_idgraph;
  *  graphs saved under another version should be rebuilt from raw events. */
 #define LP_IDGRAPH_RULES_VERSION 1
 
-/** @brief Built-in normalisers (see @ref identity_guide for examples). */
-typedef enum lp_idgraph_norm {
+/** @brief Built-in normalisers, values of lp_idgraph_type_def::normalizer
+ *  (a `uint32_t`; see @ref identity_guide for examples). */
+enum {
   LP_IDGRAPH_NORM_GENERIC = 0,      /**< Trim ASCII white space. */
   LP_IDGRAPH_NORM_GENERIC_FOLD = 1, /**< Trim and lower-case ASCII letters. */
   LP_IDGRAPH_NORM_EMAIL = 2,        /**< Trim, lower-case, require one '@' with text on both sides. */
   LP_IDGRAPH_NORM_EMAIL_GMAIL = 3,  /**< As EMAIL, plus Gmail folding: googlemail.com becomes gmail.com, dots and "+tag" removed from Gmail local parts. */
   LP_IDGRAPH_NORM_PHONE = 4,        /**< To E.164 "+digits" (8 to 15 digits), using the type's default country calling code for national numbers. */
   LP_IDGRAPH_NORM_CALLBACK = 5      /**< The host's #lp_idgraph_normalize_fn. */
-} lp_idgraph_norm;
+};
 
 /**
  * @brief Host normaliser.
@@ -63,6 +96,8 @@ typedef enum lp_idgraph_norm {
  * @param cap     Capacity of @p out (#LP_IDGRAPH_MAX_VALUE_LEN).
  * @param out_len Receives the normalised length (at most @p cap).
  * @return 0 to accept, any other value to reject the value as invalid.
+ * The result must be valid UTF-8 without NUL, else the value is invalid.
+ * The graph is busy while it runs (calls on it return #LP_EMISUSE).
  */
 typedef int (*lp_idgraph_normalize_fn)(void *ud, const char *in, size_t len, char *out,
                                        size_t cap, size_t *out_len);
@@ -76,19 +111,19 @@ typedef int (*lp_idgraph_normalize_fn)(void *ud, const char *in, size_t len, cha
  * @param len   Length of @p data.
  * @param out16 Receives exactly #LP_IDGRAPH_HASH_SIZE bytes.
  * @return 0 on success; anything else makes the calling function fail with
- * #LP_EIO and change nothing.
+ * #LP_EIO and change nothing. The graph is busy while it runs.
  */
 typedef int (*lp_idgraph_hash_fn)(void *ud, const void *data, size_t len, uint8_t *out16);
 
 /** @brief Description of an identifier type (input to lp_idgraph_add_type()). */
 typedef struct lp_idgraph_type_def {
   uint32_t struct_size;     /**< sizeof(lp_idgraph_type_def); set by #LP_IDGRAPH_TYPE_DEF_INIT. */
-  const char *name;         /**< NUL-terminated name, 1 to 63 bytes, unique in the graph (copied). */
+  const char *name;         /**< NUL-terminated UTF-8 name, 1 to #LP_IDGRAPH_MAX_TYPE_NAME_LEN bytes, unique in the graph (copied). */
   int32_t priority;         /**< Higher wins: the anchor of an event is its highest-priority identifier. */
-  uint32_t limit;           /**< Most identifiers of this type in one profile (1..255); 0 = 255. */
+  uint32_t limit;           /**< Most identifiers of this type in one profile (1..#LP_IDGRAPH_MAX_TYPE_LIMIT); 0 = the maximum. */
   uint32_t unique;          /**< Non-zero: at most one value per profile, merges that would break it are conflicts. */
-  uint32_t normalizer;      /**< An #lp_idgraph_norm. */
-  uint32_t country_code;    /**< Default calling code for #LP_IDGRAPH_NORM_PHONE (1..999), else 0. */
+  uint32_t normalizer;      /**< One of the LP_IDGRAPH_NORM_* constants. */
+  uint32_t country_code;    /**< Default calling code for #LP_IDGRAPH_NORM_PHONE (1..#LP_IDGRAPH_MAX_COUNTRY_CODE), else 0. */
   lp_idgraph_normalize_fn normalize; /**< For #LP_IDGRAPH_NORM_CALLBACK, else NULL. */
   void *normalize_ud;       /**< Passed to @c normalize; owned by the host. */
 } lp_idgraph_type_def;
@@ -100,38 +135,44 @@ typedef struct lp_idgraph_type_def {
 /** @brief One identifier of an event (input to lp_idgraph_observe()). */
 typedef struct lp_idgraph_ident {
   uint32_t type;     /**< Type id from lp_idgraph_add_type(). */
-  const char *value; /**< Raw value, @c len bytes (not NUL-terminated); borrowed. */
-  size_t len;        /**< Length of @c value, at most #LP_IDGRAPH_MAX_VALUE_LEN. */
+  const char *value; /**< Raw value, @c len bytes of UTF-8 (not NUL-terminated); borrowed. */
+  size_t len;        /**< Length of @c value; over #LP_IDGRAPH_MAX_VALUE_LEN the value is invalid. */
 } lp_idgraph_ident;
 
-/** @brief Integer settings for lp_idgraph_set_int(). */
-typedef enum lp_idgraph_setting {
-  LP_IDGRAPH_STORE_RAW = 1,        /**< 0 (default): store keyed hashes only; 1: also keep normalised raw values. */
-  LP_IDGRAPH_QUARANTINE_AFTER = 2, /**< Quarantine an identifier seen with more than about this many distinct identifiers: more than this many of the 64 bits of its co-occurrence sketch set (default 20, 1..63; see @ref identity_guide). */
-  LP_IDGRAPH_DEFAULT_BLOCKLIST = 3 /**< 1 (default): refuse the built-in junk values; 0: host values only. */
-} lp_idgraph_setting;
+/** @name Option keys of lp_idgraph_set_int(), lp_idgraph_get_int() and lp_idgraph_int_bounds()
+ *  @{ */
+/** 0 (default): store keyed hashes only; 1: also keep normalised raw values. */
+#define LP_IDGRAPH_STORE_RAW 1u
+/** Quarantine an identifier seen with more than about this many distinct
+ *  identifiers: more than this many of the 64 bits of its co-occurrence
+ *  sketch set (default 20, 1..63; see @ref identity_guide). */
+#define LP_IDGRAPH_QUARANTINE_AFTER 2u
+/** 1 (default): refuse the built-in junk values; 0: host values only. */
+#define LP_IDGRAPH_DEFAULT_BLOCKLIST 3u
+/** @} */
 
-/** @brief Kinds of change reported to an #lp_idgraph_notify_fn. */
-typedef enum lp_idgraph_change {
+/** @brief Kinds of change reported to an #lp_idgraph_notify_fn (the
+ *  callback's `uint32_t change`). */
+enum {
   LP_IDGRAPH_MERGED = 1,  /**< Profile @c old_id no longer exists: its identifiers are now in @c new_id (one notification per destination when they went to several). */
   LP_IDGRAPH_SPLIT = 2,   /**< Some identifiers of @c old_id (which still exists) moved to @c new_id. */
   LP_IDGRAPH_REMOVED = 3  /**< Identifiers of @c old_id were removed or erased; @c new_id is 0. */
-} lp_idgraph_change;
+};
 
 /**
  * @brief Change notification, called after the change is complete.
  * @param ud     User data given to lp_idgraph_set_notify().
- * @param change An #lp_idgraph_change.
+ * @param change #LP_IDGRAPH_MERGED, #LP_IDGRAPH_SPLIT or #LP_IDGRAPH_REMOVED.
  * @param old_id Profile id before.
  * @param new_id Profile id after (0 for #LP_IDGRAPH_REMOVED).
- * Must not call back into the graph.
+ * The graph is busy while it runs: a call on it returns #LP_EMISUSE.
  */
 typedef void (*lp_idgraph_notify_fn)(void *ud, uint32_t change, uint64_t old_id,
                                      uint64_t new_id);
 
 /** @brief Counters describing a graph (output of lp_idgraph_get_stats()). */
 typedef struct lp_idgraph_stats {
-  uint32_t struct_size;  /**< Set by the caller to sizeof(lp_idgraph_stats). */
+  uint32_t struct_size;  /**< sizeof(lp_idgraph_stats); set by #LP_IDGRAPH_STATS_INIT. */
   uint64_t events;       /**< Events stored. */
   uint64_t identifiers;  /**< Distinct identifiers stored. */
   uint64_t profiles;     /**< Profiles (components). */
@@ -139,9 +180,13 @@ typedef struct lp_idgraph_stats {
   uint64_t conflicts;    /**< Identifier occurrences refused by a unique or limit rule. */
   uint64_t quarantined;  /**< Identifiers in quarantine. */
   uint64_t blocked;      /**< Values refused by the blocklist (counted per observe call). */
-  uint64_t invalid;      /**< Values refused by a normaliser (counted per observe call). */
+  uint64_t invalid;      /**< Values refused as invalid: by a normaliser, not UTF-8, containing NUL, or longer than #LP_IDGRAPH_MAX_VALUE_LEN (counted per observe call). */
   uint64_t tombstoned;   /**< Values refused because they were erased (per observe call). */
 } lp_idgraph_stats;
+
+/** Initialiser for #lp_idgraph_stats: struct_size set, every counter 0. */
+#define LP_IDGRAPH_STATS_INIT \
+  { (uint32_t)sizeof(lp_idgraph_stats), 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /** @brief One identifier of a profile (output of lp_idgraph_profile_identifiers()). */
 typedef struct lp_idgraph_ident_info {
@@ -170,11 +215,16 @@ typedef struct lp_idgraph_step {
  */
 LP_API int lp_idgraph_create(const lp_allocator *alloc, lp_idgraph **out);
 
-/** @brief Free a graph; NULL is a no-op. @param h Graph. */
+/**
+ * @brief Free a graph and everything it owns; NULL is a no-op. Undefined
+ * from inside one of the graph's own callbacks.
+ * @param h Graph (may be NULL).
+ */
 LP_API void lp_idgraph_free(lp_idgraph *h);
 
 /**
- * @brief Message of the most recent failed call.
+ * @brief Message of the most recent failed call (success does not clear
+ * it: check return codes first). Allowed from inside callbacks.
  * @param h Graph (may be NULL).
  * @return Text owned by the graph, valid until its next call; a static
  * text for NULL.
@@ -186,8 +236,9 @@ LP_API const char *lp_idgraph_errmsg(const lp_idgraph *h);
  * name and value). Only before the first identifier is stored.
  * @param h   Graph.
  * @param key Key bytes (copied).
- * @param len 1 to 64 bytes.
- * @return #LP_OK, #LP_EINVAL, #LP_EMISUSE (identifiers already stored).
+ * @param len 1 to #LP_IDGRAPH_MAX_KEY_LEN bytes.
+ * @return #LP_OK, #LP_EINVAL, #LP_EMISUSE (identifiers already stored, or
+ * called from a callback).
  */
 LP_API int lp_idgraph_set_key(lp_idgraph *h, const void *key, size_t len);
 
@@ -202,21 +253,45 @@ LP_API int lp_idgraph_set_key(lp_idgraph *h, const void *key, size_t len);
 LP_API int lp_idgraph_set_hash(lp_idgraph *h, lp_idgraph_hash_fn fn, void *ud);
 
 /**
- * @brief Change an integer setting (only while no identifier is stored).
+ * @brief Change an integer option (only while no identifier is stored).
  * @param h     Graph.
- * @param key   An #lp_idgraph_setting.
- * @param value New value (range given with each setting).
- * @return #LP_OK, #LP_EINVAL (NULL @p h or unknown @p key), #LP_ERANGE,
- * #LP_EMISUSE.
+ * @param key   #LP_IDGRAPH_STORE_RAW, #LP_IDGRAPH_QUARANTINE_AFTER or
+ *              #LP_IDGRAPH_DEFAULT_BLOCKLIST.
+ * @param value New value, within lp_idgraph_int_bounds().
+ * @return #LP_OK, #LP_EINVAL (NULL @p h or unknown @p key), #LP_ERANGE
+ * (the message names the bounds), #LP_EMISUSE (identifiers stored, or
+ * called from a callback). On failure nothing changed.
  */
 LP_API int lp_idgraph_set_int(lp_idgraph *h, uint32_t key, int64_t value);
+
+/**
+ * @brief Current value of an integer option.
+ * @param h     Graph.
+ * @param key   An option key (see lp_idgraph_set_int()).
+ * @param value Receives the value.
+ * @return #LP_OK, #LP_EINVAL (NULL argument or unknown @p key),
+ * #LP_EMISUSE.
+ */
+LP_API int lp_idgraph_get_int(const lp_idgraph *h, uint32_t key, int64_t *value);
+
+/**
+ * @brief Smallest and largest accepted value of an integer option.
+ * @param h   Graph.
+ * @param key An option key (see lp_idgraph_set_int()).
+ * @param min Receives the smallest value.
+ * @param max Receives the largest value.
+ * @return #LP_OK, #LP_EINVAL (NULL argument or unknown @p key),
+ * #LP_EMISUSE.
+ */
+LP_API int lp_idgraph_int_bounds(const lp_idgraph *h, uint32_t key, int64_t *min,
+                                 int64_t *max);
 
 /**
  * @brief Set (or clear, with NULL) the change notification callback.
  * @param h  Graph.
  * @param fn Callback or NULL.
  * @param ud Passed to @p fn; owned by the host.
- * @return #LP_OK or #LP_EINVAL.
+ * @return #LP_OK, #LP_EINVAL, #LP_EMISUSE (from a callback).
  */
 LP_API int lp_idgraph_set_notify(lp_idgraph *h, lp_idgraph_notify_fn fn, void *ud);
 
@@ -224,9 +299,11 @@ LP_API int lp_idgraph_set_notify(lp_idgraph *h, lp_idgraph_notify_fn fn, void *u
  * @brief Register an identifier type (only while no identifier is stored).
  * @param h       Graph.
  * @param def     Description (copied; name copied).
- * @param type_id Receives the new type id (0, 1, ... in registration order).
- * @return #LP_OK, #LP_EINVAL (bad field, duplicate name), #LP_ELIMIT
- * (#LP_IDGRAPH_MAX_TYPES reached), #LP_EMISUSE, #LP_ENOMEM.
+ * @param type_id Receives the new type id (0, 1, ... in registration
+ *                order); unchanged on failure.
+ * @return #LP_OK, #LP_EINVAL (bad field, a name that is not UTF-8 or has
+ * the wrong length, duplicate name), #LP_ELIMIT (#LP_IDGRAPH_MAX_TYPES
+ * reached), #LP_EMISUSE, #LP_ENOMEM.
  */
 LP_API int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def,
                                uint32_t *type_id);
@@ -236,7 +313,8 @@ LP_API int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def,
  * @param h       Graph.
  * @param name    NUL-terminated name.
  * @param type_id Receives the id.
- * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (the message names @p name),
+ * #LP_EMISUSE.
  */
 LP_API int lp_idgraph_find_type(const lp_idgraph *h, const char *name, uint32_t *type_id);
 
@@ -246,53 +324,78 @@ LP_API int lp_idgraph_find_type(const lp_idgraph *h, const char *name, uint32_t 
  * "nobody@x.com" on an e-mail type.
  * @param h     Graph.
  * @param type  Type id.
- * @param value Value bytes.
+ * @param value Value bytes (UTF-8).
  * @param len   Length (1..#LP_IDGRAPH_MAX_VALUE_LEN).
  * @return #LP_OK, #LP_EINVAL (bad argument or a value its normaliser
- * rejects), #LP_EMISUSE (identifiers already stored), #LP_ENOMEM.
+ * rejects), #LP_EMISUSE (identifiers already stored, or from a callback),
+ * #LP_ENOMEM.
  */
 LP_API int lp_idgraph_block_value(lp_idgraph *h, uint32_t type, const char *value,
                                   size_t len);
 
 /**
  * @brief Normalise a value as observe would, without storing anything.
- * @param h       Graph.
- * @param type    Type id.
- * @param value   Value bytes.
- * @param len     Length.
- * @param out     Buffer for the normalised value (not NUL-terminated).
- * @param cap     Capacity of @p out.
- * @param out_len Receives the length.
+ * @param h        Graph.
+ * @param type     Type id.
+ * @param value    Value bytes.
+ * @param len      Length.
+ * @param out      Buffer for the normalised value (not NUL-terminated);
+ *                 NULL with @p capacity 0 asks the size.
+ * @param capacity Capacity of @p out in bytes.
+ * @param needed   Receives the normalised length (on #LP_OK and
+ *                 #LP_EBUFSIZE).
  * @return #LP_OK; #LP_EINVAL when the value is invalid (the message says
- * why) or an argument is bad; #LP_ECONFLICT when the value is blocked;
- * #LP_ELIMIT when @p cap is too small.
+ * why: normaliser, UTF-8, NUL or length) or an argument is bad;
+ * #LP_ECONFLICT when the value is blocked; #LP_EBUFSIZE when @p capacity
+ * is too small (nothing written); #LP_EIO; #LP_EMISUSE.
  */
-LP_API int lp_idgraph_normalize(lp_idgraph *h, uint32_t type, const char *value, size_t len,
-                                char *out, size_t cap, size_t *out_len);
+LP_API int lp_idgraph_normalize(const lp_idgraph *h, uint32_t type, const char *value,
+                                size_t len, char *out, size_t capacity, size_t *needed);
 
 /**
  * @brief Record one event and return the profile of its identifiers.
  *
- * Values are normalised; invalid, blocked and erased (tombstoned) values
- * are dropped and counted in #lp_idgraph_stats; a repeated identifier
- * counts once. The remaining identifiers are stored together with the
- * event and merged by the rules (see @ref identity_guide).
+ * Values are normalised; invalid values (rejected by the normaliser, not
+ * UTF-8, containing NUL, longer than #LP_IDGRAPH_MAX_VALUE_LEN), blocked
+ * and erased (tombstoned) values are dropped and counted in
+ * #lp_idgraph_stats while the event's other identifiers still apply; a
+ * repeated identifier counts once. The remaining identifiers are stored
+ * together with the event and merged by the rules (see @ref
+ * identity_guide).
  *
  * @param h          Graph.
  * @param ids        @p n identifiers (borrowed).
  * @param n          1..#LP_IDGRAPH_MAX_EVENT_IDS.
  * @param ts         Event time, seconds since the epoch.
- * @param source     Source name (not NUL-terminated), @p source_len bytes, may be empty.
- * @param source_len Length of @p source, at most 255.
+ * @param source     Source name (UTF-8, not NUL-terminated), @p source_len
+ *                   bytes, may be empty.
+ * @param source_len Length of @p source, at most #LP_IDGRAPH_MAX_SOURCE_LEN.
  * @param profile_id Receives the profile of the event's highest-priority
  *                   kept identifier, or 0 when no identifier was kept (may be NULL).
- * @return #LP_OK, #LP_EINVAL (NULL argument, unknown type, NULL or oversized
- * value), #LP_ELIMIT (too many identifiers, or the graph is full),
- * #LP_ENOMEM, #LP_EIO (host hash failed). On failure nothing changed.
+ * @return #LP_OK, #LP_EINVAL (NULL argument, unknown type, NULL value,
+ * bad source), #LP_ELIMIT (too many identifiers, or the graph is full),
+ * #LP_ENOMEM, #LP_EIO (host hash failed), #LP_EMISUSE (from a callback).
+ * On failure nothing changed.
  */
 LP_API int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n,
                               int64_t ts, const char *source, size_t source_len,
                               uint64_t *profile_id);
+
+/**
+ * @brief Merge a whole graph into this one: afterwards @p dst holds the
+ * events of both, so it equals (same saved bytes) one graph fed every
+ * event of both, in any order. Meant for shards built from a partition
+ * of the events. Tombstones are united; a stored identifier erased in the
+ * other graph is dropped from its events (tombstones win). Counters add
+ * up. Changes of @p dst's profiles are notified.
+ * @param dst Graph that receives the events.
+ * @param src Graph whose events are added (not changed).
+ * @return #LP_OK, #LP_EINVAL (NULL, or @p dst is @p src), #LP_ECONFLICT
+ * (types, options, blocklist or hash differ; the message says which),
+ * #LP_ELIMIT (the result would be too large), #LP_ENOMEM, #LP_EMISUSE
+ * (either graph is busy). On failure @p dst is unchanged.
+ */
+LP_API int lp_idgraph_merge(lp_idgraph *dst, const lp_idgraph *src);
 
 /**
  * @brief Profile of one identifier.
@@ -302,59 +405,67 @@ LP_API int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t
  * @param len        Length.
  * @param profile_id Receives the profile id.
  * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (unknown, invalid or blocked
- * value), #LP_EIO (host hash failed).
+ * value; the message says which), #LP_EIO (host hash failed), #LP_EMISUSE.
  */
-LP_API int lp_idgraph_profile_of(lp_idgraph *h, uint32_t type, const char *value,
+LP_API int lp_idgraph_profile_of(const lp_idgraph *h, uint32_t type, const char *value,
                                  size_t len, uint64_t *profile_id);
 
 /**
  * @brief Identifiers of a profile, ordered by type id then hash.
  * @param h          Graph.
  * @param profile_id Profile.
- * @param out        Array of @p cap entries (may be NULL when @p cap is 0).
- * @param cap        Capacity of @p out.
- * @param count      Receives the number of identifiers of the profile
- *                   (may exceed @p cap: then only @p cap are written).
- * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND.
+ * @param out        Array of @p capacity entries; NULL with @p capacity 0
+ *                   asks the size.
+ * @param capacity   Capacity of @p out.
+ * @param needed     Receives the number of identifiers of the profile.
+ * @return #LP_OK, #LP_EBUFSIZE (@p capacity < *@p needed; nothing
+ * written), #LP_EINVAL, #LP_ENOTFOUND, #LP_ENOMEM, #LP_EMISUSE.
  */
-LP_API int lp_idgraph_profile_identifiers(lp_idgraph *h, uint64_t profile_id,
-                                          lp_idgraph_ident_info *out, size_t cap,
-                                          size_t *count);
+LP_API int lp_idgraph_profile_identifiers(const lp_idgraph *h, uint64_t profile_id,
+                                          lp_idgraph_ident_info *out, size_t capacity,
+                                          size_t *needed);
 
 /**
  * @brief All profile ids in ascending order.
- * @param h     Graph.
- * @param out   Array of @p cap ids (may be NULL when @p cap is 0).
- * @param cap   Capacity of @p out.
- * @param count Receives the number of profiles (may exceed @p cap).
- * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM.
+ * @param h        Graph.
+ * @param out      Array of @p capacity ids; NULL with @p capacity 0 asks
+ *                 the size.
+ * @param capacity Capacity of @p out.
+ * @param needed   Receives the number of profiles.
+ * @return #LP_OK, #LP_EBUFSIZE (nothing written), #LP_EINVAL, #LP_ENOMEM,
+ * #LP_EMISUSE.
  */
-LP_API int lp_idgraph_profiles(lp_idgraph *h, uint64_t *out, size_t cap, size_t *count);
+LP_API int lp_idgraph_profiles(const lp_idgraph *h, uint64_t *out, size_t capacity,
+                               size_t *needed);
 
 /**
  * @brief Current counters. Costs one pass over the stored identifiers and
  * event members (they are derived, not maintained), so poll it sparingly.
  * @param h     Graph.
- * @param stats Caller's struct with @c struct_size set.
- * @return #LP_OK or #LP_EINVAL.
+ * @param stats Caller's struct, initialised with #LP_IDGRAPH_STATS_INIT.
+ * @return #LP_OK, #LP_EINVAL (NULL, or @c struct_size too small),
+ * #LP_EMISUSE.
  */
 LP_API int lp_idgraph_get_stats(const lp_idgraph *h, lp_idgraph_stats *stats);
 
 /**
  * @brief The chain of events that joins two identifiers of one profile
  * (a shortest chain; ties go to canonically earlier events).
- * @param h     Graph.
- * @param a     First identifier.
- * @param b     Second identifier.
- * @param out   Array of @p cap steps (may be NULL when @p cap is 0).
- * @param cap   Capacity.
- * @param count Receives the number of steps (may exceed @p cap; 0 when @p a and @p b are the same identifier).
- * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (an identifier is unknown, or
- * they are in different profiles), #LP_ENOMEM, #LP_EIO.
+ * @param h        Graph.
+ * @param a        First identifier.
+ * @param b        Second identifier.
+ * @param out      Array of @p capacity steps; NULL with @p capacity 0
+ *                 asks the size.
+ * @param capacity Capacity of @p out.
+ * @param needed   Receives the number of steps (0 when @p a and @p b are
+ *                 the same identifier).
+ * @return #LP_OK, #LP_EBUFSIZE (nothing written), #LP_EINVAL,
+ * #LP_ENOTFOUND (an identifier is unknown, or they are in different
+ * profiles), #LP_ENOMEM, #LP_EIO, #LP_EMISUSE.
  */
-LP_API int lp_idgraph_explain(lp_idgraph *h, const lp_idgraph_ident *a,
-                              const lp_idgraph_ident *b, lp_idgraph_step *out, size_t cap,
-                              size_t *count);
+LP_API int lp_idgraph_explain(const lp_idgraph *h, const lp_idgraph_ident *a,
+                              const lp_idgraph_ident *b, lp_idgraph_step *out,
+                              size_t capacity, size_t *needed);
 
 /**
  * @brief Remove the link between two identifiers: @p b is removed from
@@ -364,7 +475,7 @@ LP_API int lp_idgraph_explain(lp_idgraph *h, const lp_idgraph_ident *a,
  * @param a Identifier kept in those events.
  * @param b Identifier removed from them.
  * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (unknown identifier or no
- * such link), #LP_ENOMEM, #LP_EIO.
+ * such link), #LP_ENOMEM, #LP_EIO, #LP_EMISUSE.
  */
 LP_API int lp_idgraph_unlink(lp_idgraph *h, const lp_idgraph_ident *a,
                              const lp_idgraph_ident *b);
@@ -374,7 +485,8 @@ LP_API int lp_idgraph_unlink(lp_idgraph *h, const lp_idgraph_ident *a,
  * back with a later event).
  * @param h  Graph.
  * @param id Identifier.
- * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND, #LP_ENOMEM, #LP_EIO.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND, #LP_ENOMEM, #LP_EIO,
+ * #LP_EMISUSE.
  */
 LP_API int lp_idgraph_remove_identifier(lp_idgraph *h, const lp_idgraph_ident *id);
 
@@ -383,7 +495,8 @@ LP_API int lp_idgraph_remove_identifier(lp_idgraph *h, const lp_idgraph_ident *i
  * @param h          Graph.
  * @param source     Source name bytes.
  * @param source_len Length.
- * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (no such source), #LP_ENOMEM.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (no such source), #LP_ENOMEM,
+ * #LP_EMISUSE.
  */
 LP_API int lp_idgraph_remove_source(lp_idgraph *h, const char *source, size_t source_len);
 
@@ -393,7 +506,7 @@ LP_API int lp_idgraph_remove_source(lp_idgraph *h, const char *source, size_t so
  * bring it back.
  * @param h          Graph.
  * @param profile_id Profile.
- * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND, #LP_ENOMEM.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND, #LP_ENOMEM, #LP_EMISUSE.
  */
 LP_API int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id);
 
@@ -402,7 +515,8 @@ LP_API int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id);
  * identifier). The value need not be stored: a tombstone is set anyway.
  * @param h  Graph.
  * @param id Identifier.
- * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO.
+ * @return #LP_OK, #LP_EINVAL (bad argument or invalid value), #LP_ENOMEM,
+ * #LP_EIO, #LP_EMISUSE.
  */
 LP_API int lp_idgraph_forget_identifier(lp_idgraph *h, const lp_idgraph_ident *id);
 
@@ -410,31 +524,35 @@ LP_API int lp_idgraph_forget_identifier(lp_idgraph *h, const lp_idgraph_ident *i
  * @brief Lift the tombstone of an identifier so it may be stored again.
  * @param h  Graph.
  * @param id Identifier.
- * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (no tombstone), #LP_EIO.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOTFOUND (no tombstone), #LP_EIO,
+ * #LP_EMISUSE.
  */
 LP_API int lp_idgraph_lift_tombstone(lp_idgraph *h, const lp_idgraph_ident *id);
 
 /**
  * @brief Save the graph (events, identifiers, tombstones) as a snapshot of
  * kind `LP_FOURCC('I','D','G','R')`. The hash key is not saved, only a
- * fingerprint of it.
+ * fingerprint of it. The bytes depend only on the stored events,
+ * tombstones and counters, never on the order of the calls that made them.
  * @param h  Graph.
  * @param w  Writer callback.
  * @param ud Passed to @p w.
- * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO or the writer's code.
+ * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO or the writer's code,
+ * #LP_EMISUSE.
  */
-LP_API int lp_idgraph_save(lp_idgraph *h, lp_writer w, void *ud);
+LP_API int lp_idgraph_save(const lp_idgraph *h, lp_writer w, void *ud);
 
 /**
  * @brief Replace the graph's data with a snapshot. Types are matched by
  * name and must all be registered; the graph's current rules, key and
- * settings apply and the profiles are recomputed. No notifications.
+ * options apply and the profiles are recomputed. No notifications.
  * @param h  Graph.
  * @param r  Reader callback.
  * @param ud Passed to @p r.
  * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO, #LP_ECORRUPT,
  * #LP_EVERSION, #LP_ECONFLICT (different key, unknown type, or raw values
- * missing while raw storage is on). On failure @p h is unchanged.
+ * missing while raw storage is on), #LP_EMISUSE. On failure @p h is
+ * unchanged.
  */
 LP_API int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud);
 

@@ -1,8 +1,12 @@
 /*
- * Identity: handle life cycle, configuration and the observe entry point.
+ * Identity: handle life cycle, options, types, the blocklist and
+ * normalize.
  * SPDX-License-Identifier: MIT
  */
-#include "identity/idgraph.h"
+#include "core/utf8.h"
+#include "identity/hashing.h"
+#include "identity/normalize.h"
+#include "identity/state.h"
 
 #define IDG_DEFAULT_QUARANTINE 20
 
@@ -41,7 +45,7 @@ static int check_empty(lp_idgraph *h, const char *what) {
 }
 
 int lp_idgraph_set_key(lp_idgraph *h, const void *key, size_t len) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_set_key");
   if (key == NULL || len == 0 || len > IDG_KEY_CAP)
     return lp_error_set(&h->err, LP_EINVAL, "key must be 1 to %d bytes", IDG_KEY_CAP);
   int rc = check_empty(h, "set_key");
@@ -53,7 +57,7 @@ int lp_idgraph_set_key(lp_idgraph *h, const void *key, size_t len) {
 }
 
 int lp_idgraph_set_hash(lp_idgraph *h, lp_idgraph_hash_fn fn, void *ud) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_set_hash");
   int rc = check_empty(h, "set_hash");
   if (rc != LP_OK) return rc;
   h->hash_fn = fn;
@@ -61,16 +65,34 @@ int lp_idgraph_set_hash(lp_idgraph *h, lp_idgraph_hash_fn fn, void *ud) {
   return LP_OK;
 }
 
+/* Options: one row per key, so set, get and bounds cannot disagree. */
+typedef struct idg_option {
+  uint32_t key;
+  const char *name;
+  int64_t min, max;
+} idg_option;
+
+static const idg_option options[] = {
+    {LP_IDGRAPH_STORE_RAW, "LP_IDGRAPH_STORE_RAW", 0, 1},
+    {LP_IDGRAPH_QUARANTINE_AFTER, "LP_IDGRAPH_QUARANTINE_AFTER", 1, 63},
+    {LP_IDGRAPH_DEFAULT_BLOCKLIST, "LP_IDGRAPH_DEFAULT_BLOCKLIST", 0, 1},
+};
+
+static const idg_option *find_option(const lp_idgraph *h, uint32_t key) {
+  for (size_t i = 0; i < LP_ARRAY_LEN(options); i++)
+    if (options[i].key == key) return &options[i];
+  lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "unknown identity option key %u", (unsigned)key);
+  return NULL;
+}
+
 int lp_idgraph_set_int(lp_idgraph *h, uint32_t key, int64_t value) {
-  if (h == NULL) return LP_EINVAL;
-  if (key < LP_IDGRAPH_STORE_RAW || key > LP_IDGRAPH_DEFAULT_BLOCKLIST)
-    return lp_error_set(&h->err, LP_EINVAL, "unknown setting %u", (unsigned)key);
-  int64_t lo = key == LP_IDGRAPH_QUARANTINE_AFTER ? 1 : 0;
-  int64_t hi = key == LP_IDGRAPH_QUARANTINE_AFTER ? 63 : 1;
-  if (value < lo || value > hi)
-    return lp_error_set(&h->err, LP_ERANGE, "setting %u must be in %lld..%lld", (unsigned)key,
-                        (long long)lo, (long long)hi);
-  int rc = check_empty(h, "set_int");
+  IDG_GUARD(h, "lp_idgraph_set_int");
+  const idg_option *o = find_option(h, key);
+  if (o == NULL) return LP_EINVAL;
+  if (value < o->min || value > o->max)
+    return lp_error_set(&h->err, LP_ERANGE, "%s must be in %lld..%lld (got %lld)", o->name,
+                        (long long)o->min, (long long)o->max, (long long)value);
+  int rc = check_empty(h, o->name);
   if (rc != LP_OK) return rc;
   if (key == LP_IDGRAPH_STORE_RAW) h->store_raw = value != 0;
   else if (key == LP_IDGRAPH_DEFAULT_BLOCKLIST) h->default_blocklist = value != 0;
@@ -78,38 +100,71 @@ int lp_idgraph_set_int(lp_idgraph *h, uint32_t key, int64_t value) {
   return LP_OK;
 }
 
+int lp_idgraph_get_int(const lp_idgraph *h, uint32_t key, int64_t *value) {
+  IDG_GUARD(h, "lp_idgraph_get_int");
+  if (value == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "value is NULL");
+  if (find_option(h, key) == NULL) return LP_EINVAL;
+  if (key == LP_IDGRAPH_STORE_RAW) *value = h->store_raw;
+  else if (key == LP_IDGRAPH_DEFAULT_BLOCKLIST) *value = h->default_blocklist;
+  else *value = h->quarantine_after;
+  return LP_OK;
+}
+
+int lp_idgraph_int_bounds(const lp_idgraph *h, uint32_t key, int64_t *min, int64_t *max) {
+  IDG_GUARD(h, "lp_idgraph_int_bounds");
+  if (min == NULL || max == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "min and max must not be NULL");
+  const idg_option *o = find_option(h, key);
+  if (o == NULL) return LP_EINVAL;
+  *min = o->min;
+  *max = o->max;
+  return LP_OK;
+}
+
 int lp_idgraph_set_notify(lp_idgraph *h, lp_idgraph_notify_fn fn, void *ud) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_set_notify");
   h->notify = fn;
   h->notify_ud = ud;
   return LP_OK;
 }
 
+static uint32_t type_named(const lp_idgraph *h, const char *name, size_t len) {
+  for (uint32_t i = 0; i < h->ntypes; i++)
+    if (h->types[i].name_len == len && memcmp(h->types[i].name, name, len) == 0) return i;
+  return IDG_NONE;
+}
+
 int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def, uint32_t *type_id) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_add_type");
   if (def == NULL || type_id == NULL)
     return lp_error_set(&h->err, LP_EINVAL, "def and type_id must not be NULL");
   if (def->struct_size < sizeof *def)
     return lp_error_set(&h->err, LP_EINVAL, "def->struct_size is %u, expected %u",
                         (unsigned)def->struct_size, (unsigned)sizeof *def);
   size_t len = def->name != NULL ? strlen(def->name) : 0;
-  if (len == 0 || len >= IDG_NAME_CAP)
-    return lp_error_set(&h->err, LP_EINVAL, "def->name must be 1 to %d bytes", IDG_NAME_CAP - 1);
-  if (def->limit > 255)
-    return lp_error_set(&h->err, LP_EINVAL, "def->limit must be 0..255 (got %u)",
-                        (unsigned)def->limit);
+  if (len == 0 || len > LP_IDGRAPH_MAX_TYPE_NAME_LEN)
+    return lp_error_set(&h->err, LP_EINVAL, "def->name must be 1 to %d bytes (got %zu)",
+                        LP_IDGRAPH_MAX_TYPE_NAME_LEN, len);
+  size_t bad;
+  int u = lp_utf8_check(def->name, len, &bad);
+  if (u != LP_UTF8_OK)
+    return lp_error_set(&h->err, LP_EINVAL, "def->name %s (byte %zu); type names are UTF-8",
+                        lp_utf8_reason(u), bad);
+  if (def->limit > LP_IDGRAPH_MAX_TYPE_LIMIT)
+    return lp_error_set(&h->err, LP_EINVAL, "def->limit must be 0..%d (got %u)",
+                        LP_IDGRAPH_MAX_TYPE_LIMIT, (unsigned)def->limit);
   if (def->normalizer > LP_IDGRAPH_NORM_CALLBACK)
     return lp_error_set(&h->err, LP_EINVAL, "def->normalizer %u is unknown",
                         (unsigned)def->normalizer);
   if ((def->normalizer == LP_IDGRAPH_NORM_CALLBACK) != (def->normalize != NULL))
     return lp_error_set(&h->err, LP_EINVAL,
                         "def->normalize must be set exactly for LP_IDGRAPH_NORM_CALLBACK");
-  if (def->country_code > 999 ||
+  if (def->country_code > LP_IDGRAPH_MAX_COUNTRY_CODE ||
       (def->country_code != 0 && def->normalizer != LP_IDGRAPH_NORM_PHONE))
     return lp_error_set(&h->err, LP_EINVAL,
-                        "def->country_code must be 0, or 1..999 for a phone type");
-  uint32_t found;
-  if (lp_idgraph_find_type(h, def->name, &found) == LP_OK)
+                        "def->country_code must be 0, or 1..%d for a phone type",
+                        LP_IDGRAPH_MAX_COUNTRY_CODE);
+  if (type_named(h, def->name, len) != IDG_NONE)
     return lp_error_set(&h->err, LP_EINVAL, "type \"%s\" is already registered", def->name);
   if (h->ntypes == LP_IDGRAPH_MAX_TYPES)
     return lp_error_set(&h->err, LP_ELIMIT, "at most %d identifier types",
@@ -122,7 +177,7 @@ int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def, uint32_t 
   t->name_len = len;
   t->priority = def->priority;
   t->unique = def->unique != 0;
-  t->limit = (uint8_t)(t->unique ? 1 : (def->limit == 0 ? 255 : def->limit));
+  t->limit = (uint8_t)(t->unique ? 1 : (def->limit == 0 ? LP_IDGRAPH_MAX_TYPE_LIMIT : def->limit));
   t->norm = def->normalizer;
   t->country_code = def->country_code;
   t->normalize = def->normalize;
@@ -132,35 +187,41 @@ int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def, uint32_t 
 }
 
 int lp_idgraph_find_type(const lp_idgraph *h, const char *name, uint32_t *type_id) {
-  if (h == NULL || name == NULL || type_id == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_find_type");
+  if (name == NULL || type_id == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "name and type_id must not be NULL");
   size_t len = strlen(name);
-  for (uint32_t i = 0; i < h->ntypes; i++)
-    if (h->types[i].name_len == len && memcmp(h->types[i].name, name, len) == 0) {
-      *type_id = i;
-      return LP_OK;
-    }
-  return LP_ENOTFOUND;
+  uint32_t t = type_named(h, name, len);
+  if (t == IDG_NONE)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "no identifier type named \"%.*s\"",
+                        (int)(len < LP_IDGRAPH_MAX_TYPE_NAME_LEN ? len : LP_IDGRAPH_MAX_TYPE_NAME_LEN),
+                        name);
+  *type_id = t;
+  return LP_OK;
 }
 
-static int check_value(lp_idgraph *h, uint32_t type, const char *value, size_t len) {
+static int check_value(const lp_idgraph *h, uint32_t type, const char *value) {
   if (type >= h->ntypes)
-    return lp_error_set(&h->err, LP_EINVAL, "unknown identifier type %u", (unsigned)type);
-  if (value == NULL || len > LP_IDGRAPH_MAX_VALUE_LEN)
-    return lp_error_set(&h->err, LP_EINVAL, "value is NULL or longer than %d bytes",
-                        LP_IDGRAPH_MAX_VALUE_LEN);
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "unknown identifier type %u",
+                        (unsigned)type);
+  if (value == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "value is NULL");
   return LP_OK;
 }
 
 int lp_idgraph_block_value(lp_idgraph *h, uint32_t type, const char *value, size_t len) {
-  if (h == NULL) return LP_EINVAL;
-  int rc = check_value(h, type, value, len);
+  IDG_GUARD(h, "lp_idgraph_block_value");
+  int rc = check_value(h, type, value);
   if (rc != LP_OK) return rc;
   rc = check_empty(h, "block_value");
   if (rc != LP_OK) return rc;
+  if (len > LP_IDGRAPH_MAX_VALUE_LEN || lp_utf8_check(value, len, NULL) != LP_UTF8_OK)
+    return lp_error_set(&h->err, LP_EINVAL,
+                        "cannot block a %s value that is longer than %d bytes or not UTF-8",
+                        h->types[type].name, LP_IDGRAPH_MAX_VALUE_LEN);
   char norm[LP_IDGRAPH_MAX_VALUE_LEN];
   size_t nlen;
   const char *why;
-  if (idg_normalize(&h->types[type], value, len, norm, &nlen, &why) != LP_OK)
+  if (idg_normalize(h, &h->types[type], value, len, norm, &nlen, &why) != LP_OK)
     return lp_error_set(&h->err, LP_EINVAL, "cannot block an invalid %s value: %s",
                         h->types[type].name, why);
   rc = lp_map128_put(&h->blocklist, &h->mem, idg_block_hash(&h->types[type], norm, nlen), 1);
@@ -168,75 +229,24 @@ int lp_idgraph_block_value(lp_idgraph *h, uint32_t type, const char *value, size
   return LP_OK;
 }
 
-int lp_idgraph_normalize(lp_idgraph *h, uint32_t type, const char *value, size_t len,
-                         char *out, size_t cap, size_t *out_len) {
-  if (h == NULL) return LP_EINVAL;
-  int rc = check_value(h, type, value, len);
+int lp_idgraph_normalize(const lp_idgraph *h, uint32_t type, const char *value, size_t len,
+                         char *out, size_t capacity, size_t *needed) {
+  IDG_GUARD(h, "lp_idgraph_normalize");
+  int rc = check_value(h, type, value);
   if (rc != LP_OK) return rc;
-  if ((out == NULL && cap > 0) || out_len == NULL)
-    return lp_error_set(&h->err, LP_EINVAL, "out_len must not be NULL, out only when cap is 0");
+  if ((out == NULL && capacity > 0) || needed == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                        "needed must not be NULL, out only NULL when capacity is 0");
   char norm[LP_IDGRAPH_MAX_VALUE_LEN];
   size_t nlen;
   lp_hash128 hash;
   rc = idg_prepare(h, type, value, len, norm, &nlen, &hash);
   if (rc != LP_OK) return rc;
-  *out_len = nlen;
-  if (nlen > cap)
-    return lp_error_set(&h->err, LP_ELIMIT, "normalised value needs %zu bytes", nlen);
+  *needed = nlen;
+  if (out == NULL && capacity == 0) return LP_OK;
+  if (nlen > capacity)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EBUFSIZE,
+                        "normalised value needs %zu bytes, capacity is %zu", nlen, capacity);
   if (nlen > 0) memcpy(out, norm, nlen);
-  return LP_OK;
-}
-
-int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int64_t ts,
-                       const char *source, size_t source_len, uint64_t *profile_id) {
-  if (h == NULL) return LP_EINVAL;
-  if (ids == NULL || n == 0)
-    return lp_error_set(&h->err, LP_EINVAL, "ids must hold at least one identifier");
-  if (n > LP_IDGRAPH_MAX_EVENT_IDS)
-    return lp_error_set(&h->err, LP_ELIMIT, "%zu identifiers in one event (at most %d)", n,
-                        LP_IDGRAPH_MAX_EVENT_IDS);
-  if ((source == NULL && source_len > 0) || source_len > IDG_MAX_SOURCE_LEN)
-    return lp_error_set(&h->err, LP_EINVAL, "source is NULL or longer than %d bytes",
-                        IDG_MAX_SOURCE_LEN);
-  for (size_t i = 0; i < n; i++) {
-    int rc = check_value(h, ids[i].type, ids[i].value, ids[i].len);
-    if (rc != LP_OK) return rc;
-  }
-  char (*norm)[LP_IDGRAPH_MAX_VALUE_LEN] = h->norm;
-  idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
-  size_t k = 0;
-  uint64_t blocked = 0, invalid = 0, tomb = 0;
-  for (size_t i = 0; i < n; i++) {
-    size_t nlen;
-    lp_hash128 hash;
-    int rc = idg_prepare(h, ids[i].type, ids[i].value, ids[i].len, norm[k], &nlen, &hash);
-    if (rc == LP_ECONFLICT) blocked++;
-    else if (rc == LP_EINVAL) invalid++;
-    else if (rc != LP_OK) return rc;
-    if (rc != LP_OK) continue;
-    if (h->st.tombstones.len > 0 && lp_map128_get(&h->st.tombstones, idg_tomb_hash(hash), NULL)) {
-      tomb++;
-      continue;
-    }
-    bool dup = false;
-    for (size_t j = 0; j < k && !dup; j++)
-      dup = items[j].hash.lo == hash.lo && items[j].hash.hi == hash.hi;
-    if (dup) continue;
-    items[k].hash = hash;
-    items[k].type = ids[i].type;
-    items[k].raw = norm[k];
-    items[k].raw_len = nlen;
-    k++;
-  }
-  uint64_t pid = 0;
-  if (k > 0) {
-    int rc = idg_store_event(h, &h->st, items, k, ts, source != NULL ? source : "", source_len,
-                             true, &pid);
-    if (rc != LP_OK) return rc;
-  }
-  h->st.blocked += blocked;
-  h->st.invalid += invalid;
-  h->st.tombstoned += tomb;
-  if (profile_id != NULL) *profile_id = pid;
   return LP_OK;
 }

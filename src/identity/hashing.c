@@ -2,7 +2,10 @@
  * Identity: turning a raw value into the stored keyed hash.
  * SPDX-License-Identifier: MIT
  */
-#include "identity/idgraph.h"
+#include "core/utf8.h"
+#include "identity/hashing.h"
+#include "identity/normalize.h"
+#include "identity/state.h"
 
 /* Seeds of the internal, unkeyed hashes: distinct from the identifier
  * hash so that neither a blocklist entry nor a tombstone equals the
@@ -21,12 +24,14 @@ static size_t compose(const idg_type *t, const char *v, size_t len, uint8_t *buf
 
 /* The configured hash of `buf` (n bytes), which has IDG_KEY_CAP bytes of
  * room in front of it for the built-in key. */
-static int hash_composed(lp_idgraph *h, uint8_t *room, size_t n, lp_hash128 *out) {
+static int hash_composed(const lp_idgraph *h, uint8_t *room, size_t n, lp_hash128 *out) {
   uint8_t *buf = room + IDG_KEY_CAP;
   if (h->hash_fn != NULL) {
     uint8_t d[LP_IDGRAPH_HASH_SIZE];
-    if (h->hash_fn(h->hash_ud, buf, n, d) != 0)
-      return lp_error_set(&h->err, LP_EIO, "host hash function failed");
+    idg_busy_begin(h);
+    int rc = h->hash_fn(h->hash_ud, buf, n, d);
+    idg_busy_end(h);
+    if (rc != 0) return lp_error_set(LP_ERR_OF_CONST(h), LP_EIO, "host hash function failed");
     out->lo = lp_get_u64le(d);
     out->hi = lp_get_u64le(d + 8);
     return LP_OK;
@@ -37,13 +42,13 @@ static int hash_composed(lp_idgraph *h, uint8_t *room, size_t n, lp_hash128 *out
   return LP_OK;
 }
 
-int idg_hash(lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out) {
+int idg_hash(const lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out) {
   uint8_t room[IDG_KEY_CAP + IDG_NAME_CAP + 1 + LP_IDGRAPH_MAX_VALUE_LEN];
   size_t n = compose(&h->types[type], v, len, room + IDG_KEY_CAP);
   return hash_composed(h, room, n, out);
 }
 
-int idg_hash_text(lp_idgraph *h, const char *text, lp_hash128 *out) {
+int idg_hash_text(const lp_idgraph *h, const char *text, lp_hash128 *out) {
   uint8_t room[IDG_KEY_CAP + 1 + IDG_NAME_CAP];
   size_t n = strlen(text);
   if (n > IDG_NAME_CAP) n = IDG_NAME_CAP;
@@ -64,37 +69,56 @@ lp_hash128 idg_tomb_hash(lp_hash128 id_hash) {
   return lp_hash128_seeded(b, sizeof b, IDG_TOMB_SEED);
 }
 
-int idg_prepare(lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
+int idg_prepare(const lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
                 size_t *norm_len, lp_hash128 *hash) {
   const idg_type *t = &h->types[type];
+  lp_error *err = LP_ERR_OF_CONST(h);
+  if (len > LP_IDGRAPH_MAX_VALUE_LEN)
+    return lp_error_set(err, LP_EINVAL, "invalid %s value: %zu bytes (at most %d)", t->name, len,
+                        LP_IDGRAPH_MAX_VALUE_LEN);
+  size_t bad;
+  int u = lp_utf8_check(v, len, &bad);
+  if (u != LP_UTF8_OK)
+    return lp_error_set(err, LP_EINVAL, "invalid %s value: it %s (byte %zu)",
+                        t->name, lp_utf8_reason(u), bad);
   const char *why;
-  if (idg_normalize(t, v, len, norm, norm_len, &why) != LP_OK)
-    return lp_error_set(&h->err, LP_EINVAL, "invalid %s value: %s", t->name, why);
+  if (idg_normalize(h, t, v, len, norm, norm_len, &why) != LP_OK)
+    return lp_error_set(err, LP_EINVAL, "invalid %s value: %s", t->name, why);
   if ((h->default_blocklist && idg_default_blocked(t, norm, *norm_len)) ||
       (h->blocklist.len > 0 &&
        lp_map128_get(&h->blocklist, idg_block_hash(t, norm, *norm_len), NULL)))
-    return lp_error_set(&h->err, LP_ECONFLICT, "%s value is on the blocklist", t->name);
+    return lp_error_set(err, LP_ECONFLICT, "%s value is on the blocklist", t->name);
   return idg_hash(h, type, norm, *norm_len, hash);
 }
 
-int idg_lookup(lp_idgraph *h, const lp_idgraph_ident *id, uint32_t *node, lp_hash128 *hash) {
-  if (id == NULL) return lp_error_set(&h->err, LP_EINVAL, "identifier is NULL");
+int idg_lookup(const lp_idgraph *h, const lp_idgraph_ident *id, uint32_t *node,
+               lp_hash128 *hash) {
+  lp_error *err = LP_ERR_OF_CONST(h);
+  if (id == NULL) return lp_error_set(err, LP_EINVAL, "identifier is NULL");
   if (id->type >= h->ntypes)
-    return lp_error_set(&h->err, LP_EINVAL, "unknown identifier type %u", (unsigned)id->type);
-  if (id->value == NULL || id->len > LP_IDGRAPH_MAX_VALUE_LEN)
-    return lp_error_set(&h->err, LP_EINVAL, "identifier value is NULL or longer than %d bytes",
-                        LP_IDGRAPH_MAX_VALUE_LEN);
+    return lp_error_set(err, LP_EINVAL, "unknown identifier type %u", (unsigned)id->type);
+  if (id->value == NULL) return lp_error_set(err, LP_EINVAL, "identifier value is NULL");
   char norm[LP_IDGRAPH_MAX_VALUE_LEN];
   size_t nlen;
   int rc = idg_prepare(h, id->type, id->value, id->len, norm, &nlen, hash);
   if (rc == LP_ECONFLICT || rc == LP_EINVAL) {
     char why[LP_ERRMSG_CAP];
-    memcpy(why, lp_error_msg(&h->err), sizeof why);
+    memcpy(why, lp_error_msg(err), sizeof why);
     why[sizeof why - 1] = 0;
-    return lp_error_set(&h->err, LP_ENOTFOUND, "%s", why);
+    return lp_error_set(err, LP_ENOTFOUND, "%s", why);
   }
   if (rc != LP_OK) return rc;
   if (!idg_index_get(&h->st, *hash, node))
-    return lp_error_set(&h->err, LP_ENOTFOUND, "no such %s identifier", h->types[id->type].name);
+    return lp_error_set(err, LP_ENOTFOUND, "no such %s identifier", h->types[id->type].name);
   return LP_OK;
+}
+
+static const char fingerprint_text[] = "libprofile identity key check";
+
+int idg_key_fingerprint(const lp_idgraph *h, uint64_t *fp) {
+  lp_hash128 hash = {0, 0};
+  int rc = idg_hash_text(h, fingerprint_text, &hash);
+  /* Rehashed so that the fingerprint is not the stored hash of a value. */
+  *fp = idg_tomb_hash(hash).lo;
+  return rc;
 }

@@ -1,9 +1,20 @@
 /*
- * Internal: the identity graph's state, shared by the files of src/identity.
+ * Internal: the identity graph's state, shared by the files of src/identity
+ * (every flag bit and layout constant of the module lives here). Files:
+ *   handle.c    life cycle, options, types, blocklist, normalize
+ *   observe.c   ingest (lp_idgraph_observe and the rule engine)
+ *   merge.c     lp_idgraph_merge
+ *   query.c     read-only questions and explanations
+ *   rebuild.c   unmerge and erasure (replays the stored events)
+ *   save.c      snapshots out;  load.c  snapshots in
+ *   state.c     storage, canonical order, union-find, index
+ *   hashing.c   normalise + blocklist + keyed hash of one value
+ *   normalize.c the built-in normalisers and the default blocklist
+ *   check.c     the invariant checker (idg_check)
  * SPDX-License-Identifier: MIT
  */
-#ifndef LP_IDENTITY_IDGRAPH_H
-#define LP_IDENTITY_IDGRAPH_H
+#ifndef LP_IDENTITY_INTERNAL_H
+#define LP_IDENTITY_INTERNAL_H
 
 #include "core/error.h"
 #include "core/map.h"
@@ -18,10 +29,24 @@
 #define IDG_REFUSED 0x40000000u
 #define IDG_ORD_MASK 0x3fffffffu
 #define IDG_MAX_NODES IDG_ORD_MASK
-#define IDG_NAME_CAP 64
-#define IDG_KEY_CAP 64
-#define IDG_MAX_SOURCE_LEN 255
+#define IDG_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
+#define IDG_KEY_CAP LP_IDGRAPH_MAX_KEY_LEN
+#define IDG_MAX_SOURCE_LEN LP_IDGRAPH_MAX_SOURCE_LEN
+/* idg_node.flags: quarantined (a property of the set of events), and a
+ * scratch mark used by a cluster recomputation and always clear after it. */
 #define IDG_QUARANTINED 1u
+#define IDG_MARK 2u
+
+/* Snapshot layout (docs/identity.md): kind, sections, format version, and
+ * the raw-length value that means "hash only". */
+#define KIND_IDGRAPH LP_FOURCC('I', 'D', 'G', 'R')
+#define SEC_META LP_FOURCC('M', 'E', 'T', 'A')
+#define SEC_SOURCES LP_FOURCC('S', 'R', 'C', 'S')
+#define SEC_IDENTS LP_FOURCC('I', 'D', 'N', 'T')
+#define SEC_EVENTS LP_FOURCC('E', 'V', 'N', 'T')
+#define SEC_TOMBS LP_FOURCC('T', 'O', 'M', 'B')
+#define IDG_FORMAT 1u
+#define NO_RAW UINT32_MAX
 
 typedef struct idg_type {
   char name[IDG_NAME_CAP];
@@ -75,11 +100,6 @@ typedef struct idg_state {
   uint64_t blocked, invalid, tombstoned;
 } idg_state;
 
-typedef struct idg_change {
-  uint64_t old_id;
-  uint64_t new_id;
-} idg_change;
-
 struct lp_idgraph {
   lp_mem mem;
   lp_error err;
@@ -95,6 +115,9 @@ struct lp_idgraph {
   lp_map128 blocklist; /* blocklist hash of (type, normalised value) -> 1 */
   lp_idgraph_notify_fn notify;
   void *notify_ud;
+  /* Non-zero while a host callback (notify, normaliser, hash) runs: every
+   * entry point but errmsg/free refuses with LP_EMISUSE (IDG_GUARD). */
+  uint32_t busy;
   idg_state st;
   /* Normalised values of the event being observed (kept off the stack:
    * 64 KiB would not fit small thread stacks). */
@@ -122,49 +145,21 @@ static inline uint64_t idg_pid_of_hash(lp_hash128 h) {
   return h.hi != 0 ? h.hi : 1;
 }
 
-/* normalize.c */
-/* Normalise into out (cap LP_IDGRAPH_MAX_VALUE_LEN): LP_OK, or LP_EINVAL
- * with the reason in *why. */
-int idg_normalize(const idg_type *t, const char *in, size_t len, char *out, size_t *out_len,
-                  const char **why);
-bool idg_default_blocked(const idg_type *t, const char *v, size_t len);
+/* Like the message slot (LP_ERR_OF_CONST), the busy flag is written by
+ * const calls too, around the host callbacks they make (profile_of hashes
+ * through the host's function). It lives in the handle's own allocation,
+ * so casting away const is defined. */
+#define IDG_MUT(h) ((lp_idgraph *)(uintptr_t)(h))
+static inline void idg_busy_begin(const lp_idgraph *h) { IDG_MUT(h)->busy++; }
+static inline void idg_busy_end(const lp_idgraph *h) { IDG_MUT(h)->busy--; }
 
-/* hashing.c */
-int idg_hash(lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out);
-/* The configured hash of a fixed text with an empty type name. */
-int idg_hash_text(lp_idgraph *h, const char *text, lp_hash128 *out);
-lp_hash128 idg_block_hash(const idg_type *t, const char *v, size_t len);
-lp_hash128 idg_tomb_hash(lp_hash128 id_hash);
-/* Normalise, check the blocklist and hash one identifier. LP_OK; LP_EINVAL
- * (invalid, *blocked false) / LP_ECONFLICT (blocked); LP_EIO. `norm` has
- * room for LP_IDGRAPH_MAX_VALUE_LEN bytes. */
-int idg_prepare(lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
-                size_t *norm_len, lp_hash128 *hash);
-/* Resolve an identifier given through the API to its node. */
-int idg_lookup(lp_idgraph *h, const lp_idgraph_ident *id, uint32_t *node, lp_hash128 *hash);
-
-/* state.c */
-void idg_state_init(idg_state *s);
-void idg_state_free(idg_state *s, const lp_mem *m);
-int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b);
-int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b);
-uint32_t idg_find(const idg_state *s, uint32_t x);
-uint32_t idg_cluster_find(const idg_state *s, uint32_t x);
-uint64_t idg_pid(const idg_state *s, uint32_t node);
-/* Hash -> node. Room for `n` more identifiers (LP_OK / LP_ENOMEM / LP_ELIMIT). */
-int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n);
-bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node);
-/* Node of `hash`, or `fresh` (registered, *added true) when it has none;
- * room reserved, so it cannot fail. `fresh` need not be stored yet. */
-uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
-                          bool *added);
-void idg_index_del(idg_state *s, lp_hash128 hash);
-/* A node of the profile named `pid`, found through the index (a profile id
- * is a half of its first identifier's hash); false when there is none. */
-bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node);
-/* Heap sort of uint32 items under a comparator with context. */
-void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint32_t),
-              const void *ctx);
+/* First lines of every entry point: a NULL handle is LP_EINVAL, a busy one
+ * LP_EMISUSE (nothing done). */
+#define IDG_GUARD(h, fn)                                                  \
+  do {                                                                    \
+    if ((h) == NULL) return LP_EINVAL;                                    \
+    if ((h)->busy != 0) return lp_error_reentered(LP_ERR_OF_CONST(h), fn); \
+  } while (0)
 
 /* An identifier ready to be stored. */
 typedef struct idg_item {
@@ -174,12 +169,4 @@ typedef struct idg_item {
   size_t raw_len;
 } idg_item;
 
-/* observe.c: store one event of distinct prepared items (n >= 1). */
-int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items, size_t n, int64_t ts,
-                    const char *src, size_t src_len, bool notify, uint64_t *pid);
-
-/* observe.c: notifications (pairs sorted unless they are a merge chain) */
-void idg_emit(lp_idgraph *h, const idg_state *after, idg_change *changes, size_t n);
-void idg_sort_changes(idg_change *ch, size_t n);
-
-#endif /* LP_IDENTITY_IDGRAPH_H */
+#endif /* LP_IDENTITY_INTERNAL_H */

@@ -5,7 +5,9 @@
  * SPDX-License-Identifier: MIT
  */
 #include "core/codec.h"
+#include "identity/hashing.h"
 #include "identity/rebuild.h"
+#include "identity/state.h"
 
 typedef struct loader {
   lp_idgraph *h;
@@ -52,7 +54,8 @@ static int read_meta(loader *l, lp_cursor *c) {
     if (id == UINT32_MAX)
       return lp_error_set(&h->err, LP_ECONFLICT,
                           "snapshot uses identifier type \"%.*s\", which is not registered",
-                          (int)(len < 63 ? len : 63), (const char *)name);
+                          (int)(len < LP_IDGRAPH_MAX_TYPE_NAME_LEN ? len : LP_IDGRAPH_MAX_TYPE_NAME_LEN),
+                          (const char *)name);
     l->type_map[i] = id;
   }
   if (!lp_cursor_done(c)) return corrupt(l, "META has trailing bytes");
@@ -212,8 +215,17 @@ static int read_sections(loader *l, lp_snapshot_reader *r) {
   return next == LP_ARRAY_LEN(order) ? LP_OK : corrupt(l, "a section is missing");
 }
 
+/* A consistent graph never stores an identifier that is also erased. */
+static int check_erased(loader *l) {
+  if (l->t.tombstones.len == 0) return LP_OK;
+  for (size_t i = 0; i < l->t.nodes.len; i++)
+    if (lp_map128_get(&l->t.tombstones, idg_tomb_hash(idg_node_at(&l->t, (uint32_t)i)->hash), NULL))
+      return corrupt(l, "an identifier is both stored and tombstoned");
+  return LP_OK;
+}
+
 int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_load");
   if (r == NULL) return lp_error_set(&h->err, LP_EINVAL, "reader is NULL");
   loader l;
   memset(&l, 0, sizeof l);
@@ -229,6 +241,7 @@ int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud) {
   }
   rc = read_sections(&l, sr);
   lp_snapshot_reader_free(sr);
+  if (rc == LP_OK) rc = check_erased(&l);
   idg_state next;
   if (rc == LP_OK) rc = idg_replay_all(h, &l.t, NULL, &next);
   idg_state_free(&l.t, &h->mem);

@@ -2,7 +2,8 @@
  * Identity: the built-in normalisers and the default blocklist.
  * SPDX-License-Identifier: MIT
  */
-#include "identity/idgraph.h"
+#include "core/utf8.h"
+#include "identity/normalize.h"
 
 static bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
@@ -104,15 +105,19 @@ static int norm_phone(const char *in, size_t len, uint32_t cc, char *out, size_t
   return LP_OK;
 }
 
-int idg_normalize(const idg_type *t, const char *in, size_t len, char *out, size_t *out_len,
-                  const char **why) {
+int idg_normalize(const lp_idgraph *h, const idg_type *t, const char *in, size_t len, char *out,
+                  size_t *out_len, const char **why) {
   *why = "";
   if (t->norm == LP_IDGRAPH_NORM_CALLBACK) {
     size_t n = SIZE_MAX;
-    if (t->normalize(t->normalize_ud, in, len, out, LP_IDGRAPH_MAX_VALUE_LEN, &n) != 0)
-      return *why = "rejected by the host normaliser", LP_EINVAL;
+    idg_busy_begin(h);
+    int rc = t->normalize(t->normalize_ud, in, len, out, LP_IDGRAPH_MAX_VALUE_LEN, &n);
+    idg_busy_end(h);
+    if (rc != 0) return *why = "rejected by the host normaliser", LP_EINVAL;
     if (n > LP_IDGRAPH_MAX_VALUE_LEN)
       return *why = "host normaliser returned an oversized value", LP_EINVAL;
+    if (lp_utf8_check(out, n, NULL) != LP_UTF8_OK)
+      return *why = "host normaliser returned text that is not UTF-8 without NUL", LP_EINVAL;
     *out_len = n;
     return LP_OK;
   }

@@ -1,11 +1,15 @@
 /*
- * Identity: storing an event and resolving profiles by the rules, either
- * incrementally (in-order event) or by replaying its cluster (late event).
+ * Identity ingest: lp_idgraph_observe, storing an event and resolving
+ * profiles by the rules, either incrementally (in-order event) or by
+ * replaying its cluster (late event).
  * SPDX-License-Identifier: MIT
  */
 #include <stdlib.h>
 
-#include "identity/idgraph.h"
+#include "core/utf8.h"
+#include "identity/hashing.h"
+#include "identity/observe.h"
+#include "identity/state.h"
 
 static bool violates(const lp_idgraph *h, const idg_state *s, uint32_t ra, uint32_t rb) {
   const uint8_t *ca = idg_counts(s, h->ntypes, ra), *cb = idg_counts(s, h->ntypes, rb);
@@ -95,10 +99,6 @@ static void reset_node(const lp_idgraph *h, idg_state *s, uint32_t x) {
   c[n->type] = 1;
 }
 
-static int cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
-  return idg_cmp_events((const idg_state *)ctx, a, b);
-}
-
 static int cmp_change(const void *a, const void *b) {
   const idg_change *x = a, *y = b;
   if (x->old_id != y->old_id) return x->old_id < y->old_id ? -1 : 1;
@@ -114,10 +114,11 @@ void idg_emit(lp_idgraph *h, const idg_state *after, idg_change *ch, size_t n) {
       uint32_t x;
       kind = idg_profile_node(after, ch[i].old_id, &x) ? LP_IDGRAPH_SPLIT : LP_IDGRAPH_MERGED;
     }
+    idg_busy_begin(h);
     h->notify(h->notify_ud, kind, ch[i].old_id, ch[i].new_id);
+    idg_busy_end(h);
   }
 }
-
 
 void idg_sort_changes(idg_change *ch, size_t n) {
   if (n > 1) qsort(ch, n, sizeof *ch, cmp_change);
@@ -178,7 +179,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
     const uint32_t *m = idg_members(s, e);
     for (uint32_t i = 0; i < e->count; i++) reset_node(h, s, m[i] & IDG_ORD_MASK);
   }
-  idg_sort(r->events, ne, cmp_events_ctx, s);
+  idg_sort(r->events, ne, idg_cmp_events_ctx, s);
   for (size_t k = 0; k < ne; k++) apply_event(h, s, r->events[k]);
   /* Walk in the original list order again so `old` lines up. */
   size_t j = 0;
@@ -277,8 +278,6 @@ static uint32_t first_open_member(const idg_state *s, uint32_t ei) {
     if (!(idg_node_at(s, m[i] & IDG_ORD_MASK)->flags & IDG_QUARANTINED)) return m[i] & IDG_ORD_MASK;
   return IDG_NONE;
 }
-
-#define IDG_MARK 2u
 
 /* A late event, or an identifier that has just been quarantined: rebuild
  * the clusters the event touches (quarantined identifiers join nothing)
@@ -519,5 +518,65 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   if (pid != NULL) *pid = idg_pid(s, anchor);
   if (notify) idg_emit(h, s, recompute ? scratch.changes : local, nch);
   if (recompute) scratch_free(&h->mem, &scratch);
+  return LP_OK;
+}
+
+int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int64_t ts,
+                       const char *source, size_t source_len, uint64_t *profile_id) {
+  IDG_GUARD(h, "lp_idgraph_observe");
+  if (ids == NULL || n == 0)
+    return lp_error_set(&h->err, LP_EINVAL, "ids must hold at least one identifier");
+  if (n > LP_IDGRAPH_MAX_EVENT_IDS)
+    return lp_error_set(&h->err, LP_ELIMIT, "%zu identifiers in one event (at most %d)", n,
+                        LP_IDGRAPH_MAX_EVENT_IDS);
+  if ((source == NULL && source_len > 0) || source_len > IDG_MAX_SOURCE_LEN)
+    return lp_error_set(&h->err, LP_EINVAL, "source is NULL or longer than %d bytes",
+                        IDG_MAX_SOURCE_LEN);
+  if (source_len > 0 && lp_utf8_check(source, source_len, NULL) != LP_UTF8_OK)
+    return lp_error_set(&h->err, LP_EINVAL, "source name is not UTF-8 without NUL");
+  for (size_t i = 0; i < n; i++) {
+    if (ids[i].type >= h->ntypes)
+      return lp_error_set(&h->err, LP_EINVAL, "identifier %zu: unknown identifier type %u", i,
+                          (unsigned)ids[i].type);
+    if (ids[i].value == NULL)
+      return lp_error_set(&h->err, LP_EINVAL, "identifier %zu: value is NULL", i);
+  }
+  char (*norm)[LP_IDGRAPH_MAX_VALUE_LEN] = h->norm;
+  idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
+  size_t k = 0;
+  uint64_t blocked = 0, invalid = 0, tomb = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t nlen;
+    lp_hash128 hash;
+    /* Too long, not UTF-8, rejected by the normaliser: invalid, counted. */
+    int rc = idg_prepare(h, ids[i].type, ids[i].value, ids[i].len, norm[k], &nlen, &hash);
+    if (rc == LP_ECONFLICT) blocked++;
+    else if (rc == LP_EINVAL) invalid++;
+    else if (rc != LP_OK) return rc;
+    if (rc != LP_OK) continue;
+    if (h->st.tombstones.len > 0 && lp_map128_get(&h->st.tombstones, idg_tomb_hash(hash), NULL)) {
+      tomb++;
+      continue;
+    }
+    bool dup = false;
+    for (size_t j = 0; j < k && !dup; j++)
+      dup = items[j].hash.lo == hash.lo && items[j].hash.hi == hash.hi;
+    if (dup) continue;
+    items[k].hash = hash;
+    items[k].type = ids[i].type;
+    items[k].raw = norm[k];
+    items[k].raw_len = nlen;
+    k++;
+  }
+  uint64_t pid = 0;
+  if (k > 0) {
+    int rc = idg_store_event(h, &h->st, items, k, ts, source != NULL ? source : "", source_len,
+                             true, &pid);
+    if (rc != LP_OK) return rc;
+  }
+  h->st.blocked += blocked;
+  h->st.invalid += invalid;
+  h->st.tombstoned += tomb;
+  if (profile_id != NULL) *profile_id = pid;
   return LP_OK;
 }

@@ -4,12 +4,35 @@
  */
 #include <stdlib.h>
 
+#include "identity/hashing.h"
 #include "identity/rebuild.h"
+#include "identity/state.h"
 
-int lp_idgraph_profile_of(lp_idgraph *h, uint32_t type, const char *value, size_t len,
+/* The buffer contract of docs/core.md: LP_OK to go on and fill, or the
+ * status to return (size query answered, buffer too small, bad buffer). */
+static int buffer_check(const lp_idgraph *h, const void *out, size_t capacity, size_t *needed,
+                        size_t n, const char *what, bool *done) {
+  *done = true;
+  *needed = n;
+  if (out == NULL && capacity == 0) return LP_OK;
+  if (capacity < n)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EBUFSIZE, "%s: %zu entries needed, capacity is %zu",
+                        what, n, capacity);
+  *done = false;
+  return LP_OK;
+}
+
+static int buffer_args(const lp_idgraph *h, const void *out, size_t capacity, const size_t *needed) {
+  if (needed == NULL || (out == NULL && capacity > 0))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                        "needed is NULL, or out is NULL with capacity > 0");
+  return LP_OK;
+}
+
+int lp_idgraph_profile_of(const lp_idgraph *h, uint32_t type, const char *value, size_t len,
                           uint64_t *profile_id) {
-  if (h == NULL) return LP_EINVAL;
-  if (profile_id == NULL) return lp_error_set(&h->err, LP_EINVAL, "profile_id is NULL");
+  IDG_GUARD(h, "lp_idgraph_profile_of");
+  if (profile_id == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "profile_id is NULL");
   lp_idgraph_ident id = {type, value, len};
   uint32_t x;
   lp_hash128 hash;
@@ -37,13 +60,13 @@ static void fill_info(const idg_state *s, uint32_t x, lp_idgraph_ident_info *o) 
   o->value = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &o->len) : NULL;
 }
 
-int lp_idgraph_profile_identifiers(lp_idgraph *h, uint64_t profile_id,
-                                   lp_idgraph_ident_info *out, size_t cap, size_t *count) {
-  if (h == NULL) return LP_EINVAL;
-  if (count == NULL || (out == NULL && cap > 0))
-    return lp_error_set(&h->err, LP_EINVAL, "count is NULL, or out is NULL with cap > 0");
+int lp_idgraph_profile_identifiers(const lp_idgraph *h, uint64_t profile_id,
+                                   lp_idgraph_ident_info *out, size_t capacity, size_t *needed) {
+  IDG_GUARD(h, "lp_idgraph_profile_identifiers");
+  int rc = buffer_args(h, out, capacity, needed);
+  if (rc != LP_OK) return rc;
   uint32_t root;
-  int rc = idg_profile_root(h, profile_id, &root);
+  rc = idg_profile_root(h, profile_id, &root);
   if (rc != LP_OK) return rc;
   size_t n = 0;
   uint32_t x = root;
@@ -51,20 +74,21 @@ int lp_idgraph_profile_identifiers(lp_idgraph *h, uint64_t profile_id,
     n++;
     x = idg_node_at(&h->st, x)->next_member;
   } while (x != root);
+  bool done;
+  rc = buffer_check(h, out, capacity, needed, n, "profile identifiers", &done);
+  if (done) return rc;
   uint32_t *all;
   rc = lp_mem_alloc_array(&h->mem, n, sizeof *all, (void **)&all);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory listing identifiers");
+  if (rc != LP_OK)
+    return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory listing identifiers");
   n = 0;
   do {
     all[n++] = x;
     x = idg_node_at(&h->st, x)->next_member;
   } while (x != root);
   idg_sort(all, n, cmp_type_hash, &h->st);
-  for (size_t i = 0; i < n && i < cap; i++) {
-    fill_info(&h->st, all[i], &out[i]);
-  }
+  for (size_t i = 0; i < n; i++) fill_info(&h->st, all[i], &out[i]);
   lp_mem_free_array(&h->mem, all, n, sizeof *all);
-  *count = n;
   return LP_OK;
 }
 
@@ -73,29 +97,34 @@ static int cmp_u64(const void *a, const void *b) {
   return x < y ? -1 : (x > y);
 }
 
-int lp_idgraph_profiles(lp_idgraph *h, uint64_t *out, size_t cap, size_t *count) {
-  if (h == NULL) return LP_EINVAL;
-  if (count == NULL || (out == NULL && cap > 0))
-    return lp_error_set(&h->err, LP_EINVAL, "count is NULL, or out is NULL with cap > 0");
+int lp_idgraph_profiles(const lp_idgraph *h, uint64_t *out, size_t capacity, size_t *needed) {
+  IDG_GUARD(h, "lp_idgraph_profiles");
+  int rc = buffer_args(h, out, capacity, needed);
+  if (rc != LP_OK) return rc;
   size_t n = 0, nn = h->st.nodes.len;
-  for (uint32_t x = 0; x < nn; x++) n += idg_find(&h->st, x) == x;
+  for (uint32_t x = 0; x < nn; x++) n += idg_node_at(&h->st, x)->parent == x;
+  bool done;
+  rc = buffer_check(h, out, capacity, needed, n, "profiles", &done);
+  if (done || n == 0) return rc;
   uint64_t *ids = NULL;
-  if (n > 0) {
-    int rc = lp_mem_alloc_array(&h->mem, n, sizeof *ids, (void **)&ids);
-    if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory listing profiles");
-  }
+  rc = lp_mem_alloc_array(&h->mem, n, sizeof *ids, (void **)&ids);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory listing profiles");
   size_t k = 0;
   for (uint32_t x = 0; x < nn; x++)
     if (idg_node_at(&h->st, x)->parent == x) ids[k++] = idg_pid(&h->st, x);
   if (k > 1) qsort(ids, k, sizeof *ids, cmp_u64);
-  for (size_t i = 0; i < k && i < cap; i++) out[i] = ids[i];
-  if (ids != NULL) lp_mem_free_array(&h->mem, ids, n, sizeof *ids);
-  *count = n;
+  memcpy(out, ids, k * sizeof *ids);
+  lp_mem_free_array(&h->mem, ids, n, sizeof *ids);
   return LP_OK;
 }
 
 int lp_idgraph_get_stats(const lp_idgraph *h, lp_idgraph_stats *stats) {
-  if (h == NULL || stats == NULL || stats->struct_size < sizeof *stats) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_get_stats");
+  if (stats == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "stats is NULL");
+  if (stats->struct_size < sizeof *stats)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                        "stats->struct_size is %u, expected at least %u (use LP_IDGRAPH_STATS_INIT)",
+                        (unsigned)stats->struct_size, (unsigned)sizeof *stats);
   const idg_state *s = &h->st;
   uint64_t profiles = 0, quarantined = 0, conflicts = 0;
   for (uint32_t x = 0; x < s->nodes.len; x++) {
@@ -117,10 +146,6 @@ int lp_idgraph_get_stats(const lp_idgraph *h, lp_idgraph_stats *stats) {
   return LP_OK;
 }
 
-static int cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
-  return idg_cmp_events((const idg_state *)ctx, a, b);
-}
-
 /* Breadth-first search over accepted links (the LINKED members of the
  * cluster's events, in canonical order), from a until b is reached. */
 typedef struct bfs {
@@ -129,7 +154,7 @@ typedef struct bfs {
   size_t ne, nq;
 } bfs;
 
-static void bfs_free(lp_idgraph *h, bfs *b, size_t cap_e, size_t cap_n) {
+static void bfs_free(const lp_idgraph *h, bfs *b, size_t cap_e, size_t cap_n) {
   lp_mem_free_array(&h->mem, b->events, cap_e, sizeof(uint32_t));
   lp_mem_free_array(&h->mem, b->queue, cap_n, sizeof(uint32_t));
   lp_mem_free_array(&h->mem, b->via_node, cap_n, sizeof(uint32_t));
@@ -152,9 +177,9 @@ static void fill_step(const idg_state *s, uint32_t from, uint32_t to, uint32_t e
   o->source = lp_strpool_get(&s->sources, e->source, &len);
 }
 
-static int search(lp_idgraph *h, uint32_t a, uint32_t b, bfs *q, size_t cap_n) {
+static int search(const lp_idgraph *h, uint32_t a, uint32_t b, bfs *q, size_t cap_n) {
   const idg_state *s = &h->st;
-  idg_sort(q->events, q->ne, cmp_events_ctx, s);
+  idg_sort(q->events, q->ne, idg_cmp_events_ctx, s);
   q->queue[0] = a;
   q->via_node[0] = IDG_NONE;
   q->nq = 1;
@@ -183,21 +208,22 @@ static int search(lp_idgraph *h, uint32_t a, uint32_t b, bfs *q, size_t cap_n) {
   return rc;
 }
 
-int lp_idgraph_explain(lp_idgraph *h, const lp_idgraph_ident *a, const lp_idgraph_ident *b,
-                       lp_idgraph_step *out, size_t cap, size_t *count) {
-  if (h == NULL) return LP_EINVAL;
-  if (count == NULL || (out == NULL && cap > 0))
-    return lp_error_set(&h->err, LP_EINVAL, "count is NULL, or out is NULL with cap > 0");
+int lp_idgraph_explain(const lp_idgraph *h, const lp_idgraph_ident *a, const lp_idgraph_ident *b,
+                       lp_idgraph_step *out, size_t capacity, size_t *needed) {
+  IDG_GUARD(h, "lp_idgraph_explain");
+  int rc = buffer_args(h, out, capacity, needed);
+  if (rc != LP_OK) return rc;
   uint32_t xa, xb;
   lp_hash128 ha, hb;
-  int rc = idg_lookup(h, a, &xa, &ha);
+  rc = idg_lookup(h, a, &xa, &ha);
   if (rc == LP_OK) rc = idg_lookup(h, b, &xb, &hb);
   if (rc != LP_OK) return rc;
-  idg_state *s = &h->st;
+  const idg_state *s = &h->st;
   if (idg_find(s, xa) != idg_find(s, xb))
-    return lp_error_set(&h->err, LP_ENOTFOUND, "the identifiers are in different profiles");
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND,
+                        "the identifiers are in different profiles");
   if (xa == xb) {
-    *count = 0;
+    *needed = 0;
     return LP_OK;
   }
   size_t ne = 0, nn = 0;
@@ -224,19 +250,20 @@ int lp_idgraph_explain(lp_idgraph *h, const lp_idgraph_ident *a, const lp_idgrap
   }
   if (rc != LP_OK) {
     bfs_free(h, &q, ne, nn);
-    return lp_error_set(&h->err, rc, "out of memory explaining a link");
+    return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory explaining a link");
   }
   uint64_t at;
   size_t steps = 0;
   if (lp_map64_get(&q.seen, xb, &at))
     for (size_t i = (size_t)at; q.via_node[i] != IDG_NONE; i = q.via_node[i]) steps++;
+  bool done;
+  rc = buffer_check(h, out, capacity, needed, steps, "explanation steps", &done);
   size_t k = steps;
-  if (steps > 0)
+  if (!done && steps > 0)
     for (size_t i = (size_t)at; q.via_node[i] != IDG_NONE; i = q.via_node[i]) {
       k--;
-      if (k < cap) fill_step(s, q.queue[q.via_node[i]], q.queue[i], q.via_event[i], &out[k]);
+      fill_step(s, q.queue[q.via_node[i]], q.queue[i], q.via_event[i], &out[k]);
     }
   bfs_free(h, &q, ne, nn);
-  *count = steps;
-  return LP_OK;
+  return rc;
 }

@@ -4,11 +4,10 @@
  * that the edited events would have produced.
  * SPDX-License-Identifier: MIT
  */
+#include "identity/hashing.h"
+#include "identity/observe.h"
 #include "identity/rebuild.h"
-
-static int cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
-  return idg_cmp_events((const idg_state *)ctx, a, b);
-}
+#include "identity/state.h"
 
 static int copy_tombstones(const lp_mem *m, const idg_state *from, idg_state *to) {
   int rc = lp_hmap_reserve(&to->tombstones, m, from->tombstones.len);
@@ -38,7 +37,7 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
   to->invalid = from->invalid;
   to->tombstoned = from->tombstoned;
   for (size_t i = 0; i < ne; i++) order[i] = (uint32_t)i;
-  idg_sort(order, ne, cmp_events_ctx, from);
+  idg_sort(order, ne, idg_cmp_events_ctx, from);
   for (size_t k = 0; k < ne && rc == LP_OK; k++) {
     const idg_event *e = idg_event_at(from, order[k]);
     if (f != NULL && f->drop_event != NULL && f->drop_event(f->ctx, from, order[k])) continue;
@@ -67,27 +66,19 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
   return rc;
 }
 
-/* Rebuild h's state through filter `f`, add `ntomb` tombstones, swap, and
- * notify the host of every profile that changed. */
-static int rebuild(lp_idgraph *h, const idg_filter *f, const lp_hash128 *tombs, size_t ntomb) {
-  idg_state next;
-  int rc = idg_replay_all(h, &h->st, f, &next);
-  if (rc != LP_OK) return rc;
-  rc = lp_hmap_reserve(&next.tombstones, &h->mem, next.tombstones.len + ntomb);
+int idg_commit(lp_idgraph *h, idg_state *next) {
   size_t nn = h->st.nodes.len;
   idg_change *ch = NULL;
-  if (rc == LP_OK && nn > 0) rc = lp_mem_alloc_array(&h->mem, nn, sizeof *ch, (void **)&ch);
+  int rc = nn > 0 ? lp_mem_alloc_array(&h->mem, nn, sizeof *ch, (void **)&ch) : LP_OK;
   if (rc != LP_OK) {
-    idg_state_free(&next, &h->mem);
+    idg_state_free(next, &h->mem);
     return lp_error_set(&h->err, rc, "out of memory rebuilding the identity graph");
   }
-  for (size_t i = 0; i < ntomb; i++)
-    (void)lp_map128_put(&next.tombstones, &h->mem, idg_tomb_hash(tombs[i]), 1);
   size_t nch = 0;
   for (uint32_t x = 0; x < nn; x++) {
     uint64_t before = idg_pid(&h->st, x), after = 0;
     uint32_t y;
-    if (idg_index_get(&next, idg_node_at(&h->st, x)->hash, &y)) after = idg_pid(&next, y);
+    if (idg_index_get(next, idg_node_at(&h->st, x)->hash, &y)) after = idg_pid(next, y);
     if (before != after) {
       ch[nch].old_id = before;
       ch[nch].new_id = after;
@@ -95,11 +86,27 @@ static int rebuild(lp_idgraph *h, const idg_filter *f, const lp_hash128 *tombs, 
     }
   }
   idg_state_free(&h->st, &h->mem);
-  h->st = next;
+  h->st = *next;
   idg_sort_changes(ch, nch);
   idg_emit(h, &h->st, ch, nch);
   lp_mem_free_array(&h->mem, ch, nn, sizeof *ch);
   return LP_OK;
+}
+
+/* Rebuild h's state through filter `f`, add `ntomb` tombstones, swap, and
+ * notify the host of every profile that changed. */
+static int rebuild(lp_idgraph *h, const idg_filter *f, const lp_hash128 *tombs, size_t ntomb) {
+  idg_state next;
+  int rc = idg_replay_all(h, &h->st, f, &next);
+  if (rc != LP_OK) return rc;
+  rc = lp_hmap_reserve(&next.tombstones, &h->mem, next.tombstones.len + ntomb);
+  if (rc != LP_OK) {
+    idg_state_free(&next, &h->mem);
+    return lp_error_set(&h->err, rc, "out of memory rebuilding the identity graph");
+  }
+  for (size_t i = 0; i < ntomb; i++)
+    (void)lp_map128_put(&next.tombstones, &h->mem, idg_tomb_hash(tombs[i]), 1);
+  return idg_commit(h, &next);
 }
 
 typedef struct pair_ctx {
@@ -123,7 +130,7 @@ static bool drop_linked(void *ctx, const idg_state *s, uint32_t ei, uint32_t x) 
 }
 
 int lp_idgraph_unlink(lp_idgraph *h, const lp_idgraph_ident *a, const lp_idgraph_ident *b) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_unlink");
   pair_ctx p = {0, 0, 0};
   lp_hash128 ha, hb;
   int rc = idg_lookup(h, a, &p.a, &ha);
@@ -144,7 +151,7 @@ static bool drop_node(void *ctx, const idg_state *s, uint32_t ei, uint32_t x) {
 }
 
 int lp_idgraph_remove_identifier(lp_idgraph *h, const lp_idgraph_ident *id) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_remove_identifier");
   uint32_t x;
   lp_hash128 hash;
   int rc = idg_lookup(h, id, &x, &hash);
@@ -158,7 +165,7 @@ static bool drop_source(void *ctx, const idg_state *s, uint32_t ei) {
 }
 
 int lp_idgraph_remove_source(lp_idgraph *h, const char *source, size_t source_len) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_remove_source");
   if (source == NULL && source_len > 0) return lp_error_set(&h->err, LP_EINVAL, "source is NULL");
   uint32_t id;
   if (!lp_strpool_find(&h->st.sources, source != NULL ? source : "", source_len, &id))
@@ -179,22 +186,19 @@ static bool drop_profile_member(void *ctx, const idg_state *s, uint32_t ei, uint
   return idg_find(s, x) == ((const profile_ctx *)ctx)->root;
 }
 
-static int profile_root(lp_idgraph *h, uint64_t pid, uint32_t *root) {
+int idg_profile_root(const lp_idgraph *h, uint64_t pid, uint32_t *root) {
   uint32_t x;
   if (!idg_profile_node(&h->st, pid, &x))
-    return lp_error_set(&h->err, LP_ENOTFOUND, "no profile %llu", (unsigned long long)pid);
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "no profile %llu",
+                        (unsigned long long)pid);
   *root = idg_find(&h->st, x);
   return LP_OK;
 }
 
-int idg_profile_root(lp_idgraph *h, uint64_t pid, uint32_t *root) {
-  return profile_root(h, pid, root);
-}
-
 int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_forget_profile");
   profile_ctx p;
-  int rc = profile_root(h, profile_id, &p.root);
+  int rc = idg_profile_root(h, profile_id, &p.root);
   if (rc != LP_OK) return rc;
   size_t n = 0;
   uint32_t x = p.root;
@@ -218,7 +222,7 @@ int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id) {
 }
 
 int lp_idgraph_forget_identifier(lp_idgraph *h, const lp_idgraph_ident *id) {
-  if (h == NULL) return LP_EINVAL;
+  IDG_GUARD(h, "lp_idgraph_forget_identifier");
   uint32_t x = IDG_NONE;
   lp_hash128 hash;
   int rc = idg_lookup(h, id, &x, &hash);
@@ -238,10 +242,9 @@ int lp_idgraph_forget_identifier(lp_idgraph *h, const lp_idgraph_ident *id) {
 }
 
 int lp_idgraph_lift_tombstone(lp_idgraph *h, const lp_idgraph_ident *id) {
-  if (h == NULL) return LP_EINVAL;
-  if (id == NULL || id->type >= h->ntypes || id->value == NULL ||
-      id->len > LP_IDGRAPH_MAX_VALUE_LEN)
-    return lp_error_set(&h->err, LP_EINVAL, "identifier is NULL, of an unknown type or oversized");
+  IDG_GUARD(h, "lp_idgraph_lift_tombstone");
+  if (id == NULL || id->type >= h->ntypes || id->value == NULL)
+    return lp_error_set(&h->err, LP_EINVAL, "identifier is NULL or of an unknown type");
   char norm[LP_IDGRAPH_MAX_VALUE_LEN];
   size_t nlen;
   lp_hash128 hash;

@@ -1,11 +1,11 @@
 /*
- * Internal: rebuilding the identity state from its stored events.
+ * Internal: rebuilding the identity state from its stored events (rebuild.c).
  * SPDX-License-Identifier: MIT
  */
 #ifndef LP_IDENTITY_REBUILD_H
 #define LP_IDENTITY_REBUILD_H
 
-#include "identity/idgraph.h"
+#include "identity/identity_internal.h"
 
 /* Which events and members a rebuild leaves out (either hook may be NULL). */
 typedef struct idg_filter {
@@ -19,21 +19,11 @@ typedef struct idg_filter {
  * freed and h's message set; `from` is never changed. */
 int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, idg_state *to);
 
+/* Replace h's state with `next` (consumed in every case), notifying every
+ * profile of the old state that changed. LP_OK or LP_ENOMEM (h unchanged). */
+int idg_commit(lp_idgraph *h, idg_state *next);
+
 /* Root of the profile `pid`, or LP_ENOTFOUND. */
-int idg_profile_root(lp_idgraph *h, uint64_t pid, uint32_t *root);
-
-/* Snapshot layout (docs/identity.md): kind, sections, format version, and
- * the raw-length value that means "hash only". */
-#define KIND_IDGRAPH LP_FOURCC('I', 'D', 'G', 'R')
-#define SEC_META LP_FOURCC('M', 'E', 'T', 'A')
-#define SEC_SOURCES LP_FOURCC('S', 'R', 'C', 'S')
-#define SEC_IDENTS LP_FOURCC('I', 'D', 'N', 'T')
-#define SEC_EVENTS LP_FOURCC('E', 'V', 'N', 'T')
-#define SEC_TOMBS LP_FOURCC('T', 'O', 'M', 'B')
-#define IDG_FORMAT 1u
-#define NO_RAW UINT32_MAX
-
-/* Hash-key fingerprint stored in snapshots (independent of the types). */
-int idg_key_fingerprint(lp_idgraph *h, uint64_t *fp);
+int idg_profile_root(const lp_idgraph *h, uint64_t pid, uint32_t *root);
 
 #endif /* LP_IDENTITY_REBUILD_H */

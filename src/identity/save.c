@@ -1,30 +1,18 @@
 /*
- * Identity: snapshots. Only the stored facts are saved (identifiers,
+ * Identity: saving snapshots. Only the stored facts are saved (identifiers,
  * events, sources, tombstones); the profiles are derived again on load,
  * so a loaded graph obeys the loading handle's rules and cannot carry an
  * inconsistent partition.
  * SPDX-License-Identifier: MIT
  */
 #include "core/codec.h"
-#include "identity/rebuild.h"
-
-static const char fingerprint_text[] = "libprofile identity key check";
-
-int idg_key_fingerprint(lp_idgraph *h, uint64_t *fp) {
-  lp_hash128 hash = {0, 0};
-  int rc = idg_hash_text(h, fingerprint_text, &hash);
-  /* Rehashed so that the fingerprint is not the stored hash of a value. */
-  *fp = idg_tomb_hash(hash).lo;
-  return rc;
-}
+#include "identity/hashing.h"
+#include "identity/state.h"
 
 static int cmp_hash_ctx(const void *ctx, uint32_t a, uint32_t b) {
   const idg_node *x = idg_node_at(ctx, a), *y = idg_node_at(ctx, b);
   if (x->hash.hi != y->hash.hi) return x->hash.hi < y->hash.hi ? -1 : 1;
   return x->hash.lo < y->hash.lo ? -1 : (x->hash.lo > y->hash.lo);
-}
-static int cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
-  return idg_cmp_events(ctx, a, b);
 }
 static int cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b) {
   size_t la, lb;
@@ -63,7 +51,7 @@ static int alloc_u32(const lp_mem *m, size_t n, uint32_t **out) {
   return n == 0 ? LP_OK : lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)out);
 }
 
-static int plan(lp_idgraph *h, save_plan *p) {
+static int plan(const lp_idgraph *h, save_plan *p) {
   const idg_state *s = &h->st;
   memset(p, 0, sizeof *p);
   p->nn = s->nodes.len;
@@ -82,7 +70,7 @@ static int plan(lp_idgraph *h, save_plan *p) {
   idg_sort(p->node_order, p->nn, cmp_hash_ctx, s);
   for (uint32_t i = 0; i < p->nn; i++) p->node_rank[p->node_order[i]] = i;
   for (uint32_t i = 0; i < p->ne; i++) p->event_order[i] = i;
-  idg_sort(p->event_order, p->ne, cmp_events_ctx, s);
+  idg_sort(p->event_order, p->ne, idg_cmp_events_ctx, s);
   /* Only sources that events use, by name. */
   for (uint32_t i = 0; i < p->ns; i++) p->src_rank[i] = NO_RAW;
   for (uint32_t i = 0; i < p->ne; i++) p->src_rank[idg_event_at(s, i)->source] = 0;
@@ -93,7 +81,7 @@ static int plan(lp_idgraph *h, save_plan *p) {
   return LP_OK;
 }
 
-static int write_all(lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, uint64_t fp) {
+static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, uint64_t fp) {
   const idg_state *s = &h->st;
   int rc = lp_snapshot_writer_begin_section(w, SEC_META, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u32(w, IDG_FORMAT);
@@ -159,25 +147,26 @@ static int write_all(lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, u
   return rc;
 }
 
-int lp_idgraph_save(lp_idgraph *h, lp_writer w, void *ud) {
-  if (h == NULL) return LP_EINVAL;
-  if (w == NULL) return lp_error_set(&h->err, LP_EINVAL, "writer is NULL");
+int lp_idgraph_save(const lp_idgraph *h, lp_writer w, void *ud) {
+  IDG_GUARD(h, "lp_idgraph_save");
+  lp_error *err = LP_ERR_OF_CONST(h);
+  if (w == NULL) return lp_error_set(err, LP_EINVAL, "writer is NULL");
   uint64_t fp;
   int rc = idg_key_fingerprint(h, &fp);
   if (rc != LP_OK) return rc;
   save_plan p;
   rc = plan(h, &p);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory saving the identity graph");
+  if (rc != LP_OK) return lp_error_set(err, rc, "out of memory saving the identity graph");
   lp_allocator a;
   lp_mem_allocator(&h->mem, &a);
   lp_snapshot_writer *sw;
   rc = lp_snapshot_writer_create(&a, w, ud, KIND_IDGRAPH, &sw);
   if (rc == LP_OK) {
     rc = write_all(h, sw, &p, fp);
-    if (rc != LP_OK) lp_error_set(&h->err, rc, "saving: %s", lp_snapshot_writer_errmsg(sw));
+    if (rc != LP_OK) lp_error_set(err, rc, "saving: %s", lp_snapshot_writer_errmsg(sw));
     lp_snapshot_writer_free(sw);
   } else {
-    lp_error_set(&h->err, rc, "out of memory saving the identity graph");
+    lp_error_set(err, rc, "out of memory saving the identity graph");
   }
   plan_free(&h->mem, &p);
   return rc;

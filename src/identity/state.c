@@ -2,7 +2,7 @@
  * Identity: state storage, canonical order and union-find lookups.
  * SPDX-License-Identifier: MIT
  */
-#include "identity/idgraph.h"
+#include "identity/state.h"
 
 void idg_state_init(idg_state *s) {
   memset(s, 0, sizeof *s);
@@ -39,7 +39,8 @@ void idg_state_free(idg_state *s, const lp_mem *m) {
 
 static int cmp_u64(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
 
-static int cmp_hash(lp_hash128 a, lp_hash128 b) {
+/* Hashes order high half first. */
+int idg_cmp_hash(lp_hash128 a, lp_hash128 b) {
   int c = cmp_u64(a.hi, b.hi);
   return c != 0 ? c : cmp_u64(a.lo, b.lo);
 }
@@ -67,11 +68,15 @@ int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b) {
   const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
   uint32_t n = ea->count < eb->count ? ea->count : eb->count;
   for (uint32_t i = 0; i < n; i++) {
-    int c = cmp_hash(idg_node_at(s, ma[i] & IDG_ORD_MASK)->hash,
+    int c = idg_cmp_hash(idg_node_at(s, ma[i] & IDG_ORD_MASK)->hash,
                      idg_node_at(s, mb[i] & IDG_ORD_MASK)->hash);
     if (c != 0) return c;
   }
   return cmp_u64(ea->count, eb->count);
+}
+
+int idg_cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  return idg_cmp_events((const idg_state *)ctx, a, b);
 }
 
 /* Identifiers: by the first event that contains them, then by hash. */
@@ -79,7 +84,7 @@ int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b) {
   if (a == b) return 0;
   const idg_node *na = idg_node_at(s, a), *nb = idg_node_at(s, b);
   int c = idg_cmp_events(s, na->first_event, nb->first_event);
-  return c != 0 ? c : cmp_hash(na->hash, nb->hash);
+  return c != 0 ? c : idg_cmp_hash(na->hash, nb->hash);
 }
 
 uint32_t idg_find(const idg_state *s, uint32_t x) {

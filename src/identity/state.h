@@ -1,0 +1,36 @@
+/*
+ * Internal: state storage, canonical order, union-find and the identifier
+ * index (state.c).
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP_IDENTITY_STATE_H
+#define LP_IDENTITY_STATE_H
+
+#include "identity/identity_internal.h"
+
+void idg_state_init(idg_state *s);
+void idg_state_free(idg_state *s, const lp_mem *m);
+int idg_cmp_hash(lp_hash128 a, lp_hash128 b);
+int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b);
+/* idg_cmp_events for idg_sort (ctx is the idg_state). */
+int idg_cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b);
+int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b);
+uint32_t idg_find(const idg_state *s, uint32_t x);
+uint32_t idg_cluster_find(const idg_state *s, uint32_t x);
+uint64_t idg_pid(const idg_state *s, uint32_t node);
+/* Hash -> node. Room for `n` more identifiers (LP_OK / LP_ENOMEM / LP_ELIMIT). */
+int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n);
+bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node);
+/* Node of `hash`, or `fresh` (registered, *added true) when it has none;
+ * room reserved, so it cannot fail. `fresh` need not be stored yet. */
+uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
+                          bool *added);
+void idg_index_del(idg_state *s, lp_hash128 hash);
+/* A node of the profile named `pid`, found through the index (a profile id
+ * is a half of its first identifier's hash); false when there is none. */
+bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node);
+/* Heap sort of uint32 items under a comparator with context. */
+void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint32_t),
+              const void *ctx);
+
+#endif /* LP_IDENTITY_STATE_H */

@@ -16,5 +16,6 @@
 #include "libprofile/io.h"
 #include "libprofile/rfm.h"
 #include "libprofile/kmeans.h"
+#include "libprofile/clv.h"
 
 #endif /* LIBPROFILE_H */

@@ -1,0 +1,427 @@
+/*
+ * Fitting: rows compressed to distinct triples with summed weights (a hash
+ * map from the triple's 128-bit hash, exact comparison on a hit), sorted
+ * into a fixed order; BFGS with a backtracking line search on
+ * log-parameters; standard errors from the Hessian (delta method back to
+ * the natural parameters).
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+
+#include "clv/clv_internal.h"
+#include "core/hash.h"
+#include "core/map.h"
+#include "core/vec.h"
+
+/* ---- compression ---- */
+
+static int row_cmp(const void *pa, const void *pb) {
+  const clv_row *a = pa, *b = pb;
+  if (a->x != b->x) return a->x < b->x ? -1 : 1;
+  if (a->tx != b->tx) return a->tx < b->tx ? -1 : 1;
+  if (a->T != b->T) return a->T < b->T ? -1 : 1;
+  if (a->w != b->w) return a->w < b->w ? -1 : 1;
+  return 0;
+}
+
+typedef struct clv_rows {
+  lp_vec rows;   /* clv_row */
+  lp_vec next;   /* size_t: next row with the same hash, SIZE_MAX ends */
+  lp_vec groups; /* clv_group */
+  lp_hmap map;
+} clv_rows;
+
+static void rows_free(clv_rows *R, const lp_mem *m) {
+  lp_vec_free(&R->rows, m);
+  lp_vec_free(&R->next, m);
+  lp_vec_free(&R->groups, m);
+  lp_hmap_free(&R->map, m);
+}
+
+/* -0.0 and 0.0 are one key. */
+static double canon(double v) { return v == 0.0 ? 0.0 : v; }
+
+static int rows_build(clv_rows *R, const lp_mem *m, uint32_t model, const lp_clv_data *data,
+                      bool compress, uint64_t *used) {
+  lp_vec_init(&R->rows, sizeof(clv_row));
+  lp_vec_init(&R->next, sizeof(size_t));
+  lp_vec_init(&R->groups, sizeof(clv_group));
+  lp_hmap_init(&R->map, 2);
+  const bool gg = model == LP_CLV_MODEL_GG;
+  int rc = LP_OK;
+  *used = 0;
+  if (compress) rc = lp_hmap_reserve(&R->map, m, data->n < 1024 ? data->n : 1024);
+  for (size_t i = 0; i < data->n && rc == LP_OK; i++) {
+    clv_row row;
+    row.x = canon(data->frequency[i]);
+    if (gg && row.x == 0.0) continue;
+    row.tx = canon(gg ? data->monetary[i] : data->recency[i]);
+    row.T = gg ? 0.0 : canon(data->T[i]);
+    row.w = data->weights != NULL ? data->weights[i] : 1.0;
+    (*used)++;
+    if (!compress) {
+      rc = lp_vec_push(&R->rows, m, &row);
+      continue;
+    }
+    double key3[3] = {row.x, row.tx, row.T};
+    lp_hash128 hk = lp_hash128_seeded(key3, sizeof key3, 0);
+    uint64_t key[2] = {hk.lo, hk.hi}, *slot;
+    bool inserted;
+    /* Room first, so a failure cannot leave a slot without its row. */
+    rc = lp_vec_reserve(&R->rows, m, R->rows.len + 1);
+    if (rc == LP_OK) rc = lp_vec_reserve(&R->next, m, R->next.len + 1);
+    if (rc == LP_OK) rc = lp_hmap_upsert(&R->map, m, key, &slot, &inserted);
+    if (rc != LP_OK) break;
+    size_t head = inserted ? SIZE_MAX : (size_t)*slot, j = head;
+    while (j != SIZE_MAX) {
+      clv_row *o = lp_vec_at(&R->rows, j);
+      if (o->x == row.x && o->tx == row.tx && o->T == row.T) break;
+      j = *(size_t *)lp_vec_at(&R->next, j);
+    }
+    if (j != SIZE_MAX) {
+      ((clv_row *)lp_vec_at(&R->rows, j))->w += row.w;
+      continue;
+    }
+    *slot = (uint64_t)R->rows.len;
+    (void)lp_vec_push(&R->rows, m, &row);  /* reserved above */
+    (void)lp_vec_push(&R->next, m, &head);
+  }
+  if (rc != LP_OK) return rc;
+  /* A fixed order whatever the input order: ascending (x, t_x, T, w); the
+   * order is total, so qsort's instability cannot show. */
+  if (R->rows.len > 1) qsort(R->rows.data, R->rows.len, sizeof(clv_row), row_cmp);
+  const clv_row *rows = (const clv_row *)R->rows.data;
+  for (size_t i = 0; i < R->rows.len && rc == LP_OK;) {
+    clv_group G = {rows[i].x, 0.0, i, i};
+    while (G.end < R->rows.len && rows[G.end].x == G.x) G.w += rows[G.end++].w;
+    rc = lp_vec_push(&R->groups, m, &G);
+    i = G.end;
+  }
+  return rc;
+}
+
+/* ---- objective: -LL/W + c sum(p^2) over theta = log(p) ---- */
+
+typedef struct clv_obj {
+  uint32_t model, k;
+  const clv_fitdata *d;
+  double pen;
+  uint32_t evals;
+} clv_obj;
+
+#define CLV_THETA_MAX 40.0
+#define CLV_FD_STEP 1e-5
+
+static double obj_value(clv_obj *o, const double *th, double *gp) {
+  double p[CLV_K];
+  for (uint32_t j = 0; j < o->k; j++) {
+    if (!(fabs(th[j]) <= CLV_THETA_MAX)) return INFINITY;
+    p[j] = exp(th[j]);
+  }
+  o->evals++;
+  bool has = false;
+  double ll = clv_loglik(o->model, p, o->d, gp, &has);
+  if (!(ll == ll) || !isfinite(ll)) return INFINITY;
+  if (gp != NULL && !has) gp[0] = NAN;
+  double pen = 0.0;
+  for (uint32_t j = 0; j < o->k; j++) pen += p[j] * p[j];
+  return -ll / o->d->wsum + o->pen * pen;
+}
+
+/* f and its gradient in theta; numerical (central differences) for the
+ * models without an analytic gradient. */
+static double obj_grad(clv_obj *o, const double *th, double *g) {
+  double gp[CLV_K];
+  double f = obj_value(o, th, gp);
+  if (!isfinite(f)) return f;
+  if (gp[0] == gp[0]) {
+    for (uint32_t j = 0; j < o->k; j++) {
+      double p = exp(th[j]);
+      g[j] = -gp[j] * p / o->d->wsum + 2.0 * o->pen * p * p;
+    }
+    return f;
+  }
+  for (uint32_t j = 0; j < o->k; j++) {
+    double t2[CLV_K];
+    memcpy(t2, th, sizeof t2);
+    t2[j] = th[j] + CLV_FD_STEP;
+    double fp = obj_value(o, t2, NULL);
+    t2[j] = th[j] - CLV_FD_STEP;
+    double fm = obj_value(o, t2, NULL);
+    if (!isfinite(fp) || !isfinite(fm)) return INFINITY;
+    g[j] = (fp - fm) / (2.0 * CLV_FD_STEP);
+  }
+  return f;
+}
+
+static double max_abs(const double *v, uint32_t k) {
+  double m = 0.0;
+  for (uint32_t j = 0; j < k; j++)
+    if (fabs(v[j]) > m) m = fabs(v[j]);
+  return m;
+}
+
+typedef struct clv_result {
+  double th[CLV_K];
+  double f, gnorm;
+  uint32_t status, iterations;
+} clv_result;
+
+static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol, clv_result *res) {
+  const uint32_t k = o->k;
+  double th[CLV_K], g[CLV_K], H[CLV_K * CLV_K];
+  memcpy(th, start, sizeof th);
+  double f = obj_grad(o, th, g);
+  memset(H, 0, sizeof H);
+  for (uint32_t j = 0; j < k; j++) H[j * k + j] = 1.0;
+  uint32_t it = 0, status = LP_CLV_STATUS_MAX_ITER;
+  for (;;) {
+    double gn = max_abs(g, k);
+    if (gn <= tol) {
+      status = LP_CLV_STATUS_CONVERGED;
+      break;
+    }
+    if (it >= max_iter) break;
+    it++;
+    double dir[CLV_K], gd = 0.0;
+    for (uint32_t i = 0; i < k; i++) {
+      dir[i] = 0.0;
+      for (uint32_t j = 0; j < k; j++) dir[i] -= H[i * k + j] * g[j];
+      gd += dir[i] * g[i];
+    }
+    if (!(gd < 0.0)) { /* not a descent direction: restart from steepest descent */
+      memset(H, 0, sizeof H);
+      gd = 0.0;
+      for (uint32_t j = 0; j < k; j++) {
+        H[j * k + j] = 1.0;
+        dir[j] = -g[j];
+        gd -= g[j] * g[j];
+      }
+    }
+    double dm = max_abs(dir, k), scale = dm > 4.0 ? 4.0 / dm : 1.0;
+    double tn[CLV_K], gn2[CLV_K], fn = INFINITY, step = scale;
+    bool ok = false;
+    for (int ls = 0; ls < 60; ls++, step *= 0.5) {
+      for (uint32_t j = 0; j < k; j++) tn[j] = th[j] + step * dir[j];
+      fn = obj_grad(o, tn, gn2);
+      if (!isfinite(fn)) continue;
+      if (fn <= f + 1e-4 * step * gd) {
+        ok = true;
+        break;
+      }
+      /* At the optimum f changes by rounding only: accept a step that
+       * leaves f equal to rounding and shrinks the gradient. */
+      if (fn <= f + 8e-16 * fabs(f) && max_abs(gn2, k) < gn) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) {
+      status = LP_CLV_STATUS_NO_PROGRESS;
+      break;
+    }
+    double s[CLV_K], y[CLV_K], sy = 0.0, yy = 0.0, ss = 0.0;
+    for (uint32_t j = 0; j < k; j++) {
+      s[j] = tn[j] - th[j];
+      y[j] = gn2[j] - g[j];
+      sy += s[j] * y[j];
+      yy += y[j] * y[j];
+      ss += s[j] * s[j];
+    }
+    if (sy > 1e-14 * sqrt(ss * yy)) {
+      if (it == 1) {
+        for (uint32_t j = 0; j < k * k; j++) H[j] = 0.0;
+        for (uint32_t j = 0; j < k; j++) H[j * k + j] = sy / yy;
+      }
+      /* H <- (I - rho s y') H (I - rho y s') + rho s s' */
+      double rho = 1.0 / sy, Hy[CLV_K], yHy = 0.0;
+      for (uint32_t i = 0; i < k; i++) {
+        Hy[i] = 0.0;
+        for (uint32_t j = 0; j < k; j++) Hy[i] += H[i * k + j] * y[j];
+        yHy += y[i] * Hy[i];
+      }
+      for (uint32_t i = 0; i < k; i++)
+        for (uint32_t j = 0; j < k; j++)
+          H[i * k + j] += -rho * (s[i] * Hy[j] + Hy[i] * s[j]) + (rho * rho * yHy + rho) * s[i] * s[j];
+    }
+    memcpy(th, tn, sizeof th);
+    memcpy(g, gn2, sizeof g);
+    f = fn;
+  }
+  memcpy(res->th, th, sizeof th);
+  res->f = f;
+  res->gnorm = max_abs(g, k);
+  res->status = status;
+  res->iterations = it;
+}
+
+/* Invert a symmetric positive definite k x k matrix through its Cholesky
+ * factor; false when it is not positive definite. */
+static bool spd_inverse(const double *A, uint32_t k, double *out) {
+  double L[CLV_K * CLV_K] = {0}, Li[CLV_K * CLV_K] = {0};
+  for (uint32_t i = 0; i < k; i++) {
+    for (uint32_t j = 0; j <= i; j++) {
+      double s = A[i * k + j];
+      for (uint32_t m = 0; m < j; m++) s -= L[i * k + m] * L[j * k + m];
+      if (i == j) {
+        if (!(s > 0.0)) return false;
+        L[i * k + i] = sqrt(s);
+      } else {
+        L[i * k + j] = s / L[j * k + j];
+      }
+    }
+  }
+  for (uint32_t i = 0; i < k; i++) {
+    Li[i * k + i] = 1.0 / L[i * k + i];
+    for (uint32_t j = 0; j < i; j++) {
+      double s = 0.0;
+      for (uint32_t m = j; m < i; m++) s -= L[i * k + m] * Li[m * k + j];
+      Li[i * k + j] = s / L[i * k + i];
+    }
+  }
+  for (uint32_t i = 0; i < k; i++)
+    for (uint32_t j = 0; j < k; j++) {
+      double s = 0.0;
+      for (uint32_t m = (i > j ? i : j); m < k; m++) s += Li[m * k + i] * Li[m * k + j];
+      out[i * k + j] = s;
+    }
+  return true;
+}
+
+/* Hessian of W * f in theta at th: central differences of the analytic
+ * gradient, or second differences of f. */
+static bool hessian(clv_obj *o, const double *th, double *H) {
+  const uint32_t k = o->k;
+  const double W = o->d->wsum;
+  double gp[CLV_K];
+  double f0 = obj_value(o, th, gp);
+  if (!isfinite(f0)) return false;
+  if (gp[0] == gp[0]) {
+    const double h = 1e-5;
+    for (uint32_t j = 0; j < k; j++) {
+      double t2[CLV_K], ga[CLV_K], gb[CLV_K];
+      memcpy(t2, th, sizeof t2);
+      t2[j] = th[j] + h;
+      if (!isfinite(obj_grad(o, t2, ga))) return false;
+      t2[j] = th[j] - h;
+      if (!isfinite(obj_grad(o, t2, gb))) return false;
+      for (uint32_t i = 0; i < k; i++) H[i * k + j] = W * (ga[i] - gb[i]) / (2.0 * h);
+    }
+  } else {
+    const double h = 1e-3;
+    for (uint32_t i = 0; i < k; i++) {
+      for (uint32_t j = 0; j <= i; j++) {
+        double t[CLV_K], v[4];
+        static const double si[4] = {1, 1, -1, -1}, sj[4] = {1, -1, 1, -1};
+        if (i == j) {
+          memcpy(t, th, sizeof t);
+          t[i] = th[i] + h;
+          v[0] = obj_value(o, t, NULL);
+          t[i] = th[i] - h;
+          v[1] = obj_value(o, t, NULL);
+          H[i * k + i] = W * (v[0] - 2.0 * f0 + v[1]) / (h * h);
+          if (!isfinite(H[i * k + i])) return false;
+          continue;
+        }
+        for (int c = 0; c < 4; c++) {
+          memcpy(t, th, sizeof t);
+          t[i] += si[c] * h;
+          t[j] += sj[c] * h;
+          v[c] = obj_value(o, t, NULL);
+        }
+        H[i * k + j] = W * ((v[0] - v[1]) - (v[2] - v[3])) / (4.0 * h * h);
+        if (!isfinite(H[i * k + j])) return false;
+        H[j * k + i] = H[i * k + j];
+      }
+    }
+  }
+  for (uint32_t i = 0; i < k; i++)
+    for (uint32_t j = 0; j < i; j++) {
+      double a = 0.5 * (H[i * k + j] + H[j * k + i]);
+      H[i * k + j] = H[j * k + i] = a;
+    }
+  return true;
+}
+
+static double spend_correlation(const clv_fitdata *d) {
+  double sw = 0, sx = 0, sm = 0;
+  for (size_t i = 0; i < d->nrows; i++) {
+    sw += d->rows[i].w;
+    sx += d->rows[i].w * d->rows[i].x;
+    sm += d->rows[i].w * d->rows[i].tx;
+  }
+  double mx = sx / sw, mm = sm / sw, cxx = 0, cmm = 0, cxm = 0;
+  for (size_t i = 0; i < d->nrows; i++) {
+    double a = d->rows[i].x - mx, b = d->rows[i].tx - mm;
+    cxx += d->rows[i].w * a * a;
+    cmm += d->rows[i].w * b * b;
+    cxm += d->rows[i].w * a * b;
+  }
+  return (cxx > 0 && cmm > 0) ? cxm / sqrt(cxx * cmm) : NAN;
+}
+
+int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_report *report) {
+  clv_rows R;
+  uint64_t used;
+  int rc = rows_build(&R, &h->mem, model, data, h->opt.compress != 0, &used);
+  if (rc != LP_OK) {
+    rows_free(&R, &h->mem);
+    return lp_error_set(&h->err, rc, "fit: %s while compressing the rows",
+                        rc == LP_ENOMEM ? "out of memory" : "too many rows");
+  }
+  clv_fitdata d = {(const clv_row *)R.rows.data, R.rows.len, (const clv_group *)R.groups.data,
+                   R.groups.len, 0.0};
+  for (size_t i = 0; i < d.nrows; i++) d.wsum += d.rows[i].w;
+  if (d.nrows == 0) {
+    rows_free(&R, &h->mem);
+    return lp_error_set(&h->err, LP_EINVAL, "fit: Gamma-Gamma needs a customer with frequency > 0");
+  }
+  const int slot = clv_slot_of(model);
+  const uint32_t k = lp_clv_param_count(model);
+  clv_obj o = {model, k, &d, h->opt.penalizer, 0};
+  double start[CLV_K] = {0, 0, 0, 0};
+  const clv_model *cur = &h->slot[slot];
+  if (h->opt.warm_start && cur->present && cur->model == model)
+    for (uint32_t j = 0; j < k; j++) start[j] = log(cur->p[j]);
+  double g0[CLV_K];
+  if (!isfinite(obj_grad(&o, start, g0))) {
+    rows_free(&R, &h->mem);
+    return lp_error_set(&h->err, LP_ERANGE, "fit: the %s likelihood is not finite at the start",
+                        lp_clv_model_name(model));
+  }
+  clv_result res;
+  bfgs(&o, start, h->opt.max_iter, h->opt.tol, &res);
+  clv_model M;
+  memset(&M, 0, sizeof M);
+  M.present = 1;
+  M.model = model;
+  for (uint32_t j = 0; j < k; j++) M.p[j] = exp(res.th[j]);
+  double Hm[CLV_K * CLV_K], C[CLV_K * CLV_K];
+  bool se_ok = hessian(&o, res.th, Hm) && spd_inverse(Hm, k, C);
+  for (uint32_t i = 0; i < CLV_K; i++) {
+    M.se[i] = NAN;
+    for (uint32_t j = 0; j < CLV_K; j++) M.cov[i * CLV_K + j] = NAN;
+  }
+  if (se_ok) {
+    for (uint32_t i = 0; i < k; i++)
+      for (uint32_t j = 0; j < k; j++) M.cov[i * CLV_K + j] = M.p[i] * M.p[j] * C[i * k + j];
+    for (uint32_t i = 0; i < k; i++) M.se[i] = sqrt(M.cov[i * CLV_K + i]);
+  }
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  rep.model = model;
+  rep.status = res.status;
+  rep.iterations = res.iterations;
+  rep.se_available = se_ok ? 1u : 0u;
+  rep.loglik = clv_loglik(model, M.p, &d, NULL, NULL);
+  rep.grad_norm = res.gnorm;
+  rep.customers = d.wsum;
+  rep.rows = used;
+  rep.unique_rows = d.nrows;
+  rep.spend_correlation = model == LP_CLV_MODEL_GG ? spend_correlation(&d) : NAN;
+  rep.evaluations = o.evals;
+  M.rep = rep;
+  rows_free(&R, &h->mem);
+  h->slot[slot] = M;
+  if (report != NULL) *report = rep;
+  return LP_OK;
+}

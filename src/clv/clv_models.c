@@ -1,0 +1,211 @@
+/*
+ * The likelihoods of the five models over compressed rows, in log space,
+ * with analytic gradients where they are short (BG/NBD, MBG/NBD,
+ * Gamma-Gamma). Terms that depend on x only are computed once per group
+ * of rows with the same x.
+ * SPDX-License-Identifier: MIT
+ */
+#include "clv/clv_internal.h"
+
+/* BG/NBD (Fader, Hardie, Lee 2005, eq. 6) and MBG/NBD (Batislam, Denizel,
+ * Filiztekin 2007), which differ only in the beta term and in the dropout
+ * opportunity at time 0 (mbg: every customer may drop out at once). */
+static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) {
+  const double r = p[0], al = p[1], a = p[2], b = p[3];
+  const double lnal = log(al), lna = log(a), lg_r = lgamma(r), lb_ab = clv_lbeta(a, b);
+  const double psi_r = clv_digamma(r), psi_ab = clv_digamma(a + b), psi_b = clv_digamma(b);
+  double ll = 0.0, gr = 0.0, gal = 0.0, ga = 0.0, gb = 0.0;
+  for (size_t k = 0; k < d->ngroups; k++) {
+    const clv_group *G = &d->groups[k];
+    const double x = G->x, xb = mbg ? x + 1.0 : x, rx = r + x;
+    const bool second = mbg || x > 0.0;
+    const double lnb1 = second ? log(b + xb - 1.0) : 0.0;
+    double lr = 0.0, sr = 0.0, sal = 0.0, sa = 0.0, sb = 0.0;
+    for (size_t i = G->begin; i < G->end; i++) {
+      const clv_row *R = &d->rows[i];
+      const double lT = log(al + R->T);
+      const double A3 = -rx * lT;
+      if (!second) {
+        lr += R->w * A3;
+        sr -= R->w * lT;
+        sal -= R->w * rx / (al + R->T);
+        continue;
+      }
+      const double lt = log(al + R->tx);
+      const double A4 = lna - lnb1 - rx * lt;
+      const double L = clv_lse(A3, A4);
+      const double w3 = exp(A3 - L), w4 = exp(A4 - L);
+      lr += R->w * L;
+      sr -= R->w * (w3 * lT + w4 * lt);
+      sal -= R->w * rx * (w3 / (al + R->T) + w4 / (al + R->tx));
+      sa += R->w * w4;
+      sb += R->w * w4;
+    }
+    const double A1 = lgamma(rx) - lg_r + r * lnal;
+    const double A2 = clv_lbeta(a, b + xb) - lb_ab;
+    ll += G->w * (A1 + A2) + lr;
+    if (g != NULL) {
+      const double psi_abx = clv_digamma(a + b + xb);
+      gr += G->w * (clv_digamma(rx) - psi_r + lnal) + sr;
+      gal += G->w * r / al + sal;
+      ga += G->w * (psi_ab - psi_abx) + sa / a;
+      gb += G->w * (psi_ab + clv_digamma(b + xb) - psi_b - psi_abx) - (second ? sb / (b + xb - 1.0) : 0.0);
+    }
+  }
+  if (g != NULL) {
+    g[0] = gr;
+    g[1] = gal;
+    g[2] = ga;
+    g[3] = gb;
+  }
+  return ll;
+}
+
+/* Pareto/NBD (Fader and Hardie's 2005 note on its derivation, eq. 22):
+ * the likelihood without its x-only factor is exp(B1) + exp(B2); B2 holds
+ * the difference of two hypergeometric terms, each in log space through
+ * clv_log_h2f1_a1, so frequent buyers neither overflow nor lose the term.
+ * B2 is -inf when t_x = T (no room to die unobserved). */
+void clv_pnbd_terms(const double *p, double x, double tx, double T, double *B1, double *B2) {
+  const double r = p[0], al = p[1], s = p[2], be = p[3];
+  const bool a_ge = al >= be;
+  const double m = a_ge ? al : be, diff = a_ge ? al - be : be - al;
+  const double rx = r + x, aa = r + s + x, bb = a_ge ? s + 1.0 : rx;
+  *B1 = -rx * log(al + T) - s * log(be + T);
+  const double tt = clv_log_h2f1_a1(aa, bb, diff / (m + tx)) - aa * log(m + tx);
+  const double tT = clv_log_h2f1_a1(aa, bb, diff / (m + T)) - aa * log(m + T);
+  const double dd = tT - tt;
+  if (dd < 0.0) *B2 = log(s) - log(aa) + tt + log(-expm1(dd));
+  else if (dd != dd) *B2 = NAN;
+  else *B2 = -INFINITY;
+}
+
+static double ll_pnbd(const double *p, const clv_fitdata *d) {
+  const double r = p[0], al = p[1], s = p[2], be = p[3];
+  const double lg_r = lgamma(r), base = r * log(al) + s * log(be);
+  double ll = 0.0;
+  for (size_t k = 0; k < d->ngroups; k++) {
+    const clv_group *G = &d->groups[k];
+    double lr = 0.0;
+    for (size_t i = G->begin; i < G->end; i++) {
+      const clv_row *R = &d->rows[i];
+      double B1, B2;
+      clv_pnbd_terms(p, G->x, R->tx, R->T, &B1, &B2);
+      lr += R->w * (B2 == B2 ? clv_lse(B1, B2) : NAN);
+    }
+    ll += G->w * (lgamma(r + G->x) - lg_r + base) + lr;
+  }
+  return ll;
+}
+
+/* BG/BB (Fader, Hardie, Shang 2010, eq. 5): log-likelihood of x
+ * transactions in n opportunities, the last at t_x. */
+double clv_bgbb_row(const double *p, double x, double tx, double n) {
+  const double al = p[0], be = p[1], ga = p[2], de = p[3];
+  const double lab = clv_lbeta(al, be), lgd = clv_lbeta(ga, de);
+  double L = clv_lbeta(al + x, be + n - x) - lab + clv_lbeta(ga, de + n) - lgd;
+  for (double j = 0.0; j < n - tx; j += 1.0)
+    L = clv_lse(L, clv_lbeta(al + x, be + tx - x + j) - lab + clv_lbeta(ga + 1.0, de + tx + j) - lgd);
+  return L;
+}
+
+static double ll_bgbb(const double *p, const clv_fitdata *d) {
+  double ll = 0.0;
+  for (size_t i = 0; i < d->nrows; i++) {
+    const clv_row *R = &d->rows[i];
+    ll += R->w * clv_bgbb_row(p, R->x, R->tx, R->T);
+  }
+  return ll;
+}
+
+/* Gamma-Gamma (Fader, Hardie, Lee 2005 "RFM and CLV", Hardie's note 025):
+ * density of the mean spend m of x purchases. Rows keep m in tx. */
+static double ll_gg(const double *p, const clv_fitdata *d, double *g) {
+  const double pp = p[0], q = p[1], v = p[2];
+  const double lg_q = lgamma(q), lnv = log(v), psi_q = clv_digamma(q);
+  double ll = 0.0, gp = 0.0, gq = 0.0, gv = 0.0;
+  for (size_t k = 0; k < d->ngroups; k++) {
+    const clv_group *G = &d->groups[k];
+    const double x = G->x, px = pp * x, lnx = log(x);
+    double lr = 0.0, sp = 0.0, sq = 0.0, sv = 0.0;
+    for (size_t i = G->begin; i < G->end; i++) {
+      const clv_row *R = &d->rows[i];
+      const double lm = log(R->tx), lxm = log(x * R->tx + v);
+      lr += R->w * ((px - 1.0) * lm - (px + q) * lxm);
+      sp += R->w * x * (lm - lxm);
+      sq -= R->w * lxm;
+      sv -= R->w * (px + q) / (x * R->tx + v);
+    }
+    ll += G->w * (lgamma(px + q) - lgamma(px) - lg_q + q * lnv + px * lnx) + lr;
+    if (g != NULL) {
+      const double psi_pq = clv_digamma(px + q);
+      gp += G->w * x * (psi_pq - clv_digamma(px) + lnx) + sp;
+      gq += G->w * (psi_pq - psi_q + lnv) + sq;
+      gv += G->w * q / v + sv;
+    }
+  }
+  if (g != NULL) {
+    g[0] = gp;
+    g[1] = gq;
+    g[2] = gv;
+  }
+  return ll;
+}
+
+double clv_loglik(uint32_t model, const double *p, const clv_fitdata *d, double *grad,
+                  bool *has_grad) {
+  bool analytic = false;
+  double ll;
+  switch (model) {
+  case LP_CLV_MODEL_BGNBD:
+    ll = ll_bg(p, d, grad, false);
+    analytic = true;
+    break;
+  case LP_CLV_MODEL_MBGNBD:
+    ll = ll_bg(p, d, grad, true);
+    analytic = true;
+    break;
+  case LP_CLV_MODEL_PNBD:
+    ll = ll_pnbd(p, d);
+    break;
+  case LP_CLV_MODEL_BGBB:
+    ll = ll_bgbb(p, d);
+    break;
+  case LP_CLV_MODEL_GG:
+    ll = ll_gg(p, d, grad);
+    analytic = true;
+    break;
+  default:
+    ll = NAN;
+    break;
+  }
+  if (has_grad != NULL) *has_grad = analytic && grad != NULL;
+  if (ll != ll || ll == INFINITY) return NAN;
+  return ll;
+}
+
+static bool whole(double v) { return v == floor(v); }
+
+const char *clv_row_problem(uint32_t model, const lp_clv_data *data, size_t i, bool need_money) {
+  const double x = data->frequency[i], tx = data->recency[i], T = data->T[i];
+  if (!(x >= 0.0 && x <= LP_CLV_MAX_FREQUENCY) || !whole(x))
+    return "frequency must be a whole number in [0, LP_CLV_MAX_FREQUENCY]";
+  if (!(T >= 0.0 && T <= LP_CLV_MAX_TIME)) return "T must be in [0, LP_CLV_MAX_TIME]";
+  if (!(tx >= 0.0 && tx <= T)) return "recency must be in [0, T]";
+  if (x == 0.0 && tx != 0.0) return "recency must be 0 when frequency is 0";
+  if (data->weights != NULL) {
+    double w = data->weights[i];
+    if (!(w > 0.0 && w <= LP_CLV_MAX_WEIGHT)) return "weight must be in (0, LP_CLV_MAX_WEIGHT]";
+  }
+  if (model == LP_CLV_MODEL_BGBB) {
+    if (!whole(T) || T < 1.0 || T > LP_CLV_MAX_BGBB_PERIODS)
+      return "periods must be a whole number in [1, LP_CLV_MAX_BGBB_PERIODS]";
+    if (!whole(tx) || x > tx) return "BG/BB recency must be a whole number >= frequency";
+    if (x > 0.0 && tx == 0.0) return "BG/BB recency must be > 0 when frequency is > 0";
+  }
+  if (need_money && x > 0.0) {
+    double m = data->monetary[i];
+    if (!(m > 0.0 && m <= 1e15)) return "monetary value must be in (0, 1e15] for a repeat buyer";
+  }
+  return NULL;
+}

@@ -1,0 +1,305 @@
+/*
+ * Queries: expected purchases of a new customer, P(X(t) = n), the
+ * per-customer predictions (conditional expected purchases, P(alive),
+ * Gamma-Gamma mean spend, discounted CLV) and the calibration/holdout
+ * table. Nothing here allocates.
+ * SPDX-License-Identifier: MIT
+ */
+#include "clv/clv_internal.h"
+
+/* log P(alive at T) odds: log of (P(dead) / P(alive)) given the history. */
+static double dead_odds(uint32_t model, const double *p, double x, double tx, double T) {
+  switch (model) {
+  case LP_CLV_MODEL_BGNBD:
+    if (x == 0.0) return -INFINITY;
+    return log(p[2]) - log(p[3] + x - 1.0) + (p[0] + x) * (log(p[1] + T) - log(p[1] + tx));
+  case LP_CLV_MODEL_MBGNBD:
+    return log(p[2]) - log(p[3] + x) + (p[0] + x) * (log(p[1] + T) - log(p[1] + tx));
+  case LP_CLV_MODEL_PNBD: {
+    double B1, B2;
+    clv_pnbd_terms(p, x, tx, T, &B1, &B2);
+    return B2 - B1;
+  }
+  default:
+    return NAN;
+  }
+}
+
+static double alive_from_odds(double lo) { return lo == -INFINITY ? 1.0 : 1.0 / (1.0 + exp(lo)); }
+
+/* P(alive at T + t) given (x, t_x, T), whatever happens in (T, T + t]. */
+static double p_alive(uint32_t model, const double *p, double x, double tx, double T, double t) {
+  if (model == LP_CLV_MODEL_BGBB) {
+    const double lab = clv_lbeta(p[0], p[1]), lgd = clv_lbeta(p[2], p[3]);
+    double num = clv_lbeta(p[0] + x, p[1] + T - x) - lab + clv_lbeta(p[2], p[3] + T + t) - lgd;
+    return exp(num - clv_bgbb_row(p, x, tx, T));
+  }
+  double now = alive_from_odds(dead_odds(model, p, x, tx, T));
+  if (t == 0.0) return now;
+  if (model == LP_CLV_MODEL_PNBD) /* mu | alive at T ~ Gamma(s + 0, beta + T) */
+    return now * exp(-p[2] * log1p(t / (p[3] + T)));
+  /* BG/NBD, MBG/NBD: lambda | alive ~ Gamma(r + x, alpha + T), p | alive ~
+   * Beta(a, b + x (+1)); E[exp(-lambda p t)] = 2F1(r+x, a; a+b+x(+1); -w),
+   * w = t / (alpha + T), taken through Pfaff and Euler to positive z. */
+  const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
+  const double w = t / (al + T), u = w / (1.0 + w);
+  return now * exp(-a * log1p(w)) * clv_h2f1(a + b + one - r, a, a + b + x + one, u);
+}
+
+/* Expected purchases in (T, T + t] given (x, t_x, T). */
+static double conditional(uint32_t model, const double *p, double x, double tx, double T, double t) {
+  if (t == 0.0) return 0.0;
+  switch (model) {
+  case LP_CLV_MODEL_BGNBD:
+  case LP_CLV_MODEL_MBGNBD: {
+    /* FHL 2005 eq. 10 (BG/NBD) and its MBG/NBD analogue; the factor
+     * ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x(+1); a+b+x-1(+1); z) is
+     * taken through Euler's transformation to (1-z)^(a-1) 2F1(., a-1; .; z),
+     * whose series settles in a few terms however large x is. */
+    const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
+    const double z = t / (al + T + t), c = a + b + x - 1.0 + one;
+    const double F = clv_h2f1(a + b - 1.0 + one - r, a - 1.0, c, z);
+    const double num = c / (a - 1.0) * -expm1((a - 1.0) * log1p(-z) + log(F));
+    return num * alive_from_odds(dead_odds(model, p, x, tx, T));
+  }
+  case LP_CLV_MODEL_PNBD: {
+    const double r = p[0], al = p[1], s = p[2], be = p[3];
+    const double L = log1p(t / (be + T));
+    const double sm1 = s - 1.0;
+    /* [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1), continuous at s = 1 */
+    const double frac = fabs(sm1) < 1e-12 ? L : -expm1(-sm1 * L) / sm1;
+    return alive_from_odds(dead_odds(model, p, x, tx, T)) * (r + x) * (be + T) / (al + T) * frac;
+  }
+  case LP_CLV_MODEL_BGBB: {
+    const double al = p[0], be = p[1], ga = p[2], de = p[3], n = T;
+    const double lead = clv_lbeta(al + x + 1.0, be + n - x) - clv_lbeta(al, be) -
+                        clv_bgbb_row(p, x, tx, n) + lgamma(ga + de) - lgamma(1.0 + de);
+    const double g1 = lgamma(1.0 + de + n) - lgamma(ga + de + n);
+    const double g2 = lgamma(1.0 + de + n + t) - lgamma(ga + de + n + t);
+    /* exp(g1) - exp(g2) = exp(g1) * -expm1(g2 - g1) */
+    return exp(lead + g1) * -expm1(g2 - g1) * de / (ga - 1.0);
+  }
+  default:
+    return NAN;
+  }
+}
+
+static double gg_mean(const double *p, double x, double m) {
+  const double pp = p[0], q = p[1], v = p[2];
+  if (x == 0.0) return pp * v / (q - 1.0);
+  return pp * (v + x * m) / (pp * x + q - 1.0);
+}
+
+static const clv_model *purchase_model(const lp_clv *h, const char *fn) {
+  const clv_model *m = &h->slot[CLV_SLOT_PURCHASE];
+  if (!m->present) {
+    (void)lp_error_set(LP_ERR_OF_CONST(h), LP_EMISUSE, "%s: no purchase model: fit, set or load one",
+                       fn);
+    return NULL;
+  }
+  return m;
+}
+
+/* Domain of the closed forms: NULL when fine. */
+static const char *formula_problem(const clv_model *m) {
+  if ((m->model == LP_CLV_MODEL_BGNBD || m->model == LP_CLV_MODEL_MBGNBD) && m->p[2] == 1.0)
+    return "the expectation needs a != 1";
+  if (m->model == LP_CLV_MODEL_BGBB && m->p[2] == 1.0) return "the expectation needs gamma != 1";
+  return NULL;
+}
+
+static int check_t(const lp_clv *h, const clv_model *m, double t, const char *fn) {
+  if (!(t >= 0.0 && t <= LP_CLV_MAX_TIME))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "%s: t must be in [0, LP_CLV_MAX_TIME]", fn);
+  if (m->model == LP_CLV_MODEL_BGBB && t != floor(t))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "%s: BG/BB t must be a whole number", fn);
+  return LP_OK;
+}
+
+int lp_clv_expected(const lp_clv *h, double t, double *out) {
+  if (h == NULL) return LP_EINVAL;
+  if (h->busy) return lp_error_reentered(LP_ERR_OF_CONST(h), "lp_clv_expected");
+  if (out == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "out: NULL");
+  const clv_model *m = purchase_model(h, "expected");
+  if (m == NULL) return LP_EMISUSE;
+  int rc = check_t(h, m, t, "expected");
+  if (rc != LP_OK) return rc;
+  const char *why = formula_problem(m);
+  if (why != NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "expected: %s", why);
+  /* A new customer observed for no time: the conditional expectation
+   * given (0, 0, 0) is the unconditional one (that history has probability 1). */
+  double v = conditional(m->model, m->p, 0.0, 0.0, 0.0, t);
+  if (!isfinite(v)) return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "expected: not finite");
+  *out = v;
+  return LP_OK;
+}
+
+int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out) {
+  if (h == NULL) return LP_EINVAL;
+  if (h->busy) return lp_error_reentered(LP_ERR_OF_CONST(h), "lp_clv_prob_n");
+  lp_error *e = LP_ERR_OF_CONST(h);
+  if (out == NULL) return lp_error_set(e, LP_EINVAL, "out: NULL");
+  const clv_model *m = purchase_model(h, "prob_n");
+  if (m == NULL) return LP_EMISUSE;
+  if (m->model != LP_CLV_MODEL_BGNBD)
+    return lp_error_set(e, LP_EINVAL, "prob_n: only for BG/NBD (not %s)", lp_clv_model_name(m->model));
+  if (!(t >= 0.0 && t <= LP_CLV_MAX_TIME)) return lp_error_set(e, LP_EINVAL, "prob_n: t out of range");
+  if (k > LP_CLV_MAX_PROB_N) return lp_error_set(e, LP_EINVAL, "prob_n: n above LP_CLV_MAX_PROB_N");
+  const double r = m->p[0], al = m->p[1], a = m->p[2], b = m->p[3], n = (double)k;
+  if (t == 0.0) {
+    *out = k == 0 ? 1.0 : 0.0;
+    return LP_OK;
+  }
+  /* FHL 2005 eq. 8 in log space. */
+  const double lq = log(al / (al + t)), lz = log(t / (al + t)), lab = clv_lbeta(a, b);
+  double v = exp(clv_lbeta(a, b + n) - lab + lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * lq +
+                 n * lz);
+  if (k > 0) {
+    double head = 0.0;
+    for (double j = 0.0; j < n; j += 1.0)
+      head += exp(lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + r * lq + j * lz);
+    double tail = 1.0 - head;
+    if (tail < 0.0) tail = 0.0;
+    v += exp(clv_lbeta(a + 1.0, b + n - 1.0) - lab) * tail;
+  }
+  *out = v;
+  return LP_OK;
+}
+
+static int predict_setup(const lp_clv *h, uint32_t what, const lp_clv_data *data, double t,
+                         const clv_model **pm, const clv_model **sm, const char *fn) {
+  lp_error *e = LP_ERR_OF_CONST(h);
+  if (what < LP_CLV_PRED_CONDITIONAL || what > LP_CLV_PRED_CLV)
+    return lp_error_set(e, LP_EINVAL, "%s: unknown prediction %u", fn, what);
+  const clv_model *P = &h->slot[CLV_SLOT_PURCHASE], *S = &h->slot[CLV_SLOT_SPEND];
+  bool need_p = what != LP_CLV_PRED_AVG_VALUE, need_s = what >= LP_CLV_PRED_AVG_VALUE;
+  if (need_p && !P->present) return lp_error_set(e, LP_EMISUSE, "%s: no purchase model", fn);
+  if (need_s && !S->present) return lp_error_set(e, LP_EMISUSE, "%s: no Gamma-Gamma model", fn);
+  if (need_s && !(S->p[1] > 1.0))
+    return lp_error_set(e, LP_ERANGE, "%s: Gamma-Gamma mean spend needs q > 1", fn);
+  if (need_p) {
+    int rc = check_t(h, P, t, fn);
+    if (rc != LP_OK) return rc;
+    const char *why = formula_problem(P);
+    if (why != NULL && what != LP_CLV_PRED_P_ALIVE) return lp_error_set(e, LP_ERANGE, "%s: %s", fn, why);
+  }
+  if (what == LP_CLV_PRED_CLV) {
+    double steps = ceil(t / h->opt.step);
+    if (steps > LP_CLV_MAX_HORIZON_STEPS)
+      return lp_error_set(e, LP_ELIMIT, "%s: horizon / step is above LP_CLV_MAX_HORIZON_STEPS", fn);
+    if (P->model == LP_CLV_MODEL_BGBB && h->opt.step != floor(h->opt.step))
+      return lp_error_set(e, LP_EINVAL, "%s: BG/BB needs a whole step", fn);
+  }
+  int rc = clv_check_data(h, need_p ? P->model : LP_CLV_MODEL_GG, data, need_s);
+  if (rc != LP_OK) return rc;
+  *pm = P;
+  *sm = S;
+  return LP_OK;
+}
+
+int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, double t, double *out,
+                   size_t capacity, size_t *needed) {
+  if (h == NULL) return LP_EINVAL;
+  if (h->busy) return lp_error_reentered(LP_ERR_OF_CONST(h), "lp_clv_predict");
+  lp_error *e = LP_ERR_OF_CONST(h);
+  if (needed == NULL) return lp_error_set(e, LP_EINVAL, "needed: NULL");
+  if (out == NULL && capacity > 0) return lp_error_set(e, LP_EINVAL, "out: NULL with capacity > 0");
+  const clv_model *P, *S;
+  int rc = predict_setup(h, what, data, t, &P, &S, "predict");
+  if (rc != LP_OK) return rc;
+  *needed = data->n;
+  if (out == NULL) return LP_OK;
+  if (capacity < data->n)
+    return lp_error_set(e, LP_EBUFSIZE, "predict: %zu values needed, capacity %zu", data->n, capacity);
+  const double *X = data->frequency, *TX = data->recency, *TT = data->T, *M = data->monetary;
+  switch (what) {
+  case LP_CLV_PRED_CONDITIONAL:
+    for (size_t i = 0; i < data->n; i++) out[i] = conditional(P->model, P->p, X[i], TX[i], TT[i], t);
+    break;
+  case LP_CLV_PRED_P_ALIVE:
+    for (size_t i = 0; i < data->n; i++) out[i] = p_alive(P->model, P->p, X[i], TX[i], TT[i], t);
+    break;
+  case LP_CLV_PRED_AVG_VALUE:
+    for (size_t i = 0; i < data->n; i++) out[i] = gg_mean(S->p, X[i], X[i] > 0.0 ? M[i] : 0.0);
+    break;
+  default: {
+    const double step = h->opt.step, disc = 1.0 + h->opt.discount;
+    const size_t K = (size_t)ceil(t / step);
+    for (size_t i = 0; i < data->n; i++) {
+      double prev = 0.0, sum = 0.0, f = 1.0;
+      for (size_t j = 1; j <= K; j++) {
+        double tj = j == K ? t : (double)j * step;
+        double cur = conditional(P->model, P->p, X[i], TX[i], TT[i], tj);
+        f /= disc;
+        sum += (cur - prev) * f;
+        prev = cur;
+      }
+      out[i] = h->opt.margin * gg_mean(S->p, X[i], X[i] > 0.0 ? M[i] : 0.0) * sum;
+    }
+    break;
+  }
+  }
+  return LP_OK;
+}
+
+int lp_clv_holdout(const lp_clv *h, const lp_clv_data *cal, const double *holdout_purchases,
+                   double holdout_length, lp_clv_holdout_row *rows, size_t capacity, size_t *needed,
+                   lp_clv_holdout_summary *summary) {
+  if (h == NULL) return LP_EINVAL;
+  if (h->busy) return lp_error_reentered(LP_ERR_OF_CONST(h), "lp_clv_holdout");
+  lp_error *e = LP_ERR_OF_CONST(h);
+  if (needed == NULL) return lp_error_set(e, LP_EINVAL, "needed: NULL");
+  if (rows == NULL && capacity > 0) return lp_error_set(e, LP_EINVAL, "rows: NULL with capacity > 0");
+  if (summary != NULL && summary->struct_size < sizeof(lp_clv_holdout_summary))
+    return lp_error_set(e, LP_EINVAL, "summary: struct_size too small");
+  const clv_model *P, *S;
+  int rc = predict_setup(h, LP_CLV_PRED_CONDITIONAL, cal, holdout_length, &P, &S, "holdout");
+  if (rc != LP_OK) return rc;
+  if (cal->n > 0 && holdout_purchases == NULL)
+    return lp_error_set(e, LP_EINVAL, "holdout: holdout_purchases: NULL");
+  for (size_t i = 0; i < cal->n; i++)
+    if (!(holdout_purchases[i] >= 0.0 && holdout_purchases[i] <= LP_CLV_MAX_FREQUENCY))
+      return lp_error_set(e, LP_EINVAL, "holdout: row %zu: purchases must be in [0, LP_CLV_MAX_FREQUENCY]", i);
+  const size_t B = h->opt.buckets;
+  *needed = B;
+  if (rows == NULL && summary == NULL) return LP_OK;
+  if (rows != NULL && capacity < B)
+    return lp_error_set(e, LP_EBUFSIZE, "holdout: %zu rows needed, capacity %zu", B, capacity);
+  if (rows != NULL)
+    for (size_t b = 0; b < B; b++) {
+      lp_clv_holdout_row z = {(uint32_t)sizeof(lp_clv_holdout_row), b + 1 == B, (double)b, 0, 0, 0};
+      rows[b] = z;
+    }
+  double W = 0, act = 0, pred = 0, ae = 0, se = 0;
+  for (size_t i = 0; i < cal->n; i++) {
+    const double w = cal->weights != NULL ? cal->weights[i] : 1.0;
+    const double x = cal->frequency[i], y = holdout_purchases[i];
+    const double yp = conditional(P->model, P->p, x, cal->recency[i], cal->T[i], holdout_length);
+    W += w;
+    act += w * y;
+    pred += w * yp;
+    ae += w * fabs(yp - y);
+    se += w * (yp - y) * (yp - y);
+    if (rows != NULL) {
+      size_t b = x >= (double)(B - 1) ? B - 1 : (size_t)x;
+      rows[b].customers += w;
+      rows[b].actual += w * y;
+      rows[b].predicted += w * yp;
+    }
+  }
+  if (rows != NULL)
+    for (size_t b = 0; b < B; b++) {
+      rows[b].actual = rows[b].customers > 0 ? rows[b].actual / rows[b].customers : NAN;
+      rows[b].predicted = rows[b].customers > 0 ? rows[b].predicted / rows[b].customers : NAN;
+    }
+  if (summary != NULL) {
+    lp_clv_holdout_summary s = LP_CLV_HOLDOUT_SUMMARY_INIT;
+    s.customers = W;
+    s.actual_total = act;
+    s.predicted_total = pred;
+    s.mae = W > 0 ? ae / W : NAN;
+    s.rmse = W > 0 ? sqrt(se / W) : NAN;
+    *summary = s;
+  }
+  return LP_OK;
+}

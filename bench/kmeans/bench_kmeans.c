@@ -51,7 +51,7 @@ static void make_data(double *x, size_t n, size_t d) {
   }
 }
 
-static const char *algo_name(int a) {
+static const char *algo_name(uint32_t a) {
   static const char *names[] = {"auto", "lloyd", "hamerly", "minibatch"};
   return names[a];
 }
@@ -100,8 +100,8 @@ int main(int argc, char **argv) {
   const size_t *ks = quick ? ks_quick : ks_full;
   const size_t nk = quick ? 1 : 3;
   double *x = malloc(n * d * sizeof(double)), *init = malloc(128 * d * sizeof(double));
-  uint32_t *lloyd_labels = malloc(n * sizeof(uint32_t));
-  if (x == NULL || init == NULL || lloyd_labels == NULL) return 1;
+  uint32_t *lloyd_labels = malloc(n * sizeof(uint32_t)), *labels = malloc(n * sizeof(uint32_t));
+  if (x == NULL || init == NULL || lloyd_labels == NULL || labels == NULL) return 1;
   make_data(x, n, d);
   int ok = 1;
   for (size_t ki = 0; ki < nk; ki++) {
@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
     lp_rng_seed(&r, 7 + k);
     for (size_t j = 0; j < k; j++)
       memcpy(init + j * d, x + (size_t)lp_rng_below(&r, n) * d, d * sizeof(double));
-    for (int algo = LP_KMEANS_ALGO_LLOYD; algo <= LP_KMEANS_ALGO_MINIBATCH; algo++) {
+    for (uint32_t algo = LP_KMEANS_ALGO_LLOYD; algo <= LP_KMEANS_ALGO_MINIBATCH; algo++) {
       counting c = {0, 0};
       lp_allocator a = LP_ALLOCATOR_INIT;
       a.ud = &c;
@@ -127,11 +127,11 @@ int main(int argc, char **argv) {
       double t = bench_now() - t0;
       ok &= rc == LP_OK;
       uint32_t iters = lp_kmeans_n_iter(h);
-      if (algo == LP_KMEANS_ALGO_LLOYD)
-        memcpy(lloyd_labels, lp_kmeans_labels(h, NULL), n * sizeof(uint32_t));
-      size_t same = 0;
-      const uint32_t *l = lp_kmeans_labels(h, NULL);
-      for (size_t i = 0; i < n; i++) same += l[i] == lloyd_labels[i];
+      size_t same = 0, got = 0;
+      ok &= lp_kmeans_labels(h, algo == LP_KMEANS_ALGO_LLOYD ? lloyd_labels : labels, n,
+                             &got) == LP_OK;
+      const uint32_t *l = algo == LP_KMEANS_ALGO_LLOYD ? lloyd_labels : labels;
+      for (size_t i = 0; i < got; i++) same += l[i] == lloyd_labels[i];
       printf("{\"bench\":\"kmeans\",\"algorithm\":\"%s\",\"n\":%zu,\"d\":%zu,\"k\":%zu,"
              "\"seconds\":%.4f,\"n_iter\":%u,\"s_per_iter\":%.5f,\"rows_per_s\":%.0f,"
              "\"inertia\":%.10g,\"labels_equal_to_lloyd\":%.6f,\"lib_peak_bytes\":%zu,"
@@ -147,5 +147,6 @@ int main(int argc, char **argv) {
   free(x);
   free(init);
   free(lloyd_labels);
+  free(labels);
   return ok ? 0 : 1;
 }

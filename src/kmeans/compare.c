@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "kmeans/kmeans_internal.h"
+#include "kmeans/lloyd.h"
 
 /* Adds 1 to the count under `key`; sums of squared counts are taken after. */
 static int km_bump(lp_map64 *m, const lp_mem *mem, uint64_t key) {
@@ -25,12 +26,14 @@ static uint64_t km_sum_squares(const lp_map64 *m) {
   return total;
 }
 
-int lp_kmeans_adjusted_rand(lp_kmeans *h, const uint32_t *a, const uint32_t *b, size_t n,
+int lp_kmeans_adjusted_rand(const lp_kmeans *h, const uint32_t *a, const uint32_t *b, size_t n,
                             double *out) {
   if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_adjusted_rand");
   if ((n != 0 && (a == NULL || b == NULL)) || out == NULL)
-    return lp_error_set(&h->err, LP_EINVAL, "a, b or out: NULL");
-  if (n > UINT32_MAX) return lp_error_set(&h->err, LP_EINVAL, "n: above 2^32 - 1");
+    return lp_error_set(KM_ERR(h), LP_EINVAL, "a, b or out: NULL");
+  if ((uint64_t)n > LP_KMEANS_MAX_ROWS)
+    return lp_error_set(KM_ERR(h), LP_EINVAL, "n: %zu rows is above 2^32 - 1", n);
   lp_map64 pairs, rows, cols;
   lp_map64_init(&pairs);
   lp_map64_init(&rows);
@@ -56,7 +59,7 @@ int lp_kmeans_adjusted_rand(lp_kmeans *h, const uint32_t *a, const uint32_t *b, 
       *out = 2.0 * (dtp * dtn - dfn * dfp) / ((dtp + dfn) * (dfn + dtn) + (dtp + dfp) * (dfp + dtn));
     }
   } else {
-    (void)lp_error_set(&h->err, rc, "adjusted_rand: out of memory");
+    (void)lp_error_set(KM_ERR(h), rc, "adjusted_rand: out of memory");
   }
   lp_hmap_free(&pairs, &h->mem);
   lp_hmap_free(&rows, &h->mem);
@@ -75,21 +78,22 @@ static uint32_t km_orphans(const double *a, size_t ka, const double *b, size_t k
   return orphans;
 }
 
-int lp_kmeans_centroid_index(lp_kmeans *h, const double *a, size_t ka, const double *b,
+int lp_kmeans_centroid_index(const lp_kmeans *h, const double *a, size_t ka, const double *b,
                              size_t kb, size_t d, uint32_t *out) {
   if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_centroid_index");
   if (a == NULL || b == NULL || out == NULL)
-    return lp_error_set(&h->err, LP_EINVAL, "a, b or out: NULL");
+    return lp_error_set(KM_ERR(h), LP_EINVAL, "a, b or out: NULL");
   if (ka == 0 || kb == 0 || d == 0)
-    return lp_error_set(&h->err, LP_EINVAL, "ka, kb or d: zero");
+    return lp_error_set(KM_ERR(h), LP_EINVAL, "ka, kb or d: zero");
   size_t kad, kbd;
-  if (ka > UINT32_MAX || kb > UINT32_MAX || lp_mul_overflow(ka, d, &kad) ||
+  if ((uint64_t)ka > UINT32_MAX || (uint64_t)kb > UINT32_MAX || lp_mul_overflow(ka, d, &kad) ||
       lp_mul_overflow(kb, d, &kbd))
-    return lp_error_set(&h->err, LP_ELIMIT, "centroid sets too large");
+    return lp_error_set(KM_ERR(h), LP_ELIMIT, "centroid sets too large");
   uint8_t *hit;
   size_t cap = ka > kb ? ka : kb;
   int rc = lp_mem_alloc_array(&h->mem, cap, 1, (void **)&hit);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "centroid_index: out of memory");
+  if (rc != LP_OK) return lp_error_set(KM_ERR(h), rc, "centroid_index: out of memory");
   uint32_t ab = km_orphans(a, ka, b, kb, d, hit), ba = km_orphans(b, kb, a, ka, d, hit);
   lp_mem_free_array(&h->mem, hit, cap, 1);
   *out = ab > ba ? ab : ba;

@@ -5,7 +5,11 @@
  */
 #include <math.h>
 
-#include "kmeans/kmeans_internal.h"
+#include "kmeans/fit.h"
+#include "kmeans/init.h"
+#include "kmeans/lloyd.h"
+#include "kmeans/minibatch.h"
+#include "kmeans/scale.h"
 
 /* A group of arrays allocated together: all or none. */
 typedef struct km_block {
@@ -42,37 +46,41 @@ void km_model_free(const lp_mem *m, km_model *model) {
   memset(model, 0, sizeof *model);
 }
 
-static int km_check_input(lp_kmeans *h, const km_options *opt, const void *x, size_t n,
+static int km_check_input(const lp_kmeans *h, const km_options *opt, const void *x, size_t n,
                           size_t d, const double *weights, size_t *nd, size_t *kd) {
-  if (x == NULL) return lp_error_set(&h->err, LP_EINVAL, "x: NULL data");
-  if (d == 0) return lp_error_set(&h->err, LP_EINVAL, "d: zero columns");
-  if (n == 0) return lp_error_set(&h->err, LP_EINVAL, "n: no rows");
+  lp_error *err = LP_ERR_OF_CONST(h);
+  if (x == NULL) return lp_error_set(err, LP_EINVAL, "x: NULL data");
+  if (d == 0) return lp_error_set(err, LP_EINVAL, "d: zero columns");
+  if (n == 0) return lp_error_set(err, LP_EINVAL, "n: no rows");
   if (n < opt->k)
-    return lp_error_set(&h->err, LP_EINVAL, "n: %zu rows is fewer than k = %u clusters", n,
+    return lp_error_set(err, LP_EINVAL, "n: %zu rows is fewer than k = %u clusters", n,
                         opt->k);
-  if (n > UINT32_MAX)
-    return lp_error_set(&h->err, LP_ELIMIT, "n: more than 2^32 - 1 rows");
+  if ((uint64_t)n > LP_KMEANS_MAX_ROWS)
+    return lp_error_set(err, LP_ELIMIT, "n: %zu rows is above the limit 2^32 - 1", n);
+  if (d > LP_KMEANS_MAX_DIM)
+    return lp_error_set(err, LP_ELIMIT, "d: %zu columns is above the limit %u", d,
+                        LP_KMEANS_MAX_DIM);
   if (lp_mul_overflow(n, d, nd) || lp_mul_overflow(*nd, sizeof(double), nd) ||
       lp_mul_overflow(opt->k, d, kd))
-    return lp_error_set(&h->err, LP_ELIMIT, "n x d or k x d overflows size_t");
+    return lp_error_set(err, LP_ELIMIT, "n x d or k x d overflows size_t");
   *nd /= sizeof(double);
   if (h->col_scales != NULL && h->n_col_scales != d)
-    return lp_error_set(&h->err, LP_EINVAL,
+    return lp_error_set(err, LP_EINVAL,
                         "d: %zu columns but %zu column scales were set", d, h->n_col_scales);
   if (opt->init == LP_KMEANS_INIT_GIVEN &&
       (h->init_c == NULL || h->init_d != d || h->init_k != opt->k))
-    return lp_error_set(&h->err, LP_EINVAL,
+    return lp_error_set(err, LP_EINVAL,
                         "init: given centroids missing or not %u x %zu", opt->k, d);
   if (weights != NULL) {
     for (size_t i = 0; i < n; i++)
       if (!(weights[i] > 0.0) || !isfinite(weights[i]))
-        return lp_error_set(&h->err, LP_EINVAL,
+        return lp_error_set(err, LP_EINVAL,
                             "weights[%zu]: must be positive and finite", i);
   }
   return LP_OK;
 }
 
-static lp_kmeans_algorithm km_resolve(lp_kmeans_algorithm a) {
+static uint32_t km_resolve(uint32_t a) {
   return a == LP_KMEANS_ALGO_AUTO ? LP_KMEANS_ALGO_HAMERLY : a;
 }
 
@@ -93,8 +101,9 @@ static double km_tolerance(const double *x, size_t n, size_t d, double tol) {
   return total / (double)d * tol;
 }
 
-int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const float *xf,
+int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, const float *xf,
                  size_t n, size_t d, const double *weights, km_model *out) {
+  lp_error *err = LP_ERR_OF_CONST(h);
   size_t nd = 0, kd = 0;
   int rc = km_check_input(h, opt, x != NULL ? (const void *)x : (const void *)xf, n, d,
                           weights, &nd, &kd);
@@ -104,7 +113,7 @@ int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const flo
   const size_t packed_len = (k + KM_LANES - 1) / KM_LANES * KM_LANES * d;
   bool borrow = x != NULL;
   for (size_t t = 0; t < d && borrow; t++)
-    borrow = (h->col_scales != NULL ? h->col_scales[t] : (uint32_t)opt->scale_all) ==
+    borrow = (h->col_scales != NULL ? h->col_scales[t] : opt->scale_all) ==
              LP_KMEANS_SCALE_NONE;
   km_model m = {0};
   km_work w = {0};
@@ -129,20 +138,21 @@ int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const flo
   };
   const size_t nblocks = LP_ARRAY_LEN(blocks);
   rc = km_alloc_blocks(&h->mem, blocks, nblocks);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "fit: out of memory (n = %zu, d = %zu, k = %zu)", n, d, k);
+  if (rc != LP_OK)
+    return lp_error_set(err, rc, "fit: out of memory (n = %zu, d = %zu, k = %zu)", n, d, k);
   m.k = k;
   m.d = d;
   m.n_labels = n;
   for (size_t t = 0; t < d; t++)
-    kinds[t] = h->col_scales != NULL ? h->col_scales[t] : (uint32_t)opt->scale_all;
-  rc = km_learn_columns(&h->err, x, xf, n, d, kinds, m.cols);
+    kinds[t] = h->col_scales != NULL ? h->col_scales[t] : opt->scale_all;
+  rc = km_learn_columns(err, x, xf, n, d, kinds, m.cols);
   if (rc == LP_OK)
-    rc = km_scale_rows(&h->err, m.cols, x, xf, n, d, borrow ? NULL : scaled);
+    rc = km_scale_rows(err, m.cols, x, xf, n, d, borrow ? NULL : scaled);
   if (rc == LP_OK && opt->init == LP_KMEANS_INIT_GIVEN) {
     for (size_t j = 0; j < k && rc == LP_OK; j++)
       for (size_t t = 0; t < d && rc == LP_OK; t++)
         if (!km_scale_value(&m.cols[t], h->init_c[j * d + t], &w.centers[j * d + t]))
-          rc = lp_error_set(&h->err, LP_EINVAL,
+          rc = lp_error_set(err, LP_EINVAL,
                             "init centroid %zu column %zu is outside the domain of its "
                             "column's scaling", j, t);
   }
@@ -153,7 +163,7 @@ int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const flo
     w.x = borrow ? x : scaled;
     w.w = weights;
     const double tol_abs = km_tolerance(w.x, n, d, opt->tol);
-    const lp_kmeans_algorithm algo = km_resolve(opt->algorithm);
+    const uint32_t algo = km_resolve(opt->algorithm);
     const uint32_t restarts = opt->init == LP_KMEANS_INIT_GIVEN ? 1 : opt->n_init;
     lp_rng rng;
     lp_rng_seed(&rng, opt->seed);
@@ -166,7 +176,7 @@ int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const flo
         km_run_minibatch(&w, &rng, opt->max_iter, opt->batch_size, tol_abs);
       else
         km_run_exact(&w, algo == LP_KMEANS_ALGO_HAMERLY, opt->max_iter, tol_abs,
-                     opt->stop_on_no_change);
+                     opt->stop_on_no_change != 0);
       /* Strictly lower wins, so ties keep the earliest restart. */
       if (r == 0 || w.inertia < m.inertia) {
         memcpy(m.centroids, w.centers, kd * sizeof(double));
@@ -185,4 +195,27 @@ int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const flo
   }
   *out = m;
   return LP_OK;
+}
+
+static int km_fit_any(lp_kmeans *h, const char *fn, const double *x, const float *xf, size_t n,
+                      size_t d, const double *weights) {
+  if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, fn);
+  if (x == NULL && xf == NULL) return lp_error_set(&h->err, LP_EINVAL, "x: NULL data");
+  km_model m;
+  int rc = km_fit_model(h, &h->opt, x, xf, n, d, weights, &m);
+  if (rc != LP_OK) return rc;
+  km_model_free(&h->mem, &h->model);
+  h->model = m;
+  h->flags = KM_F_MODEL | KM_F_TRAINED;
+  return LP_OK;
+}
+
+int lp_kmeans_fit(lp_kmeans *h, const double *x, size_t n, size_t d, const double *weights) {
+  return km_fit_any(h, "lp_kmeans_fit", x, NULL, n, d, weights);
+}
+
+int lp_kmeans_fit_f32(lp_kmeans *h, const float *x, size_t n, size_t d,
+                      const double *weights) {
+  return km_fit_any(h, "lp_kmeans_fit_f32", NULL, x, n, d, weights);
 }

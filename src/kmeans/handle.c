@@ -1,10 +1,12 @@
 /*
- * The handle: creation, options, fitting entry points, model queries,
- * transform and predict.
+ * The handle: creation, options (set, get, bounds), the column scalings
+ * and initial centroids, and the model getters that cannot fail.
  * SPDX-License-Identifier: MIT
  */
+#include <float.h>
 #include <math.h>
 
+#include "kmeans/fit.h"
 #include "kmeans/kmeans_internal.h"
 
 static const km_options km_defaults = {
@@ -15,7 +17,7 @@ static const km_options km_defaults = {
     .algorithm = LP_KMEANS_ALGO_AUTO,
     .init = LP_KMEANS_INIT_KMEANSPP,
     .scale_all = LP_KMEANS_SCALE_NONE,
-    .stop_on_no_change = false,
+    .stop_on_no_change = 0,
     .seed = 0,
     .tol = 1e-4,
     .silhouette_sample = 10000,
@@ -43,79 +45,172 @@ const char *lp_kmeans_errmsg(const lp_kmeans *h) {
   return h == NULL ? LP_ERRMSG_NULL_HANDLE : lp_error_msg(&h->err);
 }
 
-static int km_range(lp_kmeans *h, const char *name, int64_t v, int64_t lo, int64_t hi) {
-  if (v < lo || v > hi)
-    return lp_error_set(&h->err, LP_ERANGE, "%s: %lld is outside [%lld, %lld]", name,
-                        (long long)v, (long long)lo, (long long)hi);
+int km_buffer_check(const lp_kmeans *h, const char *what, const void *out, size_t capacity,
+                    size_t need, size_t *needed, bool *write) {
+  *write = false;
+  if (out == NULL && capacity != 0)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "%s: NULL with a capacity of %zu",
+                        what, capacity);
+  *needed = need;
+  if (out == NULL) return LP_OK; /* size query */
+  if (capacity < need)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EBUFSIZE,
+                        "%s: capacity %zu is below the %zu elements needed", what, capacity,
+                        need);
+  *write = true;
   return LP_OK;
 }
 
-int lp_kmeans_set_int(lp_kmeans *h, lp_kmeans_option key, int64_t value) {
-  if (h == NULL) return LP_EINVAL;
-  km_options *o = &h->opt;
-  int rc;
-  switch (key) {
-  case LP_KMEANS_K:
-    if ((rc = km_range(h, "k", value, 1, LP_KMEANS_MAX_K)) == LP_OK) o->k = (uint32_t)value;
-    return rc;
-  case LP_KMEANS_MAX_ITER:
-    if ((rc = km_range(h, "max_iter", value, 1, UINT32_MAX)) == LP_OK)
-      o->max_iter = (uint32_t)value;
-    return rc;
-  case LP_KMEANS_N_INIT:
-    if ((rc = km_range(h, "n_init", value, 1, 1000000)) == LP_OK) o->n_init = (uint32_t)value;
-    return rc;
-  case LP_KMEANS_ALGORITHM:
-    if ((rc = km_range(h, "algorithm", value, 0, LP_KMEANS_ALGO_MINIBATCH)) == LP_OK)
-      o->algorithm = (lp_kmeans_algorithm)value;
-    return rc;
-  case LP_KMEANS_INIT:
-    if ((rc = km_range(h, "init", value, 0, LP_KMEANS_INIT_GIVEN)) == LP_OK)
-      o->init = (lp_kmeans_init_method)value;
-    return rc;
-  case LP_KMEANS_SEED:
-    o->seed = (uint64_t)value;
-    return LP_OK;
-  case LP_KMEANS_BATCH_SIZE:
-    if ((rc = km_range(h, "batch_size", value, 1, UINT32_MAX)) == LP_OK)
-      o->batch_size = (uint32_t)value;
-    return rc;
-  case LP_KMEANS_SCALE:
-    if ((rc = km_range(h, "scale", value, 0, LP_KMEANS_SCALE_LOG1P)) == LP_OK) {
-      o->scale_all = (lp_kmeans_scale)value;
-      lp_mem_free_array(&h->mem, h->col_scales, h->n_col_scales, sizeof(uint32_t));
-      h->col_scales = NULL;
-      h->n_col_scales = 0;
+/* ---- integer options: one table drives set, get and bounds ---- */
+typedef struct km_int_option {
+  uint32_t key;
+  const char *name;
+  int64_t min, max;
+} km_int_option;
+
+static const km_int_option km_int_options[] = {
+    {LP_KMEANS_K, "k", 1, LP_KMEANS_MAX_K},
+    {LP_KMEANS_MAX_ITER, "max_iter", 0, UINT32_MAX},
+    {LP_KMEANS_N_INIT, "n_init", 1, LP_KMEANS_MAX_N_INIT},
+    {LP_KMEANS_ALGORITHM, "algorithm", LP_KMEANS_ALGO_AUTO, LP_KMEANS_ALGO_MINIBATCH},
+    {LP_KMEANS_INIT, "init", LP_KMEANS_INIT_KMEANSPP, LP_KMEANS_INIT_GIVEN},
+    {LP_KMEANS_SEED, "seed", INT64_MIN, INT64_MAX},
+    {LP_KMEANS_BATCH_SIZE, "batch_size", 1, UINT32_MAX},
+    {LP_KMEANS_SCALE, "scale", LP_KMEANS_SCALE_NONE, LP_KMEANS_SCALE_LOG1P},
+    {LP_KMEANS_STOP_ON_NO_CHANGE, "stop_on_no_change", 0, 1},
+    {LP_KMEANS_SILHOUETTE_SAMPLE, "silhouette_sample", 2, LP_KMEANS_MAX_SILHOUETTE_SAMPLE},
+};
+
+static const km_int_option *km_find_int(const lp_kmeans *h, uint32_t key, int *rc) {
+  for (size_t i = 0; i < LP_ARRAY_LEN(km_int_options); i++)
+    if (km_int_options[i].key == key) {
+      *rc = LP_OK;
+      return &km_int_options[i];
     }
-    return rc;
-  case LP_KMEANS_STOP_ON_NO_CHANGE:
-    if ((rc = km_range(h, "stop_on_no_change", value, 0, 1)) == LP_OK)
-      o->stop_on_no_change = value != 0;
-    return rc;
-  case LP_KMEANS_SILHOUETTE_SAMPLE:
-    if ((rc = km_range(h, "silhouette_sample", value, 2, INT32_MAX)) == LP_OK)
-      o->silhouette_sample = (size_t)value;
-    return rc;
-  case LP_KMEANS_TOL:
-    break;
-  }
-  return lp_error_set(&h->err, LP_EINVAL, "key: %d is not an integer option", (int)key);
+  *rc = lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                     key == LP_KMEANS_TOL ? "key: %u is a real option (use the _double calls)"
+                                          : "key: %u is not a k-means integer option",
+                     key);
+  return NULL;
 }
 
-int lp_kmeans_set_double(lp_kmeans *h, lp_kmeans_option key, double value) {
+int lp_kmeans_set_int(lp_kmeans *h, uint32_t key, int64_t value) {
   if (h == NULL) return LP_EINVAL;
-  if (key != LP_KMEANS_TOL)
-    return lp_error_set(&h->err, LP_EINVAL, "key: %d is not a real option", (int)key);
-  if (!(value >= 0.0) || !isfinite(value))
-    return lp_error_set(&h->err, LP_ERANGE, "tol: must be finite and >= 0");
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_set_int");
+  int rc;
+  const km_int_option *o = km_find_int(h, key, &rc);
+  if (o == NULL) return rc;
+  if (value < o->min || value > o->max)
+    return lp_error_set(&h->err, LP_ERANGE, "%s: %lld is outside [%lld, %lld]", o->name,
+                        (long long)value, (long long)o->min, (long long)o->max);
+  km_options *p = &h->opt;
+  switch (key) {
+  case LP_KMEANS_K: p->k = (uint32_t)value; break;
+  case LP_KMEANS_MAX_ITER: p->max_iter = (uint32_t)value; break;
+  case LP_KMEANS_N_INIT: p->n_init = (uint32_t)value; break;
+  case LP_KMEANS_ALGORITHM: p->algorithm = (uint32_t)value; break;
+  case LP_KMEANS_INIT: p->init = (uint32_t)value; break;
+  case LP_KMEANS_SEED: p->seed = (uint64_t)value; break;
+  case LP_KMEANS_BATCH_SIZE: p->batch_size = (uint32_t)value; break;
+  case LP_KMEANS_SCALE:
+    p->scale_all = (uint32_t)value;
+    lp_mem_free_array(&h->mem, h->col_scales, h->n_col_scales, sizeof(uint32_t));
+    h->col_scales = NULL;
+    h->n_col_scales = 0;
+    break;
+  case LP_KMEANS_STOP_ON_NO_CHANGE: p->stop_on_no_change = (uint32_t)value; break;
+  default: /* LP_KMEANS_SILHOUETTE_SAMPLE: the table has no other key */
+    p->silhouette_sample = (size_t)value;
+    break;
+  }
+  return LP_OK;
+}
+
+int lp_kmeans_get_int(const lp_kmeans *h, uint32_t key, int64_t *value) {
+  if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_get_int");
+  int rc;
+  if (km_find_int(h, key, &rc) == NULL) return rc;
+  if (value == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "value: NULL output");
+  const km_options *p = &h->opt;
+  switch (key) {
+  case LP_KMEANS_K: *value = p->k; break;
+  case LP_KMEANS_MAX_ITER: *value = p->max_iter; break;
+  case LP_KMEANS_N_INIT: *value = p->n_init; break;
+  case LP_KMEANS_ALGORITHM: *value = p->algorithm; break;
+  case LP_KMEANS_INIT: *value = p->init; break;
+  case LP_KMEANS_SEED: *value = (int64_t)p->seed; break;
+  case LP_KMEANS_BATCH_SIZE: *value = p->batch_size; break;
+  case LP_KMEANS_SCALE: *value = p->scale_all; break;
+  case LP_KMEANS_STOP_ON_NO_CHANGE: *value = p->stop_on_no_change; break;
+  default: *value = (int64_t)p->silhouette_sample; break;
+  }
+  return LP_OK;
+}
+
+int lp_kmeans_int_bounds(const lp_kmeans *h, uint32_t key, int64_t *min, int64_t *max) {
+  if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_int_bounds");
+  int rc;
+  const km_int_option *o = km_find_int(h, key, &rc);
+  if (o == NULL) return rc;
+  if (min == NULL || max == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "min or max: NULL output");
+  *min = o->min;
+  *max = o->max;
+  return LP_OK;
+}
+
+/* ---- the real option ---- */
+static int km_real_key(const lp_kmeans *h, uint32_t key) {
+  if (key == LP_KMEANS_TOL) return LP_OK;
+  return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                      "key: %u is not a k-means real option (only LP_KMEANS_TOL is)", key);
+}
+
+int lp_kmeans_set_double(lp_kmeans *h, uint32_t key, double value) {
+  if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_set_double");
+  int rc = km_real_key(h, key);
+  if (rc != LP_OK) return rc;
+  if (!(value >= 0.0 && value <= DBL_MAX))
+    return lp_error_set(&h->err, LP_ERANGE, "tol: %g is outside [0, %g] (finite)", value,
+                        DBL_MAX);
   h->opt.tol = value;
+  return LP_OK;
+}
+
+int lp_kmeans_get_double(const lp_kmeans *h, uint32_t key, double *value) {
+  if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_get_double");
+  int rc = km_real_key(h, key);
+  if (rc != LP_OK) return rc;
+  if (value == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "value: NULL output");
+  *value = h->opt.tol;
+  return LP_OK;
+}
+
+int lp_kmeans_double_bounds(const lp_kmeans *h, uint32_t key, double *min, double *max) {
+  if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_double_bounds");
+  int rc = km_real_key(h, key);
+  if (rc != LP_OK) return rc;
+  if (min == NULL || max == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "min or max: NULL output");
+  *min = 0.0;
+  *max = DBL_MAX;
   return LP_OK;
 }
 
 int lp_kmeans_set_column_scales(lp_kmeans *h, const uint32_t *scales, size_t d) {
   if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_set_column_scales");
   if (scales == NULL || d == 0)
     return lp_error_set(&h->err, LP_EINVAL, "scales: NULL or empty");
+  if (d > LP_KMEANS_MAX_DIM)
+    return lp_error_set(&h->err, LP_ELIMIT, "d: %zu columns is above the limit %u", d,
+                        LP_KMEANS_MAX_DIM);
   for (size_t t = 0; t < d; t++)
     if (scales[t] > LP_KMEANS_SCALE_LOG1P)
       return lp_error_set(&h->err, LP_EINVAL, "scales[%zu]: unknown scaling %u", t,
@@ -132,13 +227,17 @@ int lp_kmeans_set_column_scales(lp_kmeans *h, const uint32_t *scales, size_t d) 
 
 int lp_kmeans_set_init_centroids(lp_kmeans *h, const double *centroids, size_t k, size_t d) {
   if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_set_init_centroids");
   if (centroids == NULL || k == 0 || d == 0)
     return lp_error_set(&h->err, LP_EINVAL, "centroids: NULL or empty");
   if (k > LP_KMEANS_MAX_K)
     return lp_error_set(&h->err, LP_EINVAL, "k: %zu is above the limit %u", k,
                         LP_KMEANS_MAX_K);
+  if (d > LP_KMEANS_MAX_DIM)
+    return lp_error_set(&h->err, LP_ELIMIT, "d: %zu columns is above the limit %u", d,
+                        LP_KMEANS_MAX_DIM);
   size_t kd;
-  if (lp_mul_overflow(k, d, &kd))
+  if (lp_mul_overflow(k, d, &kd) || kd > SIZE_MAX / sizeof(double))
     return lp_error_set(&h->err, LP_ELIMIT, "centroids: k x d overflows");
   for (size_t i = 0; i < kd; i++)
     if (!isfinite(centroids[i]))
@@ -156,132 +255,28 @@ int lp_kmeans_set_init_centroids(lp_kmeans *h, const double *centroids, size_t k
   return LP_OK;
 }
 
-static int km_fit_any(lp_kmeans *h, const double *x, const float *xf, size_t n, size_t d,
-                      const double *weights) {
-  if (h == NULL) return LP_EINVAL;
-  km_model m;
-  int rc = km_fit_model(h, &h->opt, x, xf, n, d, weights, &m);
-  if (rc != LP_OK) return rc;
-  km_model_free(&h->mem, &h->model);
-  h->model = m;
-  h->has_model = true;
-  return LP_OK;
+/* ---- model getters: they cannot fail, so they stay readable while busy ---- */
+size_t lp_kmeans_k(const lp_kmeans *h) { return h != NULL && km_has_model(h) ? h->model.k : 0; }
+size_t lp_kmeans_dim(const lp_kmeans *h) {
+  return h != NULL && km_has_model(h) ? h->model.d : 0;
 }
-
-int lp_kmeans_fit(lp_kmeans *h, const double *x, size_t n, size_t d, const double *weights) {
-  return km_fit_any(h, x, NULL, n, d, weights);
-}
-
-int lp_kmeans_fit_f32(lp_kmeans *h, const float *x, size_t n, size_t d,
-                      const double *weights) {
-  if (h != NULL && x == NULL) return lp_error_set(&h->err, LP_EINVAL, "x: NULL data");
-  return km_fit_any(h, NULL, x, n, d, weights);
-}
-
-size_t lp_kmeans_k(const lp_kmeans *h) { return h != NULL && h->has_model ? h->model.k : 0; }
-size_t lp_kmeans_dim(const lp_kmeans *h) { return h != NULL && h->has_model ? h->model.d : 0; }
 
 double lp_kmeans_inertia(const lp_kmeans *h) {
-  return h != NULL && h->has_model && h->model.labels != NULL ? h->model.inertia : NAN;
+  return h != NULL && km_trained(h) ? h->model.inertia : NAN;
 }
 
 uint32_t lp_kmeans_n_iter(const lp_kmeans *h) {
-  return h != NULL && h->has_model ? h->model.n_iter : 0;
+  return h != NULL && km_has_model(h) ? h->model.n_iter : 0;
 }
 
-lp_kmeans_algorithm lp_kmeans_algorithm_used(const lp_kmeans *h) {
-  return h != NULL && h->has_model ? h->model.algorithm : LP_KMEANS_ALGO_AUTO;
+uint32_t lp_kmeans_algorithm_used(const lp_kmeans *h) {
+  return h != NULL && km_has_model(h) ? h->model.algorithm : LP_KMEANS_ALGO_AUTO;
 }
 
-static int km_need_model(lp_kmeans *h) {
-  if (!h->has_model) return lp_error_set(&h->err, LP_EMISUSE, "no model: fit or load first");
-  return LP_OK;
+size_t lp_kmeans_centroids_bound(const lp_kmeans *h) {
+  return h != NULL && km_has_model(h) ? h->model.k * h->model.d : 0;
 }
 
-int lp_kmeans_centroids(lp_kmeans *h, lp_kmeans_space space, double *out, size_t count) {
-  if (h == NULL) return LP_EINVAL;
-  int rc = km_need_model(h);
-  if (rc != LP_OK) return rc;
-  const km_model *m = &h->model;
-  if (out == NULL || count < m->k * m->d)
-    return lp_error_set(&h->err, LP_EINVAL, "out: NULL or fewer than k x d = %zu values",
-                        m->k * m->d);
-  if (space != LP_KMEANS_SPACE_SCALED && space != LP_KMEANS_SPACE_ORIGINAL)
-    return lp_error_set(&h->err, LP_EINVAL, "space: unknown value %d", (int)space);
-  for (size_t j = 0; j < m->k; j++)
-    for (size_t t = 0; t < m->d; t++) {
-      double s = m->centroids[j * m->d + t];
-      out[j * m->d + t] =
-          space == LP_KMEANS_SPACE_SCALED ? s : km_unscale_value(&m->cols[t], s);
-    }
-  return LP_OK;
-}
-
-const uint32_t *lp_kmeans_labels(const lp_kmeans *h, size_t *n) {
-  if (n != NULL) *n = 0;
-  if (h == NULL || !h->has_model || h->model.labels == NULL) return NULL;
-  if (n != NULL) *n = h->model.n_labels;
-  return h->model.labels;
-}
-
-static int km_check_rows(lp_kmeans *h, const double *x, size_t n, size_t d, const void *out) {
-  if (h == NULL) return LP_EINVAL;
-  int rc = km_need_model(h);
-  if (rc != LP_OK) return rc;
-  if ((x == NULL && n != 0) || (out == NULL && n != 0))
-    return lp_error_set(&h->err, LP_EINVAL, "x or output: NULL");
-  if (d != h->model.d)
-    return lp_error_set(&h->err, LP_EINVAL, "d: %zu columns, the model has %zu", d,
-                        h->model.d);
-  size_t nd;
-  if (lp_mul_overflow(n, d, &nd)) return lp_error_set(&h->err, LP_EINVAL, "n x d overflows");
-  return LP_OK;
-}
-
-int lp_kmeans_transform(lp_kmeans *h, const double *x, size_t n, size_t d, double *out) {
-  int rc = km_check_rows(h, x, n, d, out);
-  if (rc != LP_OK) return rc;
-  /* Check everything first so a failure leaves `out` as it was. */
-  rc = km_scale_rows(&h->err, h->model.cols, x, NULL, n, d, NULL);
-  if (rc == LP_OK) rc = km_scale_rows(&h->err, h->model.cols, x, NULL, n, d, out);
-  return rc;
-}
-
-int lp_kmeans_predict(lp_kmeans *h, const double *x, size_t n, size_t d, uint32_t *labels,
-                      double *dist2) {
-  int rc = km_check_rows(h, x, n, d, labels);
-  if (rc != LP_OK) return rc;
-  rc = km_scale_rows(&h->err, h->model.cols, x, NULL, n, d, NULL);
-  if (rc != LP_OK) return rc;
-  const km_model *m = &h->model;
-  /* One row at a time through a small stack buffer: predict allocates nothing. */
-  double row[64];
-  for (size_t i = 0; i < n; i++) {
-    const double *xi = x + i * d;
-    double best = HUGE_VAL;
-    uint32_t label = 0;
-    if (d <= LP_ARRAY_LEN(row)) {
-      for (size_t t = 0; t < d; t++) (void)km_scale_value(&m->cols[t], xi[t], &row[t]);
-      label = km_nearest(row, m->centroids, m->k, d, &best);
-    } else {
-      /* Wide rows: scale each value as the distance needs it, in the same
-       * column order, so the sums are the same bits. */
-      for (size_t j = 0; j < m->k; j++) {
-        double s = 0.0;
-        for (size_t t = 0; t < d; t++) {
-          double v;
-          (void)km_scale_value(&m->cols[t], xi[t], &v);
-          double u = v - m->centroids[j * d + t];
-          s += u * u;
-        }
-        if (s < best) {
-          best = s;
-          label = (uint32_t)j;
-        }
-      }
-    }
-    labels[i] = label;
-    if (dist2 != NULL) dist2[i] = best;
-  }
-  return LP_OK;
+size_t lp_kmeans_labels_bound(const lp_kmeans *h) {
+  return h != NULL && km_trained(h) ? h->model.n_labels : 0;
 }

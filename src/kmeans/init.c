@@ -6,7 +6,7 @@
  */
 #include <math.h>
 
-#include "kmeans/kmeans_internal.h"
+#include "kmeans/init.h"
 
 /* floor(ln k) without a logarithm: the number of m >= 1 with e^m <= k, i.e.
  * with k >= ceil(e^m). */

@@ -1,6 +1,18 @@
 /*
- * Internal: the k-means handle, the training workspace and the pieces the
- * source files of the module share.
+ * Internal: the k-means handle, its flag bits, the snapshot layout and the
+ * small inline pieces every source file of the module shares. Each .c with
+ * callers in other files has its own header (scale.h, init.h, lloyd.h,
+ * minibatch.h, fit.h, metrics.h, check.h).
+ *
+ * File roles (the module template of docs/core.md):
+ *   handle.c   create/free/errmsg, options, model getters   (handle/options)
+ *   fit.c      fit entry points and the detached model       (ingest)
+ *   init.c, lloyd.c, minibatch.c, scale.c   training pieces used by fit.c
+ *   query.c    centroids, labels, transform, predict         (query)
+ *   shard.c    partial sums and applying reduced sums        (sharded fits)
+ *   save.c / load.c                                          (save / load)
+ *   metrics.c, compare.c, sweep.c   quality metrics and the k-sweep
+ *   check.c    km_check, the invariant validator
  * SPDX-License-Identifier: MIT
  */
 #ifndef LP_KMEANS_INTERNAL_H
@@ -14,17 +26,32 @@
 
 /* Values (after scaling) are kept within this magnitude so every sum of
  * squares stays finite and no NaN can reach a comparison. */
-#define KM_MAX_ABS 1e100
+#define KM_MAX_ABS LP_KMEANS_MAX_ABS
 
 /* Centers scanned together (see km_pack_centers). */
 #define KM_LANES 8
 
+/* ---- flag bits of lp_kmeans.flags ---- */
+/* A model (scaling and centroids) is present. */
+#define KM_F_MODEL 0x1u
+/* The model has the labels and inertia of its training rows (a fit, not a
+ * load, and no lp_kmeans_apply_sums since). Implies KM_F_MODEL. */
+#define KM_F_TRAINED 0x2u
+#define KM_F_ALL (KM_F_MODEL | KM_F_TRAINED)
+
+/* ---- snapshot layout (docs/kmeans.md) ---- */
+#define KM_SEC_HEADER LP_FOURCC('K', 'M', 'H', 'D')
+#define KM_SEC_SCALE LP_FOURCC('K', 'M', 'S', 'C')
+#define KM_SEC_CENTROIDS LP_FOURCC('K', 'M', 'C', 'E')
+#define KM_FORMAT_VERSION 1u
+#define KM_COLUMN_BYTES 20u
+
 typedef struct km_options {
   uint32_t k, max_iter, n_init, batch_size;
-  lp_kmeans_algorithm algorithm;
-  lp_kmeans_init_method init;
-  lp_kmeans_scale scale_all;
-  bool stop_on_no_change;
+  uint32_t algorithm; /* LP_KMEANS_ALGO_* */
+  uint32_t init;      /* LP_KMEANS_INIT_* */
+  uint32_t scale_all; /* LP_KMEANS_SCALE_* */
+  uint32_t stop_on_no_change; /* 0 or 1 */
   uint64_t seed;
   double tol;
   size_t silhouette_sample;
@@ -45,20 +72,43 @@ typedef struct km_model {
   size_t n_labels;
   double inertia;
   uint32_t n_iter;
-  lp_kmeans_algorithm algorithm;
+  uint32_t algorithm; /* LP_KMEANS_ALGO_*; AUTO for a loaded model */
 } km_model;
 
 struct lp_kmeans {
   lp_mem mem; /* first: see lp_mem_new_handle */
   lp_error err;
+  /* Non-zero while a host callback (writer, reader) runs: every entry
+   * point refuses with LP_EMISUSE. Like the message slot, a const call
+   * (lp_kmeans_save) writes it: see km_set_busy. */
+  uint32_t busy;
+  uint32_t flags; /* KM_F_* */
   km_options opt;
   uint32_t *col_scales; /* n_col_scales entries, or NULL */
   size_t n_col_scales;
   double *init_c; /* init_k * init_d, original units, or NULL */
   size_t init_k, init_d;
-  bool has_model;
-  km_model model;
+  km_model model; /* all zero without KM_F_MODEL */
 };
+
+/* The busy flag lives in the handle's own (writable) allocation, so a
+ * const call may set it, as it may write the message slot. */
+static inline void km_set_busy(const lp_kmeans *h, uint32_t busy) {
+  ((lp_kmeans *)(uintptr_t)h)->busy = busy;
+}
+
+/* The message slot of a possibly const handle (see LP_ERR_OF_CONST). */
+#define KM_ERR(h) LP_ERR_OF_CONST(h)
+
+/* First statement of every public entry point that can fail (h non-NULL):
+ * refuse a call from inside one of the handle's callbacks. */
+#define KM_REFUSE_IF_BUSY(h, fn)                                                         \
+  do {                                                                                   \
+    if ((h)->busy) return lp_error_reentered(LP_ERR_OF_CONST(h), fn);                    \
+  } while (0)
+
+static inline bool km_has_model(const lp_kmeans *h) { return (h->flags & KM_F_MODEL) != 0; }
+static inline bool km_trained(const lp_kmeans *h) { return (h->flags & KM_F_TRAINED) != 0; }
 
 /* Everything one training run needs, allocated before any state changes. */
 typedef struct km_work {
@@ -79,6 +129,8 @@ typedef struct km_work {
   double inertia;
 } km_work;
 
+/* Squared distance, summed over the columns in order: every distance in the
+ * module has these bits. */
 static inline double km_dist2(const double *a, const double *b, size_t d) {
   double s = 0.0;
   for (size_t t = 0; t < d; t++) {
@@ -90,42 +142,10 @@ static inline double km_dist2(const double *a, const double *b, size_t d) {
 
 static inline double km_weight(const double *w, size_t i) { return w != NULL ? w[i] : 1.0; }
 
-/* Nearest center to row x (ties: lowest index); *best2 its squared distance. */
-uint32_t km_nearest(const double *x, const double *centers, size_t k, size_t d, double *best2);
-
-/* ---- scaling (scale.c) ---- */
-double km_log1p(double x);
-double km_expm1(double x);
-/* Learn column parameters from raw rows; LP_EINVAL with a message on a
- * zero-variance / zero-range column. */
-int km_learn_columns(lp_error *err, const double *x, const float *xf, size_t n, size_t d,
-                     const uint32_t *kinds, km_column *cols);
-/* Scale one raw value; false when outside the column's domain. */
-bool km_scale_value(const km_column *c, double v, double *out);
-double km_unscale_value(const km_column *c, double s);
-/* Scale n rows (x or xf) into out (NULL: only check them); LP_EINVAL naming the row and column on
- * a non-finite or out-of-domain value. */
-int km_scale_rows(lp_error *err, const km_column *cols, const double *x, const float *xf,
-                  size_t n, size_t d, double *out);
-
-/* ---- training (init.c, lloyd.c, minibatch.c) ---- */
-void km_init_kmeanspp(km_work *w, lp_rng *rng);
-void km_init_random(km_work *w, lp_rng *rng);
-/* Lloyd or Hamerly from w->centers; fills labels, centers, n_iter, inertia. */
-void km_run_exact(km_work *w, bool hamerly, uint32_t max_iter, double tol_abs,
-                  bool stop_on_no_change);
-void km_run_minibatch(km_work *w, lp_rng *rng, uint32_t epochs, uint32_t batch,
-                      double tol_abs);
-void km_pack_centers(km_work *w);
-/* Label every row with its nearest center and return the inertia. */
-double km_assign_all(km_work *w);
-
-/* ---- fitting into a detached model (fit.c), shared with the sweep ---- */
-void km_model_free(const lp_mem *m, km_model *model);
-int km_fit_model(lp_kmeans *h, const km_options *opt, const double *x, const float *xf,
-                 size_t n, size_t d, const double *weights, km_model *out);
-
-/* ---- metrics shared by the sweep ---- */
-int km_check_labels(lp_error *err, const uint32_t *labels, size_t n, size_t k);
+/* The buffer contract of docs/core.md for an answer of `need` elements:
+ * LP_OK with *needed set and nothing to write (size query), LP_EBUFSIZE, or
+ * LP_EINVAL for NULL out with a capacity; *write tells whether to fill. */
+int km_buffer_check(const lp_kmeans *h, const char *what, const void *out, size_t capacity,
+                    size_t need, size_t *needed, bool *write);
 
 #endif /* LP_KMEANS_INTERNAL_H */

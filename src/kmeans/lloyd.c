@@ -8,7 +8,7 @@
  */
 #include <math.h>
 
-#include "kmeans/kmeans_internal.h"
+#include "kmeans/lloyd.h"
 
 /* Four distances at once, each summed over the columns in order, so every
  * value is bit-identical to km_dist2(); the four chains run in parallel. */

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "kmeans/kmeans_internal.h"
+#include "kmeans/metrics.h"
 
 int km_check_labels(lp_error *err, const uint32_t *labels, size_t n, size_t k) {
   for (size_t i = 0; i < n; i++)
@@ -16,39 +17,41 @@ int km_check_labels(lp_error *err, const uint32_t *labels, size_t n, size_t k) {
   return LP_OK;
 }
 
-static int km_metric_args(lp_kmeans *h, const double *x, size_t n, size_t d,
-                          const uint32_t *labels, size_t k, const double *out) {
+static int km_metric_args(const lp_kmeans *h, const char *fn, const double *x, size_t n,
+                          size_t d, const uint32_t *labels, size_t k, const double *out) {
   if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, fn);
   if (x == NULL || labels == NULL || out == NULL)
-    return lp_error_set(&h->err, LP_EINVAL, "x, labels or out: NULL");
-  if (n == 0 || d == 0 || k == 0) return lp_error_set(&h->err, LP_EINVAL, "n, d or k: zero");
-  if (n > UINT32_MAX) return lp_error_set(&h->err, LP_EINVAL, "n: above 2^32 - 1 rows");
+    return lp_error_set(KM_ERR(h), LP_EINVAL, "x, labels or out: NULL");
+  if (n == 0 || d == 0 || k == 0) return lp_error_set(KM_ERR(h), LP_EINVAL, "n, d or k: zero");
+  if ((uint64_t)n > LP_KMEANS_MAX_ROWS)
+    return lp_error_set(KM_ERR(h), LP_EINVAL, "n: %zu rows is above 2^32 - 1", n);
   size_t nd;
-  if (lp_mul_overflow(n, d, &nd)) return lp_error_set(&h->err, LP_EINVAL, "n x d overflows");
+  if (lp_mul_overflow(n, d, &nd)) return lp_error_set(KM_ERR(h), LP_EINVAL, "n x d overflows");
   for (size_t i = 0; i < nd; i++)
     if (!isfinite(x[i]))
-      return lp_error_set(&h->err, LP_EINVAL, "x[%zu]: not finite", i);
-  return km_check_labels(&h->err, labels, n, k);
+      return lp_error_set(KM_ERR(h), LP_EINVAL, "x[%zu]: not finite", i);
+  return km_check_labels(KM_ERR(h), labels, n, k);
 }
 
 /* Non-empty clusters among the given rows must number 2 .. rows - 1. */
-static int km_count_clusters(lp_kmeans *h, const uint32_t *labels, const uint32_t *rows,
+static int km_count_clusters(const lp_kmeans *h, const uint32_t *labels, const uint32_t *rows,
                              size_t m, uint64_t *count, size_t k) {
   memset(count, 0, k * sizeof(uint64_t));
   for (size_t a = 0; a < m; a++) count[labels[rows != NULL ? rows[a] : a]]++;
   size_t present = 0;
   for (size_t j = 0; j < k; j++) present += count[j] != 0;
   if (present < 2 || present > m - 1)
-    return lp_error_set(&h->err, LP_EINVAL,
+    return lp_error_set(KM_ERR(h), LP_EINVAL,
                         "labels: %zu non-empty clusters among %zu rows; need 2 to rows - 1",
                         present, m);
   return LP_OK;
 }
 
-int lp_kmeans_silhouette(lp_kmeans *h, const double *x, size_t n, size_t d,
+int lp_kmeans_silhouette(const lp_kmeans *h, const double *x, size_t n, size_t d,
                          const uint32_t *labels, size_t k, size_t sample_size, uint64_t seed,
                          double *out) {
-  int rc = km_metric_args(h, x, n, d, labels, k, out);
+  int rc = km_metric_args(h, "lp_kmeans_silhouette", x, n, d, labels, k, out);
   if (rc != LP_OK) return rc;
   size_t m = sample_size == 0 || sample_size >= n ? n : sample_size;
   uint32_t *rows = NULL;
@@ -58,7 +61,7 @@ int lp_kmeans_silhouette(lp_kmeans *h, const double *x, size_t n, size_t d,
       (rc = lp_mem_alloc_array(&h->mem, k, sizeof(double), (void **)&dsum)) != LP_OK ||
       (m < n &&
        (rc = lp_mem_alloc_array(&h->mem, m, sizeof(uint32_t), (void **)&rows)) != LP_OK)) {
-    rc = lp_error_set(&h->err, rc, "silhouette: out of memory");
+    rc = lp_error_set(KM_ERR(h), rc, "silhouette: out of memory");
     goto done;
   }
   if (rows != NULL) {
@@ -99,17 +102,17 @@ done:
 }
 
 /* Cluster means (unweighted) and sizes. */
-static int km_cluster_means(lp_kmeans *h, const double *x, size_t n, size_t d,
+static int km_cluster_means(const lp_kmeans *h, const double *x, size_t n, size_t d,
                             const uint32_t *labels, size_t k, double **means,
                             uint64_t **count) {
   size_t kd;
-  if (lp_mul_overflow(k, d, &kd)) return lp_error_set(&h->err, LP_ELIMIT, "k x d overflows");
+  if (lp_mul_overflow(k, d, &kd)) return lp_error_set(KM_ERR(h), LP_ELIMIT, "k x d overflows");
   int rc = lp_mem_alloc_array(&h->mem, kd, sizeof(double), (void **)means);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "metric: out of memory");
+  if (rc != LP_OK) return lp_error_set(KM_ERR(h), rc, "metric: out of memory");
   rc = lp_mem_alloc_array(&h->mem, k, sizeof(uint64_t), (void **)count);
   if (rc != LP_OK) {
     lp_mem_free_array(&h->mem, *means, kd, sizeof(double));
-    return lp_error_set(&h->err, rc, "metric: out of memory");
+    return lp_error_set(KM_ERR(h), rc, "metric: out of memory");
   }
   rc = km_count_clusters(h, labels, NULL, n, *count, k);
   if (rc != LP_OK) {
@@ -126,16 +129,16 @@ static int km_cluster_means(lp_kmeans *h, const double *x, size_t n, size_t d,
   return LP_OK;
 }
 
-int lp_kmeans_davies_bouldin(lp_kmeans *h, const double *x, size_t n, size_t d,
+int lp_kmeans_davies_bouldin(const lp_kmeans *h, const double *x, size_t n, size_t d,
                              const uint32_t *labels, size_t k, double *out) {
-  int rc = km_metric_args(h, x, n, d, labels, k, out);
+  int rc = km_metric_args(h, "lp_kmeans_davies_bouldin", x, n, d, labels, k, out);
   if (rc != LP_OK) return rc;
   double *means, *intra;
   uint64_t *count;
   if ((rc = km_cluster_means(h, x, n, d, labels, k, &means, &count)) != LP_OK) return rc;
   rc = lp_mem_alloc_array(&h->mem, k, sizeof(double), (void **)&intra);
   if (rc != LP_OK) {
-    rc = lp_error_set(&h->err, rc, "davies_bouldin: out of memory");
+    rc = lp_error_set(KM_ERR(h), rc, "davies_bouldin: out of memory");
   } else {
     memset(intra, 0, k * sizeof(double));
     for (size_t i = 0; i < n; i++)
@@ -170,9 +173,9 @@ int lp_kmeans_davies_bouldin(lp_kmeans *h, const double *x, size_t n, size_t d,
   return rc;
 }
 
-int lp_kmeans_calinski_harabasz(lp_kmeans *h, const double *x, size_t n, size_t d,
+int lp_kmeans_calinski_harabasz(const lp_kmeans *h, const double *x, size_t n, size_t d,
                                 const uint32_t *labels, size_t k, double *out) {
-  int rc = km_metric_args(h, x, n, d, labels, k, out);
+  int rc = km_metric_args(h, "lp_kmeans_calinski_harabasz", x, n, d, labels, k, out);
   if (rc != LP_OK) return rc;
   double *means;
   uint64_t *count;

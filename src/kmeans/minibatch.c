@@ -9,7 +9,8 @@
  */
 #include <math.h>
 
-#include "kmeans/kmeans_internal.h"
+#include "kmeans/lloyd.h"
+#include "kmeans/minibatch.h"
 
 #define KM_MINIBATCH_PATIENCE 10
 

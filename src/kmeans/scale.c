@@ -7,7 +7,7 @@
  */
 #include <math.h>
 
-#include "kmeans/kmeans_internal.h"
+#include "kmeans/scale.h"
 
 /* ln 2 split so that k * LN2_HI is exact for |k| < 2^20 (fdlibm's split). */
 static const double LN2_HI = 6.93147180369123816490e-01;
@@ -131,4 +131,17 @@ int km_scale_rows(lp_error *err, const km_column *cols, const double *x, const f
     }
   }
   return LP_OK;
+}
+
+bool km_column_valid(const km_column *c) {
+  switch (c->kind) {
+  case LP_KMEANS_SCALE_NONE:
+  case LP_KMEANS_SCALE_LOG1P:
+    return c->shift == 0.0 && c->scale == 1.0;
+  case LP_KMEANS_SCALE_ZSCORE:
+  case LP_KMEANS_SCALE_MINMAX:
+    return isfinite(c->shift) && isfinite(c->scale) && c->scale > 0.0;
+  default:
+    return false;
+  }
 }

@@ -5,9 +5,11 @@
  */
 #include <math.h>
 
+#include "kmeans/fit.h"
 #include "kmeans/kmeans_internal.h"
+#include "kmeans/scale.h"
 
-static int km_sweep_row(lp_kmeans *h, const km_model *m, const double *scaled, size_t n,
+static int km_sweep_row(const lp_kmeans *h, const km_model *m, const double *scaled, size_t n,
                         double *row) {
   const size_t k = m->k, d = m->d;
   row[LP_KMEANS_SWEEP_K] = (double)k;
@@ -31,22 +33,26 @@ static int km_sweep_row(lp_kmeans *h, const km_model *m, const double *scaled, s
   return rc;
 }
 
-int lp_kmeans_sweep(lp_kmeans *h, const double *x, size_t n, size_t d, const double *weights,
-                    size_t kmin, size_t kmax, double *table, size_t table_len) {
+int lp_kmeans_sweep(const lp_kmeans *h, const double *x, size_t n, size_t d,
+                    const double *weights, size_t kmin, size_t kmax, double *table,
+                    size_t capacity, size_t *needed) {
   if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_sweep");
+  lp_error *err = KM_ERR(h);
+  if (needed == NULL) return lp_error_set(err, LP_EINVAL, "needed: NULL");
   if (kmin == 0 || kmin > kmax || kmax > LP_KMEANS_MAX_K)
-    return lp_error_set(&h->err, LP_EINVAL, "kmin..kmax: need 1 <= kmin <= kmax <= %u",
+    return lp_error_set(err, LP_EINVAL, "kmin..kmax: need 1 <= kmin <= kmax <= %u",
                         LP_KMEANS_MAX_K);
-  if (table == NULL || (kmax - kmin + 1) > table_len / LP_KMEANS_SWEEP_COLUMNS)
-    return lp_error_set(&h->err, LP_EINVAL, "table: NULL or shorter than %zu values",
-                        (kmax - kmin + 1) * (size_t)LP_KMEANS_SWEEP_COLUMNS);
+  bool write;
+  int rc = km_buffer_check(h, "table", table, capacity,
+                           (kmax - kmin + 1) * (size_t)LP_KMEANS_SWEEP_COLUMNS, needed, &write);
+  if (rc != LP_OK || !write) return rc;
   if (h->opt.init == LP_KMEANS_INIT_GIVEN)
-    return lp_error_set(&h->err, LP_EINVAL, "init: given centroids cannot be swept over k");
-  if (x == NULL) return lp_error_set(&h->err, LP_EINVAL, "x: NULL data");
+    return lp_error_set(err, LP_EINVAL, "init: given centroids cannot be swept over k");
+  if (x == NULL) return lp_error_set(err, LP_EINVAL, "x: NULL data");
   km_options opt = h->opt;
   double *scaled = NULL;
   size_t nd = 0;
-  int rc = LP_OK;
   for (size_t k = kmin; k <= kmax && rc == LP_OK; k++) {
     opt.k = (uint32_t)k;
     km_model m;
@@ -56,9 +62,9 @@ int lp_kmeans_sweep(lp_kmeans *h, const double *x, size_t n, size_t d, const dou
       nd = n * d; /* checked by the fit */
       rc = lp_mem_alloc_array(&h->mem, nd, sizeof(double), (void **)&scaled);
       if (rc != LP_OK)
-        (void)lp_error_set(&h->err, rc, "sweep: out of memory");
+        (void)lp_error_set(err, rc, "sweep: out of memory");
       else
-        rc = km_scale_rows(&h->err, m.cols, x, NULL, n, d, scaled);
+        rc = km_scale_rows(err, m.cols, x, NULL, n, d, scaled);
     }
     if (rc == LP_OK)
       rc = km_sweep_row(h, &m, scaled, n, table + (k - kmin) * LP_KMEANS_SWEEP_COLUMNS);

@@ -65,4 +65,21 @@ static inline void assert_close(double got, double want, double rel) {
   if (!(fabs(got - want) <= tol)) fail_msg("got %.17g, want %.17g", got, want);
 }
 
+/* The centroids through the buffer contract, for tests that only want them. */
+static inline int km_test_centroids(const lp_kmeans *h, uint32_t space, double *out,
+                                    size_t capacity) {
+  size_t needed;
+  return lp_kmeans_centroids(h, space, out, capacity, &needed);
+}
+
+/* The training labels copied into a per-file buffer (NULL when there are
+ * none), for tests that only want to read them. */
+static uint32_t km_test_label_buf[4096];
+static inline const uint32_t *km_test_labels(const lp_kmeans *h, size_t *n) {
+  size_t needed = 0;
+  int rc = lp_kmeans_labels(h, km_test_label_buf, sizeof km_test_label_buf / sizeof km_test_label_buf[0], &needed);
+  if (n != NULL) *n = rc == LP_OK ? needed : 0;
+  return rc == LP_OK ? km_test_label_buf : NULL;
+}
+
 #endif /* KM_TEST_DATA_H */

@@ -36,7 +36,7 @@ static void create_free_errmsg(void **state) {
   assert_int_equal(lp_kmeans_n_iter(h), 0);
   assert_int_equal(lp_kmeans_algorithm_used(h), LP_KMEANS_ALGO_AUTO);
   size_t n = 7;
-  assert_null(lp_kmeans_labels(h, &n));
+  assert_null(km_test_labels(h, &n));
   assert_int_equal(n, 0);
   lp_kmeans_free(h);
   assert_int_equal(lp_kmeans_k(NULL), 0);
@@ -49,7 +49,7 @@ static void options_validate(void **state) {
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, 0), LP_ERANGE);
   assert_non_null(strstr(lp_kmeans_errmsg(h), "k:"));
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, (int64_t)LP_KMEANS_MAX_K + 1), LP_ERANGE);
-  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_MAX_ITER, 0), LP_ERANGE);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_MAX_ITER, -1), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 0), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, 4), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_INIT, -1), LP_ERANGE);
@@ -58,7 +58,7 @@ static void options_validate(void **state) {
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_STOP_ON_NO_CHANGE, 2), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SILHOUETTE_SAMPLE, 1), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_TOL, 1), LP_EINVAL);
-  assert_int_equal(lp_kmeans_set_int(h, (lp_kmeans_option)999, 1), LP_EINVAL);
+  assert_int_equal(lp_kmeans_set_int(h, 999u, 1), LP_EINVAL);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, -5), LP_OK);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_STOP_ON_NO_CHANGE, 1), LP_OK);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SILHOUETTE_SAMPLE, 500), LP_OK);
@@ -94,10 +94,10 @@ static void fit_hand_checked_1d(void **state) {
     assert_int_equal(lp_kmeans_set_init_centroids(h, init, 2, 1), LP_OK);
     assert_int_equal(lp_kmeans_fit(h, x, 4, 1, NULL), LP_OK);
     double c[2];
-    assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, c, 2), LP_OK);
+    assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c, 2), LP_OK);
     assert_true(c[0] == 0.5 && c[1] == 10.5);
     size_t n;
-    const uint32_t *l = lp_kmeans_labels(h, &n);
+    const uint32_t *l = km_test_labels(h, &n);
     assert_int_equal(n, 4);
     assert_int_equal(l[0], 0);
     assert_int_equal(l[1], 0);
@@ -106,7 +106,7 @@ static void fit_hand_checked_1d(void **state) {
     assert_true(lp_kmeans_inertia(h) == 1.0);
     /* Iteration 1 moves the centers, iteration 2 changes no label. */
     assert_int_equal(lp_kmeans_n_iter(h), 2);
-    assert_int_equal(lp_kmeans_algorithm_used(h), (lp_kmeans_algorithm)algo);
+    assert_int_equal(lp_kmeans_algorithm_used(h), (uint32_t)algo);
     lp_kmeans_free(h);
   }
 }
@@ -120,10 +120,10 @@ static void fit_matches_sklearn_lloyd(void **state) {
       assert_int_equal(lp_kmeans_set_init_centroids(h, km_m_init, 3, 2), LP_OK);
       assert_int_equal(lp_kmeans_fit(h, km_m_points, 10, 2, weighted ? km_m_weights : NULL), LP_OK);
       double c[6];
-      assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, 6), LP_OK);
+      assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, 6), LP_OK);
       for (int i = 0; i < 6; i++) assert_close(c[i], (weighted ? km_m_wcenters : km_m_centers)[i], 1e-12);
       size_t n;
-      const uint32_t *l = lp_kmeans_labels(h, &n);
+      const uint32_t *l = km_test_labels(h, &n);
       assert_memory_equal(l, km_m_labels, sizeof km_m_labels);
       assert_close(lp_kmeans_inertia(h), weighted ? KM_M_WINERTIA : KM_M_INERTIA, 1e-12);
       lp_kmeans_free(h);
@@ -144,9 +144,9 @@ static void empty_clusters_relocate_deterministically(void **state) {
     assert_int_equal(lp_kmeans_set_init_centroids(h, init, 3, 1), LP_OK);
     assert_int_equal(lp_kmeans_fit(h, x, 4, 1, NULL), LP_OK);
     double c[3];
-    assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, c, 3), LP_OK);
+    assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c, 3), LP_OK);
     assert_true(c[0] == 0.0 && c[1] == 10.0 && c[2] == 1.0);
-    const uint32_t *l = lp_kmeans_labels(h, NULL);
+    const uint32_t *l = km_test_labels(h, NULL);
     assert_int_equal(l[0], 0);
     assert_int_equal(l[1], 0);
     assert_int_equal(l[2], 2);
@@ -174,9 +174,9 @@ static void fit_into(const double *x, size_t n, size_t d, size_t k, int algo, in
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, n_init), LP_OK);
   assert_int_equal(lp_kmeans_fit(h, x, n, d, NULL), LP_OK);
   memset(r, 0, sizeof *r);
-  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, r->c, LP_ARRAY_LEN(r->c)), LP_OK);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, r->c, LP_ARRAY_LEN(r->c)), LP_OK);
   size_t got;
-  memcpy(r->labels, lp_kmeans_labels(h, &got), n * sizeof(uint32_t));
+  memcpy(r->labels, km_test_labels(h, &got), n * sizeof(uint32_t));
   assert_int_equal(got, n);
   r->inertia = lp_kmeans_inertia(h);
   r->n_iter = lp_kmeans_n_iter(h);
@@ -230,8 +230,8 @@ static void hamerly_equals_lloyd_with_ties_and_weights(void **state) {
       assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, (int64_t)seed), LP_OK);
       assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 2), LP_OK);
       assert_int_equal(lp_kmeans_fit(h, x, 800, 3, seed % 3 ? w : NULL), LP_OK);
-      assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, c[algo - 1], 120), LP_OK);
-      memcpy(labels[algo - 1], lp_kmeans_labels(h, NULL), sizeof labels[0]);
+      assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c[algo - 1], 120), LP_OK);
+      memcpy(labels[algo - 1], km_test_labels(h, NULL), sizeof labels[0]);
       inertia[algo - 1] = lp_kmeans_inertia(h);
       lp_kmeans_free(h);
     }
@@ -315,8 +315,8 @@ static void scaling_is_learnt_and_applied(void **state) {
   assert_close(out[11], -0.6931471805599453, 2e-16);
   /* ORIGINAL undoes the scaling. */
   double cs[6], co[6];
-  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, cs, 6), LP_OK);
-  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, co, 6), LP_OK);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, cs, 6), LP_OK);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_ORIGINAL, co, 6), LP_OK);
   for (int j = 0; j < 2; j++) {
     double back[3];
     assert_int_equal(lp_kmeans_transform(h, co + j * 3, 1, 3, back), LP_OK);
@@ -401,7 +401,7 @@ static void predict_and_queries(void **state) {
   uint32_t labels[10];
   double dist2[10], c[6];
   assert_int_equal(lp_kmeans_predict(h, km_m_points, 10, 2, labels, NULL), LP_EMISUSE);
-  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, c, 6), LP_EMISUSE);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c, 6), LP_EMISUSE);
   assert_int_equal(lp_kmeans_set_init_centroids(h, km_m_init, 3, 2), LP_OK);
   assert_int_equal(lp_kmeans_fit(h, km_m_points, 10, 2, NULL), LP_OK);
   assert_int_equal(lp_kmeans_k(h), 3);
@@ -418,10 +418,10 @@ static void predict_and_queries(void **state) {
   assert_int_equal(lp_kmeans_predict(h, km_m_points, 0, 2, labels, NULL), LP_OK);
   const double nan_row[2] = {NAN, 0};
   assert_int_equal(lp_kmeans_predict(h, nan_row, 1, 2, labels, NULL), LP_EINVAL);
-  assert_int_equal(lp_kmeans_centroids(NULL, LP_KMEANS_SPACE_SCALED, c, 6), LP_EINVAL);
-  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, c, 5), LP_EINVAL);
-  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, NULL, 6), LP_EINVAL);
-  assert_int_equal(lp_kmeans_centroids(h, (lp_kmeans_space)7, c, 6), LP_EINVAL);
+  assert_int_equal(km_test_centroids(NULL, LP_KMEANS_SPACE_SCALED, c, 6), LP_EINVAL);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c, 5), LP_EBUFSIZE);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, NULL, 6), LP_EINVAL);
+  assert_int_equal(km_test_centroids(h, 7u, c, 6), LP_EINVAL);
   /* Wide rows take the no-buffer path; it must agree with the fit. */
   static double wide[40 * 70];
   km_make_blobs(wide, 40, 70, 4, 3, 5.0);
@@ -430,7 +430,7 @@ static void predict_and_queries(void **state) {
   assert_int_equal(lp_kmeans_fit(h, wide, 40, 70, NULL), LP_OK);
   uint32_t wl[40];
   assert_int_equal(lp_kmeans_predict(h, wide, 40, 70, wl, NULL), LP_OK);
-  assert_memory_equal(wl, lp_kmeans_labels(h, NULL), sizeof wl);
+  assert_memory_equal(wl, km_test_labels(h, NULL), sizeof wl);
   lp_kmeans_free(h);
 }
 
@@ -449,8 +449,8 @@ static void float_input_matches_double(void **state) {
   assert_int_equal(lp_kmeans_fit_f32(a, xf, 10, 2, NULL), LP_OK);
   assert_int_equal(lp_kmeans_fit(b, xd, 10, 2, NULL), LP_OK);
   double ca[6], cb[6];
-  assert_int_equal(lp_kmeans_centroids(a, LP_KMEANS_SPACE_SCALED, ca, 6), LP_OK);
-  assert_int_equal(lp_kmeans_centroids(b, LP_KMEANS_SPACE_SCALED, cb, 6), LP_OK);
+  assert_int_equal(km_test_centroids(a, LP_KMEANS_SPACE_SCALED, ca, 6), LP_OK);
+  assert_int_equal(km_test_centroids(b, LP_KMEANS_SPACE_SCALED, cb, 6), LP_OK);
   assert_memory_equal(ca, cb, sizeof ca);
   lp_kmeans_free(a);
   lp_kmeans_free(b);
@@ -480,7 +480,7 @@ static int fit_flow(const lp_allocator *alloc, void *ud) {
     rc = lp_kmeans_set_int(h, LP_KMEANS_INIT, ctx->init);
   if (rc == LP_OK) {
     double before[12], after[12];
-    assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, before, 12), LP_OK);
+    assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, before, 12), LP_OK);
     double w[60];
     for (int i = 0; i < 60; i++) w[i] = 1.0 + (i % 3);
     if (ctx->init == LP_KMEANS_INIT_GIVEN) {
@@ -488,10 +488,10 @@ static int fit_flow(const lp_allocator *alloc, void *ud) {
     }
     if (rc == LP_OK) rc = lp_kmeans_fit(h, x, 60, 3, ctx->weighted ? w : NULL);
     if (rc != LP_OK) {
-      assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_SCALED, after, 12), LP_OK);
+      assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, after, 12), LP_OK);
       assert_memory_equal(before, after, sizeof before);
       size_t n;
-      assert_non_null(lp_kmeans_labels(h, &n));
+      assert_non_null(km_test_labels(h, &n));
       assert_int_equal(n, 20);
     }
   }
@@ -516,7 +516,7 @@ static void predict_needs_no_memory(void **state) {
   assert_int_equal(lp_kmeans_predict(h, km_m_points, 10, 2, labels, NULL), LP_OK);
   assert_memory_equal(labels, km_m_labels, sizeof labels);
   assert_int_equal(lp_kmeans_transform(h, km_m_points, 10, 2, scaled), LP_OK);
-  assert_int_equal(lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, 6), LP_OK);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, 6), LP_OK);
   assert_int_equal(ta.calls, calls);
   lp_test_alloc_disarm(&ta);
   lp_kmeans_free(h);

@@ -121,8 +121,12 @@ static void metrics_reject_bad_input(void **state) {
   assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 10, 2, one, 3, 0, 0, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_silhouette(h, nanx, 1, 2, two, 2, 0, 0, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_silhouette(h, km_m_points, SIZE_MAX, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
-  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, (size_t)UINT32_MAX + 1, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
+#if SIZE_MAX > UINT32_MAX
+  /* One row above the limit; only a 64-bit size_t can say it ((size_t)
+   * UINT32_MAX + 1 is 0 where size_t has 32 bits). */
+  assert_int_equal(lp_kmeans_silhouette(h, km_m_points, (size_t)LP_KMEANS_MAX_ROWS + 1, 2, km_m_labels, 3, 0, 0, &v), LP_EINVAL);
   assert_non_null(strstr(lp_kmeans_errmsg(h), "2^32"));
+#endif
   /* n labels in n rows: every cluster a singleton, which is not allowed. */
   assert_int_equal(lp_kmeans_silhouette(h, km_m_points, 2, 2, two, 2, 0, 0, &v), LP_EINVAL);
   assert_int_equal(lp_kmeans_davies_bouldin(NULL, km_m_points, 10, 2, km_m_labels, 3, &v), LP_EINVAL);
@@ -147,7 +151,7 @@ static void sampled_silhouette_is_seeded(void **state) {
   lp_kmeans *h = new_km();
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, 5), LP_OK);
   assert_int_equal(lp_kmeans_fit(h, x, 3000, 2, NULL), LP_OK);
-  memcpy(labels, lp_kmeans_labels(h, NULL), sizeof labels);
+  memcpy(labels, km_test_labels(h, NULL), sizeof labels);
   double exact, s1, s2, s3;
   assert_int_equal(lp_kmeans_silhouette(h, x, 3000, 2, labels, 5, 0, 0, &exact), LP_OK);
   assert_int_equal(lp_kmeans_silhouette(h, x, 3000, 2, labels, 5, 500, 1, &s1), LP_OK);
@@ -167,7 +171,12 @@ static void sweep_reports_each_k(void **state) {
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, 3), LP_OK);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SILHOUETTE_SAMPLE, 200), LP_OK);
   double table[5 * LP_KMEANS_SWEEP_COLUMNS];
-  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, LP_ARRAY_LEN(table)), LP_OK);
+  size_t needed = 0;
+  /* The size query fits nothing and needs no data. */
+  assert_int_equal(lp_kmeans_sweep(h, NULL, 0, 0, NULL, 1, 5, NULL, 0, &needed), LP_OK);
+  assert_int_equal(needed, 30);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, LP_ARRAY_LEN(table), &needed), LP_OK);
+  assert_int_equal(needed, 30);
   assert_int_equal(lp_kmeans_k(h), 0); /* the handle's model is untouched */
   for (size_t k = 1; k <= 5; k++) {
     const double *row = table + (k - 1) * LP_KMEANS_SWEEP_COLUMNS;
@@ -182,7 +191,7 @@ static void sweep_reports_each_k(void **state) {
       continue;
     }
     double ch;
-    assert_int_equal(lp_kmeans_calinski_harabasz(h, x, 600, 2, lp_kmeans_labels(h, NULL), k, &ch), LP_OK);
+    assert_int_equal(lp_kmeans_calinski_harabasz(h, x, 600, 2, km_test_labels(h, NULL), k, &ch), LP_OK);
     assert_memory_equal(&row[LP_KMEANS_SWEEP_CALINSKI_HARABASZ], &ch, sizeof ch);
     assert_true(row[LP_KMEANS_SWEEP_SILHOUETTE] > -1.0 && row[LP_KMEANS_SWEEP_SILHOUETTE] <= 1.0);
   }
@@ -193,15 +202,29 @@ static void sweep_reports_each_k(void **state) {
         table[(best - 1) * LP_KMEANS_SWEEP_COLUMNS + LP_KMEANS_SWEEP_SILHOUETTE])
       best = k;
   assert_int_equal(best, 4);
-  assert_int_equal(lp_kmeans_sweep(NULL, x, 600, 2, NULL, 1, 5, table, 30), LP_EINVAL);
-  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 0, 5, table, 30), LP_EINVAL);
-  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 3, 2, table, 30), LP_EINVAL);
-  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, 29), LP_EINVAL);
-  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, NULL, 30), LP_EINVAL);
-  assert_int_equal(lp_kmeans_sweep(h, NULL, 600, 2, NULL, 1, 5, table, 30), LP_EINVAL);
-  assert_int_equal(lp_kmeans_sweep(h, x, 3, 2, NULL, 1, 5, table, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(NULL, x, 600, 2, NULL, 1, 5, table, 30, &needed), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, 30, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "needed"));
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 0, 5, table, 30, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "kmin"));
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 3, 2, table, 30, &needed), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, (size_t)LP_KMEANS_MAX_K + 1, table, 30, &needed), LP_EINVAL);
+  /* Too small: LP_EBUFSIZE, the size, and not one value written. */
+  for (size_t i = 0; i < LP_ARRAY_LEN(table); i++) table[i] = -7.0;
+  needed = 0;
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, 29, &needed), LP_EBUFSIZE);
+  assert_int_equal(needed, 30);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "capacity 29"));
+  for (size_t i = 0; i < LP_ARRAY_LEN(table); i++) assert_true(table[i] == -7.0);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, NULL, 30, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "NULL with a capacity"));
+  assert_int_equal(lp_kmeans_sweep(h, NULL, 600, 2, NULL, 1, 5, table, 30, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "x: NULL"));
+  assert_int_equal(lp_kmeans_sweep(h, x, 3, 2, NULL, 1, 5, table, 30, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "fewer than k"));
   assert_int_equal(lp_kmeans_set_init_centroids(h, x, 2, 2), LP_OK);
-  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, 30), LP_EINVAL);
+  assert_int_equal(lp_kmeans_sweep(h, x, 600, 2, NULL, 1, 5, table, 30, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "given centroids"));
   lp_kmeans_free(h);
 }
 
@@ -233,7 +256,8 @@ static int call_ci(lp_kmeans *h) {
 }
 static int call_sweep(lp_kmeans *h) {
   double table[4 * LP_KMEANS_SWEEP_COLUMNS];
-  return lp_kmeans_sweep(h, metric_x, 80, 2, NULL, 1, 4, table, LP_ARRAY_LEN(table));
+  size_t needed;
+  return lp_kmeans_sweep(h, metric_x, 80, 2, NULL, 1, 4, table, LP_ARRAY_LEN(table), &needed);
 }
 
 static int metric_flow(const lp_allocator *alloc, void *ud) {

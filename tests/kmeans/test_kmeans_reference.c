@@ -155,11 +155,13 @@ static int run_set(const char *dir, const dataset *s, int64_t n_init) {
     return 1;
   }
   double *c = malloc(s->k * s->d * sizeof(double)), ari = NAN;
-  uint32_t ci = 0;
-  lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, s->k * s->d);
-  rc = lp_kmeans_centroid_index(h, c, s->k, gt.v, s->k, s->d, &ci);
-  if (rc == LP_OK)
-    rc = lp_kmeans_adjusted_rand(h, lp_kmeans_labels(h, NULL), truth, s->n, &ari);
+  uint32_t ci = 0, *labels = malloc(s->n * sizeof(uint32_t));
+  size_t needed;
+  rc = c != NULL && labels != NULL ? LP_OK : LP_ENOMEM;
+  if (rc == LP_OK) rc = lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, s->k * s->d, &needed);
+  if (rc == LP_OK) rc = lp_kmeans_labels(h, labels, s->n, &needed);
+  if (rc == LP_OK) rc = lp_kmeans_centroid_index(h, c, s->k, gt.v, s->k, s->d, &ci);
+  if (rc == LP_OK) rc = lp_kmeans_adjusted_rand(h, labels, truth, s->n, &ari);
   const double sse = lp_kmeans_inertia(h);
   printf("{\"set\":\"%s\",\"n\":%zu,\"d\":%zu,\"k\":%zu,\"n_init\":%lld,\"sse\":%.6e,"
          "\"sse_gt_centroids\":%.6e,\"sse_relative\":%.4f,\"ci\":%u,\"ari\":%.4f,"
@@ -172,6 +174,7 @@ static int run_set(const char *dir, const dataset *s, int64_t n_init) {
   if (rc != LP_OK || !(sse <= 2.0 * sse_gt)) bad = 1;
   lp_kmeans_free(h);
   free(c);
+  free(labels);
   free(truth);
   free(x.v);
   free(gt.v);

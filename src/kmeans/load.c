@@ -1,73 +1,14 @@
 /*
- * Saving and loading the model: one snapshot of kind KMNS with a header,
- * the column scaling and the centroids (layout in docs/kmeans.md). The
- * loader decodes into a detached model, validates every invariant, and
- * swaps it in only when all is well.
+ * Loading the model: decode a KMNS snapshot into a detached model,
+ * validate every invariant, and swap it in only when all is well.
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
 
 #include "core/codec.h"
+#include "kmeans/fit.h"
 #include "kmeans/kmeans_internal.h"
-
-#define KM_SEC_HEADER LP_FOURCC('K', 'M', 'H', 'D')
-#define KM_SEC_SCALE LP_FOURCC('K', 'M', 'S', 'C')
-#define KM_SEC_CENTROIDS LP_FOURCC('K', 'M', 'C', 'E')
-#define KM_FORMAT_VERSION 1u
-#define KM_COLUMN_BYTES 20u
-
-static int km_write_model(lp_snapshot_writer *w, const km_model *m) {
-  int rc = lp_snapshot_writer_begin_section(w, KM_SEC_HEADER, LP_SECTION_REQUIRED);
-  if (rc == LP_OK) rc = lp_snapw_u32(w, KM_FORMAT_VERSION);
-  if (rc == LP_OK) rc = lp_snapw_u64(w, m->k);
-  if (rc == LP_OK) rc = lp_snapw_u64(w, m->d);
-  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
-  if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, KM_SEC_SCALE, LP_SECTION_REQUIRED);
-  if (rc == LP_OK) rc = lp_snapw_u64(w, m->d);
-  for (size_t t = 0; t < m->d && rc == LP_OK; t++) {
-    rc = lp_snapw_u32(w, m->cols[t].kind);
-    if (rc == LP_OK) rc = lp_snapw_f64(w, m->cols[t].shift);
-    if (rc == LP_OK) rc = lp_snapw_f64(w, m->cols[t].scale);
-  }
-  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
-  if (rc == LP_OK)
-    rc = lp_snapshot_writer_begin_section(w, KM_SEC_CENTROIDS, LP_SECTION_REQUIRED);
-  if (rc == LP_OK) rc = lp_snapw_u64(w, m->k * m->d);
-  for (size_t i = 0; i < m->k * m->d && rc == LP_OK; i++)
-    rc = lp_snapw_f64(w, m->centroids[i]);
-  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
-  if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
-  return rc;
-}
-
-int lp_kmeans_save(lp_kmeans *h, lp_writer write, void *ud) {
-  if (h == NULL) return LP_EINVAL;
-  if (write == NULL) return lp_error_set(&h->err, LP_EINVAL, "write: NULL callback");
-  if (!h->has_model) return lp_error_set(&h->err, LP_EMISUSE, "no model: fit or load first");
-  lp_snapshot_writer *w;
-  lp_allocator a;
-  lp_mem_allocator(&h->mem, &a);
-  int rc = lp_snapshot_writer_create(&a, write, ud, LP_KMEANS_SNAPSHOT_KIND, &w);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "save: cannot create the writer");
-  rc = km_write_model(w, &h->model);
-  if (rc != LP_OK)
-    (void)lp_error_set(&h->err, rc, "save: %s", lp_snapshot_writer_errmsg(w));
-  lp_snapshot_writer_free(w);
-  return rc;
-}
-
-static bool km_column_valid(const km_column *c) {
-  switch (c->kind) {
-  case LP_KMEANS_SCALE_NONE:
-  case LP_KMEANS_SCALE_LOG1P:
-    return c->shift == 0.0 && c->scale == 1.0;
-  case LP_KMEANS_SCALE_ZSCORE:
-  case LP_KMEANS_SCALE_MINMAX:
-    return isfinite(c->shift) && isfinite(c->scale) && c->scale > 0.0;
-  default:
-    return false;
-  }
-}
+#include "kmeans/scale.h"
 
 typedef struct km_loading {
   lp_kmeans *h;
@@ -87,7 +28,8 @@ static int km_read_header(km_loading *L, const uint8_t *data, size_t len) {
   if (!lp_cursor_done(&c)) return km_corrupt(L, "header section has the wrong size");
   if (version != KM_FORMAT_VERSION)
     return lp_error_set(&L->h->err, LP_EVERSION, "load: model format version %u", version);
-  if (k == 0 || k > LP_KMEANS_MAX_K || d == 0 || d > SIZE_MAX / k / sizeof(double))
+  if (k == 0 || k > LP_KMEANS_MAX_K || d == 0 || d > LP_KMEANS_MAX_DIM ||
+      d > SIZE_MAX / k / sizeof(double))
     return km_corrupt(L, "k or d out of range");
   L->m.k = (size_t)k;
   L->m.d = (size_t)d;
@@ -167,17 +109,24 @@ static int km_read_sections(km_loading *L, lp_snapshot_reader *r) {
 
 int lp_kmeans_load(lp_kmeans *h, lp_reader read, void *ud) {
   if (h == NULL) return LP_EINVAL;
+  KM_REFUSE_IF_BUSY(h, "lp_kmeans_load");
   if (read == NULL) return lp_error_set(&h->err, LP_EINVAL, "read: NULL callback");
   lp_allocator a;
   lp_mem_allocator(&h->mem, &a);
   lp_snapshot_reader *r;
+  /* The reader is the host's callback: the handle is busy while it may run. */
+  h->busy = 1;
   int rc = lp_snapshot_reader_create(&a, read, ud, &r);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "load: cannot create the reader");
+  if (rc != LP_OK) {
+    h->busy = 0;
+    return lp_error_set(&h->err, rc, "load: cannot create the reader");
+  }
   km_loading L;
   memset(&L, 0, sizeof L);
   L.h = h;
   rc = km_read_sections(&L, r);
   lp_snapshot_reader_free(r);
+  h->busy = 0;
   if (rc != LP_OK) {
     lp_mem_free_array(&h->mem, L.m.cols, L.m.d, sizeof(km_column));
     lp_mem_free_array(&h->mem, L.m.centroids, L.m.k * L.m.d, sizeof(double));
@@ -186,6 +135,6 @@ int lp_kmeans_load(lp_kmeans *h, lp_reader read, void *ud) {
   L.m.algorithm = LP_KMEANS_ALGO_AUTO;
   km_model_free(&h->mem, &h->model);
   h->model = L.m;
-  h->has_model = true;
+  h->flags = KM_F_MODEL;
   return LP_OK;
 }

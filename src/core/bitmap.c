@@ -98,34 +98,29 @@ void lpb_c_free(const lp_mem *m, lp_bitmap_container *c) {
   c->card = c->n = c->cap = 0;
 }
 
-int lpb_c_array_new(const lp_mem *m, lp_bitmap_container *c, uint32_t cap) {
-  void *p = lp_mem_alloc(m, (size_t)cap * sizeof(uint16_t));
-  if (!p) return LP_ENOMEM;
-  c->data = p;
-  c->card = c->n = 0;
-  c->cap = cap;
-  c->kind = LP_BITMAP_ARRAY;
-  return LP_OK;
-}
-
-int lpb_c_bitset_new(const lp_mem *m, lp_bitmap_container *c) {
-  void *p = lp_mem_zalloc(m, LPB_BITSET_BYTES);
+/* An empty container of `kind` with room for cap elements of esz bytes. */
+static int c_new(const lp_mem *m, lp_bitmap_container *c, uint32_t kind, uint32_t cap, size_t esz,
+                 bool zero) {
+  void *p = zero ? lp_mem_zalloc(m, (size_t)cap * esz) : lp_mem_alloc(m, (size_t)cap * esz);
   if (!p) return LP_ENOMEM;
   c->data = p;
   c->card = 0;
-  c->n = c->cap = LP_BITMAP_WORDS;
-  c->kind = LP_BITMAP_BITSET;
+  c->n = kind == LP_BITMAP_BITSET ? LP_BITMAP_WORDS : 0;
+  c->cap = cap;
+  c->kind = kind;
   return LP_OK;
 }
 
+int lpb_c_array_new(const lp_mem *m, lp_bitmap_container *c, uint32_t cap) {
+  return c_new(m, c, LP_BITMAP_ARRAY, cap, sizeof(uint16_t), false);
+}
+
+int lpb_c_bitset_new(const lp_mem *m, lp_bitmap_container *c) {
+  return c_new(m, c, LP_BITMAP_BITSET, LP_BITMAP_WORDS, sizeof(uint64_t), true);
+}
+
 int lpb_c_run_new(const lp_mem *m, lp_bitmap_container *c, uint32_t cap) {
-  void *p = lp_mem_alloc(m, (size_t)cap * sizeof(lp_bitmap_run));
-  if (!p) return LP_ENOMEM;
-  c->data = p;
-  c->card = c->n = 0;
-  c->cap = cap;
-  c->kind = LP_BITMAP_RUN;
-  return LP_OK;
+  return c_new(m, c, LP_BITMAP_RUN, cap, sizeof(lp_bitmap_run), false);
 }
 
 int lpb_c_copy(const lp_mem *m, lp_bitmap_container *dst, const lp_bitmap_container *src) {

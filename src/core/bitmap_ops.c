@@ -301,7 +301,8 @@ static uint32_t c_and_card(const lp_bitmap_container *a, const lp_bitmap_contain
   return k;
 }
 
-uint64_t lp_bitmap_and_cardinality(const lp_bitmap *a, const lp_bitmap *b) {
+/* |a & b|, or 1 as soon as one common value is found when `any`. */
+static uint64_t and_card_walk(const lp_bitmap *a, const lp_bitmap *b, bool any) {
   uint64_t k = 0;
   uint32_t i = 0, j = 0;
   while (i < a->n && j < b->n) {
@@ -312,11 +313,16 @@ uint64_t lp_bitmap_and_cardinality(const lp_bitmap *a, const lp_bitmap *b) {
       j++;
     } else {
       k += c_and_card(&a->c[i], &b->c[j]);
+      if (any && k) return 1;
       i++;
       j++;
     }
   }
   return k;
+}
+
+uint64_t lp_bitmap_and_cardinality(const lp_bitmap *a, const lp_bitmap *b) {
+  return and_card_walk(a, b, false);
 }
 
 uint64_t lp_bitmap_or_cardinality(const lp_bitmap *a, const lp_bitmap *b) {
@@ -332,20 +338,7 @@ uint64_t lp_bitmap_xor_cardinality(const lp_bitmap *a, const lp_bitmap *b) {
 }
 
 bool lp_bitmap_intersects(const lp_bitmap *a, const lp_bitmap *b) {
-  uint32_t i = 0, j = 0;
-  while (i < a->n && j < b->n) {
-    uint16_t x = a->keys[i], y = b->keys[j];
-    if (x < y) {
-      i++;
-    } else if (y < x) {
-      j++;
-    } else {
-      if (c_and_card(&a->c[i], &b->c[j])) return true;
-      i++;
-      j++;
-    }
-  }
-  return false;
+  return and_card_walk(a, b, true) != 0;
 }
 
 /* ---- bitmap-level operations ---- */

@@ -110,6 +110,18 @@ static uint32_t get_runs(lp_bitmap_run *r, const uint8_t *p, uint32_t n, bool me
   return k;
 }
 
+/* Swap a fully validated load in, or drop it. */
+static int load_done(lp_bitmap *b, const lp_mem *m, lp_bitmap *t, int rc, size_t *used,
+                     size_t pos) {
+  if (rc != LP_OK) {
+    lp_bitmap_release(t, m);
+    return rc;
+  }
+  lpb_replace(b, m, t);
+  if (used) *used = pos;
+  return LP_OK;
+}
+
 /* ---- own format ---- */
 
 size_t lp_bitmap_serialized_size(const lp_bitmap *b) {
@@ -200,12 +212,9 @@ int lp_bitmap_deserialize(lp_bitmap *b, const lp_mem *m, const uint8_t *in, size
       goto fail;
     }
   }
-  lpb_replace(b, m, &t);
-  if (used) *used = pos;
-  return LP_OK;
+  return load_done(b, m, &t, LP_OK, used, pos);
 fail:
-  lp_bitmap_release(&t, m);
-  return rc;
+  return load_done(b, m, &t, rc, used, pos);
 }
 
 /* ---- portable format ---- */
@@ -356,10 +365,7 @@ int lp_bitmap_portable_deserialize(lp_bitmap *b, const lp_mem *m, const uint8_t 
     }
     lpb_push(&t, key, &c);
   }
-  lpb_replace(b, m, &t);
-  if (used) *used = pos;
-  return LP_OK;
+  return load_done(b, m, &t, LP_OK, used, pos);
 fail:
-  lp_bitmap_release(&t, m);
-  return rc;
+  return load_done(b, m, &t, rc, used, pos);
 }

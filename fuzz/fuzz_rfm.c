@@ -1,7 +1,9 @@
 /*
  * libFuzzer target: lp_rfm_load must reject or accept any input without
- * crashing, hanging or leaking, and a state it accepts must score, report
- * stages, save and load back to the same bytes.
+ * crashing, hanging or leaking; a state it accepts must pass the invariant
+ * checker (rfm_check), score, report stages, save and load back to the
+ * same bytes; and the handle passes the checker after every input,
+ * accepted or not.
  *
  * Inputs starting with 'S' are section lists rather than snapshots: the
  * target wraps them in a container with valid checksums before loading, so
@@ -12,8 +14,8 @@
  *
  * Seeds: compiled with -DLP_RFM_MAKE_SEEDS this file is instead a program
  * that writes fuzz/corpus/rfm/ (see the end of the file):
- *   cc -DLP_RFM_MAKE_SEEDS -Iinclude fuzz/fuzz_rfm.c -Lbuild/src -lprofile \
- *      -o /tmp/rfm_seeds && LD_LIBRARY_PATH=build/src /tmp/rfm_seeds fuzz/corpus/rfm
+ *   cc -DLP_RFM_MAKE_SEEDS -Iinclude -Isrc fuzz/fuzz_rfm.c build/src/libprofile.a \
+ *      -o /tmp/rfm_seeds && /tmp/rfm_seeds fuzz/corpus/rfm
  * SPDX-License-Identifier: MIT
  */
 #include <stddef.h>
@@ -22,6 +24,7 @@
 
 #include "fuzz_common.h"
 #include "libprofile.h"
+#include "rfm/rfm_check.h"
 
 /* The latest as_of the library accepts (timestamps are within +-(2^62-1)). */
 #define LATEST (((int64_t)1 << 62) - 1)
@@ -33,6 +36,13 @@ static void exercise(lp_rfm *h, const lp_allocator *alloc) {
   o.as_of = LATEST;
   size_t got = 0;
   if (rows != NULL && lp_rfm_score(h, &o, NULL, rows, n, &got) == LP_OK) {
+    lp_rfm_segmap *map;
+    if (lp_rfm_segmap_builtin(NULL, LP_RFM_MAP_RF10, &map) == LP_OK) {
+      lp_rfm_segment_summary sum[11];
+      size_t needed;
+      (void)lp_rfm_summarize(map, rows, got, sum, 11, &needed);
+      lp_rfm_segmap_free(map);
+    }
     uint64_t sum = 0;
     for (size_t i = 0; i < got; i++) sum += rows[i].r + rows[i].f + rows[i].m + rows[i].stage;
     lp_fuzz_sink(sum);
@@ -41,6 +51,7 @@ static void exercise(lp_rfm *h, const lp_allocator *alloc) {
   size_t changed = 0;
   (void)lp_rfm_update_stages(h, LATEST, NULL, NULL, &changed);
   lp_fuzz_sink(changed);
+  if (rfm_check(h) != LP_OK) abort();
   lp_membuf *a, *b;
   if (lp_membuf_create(NULL, &a) != LP_OK) return;
   if (lp_membuf_create(NULL, &b) != LP_OK) {
@@ -107,8 +118,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (lp_rfm_create(&alloc, &h) == LP_OK) {
     lp_memreader mr;
     if (lp_memreader_init(&mr, data, size) == LP_OK &&
-        lp_rfm_load(h, lp_memreader_read, &mr) == LP_OK)
+        lp_rfm_load(h, lp_memreader_read, &mr) == LP_OK) {
+      if (rfm_check(h) != LP_OK) abort(); /* the loader accepted a broken state */
       exercise(h, &alloc);
+    }
+    if (rfm_check(h) != LP_OK) abort();
     lp_rfm_free(h);
   }
   lp_membuf_free(wrapped);

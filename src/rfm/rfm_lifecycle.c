@@ -2,7 +2,9 @@
  * Lifecycle stages and their transitions.
  * SPDX-License-Identifier: MIT
  */
-#include "rfm/rfm_internal.h"
+#include "rfm/rfm_lifecycle.h"
+#include "rfm/rfm_query.h"
+#include "rfm/rfm_sort.h"
 
 /* Recency bands of a customer whose purchases span `span` seconds over
  * `periods` distinct periods: day counts for one-time buyers, multiples of
@@ -29,7 +31,7 @@ static int band_index(const int64_t bands[3], int64_t recency) {
   return i;
 }
 
-lp_rfm_stage rfm_stage(const lp_rfm *h, const rfm_prof *p, int64_t as_of) {
+uint32_t rfm_stage(const lp_rfm *h, const rfm_prof *p, int64_t as_of) {
   if (p->txns == 0) return LP_RFM_STAGE_PROSPECT;
   int64_t bands[3];
   bands_for(h, p->last_ts - p->first_ts, p->periods, bands);
@@ -46,7 +48,7 @@ lp_rfm_stage rfm_stage(const lp_rfm *h, const rfm_prof *p, int64_t as_of) {
   return LP_RFM_STAGE_ACTIVE;
 }
 
-const char *lp_rfm_stage_name(int stage) {
+const char *lp_rfm_stage_name(uint32_t stage) {
   switch (stage) {
     case LP_RFM_STAGE_NONE: return "none";
     case LP_RFM_STAGE_PROSPECT: return "prospect";
@@ -60,21 +62,26 @@ const char *lp_rfm_stage_name(int stage) {
   }
 }
 
-int lp_rfm_stage_of(const lp_rfm *h, uint64_t id, int64_t as_of, lp_rfm_stage *out) {
-  if (h == NULL || out == NULL) return LP_EINVAL;
+int lp_rfm_stage_of(const lp_rfm *h, uint64_t id, int64_t as_of, uint32_t *stage) {
+  if (h == NULL) return LP_EINVAL;
+  RFM_ENTER(h, "lp_rfm_stage_of");
+  if (stage == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "stage: NULL");
   size_t pos;
-  if (!rfm_find(h, id, &pos)) return LP_ENOTFOUND;
+  if (!rfm_find(h, id, &pos)) return rfm_not_found(h, id);
   const rfm_prof *p = rfm_at(h, pos);
-  if (!rfm_ts_ok(as_of) || (p->txns > 0 && p->last_ts > as_of)) return LP_ERANGE;
-  *out = rfm_stage(h, p, as_of);
+  int rc = rfm_check_as_of(h, p, as_of);
+  if (rc != LP_OK) return rc;
+  *stage = rfm_stage(h, p, as_of);
   return LP_OK;
 }
 
 int lp_rfm_update_stages(lp_rfm *h, int64_t as_of, lp_rfm_transition_fn cb, void *ud,
                          size_t *changed) {
   if (h == NULL) return LP_EINVAL;
+  RFM_ENTER(h, "lp_rfm_update_stages");
   if (!rfm_ts_ok(as_of))
-    return lp_error_set(&h->err, LP_ERANGE, "as_of %lld beyond +-(2^62 - 1) seconds",
+    return lp_error_set(&h->err, LP_ERANGE,
+                        "as_of %lld beyond +-(2^62 - 1) seconds (LP_RFM_MAX_TIMESTAMP)",
                         (long long)as_of);
   if (h->has_stage_as_of && as_of < h->stage_as_of)
     return lp_error_set(&h->err, LP_ERANGE, "as_of %lld is earlier than the previous %lld",
@@ -82,10 +89,9 @@ int lp_rfm_update_stages(lp_rfm *h, int64_t as_of, lp_rfm_transition_fn cb, void
   size_t n = h->profs.len, nchanged = 0;
   for (size_t i = 0; i < n; i++) {
     const rfm_prof *p = rfm_at(h, i);
-    if (p->txns > 0 && p->last_ts > as_of)
-      return lp_error_set(&h->err, LP_ERANGE, "profile %llu has a transaction after as_of",
-                          (unsigned long long)p->id);
-    if ((uint32_t)rfm_stage(h, p, as_of) != p->stage) nchanged++;
+    int rc = rfm_check_as_of(h, p, as_of);
+    if (rc != LP_OK) return rc;
+    if (rfm_stage(h, p, as_of) != p->stage) nchanged++;
   }
   uint32_t *order = NULL;
   if (nchanged > 0 && cb != NULL) {
@@ -93,12 +99,19 @@ int lp_rfm_update_stages(lp_rfm *h, int64_t as_of, lp_rfm_transition_fn cb, void
     if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot sort profiles: %s",
                                          lp_strerror(rc));
   }
+  /* Nothing can fail from here on. The callback sees a busy handle: a
+   * call back into h is refused (it could move the records under us). */
   for (size_t j = 0; j < n; j++) {
     rfm_prof *p = rfm_at(h, order != NULL ? order[j] : j);
-    lp_rfm_stage to = rfm_stage(h, p, as_of);
-    if ((uint32_t)to == p->stage) continue;
-    if (cb != NULL) cb(ud, p->id, (lp_rfm_stage)p->stage, to);
-    p->stage = (uint32_t)to;
+    uint32_t to = rfm_stage(h, p, as_of);
+    if (to == p->stage) continue;
+    uint32_t from = p->stage;
+    p->stage = to;
+    if (cb != NULL) {
+      h->busy = 1;
+      cb(ud, p->id, from, to);
+      h->busy = 0;
+    }
   }
   if (order != NULL) lp_mem_free_array(&h->mem, order, n, sizeof *order);
   h->has_stage_as_of = true;

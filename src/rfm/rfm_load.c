@@ -4,8 +4,8 @@
  * SPDX-License-Identifier: MIT
  */
 #include "core/codec.h"
-#include "rfm/rfm_internal.h"
-
+#include "rfm/rfm_check.h"
+#include "rfm/rfm_handle.h"
 
 /* The parts of a state a snapshot carries. */
 typedef struct rfm_image {
@@ -19,7 +19,7 @@ typedef struct rfm_image {
   lp_vec profs;
   lp_map128 orders;
   lp_map128 periods;
-  unsigned seen; /* bit per section: 1 opts, 2 profiles, 4 orders, 8 periods */
+  unsigned seen; /* RFM_SEEN_* bits */
 } rfm_image;
 
 static void image_init(rfm_image *im) {
@@ -58,38 +58,6 @@ static int decode_opts(lp_rfm *h, rfm_image *im, lp_cursor *c) {
   return LP_OK;
 }
 
-static int64_t magnitude(int64_t v) { return v < 0 ? -v : v; }
-
-static bool profile_ok(const rfm_image *im, const rfm_prof *p, int64_t *abs_sum) {
-  if (p->stage > LP_RFM_STAGE_REACTIVATED || p->pad != 0) return false;
-  if (p->txns == 0)
-    return p->first_ts == 0 && p->last_ts == 0 && p->prev_ts == RFM_NO_PREV &&
-           p->monetary == 0 && p->first_value == 0 && p->loose_orders == 0 &&
-           p->order_keys == 0 && p->periods == 0;
-  if (!rfm_ts_ok(p->first_ts) || !rfm_ts_ok(p->last_ts) || p->first_ts > p->last_ts) return false;
-  if (p->periods < 1 || p->periods > p->txns || p->loose_orders > p->txns ||
-      p->order_keys > p->txns - p->loose_orders)
-    return false;
-  int64_t lastp = rfm_floor_div(p->last_ts, im->period);
-  if (p->periods == 1) {
-    if (p->prev_ts != RFM_NO_PREV || rfm_floor_div(p->first_ts, im->period) != lastp)
-      return false;
-  } else if (!rfm_ts_ok(p->prev_ts) || p->prev_ts < p->first_ts ||
-             rfm_floor_div(p->prev_ts, im->period) >= lastp) {
-    return false;
-  }
-  /* Every sum is bounded by the turnover; keeping that true keeps later
-   * ingestion free of overflow. */
-  int64_t repeat;
-  if (p->monetary == INT64_MIN || p->first_value == INT64_MIN ||
-      magnitude(p->first_value) > im->turnover ||
-      lp_i64_add_overflow(p->monetary, -p->first_value, &repeat) || repeat == INT64_MIN ||
-      magnitude(repeat) > im->turnover ||
-      lp_i64_add_overflow(*abs_sum, magnitude(p->monetary), abs_sum) || *abs_sum > im->turnover)
-    return false;
-  return true;
-}
-
 static int decode_profiles(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor *c) {
   size_t n;
   if (!lp_cursor_count(c, RFM_PROFILE_BYTES, &n)) return corrupt(h, "bad profile count");
@@ -117,7 +85,7 @@ static int decode_profiles(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor 
     p.stage = (uint32_t)f[10];
     if (i > 0 && p.id <= ((const rfm_prof *)lp_vec_at(&im->profs, i - 1))->id)
       return corrupt(h, "profiles not in ascending id order");
-    if (!profile_ok(im, &p, &abs_sum)) return corrupt(h, "inconsistent profile record");
+    if (!rfm_profile_ok(im->period, im->turnover, &p, &abs_sum)) return corrupt(h, "inconsistent profile record");
     if (p.txns > RFM_MAX_TXNS - im->txn_total)
       return corrupt(h, "more than 2^62 - 1 transactions in total");
     im->txn_total += p.txns;
@@ -132,7 +100,7 @@ static int decode_profiles(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor 
  * ascending (periods as int64) and, for periods, consistent with the
  * profile's first, last and previous timestamps. */
 static int decode_set(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor *c, bool periods) {
-  if (!(im->seen & 2)) return corrupt(h, "set section before the profiles");
+  if (!(im->seen & RFM_SEEN_PROFILES)) return corrupt(h, "set section before the profiles");
   size_t n;
   if (!lp_cursor_count(c, 8, &n)) return corrupt(h, "bad set count");
   uint64_t expected = 0;
@@ -172,19 +140,23 @@ static int decode_section(lp_rfm *h, rfm_image *im, uint32_t type, uint32_t flag
                           const uint8_t *data, size_t len) {
   lp_cursor c;
   lp_cursor_init(&c, data, len);
-  unsigned bit = type == RFM_SEC_OPTS ? 1u : type == RFM_SEC_PROFILES ? 2u : type == RFM_SEC_ORDERS ? 4u
-                 : type == RFM_SEC_PERIODS ? 8u : 0u;
+  unsigned bit = type == RFM_SEC_OPTS       ? RFM_SEEN_OPTS
+                 : type == RFM_SEC_PROFILES ? RFM_SEEN_PROFILES
+                 : type == RFM_SEC_ORDERS   ? RFM_SEEN_ORDERS
+                 : type == RFM_SEC_PERIODS  ? RFM_SEEN_PERIODS
+                                            : 0u;
   if (bit == 0) {
     if (flags & LP_SECTION_REQUIRED)
       return lp_error_set(&h->err, LP_EVERSION, "rfm snapshot: unknown required section");
     return LP_OK;
   }
   if (im->seen & bit) return corrupt(h, "duplicate section");
-  if (bit != 1 && !(im->seen & 1)) return corrupt(h, "section before the options");
+  if (bit != RFM_SEEN_OPTS && !(im->seen & RFM_SEEN_OPTS))
+    return corrupt(h, "section before the options");
   im->seen |= bit;
-  if (bit == 1) return decode_opts(h, im, &c);
-  if (bit == 2) return decode_profiles(h, &h->mem, im, &c);
-  return decode_set(h, &h->mem, im, &c, bit == 8);
+  if (bit == RFM_SEEN_OPTS) return decode_opts(h, im, &c);
+  if (bit == RFM_SEEN_PROFILES) return decode_profiles(h, &h->mem, im, &c);
+  return decode_set(h, &h->mem, im, &c, bit == RFM_SEEN_PERIODS);
 }
 
 static void swap_in(lp_rfm *h, rfm_image *im) {
@@ -209,6 +181,7 @@ static void swap_in(lp_rfm *h, rfm_image *im) {
 
 int lp_rfm_load(lp_rfm *h, lp_reader read, void *ud) {
   if (h == NULL) return LP_EINVAL;
+  RFM_ENTER(h, "lp_rfm_load");
   if (read == NULL) return lp_error_set(&h->err, LP_EINVAL, "r: NULL");
   lp_allocator a;
   lp_mem_allocator(&h->mem, &a);
@@ -236,7 +209,7 @@ int lp_rfm_load(lp_rfm *h, lp_reader read, void *ud) {
     if (type == LP_SECTION_END) break;
     rc = decode_section(h, &im, type, flags, data, len);
   }
-  if (rc == LP_OK && im.seen != 15) rc = corrupt(h, "a required section is missing");
+  if (rc == LP_OK && im.seen != RFM_SEEN_ALL) rc = corrupt(h, "a required section is missing");
   if (rc == LP_OK) swap_in(h, &im);
   image_free(&im, &h->mem);
   lp_snapshot_reader_free(r);

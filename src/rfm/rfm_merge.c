@@ -4,9 +4,12 @@
  * one state would have given, in any order.
  * SPDX-License-Identifier: MIT
  */
-#include "rfm/rfm_internal.h"
+#include "rfm/rfm_handle.h"
 
-void rfm_fold_aggregates(rfm_prof *dst, const rfm_prof *src, int64_t period) {
+/* Fold the aggregates of `src` (with period length `period`) into `dst`,
+ * excluding set counts and chains. Overflow is impossible by the turnover
+ * bound. */
+static void fold_aggregates(rfm_prof *dst, const rfm_prof *src, int64_t period) {
   if (src->txns == 0) return;
   if (dst->txns == 0) {
     dst->first_ts = src->first_ts;
@@ -67,6 +70,7 @@ static void remove_profile(lp_rfm *h, size_t pos) {
 
 int lp_rfm_merge_profiles(lp_rfm *h, uint64_t into_id, uint64_t from_id) {
   if (h == NULL) return LP_EINVAL;
+  RFM_ENTER(h, "lp_rfm_merge_profiles");
   if (into_id == from_id)
     return lp_error_set(&h->err, LP_EINVAL, "into_id and from_id are both %llu",
                         (unsigned long long)into_id);
@@ -79,7 +83,7 @@ int lp_rfm_merge_profiles(lp_rfm *h, uint64_t into_id, uint64_t from_id) {
   if (rc != LP_OK) return rc;
   size_t into_pos = rfm_get_or_add(h, into_id);
   rfm_prof from = *rfm_at(h, from_pos), *into = rfm_at(h, into_pos);
-  rfm_fold_aggregates(into, &from, h->period);
+  fold_aggregates(into, &from, h->period);
   move_chain(&h->orders, &h->orders, &h->orders, &h->mem, from_id, from.order_head,
              from.order_keys, into_id, &into->order_head, &into->order_keys);
   move_chain(&h->periods, &h->periods, &h->periods, &h->mem, from_id, from.period_head,
@@ -90,7 +94,9 @@ int lp_rfm_merge_profiles(lp_rfm *h, uint64_t into_id, uint64_t from_id) {
 
 int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src) {
   if (dst == NULL) return LP_EINVAL;
+  RFM_ENTER(dst, "lp_rfm_merge");
   if (src == NULL) return lp_error_set(&dst->err, LP_EINVAL, "src: NULL");
+  if (src->busy) return lp_error_reentered(&dst->err, "lp_rfm_merge (src)");
   if (src == dst) return lp_error_set(&dst->err, LP_EINVAL, "src and dst are the same state");
   if (src->period != dst->period)
     return lp_error_set(&dst->err, LP_ECONFLICT, "period lengths differ (%lld vs %lld s)",
@@ -101,13 +107,14 @@ int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src) {
                         "merged turnover would exceed INT64_MAX minor units");
   if (src->txn_total > RFM_MAX_TXNS - dst->txn_total)
     return lp_error_set(&dst->err, LP_ERANGE,
-                        "merged state would hold more than 2^62 - 1 transactions");
+                        "merged state would hold more than 2^62 - 1 transactions "
+                        "(LP_RFM_MAX_TRANSACTIONS)");
   int rc = rfm_reserve(dst, src->profs.len, src->orders.len, src->periods.len);
   if (rc != LP_OK) return rc;
   for (size_t i = 0; i < src->profs.len; i++) {
     const rfm_prof *s = rfm_at(src, i);
     rfm_prof *d = rfm_at(dst, rfm_get_or_add(dst, s->id));
-    rfm_fold_aggregates(d, s, dst->period);
+    fold_aggregates(d, s, dst->period);
     move_chain(&dst->orders, &src->orders, NULL, &dst->mem, s->id, s->order_head,
                s->order_keys, s->id, &d->order_head, &d->order_keys);
     move_chain(&dst->periods, &src->periods, NULL, &dst->mem, s->id, s->period_head,

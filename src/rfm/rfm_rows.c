@@ -2,7 +2,10 @@
  * Score rows of every profile with a transaction, in profile id order.
  * SPDX-License-Identifier: MIT
  */
-#include "rfm/rfm_internal.h"
+#include "rfm/rfm_rows.h"
+
+#include "rfm/rfm_lifecycle.h"
+#include "rfm/rfm_sort.h"
 
 /* Largest bucket sorted in the cache; beyond it (ids clustered in a small
  * part of their range) the rows are gathered through a full id sort. */
@@ -15,7 +18,7 @@ static void fill_row(const lp_rfm *h, const rfm_prof *p, int64_t as_of, lp_rfm_r
   row->recency = as_of - p->last_ts;
   row->frequency = (int64_t)(p->order_keys + p->loose_orders);
   row->monetary = p->monetary;
-  row->stage = (uint32_t)rfm_stage(h, p, as_of);
+  row->stage = rfm_stage(h, p, as_of);
 }
 
 /* A record spans up to three cache lines. */
@@ -27,7 +30,7 @@ static inline void prefetch_record(const rfm_prof *p) {
 }
 
 /* General case: sort all ids, then read the records in that order. */
-static int gather_rows(lp_rfm *h, int64_t as_of, lp_rfm_row *rows) {
+static int gather_rows(const lp_rfm *h, int64_t as_of, lp_rfm_row *rows) {
   uint32_t *order;
   int rc = rfm_sorted_positions(h, &order);
   if (rc != LP_OK) return rc;
@@ -50,7 +53,7 @@ typedef struct bucket_scratch {
   size_t cap;
 } bucket_scratch;
 
-#define COUNTS_LEN (RFM_RADIX_PASSES * RFM_RADIX_SIZE)
+#define COUNTS_LEN RFM_RADIX_COUNTS_LEN
 
 static void bucket_free(const lp_mem *m, bucket_scratch *s) {
   lp_mem_free_array(m, s->keys, s->cap, sizeof *s->keys);
@@ -85,7 +88,7 @@ static void sort_bucket(lp_rfm_row *rows, size_t m, bucket_scratch *s) {
   memcpy(rows, s->tmp_rows, m * sizeof *rows);
 }
 
-int rfm_rows_by_id(lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
+int rfm_rows_by_id(const lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
                    const uint32_t *top_counts, lp_rfm_row *rows) {
   /* Rather than reading the records in id order (a random access per
    * profile), read them in storage order and write each row into the

@@ -2,91 +2,11 @@
  * RFM scores: quantile or threshold binning, rows sorted by profile id.
  * SPDX-License-Identifier: MIT
  */
-#include "rfm/rfm_internal.h"
+#include "rfm/rfm_rows.h"
+#include "rfm/rfm_sort.h"
 
-/* Stable LSD sort of n keys on their low `passes` digits (higher digits
- * all zero or all equal); the result ends in keys/idx. */
-static void lsd_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
-                     uint32_t *counts, size_t n, unsigned passes) {
-  /* All digit histograms in one read pass. */
-  memset(counts, 0, passes * RFM_RADIX_SIZE * sizeof *counts);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t k = keys[i];
-    for (unsigned p = 0; p < passes; p++)
-      counts[p * RFM_RADIX_SIZE + ((k >> (p * RFM_RADIX_BITS)) & (RFM_RADIX_SIZE - 1))]++;
-  }
-  uint64_t *src_k = keys, *dst_k = tmp_keys;
-  uint32_t *src_i = idx, *dst_i = tmp_idx;
-  for (unsigned p = 0; p < passes; p++) {
-    unsigned shift = p * RFM_RADIX_BITS;
-    uint32_t *count = &counts[p * RFM_RADIX_SIZE];
-    /* A digit equal in every key leaves the order as it is: skip. */
-    if (count[(src_k[0] >> shift) & (RFM_RADIX_SIZE - 1)] == n) continue;
-    (void)rfm_bucket_starts(count, RFM_RADIX_SIZE);
-    for (size_t i = 0; i < n; i++) {
-      uint32_t d = count[(src_k[i] >> shift) & (RFM_RADIX_SIZE - 1)]++;
-      dst_k[d] = src_k[i];
-      dst_i[d] = src_i[i];
-    }
-    uint64_t *tk = src_k;
-    src_k = dst_k;
-    dst_k = tk;
-    uint32_t *ti = src_i;
-    src_i = dst_i;
-    dst_i = ti;
-  }
-  if (src_k != keys) {
-    memcpy(keys, src_k, n * sizeof *keys);
-    memcpy(idx, src_i, n * sizeof *idx);
-  }
-}
-
-void rfm_radix_sort(uint64_t *keys, uint32_t *idx, uint64_t *tmp_keys, uint32_t *tmp_idx,
-                    uint32_t *counts, size_t n) {
-  if (n == 0) return;
-  /* Sorting key - min orders the same and leaves the high digits zero when
-   * the keys span a small range, so those digits are not sorted at all. */
-  uint64_t lo = UINT64_MAX, hi = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (keys[i] < lo) lo = keys[i];
-    if (keys[i] > hi) hi = keys[i];
-  }
-  unsigned passes = (rfm_bit_length(hi - lo) + RFM_RADIX_BITS - 1) / RFM_RADIX_BITS;
-  for (size_t i = 0; i < n; i++) keys[i] -= lo;
-  if (n < RFM_RADIX_MSD_MIN || passes < 3) {
-    lsd_sort(keys, idx, tmp_keys, tmp_idx, counts, n, passes);
-  } else {
-    /* Large and wide: one stable pass on the top digit into the tmp arrays,
-     * then each bucket (a few thousand keys when they are spread) is sorted
-     * on the remaining digits while it sits in the cache, instead of every
-     * pass streaming the whole array through memory. */
-    unsigned top = passes - 1, shift = top * RFM_RADIX_BITS;
-    uint32_t *start = &counts[top * RFM_RADIX_SIZE];
-    memset(start, 0, RFM_RADIX_SIZE * sizeof *start);
-    for (size_t i = 0; i < n; i++) start[keys[i] >> shift]++;
-    (void)rfm_bucket_starts(start, RFM_RADIX_SIZE);
-    for (size_t i = 0; i < n; i++) {
-      uint32_t d = start[keys[i] >> shift]++;
-      tmp_keys[d] = keys[i];
-      tmp_idx[d] = idx[i];
-    }
-    /* start[b] now ends bucket b. */
-    size_t b0 = 0;
-    for (unsigned b = 0; b < RFM_RADIX_SIZE; b++) {
-      size_t b1 = start[b];
-      if (b1 > b0) {
-        lsd_sort(tmp_keys + b0, tmp_idx + b0, keys + b0, idx + b0, counts, b1 - b0, top);
-        memcpy(keys + b0, tmp_keys + b0, (b1 - b0) * sizeof *keys);
-        memcpy(idx + b0, tmp_idx + b0, (b1 - b0) * sizeof *idx);
-      }
-      b0 = b1;
-    }
-  }
-  for (size_t i = 0; i < n; i++) keys[i] += lo;
-}
-
-/* Scratch for sorting n entries: keys, indices and their twins, and (for
- * scoring) the three scores by row, kept apart from the rows so that the
+/* Scratch for scoring n rows: keys, indices and their twins, and the
+ * three scores by row, kept apart from the rows so that the
  * scattered writes stay small. */
 typedef struct sort_scratch {
   uint64_t *keys, *tmp_keys;
@@ -96,7 +16,7 @@ typedef struct sort_scratch {
   size_t n;
 } sort_scratch;
 
-#define COUNTS_LEN (RFM_RADIX_PASSES * RFM_RADIX_SIZE)
+#define COUNTS_LEN RFM_RADIX_COUNTS_LEN
 
 static void scratch_free(const lp_mem *m, sort_scratch *s) {
   lp_mem_free_array(m, s->counts, COUNTS_LEN, sizeof(uint32_t));
@@ -108,7 +28,7 @@ static void scratch_free(const lp_mem *m, sort_scratch *s) {
   lp_mem_free_array(m, s->tmp_idx, s->n, sizeof(uint32_t));
 }
 
-static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n, bool scores) {
+static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n) {
   memset(s, 0, sizeof *s);
   s->n = n;
   if (n == 0) return LP_OK;
@@ -117,34 +37,12 @@ static int scratch_alloc(const lp_mem *m, sort_scratch *s, size_t n, bool scores
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->idx);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)&s->tmp_idx);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, COUNTS_LEN, sizeof(uint32_t), (void **)&s->counts);
-  for (int d = 0; scores && d < 3 && rc == LP_OK; d++)
+  for (int d = 0; d < 3 && rc == LP_OK; d++)
     rc = lp_mem_alloc_array(m, n, 1, (void **)&s->bins[d]);
-  for (int d = 0; scores && d < 2 && rc == LP_OK; d++)
+  for (int d = 0; d < 2 && rc == LP_OK; d++)
     rc = lp_mem_alloc_array(m, n, sizeof(uint64_t), (void **)&s->more_keys[d]);
   if (rc != LP_OK) scratch_free(m, s);
   return rc;
-}
-
-/* Positions of all profiles in id order, in s->idx (s sized for all). */
-static const uint32_t *sort_ids(const lp_rfm *h, sort_scratch *s) {
-  for (size_t i = 0; i < h->profs.len; i++) {
-    s->keys[i] = rfm_at(h, i)->id;
-    s->idx[i] = (uint32_t)i;
-  }
-  rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, h->profs.len);
-  return s->idx;
-}
-
-int rfm_sorted_positions(lp_rfm *h, uint32_t **out) {
-  size_t n = h->profs.len;
-  sort_scratch s;
-  int rc = scratch_alloc(&h->mem, &s, n, false);
-  if (rc != LP_OK || n == 0) return rc;
-  (void)sort_ids(h, &s);
-  *out = s.idx;
-  s.idx = NULL;
-  scratch_free(&h->mem, &s);
-  return LP_OK;
 }
 
 /* Order-preserving map of int64 to uint64. */
@@ -177,35 +75,35 @@ static int64_t dim_value(const lp_rfm_row *row, int dim, int64_t recency_unit) {
   return dim == DIM_F ? row->frequency : row->monetary;
 }
 
-static int check_thresholds(lp_rfm *h, const int64_t *t, uint32_t bins, const char *name) {
+static int check_thresholds(const lp_rfm *h, const int64_t *t, uint32_t bins, const char *name) {
   if (t == NULL && bins > 1)
-    return lp_error_set(&h->err, LP_EINVAL, "opts->%s: NULL with threshold binning", name);
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "opts->%s: NULL with threshold binning", name);
   for (uint32_t i = 1; i + 1 < bins; i++)
     if (t[i] <= t[i - 1])
-      return lp_error_set(&h->err, LP_EINVAL, "opts->%s: cut points must increase strictly",
+      return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "opts->%s: cut points must increase strictly",
                           name);
   return LP_OK;
 }
 
-static int check_options(lp_rfm *h, const lp_rfm_score_options *o) {
+static int check_options(const lp_rfm *h, const lp_rfm_score_options *o) {
   if (o->struct_size != sizeof *o)
-    return lp_error_set(&h->err, LP_EINVAL, "opts: struct_size %u, expected %zu",
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "opts: struct_size %u, expected %zu",
                         o->struct_size, sizeof *o);
   if (o->bins < 1 || o->bins > LP_RFM_MAX_BINS)
-    return lp_error_set(&h->err, LP_EINVAL, "opts->bins must be 1..%u (got %u)",
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "opts->bins must be 1..%u (got %u)",
                         LP_RFM_MAX_BINS, o->bins);
   if (o->recency_unit < 1 || o->recency_unit > RFM_MAX_PERIOD)
-    return lp_error_set(&h->err, LP_EINVAL, "opts->recency_unit must be 1..%lld seconds",
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "opts->recency_unit must be 1..%lld seconds (LP_RFM_MAX_PERIOD_SECONDS)",
                         (long long)RFM_MAX_PERIOD);
   if (!rfm_ts_ok(o->as_of))
-    return lp_error_set(&h->err, LP_ERANGE, "opts->as_of beyond +-(2^62 - 1) seconds");
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "opts->as_of beyond +-(2^62 - 1) seconds (LP_RFM_MAX_TIMESTAMP)");
   if (o->binning == LP_RFM_BIN_THRESHOLDS) {
     int rc = check_thresholds(h, o->r_thresholds, o->bins, "r_thresholds");
     if (rc == LP_OK) rc = check_thresholds(h, o->f_thresholds, o->bins, "f_thresholds");
     if (rc == LP_OK) rc = check_thresholds(h, o->m_thresholds, o->bins, "m_thresholds");
     if (rc != LP_OK) return rc;
   } else if (o->binning != LP_RFM_BIN_QUANTILE) {
-    return lp_error_set(&h->err, LP_EINVAL, "opts->binning: unknown value %u", o->binning);
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "opts->binning: unknown value %u", o->binning);
   }
   return LP_OK;
 }
@@ -277,11 +175,16 @@ static void apply_scores(lp_rfm_row *rows, size_t n, uint32_t bins, const sort_s
   }
 }
 
-int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segmap *segments,
-                 lp_rfm_row *rows, size_t cap, size_t *count) {
+int lp_rfm_score(const lp_rfm *h, const lp_rfm_score_options *opts,
+                 const lp_rfm_segmap *segments, lp_rfm_row *rows, size_t capacity,
+                 size_t *needed) {
   if (h == NULL) return LP_EINVAL;
-  if (opts == NULL || count == NULL)
-    return lp_error_set(&h->err, LP_EINVAL, "%s: NULL", opts == NULL ? "opts" : "count");
+  RFM_ENTER(h, "lp_rfm_score");
+  lp_error *err = LP_ERR_OF_CONST(h);
+  if (opts == NULL || needed == NULL)
+    return lp_error_set(err, LP_EINVAL, "%s: NULL", opts == NULL ? "opts" : "needed");
+  if (rows == NULL && capacity > 0)
+    return lp_error_set(err, LP_EINVAL, "rows: NULL with capacity %zu", capacity);
   int rc = check_options(h, opts);
   if (rc != LP_OK) return rc;
   size_t n = 0;
@@ -294,22 +197,21 @@ int lp_rfm_score(lp_rfm *h, const lp_rfm_score_options *opts, const lp_rfm_segma
     if (p->id > hi) hi = p->id;
     top_counts[p->id >> (64 - RFM_RADIX_BITS)]++;
     if (p->last_ts > opts->as_of)
-      return lp_error_set(&h->err, LP_ERANGE,
+      return lp_error_set(err, LP_ERANGE,
                           "profile %llu has a transaction after as_of (%lld > %lld)",
                           (unsigned long long)p->id, (long long)p->last_ts,
                           (long long)opts->as_of);
     n++;
   }
-  *count = n;
-  if (n > cap)
-    return lp_error_set(&h->err, LP_ELIMIT, "rows: room for %zu, %zu needed", cap, n);
-  if (n == 0) return LP_OK;
-  if (rows == NULL) return lp_error_set(&h->err, LP_EINVAL, "rows: NULL");
+  *needed = n;
+  if (rows == NULL || n == 0) return LP_OK; /* a size query, or nothing to score */
+  if (n > capacity)
+    return lp_error_set(err, LP_EBUFSIZE, "rows: capacity %zu, %zu rows needed", capacity, n);
   rc = rfm_rows_by_id(h, opts->as_of, lo, hi, top_counts, rows);
   sort_scratch s;
-  if (rc == LP_OK) rc = scratch_alloc(&h->mem, &s, n, true);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot allocate scoring scratch: %s",
-                                       lp_strerror(rc));
+  if (rc == LP_OK) rc = scratch_alloc(&h->mem, &s, n);
+  if (rc != LP_OK)
+    return lp_error_set(err, rc, "cannot allocate scoring scratch: %s", lp_strerror(rc));
   bin_all(rows, n, opts, &s);
   apply_scores(rows, n, opts->bins, &s, segments);
   scratch_free(&h->mem, &s);

@@ -3,6 +3,7 @@
  * tables; per-segment summaries.
  * SPDX-License-Identifier: MIT
  */
+#include "core/utf8.h"
 #include "rfm/rfm_internal.h"
 
 typedef struct seg_rule {
@@ -21,11 +22,12 @@ typedef struct builtin_rule {
   uint32_t r_min, r_max, f_min, f_max, m_min, m_max;
 } builtin_rule;
 
-/* The R x F grid widely used with pandas (R and F quintiles, M ignored);
- * names and the spelling "cant_loose" as in that map. */
+/* The R x F grid widely used with pandas (R and F quintiles, M ignored),
+ * with its names; that map spells "cant_lose" as "cant_loose", which
+ * lp_rfm_segmap_find still accepts (LEGACY_ALIAS). */
 static const builtin_rule rf10[] = {
     {"hibernating", 1, 2, 1, 2, 1, 5},     {"at_risk", 1, 2, 3, 4, 1, 5},
-    {"cant_loose", 1, 2, 5, 5, 1, 5},      {"about_to_sleep", 3, 3, 1, 2, 1, 5},
+    {"cant_lose", 1, 2, 5, 5, 1, 5},       {"about_to_sleep", 3, 3, 1, 2, 1, 5},
     {"need_attention", 3, 3, 3, 3, 1, 5},  {"loyal_customers", 3, 4, 4, 5, 1, 5},
     {"promising", 4, 4, 1, 1, 1, 5},       {"new_customers", 5, 5, 1, 1, 1, 5},
     {"potential_loyalists", 4, 5, 2, 3, 1, 5}, {"champions", 5, 5, 4, 5, 1, 5},
@@ -83,8 +85,12 @@ int lp_rfm_segmap_add(lp_rfm_segmap *map, const lp_rfm_rule *rule) {
   }
   size_t len = rule->name == NULL ? 0 : strlen(rule->name);
   if (len == 0 || len > LP_RFM_MAX_NAME)
-    return lp_error_set(&map->err, LP_EINVAL, "rule->name must be 1..%u bytes",
+    return lp_error_set(&map->err, LP_EINVAL, "rule->name must be 1..%u bytes (LP_RFM_MAX_NAME)",
                         LP_RFM_MAX_NAME);
+  size_t bad;
+  int u = lp_utf8_check(rule->name, len, &bad);
+  if (u != LP_UTF8_OK)
+    return lp_error_set(&map->err, LP_EINVAL, "rule->name: byte %zu: %s", bad, lp_utf8_reason(u));
   memcpy(r.name, rule->name, len);
   if (map->rules.len >= LP_RFM_MAX_RULES)
     return lp_error_set(&map->err, LP_ELIMIT, "a map holds at most %u rules", LP_RFM_MAX_RULES);
@@ -93,8 +99,7 @@ int lp_rfm_segmap_add(lp_rfm_segmap *map, const lp_rfm_rule *rule) {
   return LP_OK;
 }
 
-int lp_rfm_segmap_builtin(const lp_allocator *alloc, lp_rfm_builtin_map which,
-                          lp_rfm_segmap **out) {
+int lp_rfm_segmap_builtin(const lp_allocator *alloc, uint32_t which, lp_rfm_segmap **out) {
   if (out == NULL) return LP_EINVAL;
   *out = NULL;
   const builtin_rule *t;
@@ -151,36 +156,83 @@ uint32_t lp_rfm_segmap_match(const lp_rfm_segmap *map, uint32_t r, uint32_t f, u
   return LP_RFM_SEGMENT_OTHERS;
 }
 
-int lp_rfm_summarize(const lp_rfm_row *rows, size_t count, size_t nseg,
-                     lp_rfm_segment_summary *out) {
-  if (out == NULL || (rows == NULL && count > 0) || nseg >= LP_RFM_SEGMENT_OTHERS)
-    return LP_EINVAL;
-  /* Exact integer sums first, means at the end: the result does not depend
-   * on floating-point summation order. */
-  for (size_t i = 0; i < count; i++)
-    if (rows[i].segment != LP_RFM_SEGMENT_OTHERS && rows[i].segment >= nseg) return LP_EINVAL;
-  int64_t total = 0;
-  for (size_t s = 0; s <= nseg; s++) {
-    uint32_t seg = s == nseg ? LP_RFM_SEGMENT_OTHERS : (uint32_t)s;
-    uint64_t n = 0;
-    int64_t rev = 0, rec = 0, freq = 0;
-    bool overflow = false;
-    for (size_t i = 0; i < count; i++) {
-      if (rows[i].segment != seg) continue;
-      n++;
-      overflow |= lp_i64_add_overflow(rev, rows[i].monetary, &rev);
-      overflow |= lp_i64_add_overflow(rec, rows[i].recency, &rec);
-      overflow |= lp_i64_add_overflow(freq, rows[i].frequency, &freq);
+/* The old spelling of RF10's "cant_lose", still found by name. */
+#define LEGACY_ALIAS "cant_loose"
+#define LEGACY_TARGET "cant_lose"
+
+static bool find_rule(const lp_rfm_segmap *map, const char *name, uint32_t *index) {
+  for (size_t i = 0; i < map->rules.len; i++)
+    if (strcmp(((const seg_rule *)lp_vec_at(&map->rules, i))->name, name) == 0) {
+      *index = (uint32_t)i;
+      return true;
     }
-    if (overflow || lp_i64_add_overflow(total, rev, &total)) return LP_ERANGE;
-    lp_rfm_segment_summary *o = &out[s];
-    o->customers = n;
-    o->revenue = rev;
-    o->mean_recency = n ? (double)rec / (double)n : 0.0;
-    o->mean_frequency = n ? (double)freq / (double)n : 0.0;
-    o->mean_monetary = n ? (double)rev / (double)n : 0.0;
+  return false;
+}
+
+int lp_rfm_segmap_find(const lp_rfm_segmap *map, const char *name, uint32_t *index) {
+  if (map == NULL) return LP_EINVAL;
+  lp_error *err = LP_ERR_OF_CONST(map);
+  if (name == NULL || index == NULL)
+    return lp_error_set(err, LP_EINVAL, "%s: NULL", name == NULL ? "name" : "index");
+  if (find_rule(map, name, index)) return LP_OK;
+  if (strcmp(name, "others") == 0) {
+    *index = LP_RFM_SEGMENT_OTHERS;
+    return LP_OK;
   }
-  for (size_t s = 0; s <= nseg; s++)
-    out[s].revenue_share = total != 0 ? (double)out[s].revenue / (double)total : 0.0;
+  if (strcmp(name, LEGACY_ALIAS) == 0 && find_rule(map, LEGACY_TARGET, index)) return LP_OK;
+  return lp_error_set(err, LP_ENOTFOUND, "no segment named \"%.*s\"", (int)LP_RFM_MAX_NAME, name);
+}
+
+int lp_rfm_summarize(const lp_rfm_segmap *map, const lp_rfm_row *rows, size_t count,
+                     lp_rfm_segment_summary *out, size_t capacity, size_t *needed) {
+  if (map == NULL) return LP_EINVAL;
+  lp_error *err = LP_ERR_OF_CONST(map);
+  if (needed == NULL) return lp_error_set(err, LP_EINVAL, "needed: NULL");
+  if (rows == NULL && count > 0)
+    return lp_error_set(err, LP_EINVAL, "rows: NULL with count %zu", count);
+  if (out == NULL && capacity > 0)
+    return lp_error_set(err, LP_EINVAL, "out: NULL with capacity %zu", capacity);
+  size_t nseg = map->rules.len;
+  *needed = nseg + 1;
+  if (out == NULL) return LP_OK; /* size query */
+  if (capacity < nseg + 1)
+    return lp_error_set(err, LP_EBUFSIZE, "out: capacity %zu, %zu entries needed", capacity,
+                        nseg + 1);
+  /* Exact integer sums first, means at the end: the result does not depend
+   * on floating-point summation order. Everything is checked before out is
+   * written. */
+  for (size_t i = 0; i < count; i++)
+    if (rows[i].segment != LP_RFM_SEGMENT_OTHERS && rows[i].segment >= nseg)
+      return lp_error_set(err, LP_EINVAL, "rows[%zu]: segment %u, the map has %zu", i,
+                          rows[i].segment, nseg);
+  int64_t total = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t s = 0; s <= nseg; s++) {
+      uint32_t seg = s == nseg ? LP_RFM_SEGMENT_OTHERS : (uint32_t)s;
+      uint64_t n = 0;
+      int64_t rev = 0, rec = 0, freq = 0;
+      bool overflow = false;
+      for (size_t i = 0; i < count; i++) {
+        if (rows[i].segment != seg) continue;
+        n++;
+        overflow |= lp_i64_add_overflow(rev, rows[i].monetary, &rev);
+        overflow |= lp_i64_add_overflow(rec, rows[i].recency, &rec);
+        overflow |= lp_i64_add_overflow(freq, rows[i].frequency, &freq);
+      }
+      if (pass == 0) {
+        /* First pass: only check, so that out is untouched on LP_ERANGE. */
+        if (overflow || lp_i64_add_overflow(total, rev, &total))
+          return lp_error_set(err, LP_ERANGE, "segment %zu: a sum overflows int64", s);
+        continue;
+      }
+      lp_rfm_segment_summary *o = &out[s];
+      o->customers = n;
+      o->revenue = rev;
+      o->revenue_share = total != 0 ? (double)rev / (double)total : 0.0;
+      o->mean_recency = n ? (double)rec / (double)n : 0.0;
+      o->mean_frequency = n ? (double)freq / (double)n : 0.0;
+      o->mean_monetary = n ? (double)rev / (double)n : 0.0;
+    }
+  }
   return LP_OK;
 }

@@ -21,7 +21,8 @@ from decimal import Decimal
 
 AS_OF = "2011-12-10"
 SEGMENT_RE = [  # the widely used pandas seg_map, transcribed from its regexes
-    (r"[1-2][1-2]", "hibernating"), (r"[1-2][3-4]", "at_risk"), (r"[1-2]5", "cant_loose"),
+    # (it spells "cant_loose"; libprofile names the segment "cant_lose")
+    (r"[1-2][1-2]", "hibernating"), (r"[1-2][3-4]", "at_risk"), (r"[1-2]5", "cant_lose"),
     (r"3[1-2]", "about_to_sleep"), (r"33", "need_attention"), (r"[3-4][4-5]", "loyal_customers"),
     (r"41", "promising"), (r"51", "new_customers"), (r"[4-5][2-3]", "potential_loyalists"),
     (r"5[4-5]", "champions"),

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "rfm/rfm_internal.h"
+#include "rfm/rfm_check.h"
+#include "rfm/rfm_handle.h"
+#include "rfm/rfm_sort.h"
 #include "rfm_fixtures.h"
 
 /* Profile 7, hand-built (T0 = 2024-01-01, day numbers relative to it):
@@ -247,7 +249,26 @@ static void score_rejects_bad_arguments(void **state) {
   assert_int_equal(lp_rfm_score(h, NULL, NULL, rows, 7, &n), LP_EINVAL);
   assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, NULL), LP_EINVAL);
   assert_int_equal(lp_rfm_score(h, &o, NULL, NULL, 7, &n), LP_EINVAL);
-  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 6, &n), LP_ELIMIT);
+  /* The buffer contract: too small is LP_EBUFSIZE with the size needed
+   * and nothing written; NULL with capacity 0 asks for the size. */
+  lp_rfm_row sentinel[7];
+  memset(sentinel, 0xA5, sizeof sentinel);
+  memcpy(rows, sentinel, sizeof rows);
+  n = 0;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 6, &n), LP_EBUFSIZE);
+  assert_int_equal(n, 7);
+  assert_memory_equal(rows, sentinel, sizeof rows);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "7 rows needed"));
+  n = 0;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, NULL, 0, &n), LP_OK);
+  assert_int_equal(n, 7);
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 0, &n), LP_EBUFSIZE);
+  assert_int_equal(n, 7);
+  assert_memory_equal(rows, sentinel, sizeof rows);
+  assert_int_equal(lp_rfm_score(h, &o, NULL, NULL, 7, &n), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "rows: NULL"));
+  n = 99;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 8, &n), LP_OK);
   assert_int_equal(n, 7);
   o.bins = 0;
   assert_int_equal(lp_rfm_score(h, &o, NULL, rows, 7, &n), LP_EINVAL);
@@ -277,10 +298,12 @@ static void score_rejects_bad_arguments(void **state) {
 }
 
 /* The R x F grid as published with pandas (regular expressions on the
- * "RF" score string), transcribed independently of the library's table. */
+ * "RF" score string), transcribed independently of the library's table;
+ * the published "cant_loose" is spelled "cant_lose" here (the library
+ * keeps the old spelling as a lookup alias, tested below). */
 static const char *const rf_grid_regex[10][2] = {
     {"[1-2][1-2]", "hibernating"},     {"[1-2][3-4]", "at_risk"},
-    {"[1-2]5", "cant_loose"},          {"3[1-2]", "about_to_sleep"},
+    {"[1-2]5", "cant_lose"},           {"3[1-2]", "about_to_sleep"},
     {"33", "need_attention"},          {"[3-4][4-5]", "loyal_customers"},
     {"41", "promising"},               {"51", "new_customers"},
     {"[4-5][2-3]", "potential_loyalists"}, {"5[4-5]", "champions"},
@@ -418,7 +441,7 @@ static void custom_maps_validate_rules(void **state) {
   assert_string_equal(lp_rfm_segmap_errmsg(NULL), "invalid handle: NULL");
   assert_int_equal(lp_rfm_segmap_create(NULL, NULL), LP_EINVAL);
   lp_rfm_segmap_free(map);
-  assert_int_equal(lp_rfm_segmap_builtin(NULL, (lp_rfm_builtin_map)7, &map), LP_EINVAL);
+  assert_int_equal(lp_rfm_segmap_builtin(NULL, 7u, &map), LP_EINVAL);
   assert_null(map);
   lp_rfm_segmap_free(NULL);
 }
@@ -440,7 +463,10 @@ static void summary_totals_per_segment(void **state) {
   size_t n;
   assert_int_equal(lp_rfm_score(h, &o, map, rows, 7, &n), LP_OK);
   lp_rfm_segment_summary s[11];
-  assert_int_equal(lp_rfm_summarize(rows, n, 10, s), LP_OK);
+  size_t needed = 0;
+  assert_int_equal(lp_rfm_summarize(map, rows, n, NULL, 0, &needed), LP_OK);
+  assert_int_equal(needed, 11);
+  assert_int_equal(lp_rfm_summarize(map, rows, n, s, 11, &needed), LP_OK);
   assert_int_equal(s[0].customers, 3);
   assert_int_equal(s[0].revenue, 50);
   /* The expected values are assigned to doubles first: with
@@ -461,17 +487,38 @@ static void summary_totals_per_segment(void **state) {
   assert_int_equal(s[9].revenue, 100);
   assert_int_equal(s[10].customers, 0);
   assert_true(s[10].mean_monetary == 0.0);
-  assert_int_equal(lp_rfm_summarize(rows, n, 3, s), LP_EINVAL);
-  assert_int_equal(lp_rfm_summarize(NULL, 1, 10, s), LP_EINVAL);
-  assert_int_equal(lp_rfm_summarize(rows, n, 10, NULL), LP_EINVAL);
+  /* Too small: LP_EBUFSIZE, nothing written. */
+  lp_rfm_segment_summary before[11];
+  memcpy(before, s, sizeof s);
+  needed = 0;
+  assert_int_equal(lp_rfm_summarize(map, rows, n, s, 10, &needed), LP_EBUFSIZE);
+  assert_int_equal(needed, 11);
+  assert_memory_equal(s, before, sizeof s);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "11 entries needed"));
+  assert_int_equal(lp_rfm_summarize(map, NULL, 1, s, 11, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "rows: NULL"));
+  assert_int_equal(lp_rfm_summarize(map, rows, n, NULL, 11, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "out: NULL"));
+  assert_int_equal(lp_rfm_summarize(map, rows, n, s, 11, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "needed: NULL"));
+  assert_int_equal(lp_rfm_summarize(NULL, rows, n, s, 11, &needed), LP_EINVAL);
+  /* A row whose segment the map does not have. */
+  lp_rfm_segmap *small;
+  assert_int_equal(lp_rfm_segmap_create(NULL, &small), LP_OK);
+  assert_int_equal(lp_rfm_summarize(small, rows, n, s, 11, &needed), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(small), "rows[0]: segment"));
+  assert_memory_equal(s, before, sizeof s);
+  lp_rfm_segmap_free(small);
   rows[0].monetary = INT64_MAX;
-  assert_int_equal(lp_rfm_summarize(rows, n, 10, s), LP_ERANGE);
+  assert_int_equal(lp_rfm_summarize(map, rows, n, s, 11, &needed), LP_ERANGE);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "overflows"));
+  assert_memory_equal(s, before, sizeof s);
   lp_rfm_segmap_free(map);
   lp_rfm_free(h);
 }
 
-static lp_rfm_stage stage_at(lp_rfm *h, uint64_t id, int64_t as_of) {
-  lp_rfm_stage s = LP_RFM_STAGE_NONE;
+static uint32_t stage_at(lp_rfm *h, uint64_t id, int64_t as_of) {
+  uint32_t s = LP_RFM_STAGE_NONE;
   assert_int_equal(lp_rfm_stage_of(h, id, as_of, &s), LP_OK);
   return s;
 }
@@ -517,7 +564,7 @@ static void lifecycle_bands(void **state) {
   /* Prospect. */
   assert_int_equal(lp_rfm_add_profile(h, 6), LP_OK);
   assert_int_equal(stage_at(h, 6, T0), LP_RFM_STAGE_PROSPECT);
-  lp_rfm_stage s;
+  uint32_t s;
   assert_int_equal(lp_rfm_stage_of(h, 99, T0, &s), LP_ENOTFOUND);
   assert_int_equal(lp_rfm_stage_of(h, 5, T0, &s), LP_ERANGE);
   assert_int_equal(lp_rfm_stage_of(h, 5, T0 + 300 * DAY, NULL), LP_EINVAL);
@@ -549,10 +596,10 @@ static void options_are_validated(void **state) {
   assert_int_equal(v, 180 * DAY);
   assert_int_equal(lp_rfm_get_int(h, LP_RFM_REPEAT_DORMANT_PERCENT, &v), LP_OK);
   assert_int_equal(v, 600);
-  assert_int_equal(lp_rfm_get_int(h, (lp_rfm_option)99, &v), LP_EINVAL);
+  assert_int_equal(lp_rfm_get_int(h, 99u, &v), LP_EINVAL);
   assert_int_equal(lp_rfm_get_int(NULL, LP_RFM_PERIOD_SECONDS, &v), LP_EINVAL);
   assert_int_equal(lp_rfm_get_int(h, LP_RFM_PERIOD_SECONDS, NULL), LP_EINVAL);
-  assert_int_equal(lp_rfm_set_int(h, (lp_rfm_option)99, 1), LP_EINVAL);
+  assert_int_equal(lp_rfm_set_int(h, 99u, 1), LP_EINVAL);
   assert_int_equal(lp_rfm_set_int(NULL, LP_RFM_PERIOD_SECONDS, 1), LP_EINVAL);
   assert_int_equal(lp_rfm_set_int(h, LP_RFM_PERIOD_SECONDS, 0), LP_ERANGE);
   assert_int_equal(lp_rfm_set_int(h, LP_RFM_ONE_TIME_ACTIVE_SECONDS, 200 * DAY), LP_ERANGE);
@@ -572,10 +619,10 @@ static void options_are_validated(void **state) {
 typedef struct seen_changes {
   size_t n;
   uint64_t id[8];
-  lp_rfm_stage from[8], to[8];
+  uint32_t from[8], to[8];
 } seen_changes;
 
-static void record_change(void *ud, uint64_t id, lp_rfm_stage from, lp_rfm_stage to) {
+static void record_change(void *ud, uint64_t id, uint32_t from, uint32_t to) {
   seen_changes *s = ud;
   assert_true(s->n < 8);
   s->id[s->n] = id;
@@ -800,6 +847,349 @@ static void radix_sort_is_stable_and_ordered(void **state) {
   }
 }
 
+/* ---- API 1.0 template: bounds, messages, re-entrancy, checker ---- */
+
+static void option_bounds_follow_the_neighbours(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  int64_t lo = 0, hi = 0;
+  /* Defaults: one-time 60/180/240 days, repeat 200/400/600 %. */
+  struct { uint32_t key; int64_t lo, hi; } want[] = {
+      {LP_RFM_PERIOD_SECONDS, 1, 1000000000},
+      {LP_RFM_ONE_TIME_ACTIVE_SECONDS, 0, 180 * DAY - 1},
+      {LP_RFM_ONE_TIME_AT_RISK_SECONDS, 60 * DAY + 1, 240 * DAY - 1},
+      {LP_RFM_ONE_TIME_DORMANT_SECONDS, 180 * DAY + 1, INT64_MAX},
+      {LP_RFM_REPEAT_ACTIVE_PERCENT, 1, 399},
+      {LP_RFM_REPEAT_AT_RISK_PERCENT, 201, 599},
+      {LP_RFM_REPEAT_DORMANT_PERCENT, 401, 1000000},
+  };
+  for (size_t i = 0; i < LP_ARRAY_LEN(want); i++) {
+    assert_int_equal(lp_rfm_int_bounds(h, want[i].key, &lo, &hi), LP_OK);
+    assert_int_equal(lo, want[i].lo);
+    assert_int_equal(hi, want[i].hi);
+    int64_t v;
+    assert_int_equal(lp_rfm_get_int(h, want[i].key, &v), LP_OK);
+    /* Both ends are accepted, one past either is LP_ERANGE naming the
+     * bounds, and a refused value changes nothing. */
+    if (want[i].lo > INT64_MIN) {
+      assert_int_equal(lp_rfm_set_int(h, want[i].key, want[i].lo - 1), LP_ERANGE);
+      char text[64];
+      snprintf(text, sizeof text, "%lld..%lld", (long long)want[i].lo, (long long)want[i].hi);
+      assert_non_null(strstr(lp_rfm_errmsg(h), text));
+    }
+    if (want[i].hi < INT64_MAX)
+      assert_int_equal(lp_rfm_set_int(h, want[i].key, want[i].hi + 1), LP_ERANGE);
+    int64_t after;
+    assert_int_equal(lp_rfm_get_int(h, want[i].key, &after), LP_OK);
+    assert_int_equal(after, v);
+    assert_int_equal(lp_rfm_set_int(h, want[i].key, want[i].lo), LP_OK);
+    assert_int_equal(lp_rfm_set_int(h, want[i].key, want[i].hi), LP_OK);
+    assert_int_equal(lp_rfm_set_int(h, want[i].key, v), LP_OK);
+  }
+  /* Bounds move with the neighbours: at risk 100 days -> active < 100. */
+  assert_int_equal(lp_rfm_set_int(h, LP_RFM_ONE_TIME_AT_RISK_SECONDS, 100 * DAY), LP_OK);
+  assert_int_equal(lp_rfm_int_bounds(h, LP_RFM_ONE_TIME_ACTIVE_SECONDS, &lo, &hi), LP_OK);
+  assert_int_equal(hi, 100 * DAY - 1);
+  assert_int_equal(lp_rfm_int_bounds(h, 0u, &lo, &hi), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "unknown option 0"));
+  assert_int_equal(lp_rfm_int_bounds(h, 8u, &lo, &hi), LP_EINVAL);
+  assert_int_equal(lp_rfm_int_bounds(h, LP_RFM_PERIOD_SECONDS, NULL, &hi), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "min: NULL"));
+  assert_int_equal(lp_rfm_int_bounds(h, LP_RFM_PERIOD_SECONDS, &lo, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "max: NULL"));
+  assert_int_equal(lp_rfm_int_bounds(NULL, LP_RFM_PERIOD_SECONDS, &lo, &hi), LP_EINVAL);
+  assert_int_equal(rfm_check(h), LP_OK);
+  lp_rfm_free(h);
+}
+
+/* Leave a known message, so that a failing call is seen to replace it. */
+#define STALE "key: unknown option 77"
+static void stale(lp_rfm *h) {
+  assert_int_equal(lp_rfm_set_int(h, 77u, 0), LP_EINVAL);
+  assert_string_equal(lp_rfm_errmsg(h), STALE);
+}
+
+#define EXPECT_MSG(h, call, code, text)                  \
+  do {                                                   \
+    stale(h);                                            \
+    assert_int_equal((call), (code));                    \
+    assert_non_null(strstr(lp_rfm_errmsg(h), (text)));   \
+  } while (0)
+
+/* Every documented failure of every function on an lp_rfm leaves its own
+ * message, const calls included (lp_rfm_get's LP_ENOTFOUND used to show
+ * the previous call's message). */
+static void every_failure_leaves_its_message(void **state) {
+  (void)state;
+  lp_rfm *h = seven_profiles(), *other;
+  assert_int_equal(lp_rfm_add_profile(h, 50), LP_OK);
+  assert_int_equal(lp_rfm_create(NULL, &other), LP_OK);
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT, badp = LP_RFM_PROFILE_INIT;
+  badp.struct_size = 3;
+  lp_rfm_clv c = LP_RFM_CLV_INIT, badc = LP_RFM_CLV_INIT;
+  badc.struct_size = 3;
+  uint32_t st;
+  int64_t v;
+  const int64_t as_of = T0 + 10 * DAY;
+  EXPECT_MSG(h, lp_rfm_get(h, 42, &p), LP_ENOTFOUND, "profile 42: no such profile");
+  EXPECT_MSG(h, lp_rfm_get(h, 1, NULL), LP_EINVAL, "out: NULL");
+  EXPECT_MSG(h, lp_rfm_get(h, 1, &badp), LP_EINVAL, "struct_size 3");
+  EXPECT_MSG(h, lp_rfm_clv_inputs(h, 42, as_of, &c), LP_ENOTFOUND, "profile 42");
+  EXPECT_MSG(h, lp_rfm_clv_inputs(h, 50, as_of, &c), LP_ENOTFOUND, "no transaction");
+  EXPECT_MSG(h, lp_rfm_clv_inputs(h, 1, T0, &c), LP_ERANGE, "after as_of");
+  EXPECT_MSG(h, lp_rfm_clv_inputs(h, 1, INT64_MAX, &c), LP_ERANGE, "LP_RFM_MAX_TIMESTAMP");
+  EXPECT_MSG(h, lp_rfm_clv_inputs(h, 1, as_of, NULL), LP_EINVAL, "out: NULL");
+  EXPECT_MSG(h, lp_rfm_clv_inputs(h, 1, as_of, &badc), LP_EINVAL, "struct_size 3");
+  EXPECT_MSG(h, lp_rfm_stage_of(h, 42, as_of, &st), LP_ENOTFOUND, "profile 42");
+  EXPECT_MSG(h, lp_rfm_stage_of(h, 1, T0, &st), LP_ERANGE, "after as_of");
+  EXPECT_MSG(h, lp_rfm_stage_of(h, 1, as_of, NULL), LP_EINVAL, "stage: NULL");
+  EXPECT_MSG(h, lp_rfm_get_int(h, 99u, &v), LP_EINVAL, "unknown option 99");
+  EXPECT_MSG(h, lp_rfm_get_int(h, LP_RFM_PERIOD_SECONDS, NULL), LP_EINVAL, "value: NULL");
+  EXPECT_MSG(h, lp_rfm_set_int(h, LP_RFM_PERIOD_SECONDS, 0), LP_ERANGE, "1..1000000000");
+  EXPECT_MSG(h, lp_rfm_set_int(h, LP_RFM_PERIOD_SECONDS, 60), LP_EMISUSE, "no profile");
+  lp_rfm_txn t = txn(1, T0, 1, -1);
+  EXPECT_MSG(h, lp_rfm_add(h, NULL, 1), LP_EINVAL, "txns: NULL");
+  t.flags = 4;
+  EXPECT_MSG(h, lp_rfm_add(h, &t, 1), LP_EINVAL, "txns[0]: unknown flags");
+  EXPECT_MSG(h, lp_rfm_merge_profiles(h, 1, 1), LP_EINVAL, "both 1");
+  EXPECT_MSG(h, lp_rfm_merge_profiles(h, 1, 42), LP_ENOTFOUND, "from_id 42");
+  EXPECT_MSG(h, lp_rfm_merge(h, NULL), LP_EINVAL, "src: NULL");
+  EXPECT_MSG(h, lp_rfm_merge(h, h), LP_EINVAL, "same state");
+  assert_int_equal(lp_rfm_set_int(other, LP_RFM_PERIOD_SECONDS, 3600), LP_OK);
+  EXPECT_MSG(h, lp_rfm_merge(h, other), LP_ECONFLICT, "period lengths differ");
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = as_of;
+  size_t n;
+  EXPECT_MSG(h, lp_rfm_score(h, NULL, NULL, NULL, 0, &n), LP_EINVAL, "opts: NULL");
+  EXPECT_MSG(h, lp_rfm_score(h, &o, NULL, NULL, 0, NULL), LP_EINVAL, "needed: NULL");
+  o.as_of = T0;
+  EXPECT_MSG(h, lp_rfm_score(h, &o, NULL, NULL, 0, &n), LP_ERANGE, "after as_of");
+  EXPECT_MSG(h, lp_rfm_update_stages(h, T0, NULL, NULL, NULL), LP_ERANGE, "after as_of");
+  EXPECT_MSG(h, lp_rfm_update_stages(h, INT64_MIN, NULL, NULL, NULL), LP_ERANGE,
+             "LP_RFM_MAX_TIMESTAMP");
+  EXPECT_MSG(h, lp_rfm_save(h, NULL, NULL), LP_EINVAL, "w: NULL");
+  EXPECT_MSG(h, lp_rfm_load(h, NULL, NULL), LP_EINVAL, "r: NULL");
+  EXPECT_MSG(h, lp_rfm_int_bounds(h, 99u, &v, &v), LP_EINVAL, "unknown option 99");
+  /* A failing call leaves the state as it was. */
+  assert_int_equal(rfm_check(h), LP_OK);
+  assert_int_equal(lp_rfm_count(h), 8);
+  lp_rfm_free(other);
+  lp_rfm_free(h);
+}
+
+/* What the re-entering callback does: every entry point on the busy
+ * handle, recording the status codes. */
+typedef struct reenter_ctx {
+  lp_rfm *h;
+  size_t calls;
+  int rc[24];
+  size_t nrc;
+  bool message_ok;
+} reenter_ctx;
+
+static int save_sink(void *ud, const void *buf, size_t len) {
+  (void)ud, (void)buf, (void)len;
+  return 0;
+}
+
+static int load_source(void *ud, void *buf, size_t cap, size_t *got) {
+  (void)ud, (void)buf, (void)cap;
+  *got = 0;
+  return 0;
+}
+
+static void reenter_everything(void *ud, uint64_t id, uint32_t from, uint32_t to) {
+  (void)id, (void)from, (void)to;
+  reenter_ctx *c = ud;
+  lp_rfm *h = c->h;
+  c->calls++;
+  if (c->calls > 1) return;
+  /* The call that used to be a use-after-free: new profiles grow the
+   * records under the running update. */
+  lp_rfm_txn t[64];
+  for (size_t i = 0; i < 64; i++) t[i] = txn(5000 + i, T0, 1, -1);
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  lp_rfm_clv cl = LP_RFM_CLV_INIT;
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = T0 + 100 * DAY;
+  lp_rfm_row rows[8];
+  size_t n;
+  uint32_t st;
+  int64_t v, w;
+  lp_rfm *other;
+  assert_int_equal(lp_rfm_create(NULL, &other), LP_OK);
+  size_t k = 0;
+  c->rc[k++] = lp_rfm_add(h, t, 64);
+  c->message_ok = strstr(lp_rfm_errmsg(h), "lp_rfm_add called from inside a callback") != NULL;
+  c->rc[k++] = lp_rfm_add_profile(h, 9999);
+  c->rc[k++] = lp_rfm_set_int(h, LP_RFM_REPEAT_ACTIVE_PERCENT, 150);
+  c->rc[k++] = lp_rfm_get_int(h, LP_RFM_PERIOD_SECONDS, &v);
+  c->rc[k++] = lp_rfm_int_bounds(h, LP_RFM_PERIOD_SECONDS, &v, &w);
+  c->rc[k++] = lp_rfm_get(h, 1, &p);
+  c->rc[k++] = lp_rfm_clv_inputs(h, 1, T0 + 100 * DAY, &cl);
+  c->rc[k++] = lp_rfm_stage_of(h, 1, T0 + 100 * DAY, &st);
+  c->rc[k++] = lp_rfm_merge_profiles(h, 1, 2);
+  c->rc[k++] = lp_rfm_merge(h, other);
+  c->rc[k++] = lp_rfm_merge(other, h);
+  c->rc[k++] = lp_rfm_score(h, &o, NULL, rows, 8, &n);
+  c->rc[k++] = lp_rfm_update_stages(h, T0 + 200 * DAY, NULL, NULL, NULL);
+  c->rc[k++] = lp_rfm_save(h, save_sink, NULL);
+  c->rc[k++] = lp_rfm_load(h, load_source, NULL);
+  c->nrc = k;
+  /* errmsg and count stay available. */
+  assert_non_null(lp_rfm_errmsg(h));
+  assert_int_equal(lp_rfm_count(h), 7);
+  /* Other handles work as usual. */
+  assert_int_equal(lp_rfm_add(other, t, 1), LP_OK);
+  lp_rfm_free(other);
+}
+
+static void callbacks_cannot_reenter_their_handle(void **state) {
+  (void)state;
+  lp_rfm *h = seven_profiles();
+  lp_membuf *before = state_bytes(h);
+  reenter_ctx c = {h, 0, {0}, 0, false};
+  size_t changed = 0;
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 100 * DAY, reenter_everything, &c, &changed),
+                   LP_OK);
+  assert_int_equal(changed, 7);
+  assert_int_equal(c.calls, 7);
+  assert_int_equal(c.nrc, 15);
+  for (size_t i = 0; i < c.nrc; i++)
+    if (c.rc[i] != LP_EMISUSE) fail_msg("re-entering call %zu returned %d", i, c.rc[i]);
+  assert_true(c.message_ok);
+  /* Only the stages changed: the refused calls did nothing, and the
+   * handle works normally again afterwards. */
+  assert_int_equal(rfm_check(h), LP_OK);
+  assert_int_equal(lp_rfm_count(h), 7);
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  assert_int_equal(lp_rfm_get(h, 5000, &p), LP_ENOTFOUND);
+  uint32_t st;
+  assert_int_equal(lp_rfm_stage_of(h, 1, T0 + 100 * DAY, &st), LP_OK);
+  lp_rfm_txn t = txn(5000, T0, 1, -1);
+  assert_int_equal(lp_rfm_add(h, &t, 1), LP_OK);
+  lp_membuf_free(before);
+  lp_rfm_free(h);
+}
+
+static void segment_names_and_the_old_spelling(void **state) {
+  (void)state;
+  lp_rfm_segmap *map;
+  assert_int_equal(lp_rfm_segmap_builtin(NULL, LP_RFM_MAP_RF10, &map), LP_OK);
+  uint32_t i = 0, j = 0;
+  assert_int_equal(lp_rfm_segmap_find(map, "cant_lose", &i), LP_OK);
+  assert_int_equal(i, 2); /* third rule of the grid, as published */
+  assert_string_equal(lp_rfm_segmap_name(map, i), "cant_lose");
+  assert_int_equal(lp_rfm_segmap_find(map, "cant_loose", &j), LP_OK);
+  assert_int_equal(j, i);
+  assert_int_equal(lp_rfm_segmap_find(map, "champions", &i), LP_OK);
+  assert_int_equal(i, 9);
+  assert_int_equal(lp_rfm_segmap_find(map, "others", &i), LP_OK);
+  assert_int_equal(i, LP_RFM_SEGMENT_OTHERS);
+  assert_int_equal(lp_rfm_segmap_find(map, "cant lose", &i), LP_ENOTFOUND);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "no segment named \"cant lose\""));
+  assert_int_equal(lp_rfm_segmap_find(map, NULL, &i), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "name: NULL"));
+  assert_int_equal(lp_rfm_segmap_find(map, "x", NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "index: NULL"));
+  assert_int_equal(lp_rfm_segmap_find(NULL, "x", &i), LP_EINVAL);
+  lp_rfm_segmap_free(map);
+  /* A map with a rule of its own named cant_loose finds that one. */
+  assert_int_equal(lp_rfm_segmap_create(NULL, &map), LP_OK);
+  lp_rfm_rule rule = LP_RFM_RULE_INIT;
+  rule.name = "cant_lose";
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
+  rule.name = "cant_loose";
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
+  assert_int_equal(lp_rfm_segmap_find(map, "cant_loose", &i), LP_OK);
+  assert_int_equal(i, 1);
+  /* Names are UTF-8 without NUL: bad bytes are refused with the offset. */
+  rule.name = "Gro\xc3\x9f" "kunden"; /* well-formed: accepted */
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
+  rule.name = "a\xff" "b";
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "byte 1"));
+  rule.name = "\xc0\xaf"; /* overlong '/' */
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  rule.name = "\xed\xa0\x80"; /* surrogate */
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_int_equal(lp_rfm_segmap_count(map), 3);
+  lp_rfm_segmap_free(map);
+}
+
+/* The checker accepts what the library builds and names what breaks. */
+static void checker_finds_broken_invariants(void **state) {
+  (void)state;
+  lp_rfm_txn t[400];
+  random_txns(t, 400, 30, 21);
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  assert_int_equal(rfm_check(h), LP_OK);
+  assert_int_equal(lp_rfm_add(h, t, 400), LP_OK);
+  assert_int_equal(lp_rfm_add_profile(h, 7), LP_OK);
+  assert_int_equal(rfm_check(h), LP_OK);
+  assert_int_equal(lp_rfm_merge_profiles(h, 1000, 1001), LP_OK);
+  assert_int_equal(lp_rfm_merge_profiles(h, 77, 1002), LP_OK);
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 90 * DAY, NULL, NULL, NULL), LP_OK);
+  assert_int_equal(rfm_check(h), LP_OK);
+  rfm_prof *p = rfm_at(h, 3);
+  assert_true(p->periods >= 2 && p->order_keys >= 2);
+  rfm_prof saved = *p;
+  /* Each edit breaks one invariant; the state is repaired after each. */
+  p->txns++;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "transaction total"));
+  *p = saved;
+  h->txn_total++;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  h->txn_total--;
+  p->order_keys--;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  *p = saved;
+  p->periods--;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  *p = saved;
+  p->first_ts = p->last_ts + 1;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "inconsistent profile record"));
+  *p = saved;
+  p->prev_ts = p->first_ts - 1;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  *p = saved;
+  p->stage = 8;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  *p = saved;
+  p->monetary = h->turnover + 1;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  *p = saved;
+  p->id ^= 1;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "index"));
+  *p = saved;
+  /* A chain that skips its head, and one whose head points elsewhere. */
+  uint64_t key[2] = {p->id, p->order_head}, next;
+  assert_true(lp_hmap_get(&h->orders, key, &next));
+  p->order_head = next;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  *p = saved;
+  p->order_head = UINT64_C(0xDEADBEEF);
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "missing"));
+  *p = saved;
+  p->period_head ^= 1;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  *p = saved;
+  h->busy = 1;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  h->busy = 0;
+  h->bands.one_time[0] = h->bands.one_time[1];
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  rfm_bands_default(&h->bands, &h->period);
+  assert_int_equal(rfm_check(h), LP_OK);
+  lp_rfm_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(aggregates_follow_the_definitions),
@@ -820,6 +1210,11 @@ int main(void) {
       cmocka_unit_test(identity_merge_equals_reingestion),
       cmocka_unit_test(merges_reject_bad_arguments),
       cmocka_unit_test(radix_sort_is_stable_and_ordered),
+      cmocka_unit_test(option_bounds_follow_the_neighbours),
+      cmocka_unit_test(every_failure_leaves_its_message),
+      cmocka_unit_test(callbacks_cannot_reenter_their_handle),
+      cmocka_unit_test(segment_names_and_the_old_spelling),
+      cmocka_unit_test(checker_finds_broken_invariants),
   };
   return cmocka_run_group_tests_name("rfm", tests, NULL, NULL);
 }

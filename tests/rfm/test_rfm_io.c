@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/common.h"
+#include "rfm/rfm_check.h"
 #include "rfm_fixtures.h"
 
 /* A small state that exercises every field: orders, loose lines, refunds,
@@ -38,6 +39,7 @@ static int load_buffer(lp_rfm *h, const uint8_t *p, size_t n) {
 
 /* A loaded-into handle whose load failed must still hold `expect`. */
 static void assert_holds(lp_rfm *h, lp_membuf *expect) {
+  if (rfm_check(h) != LP_OK) fail_msg("invariant broken: %s", lp_rfm_errmsg(h));
   lp_membuf *now = state_bytes(h);
   assert_int_equal(lp_membuf_size(now), lp_membuf_size(expect));
   assert_memory_equal(lp_membuf_data(now), lp_membuf_data(expect), lp_membuf_size(now));
@@ -109,6 +111,7 @@ static void every_truncation_and_bit_flip_is_rejected(void **state) {
   for (size_t len = 0; len < total; len++) {
     int rc = load_buffer(h, p, len);
     if (rc != LP_ECORRUPT) fail_msg("truncation at %zu: got %d", len, rc);
+    assert_int_equal(rfm_check(h), LP_OK);
   }
   uint8_t *copy = malloc(total);
   assert_non_null(copy);
@@ -368,6 +371,7 @@ static void writer_and_reader_fail_cleanly_at_every_byte(void **state) {
     lp_test_writer tw = {NULL, limit, 0, 1};
     assert_int_equal(lp_rfm_save(src, lp_test_writer_cb, &tw), LP_EIO);
     assert_true(tw.written <= limit);
+    assert_int_equal(rfm_check(src), LP_OK);
   }
   assert_non_null(strstr(lp_rfm_errmsg(src), "save failed"));
   lp_rfm *h = victim(&vb);
@@ -377,6 +381,7 @@ static void writer_and_reader_fail_cleanly_at_every_byte(void **state) {
     tr.fail_at = at;
     tr.max_chunk = 7;
     assert_int_equal(lp_rfm_load(h, lp_test_reader_cb, &tr), LP_EIO);
+    assert_int_equal(rfm_check(h), LP_OK);
   }
   assert_holds(h, vb);
   lp_rfm_free(h);
@@ -414,7 +419,10 @@ static int op_flow(const lp_allocator *alloc, void *ctx) {
   if (rc == LP_OK) rc = save_into(h, &before);
   if (rc == LP_OK) {
     rc = op(h, alloc);
+    if (rc == LP_OK && rfm_check(h) != LP_OK) fail_msg("invariant broken: %s", lp_rfm_errmsg(h));
     if (rc != LP_OK) {
+      /* Unchanged and consistent: the same bytes, every invariant. */
+      if (rfm_check(h) != LP_OK) fail_msg("invariant broken: %s", lp_rfm_errmsg(h));
       assert_int_equal(save_into(h, &after), LP_OK);
       assert_int_equal(lp_membuf_size(before), lp_membuf_size(after));
       assert_memory_equal(lp_membuf_data(before), lp_membuf_data(after),
@@ -469,11 +477,14 @@ static int op_score(lp_rfm *h, const lp_allocator *alloc) {
   lp_rfm_row rows[8];
   size_t n;
   rc = lp_rfm_score(h, &o, map, rows, 8, &n);
+  lp_rfm_segment_summary sum[12];
+  size_t needed;
+  if (rc == LP_OK) assert_int_equal(lp_rfm_summarize(map, rows, n, sum, 12, &needed), LP_OK);
   lp_rfm_segmap_free(map);
   return rc;
 }
 
-static void ignore_change(void *ud, uint64_t id, lp_rfm_stage from, lp_rfm_stage to) {
+static void ignore_change(void *ud, uint64_t id, uint32_t from, uint32_t to) {
   (void)ud, (void)id, (void)from, (void)to;
 }
 

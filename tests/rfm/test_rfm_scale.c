@@ -103,9 +103,9 @@ static void check_scores(lp_rfm *h, expect *e, uint32_t bins) {
     assert_int_equal(rows[i].r, r[i]);
     assert_int_equal(rows[i].m, m[i]);
     assert_int_equal(rows[i].segment, lp_rfm_segmap_match(map, rows[i].r, rows[i].f, rows[i].m));
-    lp_rfm_stage st;
+    uint32_t st;
     assert_int_equal(lp_rfm_stage_of(h, e[i].id, o.as_of, &st), LP_OK);
-    assert_int_equal(rows[i].stage, (uint32_t)st);
+    assert_int_equal(rows[i].stage, st);
   }
   free(r);
   free(m);

@@ -262,7 +262,8 @@ static int report_rfm(lp_rfm *rfm, int64_t as_of, lp_rfm_row **rows_out, size_t 
   lp_rfm_segment_summary sum[64];
   if (rc == LP_OK) {
     nseg = lp_rfm_segmap_count(map);
-    rc = nseg < 64 ? lp_rfm_summarize(rows, *count, nseg, sum) : LP_ELIMIT;
+    size_t needed;
+    rc = nseg < 64 ? lp_rfm_summarize(map, rows, *count, sum, 64, &needed) : LP_ELIMIT;
   }
   if (rc != LP_OK) {
     pctl_error("rfm scoring: %s", lp_strerror(rc));

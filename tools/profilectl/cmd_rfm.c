@@ -388,7 +388,8 @@ static int print_summary(const lp_rfm_row *rows, size_t n, const lp_rfm_segmap *
                          unsigned scale) {
   size_t nseg = lp_rfm_segmap_count(map);
   lp_rfm_segment_summary *s = calloc(nseg + 1, sizeof *s);
-  if (s == NULL || lp_rfm_summarize(rows, n, nseg, s) != LP_OK) {
+  size_t needed;
+  if (s == NULL || lp_rfm_summarize(map, rows, n, s, nseg + 1, &needed) != LP_OK) {
     free(s);
     pctl_error("cannot summarize the segments (revenue overflows or no memory)");
     return PCTL_EXIT_FAILURE;

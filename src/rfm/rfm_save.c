@@ -1,14 +1,12 @@
 /*
- * RFM snapshots: canonical save (profiles by id, set members sorted) and an
- * atomic, fully validating load.
+ * RFM save: one canonical snapshot (profiles by id, set members sorted),
+ * so the bytes depend only on the state.
  * SPDX-License-Identifier: MIT
  */
 #include <stdlib.h>
 
 #include "core/codec.h"
-#include "rfm/rfm_internal.h"
-
-
+#include "rfm/rfm_sort.h"
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -31,7 +29,7 @@ static void chain_sorted(const lp_map128 *set, uint64_t owner, uint64_t head, ui
     for (uint64_t i = 0; i < n; i++) buf[i] ^= UINT64_C(1) << 63;
 }
 
-static int write_opts(lp_rfm *h, lp_snapshot_writer *w) {
+static int write_opts(const lp_rfm *h, lp_snapshot_writer *w) {
   int rc = lp_snapshot_writer_begin_section(w, RFM_SEC_OPTS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_i64(w, h->period);
   for (int i = 0; rc == LP_OK && i < 3; i++) rc = lp_snapw_i64(w, h->bands.one_time[i]);
@@ -43,7 +41,7 @@ static int write_opts(lp_rfm *h, lp_snapshot_writer *w) {
   return rc;
 }
 
-static int write_profiles(lp_rfm *h, lp_snapshot_writer *w, const uint32_t *order) {
+static int write_profiles(const lp_rfm *h, lp_snapshot_writer *w, const uint32_t *order) {
   int rc = lp_snapshot_writer_begin_section(w, RFM_SEC_PROFILES, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(w, h->profs.len);
   for (size_t i = 0; rc == LP_OK && i < h->profs.len; i++) {
@@ -60,7 +58,7 @@ static int write_profiles(lp_rfm *h, lp_snapshot_writer *w, const uint32_t *orde
   return rc;
 }
 
-static int write_set(lp_rfm *h, lp_snapshot_writer *w, const uint32_t *order, bool periods,
+static int write_set(const lp_rfm *h, lp_snapshot_writer *w, const uint32_t *order, bool periods,
                      uint64_t *buf) {
   const lp_map128 *set = periods ? &h->periods : &h->orders;
   int rc = lp_snapshot_writer_begin_section(w, periods ? RFM_SEC_PERIODS : RFM_SEC_ORDERS,
@@ -76,9 +74,11 @@ static int write_set(lp_rfm *h, lp_snapshot_writer *w, const uint32_t *order, bo
   return rc;
 }
 
-int lp_rfm_save(lp_rfm *h, lp_writer write, void *ud) {
+int lp_rfm_save(const lp_rfm *h, lp_writer write, void *ud) {
   if (h == NULL) return LP_EINVAL;
-  if (write == NULL) return lp_error_set(&h->err, LP_EINVAL, "w: NULL");
+  RFM_ENTER(h, "lp_rfm_save");
+  lp_error *err = LP_ERR_OF_CONST(h);
+  if (write == NULL) return lp_error_set(err, LP_EINVAL, "w: NULL");
   size_t n = h->profs.len, longest = 1;
   for (size_t i = 0; i < n; i++) {
     const rfm_prof *p = rfm_at(h, i);
@@ -99,8 +99,8 @@ int lp_rfm_save(lp_rfm *h, lp_writer write, void *ud) {
   if (rc == LP_OK) rc = write_set(h, w, order, true, buf);
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
   if (rc != LP_OK) {
-    if (w != NULL) lp_error_set(&h->err, rc, "save failed: %s", lp_snapshot_writer_errmsg(w));
-    else lp_error_set(&h->err, rc, "save failed: %s", lp_strerror(rc));
+    if (w != NULL) lp_error_set(err, rc, "save failed: %s", lp_snapshot_writer_errmsg(w));
+    else lp_error_set(err, rc, "save failed: %s", lp_strerror(rc));
   }
   lp_snapshot_writer_free(w);
   lp_mem_free_array(&h->mem, buf, longest, sizeof *buf);

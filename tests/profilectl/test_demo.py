@@ -66,6 +66,23 @@ bad = run("demo", "--people", "5")
 check(bad.returncode == 2, "--people below 10 is a usage error")
 bad = run("demo", "--frobnicate", "1")
 check(bad.returncode == 2, "an unknown option is a usage error")
-bad = run("demo", "--out-dir", "/nonexistent/dir")
-check(bad.returncode == 1 and "cannot write" in bad.stderr, "an unwritable --out-dir is a data error")
+with tempfile.TemporaryDirectory() as tmp:
+    # --out-dir creates the folder and its parents.
+    nested = os.path.join(tmp, "a", "b")
+    r = run("demo", "--people", "10", "--out-dir", nested)
+    check(r.returncode == 0 and os.path.exists(os.path.join(nested, "orders.csv")),
+          "--out-dir creates missing folders")
+    # A file in the way: a data error with the system's reason.
+    blocker = os.path.join(tmp, "file")
+    open(blocker, "w").close()
+    bad = run("demo", "--people", "10", "--out-dir", os.path.join(blocker, "dir"))
+    check(bad.returncode == 1 and "cannot create the folder" in bad.stderr and
+          "Not a directory" in bad.stderr, "an unusable --out-dir is a data error with the reason")
+    # A folder that cannot be written (a read-only file where events.csv goes).
+    ro = os.path.join(tmp, "ro")
+    os.mkdir(ro)
+    os.mkdir(os.path.join(ro, "events.csv"))
+    bad = run("demo", "--people", "10", "--out-dir", ro)
+    check(bad.returncode == 1 and "cannot open" in bad.stderr and "Is a directory" in bad.stderr,
+          "an unwritable output file is a data error with the reason")
 print("demo: all checks passed")

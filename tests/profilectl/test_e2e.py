@@ -163,7 +163,7 @@ def test_csv_check(d):
     check_run("csv-check missing", ["csv-check", "nope.csv"], 1, out="", cwd=d,
               err="profilectl: error: cannot open 'nope.csv': No such file or directory\n")
     check_run("csv-check dir", ["csv-check", "."], 1, out="", cwd=d,
-              err="profilectl: error: cannot read '.': it is a directory\n")
+              err="profilectl: error: cannot read '.': Is a directory\n")
 
     # Usage errors: exit 2, nothing on stdout, a pointer to the help.
     hint = "Run 'profilectl help csv-check' for usage.\n"
@@ -171,15 +171,15 @@ def test_csv_check(d):
             ("missing file", [], "missing FILE"),
             ("two files", ["a.csv", "b.csv"], "only one FILE may be given"),
             ("bad option", ["--bogus", "a.csv"], "unknown option '--bogus'"),
-            ("no value", ["a.csv", "-d"], "option '-d' needs a value"),
+            ("no value", ["a.csv", "-d"], "option '-d' needs a value (C)"),
             ("long delimiter", ["-d", "ab", "a.csv"],
-             "the delimiter must be one character other than '\"' (or 'tab'), not 'ab'"),
+             "option '-d': the delimiter must be one character other than '\"' (or 'tab'), not 'ab'"),
             ("quote delimiter", ["-d", "\"", "a.csv"],
-             "the delimiter must be one character other than '\"' (or 'tab'), not '\"'"),
+             "option '-d': the delimiter must be one character other than '\"' (or 'tab'), not '\"'"),
             ("bad count", ["--max-report", "x", "a.csv"],
-             "option '--max-report' needs a whole number of at least 0, not 'x'"),
+             "option '--max-report': 'x' is not a whole number (at least 0)"),
             ("zero fields", ["--max-fields=0", "a.csv"],
-             "option '--max-fields' needs a whole number of at least 1, not '0'")]:
+             "option '--max-fields': 0 is outside 1..16777216")]:
         check_run("usage " + name, ["csv-check"] + args, 2, out="", cwd=d,
                   err=f"profilectl: error: {msg}\n{hint}")
 

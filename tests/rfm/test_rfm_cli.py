@@ -80,22 +80,67 @@ BADRULES = write("badrules.csv", "segment,r_min\nx,0\n")
 rc, out, err = run("--as-of", "2024-02-01", "--segments", BADRULES, SAMPLE)
 expect(rc == 1 and "score bound" in err, err)
 
-# Bad input: each is an error naming the line; nothing on stdout.
+# Bad input: each is an error naming FILE:LINE; nothing on stdout.
 CASES = [
-    ("customer_id,timestamp,amount\n,2024-01-01,1\n", "line 2: missing customer_id"),
-    ("customer_id,timestamp,amount\nx,2024-01-01,NaN\n", "line 2: amount"),
-    ("customer_id,timestamp,amount\nx,2024-01-01,\"1,000\"\n", "line 2: amount"),
-    ("customer_id,timestamp,amount\nx,2024-01-01,1.005\n", "line 2: amount"),
-    ("customer_id,timestamp,amount\nx,2024-01-01,99999999999999999999\n", "line 2: amount"),
-    ("customer_id,timestamp,amount\nx,2024-13-01,1\n", "line 2: timestamp"),
-    ("customer_id,timestamp,amount\nx,2024-03-01,1\n", "after --as-of"),
-    ("customer_id,timestamp\nx,2024-01-01\n", "amount"),
-    ("customer_id,timestamp,amount\nx,2024-01-01\n", "line 2"),
+    ("customer_id,timestamp,amount\n,2024-01-01,1\n", ":2: missing customer_id", []),
+    ("customer_id,timestamp,amount\nx,2024-01-01,NaN\n", ":2: amount", []),
+    ("customer_id,timestamp,amount\nx,2024-01-01,\"1,000\"\n", ":2: amount", []),
+    ("customer_id,timestamp,amount\nx,2024-01-01,1.005\n",
+     ":2: amount: invalid decimal '1.005': more than 2 decimal places (the extra digits are "
+     "not zero) (--scale 2)", ["--scale", "2"]),
+    ("customer_id,timestamp,amount\nx,2024-01-01,99999999999999999999\n", ":2: amount", []),
+    ("customer_id,timestamp,amount\nx,2024-13-01,1\n", ":2: timestamp", []),
+    ("customer_id,timestamp,amount\nx,1e9,1\n", ":2: timestamp", []),
+    ("customer_id,timestamp,amount\nx,2024-03-01,1\n",
+     ":2: timestamp is after --as-of 2024-02-01T00:00:00Z", []),
+    ("customer_id,timestamp\nx,2024-01-01\n", ": column 'amount' not found in the header", []),
+    ("customer_id,timestamp,amount\nx,2024-01-01\n", ":2: expected 3 fields", []),
+    # Two amounts that fit alone but not at the scale of the other (19 digits).
+    ("customer_id,timestamp,amount\nx,2024-01-01,9000000000000000000\ny,2024-01-01,0.5\n",
+     ":2: the amount does not fit 64 bits at 1 decimal places", []),
+    ("id,ts,q,p\n7,2024-01-01,3,1.995\n", ":2: quantity x price", [
+        "--id-col", "id", "--ts-col", "ts", "--qty-col", "q", "--price-col", "p",
+        "--scale", "2"]),
 ]
-for i, (text, msg) in enumerate(CASES):
+for i, (text, msg, extra) in enumerate(CASES):
     path = write("bad%d.csv" % i, text)
-    rc, out, err = run("--as-of", "2024-02-01", path)
-    expect(rc == 1 and msg in err and out == "", "case %d: rc %d err %r out %r" % (i, rc, err, out))
+    rc, out, err = run("--as-of", "2024-02-01", *extra, path)
+    expect(rc == 1 and (path + msg) in err and out == "",
+           "case %d: rc %d err %r out %r" % (i, rc, err, out))
+
+# Money without guesswork. Automatic scale: the data's own decimals decide.
+# 2 x 1.995 = 3.990 exactly (quantity places 0 + price places 3), and one
+# row of 0.001 makes every monetary value print with 3 places.
+QP3 = write("qp3.csv", "id,ts,q,p\n7,2024-01-01,2,1.995\n8,2024-01-01,1,0.001\n"
+            "8,2024-01-02,3,2.5\n")
+QPARGS = ["--id-col", "id", "--ts-col", "ts", "--qty-col", "q", "--price-col", "p"]
+rc, out, err = run("--as-of", "2024-01-03", *QPARGS, QP3)
+expect(rc == 0 and out.splitlines()[1].startswith("7,2,1,3.990,") and
+       out.splitlines()[2].startswith("8,1,2,7.501,"), out + err)
+# The summary prints revenue and mean monetary with the same 3 places.
+expect(err.count(" 3.990") == 2 and err.count(" 7.501") == 2, err)
+# A fixed --scale 2 accepts 2 x 1.995 (3.99 is exact at 2 places) ...
+QP2 = write("qp2.csv", "id,ts,q,p\n7,2024-01-01,2,1.995\n")
+rc, out, err = run("--as-of", "2024-01-03", *QPARGS, "--scale", "2", QP2)
+expect(rc == 0 and out.splitlines()[1].startswith("7,2,1,3.99,"), out + err)
+# ... and --scale 4 pads.
+rc, out, err = run("--as-of", "2024-01-03", *QPARGS, "--scale", "4", QP2)
+expect(rc == 0 and out.splitlines()[1].startswith("7,2,1,3.9900,"), out + err)
+# Integer amounts: automatic scale 0.
+INTS = write("ints.csv", "customer_id,timestamp,amount\nx,2024-01-01,12\nx,2024-01-02,-2\n")
+rc, out, err = run("--as-of", "2024-01-03", INTS)
+expect(rc == 0 and out.splitlines()[1] == "x,1,2,10,5,1,1,new_customers,active", out + err)
+# Written decimals count, zeros too: 1.50 has two places.
+ZEROS = write("zeros.csv", "customer_id,timestamp,amount\nx,2024-01-01,1.50\n")
+rc, out, err = run("--as-of", "2024-01-03", ZEROS)
+expect(rc == 0 and out.splitlines()[1].startswith("x,2,1,1.50,"), out + err)
+rc, out, err = run("--as-of", "2024-01-03", "--scale", "auto", ZEROS)
+expect(rc == 0 and out.splitlines()[1].startswith("x,2,1,1.50,"), out + err)
+
+# Timestamps parse as in every command: Unix seconds in the column and in --as-of.
+UNIX = write("unix.csv", "customer_id,timestamp,amount\nx,1704067200,1\n")
+rc, out, err = run("--as-of", "1704153600", UNIX)
+expect(rc == 0 and out.splitlines()[1].startswith("x,1,1,1,"), out + err)
 
 # --drop-missing-id counts and reports the dropped rows.
 MISSING = write("missing.csv", "customer_id,timestamp,amount\n,2024-01-01,1\n  ,2024-01-01,2\n"
@@ -109,7 +154,11 @@ for args in (["--as-of", "2024-02-01"], [SAMPLE], ["--as-of", "nope", SAMPLE],
              ["--as-of", "2024-02-01", "--qty-col", "q", SAMPLE],
              ["--as-of", "2024-02-01", "--amount-col", "a", "--qty-col", "q", "--price-col", "p",
               SAMPLE],
-             ["--as-of", "2024-02-01", "--frobnicate", SAMPLE]):
+             ["--as-of", "2024-02-01", "--frobnicate", SAMPLE],
+             ["--as-of", "2024-02-01", "--scale", "19", SAMPLE],
+             ["--as-of", "2024-02-01", "--scale", "two", SAMPLE],
+             ["--as-of", "2024-02-01", "--scale", "", SAMPLE],
+             ["--as-of", "2024-02-01", SAMPLE, SAMPLE]):
     rc, out, err = run(*args)
     expect(rc == 2, "usage %r: %d %s" % (args, rc, err))
 rc, out, err = run("--as-of", "2024-02-01", os.path.join(TMP, "absent.csv"))

@@ -17,68 +17,46 @@
 typedef struct check_opts {
   const char *path;
   char delimiter;
-  bool header;
-  size_t max_report;
-  size_t max_fields;
-  size_t max_record;
-  pctl_progress_mode progress;
+  bool no_header;
+  int64_t max_report;
+  int64_t max_fields;
+  int64_t max_record;
+  int progress;
 } check_opts;
 
-static int parse_delimiter(const char *v, char *out) {
+static bool parse_delimiter(const pctl_option *opt, const char *v, char *err, size_t cap) {
+  char *out = opt->dest;
   if (strcmp(v, "tab") == 0 || strcmp(v, "\\t") == 0) {
     *out = '\t';
-    return PCTL_EXIT_OK;
+    return true;
   }
   if (strlen(v) != 1 || v[0] == '"' || v[0] == '\r' || v[0] == '\n') {
-    return pctl_usage_error(CMD, "the delimiter must be one character other than '\"' "
-                                 "(or 'tab'), not '%s'", v);
+    snprintf(err, cap, "the delimiter must be one character other than '\"' (or 'tab'), not '%s'",
+             v);
+    return false;
   }
   *out = v[0];
-  return PCTL_EXIT_OK;
+  return true;
 }
 
 static int parse_options(int argc, char **argv, check_opts *o) {
-  o->path = NULL;
-  o->delimiter = ',';
-  o->header = true;
-  o->max_report = DEFAULT_MAX_REPORT;
-  o->max_fields = PCTL_CSV_DEFAULT_MAX_FIELDS;
-  o->max_record = PCTL_CSV_DEFAULT_MAX_RECORD;
   o->progress = PCTL_PROGRESS_AUTO;
-
-  pctl_args a;
-  pctl_args_init(&a, argc, argv);
-  const char *arg, *v;
-  bool option;
-  int rc = PCTL_EXIT_OK;
-  while (rc == PCTL_EXIT_OK && pctl_args_next(&a, &arg, &option)) {
-    if (!option) {
-      if (o->path != NULL) return pctl_usage_error(CMD, "only one FILE may be given");
-      o->path = arg;
-    } else if (pctl_args_is(arg, "--delimiter") || pctl_args_is(arg, "-d")) {
-      rc = pctl_args_value(&a, arg, &v);
-      if (rc == PCTL_EXIT_OK) rc = parse_delimiter(v, &o->delimiter);
-    } else if (strcmp(arg, "--no-header") == 0) {
-      o->header = false;
-    } else if (pctl_args_is(arg, "--max-report")) {
-      rc = pctl_args_value(&a, arg, &v);
-      if (rc == PCTL_EXIT_OK) rc = pctl_args_size(&a, "--max-report", v, 0, &o->max_report);
-    } else if (pctl_args_is(arg, "--max-fields")) {
-      rc = pctl_args_value(&a, arg, &v);
-      if (rc == PCTL_EXIT_OK) rc = pctl_args_size(&a, "--max-fields", v, 1, &o->max_fields);
-    } else if (pctl_args_is(arg, "--max-record-bytes")) {
-      rc = pctl_args_value(&a, arg, &v);
-      if (rc == PCTL_EXIT_OK) rc = pctl_args_size(&a, "--max-record-bytes", v, 1, &o->max_record);
-    } else if (strcmp(arg, "--progress") == 0) {
-      o->progress = PCTL_PROGRESS_ALWAYS;
-    } else if (strcmp(arg, "--no-progress") == 0) {
-      o->progress = PCTL_PROGRESS_NEVER;
-    } else {
-      return pctl_usage_error(CMD, "unknown option '%s'", arg);
-    }
-  }
-  if (rc == PCTL_EXIT_OK && o->path == NULL) return pctl_usage_error(CMD, "missing FILE");
-  return rc;
+  const pctl_option table[] = {
+    PCTL_OPT_CUSTOM("delimiter", 'd', "C", &o->delimiter, parse_delimiter, ",",
+                    "field delimiter: one character or 'tab'"),
+    PCTL_OPT_FLAG("no-header", 0, &o->no_header, "the first row is data and sets the field count"),
+    PCTL_OPT_INT("max-report", 0, "N", &o->max_report, 0, INT64_MAX, "100",
+                 "list at most N malformed rows"),
+    PCTL_OPT_INT("max-fields", 0, "N", &o->max_fields, 1, INT64_C(1) << 24, "4096",
+                 "most fields in a row"),
+    PCTL_OPT_INT("max-record-bytes", 0, "N", &o->max_record, 1, INT64_C(1) << 30, "1048576",
+                 "longest row in bytes"),
+    PCTL_OPT_SET("progress", 0, &o->progress, PCTL_PROGRESS_ALWAYS,
+                 "show the progress line on stderr (default: when stderr is a terminal)"),
+    PCTL_OPT_SET("no-progress", 0, &o->progress, PCTL_PROGRESS_NEVER, "never show it"),
+    PCTL_OPT_END,
+  };
+  return pctl_parse_file_command(&pctl_cmd_csv_check, table, argc, argv, &o->path);
 }
 
 typedef struct check_result {
@@ -89,14 +67,14 @@ typedef struct check_result {
 
 /* Read every record, listing malformed ones; returns an exit status. */
 static int scan(pctl_csv *r, const check_opts *o, pctl_progress *pg, check_result *res) {
-  if (o->header) {
+  if (!o->no_header) {
     if (pctl_csv_read_header(r) != LP_OK) {
       pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
       return PCTL_EXIT_FAILURE;
     }
     res->columns = pctl_csv_header_count(r);
   }
-  bool first = !o->header;
+  bool first = o->no_header;
   uint64_t seen = 0;
   for (;;) {
     int rc = pctl_csv_next(r);
@@ -107,7 +85,7 @@ static int scan(pctl_csv *r, const check_opts *o, pctl_progress *pg, check_resul
       pctl_csv_expect_fields(r, res->columns);
       first = false;
     } else if (rc == PCTL_CSV_MALFORMED) {
-      if (res->listed < o->max_report) {
+      if (res->listed < (uint64_t)o->max_report) {
         printf("%s\n", pctl_csv_errmsg(r));
         res->listed++;
       } else {
@@ -137,8 +115,8 @@ static int run_csv_check(int argc, char **argv) {
   pctl_csv_config_init(&cfg);
   cfg.delimiter = o.delimiter;
   cfg.on_malformed = PCTL_CSV_REPORT;
-  cfg.max_fields = o.max_fields;
-  cfg.max_record_bytes = o.max_record;
+  cfg.max_fields = (size_t)o.max_fields;
+  cfg.max_record_bytes = (size_t)o.max_record;
   pctl_csv *r;
   int rc = pctl_csv_open_file(&cfg, f, &r);
   if (rc != LP_OK) {
@@ -149,7 +127,7 @@ static int run_csv_check(int argc, char **argv) {
 
   pctl_progress_opts po;
   pctl_progress_opts_init(&po);
-  po.mode = o.progress;
+  po.mode = (pctl_progress_mode)o.progress;
   po.total_bytes = size;
   pctl_progress pg;
   pctl_progress_start(&pg, &po);
@@ -187,16 +165,6 @@ const pctl_command pctl_cmd_csv_check = {
   "the physical line where the row starts), then a summary follows:\n"
   "file, columns, rows (well-formed data rows), malformed, empty_lines (skipped)\n"
   "and bytes.\n"
-  "\n"
-  "options:\n"
-  "  -d, --delimiter C         field delimiter: one character or 'tab' (default ',')\n"
-  "      --no-header           the first row is data and sets the field count\n"
-  "      --max-report N        list at most N malformed rows (default 100)\n"
-  "      --max-fields N        most fields in a row (default 4096)\n"
-  "      --max-record-bytes N  longest row in bytes (default 1048576)\n"
-  "      --progress, --no-progress\n"
-  "                            force the progress line on stderr on or off\n"
-  "                            (default: shown when stderr is a terminal)\n"
   "\n"
   "Exit status: 0 if every row is well-formed, 1 if any row is malformed or the\n"
   "file cannot be read (a limit exceeded, an I/O error), 2 for a usage error.\n",

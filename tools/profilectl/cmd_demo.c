@@ -12,6 +12,8 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "csvout.h"
+#include "decimal.h"
 #include "libprofile.h"
 #include "synth.h"
 
@@ -36,36 +38,23 @@ typedef struct demo_data {
 } demo_data;
 
 static int parse_options(int argc, char **argv, demo_opts *o) {
+  int64_t people, seed, k;
+  const pctl_option table[] = {
+    PCTL_OPT_INT("people", 0, "N", &people, 10, 1000000, "2000", "people in the synthetic data"),
+    PCTL_OPT_INT("seed", 0, "S", &seed, 0, INT64_MAX, "42", "generator and k-means seed"),
+    PCTL_OPT_INT("k", 0, "K", &k, 2, DEMO_MAX_K, "4", "k-means clusters"),
+    PCTL_OPT_PATH("out-dir", 0, "DIR", &o->out_dir, NULL,
+                  "also write events.csv and orders.csv there (created if missing)"),
+    PCTL_OPT_END,
+  };
+  pctl_operands ops;
+  int rc = pctl_parse_options(&pctl_cmd_demo, table, argc, argv, &ops);
+  if (rc == PCTL_EXIT_OK) rc = pctl_want_operands(&pctl_cmd_demo, &ops, 0, 0, "argument");
+  if (rc != PCTL_EXIT_OK) return rc;
   pctl_synth_config_init(&o->synth);
-  o->synth.people = 2000;
-  o->k = 4;
-  o->out_dir = NULL;
-  pctl_args a;
-  pctl_args_init(&a, argc, argv);
-  const char *arg, *v;
-  bool option;
-  size_t n;
-  while (pctl_args_next(&a, &arg, &option)) {
-    if (!option) return pctl_usage_error(CMD, "unexpected argument '%s'", arg);
-    int rc = pctl_args_value(&a, arg, &v);
-    if (rc != PCTL_EXIT_OK) return rc;
-    if (pctl_args_is(arg, "--people")) {
-      if ((rc = pctl_args_size(&a, "--people", v, 10, &n)) != PCTL_EXIT_OK) return rc;
-      if (n > 1000000) return pctl_usage_error(CMD, "--people is at most 1000000");
-      o->synth.people = (uint32_t)n;
-    } else if (pctl_args_is(arg, "--seed")) {
-      if ((rc = pctl_args_size(&a, "--seed", v, 0, &n)) != PCTL_EXIT_OK) return rc;
-      o->synth.seed = (uint64_t)n;
-    } else if (pctl_args_is(arg, "--k")) {
-      if ((rc = pctl_args_size(&a, "--k", v, 2, &n)) != PCTL_EXIT_OK) return rc;
-      if (n > DEMO_MAX_K) return pctl_usage_error(CMD, "--k is at most %d", DEMO_MAX_K);
-      o->k = n;
-    } else if (pctl_args_is(arg, "--out-dir")) {
-      o->out_dir = v;
-    } else {
-      return pctl_usage_error(CMD, "unknown option '%s'", arg);
-    }
-  }
+  o->synth.people = (uint32_t)people;
+  o->synth.seed = (uint64_t)seed;
+  o->k = (size_t)k;
   return PCTL_EXIT_OK;
 }
 
@@ -309,10 +298,11 @@ static int report_kmeans(const lp_rfm_row *rows, size_t n, size_t k, uint64_t se
   }
   double c[DEMO_MAX_K * 3], sil = 0.0, db = 0.0;
   size_t nl = 0;
-  const uint32_t *labels = NULL;
-  if (rc == LP_OK) rc = lp_kmeans_centroids(km, LP_KMEANS_SPACE_ORIGINAL, c, k * dim);
+  uint32_t *labels = NULL;
+  if (rc == LP_OK) rc = lp_kmeans_centroids(km, LP_KMEANS_SPACE_ORIGINAL, c, k * dim, &nl);
   if (rc == LP_OK) rc = lp_kmeans_transform(km, x, n, dim, scaled);
-  if (rc == LP_OK) labels = lp_kmeans_labels(km, &nl);
+  if (rc == LP_OK && (labels = malloc((n ? n : 1) * sizeof *labels)) == NULL) rc = LP_ENOMEM;
+  if (rc == LP_OK) rc = lp_kmeans_labels(km, labels, n, &nl);
   if (rc == LP_OK && labels != NULL)
     rc = lp_kmeans_silhouette(km, scaled, n, dim, labels, k, 5000, seed, &sil);
   if (rc == LP_OK && labels != NULL)
@@ -332,6 +322,7 @@ static int report_kmeans(const lp_rfm_row *rows, size_t n, size_t k, uint64_t se
              c[j * dim + 2]);
   }
   lp_kmeans_free(km);
+  free(labels);
   free(x);
   free(scaled);
   return rc;
@@ -340,45 +331,40 @@ static int report_kmeans(const lp_rfm_row *rows, size_t n, size_t k, uint64_t se
 /* Optional: the generated data as CSV, for `profilectl identity` and
  * `profilectl rfm` to be run on by hand. */
 static int write_csvs(const demo_data *d, const char *dir) {
+  if (pctl_make_dir(dir) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
   char path[4096];
   snprintf(path, sizeof path, "%s/events.csv", dir);
-  FILE *f = fopen(path, "wb");
-  if (f == NULL) {
-    pctl_error("cannot write %s", path);
-    return PCTL_EXIT_FAILURE;
-  }
-  fprintf(f, "ts,source");
-  for (int t = 0; t < PCTL_SYNTH_TYPES; t++) fprintf(f, ",%s", pctl_synth_type_names[t]);
-  fprintf(f, "\n");
+  pctl_csvout w;
+  if (pctl_csvout_open(&w, path) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
+  pctl_csvout_str(&w, "ts");
+  pctl_csvout_str(&w, "source");
+  pctl_csvout_strs(&w, pctl_synth_type_names, PCTL_SYNTH_TYPES);
+  pctl_csvout_end_row(&w);
   for (size_t i = 0; i < d->n_events; i++) {
     const pctl_synth_event *e = &d->events[i];
-    fprintf(f, "%lld,%s", (long long)e->ts, e->source);
-    /* Quoted when present (values may hold spaces); an absent value is an
-     * empty, unquoted cell. */
-    for (int t = 0; t < PCTL_SYNTH_TYPES; t++)
-      fprintf(f, e->value[t][0] ? ",\"%s\"" : ",%s", e->value[t]);
-    fprintf(f, "\n");
+    pctl_csvout_i64(&w, e->ts);
+    pctl_csvout_str(&w, e->source);
+    for (int t = 0; t < PCTL_SYNTH_TYPES; t++) pctl_csvout_str(&w, e->value[t]);
+    pctl_csvout_end_row(&w);
   }
-  int bad = fclose(f) != 0;
+  if (pctl_csvout_close(&w) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
   snprintf(path, sizeof path, "%s/orders.csv", dir);
-  f = fopen(path, "wb");
-  if (f == NULL || bad) {
-    pctl_error("cannot write %s", path);
-    if (f) fclose(f);
-    return PCTL_EXIT_FAILURE;
-  }
-  fprintf(f, "order_id,ts,id_type,id,amount\n");
+  if (pctl_csvout_open(&w, path) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
+  static const char *const header[] = {"order_id", "ts", "id_type", "id", "amount"};
+  pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
+  pctl_csvout_end_row(&w);
   for (size_t i = 0; i < d->n_orders; i++) {
     const pctl_synth_order *o = &d->orders[i];
-    fprintf(f, "%llu,%lld,%s,\"%s\",%s%lld.%02lld\n", (unsigned long long)o->order_id,
-            (long long)o->ts, pctl_synth_type_names[o->via], o->value, o->amount < 0 ? "-" : "",
-            (long long)(llabs(o->amount) / 100), (long long)(llabs(o->amount) % 100));
+    char money[PCTL_DECIMAL_BUF];
+    pctl_decimal_format(o->amount, 2, money, sizeof money);
+    pctl_csvout_u64(&w, o->order_id);
+    pctl_csvout_i64(&w, o->ts);
+    pctl_csvout_str(&w, pctl_synth_type_names[o->via]);
+    pctl_csvout_str(&w, o->value);
+    pctl_csvout_str(&w, money);
+    pctl_csvout_end_row(&w);
   }
-  if (fclose(f) != 0) {
-    pctl_error("cannot write %s", path);
-    return PCTL_EXIT_FAILURE;
-  }
-  return PCTL_EXIT_OK;
+  return pctl_csvout_close(&w);
 }
 
 static int run_demo(int argc, char **argv) {
@@ -418,7 +404,7 @@ done:
 
 const pctl_command pctl_cmd_demo = {
     CMD,
-    "[--people N] [--seed S] [--k K] [--out-dir DIR]",
+    "[options]",
     "run the whole job on a built-in synthetic data set",
     "Generates a deterministic multi-channel data set (people with logins,\n"
     "e-mails, phones, devices and cookies seen on the web, in the app, in stores\n"
@@ -427,11 +413,6 @@ const pctl_command pctl_cmd_demo = {
     "generator's truth, attributes the orders to profiles, scores RFM with the\n"
     "10-segment R x F map and lifecycle stages, and clusters the customers with\n"
     "k-means. Output is identical for the same options on every run.\n"
-    "\n"
-    "options:\n"
-    "  --people N     people to generate (10 .. 1000000, default 2000)\n"
-    "  --seed S       generator and k-means seed (default 42)\n"
-    "  --k K          clusters (2 .. 16, default 4)\n"
-    "  --out-dir DIR  also write DIR/events.csv and DIR/orders.csv\n",
+    "\n",
     run_demo,
 };

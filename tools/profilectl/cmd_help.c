@@ -1,5 +1,6 @@
 /*
- * profilectl help [COMMAND]: the command list, or one command's usage.
+ * profilectl help [COMMAND]: the command list, or one command's usage
+ * (the same text as "COMMAND --help", generated from its option table).
  * SPDX-License-Identifier: MIT
  */
 #include <stdio.h>
@@ -8,15 +9,21 @@
 #include "commands.h"
 
 static int run_help(int argc, char **argv) {
-  if (argc > 2) return pctl_usage_error("help", "'help' takes at most one command name");
-  if (argc < 2) {
+  pctl_operands ops;
+  int rc = pctl_parse_options(&pctl_cmd_help, NULL, argc, argv, &ops);
+  if (rc != PCTL_EXIT_OK) return rc;
+  if (ops.count > 1) return pctl_usage_error("help", "'help' takes at most one command name");
+  if (ops.count == 0) {
     pctl_print_usage(stdout);
     return PCTL_EXIT_OK;
   }
-  const pctl_command *cmd = pctl_find_command(argv[1]);
-  if (cmd == NULL) return pctl_usage_error(NULL, "unknown command '%s'", argv[1]);
-  pctl_print_command_help(stdout, cmd);
-  return PCTL_EXIT_OK;
+  const pctl_command *cmd = pctl_find_command(ops.items[0]);
+  if (cmd == NULL) return pctl_usage_error(NULL, "unknown command '%s'", ops.items[0]);
+  char name[64], help[] = "--help";
+  snprintf(name, sizeof name, "%s", cmd->name);
+  char *args[] = {name, help, NULL};
+  rc = cmd->run(2, args);
+  return rc == PCTL_EXIT_HELP ? PCTL_EXIT_OK : rc;
 }
 
 const pctl_command pctl_cmd_help = {

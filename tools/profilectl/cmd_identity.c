@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "csv.h"
+#include "csvout.h"
 #include "libprofile.h"
 #include "textutil.h"
 #include "timeparse.h"
@@ -24,35 +25,23 @@ typedef struct id_opts {
 } id_opts;
 
 static int parse_options(int argc, char **argv, id_opts *o) {
-  memset(o, 0, sizeof *o);
-  o->key = DEFAULT_KEY;
-  pctl_args a;
-  pctl_args_init(&a, argc, argv);
-  const char *arg;
-  bool option;
-  int rc = PCTL_EXIT_OK;
-  while (rc == PCTL_EXIT_OK && pctl_args_next(&a, &arg, &option)) {
-    if (!option) {
-      if (o->path != NULL) return pctl_usage_error(CMD, "only one FILE may be given");
-      o->path = arg;
-    } else if (pctl_args_is(arg, "--rules")) {
-      rc = pctl_args_value(&a, arg, &o->rules);
-    } else if (pctl_args_is(arg, "--key")) {
-      rc = pctl_args_value(&a, arg, &o->key);
-    } else if (strcmp(arg, "--raw") == 0) {
-      o->raw = true;
-    } else if (strcmp(arg, "--explain") == 0) {
-      bool op;
-      if (!pctl_args_next(&a, &o->explain[0], &op) || op || !pctl_args_next(&a, &o->explain[1], &op) || op)
-        return pctl_usage_error(CMD, "--explain takes two arguments TYPE:VALUE TYPE:VALUE");
-    } else {
-      return pctl_usage_error(CMD, "unknown option '%s'", arg);
-    }
-  }
-  if (rc == PCTL_EXIT_OK && o->path == NULL) return pctl_usage_error(CMD, "missing FILE");
-  if (rc == PCTL_EXIT_OK && (strlen(o->key) == 0 || strlen(o->key) > 64))
-    return pctl_usage_error(CMD, "--key must be 1 to 64 bytes");
-  return rc;
+  const pctl_option table[] = {
+    PCTL_OPT_PATH("rules", 0, "FILE", &o->rules, NULL,
+                  "INI rules: [type NAME] with priority, limit, unique,\n"
+                  "normalizer (generic|fold|email|email-gmail|phone),\n"
+                  "country_code, block = VALUE (repeatable); [graph] with\n"
+                  "quarantine_after, default_blocklist. See docs/identity.md."),
+    PCTL_OPT_STRING("key", 0, "KEY", &o->key, DEFAULT_KEY, "hash key (1 to 64 bytes)"),
+    PCTL_OPT_FLAG("raw", 0, &o->raw, "print normalised values instead of hashes"),
+    PCTL_OPT_PAIR("explain", 0, "A B", o->explain,
+                  "print the chain of events joining identifiers A and B\n(each TYPE:VALUE)"),
+    PCTL_OPT_END,
+  };
+  int rc = pctl_parse_file_command(&pctl_cmd_identity, table, argc, argv, &o->path);
+  if (rc != PCTL_EXIT_OK) return rc;
+  if (strlen(o->key) == 0 || strlen(o->key) > LP_IDGRAPH_MAX_KEY_LEN)
+    return pctl_usage_error(CMD, "--key must be 1 to %d bytes", LP_IDGRAPH_MAX_KEY_LEN);
+  return PCTL_EXIT_OK;
 }
 
 /* ---- rules ---- */
@@ -132,8 +121,8 @@ static bool set_type_key(type_rule *t, const char *k, const char *v) {
   else if (!strcmp(k, "country_code") && parse_int(v, 1, 999, &x)) t->def.country_code = (uint32_t)x;
   else if (!strcmp(k, "normalizer")) {
     size_t i = 0;
-    while (i < LP_ARRAY_LEN(norms) && strcmp(norms[i], v) != 0) i++;
-    if (i == LP_ARRAY_LEN(norms)) return false;
+    while (i < PCTL_ARRAY_LEN(norms) && strcmp(norms[i], v) != 0) i++;
+    if (i == PCTL_ARRAY_LEN(norms)) return false;
     t->def.normalizer = (uint32_t)i;
   } else return false;
   return true;
@@ -191,7 +180,7 @@ static int load_rules(const char *path, rules *r) {
       r->quarantine = x;
     } else if (graph && !strcmp(k, "default_blocklist") && parse_bool(v, &b)) {
       r->default_blocklist = b;
-    } else if (cur != NULL && !strcmp(k, "block") && r->nblocks < LP_ARRAY_LEN(r->blocks)) {
+    } else if (cur != NULL && !strcmp(k, "block") && r->nblocks < PCTL_ARRAY_LEN(r->blocks)) {
       size_t tl = strlen(cur->name), vl = strlen(v);
       char *e = malloc(tl + vl + 2);
       if (e == NULL) goto bad;
@@ -249,8 +238,7 @@ typedef struct columns {
 
 static int map_columns(pctl_csv *csv, rules *r, const char *path, columns *c) {
   if (pctl_csv_read_header(csv) != LP_OK) {
-    pctl_error("%s: %s", path, pctl_csv_errmsg(csv));
-    return PCTL_EXIT_FAILURE;
+    return pctl_csv_report(csv, path);
   }
   c->ts = c->source = SIZE_MAX;
   c->n = 0;
@@ -287,8 +275,7 @@ static int observe_rows(lp_idgraph *g, pctl_csv *csv, const columns *c, const ch
     int rc = pctl_csv_next(csv);
     if (rc == PCTL_CSV_END) return PCTL_EXIT_OK;
     if (rc != PCTL_CSV_ROW) {
-      pctl_error("%s: %s", path, pctl_csv_errmsg(csv));
-      return PCTL_EXIT_FAILURE;
+      return pctl_csv_report(csv, path);
     }
     size_t nf;
     const pctl_csv_field *f = pctl_csv_fields(csv, &nf);
@@ -299,8 +286,7 @@ static int observe_rows(lp_idgraph *g, pctl_csv *csv, const columns *c, const ch
     size_t tl = f[c->ts].len;
     pctl_trim_spaces(&tp, &tl);
     if (pctl_time_parse(tp, tl, PCTL_TIME_AUTO, &ts, err, sizeof err) != LP_OK) {
-      pctl_error("%s:%llu: ts: %s", path, (unsigned long long)line, err);
-      return PCTL_EXIT_FAILURE;
+      return pctl_data_error(path, line, "ts: %s", err);
     }
     lp_idgraph_ident ids[MAX_COLUMNS];
     size_t n = 0;
@@ -317,8 +303,7 @@ static int observe_rows(lp_idgraph *g, pctl_csv *csv, const columns *c, const ch
     const char *src = c->source != SIZE_MAX ? f[c->source].ptr : "";
     size_t slen = c->source != SIZE_MAX ? f[c->source].len : 0;
     if (lp_idgraph_observe(g, ids, n, ts, src, slen, NULL) != LP_OK) {
-      pctl_error("%s:%llu: %s", path, (unsigned long long)line, lp_idgraph_errmsg(g));
-      return PCTL_EXIT_FAILURE;
+      return pctl_data_error(path, line, "%s", lp_idgraph_errmsg(g));
     }
   }
 }
@@ -401,20 +386,9 @@ static int collect(lp_idgraph *g, const rules *r, out_row **out, size_t *count) 
   return PCTL_EXIT_OK;
 }
 
-static void print_value(const out_row *row) {
-  if (row->raw == NULL) {
-    fputs(row->value, stdout);
-    return;
-  }
-  /* CSV-quote raw values that need it. */
-  bool quote = memchr(row->raw, ',', row->raw_len) || memchr(row->raw, '"', row->raw_len) ||
-               memchr(row->raw, '\n', row->raw_len) || memchr(row->raw, '\r', row->raw_len);
-  if (quote) putchar('"');
-  for (size_t i = 0; i < row->raw_len; i++) {
-    if (row->raw[i] == '"') putchar('"');
-    putchar(row->raw[i]);
-  }
-  if (quote) putchar('"');
+static void put_value(pctl_csvout *w, const out_row *row) {
+  if (row->raw == NULL) pctl_csvout_str(w, row->value);
+  else pctl_csvout_field(w, row->raw, row->raw_len);
 }
 
 static int parse_ident(lp_idgraph *g, const char *text, lp_idgraph_ident *id) {
@@ -447,20 +421,27 @@ static int explain(lp_idgraph *g, const id_opts *o, const out_row *rows, size_t 
   if (status != PCTL_EXIT_OK) return status;
   lp_idgraph_step steps[64];
   size_t count;
-  if (lp_idgraph_explain(g, &a, &b, steps, LP_ARRAY_LEN(steps), &count) != LP_OK)
+  if (lp_idgraph_explain(g, &a, &b, steps, PCTL_ARRAY_LEN(steps), &count) != LP_OK)
     return fail_graph(g, "--explain");
-  printf("step,from_type,from,to_type,to,ts,source\n");
-  for (size_t i = 0; i < count && i < LP_ARRAY_LEN(steps); i++) {
+  static const char *const header[] = {"step", "from_type", "from", "to_type", "to", "ts", "source"};
+  pctl_csvout w;
+  pctl_csvout_stream(&w, stdout, "standard output");
+  pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
+  pctl_csvout_end_row(&w);
+  for (size_t i = 0; i < count && i < PCTL_ARRAY_LEN(steps); i++) {
     const out_row *f = row_of(rows, n, steps[i].from), *t = row_of(rows, n, steps[i].to);
     char when[40];
     pctl_time_format_iso8601(steps[i].ts, when, sizeof when);
-    printf("%zu,%s,", i + 1, f->type);
-    print_value(f);
-    printf(",%s,", t->type);
-    print_value(t);
-    printf(",%s,%s\n", when, steps[i].source);
+    pctl_csvout_u64(&w, i + 1);
+    pctl_csvout_str(&w, f->type);
+    put_value(&w, f);
+    pctl_csvout_str(&w, t->type);
+    put_value(&w, t);
+    pctl_csvout_str(&w, when);
+    pctl_csvout_str(&w, steps[i].source);
+    pctl_csvout_end_row(&w);
   }
-  return PCTL_EXIT_OK;
+  return pctl_csvout_close(&w);
 }
 
 static int report(lp_idgraph *g, const rules *r, const id_opts *o, uint64_t rows_read) {
@@ -471,12 +452,18 @@ static int report(lp_idgraph *g, const rules *r, const id_opts *o, uint64_t rows
   if (o->explain[0] != NULL) {
     status = explain(g, o, rows, n);
   } else {
-    printf("type,value,profile_id\n");
+    pctl_csvout w;
+    pctl_csvout_stream(&w, stdout, "standard output");
+    static const char *const header[] = {"type", "value", "profile_id"};
+    pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
+    pctl_csvout_end_row(&w);
     for (size_t i = 0; i < n; i++) {
-      printf("%s,", rows[i].type);
-      print_value(&rows[i]);
-      printf(",%llu\n", (unsigned long long)rows[i].pid);
+      pctl_csvout_str(&w, rows[i].type);
+      put_value(&w, &rows[i]);
+      pctl_csvout_u64(&w, rows[i].pid);
+      pctl_csvout_end_row(&w);
     }
+    status = pctl_csvout_close(&w);
   }
   free(rows);
   lp_idgraph_stats st;
@@ -540,13 +527,6 @@ const pctl_command pctl_cmd_identity = {
     "and one column per identifier type (an empty cell is absent). Prints\n"
     "type,value,profile_id sorted by type then value; values are keyed hashes\n"
     "in hex unless --raw. The same rows in any order give the same bytes.\n"
-    "A summary goes to stderr.\n"
-    "  --rules FILE   INI rules: [type NAME] with priority, limit, unique,\n"
-    "                 normalizer (generic|fold|email|email-gmail|phone),\n"
-    "                 country_code, block = VALUE (repeatable); [graph] with\n"
-    "                 quarantine_after, default_blocklist. See docs/identity.md.\n"
-    "  --key KEY      hash key (1 to 64 bytes; default \"" DEFAULT_KEY "\")\n"
-    "  --raw          print normalised values instead of hashes\n"
-    "  --explain A B  print the chain of events joining identifiers A and B\n",
+    "A summary goes to stderr.\n",
     run_identity,
 };

@@ -12,6 +12,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "csv.h"
+#include "csvout.h"
+#include "textutil.h"
 #include "libprofile.h"
 
 #define CMD "kmeans"
@@ -19,11 +21,11 @@
 
 typedef struct km_opts {
   const char *path, *cols, *id_col, *init, *out_labels, *out_centroids;
-  size_t k, n_init, max_iter, sweep_min, sweep_max;
-  int64_t seed;
+  int64_t k, n_init, max_iter, seed;
   int scale, algorithm, init_method;
   double tol;
-  bool has_k, has_n_init, has_max_iter, has_tol, sweep;
+  size_t sweep_min, sweep_max;
+  bool sweep;
 } km_opts;
 
 typedef struct km_table {
@@ -33,106 +35,74 @@ typedef struct km_table {
   char *names[MAX_COLS];
 } km_table;
 
-static int pick(const char *v, const char *const *names, size_t n, const char *opt, int *out) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(v, names[i]) == 0) {
-      *out = (int)i;
-      return PCTL_EXIT_OK;
-    }
-  return pctl_usage_error(CMD, "%s: unknown value '%s'", opt, v);
-}
-
-static int parse_double(const char *v, const char *opt, double *out) {
-  char *end;
-  errno = 0;
-  double d = strtod(v, &end);
-  if (end == v || *end != '\0' || errno != 0 || !isfinite(d) || d < 0)
-    return pctl_usage_error(CMD, "%s: '%s' is not a non-negative number", opt, v);
-  *out = d;
-  return PCTL_EXIT_OK;
-}
-
-static int parse_sweep(const char *v, km_opts *o) {
+/* --sweep KMIN..KMAX */
+static bool parse_sweep(const pctl_option *opt, const char *v, char *err, size_t cap) {
+  km_opts *o = opt->dest;
   const char *dots = strstr(v, "..");
   char lo[32];
-  if (dots == NULL || (size_t)(dots - v) >= sizeof lo)
-    return pctl_usage_error(CMD, "--sweep: expected KMIN..KMAX, not '%s'", v);
-  memcpy(lo, v, (size_t)(dots - v));
-  lo[dots - v] = '\0';
-  char *e1, *e2;
-  unsigned long long a = strtoull(lo, &e1, 10), b = strtoull(dots + 2, &e2, 10);
-  if (*lo == '\0' || *e1 != '\0' || dots[2] == '\0' || *e2 != '\0' || a < 1 || a > b ||
-      b > LP_KMEANS_MAX_K)
-    return pctl_usage_error(CMD, "--sweep: expected 1 <= KMIN <= KMAX, not '%s'", v);
+  bool ok = dots != NULL && (size_t)(dots - v) < sizeof lo;
+  unsigned long long a = 0, b = 0;
+  if (ok) {
+    memcpy(lo, v, (size_t)(dots - v));
+    lo[dots - v] = '\0';
+    char *e1, *e2;
+    errno = 0;
+    a = strtoull(lo, &e1, 10);
+    b = strtoull(dots + 2, &e2, 10);
+    ok = pctl_is_digit(lo[0]) && *e1 == '\0' && pctl_is_digit(dots[2]) && *e2 == '\0' &&
+         errno == 0 && a >= 1 && a <= b && b <= LP_KMEANS_MAX_K;
+  }
+  if (!ok) {
+    snprintf(err, cap, "expected KMIN..KMAX with 1 <= KMIN <= KMAX <= %u, not '%s'",
+             LP_KMEANS_MAX_K, v);
+    return false;
+  }
   o->sweep = true;
   o->sweep_min = (size_t)a;
   o->sweep_max = (size_t)b;
-  return PCTL_EXIT_OK;
+  return true;
 }
 
 static int parse_options(int argc, char **argv, km_opts *o) {
-  static const char *const scales[] = {"none", "zscore", "minmax", "log1p"};
-  static const char *const algos[] = {"auto", "lloyd", "hamerly", "minibatch"};
-  memset(o, 0, sizeof *o);
-  pctl_args a;
-  pctl_args_init(&a, argc, argv);
-  const char *arg, *v = NULL;
-  bool option;
-  int rc = PCTL_EXIT_OK;
-  while (rc == PCTL_EXIT_OK && pctl_args_next(&a, &arg, &option)) {
-    if (!option) {
-      if (o->path != NULL) return pctl_usage_error(CMD, "only one FILE may be given");
-      o->path = arg;
-      continue;
-    }
-    rc = pctl_args_value(&a, arg, &v);
-    if (rc != PCTL_EXIT_OK) break;
-    if (pctl_args_is(arg, "--k")) {
-      rc = pctl_args_size(&a, "--k", v, 1, &o->k);
-      o->has_k = true;
-    } else if (pctl_args_is(arg, "--cols")) {
-      o->cols = v;
-    } else if (pctl_args_is(arg, "--id-col")) {
-      o->id_col = v;
-    } else if (pctl_args_is(arg, "--scale")) {
-      rc = pick(v, scales, 4, "--scale", &o->scale);
-    } else if (pctl_args_is(arg, "--init")) {
-      if (strcmp(v, "kmeans++") == 0)
-        o->init_method = LP_KMEANS_INIT_KMEANSPP;
-      else if (strcmp(v, "random") == 0)
-        o->init_method = LP_KMEANS_INIT_RANDOM;
-      else
-        o->init = v, o->init_method = LP_KMEANS_INIT_GIVEN;
-    } else if (pctl_args_is(arg, "--n-init")) {
-      rc = pctl_args_size(&a, "--n-init", v, 1, &o->n_init);
-      o->has_n_init = true;
-    } else if (pctl_args_is(arg, "--seed")) {
-      char *end;
-      errno = 0;
-      o->seed = (int64_t)strtoull(v, &end, 10);
-      if (*v == '\0' || *end != '\0' || errno != 0)
-        rc = pctl_usage_error(CMD, "--seed: '%s' is not an unsigned integer", v);
-    } else if (pctl_args_is(arg, "--algorithm")) {
-      rc = pick(v, algos, 4, "--algorithm", &o->algorithm);
-    } else if (pctl_args_is(arg, "--max-iter")) {
-      rc = pctl_args_size(&a, "--max-iter", v, 1, &o->max_iter);
-      o->has_max_iter = true;
-    } else if (pctl_args_is(arg, "--tol")) {
-      rc = parse_double(v, "--tol", &o->tol);
-      o->has_tol = true;
-    } else if (pctl_args_is(arg, "--out-labels")) {
-      o->out_labels = v;
-    } else if (pctl_args_is(arg, "--out-centroids")) {
-      o->out_centroids = v;
-    } else if (pctl_args_is(arg, "--sweep")) {
-      rc = parse_sweep(v, o);
-    } else {
-      return pctl_usage_error(CMD, "unknown option '%s'", arg);
-    }
-  }
+  static const char *const scales[] = {"none", "zscore", "minmax", "log1p", NULL};
+  static const char *const algos[] = {"auto", "lloyd", "hamerly", "minibatch", NULL};
+  o->sweep = false;
+  const pctl_option table[] = {
+    PCTL_OPT_INT("k", 0, "K", &o->k, 1, LP_KMEANS_MAX_K, NULL, "number of clusters"),
+    PCTL_OPT_STRING("cols", 0, "C1,C2,...", &o->cols, NULL, "feature columns, in this order"),
+    PCTL_OPT_STRING("id-col", 0, "C", &o->id_col, NULL,
+                    "column copied to the labels file (else the row number)"),
+    PCTL_OPT_ENUM("scale", 0, "S", &o->scale, scales, "none", "scaling of every feature"),
+    PCTL_OPT_STRING("init", 0, "I", &o->init, "kmeans++",
+                    "kmeans++, random, or a CSV FILE of k centroid rows"),
+    PCTL_OPT_INT("n-init", 0, "N", &o->n_init, 1, LP_KMEANS_MAX_N_INIT, NULL,
+                 "restarts, lowest inertia wins (library default 10;\n"
+                 "given centroids run once)"),
+    PCTL_OPT_INT("seed", 0, "S", &o->seed, 0, INT64_MAX, "0", "seed of the random choices"),
+    PCTL_OPT_ENUM("algorithm", 0, "A", &o->algorithm, algos, "auto", "how to iterate"),
+    PCTL_OPT_INT("max-iter", 0, "N", &o->max_iter, 0, UINT32_MAX, "300", "most iterations"),
+    PCTL_OPT_NUMBER("tol", 0, "X", &o->tol, 0.0, 1e300, "0.0001",
+                    "relative centroid-shift tolerance"),
+    PCTL_OPT_PATH("out-labels", 0, "FILE", &o->out_labels, NULL,
+                  "write 'id,cluster' rows ('-': stdout)"),
+    PCTL_OPT_PATH("out-centroids", 0, "FILE", &o->out_centroids, NULL,
+                  "write 'cluster,features...' rows (default: stdout)"),
+    PCTL_OPT_CUSTOM("sweep", 0, "KMIN..KMAX", o, parse_sweep, NULL,
+                    "print a table of metrics per k instead of fitting one"),
+    PCTL_OPT_END,
+  };
+  int rc = pctl_parse_file_command(&pctl_cmd_kmeans, table, argc, argv, &o->path);
   if (rc != PCTL_EXIT_OK) return rc;
-  if (o->path == NULL) return pctl_usage_error(CMD, "missing FILE");
-  if (!o->has_k && !o->sweep && o->init == NULL)
+  if (strcmp(o->init, "kmeans++") == 0) {
+    o->init_method = LP_KMEANS_INIT_KMEANSPP;
+    o->init = NULL;
+  } else if (strcmp(o->init, "random") == 0) {
+    o->init_method = LP_KMEANS_INIT_RANDOM;
+    o->init = NULL;
+  } else {
+    o->init_method = LP_KMEANS_INIT_GIVEN;
+  }
+  if (o->k == 0 && !o->sweep && o->init == NULL)
     return pctl_usage_error(CMD, "--k is required (or --sweep, or --init FILE)");
   if (o->sweep && o->init != NULL)
     return pctl_usage_error(CMD, "--sweep cannot be combined with --init FILE");
@@ -189,10 +159,7 @@ static char *dup_field(const pctl_csv_field *f) {
 /* Feature columns: --cols in that order, else every column but --id-col. */
 static int choose_columns(pctl_csv *r, const km_opts *o, size_t *idx, km_table *t,
                           size_t *id_index) {
-  if (o->id_col != NULL && pctl_csv_column(r, o->id_col, id_index) != LP_OK) {
-    pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
-    return PCTL_EXIT_FAILURE;
-  }
+  if (o->id_col != NULL && pctl_csv_column(r, o->id_col, id_index) != LP_OK) return pctl_csv_report(r, o->path);
   if (o->cols != NULL) {
     const char *p = o->cols;
     while (*p != '\0') {
@@ -203,10 +170,7 @@ static int choose_columns(pctl_csv *r, const km_opts *o, size_t *idx, km_table *
         return pctl_usage_error(CMD, "--cols: bad or too many column names");
       memcpy(name, p, len);
       name[len] = '\0';
-      if (pctl_csv_column(r, name, &idx[t->cols]) != LP_OK) {
-        pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
-        return PCTL_EXIT_FAILURE;
-      }
+      if (pctl_csv_column(r, name, &idx[t->cols]) != LP_OK) return pctl_csv_report(r, o->path);
       pctl_csv_field named = {name, len};
       t->names[t->cols++] = dup_field(&named);
       p += len + (comma != NULL);
@@ -244,7 +208,7 @@ static int read_features(const km_opts *o, km_table *t) {
   }
   size_t idx[MAX_COLS], id_index = 0;
   if (pctl_csv_read_header(r) != LP_OK) {
-    pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
+    pctl_csv_report(r, o->path);
   } else if ((rc = choose_columns(r, o, idx, t, &id_index)) == PCTL_EXIT_OK) {
     int st;
     while ((st = pctl_csv_next(r)) == PCTL_CSV_ROW) {
@@ -257,8 +221,8 @@ static int read_features(const km_opts *o, km_table *t) {
       }
       for (size_t c = 0; c < t->cols && rc == PCTL_EXIT_OK; c++) {
         if (!field_number(&fields[idx[c]], &t->x[t->rows * t->cols + c])) {
-          pctl_error("%s: line %llu: column '%s' is not a finite number", o->path,
-                     (unsigned long long)pctl_csv_record_line(r), t->names[c]);
+          pctl_data_error(o->path, pctl_csv_record_line(r), "column '%s' is not a finite number",
+                          t->names[c]);
           rc = PCTL_EXIT_FAILURE;
         }
       }
@@ -271,7 +235,7 @@ static int read_features(const km_opts *o, km_table *t) {
       t->rows++;
     }
     if (rc == PCTL_EXIT_OK && st != PCTL_CSV_END) {
-      pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
+      pctl_csv_report(r, o->path);
       rc = PCTL_EXIT_FAILURE;
     }
   }
@@ -305,8 +269,7 @@ static int read_init(const char *path, size_t d, double **out, size_t *k) {
     }
     first = false;
     if (count != d) {
-      pctl_error("%s: line %llu: %zu values, the features have %zu", path,
-                 (unsigned long long)pctl_csv_record_line(r), count, d);
+      pctl_data_error(path, pctl_csv_record_line(r), "%zu values, the features have %zu", count, d);
       rc = PCTL_EXIT_FAILURE;
       break;
     }
@@ -321,8 +284,7 @@ static int read_init(const char *path, size_t d, double **out, size_t *k) {
     }
     for (size_t t = 0; t < d && rc == PCTL_EXIT_OK; t++)
       if (!field_number(&fields[t], &c[rows * d + t])) {
-        pctl_error("%s: line %llu: value %zu is not a finite number", path,
-                   (unsigned long long)pctl_csv_record_line(r), t + 1);
+        pctl_data_error(path, pctl_csv_record_line(r), "value %zu is not a finite number", t + 1);
         rc = PCTL_EXIT_FAILURE;
       }
     rows++;
@@ -346,19 +308,19 @@ static int configure(lp_kmeans *h, const km_opts *o, const km_table *t) {
   int rc = lp_kmeans_set_int(h, LP_KMEANS_SCALE, o->scale);
   if (rc == LP_OK) rc = lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, o->algorithm);
   if (rc == LP_OK) rc = lp_kmeans_set_int(h, LP_KMEANS_SEED, o->seed);
-  if (rc == LP_OK && o->has_k) rc = lp_kmeans_set_int(h, LP_KMEANS_K, (int64_t)o->k);
-  if (rc == LP_OK && o->has_n_init) rc = lp_kmeans_set_int(h, LP_KMEANS_N_INIT, (int64_t)o->n_init);
-  if (rc == LP_OK && o->has_max_iter)
-    rc = lp_kmeans_set_int(h, LP_KMEANS_MAX_ITER, (int64_t)o->max_iter);
-  if (rc == LP_OK && o->has_tol) rc = lp_kmeans_set_double(h, LP_KMEANS_TOL, o->tol);
+  if (rc == LP_OK && o->k > 0) rc = lp_kmeans_set_int(h, LP_KMEANS_K, o->k);
+  if (rc == LP_OK && o->n_init > 0) rc = lp_kmeans_set_int(h, LP_KMEANS_N_INIT, o->n_init);
+  if (rc == LP_OK) rc = lp_kmeans_set_int(h, LP_KMEANS_MAX_ITER, o->max_iter);
+  if (rc == LP_OK) rc = lp_kmeans_set_double(h, LP_KMEANS_TOL, o->tol);
   if (rc == LP_OK && o->init == NULL) rc = lp_kmeans_set_int(h, LP_KMEANS_INIT, o->init_method);
   if (rc == LP_OK && o->init != NULL) {
     double *c;
     size_t k;
     if (read_init(o->init, t->cols, &c, &k) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
-    if (o->has_k && k != o->k) {
+    if (o->k > 0 && k != (size_t)o->k) {
       free(c);
-      return pctl_usage_error(CMD, "--k %zu but %s holds %zu centroids", o->k, o->init, k);
+      return pctl_usage_error(CMD, "--k %lld but %s holds %zu centroids", (long long)o->k, o->init,
+                              k);
     }
     rc = lp_kmeans_set_init_centroids(h, c, k, t->cols);
     free(c);
@@ -370,65 +332,54 @@ static int configure(lp_kmeans *h, const km_opts *o, const km_table *t) {
   return PCTL_EXIT_OK;
 }
 
-static FILE *open_output(const char *path) {
-  if (strcmp(path, "-") == 0) return stdout;
-  FILE *f = fopen(path, "wb");
-  if (f == NULL) pctl_error("%s: cannot open for writing: %s", path, strerror(errno));
-  return f;
-}
-
-static int close_output(FILE *f, const char *path) {
-  if (f == stdout) return PCTL_EXIT_OK;
-  int bad = ferror(f);
-  if (fclose(f) != 0 || bad) {
-    pctl_error("%s: write failed", path);
-    return PCTL_EXIT_FAILURE;
-  }
-  return PCTL_EXIT_OK;
-}
-
 static int write_labels(const km_opts *o, const km_table *t, const uint32_t *labels) {
-  FILE *f = open_output(o->out_labels);
-  if (f == NULL) return PCTL_EXIT_FAILURE;
-  fprintf(f, "%s,cluster\n", o->id_col != NULL ? o->id_col : "row");
+  pctl_csvout w;
+  if (pctl_csvout_open(&w, o->out_labels) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
+  pctl_csvout_str(&w, o->id_col != NULL ? o->id_col : "row");
+  pctl_csvout_str(&w, "cluster");
+  pctl_csvout_end_row(&w);
   for (size_t i = 0; i < t->rows; i++) {
     if (t->ids != NULL)
-      fprintf(f, "%s,%u\n", t->ids[i], labels[i]);
+      pctl_csvout_str(&w, t->ids[i]);
     else
-      fprintf(f, "%zu,%u\n", i, labels[i]);
+      pctl_csvout_u64(&w, i);
+    pctl_csvout_u64(&w, labels[i]);
+    pctl_csvout_end_row(&w);
   }
-  return close_output(f, o->out_labels);
+  return pctl_csvout_close(&w);
 }
 
 static int write_centroids(const char *path, const km_table *t, const double *c, size_t k) {
-  FILE *f = open_output(path);
-  if (f == NULL) return PCTL_EXIT_FAILURE;
-  fputs("cluster", f);
-  for (size_t j = 0; j < t->cols; j++) fprintf(f, ",%s", t->names[j]);
-  fputc('\n', f);
+  pctl_csvout w;
+  if (pctl_csvout_open(&w, path) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
+  pctl_csvout_str(&w, "cluster");
+  for (size_t j = 0; j < t->cols; j++) pctl_csvout_str(&w, t->names[j]);
+  pctl_csvout_end_row(&w);
   for (size_t j = 0; j < k; j++) {
-    fprintf(f, "%zu", j);
-    for (size_t q = 0; q < t->cols; q++) fprintf(f, ",%.17g", c[j * t->cols + q]);
-    fputc('\n', f);
+    pctl_csvout_u64(&w, j);
+    for (size_t q = 0; q < t->cols; q++) pctl_csvout_double(&w, c[j * t->cols + q]);
+    pctl_csvout_end_row(&w);
   }
-  return close_output(f, path);
+  return pctl_csvout_close(&w);
 }
 
 /* Metrics of the fitted model on the scaled data, on stderr. */
-static void summary(lp_kmeans *h, const km_table *t, const double *scaled) {
+static void summary(lp_kmeans *h, const km_table *t, const double *scaled,
+                    const uint32_t *labels) {
   const size_t k = lp_kmeans_k(h), n = t->rows;
-  const uint32_t *labels = lp_kmeans_labels(h, NULL);
   static const char *const names[] = {"auto", "lloyd", "hamerly", "minibatch"};
-  fprintf(stderr, "kmeans: n=%zu d=%zu k=%zu algorithm=%s iterations=%u inertia=%.10g\n", n,
+  char b1[PCTL_DOUBLE_BUF], b2[PCTL_DOUBLE_BUF], b3[PCTL_DOUBLE_BUF];
+  fprintf(stderr, "kmeans: n=%zu d=%zu k=%zu algorithm=%s iterations=%u inertia=%s\n", n,
           t->cols, k, names[lp_kmeans_algorithm_used(h)], lp_kmeans_n_iter(h),
-          lp_kmeans_inertia(h));
+          pctl_format_double(b1, lp_kmeans_inertia(h)));
   double sil, db, ch;
   size_t sample = n > 10000 ? 10000 : 0;
   if (lp_kmeans_silhouette(h, scaled, n, t->cols, labels, k, sample, 0, &sil) == LP_OK &&
       lp_kmeans_davies_bouldin(h, scaled, n, t->cols, labels, k, &db) == LP_OK &&
       lp_kmeans_calinski_harabasz(h, scaled, n, t->cols, labels, k, &ch) == LP_OK)
-    fprintf(stderr, "kmeans: silhouette%s=%.6f davies_bouldin=%.6f calinski_harabasz=%.6f\n",
-            sample ? "(sample 10000)" : "", sil, db, ch);
+    fprintf(stderr, "kmeans: silhouette%s=%s davies_bouldin=%s calinski_harabasz=%s\n",
+            sample ? "(sample 10000)" : "", pctl_format_double(b1, sil),
+            pctl_format_double(b2, db), pctl_format_double(b3, ch));
   else
     fprintf(stderr, "kmeans: metrics need 2 <= non-empty clusters <= n - 1\n");
   size_t *sizes = calloc(k, sizeof(size_t));
@@ -444,21 +395,27 @@ static int run_sweep(lp_kmeans *h, const km_opts *o, const km_table *t) {
   size_t rows = o->sweep_max - o->sweep_min + 1, len = rows * LP_KMEANS_SWEEP_COLUMNS;
   double *table = malloc(len * sizeof(double));
   if (table == NULL) return PCTL_EXIT_FAILURE;
-  int rc = lp_kmeans_sweep(h, t->x, t->rows, t->cols, NULL, o->sweep_min, o->sweep_max, table, len);
+  size_t needed;
+  int rc = lp_kmeans_sweep(h, t->x, t->rows, t->cols, NULL, o->sweep_min, o->sweep_max, table,
+                           len, &needed);
   if (rc != LP_OK) {
     pctl_error("%s", lp_kmeans_errmsg(h));
     free(table);
     return PCTL_EXIT_FAILURE;
   }
-  printf("k,inertia,silhouette,davies_bouldin,calinski_harabasz,iterations\n");
+  static const char *const header[] = {"k", "inertia", "silhouette", "davies_bouldin",
+                                       "calinski_harabasz", "iterations"};
+  pctl_csvout w;
+  pctl_csvout_stream(&w, stdout, "standard output");
+  pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
+  pctl_csvout_end_row(&w);
   for (size_t r = 0; r < rows; r++) {
     const double *v = table + r * LP_KMEANS_SWEEP_COLUMNS;
-    printf("%.0f,%.10g,%.6f,%.6f,%.6f,%.0f\n", v[LP_KMEANS_SWEEP_K], v[LP_KMEANS_SWEEP_INERTIA],
-           v[LP_KMEANS_SWEEP_SILHOUETTE], v[LP_KMEANS_SWEEP_DAVIES_BOULDIN],
-           v[LP_KMEANS_SWEEP_CALINSKI_HARABASZ], v[LP_KMEANS_SWEEP_N_ITER]);
+    for (size_t col = 0; col < LP_KMEANS_SWEEP_COLUMNS; col++) pctl_csvout_double(&w, v[col]);
+    pctl_csvout_end_row(&w);
   }
   free(table);
-  return pctl_finish_stdout();
+  return pctl_csvout_close(&w);
 }
 
 static int run_fit(lp_kmeans *h, const km_opts *o, const km_table *t) {
@@ -468,19 +425,27 @@ static int run_fit(lp_kmeans *h, const km_opts *o, const km_table *t) {
   }
   const size_t k = lp_kmeans_k(h), kd = k * t->cols;
   double *c = malloc(kd * sizeof(double)), *scaled = malloc(t->rows * t->cols * sizeof(double));
+  uint32_t *labels = malloc((t->rows ? t->rows : 1) * sizeof *labels);
   int rc = PCTL_EXIT_FAILURE;
-  if (c != NULL && scaled != NULL &&
-      lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, kd) == LP_OK &&
+  size_t needed;
+  if (c != NULL && scaled != NULL && labels != NULL &&
+      lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, kd, &needed) == LP_OK &&
+      lp_kmeans_labels(h, labels, t->rows, &needed) == LP_OK &&
       lp_kmeans_transform(h, t->x, t->rows, t->cols, scaled) == LP_OK) {
-    summary(h, t, scaled);
+    summary(h, t, scaled, labels);
     rc = PCTL_EXIT_OK;
-    if (o->out_labels != NULL) rc = write_labels(o, t, lp_kmeans_labels(h, NULL));
+    if (o->out_labels != NULL) rc = write_labels(o, t, labels);
     if (rc == PCTL_EXIT_OK && (o->out_centroids != NULL || o->out_labels == NULL))
       rc = write_centroids(o->out_centroids != NULL ? o->out_centroids : "-", t, c, k);
     if (rc == PCTL_EXIT_OK) rc = pctl_finish_stdout();
   }
+  if (rc != PCTL_EXIT_OK && (c == NULL || scaled == NULL || labels == NULL))
+    pctl_error("out of memory");
+  else if (rc != PCTL_EXIT_OK && c != NULL && labels != NULL && scaled != NULL && needed == 0)
+    pctl_error("%s", lp_kmeans_errmsg(h));
   free(c);
   free(scaled);
+  free(labels);
   return rc;
 }
 
@@ -508,19 +473,7 @@ const pctl_command pctl_cmd_kmeans = {
     "unless --cols chooses them. Writes centroids (original units) to stdout or\n"
     "--out-centroids, labels to --out-labels ('-' = stdout), and a metrics\n"
     "summary (inertia, silhouette, Davies-Bouldin, Calinski-Harabasz, sizes)\n"
-    "to stderr.\n\n"
-    "  --k K                 number of clusters\n"
-    "  --cols C1,C2,...      feature columns, in this order\n"
-    "  --id-col C            column copied to the labels file (else row number)\n"
-    "  --scale S             none | zscore | minmax | log1p (default none)\n"
-    "  --init I              kmeans++ | random | FILE of k centroid rows\n"
-    "  --n-init N            restarts, lowest inertia wins (default 10)\n"
-    "  --seed S              unsigned seed (default 0)\n"
-    "  --algorithm A         auto | lloyd | hamerly | minibatch (default auto)\n"
-    "  --max-iter N          most iterations (default 300)\n"
-    "  --tol X               relative centroid-shift tolerance (default 1e-4)\n"
-    "  --out-labels FILE     write 'id,cluster' rows\n"
-    "  --out-centroids FILE  write 'cluster,features...' rows\n"
-    "  --sweep KMIN..KMAX    print a table of metrics per k instead of fitting one\n",
+    "to stderr. Numbers are printed as the shortest text that reads back to\n"
+    "the same double.\n",
     run,
 };

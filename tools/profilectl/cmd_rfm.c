@@ -11,6 +11,7 @@
 #include "core/strpool.h"
 #include "core/vec.h"
 #include "csv.h"
+#include "csvout.h"
 #include "decimal.h"
 #include "libprofile.h"
 #include "textutil.h"
@@ -18,27 +19,28 @@
 
 #define CMD "rfm"
 #define DAY_SECONDS INT64_C(86400)
-#define QTY_SCALE 6u
 #define NO_ORDER UINT32_MAX
 #define BATCH 65536
 
 typedef struct rfm_opts {
   const char *path;
-  const char *as_of_text;
   int64_t as_of;
   const char *id_col, *ts_col, *amount_col, *qty_col, *price_col, *order_col;
   const char *segments;
-  size_t bins;
-  size_t scale;
+  int64_t bins;
+  int scale; /* -1: automatic */
   bool drop_missing_id;
 } rfm_opts;
 
-/* One input row, ids and orders interned. */
+/* One input row, ids and orders interned; the amount at its own scale
+ * until rescale_amounts() brings every row to the common one. */
 typedef struct row_in {
   uint32_t id;
   uint32_t order;
   int64_t ts;
   int64_t amount;
+  uint64_t line;
+  uint8_t scale;
 } row_in;
 
 typedef struct rfm_input {
@@ -47,62 +49,57 @@ typedef struct rfm_input {
   lp_strpool orders;
   lp_vec rows; /* row_in */
   uint64_t dropped;
+  unsigned scale; /* of every amount after rescale_amounts() */
 } rfm_input;
 
-static int parse_options(int argc, char **argv, rfm_opts *o) {
-  memset(o, 0, sizeof *o);
-  o->id_col = "customer_id";
-  o->ts_col = "timestamp";
-  o->segments = "rf10";
-  o->bins = 5;
-  o->scale = 2;
-  pctl_args a;
-  pctl_args_init(&a, argc, argv);
-  const char *arg;
-  bool option;
-  int rc = PCTL_EXIT_OK;
-  static const struct { const char *name; size_t off; } text_opts[] = {
-      {"--as-of", offsetof(rfm_opts, as_of_text)},   {"--id-col", offsetof(rfm_opts, id_col)},
-      {"--ts-col", offsetof(rfm_opts, ts_col)},       {"--amount-col", offsetof(rfm_opts, amount_col)},
-      {"--qty-col", offsetof(rfm_opts, qty_col)},     {"--price-col", offsetof(rfm_opts, price_col)},
-      {"--order-col", offsetof(rfm_opts, order_col)}, {"--segments", offsetof(rfm_opts, segments)},
-  };
-  while (rc == PCTL_EXIT_OK && pctl_args_next(&a, &arg, &option)) {
-    if (!option) {
-      if (o->path != NULL) return pctl_usage_error(CMD, "only one FILE may be given");
-      o->path = arg;
-      continue;
-    }
-    bool known = false;
-    for (size_t i = 0; i < LP_ARRAY_LEN(text_opts) && !known; i++) {
-      if (!pctl_args_is(arg, text_opts[i].name)) continue;
-      known = true;
-      rc = pctl_args_value(&a, arg, (const char **)((char *)o + text_opts[i].off));
-    }
-    if (known) continue;
-    const char *v;
-    if (pctl_args_is(arg, "--bins")) {
-      rc = pctl_args_value(&a, arg, &v);
-      if (rc == PCTL_EXIT_OK) rc = pctl_args_size(&a, "--bins", v, 1, &o->bins);
-      if (rc == PCTL_EXIT_OK && o->bins > LP_RFM_MAX_BINS)
-        return pctl_usage_error(CMD, "--bins must be 1..%u", LP_RFM_MAX_BINS);
-    } else if (pctl_args_is(arg, "--scale")) {
-      rc = pctl_args_value(&a, arg, &v);
-      if (rc == PCTL_EXIT_OK) rc = pctl_args_size(&a, "--scale", v, 0, &o->scale);
-      if (rc == PCTL_EXIT_OK && o->scale > 9) return pctl_usage_error(CMD, "--scale must be 0..9");
-    } else if (strcmp(arg, "--drop-missing-id") == 0) {
-      o->drop_missing_id = true;
-    } else {
-      return pctl_usage_error(CMD, "unknown option '%s'", arg);
-    }
+/* --scale auto | N */
+static bool parse_scale(const pctl_option *opt, const char *v, char *err, size_t cap) {
+  int *out = opt->dest;
+  if (strcmp(v, "auto") == 0) {
+    *out = -1;
+    return true;
   }
+  int64_t x = 0;
+  bool ok = v[0] != '\0';
+  for (const char *p = v; ok && *p != '\0'; p++) {
+    ok = pctl_is_digit(*p) && x <= (int64_t)PCTL_DECIMAL_MAX_SCALE;
+    x = x * 10 + (*p - '0');
+  }
+  if (!ok || x > (int64_t)PCTL_DECIMAL_MAX_SCALE) {
+    snprintf(err, cap, "expected 'auto' or 0..%u decimal places, not '%s'", PCTL_DECIMAL_MAX_SCALE,
+             v);
+    return false;
+  }
+  *out = (int)x;
+  return true;
+}
+
+static int parse_options(int argc, char **argv, rfm_opts *o) {
+  const pctl_option table[] = {
+    PCTL_REQUIRED(PCTL_OPT_DATE("as-of", 0, "DATE", &o->as_of, NULL,
+                                "scoring time: ISO-8601 (YYYY-MM-DD = midnight UTC) or Unix seconds")),
+    PCTL_OPT_STRING("id-col", 0, "C", &o->id_col, "customer_id", "customer id column"),
+    PCTL_OPT_STRING("ts-col", 0, "C", &o->ts_col, "timestamp",
+                    "timestamp column: ISO-8601 or Unix seconds"),
+    PCTL_OPT_STRING("amount-col", 0, "C", &o->amount_col, NULL,
+                    "amount column, decimal (default amount), or"),
+    PCTL_OPT_STRING("qty-col", 0, "C", &o->qty_col, NULL,
+                    "quantity column, with --price-col: amount = exact quantity x price"),
+    PCTL_OPT_STRING("price-col", 0, "C", &o->price_col, NULL, "unit price column"),
+    PCTL_OPT_STRING("order-col", 0, "C", &o->order_col, NULL,
+                    "order id column: lines of one order count once"),
+    PCTL_OPT_INT("bins", 0, "N", &o->bins, 1, LP_RFM_MAX_BINS, "5", "number of scores"),
+    PCTL_OPT_STRING("segments", 0, "MAP", &o->segments, "rf10",
+                    "rf10, rfm11, or a CSV file with columns\n"
+                    "segment,r_min,r_max,f_min,f_max,m_min,m_max (first match wins)"),
+    PCTL_OPT_CUSTOM("scale", 0, "N", &o->scale, parse_scale, "auto",
+                    "decimal places of money: auto (the data's own) or a fixed 0..18"),
+    PCTL_OPT_FLAG("drop-missing-id", 0, &o->drop_missing_id,
+                  "skip rows with an empty id (counted on stderr)"),
+    PCTL_OPT_END,
+  };
+  int rc = pctl_parse_file_command(&pctl_cmd_rfm, table, argc, argv, &o->path);
   if (rc != PCTL_EXIT_OK) return rc;
-  if (o->path == NULL) return pctl_usage_error(CMD, "missing FILE");
-  if (o->as_of_text == NULL) return pctl_usage_error(CMD, "missing --as-of DATE");
-  char err[PCTL_ERRBUF_SIZE];
-  if (pctl_time_parse_iso8601(o->as_of_text, strlen(o->as_of_text), &o->as_of, err, sizeof err) !=
-      LP_OK)
-    return pctl_usage_error(CMD, "--as-of: %s", err);
   bool by_amount = o->amount_col != NULL, by_qty = o->qty_col != NULL || o->price_col != NULL;
   if (by_amount && by_qty)
     return pctl_usage_error(CMD, "give --amount-col or --qty-col with --price-col, not both");
@@ -120,10 +117,7 @@ typedef struct columns {
 static int find_column(pctl_csv *r, const rfm_opts *o, const char *name, size_t *out) {
   *out = SIZE_MAX;
   if (name == NULL) return PCTL_EXIT_OK;
-  if (pctl_csv_column(r, name, out) != LP_OK) {
-    pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
-    return PCTL_EXIT_FAILURE;
-  }
+  if (pctl_csv_column(r, name, out) != LP_OK) return pctl_csv_report(r, o->path);
   return PCTL_EXIT_OK;
 }
 
@@ -137,16 +131,32 @@ static int find_columns(pctl_csv *r, const rfm_opts *o, columns *c) {
   return rc;
 }
 
-/* Exact amount of one row in minor units (10^-scale). */
-static int row_amount(const pctl_csv_field *f, const columns *c, unsigned scale, int64_t *out,
-                      char *err, size_t cap) {
-  if (c->amount != SIZE_MAX)
-    return pctl_decimal_parse(f[c->amount].ptr, f[c->amount].len, scale, out, err, cap);
+/* Decimal places to parse a field at: the fixed --scale, or its own. */
+static unsigned places(const rfm_opts *o, const pctl_csv_field *f) {
+  if (o->scale >= 0) return (unsigned)o->scale;
+  unsigned k = pctl_decimal_places(f->ptr, f->len);
+  return k > PCTL_DECIMAL_MAX_SCALE ? PCTL_DECIMAL_MAX_SCALE : k;
+}
+
+/* Exact amount of one row in units of 10^-scale: the amount column, or
+ * quantity x price (exact; with a fixed --scale it must fit that scale). */
+static int row_amount(const pctl_csv_field *f, const columns *c, const rfm_opts *o,
+                      int64_t *out, unsigned *scale, char *err, size_t cap) {
+  if (c->amount != SIZE_MAX) {
+    *scale = places(o, &f[c->amount]);
+    return pctl_decimal_parse(f[c->amount].ptr, f[c->amount].len, *scale, out, err, cap);
+  }
+  unsigned qs = pctl_decimal_places(f[c->qty].ptr, f[c->qty].len);
+  unsigned ps = pctl_decimal_places(f[c->price].ptr, f[c->price].len);
+  if (qs > PCTL_DECIMAL_MAX_SCALE) qs = PCTL_DECIMAL_MAX_SCALE;
+  if (ps > PCTL_DECIMAL_MAX_SCALE) ps = PCTL_DECIMAL_MAX_SCALE;
   int64_t q, p;
-  int rc = pctl_decimal_parse(f[c->qty].ptr, f[c->qty].len, QTY_SCALE, &q, err, cap);
-  if (rc == LP_OK) rc = pctl_decimal_parse(f[c->price].ptr, f[c->price].len, scale, &p, err, cap);
-  if (rc == LP_OK) rc = pctl_decimal_mul(q, QTY_SCALE, p, scale, scale, out, err, cap);
-  return rc;
+  int rc = pctl_decimal_parse(f[c->qty].ptr, f[c->qty].len, qs, &q, err, cap);
+  if (rc == LP_OK) rc = pctl_decimal_parse(f[c->price].ptr, f[c->price].len, ps, &p, err, cap);
+  if (rc != LP_OK) return rc;
+  *scale = o->scale >= 0 ? (unsigned)o->scale : qs + ps;
+  if (*scale > PCTL_DECIMAL_MAX_SCALE) *scale = PCTL_DECIMAL_MAX_SCALE;
+  return pctl_decimal_mul(q, qs, p, ps, *scale, out, err, cap);
 }
 
 static int intern(lp_strpool *pool, const lp_mem *m, const pctl_csv_field *f, uint32_t *id) {
@@ -156,10 +166,7 @@ static int intern(lp_strpool *pool, const lp_mem *m, const pctl_csv_field *f, ui
 
 /* Read every row into `in`; returns an exit status after printing errors. */
 static int read_rows(pctl_csv *r, const rfm_opts *o, rfm_input *in) {
-  if (pctl_csv_read_header(r) != LP_OK) {
-    pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
-    return PCTL_EXIT_FAILURE;
-  }
+  if (pctl_csv_read_header(r) != LP_OK) return pctl_csv_report(r, o->path);
   columns c;
   int status = find_columns(r, o, &c);
   if (status != PCTL_EXIT_OK) return status;
@@ -167,13 +174,10 @@ static int read_rows(pctl_csv *r, const rfm_opts *o, rfm_input *in) {
   for (;;) {
     int rc = pctl_csv_next(r);
     if (rc == PCTL_CSV_END) return PCTL_EXIT_OK;
-    if (rc != PCTL_CSV_ROW) {
-      pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
-      return PCTL_EXIT_FAILURE;
-    }
+    if (rc != PCTL_CSV_ROW) return pctl_csv_report(r, o->path);
     size_t n;
     const pctl_csv_field *f = pctl_csv_fields(r, &n);
-    unsigned long long line = (unsigned long long)pctl_csv_record_line(r);
+    uint64_t line = pctl_csv_record_line(r);
     const char *idp = f[c.id].ptr;
     size_t idlen = f[c.id].len;
     pctl_trim_spaces(&idp, &idlen);
@@ -182,35 +186,48 @@ static int read_rows(pctl_csv *r, const rfm_opts *o, rfm_input *in) {
         in->dropped++;
         continue;
       }
-      pctl_error("%s: line %llu: missing %s (use --drop-missing-id to skip such rows)", o->path,
-                 line, o->id_col);
-      return PCTL_EXIT_FAILURE;
+      return pctl_data_error(o->path, line, "missing %s (use --drop-missing-id to skip such rows)",
+                             o->id_col);
     }
     row_in row;
+    unsigned scale = 0;
     const char *what = o->ts_col;
-    rc = pctl_time_parse_iso8601(f[c.ts].ptr, f[c.ts].len, &row.ts, err, sizeof err);
+    rc = pctl_time_parse(f[c.ts].ptr, f[c.ts].len, PCTL_TIME_AUTO, &row.ts, err, sizeof err);
     if (rc == LP_OK) {
       what = c.amount != SIZE_MAX ? o->amount_col : "quantity x price";
-      rc = row_amount(f, &c, (unsigned)o->scale, &row.amount, err, sizeof err);
+      rc = row_amount(f, &c, o, &row.amount, &scale, err, sizeof err);
     }
-    if (rc != LP_OK) {
-      pctl_error("%s: line %llu: %s: %s", o->path, line, what, err);
-      return PCTL_EXIT_FAILURE;
-    }
+    if (rc != LP_OK && o->scale >= 0 && rc == LP_ERANGE)
+      return pctl_data_error(o->path, line, "%s: %s (--scale %d)", what, err, o->scale);
+    if (rc != LP_OK) return pctl_data_error(o->path, line, "%s: %s", what, err);
     if (row.ts > o->as_of) {
-      pctl_error("%s: line %llu: %s is after --as-of %s", o->path, line, o->ts_col,
-                 o->as_of_text);
-      return PCTL_EXIT_FAILURE;
+      char when[40];
+      pctl_time_format_iso8601(o->as_of, when, sizeof when);
+      return pctl_data_error(o->path, line, "%s is after --as-of %s", o->ts_col, when);
     }
+    row.scale = (uint8_t)scale;
+    row.line = line;
+    if (scale > in->scale) in->scale = scale;
     row.order = NO_ORDER;
     rc = intern(&in->ids, &in->mem, &f[c.id], &row.id);
     if (rc == LP_OK && c.order != SIZE_MAX) rc = intern(&in->orders, &in->mem, &f[c.order], &row.order);
     if (rc == LP_OK) rc = lp_vec_push(&in->rows, &in->mem, &row);
-    if (rc != LP_OK) {
-      pctl_error("%s: line %llu: %s", o->path, line, lp_strerror(rc));
-      return PCTL_EXIT_FAILURE;
-    }
+    if (rc != LP_OK) return pctl_data_error(o->path, line, "%s", lp_strerror(rc));
   }
+}
+
+/* Bring every amount to the common scale (the largest one seen), exactly. */
+static int rescale_amounts(const rfm_opts *o, rfm_input *in) {
+  for (size_t i = 0; i < in->rows.len; i++) {
+    row_in *r = lp_vec_at(&in->rows, i);
+    if (pctl_decimal_rescale(r->amount, in->scale - r->scale, &r->amount) != LP_OK)
+      return pctl_data_error(o->path, r->line,
+                             "the amount does not fit 64 bits at %u decimal places (the most "
+                             "any row has); give a smaller --scale",
+                             in->scale);
+    r->scale = (uint8_t)in->scale;
+  }
+  return PCTL_EXIT_OK;
 }
 
 static const lp_strpool *sort_pool;
@@ -321,8 +338,7 @@ static int load_rules_file(const rfm_opts *o, lp_rfm_segmap *map) {
   if (rc == PCTL_CSV_END) rc = LP_OK;
   if (rc != LP_OK) {
     if (err[0] == '\0') snprintf(err, sizeof err, "%s", r ? pctl_csv_errmsg(r) : lp_strerror(rc));
-    pctl_error("--segments %s: line %llu: %s", o->segments,
-               (unsigned long long)pctl_csv_record_line(r), err);
+    pctl_data_error(o->segments, r != NULL ? pctl_csv_record_line(r) : 0, "%s", err);
   }
   pctl_csv_close(r);
   pctl_close_input(f);
@@ -344,46 +360,41 @@ static int make_segmap(const rfm_opts *o, lp_rfm_segmap **map) {
   return PCTL_EXIT_OK;
 }
 
-/* RFC 4180 output: quote a field that holds a delimiter, quote, CR or LF. */
-static void put_csv_field(const char *s, size_t len) {
-  bool quote = false;
-  for (size_t i = 0; i < len && !quote; i++)
-    quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-  if (!quote) {
-    fwrite(s, 1, len, stdout);
-    return;
-  }
-  putchar('"');
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] == '"') putchar('"');
-    putchar(s[i]);
-  }
-  putchar('"');
-}
-
 static int64_t floor_days(int64_t seconds) {
   int64_t d = seconds / DAY_SECONDS;
   return (seconds % DAY_SECONDS != 0 && seconds < 0) ? d - 1 : d;
 }
 
-static void print_rows(const rfm_input *in, const uint32_t *by_rank, const lp_rfm_row *rows,
-                       size_t n, const lp_rfm_segmap *map, unsigned scale) {
-  puts("profile_id,recency_days,frequency,monetary,r,f,m,segment,lifecycle");
+static int print_rows(const rfm_input *in, const uint32_t *by_rank, const lp_rfm_row *rows,
+                      size_t n, const lp_rfm_segmap *map) {
+  static const char *const header[] = {"profile_id", "recency_days", "frequency", "monetary",
+                                       "r", "f", "m", "segment", "lifecycle"};
+  pctl_csvout w;
+  pctl_csvout_stream(&w, stdout, "standard output");
+  pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
+  pctl_csvout_end_row(&w);
   for (size_t i = 0; i < n; i++) {
     const lp_rfm_row *row = &rows[i];
     size_t len;
     const char *id = lp_strpool_get(&in->ids, by_rank[row->profile_id], &len);
-    put_csv_field(id, len);
+    pctl_csvout_field(&w, id, len);
+    pctl_csvout_i64(&w, floor_days(row->recency));
+    pctl_csvout_i64(&w, (int64_t)row->frequency);
     char money[PCTL_DECIMAL_BUF];
-    pctl_decimal_format(row->monetary, scale, money, sizeof money);
-    printf(",%lld,%lld,%s,%u,%u,%u,", (long long)floor_days(row->recency),
-           (long long)row->frequency, money, row->r, row->f, row->m);
-    const char *seg = lp_rfm_segmap_name(map, row->segment);
-    put_csv_field(seg, strlen(seg));
-    printf(",%s\n", lp_rfm_stage_name((int)row->stage));
+    pctl_decimal_format(row->monetary, in->scale, money, sizeof money);
+    pctl_csvout_str(&w, money);
+    pctl_csvout_u64(&w, row->r);
+    pctl_csvout_u64(&w, row->f);
+    pctl_csvout_u64(&w, row->m);
+    pctl_csvout_str(&w, lp_rfm_segmap_name(map, row->segment));
+    pctl_csvout_str(&w, lp_rfm_stage_name((int)row->stage));
+    pctl_csvout_end_row(&w);
   }
+  return pctl_csvout_close(&w);
 }
 
+/* The segment table on stderr (for people: aligned, money with the data's
+ * decimals, means rounded). */
 static int print_summary(const lp_rfm_row *rows, size_t n, const lp_rfm_segmap *map,
                          unsigned scale) {
   size_t nseg = lp_rfm_segmap_count(map);
@@ -396,16 +407,16 @@ static int print_summary(const lp_rfm_row *rows, size_t n, const lp_rfm_segmap *
   }
   fprintf(stderr, "%-22s %10s %16s %7s %12s %10s %14s\n", "segment", "customers", "revenue",
           "share%", "recency_days", "frequency", "monetary");
+  double unit = 1.0;
+  for (unsigned k = 0; k < scale; k++) unit *= 10.0;
   for (size_t i = 0; i <= nseg; i++) {
     if (s[i].customers == 0) continue;
     char rev[PCTL_DECIMAL_BUF];
     pctl_decimal_format(s[i].revenue, scale, rev, sizeof rev);
-    double unit = 1.0;
-    for (unsigned k = 0; k < scale; k++) unit *= 10.0;
-    fprintf(stderr, "%-22s %10llu %16s %7.2f %12.1f %10.2f %14.2f\n",
+    fprintf(stderr, "%-22s %10llu %16s %7.2f %12.1f %10.2f %14.*f\n",
             lp_rfm_segmap_name(map, i == nseg ? LP_RFM_SEGMENT_OTHERS : (uint32_t)i),
             (unsigned long long)s[i].customers, rev, 100.0 * s[i].revenue_share,
-            s[i].mean_recency / (double)DAY_SECONDS, s[i].mean_frequency,
+            s[i].mean_recency / (double)DAY_SECONDS, s[i].mean_frequency, (int)scale,
             s[i].mean_monetary / unit);
   }
   free(s);
@@ -428,8 +439,8 @@ static int score_and_print(lp_rfm *h, const rfm_opts *o, const rfm_input *in,
     pctl_error("scoring failed: %s", lp_rfm_errmsg(h));
     status = PCTL_EXIT_FAILURE;
   } else {
-    print_rows(in, by_rank, rows, n, map, (unsigned)o->scale);
-    status = print_summary(rows, n, map, (unsigned)o->scale);
+    status = print_rows(in, by_rank, rows, n, map);
+    if (status == PCTL_EXIT_OK) status = print_summary(rows, n, map, in->scale);
     if (in->dropped > 0)
       fprintf(stderr, "dropped %llu rows without %s\n", (unsigned long long)in->dropped,
               o->id_col);
@@ -458,11 +469,11 @@ static int run_rfm(int argc, char **argv) {
   if (status == PCTL_EXIT_OK) {
     pctl_csv *r;
     if (pctl_csv_open_file(NULL, f, &r) != LP_OK) {
-      pctl_error("%s: cannot start reading", o.path);
-      status = PCTL_EXIT_FAILURE;
+      status = pctl_csv_report(NULL, o.path);
     } else {
       status = read_rows(r, &o, &in);
       pctl_csv_close(r);
+      if (status == PCTL_EXIT_OK) status = rescale_amounts(&o, &in);
     }
     pctl_close_input(f);
   }
@@ -501,22 +512,14 @@ const pctl_command pctl_cmd_rfm = {
   "quantiles with ties broken by id (pandas qcut of rank(method='first')), R\n"
   "reversed. A segment summary table goes to stderr.\n"
   "\n"
-  "options:\n"
-  "  --as-of DATE          scoring time, ISO-8601 (YYYY-MM-DD = midnight UTC); required\n"
-  "  --id-col C            customer id column (default customer_id)\n"
-  "  --ts-col C            timestamp column, ISO-8601 (default timestamp)\n"
-  "  --amount-col C        amount column, decimal (default amount), or\n"
-  "  --qty-col C --price-col C\n"
-  "                        quantity and unit price columns; amount = exact product\n"
-  "  --order-col C         order id column: lines of one order count once\n"
-  "  --bins N              number of scores (default 5)\n"
-  "  --segments MAP        rf10 (default), rfm11, or a CSV file with columns\n"
-  "                        segment,r_min,r_max,f_min,f_max,m_min,m_max (first match)\n"
-  "  --scale N             decimal places of the currency (default 2)\n"
-  "  --drop-missing-id     skip rows with an empty id (counted on stderr)\n"
-  "\n"
-  "Amounts are parsed exactly (no floating point); more decimals than --scale\n"
-  "(unless zeros), malformed numbers, timestamps after --as-of and empty ids\n"
-  "(without --drop-missing-id) are errors naming the line.\n",
+  "Timestamps (the column and --as-of) are ISO-8601 or Unix seconds, parsed\n"
+  "like every timestamp of profilectl. Money is exact (no floating point):\n"
+  "with --scale auto (the default) the data's own decimals decide: monetary is\n"
+  "printed with the most decimal places written in any amount (for quantity x\n"
+  "price, quantity places + price places), so 2 x 1.995 is 3.990; with a fixed\n"
+  "--scale N every amount is kept at N places and an amount that needs more\n"
+  "(other than zeros) is an error naming FILE:LINE. Malformed numbers,\n"
+  "timestamps after --as-of and empty ids (without --drop-missing-id) are\n"
+  "errors naming FILE:LINE.\n",
   run_rfm,
 };

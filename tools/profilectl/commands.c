@@ -31,8 +31,9 @@ void pctl_print_usage(FILE *out) {
         out);
 }
 
-void pctl_print_command_help(FILE *out, const pctl_command *cmd) {
-  fprintf(out, "usage: " PCTL_PROGRAM " %s%s%s\n\n%s\n", cmd->name,
-          cmd->synopsis[0] != '\0' ? " " : "", cmd->synopsis, cmd->summary);
-  if (cmd->details != NULL) fprintf(out, "\n%s", cmd->details);
+int pctl_run_command(const pctl_command *cmd, int argc, char **argv) {
+  int status = cmd->run(argc, argv);
+  if (status == PCTL_EXIT_HELP) status = PCTL_EXIT_OK;
+  int out = pctl_finish_stdout();
+  return status != PCTL_EXIT_OK ? status : out;
 }

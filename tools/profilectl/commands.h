@@ -7,8 +7,11 @@
  * @brief Subcommand descriptions and the table main() dispatches from.
  *
  * To add a subcommand: write cmd_<name>.c defining
- * `const pctl_command pctl_cmd_<name> = {...};` (its run function static),
- * add one row to #PCTL_COMMAND_TABLE and the file to meson.build.
+ * `const pctl_command pctl_cmd_<name> = {...};` (its run function static,
+ * parsing its options with pctl_parse_options() from one #pctl_option
+ * table, see cli.h), add one row to #PCTL_COMMAND_TABLE and the file to
+ * meson.build. The help text is the command's `details` prose followed by
+ * the options generated from its table.
  */
 #ifndef PROFILECTL_COMMANDS_H
 #define PROFILECTL_COMMANDS_H
@@ -21,8 +24,9 @@ typedef struct pctl_command {
   const char *name;     /**< As typed, e.g. "csv-check". */
   const char *synopsis; /**< Arguments after the name, for the usage line. */
   const char *summary;  /**< One line for the command list. */
-  const char *details;  /**< Options and notes for 'help NAME'; may be NULL. */
-  /** Run with @p argv[0] the command name; returns the exit status. */
+  const char *details;  /**< Prose for 'help NAME', printed before the options; may be NULL. */
+  /** Run with argv[0] the command name; returns the exit status (or
+   *  #PCTL_EXIT_HELP from pctl_parse_options()). */
   int (*run)(int argc, char **argv);
 } pctl_command;
 
@@ -47,13 +51,22 @@ extern const pctl_command *const pctl_commands[];
 /** Number of entries in #pctl_commands. */
 extern const size_t pctl_command_count;
 
-/** @brief The command called @p name, or NULL. */
+/** @brief The command called @p name, or NULL.
+ * @param name As typed. */
 const pctl_command *pctl_find_command(const char *name);
 
-/** @brief Print the program usage and the command list to @p out. */
+/** @brief Print the program usage and the command list to @p out.
+ * @param out Stream. */
 void pctl_print_usage(FILE *out);
 
-/** @brief Print the usage and details of @p cmd to @p out. */
-void pctl_print_command_help(FILE *out, const pctl_command *cmd);
+/**
+ * @brief Run @p cmd and finish: #PCTL_EXIT_HELP becomes #PCTL_EXIT_OK and
+ * stdout is flushed and checked (pctl_finish_stdout()).
+ * @param cmd  The command.
+ * @param argc Argument count, argv[0] the command name.
+ * @param argv Arguments (the command may reorder them).
+ * @return The exit status.
+ */
+int pctl_run_command(const pctl_command *cmd, int argc, char **argv);
 
 #endif /* PROFILECTL_COMMANDS_H */

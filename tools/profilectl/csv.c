@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/mem.h"
+#include "cli.h"
 
 enum parse_state {
   ST_RECORD,      /* before the first byte of a record (empty lines skipped here) */
@@ -738,4 +739,16 @@ void pctl_csv_get_stats(const pctl_csv *r, pctl_csv_stats *out) {
     return;
   }
   *out = r->stats;
+}
+
+int pctl_csv_report(const pctl_csv *r, const char *path) {
+  if (r == NULL) return pctl_data_error(path, 0, "cannot start reading: %s", lp_strerror(LP_ENOMEM));
+  const char *m = pctl_csv_errmsg(r);
+  if (strncmp(m, "line ", 5) == 0 && m[5] >= '0' && m[5] <= '9') {
+    uint64_t line = 0;
+    const char *p = m + 5;
+    while (*p >= '0' && *p <= '9' && line < UINT64_MAX / 10) line = line * 10 + (uint64_t)(*p++ - '0');
+    if (p[0] == ':' && p[1] == ' ') return pctl_data_error(path, line, "%s", p + 2);
+  }
+  return pctl_data_error(path, 0, "%s", m);
 }

@@ -216,6 +216,16 @@ const char *pctl_csv_problem_text(pctl_csv_problem kind);
  */
 const char *pctl_csv_errmsg(const pctl_csv *r);
 
+/**
+ * @brief Print the reader's last error as a data error at its place:
+ * "profilectl: error: PATH:LINE: problem" (the "line N: " the message
+ * starts with becomes the LINE), or "PATH: problem" when it names no line.
+ * @param r    Reader (NULL: "cannot start reading").
+ * @param path File name for the message.
+ * @return #PCTL_EXIT_FAILURE.
+ */
+int pctl_csv_report(const pctl_csv *r, const char *path);
+
 /** @brief Copy the counters into @p out (zeros for NULL @p r). */
 void pctl_csv_get_stats(const pctl_csv *r, pctl_csv_stats *out);
 

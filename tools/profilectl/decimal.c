@@ -224,3 +224,23 @@ int pctl_decimal_format(int64_t v, unsigned scale, char *buf, size_t cap) {
   buf[o] = '\0';
   return LP_OK;
 }
+
+unsigned pctl_decimal_places(const char *s, size_t len) {
+  const char *t = s;
+  size_t n = len;
+  pctl_trim_spaces(&t, &n);
+  const char *dot = n > 0 ? memchr(t, '.', n) : NULL;
+  if (dot == NULL) return 0;
+  size_t k = 0;
+  for (const char *p = dot + 1; p < t + n && pctl_is_digit(*p); p++) k++;
+  return k > 255 ? 255u : (unsigned)k;
+}
+
+int pctl_decimal_rescale(int64_t v, unsigned k, int64_t *out) {
+  if (k > PCTL_DECIMAL_MAX_SCALE) return LP_ERANGE;
+  bool neg = v < 0;
+  uint64_t m = magnitude(v), mul = pow10_u64[k];
+  if (m > magnitude_limit(neg) / mul) return LP_ERANGE;
+  *out = apply_sign(m * mul, neg);
+  return LP_OK;
+}

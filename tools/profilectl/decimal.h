@@ -78,4 +78,23 @@ int pctl_decimal_mul(int64_t a, unsigned a_scale, int64_t b, unsigned b_scale,
  */
 int pctl_decimal_format(int64_t v, unsigned scale, char *buf, size_t cap);
 
+/**
+ * @brief Number of digits written after the decimal point of @p s (spaces
+ * around it ignored; trailing zeros count: "1.50" has 2). Does not check
+ * the syntax; pctl_decimal_parse() does.
+ * @param s   Text (need not be NUL-terminated).
+ * @param len Length of @p s.
+ * @return The count (0 without a point).
+ */
+unsigned pctl_decimal_places(const char *s, size_t len);
+
+/**
+ * @brief Exact @p v x 10^@p k, or LP_ERANGE when it does not fit an int64.
+ * @param v   Value.
+ * @param k   Power of ten, at most #PCTL_DECIMAL_MAX_SCALE.
+ * @param out Receives the product.
+ * @return LP_OK or LP_ERANGE (@p out unchanged).
+ */
+int pctl_decimal_rescale(int64_t v, unsigned k, int64_t *out);
+
 #endif /* PROFILECTL_DECIMAL_H */

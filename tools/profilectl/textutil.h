@@ -9,9 +9,11 @@
 #ifndef PROFILECTL_TEXTUTIL_H
 #define PROFILECTL_TEXTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
-#include "core/common.h"
+#include "cli.h"
 
 /** Longest input excerpt quoted in a message, in bytes. */
 #define PCTL_EXCERPT_MAX 40
@@ -24,7 +26,7 @@
  * written; a long message is cut but always NUL-terminated).
  * @return @p code, so callers can `return pctl_errbuf_set(...)`.
  */
-int pctl_errbuf_set(char *err, size_t cap, int code, const char *fmt, ...) LP_PRINTF(4, 5);
+int pctl_errbuf_set(char *err, size_t cap, int code, const char *fmt, ...) PCTL_PRINTF(4, 5);
 
 /**
  * @brief Printable copy of input text for messages: bytes outside
@@ -43,7 +45,7 @@ void pctl_text_excerpt(const char *s, size_t len, char out[PCTL_EXCERPT_CAP]);
  * @return @p code.
  */
 int pctl_fail_text(char *err, size_t errcap, int code, const char *what, const char *t,
-                   size_t n, const char *fmt, ...) LP_PRINTF(7, 8);
+                   size_t n, const char *fmt, ...) PCTL_PRINTF(7, 8);
 
 /** @brief Narrow [*s, *s + *len) to exclude leading and trailing ASCII spaces (0x20). */
 static inline void pctl_trim_spaces(const char **s, size_t *len) {
@@ -59,6 +61,25 @@ static inline void pctl_trim_spaces(const char **s, size_t *len) {
 }
 
 /** @brief True for an ASCII digit. */
+/** Size of the buffer of pctl_format_double(). */
+#define PCTL_DOUBLE_BUF 32
+
+/**
+ * @brief The shortest text that reads back (strtod) to exactly @p v.
+ *
+ * Tries "%.*g" with 1..17 significant digits and keeps the first that
+ * round-trips, so 217.99 prints as "217.99" and 0.1 + 0.2 as
+ * "0.30000000000000004". The same on every platform: the program never
+ * calls setlocale (the decimal point is always '.'), the exponent is
+ * written with a sign and at least two digits ("1e-05", "1.5e+300"),
+ * negative zero prints as "0", NaN as "nan" and infinities as "inf" and
+ * "-inf" (which Python, pandas and numpy read back).
+ * @param buf Receives the NUL-terminated text (at most 24 bytes are used).
+ * @param v   Value.
+ * @return @p buf.
+ */
+char *pctl_format_double(char buf[PCTL_DOUBLE_BUF], double v);
+
 static inline bool pctl_is_digit(char c) { return c >= '0' && c <= '9'; }
 
 #endif /* PROFILECTL_TEXTUTIL_H */

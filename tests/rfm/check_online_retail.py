@@ -17,7 +17,9 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact
+
+EXACT = Context(prec=40, traps=[Inexact])
 
 AS_OF = "2011-12-10"
 SEGMENT_RE = [  # the widely used pandas seg_map, transcribed from its regexes
@@ -97,6 +99,7 @@ def expected(path):
     as_of = int(dt.datetime.strptime(AS_OF, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc).timestamp())
     cust = defaultdict(lambda: {"ts": [], "orders": set(), "money": Decimal(0)})
     rows = dropped = 0
+    places = 0  # the data's own decimals: most quantity places + price places of a row
     with open(path, newline="", encoding="utf-8") as f:
         for rec in csv.DictReader(f):
             if rec["CustomerID"].strip() == "":
@@ -106,7 +109,9 @@ def expected(path):
             c = cust[rec["CustomerID"]]
             c["ts"].append(parse_ts(rec["InvoiceDate"]))
             c["orders"].add(rec["InvoiceNo"])
-            c["money"] += Decimal(rec["Quantity"]) * Decimal(rec["UnitPrice"])
+            q, p = Decimal(rec["Quantity"]), Decimal(rec["UnitPrice"])
+            places = max(places, -min(q.as_tuple().exponent, 0) - min(p.as_tuple().exponent, 0))
+            c["money"] += q * p
     ids = sorted(cust, key=lambda s: s.encode())
     assert ids == sorted(cust, key=float), "byte order differs from numeric order"
     rec_s = [as_of - max(cust[i]["ts"]) for i in ids]
@@ -123,9 +128,12 @@ def expected(path):
         prev = max((t for t in ts if t // 86400 < days[-1]), default=None)
         r, fq, m = 6 - rbin[k], fbin[k], mbin[k]
         seg = next(name for rx, name in SEGMENT_RE if re.fullmatch(rx, "%d%d" % (r, fq)))
-        out[i] = [i, str(rec_s[k] // 86400), str(freq[k]), "%.3f" % money[k], str(r), str(fq),
+        # Exact: the sum at `places` decimals, with no rounding (quantize
+        # would raise Inexact otherwise).
+        exact = money[k].quantize(Decimal(1).scaleb(-places), context=EXACT)
+        out[i] = [i, str(rec_s[k] // 86400), str(freq[k]), str(exact), str(r), str(fq),
                   str(m), seg, stage(min(ts), last, prev, len(days), as_of)]
-    return out, rows, dropped
+    return out, rows, dropped, places
 
 
 def main():
@@ -136,13 +144,15 @@ def main():
         return 77
     cmd = [exe, "rfm", "--as-of", AS_OF, "--id-col", "CustomerID", "--ts-col", "InvoiceDate",
            "--qty-col", "Quantity", "--price-col", "UnitPrice", "--order-col", "InvoiceNo",
-           "--scale", "3", "--drop-missing-id", path]
+           "--drop-missing-id", path]  # no --scale: the data's own decimals decide
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0:
         print("profilectl failed:", run.stderr)
         return 1
     got = list(csv.reader(run.stdout.splitlines()))
-    want, rows, dropped = expected(path)
+    want, rows, dropped, places = expected(path)
+    # UCI Online Retail has prices of 0.001 and whole quantities: 3 places.
+    assert places == 3, places
     assert got[0] == ["profile_id", "recency_days", "frequency", "monetary", "r", "f", "m",
                       "segment", "lifecycle"], got[0]
     body = got[1:]
@@ -159,8 +169,10 @@ def main():
     assert round(total, 2) == Decimal(PANDAS["revenue"]), total
     assert sum(int(r[2]) for r in body) == PANDAS["orders"]
     assert sum(1 for r in body if r[4] == "5" and r[5] == "5") == PANDAS["rf55"]
-    print("online retail: %d rows, %d dropped, %d customers, revenue %s: all columns match"
-          % (rows, dropped, len(body), total))
+    # Every monetary value has exactly the data's 3 decimals.
+    assert all(re.fullmatch(r"-?[0-9]+\.[0-9]{3}", r[3]) for r in body)
+    print("online retail: %d rows, %d dropped, %d customers, revenue %s (exact to 0.001, no "
+          "--scale): all columns match" % (rows, dropped, len(body), total))
     return 0
 
 

@@ -535,7 +535,8 @@ LP_API int lp_idgraph_lift_tombstone(lp_idgraph *h, const lp_idgraph_ident *id);
  * fingerprint of it. The bytes depend only on the stored events,
  * tombstones and counters, never on the order of the calls that made them.
  * @param h  Graph.
- * @param w  Writer callback.
+ * @param w  Writer callback (the graph is busy while it runs: calls on it
+ *           return #LP_EMISUSE).
  * @param ud Passed to @p w.
  * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO or the writer's code,
  * #LP_EMISUSE.
@@ -547,7 +548,7 @@ LP_API int lp_idgraph_save(const lp_idgraph *h, lp_writer w, void *ud);
  * name and must all be registered; the graph's current rules, key and
  * options apply and the profiles are recomputed. No notifications.
  * @param h  Graph.
- * @param r  Reader callback.
+ * @param r  Reader callback (the graph is busy while it runs).
  * @param ud Passed to @p r.
  * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EIO, #LP_ECORRUPT,
  * #LP_EVERSION, #LP_ECONFLICT (different key, unknown type, or raw values

@@ -153,6 +153,28 @@ static inline uint64_t idg_pid_of_hash(lp_hash128 h) {
 static inline void idg_busy_begin(const lp_idgraph *h) { IDG_MUT(h)->busy++; }
 static inline void idg_busy_end(const lp_idgraph *h) { IDG_MUT(h)->busy--; }
 
+/* The host's writer or reader, called with the graph busy (save, load). */
+typedef struct idg_guarded_io {
+  const lp_idgraph *h;
+  lp_writer w;
+  lp_reader r;
+  void *ud;
+} idg_guarded_io;
+static inline int idg_guarded_write(void *ud, const void *buf, size_t len) {
+  idg_guarded_io *g = (idg_guarded_io *)ud;
+  idg_busy_begin(g->h);
+  int rc = g->w(g->ud, buf, len);
+  idg_busy_end(g->h);
+  return rc;
+}
+static inline int idg_guarded_read(void *ud, void *buf, size_t cap, size_t *got) {
+  idg_guarded_io *g = (idg_guarded_io *)ud;
+  idg_busy_begin(g->h);
+  int rc = g->r(g->ud, buf, cap, got);
+  idg_busy_end(g->h);
+  return rc;
+}
+
 /* First lines of every entry point: a NULL handle is LP_EINVAL, a busy one
  * LP_EMISUSE (nothing done). */
 #define IDG_GUARD(h, fn)                                                  \

@@ -234,7 +234,8 @@ int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud) {
   lp_allocator a;
   lp_mem_allocator(&h->mem, &a);
   lp_snapshot_reader *sr;
-  int rc = lp_snapshot_reader_create(&a, r, ud, &sr);
+  idg_guarded_io io = {h, NULL, r, ud};
+  int rc = lp_snapshot_reader_create(&a, idg_guarded_read, &io, &sr);
   if (rc != LP_OK) {
     idg_state_free(&l.t, &h->mem);
     return lp_error_set(&h->err, rc, "out of memory creating a snapshot reader");

@@ -93,7 +93,10 @@ static void reset_node(const lp_idgraph *h, idg_state *s, uint32_t x) {
   n->parent = x;
   n->next_member = x;
   n->comp_first = x;
-  n->first_event = IDG_NONE;
+  /* A quarantined identifier's events span clusters: a replay of one of
+   * them must not forget its first event elsewhere (idg_store_event adds
+   * the new event's). */
+  if (!(n->flags & IDG_QUARANTINED)) n->first_event = IDG_NONE;
   uint8_t *c = idg_counts(s, h->ntypes, x);
   memset(c, 0, h->ntypes);
   c[n->type] = 1;
@@ -356,7 +359,11 @@ static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32
     if (first_open_member(s, r->all[k]) != IDG_NONE) continue;
     for (uint32_t i = 0; i < e->count; i++, no++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
+      /* Keep its canonically first event (reset_node forgets it). */
+      uint32_t fe = idg_node_at(s, x)->first_event;
+      if (fe == IDG_NONE || idg_cmp_events(s, r->all[k], fe) < 0) fe = r->all[k];
       reset_node(h, s, x);
+      idg_node_at(s, x)->first_event = fe;
       m[i] = x; /* neither linked nor refused */
       uint64_t pid = idg_pid_of_hash(idg_node_at(s, x)->hash);
       if (x < fresh_from && r->orphan_old[no] != pid) {
@@ -514,6 +521,11 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   } else {
     nch = recompute_clusters(h, s, node, was_q, n, ei, &scratch, fresh_from);
     anchor = event_anchor(h, s, ei);
+  }
+  for (size_t i = 0; i < n; i++) {
+    idg_node *nd = idg_node_at(s, node[i]);
+    if (nd->first_event == IDG_NONE || idg_cmp_events(s, ei, nd->first_event) < 0)
+      nd->first_event = ei;
   }
   if (pid != NULL) *pid = idg_pid(s, anchor);
   if (notify) idg_emit(h, s, recompute ? scratch.changes : local, nch);

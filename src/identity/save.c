@@ -160,7 +160,8 @@ int lp_idgraph_save(const lp_idgraph *h, lp_writer w, void *ud) {
   lp_allocator a;
   lp_mem_allocator(&h->mem, &a);
   lp_snapshot_writer *sw;
-  rc = lp_snapshot_writer_create(&a, w, ud, KIND_IDGRAPH, &sw);
+  idg_guarded_io io = {h, w, NULL, ud};
+  rc = lp_snapshot_writer_create(&a, idg_guarded_write, &io, KIND_IDGRAPH, &sw);
   if (rc == LP_OK) {
     rc = write_all(h, sw, &p, fp);
     if (rc != LP_OK) lp_error_set(err, rc, "saving: %s", lp_snapshot_writer_errmsg(sw));

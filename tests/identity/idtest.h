@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "harness/lp_test.h"
+#include "identity/check.h"
 
 /* Type ids of the fixture, in registration order. */
 enum { T_USER = 0, T_EMAIL = 1, T_PHONE = 2, T_DEVICE = 3 };
@@ -121,6 +122,11 @@ static inline uint64_t idt_pid(lp_idgraph *g, uint32_t type, const char *value) 
 static inline lp_idgraph_ident idt_id(uint32_t type, const char *value) {
   lp_idgraph_ident id = {type, value, strlen(value)};
   return id;
+}
+
+/* The module's invariant checker (src/identity/check.c) must pass. */
+static inline void idt_check(const lp_idgraph *g) {
+  if (idg_check(g) != LP_OK) fail_msg("invariant broken: %s", lp_idgraph_errmsg(g));
 }
 
 /* Snapshot bytes of a graph (C library memory). */

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "identity/idtest.h"
+#include "identity/state.h"
 
 static lp_idgraph_stats stats_of(const lp_idgraph *g) {
   lp_idgraph_stats st;
@@ -315,6 +316,626 @@ static void small_buffers_get_ebufsize_and_nothing_written(void **state) {
   lp_idgraph_free(g);
 }
 
+
+/* ---- options: one shape, every key ---- */
+
+typedef struct option_case {
+  uint32_t key;
+  const char *name;
+  int64_t min, max, dflt; /* from docs/identity.md */
+} option_case;
+
+static const option_case option_cases[] = {
+    {LP_IDGRAPH_STORE_RAW, "LP_IDGRAPH_STORE_RAW", 0, 1, 0},
+    {LP_IDGRAPH_QUARANTINE_AFTER, "LP_IDGRAPH_QUARANTINE_AFTER", 1, 63, 20},
+    {LP_IDGRAPH_DEFAULT_BLOCKLIST, "LP_IDGRAPH_DEFAULT_BLOCKLIST", 0, 1, 1},
+};
+
+static void every_option_key_sets_gets_and_bounds(void **state) {
+  (void)state;
+  lp_idgraph *g;
+  assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
+  for (size_t i = 0; i < sizeof option_cases / sizeof option_cases[0]; i++) {
+    const option_case *c = &option_cases[i];
+    int64_t lo = -99, hi = -99, v = -99;
+    assert_int_equal(lp_idgraph_int_bounds(g, c->key, &lo, &hi), LP_OK);
+    assert_int_equal(lo, c->min);
+    assert_int_equal(hi, c->max);
+    assert_int_equal(lp_idgraph_get_int(g, c->key, &v), LP_OK);
+    assert_int_equal(v, c->dflt);
+    assert_int_equal(lp_idgraph_set_int(g, c->key, c->max), LP_OK);
+    assert_int_equal(lp_idgraph_get_int(g, c->key, &v), LP_OK);
+    assert_int_equal(v, c->max);
+    assert_int_equal(lp_idgraph_set_int(g, c->key, c->min), LP_OK);
+    assert_int_equal(lp_idgraph_get_int(g, c->key, &v), LP_OK);
+    assert_int_equal(v, c->min);
+    /* Out of range: LP_ERANGE, the message names the key and the bounds,
+     * the value is unchanged. */
+    char want[64];
+    snprintf(want, sizeof want, "%lld..%lld", (long long)c->min, (long long)c->max);
+    assert_int_equal(lp_idgraph_set_int(g, c->key, c->max + 1), LP_ERANGE);
+    assert_non_null(strstr(lp_idgraph_errmsg(g), c->name));
+    assert_non_null(strstr(lp_idgraph_errmsg(g), want));
+    assert_int_equal(lp_idgraph_set_int(g, c->key, c->min - 1), LP_ERANGE);
+    assert_non_null(strstr(lp_idgraph_errmsg(g), want));
+    assert_int_equal(lp_idgraph_set_int(g, c->key, INT64_MIN), LP_ERANGE);
+    assert_int_equal(lp_idgraph_get_int(g, c->key, &v), LP_OK);
+    assert_int_equal(v, c->min);
+    assert_int_equal(lp_idgraph_set_int(g, c->key, c->dflt), LP_OK);
+    /* NULL out-parameters */
+    assert_int_equal(lp_idgraph_get_int(g, c->key, NULL), LP_EINVAL);
+    assert_int_equal(lp_idgraph_int_bounds(g, c->key, NULL, &hi), LP_EINVAL);
+    assert_int_equal(lp_idgraph_int_bounds(g, c->key, &lo, NULL), LP_EINVAL);
+  }
+  static const uint32_t unknown[] = {0, 4, 99, UINT32_MAX};
+  for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+    int64_t v, lo, hi;
+    assert_int_equal(lp_idgraph_set_int(g, unknown[i], 0), LP_EINVAL);
+    assert_non_null(strstr(lp_idgraph_errmsg(g), "unknown"));
+    assert_int_equal(lp_idgraph_get_int(g, unknown[i], &v), LP_EINVAL);
+    assert_int_equal(lp_idgraph_int_bounds(g, unknown[i], &lo, &hi), LP_EINVAL);
+  }
+  int64_t v, lo, hi;
+  assert_int_equal(lp_idgraph_get_int(NULL, LP_IDGRAPH_STORE_RAW, &v), LP_EINVAL);
+  assert_int_equal(lp_idgraph_int_bounds(NULL, LP_IDGRAPH_STORE_RAW, &lo, &hi), LP_EINVAL);
+  /* Frozen once identifiers are stored; reading still works. */
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  d.name = "device_id";
+  uint32_t t;
+  assert_int_equal(lp_idgraph_add_type(g, &d, &t), LP_OK);
+  lp_idgraph_ident id = idt_id(t, "dev-1");
+  assert_int_equal(lp_idgraph_observe(g, &id, 1, 1, "", 0, NULL), LP_OK);
+  assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, 5), LP_EMISUSE);
+  assert_int_equal(lp_idgraph_get_int(g, LP_IDGRAPH_QUARANTINE_AFTER, &v), LP_OK);
+  assert_int_equal(v, 20);
+  lp_idgraph_free(g);
+}
+
+/* ---- limits are macros; versioned structs have _INIT ---- */
+
+static void limits_are_the_macros(void **state) {
+  (void)state;
+  lp_idgraph *g;
+  assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
+  char name[LP_IDGRAPH_MAX_TYPE_NAME_LEN + 2];
+  memset(name, 'n', sizeof name);
+  name[LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1] = 0;
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  uint32_t t;
+  d.name = name;
+  assert_int_equal(lp_idgraph_add_type(g, &d, &t), LP_EINVAL); /* 64 bytes */
+  name[LP_IDGRAPH_MAX_TYPE_NAME_LEN] = 0;
+  assert_int_equal(lp_idgraph_add_type(g, &d, &t), LP_OK); /* 63 bytes */
+  d.name = "phone";
+  d.normalizer = LP_IDGRAPH_NORM_PHONE;
+  d.country_code = LP_IDGRAPH_MAX_COUNTRY_CODE + 1;
+  assert_int_equal(lp_idgraph_add_type(g, &d, &t), LP_EINVAL);
+  d.country_code = LP_IDGRAPH_MAX_COUNTRY_CODE;
+  d.limit = LP_IDGRAPH_MAX_TYPE_LIMIT + 1;
+  assert_int_equal(lp_idgraph_add_type(g, &d, &t), LP_EINVAL);
+  d.limit = LP_IDGRAPH_MAX_TYPE_LIMIT;
+  assert_int_equal(lp_idgraph_add_type(g, &d, &t), LP_OK);
+  char key[LP_IDGRAPH_MAX_KEY_LEN + 1];
+  memset(key, 'k', sizeof key);
+  assert_int_equal(lp_idgraph_set_key(g, key, LP_IDGRAPH_MAX_KEY_LEN + 1), LP_EINVAL);
+  assert_int_equal(lp_idgraph_set_key(g, key, LP_IDGRAPH_MAX_KEY_LEN), LP_OK);
+  char src[LP_IDGRAPH_MAX_SOURCE_LEN + 1];
+  memset(src, 's', sizeof src);
+  lp_idgraph_ident id = {0, "v", 1};
+  assert_int_equal(lp_idgraph_observe(g, &id, 1, 1, src, LP_IDGRAPH_MAX_SOURCE_LEN + 1, NULL),
+                   LP_EINVAL);
+  assert_int_equal(lp_idgraph_observe(g, &id, 1, 1, src, LP_IDGRAPH_MAX_SOURCE_LEN, NULL), LP_OK);
+  /* A source name is text too. */
+  assert_int_equal(lp_idgraph_observe(g, &id, 1, 1, "we\xff", 3, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "UTF-8"));
+  lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
+  assert_int_equal(st.struct_size, sizeof(lp_idgraph_stats));
+  assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);
+  assert_int_equal(st.events, 1);
+  assert_int_equal(LP_IDGRAPH_MAX_IDENTIFIERS, (1u << 30) - 1);
+  lp_idgraph_free(g);
+}
+
+/* ---- every callback-taking function refuses re-entry ---- */
+
+/* Calls on the busy graph from inside a callback; every one must be
+ * LP_EMISUSE, and errmsg works. */
+static int all_refused;
+static int refused_calls;
+static void try_everything(lp_idgraph *g) {
+  lp_idgraph *other = NULL;
+  lp_idgraph_ident id = idt_id(T_DEVICE, "dev-1");
+  uint64_t pid;
+  size_t n;
+  int64_t v, lo, hi;
+  uint32_t t;
+  char out[16];
+  lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  d.name = "late";
+  lp_membuf *b = NULL;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  assert_int_equal(lp_idgraph_create(NULL, &other), LP_OK);
+  const int rcs[] = {
+      lp_idgraph_observe(g, &id, 1, 1, "", 0, NULL),
+      lp_idgraph_set_key(g, "k", 1),
+      lp_idgraph_set_hash(g, NULL, NULL),
+      lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 0),
+      lp_idgraph_get_int(g, LP_IDGRAPH_STORE_RAW, &v),
+      lp_idgraph_int_bounds(g, LP_IDGRAPH_STORE_RAW, &lo, &hi),
+      lp_idgraph_set_notify(g, NULL, NULL),
+      lp_idgraph_add_type(g, &d, &t),
+      lp_idgraph_find_type(g, "email", &t),
+      lp_idgraph_block_value(g, T_DEVICE, "x", 1),
+      lp_idgraph_normalize(g, T_DEVICE, "x", 1, out, sizeof out, &n),
+      lp_idgraph_merge(g, other),
+      lp_idgraph_merge(other, g),
+      lp_idgraph_profile_of(g, T_DEVICE, "dev-1", 5, &pid),
+      lp_idgraph_profile_identifiers(g, 1, NULL, 0, &n),
+      lp_idgraph_profiles(g, NULL, 0, &n),
+      lp_idgraph_get_stats(g, &st),
+      lp_idgraph_explain(g, &id, &id, NULL, 0, &n),
+      lp_idgraph_unlink(g, &id, &id),
+      lp_idgraph_remove_identifier(g, &id),
+      lp_idgraph_remove_source(g, "web", 3),
+      lp_idgraph_forget_profile(g, 1),
+      lp_idgraph_forget_identifier(g, &id),
+      lp_idgraph_lift_tombstone(g, &id),
+      lp_idgraph_save(g, lp_membuf_write, b),
+      lp_idgraph_load(g, lp_memreader_read, NULL),
+  };
+  for (size_t i = 0; i < sizeof rcs / sizeof rcs[0]; i++) {
+    refused_calls++;
+    if (rcs[i] != LP_EMISUSE) {
+      print_error("call %zu inside a callback returned %d\n", i, rcs[i]);
+      all_refused = 0;
+    }
+  }
+  if (strstr(lp_idgraph_errmsg(g), "callback") == NULL) all_refused = 0;
+  lp_idgraph_free(other);
+  lp_membuf_free(b);
+}
+
+static void notify_tries_everything(void *ud, uint32_t change, uint64_t old_id,
+                                    uint64_t new_id) {
+  (void)change;
+  (void)old_id;
+  (void)new_id;
+  try_everything(ud);
+}
+
+typedef struct io_ctx {
+  lp_idgraph *g;
+  lp_membuf *sink;
+  lp_memreader *src;
+} io_ctx;
+static int writer_tries_everything(void *ud, const void *buf, size_t len) {
+  io_ctx *c = ud;
+  try_everything(c->g);
+  return lp_membuf_write(c->sink, buf, len);
+}
+static int reader_tries_everything(void *ud, void *buf, size_t cap, size_t *got) {
+  io_ctx *c = ud;
+  try_everything(c->g);
+  return lp_memreader_read(c->src, buf, cap, got);
+}
+
+typedef int (*mutation)(lp_idgraph *g);
+static int m_observe(lp_idgraph *g) {
+  idt_event e = {300, "app", 2, {T_DEVICE, T_DEVICE}, {"dev-1", "dev-2"}};
+  return idt_observe(g, &e, NULL);
+}
+static int m_unlink(lp_idgraph *g) {
+  lp_idgraph_ident a = idt_id(T_DEVICE, "dev-1"), b = idt_id(T_DEVICE, "dev-2");
+  return lp_idgraph_unlink(g, &a, &b);
+}
+static int m_remove_identifier(lp_idgraph *g) {
+  lp_idgraph_ident a = idt_id(T_DEVICE, "dev-1");
+  return lp_idgraph_remove_identifier(g, &a);
+}
+static int m_remove_source(lp_idgraph *g) { return lp_idgraph_remove_source(g, "app", 3); }
+static int m_forget_profile(lp_idgraph *g) {
+  return lp_idgraph_forget_profile(g, idt_pid(g, T_EMAIL, "a@x.com"));
+}
+static int m_forget_identifier(lp_idgraph *g) {
+  lp_idgraph_ident a = idt_id(T_DEVICE, "dev-2");
+  return lp_idgraph_forget_identifier(g, &a);
+}
+static int m_merge(lp_idgraph *g) {
+  lp_idgraph *shard;
+  assert_int_equal(idt_make(NULL, true, &shard), LP_OK);
+  idt_event e = {300, "app", 2, {T_DEVICE, T_DEVICE}, {"dev-1", "dev-2"}};
+  assert_int_equal(idt_observe(shard, &e, NULL), LP_OK);
+  int rc = lp_idgraph_merge(g, shard);
+  lp_idgraph_free(shard);
+  return rc;
+}
+
+static void every_callback_refuses_reentry(void **state) {
+  (void)state;
+  /* notify, from every call that notifies */
+  static const mutation muts[] = {m_observe,      m_unlink,          m_remove_identifier,
+                                  m_remove_source, m_forget_profile, m_forget_identifier,
+                                  m_merge};
+  for (size_t i = 0; i < sizeof muts / sizeof muts[0]; i++) {
+    lp_idgraph *g, *plain;
+    assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+    assert_int_equal(idt_make(NULL, true, &plain), LP_OK);
+    idt_event e1 = {100, "web", 2, {T_EMAIL, T_DEVICE}, {"a@x.com", "dev-1"}};
+    idt_event e2 = {200, "web", 2, {T_EMAIL, T_DEVICE}, {"b@x.com", "dev-2"}};
+    assert_int_equal(idt_observe(g, &e1, NULL), LP_OK);
+    assert_int_equal(idt_observe(g, &e2, NULL), LP_OK);
+    assert_int_equal(idt_observe(plain, &e1, NULL), LP_OK);
+    assert_int_equal(idt_observe(plain, &e2, NULL), LP_OK);
+    if (muts[i] != m_observe && muts[i] != m_merge) {
+      assert_int_equal(m_observe(g), LP_OK);
+      assert_int_equal(m_observe(plain), LP_OK);
+    }
+    assert_int_equal(lp_idgraph_set_notify(g, notify_tries_everything, g), LP_OK);
+    all_refused = 1;
+    refused_calls = 0;
+    assert_int_equal(muts[i](g), LP_OK);
+    assert_int_equal(muts[i](plain), LP_OK);
+    if (refused_calls == 0) fail_msg("mutation %zu notified nothing", i);
+    if (!all_refused) fail_msg("mutation %zu: a re-entering call was not refused", i);
+    /* and the graph is what the call alone makes */
+    assert_int_equal(lp_idgraph_set_notify(g, NULL, NULL), LP_OK);
+    lp_membuf *a = idt_save(g), *b = idt_save(plain);
+    if (!idt_same_bytes(a, b)) fail_msg("mutation %zu: graph changed from the callback", i);
+    idt_check(g);
+    lp_membuf_free(a);
+    lp_membuf_free(b);
+    lp_idgraph_free(g);
+    lp_idgraph_free(plain);
+  }
+  /* the writer of save and the reader of load */
+  lp_idgraph *g;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  merging_events(g);
+  lp_membuf *want = idt_save(g);
+  io_ctx c = {g, NULL, NULL};
+  assert_int_equal(lp_membuf_create(NULL, &c.sink), LP_OK);
+  all_refused = 1;
+  refused_calls = 0;
+  assert_int_equal(lp_idgraph_save(g, writer_tries_everything, &c), LP_OK);
+  assert_true(refused_calls > 0 && all_refused);
+  assert_true(idt_same_bytes(c.sink, want));
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(want), lp_membuf_size(want)), LP_OK);
+  c.src = &mr;
+  all_refused = 1;
+  refused_calls = 0;
+  assert_int_equal(lp_idgraph_load(g, reader_tries_everything, &c), LP_OK);
+  assert_true(refused_calls > 0 && all_refused);
+  lp_membuf *again = idt_save(g);
+  assert_true(idt_same_bytes(again, want));
+  idt_check(g);
+  lp_membuf_free(again);
+  lp_membuf_free(c.sink);
+  lp_membuf_free(want);
+  lp_idgraph_free(g);
+}
+
+/* ---- every public function's failure leaves its own message ---- */
+
+/* A different failure first, so that a stale message would show. */
+static void stale(lp_idgraph *g) {
+  assert_int_equal(lp_idgraph_set_int(g, 77, 0), LP_EINVAL);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "77"));
+}
+
+static void says(lp_idgraph *g, int got, int want, const char *text) {
+  if (got != want) fail_msg("expected %d, got %d (%s)", want, got, lp_idgraph_errmsg(g));
+  const char *m = lp_idgraph_errmsg(g);
+  if (strstr(m, "key 77") != NULL) fail_msg("stale message for \"%s\": %s", text, m);
+  if (strstr(m, text) == NULL) fail_msg("message \"%s\" does not say \"%s\"", m, text);
+}
+
+static void every_function_leaves_its_message(void **state) {
+  (void)state;
+  lp_idgraph *g, *other;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  assert_int_equal(lp_idgraph_create(NULL, &other), LP_OK);
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  uint32_t t;
+  uint64_t pid;
+  size_t n;
+  int64_t v, lo, hi;
+  lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
+  lp_idgraph_ident nobody = idt_id(T_USER, "nobody"), bad = {99, "x", 1};
+  char out[4];
+  /* before identifiers exist */
+  stale(g); says(g, lp_idgraph_set_key(g, NULL, 0), LP_EINVAL, "key");
+  stale(g); says(g, lp_idgraph_get_int(g, 5, &v), LP_EINVAL, "unknown identity option key 5");
+  stale(g); says(g, lp_idgraph_int_bounds(g, 6, &lo, &hi), LP_EINVAL, "key 6");
+  stale(g); says(g, lp_idgraph_add_type(g, &d, &t), LP_EINVAL, "name");
+  stale(g); says(g, lp_idgraph_find_type(g, "fax", &t), LP_ENOTFOUND, "fax");
+  stale(g); says(g, lp_idgraph_block_value(g, 99, "x", 1), LP_EINVAL, "type 99");
+  stale(g); says(g, lp_idgraph_normalize(g, T_EMAIL, "x", 1, out, 4, &n), LP_EINVAL, "@");
+  stale(g); says(g, lp_idgraph_normalize(g, T_USER, "abcdef", 6, out, 4, &n), LP_EBUFSIZE, "6");
+  stale(g); says(g, lp_idgraph_observe(g, &bad, 1, 0, "", 0, NULL), LP_EINVAL, "type 99");
+  stale(g); says(g, lp_idgraph_merge(g, other), LP_ECONFLICT, "types");
+  stale(g); says(g, lp_idgraph_merge(g, g), LP_EINVAL, "itself");
+  merging_events(g);
+  stale(g); says(g, lp_idgraph_set_hash(g, NULL, NULL), LP_EMISUSE, "before identifiers");
+  stale(g); says(g, lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_EMISUSE, "before identifiers");
+  stale(g); says(g, lp_idgraph_profile_of(g, T_USER, "nobody", 6, &pid), LP_ENOTFOUND, "user_id");
+  stale(g); says(g, lp_idgraph_profile_identifiers(g, 12345, NULL, 0, &n), LP_ENOTFOUND, "12345");
+  uint64_t ids[1];
+  stale(g); says(g, lp_idgraph_profiles(g, ids, 0, &n), LP_EBUFSIZE, "profiles");
+  st.struct_size = 4;
+  stale(g); says(g, lp_idgraph_get_stats(g, &st), LP_EINVAL, "struct_size");
+  lp_idgraph_ident a = idt_id(T_EMAIL, "a@x.com");
+  stale(g); says(g, lp_idgraph_explain(g, &a, &nobody, NULL, 0, &n), LP_ENOTFOUND, "user_id");
+  stale(g); says(g, lp_idgraph_unlink(g, &a, &nobody), LP_ENOTFOUND, "user_id");
+  stale(g); says(g, lp_idgraph_remove_identifier(g, &nobody), LP_ENOTFOUND, "user_id");
+  stale(g); says(g, lp_idgraph_remove_source(g, "crm", 3), LP_ENOTFOUND, "source");
+  stale(g); says(g, lp_idgraph_forget_profile(g, 12345), LP_ENOTFOUND, "12345");
+  lp_idgraph_ident bad_mail = idt_id(T_EMAIL, "no-at-sign");
+  stale(g); says(g, lp_idgraph_forget_identifier(g, &bad_mail), LP_EINVAL, "@");
+  stale(g); says(g, lp_idgraph_lift_tombstone(g, &nobody), LP_ENOTFOUND, "tombstone");
+  stale(g); says(g, lp_idgraph_save(g, NULL, NULL), LP_EINVAL, "writer");
+  stale(g); says(g, lp_idgraph_load(g, NULL, NULL), LP_EINVAL, "reader");
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, "garbage!", 8), LP_OK);
+  stale(g); says(g, lp_idgraph_load(g, lp_memreader_read, &mr), LP_ECORRUPT, "");
+  assert_true(strlen(lp_idgraph_errmsg(g)) > 5);
+  stale(g); says(g, lp_idgraph_add_type(g, &d, &t), LP_EINVAL, "name");
+  assert_string_equal(lp_idgraph_errmsg(NULL), "invalid handle: NULL");
+  lp_idgraph_free(g);
+  lp_idgraph_free(other);
+}
+
+/* ---- the invariant checker notices a broken graph ---- */
+
+static void checker_finds_broken_invariants(void **state) {
+  (void)state;
+  lp_idgraph *g;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  merging_events(g);
+  assert_int_equal(idg_check(g), LP_OK);
+  /* A profile member list that skips an identifier. */
+  idg_node *n0 = idg_node_at(&g->st, 0);
+  uint32_t saved = n0->next_member;
+  n0->next_member = 0;
+  assert_int_equal(idg_check(g), LP_ECORRUPT);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "invariant"));
+  n0->next_member = saved;
+  assert_int_equal(idg_check(g), LP_OK);
+  /* A per-type count off by one. */
+  uint32_t root = idg_find(&g->st, 0);
+  idg_counts(&g->st, g->ntypes, root)[T_DEVICE]++;
+  assert_int_equal(idg_check(g), LP_ECORRUPT);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "miscounts"));
+  idg_counts(&g->st, g->ntypes, root)[T_DEVICE]--;
+  /* A link out of range. */
+  n0->parent = 1000;
+  assert_int_equal(idg_check(g), LP_ECORRUPT);
+  n0->parent = root == 0 ? 0 : root;
+  assert_int_equal(idg_check(g), LP_OK);
+  lp_idgraph_free(g);
+}
+
+/* ---- merge: shards equal one graph fed every event ---- */
+
+/* A stream of random events over a small universe, so that shards share
+ * identifiers, merge across shards, hit limits and arrive late. */
+#define STREAM 160
+static const char *const universe_types[] = {"user_id", "email", "phone", "device_id"};
+static void random_event(uint64_t *seed, idt_event *e, char (*buf)[32]) {
+  *seed = *seed * UINT64_C(6364136223846793005) + 1442695040888963407u;
+  uint64_t r = *seed >> 17;
+  e->ts = (int64_t)(r % 50);
+  e->source = (r >> 8) % 2 ? "web" : "app";
+  e->n = 1 + (size_t)((r >> 10) % 3);
+  for (size_t i = 0; i < e->n; i++) {
+    *seed = *seed * UINT64_C(6364136223846793005) + 1442695040888963407u;
+    uint64_t q = *seed >> 20;
+    uint32_t t = (uint32_t)(q % 4);
+    unsigned v = (unsigned)((q >> 4) % 40);
+    e->type[i] = t;
+    if (t == T_EMAIL) snprintf(buf[i], 32, "p%u@mail.example", v);
+    else if (t == T_PHONE) snprintf(buf[i], 32, "+4420794%05u", v);
+    else snprintf(buf[i], 32, "%c-%u", universe_types[t][0], v);
+    e->value[i] = buf[i];
+  }
+}
+
+static void stream_into(lp_idgraph *g, uint64_t seed, uint64_t split_seed, int shard) {
+  char buf[8][32];
+  for (int k = 0; k < STREAM; k++) {
+    idt_event e;
+    random_event(&seed, &e, buf);
+    split_seed = split_seed * UINT64_C(2862933555777941757) + 3037000493u;
+    int which = (int)((split_seed >> 33) % 3); /* shard 0, 1 or 2 */
+    if (shard < 0 || which == shard) assert_int_equal(idt_observe(g, &e, NULL), LP_OK);
+  }
+}
+
+static void merged_shards_equal_one_graph(void **state) {
+  (void)state;
+  for (uint64_t round = 1; round <= 12; round++) {
+    uint64_t seed = round * 7919, split = round * 104729;
+    lp_idgraph *all, *s0, *s1, *s2;
+    assert_int_equal(idt_make(NULL, true, &all), LP_OK);
+    assert_int_equal(idt_make(NULL, true, &s0), LP_OK);
+    assert_int_equal(idt_make(NULL, true, &s1), LP_OK);
+    assert_int_equal(idt_make(NULL, true, &s2), LP_OK);
+    if (round % 2 == 0) { /* raw values too */
+      assert_int_equal(lp_idgraph_set_int(all, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+      assert_int_equal(lp_idgraph_set_int(s0, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+      assert_int_equal(lp_idgraph_set_int(s1, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+      assert_int_equal(lp_idgraph_set_int(s2, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+    }
+    stream_into(all, seed, split, -1);
+    stream_into(s0, seed, split, 0);
+    stream_into(s1, seed, split, 1);
+    stream_into(s2, seed, split, 2);
+    /* (s0 + s1) + s2 in one order, s2 + (s1 + s0)... as two checks */
+    assert_int_equal(lp_idgraph_merge(s0, s1), LP_OK);
+    idt_check(s0);
+    assert_int_equal(lp_idgraph_merge(s0, s2), LP_OK);
+    idt_check(s0);
+    lp_membuf *want = idt_save(all), *got = idt_save(s0);
+    if (!idt_same_bytes(want, got)) fail_msg("round %llu: merged shards differ", (unsigned long long)round);
+    lp_idgraph_stats a = stats_of(all), b = stats_of(s0);
+    assert_memory_equal(&a, &b, sizeof a);
+    /* src is unchanged and can be merged again elsewhere */
+    lp_idgraph *t;
+    assert_int_equal(idt_make(NULL, true, &t), LP_OK);
+    if (round % 2 == 0) assert_int_equal(lp_idgraph_set_int(t, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+    assert_int_equal(lp_idgraph_merge(t, s2), LP_OK);
+    lp_membuf *x = idt_save(t), *y = idt_save(s2);
+    assert_true(idt_same_bytes(x, y));
+    lp_membuf_free(x);
+    lp_membuf_free(y);
+    lp_membuf_free(want);
+    lp_membuf_free(got);
+    lp_idgraph_free(t);
+    lp_idgraph_free(all);
+    lp_idgraph_free(s0);
+    lp_idgraph_free(s1);
+    lp_idgraph_free(s2);
+  }
+}
+
+static int count_notes;
+static void count_notify(void *ud, uint32_t change, uint64_t old_id, uint64_t new_id) {
+  (void)ud;
+  (void)old_id;
+  (void)new_id;
+  if (change == LP_IDGRAPH_MERGED) count_notes++;
+}
+
+static void merge_refuses_incompatible_graphs(void **state) {
+  (void)state;
+  lp_idgraph *a, *b;
+  assert_int_equal(idt_make(NULL, true, &a), LP_OK);
+  merging_events(a);
+  lp_membuf *before = idt_save(a);
+  /* another key */
+  assert_int_equal(idt_make(NULL, false, &b), LP_OK);
+  assert_int_equal(lp_idgraph_merge(a, b), LP_ECONFLICT);
+  assert_non_null(strstr(lp_idgraph_errmsg(a), "hash"));
+  lp_idgraph_free(b);
+  /* another option */
+  assert_int_equal(idt_make(NULL, true, &b), LP_OK);
+  assert_int_equal(lp_idgraph_set_int(b, LP_IDGRAPH_QUARANTINE_AFTER, 7), LP_OK);
+  assert_int_equal(lp_idgraph_merge(a, b), LP_ECONFLICT);
+  assert_non_null(strstr(lp_idgraph_errmsg(a), "QUARANTINE"));
+  lp_idgraph_free(b);
+  /* another blocklist */
+  assert_int_equal(idt_make(NULL, true, &b), LP_OK);
+  assert_int_equal(lp_idgraph_block_value(b, T_DEVICE, "kiosk", 5), LP_OK);
+  assert_int_equal(lp_idgraph_merge(a, b), LP_ECONFLICT);
+  assert_non_null(strstr(lp_idgraph_errmsg(a), "blocklist"));
+  lp_idgraph_free(b);
+  /* a type defined differently */
+  assert_int_equal(lp_idgraph_create(NULL, &b), LP_OK);
+  idt_type(b, "user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0);
+  idt_type(b, "email", 50, 2, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0);
+  idt_type(b, "phone", 40, 3, 0, LP_IDGRAPH_NORM_PHONE, 44);
+  idt_type(b, "device_id", 10, 5, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0);
+  assert_int_equal(lp_idgraph_set_hash(b, idt_hash_cb, NULL), LP_OK);
+  assert_int_equal(lp_idgraph_merge(a, b), LP_ECONFLICT);
+  assert_non_null(strstr(lp_idgraph_errmsg(a), "email"));
+  lp_idgraph_free(b);
+  assert_int_equal(lp_idgraph_merge(a, NULL), LP_EINVAL);
+  assert_int_equal(lp_idgraph_merge(NULL, a), LP_EINVAL);
+  lp_membuf *after = idt_save(a);
+  assert_true(idt_same_bytes(before, after));
+  lp_membuf_free(after);
+  /* An empty compatible graph changes nothing; a shard that joins two
+   * profiles notifies the merge. */
+  assert_int_equal(idt_make(NULL, true, &b), LP_OK);
+  assert_int_equal(lp_idgraph_merge(a, b), LP_OK);
+  after = idt_save(a);
+  assert_true(idt_same_bytes(before, after));
+  lp_membuf_free(after);
+  lp_idgraph_free(b);
+  /* tombstones win: an identifier erased in the shard leaves dst */
+  assert_int_equal(idt_make(NULL, true, &b), LP_OK);
+  lp_idgraph_ident gone = idt_id(T_DEVICE, "dev-2");
+  assert_int_equal(lp_idgraph_forget_identifier(b, &gone), LP_OK);
+  idt_event join = {400, "crm", 2, {T_EMAIL, T_EMAIL}, {"a@x.com", "c@x.com"}};
+  assert_int_equal(idt_observe(b, &join, NULL), LP_OK);
+  count_notes = 0;
+  assert_int_equal(lp_idgraph_set_notify(a, count_notify, NULL), LP_OK);
+  assert_int_equal(lp_idgraph_merge(a, b), LP_OK);
+  idt_check(a);
+  assert_int_equal(idt_pid(a, T_DEVICE, "dev-2"), 0);
+  assert_true(idt_pid(a, T_EMAIL, "c@x.com") == idt_pid(a, T_EMAIL, "a@x.com"));
+  uint64_t p;
+  assert_int_equal(lp_idgraph_observe(a, &gone, 1, 500, "", 0, &p), LP_OK);
+  assert_int_equal(p, 0); /* still erased */
+  lp_idgraph_free(b);
+  lp_membuf_free(before);
+  lp_idgraph_free(a);
+}
+
+typedef struct merge_ctx {
+  lp_membuf *before, *after;
+} merge_ctx;
+
+/* Save under a failing allocator: an allocation failure hits at most one
+ * call, so a second save succeeds. */
+static lp_membuf *save_retry(const lp_idgraph *g) {
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  if (lp_idgraph_save(g, lp_membuf_write, b) == LP_ENOMEM) {
+    lp_membuf_clear(b);
+    assert_int_equal(lp_idgraph_save(g, lp_membuf_write, b), LP_OK);
+  }
+  return b;
+}
+
+static int merge_flow(const lp_allocator *alloc, void *ctx) {
+  merge_ctx *c = ctx;
+  lp_idgraph *dst, *src;
+  int rc = idt_make(alloc, true, &dst);
+  if (rc != LP_OK) return rc;
+  rc = idt_make(alloc, true, &src);
+  if (rc != LP_OK) {
+    lp_idgraph_free(dst);
+    return rc;
+  }
+  for (int i = 0; i < 3 && rc == LP_OK; i++) {
+    idt_event e = {100 + i, "web", 2, {T_EMAIL, T_DEVICE}, {"a@x.com", i ? "dev-2" : "dev-1"}};
+    rc = idt_observe(dst, &e, NULL);
+  }
+  idt_event e2 = {50, "app", 2, {T_USER, T_DEVICE}, {"u-1", "dev-2"}};
+  idt_event e3 = {60, "app", 2, {T_USER, T_PHONE}, {"u-2", "020 7946 0958"}};
+  if (rc == LP_OK) rc = idt_observe(src, &e2, NULL);
+  if (rc == LP_OK) rc = idt_observe(src, &e3, NULL);
+  if (rc == LP_OK) {
+    lp_membuf *b = save_retry(dst);
+    if (c->before == NULL) c->before = b;
+    else {
+      assert_true(idt_same_bytes(b, c->before));
+      lp_membuf_free(b);
+    }
+    rc = lp_idgraph_merge(dst, src);
+    idt_check(dst);
+    idt_check(src);
+    lp_membuf *now = save_retry(dst);
+    if (rc == LP_OK && c->after == NULL) c->after = save_retry(dst);
+    if (!idt_same_bytes(now, rc == LP_OK ? c->after : c->before))
+      fail_msg("merge: dst %s", rc == LP_OK ? "wrong after" : "changed by a failed merge");
+    lp_membuf_free(now);
+  }
+  lp_idgraph_free(dst);
+  lp_idgraph_free(src);
+  return rc;
+}
+
+static void merge_survives_allocation_failures(void **state) {
+  (void)state;
+  merge_ctx c = {NULL, NULL};
+  assert_int_equal(merge_flow(NULL, &c), LP_OK);
+  assert_true(lp_test_oom_sweep("merge", merge_flow, &c) > 10);
+  lp_membuf_free(c.before);
+  lp_membuf_free(c.after);
+}
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(invalid_utf8_values_are_counted_invalid),
@@ -324,6 +945,14 @@ int main(void) {
       cmocka_unit_test(host_normaliser_and_hash_cannot_reenter),
       cmocka_unit_test(failures_leave_their_own_message),
       cmocka_unit_test(small_buffers_get_ebufsize_and_nothing_written),
+      cmocka_unit_test(every_option_key_sets_gets_and_bounds),
+      cmocka_unit_test(limits_are_the_macros),
+      cmocka_unit_test(every_callback_refuses_reentry),
+      cmocka_unit_test(every_function_leaves_its_message),
+      cmocka_unit_test(checker_finds_broken_invariants),
+      cmocka_unit_test(merged_shards_equal_one_graph),
+      cmocka_unit_test(merge_refuses_incompatible_graphs),
+      cmocka_unit_test(merge_survives_allocation_failures),
   };
   return cmocka_run_group_tests_name("identity_api", tests, NULL, NULL);
 }

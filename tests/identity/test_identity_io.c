@@ -139,6 +139,7 @@ static void hostile_snapshots_are_refused(void **state) {
     lp_memreader mr;
     assert_int_equal(lp_memreader_init(&mr, data, cut), LP_OK);
     assert_int_not_equal(lp_idgraph_load(h, lp_memreader_read, &mr), LP_OK);
+    idt_check(h);
   }
   for (size_t bit = 0; bit < size * 8; bit++) {
     memcpy(copy, data, size);
@@ -146,6 +147,7 @@ static void hostile_snapshots_are_refused(void **state) {
     lp_memreader mr;
     assert_int_equal(lp_memreader_init(&mr, copy, size), LP_OK);
     assert_int_not_equal(lp_idgraph_load(h, lp_memreader_read, &mr), LP_OK);
+    idt_check(h);
   }
   free(copy);
   lp_membuf *after = idt_save(h);
@@ -167,9 +169,11 @@ static void io_fails_cleanly_at_every_byte(void **state) {
     lp_test_writer tw = {NULL, limit, 0, limit % 2 ? 1 : LP_EIO};
     int rc = lp_idgraph_save(g, lp_test_writer_cb, &tw);
     assert_int_equal(rc, LP_EIO);
+    idt_check(g);
   }
   lp_idgraph *h;
   assert_int_equal(idt_make(NULL, false, &h), LP_OK);
+  lp_membuf *empty = idt_save(h);
   for (size_t at = 0; at < size; at++) {
     lp_test_reader tr;
     lp_test_reader_init(&tr, lp_membuf_data(a), size);
@@ -177,7 +181,14 @@ static void io_fails_cleanly_at_every_byte(void **state) {
     tr.max_chunk = 7;
     tr.fail_code = LP_EIO;
     assert_int_equal(lp_idgraph_load(h, lp_test_reader_cb, &tr), LP_EIO);
+    idt_check(h);
+    if (at % 64 == 0) { /* unchanged (sampled: a save per byte is slow) */
+      lp_membuf *now = idt_save(h);
+      assert_true(idt_same_bytes(now, empty));
+      lp_membuf_free(now);
+    }
   }
+  lp_membuf_free(empty);
   lp_test_reader tr;
   lp_test_reader_init(&tr, lp_membuf_data(a), size);
   tr.max_chunk = 1;
@@ -338,6 +349,7 @@ static int op_flow(const lp_allocator *alloc, void *ctx) {
   if (!idt_same_bytes(now, rc == LP_OK ? c->after : c->before))
     fail_msg("%s: graph %s the failed call", c->name, rc == LP_OK ? "wrong after" : "changed by");
   lp_membuf_free(now);
+  idt_check(g);
   if (rc != LP_OK) {
     if (rc != LP_ENOMEM) fail_msg("%s: %d %s", c->name, rc, lp_idgraph_errmsg(g));
     /* and it is still usable: the same call now succeeds */
@@ -345,6 +357,7 @@ static int op_flow(const lp_allocator *alloc, void *ctx) {
     now = idt_save(g);
     assert_true(idt_same_bytes(now, c->after));
     lp_membuf_free(now);
+    idt_check(g);
   }
   lp_idgraph_free(g);
   return rc;
@@ -392,6 +405,7 @@ static int save_flow(const lp_allocator *alloc, void *ctx) {
   assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
   rc = lp_idgraph_save(g, lp_membuf_write, b);
   if (rc == LP_OK) assert_true(idt_same_bytes(b, want));
+  idt_check(g);
   lp_membuf_free(b);
   lp_idgraph_free(g);
   return rc;
@@ -516,6 +530,7 @@ static int query_flow(const lp_allocator *alloc, void *ctx) {
   if (rc == LP_OK) rc = lp_idgraph_explain(g, &a, &b, steps, 8, &k);
   if (rc == LP_OK) assert_int_equal(k, 3);
   if (rc == LP_OK) rc = lp_idgraph_block_value(g, T_USER, "x", 1) == LP_EMISUSE ? LP_OK : -99;
+  idt_check(g);
   lp_idgraph_free(g);
   return rc;
 }
@@ -533,6 +548,7 @@ static int block_flow(const lp_allocator *alloc, void *ctx) {
   if (rc == LP_ENOMEM) /* the failed call changed nothing: kiosk-(i-1) still passes */
     assert_int_equal(lp_idgraph_normalize(g, T_DEVICE, name, strlen(name), NULL, 0, &(size_t){0}),
                      LP_OK);
+  idt_check(g);
   lp_idgraph_free(g);
   return rc;
 }

@@ -134,8 +134,89 @@ def main():
             f.write("[type email]\nlimit = many\n")
         rc, _, err = run(["--rules", "bad.ini", "ev.csv"], d)
         check("bad rules", (rc, "bad.ini:2:" in err), (1, True))
+        # Rules files explain themselves: FILE:LINE, what is wrong, what is allowed.
+        long_name = "t" * 64
+        for text, want in [
+            ("[type email]\nnormalizer = bogus\n",
+             "bad.ini:2: normalizer = 'bogus' is unknown; allowed: generic, fold, email, "
+             "email-gmail, phone\n"),
+            ("[type email]\nlimit = 0\n", "bad.ini:2: limit = 0 is outside the allowed 1..255\n"),
+            ("[type email]\nlimit = many\n",
+             "bad.ini:2: limit = 'many' is not a whole number; allowed: 1..255\n"),
+            ("# c\n[graph]\nquarantine_after = 99\n",
+             "bad.ini:3: quarantine_after = 99 is outside the allowed 1..63\n"),
+            ("[graph]\ndefault_blocklist = maybe\n",
+             "bad.ini:2: default_blocklist = 'maybe' is not a yes/no value; allowed: yes, no, "
+             "true, false, 1, 0\n"),
+            ("[graph]\nbogus = 1\n",
+             "bad.ini:2: unknown key 'bogus' in [graph]; allowed: quarantine_after, "
+             "default_blocklist\n"),
+            ("[type email]\ncolour = red\n",
+             "bad.ini:2: unknown key 'colour' in [type email]; allowed: priority, limit, unique, "
+             "normalizer, country_code, block\n"),
+            ("[type email]\nunique = 2\n",
+             "bad.ini:2: unique = '2' is not a yes/no value; allowed: yes, no, true, false, 1, 0\n"),
+            ("[type phone]\ncountry_code = 1000\n",
+             "bad.ini:2: country_code = 1000 is outside the allowed 1..999\n"),
+            ("[type email]\npriority = 99999999999\n",
+             "bad.ini:2: priority = 99999999999 is outside the allowed -2147483648..2147483647\n"),
+            ("limit = 3\n",
+             "bad.ini:1: 'limit = ...' before any section; put it under [type NAME] or [graph]\n"),
+            ("[types email]\n",
+             "bad.ini:1: unknown section '[types email]'; allowed: [graph] and [type NAME]\n"),
+            ("[graph\n",
+             "bad.ini:1: a section header is '[graph]' or '[type NAME]' alone on its line\n"),
+            ("[type %s]\n" % long_name, "bad.ini:1: type name of 64 bytes; allowed: 1..63 bytes\n"),
+            ("[type email]\njust words\n",
+             "bad.ini:2: expected 'key = value' or a [section], not 'just words'\n"),
+            ("[type email]\nblock =\n", "bad.ini:2: block value of 0 bytes; allowed: 1..1024 bytes\n"),
+            ("[type email]\n# " + "x" * 3000 + "\n", "bad.ini:2: line longer than 2046 bytes\n"),
+        ]:
+            with open(os.path.join(d, "bad.ini"), "w") as f:
+                f.write(text)
+            rc, out, err = run(["--rules", "bad.ini", "ev.csv"], d)
+            check("rules " + text[:40], (rc, out, err), (1, "", "profilectl: error: " + want))
+        many = "".join("[type t%d]\n" % i for i in range(40))
+        with open(os.path.join(d, "bad.ini"), "w") as f:
+            f.write(many)
+        rc, _, err = run(["--rules", "bad.ini", "ev.csv"], d)
+        check("too many types", (rc, "more than 32 identifier types" in err), (1, True))
+        rc, _, err = run(["--rules", "absent.ini", "ev.csv"], d)
+        check("absent rules", (rc, "cannot open the rules file 'absent.ini': No such file" in err),
+              (1, True))
         rc, _, err = run(["missing.csv"], d)
-        check("missing input", rc, 1)
+        check("missing input", (rc, "cannot open 'missing.csv': No such file or directory" in err),
+              (1, True))
+        rc, _, err = run(["--key", "", "ev.csv"], d)
+        check("empty key", (rc, "--key must be 1 to 64 bytes" in err), (2, True))
+        rc, _, err = run(["--key", "k" * 65, "ev.csv"], d)
+        check("long key", rc, 2)
+        rc, _, err = run(["--explain", "email", "user_id:x", "ev.csv"], d)
+        check("explain no colon", (rc, "--explain expects TYPE:VALUE" in err), (2, True))
+        rc, _, err = run(["--explain", "nosuch:x", "user_id:x", "ev.csv"], d)
+        check("explain unknown type", (rc, "unknown identifier type 'nosuch'" in err), (1, True))
+        rc, _, err = run(["ev.csv", "ev.csv"], d)
+        check("two files", rc, 2)
+        # Values that need quoting are quoted (RFC 4180).
+        with open(os.path.join(d, "quote.csv"), "w") as f:
+            f.write('ts,user_id\n1,"a,b"\n2,"q""x"\n')
+        rc, out, err = run(["--raw", "quote.csv"], d)
+        check("quoted values", (rc, '\nuser_id,"a,b",' in out, '\nuser_id,"q""x",' in out),
+              (0, True, True))
+        # Column problems.
+        with open(os.path.join(d, "longcol.csv"), "w") as f:
+            f.write("ts,%s\n1,x\n" % long_name)
+        rc, _, err = run(["longcol.csv"], d)
+        check("long column", (rc, "longcol.csv:1: column 2: identifier column names must be 1 to "
+                                  "63 bytes" in err), (1, True))
+        with open(os.path.join(d, "manycols.csv"), "w") as f:
+            f.write("ts," + ",".join("c%d" % i for i in range(70)) + "\n")
+        rc, _, err = run(["manycols.csv"], d)
+        check("many columns", rc, 1)
+        with open(os.path.join(d, "short.csv"), "w") as f:
+            f.write("ts,email\n1\n")
+        rc, _, err = run(["short.csv"], d)
+        check("short row", (rc, "short.csv:2: expected 2 fields, found 1" in err), (1, True))
         # Without rules: built-in defaults by column name (phone has no
         # default country, so the national number is invalid).
         rc, out, err = run(["--raw", "ev.csv"], d)

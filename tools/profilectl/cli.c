@@ -441,7 +441,8 @@ static void option_notes(const pctl_option *o, char *buf, size_t cap) {
   const char *parts[3] = {list[0] != '\0' ? list : NULL, req, NULL};
   char dflt[160] = "";
   if (o->def != NULL) {
-    snprintf(dflt, sizeof dflt, "default %s", o->def[0] != '\0' ? o->def : "\"\"");
+    bool quote = o->def[0] == '\0' || strchr(o->def, ' ') != NULL;
+    snprintf(dflt, sizeof dflt, quote ? "default \"%s\"" : "default %s", o->def);
     parts[2] = dflt;
   }
   size_t n = 0;

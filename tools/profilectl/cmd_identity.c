@@ -3,6 +3,8 @@
  * profiles with libprofile's lp_idgraph and print type,value,profile_id.
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,7 @@
 
 #define CMD "identity"
 #define DEFAULT_KEY "profilectl identity"
-#define MAX_COLUMNS 64
+#define MAX_COLUMNS LP_IDGRAPH_MAX_EVENT_IDS
 
 typedef struct id_opts {
   const char *path, *rules, *key;
@@ -47,7 +49,7 @@ static int parse_options(int argc, char **argv, id_opts *o) {
 /* ---- rules ---- */
 
 typedef struct type_rule {
-  char name[64];
+  char name[LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1];
   lp_idgraph_type_def def;
 } type_rule;
 
@@ -96,35 +98,101 @@ static type_rule *add_rule(rules *r, const char *name) {
   return t;
 }
 
-static bool parse_bool(const char *v, int *out) {
+/* A rules-file problem: the message says what is wrong and what is allowed. */
+typedef struct rules_err {
+  char text[512];
+} rules_err;
+
+static bool bad(rules_err *e, const char *fmt, ...) PCTL_PRINTF(2, 3);
+
+static bool bad(rules_err *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->text, sizeof e->text, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+static bool parse_bool(const char *k, const char *v, uint32_t *out, rules_err *e) {
   if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) *out = 1;
   else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) *out = 0;
-  else return false;
+  else return bad(e, "%s = '%s' is not a yes/no value; allowed: yes, no, true, false, 1, 0", k, v);
   return true;
 }
 
-static bool parse_int(const char *v, int64_t lo, int64_t hi, int64_t *out) {
+static bool parse_int(const char *k, const char *v, int64_t lo, int64_t hi, int64_t *out,
+                      rules_err *e) {
   char *end;
+  errno = 0;
   long long x = strtoll(v, &end, 10);
-  if (*v == 0 || *end != 0 || x < lo || x > hi) return false;
+  if (*v == 0 || *end != 0 || errno != 0)
+    return bad(e, "%s = '%s' is not a whole number; allowed: %lld..%lld", k, v, (long long)lo,
+               (long long)hi);
+  if (x < lo || x > hi)
+    return bad(e, "%s = %lld is outside the allowed %lld..%lld", k, x, (long long)lo,
+               (long long)hi);
   *out = x;
   return true;
 }
 
-static bool set_type_key(type_rule *t, const char *k, const char *v) {
-  static const char *const norms[] = {"generic", "fold", "email", "email-gmail", "phone"};
+static const char *const norm_names[] = {"generic", "fold", "email", "email-gmail", "phone"};
+
+static bool set_type_key(type_rule *t, const char *k, const char *v, rules_err *e) {
   int64_t x;
-  int b;
-  if (!strcmp(k, "priority") && parse_int(v, INT32_MIN, INT32_MAX, &x)) t->def.priority = (int32_t)x;
-  else if (!strcmp(k, "limit") && parse_int(v, 1, 255, &x)) t->def.limit = (uint32_t)x;
-  else if (!strcmp(k, "unique") && parse_bool(v, &b)) t->def.unique = (uint32_t)b;
-  else if (!strcmp(k, "country_code") && parse_int(v, 1, 999, &x)) t->def.country_code = (uint32_t)x;
-  else if (!strcmp(k, "normalizer")) {
+  if (!strcmp(k, "priority")) {
+    if (!parse_int(k, v, INT32_MIN, INT32_MAX, &x, e)) return false;
+    t->def.priority = (int32_t)x;
+  } else if (!strcmp(k, "limit")) {
+    if (!parse_int(k, v, 1, LP_IDGRAPH_MAX_TYPE_LIMIT, &x, e)) return false;
+    t->def.limit = (uint32_t)x;
+  } else if (!strcmp(k, "unique")) {
+    return parse_bool(k, v, &t->def.unique, e);
+  } else if (!strcmp(k, "country_code")) {
+    if (!parse_int(k, v, 1, LP_IDGRAPH_MAX_COUNTRY_CODE, &x, e)) return false;
+    t->def.country_code = (uint32_t)x;
+  } else if (!strcmp(k, "normalizer")) {
     size_t i = 0;
-    while (i < PCTL_ARRAY_LEN(norms) && strcmp(norms[i], v) != 0) i++;
-    if (i == PCTL_ARRAY_LEN(norms)) return false;
+    while (i < PCTL_ARRAY_LEN(norm_names) && strcmp(norm_names[i], v) != 0) i++;
+    if (i == PCTL_ARRAY_LEN(norm_names))
+      return bad(e, "normalizer = '%s' is unknown; allowed: generic, fold, email, email-gmail, "
+                    "phone", v);
     t->def.normalizer = (uint32_t)i;
-  } else return false;
+  } else {
+    return bad(e, "unknown key '%s' in [type %s]; allowed: priority, limit, unique, normalizer, "
+                  "country_code, block", k, t->name);
+  }
+  return true;
+}
+
+static bool set_graph_key(const lp_idgraph *g, rules *r, const char *k, const char *v,
+                          rules_err *e) {
+  if (!strcmp(k, "quarantine_after")) {
+    int64_t lo = 1, hi = 63, x;
+    (void)lp_idgraph_int_bounds(g, LP_IDGRAPH_QUARANTINE_AFTER, &lo, &hi);
+    if (!parse_int(k, v, lo, hi, &x, e)) return false;
+    r->quarantine = x;
+    return true;
+  }
+  if (!strcmp(k, "default_blocklist")) {
+    uint32_t b;
+    if (!parse_bool(k, v, &b, e)) return false;
+    r->default_blocklist = (int)b;
+    return true;
+  }
+  return bad(e, "unknown key '%s' in [graph]; allowed: quarantine_after, default_blocklist", k);
+}
+
+static bool add_block(rules *r, const type_rule *t, const char *v, rules_err *e) {
+  size_t tl = strlen(t->name), vl = strlen(v);
+  if (r->nblocks == PCTL_ARRAY_LEN(r->blocks))
+    return bad(e, "more than %zu block values", PCTL_ARRAY_LEN(r->blocks));
+  if (vl == 0 || vl > LP_IDGRAPH_MAX_VALUE_LEN)
+    return bad(e, "block value of %zu bytes; allowed: 1..%d bytes", vl, LP_IDGRAPH_MAX_VALUE_LEN);
+  char *b = malloc(tl + vl + 2);
+  if (b == NULL) return bad(e, "%s", strerror(ENOMEM));
+  memcpy(b, t->name, tl + 1);
+  memcpy(b + tl + 1, v, vl + 1);
+  r->blocks[r->nblocks++] = b;
   return true;
 }
 
@@ -136,65 +204,70 @@ static char *trim_in_place(char *s) {
   return s;
 }
 
+/* "[graph]" or "[type NAME]": sets *cur (NULL for [graph]). */
+static bool parse_section(rules *r, char *s, type_rule **cur, bool *graph, rules_err *e) {
+  char *end = strchr(s, ']');
+  if (end == NULL || end[1] != 0)
+    return bad(e, "a section header is '[graph]' or '[type NAME]' alone on its line");
+  *end = 0;
+  s = trim_in_place(s + 1);
+  *graph = strcmp(s, "graph") == 0;
+  *cur = NULL;
+  if (*graph) return true;
+  if (strncmp(s, "type ", 5) != 0)
+    return bad(e, "unknown section '[%s]'; allowed: [graph] and [type NAME]", s);
+  char *name = trim_in_place(s + 5);
+  size_t len = strlen(name);
+  if (len == 0 || len > LP_IDGRAPH_MAX_TYPE_NAME_LEN)
+    return bad(e, "type name of %zu bytes; allowed: 1..%d bytes", len,
+               LP_IDGRAPH_MAX_TYPE_NAME_LEN);
+  *cur = add_rule(r, name);
+  if (*cur == NULL) return bad(e, "more than %d identifier types", LP_IDGRAPH_MAX_TYPES);
+  return true;
+}
+
+static bool parse_rules_line(const lp_idgraph *g, rules *r, char *s, type_rule **cur,
+                             bool *graph, rules_err *e) {
+  if (*s == 0 || *s == '#' || *s == ';') return true;
+  if (*s == '[') return parse_section(r, s, cur, graph, e);
+  char *eq = strchr(s, '=');
+  if (eq == NULL) return bad(e, "expected 'key = value' or a [section], not '%.60s'", s);
+  *eq = 0;
+  char *k = trim_in_place(s), *v = trim_in_place(eq + 1);
+  if (*graph) return set_graph_key(g, r, k, v, e);
+  if (*cur == NULL)
+    return bad(e, "'%s = ...' before any section; put it under [type NAME] or [graph]", k);
+  if (!strcmp(k, "block")) return add_block(r, *cur, v, e);
+  return set_type_key(*cur, k, v, e);
+}
+
 /* INI-style rules: "[type NAME]" sections with priority, limit, unique,
  * normalizer, country_code and block keys; a "[graph]" section with
- * quarantine_after and default_blocklist. '#' or ';' start comments. */
-static int load_rules(const char *path, rules *r) {
+ * quarantine_after and default_blocklist. '#' or ';' start comments. Each
+ * problem names FILE:LINE, what is wrong and what is allowed. */
+static int load_rules(const lp_idgraph *g, const char *path, rules *r) {
   FILE *f = fopen(path, "r");
   if (f == NULL) {
-    pctl_error("%s: cannot open the rules file", path);
+    pctl_error("cannot open the rules file '%s': %s", path, strerror(errno));
     return PCTL_EXIT_FAILURE;
   }
-  char line[1200];
+  char line[2048];
   type_rule *cur = NULL;
   bool graph = false;
-  unsigned lineno = 0;
+  uint64_t lineno = 0;
   int status = PCTL_EXIT_OK;
+  rules_err e;
   while (status == PCTL_EXIT_OK && fgets(line, sizeof line, f) != NULL) {
     lineno++;
-    char *s = trim_in_place(line);
-    if (*s == 0 || *s == '#' || *s == ';') continue;
-    if (*s == '[') {
-      char *end = strchr(s, ']');
-      if (end == NULL || end[1] != 0) goto bad;
-      *end = 0;
-      s = trim_in_place(s + 1);
-      graph = strcmp(s, "graph") == 0;
-      cur = NULL;
-      if (!graph) {
-        if (strncmp(s, "type ", 5) != 0) goto bad;
-        char *name = trim_in_place(s + 5);
-        if (*name == 0 || strlen(name) > 63) goto bad;
-        cur = add_rule(r, name);
-        if (cur == NULL) goto bad;
-      }
-      continue;
+    size_t n = strlen(line);
+    if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
+      status = pctl_data_error(path, lineno, "line longer than %zu bytes", sizeof line - 2);
+    } else if (!parse_rules_line(g, r, trim_in_place(line), &cur, &graph, &e)) {
+      status = pctl_data_error(path, lineno, "%s", e.text);
     }
-    char *eq = strchr(s, '=');
-    if (eq == NULL) goto bad;
-    *eq = 0;
-    char *k = trim_in_place(s), *v = trim_in_place(eq + 1);
-    int64_t x;
-    int b;
-    if (graph && !strcmp(k, "quarantine_after") && parse_int(v, 1, 63, &x)) {
-      r->quarantine = x;
-    } else if (graph && !strcmp(k, "default_blocklist") && parse_bool(v, &b)) {
-      r->default_blocklist = b;
-    } else if (cur != NULL && !strcmp(k, "block") && r->nblocks < PCTL_ARRAY_LEN(r->blocks)) {
-      size_t tl = strlen(cur->name), vl = strlen(v);
-      char *e = malloc(tl + vl + 2);
-      if (e == NULL) goto bad;
-      memcpy(e, cur->name, tl + 1);
-      memcpy(e + tl + 1, v, vl + 1);
-      r->blocks[r->nblocks++] = e;
-    } else if (cur == NULL || !set_type_key(cur, k, v)) {
-      goto bad;
-    }
-    continue;
-  bad:
-    pctl_error("%s:%u: cannot understand this line of the rules file", path, lineno);
-    status = PCTL_EXIT_FAILURE;
   }
+  if (status == PCTL_EXIT_OK && ferror(f))
+    status = pctl_data_error(path, 0, "cannot read: %s", strerror(errno));
   fclose(f);
   return status;
 }
@@ -250,11 +323,11 @@ static int map_columns(pctl_csv *csv, rules *r, const char *path, columns *c) {
     } else if (h.len == 6 && memcmp(h.ptr, "source", 6) == 0) {
       c->source = i;
     } else {
-      if (h.len == 0 || h.len > 63 || memchr(h.ptr, 0, h.len) != NULL || c->n == MAX_COLUMNS) {
-        pctl_error("%s: column %zu: identifier column names must be 1 to 63 bytes, at most %d columns",
-                   path, i + 1, MAX_COLUMNS);
-        return PCTL_EXIT_FAILURE;
-      }
+      if (h.len == 0 || h.len > LP_IDGRAPH_MAX_TYPE_NAME_LEN || memchr(h.ptr, 0, h.len) != NULL)
+        return pctl_data_error(path, 1, "column %zu: identifier column names must be 1 to %d bytes",
+                               i + 1, LP_IDGRAPH_MAX_TYPE_NAME_LEN);
+      if (c->n == MAX_COLUMNS)
+        return pctl_data_error(path, 1, "more than %d identifier columns", MAX_COLUMNS);
       if (add_rule(r, h.ptr) == NULL) {
         pctl_error("%s: more than %d identifier types", path, LP_IDGRAPH_MAX_TYPES);
         return PCTL_EXIT_FAILURE;
@@ -393,7 +466,7 @@ static void put_value(pctl_csvout *w, const out_row *row) {
 
 static int parse_ident(lp_idgraph *g, const char *text, lp_idgraph_ident *id) {
   const char *colon = strchr(text, ':');
-  char name[64];
+  char name[LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1];
   size_t tl = colon != NULL ? (size_t)(colon - text) : 0;
   if (colon == NULL || tl == 0 || tl >= sizeof name)
     return pctl_usage_error(CMD, "--explain expects TYPE:VALUE, not '%s'", text);
@@ -488,21 +561,19 @@ static int run_identity(int argc, char **argv) {
   static rules r;
   memset(&r, 0, sizeof r);
   r.default_blocklist = 1;
-  if (o.rules != NULL) status = load_rules(o.rules, &r);
+  lp_idgraph *g = NULL;
+  if (lp_idgraph_create(NULL, &g) != LP_OK) {
+    pctl_error("cannot create the identity graph: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  if (o.rules != NULL) status = load_rules(g, o.rules, &r);
   FILE *f = NULL;
   if (status == PCTL_EXIT_OK) status = pctl_open_input(o.path, &f, NULL);
   pctl_csv *csv = NULL;
-  if (status == PCTL_EXIT_OK && pctl_csv_open_file(NULL, f, &csv) != LP_OK) {
-    pctl_error("%s: cannot start reading", o.path);
-    status = PCTL_EXIT_FAILURE;
-  }
+  if (status == PCTL_EXIT_OK && pctl_csv_open_file(NULL, f, &csv) != LP_OK)
+    status = pctl_csv_report(NULL, o.path);
   static columns c;
   if (status == PCTL_EXIT_OK) status = map_columns(csv, &r, o.path, &c);
-  lp_idgraph *g = NULL;
-  if (status == PCTL_EXIT_OK && lp_idgraph_create(NULL, &g) != LP_OK) {
-    pctl_error("out of memory");
-    status = PCTL_EXIT_FAILURE;
-  }
   if (status == PCTL_EXIT_OK) status = configure(g, &r, &o);
   for (size_t i = 0; status == PCTL_EXIT_OK && i < c.n; i++) {
     pctl_csv_field h = pctl_csv_header_name(csv, c.col[i]);

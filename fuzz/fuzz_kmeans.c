@@ -1,14 +1,24 @@
 /*
  * libFuzzer target: lp_kmeans_load must return an error or a valid model,
- * never crash, hang or leak, on any input; a model it accepts must predict
- * and save.
+ * never crash, hang or leak, on any input; a model it accepts must predict,
+ * report its centroids, take a sharded step and save. The invariant checker
+ * (km_check) must pass after every input, accepted or not.
  * SPDX-License-Identifier: MIT
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "fuzz_common.h"
+#include "kmeans/check.h"
 #include "libprofile.h"
+
+static void km_fuzz_check(const lp_kmeans *h) {
+  if (km_check(h) != LP_OK) {
+    fprintf(stderr, "fuzz: %s\n", lp_kmeans_errmsg(h));
+    abort();
+  }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_fuzz_budget budget;
@@ -27,6 +37,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t t = 0; t < 8; t++) row[t] = (double)t * 0.25;
     if (d <= 8 && lp_kmeans_predict(h, row, 1, d, &label, &dist2) == LP_OK)
       lp_fuzz_sink(label + (uint64_t)(dist2 > 1.0));
+    size_t needed = 0, k = lp_kmeans_k(h);
+    double c[64];
+    if (lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, NULL, 0, &needed) == LP_OK &&
+        needed == k * d && needed <= 64 &&
+        lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, 64, &needed) == LP_OK)
+      lp_fuzz_sink((uint64_t)(c[0] > 0.0));
+    if (d <= 8 && k <= 8) {
+      double sums[64] = {0}, ws[8] = {0};
+      uint64_t counts[8] = {0};
+      if (lp_kmeans_partial_sums(h, row, 1, d, NULL, sums, ws, counts, 8, &needed, NULL,
+                                 NULL) == LP_OK)
+        (void)lp_kmeans_apply_sums(h, sums, ws, counts, k, d, NULL);
+      km_fuzz_check(h);
+    }
     lp_membuf *out;
     if (lp_membuf_create(&alloc, &out) == LP_OK) {
       (void)lp_kmeans_save(h, lp_membuf_write, out);
@@ -34,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       lp_membuf_free(out);
     }
   }
+  km_fuzz_check(h);
   lp_kmeans_free(h);
   lp_fuzz_check_leaks(&budget);
   return 0;

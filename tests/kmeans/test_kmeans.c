@@ -19,6 +19,7 @@
 #include "core/common.h"
 #include "harness/lp_test.h"
 #include "km_test_data.h"
+#include "kmeans/check.h"
 
 static void create_free_errmsg(void **state) {
   (void)state;
@@ -369,6 +370,7 @@ static void bad_input_is_rejected(void **state) {
   x[5] = 1e200;
   assert_int_equal(lp_kmeans_fit(h, x, 4, 2, NULL), LP_EINVAL);
   x[5] = 5;
+  assert_int_equal(km_check(h), LP_OK);
   double w[4] = {1, 0, 1, 1};
   assert_int_equal(lp_kmeans_fit(h, x, 4, 2, w), LP_EINVAL);
   w[1] = NAN;
@@ -392,6 +394,7 @@ static void bad_input_is_rejected(void **state) {
   assert_non_null(strstr(lp_kmeans_errmsg(h), "init centroid 0"));
   /* Nothing was ever fitted. */
   assert_int_equal(lp_kmeans_k(h), 0);
+  assert_int_equal(km_check(h), LP_OK);
   lp_kmeans_free(h);
 }
 
@@ -487,6 +490,7 @@ static int fit_flow(const lp_allocator *alloc, void *ud) {
       rc = lp_kmeans_set_init_centroids(h, x, 4, 3);
     }
     if (rc == LP_OK) rc = lp_kmeans_fit(h, x, 60, 3, ctx->weighted ? w : NULL);
+    assert_int_equal(km_check(h), LP_OK);
     if (rc != LP_OK) {
       assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, after, 12), LP_OK);
       assert_memory_equal(before, after, sizeof before);

@@ -19,6 +19,7 @@
 #include "core/common.h"
 #include "harness/lp_test.h"
 #include "km_test_data.h"
+#include "kmeans/check.h"
 
 static void metrics_match_sklearn(void **state) {
   (void)state;
@@ -267,6 +268,7 @@ static int metric_flow(const lp_allocator *alloc, void *ud) {
   if (rc != LP_OK) return rc;
   rc = call(h);
   if (rc != LP_OK) assert_string_not_equal(lp_kmeans_errmsg(h), "no error");
+  assert_int_equal(km_check(h), LP_OK);
   lp_kmeans_free(h);
   return rc;
 }

@@ -19,6 +19,7 @@
 #include "core/common.h"
 #include "harness/lp_test.h"
 #include "km_test_data.h"
+#include "kmeans/check.h"
 
 #define SEC_HEADER LP_FOURCC('K', 'M', 'H', 'D')
 #define SEC_SCALE LP_FOURCC('K', 'M', 'S', 'C')
@@ -47,7 +48,10 @@ static lp_membuf *saved(void) {
   return b;
 }
 
+/* The centroids, after checking every invariant of the handle (used after
+ * each injected failure). */
 static void centroids_of(lp_kmeans *h, double *c, size_t n) {
+  assert_int_equal(km_check(h), LP_OK);
   assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c, n), LP_OK);
 }
 
@@ -262,6 +266,7 @@ static void writer_and_reader_fail_at_every_byte(void **state) {
     assert_int_equal(lp_kmeans_save(h, lp_test_writer_cb, &tw), LP_EIO);
     assert_true(tw.written <= limit);
     assert_non_null(strstr(lp_kmeans_errmsg(h), "save"));
+    assert_int_equal(km_check(h), LP_OK);
     lp_kmeans_free(h);
     assert_int_equal(ta.live_blocks, 0);
   }
@@ -292,6 +297,7 @@ static int save_load_flow(const lp_allocator *alloc, void *ud) {
   if (rc == LP_OK) {
     rc = lp_kmeans_save(h, lp_membuf_write, b);
     lp_membuf_free(b);
+    assert_int_equal(km_check(h), LP_OK);
   }
   if (rc == LP_OK) {
     double before[6], after[6];

@@ -522,9 +522,9 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     nch = recompute_clusters(h, s, node, was_q, n, ei, &scratch, fresh_from);
     anchor = event_anchor(h, s, ei);
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) { /* (open identifiers: set by the rules above) */
     idg_node *nd = idg_node_at(s, node[i]);
-    if (nd->first_event == IDG_NONE || idg_cmp_events(s, ei, nd->first_event) < 0)
+    if (is_q[i] && (nd->first_event == IDG_NONE || idg_cmp_events(s, ei, nd->first_event) < 0))
       nd->first_event = ei;
   }
   if (pid != NULL) *pid = idg_pid(s, anchor);

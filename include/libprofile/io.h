@@ -95,6 +95,7 @@ LP_API const uint8_t *lp_membuf_data(const lp_membuf *buf);
 /**
  * @brief Number of bytes written so far (0 for NULL).
  * @param buf Buffer (may be NULL).
+ * @return The byte count.
  */
 LP_API size_t lp_membuf_size(const lp_membuf *buf);
 
@@ -135,6 +136,10 @@ LP_API int lp_memreader_init(lp_memreader *reader, const void *data, size_t size
 
 /**
  * @brief #lp_reader over an initialised #lp_memreader passed as @p ud.
+ * @param ud  The #lp_memreader.
+ * @param buf Receives up to @p cap bytes.
+ * @param cap Capacity of @p buf.
+ * @param got Receives the number of bytes stored.
  * @return 0 (with `*got == 0` at the end), or #LP_EINVAL for NULL
  * arguments or an uninitialised reader.
  */
@@ -150,6 +155,9 @@ LP_API int lp_memreader_read(void *ud, void *buf, size_t cap, size_t *got);
 /**
  * @brief #lp_writer over a C `FILE *` passed as @p ud (opened by the host,
  * in binary mode; not closed or flushed by libprofile).
+ * @param ud  The `FILE *`.
+ * @param buf Bytes to write.
+ * @param len Number of bytes.
  * @return 0, #LP_EINVAL (NULL @p ud or @p buf) or #LP_EIO on a short write.
  */
 LP_API int lp_file_write(void *ud, const void *buf, size_t len);
@@ -157,6 +165,10 @@ LP_API int lp_file_write(void *ud, const void *buf, size_t len);
 /**
  * @brief #lp_reader over a C `FILE *` passed as @p ud (opened by the host,
  * in binary mode; not closed by libprofile).
+ * @param ud  The `FILE *`.
+ * @param buf Receives up to @p cap bytes.
+ * @param cap Capacity of @p buf.
+ * @param got Receives the number of bytes stored.
  * @return 0 (with `*got == 0` at end of file), #LP_EINVAL, or #LP_EIO when
  * the stream reports an error.
  */
@@ -222,6 +234,9 @@ LP_API int lp_snapshot_writer_begin_section(lp_snapshot_writer *w, uint32_t type
 
 /**
  * @brief Append bytes to the open section.
+ * @param w    Writer.
+ * @param data Bytes (may be NULL when @p len is 0).
+ * @param len  Number of bytes.
  * @return #LP_OK, #LP_EINVAL, #LP_EMISUSE (no open section), #LP_ELIMIT,
  * #LP_ENOMEM or the sticky error.
  */
@@ -229,6 +244,7 @@ LP_API int lp_snapshot_writer_write(lp_snapshot_writer *w, const void *data, siz
 
 /**
  * @brief Close the open section: its record is passed to the callback.
+ * @param w Writer.
  * @return #LP_OK, #LP_EMISUSE, an error from the callback (#LP_EIO or the
  * callback's own `LP_E*` code) or the sticky error.
  */
@@ -236,6 +252,7 @@ LP_API int lp_snapshot_writer_end_section(lp_snapshot_writer *w);
 
 /**
  * @brief Write the end record. The snapshot is complete after #LP_OK.
+ * @param w Writer.
  * @return #LP_OK, #LP_EMISUSE (a section is open, or already finished), a
  * callback error, or the sticky error.
  */
@@ -246,13 +263,15 @@ LP_API int lp_snapshot_writer_finish(lp_snapshot_writer *w);
  *
  * Errors are sticky: once a call fails, the byte stream is incomplete and
  * every later call returns the same code; free the writer and start again.
+ * @param w Writer, or NULL.
  * @return Text owned by the writer ("no error" when none; a static text for
  * NULL), valid until the next call on it.
  */
 LP_API const char *lp_snapshot_writer_errmsg(const lp_snapshot_writer *w);
 
 /** @brief Free a writer; NULL is a no-op. An unfinished snapshot is simply
- * abandoned (the callback is not called). */
+ * abandoned (the callback is not called).
+ * @param w Writer, or NULL. */
 LP_API void lp_snapshot_writer_free(lp_snapshot_writer *w);
 
 /** @brief Opaque streaming reader that validates a snapshot as it reads. */
@@ -275,6 +294,8 @@ LP_API int lp_snapshot_reader_create(const lp_allocator *alloc, lp_reader read,
  * #LP_SNAPSHOT_DEFAULT_SECTION_LIMIT). Larger sections give #LP_ELIMIT.
  * Memory grows with the bytes actually received, never with the claimed
  * length alone.
+ * @param r         Reader.
+ * @param max_bytes Largest payload in bytes, at least 1.
  * @return #LP_OK or #LP_EINVAL (NULL reader or a zero limit).
  */
 LP_API int lp_snapshot_reader_set_section_limit(lp_snapshot_reader *r, uint64_t max_bytes);
@@ -316,12 +337,14 @@ LP_API int lp_snapshot_reader_next(lp_snapshot_reader *r, uint32_t *type,
 
 /**
  * @brief Message for the reader's most recent failure.
+ * @param r Reader, or NULL.
  * @return Text owned by the reader ("no error" when none; a static text for
  * NULL), valid until the next call on it.
  */
 LP_API const char *lp_snapshot_reader_errmsg(const lp_snapshot_reader *r);
 
-/** @brief Free a reader; NULL is a no-op. */
+/** @brief Free a reader; NULL is a no-op.
+ * @param r Reader, or NULL. */
 LP_API void lp_snapshot_reader_free(lp_snapshot_reader *r);
 
 /** @} */

@@ -8,6 +8,9 @@
  *   bench_rfm --customers=N --transactions=M [--no-snapshot]
  *                        any size, e.g. 10 M customers with few transactions
  *                        to time scoring without the long ingest
+ * After scoring it times the exact merges (a shard of a tenth of the
+ * transactions merged in, then identity merges of up to 100 k profile
+ * pairs) and the invariant checker over the merged state.
  * SPDX-License-Identifier: MIT
  */
 #include <stdint.h>
@@ -16,6 +19,7 @@
 #include "../bench_util.h"
 #include "core/rng.h"
 #include "libprofile.h"
+#include "rfm/rfm_check.h"
 #include "rfm/rfm_internal.h"
 
 #define BATCH 65536
@@ -60,6 +64,52 @@ static double cpu_now(void) {
 static size_t state_bytes(const lp_rfm *h) {
   return lp_hmap_bytes(&h->index) + h->profs.cap * h->profs.esz + lp_hmap_bytes(&h->orders) +
          lp_hmap_bytes(&h->periods);
+}
+
+/* Shard merge, identity merges, then the checker: the folds that the
+ * profile store will run per identifier key. */
+static int bench_merges(lp_rfm *h, uint64_t customers, uint64_t shard_txns) {
+  lp_rfm *shard;
+  lp_rfm_txn *buf = malloc(BATCH * sizeof *buf);
+  if (buf == NULL || lp_rfm_create(NULL, &shard) != LP_OK) return 1;
+  lp_rng r;
+  lp_rng_seed(&r, 43);
+  uint64_t next_order = UINT64_C(1) << 40;
+  for (uint64_t done = 0; done < shard_txns; done += BATCH) {
+    size_t n = shard_txns - done < BATCH ? (size_t)(shard_txns - done) : BATCH;
+    gen_batch(&r, buf, n, customers, &next_order);
+    if (lp_rfm_add(shard, buf, n) != LP_OK) return 1;
+  }
+  free(buf);
+  double c0 = cpu_now();
+  if (lp_rfm_merge(h, shard) != LP_OK) {
+    fprintf(stderr, "merge: %s\n", lp_rfm_errmsg(h));
+    return 1;
+  }
+  double c1 = cpu_now();
+  size_t shard_profiles = lp_rfm_count(shard);
+  lp_rfm_free(shard);
+  uint64_t pairs = customers / 2 < 100000 ? customers / 2 : 100000, merged = 0;
+  for (uint64_t k = 0; k < pairs; k++) {
+    uint64_t into = (2 * k) * UINT64_C(0x9E3779B97F4A7C15);
+    uint64_t from = (2 * k + 1) * UINT64_C(0x9E3779B97F4A7C15);
+    int rc = lp_rfm_merge_profiles(h, into, from);
+    if (rc == LP_OK) merged++;
+    else if (rc != LP_ENOTFOUND) return 1;
+  }
+  double c2 = cpu_now();
+  int rc = rfm_check(h);
+  double c3 = cpu_now();
+  if (rc != LP_OK) {
+    fprintf(stderr, "check: %s\n", lp_rfm_errmsg(h));
+    return 1;
+  }
+  printf("{\"bench\":\"rfm_merge\",\"shard_transactions\":%llu,\"shard_profiles\":%zu,"
+         "\"merge_cpu_s\":%.3f,\"profile_merges\":%llu,\"profile_merges_per_cpu_s\":%.0f,"
+         "\"check_cpu_s\":%.3f}\n",
+         (unsigned long long)shard_txns, shard_profiles, c1 - c0, (unsigned long long)merged,
+         c2 > c1 ? (double)merged / (c2 - c1) : 0.0, c3 - c2);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -127,6 +177,7 @@ int main(int argc, char **argv) {
   printf("{\"bench\":\"rfm_score\",\"customers\":%zu,\"seconds\":%.3f,\"cpu_seconds\":%.3f,"
          "\"customers_per_s\":%.0f,\"row_bytes\":%zu,\"check\":%llu}\n",
          n, t1 - t0, c1 - c0, (double)n / (t1 - t0), sizeof *rows, (unsigned long long)check);
+  if (bench_merges(h, customers, txns / 10 + 1) != 0) return 1;
   if (!snapshot) {
     lp_rfm_segmap_free(map);
     free(rows);

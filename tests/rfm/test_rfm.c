@@ -413,29 +413,41 @@ static void custom_maps_validate_rules(void **state) {
   rule.r_min = 4;
   rule.r_max = 3;
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "R range 4..3"));
   rule.r_max = LP_RFM_MAX_BINS + 1;
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "<= 100"));
   rule.r_max = 5;
+  rule.m_min = 0;
+  assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "M range 0.."));
+  rule.m_min = 1;
   rule.name = "";
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "1..63 bytes"));
   rule.name = NULL;
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "rule->name"));
   char longname[LP_RFM_MAX_NAME + 2];
   memset(longname, 'x', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';
   rule.name = longname;
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "LP_RFM_MAX_NAME"));
   longname[LP_RFM_MAX_NAME] = '\0';
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
   rule.struct_size = 4;
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "struct_size 4"));
   assert_int_equal(lp_rfm_segmap_add(map, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "rule: NULL"));
   assert_int_equal(lp_rfm_segmap_add(NULL, &rule), LP_EINVAL);
   rule.struct_size = sizeof rule;
   rule.name = "filler";
   while (lp_rfm_segmap_count(map) < LP_RFM_MAX_RULES)
     assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_OK);
   assert_int_equal(lp_rfm_segmap_add(map, &rule), LP_ELIMIT);
+  assert_non_null(strstr(lp_rfm_segmap_errmsg(map), "at most 256 rules"));
   assert_int_equal(lp_rfm_segmap_count(map), LP_RFM_MAX_RULES);
   assert_int_equal(lp_rfm_segmap_count(NULL), 0);
   assert_string_equal(lp_rfm_segmap_errmsg(NULL), "invalid handle: NULL");
@@ -971,6 +983,24 @@ static void every_failure_leaves_its_message(void **state) {
   EXPECT_MSG(h, lp_rfm_save(h, NULL, NULL), LP_EINVAL, "w: NULL");
   EXPECT_MSG(h, lp_rfm_load(h, NULL, NULL), LP_EINVAL, "r: NULL");
   EXPECT_MSG(h, lp_rfm_int_bounds(h, 99u, &v, &v), LP_EINVAL, "unknown option 99");
+  /* Limits and ranges of ingestion and merges. */
+  lp_rfm_txn big = txn(60, T0, INT64_MAX - 100, -1); /* h holds 220 */
+  lp_rfm *rich;
+  assert_int_equal(lp_rfm_create(NULL, &rich), LP_OK);
+  assert_int_equal(lp_rfm_add(rich, &big, 1), LP_OK);
+  EXPECT_MSG(h, lp_rfm_merge(h, rich), LP_ERANGE, "turnover would exceed INT64_MAX");
+  EXPECT_MSG(rich, lp_rfm_add(rich, &big, 1), LP_ERANGE, "txns[0]: total turnover");
+  t = txn(1, T0, 1, -1);
+  t.struct_size = 5;
+  EXPECT_MSG(h, lp_rfm_add(h, &t, 1), LP_EINVAL, "txns[0]: struct_size 5");
+  t = txn(1, LP_RFM_MAX_TIMESTAMP + 1, 1, -1);
+  EXPECT_MSG(h, lp_rfm_add(h, &t, 1), LP_ERANGE, "txns[0]: ts");
+  t = txn(1, T0, INT64_MIN, -1);
+  EXPECT_MSG(h, lp_rfm_add(h, &t, 1), LP_ERANGE, "amount INT64_MIN");
+  assert_int_equal(lp_rfm_update_stages(h, T0 + 20 * DAY, NULL, NULL, NULL), LP_OK);
+  EXPECT_MSG(h, lp_rfm_update_stages(h, T0 + 19 * DAY, NULL, NULL, NULL), LP_ERANGE,
+             "earlier than the previous");
+  lp_rfm_free(rich);
   /* A failing call leaves the state as it was. */
   assert_int_equal(rfm_check(h), LP_OK);
   assert_int_equal(lp_rfm_count(h), 8);

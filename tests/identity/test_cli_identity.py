@@ -217,6 +217,16 @@ def main():
             f.write("ts,email\n1\n")
         rc, _, err = run(["short.csv"], d)
         check("short row", (rc, "short.csv:2: expected 2 fields, found 1" in err), (1, True))
+        # Bad bytes are invalid values, not a failed file: one 1,025-byte
+        # cookie and one e-mail that is not UTF-8; the rows' other
+        # identifiers still apply.
+        with open(os.path.join(d, "badbytes.csv"), "wb") as f:
+            f.write(b"ts,user_id,email,device_id\n1,u-1,ok@example.org," + b"c" * 1025 + b"\n"
+                    b"2,u-2,a\xff@b\xc0.com,dev-2\n")
+        rc, out, err = run(["--raw", "badbytes.csv"], d)
+        check("bad bytes", (rc, "2 invalid" in err, "user_id,u-1" in out,
+                            "email,ok@example.org" in out, "device_id,dev-2" in out),
+              (0, True, True, True, True))
         # Without rules: built-in defaults by column name (phone has no
         # default country, so the national number is invalid).
         rc, out, err = run(["--raw", "ev.csv"], d)

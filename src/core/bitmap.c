@@ -27,12 +27,6 @@ uint32_t lpb_words_count_range(const uint64_t *w, uint32_t lo, uint32_t hi) {
   return n;
 }
 
-uint32_t lpb_words_card(const uint64_t *w) {
-  uint32_t n = 0;
-  for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) n += lpb_popcnt(w[i]);
-  return n;
-}
-
 uint32_t lpb_words_nruns(const uint64_t *w) {
   uint32_t n = 0;
   uint64_t carry = 0;
@@ -115,8 +109,8 @@ int lpb_c_array_new(const lp_mem *m, lp_bitmap_container *c, uint32_t cap) {
   return c_new(m, c, LP_BITMAP_ARRAY, cap, sizeof(uint16_t), false);
 }
 
-int lpb_c_bitset_new(const lp_mem *m, lp_bitmap_container *c) {
-  return c_new(m, c, LP_BITMAP_BITSET, LP_BITMAP_WORDS, sizeof(uint64_t), true);
+int lpb_c_bitset_new(const lp_mem *m, lp_bitmap_container *c, bool zero) {
+  return c_new(m, c, LP_BITMAP_BITSET, LP_BITMAP_WORDS, sizeof(uint64_t), zero);
 }
 
 int lpb_c_run_new(const lp_mem *m, lp_bitmap_container *c, uint32_t cap) {
@@ -288,7 +282,7 @@ int lpb_c_convert(const lp_mem *m, const lp_bitmap_container *c, bool want_run,
     }
     t.n = c->card;
   } else {
-    if (lpb_c_bitset_new(m, &t) != LP_OK) return LP_ENOMEM;
+    if (lpb_c_bitset_new(m, &t, false) != LP_OK) return LP_ENOMEM;
     lpb_c_to_words(c, lpb_words(&t));
   }
   t.card = c->card;
@@ -393,7 +387,7 @@ static int c_add(const lp_mem *m, lp_bitmap_container *c, uint16_t v) {
     if (i < c->n && a[i] == v) return LP_OK;
     if (c->n == LP_BITMAP_ARRAY_MAX) {
       lp_bitmap_container t;
-      if (lpb_c_bitset_new(m, &t) != LP_OK) return LP_ENOMEM;
+      if (lpb_c_bitset_new(m, &t, false) != LP_OK) return LP_ENOMEM;
       lpb_c_to_words(c, lpb_words(&t));
       lpb_words(&t)[v >> 6] |= 1ull << (v & 63);
       t.card = c->card + 1;
@@ -809,7 +803,7 @@ static int from_sorted(lp_bitmap *out, const lp_mem *m, const uint32_t *v, size_
           c.n = k;
         }
       } else {
-        rc = lpb_c_bitset_new(m, &c);
+        rc = lpb_c_bitset_new(m, &c, true);
         if (rc == LP_OK) {
           uint64_t *w = lpb_words(&c);
           for (size_t x = i; x < j; x++) w[(v[x] & 0xffffu) >> 6] |= 1ull << (v[x] & 63);

@@ -53,7 +53,17 @@ static inline lp_bitmap_run *lpb_runs(const lp_bitmap_container *c) {
 void lpb_words_set_range(uint64_t *w, uint32_t lo, uint32_t hi);
 /* Popcount of bits lo..hi (inclusive) of w. */
 uint32_t lpb_words_count_range(const uint64_t *w, uint32_t lo, uint32_t hi);
+/* Operations of the word kernels (bitmap_kernels.c). */
+#define LPB_OP_AND 0u
+#define LPB_OP_OR 1u
+#define LPB_OP_ANDNOT 2u
+#define LPB_OP_XOR 3u
+/* Popcount of the 1024 words. */
 uint32_t lpb_words_card(const uint64_t *w);
+/* Popcount of a & b. */
+uint32_t lpb_words_and_card(const uint64_t *a, const uint64_t *b);
+/* dst = a OP b (dst may be a or b); returns the popcount of dst. */
+uint32_t lpb_words_op(uint32_t op, uint64_t *dst, const uint64_t *a, const uint64_t *b);
 /* Runs in a bitset. */
 uint32_t lpb_words_nruns(const uint64_t *w);
 
@@ -61,9 +71,10 @@ uint32_t lpb_words_nruns(const uint64_t *w);
 size_t lpb_c_bytes(const lp_bitmap_container *c);
 void lpb_c_free(const lp_mem *m, lp_bitmap_container *c);
 int lpb_c_copy(const lp_mem *m, lp_bitmap_container *dst, const lp_bitmap_container *src);
-/* New empty array (cap >= 1) / zeroed bitset / empty run container (cap >= 1). */
+/* New empty array (cap >= 1) / bitset (zeroed when `zero`) / empty run
+ * container (cap >= 1). */
 int lpb_c_array_new(const lp_mem *m, lp_bitmap_container *c, uint32_t cap);
-int lpb_c_bitset_new(const lp_mem *m, lp_bitmap_container *c);
+int lpb_c_bitset_new(const lp_mem *m, lp_bitmap_container *c, bool zero);
 int lpb_c_run_new(const lp_mem *m, lp_bitmap_container *c, uint32_t cap);
 bool lpb_c_contains(const lp_bitmap_container *c, uint16_t v);
 /* Fill the 1024 words w with the container's values. */

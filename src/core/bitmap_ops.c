@@ -10,7 +10,10 @@
  */
 #include "core/bitmap_internal.h"
 
-enum { OP_AND, OP_OR, OP_ANDNOT, OP_XOR };
+#define OP_AND LPB_OP_AND
+#define OP_OR LPB_OP_OR
+#define OP_ANDNOT LPB_OP_ANDNOT
+#define OP_XOR LPB_OP_XOR
 
 /* ---- array helpers ---- */
 
@@ -76,7 +79,7 @@ static uint32_t arr_and(const uint16_t *a, uint32_t na, const uint16_t *b, uint3
   return k;
 }
 
-static uint32_t arr_merge(int op, const uint16_t *a, uint32_t na, const uint16_t *b,
+static uint32_t arr_merge(uint32_t op, const uint16_t *a, uint32_t na, const uint16_t *b,
                           uint32_t nb, uint16_t *out) {
   uint32_t i = 0, j = 0, k = 0;
   while (i < na && j < nb) {
@@ -144,41 +147,6 @@ static uint32_t arr_filter(const uint16_t *a, uint32_t n, const lp_bitmap_contai
 
 /* ---- word kernels ---- */
 
-static uint32_t words_op(int op, uint64_t *dst, const uint64_t *a, const uint64_t *b) {
-  uint32_t card = 0;
-  switch (op) {
-  case OP_AND:
-    for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) {
-      uint64_t x = a[i] & b[i];
-      dst[i] = x;
-      card += lpb_popcnt(x);
-    }
-    break;
-  case OP_OR:
-    for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) {
-      uint64_t x = a[i] | b[i];
-      dst[i] = x;
-      card += lpb_popcnt(x);
-    }
-    break;
-  case OP_ANDNOT:
-    for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) {
-      uint64_t x = a[i] & ~b[i];
-      dst[i] = x;
-      card += lpb_popcnt(x);
-    }
-    break;
-  default:
-    for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) {
-      uint64_t x = a[i] ^ b[i];
-      dst[i] = x;
-      card += lpb_popcnt(x);
-    }
-    break;
-  }
-  return card;
-}
-
 static const uint64_t *words_of(const lp_bitmap_container *c, uint64_t *scratch) {
   if (c->kind == LP_BITMAP_BITSET) return lpb_words(c);
   lpb_c_to_words(c, scratch);
@@ -186,7 +154,7 @@ static const uint64_t *words_of(const lp_bitmap_container *c, uint64_t *scratch)
 }
 
 /* Container result of a OP b into *out (out->card == 0: empty, no data). */
-static int c_op(const lp_mem *m, int op, const lp_bitmap_container *a,
+static int c_op(const lp_mem *m, uint32_t op, const lp_bitmap_container *a,
                 const lp_bitmap_container *b, lp_bitmap_container *out) {
   uint16_t buf[LP_BITMAP_ARRAY_MAX];
   memset(out, 0, sizeof *out);
@@ -241,7 +209,7 @@ static int c_op(const lp_mem *m, int op, const lp_bitmap_container *a,
     return c_op(m, op, b, a, out);
   } else {
     uint64_t sa[LP_BITMAP_WORDS], sb[LP_BITMAP_WORDS];
-    card = words_op(op, blk, words_of(a, sa), words_of(b, sb));
+    card = lpb_words_op(op, blk, words_of(a, sa), words_of(b, sb));
   }
   return lpb_c_from_words(m, blk, card, run, out);
 }
@@ -281,10 +249,7 @@ static uint32_t c_and_card(const lp_bitmap_container *a, const lp_bitmap_contain
   }
   if (a->kind == LP_BITMAP_BITSET) {
     if (b->kind == LP_BITMAP_BITSET) {
-      const uint64_t *x = lpb_words(a), *y = lpb_words(b);
-      uint32_t k = 0;
-      for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) k += lpb_popcnt(x[i] & y[i]);
-      return k;
+      return lpb_words_and_card(lpb_words(a), lpb_words(b));
     }
     return runs_count_in_words(lpb_runs(b), b->n, lpb_words(a));
   }
@@ -343,7 +308,7 @@ bool lp_bitmap_intersects(const lp_bitmap *a, const lp_bitmap *b) {
 
 /* ---- bitmap-level operations ---- */
 
-static int bm_op(lp_bitmap *t, const lp_mem *m, int op, const lp_bitmap *a, const lp_bitmap *b) {
+static int bm_op(lp_bitmap *t, const lp_mem *m, uint32_t op, const lp_bitmap *a, const lp_bitmap *b) {
   lp_bitmap_init(t);
   uint32_t need;
   if (op == OP_AND) need = a->n < b->n ? a->n : b->n;
@@ -391,7 +356,7 @@ fail:
   return rc;
 }
 
-static int op_new(lp_bitmap *out, const lp_mem *m, int op, const lp_bitmap *a, const lp_bitmap *b) {
+static int op_new(lp_bitmap *out, const lp_mem *m, uint32_t op, const lp_bitmap *a, const lp_bitmap *b) {
   lp_bitmap t;
   int rc = bm_op(&t, m, op, a, b);
   if (rc != LP_OK) return rc;
@@ -544,52 +509,46 @@ int lp_bitmap_and_many(lp_bitmap *out, const lp_mem *m, const lp_bitmap *const *
 
 /* |c[0] & ... & c[k-1]|, k >= 2. */
 static uint32_t c_and_many_card(const lp_bitmap_container *const *cs, size_t k) {
-  /* base: the smallest array, if any */
+  /* with an array: filter the smallest one through the others */
   size_t base = k;
   for (size_t i = 0; i < k; i++)
     if (cs[i]->kind == LP_BITMAP_ARRAY && (base == k || cs[i]->card < cs[base]->card)) base = i;
   if (base < k) {
-    const uint16_t *a = lpb_arr(cs[base]);
-    uint32_t n = 0;
-    for (uint32_t x = 0; x < cs[base]->n; x++) {
-      size_t i = 0;
-      for (; i < k; i++)
-        if (i != base && !lpb_c_contains(cs[i], a[x])) break;
-      n += i == k;
+    uint16_t buf[LP_BITMAP_ARRAY_MAX];
+    const uint16_t *cur = lpb_arr(cs[base]);
+    uint32_t n = cs[base]->n;
+    for (size_t i = 0; i < k && n; i++) {
+      if (i == base) continue;
+      n = arr_filter(cur, n, cs[i], true, buf);
+      cur = buf;
     }
     return n;
   }
-  /* bitsets and runs: AND the bitsets into buf, then mask by each run */
+  /* bitsets and runs: AND the bitsets, then mask by each run */
   uint64_t buf[LP_BITMAP_WORDS];
   const uint64_t *w0 = NULL;
-  size_t nb = 0;
+  uint32_t card = 0;
+  size_t nb = 0, first_run = k;
   for (size_t i = 0; i < k; i++) {
-    if (cs[i]->kind != LP_BITMAP_BITSET) continue;
-    const uint64_t *w = lpb_words(cs[i]);
-    if (nb == 0) {
-      w0 = w;
-    } else if (nb == 1) {
-      for (uint32_t j = 0; j < LP_BITMAP_WORDS; j++) buf[j] = w0[j] & w[j];
-    } else {
-      for (uint32_t j = 0; j < LP_BITMAP_WORDS; j++) buf[j] &= w[j];
+    if (cs[i]->kind != LP_BITMAP_BITSET) {
+      if (first_run == k) first_run = i;
+      continue;
     }
+    const uint64_t *w = lpb_words(cs[i]);
+    if (nb == 0) w0 = w;
+    else card = lpb_words_op(LPB_OP_AND, buf, nb == 1 ? w0 : buf, w);
     nb++;
   }
-  if (nb == 0) { /* runs only */
-    lpb_c_to_words(cs[0], buf);
-  } else if (nb == 1) {
-    memcpy(buf, w0, sizeof buf);
-  }
-  for (size_t i = nb == 0 ? 1 : 0; i < k; i++) {
+  if (first_run == k) return card; /* bitsets only (nb >= 2) */
+  if (nb == 0) lpb_c_to_words(cs[first_run], buf);
+  else if (nb == 1) memcpy(buf, w0, sizeof buf);
+  uint64_t mask[LP_BITMAP_WORDS];
+  for (size_t i = nb == 0 ? first_run + 1 : first_run; i < k; i++) {
     if (cs[i]->kind != LP_BITMAP_RUN) continue;
-    /* clear the gaps between runs */
-    const lp_bitmap_run *r = lpb_runs(cs[i]);
-    uint64_t mask[LP_BITMAP_WORDS];
-    memset(mask, 0, sizeof mask);
-    for (uint32_t j = 0; j < cs[i]->n; j++) lpb_words_set_range(mask, r[j].start, (uint32_t)r[j].start + r[j].len);
-    for (uint32_t j = 0; j < LP_BITMAP_WORDS; j++) buf[j] &= mask[j];
+    lpb_c_to_words(cs[i], mask);
+    card = lpb_words_op(LPB_OP_AND, buf, buf, mask);
   }
-  return lpb_words_card(buf);
+  return card;
 }
 
 uint64_t lp_bitmap_and_many_cardinality(const lp_bitmap *const *v, size_t n) {
@@ -631,8 +590,7 @@ uint64_t lp_bitmap_and_many_cardinality(const lp_bitmap *const *v, size_t n) {
         memset(buf, 0, sizeof buf);
         break;
       }
-      const uint64_t *w = words_of(&v[i]->c[at], tmp);
-      for (uint32_t j = 0; j < LP_BITMAP_WORDS; j++) buf[j] &= w[j];
+      lpb_words_op(LPB_OP_AND, buf, buf, words_of(&v[i]->c[at], tmp));
     }
     total += lpb_words_card(buf);
   }

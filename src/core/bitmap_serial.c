@@ -193,7 +193,7 @@ int lp_bitmap_deserialize(lp_bitmap *b, const lp_mem *m, const uint8_t *in, size
       c.n = c.card = cnt;
       pos += (size_t)cnt * 2;
     } else if (kind == LP_BITMAP_BITSET) {
-      if ((rc = lpb_c_bitset_new(m, &c)) != LP_OK) goto fail;
+      if ((rc = lpb_c_bitset_new(m, &c, false)) != LP_OK) goto fail;
       get_words(lpb_words(&c), in + pos);
       c.card = cnt;
       ok = lpb_words_card(lpb_words(&c)) == cnt;
@@ -352,7 +352,7 @@ int lp_bitmap_portable_deserialize(lp_bitmap *b, const lp_mem *m, const uint8_t 
       c.n = c.card = card;
       pos += (size_t)card * 2;
     } else {
-      if ((rc = lpb_c_bitset_new(m, &c)) != LP_OK) goto fail;
+      if ((rc = lpb_c_bitset_new(m, &c, false)) != LP_OK) goto fail;
       get_words(lpb_words(&c), in + pos);
       c.card = card;
       ok = lpb_words_card(lpb_words(&c)) == card;

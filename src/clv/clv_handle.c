@@ -391,8 +391,10 @@ bool clv_model_valid(const clv_model *m, int slot) {
         double c = m->cov[i * CLV_K + j];
         if (!isfinite(c) || c != m->cov[j * CLV_K + i]) return false;
       }
-    } else if (m->se[i] == m->se[i]) {
-      return false;
+    } else {
+      if (m->se[i] == m->se[i]) return false;
+      for (uint32_t j = 0; j < k; j++)
+        if (m->cov[i * CLV_K + j] == m->cov[i * CLV_K + j]) return false;
     }
   }
   if (!(r->customers >= 0.0) || r->unique_rows > r->rows) return false;

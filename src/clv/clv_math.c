@@ -10,14 +10,14 @@
 double clv_digamma(double x) {
   if (!(x > 0.0) || !isfinite(x)) return NAN;
   double r = 0.0;
-  /* Recurrence up to 10, where the asymptotic series below is accurate to
-   * about 1e-15; the terms are added smallest first. */
+  /* Recurrence up to 10, where the asymptotic series below (to the x^-12
+   * term) is accurate to about 1e-16. */
   while (x < 10.0) {
     r -= 1.0 / x;
     x += 1.0;
   }
   double f = 1.0 / (x * x);
-  double s = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132)))));
+  double s = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132 - f * (691.0 / 32760))))));
   return r + (log(x) - 0.5 / x - s);
 }
 

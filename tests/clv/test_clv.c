@@ -1,0 +1,1075 @@
+/*
+ * Tests for lp_clv: options and their bounds, argument errors, parameter
+ * recovery from customers simulated with known parameters (within their
+ * standard errors), compression and order invariance, numerical edge
+ * cases (x = 0, huge x, t_x = T, T = 0), predictions against identities
+ * that do not use the code under test, holdout evaluation, fitting from an
+ * lp_rfm state (shards merged give the same bits), warm start, penalty
+ * and allocation-failure sweeps.
+ * SPDX-License-Identifier: MIT
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clv/clv_internal.h"
+#include "clv_sim.h"
+#include "harness/lp_test.h"
+
+static lp_clv *new_clv(void) {
+  lp_clv *h = NULL;
+  assert_int_equal(lp_clv_create(NULL, &h), LP_OK);
+  assert_non_null(h);
+  return h;
+}
+
+static lp_clv_data data_of(const sim_data *s) {
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = s->n;
+  d.frequency = s->x;
+  d.recency = s->tx;
+  d.T = s->T;
+  d.monetary = s->m;
+  return d;
+}
+
+static void assert_checked(const lp_clv *h) {
+  const char *why = NULL;
+  if (clv_check(h, &why) != LP_OK) fail_msg("clv_check: %s", why);
+}
+
+/* ---- life cycle and options ---- */
+
+static void create_and_errors(void **state) {
+  (void)state;
+  assert_int_equal(lp_clv_create(NULL, NULL), LP_EINVAL);
+  lp_allocator bad = LP_ALLOCATOR_INIT;
+  bad.struct_size = 4; /* too small */
+  lp_clv *h = (lp_clv *)1;
+  assert_int_equal(lp_clv_create(&bad, &h), LP_EINVAL);
+  lp_clv_free(NULL);
+  assert_string_equal(lp_clv_errmsg(NULL), LP_ERRMSG_NULL_HANDLE);
+  h = new_clv();
+  assert_checked(h);
+  assert_int_equal(lp_clv_has_model(h, LP_CLV_MODEL_BGNBD), 0);
+  assert_int_equal(lp_clv_has_model(NULL, LP_CLV_MODEL_BGNBD), 0);
+  lp_clv_free(h);
+}
+
+static void options_and_bounds(void **state) {
+  (void)state;
+  lp_clv *h = new_clv();
+  static const uint32_t ints[] = {LP_CLV_MAX_ITER, LP_CLV_WARM_START, LP_CLV_HOLDOUT_BUCKETS,
+                                  LP_CLV_COMPRESS};
+  static const int64_t int_def[] = {500, 0, 8, 1};
+  for (size_t i = 0; i < 4; i++) {
+    int64_t v, lo, hi;
+    assert_int_equal(lp_clv_get_int(h, ints[i], &v), LP_OK);
+    assert_int_equal(v, int_def[i]);
+    assert_int_equal(lp_clv_int_bounds(h, ints[i], &lo, &hi), LP_OK);
+    assert_true(lo <= v && v <= hi);
+    assert_int_equal(lp_clv_set_int(h, ints[i], hi), LP_OK);
+    assert_int_equal(lp_clv_get_int(h, ints[i], &v), LP_OK);
+    assert_int_equal(v, hi);
+    assert_int_equal(lp_clv_set_int(h, ints[i], hi + 1), LP_ERANGE);
+    assert_non_null(strstr(lp_clv_errmsg(h), "outside"));
+    assert_int_equal(lp_clv_set_int(h, ints[i], lo - 1), LP_ERANGE);
+    assert_int_equal(lp_clv_set_double(h, ints[i], 1.0), LP_EINVAL);
+    double dv;
+    assert_int_equal(lp_clv_get_double(h, ints[i], &dv), LP_EINVAL);
+    assert_int_equal(lp_clv_set_int(h, ints[i], int_def[i]), LP_OK);
+  }
+  static const uint32_t dbls[] = {LP_CLV_PENALIZER, LP_CLV_TOLERANCE, LP_CLV_DISCOUNT_RATE,
+                                  LP_CLV_MARGIN, LP_CLV_STEP};
+  static const double dbl_def[] = {0.0, 1e-8, 0.0, 1.0, 1.0};
+  for (size_t i = 0; i < 5; i++) {
+    double v, lo, hi;
+    assert_int_equal(lp_clv_get_double(h, dbls[i], &v), LP_OK);
+    assert_true(v == dbl_def[i]);
+    assert_int_equal(lp_clv_double_bounds(h, dbls[i], &lo, &hi), LP_OK);
+    assert_true(lo <= v && v <= hi);
+    assert_int_equal(lp_clv_set_double(h, dbls[i], hi), LP_OK);
+    assert_int_equal(lp_clv_get_double(h, dbls[i], &v), LP_OK);
+    assert_true(v == hi);
+    assert_int_equal(lp_clv_set_double(h, dbls[i], NAN), LP_ERANGE);
+    assert_int_equal(lp_clv_set_double(h, dbls[i], INFINITY), LP_ERANGE);
+    assert_int_equal(lp_clv_set_double(h, dbls[i], lo - 1.0), LP_ERANGE);
+    assert_int_equal(lp_clv_set_int(h, dbls[i], 1), LP_EINVAL);
+    int64_t iv;
+    assert_int_equal(lp_clv_int_bounds(h, dbls[i], &iv, &iv), LP_EINVAL);
+    assert_int_equal(lp_clv_set_double(h, dbls[i], dbl_def[i]), LP_OK);
+  }
+  int64_t v;
+  double dv;
+  assert_int_equal(lp_clv_set_int(h, 999, 1), LP_EINVAL);
+  assert_non_null(strstr(lp_clv_errmsg(h), "unknown option"));
+  assert_int_equal(lp_clv_get_int(h, 999, &v), LP_EINVAL);
+  assert_int_equal(lp_clv_get_int(h, LP_CLV_MAX_ITER, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_int_bounds(h, LP_CLV_MAX_ITER, NULL, &v), LP_EINVAL);
+  assert_int_equal(lp_clv_set_double(h, 999, 1), LP_EINVAL);
+  assert_int_equal(lp_clv_get_double(h, LP_CLV_MARGIN, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_double_bounds(h, 999, &dv, &dv), LP_EINVAL);
+  assert_int_equal(lp_clv_double_bounds(h, LP_CLV_MARGIN, &dv, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_set_int(NULL, LP_CLV_MAX_ITER, 1), LP_EINVAL);
+  assert_int_equal(lp_clv_get_int(NULL, LP_CLV_MAX_ITER, &v), LP_EINVAL);
+  assert_int_equal(lp_clv_int_bounds(NULL, LP_CLV_MAX_ITER, &v, &v), LP_EINVAL);
+  assert_int_equal(lp_clv_set_double(NULL, LP_CLV_MARGIN, 1), LP_EINVAL);
+  assert_int_equal(lp_clv_get_double(NULL, LP_CLV_MARGIN, &dv), LP_EINVAL);
+  assert_int_equal(lp_clv_double_bounds(NULL, LP_CLV_MARGIN, &dv, &dv), LP_EINVAL);
+  assert_checked(h);
+  lp_clv_free(h);
+}
+
+static void names(void **state) {
+  (void)state;
+  assert_string_equal(lp_clv_model_name(LP_CLV_MODEL_BGNBD), "bgnbd");
+  assert_string_equal(lp_clv_model_name(LP_CLV_MODEL_PNBD), "pnbd");
+  assert_string_equal(lp_clv_model_name(LP_CLV_MODEL_MBGNBD), "mbgnbd");
+  assert_string_equal(lp_clv_model_name(LP_CLV_MODEL_BGBB), "bgbb");
+  assert_string_equal(lp_clv_model_name(LP_CLV_MODEL_GG), "gg");
+  assert_null(lp_clv_model_name(0));
+  assert_null(lp_clv_model_name(6));
+  assert_int_equal(lp_clv_param_count(LP_CLV_MODEL_GG), 3);
+  assert_int_equal(lp_clv_param_count(LP_CLV_MODEL_PNBD), 4);
+  assert_int_equal(lp_clv_param_count(0), 0);
+  assert_string_equal(lp_clv_param_name(LP_CLV_MODEL_PNBD, 3), "beta");
+  assert_string_equal(lp_clv_param_name(LP_CLV_MODEL_GG, 2), "v");
+  assert_null(lp_clv_param_name(LP_CLV_MODEL_GG, 3));
+  assert_null(lp_clv_param_name(9, 0));
+}
+
+/* ---- fitting: recovery from simulated customers ---- */
+
+static void assert_recovers(lp_clv *h, uint32_t model, const double *truth, double nse) {
+  double p[4], se[4];
+  size_t need;
+  assert_int_equal(lp_clv_params(h, model, LP_CLV_VALUES, p, 4, &need), LP_OK);
+  assert_int_equal(lp_clv_params(h, model, LP_CLV_STDERR, se, 4, &need), LP_OK);
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  assert_int_equal(lp_clv_report(h, model, &rep), LP_OK);
+  assert_int_equal(rep.status, LP_CLV_STATUS_CONVERGED);
+  assert_int_equal(rep.se_available, 1);
+  for (size_t j = 0; j < need; j++) {
+    print_message("%s %s: %.4f (se %.4f), true %.4f\n", lp_clv_model_name(model),
+                  lp_clv_param_name(model, (uint32_t)j), p[j], se[j], truth[j]);
+    assert_true(se[j] > 0.0);
+    assert_true(fabs(p[j] - truth[j]) <= nse * se[j]);
+  }
+  assert_checked(h);
+}
+
+/* Fit `model` on the simulated customers, check recovery within 3
+ * standard errors, return the report; frees the data. */
+static lp_clv_fit_report fit_recovers(uint32_t model, const double *truth, sim_data *s) {
+  lp_clv *h = new_clv();
+  lp_clv_data d = data_of(s);
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  assert_int_equal(lp_clv_fit(h, model, &d, &rep), LP_OK);
+  assert_recovers(h, model, truth, 3.0);
+  assert_int_equal(lp_clv_has_model(h, model), 1);
+  lp_clv_free(h);
+  sim_free(s);
+  return rep;
+}
+
+static void recovers_bgnbd(void **state) {
+  (void)state;
+  static const double truth[4] = {0.3, 5.0, 0.8, 2.5};
+  sim_data s;
+  sim_alloc(&s, 6000);
+  sim_bg(&s, truth, 0, 20, 40, 0, 11);
+  lp_clv_fit_report rep = fit_recovers(LP_CLV_MODEL_BGNBD, truth, &s);
+  assert_int_equal(rep.rows, 6000);
+  assert_true(rep.unique_rows <= rep.rows);
+  assert_true(rep.customers == 6000.0);
+  assert_true(isfinite(rep.loglik) && rep.loglik < 0);
+  assert_true(rep.grad_norm <= 1e-8);
+  assert_true(isnan(rep.spend_correlation));
+}
+
+static void recovers_mbgnbd(void **state) {
+  (void)state;
+  static const double truth[4] = {0.5, 6.0, 0.9, 1.6};
+  sim_data s;
+  sim_alloc(&s, 6000);
+  sim_bg(&s, truth, 1, 20, 40, 0, 12);
+  (void)fit_recovers(LP_CLV_MODEL_MBGNBD, truth, &s);
+}
+
+static void recovers_pnbd(void **state) {
+  (void)state;
+  static const double truth[4] = {0.55, 10.0, 0.6, 12.0};
+  sim_data s;
+  sim_alloc(&s, 6000);
+  sim_pnbd(&s, truth, 20, 40, 13);
+  (void)fit_recovers(LP_CLV_MODEL_PNBD, truth, &s);
+}
+
+static void recovers_bgbb(void **state) {
+  (void)state;
+  static const double truth[4] = {1.2, 0.75, 0.66, 2.8};
+  sim_data s;
+  sim_alloc(&s, 8000);
+  sim_bgbb(&s, truth, 6, 14);
+  lp_clv_fit_report rep = fit_recovers(LP_CLV_MODEL_BGBB, truth, &s);
+  assert_true(rep.unique_rows <= 22); /* (x, t_x) patterns with n = 6 */
+}
+
+static void recovers_gg(void **state) {
+  (void)state;
+  static const double truth[3] = {6.0, 4.0, 15.0};
+  sim_data s;
+  sim_alloc(&s, 4000);
+  sim_gg(&s, truth, 15);
+  lp_clv_fit_report rep = fit_recovers(LP_CLV_MODEL_GG, truth, &s);
+  /* Spend is drawn independently of x: the check must be near 0. */
+  assert_true(fabs(rep.spend_correlation) < 0.1);
+}
+
+static void fit_params(lp_clv *h, uint32_t model, const lp_clv_data *d, double *p) {
+  size_t need;
+  assert_int_equal(lp_clv_fit(h, model, d, NULL), LP_OK);
+  assert_int_equal(lp_clv_params(h, model, LP_CLV_VALUES, p, 4, &need), LP_OK);
+}
+
+/* Compressed rows with weights, the same rows repeated, and any order give
+ * the same bits; uncompressed rows the same optimum to rounding. */
+static void compression_and_order(void **state) {
+  (void)state;
+  static const double truth[4] = {0.3, 5.0, 0.8, 2.5};
+  sim_data s;
+  sim_alloc(&s, 2000);
+  sim_bg(&s, truth, 0, 30, 30, 0, 21); /* one cohort: many repeated rows */
+  for (size_t i = 0; i < s.n; i++) s.tx[i] = floor(s.tx[i]);
+  for (size_t i = 0; i < s.n; i++) s.T[i] = 30;
+  lp_clv *h = new_clv();
+  lp_clv_data d = data_of(&s);
+  double a[4], b[4], c[4], e[4];
+  fit_params(h, LP_CLV_MODEL_BGNBD, &d, a);
+  /* reversed order */
+  sim_data r;
+  sim_alloc(&r, s.n);
+  for (size_t i = 0; i < s.n; i++) {
+    r.x[i] = s.x[s.n - 1 - i];
+    r.tx[i] = s.tx[s.n - 1 - i];
+    r.T[i] = s.T[s.n - 1 - i];
+  }
+  lp_clv_data dr = data_of(&r);
+  fit_params(h, LP_CLV_MODEL_BGNBD, &dr, b);
+  assert_memory_equal(a, b, sizeof a);
+  /* the same customers as weighted distinct rows */
+  size_t u = 0;
+  double *w = calloc(s.n, sizeof(double));
+  for (size_t i = 0; i < s.n; i++) {
+    size_t j = 0;
+    while (j < u && !(r.x[j] == s.x[i] && r.tx[j] == s.tx[i])) j++;
+    if (j == u) {
+      r.x[u] = s.x[i];
+      r.tx[u] = s.tx[i];
+      r.T[u] = 30;
+      w[u++] = 0;
+    }
+    w[j] += 1;
+  }
+  dr.n = u;
+  dr.weights = w;
+  fit_params(h, LP_CLV_MODEL_BGNBD, &dr, c);
+  assert_memory_equal(a, c, sizeof a);
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  assert_int_equal(lp_clv_report(h, LP_CLV_MODEL_BGNBD, &rep), LP_OK);
+  assert_int_equal(rep.unique_rows, u);
+  assert_true(rep.customers == 2000.0);
+  /* no compression: same optimum up to rounding */
+  assert_int_equal(lp_clv_set_int(h, LP_CLV_COMPRESS, 0), LP_OK);
+  fit_params(h, LP_CLV_MODEL_BGNBD, &d, e);
+  for (int j = 0; j < 4; j++) assert_true(fabs(e[j] - a[j]) <= 1e-5 * a[j]);
+  assert_int_equal(lp_clv_report(h, LP_CLV_MODEL_BGNBD, &rep), LP_OK);
+  assert_int_equal(rep.unique_rows, 2000);
+  free(w);
+  sim_free(&r);
+  sim_free(&s);
+  lp_clv_free(h);
+}
+
+static void warm_start_and_penalty(void **state) {
+  (void)state;
+  static const double truth[4] = {0.3, 5.0, 0.8, 2.5};
+  sim_data s;
+  sim_alloc(&s, 3000);
+  sim_bg(&s, truth, 0, 20, 40, 0, 31);
+  lp_clv *h = new_clv();
+  lp_clv_data d = data_of(&s);
+  lp_clv_fit_report cold = LP_CLV_FIT_REPORT_INIT, warm = LP_CLV_FIT_REPORT_INIT;
+  double a[4], b[4];
+  size_t need;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &d, &cold), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, a, 4, &need), LP_OK);
+  assert_int_equal(lp_clv_set_int(h, LP_CLV_WARM_START, 1), LP_OK);
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &d, &warm), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, b, 4, &need), LP_OK);
+  assert_true(warm.iterations < cold.iterations / 2 + 1);
+  for (int j = 0; j < 4; j++) assert_true(fabs(a[j] - b[j]) <= 1e-5 * a[j]);
+  /* warm start from given parameters (an earlier model) */
+  static const double start[4] = {0.31, 5.1, 0.79, 2.4};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, start, 4), LP_OK);
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &d, &warm), LP_OK);
+  assert_true(warm.iterations < cold.iterations);
+  /* the L2 penalty shrinks the parameters */
+  assert_int_equal(lp_clv_set_int(h, LP_CLV_WARM_START, 0), LP_OK);
+  assert_int_equal(lp_clv_set_double(h, LP_CLV_PENALIZER, 0.1), LP_OK);
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &d, NULL), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, b, 4, &need), LP_OK);
+  double sa = 0, sb = 0;
+  for (int j = 0; j < 4; j++) {
+    sa += a[j] * a[j];
+    sb += b[j] * b[j];
+  }
+  assert_true(sb < sa);
+  /* an iteration limit reached is reported, not hidden */
+  assert_int_equal(lp_clv_set_double(h, LP_CLV_PENALIZER, 0), LP_OK);
+  assert_int_equal(lp_clv_set_int(h, LP_CLV_MAX_ITER, 2), LP_OK);
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &d, &warm), LP_OK);
+  assert_int_equal(warm.status, LP_CLV_STATUS_MAX_ITER);
+  assert_int_equal(warm.iterations, 2);
+  assert_true(warm.grad_norm > 1e-8);
+  assert_checked(h);
+  lp_clv_free(h);
+  sim_free(&s);
+}
+
+static void deterministic(void **state) {
+  (void)state;
+  static const double truth[4] = {0.55, 10.0, 0.6, 12.0};
+  sim_data s;
+  sim_alloc(&s, 1500);
+  sim_pnbd(&s, truth, 20, 40, 41);
+  lp_clv *h = new_clv();
+  lp_clv_data d = data_of(&s);
+  double a[16], b[16];
+  size_t need;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_PNBD, &d, NULL), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_PNBD, LP_CLV_COVARIANCE, a, 16, &need), LP_OK);
+  assert_int_equal(need, 16);
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_PNBD, &d, NULL), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_PNBD, LP_CLV_COVARIANCE, b, 16, &need), LP_OK);
+  assert_memory_equal(a, b, sizeof a);
+  /* covariance diagonal = squared standard errors */
+  double se[4];
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_PNBD, LP_CLV_STDERR, se, 4, &need), LP_OK);
+  for (int j = 0; j < 4; j++) assert_true(fabs(se[j] * se[j] - a[j * 5]) <= 1e-12 * a[j * 5]);
+  lp_clv_free(h);
+  sim_free(&s);
+}
+
+/* ---- argument errors ---- */
+
+static void fit_errors(void **state) {
+  (void)state;
+  lp_clv *h = new_clv();
+  double x[2] = {1, 0}, tx[2] = {5, 0}, T[2] = {10, 10}, m[2] = {3, 0}, w[2] = {1, 1};
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 2;
+  d.frequency = x;
+  d.recency = tx;
+  d.T = T;
+  static const double given[4] = {0.3, 5, 0.8, 2.5};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, given, 4), LP_OK);
+  clv_options o0 = h->opt;
+  clv_model s0 = h->slot[0], s1 = h->slot[1];
+  assert_int_equal(lp_clv_fit(NULL, LP_CLV_MODEL_BGNBD, &d, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_fit(h, 0, &d, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_clv_errmsg(h), "unknown model"));
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, NULL, NULL), LP_EINVAL);
+  lp_clv_fit_report small = LP_CLV_FIT_REPORT_INIT;
+  small.struct_size = 8;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &d, &small), LP_EINVAL);
+  lp_clv_data bad = d;
+  bad.struct_size = 4;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &bad, NULL), LP_EINVAL);
+  bad = d;
+  bad.flags = 1;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &bad, NULL), LP_EINVAL);
+  bad = d;
+  bad.n = 0;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &bad, NULL), LP_EINVAL);
+  bad = d;
+  bad.recency = NULL;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &bad, NULL), LP_EINVAL);
+  /* one bad value per row rule; the message names the row */
+  struct { double x, tx, T, w; uint32_t model; } rows[] = {
+      {-1, 0, 10, 1, LP_CLV_MODEL_BGNBD},  {1.5, 2, 10, 1, LP_CLV_MODEL_BGNBD},
+      {1, 11, 10, 1, LP_CLV_MODEL_BGNBD},  {0, 2, 10, 1, LP_CLV_MODEL_BGNBD},
+      {1, 2, -1, 1, LP_CLV_MODEL_BGNBD},   {1, 2, NAN, 1, LP_CLV_MODEL_PNBD},
+      {1, 2, 10, 0, LP_CLV_MODEL_PNBD},    {1, 2, 10, NAN, LP_CLV_MODEL_MBGNBD},
+      {1, 2, 2e9, 1, LP_CLV_MODEL_BGNBD},  {1, 2, 6.5, 1, LP_CLV_MODEL_BGBB},
+      {3, 2, 6, 1, LP_CLV_MODEL_BGBB},     {1, 2.5, 6, 1, LP_CLV_MODEL_BGBB},
+      {1, 0, 0, 1, LP_CLV_MODEL_BGBB},     {2e9, 1, 10, 1, LP_CLV_MODEL_BGNBD},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    x[1] = rows[i].x;
+    tx[1] = rows[i].tx;
+    T[1] = rows[i].T;
+    w[1] = rows[i].w;
+    lp_clv_data e = d;
+    e.weights = w;
+    assert_int_equal(lp_clv_fit(h, rows[i].model, &e, NULL), LP_EINVAL);
+    assert_non_null(strstr(lp_clv_errmsg(h), "row 1"));
+  }
+  x[1] = 0;
+  tx[1] = 0;
+  T[1] = 10;
+  /* Gamma-Gamma needs spends, positive where x > 0, and a repeat buyer */
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_GG, &d, NULL), LP_EINVAL);
+  d.monetary = m;
+  m[0] = 0;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_GG, &d, NULL), LP_EINVAL);
+  m[0] = 3;
+  x[0] = 0;
+  tx[0] = 0;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_GG, &d, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_clv_errmsg(h), "frequency > 0"));
+  /* nothing changed */
+  assert_memory_equal(&o0, &h->opt, sizeof o0);
+  assert_memory_equal(&s0, &h->slot[0], sizeof s0);
+  assert_memory_equal(&s1, &h->slot[1], sizeof s1);
+  assert_checked(h);
+  lp_clv_free(h);
+}
+
+static void params_contract(void **state) {
+  (void)state;
+  lp_clv *h = new_clv();
+  double out[16];
+  size_t need = 0;
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, out, 4, &need), LP_ENOTFOUND);
+  static const double p[4] = {0.3, 5, 0.8, 2.5};
+  assert_int_equal(lp_clv_set_params(NULL, LP_CLV_MODEL_BGNBD, p, 4), LP_EINVAL);
+  assert_int_equal(lp_clv_set_params(h, 0, p, 4), LP_EINVAL);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, NULL, 4), LP_EINVAL);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, p, 3), LP_EINVAL);
+  static const double neg[4] = {0.3, -5, 0.8, 2.5}, inf[4] = {0.3, INFINITY, 0.8, 2.5};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, neg, 4), LP_EINVAL);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, inf, 4), LP_EINVAL);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, p, 4), LP_OK);
+  assert_int_equal(lp_clv_has_model(h, LP_CLV_MODEL_BGNBD), 1);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, NULL, 0, &need), LP_OK);
+  assert_int_equal(need, 4);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_COVARIANCE, NULL, 0, &need), LP_OK);
+  assert_int_equal(need, 16);
+  out[0] = -7;
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, out, 3, &need), LP_EBUFSIZE);
+  assert_int_equal(need, 4);
+  assert_true(out[0] == -7);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, NULL, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, out, 4, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, 7, out, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_params(h, 0, LP_CLV_VALUES, out, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_params(NULL, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, out, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_PNBD, LP_CLV_VALUES, out, 4, &need), LP_ENOTFOUND);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, out, 4, &need), LP_OK);
+  assert_memory_equal(out, p, sizeof p);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_STDERR, out, 4, &need), LP_OK);
+  assert_true(isnan(out[0]));
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  assert_int_equal(lp_clv_report(h, LP_CLV_MODEL_BGNBD, &rep), LP_OK);
+  assert_int_equal(rep.status, LP_CLV_STATUS_GIVEN);
+  assert_int_equal(lp_clv_report(h, LP_CLV_MODEL_GG, &rep), LP_ENOTFOUND);
+  assert_int_equal(lp_clv_report(h, LP_CLV_MODEL_BGNBD, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_report(NULL, LP_CLV_MODEL_BGNBD, &rep), LP_EINVAL);
+  rep.struct_size = 4;
+  assert_int_equal(lp_clv_report(h, LP_CLV_MODEL_BGNBD, &rep), LP_EINVAL);
+  /* a purchase model replaces the previous one */
+  static const double q[4] = {0.5, 10, 0.6, 12};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q, 4), LP_OK);
+  assert_int_equal(lp_clv_has_model(h, LP_CLV_MODEL_BGNBD), 0);
+  assert_int_equal(lp_clv_has_model(h, LP_CLV_MODEL_PNBD), 1);
+  assert_checked(h);
+  lp_clv_free(h);
+}
+
+/* ---- numerics ---- */
+
+static double row_ll(uint32_t model, const double *p, double x, double tx, double T) {
+  clv_row r = {x, tx, T, 1.0};
+  clv_group g = {x, 1.0, 0, 1};
+  clv_fitdata d = {&r, 1, &g, 1, 1.0};
+  return clv_loglik(model, p, &d, NULL, NULL);
+}
+
+static void special_functions(void **state) {
+  (void)state;
+  /* digamma: psi(1) = -Euler's gamma, psi(1/2) = -gamma - 2 ln 2 */
+  assert_true(fabs(clv_digamma(1.0) + 0.5772156649015329) < 1e-14);
+  assert_true(fabs(clv_digamma(0.5) + 0.5772156649015329 + 2 * 0.6931471805599453) < 1e-14);
+  assert_true(fabs(clv_digamma(1e6) - (log(1e6) - 0.5e-6)) < 1e-13);
+  assert_true(isnan(clv_digamma(0.0)));
+  /* 2F1(1, 1; 2; z) = -ln(1 - z) / z */
+  assert_true(fabs(clv_h2f1(1, 1, 2, 0.5) - 2 * log(2.0)) < 1e-14);
+  assert_true(fabs(exp(clv_log_h2f1_a1(1, 1, 0.9)) - (-log(0.1) / 0.9)) < 1e-12);
+  /* 2F1(a, b; b; z) = (1 - z)^-a */
+  assert_true(fabs(clv_h2f1(0.7, 2.5, 2.5, 0.3) - pow(0.7, -0.7)) < 1e-14);
+  assert_true(clv_log_h2f1_a1(3, 2, 0.0) == 0.0);
+}
+
+/* Published per-customer BG/NBD log-likelihoods (Hardie's note 027, as
+ * checked in pymc-marketing). */
+static void bgnbd_customer_loglik(void **state) {
+  (void)state;
+  static const double p[4] = {0.25, 4.0, 0.8, 2.5};
+  assert_true(fabs(row_ll(LP_CLV_MODEL_BGNBD, p, 0, 0, 40) - -0.59947382) < 1e-7);
+  assert_true(fabs(row_ll(LP_CLV_MODEL_BGNBD, p, 200, 38, 40) - 100.7957) < 1e-4);
+}
+
+/* Frequent buyers: x = 133 at t_x = T = 200 neither overflows nor jumps
+ * from x = 132; t_x just below T is continuous with t_x = T; x = 0 has no
+ * NaN anywhere. */
+static void pnbd_frequent_buyers(void **state) {
+  (void)state;
+  static const double p[4] = {0.5532, 10.5763, 0.6062, 11.6715};
+  double l132 = row_ll(LP_CLV_MODEL_PNBD, p, 132, 200, 200);
+  double l133 = row_ll(LP_CLV_MODEL_PNBD, p, 133, 200, 200);
+  double l134 = row_ll(LP_CLV_MODEL_PNBD, p, 134, 200, 200);
+  assert_true(isfinite(l132) && isfinite(l133) && isfinite(l134));
+  /* second differences of a smooth curve are small */
+  assert_true(fabs((l134 - l133) - (l133 - l132)) < 0.05);
+  double a = row_ll(LP_CLV_MODEL_PNBD, p, 133, 199.999999, 200);
+  assert_true(fabs(a - l133) < 1e-4);
+  /* alpha < beta and alpha > beta branches, huge x, z close to 1 */
+  static const double q[4] = {0.5, 30.0, 0.6, 2.0}, q2[4] = {0.5, 2.0, 0.6, 30.0};
+  for (double x = 0; x <= 5000; x = x * 3 + 1) {
+    double tx = x == 0 ? 0 : 150;
+    assert_true(isfinite(row_ll(LP_CLV_MODEL_PNBD, q, x, tx, 200)));
+    assert_true(isfinite(row_ll(LP_CLV_MODEL_PNBD, q2, x, tx, 200)));
+  }
+  assert_true(isfinite(row_ll(LP_CLV_MODEL_PNBD, p, 0, 0, 0)));
+  /* and the predictions */
+  lp_clv *h = new_clv();
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, p, 4), LP_OK);
+  double x[3] = {132, 133, 0}, tx[3] = {200, 200, 0}, T[3] = {200, 200, 0}, out[3];
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 3;
+  d.frequency = x;
+  d.recency = tx;
+  d.T = T;
+  size_t need;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 0, out, 3, &need), LP_OK);
+  assert_true(out[0] > 0.999 && out[1] > 0.999 && out[2] == 1.0);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 10, out, 3, &need), LP_OK);
+  assert_true(isfinite(out[0]) && isfinite(out[1]) && out[1] > out[0]);
+  assert_true(fabs(out[1] / out[0] - (p[0] + 133) / (p[0] + 132)) < 1e-3);
+  lp_clv_free(h);
+}
+
+static void edge_cases(void **state) {
+  (void)state;
+  static const uint32_t models[3] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_MBGNBD, LP_CLV_MODEL_PNBD};
+  static const double params[3][4] = {{0.24, 4.4, 0.79, 2.43}, {0.52, 6.2, 0.89, 1.61},
+                                      {0.55, 10.6, 0.61, 11.7}};
+  /* rows: x = 0; t_x = T; T = 0; huge x */
+  double x[5] = {0, 5, 0, 1e6, 3}, tx[5] = {0, 20, 0, 30, 0}, T[5] = {40, 20, 0, 40, 40}, out[5];
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 5;
+  d.frequency = x;
+  d.recency = tx;
+  d.T = T;
+  lp_clv *h = new_clv();
+  for (int m = 0; m < 3; m++) {
+    assert_int_equal(lp_clv_set_params(h, models[m], params[m], 4), LP_OK);
+    for (int i = 0; i < 5; i++) assert_true(isfinite(row_ll(models[m], params[m], x[i], tx[i], T[i])));
+    size_t need;
+    assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 0, out, 5, &need), LP_OK);
+    for (int i = 0; i < 5; i++) assert_true(out[i] >= 0.0 && out[i] <= 1.0);
+    if (models[m] == LP_CLV_MODEL_BGNBD) assert_true(out[0] == 1.0);
+    if (models[m] != LP_CLV_MODEL_MBGNBD) assert_true(out[2] == 1.0); /* T = 0: nothing observed */
+    assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 25, out, 5, &need), LP_OK);
+    for (int i = 0; i < 5; i++) assert_true(out[i] >= 0.0 && out[i] <= 1.0);
+    assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 10, out, 5, &need), LP_OK);
+    for (int i = 0; i < 5; i++) assert_true(isfinite(out[i]) && out[i] >= 0.0);
+    /* the T = 0 customer is a new customer: E[X(t)] */
+    double e;
+    assert_int_equal(lp_clv_expected(h, 10, &e), LP_OK);
+    assert_true(fabs(out[2] - e) <= 1e-12 * e);
+    /* t = 0 predicts nothing */
+    assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 0, out, 5, &need), LP_OK);
+    for (int i = 0; i < 5; i++) assert_true(out[i] == 0.0);
+  }
+  /* BG/BB: x = 0 and x = t_x = n */
+  static const double bb[4] = {1.2, 0.75, 0.66, 2.78};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGBB, bb, 4), LP_OK);
+  double bx[2] = {0, 6}, bt[2] = {0, 6}, bn[2] = {6, 6};
+  lp_clv_data b = LP_CLV_DATA_INIT;
+  b.n = 2;
+  b.frequency = bx;
+  b.recency = bt;
+  b.T = bn;
+  size_t need;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &b, 0, out, 2, &need), LP_OK);
+  assert_true(out[0] > 0 && out[0] < 1 && out[1] == 1.0);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &b, 5, out, 2, &need), LP_OK);
+  assert_true(out[0] >= 0 && out[1] > out[0]);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &b, 2.5, out, 2, &need), LP_EINVAL);
+  lp_clv_free(h);
+}
+
+/* P(X(t) = n) sums to 1 over n and its mean is E[X(t)]. */
+static void prob_n_identities(void **state) {
+  (void)state;
+  static const double p[4] = {0.243, 4.414, 0.793, 2.426};
+  lp_clv *h = new_clv();
+  double v;
+  assert_int_equal(lp_clv_prob_n(h, 1, 0, &v), LP_EMISUSE);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, p, 4), LP_OK);
+  for (double t = 1; t <= 64; t *= 4) {
+    double sum = 0, mean = 0, e;
+    for (uint64_t n = 0; n < 3000; n++) {
+      assert_int_equal(lp_clv_prob_n(h, t, n, &v), LP_OK);
+      assert_true(v >= 0.0 && v <= 1.0);
+      sum += v;
+      mean += (double)n * v;
+    }
+    assert_int_equal(lp_clv_expected(h, t, &e), LP_OK);
+    assert_true(fabs(sum - 1.0) < 1e-6);
+    assert_true(fabs(mean - e) < 1e-4 * (1 + e));
+  }
+  assert_int_equal(lp_clv_prob_n(h, 0, 0, &v), LP_OK);
+  assert_true(v == 1.0);
+  assert_int_equal(lp_clv_prob_n(h, -1, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_clv_prob_n(h, 1, LP_CLV_MAX_PROB_N + 1, &v), LP_EINVAL);
+  assert_int_equal(lp_clv_prob_n(h, 1, 0, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_prob_n(NULL, 1, 0, &v), LP_EINVAL);
+  static const double q[4] = {0.5, 10, 0.6, 12};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q, 4), LP_OK);
+  assert_int_equal(lp_clv_prob_n(h, 1, 0, &v), LP_EINVAL);
+  lp_clv_free(h);
+}
+
+/* Simulated holdout purchases average what the model predicts. */
+static void conditional_matches_simulation(void **state) {
+  (void)state;
+  static const double truth[4] = {0.3, 5.0, 0.8, 2.5};
+  sim_data s;
+  sim_alloc(&s, 40000);
+  sim_bg(&s, truth, 0, 30, 30, 20, 51);
+  lp_clv *h = new_clv();
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, truth, 4), LP_OK);
+  lp_clv_data d = data_of(&s);
+  lp_clv_holdout_row rows[8];
+  lp_clv_holdout_summary sum = LP_CLV_HOLDOUT_SUMMARY_INIT;
+  size_t need;
+  assert_int_equal(lp_clv_holdout(h, &d, s.hold, 20, rows, 8, &need, &sum), LP_OK);
+  assert_int_equal(need, 8);
+  print_message("holdout: actual %.1f predicted %.1f MAE %.3f RMSE %.3f\n", sum.actual_total,
+                sum.predicted_total, sum.mae, sum.rmse);
+  assert_true(fabs(sum.actual_total - sum.predicted_total) < 0.03 * sum.actual_total);
+  double W = 0;
+  for (int b = 0; b < 8; b++) {
+    assert_int_equal(rows[b].struct_size, sizeof(lp_clv_holdout_row));
+    assert_true(rows[b].frequency == b);
+    assert_int_equal(rows[b].open_ended, b == 7);
+    W += rows[b].customers;
+    if (rows[b].customers > 2000)
+      assert_true(fabs(rows[b].actual - rows[b].predicted) < 0.1 * (0.2 + rows[b].actual));
+  }
+  assert_true(W == 40000 && sum.customers == 40000);
+  assert_true(sum.mae > 0 && sum.rmse >= sum.mae);
+  lp_clv_free(h);
+  sim_free(&s);
+}
+
+static void holdout_by_hand(void **state) {
+  (void)state;
+  static const double p[4] = {0.3, 5.0, 0.8, 2.5};
+  lp_clv *h = new_clv();
+  double x[3] = {0, 1, 4}, tx[3] = {0, 10, 20}, T[3] = {30, 30, 30}, w[3] = {2, 1, 1}, y[3] = {0, 1, 3};
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 3;
+  d.frequency = x;
+  d.recency = tx;
+  d.T = T;
+  d.weights = w;
+  lp_clv_holdout_row rows[3];
+  size_t need;
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, rows, 3, &need, NULL), LP_EMISUSE);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, p, 4), LP_OK);
+  assert_int_equal(lp_clv_set_int(h, LP_CLV_HOLDOUT_BUCKETS, 2), LP_OK);
+  double pred[3];
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 10, pred, 3, &need), LP_OK);
+  lp_clv_holdout_summary s = LP_CLV_HOLDOUT_SUMMARY_INIT;
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, NULL, 0, &need, NULL), LP_OK);
+  assert_int_equal(need, 2);
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, rows, 1, &need, &s), LP_EBUFSIZE);
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, rows, 3, &need, &s), LP_OK);
+  assert_true(rows[0].customers == 2 && rows[1].customers == 2);
+  assert_true(rows[0].actual == 0 && rows[1].actual == 2);
+  assert_true(fabs(rows[0].predicted - pred[0]) < 1e-15);
+  assert_true(fabs(rows[1].predicted - (pred[1] + pred[2]) / 2) < 1e-15);
+  double ae = 2 * fabs(pred[0]) + fabs(pred[1] - 1) + fabs(pred[2] - 3);
+  double se = 2 * pred[0] * pred[0] + (pred[1] - 1) * (pred[1] - 1) + (pred[2] - 3) * (pred[2] - 3);
+  assert_true(fabs(s.mae - ae / 4) < 1e-15);
+  assert_true(fabs(s.rmse - sqrt(se / 4)) < 1e-15);
+  assert_true(s.actual_total == 4);
+  assert_true(fabs(s.predicted_total - (2 * pred[0] + pred[1] + pred[2])) < 1e-14);
+  y[1] = -1;
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, rows, 3, &need, &s), LP_EINVAL);
+  assert_int_equal(lp_clv_holdout(h, &d, NULL, 10, rows, 3, &need, &s), LP_EINVAL);
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, rows, 3, NULL, &s), LP_EINVAL);
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, NULL, 3, &need, &s), LP_EINVAL);
+  s.struct_size = 3;
+  assert_int_equal(lp_clv_holdout(h, &d, y, 10, rows, 3, &need, &s), LP_EINVAL);
+  assert_int_equal(lp_clv_holdout(NULL, &d, y, 10, rows, 3, &need, NULL), LP_EINVAL);
+  lp_clv_free(h);
+}
+
+static void predict_contract(void **state) {
+  (void)state;
+  lp_clv *h = new_clv();
+  double x[2] = {2, 0}, tx[2] = {30, 0}, T[2] = {39, 39}, m[2] = {20, 0}, out[2] = {-1, -1};
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 2;
+  d.frequency = x;
+  d.recency = tx;
+  d.T = T;
+  size_t need = 0;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 39, out, 2, &need), LP_EMISUSE);
+  double e;
+  assert_int_equal(lp_clv_expected(h, 1, &e), LP_EMISUSE);
+  static const double bg[4] = {0.243, 4.414, 0.793, 2.426}, gg[3] = {6.25, 3.74, 15.44};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, bg, 4), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 39, NULL, 0, &need), LP_OK);
+  assert_int_equal(need, 2);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 39, out, 1, &need), LP_EBUFSIZE);
+  assert_true(out[0] == -1);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 39, NULL, 2, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 39, out, 2, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_predict(h, 0, &d, 39, out, 2, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_predict(h, 9, &d, 39, out, 2, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, -1, out, 2, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, NAN, out, 2, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, NULL, 39, out, 2, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_predict(NULL, LP_CLV_PRED_CONDITIONAL, &d, 39, out, 2, &need), LP_EINVAL);
+  tx[1] = 3;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 39, out, 2, &need), LP_EINVAL);
+  assert_non_null(strstr(lp_clv_errmsg(h), "row 1"));
+  tx[1] = 0;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_AVG_VALUE, &d, 0, out, 2, &need), LP_EMISUSE);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CLV, &d, 10, out, 2, &need), LP_EMISUSE);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_GG, gg, 3), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_AVG_VALUE, &d, 0, out, 2, &need), LP_EINVAL);
+  d.monetary = m;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_AVG_VALUE, &d, 0, out, 2, &need), LP_OK);
+  /* Gamma-Gamma by hand: p (v + x m) / (p x + q - 1); x = 0: p v / (q - 1) */
+  assert_true(fabs(out[0] - 6.25 * (15.44 + 40) / (12.5 + 2.74)) < 1e-12);
+  assert_true(fabs(out[1] - 6.25 * 15.44 / 2.74) < 1e-12);
+  double avg[2], c1[2], c2[2], cl[2];
+  memcpy(avg, out, sizeof avg);
+  /* CLV with no discount over one step = margin x value x conditional */
+  assert_int_equal(lp_clv_set_double(h, LP_CLV_MARGIN, 0.3), LP_OK);
+  assert_int_equal(lp_clv_set_double(h, LP_CLV_STEP, 10), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 10, c1, 2, &need), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 20, c2, 2, &need), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CLV, &d, 10, cl, 2, &need), LP_OK);
+  for (int i = 0; i < 2; i++) assert_true(fabs(cl[i] - 0.3 * avg[i] * c1[i]) < 1e-12 * cl[i]);
+  /* two steps discounted at 10% per step */
+  assert_int_equal(lp_clv_set_double(h, LP_CLV_DISCOUNT_RATE, 0.1), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CLV, &d, 20, cl, 2, &need), LP_OK);
+  for (int i = 0; i < 2; i++) {
+    double want = 0.3 * avg[i] * (c1[i] / 1.1 + (c2[i] - c1[i]) / (1.1 * 1.1));
+    assert_true(fabs(cl[i] - want) < 1e-12 * want);
+  }
+  assert_int_equal(lp_clv_set_double(h, LP_CLV_STEP, 1e-6), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CLV, &d, 20, cl, 2, &need), LP_ELIMIT);
+  static const double lowq[3] = {6.25, 0.9, 15.44};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_GG, lowq, 3), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_AVG_VALUE, &d, 0, out, 2, &need), LP_ERANGE);
+  /* a = 1 has no closed form */
+  static const double a1[4] = {0.243, 4.414, 1.0, 2.426};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, a1, 4), LP_OK);
+  assert_int_equal(lp_clv_expected(h, 1, &e), LP_ERANGE);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, 39, out, 2, &need), LP_ERANGE);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 0, out, 2, &need), LP_OK);
+  assert_int_equal(lp_clv_expected(h, -1, &e), LP_EINVAL);
+  assert_int_equal(lp_clv_expected(h, 1, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_expected(NULL, 1, &e), LP_EINVAL);
+  assert_checked(h);
+  lp_clv_free(h);
+}
+
+/* P(alive at T + t) decreases with t, and for Pareto/NBD equals the
+ * closed form P(alive) x ((beta + T) / (beta + T + t))^s. */
+static void alive_in_future(void **state) {
+  (void)state;
+  static const double q[4] = {0.55, 10.6, 0.61, 11.7};
+  lp_clv *h = new_clv();
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q, 4), LP_OK);
+  double x = 3, tx = 10, T = 30, now, later;
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 1;
+  d.frequency = &x;
+  d.recency = &tx;
+  d.T = &T;
+  size_t need;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 0, &now, 1, &need), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 20, &later, 1, &need), LP_OK);
+  assert_true(fabs(later - now * pow((11.7 + 30) / (11.7 + 50), 0.61)) < 1e-12);
+  static const double bg[4] = {0.243, 4.414, 0.793, 2.426};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, bg, 4), LP_OK);
+  double prev = 2;
+  for (double t = 0; t <= 100; t += 10) {
+    assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, t, &later, 1, &need), LP_OK);
+    assert_true(later < prev && later > 0);
+    prev = later;
+  }
+  lp_clv_free(h);
+}
+
+/* Monte Carlo check of BG/NBD P(alive at T + t): simulate customers, keep
+ * those with one history, count who is alive later. */
+static void alive_in_future_simulated(void **state) {
+  (void)state;
+  static const double P[4] = {0.3, 5.0, 0.8, 2.5};
+  lp_rng r;
+  lp_rng_seed(&r, 61);
+  double alive_now = 0, alive_later = 0, kept = 0;
+  for (int i = 0; i < 400000; i++) {
+    double lam = sim_gamma(&r, P[0]) / P[1], p = sim_beta(&r, P[2], P[3]);
+    double t = 0, death = INFINITY, x = 0;
+    for (;;) {
+      t += sim_exp(&r, lam);
+      if (t > 30) break;
+      x++;
+      if (lp_rng_double(&r) < p) {
+        death = t;
+        break;
+      }
+    }
+    if (x != 0) continue; /* history: no purchase in (0, 30] */
+    kept++;
+    alive_now += death == INFINITY;
+    /* alive at 30 + 20: no dropout among purchases in (30, 50] */
+    if (death == INFINITY) {
+      double u = 30;
+      int alive = 1;
+      for (;;) {
+        u += sim_exp(&r, lam);
+        if (u > 50) break;
+        if (lp_rng_double(&r) < p) {
+          alive = 0;
+          break;
+        }
+      }
+      alive_later += alive;
+    }
+  }
+  lp_clv *h = new_clv();
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, P, 4), LP_OK);
+  double x = 0, tx = 0, T = 30, v;
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 1;
+  d.frequency = &x;
+  d.recency = &tx;
+  d.T = &T;
+  size_t need;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 20, &v, 1, &need), LP_OK);
+  double mc = alive_later / kept;
+  print_message("P(alive at 50 | x = 0, T = 30): model %.4f, simulated %.4f (%g kept)\n", v, mc, kept);
+  assert_true(alive_now == kept);
+  assert_true(fabs(v - mc) < 4 * sqrt(mc * (1 - mc) / kept) + 1e-3);
+  lp_clv_free(h);
+}
+
+/* ---- from an lp_rfm state ---- */
+
+static void add_txn(lp_rfm *r, uint64_t id, int64_t day, int64_t cents) {
+  lp_rfm_txn t = LP_RFM_TXN_INIT;
+  t.profile_id = id;
+  t.ts = day * 86400 + 3600;
+  t.amount = cents;
+  assert_int_equal(lp_rfm_add(r, &t, 1), LP_OK);
+}
+
+static void fit_from_rfm(void **state) {
+  (void)state;
+  static const double truth[4] = {0.3, 5.0, 0.8, 2.5};
+  sim_data s;
+  sim_alloc(&s, 600);
+  sim_bg(&s, truth, 0, 20, 40, 0, 71);
+  lp_rfm *all, *sh[2];
+  assert_int_equal(lp_rfm_create(NULL, &all), LP_OK);
+  assert_int_equal(lp_rfm_create(NULL, &sh[0]), LP_OK);
+  assert_int_equal(lp_rfm_create(NULL, &sh[1]), LP_OK);
+  /* days: first purchase at 300 - 7T, repeats spread up to 7 t_x */
+  uint64_t ids[600];
+  lp_rng rng;
+  lp_rng_seed(&rng, 72);
+  for (size_t i = 0; i < s.n; i++) {
+    ids[i] = 1000 + i;
+    int64_t first = 300 - (int64_t)floor(7 * s.T[i]);
+    int64_t last = first + (int64_t)floor(7 * s.tx[i]);
+    int64_t days[64];
+    size_t nd = 0;
+    days[nd++] = first;
+    if (s.x[i] > 0) days[nd++] = last;
+    for (double k = 1; k < s.x[i] && nd < 64 && last - first > 1; k++)
+      days[nd++] = first + 1 + (int64_t)lp_rng_below(&rng, (uint64_t)(last - first - 1));
+    for (size_t k = 0; k < nd; k++) {
+      add_txn(all, ids[i], days[k], 1000 + (int64_t)k);
+      add_txn(sh[k % 2], ids[i], days[k], 1000 + (int64_t)k);
+    }
+  }
+  assert_int_equal(lp_rfm_merge(sh[0], sh[1]), LP_OK);
+  const int64_t as_of = 300 * 86400 + 7200;
+  lp_clv *h = new_clv();
+  double a[4], b[4];
+  size_t need;
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, ids, 600, as_of, 7, 100, NULL), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, a, 4, &need), LP_OK);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, sh[0], ids, 600, as_of, 7, 100, NULL), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, b, 4, &need), LP_OK);
+  assert_memory_equal(a, b, sizeof a); /* shards merged fit to the same bits */
+  /* the same as the host-array fit of lp_rfm_clv_inputs */
+  for (size_t i = 0; i < s.n; i++) {
+    lp_rfm_clv c = LP_RFM_CLV_INIT;
+    assert_int_equal(lp_rfm_clv_inputs(all, ids[i], as_of, &c), LP_OK);
+    s.x[i] = (double)c.frequency;
+    s.tx[i] = (double)c.recency / 7;
+    s.T[i] = (double)c.t / 7;
+    s.m[i] = c.monetary / 100;
+  }
+  lp_clv_data d = data_of(&s);
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_BGNBD, &d, NULL), LP_OK);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, b, 4, &need), LP_OK);
+  assert_memory_equal(a, b, sizeof a);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_GG, all, ids, 600, as_of, 7, 100, NULL), LP_OK);
+  /* errors */
+  uint64_t bad_ids[2] = {1000, 5};
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, bad_ids, 2, as_of, 7, 100, NULL),
+                   LP_ENOTFOUND);
+  assert_non_null(strstr(lp_clv_errmsg(h), "profile 5"));
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, ids, 600, 0, 7, 100, NULL), LP_ERANGE);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGBB, all, ids, 600, as_of, 7, 100, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, NULL, ids, 600, as_of, 7, 100, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, ids, 0, as_of, 7, 100, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, ids, 600, as_of, 0, 100, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_fit_rfm(h, 0, all, ids, 600, as_of, 7, 100, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_fit_rfm(NULL, LP_CLV_MODEL_BGNBD, all, ids, 600, as_of, 7, 100, NULL), LP_EINVAL);
+  assert_checked(h);
+  lp_clv_free(h);
+  lp_rfm_free(all);
+  lp_rfm_free(sh[0]);
+  lp_rfm_free(sh[1]);
+  sim_free(&s);
+}
+
+/* ---- allocation failures ---- */
+
+typedef struct fit_ctx {
+  uint32_t model;
+  const lp_clv_data *d;
+  int compress;
+} fit_ctx;
+
+static int fit_flow(const lp_allocator *alloc, void *ud) {
+  const fit_ctx *c = ud;
+  lp_clv *h;
+  int rc = lp_clv_create(alloc, &h);
+  if (rc != LP_OK) return rc;
+  static const double given[4] = {0.5, 6, 0.7, 2};
+  (void)lp_clv_set_params(h, c->model, given, lp_clv_param_count(c->model));
+  (void)lp_clv_set_int(h, LP_CLV_COMPRESS, c->compress);
+  clv_options o0 = h->opt;
+  clv_model s0 = h->slot[0], s1 = h->slot[1];
+  rc = lp_clv_fit(h, c->model, c->d, NULL);
+  if (rc != LP_OK) {
+    assert_int_equal(rc, LP_ENOMEM);
+    assert_memory_equal(&o0, &h->opt, sizeof o0);
+    assert_memory_equal(&s0, &h->slot[0], sizeof s0);
+    assert_memory_equal(&s1, &h->slot[1], sizeof s1);
+  }
+  assert_checked(h);
+  lp_clv_free(h);
+  return rc;
+}
+
+static void oom_fit(void **state) {
+  (void)state;
+  static const double truth[4] = {0.3, 5.0, 0.8, 2.5};
+  sim_data s;
+  sim_alloc(&s, 3000);
+  sim_bg(&s, truth, 0, 20, 40, 0, 81);
+  for (size_t i = 0; i < s.n; i++) s.m[i] = 10 + (double)(i % 7);
+  lp_clv_data d = data_of(&s);
+  fit_ctx c = {LP_CLV_MODEL_BGNBD, &d, 1};
+  assert_true(lp_test_oom_sweep("clv fit", fit_flow, &c) >= 4u);
+  c.compress = 0;
+  assert_true(lp_test_oom_sweep("clv fit uncompressed", fit_flow, &c) >= 3u);
+  c.model = LP_CLV_MODEL_GG;
+  c.compress = 1;
+  assert_true(lp_test_oom_sweep("clv fit gg", fit_flow, &c) >= 4u);
+  sim_free(&s);
+}
+
+static int rfm_flow(const lp_allocator *alloc, void *ud) {
+  lp_rfm *r = ud;
+  lp_clv *h;
+  int rc = lp_clv_create(alloc, &h);
+  if (rc != LP_OK) return rc;
+  uint64_t ids[3] = {1, 2, 3};
+  rc = lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, r, ids, 3, 200 * 86400, 7, 100, NULL);
+  if (rc != LP_OK) assert_int_equal(lp_clv_has_model(h, LP_CLV_MODEL_BGNBD), 0);
+  assert_checked(h);
+  lp_clv_free(h);
+  return rc;
+}
+
+static void oom_fit_rfm(void **state) {
+  (void)state;
+  lp_rfm *r;
+  assert_int_equal(lp_rfm_create(NULL, &r), LP_OK);
+  add_txn(r, 1, 10, 100);
+  add_txn(r, 1, 50, 100);
+  add_txn(r, 2, 20, 100);
+  add_txn(r, 3, 30, 100);
+  add_txn(r, 3, 31, 100);
+  add_txn(r, 3, 90, 100);
+  assert_true(lp_test_oom_sweep("clv fit_rfm", rfm_flow, r) >= 2u);
+  lp_rfm_free(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(create_and_errors),
+      cmocka_unit_test(options_and_bounds),
+      cmocka_unit_test(names),
+      cmocka_unit_test(recovers_bgnbd),
+      cmocka_unit_test(recovers_mbgnbd),
+      cmocka_unit_test(recovers_pnbd),
+      cmocka_unit_test(recovers_bgbb),
+      cmocka_unit_test(recovers_gg),
+      cmocka_unit_test(compression_and_order),
+      cmocka_unit_test(warm_start_and_penalty),
+      cmocka_unit_test(deterministic),
+      cmocka_unit_test(fit_errors),
+      cmocka_unit_test(params_contract),
+      cmocka_unit_test(special_functions),
+      cmocka_unit_test(bgnbd_customer_loglik),
+      cmocka_unit_test(pnbd_frequent_buyers),
+      cmocka_unit_test(edge_cases),
+      cmocka_unit_test(prob_n_identities),
+      cmocka_unit_test(conditional_matches_simulation),
+      cmocka_unit_test(holdout_by_hand),
+      cmocka_unit_test(predict_contract),
+      cmocka_unit_test(alive_in_future),
+      cmocka_unit_test(alive_in_future_simulated),
+      cmocka_unit_test(fit_from_rfm),
+      cmocka_unit_test(oom_fit),
+      cmocka_unit_test(oom_fit_rfm),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

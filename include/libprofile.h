@@ -17,5 +17,6 @@
 #include "libprofile/rfm.h"
 #include "libprofile/kmeans.h"
 #include "libprofile/clv.h"
+#include "libprofile/tags.h"
 
 #endif /* LIBPROFILE_H */

@@ -179,7 +179,7 @@ def test_csv_check(d):
             ("bad count", ["--max-report", "x", "a.csv"],
              "option '--max-report': 'x' is not a whole number (at least 0)"),
             ("zero fields", ["--max-fields=0", "a.csv"],
-             "option '--max-fields': 0 is outside 1..16777216")]:
+             "option '--max-fields': 0 is out of range (1..16777216)")]:
         check_run("usage " + name, ["csv-check"] + args, 2, out="", cwd=d,
                   err=f"profilectl: error: {msg}\n{hint}")
 

@@ -206,7 +206,7 @@ static bool store_value(const pctl_option *o, const char *v, char *err, size_t c
       return false;
     }
     if (x < o->min || x > o->max) {
-      snprintf(err, cap, "%s is outside %s", v, range);
+      snprintf(err, cap, "%s is out of range (%s)", v, range);
       return false;
     }
     *(int64_t *)o->dest = x;
@@ -224,7 +224,7 @@ static bool store_value(const pctl_option *o, const char *v, char *err, size_t c
       return false;
     }
     if (d < o->dmin || d > o->dmax) {
-      snprintf(err, cap, "%s is outside %s..%s", v, lo, hi);
+      snprintf(err, cap, "%s is out of range (%s..%s)", v, lo, hi);
       return false;
     }
     *(double *)o->dest = d;

@@ -159,7 +159,8 @@ static char *dup_field(const pctl_csv_field *f) {
 /* Feature columns: --cols in that order, else every column but --id-col. */
 static int choose_columns(pctl_csv *r, const km_opts *o, size_t *idx, km_table *t,
                           size_t *id_index) {
-  if (o->id_col != NULL && pctl_csv_column(r, o->id_col, id_index) != LP_OK) return pctl_csv_report(r, o->path);
+  if (o->id_col != NULL && pctl_csv_column(r, o->id_col, id_index) != LP_OK)
+    return pctl_csv_report(r, o->path);
   if (o->cols != NULL) {
     const char *p = o->cols;
     while (*p != '\0') {
@@ -179,18 +180,15 @@ static int choose_columns(pctl_csv *r, const km_opts *o, size_t *idx, km_table *
     for (size_t c = 0; c < pctl_csv_header_count(r); c++) {
       if (o->id_col != NULL && c == *id_index) continue;
       if (t->cols == MAX_COLS) {
-        pctl_error("%s: more than %d feature columns; choose with --cols", o->path, MAX_COLS);
-        return PCTL_EXIT_FAILURE;
+        return pctl_data_error(o->path, 1, "more than %d feature columns; choose with --cols",
+                               MAX_COLS);
       }
       pctl_csv_field f = pctl_csv_header_name(r, c);
       idx[t->cols] = c;
       t->names[t->cols++] = dup_field(&f);
     }
   }
-  if (t->cols == 0) {
-    pctl_error("%s: no feature columns", o->path);
-    return PCTL_EXIT_FAILURE;
-  }
+  if (t->cols == 0) return pctl_data_error(o->path, 1, "no feature columns");
   return PCTL_EXIT_OK;
 }
 
@@ -202,7 +200,7 @@ static int read_features(const km_opts *o, km_table *t) {
   pctl_csv *r;
   int rc = PCTL_EXIT_FAILURE;
   if (pctl_csv_open_file(&cfg, f, &r) != LP_OK) {
-    pctl_error("%s: cannot start reading", o->path);
+    pctl_csv_report(NULL, o->path);
     pctl_close_input(f);
     return rc;
   }
@@ -253,11 +251,11 @@ static int read_init(const char *path, size_t d, double **out, size_t *k) {
   pctl_csv *r;
   if (pctl_csv_open_file(&cfg, f, &r) != LP_OK) {
     pctl_close_input(f);
-    return PCTL_EXIT_FAILURE;
+    return pctl_csv_report(NULL, path);
   }
   size_t cap = 0, rows = 0;
   double *c = NULL;
-  int rc = PCTL_EXIT_OK, st;
+  int rc = PCTL_EXIT_OK, st = PCTL_CSV_END;
   bool first = true;
   while (rc == PCTL_EXIT_OK && (st = pctl_csv_next(r)) == PCTL_CSV_ROW) {
     size_t count;
@@ -277,7 +275,7 @@ static int read_init(const char *path, size_t d, double **out, size_t *k) {
       cap = cap ? cap * 2 : 16;
       double *nc = realloc(c, cap * d * sizeof(double));
       if (nc == NULL) {
-        rc = PCTL_EXIT_FAILURE;
+        rc = pctl_data_error(path, pctl_csv_record_line(r), "%s", strerror(ENOMEM));
         break;
       }
       c = nc;
@@ -289,10 +287,8 @@ static int read_init(const char *path, size_t d, double **out, size_t *k) {
       }
     rows++;
   }
-  if (rc == PCTL_EXIT_OK && rows == 0) {
-    pctl_error("%s: no centroids", path);
-    rc = PCTL_EXIT_FAILURE;
-  }
+  if (rc == PCTL_EXIT_OK && st != PCTL_CSV_END) rc = pctl_csv_report(r, path);
+  if (rc == PCTL_EXIT_OK && rows == 0) rc = pctl_data_error(path, 0, "no centroids");
   pctl_csv_close(r);
   pctl_close_input(f);
   if (rc != PCTL_EXIT_OK) {
@@ -314,8 +310,8 @@ static int configure(lp_kmeans *h, const km_opts *o, const km_table *t) {
   if (rc == LP_OK) rc = lp_kmeans_set_double(h, LP_KMEANS_TOL, o->tol);
   if (rc == LP_OK && o->init == NULL) rc = lp_kmeans_set_int(h, LP_KMEANS_INIT, o->init_method);
   if (rc == LP_OK && o->init != NULL) {
-    double *c;
-    size_t k;
+    double *c = NULL;
+    size_t k = 0;
     if (read_init(o->init, t->cols, &c, &k) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
     if (o->k > 0 && k != (size_t)o->k) {
       free(c);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "core/bitmap.h"
+#include "core/bitmap_internal.h"
 #include "core/rng.h"
 #include "harness/lp_test.h"
 
@@ -1167,8 +1168,45 @@ static void checker_reports_damage(void **state) {
   lp_bitmap_release(&b, &m);
 }
 
+/* Every kernel variant this machine runs gives the portable result. */
+static void kernel_variants_agree(void **state) {
+  (void)state;
+  static uint64_t a[LP_BITMAP_WORDS], b[LP_BITMAP_WORDS], d0[LP_BITMAP_WORDS],
+      d1[LP_BITMAP_WORDS];
+  lp_rng r;
+  lp_rng_seed(&r, 5);
+  int top = lpb_kernel_level();
+  printf("kernel level on this machine: %d\n", top);
+  for (int round = 0; round < 200; round++) {
+    for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) {
+      uint64_t x = lp_rng_next(&r), y = lp_rng_next(&r);
+      a[i] = round % 3 == 0 ? x : round % 3 == 1 ? x & y : ~0ull;
+      b[i] = round % 2 ? y : x | y;
+    }
+    /* a hand count as the reference */
+    uint32_t ref = 0, refand = 0;
+    for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)
+      for (int bit = 0; bit < 64; bit++) {
+        ref += (a[i] >> bit) & 1u;
+        refand += ((a[i] & b[i]) >> bit) & 1u;
+      }
+    for (int level = 0; level <= top; level++) {
+      assert_int_equal(lpb_words_card_at(level, a), ref);
+      assert_int_equal(lpb_words_and_card_at(level, a, b), refand);
+      for (uint32_t op = 0; op < 4; op++) {
+        uint32_t c0 = lpb_words_op_at(0, op, d0, a, b);
+        uint32_t c1 = lpb_words_op_at(level, op, d1, a, b);
+        assert_int_equal(c0, c1);
+        assert_memory_equal(d0, d1, sizeof d0);
+        assert_int_equal(lpb_words_card_at(0, d0), c0);
+      }
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(kernel_variants_agree),
       cmocka_unit_test(container_transitions),
       cmocka_unit_test(every_operator_over_every_container_pair),
       cmocka_unit_test(many_way_operations),

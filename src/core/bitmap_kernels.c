@@ -82,38 +82,50 @@ static uint32_t op_generic(uint32_t op, uint64_t *d, const uint64_t *a, const ui
 #if LPB_DISPATCH
 LPB_KERNELS(popcnt, __attribute__((target("popcnt"))))
 LPB_KERNELS(avx512, __attribute__((target("avx512f,avx512vpopcntdq"))))
+#endif
 
-/* 2: AVX-512 VPOPCNTDQ, 1: POPCNT, 0: portable. */
-static int level(void) {
+int lpb_kernel_level(void) {
+#if LPB_DISPATCH
   if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512f")) return 2;
   if (__builtin_cpu_supports("popcnt")) return 1;
+#endif
   return 0;
 }
-#endif
 
-uint32_t lpb_words_card(const uint64_t *w) {
+uint32_t lpb_words_card_at(int level, const uint64_t *w) {
 #if LPB_DISPATCH
-  int l = level();
-  if (l == 2) return card_avx512(w);
-  if (l == 1) return card_popcnt(w);
+  if (level == 2) return card_avx512(w);
+  if (level == 1) return card_popcnt(w);
 #endif
+  (void)level;
   return card_generic(w);
 }
 
-uint32_t lpb_words_and_card(const uint64_t *a, const uint64_t *b) {
+uint32_t lpb_words_and_card_at(int level, const uint64_t *a, const uint64_t *b) {
 #if LPB_DISPATCH
-  int l = level();
-  if (l == 2) return and_card_avx512(a, b);
-  if (l == 1) return and_card_popcnt(a, b);
+  if (level == 2) return and_card_avx512(a, b);
+  if (level == 1) return and_card_popcnt(a, b);
 #endif
+  (void)level;
   return and_card_generic(a, b);
 }
 
-uint32_t lpb_words_op(uint32_t op, uint64_t *dst, const uint64_t *a, const uint64_t *b) {
+uint32_t lpb_words_op_at(int level, uint32_t op, uint64_t *dst, const uint64_t *a,
+                         const uint64_t *b) {
 #if LPB_DISPATCH
-  int l = level();
-  if (l == 2) return op_avx512(op, dst, a, b);
-  if (l == 1) return op_popcnt(op, dst, a, b);
+  if (level == 2) return op_avx512(op, dst, a, b);
+  if (level == 1) return op_popcnt(op, dst, a, b);
 #endif
+  (void)level;
   return op_generic(op, dst, a, b);
+}
+
+uint32_t lpb_words_card(const uint64_t *w) { return lpb_words_card_at(lpb_kernel_level(), w); }
+
+uint32_t lpb_words_and_card(const uint64_t *a, const uint64_t *b) {
+  return lpb_words_and_card_at(lpb_kernel_level(), a, b);
+}
+
+uint32_t lpb_words_op(uint32_t op, uint64_t *dst, const uint64_t *a, const uint64_t *b) {
+  return lpb_words_op_at(lpb_kernel_level(), op, dst, a, b);
 }

@@ -74,6 +74,9 @@ typedef struct lp_kmeans lp_kmeans;
 /** Largest magnitude of a value after scaling (and of a centroid in the
  * scaled space), so that no sum of squares can overflow. */
 #define LP_KMEANS_MAX_ABS 1e100
+/** Largest row weight: with #LP_KMEANS_MAX_ABS it keeps every weighted sum
+ * and the inertia finite. */
+#define LP_KMEANS_MAX_WEIGHT 1e50
 /** @} */
 
 /** @name Algorithms (values of #LP_KMEANS_ALGORITHM)
@@ -304,7 +307,8 @@ LP_API int lp_kmeans_set_init_centroids(lp_kmeans *h, const double *centroids, s
  * @param x       Row-major data; reads n x d values (borrowed during the call).
  * @param n       Number of rows, k..#LP_KMEANS_MAX_ROWS.
  * @param d       Number of columns, 1..#LP_KMEANS_MAX_DIM.
- * @param weights NULL for all 1, or @p n positive finite row weights (reads n).
+ * @param weights NULL for all 1, or @p n row weights in (0,
+ *                #LP_KMEANS_MAX_WEIGHT] (reads n).
  * @return #LP_OK; #LP_EINVAL (NULL, n < k, d = 0, NaN or infinite value,
  * bad weight, zero-variance column under z-score or min-max, value <= -1
  * under log1p, value above #LP_KMEANS_MAX_ABS after scaling, given
@@ -321,7 +325,8 @@ LP_API int lp_kmeans_fit(lp_kmeans *h, const double *x, size_t n, size_t d,
  * @param x       Row-major data; reads n x d floats (borrowed).
  * @param n       Number of rows, k..#LP_KMEANS_MAX_ROWS.
  * @param d       Number of columns, 1..#LP_KMEANS_MAX_DIM.
- * @param weights NULL for all 1, or @p n positive finite row weights.
+ * @param weights NULL for all 1, or @p n row weights in (0,
+ *                #LP_KMEANS_MAX_WEIGHT].
  * @return The errors of lp_kmeans_fit().
  */
 LP_API int lp_kmeans_fit_f32(lp_kmeans *h, const float *x, size_t n, size_t d,
@@ -564,7 +569,8 @@ LP_API int lp_kmeans_centroid_index(const lp_kmeans *h, const double *a, size_t 
  * @param x        Row-major data; reads n x d values (borrowed).
  * @param n        Number of rows.
  * @param d        Number of columns.
- * @param weights  NULL, or @p n positive row weights (reads n).
+ * @param weights  NULL, or @p n row weights in (0, #LP_KMEANS_MAX_WEIGHT]
+ *                 (reads n).
  * @param kmin     Smallest k, >= 1.
  * @param kmax     Largest k, kmin..#LP_KMEANS_MAX_K.
  * @param table    Receives (kmax - kmin + 1) x #LP_KMEANS_SWEEP_COLUMNS
@@ -607,7 +613,8 @@ LP_API int lp_kmeans_sweep(const lp_kmeans *h, const double *x, size_t n, size_t
  * @param x          Row-major values; reads n x d (borrowed).
  * @param n          Number of rows (0 is fine).
  * @param d          Number of columns; must equal the model's.
- * @param weights    NULL for all 1, or @p n positive finite weights.
+ * @param weights    NULL for all 1, or @p n weights in (0,
+ *                   #LP_KMEANS_MAX_WEIGHT].
  * @param sums       k x d doubles, added to (NULL with @p k_capacity 0 asks the size).
  * @param wsums      k doubles: sums of the weights, added to.
  * @param counts     k row counts, added to.

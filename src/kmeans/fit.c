@@ -73,9 +73,9 @@ static int km_check_input(const lp_kmeans *h, const km_options *opt, const void 
                         "init: given centroids missing or not %u x %zu", opt->k, d);
   if (weights != NULL) {
     for (size_t i = 0; i < n; i++)
-      if (!(weights[i] > 0.0) || !isfinite(weights[i]))
-        return lp_error_set(err, LP_EINVAL,
-                            "weights[%zu]: must be positive and finite", i);
+      if (!(weights[i] > 0.0 && weights[i] <= LP_KMEANS_MAX_WEIGHT))
+        return lp_error_set(err, LP_EINVAL, "weights[%zu]: %g is not in (0, 1e50]", i,
+                            weights[i]);
   }
   return LP_OK;
 }

@@ -38,8 +38,9 @@ int lp_kmeans_partial_sums(const lp_kmeans *h, const double *x, size_t n, size_t
   if (rc != LP_OK) return rc;
   if (weights != NULL)
     for (size_t i = 0; i < n; i++)
-      if (!(weights[i] > 0.0) || !isfinite(weights[i]))
-        return lp_error_set(err, LP_EINVAL, "weights[%zu]: must be positive and finite", i);
+      if (!(weights[i] > 0.0 && weights[i] <= LP_KMEANS_MAX_WEIGHT))
+        return lp_error_set(err, LP_EINVAL, "weights[%zu]: %g is not in (0, 1e50]", i,
+                            weights[i]);
   double row[KM_ROW_BUF], total = inertia != NULL ? *inertia : 0.0;
   for (size_t i = 0; i < n; i++) {
     const double *xi = x + i * d;

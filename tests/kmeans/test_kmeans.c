@@ -377,6 +377,17 @@ static void bad_input_is_rejected(void **state) {
   assert_int_equal(lp_kmeans_fit(h, x, 4, 2, w), LP_EINVAL);
   w[1] = -1;
   assert_int_equal(lp_kmeans_fit(h, x, 4, 2, w), LP_EINVAL);
+  /* A weight so large that the inertia overflows (it made a model with an
+   * infinite inertia that km_check rejects): above LP_KMEANS_MAX_WEIGHT. */
+  w[1] = 1e300;
+  assert_int_equal(lp_kmeans_fit(h, x, 4, 2, w), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "weights[1]"));
+  w[1] = LP_KMEANS_MAX_WEIGHT;
+  x[5] = 1e99;
+  assert_int_equal(lp_kmeans_fit(h, x, 4, 2, w), LP_OK);
+  assert_int_equal(km_check(h), LP_OK);
+  assert_true(isfinite(lp_kmeans_inertia(h)));
+  x[5] = 5;
   /* Huge k: only as many clusters as rows. */
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, LP_KMEANS_MAX_K), LP_OK);
   assert_int_equal(lp_kmeans_fit(h, x, 4, 2, NULL), LP_EINVAL);
@@ -392,8 +403,8 @@ static void bad_input_is_rejected(void **state) {
   assert_int_equal(lp_kmeans_set_init_centroids(h, c_bad, 2, 1), LP_OK);
   assert_int_equal(lp_kmeans_fit(h, x, 8, 1, NULL), LP_EINVAL);
   assert_non_null(strstr(lp_kmeans_errmsg(h), "init centroid 0"));
-  /* Nothing was ever fitted. */
-  assert_int_equal(lp_kmeans_k(h), 0);
+  /* The failed fits kept the one model that was fitted (k = 2). */
+  assert_int_equal(lp_kmeans_k(h), 2);
   assert_int_equal(km_check(h), LP_OK);
   lp_kmeans_free(h);
 }

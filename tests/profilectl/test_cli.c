@@ -51,6 +51,7 @@ static const pctl_command test_cmd = {"tcmd", "[options] FILE...", "a test comma
                                       "Prose of the command.\n", NULL};
 
 static const char *const choices[] = {"red", "green", "blue", NULL};
+static const char *text_dest;
 
 /* Parse argv (NULL-terminated, without the command name) into *o. */
 static int parse(all_opts *o, pctl_operands *ops, char **args) {
@@ -249,6 +250,35 @@ static void test_options_help(void **state) {
                       "                        wraps\n"
                       "                        and continues (0..1)\n"
                       "  -h, --help            print this help\n");
+}
+
+static void test_ranges_in_help(void **state) {
+  (void)state;
+  static int64_t a, b, c;
+  static double x;
+  const pctl_option table[] = {
+    PCTL_OPT_INT("a", 0, "A", &a, INT64_MIN, 5, NULL, "upper bound only"),
+    PCTL_OPT_INT("b", 0, "B", &b, INT64_MIN, INT64_MAX, NULL, "any"),
+    PCTL_OPT_INT("c", 0, "C", &c, 0, INT64_MAX, "", "lower bound only"),
+    PCTL_OPT_NUMBER("x", 0, "X", &x, 0.0, 0.5, "0.1", "real"),
+    PCTL_OPT_STRING("s", 0, "S", &text_dest, "two words", "quoted default"),
+    PCTL_REQUIRED(PCTL_OPT_PATH("p", 0, "P", &text_dest, NULL, "required")),
+    PCTL_OPT_END,
+  };
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  pctl_print_help(f, &test_cmd, table);
+  rewind(f);
+  static char buf[4096];
+  size_t len = fread(buf, 1, sizeof buf - 1, f);
+  buf[len] = '\0';
+  fclose(f);
+  assert_non_null(strstr(buf, "upper bound only (at most 5)\n"));
+  assert_non_null(strstr(buf, "any (any 64-bit value)\n"));
+  assert_non_null(strstr(buf, "lower bound only (at least 0; default \"\")\n"));
+  assert_non_null(strstr(buf, "real (0..0.5; default 0.1)\n"));
+  assert_non_null(strstr(buf, "quoted default (default \"two words\")\n"));
+  assert_non_null(strstr(buf, "required (required)\n"));
 }
 
 static void test_want_operands(void **state) {
@@ -579,6 +609,7 @@ int main(void) {
     cmocka_unit_test(test_options_defaults_and_values),
     cmocka_unit_test(test_options_errors),
     cmocka_unit_test(test_options_help),
+    cmocka_unit_test(test_ranges_in_help),
     cmocka_unit_test(test_want_operands),
     cmocka_unit_test(test_every_command_help),
     cmocka_unit_test(test_format_double),

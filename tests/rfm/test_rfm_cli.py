@@ -137,6 +137,31 @@ expect(rc == 0 and out.splitlines()[1].startswith("x,2,1,1.50,"), out + err)
 rc, out, err = run("--as-of", "2024-01-03", "--scale", "auto", ZEROS)
 expect(rc == 0 and out.splitlines()[1].startswith("x,2,1,1.50,"), out + err)
 
+# Sums that overflow 64 bits: one customer's monetary (the library refuses
+# the transaction), or the revenue of a segment in the summary.
+BIG = "4611686018427387904"  # 2^62
+OVER1 = write("over1.csv", "customer_id,timestamp,amount\nx,2024-01-01,%s\nx,2024-01-01,%s\n"
+              % (BIG, BIG))
+rc, out, err = run("--as-of", "2024-01-03", OVER1)
+expect(rc == 1 and out == "" and OVER1 + ":" in err, "monetary overflow: %d %r" % (rc, err))
+OVER2 = write("over2.csv", "customer_id,timestamp,amount\nx,2024-01-01,%s\ny,2024-01-01,%s\n"
+              % (BIG, BIG))
+rc, out, err = run("--as-of", "2024-01-03", "--bins", "1", OVER2)
+expect(rc == 1 and OVER2 + ": txns[1]: total turnover would exceed INT64_MAX" in err,
+       "revenue overflow: %d %r" % (rc, err))
+# Rules files: the segment column is required; a missing file names the reason.
+NOSEG = write("noseg.csv", "name,r_min\nx,1\n")
+rc, out, err = run("--as-of", "2024-02-01", "--segments", NOSEG, SAMPLE)
+expect(rc == 1 and "column 'segment' not found" in err, err)
+rc, out, err = run("--as-of", "2024-02-01", "--segments", os.path.join(TMP, "nope.csv"), SAMPLE)
+expect(rc == 1 and "No such file or directory" in err, err)
+BADBOUND = write("badbound.csv", "segment,r_min\nx,abc\n")
+rc, out, err = run("--as-of", "2024-02-01", "--segments", BADBOUND, SAMPLE)
+expect(rc == 1 and BADBOUND + ":2: invalid decimal 'abc'" in err, err)
+BIGBOUND = write("bigbound.csv", "segment,r_max\nx,6\n")
+rc, out, err = run("--as-of", "2024-02-01", "--segments", BIGBOUND, SAMPLE)
+expect(rc == 1 and BIGBOUND + ":2: score bound 6 is outside 1..5" in err, err)
+
 # Timestamps parse as in every command: Unix seconds in the column and in --as-of.
 UNIX = write("unix.csv", "customer_id,timestamp,amount\nx,1704067200,1\n")
 rc, out, err = run("--as-of", "1704153600", UNIX)

@@ -412,7 +412,6 @@ const pctl_command pctl_cmd_demo = {
     "orders), merges the identifiers into profiles, scores the merge against the\n"
     "generator's truth, attributes the orders to profiles, scores RFM with the\n"
     "10-segment R x F map and lifecycle stages, and clusters the customers with\n"
-    "k-means. Output is identical for the same options on every run.\n"
-    "\n",
+    "k-means. Output is identical for the same options on every run.\n",
     run_demo,
 };

@@ -279,8 +279,8 @@ static int ingest(lp_rfm *h, const rfm_input *in, const uint64_t *rank) {
 }
 
 /* A score bound from a rules file: blank means the end of the range. */
-static int rule_bound(const pctl_csv_field *f, size_t col, uint32_t dflt, uint32_t *out,
-                      char *err, size_t cap) {
+static int rule_bound(const pctl_csv_field *f, size_t col, uint32_t dflt, uint32_t bins,
+                      uint32_t *out, char *err, size_t cap) {
   if (col == SIZE_MAX) {
     *out = dflt;
     return LP_OK;
@@ -294,8 +294,9 @@ static int rule_bound(const pctl_csv_field *f, size_t col, uint32_t dflt, uint32
   }
   int64_t v;
   int rc = pctl_decimal_parse(s, len, 0, &v, err, cap);
-  if (rc == LP_OK && (v < 1 || v > (int64_t)LP_RFM_MAX_BINS)) {
-    snprintf(err, cap, "score bound %lld is outside 1..%u", (long long)v, LP_RFM_MAX_BINS);
+  if (rc == LP_OK && (v < 1 || v > (int64_t)bins)) {
+    snprintf(err, cap, "score bound %lld is outside 1..%u (the scores of --bins %u)",
+             (long long)v, bins, bins);
     rc = LP_ERANGE;
   }
   if (rc == LP_OK) *out = (uint32_t)v;
@@ -326,7 +327,8 @@ static int load_rules_file(const rfm_opts *o, lp_rfm_segmap *map) {
     const pctl_csv_field *fl = pctl_csv_fields(r, &n);
     uint32_t b[6];
     for (int i = 0; rc == LP_OK && i < 6; i++)
-      rc = rule_bound(fl, col[i + 1], i % 2 == 0 ? 1u : (uint32_t)o->bins, &b[i], err, sizeof err);
+      rc = rule_bound(fl, col[i + 1], i % 2 == 0 ? 1u : (uint32_t)o->bins, (uint32_t)o->bins,
+                      &b[i], err, sizeof err);
     if (rc != LP_OK) break;
     lp_rfm_rule rule = LP_RFM_RULE_INIT;
     rule.name = fl[col[0]].ptr;

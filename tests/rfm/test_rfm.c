@@ -1220,6 +1220,41 @@ static void checker_finds_broken_invariants(void **state) {
   lp_rfm_free(h);
 }
 
+/* Handle creation errors, and the profile limit (2^32 - 1), reached by
+ * pretending the records are full: every call that adds a profile is
+ * refused with LP_ELIMIT before it allocates or changes anything. */
+static void creation_errors_and_the_profile_limit(void **state) {
+  (void)state;
+  lp_allocator bad = LP_ALLOCATOR_INIT;
+  bad.struct_size = 4;
+  lp_rfm *h = (lp_rfm *)&bad;
+  assert_int_equal(lp_rfm_create(&bad, &h), LP_EINVAL);
+  assert_null(h);
+  lp_rfm_segmap *map = (lp_rfm_segmap *)&bad;
+  assert_int_equal(lp_rfm_segmap_create(&bad, &map), LP_EINVAL);
+  assert_null(map);
+  map = (lp_rfm_segmap *)&bad;
+  assert_int_equal(lp_rfm_segmap_builtin(&bad, LP_RFM_MAP_RF10, &map), LP_EINVAL);
+  assert_null(map);
+  assert_int_equal(lp_rfm_segmap_builtin(NULL, LP_RFM_MAP_RF10, NULL), LP_EINVAL);
+  h = seven_profiles();
+  lp_membuf *before = state_bytes(h);
+  size_t real = h->profs.len;
+  h->profs.len = LP_RFM_MAX_PROFILES;
+  lp_rfm_txn t = txn(99, T0, 1, -1);
+  EXPECT_MSG(h, lp_rfm_add(h, &t, 1), LP_ELIMIT, "more than 4294967295 profiles");
+  EXPECT_MSG(h, lp_rfm_add_profile(h, 99), LP_ELIMIT, "more than 4294967295 profiles");
+  EXPECT_MSG(h, lp_rfm_merge_profiles(h, 99, 1), LP_ELIMIT, "more than 4294967295 profiles");
+  h->profs.len = real;
+  lp_membuf *after = state_bytes(h);
+  assert_int_equal(lp_membuf_size(before), lp_membuf_size(after));
+  assert_memory_equal(lp_membuf_data(before), lp_membuf_data(after), lp_membuf_size(after));
+  assert_int_equal(rfm_check(h), LP_OK);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_rfm_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(aggregates_follow_the_definitions),
@@ -1245,6 +1280,7 @@ int main(void) {
       cmocka_unit_test(callbacks_cannot_reenter_their_handle),
       cmocka_unit_test(segment_names_and_the_old_spelling),
       cmocka_unit_test(checker_finds_broken_invariants),
+      cmocka_unit_test(creation_errors_and_the_profile_limit),
   };
   return cmocka_run_group_tests_name("rfm", tests, NULL, NULL);
 }

@@ -80,6 +80,21 @@ static int parse(all_opts *o, pctl_operands *ops, char **args) {
   return pctl_parse_options(&test_cmd, table, argc, argv, ops);
 }
 
+/* The help text of `cmd` with `table` (NULL: the program usage first, then
+ * the command's help), in a static buffer. */
+static const char *help_of(const pctl_command *cmd, const pctl_option *table, bool usage) {
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  if (usage) pctl_print_usage(f);
+  pctl_print_help(f, cmd, table);
+  rewind(f);
+  static char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
 static void test_options_defaults_and_values(void **state) {
   (void)state;
   all_opts o;
@@ -220,8 +235,6 @@ static void test_options_help(void **state) {
   assert_int_equal(parse(&o, &ops, h3), PCTL_EXIT_USAGE); /* after "--", -h is an operand */
 
   /* The help text is generated from the same table. */
-  FILE *f = tmpfile();
-  assert_non_null(f);
   static int64_t n;
   static bool flag;
   static int color;
@@ -232,13 +245,7 @@ static void test_options_help(void **state) {
     PCTL_OPT_INT("a-very-long-option-name", 0, "VALUE", &n, 0, 1, NULL, "wraps\nand continues"),
     PCTL_OPT_END,
   };
-  pctl_print_help(f, &test_cmd, table);
-  rewind(f);
-  static char buf[4096];
-  size_t len = fread(buf, 1, sizeof buf - 1, f);
-  buf[len] = '\0';
-  fclose(f);
-  assert_string_equal(buf,
+  assert_string_equal(help_of(&test_cmd, table, false),
                       "usage: profilectl tcmd [options] FILE...\n\n"
                       "a test command\n\n"
                       "Prose of the command.\n\n"
@@ -265,14 +272,7 @@ static void test_ranges_in_help(void **state) {
     PCTL_REQUIRED(PCTL_OPT_PATH("p", 0, "P", &text_dest, NULL, "required")),
     PCTL_OPT_END,
   };
-  FILE *f = tmpfile();
-  assert_non_null(f);
-  pctl_print_help(f, &test_cmd, table);
-  rewind(f);
-  static char buf[4096];
-  size_t len = fread(buf, 1, sizeof buf - 1, f);
-  buf[len] = '\0';
-  fclose(f);
+  const char *buf = help_of(&test_cmd, table, false);
   assert_non_null(strstr(buf, "upper bound only (at most 5)\n"));
   assert_non_null(strstr(buf, "any (any 64-bit value)\n"));
   assert_non_null(strstr(buf, "lower bound only (at least 0; default \"\")\n"));
@@ -585,15 +585,7 @@ static void test_command_table(void **state) {
 
 static void test_usage_texts(void **state) {
   (void)state;
-  FILE *f = tmpfile();
-  assert_non_null(f);
-  pctl_print_usage(f);
-  pctl_print_help(f, pctl_find_command("version"), NULL);
-  rewind(f);
-  static char buf[8192];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
+  const char *buf = help_of(pctl_find_command("version"), NULL, true);
   assert_non_null(strstr(buf, "usage: profilectl <command> [arguments]\n"));
   assert_non_null(strstr(buf, "  help         list the commands, or show one command's usage\n"));
   assert_non_null(strstr(buf, "  version      print the version\n"));

@@ -66,6 +66,34 @@ ninja -C "$out/nostdio"
 run_suite "$out/nostdio" --suite unit --suite abi
 count_results "$out/nostdio"
 
+step "cross builds under qemu-user: s390x (big-endian), i386 (SSE2), aarch64"
+# scripts/cross.sh installs the cross toolchains and the targets' libraries
+# (Debian multiarch), then builds and tests each; the per-arch times go to
+# $out/cross/ARCH-time.txt. What cannot run cross is skipped with a reason.
+if ! CROSS_OUT=$out/cross scripts/cross.sh s390x i386 aarch64; then
+  echo "*** cross builds: failures (see above)" >&2
+fi
+for arch in s390x i386 aarch64; do
+  if [ -f "$out/cross/$arch/meson-logs/testlog.json" ]; then
+    count_results "$out/cross/$arch"
+    count_results "$out/cross/$arch" extra
+  else
+    echo "*** cross $arch: did not build" >&2
+    failed=$((failed + 1))
+  fi
+done
+cat "$out"/cross/*-time.txt 2>/dev/null || true
+
+step "amalgamation: C99 builds, symbols, unit tests against it, aarch64 -Os size"
+scripts/check_amalgamation.sh "$out/amalgamation" || echo "*** amalgamation checks failed" >&2
+if [ -f "$out/amalgamation/counts" ]; then
+  read -r ap af < "$out/amalgamation/counts"
+  passed=$((passed + ap))
+  failed=$((failed + af))
+else
+  failed=$((failed + 1))
+fi
+
 step "install, then build a consumer with pkg-config (shared and static)"
 dest=$root/$out/destdir
 meson install -C "$out/gcc" --destdir "$dest" --quiet

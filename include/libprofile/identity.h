@@ -68,8 +68,12 @@ typedef struct lp_idgraph lp_idgraph;
 #define LP_IDGRAPH_MAX_COUNTRY_CODE 999
 /** Most distinct identifiers one graph can store (2^30 - 1). */
 #define LP_IDGRAPH_MAX_IDENTIFIERS 1073741823u
+/** Most events one graph can store (2^32 - 2). */
+#define LP_IDGRAPH_MAX_EVENTS 4294967294u
 /** Size of a stored identifier hash, in bytes. */
 #define LP_IDGRAPH_HASH_SIZE 16
+/** Snapshot kind written by lp_idgraph_save() (see docs/format.md). */
+#define LP_IDGRAPH_SNAPSHOT_KIND LP_FOURCC('I', 'D', 'G', 'R')
 
 /** Version of the built-in normalisation and blocklist rules. Any change
  *  that can alter a normalised value (and so a stored hash) raises it;
@@ -531,7 +535,7 @@ LP_API int lp_idgraph_lift_tombstone(lp_idgraph *h, const lp_idgraph_ident *id);
 
 /**
  * @brief Save the graph (events, identifiers, tombstones) as a snapshot of
- * kind `LP_FOURCC('I','D','G','R')`. The hash key is not saved, only a
+ * kind #LP_IDGRAPH_SNAPSHOT_KIND. The hash key is not saved, only a
  * fingerprint of it. The bytes depend only on the stored events,
  * tombstones and counters, never on the order of the calls that made them.
  * @param h  Graph.

@@ -29,6 +29,7 @@
 #define IDG_REFUSED 0x40000000u
 #define IDG_ORD_MASK 0x3fffffffu
 #define IDG_MAX_NODES IDG_ORD_MASK
+_Static_assert(IDG_MAX_NODES == LP_IDGRAPH_MAX_IDENTIFIERS, "public limit = member-word ordinal mask");
 #define IDG_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
 #define IDG_KEY_CAP LP_IDGRAPH_MAX_KEY_LEN
 #define IDG_MAX_SOURCE_LEN LP_IDGRAPH_MAX_SOURCE_LEN
@@ -39,7 +40,7 @@
 
 /* Snapshot layout (docs/identity.md): kind, sections, format version, and
  * the raw-length value that means "hash only". */
-#define KIND_IDGRAPH LP_FOURCC('I', 'D', 'G', 'R')
+#define KIND_IDGRAPH LP_IDGRAPH_SNAPSHOT_KIND
 #define SEC_META LP_FOURCC('M', 'E', 'T', 'A')
 #define SEC_SOURCES LP_FOURCC('S', 'R', 'C', 'S')
 #define SEC_IDENTS LP_FOURCC('I', 'D', 'N', 'T')

@@ -61,7 +61,7 @@ static int gather(lp_idgraph *h, idg_state *all, const idg_state *s, const idg_s
   if (rc != LP_OK) return rc;
   if (all->nodes.len + s->nodes.len > IDG_MAX_NODES ||
       all->members.len + s->members.len > UINT32_MAX - 1 ||
-      all->events.len + s->events.len >= UINT32_MAX - 1)
+      all->events.len + s->events.len > LP_IDGRAPH_MAX_EVENTS)
     return LP_ELIMIT;
   for (uint32_t x = 0; x < s->nodes.len; x++) {
     const idg_node *n = idg_node_at(s, x);

@@ -405,7 +405,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     items[j] = items_in[i];
   }
   if (s->nodes.len + n > IDG_MAX_NODES || s->members.len + n > UINT32_MAX - 1 ||
-      s->events.len >= UINT32_MAX - 1)
+      s->events.len >= LP_IDGRAPH_MAX_EVENTS)
     return lp_error_set(&h->err, LP_ELIMIT, "identity graph is full");
   uint32_t raw[LP_IDGRAPH_MAX_EVENT_IDS], source;
   int rc = LP_OK;

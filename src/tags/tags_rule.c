@@ -518,7 +518,8 @@ int tags_compile(const lp_tags *h, lp_error *e, const char *text, size_t len, ui
   p.rc = LP_OK;
   uint32_t root = 0;
   if (lex(&p) == LP_OK) {
-    root = parse_or(&p);
+    /* a value rule is one operand (no arithmetic in the language) */
+    root = want == TY_BOOL ? parse_or(&p) : parse_operand(&p);
     if (p.rc == LP_OK && peek(&p)->kind != T_END) fail(&p, LP_EINVAL, peek(&p)->pos, "unexpected text after the expression");
   }
   if (p.rc == LP_OK) {

@@ -449,7 +449,7 @@ int lp_tags_remove_profile(lp_tags *h, uint64_t profile_id) {
   if (!tags_find_ord(h, profile_id, &ord))
     return lp_error_set(&h->err, LP_ENOTFOUND, "profile %llu: unknown", (unsigned long long)profile_id);
   size_t n = h->tags.len ? h->tags.len : 1, nt = 0;
-  uint32_t *tagv;
+  uint32_t *tagv = NULL;
   int rc = lp_mem_alloc_array(&h->mem, n, sizeof *tagv, (void **)&tagv);
   if (rc == LP_OK) rc = lp_vec_reserve(&h->holes, &h->mem, h->holes.len + 1);
   if (rc == LP_OK) rc = remove_bits(h, ord, tagv, &nt);

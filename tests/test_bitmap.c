@@ -1192,13 +1192,18 @@ static void kernel_variants_agree(void **state) {
       }
     for (int level = 0; level <= top; level++) {
       assert_int_equal(lpb_words_card_at(level, a), ref);
-      assert_int_equal(lpb_words_and_card_at(level, a, b), refand);
+      assert_int_equal(lpb_words_op_card_at(level, LPB_OP_AND, a, b), refand);
+      uint32_t refruns = 0;
+      for (uint32_t i = 0; i < LP_BITMAP_WORDS * 64; i++)
+        refruns += ((a[i / 64] >> (i % 64)) & 1u) && (i == 0 || !((a[(i - 1) / 64] >> ((i - 1) % 64)) & 1u));
+      assert_int_equal(lpb_words_nruns_at(level, a), refruns);
       for (uint32_t op = 0; op < 4; op++) {
         uint32_t c0 = lpb_words_op_at(0, op, d0, a, b);
         uint32_t c1 = lpb_words_op_at(level, op, d1, a, b);
         assert_int_equal(c0, c1);
         assert_memory_equal(d0, d1, sizeof d0);
         assert_int_equal(lpb_words_card_at(0, d0), c0);
+        assert_int_equal(lpb_words_op_card_at(level, op, a, b), c0);
       }
     }
   }

@@ -27,17 +27,6 @@ uint32_t lpb_words_count_range(const uint64_t *w, uint32_t lo, uint32_t hi) {
   return n;
 }
 
-uint32_t lpb_words_nruns(const uint64_t *w) {
-  uint32_t n = 0;
-  uint64_t carry = 0;
-  for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) {
-    uint64_t x = w[i];
-    n += lpb_popcnt(x & ~((x << 1) | carry));
-    carry = x >> 63;
-  }
-  return n;
-}
-
 uint32_t lpb_words_to_runs(const uint64_t *words, lp_bitmap_run *r) {
   uint32_t k = 0, i = 0;
   uint64_t w = words[0];

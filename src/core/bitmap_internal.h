@@ -62,6 +62,8 @@ uint32_t lpb_words_count_range(const uint64_t *w, uint32_t lo, uint32_t hi);
 uint32_t lpb_words_card(const uint64_t *w);
 /* Popcount of a & b. */
 uint32_t lpb_words_and_card(const uint64_t *a, const uint64_t *b);
+/* Popcount of a OP b, nothing written. */
+uint32_t lpb_words_op_card(uint32_t op, const uint64_t *a, const uint64_t *b);
 /* dst = a OP b (dst may be a or b); returns the popcount of dst. */
 uint32_t lpb_words_op(uint32_t op, uint64_t *dst, const uint64_t *a, const uint64_t *b);
 /* The kernel variant this CPU runs (0 portable, 1 POPCNT, 2 AVX-512
@@ -69,7 +71,8 @@ uint32_t lpb_words_op(uint32_t op, uint64_t *dst, const uint64_t *a, const uint6
  * tests can compare every variant the machine has. */
 int lpb_kernel_level(void);
 uint32_t lpb_words_card_at(int level, const uint64_t *w);
-uint32_t lpb_words_and_card_at(int level, const uint64_t *a, const uint64_t *b);
+uint32_t lpb_words_op_card_at(int level, uint32_t op, const uint64_t *a, const uint64_t *b);
+uint32_t lpb_words_nruns_at(int level, const uint64_t *w);
 uint32_t lpb_words_op_at(int level, uint32_t op, uint64_t *dst, const uint64_t *a,
                          const uint64_t *b);
 /* Runs in a bitset. */

@@ -21,12 +21,6 @@
     for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) n += (uint32_t)__builtin_popcountll(w[i]); \
     return n;                                                                               \
   }                                                                                         \
-  ATTR static uint32_t and_card_##SUF(const uint64_t *a, const uint64_t *b) {               \
-    uint32_t n = 0;                                                                         \
-    for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)                                          \
-      n += (uint32_t)__builtin_popcountll(a[i] & b[i]);                                     \
-    return n;                                                                               \
-  }                                                                                         \
   ATTR static uint32_t op_##SUF(uint32_t op, uint64_t *d, const uint64_t *a,                \
                                 const uint64_t *b) {                                        \
     uint32_t n = 0;                                                                         \
@@ -52,6 +46,29 @@
       }                                                                                     \
     }                                                                                       \
     return n;                                                                               \
+  }                                                                                         \
+  ATTR static uint32_t opcard_##SUF(uint32_t op, const uint64_t *a, const uint64_t *b) {    \
+    uint32_t n = 0;                                                                         \
+    if (op == LPB_OP_AND) {                                                                 \
+      for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)                                        \
+        n += (uint32_t)__builtin_popcountll(a[i] & b[i]);                                   \
+    } else if (op == LPB_OP_OR) {                                                           \
+      for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)                                        \
+        n += (uint32_t)__builtin_popcountll(a[i] | b[i]);                                   \
+    } else if (op == LPB_OP_ANDNOT) {                                                       \
+      for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)                                        \
+        n += (uint32_t)__builtin_popcountll(a[i] & ~b[i]);                                  \
+    } else {                                                                                \
+      for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)                                        \
+        n += (uint32_t)__builtin_popcountll(a[i] ^ b[i]);                                   \
+    }                                                                                       \
+    return n;                                                                               \
+  }                                                                                         \
+  ATTR static uint32_t nruns_##SUF(const uint64_t *w) {                                     \
+    uint32_t n = (uint32_t)__builtin_popcountll(w[0] & ~(w[0] << 1));                       \
+    for (uint32_t i = 1; i < LP_BITMAP_WORDS; i++)                                          \
+      n += (uint32_t)__builtin_popcountll(w[i] & ~((w[i] << 1) | (w[i - 1] >> 63)));        \
+    return n;                                                                               \
   }
 
 #if defined(__GNUC__)
@@ -63,9 +80,16 @@ static uint32_t card_generic(const uint64_t *w) {
   for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) n += lpb_popcnt(w[i]);
   return n;
 }
-static uint32_t and_card_generic(const uint64_t *a, const uint64_t *b) {
+static uint32_t opcard_generic(uint32_t op, const uint64_t *a, const uint64_t *b) {
   uint32_t n = 0;
-  for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) n += lpb_popcnt(a[i] & b[i]);
+  for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)
+    n += lpb_popcnt(op == LPB_OP_AND ? a[i] & b[i] : op == LPB_OP_OR ? a[i] | b[i]
+                    : op == LPB_OP_ANDNOT ? a[i] & ~b[i] : a[i] ^ b[i]);
+  return n;
+}
+static uint32_t nruns_generic(const uint64_t *w) {
+  uint32_t n = lpb_popcnt(w[0] & ~(w[0] << 1));
+  for (uint32_t i = 1; i < LP_BITMAP_WORDS; i++) n += lpb_popcnt(w[i] & ~((w[i] << 1) | (w[i - 1] >> 63)));
   return n;
 }
 static uint32_t op_generic(uint32_t op, uint64_t *d, const uint64_t *a, const uint64_t *b) {
@@ -101,13 +125,22 @@ uint32_t lpb_words_card_at(int level, const uint64_t *w) {
   return card_generic(w);
 }
 
-uint32_t lpb_words_and_card_at(int level, const uint64_t *a, const uint64_t *b) {
+uint32_t lpb_words_op_card_at(int level, uint32_t op, const uint64_t *a, const uint64_t *b) {
 #if LPB_DISPATCH
-  if (level == 2) return and_card_avx512(a, b);
-  if (level == 1) return and_card_popcnt(a, b);
+  if (level == 2) return opcard_avx512(op, a, b);
+  if (level == 1) return opcard_popcnt(op, a, b);
 #endif
   (void)level;
-  return and_card_generic(a, b);
+  return opcard_generic(op, a, b);
+}
+
+uint32_t lpb_words_nruns_at(int level, const uint64_t *w) {
+#if LPB_DISPATCH
+  if (level == 2) return nruns_avx512(w);
+  if (level == 1) return nruns_popcnt(w);
+#endif
+  (void)level;
+  return nruns_generic(w);
 }
 
 uint32_t lpb_words_op_at(int level, uint32_t op, uint64_t *dst, const uint64_t *a,
@@ -123,8 +156,14 @@ uint32_t lpb_words_op_at(int level, uint32_t op, uint64_t *dst, const uint64_t *
 uint32_t lpb_words_card(const uint64_t *w) { return lpb_words_card_at(lpb_kernel_level(), w); }
 
 uint32_t lpb_words_and_card(const uint64_t *a, const uint64_t *b) {
-  return lpb_words_and_card_at(lpb_kernel_level(), a, b);
+  return lpb_words_op_card_at(lpb_kernel_level(), LPB_OP_AND, a, b);
 }
+
+uint32_t lpb_words_op_card(uint32_t op, const uint64_t *a, const uint64_t *b) {
+  return lpb_words_op_card_at(lpb_kernel_level(), op, a, b);
+}
+
+uint32_t lpb_words_nruns(const uint64_t *w) { return lpb_words_nruns_at(lpb_kernel_level(), w); }
 
 uint32_t lpb_words_op(uint32_t op, uint64_t *dst, const uint64_t *a, const uint64_t *b) {
   return lpb_words_op_at(lpb_kernel_level(), op, dst, a, b);

@@ -62,18 +62,22 @@ static uint32_t arr_and(const uint16_t *a, uint32_t na, const uint16_t *b, uint3
     }
     return k;
   }
+  /* branchless merge: the comparisons become index increments */
   uint32_t i = 0, j = 0;
-  while (i < na && j < nb) {
-    uint16_t x = a[i], y = b[j];
-    if (x < y) {
-      i++;
-    } else if (y < x) {
-      j++;
-    } else {
-      if (out) out[k] = x;
-      k++;
-      i++;
-      j++;
+  if (out) {
+    while (i < na && j < nb) {
+      uint16_t x = a[i], y = b[j];
+      out[k] = x;
+      k += x == y;
+      i += x <= y;
+      j += y <= x;
+    }
+  } else {
+    while (i < na && j < nb) {
+      uint16_t x = a[i], y = b[j];
+      k += x == y;
+      i += x <= y;
+      j += y <= x;
     }
   }
   return k;
@@ -82,18 +86,26 @@ static uint32_t arr_and(const uint16_t *a, uint32_t na, const uint16_t *b, uint3
 static uint32_t arr_merge(uint32_t op, const uint16_t *a, uint32_t na, const uint16_t *b,
                           uint32_t nb, uint16_t *out) {
   uint32_t i = 0, j = 0, k = 0;
-  while (i < na && j < nb) {
-    uint16_t x = a[i], y = b[j];
-    if (x < y) {
-      out[k++] = x;
-      i++;
-    } else if (y < x) {
-      if (op != OP_ANDNOT) out[k++] = y;
-      j++;
-    } else {
-      if (op == OP_OR) out[k++] = x;
-      i++;
-      j++;
+  if (op == OP_OR) { /* branchless: emit the smaller, advance past it */
+    while (i < na && j < nb) {
+      uint16_t x = a[i], y = b[j];
+      out[k++] = x < y ? x : y;
+      i += x <= y;
+      j += y <= x;
+    }
+  } else {
+    while (i < na && j < nb) {
+      uint16_t x = a[i], y = b[j];
+      if (x < y) {
+        out[k++] = x;
+        i++;
+      } else if (y < x) {
+        if (op != OP_ANDNOT) out[k++] = y;
+        j++;
+      } else {
+        i++;
+        j++;
+      }
     }
   }
   while (i < na) out[k++] = a[i++];
@@ -153,6 +165,71 @@ static const uint64_t *words_of(const lp_bitmap_container *c, uint64_t *scratch)
   return scratch;
 }
 
+/* Position i of the sorted boundary list of runs r: starts at even i, one
+ * past the ends at odd i. */
+static inline uint32_t run_bound(const lp_bitmap_run *r, uint32_t i) {
+  const lp_bitmap_run *x = &r[i >> 1];
+  return (i & 1u) ? (uint32_t)x->start + x->len + 1 : x->start;
+}
+
+/* run OP run by one sweep over both boundary lists; the result's runs are
+ * sorted and non-adjacent by construction. */
+static int runs_op(const lp_mem *m, uint32_t op, const lp_bitmap_container *a,
+                   const lp_bitmap_container *b, lp_bitmap_container *out) {
+  const lp_bitmap_run *x = lpb_runs(a), *y = lpb_runs(b);
+  uint32_t nx = 2 * a->n, ny = 2 * b->n, cap = a->n + b->n;
+  if (cap > 32768) cap = 32768;
+  lp_bitmap_container c;
+  if (lpb_c_run_new(m, &c, cap) != LP_OK) return LP_ENOMEM;
+  lp_bitmap_run *o = lpb_runs(&c);
+  uint32_t i = 0, j = 0, k = 0, start = 0, card = 0;
+  bool ina = false, inb = false, in = false;
+  while (i < nx || j < ny) {
+    uint32_t pa = i < nx ? run_bound(x, i) : UINT32_MAX;
+    uint32_t pb = j < ny ? run_bound(y, j) : UINT32_MAX;
+    uint32_t p = pa < pb ? pa : pb;
+    if (pa == p) {
+      ina = !ina;
+      i++;
+    }
+    if (pb == p) {
+      inb = !inb;
+      j++;
+    }
+    bool now = op == OP_AND ? ina && inb : op == OP_OR ? ina || inb : op == OP_ANDNOT ? ina && !inb : ina != inb;
+    if (now == in) continue;
+    in = now;
+    if (now) {
+      start = p;
+    } else {
+      o[k].start = (uint16_t)start;
+      o[k].len = (uint16_t)(p - 1 - start);
+      card += p - start;
+      k++;
+    }
+  }
+  c.n = k;
+  c.card = card;
+  if (k == 0) {
+    lpb_c_free(m, &c);
+    return LP_OK;
+  }
+  if (lpb_run_is_smaller(k, card)) {
+    if (k < cap / 2) { /* give back the slack; keeping it is fine on failure */
+      void *p = lp_mem_realloc(m, c.data, (size_t)cap * sizeof *o, (size_t)k * sizeof *o);
+      if (p) {
+        c.data = p;
+        c.cap = k;
+      }
+    }
+    *out = c;
+    return LP_OK;
+  }
+  int rc = lpb_c_convert(m, &c, false, out);
+  lpb_c_free(m, &c);
+  return rc;
+}
+
 /* Container result of a OP b into *out (out->card == 0: empty, no data). */
 static int c_op(const lp_mem *m, uint32_t op, const lp_bitmap_container *a,
                 const lp_bitmap_container *b, lp_bitmap_container *out) {
@@ -181,10 +258,51 @@ static int c_op(const lp_mem *m, uint32_t op, const lp_bitmap_container *a,
       return arr_result(m, buf, arr_merge(OP_XOR, lpb_arr(a), a->n, lpb_arr(b), b->n, buf), out);
     break;
   }
+  if (a->kind == LP_BITMAP_RUN && b->kind == LP_BITMAP_RUN) return runs_op(m, op, a, b, out);
+  if ((a->kind == LP_BITMAP_RUN && b_arr) || (b->kind == LP_BITMAP_RUN && a_arr)) {
+    /* the array as runs, then the run sweep (AND and array - run were
+     * handled above by filtering the array) */
+    lp_bitmap_run tmp[LP_BITMAP_ARRAY_MAX];
+    const lp_bitmap_container *arr = a_arr ? a : b;
+    const uint16_t *v = lpb_arr(arr);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < arr->n; i++) {
+      if (k && v[i] == (uint32_t)tmp[k - 1].start + tmp[k - 1].len + 1) {
+        tmp[k - 1].len++;
+      } else {
+        tmp[k].start = v[i];
+        tmp[k].len = 0;
+        k++;
+      }
+    }
+    lp_bitmap_container as_run = {tmp, arr->card, k, k, LP_BITMAP_RUN};
+    return a_arr ? runs_op(m, op, &as_run, b, out) : runs_op(m, op, a, &as_run, out);
+  }
+  if (a->kind == LP_BITMAP_BITSET && b->kind == LP_BITMAP_BITSET && op != OP_OR) {
+    /* count first: a small result goes straight into an array */
+    const uint64_t *x = lpb_words(a), *y = lpb_words(b);
+    uint32_t card = lpb_words_op_card(op, x, y);
+    if (card == 0) return LP_OK;
+    if (card <= LP_BITMAP_ARRAY_MAX) {
+      if (lpb_c_array_new(m, out, card) != LP_OK) return LP_ENOMEM;
+      uint16_t *v = lpb_arr(out);
+      uint32_t k = 0;
+      for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++) {
+        uint64_t w = op == OP_AND ? x[i] & y[i] : op == OP_ANDNOT ? x[i] & ~y[i] : x[i] ^ y[i];
+        while (w) {
+          v[k++] = (uint16_t)(i * 64 + lpb_ctz(w));
+          w &= w - 1;
+        }
+      }
+      out->n = out->card = k;
+      return LP_OK;
+    }
+  }
   uint64_t *blk = lp_mem_alloc(m, LPB_BITSET_BYTES);
   if (!blk) return LP_ENOMEM;
   uint32_t card;
-  bool run = a->kind == LP_BITMAP_RUN || b->kind == LP_BITMAP_RUN;
+  /* run x bitset gives a bitset or an array, as in CRoaring */
+  bool run = false;
   if (b_arr && op != OP_AND) {
     /* words(a) with b's values set, cleared or flipped */
     lpb_c_to_words(a, blk);

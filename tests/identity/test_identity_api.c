@@ -761,11 +761,12 @@ static void merged_shards_equal_one_graph(void **state) {
     assert_int_equal(idt_make(NULL, true, &s0), LP_OK);
     assert_int_equal(idt_make(NULL, true, &s1), LP_OK);
     assert_int_equal(idt_make(NULL, true, &s2), LP_OK);
-    if (round % 2 == 0) { /* raw values too */
-      assert_int_equal(lp_idgraph_set_int(all, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
-      assert_int_equal(lp_idgraph_set_int(s0, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
-      assert_int_equal(lp_idgraph_set_int(s1, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
-      assert_int_equal(lp_idgraph_set_int(s2, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+    lp_idgraph *gs[4] = {all, s0, s1, s2};
+    for (int k = 0; k < 4; k++) {
+      if (round % 2 == 0) /* raw values too */
+        assert_int_equal(lp_idgraph_set_int(gs[k], LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+      if (round > 8) /* quarantine reached within the stream */
+        assert_int_equal(lp_idgraph_set_int(gs[k], LP_IDGRAPH_QUARANTINE_AFTER, 3), LP_OK);
     }
     stream_into(all, seed, split, -1);
     stream_into(s0, seed, split, 0);
@@ -780,10 +781,13 @@ static void merged_shards_equal_one_graph(void **state) {
     if (!idt_same_bytes(want, got)) fail_msg("round %llu: merged shards differ", (unsigned long long)round);
     lp_idgraph_stats a = stats_of(all), b = stats_of(s0);
     assert_memory_equal(&a, &b, sizeof a);
+    if (round > 8) assert_true(a.quarantined > 0);
+    assert_true(a.merges > 0 && a.conflicts > 0);
     /* src is unchanged and can be merged again elsewhere */
     lp_idgraph *t;
     assert_int_equal(idt_make(NULL, true, &t), LP_OK);
     if (round % 2 == 0) assert_int_equal(lp_idgraph_set_int(t, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+    if (round > 8) assert_int_equal(lp_idgraph_set_int(t, LP_IDGRAPH_QUARANTINE_AFTER, 3), LP_OK);
     assert_int_equal(lp_idgraph_merge(t, s2), LP_OK);
     lp_membuf *x = idt_save(t), *y = idt_save(s2);
     assert_true(idt_same_bytes(x, y));

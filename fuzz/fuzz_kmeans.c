@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz_common.h"
 #include "kmeans/check.h"
@@ -49,6 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (lp_kmeans_partial_sums(h, row, 1, d, NULL, sums, ws, counts, 8, &needed, NULL,
                                  NULL) == LP_OK)
         (void)lp_kmeans_apply_sums(h, sums, ws, counts, k, d, NULL);
+      km_fuzz_check(h);
+      static int64_t acc[8 * 9 * LP_KMEANS_ACC_WORDS];
+      memset(acc, 0, sizeof acc);
+      if (lp_kmeans_partial_sums_exact(h, row, 1, d, NULL, acc, sizeof acc / sizeof acc[0], &needed,
+                                       NULL) == LP_OK)
+        (void)lp_kmeans_apply_sums_exact(h, acc, needed, NULL);
       km_fuzz_check(h);
     }
     lp_membuf *out;

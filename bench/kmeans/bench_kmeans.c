@@ -1,7 +1,7 @@
 /*
  * k-means benchmark: n rows of d = 8 columns around 64 centres, k in
- * {8, 32, 128}, every algorithm from the same initial centroids; time to
- * convergence and per iteration, library memory per row, peak RSS; then
+ * {8, 32, 128}, every algorithm (and Lloyd and Hamerly with exact sums)
+ * from the same initial centroids; time to convergence and per iteration, library memory per row, peak RSS; then
  * scikit-learn on the same problem (same data, same start, one thread)
  * when it is installed. One JSON object per line. `--quick` runs a small
  * size without scikit-learn.
@@ -51,9 +51,10 @@ static void make_data(double *x, size_t n, size_t d) {
   }
 }
 
-static const char *algo_name(uint32_t a) {
+static const char *algo_name(uint32_t a, int exact) {
   static const char *names[] = {"auto", "lloyd", "hamerly", "minibatch"};
-  return names[a];
+  static const char *exact_names[] = {"auto-exact", "lloyd-exact", "hamerly-exact", "minibatch"};
+  return exact ? exact_names[a] : names[a];
 }
 
 static int write_file(const char *path, const void *p, size_t n) {
@@ -111,7 +112,18 @@ int main(int argc, char **argv) {
     lp_rng_seed(&r, 7 + k);
     for (size_t j = 0; j < k; j++)
       memcpy(init + j * d, x + (size_t)lp_rng_below(&r, n) * d, d * sizeof(double));
-    for (uint32_t algo = LP_KMEANS_ALGO_LLOYD; algo <= LP_KMEANS_ALGO_MINIBATCH; algo++) {
+    /* Every algorithm, then Lloyd and Hamerly with exact sums. */
+    static const struct {
+      uint32_t algo;
+      int exact;
+    } runs[] = {{LP_KMEANS_ALGO_LLOYD, 0},
+                {LP_KMEANS_ALGO_HAMERLY, 0},
+                {LP_KMEANS_ALGO_MINIBATCH, 0},
+                {LP_KMEANS_ALGO_LLOYD, 1},
+                {LP_KMEANS_ALGO_HAMERLY, 1}};
+    for (size_t ri = 0; ri < sizeof runs / sizeof runs[0]; ri++) {
+      const uint32_t algo = runs[ri].algo;
+      const int exact = runs[ri].exact;
       counting c = {0, 0};
       lp_allocator a = LP_ALLOCATOR_INIT;
       a.ud = &c;
@@ -121,6 +133,7 @@ int main(int argc, char **argv) {
       lp_kmeans *h;
       if (lp_kmeans_create(&a, &h) != LP_OK) return 1;
       ok &= lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, algo) == LP_OK;
+      ok &= lp_kmeans_set_int(h, LP_KMEANS_EXACT_SUMS, exact) == LP_OK;
       ok &= lp_kmeans_set_init_centroids(h, init, k, d) == LP_OK;
       double t0 = bench_now();
       int rc = lp_kmeans_fit(h, x, n, d, NULL);
@@ -128,15 +141,15 @@ int main(int argc, char **argv) {
       ok &= rc == LP_OK;
       uint32_t iters = lp_kmeans_n_iter(h);
       size_t same = 0, got = 0;
-      ok &= lp_kmeans_labels(h, algo == LP_KMEANS_ALGO_LLOYD ? lloyd_labels : labels, n,
-                             &got) == LP_OK;
-      const uint32_t *l = algo == LP_KMEANS_ALGO_LLOYD ? lloyd_labels : labels;
+      const int reference = algo == LP_KMEANS_ALGO_LLOYD && !exact;
+      ok &= lp_kmeans_labels(h, reference ? lloyd_labels : labels, n, &got) == LP_OK;
+      const uint32_t *l = reference ? lloyd_labels : labels;
       for (size_t i = 0; i < got; i++) same += l[i] == lloyd_labels[i];
       printf("{\"bench\":\"kmeans\",\"algorithm\":\"%s\",\"n\":%zu,\"d\":%zu,\"k\":%zu,"
              "\"seconds\":%.4f,\"n_iter\":%u,\"s_per_iter\":%.5f,\"rows_per_s\":%.0f,"
              "\"inertia\":%.10g,\"labels_equal_to_lloyd\":%.6f,\"lib_peak_bytes\":%zu,"
              "\"bytes_per_row\":%.1f,\"peak_rss\":%lld}\n",
-             algo_name(algo), n, d, k, t, iters, t / (iters ? iters : 1),
+             algo_name(algo, exact), n, d, k, t, iters, t / (iters ? iters : 1),
              (double)n * iters / t, lp_kmeans_inertia(h), (double)same / (double)n, c.peak,
              (double)c.peak / (double)n, bench_peak_rss());
       fflush(stdout);

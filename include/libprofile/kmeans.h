@@ -77,6 +77,9 @@ typedef struct lp_kmeans lp_kmeans;
 /** Largest row weight: with #LP_KMEANS_MAX_ABS it keeps every weighted sum
  * and the inertia finite. */
 #define LP_KMEANS_MAX_WEIGHT 1e50
+/** int64_t words of one exact accumulator of lp_kmeans_partial_sums_exact():
+ * word i holds a multiple of 2^(32 i - 1074). */
+#define LP_KMEANS_ACC_WORDS 56u
 /** @} */
 
 /** @name Algorithms (values of #LP_KMEANS_ALGORITHM)
@@ -150,6 +153,15 @@ typedef struct lp_kmeans lp_kmeans;
  * rows, a sampled one above, 2..#LP_KMEANS_MAX_SILHOUETTE_SAMPLE (default
  * 10000). */
 #define LP_KMEANS_SILHOUETTE_SAMPLE 10u
+/** int 0/1: Lloyd and Hamerly sum the rows of each cluster exactly
+ * (default 0). Each mean is then the exact sum of weight x value, rounded
+ * once (within about one ulp), divided by the exact sum of the weights
+ * rounded the same way: the result depends on no summation order, so
+ * lp_kmeans_partial_sums_exact() on shards reduced in any order gives the
+ * same bits as the fit. Costs #LP_KMEANS_ACC_WORDS x 8 bytes per cluster
+ * and column, and time in the update step (see the guide). Mini-batch
+ * ignores it. */
+#define LP_KMEANS_EXACT_SUMS 11u
 /** double: stop when the squared centroid shift <= tol x mean column
  * variance; 0..DBL_MAX, finite (default 1e-4). */
 #define LP_KMEANS_TOL 100u
@@ -658,6 +670,58 @@ LP_API int lp_kmeans_partial_sums(const lp_kmeans *h, const double *x, size_t n,
 LP_API int lp_kmeans_apply_sums(lp_kmeans *h, const double *sums, const double *wsums,
                                 const uint64_t *counts, size_t k, size_t d,
                                 double *shift2);
+
+/**
+ * @brief lp_kmeans_partial_sums() with exact accumulators: the shard's
+ * sums can be reduced in any order, by adding the arrays word by word as
+ * int64_t (for example numpy's sum over a stack of them), and
+ * lp_kmeans_apply_sums_exact() then gives the bits of lp_kmeans_fit() with
+ * #LP_KMEANS_EXACT_SUMS, whatever the sharding.
+ *
+ * @p acc holds k x (d + 1) accumulators of #LP_KMEANS_ACC_WORDS words:
+ * for cluster j, accumulators j (d + 1) + t for t < d sum weight x scaled
+ * value of column t, and accumulator j (d + 1) + d sums the weights. The
+ * call adds this shard's rows to them and leaves every word in
+ * [-2^32, 2^32), so up to 2^30 such arrays can be added without overflow.
+ * Zero the array for a new step.
+ * @param h        Handle with a model (read only).
+ * @param x        Row-major values; reads n x d (borrowed).
+ * @param n        Number of rows (0 is fine).
+ * @param d        Number of columns; must equal the model's.
+ * @param weights  NULL for all 1, or @p n weights in (0, #LP_KMEANS_MAX_WEIGHT].
+ * @param acc      k x (d + 1) x #LP_KMEANS_ACC_WORDS int64_t, added to; NULL
+ *                 with @p capacity 0 asks the size.
+ * @param capacity Length of @p acc in int64_t.
+ * @param needed   Receives k x (d + 1) x #LP_KMEANS_ACC_WORDS (required).
+ * @param labels   NULL, or receives the n labels.
+ * @return #LP_OK; #LP_EBUFSIZE (@p capacity short: nothing written);
+ * #LP_EINVAL (NULL argument, wrong d, value not finite or outside the
+ * scaling's domain, bad weight, a word of @p acc beyond 2^62);
+ * #LP_EMISUSE (no model, or called from a callback of @p h). Nothing is
+ * allocated; on failure nothing is written.
+ */
+LP_API int lp_kmeans_partial_sums_exact(const lp_kmeans *h, const double *x, size_t n,
+                                        size_t d, const double *weights, int64_t *acc,
+                                        size_t capacity, size_t *needed, uint32_t *labels);
+
+/**
+ * @brief lp_kmeans_apply_sums() for reduced exact accumulators: each
+ * centroid becomes value(sum) / value(weights), where value() rounds the
+ * exact sum as lp_kmeans_fit() with #LP_KMEANS_EXACT_SUMS does.
+ *
+ * A cluster whose weight sum is 0 is empty and keeps its centroid. The
+ * training labels and inertia are dropped; lp_kmeans_n_iter() counts one more.
+ * @param h      Handle with a model.
+ * @param acc    k x (d + 1) x #LP_KMEANS_ACC_WORDS words (reads them all).
+ * @param len    Length of @p acc; must be k x (d + 1) x #LP_KMEANS_ACC_WORDS.
+ * @param shift2 NULL, or receives the sum of the squared centroid moves.
+ * @return #LP_OK; #LP_EINVAL (NULL, wrong @p len, a word beyond 2^62, a
+ * negative weight sum, an empty cluster with a non-zero sum, a mean that
+ * is not finite or above #LP_KMEANS_MAX_ABS); #LP_EMISUSE (no model, or
+ * called from a callback of @p h). On failure the model is unchanged.
+ */
+LP_API int lp_kmeans_apply_sums_exact(lp_kmeans *h, const int64_t *acc, size_t len,
+                                      double *shift2);
 /** @} */
 
 #ifdef __cplusplus

@@ -21,6 +21,7 @@ static int km_check_options(const lp_kmeans *h) {
     return KM_BROKEN("option algorithm = %u", o->algorithm);
   if (o->init > LP_KMEANS_INIT_GIVEN) return KM_BROKEN("option init = %u", o->init);
   if (o->scale_all > LP_KMEANS_SCALE_LOG1P) return KM_BROKEN("option scale = %u", o->scale_all);
+  if (o->exact_sums > 1) return KM_BROKEN("option exact_sums = %u", o->exact_sums);
   if (o->stop_on_no_change > 1)
     return KM_BROKEN("option stop_on_no_change = %u", o->stop_on_no_change);
   if (o->silhouette_sample < 2 || o->silhouette_sample > LP_KMEANS_MAX_SILHOUETTE_SAMPLE)

@@ -115,6 +115,12 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
   for (size_t t = 0; t < d && borrow; t++)
     borrow = (h->col_scales != NULL ? h->col_scales[t] : opt->scale_all) ==
              LP_KMEANS_SCALE_NONE;
+  /* Exact accumulators for the Lloyd/Hamerly update: k x (d + 1) of them. */
+  size_t acc_len = 0;
+  if (opt->exact_sums && km_resolve(opt->algorithm) != LP_KMEANS_ALGO_MINIBATCH &&
+      (lp_mul_overflow(k, d + 1, &acc_len) ||
+       lp_mul_overflow(acc_len, (size_t)LP_KMEANS_ACC_WORDS, &acc_len)))
+    return lp_error_set(err, LP_ELIMIT, "exact sums: k x (d + 1) accumulators overflow");
   km_model m = {0};
   km_work w = {0};
   uint32_t *kinds = NULL;
@@ -135,6 +141,7 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
       {(void **)&w.labels, n, sizeof(uint32_t)},
       {(void **)&w.upper, n, sizeof(double)},
       {(void **)&w.lower, n, sizeof(double)},
+      {(void **)&w.acc, acc_len, sizeof(int64_t)},
   };
   const size_t nblocks = LP_ARRAY_LEN(blocks);
   rc = km_alloc_blocks(&h->mem, blocks, nblocks);

@@ -79,6 +79,7 @@ static const km_int_option km_int_options[] = {
     {LP_KMEANS_SCALE, "scale", LP_KMEANS_SCALE_NONE, LP_KMEANS_SCALE_LOG1P},
     {LP_KMEANS_STOP_ON_NO_CHANGE, "stop_on_no_change", 0, 1},
     {LP_KMEANS_SILHOUETTE_SAMPLE, "silhouette_sample", 2, LP_KMEANS_MAX_SILHOUETTE_SAMPLE},
+    {LP_KMEANS_EXACT_SUMS, "exact_sums", 0, 1},
 };
 
 static const km_int_option *km_find_int(const lp_kmeans *h, uint32_t key, int *rc) {
@@ -119,6 +120,7 @@ int lp_kmeans_set_int(lp_kmeans *h, uint32_t key, int64_t value) {
     h->n_col_scales = 0;
     break;
   case LP_KMEANS_STOP_ON_NO_CHANGE: p->stop_on_no_change = (uint32_t)value; break;
+  case LP_KMEANS_EXACT_SUMS: p->exact_sums = (uint32_t)value; break;
   default: /* LP_KMEANS_SILHOUETTE_SAMPLE: the table has no other key */
     p->silhouette_sample = (size_t)value;
     break;
@@ -144,6 +146,7 @@ int lp_kmeans_get_int(const lp_kmeans *h, uint32_t key, int64_t *value) {
   case LP_KMEANS_BATCH_SIZE: *value = p->batch_size; break;
   case LP_KMEANS_SCALE: *value = p->scale_all; break;
   case LP_KMEANS_STOP_ON_NO_CHANGE: *value = p->stop_on_no_change; break;
+  case LP_KMEANS_EXACT_SUMS: *value = p->exact_sums; break;
   default: *value = (int64_t)p->silhouette_sample; break;
   }
   return LP_OK;

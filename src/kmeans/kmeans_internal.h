@@ -52,6 +52,7 @@ typedef struct km_options {
   uint32_t init;      /* LP_KMEANS_INIT_* */
   uint32_t scale_all; /* LP_KMEANS_SCALE_* */
   uint32_t stop_on_no_change; /* 0 or 1 */
+  uint32_t exact_sums;        /* 0 or 1 */
   uint64_t seed;
   double tol;
   size_t silhouette_sample;
@@ -125,6 +126,7 @@ typedef struct km_work {
   uint32_t *labels; /* n */
   double *upper;    /* n: Hamerly upper bounds; scratch for init and relocation */
   double *lower;    /* n: Hamerly lower bounds; scratch for init */
+  int64_t *acc;     /* k * (d + 1) exact accumulators (exact.h), or NULL */
   uint32_t n_iter;
   double inertia;
 } km_work;

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 
+#include "kmeans/exact.h"
 #include "kmeans/lloyd.h"
 
 /* Four distances at once, each summed over the columns in order, so every
@@ -221,6 +222,10 @@ static void km_update_bounds(km_work *w) {
 }
 
 static void km_accumulate(km_work *w, uint64_t *count) {
+  if (w->acc != NULL) {
+    km_accumulate_exact(w, count);
+    return;
+  }
   const size_t d = w->d, k = w->k;
   memset(w->sums, 0, k * d * sizeof(double));
   memset(w->wsum, 0, k * sizeof(double));

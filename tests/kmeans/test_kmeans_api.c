@@ -22,6 +22,7 @@
 #include "harness/lp_test.h"
 #include "km_test_data.h"
 #include "kmeans/check.h"
+#include "kmeans/exact.h"
 
 static lp_kmeans *fitted_m(void) {
   lp_kmeans *h = new_km();
@@ -50,6 +51,7 @@ static void options_get_and_bounds(void **state) {
       {LP_KMEANS_SCALE, LP_KMEANS_SCALE_NONE, 0, LP_KMEANS_SCALE_LOG1P},
       {LP_KMEANS_STOP_ON_NO_CHANGE, 0, 0, 1},
       {LP_KMEANS_SILHOUETTE_SAMPLE, 10000, 2, LP_KMEANS_MAX_SILHOUETTE_SAMPLE},
+      {LP_KMEANS_EXACT_SUMS, 0, 0, 1},
   };
   for (size_t i = 0; i < LP_ARRAY_LEN(want); i++) {
     int64_t v = -99, lo = -99, hi = -99;
@@ -235,6 +237,9 @@ static void every_failure_leaves_its_message(void **state) {
          LP_EMISUSE, "no model");
   EXPECT(lp_kmeans_apply_sums(empty, c, c, (const uint64_t[3]){1, 1, 1}, 3, 2, NULL), LP_EMISUSE,
          "no model");
+  EXPECT(lp_kmeans_partial_sums_exact(ch, km_m_points, 1, 2, NULL, NULL, 0, &needed, NULL),
+         LP_EMISUSE, "no model");
+  EXPECT(lp_kmeans_apply_sums_exact(empty, NULL, 0, NULL), LP_EMISUSE, "no model");
   lp_kmeans_free(empty);
   lp_kmeans *h = fitted_m();
   msg_h = h;
@@ -289,6 +294,12 @@ static void every_failure_leaves_its_message(void **state) {
   EXPECT(lp_kmeans_apply_sums(h, sums, ws, counts, 2, 2, NULL), LP_EINVAL, "k x d");
   counts[1] = 1;
   EXPECT(lp_kmeans_apply_sums(h, sums, ws, counts, 3, 2, NULL), LP_EINVAL, "wsums[1]");
+  int64_t acc[3 * 3 * LP_KMEANS_ACC_WORDS] = {0};
+  EXPECT(lp_kmeans_partial_sums_exact(ch, km_m_points, 10, 2, NULL, acc, 5, &needed, NULL),
+         LP_EBUFSIZE, "capacity 5");
+  EXPECT(lp_kmeans_apply_sums_exact(h, acc, 5, NULL), LP_EINVAL, "len: 5 words");
+  acc[7] = INT64_MAX;
+  EXPECT(lp_kmeans_apply_sums_exact(h, acc, LP_ARRAY_LEN(acc), NULL), LP_EINVAL, "beyond 2^62");
   lp_kmeans_free(h);
 }
 
@@ -341,6 +352,8 @@ static void try_everything(reenter *r) {
                              NULL),
       lp_kmeans_apply_sums(h, km_m_centers, (const double[3]){1, 1, 1},
                            (const uint64_t[3]){1, 1, 1}, 3, 2, NULL),
+      lp_kmeans_partial_sums_exact(h, km_m_points, 10, 2, NULL, NULL, 0, &needed, NULL),
+      lp_kmeans_apply_sums_exact(h, NULL, 0, NULL),
   };
   for (size_t i = 0; i < LP_ARRAY_LEN(rcs); i++) {
     r->attempted++;
@@ -376,7 +389,7 @@ static void callbacks_cannot_reenter(void **state) {
   assert_int_equal(lp_kmeans_save(h, reentering_writer, &r), LP_OK);
   assert_true(r.calls > 0);
   assert_int_equal(r.refused, r.attempted);
-  assert_int_equal(r.attempted, 24);
+  assert_int_equal(r.attempted, 26);
   assert_true(r.messages_ok);
   assert_int_equal(r.k_seen, 3);
   assert_int_equal(km_check(h), LP_OK);
@@ -677,6 +690,171 @@ static void sharded_sums_reject_bad_input(void **state) {
   lp_kmeans_free(h);
 }
 
+/* ---- exact sums ---- */
+static void exact_accumulator_adds_exactly(void **state) {
+  (void)state;
+  int64_t a[LP_KMEANS_ACC_WORDS] = {0};
+  /* 1e100 + 1 - 1e100 = 1 exactly (a double sum gives 0). */
+  km_acc_add(a, 1e100);
+  km_acc_add(a, 1.0);
+  km_acc_add(a, -1e100);
+  assert_true(km_acc_value(a) == 1.0);
+  /* Ten times the double 0.1 is 1.0000000000000000555 exactly, which
+   * rounds to 1.0; adding in doubles gives 0.9999999999999999. */
+  memset(a, 0, sizeof a);
+  double naive = 0.0;
+  for (int i = 0; i < 10; i++) {
+    km_acc_add(a, 0.1);
+    naive += 0.1;
+  }
+  assert_true(km_acc_value(a) == 1.0);
+  assert_true(naive != 1.0);
+  /* Negative totals, subnormals, cancellation to zero. */
+  memset(a, 0, sizeof a);
+  km_acc_add(a, -2.5);
+  km_acc_add(a, 0.25);
+  assert_true(km_acc_value(a) == -2.25);
+  memset(a, 0, sizeof a);
+  for (int i = 0; i < 3; i++) km_acc_add(a, 0x1p-1074);
+  assert_true(km_acc_value(a) == 3 * 0x1p-1074);
+  km_acc_add(a, -0x1p-1073);
+  km_acc_add(a, -0x1p-1074);
+  assert_true(km_acc_value(a) == 0.0);
+  /* The value depends on the exact sum only: word-wise sums of separately
+   * filled accumulators equal one filled with everything, in any order. */
+  int64_t p[3][LP_KMEANS_ACC_WORDS], all[LP_KMEANS_ACC_WORDS] = {0};
+  memset(p, 0, sizeof p);
+  for (int i = 0; i < 300; i++) {
+    double v = (i % 7 - 3) * 1e-3 + (i % 5) * 1e10 + 1.0 / (i + 1);
+    km_acc_add(p[i % 3], v);
+    km_acc_add(all, v);
+  }
+  for (int i = 0; i < 3; i++) km_acc_normalize(p[i]);
+  int64_t r1[LP_KMEANS_ACC_WORDS], r2[LP_KMEANS_ACC_WORDS];
+  for (size_t w = 0; w < LP_KMEANS_ACC_WORDS; w++) {
+    r1[w] = (p[0][w] + p[1][w]) + p[2][w];
+    r2[w] = p[2][w] + (p[1][w] + p[0][w]);
+  }
+  double v1 = km_acc_value(r1), v2 = km_acc_value(r2), v3 = km_acc_value(all);
+  assert_memory_equal(&v1, &v2, sizeof v1);
+  assert_memory_equal(&v1, &v3, sizeof v1);
+}
+
+/* With LP_KMEANS_EXACT_SUMS the sharded steps reduce in any order: three
+ * shards summed separately and added in two different orders give the
+ * fit's bits (and Hamerly's equal Lloyd's). */
+static void exact_shards_equal_the_exact_fit_in_any_order(void **state) {
+  (void)state;
+  km_make_blobs(sh_x, SH_N, SH_D, SH_K, 21, 14.0);
+  for (size_t i = 0; i < SH_N; i++) sh_w[i] = 0.5 + (double)((i * 13) % 7) * 0.375;
+  const size_t len = SH_K * (SH_D + 1) * LP_KMEANS_ACC_WORDS;
+  static int64_t part[3][SH_K * (SH_D + 1) * LP_KMEANS_ACC_WORDS], red[SH_K * (SH_D + 1) * LP_KMEANS_ACC_WORDS];
+  static uint32_t labels[SH_N], prev[SH_N], fit_labels[SH_N];
+  const uint32_t scales[2] = {LP_KMEANS_SCALE_NONE, LP_KMEANS_SCALE_ZSCORE};
+  for (int weighted = 0; weighted < 2; weighted++)
+    for (size_t si = 0; si < 2; si++) {
+      lp_kmeans *fit = sh_handle(scales[si], 300, weighted, false);
+      assert_int_equal(lp_kmeans_set_int(fit, LP_KMEANS_EXACT_SUMS, 1), LP_OK);
+      assert_int_equal(lp_kmeans_fit(fit, sh_x, SH_N, SH_D, weighted ? sh_w : NULL), LP_OK);
+      assert_int_equal(km_check(fit), LP_OK);
+      /* Hamerly with exact sums: the same bits. */
+      lp_kmeans *ham = sh_handle(scales[si], 300, weighted, false);
+      assert_int_equal(lp_kmeans_set_int(ham, LP_KMEANS_EXACT_SUMS, 1), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(ham, LP_KMEANS_ALGORITHM, LP_KMEANS_ALGO_HAMERLY), LP_OK);
+      assert_int_equal(lp_kmeans_fit(ham, sh_x, SH_N, SH_D, weighted ? sh_w : NULL), LP_OK);
+      double a[SH_K * SH_D], b[SH_K * SH_D];
+      assert_int_equal(km_test_centroids(fit, LP_KMEANS_SPACE_SCALED, a, SH_K * SH_D), LP_OK);
+      assert_int_equal(km_test_centroids(ham, LP_KMEANS_SPACE_SCALED, b, SH_K * SH_D), LP_OK);
+      assert_memory_equal(a, b, sizeof a);
+      /* And close to the plain fit (the sums differ in the last bits only). */
+      lp_kmeans *plain = sh_handle(scales[si], 300, weighted, true);
+      assert_int_equal(km_test_centroids(plain, LP_KMEANS_SPACE_SCALED, b, SH_K * SH_D), LP_OK);
+      for (size_t q = 0; q < SH_K * SH_D; q++) assert_close(a[q], b[q], 1e-13);
+      /* The sharded run. */
+      lp_kmeans *sh = sh_handle(scales[si], 0, weighted, true);
+      for (size_t i = 0; i < SH_N; i++) prev[i] = UINT32_MAX;
+      uint32_t it = 0;
+      for (;;) {
+        it++;
+        for (size_t s = 0; s < 3; s++) {
+          memset(part[s], 0, sizeof part[s]);
+          size_t needed = 0, off = sh_cut[s], n = sh_cut[s + 1] - off;
+          assert_int_equal(lp_kmeans_partial_sums_exact(sh, sh_x + off * SH_D, n, SH_D,
+                                                        weighted ? sh_w + off : NULL, part[s],
+                                                        len, &needed, labels + off),
+                           LP_OK);
+          assert_int_equal(needed, len);
+        }
+        /* Reduce in an order that changes with the iteration. */
+        for (size_t w = 0; w < len; w++)
+          red[w] = it % 2 ? (part[2][w] + part[0][w]) + part[1][w]
+                          : part[0][w] + (part[1][w] + part[2][w]);
+        size_t changed = 0;
+        for (size_t i = 0; i < SH_N; i++) changed += labels[i] != prev[i];
+        memcpy(prev, labels, sizeof prev);
+        assert_int_equal(lp_kmeans_apply_sums_exact(sh, red, len, NULL), LP_OK);
+        assert_int_equal(km_check(sh), LP_OK);
+        if (changed == 0 || it == 300) break;
+      }
+      assert_int_equal(km_test_centroids(sh, LP_KMEANS_SPACE_SCALED, b, SH_K * SH_D), LP_OK);
+      assert_memory_equal(a, b, sizeof a);
+      assert_int_equal(it, lp_kmeans_n_iter(fit));
+      size_t got;
+      assert_int_equal(lp_kmeans_labels(fit, fit_labels, SH_N, &got), LP_OK);
+      assert_memory_equal(labels, fit_labels, sizeof labels);
+      lp_kmeans_free(fit);
+      lp_kmeans_free(ham);
+      lp_kmeans_free(plain);
+      lp_kmeans_free(sh);
+    }
+}
+
+static void exact_sums_reject_bad_input(void **state) {
+  (void)state;
+  lp_kmeans *h = fitted_m();
+  const size_t len = 3 * 3 * LP_KMEANS_ACC_WORDS;
+  static int64_t acc[3 * 3 * LP_KMEANS_ACC_WORDS];
+  double before[6], after[6];
+  size_t needed = 0;
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, before, 6), LP_OK);
+  assert_int_equal(lp_kmeans_partial_sums_exact(h, NULL, 0, 2, NULL, NULL, 0, &needed, NULL), LP_OK);
+  assert_int_equal(needed, len);
+  assert_int_equal(lp_kmeans_partial_sums_exact(NULL, km_m_points, 10, 2, NULL, acc, len, &needed, NULL), LP_EINVAL);
+  assert_int_equal(lp_kmeans_partial_sums_exact(h, km_m_points, 10, 2, NULL, acc, len, NULL, NULL), LP_EINVAL);
+  assert_int_equal(lp_kmeans_partial_sums_exact(h, km_m_points, 10, 2, NULL, NULL, len, &needed, NULL), LP_EINVAL);
+  assert_int_equal(lp_kmeans_partial_sums_exact(h, km_m_points, 10, 1, NULL, acc, len, &needed, NULL), LP_EINVAL);
+  assert_int_equal(lp_kmeans_partial_sums_exact(h, km_m_points, 10, 2, (const double[10]){1, -1}, acc, len, &needed, NULL), LP_EINVAL);
+  acc[len - 1] = -INT64_MAX;
+  assert_int_equal(lp_kmeans_partial_sums_exact(h, km_m_points, 10, 2, NULL, acc, len, &needed, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "beyond 2^62"));
+  assert_true(acc[len - 1] == -INT64_MAX); /* not touched */
+  memset(acc, 0, sizeof acc);
+  uint32_t l[10];
+  assert_int_equal(lp_kmeans_partial_sums_exact(h, km_m_points, 10, 2, NULL, acc, len, &needed, l), LP_OK);
+  assert_memory_equal(l, km_m_labels, sizeof l);
+  /* The means of the fit's own partition: the centroids do not move. */
+  double shift2 = -1;
+  assert_int_equal(lp_kmeans_apply_sums_exact(NULL, acc, len, NULL), LP_EINVAL);
+  assert_int_equal(lp_kmeans_apply_sums_exact(h, NULL, len, NULL), LP_EINVAL);
+  assert_int_equal(lp_kmeans_apply_sums_exact(h, acc, len - 1, NULL), LP_EINVAL);
+  /* A negative weight sum for cluster 1. */
+  static int64_t neg[3 * 3 * LP_KMEANS_ACC_WORDS];
+  memcpy(neg, acc, sizeof neg);
+  km_acc_add(neg + (1 * 3 + 2) * LP_KMEANS_ACC_WORDS, -100.0);
+  km_acc_normalize(neg + (1 * 3 + 2) * LP_KMEANS_ACC_WORDS);
+  assert_int_equal(lp_kmeans_apply_sums_exact(h, neg, len, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_kmeans_errmsg(h), "wsums[1]"));
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, after, 6), LP_OK);
+  assert_memory_equal(before, after, sizeof before);
+  assert_int_equal(km_check(h), LP_OK);
+  assert_int_equal(lp_kmeans_apply_sums_exact(h, acc, len, &shift2), LP_OK);
+  assert_int_equal(km_check(h), LP_OK);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, after, 6), LP_OK);
+  for (size_t q = 0; q < 6; q++) assert_close(after[q], before[q], 1e-15);
+  assert_true(shift2 >= 0.0 && shift2 < 1e-28);
+  lp_kmeans_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(options_get_and_bounds),
@@ -687,6 +865,9 @@ int main(void) {
       cmocka_unit_test(chained_shards_equal_the_fit_bit_for_bit),
       cmocka_unit_test(reduced_shards_stay_within_the_bound),
       cmocka_unit_test(sharded_sums_reject_bad_input),
+      cmocka_unit_test(exact_accumulator_adds_exactly),
+      cmocka_unit_test(exact_shards_equal_the_exact_fit_in_any_order),
+      cmocka_unit_test(exact_sums_reject_bad_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1217,6 +1217,74 @@ static void checker_finds_broken_invariants(void **state) {
   assert_int_equal(rfm_check(h), LP_ECORRUPT);
   rfm_bands_default(&h->bands, &h->period);
   assert_int_equal(rfm_check(h), LP_OK);
+  int64_t turnover = h->turnover;
+  h->period = 0;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "period or bands"));
+  h->period = DAY;
+  h->turnover = -1;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "turnover"));
+  h->turnover = turnover;
+  int64_t as_of = h->stage_as_of;
+  h->has_stage_as_of = false;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  h->has_stage_as_of = true;
+  h->stage_as_of = as_of;
+  h->index.len++;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "index entries"));
+  h->index.len--;
+  /* Periods: the first period missing from the set (first_ts moved one
+   * period earlier), and prev_ts outside the latest period before the last. */
+  rfm_prof *q = NULL;
+  for (size_t i = 0; i < h->profs.len && q == NULL; i++)
+    if (rfm_at(h, i)->periods >= 3) q = rfm_at(h, i);
+  assert_non_null(q);
+  rfm_prof keep = *q;
+  q->first_ts -= DAY;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "first or last purchase period"));
+  *q = keep;
+  q->prev_ts = q->first_ts;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "prev_ts"));
+  *q = keep;
+  assert_int_equal(rfm_check(h), LP_OK);
+  lp_rfm_free(h);
+}
+
+/* Chains that revisit a member: orders 0 and 5 form the chain 5 -> 0 -> end
+ * (value 0), so a count one too high walks 5, 0, 0 and still ends on a
+ * 0. Only the set sizes and the fingerprint of the members can tell. */
+static void checker_finds_chains_that_miss_entries(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  lp_rfm_txn t[3] = {txn(1, T0, 10, 0), txn(1, T0 + 60, 10, 5), txn(1, T0 + 120, 10, 5)};
+  assert_int_equal(lp_rfm_add(h, t, 3), LP_OK);
+  assert_int_equal(rfm_check(h), LP_OK);
+  rfm_prof *p = rfm_at(h, 0);
+  assert_int_equal(p->order_keys, 2);
+  p->order_keys = 3;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "set sizes"));
+  /* With one more entry of the same profile the sizes agree. */
+  assert_int_equal(lp_hmap_reserve(&h->orders, &h->mem, h->orders.len + 1), LP_OK);
+  uint64_t head = 0, count = 0;
+  assert_true(rfm_set_insert(&h->orders, &h->mem, 1, 77, &head, &count));
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "chains do not cover their sets"));
+  /* An entry whose owner is no profile. */
+  uint64_t key[2] = {1, 77};
+  assert_true(lp_hmap_del(&h->orders, key, NULL));
+  assert_true(rfm_set_insert(&h->orders, &h->mem, 999, 77, &head, &count));
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "unknown profile"));
+  key[0] = 999;
+  assert_true(lp_hmap_del(&h->orders, key, NULL));
+  p->order_keys = 2;
+  assert_int_equal(rfm_check(h), LP_OK);
   lp_rfm_free(h);
 }
 
@@ -1281,6 +1349,7 @@ int main(void) {
       cmocka_unit_test(segment_names_and_the_old_spelling),
       cmocka_unit_test(checker_finds_broken_invariants),
       cmocka_unit_test(creation_errors_and_the_profile_limit),
+      cmocka_unit_test(checker_finds_chains_that_miss_entries),
   };
   return cmocka_run_group_tests_name("rfm", tests, NULL, NULL);
 }

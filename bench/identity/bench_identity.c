@@ -2,7 +2,9 @@
  * Identity benchmark: a deterministic stream of realistic events (people
  * with 2-6 identifiers across web, app and store; shared kiosk devices;
  * junk values; a share of late events) fed to lp_idgraph_observe. Prints
- * events/s, identifiers/s, bytes per stored identifier and peak RSS.
+ * events/s, identifiers/s, bytes per stored identifier and peak RSS; then
+ * the snapshot round trip, and the merge of two shards of the same stream
+ * (which must equal the single graph byte for byte).
  *
  *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--observe-only] [identifiers]
  *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
@@ -309,7 +311,42 @@ int main(int argc, char **argv) {
          ",\"peak_rss\":%lld}\n",
          st.identifiers, lp_membuf_size(b), (double)lp_membuf_size(b) / (double)st.identifiers,
          s1 - s0, s2t - s1, bench_peak_rss());
+  /* Two shards of the same stream (events alternately), merged: the time
+   * of lp_idgraph_merge, and whether it equals the single graph. */
+  lp_idgraph *shard[2] = {make_graph(NULL), make_graph(NULL)};
+  if (shard[0] == NULL || shard[1] == NULL) return 1;
+  stream s3;
+  lp_rng_seed(&s3.rng, 42);
+  s3.people = s.people;
+  s3.late_pct = late;
+  s3.kiosk_pct = kiosks;
+  s3.clock = 1700000000;
+  for (uint64_t i = 0; i < events; i++) {
+    lp_idgraph_ident ids[8];
+    int64_t ts;
+    const char *src;
+    size_t n = next_event(&s3, ids, &ts, &src);
+    if (lp_idgraph_observe(shard[i % 2], ids, n, ts, src, strlen(src), NULL) != LP_OK) return 1;
+  }
+  double m0 = bench_now(), mc0 = cpu_now();
+  if (lp_idgraph_merge(shard[0], shard[1]) != LP_OK) {
+    fprintf(stderr, "merge: %s\n", lp_idgraph_errmsg(shard[0]));
+    return 1;
+  }
+  double m1 = bench_now(), mc1 = cpu_now();
+  lp_membuf *mb;
+  if (lp_membuf_create(NULL, &mb) != LP_OK || lp_idgraph_save(shard[0], lp_membuf_write, mb) != LP_OK)
+    return 1;
+  int equal = lp_membuf_size(mb) == lp_membuf_size(b) &&
+              memcmp(lp_membuf_data(mb), lp_membuf_data(b), lp_membuf_size(b)) == 0;
+  printf("{\"bench\":\"identity_merge\",\"events\":%" PRIu64 ",\"seconds\":%.3f"
+         ",\"cpu_seconds\":%.3f,\"events_per_cpu_s\":%.0f,\"equal_to_one_graph\":%s}\n",
+         events, m1 - m0, mc1 - mc0, (double)events / (mc1 - mc0 > 1e-9 ? mc1 - mc0 : 1e-9),
+         equal ? "true" : "false");
+  lp_membuf_free(mb);
+  lp_idgraph_free(shard[0]);
+  lp_idgraph_free(shard[1]);
   lp_membuf_free(b);
   lp_idgraph_free(g);
-  return sink == 0;
+  return sink == 0 || !equal;
 }

@@ -14,6 +14,17 @@
 #include "kmeans/query.h"
 #include "kmeans/scale.h"
 
+/* The checks every shard entry point makes first (after the busy guard):
+ * the required `needed` output (apply calls have none and pass any
+ * non-NULL pointer), and a model to step from. */
+static int km_shard_start(const lp_kmeans *h, const size_t *needed) {
+  if (needed == NULL) return lp_error_set(KM_ERR(h), LP_EINVAL, "needed: NULL");
+  if (!km_has_model(h))
+    return lp_error_set(KM_ERR(h), LP_EMISUSE,
+                        "no model: fit (LP_KMEANS_MAX_ITER 0) or load first");
+  return LP_OK;
+}
+
 /* Rows and weights a shard call may read: checked before anything is
  * written. */
 static int km_rows_ok(const lp_kmeans *h, const double *x, size_t n, size_t d,
@@ -42,14 +53,13 @@ int lp_kmeans_partial_sums(const lp_kmeans *h, const double *x, size_t n, size_t
   if (h == NULL) return LP_EINVAL;
   KM_REFUSE_IF_BUSY(h, "lp_kmeans_partial_sums");
   lp_error *err = LP_ERR_OF_CONST(h);
-  if (needed == NULL) return lp_error_set(err, LP_EINVAL, "needed: NULL");
-  if (!km_has_model(h))
-    return lp_error_set(err, LP_EMISUSE, "no model: fit (LP_KMEANS_MAX_ITER 0) or load first");
+  int rc = km_shard_start(h, needed);
+  if (rc != LP_OK) return rc;
   const km_model *m = &h->model;
   if ((sums == NULL) != (wsums == NULL) || (sums == NULL) != (counts == NULL))
     return lp_error_set(err, LP_EINVAL, "sums, wsums and counts: all NULL or none");
   bool write;
-  int rc = km_buffer_check(h, "sums", sums, k_capacity, m->k, needed, &write);
+  rc = km_buffer_check(h, "sums", sums, k_capacity, m->k, needed, &write);
   if (rc != LP_OK || !write) return rc;
   rc = km_rows_ok(h, x, n, d, weights);
   if (rc != LP_OK) return rc;
@@ -152,8 +162,8 @@ int lp_kmeans_apply_sums(lp_kmeans *h, const double *sums, const double *wsums,
                          const uint64_t *counts, size_t k, size_t d, double *shift2) {
   if (h == NULL) return LP_EINVAL;
   KM_REFUSE_IF_BUSY(h, "lp_kmeans_apply_sums");
-  if (!km_has_model(h))
-    return lp_error_set(&h->err, LP_EMISUSE, "no model: fit (LP_KMEANS_MAX_ITER 0) or load first");
+  int rc = km_shard_start(h, &h->model.k);
+  if (rc != LP_OK) return rc;
   if (sums == NULL || wsums == NULL || counts == NULL)
     return lp_error_set(&h->err, LP_EINVAL, "sums, wsums or counts: NULL");
   if (k != h->model.k || d != h->model.d)
@@ -174,17 +184,16 @@ int lp_kmeans_partial_sums_exact(const lp_kmeans *h, const double *x, size_t n, 
   if (h == NULL) return LP_EINVAL;
   KM_REFUSE_IF_BUSY(h, "lp_kmeans_partial_sums_exact");
   lp_error *err = LP_ERR_OF_CONST(h);
-  if (needed == NULL) return lp_error_set(err, LP_EINVAL, "needed: NULL");
-  if (!km_has_model(h))
-    return lp_error_set(err, LP_EMISUSE, "no model: fit (LP_KMEANS_MAX_ITER 0) or load first");
+  int rc = km_shard_start(h, needed);
+  if (rc != LP_OK) return rc;
   const km_model *m = &h->model;
   if (m->k > SIZE_MAX / (m->d + 1) / KM_ACC_WORDS)
     return lp_error_set(err, LP_ELIMIT, "acc: k x (d + 1) accumulators overflow size_t");
   bool write;
-  int rc = km_buffer_check(h, "acc", acc, capacity, km_acc_len(m), needed, &write);
+  rc = km_buffer_check(h, "acc", acc, capacity, km_acc_len(m), needed, &write);
   if (rc != LP_OK || !write) return rc;
-  int bad = km_rows_ok(h, x, n, d, weights);
-  if (bad != LP_OK) return bad;
+  rc = km_rows_ok(h, x, n, d, weights);
+  if (rc != LP_OK) return rc;
   if (!km_acc_words_ok(acc, km_acc_len(m)))
     return lp_error_set(err, LP_EINVAL, "acc: a word is beyond 2^62 (not a sum of normalised "
                                         "accumulators)");
@@ -215,8 +224,8 @@ int lp_kmeans_partial_sums_exact(const lp_kmeans *h, const double *x, size_t n, 
 int lp_kmeans_apply_sums_exact(lp_kmeans *h, const int64_t *acc, size_t len, double *shift2) {
   if (h == NULL) return LP_EINVAL;
   KM_REFUSE_IF_BUSY(h, "lp_kmeans_apply_sums_exact");
-  if (!km_has_model(h))
-    return lp_error_set(&h->err, LP_EMISUSE, "no model: fit (LP_KMEANS_MAX_ITER 0) or load first");
+  int rc = km_shard_start(h, &h->model.k);
+  if (rc != LP_OK) return rc;
   if (acc == NULL) return lp_error_set(&h->err, LP_EINVAL, "acc: NULL");
   if (h->model.k > SIZE_MAX / (h->model.d + 1) / KM_ACC_WORDS || len != km_acc_len(&h->model))
     return lp_error_set(&h->err, LP_EINVAL,

@@ -1197,6 +1197,9 @@ static void kernel_variants_agree(void **state) {
       for (uint32_t i = 0; i < LP_BITMAP_WORDS * 64; i++)
         refruns += ((a[i / 64] >> (i % 64)) & 1u) && (i == 0 || !((a[(i - 1) / 64] >> ((i - 1) % 64)) & 1u));
       assert_int_equal(lpb_words_nruns_at(level, a), refruns);
+      const uint64_t *ws[3] = {a, b, a};
+      assert_int_equal(lpb_words_andk_card_at(level, ws, 1), ref);
+      assert_int_equal(lpb_words_andk_card_at(level, ws, 3), refand);
       for (uint32_t op = 0; op < 4; op++) {
         uint32_t c0 = lpb_words_op_at(0, op, d0, a, b);
         uint32_t c1 = lpb_words_op_at(level, op, d1, a, b);

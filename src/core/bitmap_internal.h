@@ -62,6 +62,8 @@ uint32_t lpb_words_count_range(const uint64_t *w, uint32_t lo, uint32_t hi);
 uint32_t lpb_words_card(const uint64_t *w);
 /* Popcount of a & b. */
 uint32_t lpb_words_and_card(const uint64_t *a, const uint64_t *b);
+/* Popcount of ws[0] & ... & ws[k-1] (k >= 1), all streams read together. */
+uint32_t lpb_words_andk_card(const uint64_t *const *ws, size_t k);
 /* Popcount of a OP b, nothing written. */
 uint32_t lpb_words_op_card(uint32_t op, const uint64_t *a, const uint64_t *b);
 /* dst = a OP b (dst may be a or b); returns the popcount of dst. */
@@ -73,6 +75,7 @@ int lpb_kernel_level(void);
 uint32_t lpb_words_card_at(int level, const uint64_t *w);
 uint32_t lpb_words_op_card_at(int level, uint32_t op, const uint64_t *a, const uint64_t *b);
 uint32_t lpb_words_nruns_at(int level, const uint64_t *w);
+uint32_t lpb_words_andk_card_at(int level, const uint64_t *const *ws, size_t k);
 uint32_t lpb_words_op_at(int level, uint32_t op, uint64_t *dst, const uint64_t *a,
                          const uint64_t *b);
 /* Runs in a bitset. */

@@ -64,6 +64,20 @@
     }                                                                                       \
     return n;                                                                               \
   }                                                                                         \
+  ATTR static uint32_t andk_card_##SUF(const uint64_t *const *ws, size_t k) {              \
+    uint64_t buf[64];                                                                       \
+    uint32_t n = 0;                                                                         \
+    for (uint32_t j = 0; j < LP_BITMAP_WORDS; j += 64) {                                    \
+      const uint64_t *w0 = ws[0] + j;                                                       \
+      for (uint32_t q = 0; q < 64; q++) buf[q] = w0[q];                                     \
+      for (size_t t = 1; t < k; t++) {                                                      \
+        const uint64_t *w = ws[t] + j;                                                      \
+        for (uint32_t q = 0; q < 64; q++) buf[q] &= w[q];                                   \
+      }                                                                                     \
+      for (uint32_t q = 0; q < 64; q++) n += (uint32_t)__builtin_popcountll(buf[q]);        \
+    }                                                                                       \
+    return n;                                                                               \
+  }                                                                                         \
   ATTR static uint32_t nruns_##SUF(const uint64_t *w) {                                     \
     uint32_t n = (uint32_t)__builtin_popcountll(w[0] & ~(w[0] << 1));                       \
     for (uint32_t i = 1; i < LP_BITMAP_WORDS; i++)                                          \
@@ -85,6 +99,15 @@ static uint32_t opcard_generic(uint32_t op, const uint64_t *a, const uint64_t *b
   for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)
     n += lpb_popcnt(op == LPB_OP_AND ? a[i] & b[i] : op == LPB_OP_OR ? a[i] | b[i]
                     : op == LPB_OP_ANDNOT ? a[i] & ~b[i] : a[i] ^ b[i]);
+  return n;
+}
+static uint32_t andk_card_generic(const uint64_t *const *ws, size_t k) {
+  uint32_t n = 0;
+  for (uint32_t j = 0; j < LP_BITMAP_WORDS; j++) {
+    uint64_t x = ws[0][j];
+    for (size_t t = 1; t < k; t++) x &= ws[t][j];
+    n += lpb_popcnt(x);
+  }
   return n;
 }
 static uint32_t nruns_generic(const uint64_t *w) {
@@ -132,6 +155,19 @@ uint32_t lpb_words_op_card_at(int level, uint32_t op, const uint64_t *a, const u
 #endif
   (void)level;
   return opcard_generic(op, a, b);
+}
+
+uint32_t lpb_words_andk_card_at(int level, const uint64_t *const *ws, size_t k) {
+#if LPB_DISPATCH
+  if (level == 2) return andk_card_avx512(ws, k);
+  if (level == 1) return andk_card_popcnt(ws, k);
+#endif
+  (void)level;
+  return andk_card_generic(ws, k);
+}
+
+uint32_t lpb_words_andk_card(const uint64_t *const *ws, size_t k) {
+  return lpb_words_andk_card_at(lpb_kernel_level(), ws, k);
 }
 
 uint32_t lpb_words_nruns_at(int level, const uint64_t *w) {

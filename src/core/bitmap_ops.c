@@ -144,6 +144,8 @@ static uint32_t arr_filter(const uint16_t *a, uint32_t n, const lp_bitmap_contai
       out[k] = a[i];
       k += in == keep;
     }
+  } else if (keep) {
+    return arr_and(a, n, lpb_arr(c), c->n, out);
   } else {
     const uint16_t *b = lpb_arr(c);
     uint32_t j = 0;
@@ -632,41 +634,47 @@ static uint32_t c_and_many_card(const lp_bitmap_container *const *cs, size_t k) 
   for (size_t i = 0; i < k; i++)
     if (cs[i]->kind == LP_BITMAP_ARRAY && (base == k || cs[i]->card < cs[base]->card)) base = i;
   if (base < k) {
-    uint16_t buf[LP_BITMAP_ARRAY_MAX];
+    uint16_t buf[2][LP_BITMAP_ARRAY_MAX]; /* ping-pong: the merges are not in-place safe */
     const uint16_t *cur = lpb_arr(cs[base]);
-    uint32_t n = cs[base]->n;
-    for (size_t i = 0; i < k && n; i++) {
+    uint32_t n = cs[base]->n, flip = 0;
+    /* most selective first: the smallest containers (k <= 64) */
+    uint8_t order[64];
+    size_t no = 0;
+    for (size_t i = 0; i < k; i++) {
       if (i == base) continue;
-      n = arr_filter(cur, n, cs[i], true, buf);
-      cur = buf;
+      size_t at = no++;
+      while (at > 0 && cs[order[at - 1]]->card > cs[i]->card) {
+        order[at] = order[at - 1];
+        at--;
+      }
+      order[at] = (uint8_t)i;
+    }
+    for (size_t x = 0; x < no && n; x++) {
+      n = arr_filter(cur, n, cs[order[x]], true, buf[flip]);
+      cur = buf[flip];
+      flip ^= 1u;
     }
     return n;
   }
-  /* bitsets and runs: AND the bitsets, then mask by each run */
-  uint64_t buf[LP_BITMAP_WORDS];
-  const uint64_t *w0 = NULL;
-  uint32_t card = 0;
-  size_t nb = 0, first_run = k;
+  /* bitsets and runs: the runs become one mask, then every stream is read
+   * at once (k <= 64 here) */
+  const uint64_t *ws[64];
+  uint64_t mask[LP_BITMAP_WORDS], tmp[LP_BITMAP_WORDS];
+  size_t nw = 0;
+  bool have_mask = false;
   for (size_t i = 0; i < k; i++) {
-    if (cs[i]->kind != LP_BITMAP_BITSET) {
-      if (first_run == k) first_run = i;
-      continue;
+    if (cs[i]->kind == LP_BITMAP_BITSET) {
+      ws[nw++] = lpb_words(cs[i]);
+    } else if (!have_mask) {
+      lpb_c_to_words(cs[i], mask);
+      have_mask = true;
+    } else {
+      lpb_c_to_words(cs[i], tmp);
+      lpb_words_op(LPB_OP_AND, mask, mask, tmp);
     }
-    const uint64_t *w = lpb_words(cs[i]);
-    if (nb == 0) w0 = w;
-    else card = lpb_words_op(LPB_OP_AND, buf, nb == 1 ? w0 : buf, w);
-    nb++;
   }
-  if (first_run == k) return card; /* bitsets only (nb >= 2) */
-  if (nb == 0) lpb_c_to_words(cs[first_run], buf);
-  else if (nb == 1) memcpy(buf, w0, sizeof buf);
-  uint64_t mask[LP_BITMAP_WORDS];
-  for (size_t i = nb == 0 ? first_run + 1 : first_run; i < k; i++) {
-    if (cs[i]->kind != LP_BITMAP_RUN) continue;
-    lpb_c_to_words(cs[i], mask);
-    card = lpb_words_op(LPB_OP_AND, buf, buf, mask);
-  }
-  return card;
+  if (have_mask) ws[nw++] = mask;
+  return lpb_words_andk_card(ws, nw);
 }
 
 uint64_t lp_bitmap_and_many_cardinality(const lp_bitmap *const *v, size_t n) {

@@ -779,8 +779,20 @@ static void errors_are_reported(void **state) {
   assert_int_equal(lp_idgraph_unlink(g, &one, &one), LP_EIO);
   assert_int_equal(lp_idgraph_forget_identifier(g, &one), LP_EIO);
   assert_int_equal(lp_idgraph_explain(g, &one, &one, NULL, 0, &n), LP_EIO);
+  char norm[8];
+  assert_int_equal(lp_idgraph_normalize(g, 0, "a1", 2, norm, sizeof norm, &n), LP_EIO);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "host hash"));
+  assert_int_equal(lp_idgraph_lift_tombstone(g, &one), LP_EIO);
+  assert_int_equal(lp_idgraph_remove_identifier(g, &one), LP_EIO);
+  lp_membuf *sink;
+  assert_int_equal(lp_membuf_create(NULL, &sink), LP_OK);
+  assert_int_equal(lp_idgraph_save(g, lp_membuf_write, sink), LP_EIO); /* key fingerprint */
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "host hash"));
+  assert_int_equal(lp_membuf_size(sink), 0);
+  lp_membuf_free(sink);
   assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);
   assert_int_equal(st.identifiers, 1);
+  idt_check(g);
   lp_idgraph_free(g);
 }
 

@@ -475,6 +475,7 @@ typedef struct oom_ctx {
   int algo;
   int init;
   bool weighted;
+  int exact; /* LP_KMEANS_EXACT_SUMS */
 } oom_ctx;
 
 static int fit_flow(const lp_allocator *alloc, void *ud) {
@@ -489,6 +490,7 @@ static int fit_flow(const lp_allocator *alloc, void *ud) {
   if (rc == LP_OK) rc = lp_kmeans_set_int(h, LP_KMEANS_K, 4);
   if (rc == LP_OK) rc = lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, ctx->algo);
   if (rc == LP_OK) rc = lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 2);
+  if (rc == LP_OK) rc = lp_kmeans_set_int(h, LP_KMEANS_EXACT_SUMS, ctx->exact);
   if (rc == LP_OK) rc = lp_kmeans_fit(h, x, 20, 3, NULL); /* a first model */
   if (rc == LP_OK && ctx->init != LP_KMEANS_INIT_GIVEN)
     rc = lp_kmeans_set_int(h, LP_KMEANS_INIT, ctx->init);
@@ -540,7 +542,8 @@ static void predict_needs_no_memory(void **state) {
 
 static void fit_survives_every_allocation_failure(void **state) {
   (void)state;
-  oom_ctx cases[] = {{1, 0, false}, {2, 1, true}, {3, 0, false}, {2, 2, false}};
+  oom_ctx cases[] = {{1, 0, false, 0}, {2, 1, true, 0}, {3, 0, false, 0}, {2, 2, false, 0},
+                     {1, 1, true, 1}, {2, 2, false, 1}};
   for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++)
     assert_true(lp_test_oom_sweep("kmeans fit", fit_flow, &cases[i]) >= 10u);
 }

@@ -601,7 +601,9 @@ LP_API int lp_rfm_summarize(const lp_rfm_segmap *map, const lp_rfm_row *rows, si
 /**
  * @brief Save the state as one snapshot of kind #LP_RFM_SNAPSHOT_KIND. The
  * bytes depend only on the state, not on the order it was built in.
- * @param h  State (read only).
+ * @param h  State (read only). Busy while @p w runs: a call on @p h from
+ *           the writer, other than lp_rfm_errmsg() and lp_rfm_count(),
+ *           returns #LP_EMISUSE.
  * @param w  Writer callback; called with @p ud.
  * @param ud Passed to @p w.
  * @return #LP_OK; #LP_EINVAL (NULL @p h or @p w); #LP_EIO (the writer
@@ -611,7 +613,9 @@ LP_API int lp_rfm_save(const lp_rfm *h, lp_writer w, void *ud);
 
 /**
  * @brief Replace the contents of @p h with a saved state, atomically.
- * @param h  State whose contents are replaced.
+ * @param h  State whose contents are replaced. Busy while @p r runs: a
+ *           call on @p h from the reader, other than lp_rfm_errmsg() and
+ *           lp_rfm_count(), returns #LP_EMISUSE.
  * @param r  Reader callback; called with @p ud.
  * @param ud Passed to @p r.
  * @return #LP_OK; #LP_EINVAL (NULL argument); #LP_ECORRUPT (bad container,

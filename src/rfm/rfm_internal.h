@@ -71,7 +71,7 @@ typedef struct rfm_bands {
 struct lp_rfm {
   lp_mem mem; /* first: see lp_mem_new_handle */
   lp_error err;
-  uint32_t busy;        /* set while a callback of this handle runs */
+  uint32_t busy;        /* set while a host callback of this handle may run */
   int64_t period;       /* seconds */
   rfm_bands bands;
   int64_t turnover;     /* sum of |amount| ever ingested: bounds every sum */
@@ -94,6 +94,12 @@ static inline int rfm_refuse_busy(const lp_rfm *h, const char *fn) {
     int rfm_busy_rc_ = rfm_refuse_busy(h, fn); \
     if (rfm_busy_rc_ != LP_OK) return rfm_busy_rc_; \
   } while (0)
+
+/* Mark the handle busy while its host callbacks (writer, reader,
+ * transition) may run. Like the message slot, the flag is part of the
+ * handle that a const call (lp_rfm_save) writes: handles are allocated,
+ * never defined const, so casting the const away is defined. */
+static inline void rfm_set_busy(const lp_rfm *h, uint32_t busy) { ((lp_rfm *)h)->busy = busy; }
 
 static inline rfm_prof *rfm_at(const lp_rfm *h, size_t i) {
   return (rfm_prof *)lp_vec_at(&h->profs, i);

@@ -185,9 +185,14 @@ int lp_rfm_load(lp_rfm *h, lp_reader read, void *ud) {
   if (read == NULL) return lp_error_set(&h->err, LP_EINVAL, "r: NULL");
   lp_allocator a;
   lp_mem_allocator(&h->mem, &a);
+  /* The reader is the host's: a call back into h from it is refused. */
+  h->busy = 1;
   lp_snapshot_reader *r;
   int rc = lp_snapshot_reader_create(&a, read, ud, &r);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot read: %s", lp_strerror(rc));
+  if (rc != LP_OK) {
+    h->busy = 0;
+    return lp_error_set(&h->err, rc, "cannot read: %s", lp_strerror(rc));
+  }
   rfm_image im;
   image_init(&im);
   uint32_t kind = 0;
@@ -213,5 +218,6 @@ int lp_rfm_load(lp_rfm *h, lp_reader read, void *ud) {
   if (rc == LP_OK) swap_in(h, &im);
   image_free(&im, &h->mem);
   lp_snapshot_reader_free(r);
+  h->busy = 0;
   return rc;
 }

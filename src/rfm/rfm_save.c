@@ -87,6 +87,8 @@ int lp_rfm_save(const lp_rfm *h, lp_writer write, void *ud) {
   }
   uint32_t *order = NULL;
   uint64_t *buf = NULL;
+  /* The writer is the host's: a call back into h from it is refused. */
+  rfm_set_busy(h, 1);
   int rc = n > 0 ? rfm_sorted_positions(h, &order) : LP_OK;
   if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, longest, sizeof *buf, (void **)&buf);
   lp_snapshot_writer *w = NULL;
@@ -105,5 +107,6 @@ int lp_rfm_save(const lp_rfm *h, lp_writer write, void *ud) {
   lp_snapshot_writer_free(w);
   lp_mem_free_array(&h->mem, buf, longest, sizeof *buf);
   if (order != NULL) lp_mem_free_array(&h->mem, order, n, sizeof *order);
+  rfm_set_busy(h, 0);
   return rc;
 }

@@ -390,6 +390,91 @@ static void writer_and_reader_fail_cleanly_at_every_byte(void **state) {
   lp_membuf_free(b);
 }
 
+/* The writer and reader are host callbacks: while they run the handle is
+ * busy, so a call back into it is refused (LP_EMISUSE) and does nothing,
+ * while the save or load itself completes. */
+typedef struct reentering_io {
+  lp_rfm *h;
+  lp_membuf *sink;          /* writer: where the bytes go */
+  lp_test_reader src;       /* reader: where they come from */
+  size_t calls;
+  int add_rc, get_rc, save_rc;
+  size_t count;
+  bool message_ok;
+} reentering_io;
+
+static void reenter_once(reentering_io *c) {
+  if (c->calls++ > 0) return;
+  lp_rfm_txn t = txn(777, T0, 5, -1);
+  c->add_rc = lp_rfm_add(c->h, &t, 1);
+  c->message_ok =
+      strstr(lp_rfm_errmsg(c->h), "lp_rfm_add called from inside a callback") != NULL;
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  c->get_rc = lp_rfm_get(c->h, 777, &p);
+  lp_test_writer tw = {NULL, SIZE_MAX, 0, 1};
+  c->save_rc = lp_rfm_save(c->h, lp_test_writer_cb, &tw);
+  c->count = lp_rfm_count(c->h);
+}
+
+static int reentering_writer(void *ud, const void *buf, size_t len) {
+  reentering_io *c = ud;
+  reenter_once(c);
+  return lp_membuf_write(c->sink, buf, len);
+}
+
+static int reentering_reader(void *ud, void *buf, size_t cap, size_t *got) {
+  reentering_io *c = ud;
+  reenter_once(c);
+  return lp_test_reader_cb(&c->src, buf, cap, got);
+}
+
+static void io_callbacks_cannot_reenter(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  fill_sample(h);
+  size_t profiles = lp_rfm_count(h);
+  lp_membuf *expect = state_bytes(h);
+  reentering_io c;
+  memset(&c, 0, sizeof c);
+  c.h = h;
+  assert_int_equal(lp_membuf_create(NULL, &c.sink), LP_OK);
+  assert_int_equal(lp_rfm_save(h, reentering_writer, &c), LP_OK);
+  assert_true(c.calls > 0);
+  assert_int_equal(c.add_rc, LP_EMISUSE);
+  assert_int_equal(c.get_rc, LP_EMISUSE);
+  assert_int_equal(c.save_rc, LP_EMISUSE);
+  assert_int_equal(c.count, profiles);
+  assert_true(c.message_ok);
+  /* The save is complete and the state untouched. */
+  assert_int_equal(lp_membuf_size(c.sink), lp_membuf_size(expect));
+  assert_memory_equal(lp_membuf_data(c.sink), lp_membuf_data(expect), lp_membuf_size(expect));
+  assert_holds(h, expect);
+  /* Load the same bytes back through a re-entering reader. */
+  lp_membuf *vb;
+  lp_rfm *v = victim(&vb);
+  reentering_io d;
+  memset(&d, 0, sizeof d);
+  d.h = v;
+  lp_test_reader_init(&d.src, lp_membuf_data(expect), lp_membuf_size(expect));
+  d.src.max_chunk = 13;
+  assert_int_equal(lp_rfm_load(v, reentering_reader, &d), LP_OK);
+  assert_true(d.calls > 0);
+  assert_int_equal(d.add_rc, LP_EMISUSE);
+  assert_int_equal(d.get_rc, LP_EMISUSE);
+  assert_int_equal(d.save_rc, LP_EMISUSE);
+  assert_int_equal(d.count, 1); /* the victim's one profile, until the swap */
+  assert_holds(v, expect);
+  /* And a handle is usable again afterwards. */
+  lp_rfm_txn t = txn(777, T0, 5, -1);
+  assert_int_equal(lp_rfm_add(v, &t, 1), LP_OK);
+  lp_rfm_free(v);
+  lp_membuf_free(vb);
+  lp_membuf_free(c.sink);
+  lp_membuf_free(expect);
+  lp_rfm_free(h);
+}
+
 /* ---- every allocation failure of every public flow ---- */
 
 typedef int (*rfm_op)(lp_rfm *h, const lp_allocator *alloc);
@@ -560,6 +645,7 @@ int main(void) {
       cmocka_unit_test(transaction_counts_are_bounded),
       cmocka_unit_test(writer_and_reader_fail_cleanly_at_every_byte),
       cmocka_unit_test(every_allocation_failure_leaves_state_unchanged),
+      cmocka_unit_test(io_callbacks_cannot_reenter),
   };
   return cmocka_run_group_tests_name("rfm_io", tests, NULL, NULL);
 }

@@ -80,7 +80,8 @@ int lp_bitmap_add(lp_bitmap *b, const lp_mem *m, uint32_t v);
  * runs. */
 int lp_bitmap_add_range(lp_bitmap *b, const lp_mem *m, uint32_t lo, uint64_t hi_excl);
 /* Add n values in any order (duplicates allowed). v may be NULL when n is 0.
- * LP_ENOMEM leaves *b unchanged. */
+ * LP_ENOMEM, or LP_ELIMIT when 2n values overflow size_t; *b is unchanged
+ * on failure. */
 int lp_bitmap_add_many(lp_bitmap *b, const lp_mem *m, const uint32_t *v, size_t n);
 /* Remove v (no-op when absent). LP_OK or LP_ENOMEM (removing from a bitset
  * or run may convert the container). */
@@ -127,9 +128,11 @@ uint64_t lp_bitmap_xor_cardinality(const lp_bitmap *a, const lp_bitmap *b);
 /* a and b share at least one value. */
 bool lp_bitmap_intersects(const lp_bitmap *a, const lp_bitmap *b);
 /* *out = v[0] | ... | v[n-1] (n == 0: empty). out must not alias any v[i].
- * LP_OK or LP_ENOMEM (then *out is unchanged). */
+ * LP_OK, LP_ENOMEM or LP_ELIMIT (n too large for the scratch cursors); *out
+ * is unchanged on failure. */
 int lp_bitmap_or_many(lp_bitmap *out, const lp_mem *m, const lp_bitmap *const *v, size_t n);
-/* *out = v[0] & ... & v[n-1]; n must be >= 1 (LP_EINVAL otherwise). */
+/* *out = v[0] & ... & v[n-1]; n must be >= 1 (LP_EINVAL otherwise). out
+ * must not alias any v[i]. LP_ENOMEM leaves *out unchanged. */
 int lp_bitmap_and_many(lp_bitmap *out, const lp_mem *m, const lp_bitmap *const *v, size_t n);
 /* |v[0] & ... & v[n-1]| without building it (n == 0: 0). Allocates
  * nothing. */

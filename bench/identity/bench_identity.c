@@ -171,6 +171,15 @@ static size_t next_event(stream *s, lp_idgraph_ident *ids, int64_t *ts, const ch
   return n;
 }
 
+/* The same stream every time: seed 42. */
+static void stream_init(stream *s, uint64_t people, uint64_t late_pct, uint64_t kiosk_pct) {
+  lp_rng_seed(&s->rng, 42);
+  s->people = people;
+  s->late_pct = late_pct;
+  s->kiosk_pct = kiosk_pct;
+  s->clock = 1700000000;
+}
+
 static lp_idgraph *make_graph(const lp_allocator *a) {
   lp_idgraph *g;
   if (lp_idgraph_create(a, &g) != LP_OK) return NULL;
@@ -221,12 +230,8 @@ int main(int argc, char **argv) {
   lp_idgraph *g = make_graph(&a);
   if (g == NULL) return 1;
   stream s;
-  lp_rng_seed(&s.rng, 42);
   /* About 3.3 identifiers per person, most of them seen. */
-  s.people = target * 10 / 29;
-  s.late_pct = late;
-  s.kiosk_pct = kiosks;
-  s.clock = 1700000000;
+  stream_init(&s, target * 10 / 29, late, kiosks);
   lp_idgraph_stats st;
   memset(&st, 0, sizeof st);
   st.struct_size = sizeof st;
@@ -260,11 +265,7 @@ int main(int argc, char **argv) {
   double secs = bench_now() - t0 - stats_time, cpu = cpu_now() - c0 - stats_cpu;
   /* Generator cost alone, to subtract. */
   stream s2;
-  lp_rng_seed(&s2.rng, 42);
-  s2.people = s.people;
-  s2.late_pct = late;
-  s2.kiosk_pct = kiosks;
-  s2.clock = 1700000000;
+  stream_init(&s2, s.people, late, kiosks);
   double g0 = bench_now(), gc0 = cpu_now();
   size_t sink = 0;
   for (uint64_t i = 0; i < events; i++) {
@@ -316,11 +317,7 @@ int main(int argc, char **argv) {
   lp_idgraph *shard[2] = {make_graph(NULL), make_graph(NULL)};
   if (shard[0] == NULL || shard[1] == NULL) return 1;
   stream s3;
-  lp_rng_seed(&s3.rng, 42);
-  s3.people = s.people;
-  s3.late_pct = late;
-  s3.kiosk_pct = kiosks;
-  s3.clock = 1700000000;
+  stream_init(&s3, s.people, late, kiosks);
   for (uint64_t i = 0; i < events; i++) {
     lp_idgraph_ident ids[8];
     int64_t ts;

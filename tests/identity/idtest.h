@@ -130,11 +130,24 @@ static inline void idt_check(const lp_idgraph *g) {
 }
 
 /* Snapshot bytes of a graph (C library memory). */
-static inline lp_membuf *idt_save(lp_idgraph *g) {
+static inline lp_membuf *idt_save(const lp_idgraph *g) {
   lp_membuf *b;
   assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
   int rc = lp_idgraph_save(g, lp_membuf_write, b);
   if (rc != LP_OK) fail_msg("save failed: %s", lp_idgraph_errmsg(g));
+  return b;
+}
+
+/* Snapshot bytes under a failing allocator: an allocation failure hits at
+ * most one call, so when the first save is the one that fails, a second
+ * succeeds. */
+static inline lp_membuf *idt_save_retry(const lp_idgraph *g) {
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  if (lp_idgraph_save(g, lp_membuf_write, b) == LP_ENOMEM) {
+    lp_membuf_clear(b);
+    assert_int_equal(lp_idgraph_save(g, lp_membuf_write, b), LP_OK);
+  }
   return b;
 }
 
@@ -147,6 +160,15 @@ static inline bool idt_contains(const uint8_t *hay, size_t n, const void *needle
   for (size_t i = 0; i + len <= n; i++)
     if (memcmp(hay + i, needle, len) == 0) return true;
   return false;
+}
+
+/* Two graphs save to the same bytes. */
+static inline bool idt_same_saves(const lp_idgraph *a, const lp_idgraph *b) {
+  lp_membuf *x = idt_save(a), *y = idt_save(b);
+  bool same = idt_same_bytes(x, y);
+  lp_membuf_free(x);
+  lp_membuf_free(y);
+  return same;
 }
 
 #endif /* LP_IDTEST_H */

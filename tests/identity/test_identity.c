@@ -575,16 +575,6 @@ static void identifiers_sharing_a_low_hash_half(void **state) {
 
 /* Snapshot bytes under the sweep's allocator, whose single failure may hit
  * this save: then the second attempt succeeds. */
-static lp_membuf *save_once_more(lp_idgraph *g) {
-  lp_membuf *b;
-  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
-  if (lp_idgraph_save(g, lp_membuf_write, b) == LP_ENOMEM) {
-    lp_membuf_clear(b);
-    assert_int_equal(lp_idgraph_save(g, lp_membuf_write, b), LP_OK);
-  }
-  return b;
-}
-
 /* Every allocation failure of a late event with two new identifiers and
  * a stored one (so that a failed replay takes new index entries back)
  * leaves the graph as before and usable. */
@@ -599,15 +589,15 @@ static int narrow_observe_flow(const lp_allocator *alloc, void *ctx) {
     lp_idgraph_free(g);
     return rc;
   }
-  lp_membuf *before = save_once_more(g);
+  lp_membuf *before = idt_save_retry(g);
   rc = idt_observe(g, &late_namesakes, NULL);
-  lp_membuf *now = save_once_more(g);
+  lp_membuf *now = idt_save_retry(g);
   assert_true(idt_same_bytes(now, rc == LP_OK ? after : before));
   lp_membuf_free(now);
   if (rc != LP_OK) {
     assert_int_equal(rc, LP_ENOMEM);
     assert_int_equal(idt_observe(g, &late_namesakes, NULL), LP_OK);
-    now = save_once_more(g);
+    now = idt_save_retry(g);
     assert_true(idt_same_bytes(now, after));
     lp_membuf_free(now);
   }

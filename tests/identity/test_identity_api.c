@@ -168,10 +168,7 @@ static void observe_from_notify_is_refused(void **state) {
   assert_int_equal(r.stats_rc, LP_EMISUSE);
   assert_int_equal(r.profiles_rc, LP_EMISUSE);
   /* The graph is the one the three events make: dev-9 was not stored. */
-  lp_membuf *a = idt_save(g), *b = idt_save(plain);
-  assert_true(idt_same_bytes(a, b));
-  lp_membuf_free(a);
-  lp_membuf_free(b);
+  assert_true(idt_same_saves(g, plain));
   /* Not busy any more once the callback returned. */
   lp_idgraph_ident id = idt_id(T_DEVICE, "dev-9");
   assert_int_equal(lp_idgraph_observe(g, &id, 1, 500, "cb", 2, NULL), LP_OK);
@@ -580,11 +577,8 @@ static void every_callback_refuses_reentry(void **state) {
     if (!all_refused) fail_msg("mutation %zu: a re-entering call was not refused", i);
     /* and the graph is what the call alone makes */
     assert_int_equal(lp_idgraph_set_notify(g, NULL, NULL), LP_OK);
-    lp_membuf *a = idt_save(g), *b = idt_save(plain);
-    if (!idt_same_bytes(a, b)) fail_msg("mutation %zu: graph changed from the callback", i);
+    if (!idt_same_saves(g, plain)) fail_msg("mutation %zu: graph changed from the callback", i);
     idt_check(g);
-    lp_membuf_free(a);
-    lp_membuf_free(b);
     lp_idgraph_free(g);
     lp_idgraph_free(plain);
   }
@@ -789,10 +783,7 @@ static void merged_shards_equal_one_graph(void **state) {
     if (round % 2 == 0) assert_int_equal(lp_idgraph_set_int(t, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
     if (round > 8) assert_int_equal(lp_idgraph_set_int(t, LP_IDGRAPH_QUARANTINE_AFTER, 3), LP_OK);
     assert_int_equal(lp_idgraph_merge(t, s2), LP_OK);
-    lp_membuf *x = idt_save(t), *y = idt_save(s2);
-    assert_true(idt_same_bytes(x, y));
-    lp_membuf_free(x);
-    lp_membuf_free(y);
+    assert_true(idt_same_saves(t, s2));
     lp_membuf_free(want);
     lp_membuf_free(got);
     lp_idgraph_free(t);
@@ -881,18 +872,6 @@ typedef struct merge_ctx {
   lp_membuf *before, *after;
 } merge_ctx;
 
-/* Save under a failing allocator: an allocation failure hits at most one
- * call, so a second save succeeds. */
-static lp_membuf *save_retry(const lp_idgraph *g) {
-  lp_membuf *b;
-  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
-  if (lp_idgraph_save(g, lp_membuf_write, b) == LP_ENOMEM) {
-    lp_membuf_clear(b);
-    assert_int_equal(lp_idgraph_save(g, lp_membuf_write, b), LP_OK);
-  }
-  return b;
-}
-
 static int merge_flow(const lp_allocator *alloc, void *ctx) {
   merge_ctx *c = ctx;
   lp_idgraph *dst, *src;
@@ -912,7 +891,7 @@ static int merge_flow(const lp_allocator *alloc, void *ctx) {
   if (rc == LP_OK) rc = idt_observe(src, &e2, NULL);
   if (rc == LP_OK) rc = idt_observe(src, &e3, NULL);
   if (rc == LP_OK) {
-    lp_membuf *b = save_retry(dst);
+    lp_membuf *b = idt_save_retry(dst);
     if (c->before == NULL) c->before = b;
     else {
       assert_true(idt_same_bytes(b, c->before));
@@ -921,8 +900,8 @@ static int merge_flow(const lp_allocator *alloc, void *ctx) {
     rc = lp_idgraph_merge(dst, src);
     idt_check(dst);
     idt_check(src);
-    lp_membuf *now = save_retry(dst);
-    if (rc == LP_OK && c->after == NULL) c->after = save_retry(dst);
+    lp_membuf *now = idt_save_retry(dst);
+    if (rc == LP_OK && c->after == NULL) c->after = idt_save_retry(dst);
     if (!idt_same_bytes(now, rc == LP_OK ? c->after : c->before))
       fail_msg("merge: dst %s", rc == LP_OK ? "wrong after" : "changed by a failed merge");
     lp_membuf_free(now);

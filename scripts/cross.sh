@@ -15,9 +15,12 @@
 #   example-python-identity  host Python cannot dlopen a foreign .so
 #   reference suite        slow reference checks (sklearn, Online Retail):
 #                          native builds run them
-# Each ARCH leaves DIR/ARCH/meson-logs/testlog.json (the main run) and
-# testlog-extra.json (the abi/examples tests that can run); scripts/test.sh
-# counts both. Exit status: 0 when every test passed.
+#   clv on s390x, bitmap on aarch64   minutes under qemu: each runs on i386
+#                          (native speed) and on the other emulated ARCH
+# Warnings do not fail a cross build (the native gcc and clang builds are
+# -Werror); their count is printed. Each ARCH leaves
+# DIR/ARCH/meson-logs/testlog.json, which scripts/test.sh counts.
+# Exit status: 0 when every test passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -43,6 +46,18 @@ register_binfmt() { # qemu-user-binfmt ships the handlers; the kernel needs them
 }
 register_binfmt
 
+# Unit tests that take minutes under emulation run on i386 (native speed)
+# and on one emulated ARCH each: bitmap (integer, byte order) on s390x,
+# clv (floating point) on aarch64.
+slow_reason="slow under qemu; run on i386 and one other ARCH"
+slow_on() {
+  case "$1" in
+    s390x) echo clv ;;
+    aarch64) echo bitmap ;;
+    *) echo "" ;;
+  esac
+}
+
 status=0
 mkdir -p "$out"
 for arch in "$@"; do
@@ -64,7 +79,7 @@ for arch in "$@"; do
   start=$(date +%s)
   rm -rf "$dir"
   if ! meson setup "$dir" --cross-file "cross/$triplet.ini" "${extra_ini[@]}" \
-       -Dwerror=true -Dbench=false -Ddocs=disabled -Dfuzzing=replay >"$out/$arch-setup.log" 2>&1; then
+       -Dwerror=false -Dbench=false -Ddocs=disabled -Dfuzzing=replay >"$out/$arch-setup.log" 2>&1; then
     tail -n 30 "$out/$arch-setup.log" >&2
     echo "*** cross $arch: configure failed" >&2
     status=1
@@ -76,27 +91,35 @@ for arch in "$@"; do
     status=1
     continue
   fi
-  # Tests that exec profilectl from Python need binfmt for a foreign ARCH.
-  skip=(--no-suite abi --no-suite examples --no-suite reference)
+  # Which tests: all but those that cannot run cross, the reference suite,
+  # and a slow test on one emulated ARCH where another covers it.
+  skip_names=" abi-baseline cffi-parse example-python-identity $(slow_on "$arch") "
+  skip_suites=" reference "
   if [ "$binfmt_ok" -eq 0 ] && [ "$arch" != i386 ]; then
     echo "cross $arch: no qemu binfmt handler (needs root and binfmt_misc):" \
          "skipping the suites that exec profilectl from Python" >&2
-    skip+=(--no-suite profilectl --no-suite golden)
-    skip_py=1
-  else
-    skip_py=0
+    skip_suites+="profilectl golden "
   fi
-  echo "cross $arch: skipped: abi-baseline (x86-64 baseline), cffi-parse (host cffi)," \
-       "example-python-identity (host Python cannot load a foreign .so), reference suite (native only)"
-  nice meson test -C "$dir" --num-processes "$jobs" --timeout-multiplier 4 --print-errorlogs \
-    "${skip[@]}" || status=1
-  # The abi/examples tests that do work cross: they inspect or run target binaries.
-  extra=(exported-symbols headers-cpp example-counting-allocator)
-  for t in static-symbols amalgamation-symbols; do
-    meson test -C "$dir" --list 2>/dev/null | grep -q "/ $t\$" && extra+=("$t")
-  done
-  nice meson test -C "$dir" --logbase testlog-extra --num-processes "$jobs" --timeout-multiplier 4 \
-    --print-errorlogs "${extra[@]}" || status=1
+  tests=()
+  while IFS= read -r line; do
+    case "$line" in *" / "*) ;; *) continue ;; esac
+    name=${line##* / }
+    suites=${line%% / *}; suites=${suites#*:}
+    keep=1
+    case "$skip_names" in *" $name "*) keep=0 ;; esac
+    for s in ${suites//+/ }; do
+      case "$skip_suites" in *" $s "*) keep=0 ;; esac
+    done
+    [ "$keep" -eq 0 ] || tests+=("$name")
+  done < <(meson test -C "$dir" --list 2>/dev/null)
+  slow=$(slow_on "$arch")
+  echo "cross $arch: not run here: abi-baseline (the baseline is x86-64), cffi-parse (host cffi)," \
+       "example-python-identity (host Python cannot load a foreign .so), the reference suite" \
+       "(slow; native builds run it)${slow:+, $slow ($slow_reason)}"
+  nice meson test -C "$dir" --num-processes "$jobs" --timeout-multiplier 6 --print-errorlogs \
+    "${tests[@]}" || status=1
+  warnings=$(grep -c 'warning:' "$out/$arch-build.log" || true)
+  [ "$warnings" -eq 0 ] || echo "cross $arch: $warnings compiler warnings (see $out/$arch-build.log)" >&2
   end=$(date +%s)
   echo "cross $arch: $((end - start)) s (configure, build and tests)" | tee "$out/$arch-time.txt"
 done

@@ -67,7 +67,7 @@ static int km_check_model(const lp_kmeans *h) {
       return KM_BROKEN("training labels kept without the trained flag");
     return LP_OK;
   }
-  if (m->labels == NULL || m->n_labels < m->k || (uint64_t)m->n_labels > LP_KMEANS_MAX_ROWS)
+  if (m->labels == NULL || m->n_labels < m->k || km_above(m->n_labels, LP_KMEANS_MAX_ROWS))
     return KM_BROKEN("trained model with %zu labels for k = %zu", m->n_labels, m->k);
   for (size_t i = 0; i < m->n_labels; i++)
     if (m->labels[i] >= m->k) return KM_BROKEN("label %zu = %u >= k", i, m->labels[i]);

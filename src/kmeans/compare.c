@@ -32,7 +32,7 @@ int lp_kmeans_adjusted_rand(const lp_kmeans *h, const uint32_t *a, const uint32_
   KM_REFUSE_IF_BUSY(h, "lp_kmeans_adjusted_rand");
   if ((n != 0 && (a == NULL || b == NULL)) || out == NULL)
     return lp_error_set(KM_ERR(h), LP_EINVAL, "a, b or out: NULL");
-  if ((uint64_t)n > LP_KMEANS_MAX_ROWS)
+  if (km_above(n, LP_KMEANS_MAX_ROWS))
     return lp_error_set(KM_ERR(h), LP_EINVAL, "n: %zu rows is above 2^32 - 1", n);
   lp_map64 pairs, rows, cols;
   lp_map64_init(&pairs);
@@ -87,7 +87,7 @@ int lp_kmeans_centroid_index(const lp_kmeans *h, const double *a, size_t ka, con
   if (ka == 0 || kb == 0 || d == 0)
     return lp_error_set(KM_ERR(h), LP_EINVAL, "ka, kb or d: zero");
   size_t kad, kbd;
-  if ((uint64_t)ka > UINT32_MAX || (uint64_t)kb > UINT32_MAX || lp_mul_overflow(ka, d, &kad) ||
+  if (km_above(ka, UINT32_MAX) || km_above(kb, UINT32_MAX) || lp_mul_overflow(ka, d, &kad) ||
       lp_mul_overflow(kb, d, &kbd))
     return lp_error_set(KM_ERR(h), LP_ELIMIT, "centroid sets too large");
   uint8_t *hit;

@@ -55,7 +55,7 @@ static int km_check_input(const lp_kmeans *h, const km_options *opt, const void 
   if (n < opt->k)
     return lp_error_set(err, LP_EINVAL, "n: %zu rows is fewer than k = %u clusters", n,
                         opt->k);
-  if ((uint64_t)n > LP_KMEANS_MAX_ROWS)
+  if (km_above(n, LP_KMEANS_MAX_ROWS))
     return lp_error_set(err, LP_ELIMIT, "n: %zu rows is above the limit 2^32 - 1", n);
   if (d > LP_KMEANS_MAX_DIM)
     return lp_error_set(err, LP_ELIMIT, "d: %zu columns is above the limit %u", d,

@@ -108,6 +108,11 @@ static inline void km_set_busy(const lp_kmeans *h, uint32_t busy) {
     if ((h)->busy) return lp_error_reentered(LP_ERR_OF_CONST(h), fn);                    \
   } while (0)
 
+/* v > max for a size_t v, through a uint64_t parameter so that where size_t
+ * has 32 bits (and the test can never hold) no -Wtype-limits warning is
+ * drawn. */
+static inline bool km_above(uint64_t v, uint64_t max) { return v > max; }
+
 static inline bool km_has_model(const lp_kmeans *h) { return (h->flags & KM_F_MODEL) != 0; }
 static inline bool km_trained(const lp_kmeans *h) { return (h->flags & KM_F_TRAINED) != 0; }
 

@@ -24,7 +24,7 @@ static int km_metric_args(const lp_kmeans *h, const char *fn, const double *x, s
   if (x == NULL || labels == NULL || out == NULL)
     return lp_error_set(KM_ERR(h), LP_EINVAL, "x, labels or out: NULL");
   if (n == 0 || d == 0 || k == 0) return lp_error_set(KM_ERR(h), LP_EINVAL, "n, d or k: zero");
-  if ((uint64_t)n > LP_KMEANS_MAX_ROWS)
+  if (km_above(n, LP_KMEANS_MAX_ROWS))
     return lp_error_set(KM_ERR(h), LP_EINVAL, "n: %zu rows is above 2^32 - 1", n);
   size_t nd;
   if (lp_mul_overflow(n, d, &nd)) return lp_error_set(KM_ERR(h), LP_EINVAL, "n x d overflows");

@@ -34,6 +34,7 @@ CORPUS = {
     "identity": ["empty.lps", "erased.lps", "hashed.lps", "raw.lps"],
     "rfm": ["empty.lps", "mixed.lps", "prospect.lps", "stages.lps"],
     "kmeans": ["k1d1.lps", "k2d8-log1p.lps", "k3d2-zscore.lps", "k4d3-minmax.lps"],
+    "tags": ["empty.lps", "taxonomy.lps"],
 }
 
 

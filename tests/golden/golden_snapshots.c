@@ -7,7 +7,7 @@
  *       writes DIR/identity-hashed.lps, identity-raw.lps, rfm.lps and one
  *       kmeans-<algorithm>-<scaling>.lps per combination; the golden test
  *       compares their SHA-256 digests with tests/golden/digests.txt.
- *   golden_snapshots roundtrip identity|rfm|kmeans FILE...
+ *   golden_snapshots roundtrip identity|rfm|kmeans|tags FILE...
  *       loads each FILE (made on x86-64 and committed) into a fresh handle,
  *       saves it again and fails unless the bytes are the same.
  *
@@ -273,6 +273,13 @@ static int load_save(const char *kind, const unsigned char *in, size_t n, lp_mem
     if (rc == LP_OK) rc = lp_kmeans_save(h, lp_membuf_write, out);
     if (rc != LP_OK) fprintf(stderr, "  %s\n", lp_kmeans_errmsg(h));
     lp_kmeans_free(h);
+  } else if (strcmp(kind, "tags") == 0) {
+    lp_tags *h;
+    CHECK(lp_tags_create(NULL, &h), "lp_tags_create");
+    rc = lp_tags_load(h, lp_memreader_read, &mr);
+    if (rc == LP_OK) rc = lp_tags_save(h, lp_membuf_write, out);
+    if (rc != LP_OK) fprintf(stderr, "  %s\n", lp_tags_errmsg(h));
+    lp_tags_free(h);
   } else {
     fprintf(stderr, "golden_snapshots: unknown kind '%s'\n", kind);
     return 2;
@@ -319,6 +326,6 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "write") == 0) return write_all(argv[2]);
   if (argc >= 4 && strcmp(argv[1], "roundtrip") == 0) return roundtrip(argv[2], argc - 3, argv + 3);
   fprintf(stderr, "usage: golden_snapshots write DIR\n"
-                  "       golden_snapshots roundtrip identity|rfm|kmeans FILE...\n");
+                  "       golden_snapshots roundtrip identity|rfm|kmeans|tags FILE...\n");
   return 2;
 }

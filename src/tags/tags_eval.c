@@ -530,7 +530,7 @@ bool tags_scalar_bool(const lp_tags *h, const tags_prog *p, uint32_t ni, uint32_
       for (uint32_t j = 0; j < n->b && !hit; j++) {
         const tags_lit *l = &p->list[n->k + j];
         if (c->type == TY_STR) {
-          size_t la;
+          size_t la = 0;
           const char *s = scalar_str(h, p, c, v, &la);
           hit = tags_bytes_cmp(s, la, p->strs + l->num, l->len) == 0;
         } else {
@@ -546,7 +546,7 @@ bool tags_scalar_bool(const lp_tags *h, const tags_prog *p, uint32_t ni, uint32_
       if (!scalar_value(h, p, b, ord, as_of, &y) && b->op != OP_STR) return false;
       int c;
       if (a->type == TY_STR) {
-        size_t la, lb;
+        size_t la = 0, lb = 0;
         const char *sa = scalar_str(h, p, a, x, &la), *sb = scalar_str(h, p, b, y, &lb);
         c = tags_bytes_cmp(sa, la, sb, lb);
       } else {

@@ -143,7 +143,7 @@ static int decode_attrs(lp_tags *h, lp_tags *im, lp_cursor *c) {
   for (size_t i = 0; i < n; i++) {
     uint32_t type = lp_cursor_u32(c), scale = lp_cursor_u32(c);
     const char *s;
-    size_t len;
+    size_t len = 0;
     if (!r_str(c, &s, &len, LP_TAGS_MAX_NAME)) return corrupt(h, "truncated attribute");
     if (!(type == LP_TAGS_INT || type == LP_TAGS_DECIMAL || type == LP_TAGS_STRING || type == LP_TAGS_TIME) ||
         (type == LP_TAGS_DECIMAL ? scale > LP_TAGS_MAX_SCALE : scale != 0) || !text_ok(s, len, true))
@@ -211,7 +211,13 @@ static int compile_rules(lp_tags *h, lp_tags *im) {
   return LP_OK;
 }
 
-static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c) {
+/* Loader scratch: the live ordinals as plain words, for fast checks. */
+typedef struct live_bits {
+  uint64_t *w;
+  size_t nwords;
+} live_bits;
+
+static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c, live_bits *lb) {
   size_t n;
   if (!lp_cursor_count(c, 8, &n)) return corrupt(h, "bad profile count");
   if (n > LP_TAGS_MAX_PROFILES) return lp_error_set(&h->err, LP_ELIMIT, "too many profiles");
@@ -243,9 +249,15 @@ static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c) {
       if (!ins) return corrupt(h, "duplicate profile id");
       *slot = buf[i];
     }
+  lb->nwords = n / 64 + 1;
+  lb->w = lp_mem_zalloc(&im->mem, lb->nwords * sizeof *lb->w);
+  if (lb->w == NULL) return lp_error_set(&h->err, LP_ENOMEM, "cannot load: out of memory");
+  lp_bitmap_iter_init(&it, &im->live, 0);
+  while ((got = lp_bitmap_iter_next(&it, buf, LP_ARRAY_LEN(buf))) > 0)
+    for (size_t i = 0; i < got; i++) lb->w[buf[i] >> 6] |= UINT64_C(1) << (buf[i] & 63);
   /* holes, ascending: a sorted array is a valid min-heap */
   for (size_t i = 0; i < n; i++)
-    if (!lp_bitmap_contains(&im->live, (uint32_t)i)) {
+    if (!((lb->w[i >> 6] >> (i & 63)) & 1)) {
       if (tags_id_of(im, (uint32_t)i) != 0) return corrupt(h, "a free profile slot holds an id");
       uint32_t o = (uint32_t)i;
       (void)lp_vec_push(&im->holes, &im->mem, &o);
@@ -259,7 +271,7 @@ static int r_strtab(lp_tags *h, lp_tags *im, lp_cursor *c, lp_strpool *pool, siz
   if (!lp_cursor_count(c, 4, &n)) return corrupt(h, "bad string table");
   for (size_t i = 0; i < n; i++) {
     const char *s;
-    size_t len;
+    size_t len = 0;
     if (!r_str(c, &s, &len, LP_TAGS_MAX_STRING) || !text_ok(s, len, false))
       return corrupt(h, "invalid string value");
     uint32_t id;
@@ -316,34 +328,41 @@ static int decode_values(lp_tags *h, lp_tags *im, lp_cursor *c, uint32_t *next_t
   return LP_OK;
 }
 
-static int decode_column(lp_tags *h, lp_tags *im, lp_cursor *c, uint32_t *next_attr) {
-  uint32_t id = lp_cursor_u32(c), pad = lp_cursor_u32(c);
-  if (!c->ok || pad != 0 || id >= im->attrs.len || id < *next_attr) return corrupt(h, "bad column header");
+static int decode_column(lp_tags *h, lp_tags *im, lp_cursor *c, uint32_t *next_attr,
+                         const live_bits *lb) {
+  uint32_t id = lp_cursor_u32(c), mode = lp_cursor_u32(c);
+  if (!c->ok || mode > 1 || id >= im->attrs.len || id < *next_attr) return corrupt(h, "bad column header");
   *next_attr = id + 1;
   tags_attr *a = tags_attr_at(im, id);
   size_t nstr = 0, n;
   int rc = r_strtab(h, im, c, &a->strs, &nstr);
   if (rc != LP_OK) return rc;
   if (nstr > 0 && a->type != LP_TAGS_STRING) return corrupt(h, "strings for a non-string attribute");
-  if (!lp_cursor_count(c, 12, &n) || n == 0) return corrupt(h, "bad column count");
+  bool dense = mode == 1;
+  if (!lp_cursor_count(c, dense ? 8 : 12, &n) || n == 0 || (dense && n != im->ids.len))
+    return corrupt(h, "bad column count");
+  size_t cap = 1024;
+  while (cap < im->ids.len) cap *= 2;
+  rc = lp_mem_alloc_array(&im->mem, cap, sizeof *a->col, (void **)&a->col);
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
+  a->cap = cap;
+  for (size_t k = 0; k < cap; k++) a->col[k] = TAGS_MISSING;
+  const uint8_t *p = lp_cursor_take(c, n * (dense ? 8 : 12));
+  const uint64_t *live = lb->w;
   int64_t prev = -1;
+  size_t present = 0;
   for (size_t i = 0; i < n; i++) {
-    uint32_t ord = lp_cursor_u32(c);
-    int64_t v = lp_cursor_i64(c);
-    if (!c->ok || (int64_t)ord <= prev || !lp_bitmap_contains(&im->live, ord) || v == TAGS_MISSING ||
-        (a->type == LP_TAGS_STRING && (v < 0 || (uint64_t)v >= nstr)))
+    uint32_t ord = dense ? (uint32_t)i : lp_get_u32le(p + 12 * i);
+    int64_t v = (int64_t)lp_get_u64le(dense ? p + 8 * i : p + 12 * i + 4);
+    if (dense && v == TAGS_MISSING) continue;
+    if ((int64_t)ord <= prev || ord >= im->ids.len || !((live[ord >> 6] >> (ord & 63)) & 1) ||
+        v == TAGS_MISSING || (a->type == LP_TAGS_STRING && (v < 0 || (uint64_t)v >= nstr)))
       return corrupt(h, "invalid column value");
     prev = ord;
-    if (i == 0) {
-      size_t cap = 1024;
-      while (cap < im->ids.len) cap *= 2;
-      rc = lp_mem_alloc_array(&im->mem, cap, sizeof *a->col, (void **)&a->col);
-      if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
-      a->cap = cap;
-      for (size_t k = 0; k < cap; k++) a->col[k] = TAGS_MISSING;
-    }
     a->col[ord] = v;
+    present++;
   }
+  if (present == 0) return corrupt(h, "empty column");
   if (!lp_cursor_done(c)) return corrupt(h, "trailing bytes after a column");
   return LP_OK;
 }
@@ -370,6 +389,7 @@ int lp_tags_load(lp_tags *h, lp_reader read, void *ud) {
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot read: %s", lp_strerror(rc));
   lp_tags im;
   image_init(&im, h);
+  live_bits lb = {NULL, 0};
   bool fresh = false;
   unsigned seen = 0;
   uint32_t next_tag = 0, next_attr = 0;
@@ -381,7 +401,7 @@ int lp_tags_load(lp_tags *h, lp_reader read, void *ud) {
   while (rc == LP_OK) {
     uint32_t type, flags;
     const uint8_t *data;
-    size_t len;
+    size_t len = 0;
     rc = lp_snapshot_reader_next(r, &type, &flags, &data, &len);
     if (rc != LP_OK) {
       rc = lp_error_set(&h->err, rc, "tags snapshot: %s", lp_snapshot_reader_errmsg(r));
@@ -409,9 +429,9 @@ int lp_tags_load(lp_tags *h, lp_reader read, void *ud) {
     else if (bit == 4) {
       rc = decode_attrs(h, &im, &c);
       if (rc == LP_OK) rc = compile_rules(h, &im);
-    } else if (bit == 8) rc = decode_profiles(h, &im, &c);
+    } else if (bit == 8) rc = decode_profiles(h, &im, &c, &lb);
     else if (bit == 16) rc = decode_values(h, &im, &c, &next_tag);
-    else rc = decode_column(h, &im, &c, &next_attr);
+    else rc = decode_column(h, &im, &c, &next_attr, &lb);
   }
   if (rc == LP_OK && (seen & 15) != 15) rc = corrupt(h, "missing section");
   h->busy = 0;
@@ -420,6 +440,7 @@ int lp_tags_load(lp_tags *h, lp_reader read, void *ud) {
     im.eval_gen = fresh ? im.data_gen : 0;
     swap_in(h, &im);
   }
+  if (lb.w != NULL) lp_mem_free(&h->mem, lb.w, lb.nwords * sizeof *lb.w);
   image_free(&im);
   lp_snapshot_reader_free(r);
   return rc;

@@ -533,7 +533,7 @@ static void put_value(tbuf *b, const lp_tags *h, const tags_prog *p, const tags_
     if (v == TAGS_MISSING) {
       tprintf(b, "; %s is missing", name);
     } else if (a->type == LP_TAGS_STRING) {
-      size_t len;
+      size_t len = 0;
       const char *s = lp_strpool_get(&a->strs, (uint32_t)v, &len);
       tprintf(b, "; %s = \"%.*s\"", name, (int)(len > 200 ? 200 : len), s);
     } else {
@@ -555,7 +555,7 @@ static void put_value(tbuf *b, const lp_tags *h, const tags_prog *p, const tags_
     const tags_rec *r = tags_rec_of(t, ord);
     if (r == NULL) return;
     if (t->type == LP_TAGS_STRING) {
-      size_t len;
+      size_t len = 0;
       const char *s = lp_strpool_get(&t->strs, (uint32_t)r->num, &len);
       tprintf(b, "; %s = \"%.*s\"", name, (int)(len > 200 ? 200 : len), s);
     } else {

@@ -7,6 +7,9 @@
 #include "core/codec.h"
 #include "tags/tags_internal.h"
 
+/* Records encoded per writer call. */
+#define TAGS_CHUNK 4096
+
 static int w_str(lp_snapshot_writer *w, const char *s, size_t len) {
   int rc = lp_snapw_u32(w, (uint32_t)len);
   if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, s, len);
@@ -69,9 +72,16 @@ static int write_attrs(const lp_tags *h, lp_snapshot_writer *w) {
 }
 
 static int write_profiles(const lp_tags *h, lp_snapshot_writer *w) {
+  uint8_t *buf = lp_mem_alloc(&h->mem, TAGS_CHUNK * 8);
+  if (buf == NULL) return LP_ENOMEM;
   int rc = lp_snapshot_writer_begin_section(w, TAGS_SEC_PROFILES, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(w, h->ids.len);
-  for (size_t i = 0; rc == LP_OK && i < h->ids.len; i++) rc = lp_snapw_u64(w, tags_id_of(h, (uint32_t)i));
+  for (size_t i = 0; rc == LP_OK && i < h->ids.len; i += TAGS_CHUNK) {
+    size_t k = h->ids.len - i < TAGS_CHUNK ? h->ids.len - i : TAGS_CHUNK;
+    for (size_t j = 0; j < k; j++) lp_put_u64le(buf + 8 * j, tags_id_of(h, (uint32_t)(i + j)));
+    rc = lp_snapshot_writer_write(w, buf, 8 * k);
+  }
+  lp_mem_free(&h->mem, buf, TAGS_CHUNK * 8);
   if (rc == LP_OK) rc = w_bitmap(h, w, &h->live);
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
   return rc;
@@ -109,7 +119,7 @@ static int strtab_write(const lp_tags *h, lp_snapshot_writer *w, const strtab *s
     if (st->map[i] != UINT32_MAX) inv[st->map[i]] = (uint32_t)i;
   int rc = lp_snapw_u64(w, st->used);
   for (uint32_t k = 0; rc == LP_OK && k < st->used; k++) {
-    size_t len;
+    size_t len = 0;
     const char *s = lp_strpool_get(pool, inv[k], &len);
     rc = w_str(w, s, len);
   }
@@ -156,30 +166,45 @@ static int write_values(const lp_tags *h, lp_snapshot_writer *w, uint32_t id) {
   return rc;
 }
 
+/* Attribute values: dense (one i64 per ordinal, TAGS_MISSING when unset)
+ * when that is no larger than (ordinal, value) pairs, else sparse. */
 static int write_column(const lp_tags *h, lp_snapshot_writer *w, uint32_t id) {
   const tags_attr *a = tags_attr_at(h, id);
   size_t lim = a->cap < h->ids.len ? a->cap : h->ids.len, n = 0;
   for (size_t o = 0; o < lim; o++) n += a->col[o] != TAGS_MISSING;
   if (n == 0) return LP_OK;
+  bool dense = n * 12 >= h->ids.len * 8;
   strtab st;
   int rc = strtab_init(h, &st, &a->strs);
   if (rc == LP_OK && a->type == LP_TAGS_STRING)
     for (size_t o = 0; o < lim; o++)
       if (a->col[o] != TAGS_MISSING) strtab_use(&st, a->col[o]);
+  uint8_t *buf = rc == LP_OK ? lp_mem_alloc(&h->mem, TAGS_CHUNK * 12) : NULL;
+  if (rc == LP_OK && buf == NULL) rc = LP_ENOMEM;
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, TAGS_SEC_COLUMN, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u32(w, id);
-  if (rc == LP_OK) rc = lp_snapw_u32(w, 0);
+  if (rc == LP_OK) rc = lp_snapw_u32(w, dense ? 1 : 0);
   if (rc == LP_OK) rc = strtab_write(h, w, &st, &a->strs);
-  if (rc == LP_OK) rc = lp_snapw_u64(w, n);
-  for (size_t o = 0; rc == LP_OK && o < lim; o++) {
-    if (a->col[o] == TAGS_MISSING) continue;
-    uint8_t b[12];
-    int64_t v = a->type == LP_TAGS_STRING ? (int64_t)st.map[a->col[o]] : a->col[o];
-    lp_put_u32le(b, (uint32_t)o);
-    lp_put_u64le(b + 4, (uint64_t)v);
-    rc = lp_snapshot_writer_write(w, b, sizeof b);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, dense ? h->ids.len : n);
+  size_t k = 0, end = dense ? h->ids.len : lim;
+  for (size_t o = 0; rc == LP_OK && o < end; o++) {
+    int64_t v = o < lim ? a->col[o] : TAGS_MISSING;
+    if (!dense && v == TAGS_MISSING) continue;
+    if (v != TAGS_MISSING && a->type == LP_TAGS_STRING) v = (int64_t)st.map[v];
+    if (dense) {
+      lp_put_u64le(buf + 8 * k, (uint64_t)v);
+    } else {
+      lp_put_u32le(buf + 12 * k, (uint32_t)o);
+      lp_put_u64le(buf + 12 * k + 4, (uint64_t)v);
+    }
+    if (++k == TAGS_CHUNK) {
+      rc = lp_snapshot_writer_write(w, buf, k * (dense ? 8 : 12));
+      k = 0;
+    }
   }
+  if (rc == LP_OK && k > 0) rc = lp_snapshot_writer_write(w, buf, k * (dense ? 8 : 12));
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+  if (buf != NULL) lp_mem_free(&h->mem, buf, TAGS_CHUNK * 12);
   strtab_free(h, &st);
   return rc;
 }

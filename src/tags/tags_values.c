@@ -464,7 +464,7 @@ enum { M_KEEP = 0, M_SET = 1 };
 
 static int cmp_vals(const tags_tag *t, const tags_rec *a, const tags_rec *b) {
   if (t->type == LP_TAGS_STRING) {
-    size_t la, lb;
+    size_t la = 0, lb = 0;
     const char *sa = lp_strpool_get(&t->strs, (uint32_t)a->num, &la);
     const char *sb = lp_strpool_get(&t->strs, (uint32_t)b->num, &lb);
     return tags_bytes_cmp(sa, la, sb, lb);

@@ -606,8 +606,11 @@ LP_API int lp_kmeans_sweep(const lp_kmeans *h, const double *x, size_t n, size_t
  * lp_kmeans_partial_sums(), the host adds the shards' arrays together, and
  * lp_kmeans_apply_sums() moves the centroids to the means. Started from a
  * model of the initial centroids (#LP_KMEANS_MAX_ITER = 0), the steps
- * follow Lloyd; the guide says exactly when the result is bit-identical to
- * lp_kmeans_fit() and how close it is otherwise.
+ * follow Lloyd. Double sums reproduce lp_kmeans_fit() bit for bit when the
+ * shards are chained in row order, and come within a stated bound when
+ * reduced otherwise; the exact forms (lp_kmeans_partial_sums_exact(),
+ * lp_kmeans_apply_sums_exact()) reproduce a fit with #LP_KMEANS_EXACT_SUMS
+ * bit for bit whatever the reduction order. See the guide.
  * @{ */
 
 /**
@@ -620,7 +623,7 @@ LP_API int lp_kmeans_sweep(const lp_kmeans *h, const double *x, size_t n, size_t
  * `counts[a] += 1` and `*inertia += w * |s - c_a|^2`. The arrays are added
  * to, not cleared: zero them for a new step. Accumulating the shards one
  * after another, in row order, into the same arrays gives exactly the sums
- * of lp_kmeans_fit()'s Lloyd update.
+ * of lp_kmeans_fit()'s Lloyd update (without #LP_KMEANS_EXACT_SUMS).
  * @param h          Handle with a model (read only).
  * @param x          Row-major values; reads n x d (borrowed).
  * @param n          Number of rows (0 is fine).

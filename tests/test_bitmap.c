@@ -1142,6 +1142,42 @@ static void size_in_bytes_and_equal(void **state) {
   assert_int_equal(ta.live_blocks, 0);
 }
 
+/* In-place operations and batch adds keep the containers they do not
+ * touch: no copy of a large bitmap for a small change. */
+static void inplace_keeps_untouched_containers(void **state) {
+  (void)state;
+  lp_test_alloc ta;
+  lp_test_alloc_init(&ta);
+  lp_mem m;
+  assert_int_equal(lp_mem_init(&m, &ta.alloc), LP_OK);
+  lp_bitmap a, b;
+  lp_bitmap_init(&a);
+  lp_bitmap_init(&b);
+  for (uint32_t k = 0; k < 50; k++)
+    for (uint32_t i = 0; i < 5000; i++) assert_int_equal(lp_bitmap_add(&a, &m, k << 16 | (i * 13 % 65536)), LP_OK);
+  void *first = a.c[0].data, *last = a.c[49].data;
+  assert_int_equal(lp_bitmap_add(&b, &m, 7u << 16 | 1), LP_OK);
+  size_t calls = ta.calls;
+  assert_int_equal(lp_bitmap_or_inplace(&a, &m, &b), LP_OK);
+  assert_true(ta.calls - calls <= 3); /* the table and the one container */
+  assert_ptr_equal(a.c[0].data, first);
+  assert_ptr_equal(a.c[49].data, last);
+  assert_true(lp_bitmap_contains(&a, 7u << 16 | 1));
+  calls = ta.calls;
+  const uint32_t few[] = {3u << 16 | 2, 9u << 16 | 4};
+  assert_int_equal(lp_bitmap_add_many(&a, &m, few, 2), LP_OK);
+  assert_true(ta.calls - calls <= 8);
+  assert_ptr_equal(a.c[0].data, first);
+  assert_int_equal(lp_bitmap_andnot_inplace(&a, &m, &b), LP_OK);
+  assert_ptr_equal(a.c[49].data, last);
+  assert_false(lp_bitmap_contains(&a, 7u << 16 | 1));
+  assert_int_equal(lp_bitmap_check(&a), LP_OK);
+  lp_bitmap_release(&a, &m);
+  lp_bitmap_release(&b, &m);
+  assert_int_equal(ta.live_blocks, 0);
+  assert_int_equal(ta.bad_frees, 0);
+}
+
 /* The checker itself: hand-damaged bitmaps are reported. */
 static void checker_reports_damage(void **state) {
   (void)state;
@@ -1235,6 +1271,7 @@ int main(void) {
       cmocka_unit_test(allocation_failures_leave_bitmaps_unchanged),
       cmocka_unit_test(failed_operation_keeps_previous_output),
       cmocka_unit_test(size_in_bytes_and_equal),
+      cmocka_unit_test(inplace_keeps_untouched_containers),
       cmocka_unit_test(checker_reports_damage),
       cmocka_unit_test(model_random_operations),
   };

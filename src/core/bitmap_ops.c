@@ -428,7 +428,25 @@ bool lp_bitmap_intersects(const lp_bitmap *a, const lp_bitmap *b) {
 
 /* ---- bitmap-level operations ---- */
 
-static int bm_op(lp_bitmap *t, const lp_mem *m, uint32_t op, const lp_bitmap *a, const lp_bitmap *b) {
+/* t's container for `key` is a's own (the same data block). */
+static bool shared_with(const lp_bitmap *a, uint16_t key, const void *data) {
+  int64_t at = lpb_find(a, key);
+  return at >= 0 && a->c[at].data == data;
+}
+
+/* Free t except the containers it shares with `owner` (NULL: none). */
+static void release_unshared(lp_bitmap *t, const lp_mem *m, const lp_bitmap *owner) {
+  for (uint32_t i = 0; i < t->n; i++)
+    if (!owner || !shared_with(owner, t->keys[i], t->c[i].data)) lpb_c_free(m, &t->c[i]);
+  t->n = 0;
+  lp_bitmap_release(t, m);
+}
+
+/* *t = a OP b. With share_a, the containers of a that pass through
+ * unchanged are shared rather than copied (for in-place operations, which
+ * then hand them over); on failure only t's own containers are freed. */
+static int bm_op(lp_bitmap *t, const lp_mem *m, uint32_t op, const lp_bitmap *a,
+                 const lp_bitmap *b, bool share_a) {
   lp_bitmap_init(t);
   uint32_t need;
   if (op == OP_AND) need = a->n < b->n ? a->n : b->n;
@@ -447,7 +465,8 @@ static int bm_op(lp_bitmap *t, const lp_mem *m, uint32_t op, const lp_bitmap *a,
         continue;
       }
       key = ka;
-      rc = lpb_c_copy(m, &c, &a->c[i++]);
+      if (share_a) c = a->c[i++];
+      else rc = lpb_c_copy(m, &c, &a->c[i++]);
     } else if (kb < ka) {
       if (op == OP_AND || op == OP_ANDNOT) {
         j++;
@@ -463,7 +482,8 @@ static int bm_op(lp_bitmap *t, const lp_mem *m, uint32_t op, const lp_bitmap *a,
     if (c.card) lpb_push(t, key, &c);
   }
   for (; op != OP_AND && i < a->n; i++) {
-    if ((rc = lpb_c_copy(m, &c, &a->c[i])) != LP_OK) goto fail;
+    if (share_a) c = a->c[i];
+    else if ((rc = lpb_c_copy(m, &c, &a->c[i])) != LP_OK) goto fail;
     lpb_push(t, a->keys[i], &c);
   }
   for (; (op == OP_OR || op == OP_XOR) && j < b->n; j++) {
@@ -472,15 +492,27 @@ static int bm_op(lp_bitmap *t, const lp_mem *m, uint32_t op, const lp_bitmap *a,
   }
   return LP_OK;
 fail:
-  lp_bitmap_release(t, m);
+  release_unshared(t, m, share_a ? a : NULL);
   return rc;
 }
 
 static int op_new(lp_bitmap *out, const lp_mem *m, uint32_t op, const lp_bitmap *a, const lp_bitmap *b) {
   lp_bitmap t;
-  int rc = bm_op(&t, m, op, a, b);
+  int rc = bm_op(&t, m, op, a, b, false);
   if (rc != LP_OK) return rc;
   lpb_replace(out, m, &t);
+  return LP_OK;
+}
+
+/* In place: the result is built aside (sharing a's untouched containers)
+ * and swapped in, so a failure leaves *a as it was. */
+static int op_inplace(lp_bitmap *a, const lp_mem *m, uint32_t op, const lp_bitmap *b) {
+  lp_bitmap t;
+  int rc = bm_op(&t, m, op, a, b, true);
+  if (rc != LP_OK) return rc;
+  /* free what t did not take over, then a's table */
+  release_unshared(a, m, &t);
+  *a = t;
   return LP_OK;
 }
 
@@ -497,29 +529,27 @@ int lp_bitmap_xor(lp_bitmap *out, const lp_mem *m, const lp_bitmap *a, const lp_
   return op_new(out, m, OP_XOR, a, b);
 }
 
-/* In place: the result is built aside and swapped in, so a failure leaves
- * *a as it was. */
 int lp_bitmap_and_inplace(lp_bitmap *a, const lp_mem *m, const lp_bitmap *b) {
   if (a == b) return LP_OK;
-  return op_new(a, m, OP_AND, a, b);
+  return op_inplace(a, m, OP_AND, b);
 }
 int lp_bitmap_or_inplace(lp_bitmap *a, const lp_mem *m, const lp_bitmap *b) {
   if (a == b) return LP_OK;
-  return op_new(a, m, OP_OR, a, b);
+  return op_inplace(a, m, OP_OR, b);
 }
 int lp_bitmap_andnot_inplace(lp_bitmap *a, const lp_mem *m, const lp_bitmap *b) {
   if (a == b) {
     lp_bitmap_release(a, m);
     return LP_OK;
   }
-  return op_new(a, m, OP_ANDNOT, a, b);
+  return op_inplace(a, m, OP_ANDNOT, b);
 }
 int lp_bitmap_xor_inplace(lp_bitmap *a, const lp_mem *m, const lp_bitmap *b) {
   if (a == b) {
     lp_bitmap_release(a, m);
     return LP_OK;
   }
-  return op_new(a, m, OP_XOR, a, b);
+  return op_inplace(a, m, OP_XOR, b);
 }
 
 /* ---- many-way ---- */
@@ -615,10 +645,10 @@ int lp_bitmap_and_many(lp_bitmap *out, const lp_mem *m, const lp_bitmap *const *
   if (n == 0) return LP_EINVAL;
   if (n == 1) return lp_bitmap_copy(out, m, v[0]);
   lp_bitmap t;
-  int rc = bm_op(&t, m, OP_AND, v[0], v[1]);
+  int rc = bm_op(&t, m, OP_AND, v[0], v[1], false);
   for (size_t i = 2; rc == LP_OK && i < n && t.n; i++) {
     lp_bitmap u;
-    rc = bm_op(&u, m, OP_AND, &t, v[i]);
+    rc = bm_op(&u, m, OP_AND, &t, v[i], false);
     lp_bitmap_release(&t, m);
     t = u;
   }

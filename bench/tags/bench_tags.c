@@ -11,6 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef LP_BENCH_ROARING
+#include <roaring/roaring.h>
+#endif
+
 #include "core/rng.h"
 #include "libprofile.h"
 #include "tags/tags_internal.h"
@@ -133,6 +137,77 @@ static int bench_count(const lp_tags *h, const int *terms, int k, const char *la
   return 0;
 }
 
+#ifdef LP_BENCH_ROARING
+/* The same tag bitmaps in CRoaring (run-optimised like ours): bytes per set
+ * bit, and the 4-term AND/OR/ANDNOT side by side (cold caches). */
+static roaring_bitmap_t *to_roaring(const lp_bitmap *b) {
+  roaring_bitmap_t *r = roaring_bitmap_create();
+  lp_bitmap_iter it;
+  uint32_t buf[4096];
+  size_t got;
+  lp_bitmap_iter_init(&it, b, 0);
+  while ((got = lp_bitmap_iter_next(&it, buf, 4096)) > 0) roaring_bitmap_add_many(r, got, buf);
+  roaring_bitmap_run_optimize(r);
+  return r;
+}
+
+static void vs_roaring(const lp_tags *h, const int *terms) {
+  roaring_bitmap_t *r[NTAGS];
+  size_t rbytes = 0;
+  for (int t = 0; t < NTAGS; t++) {
+    r[t] = to_roaring(&tags_tag_at(h, (uint32_t)t)->has);
+    rbytes += roaring_bitmap_portable_size_in_bytes(r[t]);
+  }
+  uint64_t bits = 0, ours = 0;
+  for (int t = 0; t < NTAGS; t++) {
+    bits += lp_bitmap_cardinality(&tags_tag_at(h, (uint32_t)t)->has);
+    ours += lp_bitmap_portable_size(&tags_tag_at(h, (uint32_t)t)->has);
+  }
+  const lp_mem *m = &h->mem;
+  const char *ops[3] = {"and", "or", "andnot"};
+  for (int op = 0; op < 3; op++) {
+    double best_l = 1e9, best_r = 1e9;
+    for (int rep = 0; rep < 5; rep++) {
+      flush_caches();
+      double t0 = now();
+      lp_bitmap acc;
+      lp_bitmap_init(&acc);
+      if (lp_bitmap_copy(&acc, m, &tags_tag_at(h, (uint32_t)terms[0])->has) != LP_OK) return;
+      for (int k = 1; k < 4; k++) {
+        const lp_bitmap *b = &tags_tag_at(h, (uint32_t)terms[k])->has;
+        int rc = op == 0 ? lp_bitmap_and_inplace(&acc, m, b) : op == 1 ? lp_bitmap_or_inplace(&acc, m, b)
+                                                                       : lp_bitmap_andnot_inplace(&acc, m, b);
+        if (rc != LP_OK) return;
+      }
+      uint64_t cl = lp_bitmap_cardinality(&acc);
+      double dl = now() - t0;
+      lp_bitmap_release(&acc, m);
+      flush_caches();
+      t0 = now();
+      roaring_bitmap_t *x = roaring_bitmap_copy(r[terms[0]]);
+      for (int k = 1; k < 4; k++) {
+        if (op == 0) roaring_bitmap_and_inplace(x, r[terms[k]]);
+        else if (op == 1) roaring_bitmap_or_inplace(x, r[terms[k]]);
+        else roaring_bitmap_andnot_inplace(x, r[terms[k]]);
+      }
+      uint64_t cr = roaring_bitmap_get_cardinality(x);
+      double dr = now() - t0;
+      roaring_bitmap_free(x);
+      if (cl != cr) fprintf(stderr, "croaring disagrees on %s: %llu vs %llu\n", ops[op],
+                            (unsigned long long)cl, (unsigned long long)cr);
+      if (dl < best_l) best_l = dl;
+      if (dr < best_r) best_r = dr;
+    }
+    printf("{\"bench\":\"tags_vs_croaring\",\"op\":\"%s\",\"terms\":4,\"ours_ms\":%.3f,"
+           "\"croaring_ms\":%.3f,\"ratio\":%.2f}\n", ops[op], best_l * 1e3, best_r * 1e3, best_l / best_r);
+  }
+  printf("{\"bench\":\"tags_vs_croaring\",\"portable_bytes_per_set_bit_ours\":%.3f,"
+         "\"portable_bytes_per_set_bit_croaring\":%.3f}\n", (double)ours / (double)bits,
+         (double)rbytes / (double)bits);
+  for (int t = 0; t < NTAGS; t++) roaring_bitmap_free(r[t]);
+}
+#endif
+
 int main(int argc, char **argv) {
   uint32_t n = 10000000;
   for (int i = 1; i < argc; i++) {
@@ -162,6 +237,9 @@ int main(int argc, char **argv) {
   if (bench_count(h, q4, 4, "mixed", 20) || bench_count(h, q4d, 4, "dense", 20) ||
       bench_count(h, q10, 10, "mixed", 20))
     return 1;
+#ifdef LP_BENCH_ROARING
+  vs_roaring(h, q4d);
+#endif
   /* 20 rules over attributes and tags */
   for (int k = 0; k < 20; k++) {
     char rule[256];

@@ -9,6 +9,18 @@
 #include "core/utf8.h"
 #include "tags/tags_internal.h"
 
+/* Little-endian u64 from bytes: one load on little-endian hosts (the
+ * columns are hundreds of megabytes), the portable helper elsewhere. */
+static inline uint64_t rd64(const uint8_t *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+#else
+  return lp_get_u64le(p);
+#endif
+}
+
 static int corrupt(lp_tags *h, const char *what) {
   return lp_error_set(&h->err, LP_ECORRUPT, "tags snapshot: %s", what);
 }
@@ -233,7 +245,7 @@ static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c, live_bits *lb)
   if (rc == LP_OK && n > card) rc = lp_vec_reserve(&im->holes, &im->mem, n - (size_t)card);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
   for (size_t i = 0; i < n; i++) {
-    uint64_t id = lp_get_u64le(ids + 8 * i);
+    uint64_t id = rd64(ids + 8 * i);
     (void)lp_vec_push(&im->ids, &im->mem, &id);
   }
   lp_bitmap_iter it;
@@ -244,6 +256,10 @@ static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c, live_bits *lb)
     for (size_t i = 0; i < got; i++) {
       uint64_t *slot;
       bool ins;
+      if (i + 8 < got) {
+        uint64_t ahead = tags_id_of(im, buf[i + 8]);
+        lp_hmap_prefetch(&im->index, lp_hmap_hash(&im->index, &ahead));
+      }
       uint64_t id = tags_id_of(im, buf[i]);
       (void)lp_hmap_upsert(&im->index, &im->mem, &id, &slot, &ins);
       if (!ins) return corrupt(h, "duplicate profile id");
@@ -353,7 +369,7 @@ static int decode_column(lp_tags *h, lp_tags *im, lp_cursor *c, uint32_t *next_a
   size_t present = 0;
   for (size_t i = 0; i < n; i++) {
     uint32_t ord = dense ? (uint32_t)i : lp_get_u32le(p + 12 * i);
-    int64_t v = (int64_t)lp_get_u64le(dense ? p + 8 * i : p + 12 * i + 4);
+    int64_t v = (int64_t)rd64(dense ? p + 8 * i : p + 12 * i + 4);
     if (dense && v == TAGS_MISSING) continue;
     if ((int64_t)ord <= prev || ord >= im->ids.len || !((live[ord >> 6] >> (ord & 63)) & 1) ||
         v == TAGS_MISSING || (a->type == LP_TAGS_STRING && (v < 0 || (uint64_t)v >= nstr)))

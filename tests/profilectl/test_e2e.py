@@ -47,6 +47,14 @@ def check_run(name, args, rc, out=None, err=None, out_has=(), err_has=(), **kw):
     return g_out
 
 
+def test_read_error_reason():
+    # Reading /proc/self/mem at offset 0 fails with EIO: the message carries
+    # the system's reason.
+    if os.path.exists("/proc/self/mem"):
+        check_run("read error", ["csv-check", "/proc/self/mem"], 1,
+                  err_has=["/proc/self/mem:", "Input/output error"])
+
+
 def test_version_and_help():
     check_run("version", ["version"], 0, out=f"profilectl {VERSION}\n", err="")
     check_run("--version", ["--version"], 0, out=f"profilectl {VERSION}\n", err="")
@@ -198,6 +206,7 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         test_csv_check(d)
     test_write_error()
+    test_read_error_reason()
     if failures:
         print("\n".join(failures))
         print(f"{len(failures)} check(s) failed")

@@ -8,6 +8,7 @@
  */
 #include "csv.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -37,6 +38,8 @@ struct pctl_csv {
   lp_error err;
   lp_reader read;
   void *ud;
+  FILE *file;    /* pctl_csv_open_file(): the stream, ud is the reader itself */
+  int file_errno; /* errno of its failed read, for the message */
   pctl_csv_config cfg;
   unsigned char delim;
   /* Non-zero for the bytes that end a run of unquoted field text. */
@@ -139,6 +142,8 @@ int pctl_csv_open(const pctl_csv_config *cfg, lp_reader read, void *ud, pctl_csv
   if (rc != LP_OK) return rc;
   r->read = read;
   r->ud = ud;
+  r->file = NULL;
+  r->file_errno = 0;
   r->cfg = c;
   r->cfg.alloc = NULL; /* copied into r->mem; the caller's struct may go away */
   r->delim = (unsigned char)c.delimiter;
@@ -161,10 +166,14 @@ int pctl_csv_open(const pctl_csv_config *cfg, lp_reader read, void *ud, pctl_csv
 }
 
 static int file_read(void *ud, void *buf, size_t cap, size_t *got) {
-  FILE *f = ud;
-  size_t n = fread(buf, 1, cap, f);
+  pctl_csv *r = ud;
+  errno = 0;
+  size_t n = fread(buf, 1, cap, r->file);
   *got = n;
-  if (n == 0 && ferror(f)) return LP_EIO;
+  if (n == 0 && ferror(r->file)) {
+    r->file_errno = errno != 0 ? errno : EIO;
+    return LP_EIO;
+  }
   return LP_OK;
 }
 
@@ -173,7 +182,12 @@ int pctl_csv_open_file(const pctl_csv_config *cfg, FILE *f, pctl_csv **out) {
     if (out != NULL) *out = NULL;
     return LP_EINVAL;
   }
-  return pctl_csv_open(cfg, file_read, f, out);
+  int rc = pctl_csv_open(cfg, file_read, f, out);
+  if (rc == LP_OK) {
+    (*out)->file = f;
+    (*out)->ud = *out;
+  }
+  return rc;
 }
 
 void pctl_csv_close(pctl_csv *r) {
@@ -269,7 +283,8 @@ static int fill(pctl_csv *r) {
   if (rc != 0) {
     int code = rc < 0 ? rc : LP_EIO;
     return lp_error_set(&r->err, code, "read failed at byte %llu: %s",
-                        ull(r->buf_offset + r->len), lp_strerror(code));
+                        ull(r->buf_offset + r->len),
+                        r->file_errno != 0 ? strerror(r->file_errno) : lp_strerror(code));
   }
   if (got > room) {
     return lp_error_set(&r->err, LP_EIO, "read callback returned %zu bytes for a %zu-byte buffer",

@@ -197,6 +197,11 @@ def main():
         check("explain unknown type", (rc, "unknown identifier type 'nosuch'" in err), (1, True))
         rc, _, err = run(["ev.csv", "ev.csv"], d)
         check("two files", rc, 2)
+        # One value over the length limit is counted invalid, not fatal for the file.
+        with open(os.path.join(d, "longval.csv"), "w") as f:
+            f.write("ts,email,cookie\n1,a@b.com,%s\n2,a@b.com,c1\n" % ("x" * 1025))
+        rc, out, err = run(["--raw", "longval.csv"], d)
+        check("long value", (rc, "1 invalid" in err, "cookie,c1," in out), (0, True, True))
         # Values that need quoting are quoted (RFC 4180).
         with open(os.path.join(d, "quote.csv"), "w") as f:
             f.write('ts,user_id\n1,"a,b"\n2,"q""x"\n')

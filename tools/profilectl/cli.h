@@ -52,10 +52,12 @@
  * `--` ends the options; "-" alone is an operand (standard input); an
  * option given twice keeps the last value (lists collect every value);
  * `-h`/`--help` prints the help and makes the command return
- * #PCTL_EXIT_HELP, which main() turns into exit status 0. Before parsing,
- * every destination gets the table's default (parsed by the same code as
- * a command-line value) or zero/NULL/false when there is none, so a
- * command needs no separate initialisation of its option fields.
+ * #PCTL_EXIT_HELP, which main() turns into exit status 0 (so `-h` is
+ * reserved). Before parsing, every destination gets the table's default
+ * (parsed by the same code as a command-line value) or zero/NULL/false
+ * when there is none, so a command needs no separate initialisation of its
+ * option fields; the one exception is #PCTL_KIND_SET, whose field several
+ * rows share: the command sets its default before parsing.
  */
 #ifndef PROFILECTL_CLI_H
 #define PROFILECTL_CLI_H

@@ -574,6 +574,29 @@ static void many_way_operations(void **state) {
       assert_matches(&o, &mo);
     }
   }
+  /* more inputs than the per-key batch (64): 70 copies of one bitmap, each
+   * missing other values */
+  {
+    enum { M70 = 70 };
+    lp_bitmap big[M70];
+    const lp_bitmap *bv[M70];
+    make_random(&b[0], &md[0], &m, &r);
+    memcpy(mo.in, md[0].in, UNI);
+    for (int i = 0; i < M70; i++) {
+      lp_bitmap_init(&big[i]);
+      assert_int_equal(lp_bitmap_copy(&big[i], &m, &b[0]), LP_OK);
+      for (int x = 0; x < 50; x++) {
+        uint32_t val = rand_value(&r);
+        assert_int_equal(lp_bitmap_remove(&big[i], &m, val), LP_OK);
+        mo.in[uidx(val)] = 0;
+      }
+      bv[i] = &big[i];
+    }
+    assert_int_equal(lp_bitmap_and_many_cardinality(bv, M70), model_card(&mo));
+    assert_int_equal(lp_bitmap_and_many(&o, &m, bv, M70), LP_OK);
+    assert_matches(&o, &mo);
+    for (int i = 0; i < M70; i++) lp_bitmap_release(&big[i], &m);
+  }
   assert_int_equal(lp_bitmap_and_many_cardinality(v, 0), 0);
   assert_int_equal(lp_bitmap_or_many(&o, &m, v, 0), LP_OK);
   assert_true(lp_bitmap_is_empty(&o));

@@ -9,7 +9,7 @@ set -eu
 what=${1:-build}
 
 build_pkgs="meson ninja-build gcc g++ pkg-config libxxhash-dev python3"
-test_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev python3-cffi abigail-tools doxygen binutils valgrind gcovr"
+test_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev python3-cffi abigail-tools doxygen binutils valgrind gcovr libroaring-dev"
 # Cross: the gcc cross toolchains bring their own libc headers; libc6-dev:<arch>
 # is not wanted (its linux-libc-dev must equal the host's version). The
 # targets' libc6 comes along with libcmocka-dev:<arch> through multiarch.

@@ -481,11 +481,12 @@ LP_API int lp_tags_add_profile(lp_tags *h, uint64_t profile_id);
  * @param h Handle.
  * @param profile_id Profile.
  * @param tag_id A host-set (not rule-computed, not retired) tag.
- * @param v The value (see #lp_tags_value); expires_at must be > set_at
- *   unless it is #LP_TAGS_NEVER or #LP_TAGS_EXPIRES_DEFAULT.
- * @return #LP_OK; #LP_EINVAL (NULL, bad struct_size, bad string, value
- *   INT64_MIN, bad expiry); #LP_ENOTFOUND (tag); #LP_ECONFLICT (computed
- *   tag); #LP_ELIMIT; #LP_ENOMEM; #LP_EMISUSE.
+ * @param v The value (see #lp_tags_value). Any expires_at is accepted; one
+ *   at or before set_at stores a value that is never live.
+ * @return #LP_OK; #LP_EINVAL (NULL, bad struct_size, string not UTF-8 or
+ *   NULL with a length, value INT64_MIN); #LP_ENOTFOUND (tag);
+ *   #LP_ECONFLICT (computed tag); #LP_ELIMIT (string longer than
+ *   #LP_TAGS_MAX_STRING, too many profiles); #LP_ENOMEM; #LP_EMISUSE.
  */
 LP_API int lp_tags_set(lp_tags *h, uint64_t profile_id, uint32_t tag_id, const lp_tags_value *v);
 

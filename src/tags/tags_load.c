@@ -357,8 +357,7 @@ static int decode_column(lp_tags *h, lp_tags *im, lp_cursor *c, uint32_t *next_a
   bool dense = mode == 1;
   if (!lp_cursor_count(c, dense ? 8 : 12, &n) || n == 0 || (dense && n != im->ids.len))
     return corrupt(h, "bad column count");
-  size_t cap = 1024;
-  while (cap < im->ids.len) cap *= 2;
+  size_t cap = im->ids.len < 1024 ? 1024 : im->ids.len;
   rc = lp_mem_alloc_array(&im->mem, cap, sizeof *a->col, (void **)&a->col);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
   a->cap = cap;

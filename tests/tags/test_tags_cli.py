@@ -84,6 +84,10 @@ expect(out == "profile_id,vip,high_value,churned,city,ltv,email_ok,sms_target\n"
        "2,1,,,,99.99,,1\n"
        "3,,,,\"Lyon, FR\",,,\n", "wide table:\n" + out)
 expect("7 tags, 4 profiles" in err, "summary: " + err)
+# Without --as-of the reference is the epoch: nothing has expired, and the
+# output does not depend on the clock (same table as at 2024-12-01 here).
+rc2, out2, err2 = run("tags", *INPUTS)
+expect(rc2 == 0 and out2 == out, "default as_of:\n" + out2)
 
 # Long list at 2025-02-01: 2's vip has expired (as_of >= expires_at).
 rc, out, err = run("tags", *INPUTS, "--as-of", "2025-02-01", "--format", "long",

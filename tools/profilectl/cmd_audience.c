@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "cmd_tags.h"
@@ -79,7 +78,6 @@ static int explain(const lp_tags *h, const lp_tags_query *q, const char *text) {
 static int run_audience(int argc, char **argv) {
   aud_opts o;
   memset(&o, 0, sizeof o);
-  o.as_of = (int64_t)time(NULL);
   const pctl_option table[] = {
       PCTL_OPT_PATH("state", 0, "STATE", &o.state, NULL, "tag state written by 'tags --save'"),
       PCTL_OPT_PATH("taxonomy", 0, "FILE", &o.in.taxonomy, NULL, "or: the inputs of 'profilectl tags'"),
@@ -87,7 +85,7 @@ static int run_audience(int argc, char **argv) {
       PCTL_OPT_PATH("facts", 0, "FILE", &o.in.facts, NULL, "facts CSV (with --taxonomy)"),
       PCTL_REQUIRED(PCTL_OPT_STRING("query", 0, "EXPR", &o.query, NULL,
                                     "audience, e.g. 'vip & (city == \"Paris\" | app_user) & !churned'")),
-      PCTL_OPT_DATE("as-of", 0, "DATE", &o.as_of, NULL, "expiry reference, default now"),
+      PCTL_OPT_DATE("as-of", 0, "DATE", &o.as_of, NULL, "expiry reference; default 1970-01-01T00:00:00Z (nothing has expired)"),
       PCTL_OPT_INT("min-size", 0, "N", &o.min_size, 0, INT64_C(1) << 32, "0",
                    "refuse audiences smaller than N (k-anonymity threshold; 0 = off)"),
       PCTL_OPT_STRING("purpose", 0, "NAME", &o.purpose, NULL,

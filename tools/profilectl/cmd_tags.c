@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -593,7 +592,6 @@ static int save_state(const lp_tags *h, const char *path) {
 static int run_tags(int argc, char **argv) {
   tags_opts o;
   memset(&o, 0, sizeof o);
-  o.as_of = (int64_t)time(NULL);
   const pctl_option table[] = {
       PCTL_REQUIRED(PCTL_OPT_PATH("taxonomy", 0, "FILE", &o.in.taxonomy, NULL,
                                   "INI: [tag NAME] sections with category, type, rule, description,\n"
@@ -603,7 +601,7 @@ static int run_tags(int argc, char **argv) {
       PCTL_OPT_PATH("facts", 0, "FILE", &o.in.facts, NULL,
                     "CSV: profile_id,tag,value,expires_at (+ optional set_at); empty expires_at = never"),
       PCTL_OPT_DATE("as-of", 0, "DATE", &o.as_of, NULL,
-                    "expiry reference, default now (a value is live while as_of < expires_at)"),
+                    "expiry reference (a value is live while as_of < expires_at); default\n1970-01-01T00:00:00Z, when nothing has expired"),
       PCTL_OPT_ENUM("format", 0, "F", &o.format, format_names, "wide", "wide table or long list"),
       PCTL_OPT_PATH("save", 0, "STATE", &o.save, NULL, "write the whole tag state for 'audience --state'"),
       PCTL_OPT_END,

@@ -55,7 +55,7 @@ static const char *text_dest;
 
 /* Parse argv (NULL-terminated, without the command name) into *o. */
 static int parse(all_opts *o, pctl_operands *ops, char **args) {
-  static char *argv[32];
+  static char *argv[2 * PCTL_LIST_MAX + 16];
   int argc = 0;
   argv[argc++] = "tcmd";
   while (*args != NULL) argv[argc++] = *args++;

@@ -197,6 +197,15 @@ def main():
         check("explain unknown type", (rc, "unknown identifier type 'nosuch'" in err), (1, True))
         rc, _, err = run(["ev.csv", "ev.csv"], d)
         check("two files", rc, 2)
+        # A chain longer than any fixed buffer: 40 links n0-m0-n1-m1-...-n40 (80 steps).
+        with open(os.path.join(d, "chain.csv"), "w") as f:
+            f.write("ts,cn,cm\n")
+            for i in range(40):
+                f.write("%d,n%d,m%d\n%d,n%d,m%d\n" % (2 * i, i, i, 2 * i + 1, i + 1, i))
+        rc, out, err = run(["--raw", "--explain", "cn:n0", "cn:n40", "chain.csv"], d)
+        lines = out.splitlines()
+        check("long chain", (rc, len(lines), lines[1].split(",")[:5], lines[-1].split(",")[:5]),
+              (0, 81, ["1", "cn", "n0", "cm", "m0"], ["80", "cm", "m39", "cn", "n40"]))
         # One value over the length limit is counted invalid, not fatal for the file.
         with open(os.path.join(d, "longval.csv"), "w") as f:
             f.write("ts,email,cookie\n1,a@b.com,%s\n2,a@b.com,c1\n" % ("x" * 1025))

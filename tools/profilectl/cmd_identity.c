@@ -416,9 +416,7 @@ static void hex(const uint8_t *h, char *out) {
 
 /* Every identifier of every profile, sorted by type name then value. */
 static int collect(lp_idgraph *g, const rules *r, out_row **out, size_t *count) {
-  lp_idgraph_stats st;
-  memset(&st, 0, sizeof st);
-  st.struct_size = sizeof st;
+  lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
   lp_idgraph_get_stats(g, &st);
   size_t np = 0, n = 0;
   uint64_t *pids = malloc((size_t)st.profiles * sizeof *pids + 1);
@@ -492,16 +490,25 @@ static int explain(lp_idgraph *g, const id_opts *o, const out_row *rows, size_t 
   int status = parse_ident(g, o->explain[0], &a);
   if (status == PCTL_EXIT_OK) status = parse_ident(g, o->explain[1], &b);
   if (status != PCTL_EXIT_OK) return status;
-  lp_idgraph_step steps[64];
-  size_t count;
-  if (lp_idgraph_explain(g, &a, &b, steps, PCTL_ARRAY_LEN(steps), &count) != LP_OK)
+  /* Ask the length first, then fetch exactly that many steps. */
+  size_t count = 0;
+  int rc = lp_idgraph_explain(g, &a, &b, NULL, 0, &count);
+  if (rc != LP_OK && rc != LP_EBUFSIZE) return fail_graph(g, "--explain");
+  lp_idgraph_step *steps = malloc((count ? count : 1) * sizeof *steps);
+  if (steps == NULL) {
+    pctl_error("--explain: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  if (lp_idgraph_explain(g, &a, &b, steps, count, &count) != LP_OK) {
+    free(steps);
     return fail_graph(g, "--explain");
+  }
   static const char *const header[] = {"step", "from_type", "from", "to_type", "to", "ts", "source"};
   pctl_csvout w;
   pctl_csvout_stream(&w, stdout, "standard output");
   pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
   pctl_csvout_end_row(&w);
-  for (size_t i = 0; i < count && i < PCTL_ARRAY_LEN(steps); i++) {
+  for (size_t i = 0; i < count; i++) {
     const out_row *f = row_of(rows, n, steps[i].from), *t = row_of(rows, n, steps[i].to);
     char when[40];
     pctl_time_format_iso8601(steps[i].ts, when, sizeof when);
@@ -514,6 +521,7 @@ static int explain(lp_idgraph *g, const id_opts *o, const out_row *rows, size_t 
     pctl_csvout_str(&w, steps[i].source);
     pctl_csvout_end_row(&w);
   }
+  free(steps);
   return pctl_csvout_close(&w);
 }
 
@@ -539,9 +547,7 @@ static int report(lp_idgraph *g, const rules *r, const id_opts *o, uint64_t rows
     status = pctl_csvout_close(&w);
   }
   free(rows);
-  lp_idgraph_stats st;
-  memset(&st, 0, sizeof st);
-  st.struct_size = sizeof st;
+  lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
   lp_idgraph_get_stats(g, &st);
   fprintf(stderr,
           "profilectl identity: %llu rows, %llu events, %llu identifiers, %llu profiles, "

@@ -87,6 +87,9 @@ def main():
         rc, out, err = run(["--k", "2", "--cols", "x,pos", "--out-labels", "-",
                             "--out-centroids", "c.csv", "p.csv"], d)
         check("cols with comma is two names", rc == 1 and "column 'x' not found" in err, err)
+        # --cols is one CSV line: a quoted name may hold a comma.
+        rc, out, err = run(["--k", "3", "--cols", '"x,pos"', "p.csv"], d)
+        check("quoted --cols", rc == 0 and out.startswith('cluster,"x,pos"\n'), out + err)
         write(d, "plain.csv", "id,x,y\na,0,0\nb,0,1\nc,10,10\nd,10,11\n")
         rc, out, err = run(["--k", "2", "--cols", "y,x", "--out-labels", "-",
                             "--out-centroids", "c.csv", "plain.csv"], d)
@@ -200,6 +203,11 @@ def main():
                      ["--sweep", "123456789012345678901234567890123..2", "plain.csv"],
                      ["--out-labels", "", "--k", "2", "plain.csv"],
                      ["--cols", ",x", "--k", "2", "plain.csv"],
+                     ["--cols", "", "--k", "2", "plain.csv"],
+                     ["--cols", "x\ny", "--k", "2", "plain.csv"],
+                     ["--cols", '"x', "--k", "2", "plain.csv"],
+                     ["--cols", "y" * 300, "--k", "2", "plain.csv"],
+                     ["--cols", ",".join(["x"] * 300), "--k", "2", "plain.csv"],
                      ["--k", "2", "plain.csv", "plain.csv"], ["--frobnicate", "plain.csv"]):
             rc, out, err = run(args, d)
             check("usage %r" % args, rc == 2 and out == "" and "Run 'profilectl help kmeans'" in err,

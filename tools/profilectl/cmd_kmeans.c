@@ -156,26 +156,46 @@ static char *dup_field(const pctl_csv_field *f) {
   return s;
 }
 
+/* --cols is one CSV record of column names (RFC 4180, so a name with a
+ * comma is written "x,pos"), looked up in the header in that order. */
+static int cols_columns(pctl_csv *r, const km_opts *o, size_t *idx, km_table *t) {
+  lp_memreader mr;
+  pctl_csv *list = NULL;
+  int st = lp_memreader_init(&mr, o->cols, strlen(o->cols));
+  if (st == LP_OK) st = pctl_csv_open(NULL, lp_memreader_read, &mr, &list);
+  if (st == LP_OK) st = pctl_csv_next(list);
+  size_t n = 0;
+  const pctl_csv_field *names = st == PCTL_CSV_ROW ? pctl_csv_fields(list, &n) : NULL;
+  int rc = PCTL_EXIT_OK;
+  if (names == NULL || n > MAX_COLS || pctl_csv_next(list) != PCTL_CSV_END)
+    rc = pctl_usage_error(CMD, "--cols: expected one CSV line of at most %d column names", MAX_COLS);
+  for (size_t i = 0; rc == PCTL_EXIT_OK && i < n; i++) {
+    char name[256];
+    if (names[i].len == 0 || names[i].len >= sizeof name) {
+      rc = pctl_usage_error(CMD, "--cols: column name %zu is empty or longer than %zu bytes", i + 1,
+                            sizeof name - 1);
+      break;
+    }
+    memcpy(name, names[i].ptr, names[i].len);
+    name[names[i].len] = '\0';
+    if (pctl_csv_column(r, name, &idx[t->cols]) != LP_OK) {
+      rc = pctl_csv_report(r, o->path);
+      break;
+    }
+    t->names[t->cols++] = dup_field(&names[i]);
+  }
+  pctl_csv_close(list);
+  return rc;
+}
+
 /* Feature columns: --cols in that order, else every column but --id-col. */
 static int choose_columns(pctl_csv *r, const km_opts *o, size_t *idx, km_table *t,
                           size_t *id_index) {
   if (o->id_col != NULL && pctl_csv_column(r, o->id_col, id_index) != LP_OK)
     return pctl_csv_report(r, o->path);
   if (o->cols != NULL) {
-    const char *p = o->cols;
-    while (*p != '\0') {
-      const char *comma = strchr(p, ',');
-      size_t len = comma ? (size_t)(comma - p) : strlen(p);
-      char name[256];
-      if (len == 0 || len >= sizeof name || t->cols == MAX_COLS)
-        return pctl_usage_error(CMD, "--cols: bad or too many column names");
-      memcpy(name, p, len);
-      name[len] = '\0';
-      if (pctl_csv_column(r, name, &idx[t->cols]) != LP_OK) return pctl_csv_report(r, o->path);
-      pctl_csv_field named = {name, len};
-      t->names[t->cols++] = dup_field(&named);
-      p += len + (comma != NULL);
-    }
+    int rc = cols_columns(r, o, idx, t);
+    if (rc != PCTL_EXIT_OK) return rc;
   } else {
     for (size_t c = 0; c < pctl_csv_header_count(r); c++) {
       if (o->id_col != NULL && c == *id_index) continue;

@@ -707,19 +707,25 @@ static int range_bitmap(lp_bitmap *out, const lp_mem *m, uint32_t lo, uint64_t h
   return LP_OK;
 }
 
+/* *b |= *t, consuming t (released whatever the outcome; b unchanged on
+ * failure). */
+static int or_in(lp_bitmap *b, const lp_mem *m, lp_bitmap *t) {
+  if (b->n == 0) {
+    lpb_replace(b, m, t);
+    return LP_OK;
+  }
+  int rc = lp_bitmap_or_inplace(b, m, t);
+  lp_bitmap_release(t, m);
+  return rc;
+}
+
 int lp_bitmap_add_range(lp_bitmap *b, const lp_mem *m, uint32_t lo, uint64_t hi_excl) {
   if (hi_excl > ((uint64_t)1 << 32)) return LP_EINVAL;
   if (hi_excl <= lo) return LP_OK;
   lp_bitmap r;
   int rc = range_bitmap(&r, m, lo, hi_excl);
   if (rc != LP_OK) return rc;
-  if (b->n == 0) {
-    lpb_replace(b, m, &r);
-    return LP_OK;
-  }
-  rc = lp_bitmap_or_inplace(b, m, &r);
-  lp_bitmap_release(&r, m);
-  return rc;
+  return or_in(b, m, &r);
 }
 
 int lp_bitmap_remove_range(lp_bitmap *b, const lp_mem *m, uint32_t lo, uint64_t hi_excl) {
@@ -831,11 +837,5 @@ int lp_bitmap_add_many(lp_bitmap *b, const lp_mem *m, const uint32_t *v, size_t 
   int rc = from_sorted(&t, m, src, n);
   if (buf) lp_mem_free_array(m, buf, bufn, sizeof *buf);
   if (rc != LP_OK) return rc;
-  if (b->n == 0) {
-    lpb_replace(b, m, &t);
-    return LP_OK;
-  }
-  rc = lp_bitmap_or_inplace(b, m, &t);
-  lp_bitmap_release(&t, m);
-  return rc;
+  return or_in(b, m, &t);
 }

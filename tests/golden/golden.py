@@ -43,12 +43,15 @@ def sha256_file(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def run(argv, what, stdout_path):
+def run(argv, what, stdout_path, stderr_path=None):
     with open(stdout_path, "wb") as out:
         p = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE)
     if p.returncode != 0:
         sys.stderr.write(p.stderr.decode("utf-8", "replace"))
         raise SystemExit(f"golden: {what} exited {p.returncode}: {' '.join(argv)}")
+    if stderr_path is not None:
+        with open(stderr_path, "wb") as f:
+            f.write(p.stderr)
 
 
 def iso_orders(src, dst):
@@ -94,14 +97,18 @@ def produce(args, work):
             label = f"kmeans-{algo}-{scale}"
             labels = os.path.join(work, label + "-labels.csv")
             cents = os.path.join(work, label + ".csv")
+            metrics = os.path.join(work, label + "-metrics.txt")
             # monetary is negative for refunds, outside log1p's domain
             cols = "recency_days,frequency," + ("m" if scale == "log1p" else "monetary")
             run([pc, "kmeans", "--k", "4", "--seed", "11", "--n-init", "3",
                  "--algorithm", algo, "--scale", scale,
                  "--cols", cols, "--id-col", "profile_id",
-                 "--out-labels", labels, rfm], label, cents)
+                 "--out-labels", labels, "--out-centroids", cents, rfm], label,
+                os.path.join(work, label + "-stdout.txt"), metrics)
             outs[label + ".csv"] = cents
             outs[label + "-labels.csv"] = labels
+            # inertia and the quality metrics, printed to every last digit
+            outs[label + "-metrics.txt"] = metrics
     snaps = os.path.join(work, "snapshots")
     os.makedirs(snaps, exist_ok=True)
     run([args.snapshots, "write", snaps], "golden_snapshots write",

@@ -201,10 +201,13 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
     double dm = max_abs(dir, k), scale = dm > 4.0 ? 4.0 / dm : 1.0;
     double tn[CLV_K], gn2[CLV_K], fn = INFINITY, step = scale;
     bool ok = false;
-    for (int ls = 0; ls < 60; ls++, step *= 0.5) {
+    for (int ls = 0; ls < 40; ls++, step *= 0.5) {
       for (uint32_t j = 0; j < k; j++) tn[j] = th[j] + step * dir[j];
       fn = obj_grad(o, tn, gn2);
-      if (!isfinite(fn)) continue;
+      if (!isfinite(fn)) {
+        step *= 0.2; /* out of the domain: back off faster */
+        continue;
+      }
       if (fn <= f + 1e-4 * step * gd) {
         ok = true;
         break;

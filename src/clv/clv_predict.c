@@ -27,6 +27,18 @@ static double dead_odds(uint32_t model, const double *p, double x, double tx, do
 
 static double alive_from_odds(double lo) { return lo == -INFINITY ? 1.0 : 1.0 / (1.0 + exp(lo)); }
 
+/* log of (1-z)^e1 2F1(a1, b1; c; z) = (1-z)^e2 2F1(a2, b2; c; z), two
+ * forms of one positive value: the series of the form whose numerator
+ * parameters are smaller settles in fewer terms and cannot overflow (large
+ * x favours one form, a degenerate fit with huge a and b the other). */
+static double log_2f1_pair(double c, double z, double e1, double a1, double b1, double e2,
+                           double a2, double b2) {
+  const bool first = fabs(a1 * b1) <= fabs(a2 * b2);
+  const double F = first ? clv_h2f1(a1, b1, c, z) : clv_h2f1(a2, b2, c, z);
+  if (!(F > 0.0)) return NAN;
+  return (first ? e1 : e2) * log1p(-z) + log(F);
+}
+
 /* P(alive at T + t) given (x, t_x, T), whatever happens in (T, T + t]. */
 static double p_alive(uint32_t model, const double *p, double x, double tx, double T, double t) {
   if (model == LP_CLV_MODEL_BGBB) {
@@ -40,10 +52,10 @@ static double p_alive(uint32_t model, const double *p, double x, double tx, doub
     return now * exp(-p[2] * log1p(t / (p[3] + T)));
   /* BG/NBD, MBG/NBD: lambda | alive ~ Gamma(r + x, alpha + T), p | alive ~
    * Beta(a, b + x (+1)); E[exp(-lambda p t)] = 2F1(r+x, a; a+b+x(+1); -w),
-   * w = t / (alpha + T), taken through Pfaff and Euler to positive z. */
+   * w = t / (alpha + T), through Pfaff's transformation (either form) to 0 <= u < 1. */
   const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
   const double w = t / (al + T), u = w / (1.0 + w);
-  return now * exp(-a * log1p(w)) * clv_h2f1(a + b + one - r, a, a + b + x + one, u);
+  return now * exp(log_2f1_pair(a + b + x + one, u, a, a + b + one - r, a, r + x, r + x, b + x + one));
 }
 
 /* Expected purchases in (T, T + t] given (x, t_x, T). */
@@ -52,14 +64,15 @@ static double conditional(uint32_t model, const double *p, double x, double tx, 
   switch (model) {
   case LP_CLV_MODEL_BGNBD:
   case LP_CLV_MODEL_MBGNBD: {
-    /* FHL 2005 eq. 10 (BG/NBD) and its MBG/NBD analogue; the factor
-     * ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x(+1); a+b+x-1(+1); z) is
-     * taken through Euler's transformation to (1-z)^(a-1) 2F1(., a-1; .; z),
-     * whose series settles in a few terms however large x is. */
+    /* FHL 2005 eq. 10 (BG/NBD) and its MBG/NBD analogue: the factor
+     * ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x(+1); a+b+x-1(+1); z) as
+     * it stands, or through Euler's transformation as (1-z)^(a-1)
+     * 2F1(a+b-1(+1)-r, a-1; .; z), whose series settles in a few terms
+     * however large x is. */
     const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
     const double z = t / (al + T + t), c = a + b + x - 1.0 + one;
-    const double F = clv_h2f1(a + b - 1.0 + one - r, a - 1.0, c, z);
-    const double num = c / (a - 1.0) * -expm1((a - 1.0) * log1p(-z) + log(F));
+    const double lv = log_2f1_pair(c, z, a - 1.0, a + b - 1.0 + one - r, a - 1.0, r + x, r + x, b + x + one);
+    const double num = c / (a - 1.0) * -expm1(lv);
     return num * alive_from_odds(dead_odds(model, p, x, tx, T));
   }
   case LP_CLV_MODEL_PNBD: {

@@ -38,6 +38,7 @@ typedef struct pctl_command {
   X(pctl_cmd_identity)        \
   X(pctl_cmd_rfm)             \
   X(pctl_cmd_kmeans)          \
+  X(pctl_cmd_clv)             \
   X(pctl_cmd_tags)            \
   X(pctl_cmd_audience)        \
   X(pctl_cmd_demo)

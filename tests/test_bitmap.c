@@ -63,7 +63,7 @@ static void assert_matches(const lp_bitmap *b, const model *md) {
   uint64_t seen = 0;
   int64_t prev = -1;
   size_t got;
-  while ((got = lp_bitmap_iter_next(&it, buf, 1 + (seen % 257))) > 0) {
+  while ((got = lp_bitmap_iter_next(&it, buf, (size_t)(1 + seen % 257))) > 0) {
     for (size_t i = 0; i < got; i++) {
       assert_true((int64_t)buf[i] > prev);
       prev = buf[i];

@@ -415,6 +415,36 @@ LP_API int lp_idgraph_profile_of(const lp_idgraph *h, uint32_t type, const char 
                                  size_t len, uint64_t *profile_id);
 
 /**
+ * @brief The stored keyed hash of one identifier (the key the graph keeps
+ * it under), computed as observe would: normalised, checked, hashed. The
+ * identifier need not be stored; the result does not depend on the
+ * graph's contents, only on its types, key or host hash, and rules. Other
+ * modules use it as a stable per-identifier key for their facts.
+ * @param h     Graph.
+ * @param id    Identifier (borrowed).
+ * @param out16 Receives #LP_IDGRAPH_HASH_SIZE bytes (the layout of
+ *              lp_idgraph_ident_info::hash); not written on failure.
+ * @return #LP_OK; #LP_EINVAL (NULL argument, unknown type, or an invalid
+ * value; the message says why); #LP_ECONFLICT (the value is blocked);
+ * #LP_EIO (host hash failed); #LP_EMISUSE (from a callback).
+ */
+LP_API int lp_idgraph_identifier_hash(const lp_idgraph *h, const lp_idgraph_ident *id,
+                                      uint8_t *out16);
+
+/**
+ * @brief Profile of a stored identifier given by its hash (as
+ * lp_idgraph_identifier_hash() or lp_idgraph_ident_info::hash give it).
+ * Costs one index lookup; nothing is hashed, so no host callback runs.
+ * @param h          Graph.
+ * @param hash16     #LP_IDGRAPH_HASH_SIZE bytes (borrowed).
+ * @param profile_id Receives the profile id; not written on failure.
+ * @return #LP_OK, #LP_EINVAL (NULL argument), #LP_ENOTFOUND (no stored
+ * identifier has this hash), #LP_EMISUSE (from a callback).
+ */
+LP_API int lp_idgraph_profile_of_hash(const lp_idgraph *h, const uint8_t *hash16,
+                                      uint64_t *profile_id);
+
+/**
  * @brief Identifiers of a profile, ordered by type id then hash.
  * @param h          Graph.
  * @param profile_id Profile.

@@ -42,6 +42,38 @@ int lp_idgraph_profile_of(const lp_idgraph *h, uint32_t type, const char *value,
   return LP_OK;
 }
 
+int lp_idgraph_identifier_hash(const lp_idgraph *h, const lp_idgraph_ident *id,
+                               uint8_t *out16) {
+  IDG_GUARD(h, "lp_idgraph_identifier_hash");
+  lp_error *err = LP_ERR_OF_CONST(h);
+  if (id == NULL || out16 == NULL)
+    return lp_error_set(err, LP_EINVAL, "identifier or output is NULL");
+  if (id->type >= h->ntypes)
+    return lp_error_set(err, LP_EINVAL, "unknown identifier type %u", (unsigned)id->type);
+  if (id->value == NULL) return lp_error_set(err, LP_EINVAL, "identifier value is NULL");
+  char norm[LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t nlen;
+  lp_hash128 hash;
+  int rc = idg_prepare(h, id->type, id->value, id->len, norm, &nlen, &hash);
+  if (rc != LP_OK) return rc;
+  lp_put_u64le(out16, hash.lo);
+  lp_put_u64le(out16 + 8, hash.hi);
+  return LP_OK;
+}
+
+int lp_idgraph_profile_of_hash(const lp_idgraph *h, const uint8_t *hash16,
+                               uint64_t *profile_id) {
+  IDG_GUARD(h, "lp_idgraph_profile_of_hash");
+  if (hash16 == NULL || profile_id == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "hash or profile_id is NULL");
+  lp_hash128 hash = {lp_get_u64le(hash16), lp_get_u64le(hash16 + 8)};
+  uint32_t x;
+  if (!idg_index_get(&h->st, hash, &x))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "no identifier has this hash");
+  *profile_id = idg_pid(&h->st, x);
+  return LP_OK;
+}
+
 static int cmp_type_hash(const void *ctx, uint32_t a, uint32_t b) {
   const idg_node *x = idg_node_at(ctx, a), *y = idg_node_at(ctx, b);
   if (x->type != y->type) return x->type < y->type ? -1 : 1;

@@ -18,5 +18,6 @@
 #include "libprofile/kmeans.h"
 #include "libprofile/clv.h"
 #include "libprofile/tags.h"
+#include "libprofile/profiles.h"
 
 #endif /* LIBPROFILE_H */

@@ -1,0 +1,286 @@
+/*
+ * Profile store: life cycle, options, configuration of the owned graph and
+ * taxonomy, and the installed models.
+ * SPDX-License-Identifier: MIT
+ */
+#include <string.h>
+
+#include "profiles/profiles_internal.h"
+
+int prf_fail(const lp_profiles *h, int rc, const char *what, const char *msg) {
+  return lp_error_set(LP_ERR_OF_CONST(h), rc, "%s: %s", what, msg);
+}
+
+int lp_profiles_create(const lp_allocator *alloc, lp_profiles **out) {
+  if (out == NULL) return LP_EINVAL;
+  *out = NULL;
+  lp_profiles *h;
+  int rc = lp_mem_new_handle(alloc, sizeof *h, (void **)&h);
+  if (rc != LP_OK) return rc;
+  lp_mem_allocator(&h->mem, &h->alloc);
+  h->store_raw = 0;
+  h->quarantine_after = 20;
+  h->default_blocklist = 1;
+  h->bins = 5;
+  h->segmap = LP_RFM_MAP_RF10;
+  h->horizon = 365;
+  h->period_scale = 1;
+  h->money_scale = 1;
+  lp_vec_init(&h->orders, sizeof(prf_order));
+  lp_vec_init(&h->tagf, sizeof(prf_tagf));
+  lp_map128_init(&h->tag_index);
+  rc = lp_idgraph_create(&h->alloc, &h->g);
+  if (rc == LP_OK) rc = lp_tags_create(&h->alloc, &h->tax);
+  if (rc != LP_OK) {
+    lp_profiles_free(h);
+    return rc;
+  }
+  *out = h;
+  return LP_OK;
+}
+
+void lp_profiles_free(lp_profiles *h) {
+  if (h == NULL) return;
+  prf_view_free(h, &h->view);
+  lp_idgraph_free(h->g);
+  lp_tags_free(h->tax);
+  lp_clv_free(h->clv);
+  lp_kmeans_free(h->km);
+  lp_vec_free(&h->orders, &h->mem);
+  prf_tagf_free_all(&h->mem, &h->tagf);
+  lp_vec_free(&h->tagf, &h->mem);
+  lp_hmap_free(&h->tag_index, &h->mem);
+  lp_mem_free_handle(h, sizeof *h);
+}
+
+const char *lp_profiles_errmsg(const lp_profiles *h) {
+  if (h == NULL) return LP_ERRMSG_NULL_HANDLE;
+  return lp_error_msg(&h->err);
+}
+
+/* Option table: key, bounds, field. */
+typedef struct prf_opt {
+  uint32_t key;
+  const char *name;
+  int64_t min, max;
+  bool graph; /* forwarded to the graph: only while it is empty */
+} prf_opt;
+
+static const prf_opt opts[] = {
+    {LP_PROFILES_AS_OF, "LP_PROFILES_AS_OF", -LP_RFM_MAX_TIMESTAMP, LP_RFM_MAX_TIMESTAMP, false},
+    {LP_PROFILES_BINS, "LP_PROFILES_BINS", 1, LP_RFM_MAX_BINS, false},
+    {LP_PROFILES_SEGMAP, "LP_PROFILES_SEGMAP", 0, LP_RFM_MAP_RFM11, false},
+    {LP_PROFILES_CLV_HORIZON, "LP_PROFILES_CLV_HORIZON", 0, 100000, false},
+    {LP_PROFILES_STORE_RAW, "LP_PROFILES_STORE_RAW", 0, 1, true},
+    {LP_PROFILES_QUARANTINE_AFTER, "LP_PROFILES_QUARANTINE_AFTER", 1, 63, true},
+    {LP_PROFILES_DEFAULT_BLOCKLIST, "LP_PROFILES_DEFAULT_BLOCKLIST", 0, 1, true},
+    {LP_PROFILES_CLV_PERIOD_SCALE, "LP_PROFILES_CLV_PERIOD_SCALE", 1, 10000, false},
+    {LP_PROFILES_CLV_MONEY_SCALE, "LP_PROFILES_CLV_MONEY_SCALE", 1, 1000000, false},
+};
+
+static int64_t *opt_field(lp_profiles *h, uint32_t key) {
+  switch (key) {
+  case LP_PROFILES_AS_OF: return &h->as_of;
+  case LP_PROFILES_BINS: return &h->bins;
+  case LP_PROFILES_SEGMAP: return &h->segmap;
+  case LP_PROFILES_CLV_HORIZON: return &h->horizon;
+  case LP_PROFILES_STORE_RAW: return &h->store_raw;
+  case LP_PROFILES_QUARANTINE_AFTER: return &h->quarantine_after;
+  case LP_PROFILES_CLV_PERIOD_SCALE: return &h->period_scale;
+  case LP_PROFILES_CLV_MONEY_SCALE: return &h->money_scale;
+  default: return &h->default_blocklist;
+  }
+}
+
+static const prf_opt *opt_find(const lp_profiles *h, uint32_t key) {
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+    if (opts[i].key == key) return &opts[i];
+  lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "unknown option key %u", (unsigned)key);
+  return NULL;
+}
+
+static uint32_t graph_key(uint32_t key) {
+  return key == LP_PROFILES_STORE_RAW          ? LP_IDGRAPH_STORE_RAW
+         : key == LP_PROFILES_QUARANTINE_AFTER ? LP_IDGRAPH_QUARANTINE_AFTER
+                                               : LP_IDGRAPH_DEFAULT_BLOCKLIST;
+}
+
+int lp_profiles_set_int(lp_profiles *h, uint32_t key, int64_t value) {
+  PRF_GUARD(h, "lp_profiles_set_int");
+  const prf_opt *o = opt_find(h, key);
+  if (o == NULL) return LP_EINVAL;
+  if (value < o->min || value > o->max)
+    return lp_error_set(&h->err, LP_ERANGE, "%s: %lld outside [%lld, %lld]", o->name,
+                        (long long)value, (long long)o->min, (long long)o->max);
+  if (o->graph) {
+    int rc = lp_idgraph_set_int(h->g, graph_key(key), value);
+    if (rc != LP_OK) return prf_fail(h, rc, o->name, lp_idgraph_errmsg(h->g));
+  }
+  int64_t *f = opt_field(h, key);
+  if (*f != value) prf_mark_stale(h);
+  *f = value;
+  return LP_OK;
+}
+
+int lp_profiles_get_int(const lp_profiles *h, uint32_t key, int64_t *value) {
+  PRF_GUARD(h, "lp_profiles_get_int");
+  if (value == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "value is NULL");
+  if (opt_find(h, key) == NULL) return LP_EINVAL;
+  *value = *opt_field(PRF_MUT(h), key);
+  return LP_OK;
+}
+
+int lp_profiles_int_bounds(const lp_profiles *h, uint32_t key, int64_t *min, int64_t *max) {
+  PRF_GUARD(h, "lp_profiles_int_bounds");
+  if (min == NULL || max == NULL)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "min or max is NULL");
+  const prf_opt *o = opt_find(h, key);
+  if (o == NULL) return LP_EINVAL;
+  *min = o->min;
+  *max = o->max;
+  return LP_OK;
+}
+
+int lp_profiles_add_type(lp_profiles *h, const lp_idgraph_type_def *def, uint32_t *type_id) {
+  PRF_GUARD(h, "lp_profiles_add_type");
+  if (def == NULL || def->struct_size < sizeof *def)
+    return lp_error_set(&h->err, LP_EINVAL, "add_type: definition is NULL or too small");
+  uint32_t id;
+  int rc = lp_idgraph_add_type(h->g, def, &id);
+  if (rc != LP_OK) return prf_fail(h, rc, "add_type", lp_idgraph_errmsg(h->g));
+  /* The graph accepted it, so the name fits. */
+  prf_type *t = &h->types[h->ntypes++];
+  size_t len = strlen(def->name);
+  memcpy(t->name, def->name, len + 1);
+  t->def = *def;
+  t->def.struct_size = (uint32_t)sizeof t->def;
+  t->def.name = t->name;
+  if (type_id != NULL) *type_id = id;
+  return LP_OK;
+}
+
+int lp_profiles_set_key(lp_profiles *h, const void *key, size_t len) {
+  PRF_GUARD(h, "lp_profiles_set_key");
+  int rc = lp_idgraph_set_key(h->g, key, len);
+  if (rc != LP_OK) return prf_fail(h, rc, "set_key", lp_idgraph_errmsg(h->g));
+  memcpy(h->key, key, len);
+  h->key_len = len;
+  return LP_OK;
+}
+
+int lp_profiles_define_tag(lp_profiles *h, const lp_tags_def *def, uint32_t *tag_id) {
+  PRF_GUARD(h, "lp_profiles_define_tag");
+  int rc = lp_tags_define(h->tax, def, tag_id);
+  if (rc != LP_OK) return prf_fail(h, rc, "define_tag", lp_tags_errmsg(h->tax));
+  prf_mark_stale(h);
+  return LP_OK;
+}
+
+int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
+                  const int64_t o[3], lp_idgraph **out) {
+  lp_idgraph *g;
+  int rc = lp_idgraph_create(&h->alloc, &g);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory creating a graph");
+  const char *what = "graph options";
+  rc = lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, o[0]);
+  if (rc == LP_OK) rc = lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, o[1]);
+  if (rc == LP_OK) rc = lp_idgraph_set_int(g, LP_IDGRAPH_DEFAULT_BLOCKLIST, o[2]);
+  if (rc == LP_OK && h->key_len > 0) {
+    what = "graph key";
+    rc = lp_idgraph_set_key(g, h->key, h->key_len);
+  }
+  for (uint32_t i = 0; rc == LP_OK && i < ntypes; i++) {
+    what = "identifier type";
+    uint32_t id;
+    rc = lp_idgraph_add_type(g, &types[i].def, &id);
+  }
+  if (rc != LP_OK) {
+    rc = prf_fail(h, rc == LP_ENOMEM ? LP_ENOMEM : LP_ECORRUPT, what, lp_idgraph_errmsg(g));
+    lp_idgraph_free(g);
+    return rc;
+  }
+  *out = g;
+  return LP_OK;
+}
+
+int prf_copy_clv(const lp_profiles *h, const lp_clv *src, lp_clv **out) {
+  lp_membuf *b;
+  int rc = lp_membuf_create(&h->alloc, &b);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
+  lp_clv *c = NULL;
+  rc = lp_clv_save(src, lp_membuf_write, b);
+  if (rc != LP_OK) {
+    rc = prf_fail(h, rc, "CLV model", lp_clv_errmsg(src));
+  } else if ((rc = lp_clv_create(&h->alloc, &c)) != LP_OK) {
+    rc = lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
+  } else {
+    lp_memreader mr;
+    lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
+    rc = lp_clv_load(c, lp_memreader_read, &mr);
+    if (rc != LP_OK) rc = prf_fail(h, rc, "CLV model", lp_clv_errmsg(c));
+  }
+  lp_membuf_free(b);
+  if (rc != LP_OK) {
+    lp_clv_free(c);
+    return rc;
+  }
+  *out = c;
+  return LP_OK;
+}
+
+int prf_copy_kmeans(const lp_profiles *h, const lp_kmeans *src, lp_kmeans **out) {
+  lp_membuf *b;
+  int rc = lp_membuf_create(&h->alloc, &b);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
+  lp_kmeans *c = NULL;
+  rc = lp_kmeans_save(src, lp_membuf_write, b);
+  if (rc != LP_OK) {
+    rc = prf_fail(h, rc, "k-means model", lp_kmeans_errmsg(src));
+  } else if ((rc = lp_kmeans_create(&h->alloc, &c)) != LP_OK) {
+    rc = lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
+  } else {
+    lp_memreader mr;
+    lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
+    rc = lp_kmeans_load(c, lp_memreader_read, &mr);
+    if (rc != LP_OK) rc = prf_fail(h, rc, "k-means model", lp_kmeans_errmsg(c));
+  }
+  lp_membuf_free(b);
+  if (rc != LP_OK) {
+    lp_kmeans_free(c);
+    return rc;
+  }
+  *out = c;
+  return LP_OK;
+}
+
+int lp_profiles_set_clv(lp_profiles *h, const lp_clv *model) {
+  PRF_GUARD(h, "lp_profiles_set_clv");
+  lp_clv *c = NULL;
+  if (model != NULL) {
+    int rc = prf_copy_clv(h, model, &c);
+    if (rc != LP_OK) return rc;
+  }
+  lp_clv_free(h->clv);
+  h->clv = c;
+  prf_mark_stale(h);
+  return LP_OK;
+}
+
+int lp_profiles_set_kmeans(lp_profiles *h, const lp_kmeans *model) {
+  PRF_GUARD(h, "lp_profiles_set_kmeans");
+  lp_kmeans *c = NULL;
+  if (model != NULL) {
+    if (lp_kmeans_k(model) > 0 && lp_kmeans_dim(model) != LP_PROFILES_FEATURES)
+      return lp_error_set(&h->err, LP_EINVAL, "set_kmeans: the model has %zu columns, not %u",
+                          lp_kmeans_dim(model), (unsigned)LP_PROFILES_FEATURES);
+    int rc = prf_copy_kmeans(h, model, &c);
+    if (rc != LP_OK) return rc;
+  }
+  lp_kmeans_free(h->km);
+  h->km = c;
+  prf_mark_stale(h);
+  return LP_OK;
+}
+
+const lp_idgraph *lp_profiles_idgraph(const lp_profiles *h) { return h ? h->g : NULL; }
+const lp_tags *lp_profiles_taxonomy(const lp_profiles *h) { return h ? h->tax : NULL; }

@@ -1,0 +1,144 @@
+/*
+ * Internal: the profile store's state, shared by the files of src/profiles.
+ * Files:
+ *   profiles_handle.c  life cycle, options, configuration, models
+ *   profiles_ingest.c  facts: events, orders, tags, unlink/remove, erasure
+ *   profiles_view.c    the view: recompute from the facts, queries
+ *   profiles_save.c    snapshot out;  profiles_load.c  snapshot in
+ *   profiles_check.c   the invariant checker (profiles_check)
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP_PROFILES_INTERNAL_H
+#define LP_PROFILES_INTERNAL_H
+
+#include "core/error.h"
+#include "core/map.h"
+#include "core/mem.h"
+#include "core/vec.h"
+#include "libprofile/profiles.h"
+
+/* Snapshot layout (docs/format.md, kind PRFS). */
+#define PRF_FORMAT 1u
+#define PRF_SEC_OPTS LP_FOURCC('O', 'P', 'T', 'S')
+#define PRF_SEC_TYPES LP_FOURCC('T', 'Y', 'P', 'E')
+#define PRF_SEC_GRAPH LP_FOURCC('I', 'D', 'G', 'R')
+#define PRF_SEC_TAXONOMY LP_FOURCC('T', 'A', 'X', 'O')
+#define PRF_SEC_ORDERS LP_FOURCC('O', 'R', 'D', 'R')
+#define PRF_SEC_TAGS LP_FOURCC('T', 'A', 'G', 'F')
+#define PRF_SEC_CLV LP_FOURCC('C', 'L', 'V', 'M')
+#define PRF_SEC_KMEANS LP_FOURCC('K', 'M', 'N', 'S')
+#define PRF_ORDER_BYTES 44u    /* hash 16, flags 4, order id 8, ts 8, amount 8 */
+#define PRF_TAGF_BYTES 48u     /* hash 16, tag 4, num 8, set_at 8, expires 8, len 4 (+ bytes) */
+#define PRF_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
+
+/* A registered identifier type, kept so that load can build a new graph. */
+typedef struct prf_type {
+  char name[PRF_NAME_CAP];
+  lp_idgraph_type_def def; /* def.name points at name */
+} prf_type;
+
+/* One order line under the keyed hash of its identifier. */
+typedef struct prf_order {
+  uint8_t hash[LP_IDGRAPH_HASH_SIZE];
+  uint32_t flags;
+  uint64_t order_id;
+  int64_t ts;
+  int64_t amount;
+} prf_order;
+
+/* One tag value under the keyed hash of its identifier (at most one per
+ * (hash, tag)); expires_at is resolved at set time (never DEFAULT). */
+typedef struct prf_tagf {
+  uint8_t hash[LP_IDGRAPH_HASH_SIZE];
+  uint32_t tag;
+  int64_t num;
+  int64_t set_at;
+  int64_t expires_at;
+  char *str; /* STRING values: owned copy of len bytes, else NULL */
+  size_t len;
+} prf_tagf;
+
+/* A folded live tag value of one profile. */
+typedef struct prf_tagv {
+  uint64_t pid;
+  lp_profiles_tag t;
+} prf_tagv;
+
+/* The derived view; rebuilt as a whole when stale. */
+typedef struct prf_view {
+  bool valid;
+  size_t n;              /* profiles */
+  uint64_t *pids;        /* ascending */
+  uint32_t *row;         /* per profile: index in rows, or UINT32_MAX (no order) */
+  uint32_t *stage;
+  uint32_t *flags;       /* LP_PROFILES_VIEW_HAS_CLV | _VALUE | _CLUSTER */
+  uint32_t *cluster;
+  double *p_alive, *expected, *clv;
+  size_t *tag_first;     /* n + 1 offsets into tagv */
+  lp_vec tagv;           /* prf_tagv, by (pid, tag) */
+  size_t nrows;
+  lp_rfm_row *rows;      /* scored, ascending profile id */
+  lp_rfm *rfm;           /* per-profile aggregates */
+  lp_rfm_segmap *segmap; /* NULL: no segments */
+} prf_view;
+
+struct lp_profiles {
+  lp_mem mem;
+  lp_error err;
+  lp_allocator alloc; /* for the owned handles */
+  uint32_t busy;      /* a host callback (writer, reader) runs */
+  lp_idgraph *g;
+  lp_tags *tax;       /* taxonomy only */
+  lp_clv *clv;        /* NULL: no CLV model */
+  lp_kmeans *km;      /* NULL: no k-means model */
+  prf_type types[LP_IDGRAPH_MAX_TYPES];
+  uint32_t ntypes;
+  uint8_t key[LP_IDGRAPH_MAX_KEY_LEN];
+  size_t key_len;
+  int64_t store_raw, quarantine_after, default_blocklist;
+  int64_t as_of, bins, segmap, horizon, period_scale, money_scale;
+  uint64_t erased_facts;
+  lp_vec orders; /* prf_order, insertion order */
+  lp_vec tagf;   /* prf_tagf */
+  lp_map128 tag_index; /* prf_tag_key(hash, tag) -> index in tagf + 1 (verified) */
+  prf_view view; /* mutable cache: const view calls rebuild it */
+};
+
+#define PRF_MUT(h) ((lp_profiles *)(uintptr_t)(h))
+
+#define PRF_GUARD(h, fn)                                                  \
+  do {                                                                    \
+    if ((h) == NULL) return LP_EINVAL;                                    \
+    if ((h)->busy != 0) return lp_error_reentered(LP_ERR_OF_CONST(h), fn); \
+  } while (0)
+
+/* Copy the message of an owned handle's failure into the store's slot. */
+int prf_fail(const lp_profiles *h, int rc, const char *what, const char *msg);
+
+/* handle.c: a new empty graph configured as the store's (types, key, options). */
+int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
+                  const int64_t opts[3], lp_idgraph **out);
+/* handle.c: copy a model through its saved form. */
+int prf_copy_clv(const lp_profiles *h, const lp_clv *src, lp_clv **out);
+int prf_copy_kmeans(const lp_profiles *h, const lp_kmeans *src, lp_kmeans **out);
+
+/* ingest.c */
+lp_hash128 prf_tag_key(const uint8_t *hash, uint32_t tag);
+void prf_tagf_free_all(const lp_mem *m, lp_vec *tagf);
+void prf_mark_stale(lp_profiles *h);
+
+/* view.c */
+void prf_view_free(const lp_profiles *h, prf_view *v);
+int prf_view_build(const lp_profiles *h, prf_view *v);
+int prf_view_ensure(const lp_profiles *h);
+int prf_cmp_hash(const uint8_t *a, const uint8_t *b);
+
+/* check.c: whether the graph holds a tombstone for this identifier hash. */
+bool prf_hash_erased(const lp_idgraph *g, const uint8_t *hash);
+
+/* Invariant checker: LP_OK or LP_ECORRUPT with a message. With check_view,
+ * also rebuilds the view from the facts and compares it with the cache. */
+int profiles_check(const lp_profiles *h);
+int profiles_check_view(const lp_profiles *h);
+
+#endif /* LP_PROFILES_INTERNAL_H */

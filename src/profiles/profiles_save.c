@@ -1,0 +1,192 @@
+/*
+ * Profile store: one snapshot of kind PRFS holding the options, the type
+ * definitions, the nested snapshots of the graph, the taxonomy and the
+ * models, and the facts sorted canonically (docs/format.md), so the bytes
+ * depend only on what is kept, never on the order of the calls.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/codec.h"
+#include "profiles/profiles_internal.h"
+
+typedef struct guarded {
+  const lp_profiles *h;
+  lp_writer w;
+  void *ud;
+} guarded;
+
+static int guarded_write(void *ud, const void *buf, size_t len) {
+  guarded *g = ud;
+  PRF_MUT(g->h)->busy++;
+  int rc = g->w(g->ud, buf, len);
+  PRF_MUT(g->h)->busy--;
+  return rc;
+}
+
+static void put_u32(uint8_t **p, uint32_t v) {
+  lp_put_u32le(*p, v);
+  *p += 4;
+}
+static void put_u64(uint8_t **p, uint64_t v) {
+  lp_put_u64le(*p, v);
+  *p += 8;
+}
+
+static int cmp_order(const void *a, const void *b) {
+  const prf_order *x = *(const prf_order *const *)a, *y = *(const prf_order *const *)b;
+  int c = prf_cmp_hash(x->hash, y->hash);
+  if (c != 0) return c;
+  if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+  if (x->flags != y->flags) return x->flags < y->flags ? -1 : 1;
+  if (x->order_id != y->order_id) return x->order_id < y->order_id ? -1 : 1;
+  return x->amount < y->amount ? -1 : (x->amount > y->amount);
+}
+
+static int cmp_tagf(const void *a, const void *b) {
+  const prf_tagf *x = *(const prf_tagf *const *)a, *y = *(const prf_tagf *const *)b;
+  int c = prf_cmp_hash(x->hash, y->hash);
+  if (c != 0) return c;
+  return x->tag < y->tag ? -1 : (x->tag > y->tag);
+}
+
+/* A nested snapshot: the handle's save into memory, written as a section. */
+typedef int (*save_fn)(const void *handle, lp_writer w, void *ud);
+static int save_graph(const void *x, lp_writer w, void *ud) { return lp_idgraph_save(x, w, ud); }
+static int save_tags(const void *x, lp_writer w, void *ud) { return lp_tags_save(x, w, ud); }
+static int save_clv(const void *x, lp_writer w, void *ud) { return lp_clv_save(x, w, ud); }
+static int save_km(const void *x, lp_writer w, void *ud) { return lp_kmeans_save(x, w, ud); }
+
+static int nested(const lp_profiles *h, lp_snapshot_writer *sw, uint32_t type, save_fn fn,
+                  const void *handle, const char *what) {
+  lp_membuf *b;
+  int rc = lp_membuf_create(&h->alloc, &b);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
+  rc = fn(handle, lp_membuf_write, b);
+  if (rc != LP_OK) {
+    lp_membuf_free(b);
+    return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: %s failed", what);
+  }
+  rc = lp_snapshot_writer_begin_section(sw, type, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapshot_writer_write(sw, lp_membuf_data(b), lp_membuf_size(b));
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
+  lp_membuf_free(b);
+  return rc;
+}
+
+static int section(lp_snapshot_writer *sw, uint32_t type, const void *data, size_t len) {
+  int rc = lp_snapshot_writer_begin_section(sw, type, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapshot_writer_write(sw, data, len);
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
+  return rc;
+}
+
+static int write_opts(lp_snapshot_writer *sw, const lp_profiles *h) {
+  uint8_t b[4 + 11 * 8], *p = b;
+  put_u32(&p, PRF_FORMAT);
+  const int64_t v[] = {h->as_of, h->bins, h->segmap, h->horizon, h->period_scale, h->money_scale,
+                       h->store_raw, h->quarantine_after, h->default_blocklist,
+                       (int64_t)h->erased_facts, 0};
+  for (size_t i = 0; i < 11; i++) put_u64(&p, (uint64_t)v[i]);
+  return section(sw, PRF_SEC_OPTS, b, (size_t)(p - b));
+}
+
+static int write_types(lp_snapshot_writer *sw, const lp_profiles *h) {
+  int rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_TYPES, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u32(sw, h->ntypes);
+  for (uint32_t i = 0; rc == LP_OK && i < h->ntypes; i++) {
+    const lp_idgraph_type_def *d = &h->types[i].def;
+    uint32_t len = (uint32_t)strlen(d->name);
+    uint8_t b[7 * 4], *p = b;
+    put_u32(&p, len);
+    put_u32(&p, (uint32_t)d->priority);
+    put_u32(&p, d->limit);
+    put_u32(&p, d->unique ? 1u : 0u);
+    put_u32(&p, d->normalizer);
+    put_u32(&p, d->country_code);
+    put_u32(&p, 0);
+    rc = lp_snapshot_writer_write(sw, b, sizeof b);
+    if (rc == LP_OK) rc = lp_snapshot_writer_write(sw, d->name, len);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
+  return rc;
+}
+
+static int write_orders(lp_snapshot_writer *sw, const lp_profiles *h) {
+  size_t n = h->orders.len;
+  const prf_order **ix = NULL;
+  int rc = LP_OK;
+  if (n > 0) {
+    if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *ix, (void **)&ix)) != LP_OK)
+      return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
+    for (size_t i = 0; i < n; i++) ix[i] = lp_vec_at(&h->orders, i);
+    qsort(ix, n, sizeof *ix, cmp_order);
+  }
+  rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_ORDERS, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u64(sw, n);
+  for (size_t i = 0; rc == LP_OK && i < n; i++) {
+    uint8_t b[PRF_ORDER_BYTES], *p = b + LP_IDGRAPH_HASH_SIZE;
+    memcpy(b, ix[i]->hash, LP_IDGRAPH_HASH_SIZE);
+    put_u32(&p, ix[i]->flags);
+    put_u64(&p, ix[i]->order_id);
+    put_u64(&p, (uint64_t)ix[i]->ts);
+    put_u64(&p, (uint64_t)ix[i]->amount);
+    rc = lp_snapshot_writer_write(sw, b, sizeof b);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
+  if (ix != NULL) lp_mem_free_array(&h->mem, ix, n, sizeof *ix);
+  return rc;
+}
+
+static int write_tags(lp_snapshot_writer *sw, const lp_profiles *h) {
+  size_t n = h->tagf.len;
+  const prf_tagf **ix = NULL;
+  int rc = LP_OK;
+  if (n > 0) {
+    if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *ix, (void **)&ix)) != LP_OK)
+      return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
+    for (size_t i = 0; i < n; i++) ix[i] = lp_vec_at(&h->tagf, i);
+    qsort(ix, n, sizeof *ix, cmp_tagf);
+  }
+  rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_TAGS, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapw_u64(sw, n);
+  for (size_t i = 0; rc == LP_OK && i < n; i++) {
+    uint8_t b[PRF_TAGF_BYTES], *p = b + LP_IDGRAPH_HASH_SIZE;
+    memcpy(b, ix[i]->hash, LP_IDGRAPH_HASH_SIZE);
+    put_u32(&p, ix[i]->tag);
+    put_u64(&p, (uint64_t)ix[i]->num);
+    put_u64(&p, (uint64_t)ix[i]->set_at);
+    put_u64(&p, (uint64_t)ix[i]->expires_at);
+    put_u32(&p, (uint32_t)ix[i]->len);
+    rc = lp_snapshot_writer_write(sw, b, sizeof b);
+    if (rc == LP_OK && ix[i]->len > 0) rc = lp_snapshot_writer_write(sw, ix[i]->str, ix[i]->len);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
+  if (ix != NULL) lp_mem_free_array(&h->mem, ix, n, sizeof *ix);
+  return rc;
+}
+
+int lp_profiles_save(const lp_profiles *h, lp_writer w, void *ud) {
+  PRF_GUARD(h, "lp_profiles_save");
+  if (w == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "save: writer is NULL");
+  guarded g = {h, w, ud};
+  lp_snapshot_writer *sw;
+  int rc = lp_snapshot_writer_create(&h->alloc, guarded_write, &g, LP_PROFILES_SNAPSHOT_KIND, &sw);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
+  rc = write_opts(sw, h);
+  if (rc == LP_OK) rc = write_types(sw, h);
+  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_GRAPH, save_graph, h->g, "identity graph");
+  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_TAXONOMY, save_tags, h->tax, "taxonomy");
+  if (rc == LP_OK) rc = write_orders(sw, h);
+  if (rc == LP_OK) rc = write_tags(sw, h);
+  if (rc == LP_OK && h->clv != NULL) rc = nested(h, sw, PRF_SEC_CLV, save_clv, h->clv, "CLV model");
+  if (rc == LP_OK && h->km != NULL) rc = nested(h, sw, PRF_SEC_KMEANS, save_km, h->km, "k-means model");
+  if (rc == LP_OK) rc = lp_snapshot_writer_finish(sw);
+  /* A failure inside the container (the host's writer) is the writer's
+   * message; the steps above set their own (memory, nested saves). */
+  if (rc != LP_OK && strcmp(lp_snapshot_writer_errmsg(sw), "no error") != 0)
+    lp_error_set(LP_ERR_OF_CONST(h), rc, "save: %s", lp_snapshot_writer_errmsg(sw));
+  lp_snapshot_writer_free(sw);
+  return rc;
+}

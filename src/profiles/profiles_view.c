@@ -1,0 +1,501 @@
+/*
+ * Profile store: the view. It is rebuilt as a whole from the kept facts
+ * under the graph's current partition (one pass over the order and tag
+ * facts, one RFM scoring), so "view == rebuild from the facts" holds by
+ * construction; profiles_check_view() verifies it against a second build.
+ * SPDX-License-Identifier: MIT
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "profiles/profiles_internal.h"
+
+#define NO_ROW UINT32_MAX
+#define DAY 86400.0
+
+int prf_cmp_hash(const uint8_t *a, const uint8_t *b) {
+  return memcmp(a, b, LP_IDGRAPH_HASH_SIZE);
+}
+
+void prf_view_free(const lp_profiles *h, prf_view *v) {
+  const lp_mem *m = &h->mem;
+  lp_mem_free_array(m, v->pids, v->n, sizeof *v->pids);
+  lp_mem_free_array(m, v->row, v->n, sizeof *v->row);
+  lp_mem_free_array(m, v->stage, v->n, sizeof *v->stage);
+  lp_mem_free_array(m, v->flags, v->n, sizeof *v->flags);
+  lp_mem_free_array(m, v->cluster, v->n, sizeof *v->cluster);
+  lp_mem_free_array(m, v->p_alive, v->n, sizeof *v->p_alive);
+  lp_mem_free_array(m, v->expected, v->n, sizeof *v->expected);
+  lp_mem_free_array(m, v->clv, v->n, sizeof *v->clv);
+  lp_mem_free_array(m, v->tag_first, v->n + 1, sizeof *v->tag_first);
+  lp_vec_free(&v->tagv, m);
+  lp_mem_free_array(m, v->rows, v->nrows, sizeof *v->rows);
+  lp_rfm_free(v->rfm);
+  lp_rfm_segmap_free(v->segmap);
+  memset(v, 0, sizeof *v);
+}
+
+static int oom(const lp_profiles *h) {
+  return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOMEM, "view: out of memory");
+}
+
+static int alloc_arrays(const lp_profiles *h, prf_view *v) {
+  const lp_mem *m = &h->mem;
+  size_t n = v->n;
+  int rc = lp_mem_alloc_array(m, n, sizeof *v->row, (void **)&v->row);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->stage, (void **)&v->stage);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->flags, (void **)&v->flags);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->cluster, (void **)&v->cluster);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->p_alive, (void **)&v->p_alive);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->expected, (void **)&v->expected);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->clv, (void **)&v->clv);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->tag_first, (void **)&v->tag_first);
+  if (rc != LP_OK) return rc == LP_ENOMEM ? oom(h) : lp_error_set(LP_ERR_OF_CONST(h), rc, "view: too many profiles");
+  for (size_t i = 0; i < n; i++) {
+    v->row[i] = NO_ROW;
+    v->stage[i] = LP_RFM_STAGE_PROSPECT;
+    v->flags[i] = 0;
+    v->cluster[i] = 0;
+    v->p_alive[i] = v->expected[i] = v->clv[i] = 0.0;
+  }
+  return LP_OK;
+}
+
+/* Profiles, and the RFM state of every order under its identifier's
+ * current profile (orders of identifiers the graph no longer holds are
+ * in no profile). */
+static int build_rfm(const lp_profiles *h, prf_view *v) {
+  size_t n;
+  int rc = lp_idgraph_profiles(h->g, NULL, 0, &n);
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+  if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *v->pids, (void **)&v->pids)) != LP_OK) return oom(h);
+  v->n = n;
+  rc = lp_idgraph_profiles(h->g, v->pids, n, &n);
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+  if ((rc = lp_rfm_create(&h->alloc, &v->rfm)) != LP_OK) return oom(h);
+  for (size_t i = 0; i < n; i++) {
+    rc = lp_rfm_add_profile(v->rfm, v->pids[i]);
+    if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  }
+  size_t no = h->orders.len;
+  if (no == 0) return LP_OK;
+  lp_rfm_txn *t;
+  if ((rc = lp_mem_alloc_array(&h->mem, no, sizeof *t, (void **)&t)) != LP_OK) return oom(h);
+  size_t m = 0;
+  for (size_t i = 0; i < no; i++) {
+    const prf_order *o = lp_vec_at(&h->orders, i);
+    uint64_t pid;
+    if (lp_idgraph_profile_of_hash(h->g, o->hash, &pid) != LP_OK) continue;
+    lp_rfm_txn x = LP_RFM_TXN_INIT;
+    x.flags = (o->flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
+    x.profile_id = pid;
+    x.ts = o->ts;
+    x.amount = o->amount;
+    x.order_id = o->order_id;
+    t[m++] = x;
+  }
+  rc = lp_rfm_add(v->rfm, t, m);
+  lp_mem_free_array(&h->mem, t, no, sizeof *t);
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  return LP_OK;
+}
+
+static int score(const lp_profiles *h, prf_view *v) {
+  int rc;
+  if (h->segmap != 0 && (rc = lp_rfm_segmap_builtin(&h->alloc, (uint32_t)h->segmap, &v->segmap)) != LP_OK)
+    return oom(h);
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.bins = (uint32_t)h->bins;
+  o.as_of = h->as_of;
+  size_t n;
+  rc = lp_rfm_score(v->rfm, &o, v->segmap, NULL, 0, &n);
+  if (rc == LP_OK && n > 0) {
+    if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *v->rows, (void **)&v->rows)) != LP_OK) return oom(h);
+    v->nrows = n;
+    rc = lp_rfm_score(v->rfm, &o, v->segmap, v->rows, n, &n);
+  }
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  size_t r = 0;
+  for (size_t i = 0; i < v->n; i++) {
+    while (r < v->nrows && v->rows[r].profile_id < v->pids[i]) r++;
+    if (r < v->nrows && v->rows[r].profile_id == v->pids[i]) {
+      v->row[i] = (uint32_t)r;
+      v->stage[i] = v->rows[r].stage;
+    }
+  }
+  return LP_OK;
+}
+
+static bool predict1(const lp_clv *c, uint32_t what, const lp_clv_data *d, double t, double *out) {
+  size_t need;
+  return lp_clv_predict(c, what, d, t, out, 1, &need) == LP_OK;
+}
+
+/* CLV and cluster of every profile with an order. A row a model cannot
+ * take (outside its domain) simply has no value: its flag stays clear. */
+static void models(const lp_profiles *h, prf_view *v) {
+  double ps = (double)h->period_scale, ms = (double)h->money_scale;
+  for (size_t i = 0; i < v->n; i++) {
+    if (v->row[i] == NO_ROW) continue;
+    const lp_rfm_row *row = &v->rows[v->row[i]];
+    if (h->clv != NULL) {
+      lp_rfm_clv ci = LP_RFM_CLV_INIT;
+      if (lp_rfm_clv_inputs(v->rfm, row->profile_id, h->as_of, &ci) == LP_OK) {
+        double x = (double)ci.frequency, tx = (double)ci.recency / ps, T = (double)ci.t / ps;
+        double mon = ci.monetary / ms;
+        lp_clv_data d = LP_CLV_DATA_INIT;
+        d.n = 1;
+        d.frequency = &x;
+        d.recency = &tx;
+        d.T = &T;
+        d.monetary = &mon;
+        double hz = (double)h->horizon / ps;
+        if (predict1(h->clv, LP_CLV_PRED_P_ALIVE, &d, 0.0, &v->p_alive[i]) &&
+            predict1(h->clv, LP_CLV_PRED_CONDITIONAL, &d, hz, &v->expected[i])) {
+          v->flags[i] |= LP_PROFILES_VIEW_HAS_CLV;
+          if (predict1(h->clv, LP_CLV_PRED_CLV, &d, hz, &v->clv[i]))
+            v->flags[i] |= LP_PROFILES_VIEW_HAS_VALUE;
+          else
+            v->clv[i] = 0.0;
+        } else {
+          v->p_alive[i] = v->expected[i] = 0.0;
+        }
+      }
+    }
+    if (h->km != NULL) {
+      double f[LP_PROFILES_FEATURES] = {(double)row->recency / DAY, (double)row->frequency,
+                                        (double)row->monetary};
+      uint32_t label;
+      if (lp_kmeans_predict(h->km, f, 1, LP_PROFILES_FEATURES, &label, NULL) == LP_OK) {
+        v->cluster[i] = label;
+        v->flags[i] |= LP_PROFILES_VIEW_HAS_CLUSTER;
+      }
+    }
+  }
+}
+
+/* ---- tags: fold the facts of a profile's identifiers ---- */
+
+typedef struct tag_ref {
+  uint64_t pid;
+  uint32_t tag;
+  const prf_tagf *f;
+} tag_ref;
+
+static int cmp_ref(const void *a, const void *b) {
+  const tag_ref *x = a, *y = b;
+  if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+  if (x->tag != y->tag) return x->tag < y->tag ? -1 : 1;
+  return prf_cmp_hash(x->f->hash, y->f->hash); /* (hash, tag) is unique: a total order */
+}
+
+static int cmp_str(const prf_tagf *a, const prf_tagf *b) {
+  size_t n = a->len < b->len ? a->len : b->len;
+  int c = n > 0 ? memcmp(a->str, b->str, n) : 0;
+  if (c != 0) return c;
+  return a->len < b->len ? -1 : (a->len > b->len);
+}
+
+/* Fold the live facts refs[0..n) of one (profile, tag), in ascending
+ * identifier hash, by the tag's policy. false: no live value. */
+static int fold(const lp_profiles *h, const lp_tags_info *info, const tag_ref *refs, size_t n,
+                lp_profiles_tag *out, bool *any) {
+  const prf_tagf *best = NULL;
+  int64_t sum = 0, exp_max = INT64_MIN, exp_min = INT64_MAX;
+  for (size_t i = 0; i < n; i++) {
+    const prf_tagf *f = refs[i].f;
+    if (!(h->as_of < f->expires_at)) continue;
+    if (f->expires_at > exp_max) exp_max = f->expires_at;
+    if (f->expires_at < exp_min) exp_min = f->expires_at;
+    if (best == NULL) {
+      best = f;
+      sum = f->num;
+      continue;
+    }
+    bool take = false;
+    switch (info->merge) {
+    case LP_TAGS_MERGE_MAX:
+      take = info->type == LP_TAGS_STRING ? cmp_str(f, best) > 0 : f->num > best->num;
+      break;
+    case LP_TAGS_MERGE_MIN:
+      take = info->type == LP_TAGS_STRING ? cmp_str(f, best) < 0 : f->num < best->num;
+      break;
+    case LP_TAGS_MERGE_LATEST: take = f->set_at > best->set_at; break;
+    case LP_TAGS_MERGE_SUM:
+      if (lp_i64_add_overflow(sum, f->num, &sum))
+        return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "view: the sum of tag %s overflows",
+                            info->name);
+      break;
+    default: break; /* OR: the first live value */
+    }
+    if (take) best = f;
+  }
+  *any = best != NULL;
+  if (best == NULL) return LP_OK;
+  out->type = info->type;
+  out->num = info->merge == LP_TAGS_MERGE_SUM ? sum : best->num;
+  out->str = best->str;
+  out->len = best->len;
+  out->set_at = best->set_at;
+  out->expires_at = best->expires_at;
+  if (info->merge == LP_TAGS_MERGE_OR && info->type == LP_TAGS_FLAG) out->expires_at = exp_max;
+  if (info->merge == LP_TAGS_MERGE_SUM) out->expires_at = exp_min;
+  return LP_OK;
+}
+
+static int build_tags(const lp_profiles *h, prf_view *v) {
+  lp_vec_init(&v->tagv, sizeof(prf_tagv));
+  size_t nf = h->tagf.len, m = 0;
+  tag_ref *refs = NULL;
+  int rc = LP_OK;
+  if (nf > 0) {
+    if ((rc = lp_mem_alloc_array(&h->mem, nf, sizeof *refs, (void **)&refs)) != LP_OK) return oom(h);
+    for (size_t i = 0; i < nf; i++) {
+      const prf_tagf *f = lp_vec_at(&h->tagf, i);
+      uint64_t pid;
+      if (lp_idgraph_profile_of_hash(h->g, f->hash, &pid) != LP_OK) continue;
+      refs[m].pid = pid;
+      refs[m].tag = f->tag;
+      refs[m].f = f;
+      m++;
+    }
+    qsort(refs, m, sizeof *refs, cmp_ref);
+  }
+  for (size_t i = 0; i < m && rc == LP_OK;) {
+    size_t j = i + 1;
+    while (j < m && refs[j].pid == refs[i].pid && refs[j].tag == refs[i].tag) j++;
+    lp_tags_info info = LP_TAGS_INFO_INIT;
+    rc = lp_tags_describe(h->tax, refs[i].tag, &info);
+    if (rc != LP_OK) {
+      rc = prf_fail(h, rc, "view", lp_tags_errmsg(h->tax));
+      break;
+    }
+    prf_tagv tv;
+    memset(&tv, 0, sizeof tv);
+    tv.pid = refs[i].pid;
+    tv.t.tag_id = refs[i].tag;
+    bool any = false;
+    rc = fold(h, &info, refs + i, j - i, &tv.t, &any);
+    if (rc == LP_OK && any && (rc = lp_vec_push(&v->tagv, &h->mem, &tv)) != LP_OK) rc = oom(h);
+    i = j;
+  }
+  if (refs != NULL) lp_mem_free_array(&h->mem, refs, nf, sizeof *refs);
+  if (rc != LP_OK) return rc;
+  size_t t = 0;
+  for (size_t i = 0; i < v->n; i++) {
+    while (t < v->tagv.len && ((prf_tagv *)lp_vec_at(&v->tagv, t))->pid < v->pids[i]) t++;
+    v->tag_first[i] = t;
+  }
+  v->tag_first[v->n] = v->tagv.len;
+  return LP_OK;
+}
+
+int prf_view_build(const lp_profiles *h, prf_view *v) {
+  memset(v, 0, sizeof *v);
+  lp_vec_init(&v->tagv, sizeof(prf_tagv));
+  int rc = build_rfm(h, v);
+  if (rc == LP_OK) rc = alloc_arrays(h, v);
+  if (rc == LP_OK) rc = score(h, v);
+  if (rc == LP_OK) models(h, v);
+  if (rc == LP_OK) rc = build_tags(h, v);
+  if (rc != LP_OK) {
+    prf_view_free(h, v);
+    return rc;
+  }
+  v->valid = true;
+  return LP_OK;
+}
+
+int prf_view_ensure(const lp_profiles *h) {
+  if (h->view.valid) return LP_OK;
+  prf_view nv;
+  int rc = prf_view_build(h, &nv);
+  if (rc != LP_OK) return rc;
+  lp_profiles *mh = PRF_MUT(h);
+  prf_view_free(h, &mh->view);
+  mh->view = nv;
+  return LP_OK;
+}
+
+int lp_profiles_refresh(lp_profiles *h) {
+  PRF_GUARD(h, "lp_profiles_refresh");
+  return prf_view_ensure(h);
+}
+
+int lp_profiles_count(const lp_profiles *h, uint64_t *count) {
+  PRF_GUARD(h, "lp_profiles_count");
+  if (count == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "count is NULL");
+  int rc = prf_view_ensure(h);
+  if (rc != LP_OK) return rc;
+  *count = h->view.n;
+  return LP_OK;
+}
+
+/* Index of the first profile id >= id. */
+static size_t lower_bound(const prf_view *v, uint64_t id) {
+  size_t lo = 0, hi = v->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (v->pids[mid] < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static int find(const lp_profiles *h, const char *what, uint64_t pid, size_t *i) {
+  int rc = prf_view_ensure(h);
+  if (rc != LP_OK) return rc;
+  *i = lower_bound(&h->view, pid);
+  if (*i == h->view.n || h->view.pids[*i] != pid)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "%s: no profile %llu", what,
+                        (unsigned long long)pid);
+  return LP_OK;
+}
+
+int lp_profiles_next(const lp_profiles *h, uint64_t after, uint64_t *next) {
+  PRF_GUARD(h, "lp_profiles_next");
+  if (next == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "next is NULL");
+  int rc = prf_view_ensure(h);
+  if (rc != LP_OK) return rc;
+  if (after == UINT64_MAX)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "next: end of the profiles");
+  size_t i = lower_bound(&h->view, after + 1);
+  if (i == h->view.n) return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "next: end of the profiles");
+  *next = h->view.pids[i];
+  return LP_OK;
+}
+
+int lp_profiles_view_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_view *out) {
+  PRF_GUARD(h, "lp_profiles_view_of");
+  if (out == NULL || out->struct_size < sizeof *out)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "view: out is NULL or struct_size too small");
+  size_t i;
+  int rc = find(h, "view", profile_id, &i);
+  if (rc != LP_OK) return rc;
+  size_t nid;
+  rc = lp_idgraph_profile_identifiers(h->g, profile_id, NULL, 0, &nid);
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+  const prf_view *v = &h->view;
+  lp_profiles_view o = LP_PROFILES_VIEW_INIT;
+  o.profile_id = profile_id;
+  o.identifiers = nid;
+  o.tags = v->tag_first[i + 1] - v->tag_first[i];
+  o.segment = LP_RFM_SEGMENT_OTHERS;
+  o.stage = v->stage[i];
+  o.flags = v->flags[i];
+  if (v->row[i] != NO_ROW) {
+    const lp_rfm_row *r = &v->rows[v->row[i]];
+    lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+    rc = lp_rfm_get(v->rfm, profile_id, &p);
+    if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+    o.flags |= LP_PROFILES_VIEW_HAS_ORDERS;
+    o.first_ts = p.first_ts;
+    o.last_ts = p.last_ts;
+    o.transactions = p.transactions;
+    o.orders = p.orders;
+    o.monetary = p.monetary;
+    o.recency = r->recency;
+    o.r = r->r;
+    o.f = r->f;
+    o.m = r->m;
+    o.segment = r->segment;
+  }
+  o.cluster = v->cluster[i];
+  o.p_alive = v->p_alive[i];
+  o.expected_purchases = v->expected[i];
+  o.clv = v->clv[i];
+  o.segment_name = v->segmap != NULL ? lp_rfm_segmap_name(v->segmap, o.segment) : "others";
+  *out = o;
+  return LP_OK;
+}
+
+int lp_profiles_identifiers(const lp_profiles *h, uint64_t profile_id, lp_idgraph_ident_info *out,
+                            size_t capacity, size_t *needed) {
+  PRF_GUARD(h, "lp_profiles_identifiers");
+  int rc = lp_idgraph_profile_identifiers(h->g, profile_id, out, capacity, needed);
+  if (rc != LP_OK) return prf_fail(h, rc, "identifiers", lp_idgraph_errmsg(h->g));
+  return LP_OK;
+}
+
+/* The buffer contract: LP_OK with *done set when answered. */
+static int buffer(const lp_profiles *h, const char *what, const void *out, size_t capacity,
+                  size_t *needed, size_t n, bool *done) {
+  *done = true;
+  *needed = n;
+  if (out == NULL && capacity == 0) return LP_OK;
+  if (capacity < n)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EBUFSIZE, "%s: %zu entries needed, capacity is %zu",
+                        what, n, capacity);
+  *done = false;
+  return LP_OK;
+}
+
+static int buffer_args(const lp_profiles *h, const char *what, const void *out, size_t capacity,
+                       const size_t *needed) {
+  if (needed == NULL || (out == NULL && capacity > 0))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                        "%s: needed is NULL, or out is NULL with capacity > 0", what);
+  return LP_OK;
+}
+
+int lp_profiles_tags_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_tag *out,
+                        size_t capacity, size_t *needed) {
+  PRF_GUARD(h, "lp_profiles_tags_of");
+  int rc = buffer_args(h, "tags_of", out, capacity, needed);
+  if (rc != LP_OK) return rc;
+  size_t i;
+  if ((rc = find(h, "tags_of", profile_id, &i)) != LP_OK) return rc;
+  const prf_view *v = &h->view;
+  size_t a = v->tag_first[i], n = v->tag_first[i + 1] - a;
+  bool done;
+  rc = buffer(h, "tags_of", out, capacity, needed, n, &done);
+  if (done) return rc;
+  for (size_t k = 0; k < n; k++) out[k] = ((const prf_tagv *)lp_vec_at(&v->tagv, a + k))->t;
+  return LP_OK;
+}
+
+int lp_profiles_rfm_view(const lp_profiles *h, const lp_rfm **out) {
+  PRF_GUARD(h, "lp_profiles_rfm_view");
+  if (out == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "rfm_view: out is NULL");
+  int rc = prf_view_ensure(h);
+  if (rc != LP_OK) return rc;
+  *out = h->view.rfm;
+  return LP_OK;
+}
+
+int lp_profiles_features(const lp_profiles *h, uint64_t *ids, double *out, size_t capacity,
+                         size_t *needed) {
+  PRF_GUARD(h, "lp_profiles_features");
+  int rc = buffer_args(h, "features", out, capacity, needed);
+  if (rc == LP_OK && out != NULL && ids == NULL)
+    rc = lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "features: ids is NULL");
+  if (rc != LP_OK) return rc;
+  if ((rc = prf_view_ensure(h)) != LP_OK) return rc;
+  const prf_view *v = &h->view;
+  bool done;
+  rc = buffer(h, "features", out, capacity, needed, v->nrows, &done);
+  if (done) return rc;
+  for (size_t r = 0; r < v->nrows; r++) {
+    ids[r] = v->rows[r].profile_id;
+    out[r * LP_PROFILES_FEATURES] = (double)v->rows[r].recency / DAY;
+    out[r * LP_PROFILES_FEATURES + 1] = (double)v->rows[r].frequency;
+    out[r * LP_PROFILES_FEATURES + 2] = (double)v->rows[r].monetary;
+  }
+  return LP_OK;
+}
+
+int lp_profiles_get_stats(const lp_profiles *h, lp_profiles_stats *stats) {
+  PRF_GUARD(h, "lp_profiles_get_stats");
+  if (stats == NULL || stats->struct_size < sizeof *stats)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "stats is NULL or struct_size too small");
+  size_t n;
+  int rc = lp_idgraph_profiles(h->g, NULL, 0, &n);
+  if (rc != LP_OK) return prf_fail(h, rc, "stats", lp_idgraph_errmsg(h->g));
+  lp_profiles_stats s = LP_PROFILES_STATS_INIT;
+  s.profiles = n;
+  s.orders = h->orders.len;
+  s.tag_facts = h->tagf.len;
+  s.erased_facts = h->erased_facts;
+  *stats = s;
+  return LP_OK;
+}

@@ -96,10 +96,12 @@ MALFORMED = (b"id,amount,note\r\n"            # 1 header
              b"6,1.00,\"open\r\n"              # 9 never closed: runs to the end
              b"7,1,2\r\n")
 
-MALFORMED_REPORT = ("line 3: expected 3 fields, found 2\n"
-                    "line 5: unexpected character after the closing quote of field 2\n"
-                    "line 8: quote inside unquoted field 2\n"
-                    "line 9: quoted field 3 is not closed before the end of input\n")
+def malformed_report(path):
+    # Each malformed row as FILE:LINE: problem, like every data error.
+    return (f"{path}:3: expected 3 fields, found 2\n"
+            f"{path}:5: unexpected character after the closing quote of field 2\n"
+            f"{path}:8: quote inside unquoted field 2\n"
+            f"{path}:9: quoted field 3 is not closed before the end of input\n")
 
 
 def summary(path, columns, rows, malformed, empty, size):
@@ -113,15 +115,15 @@ def test_csv_check(d):
             f.write(data)
 
     write("bad.csv", MALFORMED)
-    want = MALFORMED_REPORT + summary("bad.csv", 3, 2, 4, 1, len(MALFORMED))
+    want = malformed_report("bad.csv") + summary("bad.csv", 3, 2, 4, 1, len(MALFORMED))
     check_run("csv-check malformed", ["csv-check", "bad.csv"], 1, out=want, err="", cwd=d)
     # Deterministic: a second run prints the same.
     check_run("csv-check again", ["csv-check", "bad.csv"], 1, out=want, err="", cwd=d)
     # Options after the file, and standard input.
     check_run("csv-check stdin", ["csv-check", "-"], 1, stdin=MALFORMED, err="", cwd=d,
-              out=MALFORMED_REPORT + summary("-", 3, 2, 4, 1, len(MALFORMED)))
+              out=malformed_report("-") + summary("-", 3, 2, 4, 1, len(MALFORMED)))
     check_run("csv-check max-report", ["csv-check", "bad.csv", "--max-report", "1"], 1, err="",
-              cwd=d, out="line 3: expected 3 fields, found 2\n"
+              cwd=d, out="bad.csv:3: expected 3 fields, found 2\n"
                          "(3 more malformed rows not listed)\n"
                          + summary("bad.csv", 3, 2, 4, 1, len(MALFORMED)))
     check_run("csv-check max-report=0", ["csv-check", "--max-report=0", "bad.csv"], 1, err="",
@@ -143,7 +145,7 @@ def test_csv_check(d):
     write("semi.csv", semi)
     check_run("csv-check no-header", ["csv-check", "--no-header", "-d", ";", "semi.csv"], 1,
               err="", cwd=d,
-              out="line 2: expected 2 fields, found 3\n" + summary("semi.csv", 2, 2, 1, 0, len(semi)))
+              out="semi.csv:2: expected 2 fields, found 3\n" + summary("semi.csv", 2, 2, 1, 0, len(semi)))
     tabs = b"a\tb\n1\t2\n"
     write("tabs.csv", tabs)
     check_run("csv-check tab", ["csv-check", "--delimiter=tab", "tabs.csv"], 0, err="", cwd=d,
@@ -161,10 +163,10 @@ def test_csv_check(d):
     write("big.csv", big)
     check_run("csv-check record limit", ["csv-check", "--max-record-bytes", "20", "big.csv"], 1,
               out="", cwd=d,
-              err="profilectl: error: big.csv: line 3: record longer than 20 bytes "
+              err="profilectl: error: big.csv:3: record longer than 20 bytes "
                   "(max_record_bytes)\n")
     check_run("csv-check field limit", ["csv-check", "--max-fields=1", "big.csv"], 1, out="",
-              cwd=d, err="profilectl: error: big.csv: line 1: record has more than 1 fields "
+              cwd=d, err="profilectl: error: big.csv:1: record has more than 1 fields "
                          "(max_fields)\n")
 
     # Files that cannot be read.

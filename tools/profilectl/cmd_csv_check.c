@@ -68,10 +68,7 @@ typedef struct check_result {
 /* Read every record, listing malformed ones; returns an exit status. */
 static int scan(pctl_csv *r, const check_opts *o, pctl_progress *pg, check_result *res) {
   if (!o->no_header) {
-    if (pctl_csv_read_header(r) != LP_OK) {
-      pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
-      return PCTL_EXIT_FAILURE;
-    }
+    if (pctl_csv_read_header(r) != LP_OK) return pctl_csv_report(r, o->path);
     res->columns = pctl_csv_header_count(r);
   }
   bool first = o->no_header;
@@ -86,14 +83,15 @@ static int scan(pctl_csv *r, const check_opts *o, pctl_progress *pg, check_resul
       first = false;
     } else if (rc == PCTL_CSV_MALFORMED) {
       if (res->listed < (uint64_t)o->max_report) {
-        printf("%s\n", pctl_csv_errmsg(r));
+        uint64_t line;
+        const char *problem = pctl_csv_split_line(pctl_csv_errmsg(r), &line);
+        printf("%s:%llu: %s\n", o->path, (unsigned long long)line, problem);
         res->listed++;
       } else {
         res->unlisted++;
       }
     } else if (rc < 0) {
-      pctl_error("%s: %s", o->path, pctl_csv_errmsg(r));
-      return PCTL_EXIT_FAILURE;
+      return pctl_csv_report(r, o->path);
     }
     pctl_csv_stats st;
     pctl_csv_get_stats(r, &st);
@@ -120,7 +118,7 @@ static int run_csv_check(int argc, char **argv) {
   pctl_csv *r;
   int rc = pctl_csv_open_file(&cfg, f, &r);
   if (rc != LP_OK) {
-    pctl_error("%s: cannot start reading: %s", o.path, lp_strerror(rc));
+    pctl_data_error(o.path, 0, "cannot start reading: %s", lp_strerror(rc));
     pctl_close_input(f);
     return PCTL_EXIT_FAILURE;
   }
@@ -161,7 +159,7 @@ const pctl_command pctl_cmd_csv_check = {
   "Reads FILE ('-' for standard input) with the streaming CSV reader (RFC 4180:\n"
   "quoted fields, \"\" escapes, CRLF or LF, a leading UTF-8 BOM is skipped). The\n"
   "first row is the header unless --no-header is given; every other row must\n"
-  "have as many fields. Each malformed row is listed as 'line N: problem' (N is\n"
+  "have as many fields. Each malformed row is listed as 'FILE:N: problem' (N is\n"
   "the physical line where the row starts), then a summary follows:\n"
   "file, columns, rows (well-formed data rows), malformed, empty_lines (skipped)\n"
   "and bytes.\n"

@@ -756,14 +756,20 @@ void pctl_csv_get_stats(const pctl_csv *r, pctl_csv_stats *out) {
   *out = r->stats;
 }
 
+const char *pctl_csv_split_line(const char *msg, uint64_t *line) {
+  *line = 0;
+  if (strncmp(msg, "line ", 5) != 0 || msg[5] < '0' || msg[5] > '9') return msg;
+  uint64_t n = 0;
+  const char *p = msg + 5;
+  while (*p >= '0' && *p <= '9' && n < UINT64_MAX / 10) n = n * 10 + (uint64_t)(*p++ - '0');
+  if (p[0] != ':' || p[1] != ' ') return msg;
+  *line = n;
+  return p + 2;
+}
+
 int pctl_csv_report(const pctl_csv *r, const char *path) {
   if (r == NULL) return pctl_data_error(path, 0, "cannot start reading: %s", lp_strerror(LP_ENOMEM));
-  const char *m = pctl_csv_errmsg(r);
-  if (strncmp(m, "line ", 5) == 0 && m[5] >= '0' && m[5] <= '9') {
-    uint64_t line = 0;
-    const char *p = m + 5;
-    while (*p >= '0' && *p <= '9' && line < UINT64_MAX / 10) line = line * 10 + (uint64_t)(*p++ - '0');
-    if (p[0] == ':' && p[1] == ' ') return pctl_data_error(path, line, "%s", p + 2);
-  }
-  return pctl_data_error(path, 0, "%s", m);
+  uint64_t line;
+  const char *rest = pctl_csv_split_line(pctl_csv_errmsg(r), &line);
+  return pctl_data_error(path, line, "%s", rest);
 }

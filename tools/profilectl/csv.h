@@ -226,6 +226,14 @@ const char *pctl_csv_errmsg(const pctl_csv *r);
  */
 int pctl_csv_report(const pctl_csv *r, const char *path);
 
+/**
+ * @brief Split a reader message "line N: problem" into N and "problem".
+ * @param msg  Message from pctl_csv_errmsg().
+ * @param line Receives N, or 0 when the message names no line.
+ * @return The problem text (inside @p msg; all of it when there is no line).
+ */
+const char *pctl_csv_split_line(const char *msg, uint64_t *line);
+
 /** @brief Copy the counters into @p out (zeros for NULL @p r). */
 void pctl_csv_get_stats(const pctl_csv *r, pctl_csv_stats *out);
 

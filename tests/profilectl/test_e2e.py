@@ -47,6 +47,25 @@ def check_run(name, args, rc, out=None, err=None, out_has=(), err_has=(), **kw):
     return g_out
 
 
+def test_help_matches_parser():
+    # Help and behaviour come from one table: every option the help lists is
+    # known to the parser, and "CMD --help" is "help CMD".
+    import re
+    _, usage, _ = run(["help"])
+    names = re.findall(r"^  ([a-z][a-z-]*) ", usage, flags=re.M)
+    check("commands listed", len(names) >= 7, True)
+    for name in names:
+        rc1, text, err1 = run(["help", name])
+        rc2, text2, err2 = run([name, "--help"])
+        check("help " + name, (rc1, rc2, err1, err2, text == text2), (0, 0, "", "", True))
+        for opt in re.findall(r"^  (?:-[a-zA-Z], )?(--[a-zA-Z][a-zA-Z-]*)", text, flags=re.M):
+            if opt == "--help":
+                continue
+            rc, _, err = run([name, opt], stdin=b"")
+            if "unknown option" in err:
+                failures.append(f"{name}: the help lists {opt} but the parser refuses it")
+
+
 def test_read_error_reason():
     # Reading /proc/self/mem at offset 0 fails with EIO: the message carries
     # the system's reason.
@@ -209,6 +228,7 @@ def main():
         test_csv_check(d)
     test_write_error()
     test_read_error_reason()
+    test_help_matches_parser()
     if failures:
         print("\n".join(failures))
         print(f"{len(failures)} check(s) failed")

@@ -25,36 +25,29 @@ _NAMES = ("libprofile.so.0", "libprofile.so", "libprofile.dylib", "profile.dll")
 
 
 def _candidates() -> list:
-    out = []
     env = os.environ.get("LIBPROFILE_PATH")
-    if env:
-        if os.path.isdir(env):
-            out += [os.path.join(env, n) for n in _NAMES]
-        else:
-            out.append(env)
+    if env:  # explicit: only there, no silent fallback to another copy
+        return [os.path.join(env, n) for n in _NAMES] if os.path.isdir(env) else [env]
     here = os.path.dirname(os.path.abspath(__file__))
-    out += [os.path.join(here, n) for n in _NAMES]
+    out = [os.path.join(here, n) for n in _NAMES]
     found = ctypes.util.find_library("profile")
     if found:
         out.append(found)
-    out += list(_NAMES)
-    return out
+    return out + list(_NAMES)
 
 
 def _load() -> tuple:
     errors = []
-    env = os.environ.get("LIBPROFILE_PATH")
     for cand in _candidates():
         if os.path.sep in cand and not os.path.exists(cand):
+            errors.append(f"{cand}: no such file")
             continue
         try:
             return ctypes.CDLL(cand), cand
         except OSError as exc:  # try the next place
             errors.append(f"{cand}: {exc}")
-            if env and cand == env:
-                break
-    raise ImportError("libprofile shared library not found (set LIBPROFILE_PATH "
-                      "to the file or its directory): " + "; ".join(errors[-3:]))
+    raise ImportError("libprofile shared library not found (LIBPROFILE_PATH names the "
+                      "file or its directory): " + "; ".join(errors[-3:]))
 
 
 lib, library_path = _load()

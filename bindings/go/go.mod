@@ -1,0 +1,3 @@
+module libprofile.invalid/go/libprofile
+
+go 1.19

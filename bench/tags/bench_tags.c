@@ -99,13 +99,30 @@ static void flush_caches(void) {
   sink = s;
 }
 
+/* terms[] with an operator template: "&" between all terms, or a
+ * printf-style query using t%d for each term in order. */
+static int bench_count_q(const lp_tags *h, const int *terms, int k, const char *label, int reps,
+                         const char *tmpl);
+
 static int bench_count(const lp_tags *h, const int *terms, int k, const char *label, int reps) {
+  return bench_count_q(h, terms, k, label, reps, NULL);
+}
+
+static int bench_count_q(const lp_tags *h, const int *terms, int k, const char *label, int reps,
+                         const char *tmpl) {
   char q[1024];
   size_t len = 0;
   uint64_t bytes = 0;
-  for (int i = 0; i < k; i++) {
-    len += (size_t)snprintf(q + len, sizeof q - len, "%st%d", i ? " & " : "", terms[i]);
-    bytes += lp_bitmap_size_in_bytes(&tags_tag_at(h, (uint32_t)terms[i])->has);
+  for (int i = 0; i < k; i++) bytes += lp_bitmap_size_in_bytes(&tags_tag_at(h, (uint32_t)terms[i])->has);
+  if (tmpl == NULL) {
+    for (int i = 0; i < k; i++) len += (size_t)snprintf(q + len, sizeof q - len, "%st%d", i ? " & " : "", terms[i]);
+  } else {
+    int t = 0;
+    for (const char *c = tmpl; *c && len + 8 < sizeof q; c++) {
+      if (*c == '#') len += (size_t)snprintf(q + len, sizeof q - len, "t%d", terms[t++]);
+      else q[len++] = *c;
+    }
+    q[len] = '\0';
   }
   lp_tags_query qq = LP_TAGS_QUERY_INIT;
   qq.text = q;
@@ -236,6 +253,12 @@ int main(int argc, char **argv) {
   const int q4d[4] = {99, 98, 97, 96};
   if (bench_count(h, q4, 4, "mixed", 20) || bench_count(h, q4d, 4, "dense", 20) ||
       bench_count(h, q10, 10, "mixed", 20))
+    return 1;
+  /* operators mixed, non-empty results: ORs and NOTs are materialised */
+  const int q4o[4] = {99, 98, 97, 80};
+  const int q10o[10] = {99, 95, 98, 94, 90, 97, 93, 89, 85, 60};
+  if (bench_count_q(h, q4o, 4, "and-or-not", 20, "# & !# & (# | #)") ||
+      bench_count_q(h, q10o, 10, "and-or-not", 20, "(# | #) & (# | #) & !# & (# | # | #) & !# & #"))
     return 1;
 #ifdef LP_BENCH_ROARING
   vs_roaring(h, q4d);

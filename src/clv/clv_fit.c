@@ -107,6 +107,7 @@ typedef struct clv_obj {
   const clv_fitdata *d;
   double pen;
   uint32_t evals;
+  bool forward; /* numerical gradient by forward differences (far from the optimum) */
 } clv_obj;
 
 #define CLV_THETA_MAX 40.0
@@ -141,15 +142,20 @@ static double obj_grad(clv_obj *o, const double *th, double *g) {
     }
     return f;
   }
+  /* Far from the optimum a forward difference (half the evaluations) is
+   * accurate enough to steer; near it, central differences. */
   for (uint32_t j = 0; j < o->k; j++) {
     double t2[CLV_K];
     memcpy(t2, th, sizeof t2);
     t2[j] = th[j] + CLV_FD_STEP;
-    double fp = obj_value(o, t2, NULL);
-    t2[j] = th[j] - CLV_FD_STEP;
-    double fm = obj_value(o, t2, NULL);
+    double fp = obj_value(o, t2, NULL), fm = f, den = CLV_FD_STEP;
+    if (!o->forward) {
+      t2[j] = th[j] - CLV_FD_STEP;
+      fm = obj_value(o, t2, NULL);
+      den = 2.0 * CLV_FD_STEP;
+    }
     if (!isfinite(fp) || !isfinite(fm)) return INFINITY;
-    g[j] = (fp - fm) / (2.0 * CLV_FD_STEP);
+    g[j] = (fp - fm) / den;
   }
   return f;
 }
@@ -177,6 +183,11 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
   uint32_t it = 0, status = LP_CLV_STATUS_MAX_ITER;
   for (;;) {
     double gn = max_abs(g, k);
+    if (o->forward && gn <= 1e-3) { /* close in: recompute centrally */
+      o->forward = false;
+      f = obj_grad(o, th, g);
+      gn = max_abs(g, k);
+    }
     if (gn <= tol) {
       status = LP_CLV_STATUS_CONVERGED;
       break;
@@ -381,7 +392,7 @@ int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_
   }
   const int slot = clv_slot_of(model);
   const uint32_t k = lp_clv_param_count(model);
-  clv_obj o = {model, k, &d, h->opt.penalizer, 0};
+  clv_obj o = {model, k, &d, h->opt.penalizer, 0, false};
   double start[CLV_K] = {0, 0, 0, 0};
   const clv_model *cur = &h->slot[slot];
   if (h->opt.warm_start && cur->present && cur->model == model)
@@ -393,7 +404,9 @@ int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_
                         lp_clv_model_name(model));
   }
   clv_result res;
+  o.forward = true;
   bfgs(&o, start, h->opt.max_iter, h->opt.tol, &res);
+  o.forward = false;
   clv_model M;
   memset(&M, 0, sizeof M);
   M.present = 1;

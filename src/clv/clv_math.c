@@ -59,14 +59,15 @@ double clv_h2f1(double a, double b, double c, double z) {
   if (!(z > 0.0 && z < 1.0) || !(c > 0.0)) return NAN;
   double term = 1.0, sum = 1.0;
   for (uint32_t k = 0; k < CLV_SERIES_MAX; k++) {
-    term *= (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
+    const double q = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
+    term *= q;
     sum += term;
     if (term == 0.0) return sum;
-    /* The ratio of the next terms tends to z monotonically: the larger of
-     * the next ratio and z bounds every later one, hence the tail. */
-    double rho = fabs((a + k + 1) * (b + k + 1) / ((c + k + 1) * (k + 2.0)) * z);
+    /* The ratio of consecutive terms tends to z monotonically: the larger
+     * of this ratio and z bounds every later one, hence the tail. */
+    double rho = fabs(q);
     if (rho < z) rho = z;
-    if (rho < 1.0 && fabs(term) * (rho / (1.0 - rho)) <= 1e-17 * fabs(sum)) return sum;
+    if (rho < 1.0 && fabs(term) * rho <= 1e-17 * fabs(sum) * (1.0 - rho)) return sum;
   }
   return NAN;
 }

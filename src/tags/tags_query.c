@@ -95,8 +95,14 @@ static int setup(qctx *c, const lp_tags *h, const lp_tags_query *q, tags_prog **
       if (!t->retired && tags_str_eq(&t->consent_for, c->purposes[k], c->purpose_len[k]))
         rc = check_fresh(c, t);
     }
+  size_t granting = 0; /* consent() takes one temporary per granting tag, plus the union */
+  for (size_t k = 0; rc == LP_OK && k < c->npurposes; k++) {
+    granting++;
+    for (uint32_t i = 0; i < (uint32_t)h->tags.len; i++)
+      granting += tags_str_eq(&tags_tag_at(h, i)->consent_for, c->purposes[k], c->purpose_len[k]);
+  }
   if (rc == LP_OK) {
-    c->captmp = 4 * (size_t)c->p->n + 2 * c->npurposes + 8;
+    c->captmp = 4 * (size_t)c->p->n + granting + 8;
     c->tmp = lp_mem_alloc(&h->mem, c->captmp * sizeof *c->tmp);
     if (c->tmp == NULL) rc = nomem(c);
   }
@@ -257,10 +263,7 @@ static int consent(qctx *c, size_t k, const lp_bitmap **out) {
     const tags_tag *t = tags_tag_at(h, i);
     if (t->retired || !tags_str_eq(&t->consent_for, c->purposes[k], c->purpose_len[k])) continue;
     lp_bitmap *b = new_tmp(c);
-    if (b == NULL) {
-      /* more granting tags than planned temporaries: grow nothing, refuse */
-      return nomem(c);
-    }
+    if (b == NULL) return nomem(c); /* cannot happen: setup counted them */
     if (tags_live_bitmap(h, t, c->as_of, b, &v[n]) != LP_OK) return nomem(c);
     n++;
   }

@@ -618,6 +618,23 @@ static void consent_and_threshold(void **state) {
   lp_tags_free(h);
 }
 
+/* Many tags granting one purpose: the audience is their union. */
+static void many_consent_tags(void **state) {
+  (void)state;
+  lp_tags *h = fixture();
+  char name[32];
+  for (int i = 0; i < 40; i++) {
+    snprintf(name, sizeof name, "optin_%d", i);
+    assert_int_equal(define_tag(h, name, LP_TAGS_FLAG, LP_TAGS_MERGE_OR, 0, 0, NULL, "push"), LP_OK);
+    set_flag(h, (uint64_t)(i % 7) + 1, tag(h, name), 0, LP_TAGS_NEVER);
+  }
+  for (uint64_t p = 1; p <= 10; p++) set_flag(h, p, tag(h, "vip"), 0, LP_TAGS_NEVER);
+  char got[128];
+  assert_int_equal(query_ids_purpose(h, "vip", "push", 0, got, sizeof got), LP_OK);
+  assert_string_equal(got, "1 2 3 4 5 6 7");
+  lp_tags_free(h);
+}
+
 static void cursor_and_export(void **state) {
   (void)state;
   lp_tags *h = fixture();
@@ -818,6 +835,7 @@ int main(void) {
       cmocka_unit_test(every_operator),
       cmocka_unit_test(computed_tags),
       cmocka_unit_test(consent_and_threshold),
+      cmocka_unit_test(many_consent_tags),
       cmocka_unit_test(cursor_and_export),
       cmocka_unit_test(explain_says_why),
       cmocka_unit_test(snapshot_round_trip),

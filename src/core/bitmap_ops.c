@@ -667,13 +667,17 @@ static uint32_t c_and_many_card(const lp_bitmap_container *const *cs, size_t k) 
     uint16_t buf[2][LP_BITMAP_ARRAY_MAX]; /* ping-pong: the merges are not in-place safe */
     const uint16_t *cur = lpb_arr(cs[base]);
     uint32_t n = cs[base]->n, flip = 0;
-    /* most selective first: the smallest containers (k <= 64) */
+    /* cheapest first: bit tests (bitsets), then run walks, then merges with
+     * the other arrays, each group smallest first (k <= 64) */
     uint8_t order[64];
+    uint64_t rank[64];
     size_t no = 0;
     for (size_t i = 0; i < k; i++) {
       if (i == base) continue;
+      uint64_t group = cs[i]->kind == LP_BITMAP_BITSET ? 0 : cs[i]->kind == LP_BITMAP_RUN ? 1 : 2;
+      rank[i] = group << 32 | cs[i]->card;
       size_t at = no++;
-      while (at > 0 && cs[order[at - 1]]->card > cs[i]->card) {
+      while (at > 0 && rank[order[at - 1]] > rank[i]) {
         order[at] = order[at - 1];
         at--;
       }

@@ -607,7 +607,50 @@ typedef struct computed {
   lp_bitmap has;
   lp_map64 idx;
   lp_vec recs;
+  lp_strpool strs; /* STRING tags: the new values */
+  bool used;
 } computed;
+
+/* A computed string tag: intern the source strings (an attribute, a
+ * string tag, fresh or stored, or a literal) into the tag's new pool; vals
+ * receive the new ids. */
+static int string_values(tags_dense *d, const tags_prog *p, const computed *res,
+                         const uint32_t *slot_of, lp_strpool *pool, int64_t *vals) {
+  const lp_tags *h = d->h;
+  const tags_node *n = &p->nodes[p->root];
+  const lp_strpool *src = NULL;
+  const int64_t *col = NULL;
+  size_t cap = d->nvals;
+  if (n->op == OP_ATTR) {
+    const tags_attr *a = tags_attr_at(h, n->a);
+    src = &a->strs;
+    col = a->col;
+    cap = a->cap;
+  } else if (n->op == OP_TAGVAL) {
+    uint32_t j = slot_of[n->a];
+    src = j != UINT32_MAX && res[j].used ? &res[j].strs : &tags_tag_at(h, n->a)->strs;
+    col = d->vals[n->a];
+  }
+  for (size_t o = 0; o < d->nvals; o++) {
+    vals[o] = TAGS_MISSING;
+    if (!((d->universe[o / 64] >> (o % 64)) & 1)) continue;
+    const char *str;
+    size_t len = 0;
+    if (n->op == OP_STR) {
+      str = p->strs + n->k;
+      len = n->len;
+    } else {
+      int64_t v = o < cap && col != NULL ? col[o] : TAGS_MISSING;
+      if (v == TAGS_MISSING) continue;
+      str = lp_strpool_get(src, (uint32_t)v, &len);
+    }
+    uint32_t id;
+    int rc = lp_strpool_intern(pool, &h->mem, str, len, &id, NULL);
+    if (rc != LP_OK) return lp_error_set(d->e, rc, "out of memory");
+    vals[o] = id;
+  }
+  return LP_OK;
+}
 
 int lp_tags_evaluate(lp_tags *h, int64_t as_of) {
   if (h == NULL) return LP_EINVAL;
@@ -631,8 +674,17 @@ int lp_tags_evaluate(lp_tags *h, int64_t as_of) {
     lp_bitmap_init(&res[i].has);
     lp_map64_init(&res[i].idx);
     lp_vec_init(&res[i].recs, sizeof(tags_rec));
+    lp_strpool_init(&res[i].strs);
   }
-  rc = tags_dense_create(h, &h->err, as_of, &d);
+  uint32_t *slot_of = NULL; /* tag id -> its index in order (computed tags) */
+  rc = lp_mem_alloc_array(&h->mem, ntb, sizeof *slot_of, (void **)&slot_of);
+  if (rc == LP_OK) {
+    memset(slot_of, 0xff, ntb * sizeof *slot_of);
+    for (uint32_t i = 0; i < nc; i++) slot_of[order[i]] = i;
+    rc = tags_dense_create(h, &h->err, as_of, &d);
+  } else {
+    lp_error_set(&h->err, rc, "cannot evaluate: %s", lp_strerror(rc));
+  }
   for (uint32_t i = 0; rc == LP_OK && i < nc; i++) {
     uint32_t t = order[i];
     tags_tag *tg = tags_tag_at(h, t);
@@ -655,7 +707,12 @@ int lp_tags_evaluate(lp_tags *h, int64_t as_of) {
       if (rc != LP_OK) break;
       if (d->vals[t] != NULL) lp_mem_free(&h->mem, d->vals[t], d->nvals * sizeof *v);
       d->vals[t] = v;
-      rc = dense_values(d, tg->prog, tg->scale, v);
+      if (tg->type == LP_TAGS_STRING) {
+        res[i].used = true;
+        rc = string_values(d, tg->prog, res, slot_of, &res[i].strs, v);
+      } else {
+        rc = dense_values(d, tg->prog, tg->scale, v);
+      }
       size_t cnt = 0;
       for (size_t o = 0; rc == LP_OK && o < d->nvals; o++) cnt += v[o] != TAGS_MISSING;
       if (rc == LP_OK && cnt > 0) rc = lp_vec_reserve(&res[i].recs, &h->mem, cnt);
@@ -687,6 +744,9 @@ int lp_tags_evaluate(lp_tags *h, int64_t as_of) {
       lp_vec rv = tg->recs;
       tg->recs = res[i].recs;
       res[i].recs = rv;
+      lp_strpool sp = tg->strs;
+      tg->strs = res[i].strs;
+      res[i].strs = sp;
     }
     h->evaluated = true;
     h->eval_as_of = as_of;
@@ -698,7 +758,9 @@ int lp_tags_evaluate(lp_tags *h, int64_t as_of) {
     lp_bitmap_release(&res[i].has, &h->mem);
     lp_hmap_free(&res[i].idx, &h->mem);
     lp_vec_free(&res[i].recs, &h->mem);
+    lp_strpool_free(&res[i].strs, &h->mem);
   }
+  if (slot_of != NULL) lp_mem_free_array(&h->mem, slot_of, ntb, sizeof *slot_of);
   lp_mem_free(&h->mem, res, ntb * sizeof *res);
   lp_mem_free_array(&h->mem, order, ntb, sizeof *order);
   tags_dense_free(d);

@@ -318,9 +318,6 @@ int lp_tags_set_rule(lp_tags *h, uint32_t tag_id, const char *rule) {
   tags_prog *p = NULL;
   tags_str text = {NULL, 0};
   if (rule != NULL) {
-    if (t->type == LP_TAGS_STRING)
-      return lp_error_set(&h->err, LP_EINVAL, "tag \"%s\": computed string tags are not supported",
-                          tags_str_c(&t->name));
     rc = tags_compile(h, &h->err, rule, strlen(rule), tags_want_type(t->type), t->scale, &p);
     if (rc != LP_OK) return rc;
     bool cyc = false;

@@ -121,7 +121,7 @@ static int decode_taxonomy(lp_tags *h, lp_tags *im, lp_cursor *c) {
               f[5] == 0 && ttl >= 0 && since >= 1 && since <= changed && changed <= im->tax_version;
     for (int j = 0; ok && j < 7; j++) ok = text_ok(s[j], len[j], j == 0 || ((j == 4 || j == 5) && len[j] > 0));
     if (ok && len[5] > 0 && f[0] != LP_TAGS_FLAG) ok = false;
-    if (ok && len[6] > 0 && (f[4] == 1 || f[0] == LP_TAGS_STRING)) ok = false;
+    if (ok && len[6] > 0 && f[4] == 1) ok = false;
     if (!ok) return corrupt(h, "invalid tag record");
     if (name_taken(im, s[0], len[0])) return corrupt(h, "duplicate name");
     tags_tag t;

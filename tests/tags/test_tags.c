@@ -381,7 +381,7 @@ static void rule_errors(void **state) {
   assert_int_equal(lp_tags_set_rule(h, score, "visits_attr"), LP_OK); /* scale 0 */
   assert_int_equal(lp_tags_set_rule(h, score, "2.5"), LP_OK);
   uint32_t city = tag(h, "city");
-  assert_int_equal(lp_tags_set_rule(h, city, "segment"), LP_EINVAL); /* not supported */
+  assert_int_equal(lp_tags_set_rule(h, city, "spend"), LP_EINVAL); /* a number for a string */
   lp_tags_info info = LP_TAGS_INFO_INIT;
   assert_int_equal(lp_tags_describe(h, hv, &info), LP_OK);
   assert_string_equal(info.rule, ""); /* failures left no rule */
@@ -534,6 +534,41 @@ static void every_operator(void **state) {
       fail_msg("query '%s': rc %d got '%s' expected '%s' (%s)", cases[i].q, rc, got, cases[i].ids,
                lp_tags_errmsg(h));
   }
+  lp_tags_free(h);
+}
+
+static void computed_string_tags(void **state) {
+  (void)state;
+  lp_tags *h = six();
+  uint32_t city = tag(h, "city");
+  /* city (a string tag) computed from the segment attribute; its host
+   * values go away */
+  assert_int_equal(lp_tags_set_rule(h, city, "segment"), LP_OK);
+  assert_int_equal(lp_tags_evaluate(h, 0), LP_OK);
+  char got[128];
+  assert_int_equal(query_ids(h, "city == \"gold\"", 0, got, sizeof got), LP_OK);
+  assert_string_equal(got, "1 3 6");
+  assert_int_equal(query_ids(h, "city", 0, got, sizeof got), LP_OK);
+  assert_string_equal(got, "1 2 3 4 6"); /* 5 has no segment */
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  assert_int_equal(lp_tags_get(h, 2, city, 0, &v), LP_OK);
+  assert_int_equal(v.len, 6);
+  assert_memory_equal(v.str, "silver", 6);
+  /* a literal, for every profile */
+  assert_int_equal(lp_tags_set_rule(h, city, "\"Paris\""), LP_OK);
+  assert_int_equal(lp_tags_evaluate(h, 0), LP_OK);
+  assert_int_equal(query_ids(h, "city in (\"Paris\")", 0, got, sizeof got), LP_OK);
+  assert_string_equal(got, "1 2 3 4 5 6");
+  /* the state saves and loads */
+  lp_membuf *a = save_bytes(h);
+  lp_tags *g = new_tags(NULL);
+  lp_memreader r;
+  lp_memreader_init(&r, lp_membuf_data(a), lp_membuf_size(a));
+  assert_int_equal(lp_tags_load(g, lp_memreader_read, &r), LP_OK);
+  assert_same_state(g, a);
+  lp_membuf_free(a);
+  lp_tags_free(g);
+  assert_int_equal(lp_tags_check_ok(h), 1);
   lp_tags_free(h);
 }
 
@@ -834,6 +869,7 @@ int main(void) {
       cmocka_unit_test(rule_limits),
       cmocka_unit_test(every_operator),
       cmocka_unit_test(computed_tags),
+      cmocka_unit_test(computed_string_tags),
       cmocka_unit_test(consent_and_threshold),
       cmocka_unit_test(many_consent_tags),
       cmocka_unit_test(cursor_and_export),

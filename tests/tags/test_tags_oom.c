@@ -65,6 +65,12 @@ static int op_merge(lp_tags *h) { return lp_tags_merge_profiles(h, 10, 14, 60); 
 static int op_merge_new(lp_tags *h) { return lp_tags_merge_profiles(h, 9999, 14, 0); }
 static int op_remove(lp_tags *h) { return lp_tags_remove_profile(h, 20); }
 static int op_evaluate(lp_tags *h) { return lp_tags_evaluate(h, 5); }
+/* base plus a computed string tag (city from the segment attribute) */
+static int base_string_rule(lp_tags *h) {
+  int rc = base(h);
+  if (rc == LP_OK) rc = lp_tags_set_rule(h, 3, "segment");
+  return rc;
+}
 static int op_rule(lp_tags *h) { return lp_tags_set_rule(h, 2, "visits_attr in (1, 2, 3) or high_value"); }
 static int op_rename(lp_tags *h) { return lp_tags_rename(h, 0, "very_important"); }
 static int op_retire(lp_tags *h) { return lp_tags_retire(h, 6); }
@@ -125,6 +131,7 @@ static const flow flows[] = {
     {"set-attr-new", base, op_set_attr_new}, {"unset", base, op_unset},
     {"merge", base, op_merge},            {"merge-into-new", base, op_merge_new},
     {"remove", base, op_remove},          {"evaluate", base, op_evaluate},
+    {"evaluate-string", base_string_rule, op_evaluate},
     {"set-rule", base, op_rule},          {"rename", base, op_rename},
     {"retire", base, op_retire},          {"define", base, op_define},
     {"define-attr", base, op_define_attr}, {"add-profile", base, op_add_profile},

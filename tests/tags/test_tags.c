@@ -853,6 +853,130 @@ static void callbacks_cannot_reenter(void **state) {
   lp_tags_free(h);
 }
 
+static int failing_writer(void *ud, const void *buf, size_t len) {
+  (void)ud;
+  (void)buf;
+  (void)len;
+  return 1;
+}
+
+static int reenter_audience(void *ud, const void *buf, size_t len) {
+  (void)buf;
+  (void)len;
+  size_t got;
+  uint64_t id;
+  return lp_tags_audience_next(ud, &id, 1, &got) == LP_EMISUSE ? 0 : 1;
+}
+
+/* Each documented error of the functions not covered above. */
+static void api_errors(void **state) {
+  (void)state;
+  lp_tags *h = six();
+  uint32_t id, ty, sc;
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  assert_int_equal(lp_tags_find_attr(h, "nope", &id, &ty, &sc), LP_ENOTFOUND);
+  assert_int_equal(lp_tags_find_attr(h, NULL, &id, &ty, &sc), LP_EINVAL);
+  assert_int_equal(lp_tags_find(h, NULL, &id), LP_EINVAL);
+  assert_int_equal(lp_tags_get_attr(h, 1, 99, &v), LP_ENOTFOUND);
+  assert_int_equal(lp_tags_get_attr(h, 1, 0, NULL), LP_EINVAL);
+  assert_int_equal(lp_tags_get(h, 1, 999, 0, &v), LP_ENOTFOUND);
+  assert_int_equal(lp_tags_get(h, 1, 0, 0, NULL), LP_EINVAL);
+  assert_int_equal(lp_tags_attr_count(h), 4);
+  assert_int_equal(lp_tags_attr_count(NULL), 0);
+  assert_int_equal(lp_tags_tag_count(NULL), 0);
+  assert_true(lp_tags_bitmap_bytes(h) > 0);
+  assert_int_equal(lp_tags_bitmap_bytes(NULL), 0);
+  assert_int_equal(lp_tags_add_profile(NULL, 1), LP_EINVAL);
+  assert_int_equal(lp_tags_set_rule(h, 999, "vip"), LP_ENOTFOUND);
+  assert_int_equal(lp_tags_rename(h, 999, "x"), LP_ENOTFOUND);
+  assert_int_equal(lp_tags_rename(h, 0, ""), LP_EINVAL);
+  assert_int_equal(lp_tags_rename(h, 0, "vip"), LP_OK); /* same name: no-op */
+  assert_int_equal(lp_tags_retire(h, 999), LP_ENOTFOUND);
+  assert_int_equal(lp_tags_clear_attr(h, 1, 99), LP_ENOTFOUND);
+  /* queries */
+  lp_tags_query q = LP_TAGS_QUERY_INIT;
+  uint64_t n;
+  assert_int_equal(lp_tags_count(h, &q, &n), LP_EINVAL); /* no text */
+  q.text = "vip";
+  assert_int_equal(lp_tags_count(h, &q, NULL), LP_EINVAL);
+  q.struct_size = 4;
+  assert_int_equal(lp_tags_count(h, &q, &n), LP_EINVAL);
+  q.struct_size = sizeof q;
+  q.purpose = "bad`purpose";
+  assert_int_equal(lp_tags_count(h, &q, &n), LP_EINVAL);
+  q.purpose = NULL;
+  assert_int_equal(lp_tags_audience_create(h, &q, NULL), LP_EINVAL);
+  int32_t mem;
+  size_t need;
+  assert_int_equal(lp_tags_explain(h, &q, 1, NULL, NULL, 0, &need), LP_EINVAL);
+  assert_int_equal(lp_tags_explain(h, &q, 1, &mem, NULL, 0, NULL), LP_EINVAL);
+  /* export: a failing writer, and a writer re-entering the audience */
+  lp_tags_audience *a;
+  assert_int_equal(lp_tags_audience_create(h, &q, &a), LP_OK);
+  assert_int_equal(lp_tags_audience_export(a, failing_writer, NULL), LP_EIO);
+  assert_non_null(strstr(lp_tags_audience_errmsg(a), "writer failed"));
+  assert_int_equal(lp_tags_audience_export(a, reenter_audience, a), LP_OK);
+  assert_int_equal(lp_tags_audience_export(a, NULL, NULL), LP_EINVAL);
+  assert_int_equal(lp_tags_audience_next(a, NULL, 0, NULL), LP_EINVAL);
+  lp_tags_audience_free(a);
+  assert_int_equal(lp_tags_audience_size(NULL), 0);
+  assert_int_equal(lp_tags_audience_rewind(NULL), LP_EINVAL);
+  /* save to a failing writer; load a snapshot of another kind */
+  assert_int_equal(lp_tags_save(h, failing_writer, NULL), LP_EIO);
+  lp_membuf *mb;
+  assert_int_equal(lp_membuf_create(NULL, &mb), LP_OK);
+  lp_snapshot_writer *w;
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, mb, LP_FOURCC('R', 'F', 'M', ' '), &w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_writer_free(w);
+  lp_memreader r;
+  lp_memreader_init(&r, lp_membuf_data(mb), lp_membuf_size(mb));
+  assert_int_equal(lp_tags_load(h, lp_memreader_read, &r), LP_ECORRUPT);
+  assert_non_null(strstr(lp_tags_errmsg(h), "wrong kind"));
+  /* an unknown required section is a newer format */
+  lp_membuf_clear(mb);
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, mb, LP_TAGS_SNAPSHOT_KIND, &w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_begin_section(w, LP_FOURCC('N', 'E', 'W', '!'), LP_SECTION_REQUIRED), LP_OK);
+  assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_writer_free(w);
+  lp_memreader_init(&r, lp_membuf_data(mb), lp_membuf_size(mb));
+  assert_int_equal(lp_tags_load(h, lp_memreader_read, &r), LP_EVERSION);
+  lp_membuf_free(mb);
+  assert_int_equal(lp_tags_check_ok(h), 1);
+  lp_tags_free(h);
+}
+
+/* The taxonomy and schema limits. */
+static void taxonomy_limits(void **state) {
+  (void)state;
+  lp_tags *h = new_tags(NULL);
+  char name[32];
+  for (unsigned i = 0; i < LP_TAGS_MAX_TAGS; i++) {
+    snprintf(name, sizeof name, "t%u", i);
+    assert_int_equal(define_tag(h, name, LP_TAGS_FLAG, LP_TAGS_MERGE_OR, 0, 0, NULL, NULL), LP_OK);
+  }
+  assert_int_equal(define_tag(h, "one_more", LP_TAGS_FLAG, LP_TAGS_MERGE_OR, 0, 0, NULL, NULL), LP_ELIMIT);
+  for (unsigned i = 0; i < LP_TAGS_MAX_ATTRS; i++) {
+    snprintf(name, sizeof name, "a%u", i);
+    assert_int_equal(lp_tags_define_attr(h, name, LP_TAGS_INT, 0, NULL), LP_OK);
+  }
+  assert_int_equal(lp_tags_define_attr(h, "one_more", LP_TAGS_INT, 0, NULL), LP_ELIMIT);
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  char big[LP_TAGS_MAX_STRING + 1];
+  memset(big, 'x', sizeof big);
+  assert_int_equal(lp_tags_set_attr_string(h, 1, 0, big, sizeof big), LP_EINVAL); /* a0 is an int */
+  lp_tags_free(h);
+  h = fixture();
+  v.str = big;
+  v.len = sizeof big;
+  assert_int_equal(lp_tags_set(h, 1, tag(h, "city"), &v), LP_ELIMIT);
+  v.len = LP_TAGS_MAX_STRING;
+  assert_int_equal(lp_tags_set(h, 1, tag(h, "city"), &v), LP_OK);
+  assert_int_equal(lp_tags_set_attr_string(h, 1, attr(h, "segment"), big, sizeof big), LP_ELIMIT);
+  lp_tags_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(taxonomy_define_find_describe),
@@ -877,6 +1001,8 @@ int main(void) {
       cmocka_unit_test(snapshot_round_trip),
       cmocka_unit_test(snapshot_truncation_and_flips),
       cmocka_unit_test(callbacks_cannot_reenter),
+      cmocka_unit_test(api_errors),
+      cmocka_unit_test(taxonomy_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
  * inconsistent partition.
  * SPDX-License-Identifier: MIT
  */
+#include <stdlib.h>
+
 #include "core/codec.h"
 #include "identity/hashing.h"
 #include "identity/state.h"
@@ -20,6 +22,13 @@ static int cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b) {
   int c = memcmp(sa, sb, la < lb ? la : lb);
   if (c != 0) return c < 0 ? -1 : 1;
   return la < lb ? -1 : (la > lb);
+}
+
+/* Tombstones by (hi, lo) word: keys are distinct, so the order is total. */
+static int cmp_tomb(const void *a, const void *b) {
+  const uint64_t *x = a, *y = b;
+  if (x[1] != y[1]) return x[1] < y[1] ? -1 : 1;
+  return x[0] < y[0] ? -1 : (x[0] > y[0]);
 }
 
 static int put_bytes(lp_snapshot_writer *w, const void *p, size_t len) {
@@ -134,13 +143,29 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
 
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_TOMBS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(w, s->tombstones.len);
-  /* Map iteration order depends on the keys only, so this is canonical. */
-  size_t pos = 0;
-  const uint64_t *key;
-  uint64_t v;
-  while (rc == LP_OK && lp_hmap_next(&s->tombstones, &pos, &key, &v)) {
-    rc = lp_snapw_u64(w, key[0]);
-    if (rc == LP_OK) rc = lp_snapw_u64(w, key[1]);
+  /* Sorted: a map's iteration order depends on its capacity too (a loaded
+   * map is sized at once, a grown one is not), so it is not canonical. */
+  size_t nt = s->tombstones.len;
+  uint64_t *tk = NULL;
+  if (rc == LP_OK && nt > 0) {
+    rc = lp_mem_alloc_array(&h->mem, nt, 2 * sizeof(uint64_t), (void **)&tk);
+    if (rc != LP_OK) rc = lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory saving tombstones");
+  }
+  if (tk != NULL) {
+    size_t pos = 0, i = 0;
+    const uint64_t *key;
+    uint64_t v;
+    while (lp_hmap_next(&s->tombstones, &pos, &key, &v)) {
+      tk[2 * i] = key[0];
+      tk[2 * i + 1] = key[1];
+      i++;
+    }
+    qsort(tk, nt, 2 * sizeof(uint64_t), cmp_tomb);
+    for (i = 0; rc == LP_OK && i < nt; i++) {
+      rc = lp_snapw_u64(w, tk[2 * i]);
+      if (rc == LP_OK) rc = lp_snapw_u64(w, tk[2 * i + 1]);
+    }
+    lp_mem_free_array(&h->mem, tk, nt, 2 * sizeof(uint64_t));
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);

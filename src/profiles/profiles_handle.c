@@ -39,8 +39,7 @@ int lp_profiles_create(const lp_allocator *alloc, lp_profiles **out) {
   return LP_OK;
 }
 
-void lp_profiles_free(lp_profiles *h) {
-  if (h == NULL) return;
+void prf_release(lp_profiles *h) {
   prf_view_free(h, &h->view);
   lp_idgraph_free(h->g);
   lp_tags_free(h->tax);
@@ -50,6 +49,11 @@ void lp_profiles_free(lp_profiles *h) {
   prf_tagf_free_all(&h->mem, &h->tagf);
   lp_vec_free(&h->tagf, &h->mem);
   lp_hmap_free(&h->tag_index, &h->mem);
+}
+
+void lp_profiles_free(lp_profiles *h) {
+  if (h == NULL) return;
+  prf_release(h);
   lp_mem_free_handle(h, sizeof *h);
 }
 
@@ -203,61 +207,73 @@ int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
   return LP_OK;
 }
 
-int prf_copy_clv(const lp_profiles *h, const lp_clv *src, lp_clv **out) {
-  lp_membuf *b;
-  int rc = lp_membuf_create(&h->alloc, &b);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
-  lp_clv *c = NULL;
-  rc = lp_clv_save(src, lp_membuf_write, b);
-  if (rc != LP_OK) {
-    rc = prf_fail(h, rc, "CLV model", lp_clv_errmsg(src));
-  } else if ((rc = lp_clv_create(&h->alloc, &c)) != LP_OK) {
-    rc = lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
-  } else {
-    lp_memreader mr;
-    lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
-    rc = lp_clv_load(c, lp_memreader_read, &mr);
-    if (rc != LP_OK) rc = prf_fail(h, rc, "CLV model", lp_clv_errmsg(c));
-  }
-  lp_membuf_free(b);
-  if (rc != LP_OK) {
-    lp_clv_free(c);
-    return rc;
-  }
-  *out = c;
+static int graph_create(const lp_allocator *a, void **o) { return lp_idgraph_create(a, (lp_idgraph **)o); }
+static void graph_free(void *x) { lp_idgraph_free(x); }
+static int graph_save(const void *x, lp_writer w, void *ud) { return lp_idgraph_save(x, w, ud); }
+static int graph_load(void *x, lp_reader r, void *ud) { return lp_idgraph_load(x, r, ud); }
+static const char *graph_msg(const void *x) { return lp_idgraph_errmsg(x); }
+const prf_kind prf_kind_graph = {"identity graph", graph_create, graph_free, graph_save, graph_load, graph_msg};
+
+static int tax_create(const lp_allocator *a, void **o) { return lp_tags_create(a, (lp_tags **)o); }
+static void tax_free(void *x) { lp_tags_free(x); }
+static int tax_save(const void *x, lp_writer w, void *ud) { return lp_tags_save(x, w, ud); }
+static int tax_load(void *x, lp_reader r, void *ud) { return lp_tags_load(x, r, ud); }
+static const char *tax_msg(const void *x) { return lp_tags_errmsg(x); }
+const prf_kind prf_kind_taxonomy = {"taxonomy", tax_create, tax_free, tax_save, tax_load, tax_msg};
+
+static int clv_create(const lp_allocator *a, void **o) { return lp_clv_create(a, (lp_clv **)o); }
+static void clv_free(void *x) { lp_clv_free(x); }
+static int clv_save(const void *x, lp_writer w, void *ud) { return lp_clv_save(x, w, ud); }
+static int clv_load(void *x, lp_reader r, void *ud) { return lp_clv_load(x, r, ud); }
+static const char *clv_msg(const void *x) { return lp_clv_errmsg(x); }
+const prf_kind prf_kind_clv = {"CLV model", clv_create, clv_free, clv_save, clv_load, clv_msg};
+
+static int km_create(const lp_allocator *a, void **o) { return lp_kmeans_create(a, (lp_kmeans **)o); }
+static void km_free(void *x) { lp_kmeans_free(x); }
+static int km_save(const void *x, lp_writer w, void *ud) { return lp_kmeans_save(x, w, ud); }
+static int km_load(void *x, lp_reader r, void *ud) { return lp_kmeans_load(x, r, ud); }
+static const char *km_msg(const void *x) { return lp_kmeans_errmsg(x); }
+const prf_kind prf_kind_kmeans = {"k-means model", km_create, km_free, km_save, km_load, km_msg};
+
+int prf_nested_load(const lp_profiles *h, const prf_kind *k, void *x, const uint8_t *d, size_t len) {
+  lp_memreader mr;
+  lp_memreader_init(&mr, d, len);
+  int rc = k->load(x, lp_memreader_read, &mr);
+  if (rc != LP_OK) return prf_fail(h, rc, k->what, k->errmsg(x));
+  if (mr.pos != len)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ECORRUPT, "%s: trailing bytes after its snapshot", k->what);
   return LP_OK;
 }
 
-int prf_copy_kmeans(const lp_profiles *h, const lp_kmeans *src, lp_kmeans **out) {
-  lp_membuf *b;
-  int rc = lp_membuf_create(&h->alloc, &b);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
-  lp_kmeans *c = NULL;
-  rc = lp_kmeans_save(src, lp_membuf_write, b);
+int prf_nested_new(const lp_profiles *h, const prf_kind *k, const uint8_t *d, size_t len, void **out) {
+  void *x;
+  int rc = k->create(&h->alloc, &x);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "%s: out of memory", k->what);
+  rc = prf_nested_load(h, k, x, d, len);
   if (rc != LP_OK) {
-    rc = prf_fail(h, rc, "k-means model", lp_kmeans_errmsg(src));
-  } else if ((rc = lp_kmeans_create(&h->alloc, &c)) != LP_OK) {
-    rc = lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory copying a model");
-  } else {
-    lp_memreader mr;
-    lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
-    rc = lp_kmeans_load(c, lp_memreader_read, &mr);
-    if (rc != LP_OK) rc = prf_fail(h, rc, "k-means model", lp_kmeans_errmsg(c));
-  }
-  lp_membuf_free(b);
-  if (rc != LP_OK) {
-    lp_kmeans_free(c);
+    k->free(x);
     return rc;
   }
-  *out = c;
+  *out = x;
   return LP_OK;
+}
+
+int prf_copy(const lp_profiles *h, const prf_kind *k, const void *src, void **out) {
+  lp_membuf *b;
+  int rc = lp_membuf_create(&h->alloc, &b);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "%s: out of memory", k->what);
+  rc = k->save(src, lp_membuf_write, b);
+  if (rc != LP_OK) rc = prf_fail(h, rc, k->what, k->errmsg(src));
+  else rc = prf_nested_new(h, k, lp_membuf_data(b), lp_membuf_size(b), out);
+  lp_membuf_free(b);
+  return rc;
 }
 
 int lp_profiles_set_clv(lp_profiles *h, const lp_clv *model) {
   PRF_GUARD(h, "lp_profiles_set_clv");
   lp_clv *c = NULL;
   if (model != NULL) {
-    int rc = prf_copy_clv(h, model, &c);
+    int rc = prf_copy(h, &prf_kind_clv, model, (void **)&c);
     if (rc != LP_OK) return rc;
   }
   lp_clv_free(h->clv);
@@ -273,7 +289,7 @@ int lp_profiles_set_kmeans(lp_profiles *h, const lp_kmeans *model) {
     if (lp_kmeans_k(model) > 0 && lp_kmeans_dim(model) != LP_PROFILES_FEATURES)
       return lp_error_set(&h->err, LP_EINVAL, "set_kmeans: the model has %zu columns, not %u",
                           lp_kmeans_dim(model), (unsigned)LP_PROFILES_FEATURES);
-    int rc = prf_copy_kmeans(h, model, &c);
+    int rc = prf_copy(h, &prf_kind_kmeans, model, (void **)&c);
     if (rc != LP_OK) return rc;
   }
   lp_kmeans_free(h->km);

@@ -346,6 +346,14 @@ static void erase_facts(lp_profiles *h, const lp_map128 *set) {
   prf_mark_stale(h);
 }
 
+/* After the graph's erasure (status rc): delete the facts of `set`. */
+static int forget(lp_profiles *h, const char *what, int rc, lp_map128 *set) {
+  if (rc == LP_OK) erase_facts(h, set);
+  else prf_fail(h, rc, what, lp_idgraph_errmsg(h->g));
+  lp_hmap_free(set, &h->mem);
+  return rc;
+}
+
 int lp_profiles_forget_identifier(lp_profiles *h, const lp_idgraph_ident *id) {
   PRF_GUARD(h, "lp_profiles_forget_identifier");
   uint8_t hash[LP_IDGRAPH_HASH_SIZE];
@@ -358,14 +366,7 @@ int lp_profiles_forget_identifier(lp_profiles *h, const lp_idgraph_ident *id) {
   lp_hash128 k = {lp_get_u64le(hash), lp_get_u64le(hash + 8)};
   if (!blocked && (rc = lp_map128_put(&set, &h->mem, k, 1)) != LP_OK)
     return lp_error_set(&h->err, rc, "forget_identifier: out of memory");
-  rc = lp_idgraph_forget_identifier(h->g, id);
-  if (rc != LP_OK) {
-    lp_hmap_free(&set, &h->mem);
-    return prf_fail(h, rc, "forget_identifier", lp_idgraph_errmsg(h->g));
-  }
-  erase_facts(h, &set);
-  lp_hmap_free(&set, &h->mem);
-  return LP_OK;
+  return forget(h, "forget_identifier", lp_idgraph_forget_identifier(h->g, id), &set);
 }
 
 int lp_profiles_forget_profile(lp_profiles *h, uint64_t profile_id) {
@@ -386,12 +387,5 @@ int lp_profiles_forget_profile(lp_profiles *h, uint64_t profile_id) {
     lp_hmap_free(&set, &h->mem);
     return lp_error_set(&h->err, rc, "forget_profile: out of memory");
   }
-  rc = lp_idgraph_forget_profile(h->g, profile_id);
-  if (rc != LP_OK) {
-    lp_hmap_free(&set, &h->mem);
-    return prf_fail(h, rc, "forget_profile", lp_idgraph_errmsg(h->g));
-  }
-  erase_facts(h, &set);
-  lp_hmap_free(&set, &h->mem);
-  return LP_OK;
+  return forget(h, "forget_profile", lp_idgraph_forget_profile(h->g, profile_id), &set);
 }

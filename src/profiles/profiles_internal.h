@@ -118,9 +118,26 @@ int prf_fail(const lp_profiles *h, int rc, const char *what, const char *msg);
 /* handle.c: a new empty graph configured as the store's (types, key, options). */
 int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
                   const int64_t opts[3], lp_idgraph **out);
-/* handle.c: copy a model through its saved form. */
-int prf_copy_clv(const lp_profiles *h, const lp_clv *src, lp_clv **out);
-int prf_copy_kmeans(const lp_profiles *h, const lp_kmeans *src, lp_kmeans **out);
+/* The owned handles seen through one shape, so saving, loading and
+ * copying them is written once (handle.c). */
+typedef struct prf_kind {
+  const char *what;
+  int (*create)(const lp_allocator *a, void **out);
+  void (*free)(void *x);
+  int (*save)(const void *x, lp_writer w, void *ud);
+  int (*load)(void *x, lp_reader r, void *ud);
+  const char *(*errmsg)(const void *x);
+} prf_kind;
+extern const prf_kind prf_kind_graph, prf_kind_taxonomy, prf_kind_clv, prf_kind_kmeans;
+
+/* Load `len` bytes of a nested snapshot into `x` (already created). */
+int prf_nested_load(const lp_profiles *h, const prf_kind *k, void *x, const uint8_t *d, size_t len);
+/* A new handle of kind `k` loaded from `d` (created with the store's allocator). */
+int prf_nested_new(const lp_profiles *h, const prf_kind *k, const uint8_t *d, size_t len, void **out);
+/* A copy of `src` through its saved form. */
+int prf_copy(const lp_profiles *h, const prf_kind *k, const void *src, void **out);
+/* Free everything the store owns but its configuration (free and load). */
+void prf_release(lp_profiles *h);
 
 /* ingest.c */
 lp_hash128 prf_tag_key(const uint8_t *hash, uint32_t tag);

@@ -129,44 +129,14 @@ static int load_graph(const lp_profiles *h, staged *s, const uint8_t *d, size_t 
   int64_t o[3] = {s->opt[6], s->opt[7], s->opt[8]};
   int rc = prf_new_graph(h, s->types, s->ntypes, o, &s->g);
   if (rc != LP_OK) return rc;
-  lp_memreader mr;
-  lp_memreader_init(&mr, d, len);
-  rc = lp_idgraph_load(s->g, lp_memreader_read, &mr);
-  if (rc == LP_OK && mr.pos != len) return corrupt(h, "trailing bytes after the graph");
-  if (rc != LP_OK) return prf_fail(h, rc, "load: identity graph", lp_idgraph_errmsg(s->g));
-  return LP_OK;
+  return prf_nested_load(h, &prf_kind_graph, s->g, d, len);
 }
 
-static int load_tax(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
-  int rc = lp_tags_create(&h->alloc, &s->tax);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "load: out of memory");
-  lp_memreader mr;
-  lp_memreader_init(&mr, d, len);
-  rc = lp_tags_load(s->tax, lp_memreader_read, &mr);
-  if (rc == LP_OK && mr.pos != len) return corrupt(h, "trailing bytes after the taxonomy");
-  if (rc != LP_OK) return prf_fail(h, rc, "load: taxonomy", lp_tags_errmsg(s->tax));
-  return LP_OK;
-}
 
-static int load_clv(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
-  int rc = lp_clv_create(&h->alloc, &s->clv);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "load: out of memory");
-  lp_memreader mr;
-  lp_memreader_init(&mr, d, len);
-  rc = lp_clv_load(s->clv, lp_memreader_read, &mr);
-  if (rc == LP_OK && mr.pos != len) return corrupt(h, "trailing bytes after the CLV model");
-  if (rc != LP_OK) return prf_fail(h, rc, "load: CLV model", lp_clv_errmsg(s->clv));
-  return LP_OK;
-}
 
 static int load_km(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
-  int rc = lp_kmeans_create(&h->alloc, &s->km);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "load: out of memory");
-  lp_memreader mr;
-  lp_memreader_init(&mr, d, len);
-  rc = lp_kmeans_load(s->km, lp_memreader_read, &mr);
-  if (rc == LP_OK && mr.pos != len) return corrupt(h, "trailing bytes after the k-means model");
-  if (rc != LP_OK) return prf_fail(h, rc, "load: k-means model", lp_kmeans_errmsg(s->km));
+  int rc = prf_nested_new(h, &prf_kind_kmeans, d, len, (void **)&s->km);
+  if (rc != LP_OK) return rc;
   if (lp_kmeans_dim(s->km) != LP_PROFILES_FEATURES) return corrupt(h, "k-means model has the wrong dimension");
   return LP_OK;
 }
@@ -297,10 +267,10 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
     case PRF_SEC_OPTS: rc = read_opts(h, s, d, len); break;
     case PRF_SEC_TYPES: rc = read_types(h, s, d, len); break;
     case PRF_SEC_GRAPH: rc = load_graph(h, s, d, len); break;
-    case PRF_SEC_TAXONOMY: rc = load_tax(h, s, d, len); break;
+    case PRF_SEC_TAXONOMY: rc = prf_nested_new(h, &prf_kind_taxonomy, d, len, (void **)&s->tax); break;
     case PRF_SEC_ORDERS: rc = read_orders(h, s, d, len); break;
     case PRF_SEC_TAGS: rc = read_tags(h, s, d, len); break;
-    case PRF_SEC_CLV: rc = load_clv(h, s, d, len); break;
+    case PRF_SEC_CLV: rc = prf_nested_new(h, &prf_kind_clv, d, len, (void **)&s->clv); break;
     default: rc = load_km(h, s, d, len); break;
     }
     if (rc != LP_OK) return rc;
@@ -328,15 +298,7 @@ int lp_profiles_load(lp_profiles *h, lp_reader r, void *ud) {
     return rc;
   }
   /* Swap in: nothing below can fail. */
-  prf_view_free(h, &h->view);
-  lp_idgraph_free(h->g);
-  lp_tags_free(h->tax);
-  lp_clv_free(h->clv);
-  lp_kmeans_free(h->km);
-  lp_vec_free(&h->orders, &h->mem);
-  prf_tagf_free_all(&h->mem, &h->tagf);
-  lp_vec_free(&h->tagf, &h->mem);
-  lp_hmap_free(&h->tag_index, &h->mem);
+  prf_release(h);
   h->g = s.g;
   h->tax = s.tax;
   h->clv = s.clv;

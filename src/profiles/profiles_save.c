@@ -52,21 +52,15 @@ static int cmp_tagf(const void *a, const void *b) {
 }
 
 /* A nested snapshot: the handle's save into memory, written as a section. */
-typedef int (*save_fn)(const void *handle, lp_writer w, void *ud);
-static int save_graph(const void *x, lp_writer w, void *ud) { return lp_idgraph_save(x, w, ud); }
-static int save_tags(const void *x, lp_writer w, void *ud) { return lp_tags_save(x, w, ud); }
-static int save_clv(const void *x, lp_writer w, void *ud) { return lp_clv_save(x, w, ud); }
-static int save_km(const void *x, lp_writer w, void *ud) { return lp_kmeans_save(x, w, ud); }
-
-static int nested(const lp_profiles *h, lp_snapshot_writer *sw, uint32_t type, save_fn fn,
-                  const void *handle, const char *what) {
+static int nested(const lp_profiles *h, lp_snapshot_writer *sw, uint32_t type,
+                  const prf_kind *k, const void *handle) {
   lp_membuf *b;
   int rc = lp_membuf_create(&h->alloc, &b);
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
-  rc = fn(handle, lp_membuf_write, b);
+  rc = k->save(handle, lp_membuf_write, b);
   if (rc != LP_OK) {
     lp_membuf_free(b);
-    return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: %s failed", what);
+    return prf_fail(h, rc, k->what, k->errmsg(handle));
   }
   rc = lp_snapshot_writer_begin_section(sw, type, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapshot_writer_write(sw, lp_membuf_data(b), lp_membuf_size(b));
@@ -113,16 +107,26 @@ static int write_types(lp_snapshot_writer *sw, const lp_profiles *h) {
   return rc;
 }
 
+/* Pointers to the elements of `v` in the canonical order of `cmp` (a
+ * total order); NULL when empty. Free with n pointers. */
+static int sorted(const lp_profiles *h, const lp_vec *v, int (*cmp)(const void *, const void *),
+                  const void ***out) {
+  *out = NULL;
+  if (v->len == 0) return LP_OK;
+  const void **ix;
+  int rc = lp_mem_alloc_array(&h->mem, v->len, sizeof *ix, (void **)&ix);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
+  for (size_t i = 0; i < v->len; i++) ix[i] = lp_vec_at(v, i);
+  qsort(ix, v->len, sizeof *ix, cmp);
+  *out = ix;
+  return LP_OK;
+}
+
 static int write_orders(lp_snapshot_writer *sw, const lp_profiles *h) {
   size_t n = h->orders.len;
-  const prf_order **ix = NULL;
-  int rc = LP_OK;
-  if (n > 0) {
-    if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *ix, (void **)&ix)) != LP_OK)
-      return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
-    for (size_t i = 0; i < n; i++) ix[i] = lp_vec_at(&h->orders, i);
-    qsort(ix, n, sizeof *ix, cmp_order);
-  }
+  const prf_order **ix;
+  int rc = sorted(h, &h->orders, cmp_order, (const void ***)&ix);
+  if (rc != LP_OK) return rc;
   rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_ORDERS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(sw, n);
   for (size_t i = 0; rc == LP_OK && i < n; i++) {
@@ -141,14 +145,9 @@ static int write_orders(lp_snapshot_writer *sw, const lp_profiles *h) {
 
 static int write_tags(lp_snapshot_writer *sw, const lp_profiles *h) {
   size_t n = h->tagf.len;
-  const prf_tagf **ix = NULL;
-  int rc = LP_OK;
-  if (n > 0) {
-    if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *ix, (void **)&ix)) != LP_OK)
-      return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
-    for (size_t i = 0; i < n; i++) ix[i] = lp_vec_at(&h->tagf, i);
-    qsort(ix, n, sizeof *ix, cmp_tagf);
-  }
+  const prf_tagf **ix;
+  int rc = sorted(h, &h->tagf, cmp_tagf, (const void ***)&ix);
+  if (rc != LP_OK) return rc;
   rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_TAGS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(sw, n);
   for (size_t i = 0; rc == LP_OK && i < n; i++) {
@@ -176,12 +175,12 @@ int lp_profiles_save(const lp_profiles *h, lp_writer w, void *ud) {
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
   rc = write_opts(sw, h);
   if (rc == LP_OK) rc = write_types(sw, h);
-  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_GRAPH, save_graph, h->g, "identity graph");
-  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_TAXONOMY, save_tags, h->tax, "taxonomy");
+  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_GRAPH, &prf_kind_graph, h->g);
+  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_TAXONOMY, &prf_kind_taxonomy, h->tax);
   if (rc == LP_OK) rc = write_orders(sw, h);
   if (rc == LP_OK) rc = write_tags(sw, h);
-  if (rc == LP_OK && h->clv != NULL) rc = nested(h, sw, PRF_SEC_CLV, save_clv, h->clv, "CLV model");
-  if (rc == LP_OK && h->km != NULL) rc = nested(h, sw, PRF_SEC_KMEANS, save_km, h->km, "k-means model");
+  if (rc == LP_OK && h->clv != NULL) rc = nested(h, sw, PRF_SEC_CLV, &prf_kind_clv, h->clv);
+  if (rc == LP_OK && h->km != NULL) rc = nested(h, sw, PRF_SEC_KMEANS, &prf_kind_kmeans, h->km);
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(sw);
   /* A failure inside the container (the host's writer) is the writer's
    * message; the steps above set their own (memory, nested saves). */

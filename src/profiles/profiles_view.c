@@ -19,14 +19,14 @@ int prf_cmp_hash(const uint8_t *a, const uint8_t *b) {
 
 void prf_view_free(const lp_profiles *h, prf_view *v) {
   const lp_mem *m = &h->mem;
-  lp_mem_free_array(m, v->pids, v->n, sizeof *v->pids);
-  lp_mem_free_array(m, v->row, v->n, sizeof *v->row);
-  lp_mem_free_array(m, v->stage, v->n, sizeof *v->stage);
-  lp_mem_free_array(m, v->flags, v->n, sizeof *v->flags);
-  lp_mem_free_array(m, v->cluster, v->n, sizeof *v->cluster);
-  lp_mem_free_array(m, v->p_alive, v->n, sizeof *v->p_alive);
-  lp_mem_free_array(m, v->expected, v->n, sizeof *v->expected);
-  lp_mem_free_array(m, v->clv, v->n, sizeof *v->clv);
+  lp_mem_free_array(m, v->pids, v->n + 1, sizeof *v->pids);
+  lp_mem_free_array(m, v->row, v->n + 1, sizeof *v->row);
+  lp_mem_free_array(m, v->stage, v->n + 1, sizeof *v->stage);
+  lp_mem_free_array(m, v->flags, v->n + 1, sizeof *v->flags);
+  lp_mem_free_array(m, v->cluster, v->n + 1, sizeof *v->cluster);
+  lp_mem_free_array(m, v->p_alive, v->n + 1, sizeof *v->p_alive);
+  lp_mem_free_array(m, v->expected, v->n + 1, sizeof *v->expected);
+  lp_mem_free_array(m, v->clv, v->n + 1, sizeof *v->clv);
   lp_mem_free_array(m, v->tag_first, v->n + 1, sizeof *v->tag_first);
   lp_vec_free(&v->tagv, m);
   lp_mem_free_array(m, v->rows, v->nrows, sizeof *v->rows);
@@ -39,16 +39,18 @@ static int oom(const lp_profiles *h) {
   return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOMEM, "view: out of memory");
 }
 
+/* Per-profile arrays hold n + 1 entries so that an empty store allocates
+ * (the allocator is never asked for zero bytes) and frees alike. */
 static int alloc_arrays(const lp_profiles *h, prf_view *v) {
   const lp_mem *m = &h->mem;
   size_t n = v->n;
-  int rc = lp_mem_alloc_array(m, n, sizeof *v->row, (void **)&v->row);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->stage, (void **)&v->stage);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->flags, (void **)&v->flags);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->cluster, (void **)&v->cluster);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->p_alive, (void **)&v->p_alive);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->expected, (void **)&v->expected);
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *v->clv, (void **)&v->clv);
+  int rc = lp_mem_alloc_array(m, n + 1, sizeof *v->row, (void **)&v->row);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->stage, (void **)&v->stage);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->flags, (void **)&v->flags);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->cluster, (void **)&v->cluster);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->p_alive, (void **)&v->p_alive);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->expected, (void **)&v->expected);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->clv, (void **)&v->clv);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, n + 1, sizeof *v->tag_first, (void **)&v->tag_first);
   if (rc != LP_OK) return rc == LP_ENOMEM ? oom(h) : lp_error_set(LP_ERR_OF_CONST(h), rc, "view: too many profiles");
   for (size_t i = 0; i < n; i++) {
@@ -68,7 +70,7 @@ static int build_rfm(const lp_profiles *h, prf_view *v) {
   size_t n;
   int rc = lp_idgraph_profiles(h->g, NULL, 0, &n);
   if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
-  if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *v->pids, (void **)&v->pids)) != LP_OK) return oom(h);
+  if ((rc = lp_mem_alloc_array(&h->mem, n + 1, sizeof *v->pids, (void **)&v->pids)) != LP_OK) return oom(h);
   v->n = n;
   rc = lp_idgraph_profiles(h->g, v->pids, n, &n);
   if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));

@@ -1,0 +1,117 @@
+/*
+ * Shared helpers of the profile store tests: a store with two identifier
+ * types (raw values kept, so tests can read partitions back), a small
+ * taxonomy covering every merge policy, save-to-buffer and byte scans.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef PRTEST_H
+#define PRTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness/lp_test.h"
+#include "profiles/profiles_internal.h"
+
+enum { T_EMAIL = 0, T_DEVICE = 1 };
+/* Tags of pr_make(): one per merge policy and value type. */
+enum { TAG_VIP = 0, TAG_SCORE = 1, TAG_LOW = 2, TAG_CITY = 3, TAG_POINTS = 4, NTAGS = 5 };
+
+static inline lp_idgraph_ident pr_id(uint32_t type, const char *v) {
+  lp_idgraph_ident id = {type, v, strlen(v)};
+  return id;
+}
+
+/* A store with types email/device and the test taxonomy. Returns the
+ * first failing status (setup under an injected allocation failure). */
+static inline int pr_make(const lp_allocator *alloc, bool raw, lp_profiles **out) {
+  lp_profiles *h;
+  int rc = lp_profiles_create(alloc, &h);
+  if (rc != LP_OK) return rc;
+  if (raw) rc = lp_profiles_set_int(h, LP_PROFILES_STORE_RAW, 1);
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  d.name = "email";
+  d.priority = 10;
+  if (rc == LP_OK) rc = lp_profiles_add_type(h, &d, NULL);
+  d.name = "device";
+  d.priority = 1;
+  if (rc == LP_OK) rc = lp_profiles_add_type(h, &d, NULL);
+  static const struct {
+    const char *name;
+    uint32_t type, merge;
+    int64_t ttl;
+  } tags[NTAGS] = {{"vip", LP_TAGS_FLAG, LP_TAGS_MERGE_OR, 0},
+                   {"score", LP_TAGS_INT, LP_TAGS_MERGE_MAX, 0},
+                   {"low", LP_TAGS_INT, LP_TAGS_MERGE_MIN, 86400 * 30},
+                   {"city", LP_TAGS_STRING, LP_TAGS_MERGE_LATEST, 0},
+                   {"points", LP_TAGS_INT, LP_TAGS_MERGE_SUM, 0}};
+  for (size_t i = 0; rc == LP_OK && i < NTAGS; i++) {
+    lp_tags_def t = LP_TAGS_DEF_INIT;
+    t.name = tags[i].name;
+    t.type = tags[i].type;
+    t.merge = tags[i].merge;
+    t.default_ttl = tags[i].ttl;
+    rc = lp_profiles_define_tag(h, &t, NULL);
+  }
+  if (rc != LP_OK) {
+    lp_profiles_free(h);
+    return rc;
+  }
+  *out = h;
+  return LP_OK;
+}
+
+static inline lp_membuf *pr_save(const lp_profiles *h) {
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  int rc = lp_profiles_save(h, lp_membuf_write, b);
+  if (rc != LP_OK) fail_msg("save: %s", lp_profiles_errmsg(h));
+  return b;
+}
+
+static inline int pr_load(lp_profiles *h, const lp_membuf *b) {
+  lp_memreader r;
+  lp_memreader_init(&r, lp_membuf_data(b), lp_membuf_size(b));
+  return lp_profiles_load(h, lp_memreader_read, &r);
+}
+
+static inline bool pr_same(const lp_membuf *a, const lp_membuf *b) {
+  return lp_membuf_size(a) == lp_membuf_size(b) &&
+         (lp_membuf_size(a) == 0 || memcmp(lp_membuf_data(a), lp_membuf_data(b), lp_membuf_size(a)) == 0);
+}
+
+static inline bool pr_contains(const uint8_t *d, size_t n, const void *pat, size_t len) {
+  if (len == 0 || len > n) return false;
+  for (size_t i = 0; i + len <= n; i++)
+    if (memcmp(d + i, pat, len) == 0) return true;
+  return false;
+}
+
+/* Deterministic test RNG (splitmix64), independent of the library's. */
+static inline uint64_t pr_rand(uint64_t *s) {
+  uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+static inline uint64_t pr_below(uint64_t *s, uint64_t n) { return pr_rand(s) % n; }
+
+static inline lp_profiles_order pr_order(uint32_t type, const char *v, uint64_t oid, int64_t ts,
+                                         int64_t amount) {
+  lp_profiles_order o = LP_PROFILES_ORDER_INIT;
+  o.id = pr_id(type, v);
+  o.flags = oid != 0 ? LP_PROFILES_ORDER_HAS_ID : 0;
+  o.order_id = oid;
+  o.ts = ts;
+  o.amount = amount;
+  return o;
+}
+
+#endif /* PRTEST_H */

@@ -251,26 +251,27 @@ static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c, live_bits *lb)
   lp_bitmap_iter it;
   uint32_t buf[256];
   size_t got;
-  lp_bitmap_iter_init(&it, &im->live, 0);
-  while ((got = lp_bitmap_iter_next(&it, buf, LP_ARRAY_LEN(buf))) > 0)
-    for (size_t i = 0; i < got; i++) {
-      uint64_t *slot;
-      bool ins;
-      if (i + 8 < got) {
-        uint64_t ahead = tags_id_of(im, buf[i + 8]);
-        lp_hmap_prefetch(&im->index, lp_hmap_hash(&im->index, &ahead));
-      }
-      uint64_t id = tags_id_of(im, buf[i]);
-      (void)lp_hmap_upsert(&im->index, &im->mem, &id, &slot, &ins);
-      if (!ins) return corrupt(h, "duplicate profile id");
-      *slot = buf[i];
-    }
   lb->nwords = n / 64 + 1;
   lb->w = lp_mem_zalloc(&im->mem, lb->nwords * sizeof *lb->w);
   if (lb->w == NULL) return lp_error_set(&h->err, LP_ENOMEM, "cannot load: out of memory");
   lp_bitmap_iter_init(&it, &im->live, 0);
   while ((got = lp_bitmap_iter_next(&it, buf, LP_ARRAY_LEN(buf))) > 0)
     for (size_t i = 0; i < got; i++) lb->w[buf[i] >> 6] |= UINT64_C(1) << (buf[i] & 63);
+  /* The id map, in ordinal order: the ids are contiguous, so the slot of
+   * the id LOAD_AHEAD ordinals on is fetched while this one is inserted
+   * (the inserts are cache misses into a table of the profiles' size). */
+  enum { LOAD_AHEAD = 24 };
+  const uint64_t *idv = (const uint64_t *)im->ids.data;
+  for (size_t i = 0; i < n; i++) {
+    if (i + LOAD_AHEAD < n) lp_hmap_prefetch(&im->index, lp_hmap_hash(&im->index, &idv[i + LOAD_AHEAD]));
+    if (!((lb->w[i >> 6] >> (i & 63)) & 1)) continue;
+    uint64_t *slot;
+    bool ins;
+    uint64_t id = idv[i];
+    (void)lp_hmap_upsert(&im->index, &im->mem, &id, &slot, &ins);
+    if (!ins) return corrupt(h, "duplicate profile id");
+    *slot = i;
+  }
   /* holes, ascending: a sorted array is a valid min-heap */
   for (size_t i = 0; i < n; i++)
     if (!((lb->w[i >> 6] >> (i & 63)) & 1)) {

@@ -544,8 +544,10 @@ LP_API int lp_tags_merge_profiles(lp_tags *h, uint64_t into, uint64_t from, int6
 
 /**
  * @brief Compute every rule tag for every profile at as_of, replacing the
- * previous computed values. Rules run in dependency order, column-wise;
- * nothing is allocated per profile. On failure nothing changes.
+ * previous computed values. Rules run in dependency order, column-wise over
+ * blocks of 1024 profiles; conditions allocate nothing per profile (the
+ * results of valued and string tags are stored as records). On failure
+ * nothing changes.
  * @param h Handle.
  * @param as_of Reference time for expiry of the tags that rules use.
  * @return #LP_OK, #LP_EINVAL, #LP_ENOMEM, #LP_EMISUSE.

@@ -480,7 +480,8 @@ static void print_model(pctl_csvout *w, const lp_clv *h, uint32_t model) {
   }
   if (model == LP_CLV_MODEL_GG) {
     pctl_csvout_str(w, "spend_correlation");
-    pctl_csvout_double(w, rep.spend_correlation);
+    if (isnan(rep.spend_correlation)) pctl_csvout_str(w, ""); /* x or spend constant */
+    else pctl_csvout_double(w, rep.spend_correlation);
     pctl_csvout_str(w, "");
     pctl_csvout_str(w, name);
     pctl_csvout_end_row(w);

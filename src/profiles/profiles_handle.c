@@ -273,6 +273,9 @@ int lp_profiles_set_clv(lp_profiles *h, const lp_clv *model) {
   PRF_GUARD(h, "lp_profiles_set_clv");
   lp_clv *c = NULL;
   if (model != NULL) {
+    bool any = false;
+    for (uint32_t m = LP_CLV_MODEL_BGNBD; m <= LP_CLV_MODEL_GG; m++) any |= lp_clv_has_model(model, m) != 0;
+    if (!any) return lp_error_set(&h->err, LP_EMISUSE, "set_clv: the handle holds no model");
     int rc = prf_copy(h, &prf_kind_clv, model, (void **)&c);
     if (rc != LP_OK) return rc;
   }

@@ -1,24 +1,752 @@
 /*
  * Profile store: every public function's success and documented errors,
- * allocation-failure and I/O-failure sweeps, snapshot damage.
+ * the models in the view, the busy guard, allocation-failure and
+ * I/O-failure sweeps over every mutating call and save/load (the store is
+ * unchanged: same saved bytes, and profiles_check passes), snapshot
+ * truncation and bit flips.
  * SPDX-License-Identifier: MIT
  */
 #include "prtest.h"
 
-static void create_free(void **state) {
+#define T0 INT64_C(1700000000)
+#define DAY INT64_C(86400)
+
+/* A small store with merges, orders, tags of every kind. */
+static int fill(lp_profiles *h) {
+  static const char *const emails[] = {"ann@x.org", "bob@x.org", "cy@x.org", "dee@x.org"};
+  static const char *const devices[] = {"d-ann", "d-bob", "d-cy", "d-shared"};
+  int rc = lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY);
+  for (int i = 0; rc == LP_OK && i < 4; i++) {
+    lp_idgraph_ident ids[2] = {pr_id(T_EMAIL, emails[i]), pr_id(T_DEVICE, devices[i])};
+    rc = lp_profiles_observe(h, ids, 2, T0 + i, "web", 3, NULL);
+  }
+  for (int i = 0; rc == LP_OK && i < 12; i++) {
+    lp_profiles_order o = pr_order(i % 2 ? T_EMAIL : T_DEVICE, i % 2 ? emails[i % 4] : devices[i % 4],
+                                   (uint64_t)(i % 5), T0 + i * DAY, 1000 + 17 * i);
+    rc = lp_profiles_add_order(h, &o, NULL);
+  }
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.set_at = T0;
+  v.num = 5;
+  lp_idgraph_ident ann = pr_id(T_EMAIL, emails[0]);
+  for (uint32_t t = 0; rc == LP_OK && t < NTAGS; t++) {
+    v.str = t == TAG_CITY ? "Oslo" : NULL;
+    v.len = t == TAG_CITY ? 4 : 0;
+    rc = lp_profiles_set_tag(h, &ann, t, &v, NULL);
+  }
+  return rc;
+}
+
+static lp_profiles *filled(void) {
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  assert_int_equal(fill(h), LP_OK);
+  return h;
+}
+
+static uint64_t pid_of(lp_profiles *h, uint32_t type, const char *v) {
+  uint64_t p = 0;
+  assert_int_equal(lp_idgraph_profile_of(lp_profiles_idgraph(h), type, v, strlen(v), &p), LP_OK);
+  return p;
+}
+
+static void create_free_errmsg(void **state) {
   (void)state;
   lp_profiles *h;
   assert_int_equal(lp_profiles_create(NULL, NULL), LP_EINVAL);
+  lp_allocator bad = LP_ALLOCATOR_INIT;
+  bad.struct_size = 1;
+  assert_int_equal(lp_profiles_create(&bad, &h), LP_EINVAL);
   assert_int_equal(lp_profiles_create(NULL, &h), LP_OK);
   assert_string_equal(lp_profiles_errmsg(h), "no error");
   assert_non_null(lp_profiles_errmsg(NULL));
+  assert_null(lp_profiles_idgraph(NULL));
+  assert_null(lp_profiles_taxonomy(NULL));
+  assert_non_null(lp_profiles_idgraph(h));
+  assert_non_null(lp_profiles_taxonomy(h));
+  assert_int_equal(profiles_check(h), LP_OK);
   lp_profiles_free(h);
   lp_profiles_free(NULL);
 }
 
+static void options(void **state) {
+  (void)state;
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  static const uint32_t keys[] = {LP_PROFILES_AS_OF, LP_PROFILES_BINS, LP_PROFILES_SEGMAP,
+                                  LP_PROFILES_CLV_HORIZON, LP_PROFILES_STORE_RAW,
+                                  LP_PROFILES_QUARANTINE_AFTER, LP_PROFILES_DEFAULT_BLOCKLIST,
+                                  LP_PROFILES_CLV_PERIOD_SCALE, LP_PROFILES_CLV_MONEY_SCALE};
+  static const int64_t defaults[] = {0, 5, LP_RFM_MAP_RF10, 365, 0, 20, 1, 1, 1};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    int64_t v, lo, hi;
+    assert_int_equal(lp_profiles_get_int(h, keys[i], &v), LP_OK);
+    assert_int_equal(v, defaults[i]);
+    assert_int_equal(lp_profiles_int_bounds(h, keys[i], &lo, &hi), LP_OK);
+    assert_true(lo <= v && v <= hi);
+    assert_int_equal(lp_profiles_set_int(h, keys[i], hi), LP_OK);
+    assert_int_equal(lp_profiles_get_int(h, keys[i], &v), LP_OK);
+    assert_int_equal(v, hi);
+    assert_int_equal(lp_profiles_set_int(h, keys[i], lo), LP_OK);
+    if (hi < INT64_MAX) {
+      assert_int_equal(lp_profiles_set_int(h, keys[i], hi + 1), LP_ERANGE);
+      assert_non_null(strstr(lp_profiles_errmsg(h), "outside"));
+    }
+    if (lo > INT64_MIN) assert_int_equal(lp_profiles_set_int(h, keys[i], lo - 1), LP_ERANGE);
+    assert_int_equal(lp_profiles_set_int(h, keys[i], defaults[i]), LP_OK);
+  }
+  int64_t v, lo, hi;
+  assert_int_equal(lp_profiles_set_int(h, 999, 1), LP_EINVAL);
+  assert_int_equal(lp_profiles_get_int(h, 999, &v), LP_EINVAL);
+  assert_int_equal(lp_profiles_int_bounds(h, 999, &lo, &hi), LP_EINVAL);
+  assert_int_equal(lp_profiles_get_int(h, LP_PROFILES_BINS, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_int_bounds(h, LP_PROFILES_BINS, NULL, &hi), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_int(NULL, LP_PROFILES_BINS, 1), LP_EINVAL);
+  assert_int_equal(lp_profiles_get_int(NULL, LP_PROFILES_BINS, &v), LP_EINVAL);
+  assert_int_equal(lp_profiles_int_bounds(NULL, LP_PROFILES_BINS, &lo, &hi), LP_EINVAL);
+  /* Graph options only while no identifier is stored. */
+  lp_idgraph_ident id = pr_id(T_EMAIL, "a@b.c");
+  assert_int_equal(lp_profiles_observe(h, &id, 1, 1, "", 0, NULL), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_STORE_RAW, 1), LP_EMISUSE);
+  assert_int_equal(lp_profiles_get_int(h, LP_PROFILES_STORE_RAW, &v), LP_OK);
+  assert_int_equal(v, 0);
+  lp_profiles_free(h);
+}
+
+static void configuration(void **state) {
+  (void)state;
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  d.name = "email";
+  assert_int_equal(lp_profiles_add_type(h, &d, NULL), LP_EINVAL); /* duplicate */
+  assert_non_null(strstr(lp_profiles_errmsg(h), "add_type"));
+  assert_int_equal(lp_profiles_add_type(h, NULL, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_add_type(NULL, &d, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_key(h, "k", 0), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_key(NULL, "k", 1), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_key(h, "secret", 6), LP_OK);
+  lp_tags_def t = LP_TAGS_DEF_INIT;
+  t.name = "vip";
+  assert_int_equal(lp_profiles_define_tag(h, &t, NULL), LP_ECONFLICT);
+  assert_int_equal(lp_profiles_define_tag(h, NULL, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_define_tag(NULL, &t, NULL), LP_EINVAL);
+  uint32_t tag = 0;
+  t.name = "newsletter";
+  assert_int_equal(lp_profiles_define_tag(h, &t, &tag), LP_OK);
+  assert_int_equal(tag, NTAGS);
+  lp_idgraph_ident id = pr_id(T_EMAIL, "a@b.c");
+  assert_int_equal(lp_profiles_observe(h, &id, 1, 1, "", 0, NULL), LP_OK);
+  d.name = "late";
+  assert_int_equal(lp_profiles_add_type(h, &d, NULL), LP_EMISUSE);
+  assert_int_equal(lp_profiles_set_key(h, "other", 5), LP_EMISUSE);
+  assert_int_equal(lp_profiles_observe(NULL, &id, 1, 1, "", 0, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_observe(h, &id, 0, 1, "", 0, NULL), LP_EINVAL);
+  lp_profiles_free(h);
+}
+
+static void orders_and_their_errors(void **state) {
+  (void)state;
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  uint64_t pid = 7;
+  lp_profiles_order o = pr_order(T_EMAIL, " ann@x.org ", 42, T0, 1500);
+  assert_int_equal(lp_profiles_add_order(h, &o, &pid), LP_OK);
+  assert_true(pid != 0);
+  assert_int_equal(pid, pid_of(h, T_EMAIL, "ann@x.org"));
+  lp_profiles_order bad = o;
+  assert_int_equal(lp_profiles_add_order(NULL, &o, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_add_order(h, NULL, NULL), LP_EINVAL);
+  bad.struct_size = 4;
+  assert_int_equal(lp_profiles_add_order(h, &bad, NULL), LP_EINVAL);
+  bad = o;
+  bad.flags = 8;
+  assert_int_equal(lp_profiles_add_order(h, &bad, NULL), LP_EINVAL);
+  bad = o;
+  bad.ts = LP_RFM_MAX_TIMESTAMP + 1;
+  assert_int_equal(lp_profiles_add_order(h, &bad, NULL), LP_ERANGE);
+  bad = o;
+  bad.amount = INT64_MIN;
+  assert_int_equal(lp_profiles_add_order(h, &bad, NULL), LP_ERANGE);
+  bad = o;
+  bad.id.type = 9;
+  assert_int_equal(lp_profiles_add_order(h, &bad, NULL), LP_EINVAL);
+  bad = o;
+  bad.id.value = NULL;
+  assert_int_equal(lp_profiles_add_order(h, &bad, NULL), LP_EINVAL);
+  bad = pr_order(T_EMAIL, "\xff\xfe", 1, T0, 1);
+  assert_int_equal(lp_profiles_add_order(h, &bad, NULL), LP_EINVAL);
+  bad = pr_order(T_DEVICE, "null", 1, T0, 1); /* on the built-in blocklist */
+  int rc = lp_profiles_add_order(h, &bad, NULL);
+  assert_true(rc == LP_ECONFLICT);
+  lp_profiles_stats st = LP_PROFILES_STATS_INIT;
+  assert_int_equal(lp_profiles_get_stats(h, &st), LP_OK);
+  assert_int_equal(st.orders, 1);
+  assert_int_equal(st.profiles, 1);
+  /* An erased identifier's order is dropped and counted. */
+  lp_idgraph_ident ann = pr_id(T_EMAIL, "ann@x.org");
+  assert_int_equal(lp_profiles_forget_identifier(h, &ann), LP_OK);
+  assert_int_equal(lp_profiles_add_order(h, &o, &pid), LP_OK);
+  assert_int_equal(pid, 0);
+  assert_int_equal(lp_profiles_get_stats(h, &st), LP_OK);
+  assert_int_equal(st.orders, 0);
+  assert_int_equal(st.profiles, 0);
+  assert_int_equal(st.erased_facts, 1);
+  assert_int_equal(lp_profiles_get_stats(h, NULL), LP_EINVAL);
+  st.struct_size = 3;
+  assert_int_equal(lp_profiles_get_stats(h, &st), LP_EINVAL);
+  assert_int_equal(lp_profiles_get_stats(NULL, &st), LP_EINVAL);
+  assert_int_equal(profiles_check(h), LP_OK);
+  lp_profiles_free(h);
+}
+
+static void tags_and_their_errors(void **state) {
+  (void)state;
+  lp_profiles *h = filled();
+  lp_idgraph_ident ann = pr_id(T_EMAIL, "ann@x.org"), bob = pr_id(T_EMAIL, "bob@x.org");
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.set_at = T0;
+  v.num = 3;
+  uint64_t pid;
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_SCORE, &v, &pid), LP_OK);
+  assert_int_equal(pid, pid_of(h, T_EMAIL, "bob@x.org"));
+  assert_int_equal(lp_profiles_set_tag(NULL, &bob, TAG_SCORE, &v, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_tag(h, NULL, TAG_SCORE, &v, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_SCORE, NULL, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_tag(h, &bob, 77, &v, NULL), LP_ENOTFOUND);
+  lp_tags_value bad = v;
+  bad.struct_size = 2;
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_SCORE, &bad, NULL), LP_EINVAL);
+  bad = v;
+  bad.num = INT64_MIN;
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_SCORE, &bad, NULL), LP_EINVAL);
+  bad = v;
+  bad.expires_at = T0;
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_SCORE, &bad, NULL), LP_EINVAL);
+  bad = v;
+  bad.str = "\xc0\x80";
+  bad.len = 2;
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_CITY, &bad, NULL), LP_EINVAL);
+  bad.str = NULL;
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_CITY, &bad, NULL), LP_EINVAL);
+  bad.len = LP_TAGS_MAX_STRING + 1;
+  assert_int_equal(lp_profiles_set_tag(h, &bob, TAG_CITY, &bad, NULL), LP_EINVAL);
+  lp_idgraph_ident invalid = pr_id(T_EMAIL, "\xff");
+  assert_int_equal(lp_profiles_set_tag(h, &invalid, TAG_SCORE, &v, NULL), LP_EINVAL);
+  /* By profile: every identifier of bob's profile gets the value. */
+  uint64_t pb = pid_of(h, T_EMAIL, "bob@x.org");
+  v.num = 9;
+  assert_int_equal(lp_profiles_set_tag_profile(h, pb, TAG_LOW, &v), LP_OK);
+  lp_profiles_stats st = LP_PROFILES_STATS_INIT;
+  assert_int_equal(lp_profiles_get_stats(h, &st), LP_OK);
+  assert_int_equal(st.tag_facts, NTAGS + 1 + 2);
+  assert_int_equal(lp_profiles_set_tag_profile(h, 12345, TAG_LOW, &v), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_set_tag_profile(h, pb, 77, &v), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_set_tag_profile(h, pb, TAG_LOW, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_tag_profile(NULL, pb, TAG_LOW, &v), LP_EINVAL);
+  /* The default ttl of "low" (30 days) expires the value before as_of. */
+  lp_profiles_tag out[NTAGS];
+  size_t n;
+  assert_int_equal(lp_profiles_tags_of(h, pb, out, NTAGS, &n), LP_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(out[0].tag_id, TAG_SCORE);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 11 * DAY), LP_OK);
+  assert_int_equal(lp_profiles_tags_of(h, pb, out, NTAGS, &n), LP_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(out[1].tag_id, TAG_LOW);
+  assert_int_equal(out[1].num, 9);
+  assert_int_equal(out[1].expires_at, T0 + 30 * DAY);
+  /* Unset. */
+  assert_int_equal(lp_profiles_unset_tag(h, &bob, TAG_SCORE), LP_OK);
+  assert_int_equal(lp_profiles_unset_tag(h, &bob, TAG_SCORE), LP_OK); /* no-op */
+  assert_int_equal(lp_profiles_unset_tag(h, &bob, 77), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_unset_tag(h, NULL, TAG_SCORE), LP_EINVAL);
+  assert_int_equal(lp_profiles_unset_tag(NULL, &bob, TAG_SCORE), LP_EINVAL);
+  assert_int_equal(lp_profiles_unset_tag_profile(h, pb, TAG_LOW), LP_OK);
+  assert_int_equal(lp_profiles_unset_tag_profile(h, 12345, TAG_LOW), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_unset_tag_profile(h, pb, 77), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_unset_tag_profile(NULL, pb, TAG_LOW), LP_EINVAL);
+  assert_int_equal(lp_profiles_tags_of(h, pb, out, NTAGS, &n), LP_OK);
+  assert_int_equal(n, 0);
+  /* The buffer contract. */
+  uint64_t pa = pid_of(h, T_EMAIL, "ann@x.org");
+  assert_int_equal(lp_profiles_tags_of(h, pa, NULL, 0, &n), LP_OK);
+  assert_int_equal(n, NTAGS);
+  memset(out, 0x5a, sizeof out);
+  assert_int_equal(lp_profiles_tags_of(h, pa, out, 2, &n), LP_EBUFSIZE);
+  assert_int_equal(n, NTAGS);
+  assert_int_equal(out[0].tag_id, 0x5a5a5a5au);
+  assert_int_equal(lp_profiles_tags_of(h, pa, NULL, 1, &n), LP_EINVAL);
+  assert_int_equal(lp_profiles_tags_of(h, pa, out, NTAGS, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_tags_of(h, 12345, out, NTAGS, &n), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_tags_of(NULL, pa, out, NTAGS, &n), LP_EINVAL);
+  assert_int_equal(lp_profiles_tags_of(h, pa, out, NTAGS, &n), LP_OK);
+  assert_int_equal(out[TAG_VIP].num, 1);
+  assert_int_equal(out[TAG_CITY].len, 4);
+  assert_memory_equal(out[TAG_CITY].str, "Oslo", 4);
+  (void)ann;
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  lp_profiles_free(h);
+}
+
+static void graph_edits_and_erasure_errors(void **state) {
+  (void)state;
+  lp_profiles *h = filled();
+  lp_idgraph_ident ann = pr_id(T_EMAIL, "ann@x.org"), dann = pr_id(T_DEVICE, "d-ann"),
+                   none = pr_id(T_EMAIL, "nobody@x.org"), bad = pr_id(T_EMAIL, "\xff");
+  assert_int_equal(lp_profiles_unlink(h, &ann, &dann), LP_OK);
+  assert_true(pid_of(h, T_EMAIL, "ann@x.org") != pid_of(h, T_DEVICE, "d-ann"));
+  assert_int_equal(lp_profiles_unlink(h, &ann, &none), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_unlink(NULL, &ann, &dann), LP_EINVAL);
+  assert_int_equal(lp_profiles_remove_identifier(h, &none), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_remove_identifier(NULL, &ann), LP_EINVAL);
+  assert_int_equal(lp_profiles_remove_source(h, "nope", 4), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_remove_source(NULL, "web", 3), LP_EINVAL);
+  assert_int_equal(lp_profiles_forget_identifier(h, &bad), LP_EINVAL);
+  assert_int_equal(lp_profiles_forget_identifier(h, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_forget_identifier(NULL, &ann), LP_EINVAL);
+  assert_int_equal(lp_profiles_forget_identifier(h, &none), LP_OK); /* tombstone anyway */
+  assert_int_equal(lp_profiles_forget_profile(h, 12345), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_forget_profile(NULL, 1), LP_EINVAL);
+  /* remove_source removes the events, the facts stay with their identifiers. */
+  lp_profiles_stats st = LP_PROFILES_STATS_INIT;
+  assert_int_equal(lp_profiles_get_stats(h, &st), LP_OK);
+  uint64_t orders = st.orders;
+  assert_int_equal(lp_profiles_remove_source(h, "web", 3), LP_OK);
+  assert_int_equal(lp_profiles_get_stats(h, &st), LP_OK);
+  assert_int_equal(st.orders, orders);
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  lp_profiles_free(h);
+}
+
+static void view_cursor_and_errors(void **state) {
+  (void)state;
+  lp_profiles *h = filled();
+  uint64_t count, p = 0, seen = 0;
+  assert_int_equal(lp_profiles_count(h, &count), LP_OK);
+  assert_int_equal(count, 4);
+  while (lp_profiles_next(h, p, &p) == LP_OK) seen++;
+  assert_int_equal(seen, count);
+  assert_int_equal(lp_profiles_next(h, p, &p), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_next(h, UINT64_MAX, &p), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_next(h, 0, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_next(NULL, 0, &p), LP_EINVAL);
+  assert_int_equal(lp_profiles_count(h, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_count(NULL, &count), LP_EINVAL);
+  uint64_t pa = pid_of(h, T_EMAIL, "ann@x.org");
+  lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, pa, &v), LP_OK);
+  assert_int_equal(v.identifiers, 2);
+  assert_true(v.flags & LP_PROFILES_VIEW_HAS_ORDERS);
+  /* ann: orders i = 0, 4, 8 on d-ann (order ids none, 4 and 3). */
+  assert_int_equal(v.transactions, 3);
+  assert_int_equal(v.orders, 3);
+  assert_int_equal(v.monetary, 3 * 1000 + 17 * (0 + 4 + 8));
+  assert_int_equal(v.first_ts, T0);
+  assert_int_equal(v.last_ts, T0 + 8 * DAY);
+  assert_int_equal(v.recency, 92 * DAY);
+  assert_true(v.r >= 1 && v.r <= 5 && v.f >= 1 && v.m >= 1);
+  assert_non_null(v.segment_name);
+  assert_int_equal(v.tags, NTAGS - 1); /* "low" lives 30 days: expired at as_of */
+  assert_int_equal(lp_profiles_view_of(h, 12345, &v), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_view_of(h, pa, NULL), LP_EINVAL);
+  v.struct_size = 8;
+  assert_int_equal(lp_profiles_view_of(h, pa, &v), LP_EINVAL);
+  assert_int_equal(lp_profiles_view_of(NULL, pa, &v), LP_EINVAL);
+  lp_idgraph_ident_info info[4];
+  size_t n;
+  assert_int_equal(lp_profiles_identifiers(h, pa, info, 4, &n), LP_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(lp_profiles_identifiers(h, pa, info, 1, &n), LP_EBUFSIZE);
+  assert_int_equal(lp_profiles_identifiers(h, 12345, info, 4, &n), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_identifiers(NULL, pa, info, 4, &n), LP_EINVAL);
+  /* The RFM view and the feature rows. */
+  const lp_rfm *rv = NULL;
+  assert_int_equal(lp_profiles_rfm_view(h, &rv), LP_OK);
+  assert_int_equal(lp_rfm_count(rv), 4);
+  lp_rfm_profile rp = LP_RFM_PROFILE_INIT;
+  assert_int_equal(lp_rfm_get(rv, pa, &rp), LP_OK);
+  assert_int_equal(rp.monetary, 3 * 1000 + 17 * 12);
+  assert_int_equal(lp_profiles_rfm_view(h, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_rfm_view(NULL, &rv), LP_EINVAL);
+  uint64_t ids[4];
+  double x[4 * LP_PROFILES_FEATURES];
+  assert_int_equal(lp_profiles_features(h, NULL, NULL, 0, &n), LP_OK);
+  assert_int_equal(n, 4);
+  assert_int_equal(lp_profiles_features(h, ids, x, 3, &n), LP_EBUFSIZE);
+  assert_int_equal(lp_profiles_features(h, NULL, x, 4, &n), LP_EINVAL);
+  assert_int_equal(lp_profiles_features(h, ids, NULL, 4, &n), LP_EINVAL);
+  assert_int_equal(lp_profiles_features(h, ids, x, 4, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_features(NULL, ids, x, 4, &n), LP_EINVAL);
+  assert_int_equal(lp_profiles_features(h, ids, x, 4, &n), LP_OK);
+  for (size_t i = 0; i < 4; i++)
+    if (ids[i] == pa) {
+      assert_true(x[i * 3] == 92.0);
+      assert_true(x[i * 3 + 1] == 3.0);
+      assert_true(x[i * 3 + 2] == (double)(3 * 1000 + 17 * 12));
+    }
+  /* An order after as_of: every view call reports the range error. */
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0), LP_OK);
+  assert_int_equal(lp_profiles_refresh(h), LP_ERANGE);
+  assert_int_equal(lp_profiles_view_of(h, pa, &(lp_profiles_view)LP_PROFILES_VIEW_INIT), LP_ERANGE);
+  assert_int_equal(lp_profiles_count(h, &count), LP_ERANGE);
+  assert_int_equal(lp_profiles_refresh(NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
+  assert_int_equal(lp_profiles_refresh(h), LP_OK);
+  /* Without a segment map every row is "others". */
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_SEGMAP, 0), LP_OK);
+  v = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, pa, &v), LP_OK);
+  assert_int_equal(v.segment, LP_RFM_SEGMENT_OTHERS);
+  assert_string_equal(v.segment_name, "others");
+  lp_profiles_free(h);
+}
+
+/* The models: clusters are the k-means module's predictions of the feature
+ * rows; p_alive and expected purchases the CLV module's predictions of
+ * lp_rfm_clv_inputs() of the RFM view. */
+static void models_in_the_view(void **state) {
+  (void)state;
+  lp_profiles *h = filled();
+  uint64_t ids[4];
+  double x[4 * LP_PROFILES_FEATURES];
+  size_t n;
+  assert_int_equal(lp_profiles_features(h, ids, x, 4, &n), LP_OK);
+  lp_kmeans *km;
+  assert_int_equal(lp_kmeans_create(NULL, &km), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(km, LP_KMEANS_K, 2), LP_OK);
+  assert_int_equal(lp_profiles_set_kmeans(h, km), LP_EMISUSE); /* not fitted */
+  assert_int_equal(lp_kmeans_fit(km, x, n, LP_PROFILES_FEATURES, NULL), LP_OK);
+  assert_int_equal(lp_profiles_set_kmeans(h, km), LP_OK);
+  lp_clv *c;
+  assert_int_equal(lp_clv_create(NULL, &c), LP_OK);
+  assert_int_equal(lp_profiles_set_clv(h, c), LP_EMISUSE); /* no model */
+  const double bg[4] = {0.5, 10.0, 0.7, 2.5}, gg[3] = {6.0, 4.0, 15.0};
+  assert_int_equal(lp_clv_set_params(c, LP_CLV_MODEL_BGNBD, bg, 4), LP_OK);
+  assert_int_equal(lp_clv_set_params(c, LP_CLV_MODEL_GG, gg, 3), LP_OK);
+  assert_int_equal(lp_profiles_set_clv(h, c), LP_OK);
+  const lp_rfm *rv;
+  assert_int_equal(lp_profiles_rfm_view(h, &rv), LP_OK);
+  int64_t as_of;
+  assert_int_equal(lp_profiles_get_int(h, LP_PROFILES_AS_OF, &as_of), LP_OK);
+  for (size_t i = 0; i < n; i++) {
+    lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+    assert_int_equal(lp_profiles_view_of(h, ids[i], &v), LP_OK);
+    uint32_t label;
+    assert_int_equal(lp_kmeans_predict(km, x + i * 3, 1, 3, &label, NULL), LP_OK);
+    assert_true(v.flags & LP_PROFILES_VIEW_HAS_CLUSTER);
+    assert_int_equal(v.cluster, label);
+    lp_rfm_clv ci = LP_RFM_CLV_INIT;
+    assert_int_equal(lp_rfm_clv_inputs(rv, ids[i], as_of, &ci), LP_OK);
+    double f = (double)ci.frequency, r = (double)ci.recency, t = (double)ci.t, m = ci.monetary, pa,
+           ex;
+    lp_clv_data d = LP_CLV_DATA_INIT;
+    d.n = 1;
+    d.frequency = &f;
+    d.recency = &r;
+    d.T = &t;
+    d.monetary = &m;
+    assert_int_equal(lp_clv_predict(c, LP_CLV_PRED_P_ALIVE, &d, 0.0, &pa, 1, &n), LP_OK);
+    assert_int_equal(lp_clv_predict(c, LP_CLV_PRED_CONDITIONAL, &d, 365.0, &ex, 1, &n), LP_OK);
+    n = 4;
+    assert_true(v.flags & LP_PROFILES_VIEW_HAS_CLV);
+    assert_true(v.p_alive == pa);
+    assert_true(v.expected_purchases == ex);
+  }
+  /* The models travel in the snapshot. */
+  lp_membuf *b = pr_save(h);
+  lp_profiles *h2;
+  assert_int_equal(pr_make(NULL, false, &h2), LP_OK);
+  assert_int_equal(pr_load(h2, b), LP_OK);
+  assert_int_equal(profiles_check_view(h2), LP_OK);
+  lp_membuf *b2 = pr_save(h2);
+  assert_true(pr_same(b, b2));
+  lp_membuf_free(b2);
+  lp_membuf_free(b);
+  lp_profiles_free(h2);
+  /* Wrong dimension; removal. */
+  lp_kmeans *k1;
+  double one[4] = {1, 2, 3, 4};
+  assert_int_equal(lp_kmeans_create(NULL, &k1), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(k1, LP_KMEANS_K, 1), LP_OK);
+  assert_int_equal(lp_kmeans_fit(k1, one, 2, 2, NULL), LP_OK);
+  assert_int_equal(lp_profiles_set_kmeans(h, k1), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_kmeans(NULL, km), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_clv(NULL, c), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_kmeans(h, NULL), LP_OK);
+  assert_int_equal(lp_profiles_set_clv(h, NULL), LP_OK);
+  lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, ids[0], &v), LP_OK);
+  assert_int_equal(v.flags & (LP_PROFILES_VIEW_HAS_CLV | LP_PROFILES_VIEW_HAS_CLUSTER), 0);
+  lp_kmeans_free(k1);
+  lp_kmeans_free(km);
+  lp_clv_free(c);
+  lp_profiles_free(h);
+}
+
+/* ---- the busy guard ---- */
+typedef struct reenter {
+  lp_profiles *h;
+  int rcs[8];
+} reenter;
+
+static int reentering_writer(void *ud, const void *buf, size_t len) {
+  reenter *r = ud;
+  (void)buf;
+  (void)len;
+  uint64_t c;
+  lp_profiles_order o = pr_order(T_EMAIL, "z@x.org", 0, T0, 1);
+  r->rcs[0] = lp_profiles_add_order(r->h, &o, NULL);
+  r->rcs[1] = lp_profiles_count(r->h, &c);
+  r->rcs[2] = lp_profiles_refresh(r->h);
+  r->rcs[3] = lp_profiles_set_int(r->h, LP_PROFILES_BINS, 4);
+  r->rcs[4] = lp_profiles_forget_profile(r->h, 1);
+  r->rcs[5] = lp_profiles_save(r->h, lp_membuf_write, NULL);
+  r->rcs[6] = lp_profiles_load(r->h, lp_memreader_read, NULL);
+  r->rcs[7] = lp_profiles_observe(r->h, &o.id, 1, 1, "", 0, NULL);
+  return 0;
+}
+
+static int reentering_reader(void *ud, void *buf, size_t cap, size_t *got) {
+  (void)buf;
+  (void)cap;
+  reentering_writer(ud, NULL, 0);
+  *got = 0;
+  return 0;
+}
+
+static void callbacks_cannot_reenter(void **state) {
+  (void)state;
+  reenter r;
+  r.h = filled();
+  lp_membuf *before = pr_save(r.h);
+  assert_int_equal(lp_profiles_save(r.h, reentering_writer, &r), LP_OK);
+  for (int i = 0; i < 8; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
+  assert_non_null(strstr(lp_profiles_errmsg(r.h), "callback"));
+  assert_int_equal(lp_profiles_load(r.h, reentering_reader, &r), LP_ECORRUPT);
+  for (int i = 0; i < 8; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
+  lp_membuf *after = pr_save(r.h);
+  assert_true(pr_same(before, after));
+  assert_int_equal(lp_profiles_save(r.h, NULL, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_save(NULL, lp_membuf_write, after), LP_EINVAL);
+  assert_int_equal(lp_profiles_load(r.h, NULL, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_load(NULL, lp_memreader_read, NULL), LP_EINVAL);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_profiles_free(r.h);
+}
+
+/* ---- allocation-failure sweeps ---- */
+typedef int (*op_fn)(lp_profiles *h);
+typedef struct sweep {
+  op_fn op;
+} sweep;
+
+static int op_order(lp_profiles *h) {
+  lp_profiles_order o = pr_order(T_EMAIL, "new@x.org", 9, T0 + DAY, 777);
+  return lp_profiles_add_order(h, &o, NULL);
+}
+static int op_observe(lp_profiles *h) {
+  lp_idgraph_ident ids[2] = {pr_id(T_EMAIL, "ann@x.org"), pr_id(T_EMAIL, "bob@x.org")};
+  return lp_profiles_observe(h, ids, 2, T0 - 5, "crm", 3, NULL);
+}
+static int op_tag(lp_profiles *h) {
+  lp_idgraph_ident id = pr_id(T_EMAIL, "new@x.org");
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.str = "Kyiv";
+  v.len = 4;
+  return lp_profiles_set_tag(h, &id, TAG_CITY, &v, NULL);
+}
+static int op_tag_profile(lp_profiles *h) {
+  uint64_t p;
+  int rc = lp_idgraph_profile_of(lp_profiles_idgraph(h), T_EMAIL, "bob@x.org", 9, &p);
+  if (rc != LP_OK) return rc;
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.str = "Rome";
+  v.len = 4;
+  return lp_profiles_set_tag_profile(h, p, TAG_CITY, &v);
+}
+static int op_forget_profile(lp_profiles *h) {
+  uint64_t p;
+  int rc = lp_idgraph_profile_of(lp_profiles_idgraph(h), T_EMAIL, "ann@x.org", 9, &p);
+  return rc != LP_OK ? rc : lp_profiles_forget_profile(h, p);
+}
+static int op_forget_id(lp_profiles *h) {
+  lp_idgraph_ident id = pr_id(T_DEVICE, "d-bob");
+  return lp_profiles_forget_identifier(h, &id);
+}
+static int op_unlink(lp_profiles *h) {
+  lp_idgraph_ident a = pr_id(T_EMAIL, "cy@x.org"), b = pr_id(T_DEVICE, "d-cy");
+  return lp_profiles_unlink(h, &a, &b);
+}
+static int op_refresh(lp_profiles *h) { return lp_profiles_refresh(h); }
+static int op_reload(lp_profiles *h) {
+  lp_membuf *b;
+  int rc = lp_membuf_create(NULL, &b);
+  if (rc == LP_OK) rc = lp_profiles_save(h, lp_membuf_write, b);
+  if (rc == LP_OK) rc = pr_load(h, b);
+  lp_membuf_free(b);
+  return rc;
+}
+static int op_define(lp_profiles *h) {
+  lp_tags_def t = LP_TAGS_DEF_INIT;
+  t.name = "fresh";
+  return lp_profiles_define_tag(h, &t, NULL);
+}
+
+static int sweep_flow(const lp_allocator *alloc, void *ctx) {
+  const sweep *s = ctx;
+  lp_profiles *h;
+  int rc = pr_make(alloc, false, &h);
+  if (rc != LP_OK) return rc;
+  lp_membuf *before = NULL;
+  rc = fill(h);
+  if (rc == LP_OK) rc = lp_membuf_create(NULL, &before);
+  if (rc == LP_OK) rc = lp_profiles_save(h, lp_membuf_write, before);
+  if (rc == LP_OK) {
+    rc = s->op(h);
+    if (rc != LP_OK) {
+      /* Unchanged and consistent: same bytes (saving may itself fail
+       * for memory once more; then the next allocation succeeds). */
+      lp_membuf *after;
+      assert_int_equal(lp_membuf_create(NULL, &after), LP_OK);
+      int src = lp_profiles_save(h, lp_membuf_write, after);
+      if (src == LP_ENOMEM) {
+        lp_membuf_clear(after);
+        src = lp_profiles_save(h, lp_membuf_write, after);
+      }
+      assert_int_equal(src, LP_OK);
+      if (!pr_same(before, after)) fail_msg("a failed call changed the store");
+      if (profiles_check(h) != LP_OK) fail_msg("check after failure: %s", lp_profiles_errmsg(h));
+      lp_membuf_free(after);
+    } else {
+      /* The check rebuilds the view: the one injected failure may land there. */
+      int crc = profiles_check_view(h);
+      if (crc == LP_ENOMEM) crc = profiles_check_view(h);
+      if (crc != LP_OK) fail_msg("check after success: %s", lp_profiles_errmsg(h));
+    }
+  }
+  lp_membuf_free(before);
+  lp_profiles_free(h);
+  return rc;
+}
+
+static void allocation_failures(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    op_fn op;
+  } ops[] = {{"add_order", op_order},         {"observe", op_observe},
+             {"set_tag", op_tag},             {"set_tag_profile", op_tag_profile},
+             {"forget_profile", op_forget_profile}, {"forget_identifier", op_forget_id},
+             {"unlink", op_unlink},           {"refresh", op_refresh},
+             {"save+load", op_reload},        {"define_tag", op_define}};
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    sweep s = {ops[i].op};
+    total += lp_test_oom_sweep(ops[i].name, sweep_flow, &s);
+  }
+  printf("allocation failures: %zu points over %zu operations\n", total, sizeof ops / sizeof ops[0]);
+}
+
+/* ---- I/O failures, truncation, bit flips ---- */
+static void io_failures(void **state) {
+  (void)state;
+  lp_profiles *h = filled();
+  lp_membuf *good = pr_save(h);
+  size_t size = lp_membuf_size(good), points = 0;
+  /* A writer failing after every prefix length. */
+  for (size_t limit = 0; limit < size; limit += 1 + limit / 16) {
+    lp_test_writer w = {NULL, limit, 0, limit % 2 ? LP_EIO : 1};
+    int rc = lp_profiles_save(h, lp_test_writer_cb, &w);
+    assert_int_equal(rc, LP_EIO);
+    assert_non_null(strstr(lp_profiles_errmsg(h), "save"));
+    points++;
+  }
+  lp_membuf *again = pr_save(h);
+  assert_true(pr_same(good, again));
+  lp_membuf_free(again);
+  /* A reader failing at every offset, and every truncation: the target is
+   * unchanged (it holds another state to tell). */
+  lp_profiles *t;
+  assert_int_equal(pr_make(NULL, false, &t), LP_OK);
+  lp_profiles_order o = pr_order(T_EMAIL, "target@x.org", 1, T0, 5);
+  assert_int_equal(lp_profiles_add_order(t, &o, NULL), LP_OK);
+  lp_membuf *tb = pr_save(t);
+  for (size_t at = 0; at < size; at += 1 + at / 16) {
+    lp_test_reader r;
+    lp_test_reader_init(&r, lp_membuf_data(good), size);
+    r.fail_at = at;
+    r.fail_code = LP_EIO;
+    r.max_chunk = 7;
+    assert_int_equal(lp_profiles_load(t, lp_test_reader_cb, &r), LP_EIO);
+    lp_memreader mr;
+    lp_memreader_init(&mr, lp_membuf_data(good), at);
+    int rc = lp_profiles_load(t, lp_memreader_read, &mr);
+    assert_true(rc == LP_ECORRUPT);
+    points += 2;
+  }
+  lp_membuf *tb2 = pr_save(t);
+  assert_true(pr_same(tb, tb2));
+  assert_int_equal(profiles_check(t), LP_OK);
+  /* Bit flips: refused (checksums) or, if accepted, consistent. */
+  uint8_t *copy = malloc(size);
+  assert_non_null(copy);
+  size_t refused = 0;
+  for (size_t i = 0; i < size; i += 3) {
+    memcpy(copy, lp_membuf_data(good), size);
+    copy[i] ^= (uint8_t)(1u << (i % 8));
+    lp_memreader mr;
+    lp_memreader_init(&mr, copy, size);
+    int rc = lp_profiles_load(t, lp_memreader_read, &mr);
+    if (rc != LP_OK) refused++;
+    assert_int_equal(profiles_check(t), LP_OK);
+    if (rc == LP_OK) assert_int_equal(pr_load(t, tb), LP_OK);
+  }
+  assert_true(refused > 0);
+  free(copy);
+  /* Loading into a store with other types, or another key, is refused. */
+  lp_profiles *other;
+  assert_int_equal(lp_profiles_create(NULL, &other), LP_OK);
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  d.name = "phone";
+  assert_int_equal(lp_profiles_add_type(other, &d, NULL), LP_OK);
+  assert_int_equal(pr_load(other, good), LP_ECONFLICT);
+  lp_profiles_free(other);
+  assert_int_equal(pr_make(NULL, false, &other), LP_OK);
+  assert_int_equal(lp_profiles_set_key(other, "another key", 11), LP_OK);
+  assert_int_equal(pr_load(other, good), LP_ECONFLICT);
+  lp_profiles_free(other);
+  /* Another module's snapshot is not a store. */
+  lp_membuf *rb;
+  assert_int_equal(lp_membuf_create(NULL, &rb), LP_OK);
+  lp_rfm *rfm;
+  assert_int_equal(lp_rfm_create(NULL, &rfm), LP_OK);
+  assert_int_equal(lp_rfm_save(rfm, lp_membuf_write, rb), LP_OK);
+  assert_int_equal(pr_load(t, rb), LP_ECORRUPT);
+  lp_rfm_free(rfm);
+  lp_membuf_free(rb);
+  printf("io failures: %zu points, %zu of %zu bit flips refused\n", points, refused, (size + 2) / 3);
+  lp_membuf_free(tb);
+  lp_membuf_free(tb2);
+  lp_membuf_free(good);
+  lp_profiles_free(t);
+  lp_profiles_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(create_free),
+      cmocka_unit_test(create_free_errmsg),
+      cmocka_unit_test(options),
+      cmocka_unit_test(configuration),
+      cmocka_unit_test(orders_and_their_errors),
+      cmocka_unit_test(tags_and_their_errors),
+      cmocka_unit_test(graph_edits_and_erasure_errors),
+      cmocka_unit_test(view_cursor_and_errors),
+      cmocka_unit_test(models_in_the_view),
+      cmocka_unit_test(callbacks_cannot_reenter),
+      cmocka_unit_test(allocation_failures),
+      cmocka_unit_test(io_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,6 +174,61 @@ typedef struct lp_clv_holdout_summary {
 #define LP_CLV_HOLDOUT_SUMMARY_INIT \
   { (uint32_t)sizeof(lp_clv_holdout_summary), 0u, 0.0, 0.0, 0.0, 0.0, 0.0 }
 
+/** @brief One purchase for lp_clv_split(). */
+typedef struct lp_clv_txn {
+  uint32_t struct_size; /**< sizeof(lp_clv_txn); set by #LP_CLV_TXN_INIT. */
+  uint32_t reserved;    /**< Zero. */
+  uint64_t customer;    /**< Customer id. */
+  int64_t ts;           /**< Seconds since the epoch, UTC. */
+  int64_t amount;       /**< Minor units (cents); used for the mean repeat spend. */
+} lp_clv_txn;
+
+/** Initialiser for an #lp_clv_txn. */
+#define LP_CLV_TXN_INIT { (uint32_t)sizeof(lp_clv_txn), 0u, 0u, 0, 0 }
+
+/** @brief One customer of a calibration/holdout split (lp_clv_split()). */
+typedef struct lp_clv_split_row {
+  uint32_t struct_size; /**< Written by the library: sizeof(lp_clv_split_row). */
+  uint32_t reserved;    /**< Zero. */
+  uint64_t customer;    /**< Customer id. */
+  double frequency;     /**< Distinct calibration purchase periods - 1. */
+  double recency;       /**< Last - first calibration purchase period, in time units. */
+  double T;             /**< Calibration end period - first purchase period, in time units. */
+  double monetary;      /**< Mean value of the repeat periods, minor units (0 when frequency is 0). */
+  double holdout;       /**< Distinct purchase periods in the holdout. */
+} lp_clv_split_row;
+
+/**
+ * @brief The lifetimes calibration/holdout split of transactions by date
+ * (its `calibration_and_holdout_data`): one row per customer with a
+ * purchase period at or before @p calibration_end, in ascending customer id.
+ *
+ * A transaction's period is floor(ts / @p period_seconds) (UTC days for
+ * 86400); the calibration holds the periods up to that of
+ * @p calibration_end, the holdout the later ones up to that of
+ * @p holdout_end; later transactions are ignored. Times are in periods
+ * divided by @p periods_per_unit (7 turns days into weeks). Amounts are
+ * summed exactly per period, so the rows do not depend on the order of
+ * the transactions.
+ * @param h                Handle (allocator and message only).
+ * @param txns             @p n transactions (borrowed).
+ * @param n                Number of transactions.
+ * @param calibration_end  End of calibration, seconds.
+ * @param holdout_end      End of the holdout, >= @p calibration_end (equal: no holdout).
+ * @param period_seconds   Length of a purchase period, 1 .. 10^9.
+ * @param periods_per_unit Periods per time unit, > 0 and finite.
+ * @param out              Receives the rows; NULL with @p capacity 0 asks for the count.
+ * @param capacity         Capacity of @p out in rows.
+ * @param needed           Receives the number of rows (required).
+ * @return #LP_OK; #LP_EINVAL (NULL argument, bad struct_size, NULL @p out
+ * with capacity > 0, @p holdout_end before @p calibration_end, scale out
+ * of range); #LP_ERANGE (a period total passes the int64 range);
+ * #LP_EBUFSIZE (nothing written); #LP_ELIMIT, #LP_ENOMEM.
+ */
+LP_API int lp_clv_split(lp_clv *h, const lp_clv_txn *txns, size_t n, int64_t calibration_end,
+                        int64_t holdout_end, int64_t period_seconds, double periods_per_unit,
+                        lp_clv_split_row *out, size_t capacity, size_t *needed);
+
 /**
  * @brief Create a handle with default options and no model.
  * @param alloc Allocator (copied; NULL = C library).

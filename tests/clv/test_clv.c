@@ -967,6 +967,109 @@ static void fit_from_rfm(void **state) {
   sim_free(&s);
 }
 
+/* ---- calibration/holdout split ---- */
+
+static lp_clv_txn txn_at(uint64_t c, const char *when_day, int64_t hour, int64_t cents) {
+  /* days since the epoch of a few fixed dates in 2024 */
+  int64_t day = 0;
+  if (!strcmp(when_day, "01-01")) day = 19723;
+  if (!strcmp(when_day, "01-08")) day = 19730;
+  if (!strcmp(when_day, "01-15")) day = 19737;
+  if (!strcmp(when_day, "01-29")) day = 19751;
+  if (!strcmp(when_day, "01-31")) day = 19753;
+  if (!strcmp(when_day, "02-05")) day = 19758;
+  if (!strcmp(when_day, "02-10")) day = 19763;
+  if (!strcmp(when_day, "03-01")) day = 19783;
+  if (!strcmp(when_day, "03-02")) day = 19784;
+  lp_clv_txn t = LP_CLV_TXN_INIT;
+  t.customer = c;
+  t.ts = day * 86400 + hour * 3600;
+  t.amount = cents;
+  return t;
+}
+
+/* Worked by hand (calibration to 2024-01-31, holdout to 2024-03-01, weeks):
+ *   1: Jan 1 (twice: one period), Jan 8, Jan 29 (twice); Feb 5 (twice)
+ *      -> x 2, t_x 28/7, T 30/7, monetary (500 + 800) / 2, holdout 1
+ *   2: Jan 15 -> 0, 0, 16/7, 0, 0
+ *   3: first purchase Feb 10 -> left out
+ *   4: Jan 31 23:00 -> 0, 0, 0; Mar 1 -> holdout 1; Mar 2 is after the end */
+static void split_by_hand(void **state) {
+  (void)state;
+  lp_clv_txn t[12] = {
+      txn_at(1, "01-01", 9, 300), txn_at(1, "01-01", 18, 200), txn_at(2, "01-15", 12, 400),
+      txn_at(1, "01-08", 10, 500), txn_at(1, "01-29", 10, 700), txn_at(1, "01-29", 11, 100),
+      txn_at(4, "01-31", 23, 200), txn_at(1, "02-05", 10, 900), txn_at(1, "02-05", 12, 900),
+      txn_at(3, "02-10", 10, 900), txn_at(4, "03-01", 8, 100), txn_at(4, "03-02", 8, 100),
+  };
+  const int64_t cal = 19753 * 86400, hold = 19783 * 86400;
+  lp_clv *h = new_clv();
+  lp_clv_split_row rows[4], back[4];
+  size_t need = 0;
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 7, NULL, 0, &need), LP_OK);
+  assert_int_equal(need, 3);
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 7, rows, 2, &need), LP_EBUFSIZE);
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 7, rows, 4, &need), LP_OK);
+  assert_int_equal(rows[0].customer, 1);
+  assert_true(rows[0].frequency == 2 && rows[0].recency == 4 && rows[0].T == 30.0 / 7);
+  assert_true(rows[0].monetary == 650 && rows[0].holdout == 1);
+  assert_int_equal(rows[1].customer, 2);
+  assert_true(rows[1].frequency == 0 && rows[1].recency == 0 && rows[1].T == 16.0 / 7);
+  assert_true(rows[1].monetary == 0 && rows[1].holdout == 0);
+  assert_int_equal(rows[2].customer, 4);
+  assert_true(rows[2].T == 0 && rows[2].holdout == 1);
+  assert_int_equal(rows[2].struct_size, sizeof(lp_clv_split_row));
+  /* any order of the transactions gives the same rows */
+  lp_clv_txn r[12];
+  for (int i = 0; i < 12; i++) r[i] = t[11 - i];
+  assert_int_equal(lp_clv_split(h, r, 12, cal, hold, 86400, 7, back, 4, &need), LP_OK);
+  assert_memory_equal(rows, back, 3 * sizeof rows[0]);
+  /* no holdout */
+  assert_int_equal(lp_clv_split(h, t, 12, cal, cal, 86400, 1, back, 4, &need), LP_OK);
+  assert_true(back[0].holdout == 0 && back[0].recency == 28 && back[2].holdout == 0);
+  /* errors */
+  assert_int_equal(lp_clv_split(h, t, 12, hold, cal, 86400, 7, rows, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 0, 7, rows, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 0, rows, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 7, rows, 4, NULL), LP_EINVAL);
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 7, NULL, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_split(h, NULL, 12, cal, hold, 86400, 7, rows, 4, &need), LP_EINVAL);
+  assert_int_equal(lp_clv_split(NULL, t, 12, cal, hold, 86400, 7, rows, 4, &need), LP_EINVAL);
+  t[3].struct_size = 4;
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 7, rows, 4, &need), LP_EINVAL);
+  assert_non_null(strstr(lp_clv_errmsg(h), "transaction 3"));
+  t[3].struct_size = sizeof(lp_clv_txn);
+  t[0].amount = INT64_MAX;
+  assert_int_equal(lp_clv_split(h, t, 12, cal, hold, 86400, 7, rows, 4, &need), LP_ERANGE);
+  assert_int_equal(lp_clv_split(h, NULL, 0, cal, hold, 86400, 7, NULL, 0, &need), LP_OK);
+  assert_int_equal(need, 0);
+  /* the split feeds a fit */
+  lp_clv_free(h);
+}
+
+static int split_flow(const lp_allocator *alloc, void *ud) {
+  const lp_clv_txn *t = ud;
+  lp_clv *h;
+  int rc = lp_clv_create(alloc, &h);
+  if (rc != LP_OK) return rc;
+  lp_clv_split_row rows[4];
+  size_t need;
+  rc = lp_clv_split(h, t, 3, 100 * 86400, 100 * 86400, 86400, 1, rows, 4, &need);
+  assert_checked(h);
+  lp_clv_free(h);
+  return rc;
+}
+
+static void oom_split(void **state) {
+  (void)state;
+  lp_clv_txn t[3] = {LP_CLV_TXN_INIT, LP_CLV_TXN_INIT, LP_CLV_TXN_INIT};
+  t[0].customer = 5;
+  t[1].customer = 5;
+  t[1].ts = 10 * 86400;
+  t[2].customer = 6;
+  assert_true(lp_test_oom_sweep("clv split", split_flow, t) >= 2u);
+}
+
 /* ---- allocation failures ---- */
 
 typedef struct fit_ctx {
@@ -1070,6 +1173,8 @@ int main(void) {
       cmocka_unit_test(fit_from_rfm),
       cmocka_unit_test(oom_fit),
       cmocka_unit_test(oom_fit_rfm),
+      cmocka_unit_test(split_by_hand),
+      cmocka_unit_test(oom_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -288,18 +288,38 @@ static int read_summary(pctl_csv *r, const clv_opts *o, clv_table *t) {
 
 /* ---- transactions: calibration summary and holdout counts ---- */
 
+/* A transaction as read: the library's record, its amount at its own
+ * decimal places until all are brought to the largest. */
 typedef struct txn {
-  uint32_t id;
-  int64_t day;
-  double amount;
+  lp_clv_txn t;
   uint64_t line;
+  unsigned places;
 } txn;
 
-static int txn_cmp(const void *pa, const void *pb) {
-  const txn *a = pa, *b = pb;
-  if (a->id != b->id) return a->id < b->id ? -1 : 1;
-  if (a->day != b->day) return a->day < b->day ? -1 : 1;
-  return a->line < b->line ? -1 : a->line > b->line;
+static const char *f_name(const clv_opts *o) { return o->amount_col != NULL ? o->amount_col : "amount"; }
+
+/* The amount of a row as an exact scaled integer: the amount column, or
+ * quantity x price; 0 without either. */
+static int amount_of(const pctl_csv_field *f, size_t cam, size_t cq, size_t cp, int64_t *v,
+                     unsigned *places, char *err, size_t cap) {
+  *v = 0;
+  *places = 0;
+  if (cam == SIZE_MAX && cq == SIZE_MAX) return LP_OK;
+  if (cam != SIZE_MAX) {
+    unsigned k = pctl_decimal_places(f[cam].ptr, f[cam].len);
+    if (k > PCTL_DECIMAL_MAX_SCALE) k = PCTL_DECIMAL_MAX_SCALE;
+    *places = k;
+    return pctl_decimal_parse(f[cam].ptr, f[cam].len, k, v, err, cap);
+  }
+  unsigned qs = pctl_decimal_places(f[cq].ptr, f[cq].len), ps = pctl_decimal_places(f[cp].ptr, f[cp].len);
+  if (qs > PCTL_DECIMAL_MAX_SCALE) qs = PCTL_DECIMAL_MAX_SCALE;
+  if (ps > PCTL_DECIMAL_MAX_SCALE) ps = PCTL_DECIMAL_MAX_SCALE;
+  int64_t q, p;
+  int rc = pctl_decimal_parse(f[cq].ptr, f[cq].len, qs, &q, err, cap);
+  if (rc == LP_OK) rc = pctl_decimal_parse(f[cp].ptr, f[cp].len, ps, &p, err, cap);
+  *places = qs + ps > PCTL_DECIMAL_MAX_SCALE ? PCTL_DECIMAL_MAX_SCALE : qs + ps;
+  if (rc == LP_OK) rc = pctl_decimal_mul(q, qs, p, ps, *places, v, err, cap);
+  return rc;
 }
 
 static int read_transactions(pctl_csv *r, const clv_opts *o, txn **out, size_t *count,
@@ -319,7 +339,8 @@ static int read_transactions(pctl_csv *r, const clv_opts *o, txn **out, size_t *
   if (o->spend != 0 && !t->has_m)
     return pctl_data_error(path, 1, "gg needs amounts: no 'amount' column (--amount-col)");
   t->has_ids = true;
-  const int64_t last_day = (o->has_hold ? o->hold_ts : o->cal_ts) / DAY;
+  /* the whole day of the end date is included */
+  const int64_t last_ts = ((o->has_hold ? o->hold_ts : o->cal_ts) / DAY + 1) * DAY - 1;
   size_t cap = 0, n = 0;
   txn *rows = NULL;
   char err[PCTL_ERRBUF_SIZE];
@@ -333,31 +354,23 @@ static int read_transactions(pctl_csv *r, const clv_opts *o, txn **out, size_t *
     size_t nf;
     const pctl_csv_field *f = pctl_csv_fields(r, &nf);
     uint64_t line = pctl_csv_record_line(r);
-    txn x = {0, 0, 0.0, line};
-    int64_t ts;
-    if (pctl_time_parse(f[cts].ptr, f[cts].len, PCTL_TIME_AUTO, &ts, err, sizeof err) != LP_OK) {
+    txn x = {LP_CLV_TXN_INIT, line, 0};
+    if (pctl_time_parse(f[cts].ptr, f[cts].len, PCTL_TIME_AUTO, &x.t.ts, err, sizeof err) != LP_OK) {
       free(rows);
       return pctl_data_error(path, line, "%s: %s", o->ts_col, err);
     }
-    x.day = ts >= 0 ? ts / DAY : -((-ts + DAY - 1) / DAY);
-    if (x.day > last_day) continue;
-    if (cam != SIZE_MAX && !field_value(&f[cam], &x.amount)) {
+    if (x.t.ts > last_ts) continue;
+    if (amount_of(f, cam, cq, cp, &x.t.amount, &x.places, err, sizeof err) != LP_OK) {
       free(rows);
-      return pctl_data_error(path, line, "%s: not a decimal number", o->amount_col ? o->amount_col : "amount");
+      return pctl_data_error(path, line, "%s: %s", cam != SIZE_MAX ? f_name(o) : "quantity x price", err);
     }
-    if (cq != SIZE_MAX) {
-      double q, p;
-      if (!field_value(&f[cq], &q) || !field_value(&f[cp], &p)) {
-        free(rows);
-        return pctl_data_error(path, line, "quantity or price: not a decimal number");
-      }
-      x.amount = q * p;
-    }
+    uint32_t id;
     bool added;
-    if (f[cid].len == 0 || add_id(t, &f[cid], &x.id, &added) != LP_OK) {
+    if (f[cid].len == 0 || add_id(t, &f[cid], &id, &added) != LP_OK) {
       free(rows);
       return pctl_data_error(path, line, "missing customer id, or out of memory");
     }
+    x.t.customer = id;
     if (n == cap) {
       cap = cap ? 2 * cap : 4096;
       txn *p = realloc(rows, cap * sizeof *p);
@@ -369,62 +382,66 @@ static int read_transactions(pctl_csv *r, const clv_opts *o, txn **out, size_t *
     }
     rows[n++] = x;
   }
-  /* (id, day, line): a total order, so qsort's instability cannot show */
-  if (n > 1) qsort(rows, n, sizeof *rows, txn_cmp);
   *out = rows;
   *count = n;
   return PCTL_EXIT_OK;
 }
 
-/* lifetimes' calibration_and_holdout_data: purchase days of the
- * calibration period give frequency (distinct days - 1), recency and T (in
- * periods from the first day), and the mean value of the repeat days;
- * distinct purchase days after it count as holdout purchases. Customers
- * whose first purchase is after the calibration are left out. */
-static int summarize(const clv_opts *o, const txn *rows, size_t n, clv_table *t,
-                     uint32_t **customer_id) {
-  const double unit = o->period == 1 ? 7.0 : 1.0;
-  const int64_t cal_day = o->cal_ts / DAY;
-  t->hold_len = o->has_hold ? (double)(o->hold_ts / DAY - cal_day) / unit : 0.0;
-  size_t nid = lp_strpool_count(&t->ids);
-  uint32_t *cid = malloc((nid ? nid : 1) * sizeof *cid);
-  if (cid == NULL) return pctl_data_error(o->transactions, 0, "out of memory");
-  for (size_t i = 0; i < n;) {
-    size_t j = i;
-    const int64_t first = rows[i].day;
-    int64_t last = first;
-    double days = 0, hold = 0, repeat_value = 0;
-    const bool cal = first <= cal_day;
-    while (j < n && rows[j].id == rows[i].id) {
-      const int64_t day = rows[j].day;
-      double v = 0;
-      for (; j < n && rows[j].id == rows[i].id && rows[j].day == day; j++) v += rows[j].amount;
-      if (day > cal_day) {
-        hold++;
-        continue;
-      }
-      if (days > 0) repeat_value += v;
-      days++;
-      last = day;
+/* lifetimes' calibration_and_holdout_data through lp_clv_split(): the
+ * amounts are brought to one scale (the largest number of decimals seen)
+ * so period sums are exact, then split by day. Customers whose first
+ * purchase is after the calibration are left out. */
+static int summarize(const clv_opts *o, txn *rows, size_t n, clv_table *t, uint32_t **customer_id) {
+  unsigned scale = 0;
+  for (size_t i = 0; i < n; i++)
+    if (rows[i].places > scale) scale = rows[i].places;
+  lp_clv_txn *tx = malloc((n ? n : 1) * sizeof *tx);
+  if (tx == NULL) return pctl_data_error(o->transactions, 0, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    tx[i] = rows[i].t;
+    if (pctl_decimal_rescale(rows[i].t.amount, scale - rows[i].places, &tx[i].amount) != LP_OK) {
+      free(tx);
+      return pctl_data_error(o->transactions, rows[i].line, "amount too large at %u decimals", scale);
     }
-    if (cal) {
-      if (table_grow(t) != 0) {
-        free(cid);
-        return pctl_data_error(o->transactions, 0, "out of memory");
-      }
-      size_t k = t->n++;
-      t->x[k] = days - 1;
-      t->tx[k] = (double)(last - first) / unit;
-      t->T[k] = (double)(cal_day - first) / unit;
-      t->m[k] = days > 1 ? repeat_value / (days - 1) : 0.0;
-      t->w[k] = 1;
-      t->hold[k] = hold;
-      cid[k] = rows[i].id;
-    }
-    i = j;
   }
-  *customer_id = cid;
-  return PCTL_EXIT_OK;
+  const double unit = o->period == 1 ? 7.0 : 1.0;
+  const int64_t cal_end = (o->cal_ts / DAY + 1) * DAY - 1;
+  const int64_t hold_end = o->has_hold ? (o->hold_ts / DAY + 1) * DAY - 1 : cal_end;
+  t->hold_len = (double)(hold_end / DAY - cal_end / DAY) / unit;
+  lp_clv *h = NULL;
+  lp_clv_split_row *out = NULL;
+  size_t need = 0;
+  int rc = lp_clv_create(NULL, &h);
+  if (rc == LP_OK) rc = lp_clv_split(h, tx, n, cal_end, hold_end, DAY, unit, NULL, 0, &need);
+  if (rc == LP_OK && (out = malloc((need ? need : 1) * sizeof *out)) == NULL) rc = LP_ENOMEM;
+  if (rc == LP_OK) rc = lp_clv_split(h, tx, n, cal_end, hold_end, DAY, unit, out, need, &need);
+  uint32_t *cid = NULL;
+  if (rc == LP_OK && (cid = malloc((need ? need : 1) * sizeof *cid)) == NULL) rc = LP_ENOMEM;
+  double money = 1.0;
+  for (unsigned i = 0; i < scale; i++) money *= 10.0;
+  for (size_t k = 0; rc == LP_OK && k < need; k++) {
+    if (table_grow(t) != 0) {
+      rc = LP_ENOMEM;
+      break;
+    }
+    t->x[k] = out[k].frequency;
+    t->tx[k] = out[k].recency;
+    t->T[k] = out[k].T;
+    t->m[k] = out[k].monetary / money;
+    t->w[k] = 1;
+    t->hold[k] = out[k].holdout;
+    cid[k] = (uint32_t)out[k].customer;
+    t->n++;
+  }
+  int st = PCTL_EXIT_OK;
+  if (rc != LP_OK)
+    st = pctl_data_error(o->transactions, 0, "%s", h != NULL ? lp_clv_errmsg(h) : lp_strerror(rc));
+  if (st == PCTL_EXIT_OK) *customer_id = cid;
+  else free(cid);
+  free(out);
+  free(tx);
+  lp_clv_free(h);
+  return st;
 }
 
 /* ---- fitting and output ---- */

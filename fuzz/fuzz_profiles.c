@@ -1,0 +1,222 @@
+/*
+ * libFuzzer target: lp_profiles_load must reject or accept any input
+ * without crashing, hanging or leaking; a store it accepts must pass the
+ * invariant checker (profiles_check), build its view (which must equal a
+ * second build: profiles_check_view), walk every profile's view and
+ * tags, and save and load back to the same bytes; the store passes the
+ * checker after every input, accepted or not.
+ *
+ * Inputs starting with 'S' are section lists rather than snapshots: the
+ * target wraps them in a PRFS container with valid checksums, so
+ * mutations reach the store's decoder (and the nested graph, taxonomy and
+ * model loaders) instead of stopping at a checksum. Layout after the 'S':
+ * repeated [selector u8][length u16 LE][payload], selector % 9 choosing
+ * OPTS, TYPE, IDGR, TAXO, ORDR, TAGF, CLVM, KMNS or an unknown section,
+ * bit 7 making it required.
+ *
+ * Seeds: compiled with -DLP_PROFILES_MAKE_SEEDS this file is instead a
+ * program that writes fuzz/corpus/profiles/ (see the end of the file):
+ *   cc -DLP_PROFILES_MAKE_SEEDS -Iinclude -Isrc -Ibuild/include fuzz/fuzz_profiles.c \
+ *      build/src/libprofile_objs.a -lm -o /tmp/prf_seeds && /tmp/prf_seeds fuzz/corpus/profiles
+ * SPDX-License-Identifier: MIT
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "libprofile.h"
+#include "profiles/profiles_internal.h"
+
+static const uint32_t section_types[9] = {
+    LP_FOURCC('O', 'P', 'T', 'S'), LP_FOURCC('T', 'Y', 'P', 'E'), LP_FOURCC('I', 'D', 'G', 'R'),
+    LP_FOURCC('T', 'A', 'X', 'O'), LP_FOURCC('O', 'R', 'D', 'R'), LP_FOURCC('T', 'A', 'G', 'F'),
+    LP_FOURCC('C', 'L', 'V', 'M'), LP_FOURCC('K', 'M', 'N', 'S'), LP_FOURCC('Z', 'Z', 'Z', 'Z')};
+
+static int wrap_sections(const uint8_t *p, size_t n, lp_membuf *out) {
+  lp_snapshot_writer *w;
+  int rc = lp_snapshot_writer_create(NULL, lp_membuf_write, out, LP_PROFILES_SNAPSHOT_KIND, &w);
+  if (rc != LP_OK) return rc;
+  while (rc == LP_OK && n >= 3) {
+    uint8_t sel = p[0];
+    size_t len = (size_t)p[1] | ((size_t)p[2] << 8);
+    p += 3;
+    n -= 3;
+    if (len > n) len = n;
+    rc = lp_snapshot_writer_begin_section(w, section_types[(sel & 0x7F) % 9],
+                                          (sel & 0x80) ? LP_SECTION_REQUIRED : 0);
+    if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, p, len);
+    if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+    p += len;
+    n -= len;
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
+  lp_snapshot_writer_free(w);
+  return rc;
+}
+
+static void exercise(lp_profiles *h, const lp_allocator *alloc) {
+  if (lp_profiles_refresh(h) == LP_OK) {
+    if (profiles_check_view(h) == LP_ECORRUPT) abort(); /* view != rebuild */
+    uint64_t p = 0, sum = 0;
+    for (int i = 0; i < 10000 && lp_profiles_next(h, p, &p) == LP_OK; i++) {
+      lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+      if (lp_profiles_view_of(h, p, &v) != LP_OK) abort();
+      lp_profiles_tag tags[16];
+      size_t n;
+      (void)lp_profiles_tags_of(h, p, tags, 16, &n);
+      sum += v.orders + v.r + v.stage + v.tags;
+    }
+    lp_fuzz_sink(sum);
+  }
+  lp_membuf *a, *b;
+  if (lp_membuf_create(NULL, &a) != LP_OK) return;
+  if (lp_membuf_create(NULL, &b) != LP_OK) {
+    lp_membuf_free(a);
+    return;
+  }
+  lp_profiles *copy;
+  if (lp_profiles_save(h, lp_membuf_write, a) == LP_OK && lp_profiles_create(alloc, &copy) == LP_OK) {
+    lp_memreader mr;
+    lp_memreader_init(&mr, lp_membuf_data(a), lp_membuf_size(a));
+    if (lp_profiles_load(copy, lp_memreader_read, &mr) == LP_OK &&
+        lp_profiles_save(copy, lp_membuf_write, b) == LP_OK &&
+        (lp_membuf_size(a) != lp_membuf_size(b) ||
+         memcmp(lp_membuf_data(a), lp_membuf_data(b), lp_membuf_size(a)) != 0))
+      abort(); /* an accepted store must round-trip exactly */
+    lp_profiles_free(copy);
+  }
+  lp_membuf_free(a);
+  lp_membuf_free(b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  lp_fuzz_budget budget;
+  lp_allocator alloc;
+  lp_fuzz_allocator(&budget, &alloc, 64u << 20);
+  lp_membuf *wrapped = NULL;
+  if (size > 0 && data[0] == 'S') {
+    if (lp_membuf_create(NULL, &wrapped) != LP_OK) return 0;
+    if (wrap_sections(data + 1, size - 1, wrapped) != LP_OK) {
+      lp_membuf_free(wrapped);
+      return 0;
+    }
+    data = lp_membuf_data(wrapped);
+    size = lp_membuf_size(wrapped);
+  }
+  lp_profiles *h;
+  if (lp_profiles_create(&alloc, &h) == LP_OK) {
+    lp_memreader mr;
+    if (lp_memreader_init(&mr, data, size) == LP_OK &&
+        lp_profiles_load(h, lp_memreader_read, &mr) == LP_OK) {
+      if (profiles_check(h) != LP_OK) abort(); /* the loader accepted a broken store */
+      exercise(h, &alloc);
+    }
+    if (profiles_check(h) != LP_OK) abort();
+    lp_profiles_free(h);
+  }
+  lp_membuf_free(wrapped);
+  lp_fuzz_check_leaks(&budget);
+  return 0;
+}
+
+#ifdef LP_PROFILES_MAKE_SEEDS
+/* The snapshot of h, and the same as a section list ("S" form). */
+static int write_seed(const char *dir, const char *name, lp_profiles *h) {
+  char path[4096];
+  lp_membuf *b;
+  if (lp_membuf_create(NULL, &b) != LP_OK || lp_profiles_save(h, lp_membuf_write, b) != LP_OK) return 1;
+  snprintf(path, sizeof path, "%s/%s.lps", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) return 1;
+  int bad = fwrite(lp_membuf_data(b), 1, lp_membuf_size(b), f) != lp_membuf_size(b);
+  bad |= fclose(f) != 0;
+  snprintf(path, sizeof path, "%s/%s.sec", dir, name);
+  f = fopen(path, "wb");
+  if (f == NULL) return 1;
+  fputc('S', f);
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
+  lp_snapshot_reader *r;
+  if (lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r) != LP_OK) return 1;
+  lp_snapshot_reader_header(r, NULL, NULL);
+  uint32_t type, flags;
+  const uint8_t *p;
+  size_t len;
+  while (lp_snapshot_reader_next(r, &type, &flags, &p, &len) == LP_OK && type != LP_SECTION_END) {
+    int sel = 0;
+    while (sel < 8 && section_types[sel] != type) sel++;
+    if (len > 0xFFFF) return 1;
+    fputc(sel | 0x80, f);
+    fputc((int)(len & 0xFF), f);
+    fputc((int)(len >> 8), f);
+    if (len > 0) fwrite(p, 1, len, f);
+  }
+  lp_snapshot_reader_free(r);
+  bad |= fclose(f) != 0;
+  lp_membuf_free(b);
+  return bad;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) return 2;
+  lp_profiles *h;
+  if (lp_profiles_create(NULL, &h) != LP_OK) return 1;
+  lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+  d.name = "email";
+  d.normalizer = LP_IDGRAPH_NORM_EMAIL;
+  d.priority = 10;
+  lp_profiles_add_type(h, &d, NULL);
+  d.name = "device";
+  d.normalizer = LP_IDGRAPH_NORM_GENERIC;
+  d.priority = 1;
+  lp_profiles_add_type(h, &d, NULL);
+  lp_tags_def t = LP_TAGS_DEF_INIT;
+  t.name = "vip";
+  lp_profiles_define_tag(h, &t, NULL);
+  t.name = "city";
+  t.type = LP_TAGS_STRING;
+  t.merge = LP_TAGS_MERGE_LATEST;
+  lp_profiles_define_tag(h, &t, NULL);
+  int bad = write_seed(argv[1], "empty", h);
+  const int64_t t0 = 1704067200;
+  lp_profiles_set_int(h, LP_PROFILES_AS_OF, t0 + 100 * 86400);
+  lp_idgraph_ident ids[2] = {{0, "ann@x.org", 9}, {1, "dev-1", 5}};
+  lp_profiles_observe(h, ids, 2, t0, "web", 3, NULL);
+  for (int i = 0; i < 5; i++) {
+    lp_profiles_order o = LP_PROFILES_ORDER_INIT;
+    o.id = ids[i % 2];
+    o.flags = i == 2 ? 0 : LP_PROFILES_ORDER_HAS_ID;
+    o.order_id = i == 2 ? 0 : (uint64_t)(100 + i / 2);
+    o.ts = t0 + i * 86400 * 3;
+    o.amount = i == 3 ? -300 : 1000 + i;
+    lp_profiles_add_order(h, &o, NULL);
+  }
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.set_at = t0;
+  lp_profiles_set_tag(h, &ids[0], 0, &v, NULL);
+  v.str = "Oslo";
+  v.len = 4;
+  lp_profiles_set_tag(h, &ids[1], 1, &v, NULL);
+  bad |= write_seed(argv[1], "facts", h);
+  lp_idgraph_ident cy = {0, "cy@x.org", 8};
+  lp_profiles_observe(h, &cy, 1, t0 + 5, "crm", 3, NULL);
+  lp_profiles_forget_identifier(h, &cy);
+  lp_kmeans *km;
+  double x[6] = {1, 2, 300, 40, 1, 20};
+  if (lp_kmeans_create(NULL, &km) == LP_OK) {
+    lp_kmeans_set_int(km, LP_KMEANS_K, 2);
+    if (lp_kmeans_fit(km, x, 2, 3, NULL) == LP_OK) lp_profiles_set_kmeans(h, km);
+    lp_kmeans_free(km);
+  }
+  lp_clv *c;
+  const double bg[4] = {0.5, 10.0, 0.7, 2.5};
+  if (lp_clv_create(NULL, &c) == LP_OK) {
+    if (lp_clv_set_params(c, LP_CLV_MODEL_BGNBD, bg, 4) == LP_OK) lp_profiles_set_clv(h, c);
+    lp_clv_free(c);
+  }
+  bad |= write_seed(argv[1], "models_tombstone", h);
+  lp_profiles_free(h);
+  return bad;
+}
+#endif

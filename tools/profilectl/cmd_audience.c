@@ -141,8 +141,8 @@ static int run_audience(int argc, char **argv) {
         st = PCTL_EXIT_FAILURE;
       } else {
         (void)lp_tags_audience_next(a, ids, n, &got);
-        pctl_tags_sort_text(ids, got);
-        for (size_t i = 0; i < got; i++) printf("%" PRIu64 "\n", ids[i]);
+        st = pctl_tags_sort_text(ids, got);
+        for (size_t i = 0; st == PCTL_EXIT_OK && i < got; i++) printf("%" PRIu64 "\n", ids[i]);
         free(ids);
       }
       lp_tags_audience_free(a);

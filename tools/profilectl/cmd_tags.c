@@ -468,14 +468,36 @@ int pctl_tags_format(const lp_tags *h, uint64_t id, uint32_t tag, int64_t as_of,
   return 1;
 }
 
-static int cmp_text(const void *a, const void *b) {
-  char x[24], y[24];
-  snprintf(x, sizeof x, "%" PRIu64, *(const uint64_t *)a);
-  snprintf(y, sizeof y, "%" PRIu64, *(const uint64_t *)b);
-  return strcmp(x, y);
+/* Text order of decimal numbers: each id's digits padded with NUL bytes to
+ * 20 (NUL sorts before every digit, so a prefix comes first), formatted
+ * once; memcmp of the keys is then strcmp of the texts. */
+typedef struct text_key {
+  char k[20];
+  uint64_t id;
+} text_key;
+
+static int cmp_key(const void *a, const void *b) {
+  return memcmp(((const text_key *)a)->k, ((const text_key *)b)->k, 20);
 }
 
-void pctl_tags_sort_text(uint64_t *ids, size_t n) { qsort(ids, n, sizeof *ids, cmp_text); }
+int pctl_tags_sort_text(uint64_t *ids, size_t n) {
+  text_key *keys = malloc((n ? n : 1) * sizeof *keys);
+  if (keys == NULL) {
+    pctl_error("out of memory");
+    return PCTL_EXIT_FAILURE;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char tmp[24];
+    int len = snprintf(tmp, sizeof tmp, "%" PRIu64, ids[i]);
+    memset(keys[i].k, 0, sizeof keys[i].k);
+    memcpy(keys[i].k, tmp, (size_t)len);
+    keys[i].id = ids[i];
+  }
+  qsort(keys, n, sizeof *keys, cmp_key);
+  for (size_t i = 0; i < n; i++) ids[i] = keys[i].id;
+  free(keys);
+  return PCTL_EXIT_OK;
+}
 
 uint64_t *pctl_tags_sorted_ids(const lp_tags *h, size_t *n) {
   lp_tags_query q = LP_TAGS_QUERY_INIT;
@@ -495,7 +517,10 @@ uint64_t *pctl_tags_sorted_ids(const lp_tags *h, size_t *n) {
   }
   (void)lp_tags_audience_next(a, ids, total, &got);
   lp_tags_audience_free(a);
-  pctl_tags_sort_text(ids, got);
+  if (pctl_tags_sort_text(ids, got) != PCTL_EXIT_OK) {
+    free(ids);
+    return NULL;
+  }
   *n = got;
   return ids;
 }

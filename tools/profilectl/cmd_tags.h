@@ -52,7 +52,8 @@ uint64_t *pctl_tags_sorted_ids(const lp_tags *h, size_t *n);
  * @brief Sort ids by their decimal text.
  * @param ids Array.
  * @param n Count.
+ * @return PCTL_EXIT_OK, or PCTL_EXIT_FAILURE (out of memory, printed).
  */
-void pctl_tags_sort_text(uint64_t *ids, size_t n);
+int pctl_tags_sort_text(uint64_t *ids, size_t n);
 
 #endif /* PROFILECTL_CMD_TAGS_H */

@@ -111,6 +111,11 @@ static void random_operations(void **state) {
   memset(&m, 0, sizeof m);
   for (int p = 0; p <= NP; p++) m.attr[p] = m.best[p] = NONE;
   uint32_t va = attr(h, "visits_attr"), best = tag(h, "best_order");
+  /* two computed tags, one using the other: score_flag = hv and not churned */
+  assert_int_equal(define_tag(h, "hv", LP_TAGS_FLAG, LP_TAGS_MERGE_OR, 0, 0, NULL, NULL), LP_OK);
+  assert_int_equal(define_tag(h, "score_flag", LP_TAGS_FLAG, LP_TAGS_MERGE_OR, 0, 0, NULL, NULL), LP_OK);
+  assert_int_equal(lp_tags_set_rule(h, tag(h, "score_flag"), "hv and not churned"), LP_OK);
+  assert_int_equal(lp_tags_set_rule(h, tag(h, "hv"), "vip and visits_attr > 3 or best_order >= 9"), LP_OK);
   for (int step = 0; step < 6000; step++) {
     int p = 1 + (int)lp_rng_below(&r, NP), t = (int)lp_rng_below(&r, NT);
     int op = (int)lp_rng_below(&r, 10);
@@ -175,6 +180,21 @@ static void random_operations(void **state) {
       memset(m.has[q], 0, sizeof m.has[q]);
       m.exists[q] = false;
       m.attr[q] = m.best[q] = NONE;
+    } else if (op == 8 && step % 10 == 5) { /* computed tag against the model */
+      int64_t as_of = (int64_t)lp_rng_below(&r, 120);
+      assert_int_equal(lp_tags_evaluate(h, as_of), LP_OK);
+      char want[1024] = "", got[1024];
+      size_t len = 0;
+      for (int q = 1; q <= NP; q++) {
+        bool hv = m.exists[q] && ((live(&m, q, 0, as_of) && m.attr[q] != NONE && m.attr[q] > 3) ||
+                                  (m.best[q] != NONE && as_of < m.best_exp[q] && m.best[q] >= 9));
+        bool fl = m.exists[q] && hv && !live(&m, q, 2, as_of);
+        if (fl) len += (size_t)sprintf(want + len, "%s%d", len ? " " : "", q);
+      }
+      int rc = query_ids(h, "score_flag", as_of, got, sizeof got);
+      if (rc != LP_OK || strcmp(want, got) != 0)
+        fail_msg("computed at %lld: rc %d (%s) got '%s' want '%s'", (long long)as_of, rc,
+                 lp_tags_errmsg(h), got, want);
     } else if (op == 8 && step % 50 == 0) { /* save/load round trip */
       lp_membuf *b = save_bytes(h);
       lp_memreader rd;

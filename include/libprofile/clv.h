@@ -104,6 +104,13 @@ typedef struct lp_clv lp_clv;
 /** Lifetime value over the horizon t: margin x expected mean spend x the
  * expected purchases of each step, discounted per step (needs both models). */
 #define LP_CLV_PRED_CLV 4u
+/** Pareto/NBD only: discounted expected residual transactions (DERT, Fader,
+ * Hardie, Lee 2005 "RFM and CLV", eq. 2): the customer's expected future
+ * purchases over their whole remaining life, each discounted continuously
+ * at delta = ln(1 + #LP_CLV_DISCOUNT_RATE) / #LP_CLV_STEP per time unit
+ * (the same discounting as #LP_CLV_PRED_CLV); needs a discount rate > 0;
+ * t unused. */
+#define LP_CLV_PRED_DERT 5u
 /** @} */
 
 /** @name Parameter tables (lp_clv_params() @c what)
@@ -466,9 +473,10 @@ LP_API int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out);
  * @param capacity Capacity of @p out.
  * @param needed   Receives data->n (required).
  * @return #LP_OK, #LP_EINVAL (NULL, unknown @p what, bad row: the message
- * names it, NULL @p out with capacity > 0), #LP_EMISUSE (a model the
- * prediction needs is missing), #LP_ERANGE (parameters outside the
- * formula's domain, e.g. Gamma-Gamma q <= 1), #LP_ELIMIT (horizon / step
+ * names it, NULL @p out with capacity > 0, DERT for another model than
+ * Pareto/NBD), #LP_EMISUSE (a model the prediction needs is missing),
+ * #LP_ERANGE (parameters outside the formula's domain, e.g. Gamma-Gamma
+ * q <= 1, DERT without a discount rate), #LP_ELIMIT (horizon / step
  * above #LP_CLV_MAX_HORIZON_STEPS), #LP_EBUFSIZE.
  */
 LP_API int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, double t,

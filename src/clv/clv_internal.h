@@ -91,6 +91,9 @@ double clv_log_h2f1_a1(double a, double b, double z);
  * sign once); NaN when it does not settle. */
 double clv_h2f1(double a, double b, double c, double z);
 
+/* Upper incomplete gamma Gamma(a, z) for z > 0 and any a but 0, -1, ... */
+double clv_upper_gamma(double a, double z);
+
 /* clv_models.c */
 /* Weighted total log-likelihood at natural parameters p; when grad is not
  * NULL and the model has an analytic gradient, dLL/dp is written and

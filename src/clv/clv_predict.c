@@ -97,6 +97,19 @@ static double conditional(uint32_t model, const double *p, double x, double tx, 
   }
 }
 
+/* Pareto/NBD DERT (FHL 2005 "RFM and CLV" eq. 2) with U(s, s; z) =
+ * e^z Gamma(1 - s, z): (r + x) delta^(s-1) (alpha + T)^-(r+x+1) U / L, L
+ * the likelihood without its x-only factor. */
+static double dert(const double *p, double x, double tx, double T, double delta) {
+  const double r = p[0], al = p[1], s = p[2], z = delta * (p[3] + T);
+  double B1, B2;
+  clv_pnbd_terms(p, x, tx, T, &B1, &B2);
+  const double G = clv_upper_gamma(1.0 - s, z);
+  if (!(G > 0.0)) return NAN;
+  return exp(log(r + x) + (s - 1.0) * log(delta) - (r + x + 1.0) * log(al + T) - clv_lse(B1, B2) +
+             z + log(G));
+}
+
 static double gg_mean(const double *p, double x, double m) {
   const double pp = p[0], q = p[1], v = p[2];
   if (x == 0.0) return pp * v / (q - 1.0);
@@ -182,10 +195,18 @@ int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out) {
 static int predict_setup(const lp_clv *h, uint32_t what, const lp_clv_data *data, double t,
                          const clv_model **pm, const clv_model **sm, const char *fn) {
   lp_error *e = LP_ERR_OF_CONST(h);
-  if (what < LP_CLV_PRED_CONDITIONAL || what > LP_CLV_PRED_CLV)
+  if (what < LP_CLV_PRED_CONDITIONAL || what > LP_CLV_PRED_DERT)
     return lp_error_set(e, LP_EINVAL, "%s: unknown prediction %u", fn, what);
+  if (what == LP_CLV_PRED_DERT) {
+    const clv_model *P0 = &h->slot[CLV_SLOT_PURCHASE];
+    if (!P0->present) return lp_error_set(e, LP_EMISUSE, "%s: no purchase model", fn);
+    if (P0->model != LP_CLV_MODEL_PNBD) return lp_error_set(e, LP_EINVAL, "%s: DERT is for Pareto/NBD", fn);
+    if (!(h->opt.discount > 0.0)) return lp_error_set(e, LP_ERANGE, "%s: DERT needs a discount rate > 0", fn);
+    if (P0->p[2] == floor(P0->p[2])) return lp_error_set(e, LP_ERANGE, "%s: DERT needs a non-integer s", fn);
+  }
   const clv_model *P = &h->slot[CLV_SLOT_PURCHASE], *S = &h->slot[CLV_SLOT_SPEND];
-  bool need_p = what != LP_CLV_PRED_AVG_VALUE, need_s = what >= LP_CLV_PRED_AVG_VALUE;
+  bool need_p = what != LP_CLV_PRED_AVG_VALUE;
+  bool need_s = what == LP_CLV_PRED_AVG_VALUE || what == LP_CLV_PRED_CLV;
   if (need_p && !P->present) return lp_error_set(e, LP_EMISUSE, "%s: no purchase model", fn);
   if (need_s && !S->present) return lp_error_set(e, LP_EMISUSE, "%s: no Gamma-Gamma model", fn);
   if (need_s && !(S->p[1] > 1.0))
@@ -235,6 +256,11 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
   case LP_CLV_PRED_AVG_VALUE:
     for (size_t i = 0; i < data->n; i++) out[i] = gg_mean(S->p, X[i], X[i] > 0.0 ? M[i] : 0.0);
     break;
+  case LP_CLV_PRED_DERT: {
+    const double delta = log1p(h->opt.discount) / h->opt.step;
+    for (size_t i = 0; i < data->n; i++) out[i] = dert(P->p, X[i], TX[i], TT[i], delta);
+    break;
+  }
   default: {
     const double step = h->opt.step, disc = 1.0 + h->opt.discount;
     const size_t K = (size_t)ceil(t / step);

@@ -884,6 +884,51 @@ static void alive_in_future_simulated(void **state) {
   lp_clv_free(h);
 }
 
+/* Pareto/NBD DERT equals the continuously discounted sum of the
+ * conditional expected purchases over a long horizon (fine steps). */
+static void pnbd_dert(void **state) {
+  (void)state;
+  static const double q[4] = {0.55, 10.6, 0.61, 11.7};
+  lp_clv *h = new_clv();
+  double x[3] = {0, 3, 26}, tx[3] = {0, 10, 30.86}, T[3] = {30, 30, 31}, out[3];
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 3;
+  d.frequency = x;
+  d.recency = tx;
+  d.T = T;
+  size_t need;
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_DERT, &d, 0, out, 3, &need), LP_EMISUSE);
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q, 4), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_DERT, &d, 0, out, 3, &need), LP_ERANGE);
+  const double rate = 0.01; /* per week */
+  assert_int_equal(lp_clv_set_double(h, LP_CLV_DISCOUNT_RATE, rate), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_DERT, &d, 0, out, 3, &need), LP_OK);
+  const double delta = log1p(rate), dt = 0.25;
+  double sum[3] = {0, 0, 0}, prev[3] = {0, 0, 0}, cur[3];
+  for (int i = 1; i <= 20000; i++) { /* 5000 weeks: e^(-delta t) < 1e-21 */
+    assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_CONDITIONAL, &d, i * dt, cur, 3, &need), LP_OK);
+    for (int c = 0; c < 3; c++) {
+      sum[c] += (cur[c] - prev[c]) * exp(-delta * (i - 0.5) * dt);
+      prev[c] = cur[c];
+    }
+  }
+  for (int c = 0; c < 3; c++) {
+    print_message("DERT customer %d: %.6f, discounted sum %.6f\n", c, out[c], sum[c]);
+    assert_true(fabs(out[c] - sum[c]) <= 1e-4 * sum[c]);
+  }
+  static const double bg[4] = {0.243, 4.414, 0.793, 2.426};
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, bg, 4), LP_OK);
+  assert_int_equal(lp_clv_predict(h, LP_CLV_PRED_DERT, &d, 0, out, 3, &need), LP_EINVAL);
+  /* upper incomplete gamma: Gamma(1, z) = e^-z, Gamma(0.5, z) = sqrt(pi) erfc(sqrt z) */
+  assert_true(fabs(clv_upper_gamma(1.0, 0.7) - exp(-0.7)) < 1e-15);
+  assert_true(fabs(clv_upper_gamma(1.0, 4.0) - exp(-4.0)) < 1e-15);
+  assert_true(fabs(clv_upper_gamma(0.5, 2.0) - 1.7724538509055160 * erfc(sqrt(2.0))) < 1e-14);
+  /* Gamma(a + 1, z) = a Gamma(a, z) + z^a e^-z, here with a < 0 */
+  const double a = -0.4, z = 0.3;
+  assert_true(fabs(clv_upper_gamma(a + 1, z) - (a * clv_upper_gamma(a, z) + pow(z, a) * exp(-z))) < 1e-13);
+  lp_clv_free(h);
+}
+
 /* ---- from an lp_rfm state ---- */
 
 static void add_txn(lp_rfm *r, uint64_t id, int64_t day, int64_t cents) {
@@ -1170,6 +1215,7 @@ int main(void) {
       cmocka_unit_test(predict_contract),
       cmocka_unit_test(alive_in_future),
       cmocka_unit_test(alive_in_future_simulated),
+      cmocka_unit_test(pnbd_dert),
       cmocka_unit_test(fit_from_rfm),
       cmocka_unit_test(oom_fit),
       cmocka_unit_test(oom_fit_rfm),

@@ -41,6 +41,8 @@ typedef struct pctl_command {
   X(pctl_cmd_clv)             \
   X(pctl_cmd_tags)            \
   X(pctl_cmd_audience)        \
+  X(pctl_cmd_run)             \
+  X(pctl_cmd_forget)          \
   X(pctl_cmd_demo)
 
 /** @cond PCTL_INTERNAL */

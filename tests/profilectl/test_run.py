@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `profilectl run` and `profilectl forget`.
+
+A hand-made case whose figures are worked out in the comments, then the
+demo generator's data: determinism, the daily increment (one run over
+day 1 + day 2 gives the same bytes as day 1 then --state + day 2, by date
+and by an arbitrary split of the rows), header-only inputs, tags from a
+taxonomy and facts, erasure (the person leaves every output and the saved
+bytes, and a replay of the inputs cannot bring them back), exit codes.
+
+Usage: test_run.py PROFILECTL
+"""
+import csv
+import io
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+EXE = sys.argv[1]
+TMP = tempfile.mkdtemp(prefix="run_cli_")
+PROFILE_COLUMNS = ("profile_id,identifiers,first_seen,last_seen,recency_days,frequency,"
+                   "monetary,r,f,m,segment,lifecycle,p_alive,expected_purchases,clv,cluster")
+OUTPUTS = ("profiles.csv", "identifiers.csv", "state.lps", "report.html")
+
+
+def path(*parts):
+    return os.path.join(TMP, *parts)
+
+
+def write(name, text):
+    p = path(name)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "w", newline="") as f:
+        f.write(text)
+    return p
+
+
+def pc(*args):
+    return subprocess.run([EXE, *args], capture_output=True, text=True)
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+    print("ok:", what)
+
+
+def run(out, events, orders, *extra, as_of="2024-12-31"):
+    r = pc("run", "--events", events, "--orders", orders, "--as-of", as_of,
+           "--out-dir", path(out), *extra)
+    if r.returncode != 0:
+        print(r.stderr)
+    return r
+
+
+def read_bytes(out, name):
+    with open(path(out, name), "rb") as f:
+        return f.read()
+
+
+def table(out, name="profiles.csv"):
+    with open(path(out, name), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def same_outputs(a, b):
+    return all(read_bytes(a, n) == read_bytes(b, n) for n in OUTPUTS)
+
+
+# ---- a case worked out by hand ----
+# Events: alice's login and e-mail seen together (one profile, 2 identifiers);
+# bob's e-mail alone; carol's phone alone and never buys.
+# Orders (as_of 2024-03-01):
+#   alice: o1 2024-01-01 10.00 by login, o2 2024-02-20 25.50 by e-mail
+#          (two lines of o2: 20.00 + 5.50 count as one order)
+#          -> frequency 2, monetary 35.50, first 2024-01-01, last 2024-02-20 12:00,
+#             recency 9.5 days, written as whole days: 9
+#   bob:   o3 2024-02-29 12:00 -4.00 (a refund) -> frequency 1, monetary -4.00,
+#          recency 0.5 days: 0
+#   carol: prospect (no order): lifecycle "prospect", empty RFM cells
+events = write("hand/events.csv",
+               "ts,source,user_id,email,phone\n"
+               "2024-01-01T09:00:00Z,web,alice,Alice@Example.com,\n"
+               "2024-01-02T09:00:00Z,app,,bob@example.com,\n"
+               "2024-01-03T09:00:00Z,store,,,+1 415 555 0100\n")
+orders = write("hand/orders.csv",
+               "order_id,ts,id_type,id,amount\n"
+               "o1,2024-01-01T12:00:00Z,user_id,alice,10.00\n"
+               "o2,2024-02-20T12:00:00Z,email,alice@example.com,20.00\n"
+               "o2,2024-02-20T12:00:00Z,email,alice@example.com,5.50\n"
+               "o3,2024-02-29T12:00:00Z,email,bob@example.com,-4\n")
+r = run("hand-out", events, orders, "--raw", "--k", "0", as_of="2024-03-01")
+check(r.returncode == 0, "run exits 0 on the hand-made case")
+with open(path("hand-out", "profiles.csv"), newline="") as f:
+    header = f.readline().rstrip("\n")
+check(header == PROFILE_COLUMNS, "profiles.csv has the documented columns in order")
+ids = table("hand-out", "identifiers.csv")
+check([(x["type"], x["value"]) for x in ids] ==
+      [("email", "alice@example.com"), ("email", "bob@example.com"), ("phone", "+14155550100"),
+       ("user_id", "alice")],
+      "identifiers.csv lists type,value sorted by type then value (normalised with --raw)")
+pid = {x["value"]: x["profile_id"] for x in ids}
+check(pid["alice"] == pid["alice@example.com"] and pid["alice"] != pid["bob@example.com"],
+      "alice's login and e-mail are one profile, bob another")
+rows = {x["profile_id"]: x for x in table("hand-out")}
+check(len(rows) == 3, "three profiles")
+a, b, c = rows[pid["alice"]], rows[pid["bob@example.com"]], rows[pid["+14155550100"]]
+check((a["identifiers"], a["first_seen"], a["last_seen"], a["recency_days"], a["frequency"],
+       a["monetary"]) == ("2", "2024-01-01T12:00:00Z", "2024-02-20T12:00:00Z", "9", "2", "35.50"),
+      "alice: 2 identifiers, first/last order, 9 days, 2 orders, 35.50")
+check((b["recency_days"], b["frequency"], b["monetary"]) == ("0", "1", "-4.00"),
+      "bob: a refund counts as an order with negative spend")
+check((c["lifecycle"], c["frequency"], c["r"], c["segment"], c["cluster"]) ==
+      ("prospect", "0", "", "", ""), "carol is a prospect with empty RFM cells")
+check(all(x["cluster"] == "" for x in rows.values()), "--k 0 leaves the cluster column empty")
+check(r.stderr.count("\n") >= 2 and "4 order rows (4 kept" in r.stderr,
+      "the summary on stderr counts the order rows")
+
+# ---- the demo's data ----
+g = pc("demo", "--people", "400", "--seed", "5", "--out-dir", path("gen"))
+check(g.returncode == 0, "demo --out-dir writes the data set")
+EV, OR = path("gen", "events.csv"), path("gen", "orders.csv")
+r = run("full", EV, OR)
+check(r.returncode == 0, "run exits 0 on the demo data")
+for n in OUTPUTS:
+    check(os.path.getsize(path("full", n)) > 0, f"run writes {n}")
+for n in ("profiles.csv", "identifiers.csv"):
+    c = pc("csv-check", path("full", n))
+    check(c.returncode == 0 and "malformed: 0" in c.stdout, f"{n} is well-formed CSV")
+full = table("full")
+check(len({x["profile_id"] for x in full}) == len(full), "one row per profile")
+check([int(x["profile_id"]) for x in full] == sorted(int(x["profile_id"]) for x in full),
+      "rows ascend by profile_id")
+idrows = table("full", "identifiers.csv")
+check(all(len(x["value"]) == 32 and all(ch in "0123456789abcdef" for ch in x["value"])
+          for x in idrows), "identifier values are keyed hashes in hex by default")
+per = {}
+for x in idrows:
+    per[x["profile_id"]] = per.get(x["profile_id"], 0) + 1
+check(all(per.get(x["profile_id"]) == int(x["identifiers"]) for x in full),
+      "the identifiers column counts each profile's rows of identifiers.csv")
+buyers = [x for x in full if int(x["frequency"]) > 0]
+check(buyers and all(x["r"] and x["segment"] and x["cluster"] for x in buyers),
+      "every customer has scores, a segment and a cluster")
+check(all(0.0 <= float(x["p_alive"]) <= 1.0 for x in buyers if x["p_alive"]),
+      "p_alive is a probability")
+check(sum(1 for x in buyers if x["clv"]) > len(buyers) // 2, "most customers have a CLV")
+with open(path("gen", "orders.csv"), newline="") as f:
+    total = sum(round(float(x["amount"]) * 100) for x in csv.DictReader(f))
+check(sum(round(float(x["monetary"]) * 100) for x in full) == total,
+      "the profiles' monetary adds up to every order of the input")
+html = read_bytes("full", "report.html").decode("utf-8")
+for section in ("identity", "rfm", "lifecycle", "clv", "clusters", "tags"):
+    check(f'<section id="{section}">' in html, f"the report has the {section} section")
+check("<script" not in html and "http://" not in html and "https://" not in html,
+      "the report has no script and nothing from the network")
+check(html.count('<p class="what">') >= 8, "each figure has its sentence")
+r2 = run("full2", EV, OR)
+check(r2.returncode == 0 and same_outputs("full", "full2"), "a second run gives the same bytes")
+
+
+# ---- the daily increment ----
+def split_rows(src, day1, day2, keep):
+    with open(src, newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    rows = list(csv.reader(io.StringIO("".join(lines))))
+    ts = rows[0].index("ts")
+    a, b = [lines[0]], [lines[0]]
+    for i, row in enumerate(rows[1:], 1):
+        (a if keep(i, int(row[ts])) else b).append(lines[i])
+    for name, part in ((day1, a), (day2, b)):
+        with open(name, "w", newline="") as f:
+            f.write("".join(part))
+    return len(a) - 1, len(b) - 1
+
+
+CUT = 1733011200  # 2024-12-01: the last month is day 2
+n1, n2 = split_rows(EV, path("d1e.csv"), path("d2e.csv"), lambda i, t: t < CUT)
+m1, m2 = split_rows(OR, path("d1o.csv"), path("d2o.csv"), lambda i, t: t < CUT)
+check(n2 > 0 and m2 > 0, f"day 2 holds {n2} events and {m2} orders")
+r = run("day1", path("d1e.csv"), path("d1o.csv"), as_of="2024-12-01")
+check(r.returncode == 0, "day 1 runs")
+r = run("day2", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"))
+check(r.returncode == 0, "day 2 runs from day 1's state")
+for n in OUTPUTS:
+    check(read_bytes("day2", n) == read_bytes("full", n),
+          f"day 1 then --state + day 2 gives the {n} of one run over both")
+
+rng = random.Random(12)
+picks = {}
+split_rows(EV, path("r1e.csv"), path("r2e.csv"), lambda i, t: picks.setdefault(("e", i), rng.random() < 0.8))
+split_rows(OR, path("r1o.csv"), path("r2o.csv"), lambda i, t: picks.setdefault(("o", i), rng.random() < 0.8))
+r = run("rs1", path("r1e.csv"), path("r1o.csv"))
+r = run("rs2", path("r2e.csv"), path("r2o.csv"), "--state", path("rs1", "state.lps"))
+check(r.returncode == 0 and same_outputs("rs2", "full"),
+      "a random 80/20 split of the rows (late events included) gives the same bytes")
+
+HEAD_E = write("empty/events.csv", "ts,source,user_id,email,phone,device_id,cookie\n")
+HEAD_O = write("empty/orders.csv", "order_id,ts,id_type,id,amount\n")
+r = run("again", HEAD_E, HEAD_O, "--state", path("full", "state.lps"))
+check(r.returncode == 0 and same_outputs("again", "full"),
+      "header-only inputs with --state rewrite the same outputs")
+os.makedirs(path("inplace"), exist_ok=True)
+shutil.copy(path("full", "state.lps"), path("inplace", "state.lps"))
+r = run("inplace", path("d2e.csv"), path("d2o.csv"), "--state", path("inplace", "state.lps"))
+check(r.returncode == 0 and not os.path.exists(path("inplace", "state.lps.tmp")),
+      "--state may be DIR/state.lps itself (the daily job), no temporary file is left")
+
+# ---- tags: taxonomy and facts by identifier ----
+tax = write("tags/taxonomy.ini",
+            "[tag vip]\ntype = flag\n\n[tag ltv_band]\ntype = string\nmerge = latest\n\n"
+            "[tag credit]\ntype = decimal\nscale = 2\nmerge = sum\n")
+with open(OR, newline="") as f:
+    first = next(csv.DictReader(f))
+facts = write("tags/facts.csv",
+              "id_type,id,tag,value,expires_at,set_at\n"
+              f"{first['id_type']},{first['id']},vip,1,2024-12-01,2024-06-01\n"
+              f"{first['id_type']},{first['id']},credit,12.50,,2024-06-01\n"
+              f"{first['id_type']},{first['id']},credit,7.25,,2024-06-02\n"
+              f"{first['id_type']},{first['id']},ltv_band,gold,,2024-06-01\n")
+r = run("tags", EV, OR, "--taxonomy", tax, "--facts", facts)
+check(r.returncode == 0, "run with --taxonomy and --facts exits 0")
+trows = table("tags")
+check(list(trows[0].keys())[-3:] == ["vip", "ltv_band", "credit"],
+      "one column per tag, in taxonomy order, after the fixed columns")
+tagged = [x for x in trows if x["ltv_band"]]
+check(len(tagged) == 1 and tagged[0]["ltv_band"] == "gold" and tagged[0]["credit"] == "7.25",
+      "the facts reach the profile of their identifier; a later value of the same identifier "
+      "replaces the earlier one")
+check(tagged[0]["vip"] == "", "a value that expired on 2024-12-01 is not live on 2024-12-31")
+check(all(not x["credit"] and not x["vip"] for x in trows if x is not tagged[0]),
+      "no other profile has a tag")
+bad_f = write("tags/bad.csv", "id_type,id,tag,value,expires_at\nemail,a@b.com,nosuch,1,\n")
+r = run("x", EV, OR, "--taxonomy", tax, "--facts", bad_f)
+check(r.returncode == 1 and "bad.csv:2:" in r.stderr, "an unknown tag in the facts names FILE:LINE")
+thtml = read_bytes("tags", "report.html").decode("utf-8")
+check("vip" in thtml and "ltv_band" in thtml, "the report's tag coverage names the tags")
+
+# ---- forget ----
+r = run("raw", EV, OR, "--raw")
+check(r.returncode == 0, "run --raw")
+rawids = table("raw", "identifiers.csv")
+with open(OR, newline="") as f:
+    orders_rows = list(csv.DictReader(f))
+victim = next(o for o in orders_rows if o["id_type"] == "user_id")
+vpid = next(x["profile_id"] for x in rawids if x["type"] == "user_id" and x["value"] == victim["id"])
+vvalues = [x["value"] for x in rawids if x["profile_id"] == vpid]
+check(len(vvalues) >= 2, f"the person to erase has {len(vvalues)} identifiers")
+r = pc("forget", "--state", path("raw", "state.lps"), "--id", f"user_id:{victim['id']}",
+       "--out", path("forgotten.lps"))
+check(r.returncode == 0 and f"erased profile {vpid}" in r.stderr, "forget exits 0 and names the profile")
+r = run("after", HEAD_E, HEAD_O, "--raw", "--state", path("forgotten.lps"))
+check(r.returncode == 0, "run --state on the erased store")
+after = table("after")
+check(vpid not in {x["profile_id"] for x in after} and len(after) == len(table("raw")) - 1,
+      "the profile is gone from profiles.csv, every other stays")
+aids = read_bytes("after", "identifiers.csv").decode("utf-8")
+check(not any(f",{v}," in aids for v in vvalues), "none of its identifiers is in identifiers.csv")
+state = read_bytes("after", "state.lps")
+check(not any(v.encode() in state for v in vvalues if len(v) >= 6),
+      "the saved bytes hold none of its identifier values")
+vorders = [o for o in orders_rows if o["id"] in vvalues]
+check(vorders, "the person had orders")
+oids = {struct.pack("<Q", int(o["order_id"])) for o in vorders}
+check(not any(x in state for x in oids), "the saved bytes hold none of its order ids")
+before = {x["profile_id"]: x for x in table("raw")}
+cents = lambda rows: sum(round(float(x["monetary"]) * 100) for x in rows)
+check(cents(after) == cents(before.values()) - round(float(before[vpid]["monetary"]) * 100),
+      "its orders left the RFM view, nobody else's did")
+r = run("replay", EV, OR, "--raw", "--state", path("forgotten.lps"))
+rids = read_bytes("replay", "identifiers.csv").decode("utf-8")
+check(r.returncode == 0 and f"user_id,{victim['id']}," not in rids,
+      "replaying every input cannot bring the erased login back (tombstone)")
+r = pc("forget", "--state", path("full", "state.lps"), "--id", f"user_id:{victim['id']}",
+       "--out", path("forgotten-hashed.lps"))
+check(r.returncode == 0 and "erased profile" in r.stderr, "forget works on a hashed store too")
+r = pc("forget", "--state", path("full", "state.lps"), "--id", "user_id:nobody-at-all",
+       "--out", path("nobody.lps"))
+check(r.returncode == 0 and "not in the store" in r.stderr,
+      "forgetting an unknown identifier tombstones it and says so")
+
+# ---- exit codes ----
+r = pc("run", "--events", EV, "--orders", OR, "--out-dir", path("x"))
+check(r.returncode == 2 and "--as-of" in r.stderr, "a missing --as-of is a usage error")
+r = pc("run", "--events", EV, "--orders", OR, "--as-of", "2024-12-31", "--out-dir", path("x"), "--bogus")
+check(r.returncode == 2, "an unknown option is a usage error")
+r = pc("run", "--events", EV, "--orders", OR, "--as-of", "yesterday", "--out-dir", path("x"))
+check(r.returncode == 2, "a bad --as-of is a usage error")
+bad_e = write("bad/events.csv", "ts,email\n2024-01-01,a@b.com\nnot-a-time,c@d.com\n")
+r = run("x", bad_e, HEAD_O)
+check(r.returncode == 1 and "events.csv:3:" in r.stderr, "a bad event timestamp names FILE:LINE")
+bad_o = write("bad/orders.csv", "order_id,ts,id_type,id,amount\n1,2024-01-01,email,a@b.com,1.005\n")
+r = run("x", HEAD_E, bad_o)
+check(r.returncode == 1 and "orders.csv:2:" in r.stderr and "amount" in r.stderr,
+      "an amount with more decimals than --decimals names FILE:LINE")
+bad_t = write("bad/orders_t.csv", "order_id,ts,id_type,id,amount\n1,2024-01-01,fax,123,1\n")
+r = run("x", HEAD_E, bad_t)
+check(r.returncode == 1 and "orders_t.csv:2:" in r.stderr and "fax" in r.stderr,
+      "an unknown id_type names FILE:LINE")
+late = write("bad/orders_late.csv", "order_id,ts,id_type,id,amount\n1,2025-06-01,email,a@b.com,1\n")
+r = run("x", HEAD_E, late)
+check(r.returncode == 1, "an order after --as-of is an error")
+nocol = write("bad/orders_nocol.csv", "order_id,ts,id,amount\n")
+r = run("x", HEAD_E, nocol)
+check(r.returncode == 1 and "orders_nocol.csv:1:" in r.stderr, "a missing orders column names the header line")
+r = run("x", path("nope.csv"), HEAD_O)
+check(r.returncode == 1 and "nope.csv" in r.stderr, "a missing input is a data error")
+r = run("x", HEAD_E, HEAD_O, "--state", path("bad", "events.csv"))
+check(r.returncode == 1 and "cannot load" in r.stderr, "a state that is not a store is a data error")
+r = run("x", HEAD_E, HEAD_O, "--state", path("full", "state.lps"), "--key", "another key")
+check(r.returncode == 1, "a state made with another key is refused")
+r = pc("forget", "--state", path("full", "state.lps"), "--id", "no-colon")
+check(r.returncode == 2, "forget --id without TYPE: is a usage error")
+r = pc("forget", "--id", "user_id:x")
+check(r.returncode == 2, "forget without --state is a usage error")
+r = pc("forget", "--state", path("full", "state.lps"), "--id", "fax:1", "--out", path("y.lps"))
+check(r.returncode == 1 and "fax" in r.stderr, "forget of an unknown type is an error")
+
+shutil.rmtree(TMP)
+print("all run/forget tests passed")

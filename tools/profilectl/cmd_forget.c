@@ -1,0 +1,97 @@
+/*
+ * profilectl forget: erase a person from a saved store ('run' writes it).
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_run.h"
+#include "commands.h"
+#include "libprofile.h"
+
+#define CMD "forget"
+#define DEFAULT_KEY "profilectl identity"
+
+static int run_forget(int argc, char **argv) {
+  const char *state = NULL, *id = NULL, *out = NULL, *key = NULL;
+  const pctl_option table[] = {
+      PCTL_REQUIRED(PCTL_OPT_PATH("state", 0, "FILE", &state, NULL, "the saved store (DIR/state.lps of 'run')")),
+      PCTL_REQUIRED(PCTL_OPT_STRING("id", 0, "TYPE:VALUE", &id, NULL,
+                                    "an identifier of the person, as in the events file")),
+      PCTL_OPT_PATH("out", 0, "FILE", &out, NULL, "write the store there (default: replace --state)"),
+      PCTL_OPT_STRING("key", 0, "KEY", &key, DEFAULT_KEY, "hash key the store was made with"),
+      PCTL_OPT_END,
+  };
+  pctl_operands ops;
+  int st = pctl_parse_options(&pctl_cmd_forget, table, argc, argv, &ops);
+  if (st == PCTL_EXIT_OK) st = pctl_want_operands(&pctl_cmd_forget, &ops, 0, 0, "argument");
+  if (st != PCTL_EXIT_OK) return st;
+  const char *colon = strchr(id, ':');
+  char type[LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1];
+  size_t tl = colon != NULL ? (size_t)(colon - id) : 0;
+  if (colon == NULL || tl == 0 || tl >= sizeof type || colon[1] == '\0')
+    return pctl_usage_error(CMD, "--id expects TYPE:VALUE, not '%s'", id);
+  if (strlen(key) == 0 || strlen(key) > LP_IDGRAPH_MAX_KEY_LEN)
+    return pctl_usage_error(CMD, "--key must be 1 to %d bytes", LP_IDGRAPH_MAX_KEY_LEN);
+  memcpy(type, id, tl);
+  type[tl] = '\0';
+  lp_profiles *h = NULL;
+  if (lp_profiles_create(NULL, &h) != LP_OK) {
+    pctl_error("cannot create the store: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  if (lp_profiles_set_key(h, key, strlen(key)) != LP_OK) {
+    pctl_error("--key: %s", lp_profiles_errmsg(h));
+    st = PCTL_EXIT_FAILURE;
+  }
+  if (st == PCTL_EXIT_OK) st = pctl_run_load_state(h, state);
+  lp_idgraph_ident ident = {0u, colon + 1, strlen(colon + 1)};
+  if (st == PCTL_EXIT_OK && lp_idgraph_find_type(lp_profiles_idgraph(h), type, &ident.type) != LP_OK) {
+    pctl_error("--id: the store has no identifier type '%s'", type);
+    st = PCTL_EXIT_FAILURE;
+  }
+  uint64_t pid = 0;
+  lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+  if (st == PCTL_EXIT_OK &&
+      lp_idgraph_profile_of(lp_profiles_idgraph(h), ident.type, ident.value, ident.len, &pid) == LP_OK &&
+      lp_profiles_view_of(h, pid, &v) != LP_OK) {
+    pctl_error("%s", lp_profiles_errmsg(h));
+    st = PCTL_EXIT_FAILURE;
+  }
+  int rc = LP_OK;
+  if (st == PCTL_EXIT_OK)
+    rc = pid != 0 ? lp_profiles_forget_profile(h, pid) : lp_profiles_forget_identifier(h, &ident);
+  if (st == PCTL_EXIT_OK && rc != LP_OK) {
+    pctl_error("forget: %s", lp_profiles_errmsg(h));
+    st = PCTL_EXIT_FAILURE;
+  }
+  if (st == PCTL_EXIT_OK) st = pctl_run_save_state(h, out != NULL ? out : state);
+  if (st == PCTL_EXIT_OK && pid != 0)
+    fprintf(stderr,
+            PCTL_PROGRAM " " CMD ": erased profile %" PRIu64 ": %" PRIu64 " identifiers, %" PRIu64
+            " orders, %" PRIu64 " tag values\n",
+            pid, v.identifiers, v.orders, v.tags);
+  else if (st == PCTL_EXIT_OK)
+    fprintf(stderr, PCTL_PROGRAM " " CMD ": '%s' is not in the store; it is tombstoned so no "
+                    "later fact can bring it back\n", id);
+  lp_profiles_free(h);
+  return st;
+}
+
+const pctl_command pctl_cmd_forget = {
+    CMD,
+    "--state FILE --id TYPE:VALUE [--out FILE] [--key KEY]",
+    "erase a person from a saved store",
+    "Loads the store, finds the profile holding the identifier TYPE:VALUE (the\n"
+    "value as in the input files; it is normalised and hashed as they were) and\n"
+    "erases it: every identifier of the profile is tombstoned, so a replayed\n"
+    "event, order or fact cannot bring it back, and every order and tag fact\n"
+    "kept under them is deleted. The saved bytes then hold none of them. An\n"
+    "identifier the store does not hold is tombstoned. Saves to --out, or\n"
+    "replaces --state (through a temporary file). Run 'profilectl run --state'\n"
+    "afterwards to rewrite the outputs.\n",
+    run_forget,
+};

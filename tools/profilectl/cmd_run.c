@@ -1,0 +1,1062 @@
+/*
+ * profilectl run: the whole job on the user's own files. Events build the
+ * identity graph, orders and tag facts are kept against the identifier
+ * they arrived with, CLV and k-means are fitted on the profiles' view, and
+ * the view is written as a wide table, an identifier table, the saved
+ * store and an HTML report.
+ * SPDX-License-Identifier: MIT
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cmd_run.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cmd_tags.h"
+#include "commands.h"
+#include "core/hash.h"
+#include "csv.h"
+#include "csvout.h"
+#include "decimal.h"
+#include "libprofile.h"
+#include "progress.h"
+#include "report.h"
+#include "rules.h"
+#include "textutil.h"
+#include "timeparse.h"
+
+#define CMD "run"
+#define DEFAULT_KEY "profilectl identity"
+#define MAX_ID_COLUMNS LP_IDGRAPH_MAX_EVENT_IDS
+#define DAY 86400
+
+static const char *const clv_names[] = {"bgnbd", "pnbd", "mbgnbd", "none", NULL};
+static const uint32_t clv_models[] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_PNBD, LP_CLV_MODEL_MBGNBD};
+
+void pctl_run_config_init(pctl_run_config *c) {
+  memset(c, 0, sizeof *c);
+  c->key = DEFAULT_KEY;
+  c->k = 4;
+  c->n_init = 3;
+  c->seed = 42;
+  c->decimals = 2;
+  c->horizon = 365;
+  c->drift_days = 30;
+  c->clv = PCTL_RUN_CLV_BGNBD;
+  c->progress = PCTL_PROGRESS_AUTO;
+}
+
+/* Everything one run holds. */
+typedef struct job {
+  const pctl_run_config *c;
+  lp_profiles *h;
+  pctl_progress progress;
+  uint64_t total_bytes, done_bytes;
+  int64_t money_scale;
+  /* counters for the summary */
+  uint64_t event_rows, order_rows, fact_rows;
+  uint64_t orders_kept, orders_no_id, orders_refused, orders_erased;
+  uint64_t facts_kept, facts_refused, facts_erased;
+  /* taxonomy: host-set tags of the store, in tag id order */
+  uint32_t *tag_ids;
+  lp_tags_info *tag_info;
+  size_t ntags;
+  char clv_desc[160];
+  const char *clv_note;
+  const char *kmeans_note;
+  double centroids[PCTL_REPORT_MAX_K * LP_PROFILES_FEATURES];
+  size_t k;
+} job;
+
+static int store_error(const job *j, const char *what) {
+  pctl_error("%s: %s", what, lp_profiles_errmsg(j->h));
+  return PCTL_EXIT_FAILURE;
+}
+
+/* ---- reading a CSV file row by row ---- */
+
+typedef int (*row_fn)(job *j, const pctl_csv_field *f, size_t n, const char *path,
+                      uint64_t line);
+
+typedef struct csv_in {
+  FILE *f;
+  pctl_csv *csv;
+} csv_in;
+
+static int csv_begin(const char *path, csv_in *in) {
+  memset(in, 0, sizeof *in);
+  int st = pctl_open_input(path, &in->f, NULL);
+  if (st != PCTL_EXIT_OK) return st;
+  if (pctl_csv_open_file(NULL, in->f, &in->csv) != LP_OK || pctl_csv_read_header(in->csv) != LP_OK)
+    return pctl_csv_report(in->csv, path);
+  return PCTL_EXIT_OK;
+}
+
+static void csv_end(csv_in *in) {
+  pctl_csv_close(in->csv);
+  pctl_close_input(in->f);
+  memset(in, 0, sizeof *in);
+}
+
+static int csv_rows(job *j, csv_in *in, const char *path, row_fn fn, uint64_t *rows) {
+  for (;;) {
+    int rc = pctl_csv_next(in->csv);
+    if (rc == PCTL_CSV_END) break;
+    if (rc != PCTL_CSV_ROW) return pctl_csv_report(in->csv, path);
+    size_t n;
+    const pctl_csv_field *f = pctl_csv_fields(in->csv, &n);
+    (*rows)++;
+    int st = fn(j, f, n, path, pctl_csv_record_line(in->csv));
+    if (st != PCTL_EXIT_OK) return st;
+    if (pctl_progress_enabled(&j->progress)) {
+      pctl_csv_stats s;
+      pctl_csv_get_stats(in->csv, &s);
+      pctl_progress_update(&j->progress, j->done_bytes + s.bytes, *rows);
+    }
+  }
+  pctl_csv_stats s;
+  pctl_csv_get_stats(in->csv, &s);
+  j->done_bytes += s.bytes;
+  return PCTL_EXIT_OK;
+}
+
+static int column(pctl_csv *csv, const char *path, const char *name, size_t *idx) {
+  if (pctl_csv_column(csv, name, idx) != LP_OK)
+    return pctl_data_error(path, 1, "%s", pctl_csv_errmsg(csv));
+  return PCTL_EXIT_OK;
+}
+
+static int parse_ts(const pctl_csv_field *v, const char *path, uint64_t line, const char *col,
+                    int64_t *out) {
+  char err[PCTL_ERRBUF_SIZE];
+  const char *p = v->ptr;
+  size_t n = v->len;
+  pctl_trim_spaces(&p, &n);
+  if (pctl_time_parse(p, n, PCTL_TIME_AUTO, out, err, sizeof err) != LP_OK)
+    return pctl_data_error(path, line, "%s: %s", col, err);
+  return PCTL_EXIT_OK;
+}
+
+/* ---- setup: types, options, taxonomy ---- */
+
+typedef struct event_cols {
+  size_t ts, source, n;
+  size_t col[MAX_ID_COLUMNS];
+  uint32_t type[MAX_ID_COLUMNS];
+} event_cols;
+
+static bool is_name(pctl_csv_field h, const char *name) {
+  return h.len == strlen(name) && memcmp(h.ptr, name, h.len) == 0;
+}
+
+/* The identifier columns of the events header; without a state their
+ * rules are added (defaults by name unless the rules file has them). */
+static int map_events(pctl_csv *csv, const char *path, pctl_rules *rules,
+                      event_cols *c) {
+  c->ts = c->source = SIZE_MAX;
+  c->n = 0;
+  size_t cols = pctl_csv_header_count(csv);
+  for (size_t i = 0; i < cols; i++) {
+    pctl_csv_field h = pctl_csv_header_name(csv, i);
+    if (is_name(h, "ts")) {
+      c->ts = i;
+    } else if (is_name(h, "source")) {
+      c->source = i;
+    } else {
+      if (h.len == 0 || h.len > LP_IDGRAPH_MAX_TYPE_NAME_LEN || memchr(h.ptr, 0, h.len) != NULL)
+        return pctl_data_error(path, 1, "column %zu: identifier column names must be 1 to %d bytes",
+                               i + 1, LP_IDGRAPH_MAX_TYPE_NAME_LEN);
+      if (c->n == MAX_ID_COLUMNS)
+        return pctl_data_error(path, 1, "more than %d identifier columns", MAX_ID_COLUMNS);
+      if (pctl_rules_add(rules, h.ptr) == NULL)
+        return pctl_data_error(path, 1, "more than %d identifier types", LP_IDGRAPH_MAX_TYPES);
+      c->col[c->n++] = i;
+    }
+  }
+  if (c->ts == SIZE_MAX) return pctl_data_error(path, 1, "no 'ts' column");
+  return PCTL_EXIT_OK;
+}
+
+static int configure_graph(job *j, const pctl_rules *r) {
+  lp_profiles *h = j->h;
+  if (lp_profiles_set_int(h, LP_PROFILES_STORE_RAW, j->c->raw) != LP_OK ||
+      lp_profiles_set_int(h, LP_PROFILES_DEFAULT_BLOCKLIST, r->default_blocklist) != LP_OK ||
+      (r->quarantine > 0 &&
+       lp_profiles_set_int(h, LP_PROFILES_QUARANTINE_AFTER, r->quarantine) != LP_OK))
+    return store_error(j, "settings");
+  for (size_t i = 0; i < r->ntypes; i++) {
+    uint32_t id;
+    if (lp_profiles_add_type(h, &r->types[i].def, &id) != LP_OK)
+      return store_error(j, r->types[i].name);
+  }
+  if (r->nblocks > 0)
+    fprintf(stderr, PCTL_PROGRAM " " CMD ": warning: %zu 'block =' rules ignored (the store's "
+                    "graph takes the default blocklist only)\n", r->nblocks);
+  return PCTL_EXIT_OK;
+}
+
+static int set_options(job *j) {
+  const pctl_run_config *c = j->c;
+  lp_profiles *h = j->h;
+  if (lp_profiles_set_int(h, LP_PROFILES_AS_OF, c->as_of) != LP_OK)
+    return store_error(j, "--as-of");
+  if (lp_profiles_set_int(h, LP_PROFILES_CLV_HORIZON, c->horizon) != LP_OK)
+    return store_error(j, "--horizon");
+  if (lp_profiles_set_int(h, LP_PROFILES_CLV_MONEY_SCALE, j->money_scale) != LP_OK)
+    return store_error(j, "--decimals");
+  return PCTL_EXIT_OK;
+}
+
+/* The taxonomy file read by the 'tags' reader (into a scratch tag state
+ * over an empty profile table), then its host-set tags defined in the
+ * store; tags the store knows already (a saved store) are kept. */
+static int load_taxonomy(job *j, const char *path) {
+  char tmpl[] = "/tmp/profilectl-run-XXXXXX";
+  int fd = mkstemp(tmpl);
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+  if (f == NULL || fputs("profile_id\n", f) == EOF || fclose(f) != 0) {
+    pctl_error("cannot create a scratch file: %s", strerror(errno));
+    if (fd >= 0) remove(tmpl);
+    return PCTL_EXIT_FAILURE;
+  }
+  lp_tags *t = NULL;
+  int st = lp_tags_create(NULL, &t) == LP_OK ? PCTL_EXIT_OK : PCTL_EXIT_FAILURE;
+  if (st != PCTL_EXIT_OK) pctl_error("%s", strerror(ENOMEM));
+  pctl_tags_inputs in = {path, tmpl, NULL};
+  if (st == PCTL_EXIT_OK) st = pctl_tags_build(&in, t);
+  remove(tmpl);
+  const lp_tags *have = lp_profiles_taxonomy(j->h);
+  uint32_t n = st == PCTL_EXIT_OK ? lp_tags_tag_count(t) : 0;
+  for (uint32_t i = 0; i < n && st == PCTL_EXIT_OK; i++) {
+    lp_tags_info info = LP_TAGS_INFO_INIT;
+    uint32_t old;
+    if (lp_tags_describe(t, i, &info) != LP_OK || info.retired || info.rule[0] != '\0') continue;
+    if (lp_tags_find(have, info.name, &old) == LP_OK) continue;
+    lp_tags_def d = LP_TAGS_DEF_INIT;
+    d.name = info.name;
+    d.type = info.type;
+    d.merge = info.merge;
+    d.scale = info.scale;
+    d.sensitivity = info.sensitivity;
+    d.default_ttl = info.default_ttl;
+    d.category = info.category[0] ? info.category : NULL;
+    d.description = info.description[0] ? info.description : NULL;
+    d.owner = info.owner[0] ? info.owner : NULL;
+    d.purpose = info.purpose[0] ? info.purpose : NULL;
+    d.consent_for = info.consent_for[0] ? info.consent_for : NULL;
+    if (lp_profiles_define_tag(j->h, &d, NULL) != LP_OK)
+      st = pctl_data_error(path, 0, "tag '%s': %s", info.name, lp_profiles_errmsg(j->h));
+  }
+  lp_tags_free(t);
+  return st;
+}
+
+/* The store's host-set, live tags: the tag columns of profiles.csv. */
+static int list_tags(job *j) {
+  const lp_tags *tax = lp_profiles_taxonomy(j->h);
+  uint32_t n = lp_tags_tag_count(tax);
+  j->tag_ids = calloc(n ? n : 1, sizeof *j->tag_ids);
+  j->tag_info = calloc(n ? n : 1, sizeof *j->tag_info);
+  if (j->tag_ids == NULL || j->tag_info == NULL) {
+    pctl_error("%s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    lp_tags_info info = LP_TAGS_INFO_INIT;
+    if (lp_tags_describe(tax, i, &info) != LP_OK || info.retired || info.rule[0] != '\0') continue;
+    j->tag_ids[j->ntags] = i;
+    j->tag_info[j->ntags++] = info;
+  }
+  return PCTL_EXIT_OK;
+}
+
+/* ---- facts ---- */
+
+typedef struct order_cols {
+  size_t order_id, ts, id_type, id, amount;
+} order_cols;
+
+typedef struct fact_cols {
+  size_t id_type, id, profile_id, tag, value, expires_at, set_at;
+} fact_cols;
+
+/* The row callbacks read their columns from the job's current layout. */
+static event_cols *cur_events;
+static order_cols cur_orders;
+static fact_cols cur_facts;
+
+static int event_row(job *j, const pctl_csv_field *f, size_t nf, const char *path,
+                     uint64_t line) {
+  (void)nf;
+  const event_cols *c = cur_events;
+  int64_t ts;
+  int st = parse_ts(&f[c->ts], path, line, "ts", &ts);
+  if (st != PCTL_EXIT_OK) return st;
+  lp_idgraph_ident ids[MAX_ID_COLUMNS];
+  size_t n = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    const pctl_csv_field *v = &f[c->col[i]];
+    if (v->len == 0) continue;
+    ids[n].type = c->type[i];
+    ids[n].value = v->ptr;
+    ids[n].len = v->len;
+    n++;
+  }
+  if (n == 0) return PCTL_EXIT_OK;
+  const char *src = c->source != SIZE_MAX ? f[c->source].ptr : "";
+  size_t slen = c->source != SIZE_MAX ? f[c->source].len : 0;
+  if (lp_profiles_observe(j->h, ids, n, ts, src, slen, NULL) != LP_OK)
+    return pctl_data_error(path, line, "%s", lp_profiles_errmsg(j->h));
+  return PCTL_EXIT_OK;
+}
+
+static int find_type(job *j, const pctl_csv_field *name, const char *path, uint64_t line,
+                     uint32_t *type) {
+  char buf[LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1];
+  if (name->len == 0 || name->len >= sizeof buf || memchr(name->ptr, 0, name->len) != NULL ||
+      (memcpy(buf, name->ptr, name->len), buf[name->len] = '\0',
+       lp_idgraph_find_type(lp_profiles_idgraph(j->h), buf, type) != LP_OK)) {
+    char ex[PCTL_EXCERPT_CAP];
+    pctl_text_excerpt(name->ptr, name->len, ex);
+    return pctl_data_error(path, line,
+                           "id_type: unknown identifier type '%s' (the types are the events "
+                           "file's identifier columns)", ex);
+  }
+  return PCTL_EXIT_OK;
+}
+
+/* Numeric order ids are kept as they are; any other text by its 64-bit hash. */
+static uint64_t order_key(const pctl_csv_field *v) {
+  const char *p = v->ptr;
+  size_t n = v->len;
+  pctl_trim_spaces(&p, &n);
+  uint64_t x = 0;
+  size_t i = 0;
+  for (; i < n && i < 19 && pctl_is_digit(p[i]); i++) x = x * 10 + (uint64_t)(p[i] - '0');
+  if (i == n && n > 0) return x;
+  return lp_hash64(p, n, UINT64_C(0x6f72646572)); /* "order" */
+}
+
+/* A refused identifier (blocked, invalid, a limit) drops the fact and is
+ * counted; a malformed row is a data error. */
+static bool refused(int rc) { return rc == LP_EINVAL || rc == LP_ECONFLICT; }
+
+static int order_row(job *j, const pctl_csv_field *f, size_t nf, const char *path,
+                     uint64_t line) {
+  (void)nf;
+  const order_cols *c = &cur_orders;
+  lp_profiles_order o = LP_PROFILES_ORDER_INIT;
+  int st = parse_ts(&f[c->ts], path, line, "ts", &o.ts);
+  if (st != PCTL_EXIT_OK) return st;
+  if (o.ts > j->c->as_of)
+    return pctl_data_error(path, line, "ts: the order is later than --as-of");
+  char err[PCTL_ERRBUF_SIZE];
+  if (pctl_decimal_parse(f[c->amount].ptr, f[c->amount].len, (unsigned)j->c->decimals, &o.amount,
+                         err, sizeof err) != LP_OK)
+    return pctl_data_error(path, line, "amount: %s", err);
+  if (f[c->id].len == 0) {
+    j->orders_no_id++;
+    return PCTL_EXIT_OK;
+  }
+  st = find_type(j, &f[c->id_type], path, line, &o.id.type);
+  if (st != PCTL_EXIT_OK) return st;
+  o.id.value = f[c->id].ptr;
+  o.id.len = f[c->id].len;
+  if (f[c->order_id].len > 0) {
+    o.flags = LP_PROFILES_ORDER_HAS_ID;
+    o.order_id = order_key(&f[c->order_id]);
+  }
+  uint64_t pid = 0;
+  int rc = lp_profiles_add_order(j->h, &o, &pid);
+  if (rc == LP_OK) {
+    if (pid == 0) j->orders_erased++;
+    else j->orders_kept++;
+    return PCTL_EXIT_OK;
+  }
+  if (refused(rc)) {
+    j->orders_refused++;
+    return PCTL_EXIT_OK;
+  }
+  return pctl_data_error(path, line, "%s", lp_profiles_errmsg(j->h));
+}
+
+static int parse_value(const lp_tags_info *info, const char *val, size_t len, lp_tags_value *v,
+                       char *err, size_t cap) {
+  switch (info->type) {
+    case LP_TAGS_FLAG:
+      if (len != 1 || val[0] != '1') {
+        snprintf(err, cap, "flag '%s' takes the value 1", info->name);
+        return LP_EINVAL;
+      }
+      return LP_OK;
+    case LP_TAGS_STRING:
+      v->str = val;
+      v->len = len;
+      return LP_OK;
+    case LP_TAGS_TIME:
+      return pctl_time_parse(val, len, PCTL_TIME_AUTO, &v->num, err, cap);
+    default:
+      return pctl_decimal_parse(val, len, info->scale, &v->num, err, cap);
+  }
+}
+
+static int fact_row(job *j, const pctl_csv_field *f, size_t nf, const char *path,
+                    uint64_t line) {
+  (void)nf;
+  const fact_cols *c = &cur_facts;
+  char name[LP_TAGS_MAX_NAME + 1], err[PCTL_ERRBUF_SIZE];
+  const pctl_csv_field *tf = &f[c->tag];
+  uint32_t tag = 0;
+  size_t k = 0;
+  if (tf->len < sizeof name) {
+    memcpy(name, tf->ptr, tf->len);
+    name[tf->len] = '\0';
+    for (k = 0; k < j->ntags && strcmp(j->tag_info[k].name, name) != 0; k++) {
+    }
+  }
+  if (tf->len >= sizeof name || k == j->ntags) {
+    char ex[PCTL_EXCERPT_CAP];
+    pctl_text_excerpt(tf->ptr, tf->len, ex);
+    return pctl_data_error(path, line, "tag: '%s' is not a host-set tag of the taxonomy", ex);
+  }
+  tag = j->tag_ids[k];
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.expires_at = LP_TAGS_NEVER;
+  int rc = LP_OK;
+  err[0] = '\0';
+  if (c->set_at != SIZE_MAX && f[c->set_at].len > 0)
+    rc = pctl_time_parse(f[c->set_at].ptr, f[c->set_at].len, PCTL_TIME_AUTO, &v.set_at, err,
+                         sizeof err);
+  if (rc == LP_OK && f[c->expires_at].len > 0)
+    rc = pctl_time_parse(f[c->expires_at].ptr, f[c->expires_at].len, PCTL_TIME_AUTO,
+                         &v.expires_at, err, sizeof err);
+  if (rc == LP_OK)
+    rc = parse_value(&j->tag_info[k], f[c->value].ptr, f[c->value].len, &v, err, sizeof err);
+  if (rc != LP_OK) return pctl_data_error(path, line, "%s", err[0] ? err : "bad value");
+  uint64_t pid = 0;
+  if (c->profile_id != SIZE_MAX) {
+    const pctl_csv_field *p = &f[c->profile_id];
+    char *end = NULL;
+    errno = 0;
+    unsigned long long id = p->len > 0 && pctl_is_digit(p->ptr[0]) ? strtoull(p->ptr, &end, 10) : 0;
+    if (end == NULL || *end != '\0' || errno != 0 || id == 0)
+      return pctl_data_error(path, line, "profile_id: not a profile id");
+    rc = lp_profiles_set_tag_profile(j->h, (uint64_t)id, tag, &v);
+    pid = (uint64_t)id;
+  } else {
+    if (f[c->id].len == 0) {
+      j->facts_refused++;
+      return PCTL_EXIT_OK;
+    }
+    lp_idgraph_ident id;
+    int st = find_type(j, &f[c->id_type], path, line, &id.type);
+    if (st != PCTL_EXIT_OK) return st;
+    id.value = f[c->id].ptr;
+    id.len = f[c->id].len;
+    rc = lp_profiles_set_tag(j->h, &id, tag, &v, &pid);
+  }
+  if (rc == LP_OK) {
+    if (pid == 0) j->facts_erased++;
+    else j->facts_kept++;
+    return PCTL_EXIT_OK;
+  }
+  if (refused(rc) && c->profile_id == SIZE_MAX) {
+    j->facts_refused++;
+    return PCTL_EXIT_OK;
+  }
+  return pctl_data_error(path, line, "%s", lp_profiles_errmsg(j->h));
+}
+
+static int read_events(job *j, csv_in *in, event_cols *c) {
+  for (size_t i = 0; i < c->n; i++) {
+    pctl_csv_field h = pctl_csv_header_name(in->csv, c->col[i]);
+    if (lp_idgraph_find_type(lp_profiles_idgraph(j->h), h.ptr, &c->type[i]) != LP_OK)
+      return pctl_data_error(j->c->events, 1,
+                             "column '%s' is not an identifier type of the saved store", h.ptr);
+  }
+  cur_events = c;
+  return csv_rows(j, in, j->c->events, event_row, &j->event_rows);
+}
+
+static int read_orders(job *j) {
+  csv_in in;
+  const char *path = j->c->orders;
+  int st = csv_begin(path, &in);
+  order_cols *c = &cur_orders;
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "order_id", &c->order_id);
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "ts", &c->ts);
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "id_type", &c->id_type);
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "id", &c->id);
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "amount", &c->amount);
+  if (st == PCTL_EXIT_OK) st = csv_rows(j, &in, path, order_row, &j->order_rows);
+  csv_end(&in);
+  return st;
+}
+
+static int read_facts(job *j) {
+  csv_in in;
+  const char *path = j->c->facts;
+  int st = csv_begin(path, &in);
+  fact_cols *c = &cur_facts;
+  c->id_type = c->id = c->profile_id = c->set_at = SIZE_MAX;
+  if (st == PCTL_EXIT_OK && pctl_csv_column(in.csv, "profile_id", &c->profile_id) != LP_OK) {
+    c->profile_id = SIZE_MAX;
+    st = column(in.csv, path, "id_type", &c->id_type);
+    if (st == PCTL_EXIT_OK) st = column(in.csv, path, "id", &c->id);
+  }
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "tag", &c->tag);
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "value", &c->value);
+  if (st == PCTL_EXIT_OK) st = column(in.csv, path, "expires_at", &c->expires_at);
+  if (st == PCTL_EXIT_OK && pctl_csv_column(in.csv, "set_at", &c->set_at) != LP_OK)
+    c->set_at = SIZE_MAX;
+  if (st == PCTL_EXIT_OK) st = csv_rows(j, &in, path, fact_row, &j->fact_rows);
+  csv_end(&in);
+  return st;
+}
+
+/* ---- models ---- */
+
+static int fit_models(job *j) {
+  const pctl_run_config *c = j->c;
+  size_t n = 0;
+  if (lp_profiles_features(j->h, NULL, NULL, 0, &n) != LP_OK) return store_error(j, "features");
+  uint64_t *ids = malloc((n ? n : 1) * sizeof *ids);
+  uint64_t *gids = malloc((n ? n : 1) * sizeof *gids);
+  double *x = malloc((n ? n : 1) * LP_PROFILES_FEATURES * sizeof *x);
+  if (ids == NULL || gids == NULL || x == NULL) {
+    free(ids);
+    free(gids);
+    free(x);
+    pctl_error("features: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  int st = PCTL_EXIT_OK;
+  if (lp_profiles_features(j->h, ids, x, n, &n) != LP_OK) st = store_error(j, "features");
+  /* CLV: a purchase model and Gamma-Gamma for the value */
+  lp_clv *clv = NULL;
+  j->clv_note = c->clv == PCTL_RUN_CLV_NONE ? "turned off (--clv none)" : NULL;
+  if (st == PCTL_EXIT_OK && c->clv != PCTL_RUN_CLV_NONE && n == 0) j->clv_note = "no customer has an order";
+  if (st == PCTL_EXIT_OK && j->clv_note == NULL) {
+    const lp_rfm *rfm = NULL;
+    lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT, grep = LP_CLV_FIT_REPORT_INIT;
+    uint32_t model = clv_models[c->clv];
+    if (lp_profiles_rfm_view(j->h, &rfm) != LP_OK) st = store_error(j, "rfm view");
+    else if (lp_clv_create(NULL, &clv) != LP_OK) st = PCTL_EXIT_FAILURE;
+    else if (lp_clv_fit_rfm(clv, model, rfm, ids, n, c->as_of, 1.0, (double)j->money_scale,
+                            &rep) != LP_OK) {
+      j->clv_note = "the purchase model could not be fitted";
+      fprintf(stderr, PCTL_PROGRAM " " CMD ": warning: CLV fit: %s\n", lp_clv_errmsg(clv));
+    } else {
+      /* Gamma-Gamma takes positive mean repeat spend only: repeat buyers
+       * whose refunds cancel their spend are left out of its fit */
+      size_t ng = 0;
+      for (size_t i = 0; i < n; i++) {
+        lp_rfm_clv ci = LP_RFM_CLV_INIT;
+        if (lp_rfm_clv_inputs(rfm, ids[i], c->as_of, &ci) == LP_OK &&
+            (ci.frequency == 0 || ci.monetary > 0.0))
+          gids[ng++] = ids[i];
+      }
+      int grc = ng > 0 ? lp_clv_fit_rfm(clv, LP_CLV_MODEL_GG, rfm, gids, ng, c->as_of, 1.0,
+                                        (double)j->money_scale, &grep)
+                       : LP_EINVAL;
+      if (grc != LP_OK)
+        fprintf(stderr, PCTL_PROGRAM " " CMD ": warning: CLV spend model: %s\n", lp_clv_errmsg(clv));
+      snprintf(j->clv_desc, sizeof j->clv_desc, "%s (%s, %" PRIu32 " iterations)%s",
+               lp_clv_model_name(model),
+               rep.status == LP_CLV_STATUS_CONVERGED ? "converged" : "not converged",
+               rep.iterations, grc == LP_OK ? " with Gamma-Gamma spend" : ", no spend model");
+      if (lp_profiles_set_clv(j->h, clv) != LP_OK) st = store_error(j, "CLV model");
+    }
+  }
+  lp_clv_free(clv);
+  /* k-means on recency (log1p), orders (log1p) and spend (z-score: refunds
+   * make it negative) */
+  lp_kmeans *km = NULL;
+  j->kmeans_note = c->k == 0 ? "turned off (--k 0)" : NULL;
+  if (st == PCTL_EXIT_OK && c->k > 0 && n < (size_t)c->k) j->kmeans_note = "fewer customers than clusters";
+  if (st == PCTL_EXIT_OK && j->kmeans_note == NULL) {
+    static const uint32_t scales[LP_PROFILES_FEATURES] = {LP_KMEANS_SCALE_LOG1P, LP_KMEANS_SCALE_LOG1P,
+                                                          LP_KMEANS_SCALE_ZSCORE};
+    int rc = lp_kmeans_create(NULL, &km);
+    if (rc == LP_OK) rc = lp_kmeans_set_int(km, LP_KMEANS_K, c->k);
+    if (rc == LP_OK) rc = lp_kmeans_set_int(km, LP_KMEANS_SEED, c->seed);
+    if (rc == LP_OK) rc = lp_kmeans_set_int(km, LP_KMEANS_N_INIT, c->n_init);
+    if (rc == LP_OK) rc = lp_kmeans_set_column_scales(km, scales, LP_PROFILES_FEATURES);
+    if (rc == LP_OK) rc = lp_kmeans_fit(km, x, n, LP_PROFILES_FEATURES, NULL);
+    size_t got = 0;
+    if (rc == LP_OK)
+      rc = lp_kmeans_centroids(km, LP_KMEANS_SPACE_ORIGINAL, j->centroids,
+                               (size_t)c->k * LP_PROFILES_FEATURES, &got);
+    if (rc != LP_OK) {
+      pctl_error("k-means: %s", km != NULL ? lp_kmeans_errmsg(km) : lp_strerror(rc));
+      st = PCTL_EXIT_FAILURE;
+    } else if (lp_profiles_set_kmeans(j->h, km) != LP_OK) {
+      st = store_error(j, "k-means model");
+    } else {
+      j->k = (size_t)c->k;
+    }
+  }
+  lp_kmeans_free(km);
+  free(ids);
+  free(gids);
+  free(x);
+  return st;
+}
+
+/* ---- outputs ---- */
+
+typedef struct id_row {
+  uint64_t pid;
+  const char *raw;
+  uint32_t raw_len;
+  uint32_t rank; /* of the type's name */
+  uint8_t hash[LP_IDGRAPH_HASH_SIZE];
+} id_row;
+
+static int cmp_id_rows(const void *a, const void *b) {
+  const id_row *x = a, *y = b;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+  if (x->raw != NULL && y->raw != NULL) {
+    size_t n = x->raw_len < y->raw_len ? x->raw_len : y->raw_len;
+    int c = memcmp(x->raw, y->raw, n);
+    if (c != 0) return c;
+    return x->raw_len < y->raw_len ? -1 : (x->raw_len > y->raw_len);
+  }
+  return memcmp(x->hash, y->hash, sizeof x->hash);
+}
+
+typedef struct out_state {
+  id_row *rows;
+  size_t nrows, cap;
+  lp_idgraph_ident_info *info;
+  size_t info_cap;
+  lp_profiles_tag *tags;
+  size_t tags_cap;
+  uint32_t rank[LP_IDGRAPH_MAX_TYPES];
+  const char *type_name[LP_IDGRAPH_MAX_TYPES];
+  char names[LP_IDGRAPH_MAX_TYPES][16];
+} out_state;
+
+/* Type names by id: the graph lists none, so they come from the rules and
+ * the events header (every type of a store this command made); any other
+ * type of a saved store prints as "typeN". */
+static void type_ranks(const lp_idgraph *g, const pctl_rules *r, out_state *o) {
+  for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) {
+    snprintf(o->names[t], sizeof o->names[t], "type%u", (unsigned)t);
+    o->type_name[t] = o->names[t];
+  }
+  for (size_t i = 0; i < r->ntypes; i++) {
+    uint32_t id;
+    if (lp_idgraph_find_type(g, r->types[i].name, &id) == LP_OK && id < LP_IDGRAPH_MAX_TYPES)
+      o->type_name[id] = r->types[i].name;
+  }
+  for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) {
+    uint32_t rank = 0;
+    for (uint32_t u = 0; u < LP_IDGRAPH_MAX_TYPES; u++) {
+      int c = strcmp(o->type_name[u], o->type_name[t]);
+      if (c < 0 || (c == 0 && u < t)) rank++;
+    }
+    o->rank[t] = rank;
+  }
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return 0;
+  size_t c = *cap ? *cap : 64;
+  while (c < need) c *= 2;
+  void *q = realloc(*p, c * size);
+  if (q == NULL) return -1;
+  *p = q;
+  *cap = c;
+  return 0;
+}
+
+static void put_opt_i64(pctl_csvout *w, bool has, int64_t v) {
+  if (has) pctl_csvout_i64(w, v);
+  else pctl_csvout_str(w, "");
+}
+
+static void put_time(pctl_csvout *w, bool has, int64_t t) {
+  char buf[32];
+  if (has && pctl_time_format_iso8601(t, buf, sizeof buf) == LP_OK) pctl_csvout_str(w, buf);
+  else if (has) pctl_csvout_i64(w, t);
+  else pctl_csvout_str(w, "");
+}
+
+static void put_tag(pctl_csvout *w, const lp_tags_info *info, const lp_profiles_tag *t) {
+  char buf[PCTL_DECIMAL_BUF + 8];
+  switch (t->type) {
+    case LP_TAGS_FLAG: pctl_csvout_str(w, "1"); break;
+    case LP_TAGS_STRING: pctl_csvout_field(w, t->str != NULL ? t->str : "", t->len); break;
+    case LP_TAGS_TIME: put_time(w, true, t->num); break;
+    default:
+      if (pctl_decimal_format(t->num, info->scale, buf, sizeof buf) != LP_OK)
+        snprintf(buf, sizeof buf, "%" PRId64, t->num);
+      pctl_csvout_str(w, buf);
+      break;
+  }
+}
+
+static void profiles_header(pctl_csvout *w, const job *j) {
+  static const char *const head[] = {
+      "profile_id", "identifiers", "first_seen", "last_seen", "recency_days", "frequency",
+      "monetary", "r", "f", "m", "segment", "lifecycle", "p_alive", "expected_purchases",
+      "clv", "cluster"};
+  pctl_csvout_strs(w, head, PCTL_ARRAY_LEN(head));
+  for (size_t i = 0; i < j->ntags; i++) pctl_csvout_str(w, j->tag_info[i].name);
+  pctl_csvout_end_row(w);
+}
+
+static int one_profile(job *j, out_state *o, pctl_csvout *w, pctl_report *rep, const lp_rfm *rfm,
+                       uint64_t id) {
+  lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+  size_t ni = 0, nt = 0;
+  if (lp_profiles_view_of(j->h, id, &v) != LP_OK) return store_error(j, "view");
+  int rc = lp_profiles_identifiers(j->h, id, NULL, 0, &ni);
+  if (rc == LP_OK && grow((void **)&o->info, &o->info_cap, ni, sizeof *o->info) != 0) rc = LP_ENOMEM;
+  if (rc == LP_OK) rc = lp_profiles_identifiers(j->h, id, o->info, o->info_cap, &ni);
+  if (rc == LP_OK) rc = lp_profiles_tags_of(j->h, id, NULL, 0, &nt);
+  if (rc == LP_OK && grow((void **)&o->tags, &o->tags_cap, nt, sizeof *o->tags) != 0) rc = LP_ENOMEM;
+  if (rc == LP_OK) rc = lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
+  if (rc == LP_OK && grow((void **)&o->rows, &o->cap, o->nrows + ni, sizeof *o->rows) != 0) rc = LP_ENOMEM;
+  if (rc != LP_OK) {
+    if (rc == LP_ENOMEM) pctl_error("output: %s", strerror(ENOMEM));
+    else store_error(j, "identifiers");
+    return PCTL_EXIT_FAILURE;
+  }
+  for (size_t i = 0; i < ni; i++) {
+    id_row *r = &o->rows[o->nrows++];
+    r->pid = id;
+    r->raw = o->info[i].value;
+    r->raw_len = (uint32_t)o->info[i].len;
+    r->rank = o->info[i].type < LP_IDGRAPH_MAX_TYPES ? o->rank[o->info[i].type] : 0;
+    memcpy(r->hash, o->info[i].hash, sizeof r->hash);
+  }
+  bool orders = (v.flags & LP_PROFILES_VIEW_HAS_ORDERS) != 0;
+  char money[PCTL_DECIMAL_BUF];
+  pctl_csvout_u64(w, id);
+  pctl_csvout_u64(w, v.identifiers);
+  put_time(w, orders, v.first_ts);
+  put_time(w, orders, v.last_ts);
+  put_opt_i64(w, orders, v.recency / DAY);
+  pctl_csvout_u64(w, v.orders);
+  pctl_decimal_format(v.monetary, (unsigned)j->c->decimals, money, sizeof money);
+  pctl_csvout_str(w, money);
+  put_opt_i64(w, orders, v.r);
+  put_opt_i64(w, orders, v.f);
+  put_opt_i64(w, orders, v.m);
+  pctl_csvout_str(w, orders && v.segment_name != NULL ? v.segment_name : "");
+  pctl_csvout_str(w, lp_rfm_stage_name(v.stage));
+  if (v.flags & LP_PROFILES_VIEW_HAS_CLV) {
+    pctl_csvout_double(w, v.p_alive);
+    pctl_csvout_double(w, v.expected_purchases);
+  } else {
+    pctl_csvout_str(w, "");
+    pctl_csvout_str(w, "");
+  }
+  if (v.flags & LP_PROFILES_VIEW_HAS_VALUE) pctl_csvout_double(w, v.clv);
+  else pctl_csvout_str(w, "");
+  put_opt_i64(w, (v.flags & LP_PROFILES_VIEW_HAS_CLUSTER) != 0, v.cluster);
+  size_t t = 0;
+  for (size_t k = 0; k < j->ntags; k++) {
+    while (t < nt && o->tags[t].tag_id < j->tag_ids[k]) t++;
+    if (t < nt && o->tags[t].tag_id == j->tag_ids[k]) {
+      put_tag(w, &j->tag_info[k], &o->tags[t]);
+      pctl_report_add_tag(rep, k);
+    } else {
+      pctl_csvout_str(w, "");
+    }
+  }
+  pctl_csvout_end_row(w);
+  uint32_t later = LP_RFM_STAGE_NONE;
+  if (lp_rfm_stage_of(rfm, id, j->c->as_of + j->c->drift_days * DAY, &later) != LP_OK)
+    later = v.stage;
+  pctl_report_add(rep, &v, v.identifiers, later);
+  return PCTL_EXIT_OK;
+}
+
+static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
+  snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+static int write_identifiers(out_state *o, const char *path) {
+  qsort(o->rows, o->nrows, sizeof *o->rows, cmp_id_rows);
+  pctl_csvout w;
+  if (pctl_csvout_open(&w, path) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
+  static const char *const head[] = {"type", "value", "profile_id"};
+  pctl_csvout_strs(&w, head, PCTL_ARRAY_LEN(head));
+  pctl_csvout_end_row(&w);
+  static const char digits[] = "0123456789abcdef";
+  uint32_t by_rank[LP_IDGRAPH_MAX_TYPES] = {0};
+  for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) by_rank[o->rank[t]] = t;
+  for (size_t i = 0; i < o->nrows; i++) {
+    const id_row *r = &o->rows[i];
+    pctl_csvout_str(&w, o->type_name[by_rank[r->rank]]);
+    if (r->raw != NULL) {
+      pctl_csvout_field(&w, r->raw, r->raw_len);
+    } else {
+      char hex[2 * LP_IDGRAPH_HASH_SIZE + 1];
+      for (size_t b = 0; b < LP_IDGRAPH_HASH_SIZE; b++) {
+        hex[2 * b] = digits[r->hash[b] >> 4];
+        hex[2 * b + 1] = digits[r->hash[b] & 15];
+      }
+      hex[2 * LP_IDGRAPH_HASH_SIZE] = '\0';
+      pctl_csvout_str(&w, hex);
+    }
+    pctl_csvout_u64(&w, r->pid);
+    pctl_csvout_end_row(&w);
+  }
+  return pctl_csvout_close(&w);
+}
+
+/* Saved through a temporary file and renamed, so a failed save never
+ * leaves half a store where the last good one was (the daily job reads
+ * and writes the same file). */
+int pctl_run_save_state(const lp_profiles *h, const char *path) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  if (f == NULL) {
+    pctl_error("cannot write '%s': %s", tmp, strerror(errno));
+    return PCTL_EXIT_FAILURE;
+  }
+  int rc = lp_profiles_save(h, lp_file_write, f);
+  int err = errno;
+  if (fclose(f) != 0 && rc == LP_OK) {
+    rc = LP_EIO;
+    err = errno;
+  }
+  if (rc == LP_OK && rename(tmp, path) != 0) {
+    rc = LP_EIO;
+    err = errno;
+  }
+  if (rc != LP_OK) {
+    remove(tmp);
+    pctl_error("cannot save the store to '%s': %s", path,
+               rc == LP_EIO ? strerror(err) : lp_profiles_errmsg(h));
+    return PCTL_EXIT_FAILURE;
+  }
+  return PCTL_EXIT_OK;
+}
+
+int pctl_run_load_state(lp_profiles *h, const char *path) {
+  FILE *f = NULL;
+  int st = pctl_open_input(path, &f, NULL);
+  if (st != PCTL_EXIT_OK) return st;
+  int rc = lp_profiles_load(h, lp_file_read, f);
+  pctl_close_input(f);
+  if (rc != LP_OK) return pctl_data_error(path, 0, "cannot load the store: %s", lp_profiles_errmsg(h));
+  return PCTL_EXIT_OK;
+}
+
+static int write_outputs(job *j, const pctl_rules *rules) {
+  const pctl_run_config *c = j->c;
+  char path[4200];
+  pctl_report rep;
+  out_state o;
+  memset(&o, 0, sizeof o);
+  int st = pctl_report_init(&rep);
+  if (st != PCTL_EXIT_OK) return st;
+  const char **names = calloc(j->ntags ? j->ntags : 1, sizeof *names);
+  for (size_t i = 0; names != NULL && i < j->ntags; i++) names[i] = j->tag_info[i].name;
+  st = names != NULL ? pctl_report_set_tags(&rep, names, j->ntags) : PCTL_EXIT_FAILURE;
+  free(names);
+  rep.title = c->title;
+  rep.as_of = c->as_of;
+  rep.money_decimals = (unsigned)c->decimals;
+  rep.drift_days = c->drift_days;
+  rep.clv_horizon = (uint32_t)c->horizon;
+  rep.clv_model = j->clv_note == NULL ? j->clv_desc : NULL;
+  rep.clv_note = j->clv_note;
+  rep.k = j->k;
+  memcpy(rep.centroids, j->centroids, sizeof rep.centroids);
+  rep.kmeans_note = j->kmeans_note;
+  int64_t bins = 5;
+  (void)lp_profiles_get_int(j->h, LP_PROFILES_BINS, &bins);
+  rep.bins = (uint32_t)bins;
+  lp_profiles_stats ps = LP_PROFILES_STATS_INIT;
+  rep.identity.struct_size = (uint32_t)sizeof rep.identity;
+  if (st == PCTL_EXIT_OK && (lp_profiles_get_stats(j->h, &ps) != LP_OK ||
+                             lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &rep.identity) != LP_OK))
+    st = store_error(j, "stats");
+  rep.erased_facts = ps.erased_facts;
+  const lp_rfm *rfm = NULL;
+  if (st == PCTL_EXIT_OK && lp_profiles_rfm_view(j->h, &rfm) != LP_OK) st = store_error(j, "rfm view");
+  type_ranks(lp_profiles_idgraph(j->h), rules, &o);
+  pctl_csvout w;
+  path_in(path, sizeof path, c->out_dir, "profiles.csv");
+  if (st == PCTL_EXIT_OK) st = pctl_csvout_open(&w, path);
+  if (st == PCTL_EXIT_OK) {
+    profiles_header(&w, j);
+    uint64_t id = 0;
+    for (;;) {
+      int rc = lp_profiles_next(j->h, id, &id);
+      if (rc == LP_ENOTFOUND) break;
+      if (rc != LP_OK) {
+        st = store_error(j, "profiles");
+        break;
+      }
+      st = one_profile(j, &o, &w, &rep, rfm, id);
+      if (st != PCTL_EXIT_OK) break;
+    }
+    int cst = pctl_csvout_close(&w);
+    if (st == PCTL_EXIT_OK) st = cst;
+  }
+  path_in(path, sizeof path, c->out_dir, "identifiers.csv");
+  if (st == PCTL_EXIT_OK) st = write_identifiers(&o, path);
+  path_in(path, sizeof path, c->out_dir, "state.lps");
+  if (st == PCTL_EXIT_OK) st = pctl_run_save_state(j->h, path);
+  path_in(path, sizeof path, c->out_dir, "report.html");
+  if (st == PCTL_EXIT_OK) st = pctl_report_write(&rep, path);
+  if (st == PCTL_EXIT_OK) {
+    fprintf(stderr,
+            PCTL_PROGRAM " " CMD ": %" PRIu64 " event rows, %" PRIu64 " order rows (%" PRIu64
+            " kept, %" PRIu64 " without identifier, %" PRIu64 " refused identifier, %" PRIu64
+            " erased), %" PRIu64 " fact rows (%" PRIu64 " kept, %" PRIu64 " refused, %" PRIu64
+            " erased)\n",
+            j->event_rows, j->order_rows, j->orders_kept, j->orders_no_id, j->orders_refused,
+            j->orders_erased, j->fact_rows, j->facts_kept, j->facts_refused, j->facts_erased);
+    fprintf(stderr,
+            PCTL_PROGRAM " " CMD ": store: %" PRIu64 " profiles, %" PRIu64 " identifiers, %" PRIu64
+            " merges, %" PRIu64 " orders, %" PRIu64 " tag facts; %" PRIu64 " customers, CLV %s, "
+            "k-means %s\n",
+            rep.identity.profiles, rep.identity.identifiers, rep.identity.merges, ps.orders,
+            ps.tag_facts, rep.buyers, j->clv_note == NULL ? j->clv_desc : j->clv_note,
+            j->kmeans_note == NULL ? "fitted" : j->kmeans_note);
+  }
+  free(o.rows);
+  free(o.info);
+  free(o.tags);
+  pctl_report_free(&rep);
+  return st;
+}
+
+int pctl_run_job(const pctl_run_config *c) {
+  job j;
+  memset(&j, 0, sizeof j);
+  j.c = c;
+  j.money_scale = 1;
+  for (int64_t i = 0; i < c->decimals; i++) j.money_scale *= 10;
+  if (lp_profiles_create(NULL, &j.h) != LP_OK) {
+    pctl_error("cannot create the store: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  static pctl_rules rules;
+  memset(&rules, 0, sizeof rules);
+  rules.default_blocklist = 1;
+  int st = pctl_make_dir(c->out_dir);
+  if (st == PCTL_EXIT_OK && lp_profiles_set_key(j.h, c->key, strlen(c->key)) != LP_OK)
+    st = store_error(&j, "--key");
+  if (st == PCTL_EXIT_OK && c->state != NULL) st = pctl_run_load_state(j.h, c->state);
+  if (st == PCTL_EXIT_OK && c->rules != NULL)
+    st = pctl_rules_load(lp_profiles_idgraph(j.h), c->rules, &rules);
+  csv_in ev;
+  memset(&ev, 0, sizeof ev);
+  static event_cols ecols;
+  uint64_t sizes[3] = {0, 0, 0};
+  const char *inputs[3] = {c->events, c->orders, c->facts};
+  for (int i = 0; i < 3; i++) {
+    struct stat sb;
+    if (inputs[i] != NULL && stat(inputs[i], &sb) == 0 && S_ISREG(sb.st_mode))
+      sizes[i] = (uint64_t)sb.st_size;
+    j.total_bytes += sizes[i];
+  }
+  if (st == PCTL_EXIT_OK) st = csv_begin(c->events, &ev);
+  if (st == PCTL_EXIT_OK)
+    st = map_events(ev.csv, c->events, &rules, &ecols);
+  if (st == PCTL_EXIT_OK && c->state == NULL) st = configure_graph(&j, &rules);
+  if (st == PCTL_EXIT_OK) st = set_options(&j);
+  if (st == PCTL_EXIT_OK && c->taxonomy != NULL) st = load_taxonomy(&j, c->taxonomy);
+  if (st == PCTL_EXIT_OK) st = list_tags(&j);
+  pctl_progress_opts po;
+  pctl_progress_opts_init(&po);
+  po.mode = (pctl_progress_mode)c->progress;
+  po.total_bytes = j.total_bytes;
+  pctl_progress_start(&j.progress, &po);
+  if (st == PCTL_EXIT_OK) st = read_events(&j, &ev, &ecols);
+  csv_end(&ev);
+  if (st == PCTL_EXIT_OK) st = read_orders(&j);
+  if (st == PCTL_EXIT_OK && c->facts != NULL) st = read_facts(&j);
+  pctl_progress_finish(&j.progress);
+  if (st == PCTL_EXIT_OK && lp_profiles_refresh(j.h) != LP_OK) st = store_error(&j, "view");
+  if (st == PCTL_EXIT_OK) st = fit_models(&j);
+  if (st == PCTL_EXIT_OK) st = write_outputs(&j, &rules);
+  pctl_rules_free(&rules);
+  free(j.tag_ids);
+  free(j.tag_info);
+  lp_profiles_free(j.h);
+  return st;
+}
+
+/* ---- the command ---- */
+
+static int run_run(int argc, char **argv) {
+  pctl_run_config c;
+  pctl_run_config_init(&c);
+  static const char *const progress_modes[] = {"auto", "always", "never", NULL};
+  const pctl_option table[] = {
+      PCTL_REQUIRED(PCTL_OPT_PATH("events", 0, "FILE", &c.events, NULL,
+                                  "events CSV: ts, optional source, one column per identifier type\n"
+                                  "(the 'profilectl identity' input; header only with --state)")),
+      PCTL_REQUIRED(PCTL_OPT_PATH("orders", 0, "FILE", &c.orders, NULL,
+                                  "orders CSV: order_id,ts,id_type,id,amount (amounts exact decimals)")),
+      PCTL_OPT_PATH("facts", 0, "FILE", &c.facts, NULL,
+                    "tag facts CSV: id_type,id (or profile_id),tag,value,expires_at\n"
+                    "(+ optional set_at); empty expires_at = never"),
+      PCTL_OPT_PATH("rules", 0, "FILE", &c.rules, NULL,
+                    "identity rules INI as in 'profilectl identity' (a new store only)"),
+      PCTL_OPT_PATH("taxonomy", 0, "FILE", &c.taxonomy, NULL,
+                    "tag taxonomy INI as in 'profilectl tags' (host-set tags become columns)"),
+      PCTL_OPT_STRING("key", 0, "KEY", &c.key, DEFAULT_KEY, "hash key (1 to 64 bytes; the same for --state)"),
+      PCTL_OPT_FLAG("raw", 0, &c.raw, "keep and print normalised values instead of hashes"),
+      PCTL_REQUIRED(PCTL_OPT_DATE("as-of", 0, "DATE", &c.as_of, NULL,
+                                  "evaluation time (no order may be later)")),
+      PCTL_REQUIRED(PCTL_OPT_PATH("out-dir", 0, "DIR", &c.out_dir, NULL,
+                                  "writes profiles.csv, identifiers.csv, state.lps, report.html")),
+      PCTL_OPT_PATH("state", 0, "FILE", &c.state, NULL, "start from a saved store (DIR/state.lps of an earlier run)"),
+      PCTL_OPT_INT("k", 0, "K", &c.k, 0, PCTL_REPORT_MAX_K, "4", "k-means clusters (0: none)"),
+      PCTL_OPT_INT("n-init", 0, "N", &c.n_init, 1, 100, "3", "k-means restarts"),
+      PCTL_OPT_INT("seed", 0, "S", &c.seed, 0, INT64_MAX, "42", "k-means seed"),
+      PCTL_OPT_ENUM("clv", 0, "MODEL", &c.clv, clv_names, "bgnbd", "CLV purchase model (with Gamma-Gamma spend)"),
+      PCTL_OPT_INT("horizon", 0, "DAYS", &c.horizon, 0, 100000, "365", "CLV horizon"),
+      PCTL_OPT_INT("decimals", 0, "N", &c.decimals, 0, 6, "2", "decimal places of the amounts (minor units)"),
+      PCTL_OPT_INT("drift-days", 0, "DAYS", &c.drift_days, 1, 3650, "30",
+                   "the report's lifecycle transitions: stages after DAYS without an order"),
+      PCTL_OPT_ENUM("progress", 0, "WHEN", &c.progress, progress_modes, "auto",
+                    "progress line on stderr (auto: on a terminal)"),
+      PCTL_OPT_STRING("title", 0, "TEXT", &c.title, "Customer profiles", "the report's heading"),
+      PCTL_OPT_END,
+  };
+  pctl_operands ops;
+  int st = pctl_parse_options(&pctl_cmd_run, table, argc, argv, &ops);
+  if (st == PCTL_EXIT_OK) st = pctl_want_operands(&pctl_cmd_run, &ops, 0, 0, "argument");
+  if (st != PCTL_EXIT_OK) return st;
+  if (strlen(c.key) == 0 || strlen(c.key) > LP_IDGRAPH_MAX_KEY_LEN)
+    return pctl_usage_error(CMD, "--key must be 1 to %d bytes", LP_IDGRAPH_MAX_KEY_LEN);
+  return pctl_run_job(&c);
+}
+
+const pctl_command pctl_cmd_run = {
+    CMD,
+    "--events FILE --orders FILE [--facts FILE] [--rules FILE] [--taxonomy FILE] "
+    "[--key KEY | --raw] --as-of DATE --out-dir DIR [--state FILE] [--k K]",
+    "the whole job on your files: profiles, RFM, CLV, clusters, tags, report",
+    "Merges the events' identifiers into profiles, keeps every order and tag\n"
+    "fact against the identifier it arrived with, scores RFM and lifecycle at\n"
+    "--as-of, fits a CLV model and k-means on the profiles, and writes to DIR:\n"
+    "profiles.csv (one row per profile, ascending profile_id: profile_id,\n"
+    "identifiers,first_seen,last_seen,recency_days,frequency,monetary,r,f,m,\n"
+    "segment,lifecycle,p_alive,expected_purchases,clv,cluster, then one column\n"
+    "per host-set tag), identifiers.csv (type,value,profile_id as 'profilectl\n"
+    "identity' prints them), state.lps (the saved store) and report.html.\n"
+    "With --state the run starts from that store, so a daily job feeds only\n"
+    "the new rows: the outputs equal one run over all the rows. A summary goes\n"
+    "to stderr, a progress line to a terminal.\n",
+    run_run,
+};

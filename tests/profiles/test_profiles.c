@@ -734,6 +734,112 @@ static void io_failures(void **state) {
   lp_profiles_free(h);
 }
 
+/* A tag set by profile follows each identifier: both halves of a split
+ * keep it, and a merge folds it with the other side's value by policy. */
+static void tags_by_profile_follow_merges_and_splits(void **state) {
+  (void)state;
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  lp_idgraph_ident a = pr_id(T_EMAIL, "a@x.org"), b = pr_id(T_DEVICE, "dev-a"),
+                   c = pr_id(T_EMAIL, "c@x.org");
+  lp_idgraph_ident ab[2] = {a, b}, bc[2] = {b, c};
+  assert_int_equal(lp_profiles_observe(h, ab, 2, T0, "web", 3, NULL), LP_OK);
+  assert_int_equal(lp_profiles_observe(h, &c, 1, T0, "web", 3, NULL), LP_OK);
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.num = 40;
+  v.set_at = T0;
+  assert_int_equal(lp_profiles_set_tag_profile(h, pid_of(h, T_EMAIL, "a@x.org"), TAG_SCORE, &v), LP_OK);
+  v.num = 70;
+  assert_int_equal(lp_profiles_set_tag(h, &c, TAG_SCORE, &v, NULL), LP_OK);
+  lp_profiles_tag t;
+  size_t n;
+  /* Merge through a late event: MAX of 40 and 70. */
+  assert_int_equal(lp_profiles_observe(h, bc, 2, T0 - 10, "app", 3, NULL), LP_OK);
+  uint64_t p = pid_of(h, T_EMAIL, "a@x.org");
+  assert_int_equal(p, pid_of(h, T_EMAIL, "c@x.org"));
+  assert_int_equal(lp_profiles_tags_of(h, p, &t, 1, &n), LP_OK);
+  assert_int_equal(t.num, 70);
+  /* Split again: both halves of the old profile still hold 40, c holds 70. */
+  assert_int_equal(lp_profiles_unlink(h, &b, &c), LP_OK);
+  assert_int_equal(lp_profiles_unlink(h, &a, &b), LP_OK);
+  const char *names[3] = {"a@x.org", "dev-a", "c@x.org"};
+  const uint32_t types[3] = {T_EMAIL, T_DEVICE, T_EMAIL};
+  const int64_t want[3] = {40, 40, 70};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(lp_profiles_tags_of(h, pid_of(h, types[i], names[i]), &t, 1, &n), LP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(t.num, want[i]);
+  }
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  lp_profiles_free(h);
+}
+
+/* Rule and retired tags cannot be set: such tags only arrive through a
+ * loaded taxonomy, so the test builds a store snapshot around one. */
+static void rule_and_retired_tags_refuse_values(void **state) {
+  (void)state;
+  lp_tags *tax;
+  assert_int_equal(lp_tags_create(NULL, &tax), LP_OK);
+  lp_tags_def d = LP_TAGS_DEF_INIT;
+  uint32_t vip, rich, old;
+  d.name = "vip";
+  assert_int_equal(lp_tags_define(tax, &d, &vip), LP_OK);
+  d.name = "rich";
+  assert_int_equal(lp_tags_define(tax, &d, &rich), LP_OK);
+  assert_int_equal(lp_tags_set_rule(tax, rich, "vip"), LP_OK);
+  d.name = "old";
+  assert_int_equal(lp_tags_define(tax, &d, &old), LP_OK);
+  assert_int_equal(lp_tags_retire(tax, old), LP_OK);
+  lp_membuf *tb, *out;
+  assert_int_equal(lp_membuf_create(NULL, &tb), LP_OK);
+  assert_int_equal(lp_tags_save(tax, lp_membuf_write, tb), LP_OK);
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  lp_membuf *orig = pr_save(h);
+  /* Copy the store's sections, the taxonomy replaced. */
+  assert_int_equal(lp_membuf_create(NULL, &out), LP_OK);
+  lp_snapshot_writer *w;
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, out, LP_PROFILES_SNAPSHOT_KIND, &w), LP_OK);
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(orig), lp_membuf_size(orig));
+  lp_snapshot_reader *r;
+  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
+  assert_int_equal(lp_snapshot_reader_header(r, NULL, NULL), LP_OK);
+  uint32_t type, flags;
+  const uint8_t *p;
+  size_t len;
+  while (lp_snapshot_reader_next(r, &type, &flags, &p, &len) == LP_OK && type != LP_SECTION_END) {
+    if (type == PRF_SEC_TAXONOMY) {
+      p = lp_membuf_data(tb);
+      len = lp_membuf_size(tb);
+    }
+    assert_int_equal(lp_snapshot_writer_begin_section(w, type, flags), LP_OK);
+    assert_int_equal(lp_snapshot_writer_write(w, p, len), LP_OK);
+    assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+  }
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_reader_free(r);
+  lp_snapshot_writer_free(w);
+  lp_profiles *g;
+  assert_int_equal(lp_profiles_create(NULL, &g), LP_OK);
+  assert_int_equal(pr_load(g, out), LP_OK);
+  lp_idgraph_ident a = pr_id(T_EMAIL, "a@x.org");
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  assert_int_equal(lp_profiles_set_tag(g, &a, vip, &v, NULL), LP_OK);
+  assert_int_equal(lp_profiles_set_tag(g, &a, rich, &v, NULL), LP_ECONFLICT);
+  assert_non_null(strstr(lp_profiles_errmsg(g), "rule"));
+  assert_int_equal(lp_profiles_set_tag(g, &a, old, &v, NULL), LP_ECONFLICT);
+  assert_non_null(strstr(lp_profiles_errmsg(g), "retired"));
+  assert_int_equal(lp_profiles_unset_tag(g, &a, rich), LP_ECONFLICT);
+  assert_int_equal(profiles_check(g), LP_OK);
+  lp_profiles_free(g);
+  lp_profiles_free(h);
+  lp_membuf_free(orig);
+  lp_membuf_free(out);
+  lp_membuf_free(tb);
+  lp_tags_free(tax);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_free_errmsg),
@@ -741,6 +847,8 @@ int main(void) {
       cmocka_unit_test(configuration),
       cmocka_unit_test(orders_and_their_errors),
       cmocka_unit_test(tags_and_their_errors),
+      cmocka_unit_test(tags_by_profile_follow_merges_and_splits),
+      cmocka_unit_test(rule_and_retired_tags_refuse_values),
       cmocka_unit_test(graph_edits_and_erasure_errors),
       cmocka_unit_test(view_cursor_and_errors),
       cmocka_unit_test(models_in_the_view),

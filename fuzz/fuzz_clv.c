@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (lp_clv_params(h, model, LP_CLV_COVARIANCE, p, 16, &need) == LP_OK)
         lp_fuzz_sink((uint64_t)(p[0] > 0.0));
     }
-    for (uint32_t what = LP_CLV_PRED_CONDITIONAL; what <= LP_CLV_PRED_CLV; what++)
+    for (uint32_t what = LP_CLV_PRED_CONDITIONAL; what <= LP_CLV_PRED_DERT; what++)
       if (lp_clv_predict(h, what, &d, 2, out, 3, &need) == LP_OK) lp_fuzz_sink((uint64_t)(out[0] > 1.0));
     double e;
     if (lp_clv_expected(h, 3, &e) == LP_OK) lp_fuzz_sink((uint64_t)(e > 1.0));

@@ -81,7 +81,7 @@ expect(("gg", "p") in p and ("gg", "spend_correlation") in p and ("bgnbd", "r") 
 with open(pred, newline="") as f:
     pr = list(csv.DictReader(f))
 expect(list(pr[0].keys()) == ["id", "frequency", "recency", "T", "p_alive",
-                              "expected_purchases", "expected_value", "clv"], "prediction columns")
+                              "expected_purchases", "expected_value", "clv", "dert"], "prediction columns")
 expect(len(pr) == 24 and pr[0]["id"] == "c0_0" and pr[12]["id"] == "c1_0", "one row per customer, ids kept")
 for a, b in zip(pr[:12], pr[12:]):
     expect({k: v for k, v in a.items() if k != "id"} == {k: v for k, v in b.items() if k != "id"},

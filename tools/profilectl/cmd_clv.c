@@ -117,7 +117,8 @@ static int parse_options(int argc, char **argv, clv_opts *o) {
                     "summary: customers a row stands for (optional column)"),
     PCTL_OPT_PATH("predict-out", 0, "FILE", &o->predict_out, NULL,
                   "per customer: id,frequency,recency,T,p_alive,expected_purchases,\n"
-                  "expected_value,clv (value columns need gg)"),
+                  "expected_value,clv (value columns need gg), dert (pnbd with a\n"
+                  "--discount-rate: discounted expected residual transactions)"),
     PCTL_OPT_NUMBER("horizon", 0, "N", &o->horizon, 0, LP_CLV_MAX_TIME, NULL,
                     "prediction horizon in periods (with --predict-out)"),
     PCTL_OPT_PATH("holdout-report", 0, "FILE", &o->holdout_report, NULL,
@@ -518,9 +519,10 @@ static void write_id(pctl_csvout *w, const clv_table *t, const uint32_t *cid, si
 static int write_predictions(const clv_opts *o, const lp_clv *h, const clv_table *t,
                              const uint32_t *cid) {
   const size_t n = t->n;
-  double *out = malloc((n ? n : 1) * 4 * sizeof(double));
+  double *out = malloc((n ? n : 1) * 5 * sizeof(double));
   if (out == NULL) return pctl_data_error(o->predict_out, 0, "out of memory");
-  double *alive = out, *exp_p = out + n, *value = out + 2 * n, *clv = out + 3 * n;
+  double *alive = out, *exp_p = out + n, *value = out + 2 * n, *clv = out + 3 * n, *dert = out + 4 * n;
+  const bool with_dert = o->purchase == LP_CLV_MODEL_PNBD && o->discount > 0;
   lp_clv_data d = data_of(t, false);
   size_t need;
   int rc = lp_clv_predict(h, LP_CLV_PRED_P_ALIVE, &d, 0, alive, n, &need);
@@ -528,6 +530,7 @@ static int write_predictions(const clv_opts *o, const lp_clv *h, const clv_table
   if (rc == LP_OK && o->spend != 0)
     rc = lp_clv_predict(h, LP_CLV_PRED_AVG_VALUE, &d, 0, value, n, &need);
   if (rc == LP_OK && o->spend != 0) rc = lp_clv_predict(h, LP_CLV_PRED_CLV, &d, o->horizon, clv, n, &need);
+  if (rc == LP_OK && with_dert) rc = lp_clv_predict(h, LP_CLV_PRED_DERT, &d, 0, dert, n, &need);
   if (rc != LP_OK) {
     pctl_error("predictions: %s", lp_clv_errmsg(h));
     free(out);
@@ -540,7 +543,7 @@ static int write_predictions(const clv_opts *o, const lp_clv *h, const clv_table
     return st;
   }
   static const char *const head[] = {"id", "frequency", "recency", "T", "p_alive",
-                                     "expected_purchases", "expected_value", "clv"};
+                                     "expected_purchases", "expected_value", "clv", "dert"};
   pctl_csvout_strs(&w, head, PCTL_ARRAY_LEN(head));
   pctl_csvout_end_row(&w);
   for (size_t i = 0; i < n; i++) {
@@ -557,6 +560,8 @@ static int write_predictions(const clv_opts *o, const lp_clv *h, const clv_table
       pctl_csvout_str(&w, "");
       pctl_csvout_str(&w, "");
     }
+    if (with_dert) pctl_csvout_double(&w, dert[i]);
+    else pctl_csvout_str(&w, "");
     pctl_csvout_end_row(&w);
   }
   free(out);

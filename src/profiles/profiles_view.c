@@ -134,7 +134,9 @@ static bool predict1(const lp_clv *c, uint32_t what, const lp_clv_data *d, doubl
 }
 
 /* CLV and cluster of every profile with an order. A row a model cannot
- * take (outside its domain) simply has no value: its flag stays clear. */
+ * take (outside its domain) simply has no value: its flag stays clear.
+ * Neither lp_clv_predict() nor lp_kmeans_predict() allocates, so a failure
+ * here is never a memory failure mistaken for "no value". */
 static void models(const lp_profiles *h, prf_view *v) {
   double ps = (double)h->period_scale, ms = (double)h->money_scale;
   for (size_t i = 0; i < v->n; i++) {

@@ -594,6 +594,36 @@ static int op_define(lp_profiles *h) {
   return lp_profiles_define_tag(h, &t, NULL);
 }
 
+static int op_unset_profile(lp_profiles *h) {
+  uint64_t p;
+  int rc = lp_idgraph_profile_of(lp_profiles_idgraph(h), T_EMAIL, "ann@x.org", 9, &p);
+  return rc != LP_OK ? rc : lp_profiles_unset_tag_profile(h, p, TAG_CITY);
+}
+static int op_remove_id(lp_profiles *h) {
+  lp_idgraph_ident id = pr_id(T_DEVICE, "d-cy");
+  return lp_profiles_remove_identifier(h, &id);
+}
+static int op_remove_source(lp_profiles *h) { return lp_profiles_remove_source(h, "web", 3); }
+static int op_set_clv(lp_profiles *h) {
+  lp_clv *c;
+  const double bg[4] = {0.5, 10.0, 0.7, 2.5};
+  assert_int_equal(lp_clv_create(NULL, &c), LP_OK);
+  assert_int_equal(lp_clv_set_params(c, LP_CLV_MODEL_BGNBD, bg, 4), LP_OK);
+  int rc = lp_profiles_set_clv(h, c);
+  lp_clv_free(c);
+  return rc;
+}
+static int op_set_kmeans(lp_profiles *h) {
+  lp_kmeans *km;
+  double x[6] = {1, 2, 300, 40, 1, 20};
+  assert_int_equal(lp_kmeans_create(NULL, &km), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(km, LP_KMEANS_K, 2), LP_OK);
+  assert_int_equal(lp_kmeans_fit(km, x, 2, 3, NULL), LP_OK);
+  int rc = lp_profiles_set_kmeans(h, km);
+  lp_kmeans_free(km);
+  return rc;
+}
+
 static int sweep_flow(const lp_allocator *alloc, void *ctx) {
   const sweep *s = ctx;
   lp_profiles *h;
@@ -640,7 +670,10 @@ static void allocation_failures(void **state) {
              {"set_tag", op_tag},             {"set_tag_profile", op_tag_profile},
              {"forget_profile", op_forget_profile}, {"forget_identifier", op_forget_id},
              {"unlink", op_unlink},           {"refresh", op_refresh},
-             {"save+load", op_reload},        {"define_tag", op_define}};
+             {"save+load", op_reload},        {"define_tag", op_define},
+             {"unset_tag_profile", op_unset_profile}, {"remove_identifier", op_remove_id},
+             {"remove_source", op_remove_source}, {"set_clv", op_set_clv},
+             {"set_kmeans", op_set_kmeans}};
   size_t total = 0;
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     sweep s = {ops[i].op};

@@ -451,8 +451,8 @@ LP_API int lp_clv_expected(const lp_clv *h, double t, double *out);
 
 /**
  * @brief Probability that a new customer makes exactly @p k purchases in
- * (0, t] (BG/NBD only, Fader, Hardie, Lee 2005 eq. 8).
- * @param h   Handle with a BG/NBD purchase model.
+ * (0, t] (BG/NBD, Fader, Hardie, Lee 2005 eq. 8, and MBG/NBD).
+ * @param h   Handle with a BG/NBD or MBG/NBD purchase model.
  * @param t   Length, >= 0 and finite.
  * @param k   Number of purchases, <= #LP_CLV_MAX_PROB_N.
  * @param out Receives the probability.

@@ -167,8 +167,10 @@ int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out) {
   if (out == NULL) return lp_error_set(e, LP_EINVAL, "out: NULL");
   const clv_model *m = purchase_model(h, "prob_n");
   if (m == NULL) return LP_EMISUSE;
-  if (m->model != LP_CLV_MODEL_BGNBD)
-    return lp_error_set(e, LP_EINVAL, "prob_n: only for BG/NBD (not %s)", lp_clv_model_name(m->model));
+  const bool mbg = m->model == LP_CLV_MODEL_MBGNBD;
+  if (m->model != LP_CLV_MODEL_BGNBD && !mbg)
+    return lp_error_set(e, LP_EINVAL, "prob_n: only for BG/NBD and MBG/NBD (not %s)",
+                        lp_clv_model_name(m->model));
   if (!(t >= 0.0 && t <= LP_CLV_MAX_TIME)) return lp_error_set(e, LP_EINVAL, "prob_n: t out of range");
   if (k > LP_CLV_MAX_PROB_N) return lp_error_set(e, LP_EINVAL, "prob_n: n above LP_CLV_MAX_PROB_N");
   const double r = m->p[0], al = m->p[1], a = m->p[2], b = m->p[3], n = (double)k;
@@ -176,17 +178,20 @@ int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out) {
     *out = k == 0 ? 1.0 : 0.0;
     return LP_OK;
   }
-  /* FHL 2005 eq. 8 in log space. */
+  /* FHL 2005 eq. 8 in log space: alive after the n purchases and none
+   * more, or dropped out right after the n-th (MBG/NBD: also at time 0,
+   * so one dropout chance more) with n purchases before t. */
+  const double one = mbg ? 1.0 : 0.0;
   const double lq = log(al / (al + t)), lz = log(t / (al + t)), lab = clv_lbeta(a, b);
-  double v = exp(clv_lbeta(a, b + n) - lab + lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) + r * lq +
-                 n * lz);
-  if (k > 0) {
+  double v = exp(clv_lbeta(a, b + n + one) - lab + lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) +
+                 r * lq + n * lz);
+  if (k > 0 || mbg) {
     double head = 0.0;
     for (double j = 0.0; j < n; j += 1.0)
       head += exp(lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + r * lq + j * lz);
     double tail = 1.0 - head;
     if (tail < 0.0) tail = 0.0;
-    v += exp(clv_lbeta(a + 1.0, b + n - 1.0) - lab) * tail;
+    v += exp(clv_lbeta(a + 1.0, b + n - 1.0 + one) - lab) * tail;
   }
   *out = v;
   return LP_OK;

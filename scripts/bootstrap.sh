@@ -9,7 +9,7 @@ set -eu
 what=${1:-build}
 
 build_pkgs="meson ninja-build gcc g++ pkg-config libxxhash-dev python3"
-test_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev python3-cffi abigail-tools doxygen binutils valgrind gcovr libroaring-dev python3-numpy python3-pandas python3-sklearn python3-scipy python3-pytest python3-distributed python3-pip python3-setuptools golang-go"
+test_pkgs="$build_pkgs clang libclang-rt-14-dev libcmocka-dev python3-cffi abigail-tools doxygen binutils valgrind gcovr libroaring-dev python3-numpy python3-pandas python3-sklearn python3-scipy python3-pytest python3-distributed python3-pip python3-setuptools golang-go chromium libsqlite3-dev"
 # Cross: the gcc cross toolchains bring their own libc headers; libc6-dev:<arch>
 # is not wanted (its linux-libc-dev must equal the host's version). The
 # targets' libc6 comes along with libcmocka-dev:<arch> through multiarch.

@@ -569,7 +569,9 @@ static int fit_models(job *j) {
         fprintf(stderr, PCTL_PROGRAM " " CMD ": warning: CLV spend model: %s\n", lp_clv_errmsg(clv));
       snprintf(j->clv_desc, sizeof j->clv_desc, "%s (%s, %" PRIu32 " iterations)%s",
                lp_clv_model_name(model),
-               rep.status == LP_CLV_STATUS_CONVERGED ? "converged" : "not converged",
+               rep.status == LP_CLV_STATUS_CONVERGED  ? "converged"
+               : rep.status == LP_CLV_STATUS_MAX_ITER ? "stopped at the iteration limit"
+                                                      : "stopped: no further progress",
                rep.iterations, grc == LP_OK ? " with Gamma-Gamma spend" : ", no spend model");
       if (lp_profiles_set_clv(j->h, clv) != LP_OK) st = store_error(j, "CLV model");
     }

@@ -2,11 +2,13 @@
  * Bitmaps: AND, OR, ANDNOT, XOR (new, in-place, cardinality), many-way.
  * SPDX-License-Identifier: MIT
  *
- * Container pairs: array x array merges (galloping when the sizes differ a
- * lot), array x other filters the array by membership, everything else
- * works on 1024 words and the result is put into its canonical form
- * (lpb_c_from_words). A result may be a run container only when an input
- * was one and runs are smaller.
+ * Container pairs: array x array intersections and differences gallop when
+ * the sizes differ a lot and otherwise mark one side in a scratch bitset;
+ * unions merge. array x other filters the array by membership. run x run
+ * and run x array (OR, XOR, run - array) sweep the run boundaries and keep
+ * runs when they are smaller. Everything else works on 1024 words and puts
+ * the result into its canonical form (lpb_c_from_words): an array at or
+ * below 4096 values, a bitset above, one run when full.
  */
 #include "core/bitmap_internal.h"
 

@@ -51,22 +51,24 @@ static int cmp_tagf(const void *a, const void *b) {
   return x->tag < y->tag ? -1 : (x->tag > y->tag);
 }
 
-/* A nested snapshot: the handle's save into memory, written as a section. */
+/* A nested snapshot: the handle saves straight into the open section (the
+ * container buffers one section, so no second copy is made). */
+static int to_section(void *ud, const void *buf, size_t len) {
+  return lp_snapshot_writer_write(ud, buf, len);
+}
+
 static int nested(const lp_profiles *h, lp_snapshot_writer *sw, uint32_t type,
                   const prf_kind *k, const void *handle) {
-  lp_membuf *b;
-  int rc = lp_membuf_create(&h->alloc, &b);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
-  rc = k->save(handle, lp_membuf_write, b);
+  int rc = lp_snapshot_writer_begin_section(sw, type, LP_SECTION_REQUIRED);
+  if (rc != LP_OK) return rc;
+  rc = k->save(handle, to_section, sw);
   if (rc != LP_OK) {
-    lp_membuf_free(b);
-    return prf_fail(h, rc, k->what, k->errmsg(handle));
+    /* The section writer's own failure (memory) is its message. */
+    if (strcmp(lp_snapshot_writer_errmsg(sw), "no error") == 0)
+      prf_fail(h, rc, k->what, k->errmsg(handle));
+    return rc;
   }
-  rc = lp_snapshot_writer_begin_section(sw, type, LP_SECTION_REQUIRED);
-  if (rc == LP_OK) rc = lp_snapshot_writer_write(sw, lp_membuf_data(b), lp_membuf_size(b));
-  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
-  lp_membuf_free(b);
-  return rc;
+  return lp_snapshot_writer_end_section(sw);
 }
 
 static int section(lp_snapshot_writer *sw, uint32_t type, const void *data, size_t len) {

@@ -35,6 +35,7 @@ CORPUS = {
     "rfm": ["empty.lps", "mixed.lps", "prospect.lps", "stages.lps"],
     "kmeans": ["k1d1.lps", "k2d8-log1p.lps", "k3d2-zscore.lps", "k4d3-minmax.lps"],
     "tags": ["empty.lps", "taxonomy.lps"],
+    "clv": [],
 }
 
 
@@ -133,16 +134,26 @@ def roundtrips(args, work):
     return bad
 
 
+KNOWN = "# known-divergent:"
+
+
 def read_digests(path):
-    want = {}
+    """name -> digest, and name -> reason for the outputs known to differ
+    by platform (lines '# known-divergent: NAME REASON'): reported, not failed,
+    until the module is fixed."""
+    want, known = {}, {}
     with open(path) as f:
         for line in f:
             line = line.strip()
+            if line.startswith(KNOWN):
+                name, _, reason = line[len(KNOWN):].strip().partition(" ")
+                known[name] = reason
+                continue
             if not line or line.startswith("#"):
                 continue
             digest, name = line.split(None, 1)
             want[name] = digest
-    return want
+    return want, known
 
 
 def main():
@@ -164,16 +175,23 @@ def main():
     outs = produce(args, work)
     got = {name: sha256_file(path) for name, path in outs.items()}
     if args.update:
+        _, known = read_digests(args.digests) if os.path.exists(args.digests) else ({}, {})
         with open(args.digests, "w") as f:
             f.write("# SHA-256 of the golden outputs (tests/golden/golden.py); regenerate with\n"
                     "# scripts/golden.sh --update BUILDDIR and say in the commit why they moved.\n")
+            for name in sorted(known):
+                f.write(f"{KNOWN} {name} {known[name]}\n")
             for name in sorted(got):
                 f.write(f"{got[name]}  {name}\n")
         print(f"golden: wrote {len(got)} digests to {args.digests}")
         return 0
-    want = read_digests(args.digests)
+    want, known = read_digests(args.digests)
     failed = 0
     for name in sorted(set(want) | set(got)):
+        if name in known and name in got and want.get(name) != got[name]:
+            print(f"KNOWN-DIVERGENT {name}: digest {got[name]}, committed {want.get(name)} "
+                  f"({known[name]}): not counted")
+            continue
         if name not in got:
             print(f"FAIL {name}: not produced")
         elif name not in want:

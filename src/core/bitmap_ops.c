@@ -171,7 +171,7 @@ static uint32_t arr_filter(const uint16_t *a, uint32_t n, const lp_bitmap_contai
     }
   } else if (keep) {
     return arr_and(a, n, lpb_arr(c), c->n, out);
-  } else if (n + c->n > LPB_MARK_MIN) {
+  } else if (n + c->n > LPB_MARK_MIN && (uint64_t)n * 32 >= c->n) {
     uint64_t w[LP_BITMAP_WORDS]; /* mark c, keep the values of a it lacks */
     const uint16_t *b = lpb_arr(c);
     memset(w, 0, sizeof w);

@@ -61,6 +61,18 @@ with tempfile.TemporaryDirectory() as tmp:
     check(m is not None and rows == int(m.group(1)), "events.csv holds every event")
     ident = run("identity", os.path.join(tmp, "events.csv"))
     check(ident.returncode == 0, "profilectl identity reads the exported events")
+    outs = ("profiles.csv", "identifiers.csv", "state.lps", "report.html")
+    check(all(os.path.getsize(os.path.join(tmp, n)) > 0 for n in outs),
+          "demo --out-dir runs 'run': profiles, identifiers, state and report")
+    again = os.path.join(tmp, "again")
+    r2 = run("run", "--events", os.path.join(tmp, "events.csv"),
+             "--orders", os.path.join(tmp, "orders.csv"), "--rules", os.path.join(tmp, "rules.ini"),
+             "--key", "demo-key", "--as-of", "2024-12-31T23:59:59Z", "--out-dir", again,
+             "--title", "profilectl demo: synthetic customers")
+    same = all(open(os.path.join(tmp, n), "rb").read() == open(os.path.join(again, n), "rb").read()
+               for n in outs)
+    check(r2.returncode == 0 and same,
+          "the demo's outputs are those of 'profilectl run' on its CSVs, rules.ini and key")
 
 bad = run("demo", "--people", "5")
 check(bad.returncode == 2, "--people below 10 is a usage error")

@@ -5,20 +5,24 @@
  * result scored against the generator's ground truth.
  * SPDX-License-Identifier: MIT
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_run.h"
 #include "commands.h"
 #include "csvout.h"
 #include "decimal.h"
 #include "libprofile.h"
+#include "rules.h"
 #include "synth.h"
 
 #define CMD "demo"
 #define DEMO_MAX_K 16
+#define DEMO_KEY "demo-key"
 
 typedef struct demo_opts {
   pctl_synth_config synth;
@@ -44,7 +48,9 @@ static int parse_options(int argc, char **argv, demo_opts *o) {
     PCTL_OPT_INT("seed", 0, "S", &seed, 0, INT64_MAX, "42", "generator and k-means seed"),
     PCTL_OPT_INT("k", 0, "K", &k, 2, DEMO_MAX_K, "4", "k-means clusters"),
     PCTL_OPT_PATH("out-dir", 0, "DIR", &o->out_dir, NULL,
-                  "also write events.csv and orders.csv there (created if missing)"),
+                  "also write events.csv, orders.csv and rules.ini there (created if\n"
+                  "missing) and run 'profilectl run' on them: profiles.csv,\n"
+                  "identifiers.csv, state.lps and report.html"),
     PCTL_OPT_END,
   };
   pctl_operands ops;
@@ -84,31 +90,75 @@ static int keep_order(void *ud, const pctl_synth_order *o) {
 
 /* The rules of the demo: logins are unique and win, e-mails fold Gmail
  * spellings, phones are UK numbers, devices and cookies are capped. */
+static const struct {
+  int32_t priority;
+  uint32_t limit, unique, normalizer, country;
+} demo_rules[PCTL_SYNTH_TYPES] = {
+    {100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0},
+    {80, 3, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0},
+    {60, 2, 0, LP_IDGRAPH_NORM_PHONE, 44},
+    {40, 5, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0},
+    {20, 20, 0, LP_IDGRAPH_NORM_GENERIC, 0},
+};
+
 static int setup_graph(demo_data *d) {
-  static const struct {
-    int32_t priority;
-    uint32_t limit, unique, normalizer, country;
-  } rules[PCTL_SYNTH_TYPES] = {
-      {100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0},
-      {80, 3, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0},
-      {60, 2, 0, LP_IDGRAPH_NORM_PHONE, 44},
-      {40, 5, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0},
-      {20, 20, 0, LP_IDGRAPH_NORM_GENERIC, 0},
-  };
   int rc = lp_idgraph_create(NULL, &d->graph);
-  if (rc == LP_OK) rc = lp_idgraph_set_key(d->graph, "demo-key", 8);
+  if (rc == LP_OK) rc = lp_idgraph_set_key(d->graph, DEMO_KEY, strlen(DEMO_KEY));
   for (int t = 0; rc == LP_OK && t < PCTL_SYNTH_TYPES; t++) {
     lp_idgraph_type_def def = LP_IDGRAPH_TYPE_DEF_INIT;
     def.name = pctl_synth_type_names[t];
-    def.priority = rules[t].priority;
-    def.limit = rules[t].limit;
-    def.unique = rules[t].unique;
-    def.normalizer = rules[t].normalizer;
-    def.country_code = rules[t].country;
+    def.priority = demo_rules[t].priority;
+    def.limit = demo_rules[t].limit;
+    def.unique = demo_rules[t].unique;
+    def.normalizer = demo_rules[t].normalizer;
+    def.country_code = demo_rules[t].country;
     rc = lp_idgraph_add_type(d->graph, &def, &d->type_ids[t]);
   }
   if (rc != LP_OK) pctl_error("identity setup: %s", lp_idgraph_errmsg(d->graph));
   return rc;
+}
+
+/* The same rules as a rules file, for 'profilectl run --rules'. */
+static int write_rules(const char *path) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL) {
+    pctl_error("cannot write '%s': %s", path, strerror(errno));
+    return PCTL_EXIT_FAILURE;
+  }
+  fputs("# The identity rules of 'profilectl demo' (see docs/identity.md).\n", f);
+  for (int t = 0; t < PCTL_SYNTH_TYPES; t++) {
+    fprintf(f, "\n[type %s]\npriority = %d\nlimit = %u\nunique = %s\nnormalizer = %s\n",
+            pctl_synth_type_names[t], (int)demo_rules[t].priority, (unsigned)demo_rules[t].limit,
+            demo_rules[t].unique ? "yes" : "no", pctl_rules_normalizer_name(demo_rules[t].normalizer));
+    if (demo_rules[t].country) fprintf(f, "country_code = %u\n", (unsigned)demo_rules[t].country);
+  }
+  if (ferror(f) | (fclose(f) != 0)) {
+    pctl_error("cannot write '%s': %s", path, strerror(errno ? errno : EIO));
+    return PCTL_EXIT_FAILURE;
+  }
+  return PCTL_EXIT_OK;
+}
+
+/* With --out-dir, the demo's data go through 'profilectl run': the
+ * profiles, identifiers, saved store and report land next to the CSVs. */
+static int run_on_csvs(const demo_opts *o) {
+  char events[4200], orders[4200], rules[4200];
+  snprintf(events, sizeof events, "%s/events.csv", o->out_dir);
+  snprintf(orders, sizeof orders, "%s/orders.csv", o->out_dir);
+  snprintf(rules, sizeof rules, "%s/rules.ini", o->out_dir);
+  if (write_rules(rules) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
+  pctl_run_config c;
+  pctl_run_config_init(&c);
+  c.events = events;
+  c.orders = orders;
+  c.rules = rules;
+  c.key = DEMO_KEY;
+  c.out_dir = o->out_dir;
+  c.as_of = o->synth.end;
+  c.k = (int64_t)o->k;
+  c.seed = (int64_t)o->synth.seed;
+  c.title = "profilectl demo: synthetic customers";
+  return pctl_run_job(&c);
 }
 
 static int by_time(const void *a, const void *b) {
@@ -393,6 +443,7 @@ static int run_demo(int argc, char **argv) {
   printf("\n");
   if (report_kmeans(rows, scored, o.k, o.synth.seed) != LP_OK) goto done;
   status = pctl_finish_stdout();
+  if (status == PCTL_EXIT_OK && o.out_dir != NULL) status = run_on_csvs(&o);
 done:
   free(rows);
   lp_rfm_free(rfm);
@@ -412,6 +463,8 @@ const pctl_command pctl_cmd_demo = {
     "orders), merges the identifiers into profiles, scores the merge against the\n"
     "generator's truth, attributes the orders to profiles, scores RFM with the\n"
     "10-segment R x F map and lifecycle stages, and clusters the customers with\n"
-    "k-means. Output is identical for the same options on every run.\n",
+    "k-means. Output is identical for the same options on every run. With\n"
+    "--out-dir the data are also written as CSV and run through 'profilectl run'\n"
+    "(its summary on stderr), with the same rules and key, as of the data's end.\n",
     run_demo,
 };

@@ -87,6 +87,10 @@ static bool parse_int(const char *k, const char *v, int64_t lo, int64_t hi, int6
 
 static const char *const norm_names[] = {"generic", "fold", "email", "email-gmail", "phone"};
 
+const char *pctl_rules_normalizer_name(uint32_t normalizer) {
+  return normalizer < PCTL_ARRAY_LEN(norm_names) ? norm_names[normalizer] : NULL;
+}
+
 static bool set_type_key(pctl_type_rule *t, const char *k, const char *v, rules_err *e) {
   int64_t x;
   if (!strcmp(k, "priority")) {

@@ -56,6 +56,14 @@ pctl_type_rule *pctl_rules_add(pctl_rules *r, const char *name);
  */
 int pctl_rules_load(const lp_idgraph *g, const char *path, pctl_rules *r);
 
+/**
+ * @brief The rules file's name of a normaliser ("generic", "fold", "email",
+ * "email-gmail", "phone").
+ * @param normalizer An LP_IDGRAPH_NORM_* value.
+ * @return Static text, or NULL for an unknown value.
+ */
+const char *pctl_rules_normalizer_name(uint32_t normalizer);
+
 /** @brief Free the blocked values of @p r.
  * @param r Rules. */
 void pctl_rules_free(pctl_rules *r);

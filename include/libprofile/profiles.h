@@ -273,6 +273,18 @@ LP_API int lp_profiles_add_type(lp_profiles *h, const lp_idgraph_type_def *def,
 LP_API int lp_profiles_set_key(lp_profiles *h, const void *key, size_t len);
 
 /**
+ * @brief Replace the graph's keyed hash with a host function (as
+ * lp_idgraph_set_hash(); NULL restores the built-in one; only while no
+ * identifier is stored). Not saved: give the same function before loading
+ * (the graph checks it against its saved fingerprint).
+ * @param h  Store.
+ * @param fn Hash function or NULL.
+ * @param ud Passed to @p fn; owned by the host, must outlive the store.
+ * @return #LP_OK, #LP_EINVAL, #LP_EMISUSE.
+ */
+LP_API int lp_profiles_set_hash(lp_profiles *h, lp_idgraph_hash_fn fn, void *ud);
+
+/**
  * @brief Define a tag of the store's taxonomy (as lp_tags_define()). Only
  * host-set tags are folded into the view; rule tags are not evaluated by
  * the store.

@@ -172,6 +172,15 @@ int lp_profiles_set_key(lp_profiles *h, const void *key, size_t len) {
   return LP_OK;
 }
 
+int lp_profiles_set_hash(lp_profiles *h, lp_idgraph_hash_fn fn, void *ud) {
+  PRF_GUARD(h, "lp_profiles_set_hash");
+  int rc = lp_idgraph_set_hash(h->g, fn, ud);
+  if (rc != LP_OK) return prf_fail(h, rc, "set_hash", lp_idgraph_errmsg(h->g));
+  h->hash_fn = fn;
+  h->hash_ud = fn != NULL ? ud : NULL;
+  return LP_OK;
+}
+
 int lp_profiles_define_tag(lp_profiles *h, const lp_tags_def *def, uint32_t *tag_id) {
   PRF_GUARD(h, "lp_profiles_define_tag");
   int rc = lp_tags_define(h->tax, def, tag_id);
@@ -192,6 +201,10 @@ int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
   if (rc == LP_OK && h->key_len > 0) {
     what = "graph key";
     rc = lp_idgraph_set_key(g, h->key, h->key_len);
+  }
+  if (rc == LP_OK && h->hash_fn != NULL) {
+    what = "graph hash";
+    rc = lp_idgraph_set_hash(g, h->hash_fn, h->hash_ud);
   }
   for (uint32_t i = 0; rc == LP_OK && i < ntypes; i++) {
     what = "identifier type";

@@ -95,6 +95,8 @@ struct lp_profiles {
   uint32_t ntypes;
   uint8_t key[LP_IDGRAPH_MAX_KEY_LEN];
   size_t key_len;
+  lp_idgraph_hash_fn hash_fn; /* the host's hash, or NULL */
+  void *hash_ud;
   int64_t store_raw, quarantine_after, default_blocklist;
   int64_t as_of, bins, segmap, horizon, period_scale, money_scale;
   uint64_t erased_facts;

@@ -145,6 +145,48 @@ static void configuration(void **state) {
   lp_profiles_free(h);
 }
 
+/* A host hash (say an HMAC): the stored keys are its output, and a store
+ * loading the state needs the same function. */
+static int host_hash(void *ud, const void *data, size_t len, uint8_t *out16) {
+  const uint8_t *p = data;
+  uint64_t a = 1469598103934665603u ^ (uint64_t)(uintptr_t)ud, b = 7;
+  for (size_t i = 0; i < len; i++) {
+    a = (a ^ p[i]) * 1099511628211u;
+    b = (b ^ p[i]) * 1099511628211u + 1;
+  }
+  lp_put_u64le(out16, a);
+  lp_put_u64le(out16 + 8, b);
+  return 0;
+}
+
+static void host_hash_is_used_and_required(void **state) {
+  (void)state;
+  lp_profiles *h, *g;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_hash(h, host_hash, (void *)1), LP_OK);
+  assert_int_equal(lp_profiles_set_hash(NULL, host_hash, NULL), LP_EINVAL);
+  lp_profiles_order o = pr_order(T_EMAIL, "ann@x.org", 1, T0, 10);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  assert_int_equal(lp_profiles_set_hash(h, NULL, NULL), LP_EMISUSE);
+  uint8_t want[16];
+  const char text[] = "email\0ann@x.org";
+  host_hash((void *)1, text, sizeof text - 1, want);
+  lp_membuf *b = pr_save(h);
+  assert_true(pr_contains(lp_membuf_data(b), lp_membuf_size(b), want, 16));
+  assert_int_equal(pr_make(NULL, false, &g), LP_OK);
+  assert_int_equal(pr_load(g, b), LP_ECONFLICT); /* the built-in hash */
+  lp_profiles_free(g);
+  assert_int_equal(pr_make(NULL, false, &g), LP_OK);
+  assert_int_equal(lp_profiles_set_hash(g, host_hash, (void *)1), LP_OK);
+  assert_int_equal(pr_load(g, b), LP_OK);
+  lp_membuf *b2 = pr_save(g);
+  assert_true(pr_same(b, b2));
+  lp_membuf_free(b);
+  lp_membuf_free(b2);
+  lp_profiles_free(g);
+  lp_profiles_free(h);
+}
+
 static void orders_and_their_errors(void **state) {
   (void)state;
   lp_profiles *h;
@@ -878,6 +920,7 @@ int main(void) {
       cmocka_unit_test(create_free_errmsg),
       cmocka_unit_test(options),
       cmocka_unit_test(configuration),
+      cmocka_unit_test(host_hash_is_used_and_required),
       cmocka_unit_test(orders_and_their_errors),
       cmocka_unit_test(tags_and_their_errors),
       cmocka_unit_test(tags_by_profile_follow_merges_and_splits),

@@ -163,6 +163,8 @@ int main(int argc, char **argv) {
   t = bench_now();
   cpu = cpu_now();
   h = load(state, &t_load);
+  lp_membuf_free(state); /* hold one saved state at a time */
+  state = NULL;
   counts d = {0, 0, 0, 0};
   uint64_t inc = people / 100 > 0 ? people / 100 : 1;
   for (uint64_t i = 0; i < inc; i++) person(h, i % 2 ? people + i : i * 97 % people, 1, &d);
@@ -181,6 +183,8 @@ int main(int argc, char **argv) {
   t = bench_now();
   cpu = cpu_now();
   h = load(state2, &t_load);
+  lp_membuf_free(state2);
+  state2 = NULL;
   double t1 = cpu_now();
   uint64_t pid;
   char email[48];

@@ -187,6 +187,41 @@ static void host_hash_is_used_and_required(void **state) {
   lp_profiles_free(h);
 }
 
+/* A host hash that fails on demand: every call that hashes reports
+ * LP_EIO and changes nothing. */
+static int flaky_hash(void *ud, const void *data, size_t len, uint8_t *out16) {
+  if (*(const int *)ud) return 1;
+  return host_hash(NULL, data, len, out16);
+}
+
+static void failing_host_hash_is_eio(void **state) {
+  (void)state;
+  int fail = 0;
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_hash(h, flaky_hash, &fail), LP_OK);
+  assert_int_equal(fill(h), LP_OK);
+  lp_membuf *before = pr_save(h);
+  fail = 1;
+  lp_profiles_order o = pr_order(T_EMAIL, "ann@x.org", 1, T0, 10);
+  lp_idgraph_ident ann = pr_id(T_EMAIL, "ann@x.org");
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_EIO);
+  assert_int_equal(lp_profiles_set_tag(h, &ann, TAG_VIP, &v, NULL), LP_EIO);
+  assert_int_equal(lp_profiles_unset_tag(h, &ann, TAG_VIP), LP_EIO);
+  assert_int_equal(lp_profiles_forget_identifier(h, &ann), LP_EIO);
+  assert_int_equal(lp_profiles_observe(h, &ann, 1, T0, "", 0, NULL), LP_EIO);
+  assert_int_equal(lp_profiles_unlink(h, &ann, &ann), LP_EIO);
+  assert_int_equal(lp_profiles_remove_identifier(h, &ann), LP_EIO);
+  fail = 0;
+  lp_membuf *after = pr_save(h);
+  assert_true(pr_same(before, after));
+  assert_int_equal(profiles_check(h), LP_OK);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_profiles_free(h);
+}
+
 static void orders_and_their_errors(void **state) {
   (void)state;
   lp_profiles *h;
@@ -921,6 +956,7 @@ int main(void) {
       cmocka_unit_test(options),
       cmocka_unit_test(configuration),
       cmocka_unit_test(host_hash_is_used_and_required),
+      cmocka_unit_test(failing_host_hash_is_eio),
       cmocka_unit_test(orders_and_their_errors),
       cmocka_unit_test(tags_and_their_errors),
       cmocka_unit_test(tags_by_profile_follow_merges_and_splits),

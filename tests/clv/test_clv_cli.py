@@ -179,6 +179,21 @@ BADT = write("badt.csv", "customer_id,timestamp,amount\nu1,2024-01-01,1\nu1,yest
 rc, out, err = run("--model", "bgnbd", "--transactions", BADT, "--calibration-end", "2024-02-01")
 expect(rc == 1 and "badt.csv:3:" in err, "bad timestamp names its line: %s" % err)
 
+# 5b. The default id column is "id" in any letter case; --id-col still names one.
+for name in ("ID", "Id"):
+    up = write("up_%s.csv" % name, "\n".join([lines[0].replace("id,", name + ",", 1)] + lines[1:]) + "\n")
+    rc, out, err = run("--model", "bgnbd", "--summary", up, "--predict-out", pred, "--horizon", "5")
+    with open(pred, newline="") as f:
+        pr = list(csv.DictReader(f))
+    expect(rc == 0 and pr[0]["id"] == "c0_0" and pr[12]["id"] == "c1_0", "id column %s is the id: %s" % (name, err))
+two = write("twoid.csv", "id,ID,frequency,recency,T\na,b,1,2,10\n")
+rc, out, err = run("--model", "bgnbd", "--summary", two)
+expect(rc == 1 and "--id-col" in err, "two id columns ask for --id-col: %s" % err)
+rc, out, err = run("--model", "bgnbd", "--summary", two, "--id-col", "ID", "--predict-out", pred, "--horizon", "5")
+with open(pred, newline="") as f:
+    pr = list(csv.DictReader(f))
+expect(rc == 0 and pr[0]["id"] == "b", "--id-col picks one of them: %s" % err)
+
 # 6. help
 rc, out, err = run("--help")
 expect(rc == 0 and "--calibration-end" in out and "--holdout-report" in out, "help lists the options")

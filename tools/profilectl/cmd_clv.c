@@ -97,7 +97,8 @@ static int parse_options(int argc, char **argv, clv_opts *o) {
     PCTL_OPT_STRING("holdout-end", 0, "DATE", &o->hold_end, NULL,
                     "end of the holdout period (its whole day included)"),
     PCTL_OPT_STRING("id-col", 0, "C", &o->id_col, NULL,
-                    "customer id column (default: 'id' in a summary when present,\n"
+                    "customer id column (default: 'id' in any letter case in a summary\n"
+                    "when present, "
                     "'customer_id' in transactions)"),
     PCTL_OPT_STRING("ts-col", 0, "C", &o->ts_col, "timestamp", "transactions: timestamp column"),
     PCTL_OPT_STRING("amount-col", 0, "C", &o->amount_col, NULL,
@@ -224,6 +225,20 @@ static int find_optional(pctl_csv *r, const char *name, size_t *out) {
   return rc == LP_ENOTFOUND ? LP_OK : rc;
 }
 
+/* The default id column: the header named "id" in any letter case (id,
+ * ID, Id). Returns how many headers are so named; *out is the first. */
+static size_t find_default_id(const pctl_csv *r, size_t *out) {
+  size_t found = 0, n = pctl_csv_header_count(r);
+  *out = SIZE_MAX;
+  for (size_t i = 0; i < n; i++) {
+    pctl_csv_field f = pctl_csv_header_name(r, i);
+    if (f.len == 2 && (f.ptr[0] == 'i' || f.ptr[0] == 'I') && (f.ptr[1] == 'd' || f.ptr[1] == 'D')) {
+      if (found++ == 0) *out = i;
+    }
+  }
+  return found;
+}
+
 static int need_column(pctl_csv *r, const char *path, const char *name, size_t *out) {
   if (pctl_csv_column(r, name, out) != LP_OK) return pctl_csv_report(r, path);
   return PCTL_EXIT_OK;
@@ -246,9 +261,10 @@ static int read_summary(pctl_csv *r, const clv_opts *o, clv_table *t) {
   if (st == PCTL_EXIT_OK) st = need_column(r, path, bgbb ? o->n_col : o->t_col, &cT);
   if (st == PCTL_EXIT_OK && o->spend != 0) st = need_column(r, path, o->m_col, &cm);
   if (st != PCTL_EXIT_OK) return st;
-  if (find_optional(r, o->w_col, &cw) != LP_OK ||
-      find_optional(r, o->id_col != NULL ? o->id_col : "id", &cid) != LP_OK)
+  if (find_optional(r, o->w_col, &cw) != LP_OK || find_optional(r, o->id_col, &cid) != LP_OK)
     return pctl_csv_report(r, path);
+  if (o->id_col == NULL && find_default_id(r, &cid) > 1)
+    return pctl_data_error(path, 1, "more than one id column (id in any case): name one with --id-col");
   if (o->id_col != NULL && cid == SIZE_MAX)
     return pctl_data_error(path, 1, "no column '%s' (--id-col)", o->id_col);
   t->has_ids = cid != SIZE_MAX;

@@ -222,34 +222,20 @@ def declare_module(mod: str, extra_double: bool = False) -> None:
              POINTER(c_double))
 
 
-class Handle:
-    """Base of every wrapped handle: life cycle, messages, options, snapshots.
+class Owned:
+    """Frees its C object on close(), at the end of a ``with`` block and on
+    garbage collection; subclasses give ``_release(h)``."""
 
-    Subclasses set ``_mod`` (the C prefix, e.g. ``"rfm"``). A handle is a
-    context manager (``close()`` on exit) and pickles through the library's
-    snapshot format. Not safe for concurrent use from several threads: use
-    one object per thread or a lock (the C handle's message slot is written
-    even by read-only calls).
-    """
-
-    _mod = ""
     _h: Optional[int] = None
 
-    def __init__(self) -> None:
-        out = P()
-        rc = getattr(lib, f"lp_{self._mod}_create")(None, ctypes.byref(out))
-        check(rc)
-        self._h = out.value
-        self._free = getattr(lib, f"lp_{self._mod}_free")
-        self._errmsg = getattr(lib, f"lp_{self._mod}_errmsg")
-        self._busy_refs: list = []  # callbacks the library may call
+    def _release(self, h: int) -> None:
+        raise NotImplementedError
 
-    # life cycle -----------------------------------------------------------
     def close(self) -> None:
-        """Free the C handle now (also done when the object is collected)."""
+        """Free the C object now (also done when the object is collected)."""
         h, self._h = self._h, None
         if h:
-            self._free(h)
+            self._release(h)
 
     def __del__(self) -> None:
         try:
@@ -262,6 +248,31 @@ class Handle:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class Handle(Owned):
+    """Base of every wrapped handle: life cycle, messages, options, snapshots.
+
+    Subclasses set ``_mod`` (the C prefix, e.g. ``"rfm"``). A handle is a
+    context manager (``close()`` on exit) and pickles through the library's
+    snapshot format. Not safe for concurrent use from several threads: use
+    one object per thread or a lock (the C handle's message slot is written
+    even by read-only calls).
+    """
+
+    _mod = ""
+
+    def __init__(self) -> None:
+        out = P()
+        rc = getattr(lib, f"lp_{self._mod}_create")(None, ctypes.byref(out))
+        check(rc)
+        self._h = out.value
+        self._free = getattr(lib, f"lp_{self._mod}_free")
+        self._errmsg = getattr(lib, f"lp_{self._mod}_errmsg")
+        self._busy_refs: list = []  # callbacks the library may call
+
+    def _release(self, h: int) -> None:
+        self._free(h)
 
     @property
     def handle(self) -> int:

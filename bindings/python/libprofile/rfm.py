@@ -118,7 +118,7 @@ if np is not None:
     assert ROW_DTYPE.itemsize == ctypes.sizeof(lp_rfm_row)
 
 
-class SegmentMap:
+class SegmentMap(_lib.Owned):
     """Ordered segment rules over R, F and M scores (``lp_rfm_segmap``).
 
     ``SegmentMap.builtin("rf10")`` or ``"rfm11"`` gives the library's maps;
@@ -181,23 +181,8 @@ class SegmentMap:
         """Index of the first rule matching the scores, or SEGMENT_OTHERS."""
         return lib.lp_rfm_segmap_match(self._h, r, f, m)
 
-    def close(self) -> None:
-        """Free the map now."""
-        h, self._h = self._h, None
-        if h:
-            lib.lp_rfm_segmap_free(h)
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _release(self, h: int) -> None:
+        lib.lp_rfm_segmap_free(h)
 
 
 class RFM(Handle):

@@ -110,7 +110,7 @@ def _query(q: str, as_of: int, purpose: Optional[str], keep: list) -> lp_tags_qu
     return _init(lp_tags_query, text=t, purpose=_opt(purpose, "purpose"), as_of=as_of)
 
 
-class Audience:
+class Audience(_lib.Owned):
     """The profiles a query selects (``lp_tags_audience``): ``len()``,
     iteration over ids in ascending order (restartable), ``ids()`` as a
     numpy array, ``to_roaring()`` as 64-bit Roaring bytes."""
@@ -159,23 +159,8 @@ class Audience:
         finally:
             lib.lp_membuf_free(buf)
 
-    def close(self) -> None:
-        """Free the audience now."""
-        h, self._h = self._h, None
-        if h:
-            lib.lp_tags_audience_free(h)
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def _release(self, h: int) -> None:
+        lib.lp_tags_audience_free(h)
 
 
 class Tags(Handle):

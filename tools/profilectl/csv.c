@@ -16,6 +16,13 @@
 #include "core/mem.h"
 #include "cli.h"
 
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#include <emmintrin.h>
+#define PCTL_CSV_HAVE_SSE2 1
+#else
+#define PCTL_CSV_HAVE_SSE2 0
+#endif
+
 enum parse_state {
   ST_RECORD,      /* before the first byte of a record (empty lines skipped here) */
   ST_FIELD,       /* at the first byte of a field */
@@ -42,6 +49,10 @@ struct pctl_csv {
   int file_errno; /* errno of its failed read, for the message */
   pctl_csv_config cfg;
   unsigned char delim;
+  pctl_csv_scan scan; /* resolved: never AUTO */
+  /* Wide kernels: stop bytes of the 64 bytes at mblk (NULL: none yet). */
+  unsigned char *mblk;
+  uint64_t mbits;
   /* Non-zero for the bytes that end a run of unquoted field text. */
   unsigned char cls[256];
 
@@ -99,6 +110,7 @@ void pctl_csv_config_init(pctl_csv_config *cfg) {
   cfg->max_fields = PCTL_CSV_DEFAULT_MAX_FIELDS;
   cfg->max_record_bytes = PCTL_CSV_DEFAULT_MAX_RECORD;
   cfg->alloc = NULL;
+  cfg->scan = PCTL_CSV_SCAN_AUTO;
 }
 
 static unsigned long long ull(uint64_t v) { return (unsigned long long)v; }
@@ -115,6 +127,9 @@ static int validate_config(const pctl_csv_config *c) {
       c->delimiter == '\0')
     return LP_EINVAL;
   if (c->on_malformed != PCTL_CSV_STOP && c->on_malformed != PCTL_CSV_REPORT)
+    return LP_EINVAL;
+  if (c->scan != PCTL_CSV_SCAN_AUTO && c->scan != PCTL_CSV_SCAN_BYTE &&
+      c->scan != PCTL_CSV_SCAN_WORD && c->scan != PCTL_CSV_SCAN_SSE2)
     return LP_EINVAL;
   if (c->buffer_size < 4 || c->max_fields == 0 || c->max_record_bytes == 0)
     return LP_EINVAL;
@@ -147,6 +162,9 @@ int pctl_csv_open(const pctl_csv_config *cfg, lp_reader read, void *ud, pctl_csv
   r->cfg = c;
   r->cfg.alloc = NULL; /* copied into r->mem; the caller's struct may go away */
   r->delim = (unsigned char)c.delimiter;
+  r->scan = c.scan;
+  if (r->scan == PCTL_CSV_SCAN_AUTO) r->scan = PCTL_CSV_SCAN_SSE2;
+  if (r->scan == PCTL_CSV_SCAN_SSE2 && !PCTL_CSV_HAVE_SSE2) r->scan = PCTL_CSV_SCAN_WORD;
   r->cls[r->delim] = 1;
   r->cls['"'] = 1;
   r->cls['\r'] = 1;
@@ -254,6 +272,7 @@ static int record_too_long(pctl_csv *r, bool in_quote) {
 
 /* Make room after the partial record and read once more. */
 static int fill(pctl_csv *r) {
+  r->mblk = NULL; /* the buffer may move */
   if (r->rec > 0) {
     size_t keep = r->len - r->rec;
     memmove(r->buf, r->buf + r->rec, keep);
@@ -293,6 +312,111 @@ static int fill(pctl_csv *r) {
   if (got == 0) r->eof = true;
   r->len += got;
   return LP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scanning kernels: skip bytes whose class is 0 and return the first one
+ * that is not (a delimiter, quote, CR or LF in unquoted text; a quote or LF
+ * in quoted text). `end` holds an LF sentinel, so the byte loop that
+ * finishes every kernel needs no bounds check; the wide loops read only
+ * whole blocks that end at or before `end`. */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define LOW7 UINT64_C(0x7f7f7f7f7f7f7f7f)
+
+/* 0x80 in exactly the bytes of x that are zero (no carries between bytes). */
+static inline uint64_t zero_bytes(uint64_t x) {
+  uint64_t y = (x & LOW7) + LOW7;
+  return ~(y | x | LOW7);
+}
+
+/* Little-endian load whatever the host's byte order: byte i of the block
+ * is bits 8i..8i+7, so bit 8i+7 of a zero_bytes() result is byte i. */
+static inline uint64_t load_le64(const unsigned char *p) {
+  return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+         (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+         (uint64_t)p[7] << 56;
+}
+
+/* One bit per byte of the 64 at p: set where the byte is a delimiter,
+ * quote, CR or LF. Word at a time (SWAR). */
+static uint64_t block_mask_word(const unsigned char *p, unsigned char delim) {
+  const uint64_t lf = ONES * '\n', q = ONES * '"', cr = ONES * '\r', d = ONES * delim;
+  uint64_t mask = 0;
+  for (unsigned i = 0; i < 8; i++) {
+    uint64_t w = load_le64(p + 8 * i);
+    uint64_t z = zero_bytes(w ^ lf) | zero_bytes(w ^ q) | zero_bytes(w ^ cr) | zero_bytes(w ^ d);
+    /* Gather bit 8j+7 of z into bit j (the products do not overlap). */
+    uint64_t bits = ((z >> 7) * UINT64_C(0x0102040810204080)) >> 56;
+    mask |= bits << (8 * i);
+  }
+  return mask;
+}
+
+#if PCTL_CSV_HAVE_SSE2
+/* The same with SSE2, sixteen bytes at a time. */
+static uint64_t block_mask_sse2(const unsigned char *p, unsigned char delim) {
+  const __m128i lf = _mm_set1_epi8('\n'), q = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'),
+                d = _mm_set1_epi8((char)delim);
+  uint64_t mask = 0;
+  for (unsigned i = 0; i < 4; i++) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+    __m128i a = _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, q));
+    __m128i b = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, d));
+    mask |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(a, b)) << (16 * i);
+  }
+  return mask;
+}
+#endif
+
+static inline unsigned lowest_bit(uint64_t m) {
+#if defined(__GNUC__) || defined(__clang__)
+  return (unsigned)__builtin_ctzll(m);
+#else
+  unsigned i = 0;
+  while (!(m & 1u)) m >>= 1, i++;
+  return i;
+#endif
+}
+
+/*
+ * The wide kernels classify 64 bytes at once into r->mbits (the stop bytes
+ * of the block at r->mblk) and answer later calls inside that block from
+ * the mask, so a record of short fields costs a few bit operations per
+ * field. The mask covers only bytes before `end` and is dropped whenever
+ * the buffer moves (fill()); bytes already behind the scan position may be
+ * rewritten by unquoting, but no answer ever looks behind it. In quoted
+ * text a delimiter or CR bit is passed over (cls is 0 for them there).
+ */
+static inline unsigned char *skip_text(pctl_csv *r, unsigned char *p, const unsigned char *end,
+                                       const unsigned char *cls) {
+  if (r->scan == PCTL_CSV_SCAN_BYTE) {
+    while (!cls[*p]) p++;
+    return p;
+  }
+  for (;;) {
+    if (r->mblk != NULL && p >= r->mblk && p < r->mblk + 64) {
+      unsigned off = (unsigned)(p - r->mblk);
+      uint64_t m = r->mbits & (~UINT64_C(0) << off);
+      while (m != 0) {
+        unsigned char *s = r->mblk + lowest_bit(m);
+        if (cls[*s]) return s;
+        m &= m - 1;
+      }
+      p = r->mblk + 64;
+    }
+    if (end - p < 64) {
+      while (!cls[*p]) p++;
+      return p;
+    }
+    r->mblk = p;
+#if PCTL_CSV_HAVE_SSE2
+    r->mbits = r->scan == PCTL_CSV_SCAN_SSE2 ? block_mask_sse2(p, r->delim)
+                                             : block_mask_word(p, r->delim);
+#else
+    r->mbits = block_mask_word(p, r->delim);
+#endif
+  }
 }
 
 /* ------------------------------------------------------------------ */
@@ -410,7 +534,7 @@ field:
 
 unquoted:
   for (;;) {
-    while (!cls[*p]) p++;
+    p = skip_text(r, p, end, cls);
     if (p == end) SUSPEND(ST_UNQUOTED);
     unsigned char c = *p;
     if (c == delim) {
@@ -442,7 +566,7 @@ unquoted:
 
 quoted:
   for (;;) {
-    while (!quoted_cls[*p]) p++;
+    p = skip_text(r, p, end, quoted_cls);
     if (p == end) SUSPEND_QUOTED(ST_QUOTED);
     if (*p == '\n') {
       r->line++;

@@ -68,6 +68,16 @@ typedef enum pctl_csv_problem {
   PCTL_CSV_BARE_CR              /**< A CR not followed by LF outside quotes. */
 } pctl_csv_problem;
 
+/** How the reader finds the end of a run of field text. Every kind gives
+ *  the same records, fields and line numbers; they differ only in speed. */
+typedef enum pctl_csv_scan {
+  PCTL_CSV_SCAN_AUTO = 0, /**< The fastest this build has (SSE2 if compiled in, else word). */
+  PCTL_CSV_SCAN_BYTE = 1, /**< One byte at a time through a class table. */
+  PCTL_CSV_SCAN_WORD = 2, /**< Eight bytes at a time in a 64-bit word (SWAR). */
+  PCTL_CSV_SCAN_SSE2 = 3  /**< Sixteen bytes at a time with SSE2; #PCTL_CSV_SCAN_WORD
+                               where SSE2 is not compiled in. */
+} pctl_csv_scan;
+
 /** Settings for pctl_csv_open(); start from pctl_csv_config_init(). */
 typedef struct pctl_csv_config {
   char delimiter;                     /**< Field separator; default `,`. Not `"`, CR, LF or NUL. */
@@ -77,6 +87,7 @@ typedef struct pctl_csv_config {
   size_t max_record_bytes; /**< Longest record in raw bytes, line ending
                                 excluded (>= 1); default 1 MiB. */
   const lp_allocator *alloc; /**< NULL: the C library. Copied at open. */
+  pctl_csv_scan scan;        /**< Default #PCTL_CSV_SCAN_AUTO; tests compare the kinds. */
 } pctl_csv_config;
 
 /** Default initial buffer size. */

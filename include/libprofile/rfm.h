@@ -248,6 +248,23 @@ LP_API int lp_rfm_add_profile(lp_rfm *h, uint64_t profile_id);
 LP_API size_t lp_rfm_count(const lp_rfm *h);
 
 /**
+ * @brief The ids of every profile in @p h (prospects included), ascending.
+ * Follows the API 1.0 buffer contract: a size query with @p out NULL and
+ * @p capacity 0; #LP_EBUFSIZE when @p capacity is below the count.
+ * @param h        State.
+ * @param out      Receives lp_rfm_count() ids (caller-owned); NULL for a
+ *                 size query. Not written on failure.
+ * @param capacity Elements @p out can hold.
+ * @param needed   Receives the number of profiles on #LP_OK and on
+ *                 #LP_EBUFSIZE; required.
+ * @return #LP_OK, #LP_EINVAL (NULL @p h or @p needed, @p out NULL with
+ *         @p capacity > 0), #LP_EBUFSIZE (@p capacity too small) or
+ *         #LP_EMISUSE (called from a callback of @p h).
+ * @note Reads only; safe alongside other readers of @p h. Allocates nothing.
+ */
+LP_API int lp_rfm_profiles(const lp_rfm *h, uint64_t *out, size_t capacity, size_t *needed);
+
+/**
  * @brief Aggregates of one profile.
  * @param h   State.
  * @param id  Profile.

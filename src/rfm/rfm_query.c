@@ -1,7 +1,9 @@
 /*
- * RFM queries: profile count, aggregates and CLV inputs of one profile.
+ * RFM queries: profile count and ids, aggregates and CLV inputs of one profile.
  * SPDX-License-Identifier: MIT
  */
+#include <stdlib.h>
+
 #include "rfm/rfm_query.h"
 
 int rfm_not_found(const lp_rfm *h, uint64_t id) {
@@ -31,6 +33,29 @@ static int check_out(const lp_rfm *h, const void *out, uint32_t size, size_t exp
 }
 
 size_t lp_rfm_count(const lp_rfm *h) { return h == NULL ? 0 : h->profs.len; }
+
+static int id_cmp(const void *a, const void *b) {
+  const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int lp_rfm_profiles(const lp_rfm *h, uint64_t *out, size_t capacity, size_t *needed) {
+  if (h == NULL) return LP_EINVAL;
+  RFM_ENTER(h, "lp_rfm_profiles");
+  if (needed == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "needed: NULL");
+  if (out == NULL && capacity > 0)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "out: NULL with capacity %zu", capacity);
+  const size_t n = h->profs.len;
+  *needed = n;
+  if (out == NULL) return LP_OK;
+  if (capacity < n)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EBUFSIZE, "profiles: %zu ids needed, capacity %zu",
+                        n, capacity);
+  for (size_t i = 0; i < n; i++) out[i] = rfm_at(h, i)->id;
+  /* ids are distinct: the order is total whatever qsort does with ties */
+  if (n > 1) qsort(out, n, sizeof *out, id_cmp);
+  return LP_OK;
+}
 
 int lp_rfm_get(const lp_rfm *h, uint64_t id, lp_rfm_profile *out) {
   if (h == NULL) return LP_EINVAL;

@@ -744,6 +744,49 @@ static void add_rejects_bad_input_atomically(void **state) {
   lp_rfm_free(h);
 }
 
+/* lp_rfm_profiles: every profile, prospects included, in ascending id
+ * whatever the insertion order; the buffer contract of API 1.0. */
+static void profiles_lists_ids_ascending(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  size_t n = 99;
+  uint64_t ids[8] = {0};
+  assert_int_equal(lp_rfm_profiles(h, NULL, 0, &n), LP_OK);
+  assert_int_equal(n, 0);
+  lp_rfm_txn t[3] = {txn(UINT64_MAX, T0, 100, -1), txn(40, T0, 5, -1), txn(7, T0 + DAY, 1, -1)};
+  assert_int_equal(lp_rfm_add(h, t, 3), LP_OK);
+  assert_int_equal(lp_rfm_add_profile(h, 0), LP_OK);  /* a prospect */
+  assert_int_equal(lp_rfm_add_profile(h, 12), LP_OK);
+  /* size query */
+  n = 0;
+  assert_int_equal(lp_rfm_profiles(h, NULL, 0, &n), LP_OK);
+  assert_int_equal(n, 5);
+  /* too small: nothing written, needed set */
+  n = 0;
+  assert_int_equal(lp_rfm_profiles(h, ids, 4, &n), LP_EBUFSIZE);
+  assert_int_equal(n, 5);
+  for (size_t i = 0; i < 8; i++) assert_true(ids[i] == 0);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "capacity 4"));
+  /* success */
+  n = 0;
+  assert_int_equal(lp_rfm_profiles(h, ids, 8, &n), LP_OK);
+  assert_int_equal(n, 5);
+  static const uint64_t want[5] = {0, 7, 12, 40, UINT64_MAX};
+  for (size_t i = 0; i < 5; i++) assert_true(ids[i] == want[i]);
+  assert_true(ids[5] == 0);
+  /* EINVAL */
+  assert_int_equal(lp_rfm_profiles(NULL, ids, 8, &n), LP_EINVAL);
+  assert_int_equal(lp_rfm_profiles(h, ids, 8, NULL), LP_EINVAL);
+  assert_int_equal(lp_rfm_profiles(h, NULL, 3, &n), LP_EINVAL);
+  /* a merge of profiles removes one from the list */
+  assert_int_equal(lp_rfm_merge_profiles(h, 7, 40), LP_OK);
+  assert_int_equal(lp_rfm_profiles(h, ids, 8, &n), LP_OK);
+  assert_int_equal(n, 4);
+  assert_true(ids[0] == 0 && ids[1] == 7 && ids[2] == 12 && ids[3] == UINT64_MAX);
+  lp_rfm_free(h);
+}
+
 /* Shard merges: any split of a shuffled stream into any number of shards,
  * merged in any order, equals ingesting the stream into one state. */
 static void shard_merge_equals_single_state(void **state) {
@@ -1058,6 +1101,8 @@ static void reenter_everything(void *ud, uint64_t id, uint32_t from, uint32_t to
   c->rc[k++] = lp_rfm_int_bounds(h, LP_RFM_PERIOD_SECONDS, &v, &w);
   c->rc[k++] = lp_rfm_get(h, 1, &p);
   c->rc[k++] = lp_rfm_clv_inputs(h, 1, T0 + 100 * DAY, &cl);
+  uint64_t ids[8];
+  c->rc[k++] = lp_rfm_profiles(h, ids, 8, &n);
   c->rc[k++] = lp_rfm_stage_of(h, 1, T0 + 100 * DAY, &st);
   c->rc[k++] = lp_rfm_merge_profiles(h, 1, 2);
   c->rc[k++] = lp_rfm_merge(h, other);
@@ -1085,7 +1130,7 @@ static void callbacks_cannot_reenter_their_handle(void **state) {
                    LP_OK);
   assert_int_equal(changed, 7);
   assert_int_equal(c.calls, 7);
-  assert_int_equal(c.nrc, 15);
+  assert_int_equal(c.nrc, 16);
   for (size_t i = 0; i < c.nrc; i++)
     if (c.rc[i] != LP_EMISUSE) fail_msg("re-entering call %zu returned %d", i, c.rc[i]);
   assert_true(c.message_ok);
@@ -1348,6 +1393,7 @@ int main(void) {
       cmocka_unit_test(callbacks_cannot_reenter_their_handle),
       cmocka_unit_test(segment_names_and_the_old_spelling),
       cmocka_unit_test(checker_finds_broken_invariants),
+      cmocka_unit_test(profiles_lists_ids_ascending),
       cmocka_unit_test(creation_errors_and_the_profile_limit),
       cmocka_unit_test(checker_finds_chains_that_miss_entries),
   };

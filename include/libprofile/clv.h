@@ -367,7 +367,8 @@ LP_API int lp_clv_fit(lp_clv *h, uint32_t model, const lp_clv_data *data,
 
 /**
  * @brief Fit @p model on the CLV inputs of the given profiles of an
- * #lp_rfm state (lp_rfm_clv_inputs() at @p as_of).
+ * #lp_rfm state (lp_rfm_clv_inputs() at @p as_of), or of all its profiles
+ * with a transaction (@p ids NULL and @p n 0, listed by lp_rfm_profiles()).
  *
  * The inputs are exact integers, so states merged from shards fit to the
  * same bits as one state. Times are in the state's purchase periods divided
@@ -376,15 +377,18 @@ LP_API int lp_clv_fit(lp_clv *h, uint32_t model, const lp_clv_data *data,
  * @param h            Handle.
  * @param model        An LP_CLV_MODEL_* value other than BG/BB.
  * @param rfm          State (read only, borrowed).
- * @param ids          @p n profile ids (borrowed).
- * @param n            Number of ids, >= 1.
+ * @param ids          @p n profile ids (borrowed), or NULL for every
+ *                     profile of @p rfm that has a transaction (in
+ *                     ascending id; prospects are skipped).
+ * @param n            Number of ids, >= 1; 0 with @p ids NULL.
  * @param as_of        End of the calibration period, seconds since the epoch.
  * @param period_scale Periods per time unit, > 0 and finite.
  * @param money_scale  Minor units per money unit, > 0 and finite.
  * @param report       NULL, or receives the fit report.
  * @return The errors of lp_clv_fit(), plus #LP_ENOTFOUND (an id without a
- * transaction; the message names it) and #LP_ERANGE (a transaction after
- * @p as_of). On failure the handle is unchanged.
+ * transaction; the message names it), #LP_ERANGE (a transaction after
+ * @p as_of) and #LP_EINVAL (@p ids NULL with @p n > 0 or the reverse; no
+ * profile with a transaction). On failure the handle is unchanged.
  */
 LP_API int lp_clv_fit_rfm(lp_clv *h, uint32_t model, const lp_rfm *rfm, const uint64_t *ids,
                           size_t n, int64_t as_of, double period_scale, double money_scale,

@@ -240,20 +240,12 @@ int lp_clv_fit(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_re
   return clv_fit_rows(h, model, data, report);
 }
 
-int lp_clv_fit_rfm(lp_clv *h, uint32_t model, const lp_rfm *rfm, const uint64_t *ids, size_t n,
-                   int64_t as_of, double period_scale, double money_scale,
-                   lp_clv_fit_report *report) {
-  CLV_GUARD(h, "lp_clv_fit_rfm");
-  int rc = check_model_arg(h, model);
-  if (rc != LP_OK) return rc;
-  if (model == LP_CLV_MODEL_BGBB)
-    return lp_error_set(&h->err, LP_EINVAL, "fit_rfm: BG/BB needs opportunities, not times");
-  if (rfm == NULL || ids == NULL || n == 0)
-    return lp_error_set(&h->err, LP_EINVAL, "fit_rfm: NULL state, NULL ids or no id");
-  if (!(period_scale > 0.0 && period_scale <= 1e12) || !(money_scale > 0.0 && money_scale <= 1e12))
-    return lp_error_set(&h->err, LP_EINVAL, "fit_rfm: scales must be in (0, 1e12]");
+/* The fit of lp_clv_fit_rfm() on n >= 1 given ids. */
+static int fit_rfm_ids(lp_clv *h, uint32_t model, const lp_rfm *rfm, const uint64_t *ids, size_t n,
+                       int64_t as_of, double period_scale, double money_scale,
+                       lp_clv_fit_report *report) {
   double *cols = NULL;
-  rc = lp_mem_alloc_array(&h->mem, n, 4 * sizeof(double), (void **)&cols);
+  int rc = lp_mem_alloc_array(&h->mem, n, 4 * sizeof(double), (void **)&cols);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "fit_rfm: out of memory for %zu rows", n);
   double *x = cols, *tx = cols + n, *T = cols + 2 * n, *m = cols + 3 * n;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
@@ -280,6 +272,58 @@ int lp_clv_fit_rfm(lp_clv *h, uint32_t model, const lp_rfm *rfm, const uint64_t 
   }
   lp_mem_free_array(&h->mem, cols, n, 4 * sizeof(double));
   return rc;
+}
+
+/* Every profile of rfm with a transaction, ascending (prospects have no
+ * CLV inputs). */
+static int fit_rfm_all(lp_clv *h, uint32_t model, const lp_rfm *rfm, int64_t as_of,
+                       double period_scale, double money_scale, lp_clv_fit_report *report) {
+  size_t n = 0;
+  int rc = lp_rfm_profiles(rfm, NULL, 0, &n);
+  if (rc != LP_OK)
+    return lp_error_set(&h->err, rc, "fit_rfm: listing the profiles: %s", lp_rfm_errmsg(rfm));
+  if (n == 0) return lp_error_set(&h->err, LP_EINVAL, "fit_rfm: the state has no profile");
+  uint64_t *ids = NULL;
+  rc = lp_mem_alloc_array(&h->mem, n, sizeof(uint64_t), (void **)&ids);
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "fit_rfm: out of memory for %zu ids", n);
+  size_t got = 0, kept = 0;
+  rc = lp_rfm_profiles(rfm, ids, n, &got);
+  if (rc != LP_OK) {
+    (void)lp_error_set(&h->err, rc, "fit_rfm: listing the profiles: %s", lp_rfm_errmsg(rfm));
+  } else {
+    for (size_t i = 0; i < got && rc == LP_OK; i++) {
+      lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+      rc = lp_rfm_get(rfm, ids[i], &p);
+      if (rc != LP_OK)
+        (void)lp_error_set(&h->err, rc, "fit_rfm: profile %llu: %s", (unsigned long long)ids[i],
+                           lp_rfm_errmsg(rfm));
+      else if (p.transactions > 0)
+        ids[kept++] = ids[i];
+    }
+    if (rc == LP_OK && kept == 0)
+      rc = lp_error_set(&h->err, LP_EINVAL, "fit_rfm: no profile has a transaction");
+    if (rc == LP_OK)
+      rc = fit_rfm_ids(h, model, rfm, ids, kept, as_of, period_scale, money_scale, report);
+  }
+  lp_mem_free_array(&h->mem, ids, n, sizeof(uint64_t));
+  return rc;
+}
+
+int lp_clv_fit_rfm(lp_clv *h, uint32_t model, const lp_rfm *rfm, const uint64_t *ids, size_t n,
+                   int64_t as_of, double period_scale, double money_scale,
+                   lp_clv_fit_report *report) {
+  CLV_GUARD(h, "lp_clv_fit_rfm");
+  int rc = check_model_arg(h, model);
+  if (rc != LP_OK) return rc;
+  if (model == LP_CLV_MODEL_BGBB)
+    return lp_error_set(&h->err, LP_EINVAL, "fit_rfm: BG/BB needs opportunities, not times");
+  if (rfm == NULL || (ids == NULL) != (n == 0))
+    return lp_error_set(&h->err, LP_EINVAL,
+                        "fit_rfm: NULL state, or ids and n disagree (NULL ids with n 0 fits all)");
+  if (!(period_scale > 0.0 && period_scale <= 1e12) || !(money_scale > 0.0 && money_scale <= 1e12))
+    return lp_error_set(&h->err, LP_EINVAL, "fit_rfm: scales must be in (0, 1e12]");
+  if (ids == NULL) return fit_rfm_all(h, model, rfm, as_of, period_scale, money_scale, report);
+  return fit_rfm_ids(h, model, rfm, ids, n, as_of, period_scale, money_scale, report);
 }
 
 static bool params_valid(uint32_t model, const double *p) {

@@ -995,6 +995,21 @@ static void fit_from_rfm(void **state) {
   assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, b, 4, &need), LP_OK);
   assert_memory_equal(a, b, sizeof a);
   assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_GG, all, ids, 600, as_of, 7, 100, NULL), LP_OK);
+  /* ids NULL: every profile with a transaction (a prospect is skipped) */
+  assert_int_equal(lp_rfm_add_profile(all, 7), LP_OK);
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, NULL, 0, as_of, 7, 100, &rep), LP_OK);
+  assert_true(rep.customers == 600.0);
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, b, 4, &need), LP_OK);
+  assert_memory_equal(a, b, sizeof a);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, NULL, 5, as_of, 7, 100, NULL), LP_EINVAL);
+  lp_rfm *empty;
+  assert_int_equal(lp_rfm_create(NULL, &empty), LP_OK);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, empty, NULL, 0, as_of, 7, 100, NULL), LP_EINVAL);
+  assert_int_equal(lp_rfm_add_profile(empty, 3), LP_OK);
+  assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, empty, NULL, 0, as_of, 7, 100, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_clv_errmsg(h), "no profile has a transaction"));
+  lp_rfm_free(empty);
   /* errors */
   uint64_t bad_ids[2] = {1000, 5};
   assert_int_equal(lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, all, bad_ids, 2, as_of, 7, 100, NULL),
@@ -1174,6 +1189,10 @@ static int rfm_flow(const lp_allocator *alloc, void *ud) {
   uint64_t ids[3] = {1, 2, 3};
   rc = lp_clv_fit_rfm(h, LP_CLV_MODEL_BGNBD, r, ids, 3, 200 * 86400, 7, 100, NULL);
   if (rc != LP_OK) assert_int_equal(lp_clv_has_model(h, LP_CLV_MODEL_BGNBD), 0);
+  if (rc == LP_OK) { /* all profiles: the id list is one allocation more */
+    rc = lp_clv_fit_rfm(h, LP_CLV_MODEL_MBGNBD, r, NULL, 0, 200 * 86400, 7, 100, NULL);
+    if (rc != LP_OK) assert_int_equal(lp_clv_has_model(h, LP_CLV_MODEL_MBGNBD), 0);
+  }
   assert_checked(h);
   lp_clv_free(h);
   return rc;
@@ -1189,7 +1208,7 @@ static void oom_fit_rfm(void **state) {
   add_txn(r, 3, 30, 100);
   add_txn(r, 3, 31, 100);
   add_txn(r, 3, 90, 100);
-  assert_true(lp_test_oom_sweep("clv fit_rfm", rfm_flow, r) >= 2u);
+  assert_true(lp_test_oom_sweep("clv fit_rfm", rfm_flow, r) >= 3u);
   lp_rfm_free(r);
 }
 

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "clv/clv_internal.h"
+#include "core/hash.h"
 
 /* log P(alive at T) odds: log of (P(dead) / P(alive)) given the history. */
 static double dead_odds(uint32_t model, const double *p, double x, double tx, double T) {
@@ -58,21 +59,66 @@ static double p_alive(uint32_t model, const double *p, double x, double tx, doub
   return now * exp(log_2f1_pair(a + b + x + one, u, a, a + b + one - r, a, r + x, r + x, b + x + one));
 }
 
-/* Expected purchases in (T, T + t] given (x, t_x, T). */
-static double conditional(uint32_t model, const double *p, double x, double tx, double T, double t) {
+/* BG/NBD and MBG/NBD: FHL 2005 eq. 10 and its MBG/NBD analogue without
+ * the P(alive) factor, a function of (x, T, t) only: the factor
+ * ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x(+1); a+b+x-1(+1); z) as it
+ * stands, or through Euler's transformation as (1-z)^(a-1)
+ * 2F1(a+b-1(+1)-r, a-1; .; z), whose series settles in a few terms however
+ * large x is. */
+static double bg_expected_alive(uint32_t model, const double *p, double x, double T, double t) {
+  const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
+  const double z = t / (al + T + t), c = a + b + x - 1.0 + one;
+  const double lv = log_2f1_pair(c, z, a - 1.0, a + b - 1.0 + one - r, a - 1.0, r + x, r + x, b + x + one);
+  return c / (a - 1.0) * -expm1(lv);
+}
+
+/* A memo of bg_expected_alive over (x, T, t), direct mapped, on the
+ * caller's stack: customers share few (x, T) pairs (T on a day grid), and a
+ * hit returns the very bits a recomputation gives, so results do not
+ * depend on the order of the rows or on what the cache holds. */
+#define CLV_MEMO_SIZE 1024u
+typedef struct clv_memo_entry {
+  double x, T, t, v;
+} clv_memo_entry;
+typedef struct clv_memo {
+  uint32_t model;
+  const double *p;
+  clv_memo_entry e[CLV_MEMO_SIZE];
+} clv_memo;
+
+static void memo_init(clv_memo *m, uint32_t model, const double *p) {
+  m->model = model;
+  m->p = p;
+  for (uint32_t i = 0; i < CLV_MEMO_SIZE; i++) m->e[i].x = -1.0; /* never a frequency */
+}
+
+static uint64_t bits_of(double v) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+static double memo_bg(clv_memo *m, double x, double T, double t) {
+  uint64_t k = lp_mix64(bits_of(x) ^ lp_mix64(bits_of(T) ^ lp_mix64(bits_of(t))));
+  clv_memo_entry *e = &m->e[k & (CLV_MEMO_SIZE - 1u)];
+  if (e->x == x && e->T == T && e->t == t) return e->v;
+  const double v = bg_expected_alive(m->model, m->p, x, T, t);
+  e->x = x;
+  e->T = T;
+  e->t = t;
+  e->v = v;
+  return v;
+}
+
+/* Expected purchases in (T, T + t] given (x, t_x, T); memo NULL or one
+ * set up for this model and parameters. */
+static double conditional(uint32_t model, const double *p, double x, double tx, double T, double t,
+                          clv_memo *memo) {
   if (t == 0.0) return 0.0;
   switch (model) {
   case LP_CLV_MODEL_BGNBD:
   case LP_CLV_MODEL_MBGNBD: {
-    /* FHL 2005 eq. 10 (BG/NBD) and its MBG/NBD analogue: the factor
-     * ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x(+1); a+b+x-1(+1); z) as
-     * it stands, or through Euler's transformation as (1-z)^(a-1)
-     * 2F1(a+b-1(+1)-r, a-1; .; z), whose series settles in a few terms
-     * however large x is. */
-    const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
-    const double z = t / (al + T + t), c = a + b + x - 1.0 + one;
-    const double lv = log_2f1_pair(c, z, a - 1.0, a + b - 1.0 + one - r, a - 1.0, r + x, r + x, b + x + one);
-    const double num = c / (a - 1.0) * -expm1(lv);
+    const double num = memo != NULL ? memo_bg(memo, x, T, t) : bg_expected_alive(model, p, x, T, t);
     return num * alive_from_odds(dead_odds(model, p, x, tx, T));
   }
   case LP_CLV_MODEL_PNBD: {
@@ -154,7 +200,7 @@ int lp_clv_expected(const lp_clv *h, double t, double *out) {
   if (why != NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "expected: %s", why);
   /* A new customer observed for no time: the conditional expectation
    * given (0, 0, 0) is the unconditional one (that history has probability 1). */
-  double v = conditional(m->model, m->p, 0.0, 0.0, 0.0, t);
+  double v = conditional(m->model, m->p, 0.0, 0.0, 0.0, t, NULL);
   if (!isfinite(v)) return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "expected: not finite");
   *out = v;
   return LP_OK;
@@ -251,9 +297,11 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
   if (capacity < data->n)
     return lp_error_set(e, LP_EBUFSIZE, "predict: %zu values needed, capacity %zu", data->n, capacity);
   const double *X = data->frequency, *TX = data->recency, *TT = data->T, *M = data->monetary;
+  clv_memo memo;
   switch (what) {
   case LP_CLV_PRED_CONDITIONAL:
-    for (size_t i = 0; i < data->n; i++) out[i] = conditional(P->model, P->p, X[i], TX[i], TT[i], t);
+    memo_init(&memo, P->model, P->p);
+    for (size_t i = 0; i < data->n; i++) out[i] = conditional(P->model, P->p, X[i], TX[i], TT[i], t, &memo);
     break;
   case LP_CLV_PRED_P_ALIVE:
     for (size_t i = 0; i < data->n; i++) out[i] = p_alive(P->model, P->p, X[i], TX[i], TT[i], t);
@@ -269,11 +317,12 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
   default: {
     const double step = h->opt.step, disc = 1.0 + h->opt.discount;
     const size_t K = (size_t)ceil(t / step);
+    memo_init(&memo, P->model, P->p);
     for (size_t i = 0; i < data->n; i++) {
       double prev = 0.0, sum = 0.0, f = 1.0;
       for (size_t j = 1; j <= K; j++) {
         double tj = j == K ? t : (double)j * step;
-        double cur = conditional(P->model, P->p, X[i], TX[i], TT[i], tj);
+        double cur = conditional(P->model, P->p, X[i], TX[i], TT[i], tj, &memo);
         f /= disc;
         sum += (cur - prev) * f;
         prev = cur;
@@ -314,11 +363,13 @@ int lp_clv_holdout(const lp_clv *h, const lp_clv_data *cal, const double *holdou
       lp_clv_holdout_row z = {(uint32_t)sizeof(lp_clv_holdout_row), b + 1 == B, (double)b, 0, 0, 0};
       rows[b] = z;
     }
+  clv_memo memo;
+  memo_init(&memo, P->model, P->p);
   double W = 0, act = 0, pred = 0, ae = 0, se = 0;
   for (size_t i = 0; i < cal->n; i++) {
     const double w = cal->weights != NULL ? cal->weights[i] : 1.0;
     const double x = cal->frequency[i], y = holdout_purchases[i];
-    const double yp = conditional(P->model, P->p, x, cal->recency[i], cal->T[i], holdout_length);
+    const double yp = conditional(P->model, P->p, x, cal->recency[i], cal->T[i], holdout_length, &memo);
     W += w;
     act += w * y;
     pred += w * yp;

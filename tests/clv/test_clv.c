@@ -1181,6 +1181,71 @@ static void oom_fit(void **state) {
   sim_free(&s);
 }
 
+/* Predictions over many rows (which share (x, T) pairs, so the memo of
+ * the BG terms hits and collides) equal row-by-row calls bit for bit, in
+ * any row order; so does the holdout total. */
+static void predictions_do_not_depend_on_the_batch(void **state) {
+  (void)state;
+  static const double P[4] = {0.243, 4.414, 0.793, 2.426};
+  static const double gg[3] = {6.25, 3.74, 15.44};
+  sim_data s;
+  sim_alloc(&s, 4000);
+  sim_bg(&s, P, 0, 27, 39, 0, 91);
+  for (size_t i = 0; i < s.n; i++) {
+    s.T[i] = round(s.T[i] * 7.0) / 7.0;
+    s.tx[i] = s.x[i] > 0 ? fmin(round(s.tx[i] * 7.0) / 7.0, s.T[i]) : 0.0;
+    s.m[i] = 10.0 + (double)(i % 13);
+  }
+  lp_clv_data d = data_of(&s);
+  for (int model = 0; model < 2; model++) {
+    lp_clv *h = new_clv();
+    const uint32_t M = model ? LP_CLV_MODEL_MBGNBD : LP_CLV_MODEL_BGNBD;
+    assert_int_equal(lp_clv_set_params(h, M, P, 4), LP_OK);
+    assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_GG, gg, 3), LP_OK);
+    assert_int_equal(lp_clv_set_double(h, LP_CLV_STEP, 4.0), LP_OK);
+    static const uint32_t what[2] = {LP_CLV_PRED_CONDITIONAL, LP_CLV_PRED_CLV};
+    double *all = malloc(s.n * sizeof(double)), *rev = malloc(s.n * sizeof(double));
+    double *rx = malloc(4 * s.n * sizeof(double));
+    assert_non_null(all);
+    assert_non_null(rev);
+    assert_non_null(rx);
+    /* the rows reversed */
+    lp_clv_data r = d;
+    r.frequency = rx;
+    r.recency = rx + s.n;
+    r.T = rx + 2 * s.n;
+    r.monetary = rx + 3 * s.n;
+    for (size_t i = 0; i < s.n; i++) {
+      rx[i] = s.x[s.n - 1 - i];
+      rx[s.n + i] = s.tx[s.n - 1 - i];
+      rx[2 * s.n + i] = s.T[s.n - 1 - i];
+      rx[3 * s.n + i] = s.m[s.n - 1 - i];
+    }
+    for (int w = 0; w < 2; w++) {
+      size_t need;
+      assert_int_equal(lp_clv_predict(h, what[w], &d, 52, all, s.n, &need), LP_OK);
+      assert_int_equal(lp_clv_predict(h, what[w], &r, 52, rev, s.n, &need), LP_OK);
+      for (size_t i = 0; i < s.n; i += w ? 37 : 1) {
+        lp_clv_data one = LP_CLV_DATA_INIT;
+        double v;
+        one.n = 1;
+        one.frequency = &s.x[i];
+        one.recency = &s.tx[i];
+        one.T = &s.T[i];
+        one.monetary = &s.m[i];
+        assert_int_equal(lp_clv_predict(h, what[w], &one, 52, &v, 1, &need), LP_OK);
+        assert_memory_equal(&v, &all[i], sizeof v);
+        assert_memory_equal(&v, &rev[s.n - 1 - i], sizeof v);
+      }
+    }
+    free(all);
+    free(rev);
+    free(rx);
+    lp_clv_free(h);
+  }
+  sim_free(&s);
+}
+
 static int rfm_flow(const lp_allocator *alloc, void *ud) {
   lp_rfm *r = ud;
   lp_clv *h;
@@ -1239,6 +1304,7 @@ int main(void) {
       cmocka_unit_test(alive_in_future_simulated),
       cmocka_unit_test(pnbd_dert),
       cmocka_unit_test(fit_from_rfm),
+      cmocka_unit_test(predictions_do_not_depend_on_the_batch),
       cmocka_unit_test(oom_fit),
       cmocka_unit_test(oom_fit_rfm),
       cmocka_unit_test(split_by_hand),

@@ -74,6 +74,73 @@ static inline void lp_fuzz_sink(uint64_t v) {
 #endif
 }
 
+/* Section-list inputs: after a leading 'S', repeated [selector u8][length
+ * u16 LE][payload]; selector % ntypes picks the section type from `types`,
+ * bit 7 makes it required. Wrapped into a snapshot of `kind` with valid
+ * checksums in `out`, so mutations reach a module's decoder. */
+static inline int lp_fuzz_wrap_sections(const uint8_t *p, size_t n, uint32_t kind,
+                                        const uint32_t *types, size_t ntypes, lp_membuf *out) {
+  lp_snapshot_writer *w;
+  int rc = lp_snapshot_writer_create(NULL, lp_membuf_write, out, kind, &w);
+  if (rc != LP_OK) return rc;
+  while (rc == LP_OK && n >= 3) {
+    uint8_t sel = p[0];
+    size_t len = (size_t)p[1] | ((size_t)p[2] << 8);
+    p += 3;
+    n -= 3;
+    if (len > n) len = n;
+    rc = lp_snapshot_writer_begin_section(w, types[(sel & 0x7F) % ntypes],
+                                          (sel & 0x80) ? LP_SECTION_REQUIRED : 0);
+    if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, p, len);
+    if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+    p += len;
+    n -= len;
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
+  lp_snapshot_writer_free(w);
+  return rc;
+}
+
+/* Seed files for a target: DIR/NAME.lps (the snapshot) and DIR/NAME.sec
+ * (the same as a section list, types found in `types`; the last entry is
+ * the "unknown" one). Returns non-zero on failure. */
+static inline int lp_fuzz_write_seed_pair(const char *dir, const char *name, const lp_membuf *b,
+                                          const uint32_t *types, size_t ntypes) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s.lps", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) return 1;
+  int bad = fwrite(lp_membuf_data(b), 1, lp_membuf_size(b), f) != lp_membuf_size(b);
+  bad |= fclose(f) != 0;
+  snprintf(path, sizeof path, "%s/%s.sec", dir, name);
+  f = fopen(path, "wb");
+  if (f == NULL) return 1;
+  fputc('S', f);
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
+  lp_snapshot_reader *r;
+  if (lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r) != LP_OK) {
+    fclose(f);
+    return 1;
+  }
+  lp_snapshot_reader_header(r, NULL, NULL);
+  uint32_t type, flags;
+  const uint8_t *p;
+  size_t len;
+  while (lp_snapshot_reader_next(r, &type, &flags, &p, &len) == LP_OK && type != LP_SECTION_END) {
+    size_t sel = 0;
+    while (sel + 1 < ntypes && types[sel] != type) sel++;
+    if (len > 0xFFFF) bad = 1;
+    fputc((int)(sel | 0x80), f);
+    fputc((int)(len & 0xFF), f);
+    fputc((int)((len >> 8) & 0xFF), f);
+    if (len > 0) fwrite(p, 1, len, f);
+  }
+  lp_snapshot_reader_free(r);
+  bad |= fclose(f) != 0;
+  return bad;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #endif /* LP_FUZZ_COMMON_H */

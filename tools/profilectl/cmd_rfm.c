@@ -3,6 +3,10 @@
  * transactions CSV file, through libprofile's lp_rfm.
  * SPDX-License-Identifier: MIT
  */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* fseeko */
+#endif
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +18,7 @@
 #include "csvout.h"
 #include "decimal.h"
 #include "libprofile.h"
+#include "par.h"
 #include "textutil.h"
 #include "timeparse.h"
 
@@ -30,6 +35,7 @@ typedef struct rfm_opts {
   int64_t bins;
   int scale; /* -1: automatic */
   bool drop_missing_id;
+  int64_t threads; /* 0: automatic */
 } rfm_opts;
 
 /* One input row, ids and orders interned; the amount at its own scale
@@ -96,6 +102,9 @@ static int parse_options(int argc, char **argv, rfm_opts *o) {
                     "decimal places of money: auto (the data's own) or a fixed 0..18"),
     PCTL_OPT_FLAG("drop-missing-id", 0, &o->drop_missing_id,
                   "skip rows with an empty id (counted on stderr)"),
+    PCTL_OPT_INT("threads", 0, "N", &o->threads, 0, PCTL_PAR_MAX, "0",
+                 "threads reading FILE (0: the online CPUs, at most 2, for files\n"
+                 "of 1 MiB or more); the output does not depend on it"),
     PCTL_OPT_END,
   };
   int rc = pctl_parse_file_command(&pctl_cmd_rfm, table, argc, argv, &o->path);
@@ -164,17 +173,87 @@ static int intern(lp_strpool *pool, const lp_mem *m, const pctl_csv_field *f, ui
   return lp_strpool_intern(pool, m, f->ptr, f->len, id, &added);
 }
 
-/* Read every row into `in`; returns an exit status after printing errors. */
-static int read_rows(pctl_csv *r, const rfm_opts *o, rfm_input *in) {
-  if (pctl_csv_read_header(r) != LP_OK) return pctl_csv_report(r, o->path);
-  columns c;
-  int status = find_columns(r, o, &c);
-  if (status != PCTL_EXIT_OK) return status;
+/*
+ * Reading on several threads. The file is cut into chunks at line endings
+ * near equal offsets; chunk 0 reads the header, then every chunk parses its
+ * rows into its own rfm_input (own pools) and stops at the next chunk's
+ * start. A cut is only a guess: it is right when the chunk before it ends a
+ * record exactly there. When a record runs over the cut (the line ending
+ * was inside a quoted field), that chunk reads on to the end of the file and
+ * the later chunks are discarded, so the rows are always the ones one
+ * sequential read gives. Errors are kept, with their chunk-relative line,
+ * and only the first in file order is printed; chunks are then joined in
+ * order, re-interning their ids and orders (so pool ids are the order of
+ * first appearance, as with one thread) and shifting their lines.
+ */
+typedef struct chunk {
+  const rfm_opts *o;
+  const columns *c;
+  pctl_csv *r;
+  FILE *f;          /* chunks after the first: own stream of the file */
+  uint64_t start;   /* file offset of the chunk's first byte */
+  uint64_t stop;    /* file offset of the next chunk; UINT64_MAX: none */
+  rfm_input in;
+  int status;       /* PCTL_EXIT_OK, or a kept error */
+  uint64_t err_line; /* chunk-relative; 0: the message names no line */
+  char *err_msg;    /* malloc'd; NULL with a failure: out of memory */
+  bool overran;     /* read past `stop`, to the end of the file */
+  uint64_t end_line; /* chunk-relative line at `stop` */
+} chunk;
+
+static int keep_error(chunk *ch, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int keep_error(chunk *ch, uint64_t line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  ch->err_line = line;
+  ch->status = PCTL_EXIT_FAILURE;
+  if (n < 0) return PCTL_EXIT_FAILURE;
+  ch->err_msg = malloc((size_t)n + 1);
+  if (ch->err_msg == NULL) return PCTL_EXIT_FAILURE;
+  va_start(ap, fmt);
+  vsnprintf(ch->err_msg, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  return PCTL_EXIT_FAILURE;
+}
+
+static int keep_csv_error(chunk *ch) {
+  uint64_t line;
+  const char *rest = pctl_csv_split_line(pctl_csv_errmsg(ch->r), &line);
+  return keep_error(ch, line, "%s", rest);
+}
+
+/* Parse rows until the end of the input or of the chunk. */
+static void read_chunk(void *task) {
+  chunk *ch = task;
+  const rfm_opts *o = ch->o;
+  const columns c = *ch->c;
+  rfm_input *in = &ch->in;
+  pctl_csv *r = ch->r;
   char err[PCTL_ERRBUF_SIZE];
   for (;;) {
+    if (ch->stop != UINT64_MAX) {
+      pctl_csv_stats st;
+      pctl_csv_get_stats(r, &st);
+      uint64_t at = ch->start + st.bytes;
+      if (at == ch->stop) {
+        ch->end_line = pctl_csv_current_line(r);
+        return;
+      }
+      if (at > ch->stop) {
+        ch->overran = true;
+        ch->stop = UINT64_MAX;
+      }
+    }
     int rc = pctl_csv_next(r);
-    if (rc == PCTL_CSV_END) return PCTL_EXIT_OK;
-    if (rc != PCTL_CSV_ROW) return pctl_csv_report(r, o->path);
+    if (rc == PCTL_CSV_END) return;
+    if (rc != PCTL_CSV_ROW) {
+      keep_csv_error(ch);
+      return;
+    }
     size_t n;
     const pctl_csv_field *f = pctl_csv_fields(r, &n);
     uint64_t line = pctl_csv_record_line(r);
@@ -186,8 +265,8 @@ static int read_rows(pctl_csv *r, const rfm_opts *o, rfm_input *in) {
         in->dropped++;
         continue;
       }
-      return pctl_data_error(o->path, line, "missing %s (use --drop-missing-id to skip such rows)",
-                             o->id_col);
+      keep_error(ch, line, "missing %s (use --drop-missing-id to skip such rows)", o->id_col);
+      return;
     }
     row_in row;
     unsigned scale = 0;
@@ -197,13 +276,19 @@ static int read_rows(pctl_csv *r, const rfm_opts *o, rfm_input *in) {
       what = c.amount != SIZE_MAX ? o->amount_col : "quantity x price";
       rc = row_amount(f, &c, o, &row.amount, &scale, err, sizeof err);
     }
-    if (rc != LP_OK && o->scale >= 0 && rc == LP_ERANGE)
-      return pctl_data_error(o->path, line, "%s: %s (--scale %d)", what, err, o->scale);
-    if (rc != LP_OK) return pctl_data_error(o->path, line, "%s: %s", what, err);
+    if (rc != LP_OK && o->scale >= 0 && rc == LP_ERANGE) {
+      keep_error(ch, line, "%s: %s (--scale %d)", what, err, o->scale);
+      return;
+    }
+    if (rc != LP_OK) {
+      keep_error(ch, line, "%s: %s", what, err);
+      return;
+    }
     if (row.ts > o->as_of) {
       char when[40];
       pctl_time_format_iso8601(o->as_of, when, sizeof when);
-      return pctl_data_error(o->path, line, "%s is after --as-of %s", o->ts_col, when);
+      keep_error(ch, line, "%s is after --as-of %s", o->ts_col, when);
+      return;
     }
     row.scale = (uint8_t)scale;
     row.line = line;
@@ -212,8 +297,179 @@ static int read_rows(pctl_csv *r, const rfm_opts *o, rfm_input *in) {
     rc = intern(&in->ids, &in->mem, &f[c.id], &row.id);
     if (rc == LP_OK && c.order != SIZE_MAX) rc = intern(&in->orders, &in->mem, &f[c.order], &row.order);
     if (rc == LP_OK) rc = lp_vec_push(&in->rows, &in->mem, &row);
-    if (rc != LP_OK) return pctl_data_error(o->path, line, "%s", lp_strerror(rc));
+    if (rc != LP_OK) {
+      keep_error(ch, line, "%s", lp_strerror(rc));
+      return;
+    }
   }
+}
+
+static bool is_bom(const unsigned char *p) { return p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF; }
+
+#define CUT_WINDOW 65536
+
+/* A guessed record start at or after `from`: just past an LF that ends a
+ * non-empty line and is not followed by a BOM (which a reader would skip).
+ * 0 when the window holds none. */
+static uint64_t find_cut(FILE *f, uint64_t from, uint64_t size) {
+  static const int context = 3;
+  uint64_t ws = from >= (uint64_t)context ? from - (uint64_t)context : 0;
+  unsigned char *buf = malloc(CUT_WINDOW);
+  if (buf == NULL || fseeko(f, (off_t)ws, SEEK_SET) != 0) {
+    free(buf);
+    return 0;
+  }
+  size_t n = fread(buf, 1, CUT_WINDOW, f);
+  uint64_t cut = 0;
+  for (size_t j = (size_t)(from - ws); j + 3 < n && cut == 0; j++) {
+    if (buf[j] != '\n' || j < 2) continue;
+    size_t k = j - 1;
+    if (buf[k] == '\r') k--;
+    if (buf[k] == '\n' || is_bom(buf + j + 1)) continue;
+    if (ws + j + 1 < size) cut = ws + j + 1;
+  }
+  free(buf);
+  return cut;
+}
+
+static void chunk_init(chunk *ch, const rfm_opts *o, const columns *c) {
+  memset(ch, 0, sizeof *ch);
+  ch->o = o;
+  ch->c = c;
+  ch->stop = UINT64_MAX;
+  lp_mem_init(&ch->in.mem, NULL);
+  lp_strpool_init(&ch->in.ids);
+  lp_strpool_init(&ch->in.orders);
+  lp_vec_init(&ch->in.rows, sizeof(row_in));
+}
+
+static void chunk_free(chunk *ch) {
+  pctl_csv_close(ch->r);
+  if (ch->f != NULL) fclose(ch->f);
+  free(ch->err_msg);
+  lp_vec_free(&ch->in.rows, &ch->in.mem);
+  lp_strpool_free(&ch->in.ids, &ch->in.mem);
+  lp_strpool_free(&ch->in.orders, &ch->in.mem);
+}
+
+/* Set up chunks 1.. of `ch` (ch[0] has read the header); returns how many
+ * chunks there are in all (1 when the file cannot be cut). */
+static size_t make_chunks(chunk *ch, size_t want, const rfm_opts *o, uint64_t size,
+                          size_t ncols) {
+  size_t n = 1;
+  pctl_csv_stats st;
+  pctl_csv_get_stats(ch[0].r, &st);
+  uint64_t prev = st.bytes; /* the header's end */
+  for (size_t i = 1; i < want; i++) {
+    chunk *c = &ch[n];
+    c->f = fopen(o->path, "rb");
+    if (c->f == NULL) break;
+    uint64_t mid = size / want * i;
+    uint64_t cut = find_cut(c->f, mid > prev ? mid : prev, size);
+    if (cut <= prev || fseeko(c->f, (off_t)cut, SEEK_SET) != 0 ||
+        pctl_csv_open_file(NULL, c->f, &c->r) != LP_OK ||
+        pctl_csv_expect_fields(c->r, ncols) != LP_OK) {
+      pctl_csv_close(c->r);
+      c->r = NULL;
+      fclose(c->f);
+      c->f = NULL;
+      break;
+    }
+    ch[n - 1].stop = cut;
+    c->start = cut;
+    prev = cut;
+    n++;
+  }
+  return n;
+}
+
+/* Append chunk `from` to `to`, its lines shifted by `line_base`. */
+static int join_chunk(rfm_input *to, const rfm_input *from, uint64_t line_base) {
+  size_t nid = lp_strpool_count(&from->ids), nord = lp_strpool_count(&from->orders);
+  uint32_t *idmap = malloc((nid + nord + 1) * sizeof *idmap);
+  if (idmap == NULL) return LP_ENOMEM;
+  uint32_t *ordmap = idmap + nid;
+  int rc = LP_OK;
+  for (size_t k = 0; k < nid && rc == LP_OK; k++) {
+    pctl_csv_field f;
+    f.ptr = lp_strpool_get(&from->ids, (uint32_t)k, &f.len);
+    rc = intern(&to->ids, &to->mem, &f, &idmap[k]);
+  }
+  for (size_t k = 0; k < nord && rc == LP_OK; k++) {
+    pctl_csv_field f;
+    f.ptr = lp_strpool_get(&from->orders, (uint32_t)k, &f.len);
+    rc = intern(&to->orders, &to->mem, &f, &ordmap[k]);
+  }
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->rows, &to->mem, to->rows.len + from->rows.len);
+  for (size_t i = 0; i < from->rows.len && rc == LP_OK; i++) {
+    row_in row = *(const row_in *)lp_vec_at(&from->rows, i);
+    row.id = idmap[row.id];
+    if (row.order != NO_ORDER) row.order = ordmap[row.order];
+    row.line += line_base;
+    rc = lp_vec_push(&to->rows, &to->mem, &row);
+  }
+  if (from->scale > to->scale) to->scale = from->scale;
+  to->dropped += from->dropped;
+  free(idmap);
+  return rc;
+}
+
+/* Threads to read with: --threads, or the online CPUs (at most 2) for a
+ * file large enough to be worth it. 1 for standard input. */
+static size_t thread_count(const rfm_opts *o, uint64_t size) {
+  if (size == 0) return 1;
+  if (o->threads > 0) return (size_t)o->threads;
+  unsigned cpus = pctl_par_cpus();
+  return size >= ((uint64_t)1 << 20) && cpus >= 2 ? 2 : 1;
+}
+
+/* Read every row into `in` (empty, initialised); returns an exit status
+ * after printing errors. */
+static int read_rows(FILE *f, uint64_t size, const rfm_opts *o, rfm_input *in) {
+  columns c;
+  chunk ch[PCTL_PAR_MAX];
+  size_t want = thread_count(o, size);
+  chunk_init(&ch[0], o, &c);
+  for (size_t i = 1; i < want; i++) chunk_init(&ch[i], o, &c);
+  int status = PCTL_EXIT_OK;
+  if (pctl_csv_open_file(NULL, f, &ch[0].r) != LP_OK) {
+    status = pctl_csv_report(NULL, o->path);
+  } else if (pctl_csv_read_header(ch[0].r) != LP_OK) {
+    status = pctl_csv_report(ch[0].r, o->path);
+  } else {
+    status = find_columns(ch[0].r, o, &c);
+  }
+  size_t n = 1;
+  if (status == PCTL_EXIT_OK) {
+    if (want > 1) n = make_chunks(ch, want, o, size, pctl_csv_header_count(ch[0].r));
+    pctl_par_run(n, read_chunk, ch, sizeof *ch);
+    /* The first error in file order, or the rows of the chunks that hold. */
+    uint64_t line_base = 0;
+    for (size_t i = 0; i < n && status == PCTL_EXIT_OK; i++) {
+      if (ch[i].status != PCTL_EXIT_OK) {
+        if (ch[i].err_msg == NULL) {
+          status = pctl_data_error(o->path, 0, "%s", lp_strerror(LP_ENOMEM));
+        } else {
+          uint64_t line = ch[i].err_line == 0 ? 0 : ch[i].err_line + line_base;
+          status = pctl_data_error(o->path, line, "%s", ch[i].err_msg);
+        }
+        break;
+      }
+      if (i > 0 && join_chunk(&ch[0].in, &ch[i].in, line_base) != LP_OK) {
+        pctl_error("%s: %s", o->path, lp_strerror(LP_ENOMEM));
+        status = PCTL_EXIT_FAILURE;
+      }
+      if (ch[i].overran) break;
+      line_base += ch[i].end_line - 1;
+    }
+  }
+  /* Hand chunk 0's input over to the caller. */
+  *in = ch[0].in;
+  lp_vec_init(&ch[0].in.rows, sizeof(row_in));
+  lp_strpool_init(&ch[0].in.ids);
+  lp_strpool_init(&ch[0].in.orders);
+  for (size_t i = 0; i < want; i++) chunk_free(&ch[i]);
+  return status;
 }
 
 /* Bring every amount to the common scale (the largest one seen), exactly. */
@@ -467,16 +723,11 @@ static int run_rfm(int argc, char **argv) {
   uint64_t *rank = NULL;
   status = make_segmap(&o, &map);
   FILE *f = NULL;
-  if (status == PCTL_EXIT_OK) status = pctl_open_input(o.path, &f, NULL);
+  uint64_t size = 0;
+  if (status == PCTL_EXIT_OK) status = pctl_open_input(o.path, &f, &size);
   if (status == PCTL_EXIT_OK) {
-    pctl_csv *r;
-    if (pctl_csv_open_file(NULL, f, &r) != LP_OK) {
-      status = pctl_csv_report(NULL, o.path);
-    } else {
-      status = read_rows(r, &o, &in);
-      pctl_csv_close(r);
-      if (status == PCTL_EXIT_OK) status = rescale_amounts(&o, &in);
-    }
+    status = read_rows(f, size, &o, &in);
+    if (status == PCTL_EXIT_OK) status = rescale_amounts(&o, &in);
     pctl_close_input(f);
   }
   if (status == PCTL_EXIT_OK) {

@@ -867,6 +867,8 @@ const pctl_csv_field *pctl_csv_fields(const pctl_csv *r, size_t *count) {
 
 uint64_t pctl_csv_record_line(const pctl_csv *r) { return r == NULL ? 0 : r->last_line; }
 
+uint64_t pctl_csv_current_line(const pctl_csv *r) { return r == NULL ? 0 : r->line; }
+
 pctl_csv_problem pctl_csv_problem_kind(const pctl_csv *r) {
   return r == NULL ? PCTL_CSV_NO_PROBLEM : r->last_problem;
 }

@@ -213,6 +213,10 @@ const pctl_csv_field *pctl_csv_fields(const pctl_csv *r, size_t *count);
 /** @brief Line where the most recent record (row, header or malformed) started; 0 before any. */
 uint64_t pctl_csv_record_line(const pctl_csv *r);
 
+/** @brief Physical line of the next byte to be read: after a record, the
+ *  line the next record (or empty line) starts on; 1 before any. 0 for NULL. */
+uint64_t pctl_csv_current_line(const pctl_csv *r);
+
 /** @brief Problem of the most recent malformed record, or #PCTL_CSV_NO_PROBLEM after a good one. */
 pctl_csv_problem pctl_csv_problem_kind(const pctl_csv *r);
 

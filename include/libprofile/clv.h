@@ -455,13 +455,17 @@ LP_API int lp_clv_expected(const lp_clv *h, double t, double *out);
 
 /**
  * @brief Probability that a new customer makes exactly @p k purchases in
- * (0, t] (BG/NBD, Fader, Hardie, Lee 2005 eq. 8, and MBG/NBD).
- * @param h   Handle with a BG/NBD or MBG/NBD purchase model.
- * @param t   Length, >= 0 and finite.
+ * (0, t] (BG/NBD, Fader, Hardie, Lee 2005 eq. 8; MBG/NBD; Pareto/NBD, its
+ * dropout term integrated numerically on a fixed grid; BG/BB, Fader,
+ * Hardie, Shang 2010 eq. 7, in @p t opportunities).
+ * @param h   Handle with a purchase model.
+ * @param t   Length, >= 0 and finite (BG/BB: a whole number of
+ *            opportunities <= #LP_CLV_MAX_BGBB_PERIODS).
  * @param k   Number of purchases, <= #LP_CLV_MAX_PROB_N.
  * @param out Receives the probability.
- * @return #LP_OK, #LP_EINVAL (NULL, t out of domain, another model),
- * #LP_EMISUSE (no purchase model).
+ * @return #LP_OK, #LP_EINVAL (NULL, t out of domain), #LP_EMISUSE (no
+ * purchase model), #LP_ERANGE (the value is not finite for these
+ * parameters).
  */
 LP_API int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out);
 

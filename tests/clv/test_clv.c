@@ -647,9 +647,78 @@ static void prob_n_identities(void **state) {
   assert_int_equal(lp_clv_prob_n(h, 1, LP_CLV_MAX_PROB_N + 1, &v), LP_EINVAL);
   assert_int_equal(lp_clv_prob_n(h, 1, 0, NULL), LP_EINVAL);
   assert_int_equal(lp_clv_prob_n(NULL, 1, 0, &v), LP_EINVAL);
-  static const double q[4] = {0.5, 10, 0.6, 12};
-  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q, 4), LP_OK);
-  assert_int_equal(lp_clv_prob_n(h, 1, 0, &v), LP_EINVAL);
+  lp_clv_free(h);
+}
+
+/* Pareto/NBD and BG/BB P(X(t) = n): sums to 1 over n, its mean is E[X(t)]
+ * (closed forms that share no code with it), and Pareto/NBD agrees with a
+ * simulation of its own story. */
+static void prob_n_identities_pnbd_bgbb(void **state) {
+  (void)state;
+  static const double q[3][4] = {{0.5532, 10.5763, 0.6062, 11.6715}, {0.5, 10, 2.5, 3}, {1.3, 2, 0.4, 90}};
+  static const double bb[4] = {1.204, 0.750, 0.657, 2.783};
+  lp_clv *h = new_clv();
+  double v, e;
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q[k], 4), LP_OK);
+    for (double t = 1; t <= 64; t *= 4) {
+      double sum = 0, mean = 0;
+      for (uint64_t n = 0; n < 800; n++) {
+        assert_int_equal(lp_clv_prob_n(h, t, n, &v), LP_OK);
+        assert_true(v >= 0.0 && v <= 1.0);
+        sum += v;
+        mean += (double)n * v;
+      }
+      assert_int_equal(lp_clv_expected(h, t, &e), LP_OK);
+      assert_true(fabs(sum - 1.0) < 1e-7);
+      assert_true(fabs(mean - e) < 1e-5 * (1 + e));
+    }
+  }
+  /* simulation: lambda ~ Gamma(r, alpha), mu ~ Gamma(s, beta), lifetime
+   * Exp(mu), Poisson purchases at lambda while alive, over t = 26 */
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q[0], 4), LP_OK);
+  {
+    enum { N = 200000, B = 4 };
+    lp_rng rng;
+    lp_rng_seed(&rng, 1234);
+    double cnt[B] = {0};
+    for (int i = 0; i < N; i++) {
+      double lam = sim_gamma(&rng, q[0][0]) / q[0][1], mu = sim_gamma(&rng, q[0][2]) / q[0][3];
+      double life = -log(1.0 - lp_rng_double(&rng)) / mu, end = life < 26 ? life : 26, now = 0;
+      int x = 0;
+      for (;;) {
+        now += -log(1.0 - lp_rng_double(&rng)) / lam;
+        if (now > end) break;
+        x++;
+      }
+      if (x < B) cnt[x] += 1;
+    }
+    for (int n = 0; n < B; n++) {
+      assert_int_equal(lp_clv_prob_n(h, 26, (uint64_t)n, &v), LP_OK);
+      double f = cnt[n] / N, sd = sqrt(v * (1 - v) / N);
+      print_message("pnbd P(X(26)=%d) = %.5f, simulated %.5f\n", n, v, f);
+      assert_true(fabs(f - v) < 5 * sd);
+    }
+  }
+  assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGBB, bb, 4), LP_OK);
+  for (double t = 1; t <= 40; t += 13) {
+    double sum = 0, mean = 0;
+    for (uint64_t n = 0; n <= (uint64_t)t + 2; n++) {
+      assert_int_equal(lp_clv_prob_n(h, t, n, &v), LP_OK);
+      if (n > (uint64_t)t) assert_true(v == 0.0);
+      sum += v;
+      mean += (double)n * v;
+    }
+    assert_int_equal(lp_clv_expected(h, t, &e), LP_OK);
+    assert_true(fabs(sum - 1.0) < 1e-12);
+    assert_true(fabs(mean - e) < 1e-10 * (1 + e));
+  }
+  /* one opportunity by hand: alive at it (E[1 - theta] = delta / (gamma +
+   * delta)) and buying (E[p] = alpha / (alpha + beta)) */
+  assert_int_equal(lp_clv_prob_n(h, 1, 1, &v), LP_OK);
+  assert_true(fabs(v - bb[0] / (bb[0] + bb[1]) * bb[3] / (bb[2] + bb[3])) < 1e-12);
+  assert_int_equal(lp_clv_prob_n(h, 1.5, 0, &v), LP_EINVAL);
+  assert_int_equal(lp_clv_prob_n(h, LP_CLV_MAX_BGBB_PERIODS + 1, 0, &v), LP_EINVAL);
   lp_clv_free(h);
 }
 
@@ -1297,6 +1366,7 @@ int main(void) {
       cmocka_unit_test(pnbd_frequent_buyers),
       cmocka_unit_test(edge_cases),
       cmocka_unit_test(prob_n_identities),
+      cmocka_unit_test(prob_n_identities_pnbd_bgbb),
       cmocka_unit_test(conditional_matches_simulation),
       cmocka_unit_test(holdout_by_hand),
       cmocka_unit_test(predict_contract),

@@ -618,6 +618,24 @@ static void edge_cases(void **state) {
   lp_clv_free(h);
 }
 
+/* Sum over n < nmax of P(X(t) = n) is 1 within tol_sum and its mean is
+ * lp_clv_expected() within tol_mean (relative to 1 + E); P(X(t) = n) is 0
+ * for n above max_n. */
+static void check_prob_n_sums(lp_clv *h, double t, uint64_t nmax, uint64_t max_n, double tol_sum,
+                              double tol_mean) {
+  double sum = 0, mean = 0, v, e;
+  for (uint64_t n = 0; n < nmax; n++) {
+    assert_int_equal(lp_clv_prob_n(h, t, n, &v), LP_OK);
+    assert_true(v >= 0.0 && v <= 1.0);
+    if (n > max_n) assert_true(v == 0.0);
+    sum += v;
+    mean += (double)n * v;
+  }
+  assert_int_equal(lp_clv_expected(h, t, &e), LP_OK);
+  assert_true(fabs(sum - 1.0) < tol_sum);
+  assert_true(fabs(mean - e) < tol_mean * (1 + e));
+}
+
 /* P(X(t) = n) sums to 1 over n and its mean is E[X(t)]. */
 static void prob_n_identities(void **state) {
   (void)state;
@@ -628,18 +646,7 @@ static void prob_n_identities(void **state) {
   for (int pass = 0; pass < 2; pass++) {
     if (pass == 0) assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_MBGNBD, pm, 4), LP_OK);
     else assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, p, 4), LP_OK);
-    for (double t = 1; t <= 64; t *= 4) {
-      double sum = 0, mean = 0, e;
-      for (uint64_t n = 0; n < 3000; n++) {
-        assert_int_equal(lp_clv_prob_n(h, t, n, &v), LP_OK);
-        assert_true(v >= 0.0 && v <= 1.0);
-        sum += v;
-        mean += (double)n * v;
-      }
-      assert_int_equal(lp_clv_expected(h, t, &e), LP_OK);
-      assert_true(fabs(sum - 1.0) < 1e-6);
-      assert_true(fabs(mean - e) < 1e-4 * (1 + e));
-    }
+    for (double t = 1; t <= 64; t *= 4) check_prob_n_sums(h, t, 3000, UINT64_MAX, 1e-6, 1e-4);
   }
   assert_int_equal(lp_clv_prob_n(h, 0, 0, &v), LP_OK);
   assert_true(v == 1.0);
@@ -658,21 +665,10 @@ static void prob_n_identities_pnbd_bgbb(void **state) {
   static const double q[3][4] = {{0.5532, 10.5763, 0.6062, 11.6715}, {0.5, 10, 2.5, 3}, {1.3, 2, 0.4, 90}};
   static const double bb[4] = {1.204, 0.750, 0.657, 2.783};
   lp_clv *h = new_clv();
-  double v, e;
+  double v;
   for (int k = 0; k < 3; k++) {
     assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_PNBD, q[k], 4), LP_OK);
-    for (double t = 1; t <= 64; t *= 4) {
-      double sum = 0, mean = 0;
-      for (uint64_t n = 0; n < 800; n++) {
-        assert_int_equal(lp_clv_prob_n(h, t, n, &v), LP_OK);
-        assert_true(v >= 0.0 && v <= 1.0);
-        sum += v;
-        mean += (double)n * v;
-      }
-      assert_int_equal(lp_clv_expected(h, t, &e), LP_OK);
-      assert_true(fabs(sum - 1.0) < 1e-7);
-      assert_true(fabs(mean - e) < 1e-5 * (1 + e));
-    }
+    for (double t = 1; t <= 64; t *= 4) check_prob_n_sums(h, t, 800, UINT64_MAX, 1e-7, 1e-5);
   }
   /* simulation: lambda ~ Gamma(r, alpha), mu ~ Gamma(s, beta), lifetime
    * Exp(mu), Poisson purchases at lambda while alive, over t = 26 */
@@ -701,18 +697,7 @@ static void prob_n_identities_pnbd_bgbb(void **state) {
     }
   }
   assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_BGBB, bb, 4), LP_OK);
-  for (double t = 1; t <= 40; t += 13) {
-    double sum = 0, mean = 0;
-    for (uint64_t n = 0; n <= (uint64_t)t + 2; n++) {
-      assert_int_equal(lp_clv_prob_n(h, t, n, &v), LP_OK);
-      if (n > (uint64_t)t) assert_true(v == 0.0);
-      sum += v;
-      mean += (double)n * v;
-    }
-    assert_int_equal(lp_clv_expected(h, t, &e), LP_OK);
-    assert_true(fabs(sum - 1.0) < 1e-12);
-    assert_true(fabs(mean - e) < 1e-10 * (1 + e));
-  }
+  for (double t = 1; t <= 40; t += 13) check_prob_n_sums(h, t, (uint64_t)t + 3, (uint64_t)t, 1e-12, 1e-10);
   /* one opportunity by hand: alive at it (E[1 - theta] = delta / (gamma +
    * delta)) and buying (E[p] = alpha / (alpha + beta)) */
   assert_int_equal(lp_clv_prob_n(h, 1, 1, &v), LP_OK);

@@ -14,7 +14,7 @@
  */
 #include "prtest.h"
 
-#define NE 10
+#define NE 16
 #define NI (2 * NE)
 #define MAXO 4096
 #define T0 INT64_C(1700000000)
@@ -44,7 +44,7 @@ typedef struct model {
   m_tag tags[NI][NTAGS];
   /* per step, from the graph */
   uint64_t owner[NI]; /* profile of identifier i, 0 when not stored */
-  size_t forgets, merges_seen, splits_seen, ops[9];
+  size_t forgets, merges_seen, splits_seen, ops[10];
 } model;
 
 static lp_idgraph_ident ident(const model *m, uint32_t i) {
@@ -313,7 +313,8 @@ static void step(model *m, lp_profiles *h, uint64_t *s) {
   if (pick < 30) {
     m->ops[0]++;
     lp_idgraph_ident ids[3] = {ia, ib, ident(m, (uint32_t)pr_below(s, NI))};
-    assert_int_equal(lp_profiles_observe(h, ids, 1 + pr_below(s, 3), ts, "web", 3, &pid), LP_OK);
+    const char *src = pr_below(s, 2) ? "web" : "app";
+    assert_int_equal(lp_profiles_observe(h, ids, 1 + pr_below(s, 3), ts, src, 3, &pid), LP_OK);
   } else if (pick < 55) {
     m->ops[1]++;
     assert_true(m->norders < MAXO);
@@ -358,9 +359,17 @@ static void step(model *m, lp_profiles *h, uint64_t *s) {
     m->ops[5]++;
     rc = lp_profiles_unlink(h, &ia, &ib);
     assert_true(rc == LP_OK || rc == LP_ENOTFOUND);
-  } else if (pick < 92) {
+  } else if (pick < 91) {
     m->ops[6]++;
     rc = lp_profiles_remove_identifier(h, &ia);
+    assert_true(rc == LP_OK || rc == LP_ENOTFOUND);
+  } else if (pick < 92) {
+    /* A whole source, the store's own fact events included: their
+     * identifiers may leave the graph, their facts stay. */
+    m->ops[9]++;
+    static const char *const srcs[] = {"web", "app", LP_PROFILES_FACT_SOURCE};
+    const char *src = srcs[pr_below(s, 3)];
+    rc = lp_profiles_remove_source(h, src, strlen(src));
     assert_true(rc == LP_OK || rc == LP_ENOTFOUND);
   } else if (pick < 96) {
     m->ops[7]++;
@@ -384,14 +393,14 @@ static void step(model *m, lp_profiles *h, uint64_t *s) {
 static void property(void **state) {
   (void)state;
   static model m;
-  size_t total = 0, max_profiles = 0;
-  for (uint64_t seed = 1; seed <= 6; seed++) {
+  size_t total = 0, max_profiles = 0, ops[10] = {0}, orders = 0, forgets = 0;
+  for (uint64_t seed = 1; seed <= 50; seed++) {
     lp_profiles *h;
     assert_int_equal(pr_make(NULL, true, &h), LP_OK);
     assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, AS_OF), LP_OK);
     model_init(&m, h);
     uint64_t s = seed * UINT64_C(0x1234567);
-    for (int k = 0; k < 250; k++) {
+    for (int k = 0; k < 400; k++) {
       step(&m, h, &s);
       check_views(&m, h);
       uint64_t c;
@@ -425,12 +434,19 @@ static void property(void **state) {
     lp_membuf_free(b2);
     lp_profiles_free(c);
     lp_profiles_free(h);
-    printf("property seed %llu: ops observe %zu order %zu tag %zu tag-by-profile %zu unset %zu "
-           "unlink %zu remove %zu forget-id %zu forget-profile %zu; %zu orders\n",
+    for (int i = 0; i < 10; i++) ops[i] += m.ops[i];
+    orders += m.norders;
+    forgets += m.forgets;
+    if (seed <= 3) printf("property seed %llu: ops observe %zu order %zu tag %zu tag-by-profile %zu unset %zu "
+           "unlink %zu remove %zu remove-source %zu forget-id %zu forget-profile %zu; %zu orders\n",
            (unsigned long long)seed, m.ops[0], m.ops[1], m.ops[2], m.ops[3], m.ops[4], m.ops[5],
-           m.ops[6], m.ops[7], m.ops[8], m.norders);
+           m.ops[6], m.ops[9], m.ops[7], m.ops[8], m.norders);
   }
-  printf("property: %zu steps checked, up to %zu profiles\n", total, max_profiles);
+  printf("property: %zu steps checked (observe %zu, order %zu, tag %zu, tag-by-profile %zu, "
+         "unset %zu, unlink %zu, remove %zu, remove-source %zu, forget-id %zu, forget-profile %zu;"
+         " %zu orders, %zu forgets byte-scanned), up to %zu profiles\n",
+         total, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], ops[9], ops[7], ops[8],
+         orders, forgets, max_profiles);
 }
 
 /* ---- incremental: yesterday's state + today's facts == one run ---- */

@@ -30,6 +30,17 @@ class lp_clv_data(Structure):
                 ("monetary", c_void_p), ("weights", c_void_p)]
 
 
+class lp_clv_holdout_row(Structure):
+    _fields_ = [("struct_size", c_uint32), ("open_ended", c_uint32), ("frequency", c_double),
+                ("customers", c_double), ("actual", c_double), ("predicted", c_double)]
+
+
+class lp_clv_holdout_summary(Structure):
+    _fields_ = [("struct_size", c_uint32), ("reserved", c_uint32), ("customers", c_double),
+                ("actual_total", c_double), ("predicted_total", c_double), ("mae", c_double),
+                ("rmse", c_double)]
+
+
 class lp_clv_fit_report(Structure):
     _fields_ = [("struct_size", c_uint32), ("model", c_uint32), ("status", c_uint32),
                 ("iterations", c_uint32), ("evaluations", c_uint32), ("se_available", c_uint32),
@@ -50,6 +61,8 @@ _sig("lp_clv_params", c_int, P, c_uint32, c_uint32, c_void_p, c_size_t, PSZ)
 _sig("lp_clv_report", c_int, P, c_uint32, POINTER(lp_clv_fit_report))
 _sig("lp_clv_expected", c_int, P, c_double, POINTER(c_double))
 _sig("lp_clv_prob_n", c_int, P, c_double, c_uint64, POINTER(c_double))
+_sig("lp_clv_holdout", c_int, P, POINTER(lp_clv_data), c_void_p, c_double, c_void_p, c_size_t,
+     PSZ, POINTER(lp_clv_holdout_summary))
 _sig("lp_clv_predict", c_int, P, c_uint32, POINTER(lp_clv_data), c_double, c_void_p, c_size_t,
      PSZ)
 
@@ -204,6 +217,42 @@ class _PurchaseFitter(_Fitter):
         """Fit on per-customer repeat purchases ``frequency``, time of the last
         purchase ``recency`` and age ``T`` (same units), optional row weights."""
         return self._fit(_Data(frequency=frequency, recency=recency, T=T, weights=weights))
+
+    def fit_rfm(self, rfm, as_of: int, ids=None, period_scale: float = 1.0,
+                money_scale: float = 1.0):
+        """Fit straight from an RFM state (``lp_clv_fit_rfm``): every
+        profile, or ``ids``, with frequency/recency/T in periods at
+        ``as_of`` (x period_scale time units per period)."""
+        from .rfm import RFM
+        if not isinstance(rfm, RFM):
+            raise InvalidArgument(LP_EINVAL, "fit_rfm expects an RFM state")
+        arr = None if ids is None else np.ascontiguousarray(ids, dtype=np.uint64)
+        rep = _init(lp_clv_fit_report)
+        self._call("fit_rfm", self._model, rfm.handle, None if arr is None else arr.ctypes.data,
+                   0 if arr is None else arr.shape[0], as_of, float(period_scale),
+                   float(money_scale), ctypes.byref(rep))
+        return self
+
+    def holdout(self, frequency, recency, T, holdout_purchases, holdout_length: float,
+                weights=None):
+        """Calibration/holdout table: per calibration-frequency bucket the
+        mean actual and predicted holdout purchases; returns (table, totals)."""
+        self._fitted()
+        data = _Data(frequency=frequency, recency=recency, T=T, weights=weights)
+        hp = as_f64(holdout_purchases, 1, "holdout_purchases")
+        if hp.shape[0] != data.n:
+            raise InvalidArgument(LP_EINVAL, f"holdout_purchases has {hp.shape[0]} values, expected {data.n}")
+        need = c_size_t()
+        summ = _init(lp_clv_holdout_summary)
+        self._call("holdout", ctypes.byref(data.s), hp.ctypes.data, float(holdout_length), None, 0,
+                   ctypes.byref(need), ctypes.byref(summ))
+        rows = (lp_clv_holdout_row * need.value)()
+        self._call("holdout", ctypes.byref(data.s), hp.ctypes.data, float(holdout_length), rows,
+                   need.value, ctypes.byref(need), ctypes.byref(summ))
+        cols = {f: [getattr(r, f) for r in rows] for f, _ in lp_clv_holdout_row._fields_[1:]}
+        cols["open_ended"] = [bool(v) for v in cols["open_ended"]]
+        totals = {f: getattr(summ, f) for f, _ in lp_clv_holdout_summary._fields_[2:]}
+        return _lib.table(cols), totals
 
     def conditional_expected_number_of_purchases_up_to_time(self, t, frequency, recency, T):
         """Expected purchases in (T, T + t] given each customer's history."""

@@ -161,3 +161,42 @@ def test_penalizer_set_params_and_pickle(cust):
     given = BetaGeoFitter().set_params(R, ALPHA, A, B)
     assert given.report_["status"] == "given"
     assert "r: 0.25" in repr(given) and "not fitted" in repr(BetaGeoFitter())
+
+
+def test_fit_rfm_equals_fit_on_clv_inputs():
+    from libprofile import RFM
+    rng = np.random.default_rng(8)
+    n = 4000
+    day = 86400
+    r = RFM()
+    r.add(rng.integers(1, 400, n), rng.integers(0, 300 * day, n), rng.integers(100, 9000, n))
+    as_of = 301 * day
+    ids = [p["profile_id"] for p in r]
+    rows = [r.clv_inputs(i, as_of) for i in ids]
+    x = np.array([c["frequency"] for c in rows], dtype=float)
+    tx = np.array([c["recency"] for c in rows], dtype=float)
+    T = np.array([c["T"] for c in rows], dtype=float)
+    a = BetaGeoFitter().fit_rfm(r, as_of)
+    b = BetaGeoFitter().fit(x, tx, T)
+    np.testing.assert_allclose(a.params_.values, b.params_.values, rtol=1e-12)
+    c = BetaGeoFitter().fit_rfm(r, as_of, ids=ids[:100])
+    assert c.report_["rows"] == 100
+    with pytest.raises(libprofile.NotFound):
+        BetaGeoFitter().fit_rfm(r, as_of, ids=[10 ** 9])
+    with pytest.raises(libprofile.InvalidArgument):
+        BetaGeoFitter().fit_rfm("not rfm", as_of)
+
+
+def test_holdout_table(cust):
+    x, tx, T = cust
+    m = BetaGeoFitter().fit(x, tx, T)
+    rng = np.random.default_rng(9)
+    hold = rng.poisson(0.5, len(x)).astype(float)
+    table, totals = m.holdout(x, tx, T, hold, 10.0)
+    assert table["open_ended"].iloc[-1] and table["customers"].sum() == pytest.approx(len(x))
+    assert totals["actual_total"] == pytest.approx(hold.sum())
+    pred = m.conditional_expected_number_of_purchases_up_to_time(10.0, x, tx, T)
+    assert totals["predicted_total"] == pytest.approx(pred.sum(), rel=1e-12)
+    assert totals["mae"] == pytest.approx(np.abs(hold - pred).mean(), rel=1e-9)
+    with pytest.raises(libprofile.InvalidArgument, match="holdout_purchases"):
+        m.holdout(x, tx, T, hold[:5], 10.0)

@@ -87,6 +87,9 @@ double clv_lse(double a, double b);
  * Euler's transformation (positive terms, ratio below z): NaN when the
  * series does not settle. */
 double clv_log_h2f1_a1(double a, double b, double z);
+/* clv_log_h2f1_a1 (the same bits) and its partial derivatives in dlog[0]
+ * (a), dlog[1] (b), dlog[2] (z); dlog[3] is set to 0. z = 0 is allowed. */
+double clv_log_h2f1_a1_grad(double a, double b, double z, double *dlog);
 /* 2F1(a, b; c; z) for c > 0 and 0 <= z < 1 by its series (terms may change
  * sign once); NaN when it does not settle. */
 double clv_h2f1(double a, double b, double c, double z);

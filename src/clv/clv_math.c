@@ -54,6 +54,46 @@ double clv_log_h2f1_a1(double a, double b, double z) {
   return NAN;
 }
 
+double clv_log_h2f1_a1_grad(double a, double b, double z, double *dlog) {
+  dlog[0] = dlog[1] = dlog[2] = dlog[3] = 0.0;
+  if (!(z >= 0.0 && z < 1.0) || !(a > 0.0) || !(b > 0.0)) return NAN;
+  /* The same terms, in the same order, as clv_log_h2f1_a1 (the value is
+   * bit for bit the same), with the derivatives of the sum S of the
+   * Euler form carried along: a term c_k = prod_{j<k} (c+j)/(d+j) z
+   * contributes c_k sum_{j<k} 1/(c+j) to dS/dc, -c_k sum_{j<k} 1/(d+j) to
+   * dS/dd and k c_k / z to dS/dz. */
+  double c = a + 1.0 - b, d = a + 1.0;
+  if (!(c > 0.0)) return NAN;
+  double term = 1.0, sum = 1.0, tail = z / (1.0 - z);
+  double hc = 0.0, hd = 0.0, sc = 0.0, sd = 0.0, sz = 0.0, val = NAN;
+  if (z == 0.0) {
+    val = 0.0;
+    sz = c / d;
+  } else {
+    for (uint32_t k = 0; k < CLV_SERIES_MAX; k++) {
+      const double q = (c + k) / (d + k);
+      sz += (k + 1.0) * (term * q);
+      hc += 1.0 / (c + k);
+      hd += 1.0 / (d + k);
+      term *= q * z;
+      sum += term;
+      sc += term * hc;
+      sd -= term * hd;
+      if (term * tail <= 1e-17 * sum) {
+        val = (1.0 - b) * log1p(-z) + log(sum);
+        break;
+      }
+    }
+    if (val != val) return NAN;
+  }
+  /* log F = (1 - b) log(1 - z) + log S(c = a + 1 - b, d = a + 1, z) */
+  const double Sc = sc / sum, Sd = sd / sum;
+  dlog[0] = Sc + Sd;                              /* a */
+  dlog[1] = -log1p(-z) - Sc;                      /* b */
+  dlog[2] = -(1.0 - b) / (1.0 - z) + sz / sum;    /* z */
+  return val;
+}
+
 double clv_h2f1(double a, double b, double c, double z) {
   if (z == 0.0) return 1.0;
   if (!(z > 0.0 && z < 1.0) || !(c > 0.0)) return NAN;

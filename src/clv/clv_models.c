@@ -1,7 +1,7 @@
 /*
  * The likelihoods of the five models over compressed rows, in log space,
- * with analytic gradients where they are short (BG/NBD, MBG/NBD,
- * Gamma-Gamma). Terms that depend on x only are computed once per group
+ * with analytic gradients (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma;
+ * BG/BB's is numerical). Terms that depend on x only are computed once per group
  * of rows with the same x.
  * SPDX-License-Identifier: MIT
  */
@@ -80,21 +80,79 @@ void clv_pnbd_terms(const double *p, double x, double tx, double T, double *B1, 
   else *B2 = -INFINITY;
 }
 
-static double ll_pnbd(const double *p, const clv_fitdata *d) {
+/* One hypergeometric term of clv_pnbd_terms, tt(y) = log 2F1(aa, bb; aa+1;
+ * diff/(m+y)) - aa log(m + y), and its gradient in (r, alpha, s, beta). */
+static double pnbd_tt_grad(const double *p, double x, double y, double *g) {
   const double r = p[0], al = p[1], s = p[2], be = p[3];
-  const double lg_r = lgamma(r), base = r * log(al) + s * log(be);
-  double ll = 0.0;
+  const bool a_ge = al >= be;
+  const double m = a_ge ? al : be, diff = a_ge ? al - be : be - al;
+  const double aa = r + s + x, bb = a_ge ? s + 1.0 : r + x, my = m + y, lmy = log(my);
+  double D[4];
+  const double v = clv_log_h2f1_a1_grad(aa, bb, diff / my, D) - aa * lmy;
+  /* d aa = dr + ds; d bb = ds (alpha >= beta) or dr; z = diff / (m + y) */
+  const double Ga = D[0] - lmy, Gb = D[1], Gz = D[2];
+  const double zm = (a_ge ? be + y : al + y) / (my * my), zo = -1.0 / my; /* dz/dm, dz/d(other) */
+  g[0] = Ga + (a_ge ? 0.0 : Gb);
+  g[2] = Ga + (a_ge ? Gb : 0.0);
+  g[1] = a_ge ? Gz * zm - aa / my : Gz * zo;
+  g[3] = a_ge ? Gz * zo : Gz * zm - aa / my;
+  return v;
+}
+
+/* The Pareto/NBD log-likelihood; with g, its analytic gradient: per row
+ * L = lse(B1, B2), dL = w1 dB1 + w2 dB2, B2 = log(s / aa) + log(e^tt -
+ * e^tT) with the series derivatives of pnbd_tt_grad. B1 and B2 are the
+ * expressions of clv_pnbd_terms, so the value has the same bits. */
+static double ll_pnbd(const double *p, const clv_fitdata *d, double *g) {
+  const double r = p[0], al = p[1], s = p[2], be = p[3];
+  const double lg_r = lgamma(r), lal = log(al), lbe = log(be), base = r * lal + s * lbe;
+  const double psi_r = g != NULL ? clv_digamma(r) : 0.0;
+  double ll = 0.0, acc[4] = {0, 0, 0, 0};
   for (size_t k = 0; k < d->ngroups; k++) {
     const clv_group *G = &d->groups[k];
+    const double x = G->x, rx = r + x, aa = r + s + x;
     double lr = 0.0;
     for (size_t i = G->begin; i < G->end; i++) {
       const clv_row *R = &d->rows[i];
       double B1, B2;
-      clv_pnbd_terms(p, G->x, R->tx, R->T, &B1, &B2);
-      lr += R->w * (B2 == B2 ? clv_lse(B1, B2) : NAN);
+      if (g == NULL) {
+        clv_pnbd_terms(p, x, R->tx, R->T, &B1, &B2);
+        lr += R->w * (B2 == B2 ? clv_lse(B1, B2) : NAN);
+        continue;
+      }
+      const double laT = log(al + R->T), lbT = log(be + R->T);
+      B1 = -rx * laT - s * lbT;
+      double gt[4], gT[4];
+      const double tt = pnbd_tt_grad(p, x, R->tx, gt), tT = pnbd_tt_grad(p, x, R->T, gT);
+      const double dd = tT - tt;
+      if (dd < 0.0) B2 = log(s) - log(aa) + tt + log(-expm1(dd));
+      else if (dd != dd) B2 = NAN;
+      else B2 = -INFINITY;
+      if (B2 != B2) return NAN;
+      const double L = clv_lse(B1, B2), w1 = exp(B1 - L);
+      lr += R->w * L;
+      acc[0] -= R->w * w1 * laT;
+      acc[1] -= R->w * w1 * rx / (al + R->T);
+      acc[2] -= R->w * w1 * lbT;
+      acc[3] -= R->w * w1 * s / (be + R->T);
+      if (B2 == -INFINITY) continue;
+      const double w2 = exp(B2 - L), q = exp(dd), om = -expm1(dd);
+      for (int j = 0; j < 4; j++) {
+        double dB2 = (gt[j] - q * gT[j]) / om;
+        if (j == 0) dB2 -= 1.0 / aa;
+        if (j == 2) dB2 += 1.0 / s - 1.0 / aa;
+        acc[j] += R->w * w2 * dB2;
+      }
     }
-    ll += G->w * (lgamma(r + G->x) - lg_r + base) + lr;
+    ll += G->w * (lgamma(rx) - lg_r + base) + lr;
+    if (g != NULL) {
+      acc[0] += G->w * (clv_digamma(rx) - psi_r + lal);
+      acc[1] += G->w * r / al;
+      acc[2] += G->w * lbe;
+      acc[3] += G->w * s / be;
+    }
   }
+  if (g != NULL) memcpy(g, acc, sizeof acc);
   return ll;
 }
 
@@ -166,7 +224,8 @@ double clv_loglik(uint32_t model, const double *p, const clv_fitdata *d, double 
     analytic = true;
     break;
   case LP_CLV_MODEL_PNBD:
-    ll = ll_pnbd(p, d);
+    ll = ll_pnbd(p, d, grad);
+    analytic = true;
     break;
   case LP_CLV_MODEL_BGBB:
     ll = ll_bgbb(p, d);

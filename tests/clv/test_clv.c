@@ -503,6 +503,41 @@ static double row_ll(uint32_t model, const double *p, double x, double tx, doubl
   return clv_loglik(model, p, &d, NULL, NULL);
 }
 
+/* The analytic Pareto/NBD gradient equals central differences of the
+ * log-likelihood (which shares no derivative code) on rows with x = 0,
+ * t_x = T, t_x < T and a frequent buyer, for alpha above, equal to and
+ * below beta; the value with the gradient has the bits of the one
+ * without. */
+static void pnbd_gradient_matches_differences(void **state) {
+  (void)state;
+  static const clv_row rows[5] = {{0, 0, 30, 3}, {2, 30, 30, 1}, {2, 10, 31, 2}, {7, 12.5, 40, 1}, {133, 200, 200, 1}};
+  static const clv_group groups[4] = {{0, 3, 0, 1}, {2, 3, 1, 3}, {7, 1, 3, 4}, {133, 1, 4, 5}};
+  const clv_fitdata d = {rows, 5, groups, 4, 8.0};
+  static const double P[5][4] = {{0.55, 10.6, 0.61, 11.7}, {0.55, 11.7, 0.61, 10.6}, {1.5, 4, 0.3, 4},
+                                 {0.2, 300, 2.0, 0.5}, {3.0, 0.7, 0.9, 40}};
+  for (int k = 0; k < 5; k++) {
+    double g[4];
+    bool has = false;
+    const double ll = clv_loglik(LP_CLV_MODEL_PNBD, P[k], &d, g, &has);
+    assert_true(has);
+    const double ll0 = clv_loglik(LP_CLV_MODEL_PNBD, P[k], &d, NULL, NULL);
+    assert_memory_equal(&ll, &ll0, sizeof ll);
+    for (int j = 0; j < 4; j++) {
+      double a[4], b[4];
+      memcpy(a, P[k], sizeof a);
+      memcpy(b, P[k], sizeof b);
+      const double hstep = 1e-6 * P[k][j];
+      a[j] += hstep;
+      b[j] -= hstep;
+      const double num = (clv_loglik(LP_CLV_MODEL_PNBD, a, &d, NULL, NULL) -
+                          clv_loglik(LP_CLV_MODEL_PNBD, b, &d, NULL, NULL)) / (2 * hstep);
+      if (fabs(num - g[j]) > 1e-6 * (1 + fabs(num)))
+        print_message("set %d param %d: analytic %.12g numeric %.12g\n", k, j, g[j], num);
+      assert_true(fabs(num - g[j]) <= 1e-6 * (1 + fabs(num)));
+    }
+  }
+}
+
 static void special_functions(void **state) {
   (void)state;
   /* digamma: psi(1) = -Euler's gamma, psi(1/2) = -gamma - 2 ln 2 */
@@ -1339,6 +1374,7 @@ int main(void) {
       cmocka_unit_test(recovers_bgnbd),
       cmocka_unit_test(recovers_mbgnbd),
       cmocka_unit_test(recovers_pnbd),
+      cmocka_unit_test(pnbd_gradient_matches_differences),
       cmocka_unit_test(recovers_bgbb),
       cmocka_unit_test(recovers_gg),
       cmocka_unit_test(compression_and_order),

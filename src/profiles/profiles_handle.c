@@ -225,28 +225,33 @@ static void graph_free(void *x) { lp_idgraph_free(x); }
 static int graph_save(const void *x, lp_writer w, void *ud) { return lp_idgraph_save(x, w, ud); }
 static int graph_load(void *x, lp_reader r, void *ud) { return lp_idgraph_load(x, r, ud); }
 static const char *graph_msg(const void *x) { return lp_idgraph_errmsg(x); }
-const prf_kind prf_kind_graph = {"identity graph", graph_create, graph_free, graph_save, graph_load, graph_msg};
+static const prf_kind kind_graph = {"identity graph", graph_create, graph_free, graph_save, graph_load, graph_msg};
 
 static int tax_create(const lp_allocator *a, void **o) { return lp_tags_create(a, (lp_tags **)o); }
 static void tax_free(void *x) { lp_tags_free(x); }
 static int tax_save(const void *x, lp_writer w, void *ud) { return lp_tags_save(x, w, ud); }
 static int tax_load(void *x, lp_reader r, void *ud) { return lp_tags_load(x, r, ud); }
 static const char *tax_msg(const void *x) { return lp_tags_errmsg(x); }
-const prf_kind prf_kind_taxonomy = {"taxonomy", tax_create, tax_free, tax_save, tax_load, tax_msg};
+static const prf_kind kind_taxonomy = {"taxonomy", tax_create, tax_free, tax_save, tax_load, tax_msg};
 
 static int clv_create(const lp_allocator *a, void **o) { return lp_clv_create(a, (lp_clv **)o); }
 static void clv_free(void *x) { lp_clv_free(x); }
 static int clv_save(const void *x, lp_writer w, void *ud) { return lp_clv_save(x, w, ud); }
 static int clv_load(void *x, lp_reader r, void *ud) { return lp_clv_load(x, r, ud); }
 static const char *clv_msg(const void *x) { return lp_clv_errmsg(x); }
-const prf_kind prf_kind_clv = {"CLV model", clv_create, clv_free, clv_save, clv_load, clv_msg};
+static const prf_kind kind_clv = {"CLV model", clv_create, clv_free, clv_save, clv_load, clv_msg};
 
 static int km_create(const lp_allocator *a, void **o) { return lp_kmeans_create(a, (lp_kmeans **)o); }
 static void km_free(void *x) { lp_kmeans_free(x); }
 static int km_save(const void *x, lp_writer w, void *ud) { return lp_kmeans_save(x, w, ud); }
 static int km_load(void *x, lp_reader r, void *ud) { return lp_kmeans_load(x, r, ud); }
 static const char *km_msg(const void *x) { return lp_kmeans_errmsg(x); }
-const prf_kind prf_kind_kmeans = {"k-means model", km_create, km_free, km_save, km_load, km_msg};
+static const prf_kind kind_kmeans = {"k-means model", km_create, km_free, km_save, km_load, km_msg};
+
+const prf_kind *prf_kind_of(uint32_t which) {
+  static const prf_kind *const all[] = {&kind_graph, &kind_taxonomy, &kind_clv, &kind_kmeans};
+  return all[which];
+}
 
 int prf_nested_load(const lp_profiles *h, const prf_kind *k, void *x, const uint8_t *d, size_t len) {
   lp_memreader mr;
@@ -289,7 +294,7 @@ int lp_profiles_set_clv(lp_profiles *h, const lp_clv *model) {
     bool any = false;
     for (uint32_t m = LP_CLV_MODEL_BGNBD; m <= LP_CLV_MODEL_GG; m++) any |= lp_clv_has_model(model, m) != 0;
     if (!any) return lp_error_set(&h->err, LP_EMISUSE, "set_clv: the handle holds no model");
-    int rc = prf_copy(h, &prf_kind_clv, model, (void **)&c);
+    int rc = prf_copy(h, prf_kind_of(PRF_KIND_CLV), model, (void **)&c);
     if (rc != LP_OK) return rc;
   }
   lp_clv_free(h->clv);
@@ -305,7 +310,7 @@ int lp_profiles_set_kmeans(lp_profiles *h, const lp_kmeans *model) {
     if (lp_kmeans_k(model) > 0 && lp_kmeans_dim(model) != LP_PROFILES_FEATURES)
       return lp_error_set(&h->err, LP_EINVAL, "set_kmeans: the model has %zu columns, not %u",
                           lp_kmeans_dim(model), (unsigned)LP_PROFILES_FEATURES);
-    int rc = prf_copy(h, &prf_kind_kmeans, model, (void **)&c);
+    int rc = prf_copy(h, prf_kind_of(PRF_KIND_KMEANS), model, (void **)&c);
     if (rc != LP_OK) return rc;
   }
   lp_kmeans_free(h->km);

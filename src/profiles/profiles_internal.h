@@ -130,7 +130,10 @@ typedef struct prf_kind {
   int (*load)(void *x, lp_reader r, void *ud);
   const char *(*errmsg)(const void *x);
 } prf_kind;
-extern const prf_kind prf_kind_graph, prf_kind_taxonomy, prf_kind_clv, prf_kind_kmeans;
+enum { PRF_KIND_GRAPH, PRF_KIND_TAXONOMY, PRF_KIND_CLV, PRF_KIND_KMEANS };
+/* The table of a kind (a function, not extern data: the amalgamation makes
+ * every internal definition static). */
+const prf_kind *prf_kind_of(uint32_t which);
 
 /* Load `len` bytes of a nested snapshot into `x` (already created). */
 int prf_nested_load(const lp_profiles *h, const prf_kind *k, void *x, const uint8_t *d, size_t len);

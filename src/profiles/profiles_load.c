@@ -129,13 +129,13 @@ static int load_graph(const lp_profiles *h, staged *s, const uint8_t *d, size_t 
   int64_t o[3] = {s->opt[6], s->opt[7], s->opt[8]};
   int rc = prf_new_graph(h, s->types, s->ntypes, o, &s->g);
   if (rc != LP_OK) return rc;
-  return prf_nested_load(h, &prf_kind_graph, s->g, d, len);
+  return prf_nested_load(h, prf_kind_of(PRF_KIND_GRAPH), s->g, d, len);
 }
 
 
 
 static int load_km(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
-  int rc = prf_nested_new(h, &prf_kind_kmeans, d, len, (void **)&s->km);
+  int rc = prf_nested_new(h, prf_kind_of(PRF_KIND_KMEANS), d, len, (void **)&s->km);
   if (rc != LP_OK) return rc;
   if (lp_kmeans_dim(s->km) != LP_PROFILES_FEATURES) return corrupt(h, "k-means model has the wrong dimension");
   return LP_OK;
@@ -267,10 +267,10 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
     case PRF_SEC_OPTS: rc = read_opts(h, s, d, len); break;
     case PRF_SEC_TYPES: rc = read_types(h, s, d, len); break;
     case PRF_SEC_GRAPH: rc = load_graph(h, s, d, len); break;
-    case PRF_SEC_TAXONOMY: rc = prf_nested_new(h, &prf_kind_taxonomy, d, len, (void **)&s->tax); break;
+    case PRF_SEC_TAXONOMY: rc = prf_nested_new(h, prf_kind_of(PRF_KIND_TAXONOMY), d, len, (void **)&s->tax); break;
     case PRF_SEC_ORDERS: rc = read_orders(h, s, d, len); break;
     case PRF_SEC_TAGS: rc = read_tags(h, s, d, len); break;
-    case PRF_SEC_CLV: rc = prf_nested_new(h, &prf_kind_clv, d, len, (void **)&s->clv); break;
+    case PRF_SEC_CLV: rc = prf_nested_new(h, prf_kind_of(PRF_KIND_CLV), d, len, (void **)&s->clv); break;
     default: rc = load_km(h, s, d, len); break;
     }
     if (rc != LP_OK) return rc;

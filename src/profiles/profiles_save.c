@@ -177,12 +177,12 @@ int lp_profiles_save(const lp_profiles *h, lp_writer w, void *ud) {
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
   rc = write_opts(sw, h);
   if (rc == LP_OK) rc = write_types(sw, h);
-  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_GRAPH, &prf_kind_graph, h->g);
-  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_TAXONOMY, &prf_kind_taxonomy, h->tax);
+  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_GRAPH, prf_kind_of(PRF_KIND_GRAPH), h->g);
+  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_TAXONOMY, prf_kind_of(PRF_KIND_TAXONOMY), h->tax);
   if (rc == LP_OK) rc = write_orders(sw, h);
   if (rc == LP_OK) rc = write_tags(sw, h);
-  if (rc == LP_OK && h->clv != NULL) rc = nested(h, sw, PRF_SEC_CLV, &prf_kind_clv, h->clv);
-  if (rc == LP_OK && h->km != NULL) rc = nested(h, sw, PRF_SEC_KMEANS, &prf_kind_kmeans, h->km);
+  if (rc == LP_OK && h->clv != NULL) rc = nested(h, sw, PRF_SEC_CLV, prf_kind_of(PRF_KIND_CLV), h->clv);
+  if (rc == LP_OK && h->km != NULL) rc = nested(h, sw, PRF_SEC_KMEANS, prf_kind_of(PRF_KIND_KMEANS), h->km);
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(sw);
   /* A failure inside the container (the host's writer) is the writer's
    * message; the steps above set their own (memory, nested saves). */

@@ -388,8 +388,15 @@ static inline unsigned lowest_bit(uint64_t m) {
  * rewritten by unquoting, but no answer ever looks behind it. In quoted
  * text a delimiter or CR bit is passed over (cls is 0 for them there).
  */
-static inline unsigned char *skip_text(pctl_csv *r, unsigned char *p, const unsigned char *end,
-                                       const unsigned char *cls) {
+#if defined(__GNUC__) || defined(__clang__)
+#define PCTL_CSV_INLINE inline __attribute__((always_inline))
+#else
+#define PCTL_CSV_INLINE inline
+#endif
+
+static PCTL_CSV_INLINE unsigned char *skip_text(pctl_csv *r, unsigned char *p,
+                                                const unsigned char *end,
+                                                const unsigned char *cls) {
   if (r->scan == PCTL_CSV_SCAN_BYTE) {
     while (!cls[*p]) p++;
     return p;

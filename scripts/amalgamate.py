@@ -136,7 +136,8 @@ def public_names():
     return names
 
 
-EXTERN_DATA = re.compile(r"^extern\s+(?!\"C\")[\w \t*]*?\b(\w+)\s*((?:\[[^\]]+\])*)\s*;")
+EXTERN_DATA = re.compile(r"^extern\s+(?!\"C\")[^();{}]*;")
+DECLARATOR = re.compile(r"\b(\w+)\s*((?:\[[^\]]*\])*)\s*(?=[,;])")
 DATA_DEF = re.compile(
     r"^(?!static\b|typedef\b|extern\b|return\b|LP_API\b|#|struct\s+\w+\s*\{|union\b|enum\b)"
     r"([A-Za-z_][\w \t*]*?[\s*])(\w+)\s*(?:\[[^\]]*\])*\s*=")
@@ -153,9 +154,12 @@ def internalize(lines, public):
             if m and m.group(2) not in public and m.group(1).strip() not in ("else", "do"):
                 piece = "LP__INTERNAL " + piece
                 n += 1
-            else:
-                m = EXTERN_DATA.match(piece)
-                if m and m.group(1) not in public:
+            elif EXTERN_DATA.match(piece):
+                # "extern T a, b[4];": static when no name is public and no
+                # array is of unknown size (that needs extern; it stays hidden)
+                decl = DECLARATOR.findall(piece)
+                if decl and all(d[0] not in public and "[]" not in d[1].replace(" ", "")
+                                for d in decl):
                     piece = "LP__INTERNAL " + piece[len("extern"):].lstrip()
                     n += 1
             out.append(piece)

@@ -34,5 +34,10 @@ try:
     __all__ += ["Tags", "Audience"]
 except (ImportError, AttributeError):  # pragma: no cover
     pass
+try:
+    from .profiles import Profiles  # noqa: F401
+    __all__ += ["Profiles"]
+except (ImportError, AttributeError):  # pragma: no cover
+    pass
 
 __version__ = "0.1.0"

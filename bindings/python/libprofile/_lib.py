@@ -10,10 +10,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import sys
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int,
-                    c_int32, c_int64, c_size_t, c_uint8, c_uint32, c_uint64,
-                    c_void_p)
+                    c_int64, c_size_t, c_uint32, c_void_p)
 from typing import Any, Callable, Dict, Optional, Type
 
 __all__ = ["lib", "Error", "check", "library_path"]

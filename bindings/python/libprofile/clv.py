@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 from ctypes import POINTER, Structure, c_char_p, c_double, c_int, c_size_t, c_uint32, c_uint64, c_void_p
-from typing import Optional
 
 from . import _lib
 from ._lib import (LP_EINVAL, Handle, InvalidArgument, Misuse, P, PSZ, _init, _sig, as_f64, lib,

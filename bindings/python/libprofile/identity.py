@@ -3,7 +3,7 @@ mergeable shards."""
 from __future__ import annotations
 
 import ctypes
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_int, c_int32,
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_int, c_int32,
                     c_int64, c_size_t, c_uint8, c_uint32, c_uint64, c_void_p)
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -77,7 +77,58 @@ _sig("lp_idgraph_forget_identifier", c_int, P, IDP)
 _sig("lp_idgraph_lift_tombstone", c_int, P, IDP)
 
 
-class IdentityGraph(Handle):
+class IdentifierCalls:
+    """The calls on identifiers that IdentityGraph and Profiles share; the
+    class gives ``type_id`` and ``_run``."""
+
+    def _ident(self, pair, keep: list) -> lp_idgraph_ident:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise InvalidArgument(LP_EINVAL, f"an identifier is a (type, value) pair, got {pair!r}")
+        v = text(pair[1], "value")
+        keep.append(v)
+        return lp_idgraph_ident(self.type_id(pair[0]), ctypes.cast(c_char_p(v), c_void_p), len(v))
+
+    def observe(self, identifiers: Sequence[Tuple[object, str]], ts: int = 0,
+                source: str = "") -> int:
+        """Record one event (1..64 identifiers seen together); returns the
+        profile of its highest-priority identifier."""
+        n = len(identifiers)
+        if not 1 <= n <= MAX_EVENT_IDS:
+            raise InvalidArgument(LP_EINVAL, f"an event has 1..{MAX_EVENT_IDS} identifiers, got {n}")
+        keep: list = []
+        arr = (lp_idgraph_ident * n)(*[self._ident(p, keep) for p in identifiers])
+        src = text(source, "source")
+        pid = c_uint64()
+        self._run("observe", arr, n, ts, src, len(src), ctypes.byref(pid))
+        return pid.value
+
+    def unlink(self, a, b) -> None:
+        """Cut every link between two identifiers (may split a profile)."""
+        keep: list = []
+        ia, ib = self._ident(a, keep), self._ident(b, keep)
+        self._run("unlink", ctypes.byref(ia), ctypes.byref(ib))
+
+    def remove_identifier(self, ident) -> None:
+        """Remove one identifier from the graph (it may come back)."""
+        keep: list = []
+        self._run("remove_identifier", ctypes.byref(self._ident(ident, keep)))
+
+    def remove_source(self, source: str) -> None:
+        """Remove every event of a source and replay the rest."""
+        s = text(source, "source")
+        self._run("remove_source", s, len(s))
+
+    def forget_profile(self, profile_id: int) -> None:
+        """Erase a profile (right to erasure): its identifiers are tombstoned."""
+        self._run("forget_profile", profile_id)
+
+    def forget_identifier(self, ident) -> None:
+        """Erase one identifier and refuse it from now on (tombstone)."""
+        keep: list = []
+        self._run("forget_identifier", ctypes.byref(self._ident(ident, keep)))
+
+
+class IdentityGraph(IdentifierCalls, Handle):
     """Deterministic identity resolution (``lp_idgraph``).
 
     >>> g = IdentityGraph(key=b"secret")
@@ -225,13 +276,6 @@ class IdentityGraph(Handle):
         return buf.raw[:need.value].decode("utf-8")
 
     # events ---------------------------------------------------------------------
-    def _ident(self, pair, keep: list) -> lp_idgraph_ident:
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise InvalidArgument(LP_EINVAL, f"an identifier is a (type, value) pair, got {pair!r}")
-        v = text(pair[1], "value")
-        keep.append(v)
-        return lp_idgraph_ident(self.type_id(pair[0]), ctypes.cast(c_char_p(v), c_void_p), len(v))
-
     def _run(self, name: str, *args) -> None:
         self._cb_error.clear()
         try:
@@ -242,20 +286,6 @@ class IdentityGraph(Handle):
                 self._cb_error.clear()
                 raise exc
         return None
-
-    def observe(self, identifiers: Sequence[Tuple[object, str]], ts: int = 0,
-                source: str = "") -> int:
-        """Record one event (1..64 identifiers seen together); returns the
-        profile of its highest-priority identifier."""
-        n = len(identifiers)
-        if not 1 <= n <= MAX_EVENT_IDS:
-            raise InvalidArgument(LP_EINVAL, f"an event has 1..{MAX_EVENT_IDS} identifiers, got {n}")
-        keep: list = []
-        arr = (lp_idgraph_ident * n)(*[self._ident(p, keep) for p in identifiers])
-        src = text(source, "source")
-        pid = c_uint64()
-        self._run("observe", arr, n, ts, src, len(src), ctypes.byref(pid))
-        return pid.value
 
     def observe_many(self, events: Iterable) -> List[int]:
         """observe() for each ``(identifiers, ts, source)``; returns the profile ids."""
@@ -324,32 +354,6 @@ class IdentityGraph(Handle):
         return [{"from": bytes(s.from_), "to": bytes(s.to), "from_type": self._names.get(s.from_type, s.from_type),
                  "to_type": self._names.get(s.to_type, s.to_type), "ts": s.ts,
                  "source": s.source.decode("utf-8")} for s in buf[:need.value]]
-
-    # corrections and erasure ------------------------------------------------------------
-    def unlink(self, a, b) -> None:
-        """Cut every link between two identifiers (may split a profile)."""
-        keep: list = []
-        ia, ib = self._ident(a, keep), self._ident(b, keep)
-        self._run("unlink", ctypes.byref(ia), ctypes.byref(ib))
-
-    def remove_identifier(self, ident) -> None:
-        """Remove one identifier from the graph (it may come back)."""
-        keep: list = []
-        self._run("remove_identifier", ctypes.byref(self._ident(ident, keep)))
-
-    def remove_source(self, source: str) -> None:
-        """Remove every event of a source and replay the rest."""
-        s = text(source, "source")
-        self._run("remove_source", s, len(s))
-
-    def forget_profile(self, profile_id: int) -> None:
-        """Erase a profile (right to erasure): its identifiers are tombstoned."""
-        self._run("forget_profile", profile_id)
-
-    def forget_identifier(self, ident) -> None:
-        """Erase one identifier and refuse it from now on (tombstone)."""
-        keep: list = []
-        self._run("forget_identifier", ctypes.byref(self._ident(ident, keep)))
 
     def lift_tombstone(self, ident) -> None:
         """Accept an erased identifier again."""

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import ctypes
 import random
-from ctypes import POINTER, c_double, c_int, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
+from ctypes import POINTER, c_double, c_int, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Optional, Union
 
 from . import _lib
-from ._lib import (LP_EINVAL, Handle, InvalidArgument, Misuse, P, PSZ, _sig, as_f64, lib,
-                   need_numpy, np)
+from ._lib import LP_EINVAL, Handle, InvalidArgument, Misuse, P, PSZ, _sig, as_f64, lib, np
 
 __all__ = ["KMeans", "ALGORITHMS", "SCALES"]
 

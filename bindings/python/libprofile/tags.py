@@ -5,10 +5,10 @@ from __future__ import annotations
 import ctypes
 import decimal
 from ctypes import POINTER, Structure, c_char_p, c_int, c_int32, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from . import _lib
-from ._lib import (LP_EINVAL, LP_ENOTFOUND, Handle, InvalidArgument, NotFound, P, PSZ, _init,
+from ._lib import (LP_EINVAL, LP_ENOTFOUND, Handle, InvalidArgument, P, PSZ, _init,
                    _sig, check, lib, np, text)
 
 __all__ = ["Tags", "Audience", "TYPES", "MERGES", "SENSITIVITY"]
@@ -104,6 +104,18 @@ def _scaled(value, scale: int) -> int:
     return int(q)
 
 
+def tag_def(name: str, type: str, merge: str, sensitivity: str, scale: int, default_ttl: int,
+            **texts: Optional[str]) -> lp_tags_def:
+    """An lp_tags_def from names (checked) and optional texts."""
+    for val, table, what in ((type, TYPES, "type"), (merge, MERGES, "merge"),
+                             (sensitivity, SENSITIVITY, "sensitivity")):
+        if val not in table:
+            raise InvalidArgument(LP_EINVAL, f"{what}={val!r}; allowed: {', '.join(table)}")
+    return _init(lp_tags_def, type=TYPES[type], merge=MERGES[merge],
+                 sensitivity=SENSITIVITY[sensitivity], scale=scale, default_ttl=default_ttl,
+                 name=text(name, "name"), **{k: _opt(v, k) for k, v in texts.items()})
+
+
 def _query(q: str, as_of: int, purpose: Optional[str], keep: list) -> lp_tags_query:
     t = text(q, "query")
     keep.append(t)
@@ -193,15 +205,9 @@ class Tags(Handle):
                owner: Optional[str] = None, purpose: Optional[str] = None,
                consent_for: Optional[str] = None, rule: Optional[str] = None) -> int:
         """Define a tag; returns its id. ``rule`` makes it rule-computed."""
-        for val, table, what in ((type, TYPES, "type"), (merge, MERGES, "merge"),
-                                 (sensitivity, SENSITIVITY, "sensitivity")):
-            if val not in table:
-                raise InvalidArgument(LP_EINVAL, f"{what}={val!r}; allowed: {', '.join(table)}")
-        d = _init(lp_tags_def, type=TYPES[type], merge=MERGES[merge],
-                  sensitivity=SENSITIVITY[sensitivity], scale=scale, default_ttl=default_ttl,
-                  name=text(name, "name"), category=_opt(category, "category"),
-                  description=_opt(description, "description"), owner=_opt(owner, "owner"),
-                  purpose=_opt(purpose, "purpose"), consent_for=_opt(consent_for, "consent_for"))
+        d = tag_def(name, type, merge, sensitivity, scale, default_ttl, category=category,
+                    description=description, owner=owner, purpose=purpose,
+                    consent_for=consent_for)
         tid = c_uint32()
         self._call("define", ctypes.byref(d), ctypes.byref(tid))
         if rule is not None:

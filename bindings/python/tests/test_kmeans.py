@@ -8,7 +8,6 @@ from sklearn.cluster import KMeans as SKKMeans
 import libprofile
 from libprofile import KMeans
 from libprofile import _lib
-from libprofile import kmeans as kmm
 
 
 def test_labels_equal_scikit_learn_from_the_same_start(blobs):

@@ -488,3 +488,16 @@ void pctl_print_help(FILE *out, const struct pctl_command *cmd, const pctl_optio
   }
   fputs("  -h, --help            print this help\n", out);
 }
+
+int pctl_file_write(void *ud, const void *buf, size_t len) {
+  FILE *stream = ud;
+  if (stream == NULL) return LP_EINVAL;
+  return len == 0 || fwrite(buf, 1, len, stream) == len ? LP_OK : LP_EIO;
+}
+
+int pctl_file_read(void *ud, void *buf, size_t cap, size_t *got) {
+  FILE *stream = ud;
+  if (stream == NULL || got == NULL) return LP_EINVAL;
+  *got = cap == 0 ? 0 : fread(buf, 1, cap, stream);
+  return *got == 0 && cap > 0 && ferror(stream) ? LP_EIO : LP_OK;
+}

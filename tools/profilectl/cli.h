@@ -135,6 +135,23 @@ int pctl_open_input(const char *path, FILE **out, uint64_t *size);
 void pctl_close_input(FILE *f);
 
 /**
+ * @brief An lp_writer over a `FILE *` (@p ud), for saving states.
+ *
+ * The tool has its own adapters rather than the library's lp_file_write()
+ * and lp_file_read(), because the library may be built without them
+ * (`-Dstdio=false`, for embedded hosts) while the tool always has stdio.
+ * @return LP_OK, LP_EINVAL for a NULL stream, LP_EIO when fwrite fails.
+ */
+int pctl_file_write(void *ud, const void *buf, size_t len);
+
+/**
+ * @brief An lp_reader over a `FILE *` (@p ud), for loading states.
+ * @return LP_OK (with *got = 0 at end of file), LP_EINVAL, or LP_EIO when
+ *         the stream reports an error.
+ */
+int pctl_file_read(void *ud, void *buf, size_t cap, size_t *got);
+
+/**
  * @brief Create directory @p path and its missing parents (like `mkdir -p`).
  * @param path Directory path.
  * @return #PCTL_EXIT_OK (also when it exists), or #PCTL_EXIT_FAILURE after

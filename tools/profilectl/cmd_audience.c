@@ -28,7 +28,7 @@ static int load_state(const char *path, lp_tags *h) {
     pctl_error("%s: cannot open: %s", path, strerror(errno));
     return PCTL_EXIT_FAILURE;
   }
-  int rc = lp_tags_load(h, lp_file_read, f);
+  int rc = lp_tags_load(h, pctl_file_read, f);
   fclose(f);
   if (rc != LP_OK) return pctl_data_error(path, 0, "%s", lp_tags_errmsg(h));
   return PCTL_EXIT_OK;

@@ -605,7 +605,7 @@ static int save_state(const lp_tags *h, const char *path) {
     pctl_error("%s: cannot create: %s", path, strerror(errno));
     return PCTL_EXIT_FAILURE;
   }
-  int rc = lp_tags_save(h, lp_file_write, f);
+  int rc = lp_tags_save(h, pctl_file_write, f);
   if (fclose(f) != 0 && rc == LP_OK) rc = LP_EIO;
   if (rc != LP_OK) {
     pctl_error("%s: cannot save: %s", path, lp_tags_errmsg(h));

@@ -66,7 +66,8 @@ class KMeans(Handle):
     ``KMeans(n_clusters=8, init="k-means++"|"random"|array, n_init=10,
     max_iter=300, tol=1e-4, random_state=None, algorithm="lloyd"|"hamerly"|
     "minibatch"|"auto")`` plus libprofile's ``scale`` ("none", "zscore",
-    "minmax", "log1p"), ``exact_sums`` and ``batch_size``. After ``fit``:
+    "minmax", "log1p", or one name per column), ``exact_sums`` and
+    ``batch_size``. After ``fit``:
     ``labels_``, ``cluster_centers_`` (input units), ``inertia_``,
     ``n_iter_``, ``n_features_in_``.
 
@@ -107,9 +108,16 @@ class KMeans(Handle):
     def _configure(self, d: int) -> None:
         if self.algorithm not in ALGORITHMS:
             raise InvalidArgument(LP_EINVAL, f"algorithm={self.algorithm!r}; allowed: {', '.join(ALGORITHMS)}")
-        if self.scale not in SCALES:
-            raise InvalidArgument(LP_EINVAL, f"scale={self.scale!r}; allowed: {', '.join(SCALES)}")
-        self.set_int(SCALE, SCALES[self.scale])
+        if isinstance(self.scale, str):
+            if self.scale not in SCALES:
+                raise InvalidArgument(LP_EINVAL, f"scale={self.scale!r}; allowed: {', '.join(SCALES)}")
+            self.set_int(SCALE, SCALES[self.scale])
+        else:  # one scaling per column
+            names = list(self.scale)
+            if len(names) != d or any(n not in SCALES for n in names):
+                raise InvalidArgument(LP_EINVAL, f"scale: {d} names from {', '.join(SCALES)} expected, got {names!r}")
+            cols = np.array([SCALES[n] for n in names], dtype=np.uint32)
+            self._call("set_column_scales", cols.ctypes.data, d)
         self.set_int(ALGORITHM, ALGORITHMS[self.algorithm])
         self.set_int(MAX_ITER, self.max_iter)
         self.set_int(EXACT_SUMS, 1 if self.exact_sums else 0)
@@ -149,11 +157,16 @@ class KMeans(Handle):
         return w
 
     def fit(self, X, y=None, sample_weight=None) -> "KMeans":
-        """Fit on the rows of ``X`` (n x d); ``y`` is ignored."""
-        x, n, d = self._x(X)
+        """Fit on the rows of ``X`` (n x d); ``y`` is ignored. A C-contiguous
+        float32 array is used in place too (``lp_kmeans_fit_f32``)."""
+        a = np.asarray(X)
+        if a.dtype == np.float32 and a.ndim == 2 and a.flags.c_contiguous:
+            x, n, d, fn = a, a.shape[0], a.shape[1], "fit_f32"
+        else:
+            (x, n, d), fn = self._x(X), "fit"
         w = self._w(sample_weight, n)
         self._configure(d)
-        self._call("fit", x.ctypes.data, n, d, None if w is None else w.ctypes.data)
+        self._call(fn, x.ctypes.data, n, d, None if w is None else w.ctypes.data)
         self._fitted = True
         return self
 

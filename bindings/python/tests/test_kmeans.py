@@ -158,3 +158,18 @@ def test_sharded_lloyd_equals_fit(blobs):
         km.apply_sums_exact(np.zeros(5, dtype=np.int64))
     with pytest.raises(libprofile.Misuse):
         KMeans(2).partial_sums(blobs)
+
+
+def test_float32_in_place_and_per_column_scales(blobs):
+    init = blobs[:4].copy()
+    x32 = np.ascontiguousarray(blobs, dtype=np.float32)
+    a = KMeans(4, init=init).fit(x32)
+    b = KMeans(4, init=init).fit(x32.astype(np.float64))  # the same values as doubles
+    assert np.array_equal(a.labels_, b.labels_)
+    assert np.array_equal(a.cluster_centers_, b.cluster_centers_)
+    z = KMeans(4, init=init, scale=["zscore", "none", "minmax"]).fit(blobs)
+    t = z.transform(blobs)
+    assert abs(t[:, 0].mean()) < 1e-9 and np.array_equal(t[:, 1], blobs[:, 1])
+    assert t[:, 2].min() == 0.0 and t[:, 2].max() == 1.0
+    with pytest.raises(libprofile.InvalidArgument, match="3 names"):
+        KMeans(4, init=init, scale=["zscore"]).fit(blobs)

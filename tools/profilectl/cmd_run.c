@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "cmd_tags.h"
@@ -72,7 +74,26 @@ typedef struct job {
   const char *kmeans_note;
   double centroids[PCTL_REPORT_MAX_K * LP_PROFILES_FEATURES];
   size_t k;
+  double wall0, cpu0; /* --timings: the previous lap */
 } job;
+
+static double now(clockid_t which) {
+  struct timespec t;
+  clock_gettime(which, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* --timings: wall and CPU time since the previous lap, on stderr (the
+ * outputs never depend on the clock). */
+static void lap(job *j, const char *what) {
+  if (!j->c->timings) return;
+  double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID);
+  if (what != NULL)
+    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu\n", what,
+            w - j->wall0, c - j->cpu0);
+  j->wall0 = w;
+  j->cpu0 = c;
+}
 
 static int store_error(const job *j, const char *what) {
   pctl_error("%s: %s", what, lp_profiles_errmsg(j->h));
@@ -573,10 +594,16 @@ static int fit_models(job *j) {
                : rep.status == LP_CLV_STATUS_MAX_ITER ? "stopped at the iteration limit"
                                                       : "stopped: no further progress",
                rep.iterations, grc == LP_OK ? " with Gamma-Gamma spend" : ", no spend model");
-      if (lp_profiles_set_clv(j->h, clv) != LP_OK) st = store_error(j, "CLV model");
+      /* Without discounting the value is margin x spend x the expected
+       * purchases over the horizon: one step of the horizon's length gives
+       * it with one evaluation instead of one per day. */
+      if (c->horizon > 0 && lp_clv_set_double(clv, LP_CLV_STEP, (double)c->horizon) != LP_OK)
+        st = PCTL_EXIT_FAILURE;
+      if (st == PCTL_EXIT_OK && lp_profiles_set_clv(j->h, clv) != LP_OK) st = store_error(j, "CLV model");
     }
   }
   lp_clv_free(clv);
+  lap(j, "CLV fit");
   /* k-means on recency (log1p), orders (log1p) and spend (z-score: refunds
    * make it negative) */
   lp_kmeans *km = NULL;
@@ -605,6 +632,7 @@ static int fit_models(job *j) {
     }
   }
   lp_kmeans_free(km);
+  lap(j, "k-means fit");
   free(ids);
   free(gids);
   free(x);
@@ -828,7 +856,7 @@ int pctl_run_save_state(const lp_profiles *h, const char *path) {
     pctl_error("cannot write '%s': %s", tmp, strerror(errno));
     return PCTL_EXIT_FAILURE;
   }
-  int rc = lp_profiles_save(h, lp_file_write, f);
+  int rc = lp_profiles_save(h, pctl_file_write, f);
   int err = errno;
   if (fclose(f) != 0 && rc == LP_OK) {
     rc = LP_EIO;
@@ -851,7 +879,7 @@ int pctl_run_load_state(lp_profiles *h, const char *path) {
   FILE *f = NULL;
   int st = pctl_open_input(path, &f, NULL);
   if (st != PCTL_EXIT_OK) return st;
-  int rc = lp_profiles_load(h, lp_file_read, f);
+  int rc = lp_profiles_load(h, pctl_file_read, f);
   pctl_close_input(f);
   if (rc != LP_OK) return pctl_data_error(path, 0, "cannot load the store: %s", lp_profiles_errmsg(h));
   return PCTL_EXIT_OK;
@@ -910,12 +938,16 @@ static int write_outputs(job *j, const pctl_rules *rules) {
     int cst = pctl_csvout_close(&w);
     if (st == PCTL_EXIT_OK) st = cst;
   }
+  lap(j, "view again, profiles.csv");
   path_in(path, sizeof path, c->out_dir, "identifiers.csv");
   if (st == PCTL_EXIT_OK) st = write_identifiers(&o, path);
+  lap(j, "identifiers.csv");
   path_in(path, sizeof path, c->out_dir, "state.lps");
   if (st == PCTL_EXIT_OK) st = pctl_run_save_state(j->h, path);
+  lap(j, "save state.lps");
   path_in(path, sizeof path, c->out_dir, "report.html");
   if (st == PCTL_EXIT_OK) st = pctl_report_write(&rep, path);
+  lap(j, "report.html");
   if (st == PCTL_EXIT_OK) {
     fprintf(stderr,
             PCTL_PROGRAM " " CMD ": %" PRIu64 " event rows, %" PRIu64 " order rows (%" PRIu64
@@ -955,7 +987,14 @@ int pctl_run_job(const pctl_run_config *c) {
   int st = pctl_make_dir(c->out_dir);
   if (st == PCTL_EXIT_OK && lp_profiles_set_key(j.h, c->key, strlen(c->key)) != LP_OK)
     st = store_error(&j, "--key");
+  lap(&j, NULL);
   if (st == PCTL_EXIT_OK && c->state != NULL) st = pctl_run_load_state(j.h, c->state);
+  /* The models are fitted again on this run's view: the saved ones would
+   * only make the first view (the one they are fitted on) dearer. */
+  if (st == PCTL_EXIT_OK && c->state != NULL &&
+      (lp_profiles_set_clv(j.h, NULL) != LP_OK || lp_profiles_set_kmeans(j.h, NULL) != LP_OK))
+    st = store_error(&j, "models");
+  if (c->state != NULL) lap(&j, "load state");
   if (st == PCTL_EXIT_OK && c->rules != NULL)
     st = pctl_rules_load(lp_profiles_idgraph(j.h), c->rules, &rules);
   csv_in ev;
@@ -982,13 +1021,22 @@ int pctl_run_job(const pctl_run_config *c) {
   po.total_bytes = j.total_bytes;
   pctl_progress_start(&j.progress, &po);
   if (st == PCTL_EXIT_OK) st = read_events(&j, &ev, &ecols);
+  lap(&j, "events");
   csv_end(&ev);
   if (st == PCTL_EXIT_OK) st = read_orders(&j);
+  lap(&j, "orders");
   if (st == PCTL_EXIT_OK && c->facts != NULL) st = read_facts(&j);
+  if (c->facts != NULL) lap(&j, "facts");
   pctl_progress_finish(&j.progress);
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j.h) != LP_OK) st = store_error(&j, "view");
+  lap(&j, "view");
   if (st == PCTL_EXIT_OK) st = fit_models(&j);
   if (st == PCTL_EXIT_OK) st = write_outputs(&j, &rules);
+  if (c->timings) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+      fprintf(stderr, PCTL_PROGRAM " " CMD ": peak memory %.0f MiB\n", (double)ru.ru_maxrss / 1024.0);
+  }
   pctl_rules_free(&rules);
   free(j.tag_ids);
   free(j.tag_info);
@@ -1033,6 +1081,7 @@ static int run_run(int argc, char **argv) {
       PCTL_OPT_ENUM("progress", 0, "WHEN", &c.progress, progress_modes, "auto",
                     "progress line on stderr (auto: on a terminal)"),
       PCTL_OPT_STRING("title", 0, "TEXT", &c.title, "Customer profiles", "the report's heading"),
+      PCTL_OPT_FLAG("timings", 0, &c.timings, "print the time of each step and the peak memory on stderr"),
       PCTL_OPT_END,
   };
   pctl_operands ops;

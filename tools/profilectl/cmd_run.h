@@ -26,6 +26,7 @@ typedef struct pctl_run_config {
   const char *state;    /**< Saved store to start from, or NULL. */
   const char *title;    /**< Report heading, or NULL. */
   bool raw;             /**< Keep and print normalised values. */
+  bool timings;         /**< Print each step's time and the peak memory on stderr. */
   int64_t as_of;        /**< Evaluation time. */
   int64_t k;            /**< k-means clusters (0: none). */
   int64_t n_init;       /**< k-means restarts. */

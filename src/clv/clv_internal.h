@@ -84,8 +84,9 @@ double clv_digamma(double x);
 double clv_lbeta(double a, double b);
 double clv_lse(double a, double b);
 /* log of 2F1(a, b; a + 1; z) for a > 0, 0 < b < a + 1, 0 <= z < 1, through
- * Euler's transformation (positive terms, ratio below z): NaN when the
- * series does not settle. */
+ * Euler's transformation (positive terms, ratio below z), or above
+ * z = 0.98 from its integral by the tanh-sinh rule (finite for every
+ * finite positive a, b). */
 double clv_log_h2f1_a1(double a, double b, double z);
 /* clv_log_h2f1_a1 (the same bits) and its partial derivatives in dlog[0]
  * (a), dlog[1] (b), dlog[2] (z); dlog[3] is set to 0. z = 0 is allowed. */

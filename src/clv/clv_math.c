@@ -37,9 +37,75 @@ double clv_lse(double a, double b) {
  * evaluation; a fit treats NaN as "no better" and steps back. */
 #define CLV_SERIES_MAX 20000u
 
+/* Above this z the series would need thousands of terms (its ratio tends
+ * to z): 2F1(a, b; a+1; z) is then taken from its integral. */
+#define CLV_2F1_INTEGRAL_Z 0.98
+
+/* 2F1(a, b; a+1; z) = a int_0^1 t^(a-1) (1 - z t)^-b dt = (a / z^a) I,
+ *   I = int_0^W (1 - e^-w)^(a-1) e^((b-1) w) dw,  1 - z t = e^-w,
+ * W = -log(1 - z) < 37 for any double z < 1. I is taken by the
+ * tanh-sinh (double exponential) rule, whose nodes crowd both ends, where
+ * the integrand of a frequent buyer grows steeply (e^((b-1) w)) or that
+ * of a < 1 is singular; for a < 1 the variable is v = w^a first, in which
+ * the integrand (1/a) ((1 - e^-w)/w)^(a-1) e^((b-1) w) is bounded. Log
+ * space, a fixed node set and summation order. Gives log 2F1 and, when
+ * dlog is not NULL, its derivatives in a, b and z as
+ * clv_log_h2f1_a1_grad does. */
+#define CLV_DE_H (1.0 / 64.0)
+#define CLV_DE_K 200 /* nodes t = k h for |k| <= K: |t| <= 3.125 */
+static double de_node(double a, double b, double end, bool vform, int k, double *lw, double *wout) {
+  const double t = (double)k * CLV_DE_H, u = 1.5707963267948966 * sinh(t), au = fabs(u);
+  /* x = tanh(u); (1 + x) / 2 = 1 / (1 + e^-2u), exact near both ends */
+  const double half = u >= 0.0 ? 1.0 / (1.0 + exp(-2.0 * u)) : exp(2.0 * u) / (1.0 + exp(2.0 * u));
+  const double x = end * half; /* v or w */
+  /* log of the weight: log(end/2 * pi/2 * cosh t) - 2 log cosh u */
+  const double lcu = au + log1p(exp(-2.0 * au)) - 0.6931471805599453;
+  const double lwt = log(end * 0.7853981633974483 * cosh(t)) - 2.0 * lcu;
+  const double w = vform ? exp(log(x) / a) : x;
+  *wout = w;
+  if (!(w > 0.0)) {
+    *lw = -INFINITY;
+    return -INFINITY;
+  }
+  const double l1 = log(-expm1(-w));
+  *lw = l1;
+  if (vform) return lwt + (a - 1.0) * (l1 - log(w)) + (b - 1.0) * w - log(a);
+  return lwt + (a - 1.0) * l1 + (b - 1.0) * w;
+}
+
+static double h2f1_a1_integral(double a, double b, double z, double *dlog) {
+  const double W = -log1p(-z);
+  const bool vform = a < 1.0;
+  const double end = vform ? exp(a * log(W)) : W;
+  double M = -INFINITY, lw, w;
+  for (int k = -CLV_DE_K; k <= CLV_DE_K; k++) {
+    const double l = de_node(a, b, end, vform, k, &lw, &w);
+    if (l > M) M = l;
+  }
+  if (!isfinite(M)) return NAN;
+  double S = 0.0, Sa = 0.0, Sb = 0.0;
+  for (int k = -CLV_DE_K; k <= CLV_DE_K; k++) {
+    const double f = exp(de_node(a, b, end, vform, k, &lw, &w) - M);
+    if (!(f > 0.0)) continue;
+    S += f;
+    Sa += f * lw;
+    Sb += f * w;
+  }
+  const double val = log(a) - a * log(z) + M + log(S * CLV_DE_H);
+  if (dlog != NULL) {
+    const double fW = exp((a - 1.0) * log(-expm1(-W)) + (b - 1.0) * W - M);
+    dlog[0] = 1.0 / a - log(z) + Sa / S;
+    dlog[1] = Sb / S;
+    dlog[2] = -a / z + fW / ((1.0 - z) * S * CLV_DE_H);
+    dlog[3] = 0.0;
+  }
+  return val;
+}
+
 double clv_log_h2f1_a1(double a, double b, double z) {
   if (z == 0.0) return 0.0;
   if (!(z > 0.0 && z < 1.0) || !(a > 0.0) || !(b > 0.0)) return NAN;
+  if (z > CLV_2F1_INTEGRAL_Z) return h2f1_a1_integral(a, b, z, NULL);
   /* 2F1(a, b; a+1; z) = (1 - z)^(1 - b) 2F1(1, a + 1 - b; a + 1; z): the
    * terms of the right side are positive and fall by a ratio below z, so
    * nothing overflows however large x is (a and b grow with x). */
@@ -57,6 +123,7 @@ double clv_log_h2f1_a1(double a, double b, double z) {
 double clv_log_h2f1_a1_grad(double a, double b, double z, double *dlog) {
   dlog[0] = dlog[1] = dlog[2] = dlog[3] = 0.0;
   if (!(z >= 0.0 && z < 1.0) || !(a > 0.0) || !(b > 0.0)) return NAN;
+  if (z > CLV_2F1_INTEGRAL_Z) return h2f1_a1_integral(a, b, z, dlog);
   /* The same terms, in the same order, as clv_log_h2f1_a1 (the value is
    * bit for bit the same), with the derivatives of the sum S of the
    * Euler form carried along: a term c_k = prod_{j<k} (c+j)/(d+j) z

@@ -514,7 +514,7 @@ static void pnbd_gradient_matches_differences(void **state) {
   static const clv_group groups[4] = {{0, 3, 0, 1}, {2, 3, 1, 3}, {7, 1, 3, 4}, {133, 1, 4, 5}};
   const clv_fitdata d = {rows, 5, groups, 4, 8.0};
   static const double P[5][4] = {{0.55, 10.6, 0.61, 11.7}, {0.55, 11.7, 0.61, 10.6}, {1.5, 4, 0.3, 4},
-                                 {0.2, 300, 2.0, 0.5}, {3.0, 0.7, 0.9, 40}};
+                                 {0.2, 3000, 2.0, 0.5}, {3.0, 0.7, 0.9, 4000}};
   for (int k = 0; k < 5; k++) {
     double g[4];
     bool has = false;
@@ -560,6 +560,48 @@ static void bgnbd_customer_loglik(void **state) {
   static const double p[4] = {0.25, 4.0, 0.8, 2.5};
   assert_true(fabs(row_ll(LP_CLV_MODEL_BGNBD, p, 0, 0, 40) - -0.59947382) < 1e-7);
   assert_true(fabs(row_ll(LP_CLV_MODEL_BGNBD, p, 200, 38, 40) - 100.7957) < 1e-4);
+}
+
+/* One of alpha, beta thousands of times the other (z close to 1): the
+ * integral form of 2F1(a, b; a+1; z) matches closed forms and the series
+ * at the switch, and the Pareto/NBD likelihood and gradient are finite. */
+static void pnbd_extreme_ratios(void **state) {
+  (void)state;
+  /* 2F1(1, 1; 2; z) = -log(1 - z) / z; 2F1(a, a+1; a+1; z) = (1 - z)^-a */
+  static const double zs[3] = {0.99, 0.999999, 1.0 - 1e-15};
+  for (int i = 0; i < 3; i++) {
+    const double z = zs[i];
+    assert_true(fabs(clv_log_h2f1_a1(1, 1, z) - log(-log1p(-z) / z)) < 1e-9);
+    assert_true(fabs(clv_log_h2f1_a1(0.3, 1.3, z) - -0.3 * log1p(-z)) < 1e-9);
+    assert_true(fabs(clv_log_h2f1_a1(40, 41, z) - -40 * log1p(-z)) < 1e-9);
+  }
+  /* the two methods meet at the switch (z = 0.98) */
+  static const double ab[4][2] = {{1.2, 1.6}, {0.4, 0.9}, {134, 1.6}, {3.5, 2.5}};
+  for (int i = 0; i < 4; i++) {
+    double dl[4], du[4];
+    const double lo = clv_log_h2f1_a1_grad(ab[i][0], ab[i][1], 0.98, dl);
+    const double up = clv_log_h2f1_a1_grad(ab[i][0], ab[i][1], nextafter(0.98, 1.0), du);
+    assert_true(fabs(lo - up) < 1e-10 * (1 + fabs(lo)));
+    for (int j = 0; j < 3; j++) assert_true(fabs(dl[j] - du[j]) < 1e-5 * (1 + fabs(dl[j])));
+  }
+  /* no NaN for finite positive parameters, however unequal */
+  static const double P[6][4] = {{0.5, 1e4, 0.6, 1}, {0.5, 1, 0.6, 1e4}, {0.01, 1e8, 50, 1e-3},
+                                 {50, 1e-3, 0.01, 1e8}, {1e-3, 1e6, 1e-3, 1e-6}, {2, 1e-6, 3, 1e6}};
+  static const double rows[5][3] = {{0, 0, 30}, {1, 0.5, 0.5}, {2, 10, 31}, {133, 200, 200}, {10, 1, 1e6}};
+  for (int k = 0; k < 6; k++)
+    for (int i = 0; i < 5; i++) {
+      const double l = row_ll(LP_CLV_MODEL_PNBD, P[k], rows[i][0], rows[i][1], rows[i][2]);
+      if (!(isfinite(l) && l <= 0.0))
+        print_message("set %d row %d: %g\n", k, i, l);
+      assert_true(isfinite(l));
+      clv_row r = {rows[i][0], rows[i][1], rows[i][2], 1.0};
+      clv_group g = {rows[i][0], 1.0, 0, 1};
+      clv_fitdata d = {&r, 1, &g, 1, 1.0};
+      double gr[4];
+      const double l2 = clv_loglik(LP_CLV_MODEL_PNBD, P[k], &d, gr, NULL);
+      assert_memory_equal(&l, &l2, sizeof l);
+      for (int j = 0; j < 4; j++) assert_true(isfinite(gr[j]));
+    }
 }
 
 /* Frequent buyers: x = 133 at t_x = T = 200 neither overflows nor jumps
@@ -1375,6 +1417,7 @@ int main(void) {
       cmocka_unit_test(recovers_mbgnbd),
       cmocka_unit_test(recovers_pnbd),
       cmocka_unit_test(pnbd_gradient_matches_differences),
+      cmocka_unit_test(pnbd_extreme_ratios),
       cmocka_unit_test(recovers_bgbb),
       cmocka_unit_test(recovers_gg),
       cmocka_unit_test(compression_and_order),

@@ -21,6 +21,7 @@ LP_GO_IO(idgraph)
 LP_GO_IO(rfm)
 LP_GO_IO(kmeans)
 LP_GO_IO(clv)
+LP_GO_IO(tags)
 
 static void go_notify(void *ud, uint32_t change, uint64_t old_id, uint64_t new_id) {
   lpGoNotify((uintptr_t)ud, change, old_id, new_id);

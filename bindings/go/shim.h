@@ -22,6 +22,8 @@ int lp_go_clv_fit(lp_clv *h, uint32_t model, size_t n, const double *frequency,
 int lp_go_clv_predict(const lp_clv *h, uint32_t what, size_t n, const double *frequency,
                       const double *recency, const double *T, const double *monetary,
                       double t, double *out);
+int lp_go_tags_save(const lp_tags *h, uintptr_t ud);
+int lp_go_tags_load(lp_tags *h, uintptr_t ud);
 int lp_go_idgraph_set_notify(lp_idgraph *h, uintptr_t ud);
 int lp_go_rfm_update_stages(lp_rfm *h, int64_t as_of, uintptr_t ud, size_t *changed);
 #endif

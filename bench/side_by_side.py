@@ -16,6 +16,9 @@ Measures, best of --runs (default 5) each:
   * pandas (from /usr/bin/python3, Debian) computing the same recency,
     frequency, monetary and quintile scores in-process (interpreter start
     and imports not counted), floats;
+  * with --kmeans: `profilectl kmeans` (Lloyd and Hamerly) and
+    scikit-learn's Lloyd on one thread, n = 400k, d = 8, k = 32, the same
+    starting centroids, 100 iterations (one run each: it takes a while);
   * DuckDB through the npm package @duckdb/node-api (found in
     --node-modules, e.g. installed there with
     `npm install --prefix DIR @duckdb/node-api`), the same aggregation in
@@ -96,6 +99,43 @@ SELECT count(*) FROM (SELECT id,
 """
 
 
+SKLEARN = r"""
+import sys, time
+import numpy as np
+from threadpoolctl import threadpool_limits
+import sklearn
+from sklearn.cluster import KMeans
+x = np.loadtxt(sys.argv[1], delimiter=",", skiprows=1)
+init = np.loadtxt(sys.argv[2], delimiter=",", skiprows=1)
+with threadpool_limits(1):
+    t0, c0 = time.perf_counter(), time.process_time()
+    km = KMeans(n_clusters=init.shape[0], init=init, n_init=1, max_iter=int(sys.argv[3]),
+                tol=0.0, algorithm="lloyd").fit(x)
+    print(time.perf_counter() - t0, time.process_time() - c0, km.n_iter_, sklearn.__version__)
+"""
+
+
+def kmeans_files(tmp, n, d, k):
+    """n rows of d features around k centers (fixed seed), and the first k
+    rows as the starting centroids."""
+    import random
+    rng = random.Random(14)
+    centers = [[rng.uniform(-10, 10) for _ in range(d)] for _ in range(k)]
+    head = ",".join("f%d" % t for t in range(d)) + "\n"
+    data = os.path.join(tmp, "features.csv")
+    init = os.path.join(tmp, "init.csv")
+    with open(data, "w", encoding="ascii") as f, open(init, "w", encoding="ascii") as g:
+        f.write(head)
+        g.write(head)
+        for i in range(n):
+            c = centers[rng.randrange(k)]
+            row = ",".join(repr(round(v + rng.gauss(0, 2.0), 6)) for v in c) + "\n"
+            f.write(row)
+            if i < k:
+                g.write(row)
+    return data, init
+
+
 def run_child(args, stdout_path):
     """Wall seconds, CPU seconds (user + sys) and peak RSS bytes of one run."""
     with open(stdout_path, "wb") as out:
@@ -133,6 +173,8 @@ def main():
     ap.add_argument("--node-modules")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--write-doc")
+    ap.add_argument("--kmeans", action="store_true",
+                    help="also k-means, n = 400k, d = 8, k = 32, 100 iterations, one run each")
     a = ap.parse_args()
 
     rows, notes = [], []
@@ -194,6 +236,27 @@ def main():
     else:
         notes.append("DuckDB skipped: @duckdb/node-api not found (give --node-modules)")
 
+    km_rows = []
+    if a.kmeans:
+        data, init = kmeans_files(tmp, 400000, 8, 32)
+        for algo in ("lloyd", "hamerly"):
+            args = [a.profilectl, "kmeans", "--k", "32", "--init", init, "--max-iter", "100",
+                    "--tol", "0", "--algorithm", algo, data]
+            w, c, r = run_child(args, os.path.join(tmp, "km-%s.csv" % algo))
+            km_rows.append(("`profilectl kmeans --algorithm %s` (from CSV, with metrics)" % algo,
+                            "%.2f s" % w, "%.2f s" % c, "%.0f MB" % (r / 1e6)))
+        try:
+            p = subprocess.run([py, "-c", SKLEARN, data, init, "100"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, check=True,
+                               env=dict(os.environ, OMP_NUM_THREADS="1"))
+            w, c, it, ver = p.stdout.decode().split()
+            km_rows.append(("scikit-learn %s Lloyd, 1 thread, %s iterations (fit only, "
+                            "data already in memory)" % (ver, it), "%.2f s" % float(w),
+                            "%.2f s" % float(c), ""))
+        except (OSError, subprocess.CalledProcessError, ValueError) as e:
+            notes.append("scikit-learn skipped: %s"
+                         % (getattr(e, "stderr", b"") or str(e)).strip()[:200])
+
     scan_rows = []
     for label, binary in (("before", a.before_bench_csv), ("now", a.bench_csv)):
         if not binary:
@@ -215,6 +278,11 @@ def main():
               "", "| run | wall | CPU (user+sys) | peak RSS |", "|---|---|---|---|"]
     lines += ["| %s | %s | %s | %s |" % r for r in rows]
     lines += [""] + ["- " + n for n in notes]
+    if km_rows:
+        lines += ["", "k-means, n = 400,000, d = 8, k = 32, the same 32 starting centroids, "
+                  "100 iterations (tolerance 0), one run each:", "",
+                  "| run | wall | CPU (user+sys) | peak RSS |", "|---|---|---|---|"]
+        lines += ["| %s | %s | %s | %s |" % r for r in km_rows]
     if scan_rows:
         lines += ["", "CSV reader (`bench/csv`, 100 MB generated, CPU seconds, best of %d):"
                   % a.runs, "", "| build | reader alone | reader + timestamp + amount | "

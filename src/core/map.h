@@ -13,8 +13,9 @@
  * and backward-shift deletion, so there are no tombstones and lookups never
  * slow down after deletions. One allocation holds keys, values and control
  * bytes, so growth either fully succeeds or leaves the map untouched.
- * Iteration order depends on the keys only (not on insertion history),
- * but callers that need a defined order must sort. */
+ * Iteration order depends on the keys and on the order they were inserted
+ * and deleted in (keys sharing a probe run sit in insertion order), so
+ * callers that need a defined order must sort. */
 typedef struct lp_hmap {
   uint64_t *keys; /* cap * kw words */
   uint64_t *vals; /* cap */
@@ -34,6 +35,21 @@ bool lp_hmap_get(const lp_hmap *h, const uint64_t *key, uint64_t *val);
  * entry) until the next insertion or deletion, and *inserted tells which. */
 int lp_hmap_upsert(lp_hmap *h, const lp_mem *m, const uint64_t *key, uint64_t **slot,
                    bool *inserted);
+/* Fill an empty map with `n` keys at once (loaders: millions of entries
+ * several times faster than one upsert each). Entry i has the key
+ * keys[i * key_words ...] and the value vals[i], or i when `vals` is NULL;
+ * when `present` is non-NULL only the entries whose bit is set in it (bit
+ * i % 64 of present[i / 64]) are added. The map gets the capacity that
+ * upserting the same keys gives and is the table those upserts make in
+ * some order (the same order for the same input), so lookups, deletions
+ * and later inserts behave exactly as after the upserts; only the
+ * iteration order can differ. Returns LP_EINVAL when the map is not empty
+ * (or keys is NULL with n > 0), LP_ECORRUPT when a key is given twice,
+ * LP_ENOMEM, LP_ELIMIT; on any error the map is unchanged. May allocate
+ * 8 * (key_words + 1) bytes per entry of scratch, and falls back to
+ * inserting in input order when it cannot. */
+int lp_hmap_build(lp_hmap *h, const lp_mem *m, const uint64_t *keys, const uint64_t *vals,
+                  size_t n, const uint64_t *present);
 /* Remove `key`; returns true and sets *val (if non-NULL) when it was present. */
 bool lp_hmap_del(lp_hmap *h, const uint64_t *key, uint64_t *val);
 /* Iterate: start with *pos = 0; returns false at the end. */
@@ -58,6 +74,10 @@ static inline int lp_map64_put(lp_map64 *h, const lp_mem *m, uint64_t key, uint6
   int rc = lp_hmap_upsert(h, m, &key, &slot, &inserted);
   if (rc == LP_OK) *slot = val;
   return rc;
+}
+static inline int lp_map64_build(lp_map64 *h, const lp_mem *m, const uint64_t *keys,
+                                 const uint64_t *vals, size_t n, const uint64_t *present) {
+  return lp_hmap_build(h, m, keys, vals, n, present);
 }
 static inline bool lp_map64_del(lp_map64 *h, uint64_t key, uint64_t *val) {
   return lp_hmap_del(h, &key, val);

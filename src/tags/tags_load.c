@@ -240,14 +240,13 @@ static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c, live_bits *lb)
   uint64_t card = lp_bitmap_cardinality(&im->live);
   uint32_t mx;
   if (card > 0 && (!lp_bitmap_maximum(&im->live, &mx) || mx >= n)) return corrupt(h, "live profile beyond the table");
-  rc = n > 0 ? lp_vec_reserve(&im->ids, &im->mem, n) : LP_OK;
-  if (rc == LP_OK) rc = lp_hmap_reserve(&im->index, &im->mem, (size_t)card);
+  rc = n > 0 ? lp_vec_append(&im->ids, &im->mem, ids, n) : LP_OK;
   if (rc == LP_OK && n > card) rc = lp_vec_reserve(&im->holes, &im->mem, n - (size_t)card);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
-  for (size_t i = 0; i < n; i++) {
-    uint64_t id = rd64(ids + 8 * i);
-    (void)lp_vec_push(&im->ids, &im->mem, &id);
-  }
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+  /* the column is little-endian on disk: bring it to host order */
+  for (size_t i = 0; i < n; i++) ((uint64_t *)im->ids.data)[i] = lp_get_u64le(ids + 8 * i);
+#endif
   lp_bitmap_iter it;
   uint32_t buf[256];
   size_t got;
@@ -257,24 +256,16 @@ static int decode_profiles(lp_tags *h, lp_tags *im, lp_cursor *c, live_bits *lb)
   lp_bitmap_iter_init(&it, &im->live, 0);
   while ((got = lp_bitmap_iter_next(&it, buf, LP_ARRAY_LEN(buf))) > 0)
     for (size_t i = 0; i < got; i++) lb->w[buf[i] >> 6] |= UINT64_C(1) << (buf[i] & 63);
-  /* The id map, in ordinal order: the ids are contiguous, so the slot of
-   * the id LOAD_AHEAD ordinals on is fetched while this one is inserted
-   * (the inserts are cache misses into a table of the profiles' size). */
-  enum { LOAD_AHEAD = 24 };
-  const uint64_t *idv = (const uint64_t *)im->ids.data;
-  for (size_t i = 0; i < n; i++) {
-    if (i + LOAD_AHEAD < n) lp_hmap_prefetch(&im->index, lp_hmap_hash(&im->index, &idv[i + LOAD_AHEAD]));
-    if (!((lb->w[i >> 6] >> (i & 63)) & 1)) continue;
-    uint64_t *slot;
-    bool ins;
-    uint64_t id = idv[i];
-    (void)lp_hmap_upsert(&im->index, &im->mem, &id, &slot, &ins);
-    if (!ins) return corrupt(h, "duplicate profile id");
-    *slot = i;
-  }
+  /* The id map of the live ordinals (id -> ordinal), built at once: one
+   * insert per profile would be a cache miss into a table of the
+   * profiles' size each. */
+  rc = lp_map64_build(&im->index, &im->mem, (const uint64_t *)im->ids.data, NULL, n, lb->w);
+  if (rc == LP_ECORRUPT) return corrupt(h, "duplicate profile id");
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
   /* holes, ascending: a sorted array is a valid min-heap */
   for (size_t i = 0; i < n; i++)
-    if (!((lb->w[i >> 6] >> (i & 63)) & 1)) {
+    if (lb->w[i >> 6] == UINT64_MAX) i |= 63; /* a word of live profiles */
+    else if (!((lb->w[i >> 6] >> (i & 63)) & 1)) {
       if (tags_id_of(im, (uint32_t)i) != 0) return corrupt(h, "a free profile slot holds an id");
       uint32_t o = (uint32_t)i;
       (void)lp_vec_push(&im->holes, &im->mem, &o);

@@ -748,12 +748,17 @@ static int one_profile(job *j, out_state *o, pctl_csvout *w, pctl_report *rep, c
   lp_profiles_view v = LP_PROFILES_VIEW_INIT;
   size_t ni = 0, nt = 0;
   if (lp_profiles_view_of(j->h, id, &v) != LP_OK) return store_error(j, "view");
-  int rc = lp_profiles_identifiers(j->h, id, NULL, 0, &ni);
-  if (rc == LP_OK && grow((void **)&o->info, &o->info_cap, ni, sizeof *o->info) != 0) rc = LP_ENOMEM;
-  if (rc == LP_OK) rc = lp_profiles_identifiers(j->h, id, o->info, o->info_cap, &ni);
-  if (rc == LP_OK) rc = lp_profiles_tags_of(j->h, id, NULL, 0, &nt);
-  if (rc == LP_OK && grow((void **)&o->tags, &o->tags_cap, nt, sizeof *o->tags) != 0) rc = LP_ENOMEM;
+  /* one call each while the buffers are large enough; a second after growing */
+  int rc = lp_profiles_identifiers(j->h, id, o->info, o->info_cap, &ni);
+  if (rc == LP_EBUFSIZE)
+    rc = grow((void **)&o->info, &o->info_cap, ni, sizeof *o->info) != 0
+             ? LP_ENOMEM
+             : lp_profiles_identifiers(j->h, id, o->info, o->info_cap, &ni);
   if (rc == LP_OK) rc = lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
+  if (rc == LP_EBUFSIZE)
+    rc = grow((void **)&o->tags, &o->tags_cap, nt, sizeof *o->tags) != 0
+             ? LP_ENOMEM
+             : lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
   if (rc == LP_OK && grow((void **)&o->rows, &o->cap, o->nrows + ni, sizeof *o->rows) != 0) rc = LP_ENOMEM;
   if (rc != LP_OK) {
     if (rc == LP_ENOMEM) pctl_error("output: %s", strerror(ENOMEM));
@@ -916,9 +921,16 @@ static int write_outputs(job *j, const pctl_rules *rules) {
                              lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &rep.identity) != LP_OK))
     st = store_error(j, "stats");
   rep.erased_facts = ps.erased_facts;
+  if (st == PCTL_EXIT_OK && lp_profiles_refresh(j->h) != LP_OK) st = store_error(j, "view");
+  lap(j, "view with the models");
   const lp_rfm *rfm = NULL;
   if (st == PCTL_EXIT_OK && lp_profiles_rfm_view(j->h, &rfm) != LP_OK) st = store_error(j, "rfm view");
   type_ranks(lp_profiles_idgraph(j->h), rules, &o);
+  if (grow((void **)&o.info, &o.info_cap, 64, sizeof *o.info) != 0 ||
+      grow((void **)&o.tags, &o.tags_cap, 64, sizeof *o.tags) != 0) {
+    pctl_error("output: %s", strerror(ENOMEM));
+    st = PCTL_EXIT_FAILURE;
+  }
   pctl_csvout w;
   path_in(path, sizeof path, c->out_dir, "profiles.csv");
   if (st == PCTL_EXIT_OK) st = pctl_csvout_open(&w, path);
@@ -938,7 +950,7 @@ static int write_outputs(job *j, const pctl_rules *rules) {
     int cst = pctl_csvout_close(&w);
     if (st == PCTL_EXIT_OK) st = cst;
   }
-  lap(j, "view again, profiles.csv");
+  lap(j, "profiles.csv");
   path_in(path, sizeof path, c->out_dir, "identifiers.csv");
   if (st == PCTL_EXIT_OK) st = write_identifiers(&o, path);
   lap(j, "identifiers.csv");

@@ -63,7 +63,6 @@ static int decode_profiles(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor 
   if (!lp_cursor_count(c, RFM_PROFILE_BYTES, &n)) return corrupt(h, "bad profile count");
   if (n > UINT32_MAX) return lp_error_set(&h->err, LP_ELIMIT, "too many profiles");
   int rc = lp_vec_reserve(&im->profs, m, n);
-  if (rc == LP_OK) rc = lp_hmap_reserve(&im->index, m, n);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
   int64_t abs_sum = 0;
   for (size_t i = 0; i < n; i++) {
@@ -90,9 +89,17 @@ static int decode_profiles(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor 
       return corrupt(h, "more than 2^62 - 1 transactions in total");
     im->txn_total += p.txns;
     (void)lp_vec_push(&im->profs, m, &p);
-    (void)lp_map64_put(&im->index, m, p.id, i);
   }
   if (!lp_cursor_done(c)) return corrupt(h, "trailing bytes after profiles");
+  /* id -> row, built at once (ascending ids: no duplicates) */
+  uint64_t *ids = NULL;
+  rc = n > 0 ? lp_mem_alloc_array(m, n, sizeof *ids, (void **)&ids) : LP_OK;
+  if (rc == LP_OK) {
+    for (size_t i = 0; i < n; i++) ids[i] = ((const rfm_prof *)lp_vec_at(&im->profs, i))->id;
+    rc = lp_map64_build(&im->index, m, ids, NULL, n, NULL);
+  }
+  if (ids != NULL) lp_mem_free_array(m, ids, n, sizeof *ids);
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
   return LP_OK;
 }
 

@@ -353,7 +353,8 @@ static int decode_column(lp_tags *h, lp_tags *im, lp_cursor *c, uint32_t *next_a
   rc = lp_mem_alloc_array(&im->mem, cap, sizeof *a->col, (void **)&a->col);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
   a->cap = cap;
-  for (size_t k = 0; k < cap; k++) a->col[k] = TAGS_MISSING;
+  /* a dense column writes every slot below n itself */
+  for (size_t k = dense ? n : 0; k < cap; k++) a->col[k] = TAGS_MISSING;
   const uint8_t *p = lp_cursor_take(c, n * (dense ? 8 : 12));
   const uint64_t *live = lb->w;
   int64_t prev = -1;
@@ -361,7 +362,10 @@ static int decode_column(lp_tags *h, lp_tags *im, lp_cursor *c, uint32_t *next_a
   for (size_t i = 0; i < n; i++) {
     uint32_t ord = dense ? (uint32_t)i : lp_get_u32le(p + 12 * i);
     int64_t v = (int64_t)rd64(dense ? p + 8 * i : p + 12 * i + 4);
-    if (dense && v == TAGS_MISSING) continue;
+    if (dense && v == TAGS_MISSING) {
+      a->col[i] = TAGS_MISSING;
+      continue;
+    }
     if ((int64_t)ord <= prev || ord >= im->ids.len || !((live[ord >> 6] >> (ord & 63)) & 1) ||
         v == TAGS_MISSING || (a->type == LP_TAGS_STRING && (v < 0 || (uint64_t)v >= nstr)))
       return corrupt(h, "invalid column value");

@@ -24,6 +24,15 @@
  * const handle but may allocate, and fail with #LP_ENOMEM, while they
  * recompute.
  *
+ * Profile ids are the graph's (see @ref profiles_guide, "Profile ids"):
+ * a fact (order or tag value) under an identifier the graph holds never
+ * changes any profile's id, whatever its time; a fact under a new
+ * identifier makes it a profile of its own whose id is that identifier's
+ * (lp_idgraph_identifier_hash(), bytes 0..7 little-endian; bytes 8..15 if
+ * those are 0), first seen at the fact's time. What follows from that:
+ * ids and snapshot bytes depend on whether a fact arrived before or after
+ * the events of its identifier; the partition and the view do not.
+ *
  * Erasure: lp_profiles_forget_identifier() and lp_profiles_forget_profile()
  * tombstone the identifiers in the graph (a replayed event, order or tag
  * cannot bring them back: such facts are dropped and counted) and delete
@@ -71,6 +80,11 @@ typedef struct lp_profiles lp_profiles;
 #define LP_PROFILES_FEATURES 3u
 /** Source name of the identity event an order or a tag fact records. */
 #define LP_PROFILES_FACT_SOURCE "fact"
+/** Timestamp of the identity event a fact records for an identifier the
+ *  graph already holds (INT64_MAX): canonically after the identifier's
+ *  first event, so a fact never moves a profile's id (an identifier new to
+ *  the graph is recorded at the fact's own time instead). */
+#define LP_PROFILES_FACT_LATEST_TS INT64_MAX
 
 /** @name Option keys of lp_profiles_set_int(), lp_profiles_get_int() and lp_profiles_int_bounds()
  *  @{ */
@@ -359,9 +373,13 @@ LP_API int lp_profiles_observe(lp_profiles *h, const lp_idgraph_ident *ids, size
 
 /**
  * @brief Add an order line under the identifier it arrived with. The
- * identifier is observed as a one-identifier event at the order's time
- * (source #LP_PROFILES_FACT_SOURCE) so it exists in the graph. When it is
- * erased (tombstoned) the order is dropped, counted in
+ * identifier is recorded as a one-identifier event (source
+ * #LP_PROFILES_FACT_SOURCE), which links nothing: at the order's time when
+ * the graph does not hold it yet (it becomes a profile of its own, id from
+ * its hash), at #LP_PROFILES_FACT_LATEST_TS when it does (so no profile id
+ * changes, and the identifier stays in the graph if unlink or
+ * remove_source later take its other events away). When it is erased
+ * (tombstoned) the order is dropped, counted in
  * lp_profiles_stats::erased_facts, and @p *profile_id is 0.
  * @param h          Store.
  * @param order      The order (borrowed).
@@ -378,9 +396,11 @@ LP_API int lp_profiles_add_order(lp_profiles *h, const lp_profiles_order *order,
 
 /**
  * @brief Set a host tag value under an identifier (replacing that
- * identifier's earlier value of the tag). The identifier is observed as
- * lp_profiles_add_order() does, at @c v->set_at; an erased identifier's
- * fact is dropped and counted (then @p *profile_id is 0).
+ * identifier's earlier value of the tag). The identifier is recorded as
+ * lp_profiles_add_order() does, at @c v->set_at when it is new to the
+ * graph (else at #LP_PROFILES_FACT_LATEST_TS: no profile id changes); an
+ * erased identifier's fact is dropped and counted (then @p *profile_id
+ * is 0).
  * @param h          Store.
  * @param id         Identifier (borrowed).
  * @param tag_id     A tag of the taxonomy, not retired, without a rule.
@@ -606,8 +626,12 @@ LP_API int lp_profiles_get_stats(const lp_profiles *h, lp_profiles_stats *stats)
  * @brief Save everything (options, graph, facts, taxonomy, models) as one
  * snapshot of kind #LP_PROFILES_SNAPSHOT_KIND; the owned handles' own
  * snapshots are nested as sections. The view is not saved (it is derived).
- * The bytes depend only on the kept facts and options, never on the order
- * of the calls that made them.
+ * The bytes depend on the kept facts, the graph's events and the options,
+ * not on the order of the calls, with one exception: the time of a fact's
+ * identity event depends on whether its identifier was in the graph when
+ * the fact arrived (see lp_profiles_add_order()). The same calls in the
+ * same order, split across any number of save/load cycles, save the same
+ * bytes.
  * @param h  Store (busy while @p w runs).
  * @param w  Writer callback.
  * @param ud Passed to @p w.

@@ -884,6 +884,92 @@ static void tags_by_profile_follow_merges_and_splits(void **state) {
   lp_profiles_free(h);
 }
 
+/* The documented id of a profile whose first identifier is `id`: the low
+ * 64 bits of its stored hash (the high ones if those are 0). */
+static uint64_t own_id(lp_profiles *h, lp_idgraph_ident id) {
+  uint8_t hash[LP_IDGRAPH_HASH_SIZE];
+  assert_int_equal(lp_idgraph_identifier_hash(lp_profiles_idgraph(h), &id, hash), LP_OK);
+  uint64_t lo = lp_get_u64le(hash);
+  return lo != 0 ? lo : lp_get_u64le(hash + 8);
+}
+
+/* Stable ids: an order or a tag value under an identifier the graph holds
+ * never moves a profile's id, whatever its time (before the fix a fact
+ * earlier than the profile's first event made its identifier the first
+ * one); a fact under a new identifier makes a profile of its own with that
+ * identifier's id, and the fact's time is its first sighting. */
+static void facts_keep_profile_ids(void **state) {
+  (void)state;
+  lp_profiles *h;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 30 * DAY), LP_OK);
+  lp_idgraph_ident ab[2] = {pr_id(T_EMAIL, "a@x.org"), pr_id(T_DEVICE, "dev-a")};
+  assert_int_equal(lp_profiles_observe(h, ab, 2, T0, "web", 3, NULL), LP_OK);
+  const uint64_t p = pid_of(h, T_EMAIL, "a@x.org");
+  /* One event, so the first identifier is the one with the lower hash id. */
+  assert_true(p == own_id(h, ab[0]) || p == own_id(h, ab[1]));
+  const int64_t times[3] = {0, T0 - DAY, T0 + DAY};
+  for (int k = 0; k < 3; k++) {
+    for (int i = 0; i < 2; i++) {
+      lp_tags_value v = LP_TAGS_VALUE_INIT;
+      v.set_at = times[k];
+      v.num = 3 + k;
+      uint64_t got = 0;
+      assert_int_equal(lp_profiles_set_tag(h, &ab[i], TAG_SCORE, &v, &got), LP_OK);
+      assert_int_equal(got, p);
+      assert_int_equal(pid_of(h, T_EMAIL, "a@x.org"), p);
+      assert_int_equal(pid_of(h, T_DEVICE, "dev-a"), p);
+      lp_profiles_order o = pr_order(ab[i].type, ab[i].value, 10 + (uint64_t)k, times[k], 500);
+      got = 0;
+      assert_int_equal(lp_profiles_add_order(h, &o, &got), LP_OK);
+      assert_int_equal(got, p);
+      assert_int_equal(pid_of(h, T_EMAIL, "a@x.org"), p);
+      assert_int_equal(pid_of(h, T_DEVICE, "dev-a"), p);
+    }
+  }
+  lp_profiles_view view = LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, p, &view), LP_OK);
+  assert_int_equal(view.transactions, 6);
+  assert_int_equal(view.identifiers, 2);
+  /* A new identifier: a profile of its own, with its own id. */
+  lp_idgraph_ident c = pr_id(T_EMAIL, "c@x.org"), dc = pr_id(T_DEVICE, "dev-c");
+  lp_profiles_order o = pr_order(T_EMAIL, "c@x.org", 99, T0 + 5 * DAY, 700);
+  uint64_t pc = 0;
+  assert_int_equal(lp_profiles_add_order(h, &o, &pc), LP_OK);
+  assert_int_equal(pc, own_id(h, c));
+  assert_int_equal(pid_of(h, T_EMAIL, "a@x.org"), p);
+  /* It keeps that id when an event after the order joins a new identifier
+   * to it (the order's time is c's first sighting, whichever hash wins). */
+  lp_idgraph_ident cd[2] = {c, dc};
+  assert_int_equal(lp_profiles_observe(h, cd, 2, T0 + 6 * DAY, "web", 3, NULL), LP_OK);
+  assert_int_equal(pid_of(h, T_EMAIL, "c@x.org"), pc);
+  assert_int_equal(pid_of(h, T_DEVICE, "dev-c"), pc);
+  /* A tag on the newcomer, earlier than everything, moves nothing either. */
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  v.set_at = 0;
+  uint64_t got = 0;
+  assert_int_equal(lp_profiles_set_tag(h, &dc, TAG_VIP, &v, &got), LP_OK);
+  assert_int_equal(got, pc);
+  assert_int_equal(pid_of(h, T_EMAIL, "c@x.org"), pc);
+  /* The facts keep their identifiers in the graph: after an unlink takes
+   * the only event away, each is a profile of its own with its orders. */
+  assert_int_equal(lp_profiles_unlink(h, &ab[0], &ab[1]), LP_OK);
+  for (int i = 0; i < 2; i++) {
+    uint64_t q = pid_of(h, ab[i].type, ab[i].value);
+    assert_int_equal(q, own_id(h, ab[i]));
+    assert_int_equal(lp_profiles_view_of(h, q, &view), LP_OK);
+    assert_int_equal(view.transactions, 3);
+  }
+  /* A removed identifier is new again: its next fact stores it alone. */
+  assert_int_equal(lp_profiles_remove_identifier(h, &ab[1]), LP_OK);
+  got = 0;
+  assert_int_equal(lp_profiles_set_tag(h, &ab[1], TAG_VIP, &v, &got), LP_OK);
+  assert_int_equal(got, own_id(h, ab[1]));
+  assert_int_equal(pid_of(h, T_EMAIL, "a@x.org"), own_id(h, ab[0]));
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  lp_profiles_free(h);
+}
+
 /* Rule and retired tags cannot be set: such tags only arrive through a
  * loaded taxonomy, so the test builds a store snapshot around one. */
 static void rule_and_retired_tags_refuse_values(void **state) {
@@ -960,6 +1046,7 @@ int main(void) {
       cmocka_unit_test(orders_and_their_errors),
       cmocka_unit_test(tags_and_their_errors),
       cmocka_unit_test(tags_by_profile_follow_merges_and_splits),
+      cmocka_unit_test(facts_keep_profile_ids),
       cmocka_unit_test(rule_and_retired_tags_refuse_values),
       cmocka_unit_test(graph_edits_and_erasure_errors),
       cmocka_unit_test(view_cursor_and_errors),

@@ -45,6 +45,7 @@ typedef struct model {
   /* per step, from the graph */
   uint64_t owner[NI]; /* profile of identifier i, 0 when not stored */
   size_t forgets, merges_seen, splits_seen, ops[10];
+  size_t ids_kept, ids_new; /* facts whose ids were checked, of them new identifiers */
 } model;
 
 static lp_idgraph_ident ident(const model *m, uint32_t i) {
@@ -303,6 +304,29 @@ static uint64_t random_profile(uint64_t *s, lp_profiles *h) {
   return n == 0 ? 0 : pids[pr_below(s, n)];
 }
 
+/* Stable ids: after an order or a tag value under identifier `who`, every
+ * identifier keeps the profile id it had (m->owner, read after the previous
+ * step); a new identifier (not erased) is a profile of its own, with the
+ * low 64 bits of its hash as id. */
+static void check_ids_kept(model *m, lp_profiles *h, uint32_t who, uint64_t pid) {
+  uint64_t before[NI];
+  memcpy(before, m->owner, sizeof before);
+  read_partition(m, h, (uint64_t[NI]){0}, NI);
+  for (uint32_t i = 0; i < NI; i++) {
+    if (i == who && before[i] == 0) continue;
+    if (m->owner[i] != before[i])
+      fail_msg("a fact under %s moved %s from profile %llu to %llu", m->names[who], m->names[i],
+               (unsigned long long)before[i], (unsigned long long)m->owner[i]);
+  }
+  if (m->erased[who]) return;
+  uint64_t own = lp_get_u64le(m->hash[who]);
+  if (own == 0) own = lp_get_u64le(m->hash[who] + 8);
+  assert_int_equal(pid, before[who] != 0 ? before[who] : own);
+  assert_int_equal(m->owner[who], pid);
+  m->ids_kept++;
+  m->ids_new += before[who] == 0;
+}
+
 static void step(model *m, lp_profiles *h, uint64_t *s) {
   uint64_t pick = pr_below(s, 100);
   uint32_t a = (uint32_t)pr_below(s, NI), b = (uint32_t)pr_below(s, NI);
@@ -329,6 +353,7 @@ static void step(model *m, lp_profiles *h, uint64_t *s) {
     assert_int_equal(lp_profiles_add_order(h, &po, &pid), LP_OK);
     assert_true((pid == 0) == m->erased[a]);
     m->norders++;
+    check_ids_kept(m, h, a, pid);
   } else if (pick < 70) {
     m->ops[2]++;
     uint32_t tag = (uint32_t)pr_below(s, NTAGS);
@@ -338,6 +363,7 @@ static void step(model *m, lp_profiles *h, uint64_t *s) {
     assert_int_equal(lp_profiles_set_tag(h, &ia, tag, &v, &pid), LP_OK);
     assert_true((pid == 0) == m->erased[a]);
     if (!m->erased[a]) m->tags[a][tag] = mt;
+    check_ids_kept(m, h, a, pid);
   } else if (pick < 75) {
     m->ops[3]++;
     uint64_t p = random_profile(s, h);
@@ -393,7 +419,7 @@ static void step(model *m, lp_profiles *h, uint64_t *s) {
 static void property(void **state) {
   (void)state;
   static model m;
-  size_t total = 0, max_profiles = 0, ops[10] = {0}, orders = 0, forgets = 0;
+  size_t total = 0, max_profiles = 0, ops[10] = {0}, orders = 0, forgets = 0, kept = 0, fresh = 0;
   for (uint64_t seed = 1; seed <= 50; seed++) {
     lp_profiles *h;
     assert_int_equal(pr_make(NULL, true, &h), LP_OK);
@@ -437,6 +463,8 @@ static void property(void **state) {
     for (int i = 0; i < 10; i++) ops[i] += m.ops[i];
     orders += m.norders;
     forgets += m.forgets;
+    kept += m.ids_kept;
+    fresh += m.ids_new;
     if (seed <= 3) printf("property seed %llu: ops observe %zu order %zu tag %zu tag-by-profile %zu unset %zu "
            "unlink %zu remove %zu remove-source %zu forget-id %zu forget-profile %zu; %zu orders\n",
            (unsigned long long)seed, m.ops[0], m.ops[1], m.ops[2], m.ops[3], m.ops[4], m.ops[5],
@@ -447,6 +475,8 @@ static void property(void **state) {
          " %zu orders, %zu forgets byte-scanned), up to %zu profiles\n",
          total, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], ops[9], ops[7], ops[8],
          orders, forgets, max_profiles);
+  printf("property: %zu facts kept every profile id (%zu of them under a new identifier, which"
+         " got its own id)\n", kept, fresh);
 }
 
 /* ---- incremental: yesterday's state + today's facts == one run ---- */

@@ -119,6 +119,9 @@ struct lp_idgraph {
   /* Non-zero while a host callback (notify, normaliser, hash) runs: every
    * entry point but errmsg/free refuses with LP_EMISUSE (IDG_GUARD). */
   uint32_t busy;
+  /* Erasure always by the full replay (rebuild.c); for the tests that
+   * compare the partial path with it. */
+  bool erase_full;
   idg_state st;
   /* Normalised values of the event being observed (kept off the stack:
    * 64 KiB would not fit small thread stacks). */

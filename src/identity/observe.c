@@ -127,18 +127,7 @@ void idg_sort_changes(idg_change *ch, size_t n) {
   if (n > 1) qsort(ch, n, sizeof *ch, cmp_change);
 }
 
-/* Scratch for a replay, allocated before anything changes. */
-typedef struct replay_scratch {
-  uint32_t *events;  /* a cluster's events, then sorted */
-  uint32_t *all;     /* every event being recomputed */
-  uint32_t *roots;   /* the clusters they form */
-  uint64_t *old;     /* profile ids before, per member word */
-  uint64_t *orphan_old;
-  idg_change *changes;
-  size_t nevents, nmembers;
-} replay_scratch;
-
-static void scratch_free(const lp_mem *mem, replay_scratch *r) {
+void idg_scratch_free(const lp_mem *mem, replay_scratch *r) {
   lp_mem_free_array(mem, r->events, r->nevents, sizeof(uint32_t));
   lp_mem_free_array(mem, r->all, r->nevents, sizeof(uint32_t));
   lp_mem_free_array(mem, r->roots, r->nevents, sizeof(uint32_t));
@@ -147,7 +136,7 @@ static void scratch_free(const lp_mem *mem, replay_scratch *r) {
   lp_mem_free_array(mem, r->changes, r->nmembers, sizeof(idg_change));
 }
 
-static int scratch_alloc(const lp_mem *mem, replay_scratch *r) {
+int idg_scratch_alloc(const lp_mem *mem, replay_scratch *r) {
   size_t ne = r->nevents, nm = r->nmembers;
   memset(r, 0, sizeof *r);
   int rc = lp_mem_alloc_array(mem, ne, sizeof(uint32_t), (void **)&r->events);
@@ -158,7 +147,7 @@ static int scratch_alloc(const lp_mem *mem, replay_scratch *r) {
   if (rc == LP_OK) rc = lp_mem_alloc_array(mem, nm, sizeof(idg_change), (void **)&r->changes);
   r->nevents = ne;
   r->nmembers = nm;
-  if (rc != LP_OK) scratch_free(mem, r);
+  if (rc != LP_OK) idg_scratch_free(mem, r);
   return rc;
 }
 
@@ -302,6 +291,11 @@ static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32
     } while (e != head);
   }
   r->all[ne++] = ei;
+  return idg_recompute_events(h, s, r, ne, fresh_from);
+}
+
+size_t idg_recompute_events(const lp_idgraph *h, idg_state *s, replay_scratch *r, size_t ne,
+                            uint32_t fresh_from) {
   /* Profile ids before, for members of events that will join no cluster. */
   size_t no = 0;
   for (size_t k = 0; k < ne; k++) {
@@ -471,7 +465,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     }
     scratch.nevents = ne;
     scratch.nmembers = nm;
-    rc = scratch_alloc(&h->mem, &scratch);
+    rc = idg_scratch_alloc(&h->mem, &scratch);
     if (rc != LP_OK) {
       for (size_t i = n; i-- > 0;)
         if (node[i] >= fresh_from) idg_index_del(s, items[i].hash);
@@ -529,7 +523,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   }
   if (pid != NULL) *pid = idg_pid(s, anchor);
   if (notify) idg_emit(h, s, recompute ? scratch.changes : local, nch);
-  if (recompute) scratch_free(&h->mem, &scratch);
+  if (recompute) idg_scratch_free(&h->mem, &scratch);
   return LP_OK;
 }
 

@@ -13,6 +13,30 @@ typedef struct idg_change {
   uint64_t new_id;
 } idg_change;
 
+/* Scratch for a replay, allocated before anything changes. */
+typedef struct replay_scratch {
+  uint32_t *events;  /* a cluster's events, then sorted */
+  uint32_t *all;     /* every event being recomputed */
+  uint32_t *roots;   /* the clusters they form */
+  uint64_t *old;     /* profile ids before, per member word */
+  uint64_t *orphan_old;
+  idg_change *changes;
+  size_t nevents, nmembers;
+} replay_scratch;
+
+/* Scratch for recomputing `nevents` events of `nmembers` member words (set
+ * both fields first); LP_OK or LP_ENOMEM (nothing held). */
+int idg_scratch_alloc(const lp_mem *mem, replay_scratch *r);
+void idg_scratch_free(const lp_mem *mem, replay_scratch *r);
+
+/* Rebuild the clusters of the events r->all[0..ne) (whole clusters, every
+ * event of each: the caller's closure) from the identifiers' current
+ * quarantine flags, and replay each in canonical order. Allocation-free.
+ * Returns the number of profile changes written to r->changes (nodes from
+ * `fresh_from` on are not reported). */
+size_t idg_recompute_events(const lp_idgraph *h, idg_state *s, replay_scratch *r, size_t ne,
+                            uint32_t fresh_from);
+
 /* Store one event of distinct prepared items (n >= 1) in `s`. */
 int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items, size_t n, int64_t ts,
                     const char *src, size_t src_len, bool notify, uint64_t *pid);

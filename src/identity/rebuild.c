@@ -4,6 +4,8 @@
  * that the edited events would have produced.
  * SPDX-License-Identifier: MIT
  */
+#include <stdlib.h>
+
 #include "identity/hashing.h"
 #include "identity/observe.h"
 #include "identity/rebuild.h"
@@ -122,6 +124,331 @@ static bool event_has(const idg_state *s, uint32_t ei, uint32_t x) {
   return false;
 }
 
+/* ---- Partial erasure ------------------------------------------------------
+ * Dropping identifiers from events changes only the cluster they are in:
+ * the other clusters' events, identifiers, profiles and co-occurrence
+ * sketches stay as they are. When every dropped identifier is open (not
+ * quarantined) and in one cluster, and no event that loses a member keeps
+ * a quarantined one (whose sketch and first event depend on events
+ * elsewhere), that cluster alone is replayed: its identifiers are reset,
+ * the open ones' sketches recomputed from the kept events, the storage
+ * compacted (identifiers left in no event go, the last ones move into
+ * their slots; emptied events go, the rest keep their order) and the
+ * cluster's events recomputed as a late event's are. Every other case
+ * takes the full replay. The tests compare both paths' bytes, profile ids
+ * and notifications. */
+typedef struct erase_req {
+  const uint32_t *drop; /* identifiers to drop from events */
+  size_t ndrop;
+  uint32_t with; /* IDG_NONE, or drop them only from the events that contain it */
+} erase_req;
+
+static bool in_list(const uint32_t *a, size_t n, uint32_t x) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] == x) return true;
+  return false;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : (x > y);
+}
+
+/* Entries of the ascending a[0..n) below x. */
+static size_t below(const uint32_t *a, size_t n, uint32_t x) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+static bool in_sorted(const uint32_t *a, size_t n, uint32_t x) {
+  size_t i = below(a, n, x);
+  return i < n && a[i] == x;
+}
+
+/* Index of event `ei` once the ascending `gone` events are removed. */
+static uint32_t event_after(const uint32_t *gone, size_t ng, uint32_t ei) {
+  return ei == IDG_NONE ? ei : ei - (uint32_t)below(gone, ng, ei);
+}
+
+typedef struct erase_plan {
+  uint32_t *events;  /* the cluster's events, ascending */
+  uint32_t *gone_ev; /* events left empty, ascending */
+  uint32_t *gone_nd; /* identifiers left in no event, ascending */
+  uint32_t *mover;   /* new index of identifier N' + i (IDG_NONE: it goes) */
+  uint32_t *pre_node;
+  uint64_t *pre_pid; /* profile id before, per member word of the cluster */
+  idg_change *ch;
+  replay_scratch r;
+  size_t ne, nm, ng, nv, nd;
+} erase_plan;
+
+static void erase_plan_free(const lp_mem *m, erase_plan *p) {
+  size_t ne = p->ne > 0 ? p->ne : 1, nm = p->nm > 0 ? p->nm : 1, nd = p->nd > 0 ? p->nd : 1;
+  lp_mem_free_array(m, p->events, ne, sizeof(uint32_t));
+  lp_mem_free_array(m, p->gone_ev, ne, sizeof(uint32_t));
+  lp_mem_free_array(m, p->gone_nd, nd, sizeof(uint32_t));
+  lp_mem_free_array(m, p->mover, nd, sizeof(uint32_t));
+  lp_mem_free_array(m, p->pre_node, nm, sizeof(uint32_t));
+  lp_mem_free_array(m, p->pre_pid, nm, sizeof(uint64_t));
+  lp_mem_free_array(m, p->ch, nm, sizeof(idg_change));
+  if (p->r.events != NULL) idg_scratch_free(m, &p->r);
+}
+
+static int erase_plan_alloc(const lp_mem *m, erase_plan *p) {
+  size_t ne = p->ne, nm = p->nm, nd = p->nd;
+  int rc = lp_mem_alloc_array(m, ne, sizeof(uint32_t), (void **)&p->events);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, ne, sizeof(uint32_t), (void **)&p->gone_ev);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nd, sizeof(uint32_t), (void **)&p->gone_nd);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nd, sizeof(uint32_t), (void **)&p->mover);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint32_t), (void **)&p->pre_node);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint64_t), (void **)&p->pre_pid);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(idg_change), (void **)&p->ch);
+  if (rc == LP_OK) {
+    p->r.nevents = ne;
+    p->r.nmembers = nm;
+    rc = idg_scratch_alloc(m, &p->r);
+    if (rc != LP_OK) memset(&p->r, 0, sizeof p->r);
+  }
+  return rc;
+}
+
+/* Point the index entry of `hash` (now identifier `from`) at `to`. The key
+ * exists, so the upsert finds it and allocates nothing. */
+static void index_move(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t from, uint32_t to) {
+  uint64_t *slot, v;
+  bool added;
+  if (lp_map64_get(&s->index, hash.lo, &v) && v == from) {
+    (void)lp_hmap_upsert(&s->index, m, &hash.lo, &slot, &added);
+  } else {
+    uint64_t k[2] = {hash.lo, hash.hi};
+    (void)lp_hmap_upsert(&s->index_hi, m, k, &slot, &added);
+  }
+  *slot = to;
+}
+
+/* Survey the cluster: its events, the emptied ones, the identifiers that
+ * go. *fast false (and nothing held) when the partial path does not apply. */
+static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *fast) {
+  idg_state *s = &h->st;
+  *fast = false;
+  memset(p, 0, sizeof *p);
+  if (h->erase_full || h->store_raw || q->ndrop == 0 || (q->with != IDG_NONE && q->ndrop != 1))
+    return LP_OK;
+  uint32_t c = idg_cluster_find(s, q->drop[0]);
+  for (size_t i = 0; i < q->ndrop; i++)
+    if ((idg_node_at(s, q->drop[i])->flags & IDG_QUARANTINED) ||
+        idg_cluster_find(s, q->drop[i]) != c)
+      return LP_OK;
+  uint32_t head = idg_node_at(s, c)->cluster_head, ei = head;
+  if (head == IDG_NONE) return LP_OK;
+  do {
+    p->ne++;
+    p->nm += idg_event_at(s, ei)->count;
+    ei = idg_event_at(s, ei)->next;
+  } while (ei != head);
+  p->nd = q->ndrop;
+  int rc = erase_plan_alloc(&h->mem, p);
+  if (rc != LP_OK) {
+    erase_plan_free(&h->mem, p);
+    return lp_error_set(&h->err, rc, "out of memory erasing identifiers");
+  }
+  size_t k = 0;
+  do {
+    p->events[k++] = ei;
+    ei = idg_event_at(s, ei)->next;
+  } while (ei != head);
+  qsort(p->events, p->ne, sizeof *p->events, cmp_u32);
+  size_t occ = 0, gone_occ = 0;
+  for (k = 0; k < p->ne; k++) {
+    uint32_t e = p->events[k];
+    const idg_event *ev = idg_event_at(s, e);
+    const uint32_t *m = idg_members(s, ev);
+    bool here = q->with == IDG_NONE || event_has(s, e, q->with), quarantined_kept = false;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < ev->count; i++) {
+      uint32_t x = m[i] & IDG_ORD_MASK;
+      bool listed = in_list(q->drop, q->ndrop, x);
+      occ += listed;
+      if (listed && here) {
+        gone_occ++;
+      } else {
+        kept++;
+        quarantined_kept = quarantined_kept || (idg_node_at(s, x)->flags & IDG_QUARANTINED);
+      }
+    }
+    if (kept < ev->count && quarantined_kept) {
+      erase_plan_free(&h->mem, p);
+      return LP_OK;
+    }
+    if (kept == 0) p->gone_ev[p->ng++] = e;
+  }
+  if (q->with == IDG_NONE || occ == gone_occ) {
+    memcpy(p->gone_nd, q->drop, q->ndrop * sizeof *q->drop);
+    p->nv = q->ndrop;
+    qsort(p->gone_nd, p->nv, sizeof *p->gone_nd, cmp_u32);
+  }
+  *fast = true;
+  return LP_OK;
+}
+
+/* The storage without the dropped member words, the emptied events and
+ * the identifiers that go (allocation-free). Returns the new number of
+ * identifiers; p->mover tells where the moved ones went. */
+static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) {
+  idg_state *s = &h->st;
+  uint32_t nt = h->ntypes, n0 = (uint32_t)s->nodes.len, n1 = n0 - (uint32_t)p->nv;
+  for (size_t i = 0; i < p->nv; i++) idg_index_del(s, idg_node_at(s, p->gone_nd[i])->hash);
+  size_t hole = 0;
+  for (uint32_t x = n1; x < n0; x++) {
+    if (in_sorted(p->gone_nd, p->nv, x)) {
+      p->mover[x - n1] = IDG_NONE;
+      continue;
+    }
+    uint32_t to = p->gone_nd[hole++];
+    p->mover[x - n1] = to;
+    index_move(s, &h->mem, idg_node_at(s, x)->hash, x, to);
+    *idg_node_at(s, to) = *idg_node_at(s, x);
+    memcpy(idg_counts(s, nt, to), idg_counts(s, nt, x), nt);
+  }
+  if (p->nv > 0) memset(idg_node_at(s, n1), 0, (size_t)(n0 - n1) * sizeof(idg_node));
+  s->nodes.len = n1;
+  s->counts.len = (size_t)n1 * nt;
+#define ERASE_NODE(x) ((x) < n1 ? (x) : p->mover[(x) - n1])
+  if (p->nv > 0)
+    for (uint32_t y = 0; y < n1; y++) {
+      idg_node *nd = idg_node_at(s, y);
+      nd->parent = ERASE_NODE(nd->parent);
+      nd->cluster = ERASE_NODE(nd->cluster);
+      nd->next_member = ERASE_NODE(nd->next_member);
+      nd->comp_first = ERASE_NODE(nd->comp_first);
+    }
+  size_t ne0 = s->events.len, nw0 = s->members.len, w = 0, g = 0, a = 0;
+  uint32_t *words = (uint32_t *)s->members.data, out = 0;
+  for (uint32_t ei = 0; ei < ne0; ei++) {
+    idg_event e = *idg_event_at(s, ei);
+    bool in_cluster = a < p->ne && p->events[a] == ei;
+    a += in_cluster;
+    if (g < p->ng && p->gone_ev[g] == ei) {
+      g++;
+      continue;
+    }
+    bool here = in_cluster && (q->with == IDG_NONE || event_has(s, ei, q->with));
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < e.count; i++) {
+      uint32_t word = words[e.first + i], x = word & IDG_ORD_MASK;
+      if (here && in_list(q->drop, q->ndrop, x)) continue;
+      words[w + n++] = (word & ~IDG_ORD_MASK) | ERASE_NODE(x);
+    }
+    e.first = (uint32_t)w;
+    e.count = n;
+    e.next = in_cluster ? out : event_after(p->gone_ev, p->ng, e.next);
+    *idg_event_at(s, out) = e;
+    out++;
+    w += n;
+  }
+#undef ERASE_NODE
+  if (out < ne0) memset(idg_event_at(s, out), 0, (ne0 - out) * sizeof(idg_event));
+  if (w < nw0) memset(words + w, 0, (nw0 - w) * sizeof *words);
+  s->events.len = out;
+  s->members.len = w;
+  if (p->ng > 0)
+    for (uint32_t y = 0; y < n1; y++) {
+      idg_node *nd = idg_node_at(s, y);
+      nd->first_event = event_after(p->gone_ev, p->ng, nd->first_event);
+      nd->cluster_head = event_after(p->gone_ev, p->ng, nd->cluster_head);
+      nd->cluster_max = event_after(p->gone_ev, p->ng, nd->cluster_max);
+    }
+  return n1;
+}
+
+/* Erase through the partial path; *fast false (nothing changed) when it
+ * does not apply. Tombstones are added for `tombs`. */
+static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *tombs, size_t ntomb,
+                         bool *fast) {
+  idg_state *s = &h->st;
+  erase_plan p;
+  int rc = erase_survey(h, q, &p, fast);
+  if (rc != LP_OK || !*fast) return rc;
+  rc = lp_hmap_reserve(&s->tombstones, &h->mem, s->tombstones.len + ntomb);
+  if (rc != LP_OK) {
+    erase_plan_free(&h->mem, &p);
+    return lp_error_set(&h->err, rc, "out of memory erasing identifiers");
+  }
+  /* Nothing can fail from here on. Profile ids before; then every
+   * identifier of the cluster alone and outside any cluster. */
+  size_t k = 0;
+  for (size_t j = 0; j < p.ne; j++) {
+    const idg_event *e = idg_event_at(s, p.events[j]);
+    const uint32_t *m = idg_members(s, e);
+    for (uint32_t i = 0; i < e->count; i++, k++) {
+      p.pre_node[k] = m[i] & IDG_ORD_MASK;
+      p.pre_pid[k] = idg_pid(s, p.pre_node[k]);
+    }
+  }
+  for (k = 0; k < p.nm; k++) {
+    idg_node *nd = idg_node_at(s, p.pre_node[k]);
+    nd->parent = nd->cluster = nd->next_member = nd->comp_first = p.pre_node[k];
+    nd->cluster_head = nd->cluster_max = IDG_NONE;
+    if (!(nd->flags & IDG_QUARANTINED)) nd->sketch = 0;
+  }
+  /* Sketches of the open identifiers: every event of theirs is here. */
+  for (size_t j = 0; j < p.ne; j++) {
+    const idg_event *e = idg_event_at(s, p.events[j]);
+    const uint32_t *m = idg_members(s, e);
+    bool here = q->with == IDG_NONE || event_has(s, p.events[j], q->with);
+    uint32_t kept[LP_IDGRAPH_MAX_EVENT_IDS], n = 0;
+    for (uint32_t i = 0; i < e->count; i++) {
+      uint32_t x = m[i] & IDG_ORD_MASK;
+      if (!(here && in_list(q->drop, q->ndrop, x))) kept[n++] = x;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      idg_node *nd = idg_node_at(s, kept[i]);
+      if (nd->flags & IDG_QUARANTINED) continue;
+      for (uint32_t jj = 0; jj < n; jj++)
+        if (jj != i) nd->sketch |= UINT64_C(1) << (idg_node_at(s, kept[jj])->hash.lo & 63);
+    }
+  }
+  uint32_t n1 = erase_compact(h, q, &p);
+  size_t na = 0;
+  for (size_t j = 0, g = 0; j < p.ne; j++) {
+    while (g < p.ng && p.gone_ev[g] < p.events[j]) g++;
+    if (g < p.ng && p.gone_ev[g] == p.events[j]) continue;
+    p.r.all[na++] = p.events[j] - (uint32_t)g;
+  }
+  (void)idg_recompute_events(h, s, &p.r, na, n1);
+  for (size_t i = 0; i < ntomb; i++)
+    (void)lp_map128_put(&s->tombstones, &h->mem, idg_tomb_hash(tombs[i]), 1);
+  size_t nch = 0;
+  for (k = 0; k < p.nm; k++) {
+    uint32_t x = p.pre_node[k];
+    uint64_t after = 0;
+    if (!in_sorted(p.gone_nd, p.nv, x)) after = idg_pid(s, x < n1 ? x : p.mover[x - n1]);
+    if (after != p.pre_pid[k]) {
+      p.ch[nch].old_id = p.pre_pid[k];
+      p.ch[nch].new_id = after;
+      nch++;
+    }
+  }
+  idg_sort_changes(p.ch, nch);
+  idg_emit(h, s, p.ch, nch);
+  erase_plan_free(&h->mem, &p);
+  return LP_OK;
+}
+
+/* The partial path when it applies, else the full replay through `f`. */
+static int erase(lp_idgraph *h, const erase_req *q, const idg_filter *f, const lp_hash128 *tombs,
+                 size_t ntomb) {
+  bool fast;
+  int rc = erase_partial(h, q, tombs, ntomb, &fast);
+  if (rc != LP_OK || fast) return rc;
+  return rebuild(h, f, tombs, ntomb);
+}
+
 static bool drop_linked(void *ctx, const idg_state *s, uint32_t ei, uint32_t x) {
   pair_ctx *p = ctx;
   if (x != p->b || !event_has(s, ei, p->a)) return false;
@@ -141,7 +468,8 @@ int lp_idgraph_unlink(lp_idgraph *h, const lp_idgraph_ident *a, const lp_idgraph
     linked = p.a != p.b && event_has(&h->st, ei, p.a) && event_has(&h->st, ei, p.b);
   if (!linked) return lp_error_set(&h->err, LP_ENOTFOUND, "the two identifiers are never seen together");
   idg_filter f = {&p, NULL, drop_linked};
-  return rebuild(h, &f, NULL, 0);
+  erase_req q = {&p.b, 1, p.a};
+  return erase(h, &q, &f, NULL, 0);
 }
 
 static bool drop_node(void *ctx, const idg_state *s, uint32_t ei, uint32_t x) {
@@ -157,7 +485,8 @@ int lp_idgraph_remove_identifier(lp_idgraph *h, const lp_idgraph_ident *id) {
   int rc = idg_lookup(h, id, &x, &hash);
   if (rc != LP_OK) return rc;
   idg_filter f = {&x, NULL, drop_node};
-  return rebuild(h, &f, NULL, 0);
+  erase_req q = {&x, 1, IDG_NONE};
+  return erase(h, &q, &f, NULL, 0);
 }
 
 static bool drop_source(void *ctx, const idg_state *s, uint32_t ei) {
@@ -207,17 +536,25 @@ int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id) {
     x = idg_node_at(&h->st, x)->next_member;
   } while (x != p.root);
   lp_hash128 *tombs;
+  uint32_t *nodes = NULL;
   rc = lp_mem_alloc_array(&h->mem, n, sizeof *tombs, (void **)&tombs);
+  if (rc == LP_OK) {
+    rc = lp_mem_alloc_array(&h->mem, n, sizeof *nodes, (void **)&nodes);
+    if (rc != LP_OK) lp_mem_free_array(&h->mem, tombs, n, sizeof *tombs);
+  }
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory erasing a profile");
   n = 0;
   do {
+    nodes[n] = x;
     tombs[n++] = idg_node_at(&h->st, x)->hash;
     x = idg_node_at(&h->st, x)->next_member;
   } while (x != p.root);
   idg_filter f = {&p, NULL, drop_profile_member};
-  rc = rebuild(h, &f, tombs, n);
+  erase_req q = {nodes, n, IDG_NONE};
+  rc = erase(h, &q, &f, tombs, n);
   memset(tombs, 0, n * sizeof *tombs);
   lp_mem_free_array(&h->mem, tombs, n, sizeof *tombs);
+  lp_mem_free_array(&h->mem, nodes, n, sizeof *nodes);
   return rc;
 }
 
@@ -238,7 +575,8 @@ int lp_idgraph_forget_identifier(lp_idgraph *h, const lp_idgraph_ident *id) {
   }
   if (rc != LP_OK) return rc;
   idg_filter f = {&x, NULL, drop_node};
-  return rebuild(h, &f, &hash, 1);
+  erase_req q = {&x, 1, IDG_NONE};
+  return erase(h, &q, &f, &hash, 1);
 }
 
 int lp_idgraph_lift_tombstone(lp_idgraph *h, const lp_idgraph_ident *id) {

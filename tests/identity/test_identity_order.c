@@ -7,6 +7,7 @@
  */
 #include "core/rng.h"
 #include "identity/idtest.h"
+#include "identity/identity_internal.h"
 
 #define MAX_EVENTS 400
 #define MAX_IDS 400
@@ -419,10 +420,133 @@ static void unmerge_equals_rebuild(void **state) {
   }
 }
 
+
+/* ---- Partial erasure against the full replay ----------------------------
+ * Two graphs fed the same random events, one erasing through the partial
+ * path (one cluster replayed), one through the full replay of every event
+ * (erase_full). After every erasure both must save the same bytes, give
+ * every identifier the same profile, the same statistics and send the same
+ * notifications; a later event must behave the same too. */
+
+typedef struct note_log {
+  uint64_t v[3 * 4096];
+  size_t n;
+} note_log;
+
+static void note(void *ud, uint32_t kind, uint64_t old_id, uint64_t new_id) {
+  note_log *l = ud;
+  if (l->n + 3 <= sizeof l->v / sizeof l->v[0]) {
+    l->v[l->n++] = kind;
+    l->v[l->n++] = old_id;
+    l->v[l->n++] = new_id;
+  }
+}
+
+#define PE_IDS 40
+static const uint32_t pe_type[4] = {T_USER, T_EMAIL, T_PHONE, T_DEVICE};
+
+static void pe_value(size_t i, char *buf, size_t cap, uint32_t *type) {
+  *type = pe_type[i % 4];
+  if (*type == T_USER) snprintf(buf, cap, "user-%zu", i);
+  else if (*type == T_EMAIL) snprintf(buf, cap, "m%zu@example.org", i);
+  else if (*type == T_PHONE) snprintf(buf, cap, "+4479%08zu", i);
+  else snprintf(buf, cap, "dev-%zu", i);
+}
+
+static int pe_event(lp_idgraph *g, lp_rng *r, int64_t ts) {
+  lp_idgraph_ident ids[5];
+  char vals[5][40];
+  size_t n = 1 + (size_t)lp_rng_below(r, 4);
+  /* Mostly one person's identifiers (a block of 8), sometimes a shared one. */
+  size_t base = 8 * (size_t)lp_rng_below(r, PE_IDS / 8);
+  for (size_t i = 0; i < n; i++) {
+    size_t k = lp_rng_below(r, 10) == 0 ? (size_t)lp_rng_below(r, PE_IDS) : base + lp_rng_below(r, 8);
+    uint32_t t;
+    pe_value(k, vals[i], sizeof vals[i], &t);
+    ids[i] = idt_id(t, vals[i]);
+  }
+  const char *src = lp_rng_below(r, 2) ? "web" : "app";
+  return lp_idgraph_observe(g, ids, n, ts, src, 3, NULL);
+}
+
+static void pe_same(lp_idgraph *a, lp_idgraph *b, const note_log *la, const note_log *lb,
+                    const char *what, uint64_t seed) {
+  if (!idt_same_saves(a, b)) fail_msg("%s (seed %llu): saved bytes differ", what, (unsigned long long)seed);
+  idt_check(a);
+  idt_check(b);
+  for (size_t i = 0; i < PE_IDS; i++) {
+    char v[40];
+    uint32_t t;
+    pe_value(i, v, sizeof v, &t);
+    uint64_t pa = 0, pb = 0;
+    int ra = lp_idgraph_profile_of(a, t, v, strlen(v), &pa);
+    int rb = lp_idgraph_profile_of(b, t, v, strlen(v), &pb);
+    if (ra != rb || pa != pb)
+      fail_msg("%s (seed %llu): identifier %zu in profile %llu / %llu", what,
+               (unsigned long long)seed, i, (unsigned long long)pa, (unsigned long long)pb);
+  }
+  lp_idgraph_stats sa = LP_IDGRAPH_STATS_INIT, sb = LP_IDGRAPH_STATS_INIT;
+  assert_int_equal(lp_idgraph_get_stats(a, &sa), LP_OK);
+  assert_int_equal(lp_idgraph_get_stats(b, &sb), LP_OK);
+  if (memcmp(&sa, &sb, sizeof sa) != 0) fail_msg("%s (seed %llu): statistics differ", what, (unsigned long long)seed);
+  if (la->n != lb->n || memcmp(la->v, lb->v, la->n * sizeof la->v[0]) != 0)
+    fail_msg("%s (seed %llu): notifications differ", what, (unsigned long long)seed);
+}
+
+static void partial_erasure_equals_full_replay(void **state) {
+  (void)state;
+  size_t erasures = 0;
+  for (uint64_t seed = 1; seed <= 300; seed++) {
+    lp_rng r;
+    lp_rng_seed(&r, seed);
+    lp_idgraph *g[2];
+    note_log *log = calloc(2, sizeof *log);
+    assert_non_null(log);
+    int64_t q = 3 + (int64_t)lp_rng_below(&r, 8);
+    for (int k = 0; k < 2; k++) {
+      assert_int_equal(idt_make(NULL, true, &g[k]), LP_OK);
+      assert_int_equal(lp_idgraph_set_int(g[k], LP_IDGRAPH_QUARANTINE_AFTER, q), LP_OK);
+      g[k]->erase_full = k == 1;
+    }
+    size_t nev = 10 + (size_t)lp_rng_below(&r, 60);
+    for (size_t e = 0; e < nev; e++) {
+      int64_t ts = (int64_t)lp_rng_below(&r, 40);
+      lp_rng copy = r;
+      assert_int_equal(pe_event(g[0], &r, ts), LP_OK);
+      assert_int_equal(pe_event(g[1], &copy, ts), LP_OK);
+    }
+    for (int k = 0; k < 2; k++) assert_int_equal(lp_idgraph_set_notify(g[k], note, &log[k]), LP_OK);
+    for (size_t step = 0; step < 6; step++) {
+      size_t i = (size_t)lp_rng_below(&r, PE_IDS), j = (size_t)lp_rng_below(&r, PE_IDS);
+      uint64_t op = lp_rng_below(&r, 5);
+      char vi[40], vj[40];
+      uint32_t ti, tj;
+      pe_value(i, vi, sizeof vi, &ti);
+      pe_value(j, vj, sizeof vj, &tj);
+      lp_idgraph_ident a = idt_id(ti, vi), b = idt_id(tj, vj);
+      int rc[2];
+      for (int k = 0; k < 2; k++) {
+        if (op == 0) rc[k] = lp_idgraph_forget_profile(g[k], idt_pid(g[k], ti, vi));
+        else if (op == 1) rc[k] = lp_idgraph_forget_identifier(g[k], &a);
+        else if (op == 2) rc[k] = lp_idgraph_remove_identifier(g[k], &a);
+        else if (op == 3) rc[k] = lp_idgraph_unlink(g[k], &a, &b);
+        else rc[k] = pe_event(g[k], &(lp_rng){{r.s[0] ^ step, r.s[1], r.s[2], r.s[3]}}, 20);
+      }
+      assert_int_equal(rc[0], rc[1]);
+      erasures += op < 4 && rc[0] == LP_OK;
+      pe_same(g[0], g[1], &log[0], &log[1], "after an erasure", seed);
+    }
+    for (int k = 0; k < 2; k++) lp_idgraph_free(g[k]);
+    free(log);
+  }
+  assert_true(erasures > 300);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(matches_reference_in_any_order),
       cmocka_unit_test(unmerge_equals_rebuild),
+      cmocka_unit_test(partial_erasure_equals_full_replay),
   };
   return cmocka_run_group_tests_name("identity_order", tests, NULL, NULL);
 }

@@ -80,10 +80,10 @@ typedef struct lp_profiles lp_profiles;
 #define LP_PROFILES_FEATURES 3u
 /** Source name of the identity event an order or a tag fact records. */
 #define LP_PROFILES_FACT_SOURCE "fact"
-/** Timestamp of the identity event a fact records for an identifier the
- *  graph already holds (INT64_MAX): canonically after the identifier's
- *  first event, so a fact never moves a profile's id (an identifier new to
- *  the graph is recorded at the fact's own time instead). */
+/** Timestamp of the identity event every fact (order, tag value) records
+ *  for its identifier (INT64_MAX): canonically after every real event, so
+ *  a fact never moves a profile's id, and the same whatever the fact's own
+ *  time, so ids do not depend on the order facts arrive in. */
 #define LP_PROFILES_FACT_LATEST_TS INT64_MAX
 
 /** @name Option keys of lp_profiles_set_int(), lp_profiles_get_int() and lp_profiles_int_bounds()
@@ -374,11 +374,12 @@ LP_API int lp_profiles_observe(lp_profiles *h, const lp_idgraph_ident *ids, size
 /**
  * @brief Add an order line under the identifier it arrived with. The
  * identifier is recorded as a one-identifier event (source
- * #LP_PROFILES_FACT_SOURCE), which links nothing: at the order's time when
- * the graph does not hold it yet (it becomes a profile of its own, id from
- * its hash), at #LP_PROFILES_FACT_LATEST_TS when it does (so no profile id
- * changes, and the identifier stays in the graph if unlink or
- * remove_source later take its other events away). When it is erased
+ * #LP_PROFILES_FACT_SOURCE) at #LP_PROFILES_FACT_LATEST_TS, which links
+ * nothing: a new identifier becomes a profile of its own (id from its
+ * hash); for a known one no profile id changes, whatever the order's time,
+ * and the identifier stays in the graph if unlink or remove_source later
+ * take its other events away. The graph, and so every id, stays a function
+ * of the set of facts, not of the order they arrive in. When it is erased
  * (tombstoned) the order is dropped, counted in
  * lp_profiles_stats::erased_facts, and @p *profile_id is 0.
  * @param h          Store.
@@ -397,8 +398,8 @@ LP_API int lp_profiles_add_order(lp_profiles *h, const lp_profiles_order *order,
 /**
  * @brief Set a host tag value under an identifier (replacing that
  * identifier's earlier value of the tag). The identifier is recorded as
- * lp_profiles_add_order() does, at @c v->set_at when it is new to the
- * graph (else at #LP_PROFILES_FACT_LATEST_TS: no profile id changes); an
+ * lp_profiles_add_order() does (at #LP_PROFILES_FACT_LATEST_TS: no profile
+ * id changes, whatever @c v->set_at); an
  * erased identifier's fact is dropped and counted (then @p *profile_id
  * is 0).
  * @param h          Store.

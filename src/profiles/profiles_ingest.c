@@ -66,20 +66,20 @@ static int fact_hash(lp_profiles *h, const char *what, const lp_idgraph_ident *i
   return LP_OK;
 }
 
-/* Store a fact's identifier (hash from fact_hash()) as a one-identifier
- * event. A new identifier's event is at the fact's time: that is its first
- * sighting. An identifier the graph holds gets its event at
- * LP_PROFILES_FACT_LATEST_TS, never canonically earlier than its first
- * event, so it cannot become its profile's first identifier and move the
- * profile's id; the event still keeps it in the graph (with its facts)
- * when unlink or remove_source later take its other events away. Such an
- * event links nothing, so the partition is unchanged either way. *pid 0:
- * the identifier is erased. */
+/* Store a fact's identifier as a one-identifier event at
+ * LP_PROFILES_FACT_LATEST_TS. That time is the same whatever the fact's own
+ * time and whatever the graph held before, so the graph stays a function of
+ * the set of events (order independence, and "yesterday's state + today's
+ * facts == one run" in any split), and the event is canonically after every
+ * real event: a fact never makes its identifier a profile's first
+ * identifier, so it never moves an existing profile's id. The event links
+ * nothing (the partition is unchanged) but keeps the identifier in the
+ * graph with its facts when unlink or remove_source later take its other
+ * events away. *pid 0: the identifier is erased. */
 static int fact_observe(lp_profiles *h, const char *what, const lp_idgraph_ident *id,
-                        const uint8_t *hash, int64_t ts, uint64_t *pid) {
-  uint64_t known;
-  if (lp_idgraph_profile_of_hash(h->g, hash, &known) == LP_OK) ts = LP_PROFILES_FACT_LATEST_TS;
-  int rc = lp_idgraph_observe(h->g, id, 1, ts, fact_source, sizeof fact_source - 1, pid);
+                        uint64_t *pid) {
+  int rc = lp_idgraph_observe(h->g, id, 1, LP_PROFILES_FACT_LATEST_TS, fact_source,
+                              sizeof fact_source - 1, pid);
   if (rc != LP_OK) return prf_fail(h, rc, what, lp_idgraph_errmsg(h->g));
   prf_mark_stale(h);
   return LP_OK;
@@ -110,7 +110,7 @@ int lp_profiles_add_order(lp_profiles *h, const lp_profiles_order *o, uint64_t *
   rc = lp_vec_reserve(&h->orders, &h->mem, h->orders.len + 1);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "add_order: out of memory");
   uint64_t pid;
-  rc = fact_observe(h, "add_order", &o->id, f.hash, o->ts, &pid);
+  rc = fact_observe(h, "add_order", &o->id, &pid);
   if (rc != LP_OK) return rc;
   if (pid == 0) {
     h->erased_facts++;
@@ -206,7 +206,7 @@ int lp_profiles_set_tag(lp_profiles *h, const lp_idgraph_ident *id, uint32_t tag
   if (rc == LP_OK) rc = copy_str(h, what, v, &f);
   if (rc != LP_OK) return rc;
   uint64_t pid;
-  rc = fact_observe(h, what, id, f.hash, v->set_at, &pid);
+  rc = fact_observe(h, what, id, &pid);
   if (rc != LP_OK || pid == 0) {
     if (f.str != NULL) lp_mem_free(&h->mem, f.str, f.len);
     if (rc != LP_OK) return rc;

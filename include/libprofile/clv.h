@@ -63,6 +63,9 @@ typedef struct lp_clv lp_clv;
 #define LP_CLV_MAX_WEIGHT 1.0e15        /**< Largest weight of one row. */
 #define LP_CLV_MAX_HORIZON_STEPS 100000u /**< Most discounting steps of one CLV. */
 #define LP_CLV_MAX_PROB_N 1000000u      /**< Largest n of lp_clv_prob_n(). */
+#define LP_CLV_PARAM_MIN 1.0e-8         /**< A fit keeps every parameter >= this (log-parameter >= -18.42). */
+#define LP_CLV_PARAM_MAX 1.0e8          /**< A fit keeps every parameter <= this; see #LP_CLV_STATUS_AT_BOUND. */
+#define LP_CLV_SHAPE_MAX 1.0e4          /**< A fit keeps every shape parameter (all but the scales alpha, beta of BG/NBD, MBG/NBD, Pareto/NBD and v of Gamma-Gamma) <= this: beyond it the mixing distribution is a point mass to 1% (coefficient of variation 1/sqrt(shape)); see #LP_CLV_STATUS_AT_BOUND. */
 /** @} */
 
 /** @name Options (uint32_t keys)
@@ -73,6 +76,7 @@ typedef struct lp_clv lp_clv;
 #define LP_CLV_WARM_START 2u      /**< int 0/1: start the fit from the handle's parameters of the same model when present (default 0: fixed start). */
 #define LP_CLV_HOLDOUT_BUCKETS 3u /**< int: frequency buckets of lp_clv_holdout(), 1..1000 (default 8: x = 0..6 and 7+). */
 #define LP_CLV_COMPRESS 4u        /**< int 0/1: fit on unique (x, t_x, T) rows with counts (default 1; 0 only for comparisons, the result is the same to rounding). */
+#define LP_CLV_MAX_EVALS 5u       /**< int: most likelihood evaluations of one fit (gradients included) of the optimiser; the standard errors' Hessian adds its own (2k + 1 with an analytic gradient), counted in lp_clv_fit_report.evaluations but not against the budget, 10..10000000 (default 1000); reaching it ends the fit with #LP_CLV_STATUS_MAX_EVALS. Not saved in snapshots (a loaded handle has the default). */
 #define LP_CLV_PENALIZER 100u     /**< double: L2 penalty c on the parameters, as lifetimes' penalizer_coef: minimises -LL/W + c sum(p^2), 0..1e6 (default 0). */
 #define LP_CLV_TOLERANCE 101u     /**< double: converged when the largest gradient component of -LL/W in log-parameters is <= this, 1e-14..1 (default 1e-8). */
 #define LP_CLV_DISCOUNT_RATE 102u /**< double: discount rate per CLV step, 0..10 (default 0). */
@@ -86,6 +90,8 @@ typedef struct lp_clv lp_clv;
 #define LP_CLV_STATUS_MAX_ITER 1u    /**< Iteration limit reached first. */
 #define LP_CLV_STATUS_NO_PROGRESS 2u /**< The line search found no decrease before the gradient was small. */
 #define LP_CLV_STATUS_GIVEN 3u       /**< Parameters set with lp_clv_set_params(), not fitted. */
+#define LP_CLV_STATUS_AT_BOUND 4u    /**< Not converged to an interior optimum: a parameter stopped at the bound #LP_CLV_PARAM_MIN, #LP_CLV_PARAM_MAX or #LP_CLV_SHAPE_MAX with the likelihood still rising beyond it (e.g. Pareto/NBD s and beta growing together on data with no sign of heterogeneous dropout); the free parameters' gradient is below the tolerance. */
+#define LP_CLV_STATUS_MAX_EVALS 5u   /**< The evaluation budget #LP_CLV_MAX_EVALS ran out first. */
 /** @} */
 
 /** @name Predictions (lp_clv_predict() @c what)
@@ -262,7 +268,8 @@ LP_API const char *lp_clv_errmsg(const lp_clv *h);
 /**
  * @brief Set an integer option.
  * @param h     Handle.
- * @param key   #LP_CLV_MAX_ITER, #LP_CLV_WARM_START, #LP_CLV_HOLDOUT_BUCKETS or #LP_CLV_COMPRESS.
+ * @param key   #LP_CLV_MAX_ITER, #LP_CLV_WARM_START, #LP_CLV_HOLDOUT_BUCKETS, #LP_CLV_COMPRESS
+ *              or #LP_CLV_MAX_EVALS.
  * @param value New value, within lp_clv_int_bounds().
  * @return #LP_OK, #LP_EINVAL (NULL handle, unknown or real-valued key),
  * #LP_ERANGE (outside the bounds; the message names them).

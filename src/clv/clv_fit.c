@@ -2,7 +2,9 @@
  * Fitting: rows compressed to distinct triples with summed weights (a hash
  * map from the triple's 128-bit hash, exact comparison on a hit), sorted
  * into a fixed order; BFGS with a backtracking line search on
- * log-parameters; standard errors from the Hessian (delta method back to
+ * log-parameters kept in a box (|log p| <= log LP_CLV_PARAM_MAX, bounds
+ * reached held fixed while the gradient pushes outwards), within an
+ * evaluation budget; standard errors from the Hessian (delta method back to
  * the natural parameters).
  * SPDX-License-Identifier: MIT
  */
@@ -106,17 +108,35 @@ typedef struct clv_obj {
   uint32_t model, k;
   const clv_fitdata *d;
   double pen;
-  uint32_t evals;
+  uint32_t evals, max_evals;
+  double hi[CLV_K]; /* upper bound of each log-parameter (the lower is -CLV_THETA_MAX) */
   bool forward; /* numerical gradient by forward differences (far from the optimum) */
 } clv_obj;
 
-#define CLV_THETA_MAX 40.0
+/* log(LP_CLV_PARAM_MAX) = -log(LP_CLV_PARAM_MIN); log(LP_CLV_SHAPE_MAX) */
+#define CLV_THETA_MAX 18.420680743952367
+#define CLV_THETA_SHAPE_MAX 9.2103403719761836
+
+/* Shape parameters (all but the time and money scales alpha, beta and v)
+ * stop at LP_CLV_SHAPE_MAX: past it the gamma or beta mixing is a point
+ * mass to within 1% (coefficient of variation 1/sqrt(shape)), and the
+ * Pareto/NBD terms s log(beta) and r log(alpha), which cancel in a row's
+ * likelihood, would cost digits in proportion. */
+static double theta_hi(uint32_t model, uint32_t j) {
+  const bool scale = (j == 1 && model != LP_CLV_MODEL_BGBB && model != LP_CLV_MODEL_GG) ||
+                     (j == 3 && model == LP_CLV_MODEL_PNBD) || (j == 2 && model == LP_CLV_MODEL_GG);
+  return scale ? CLV_THETA_MAX : CLV_THETA_SHAPE_MAX;
+}
+
+static double clamp_theta(const clv_obj *o, uint32_t j, double t) {
+  return t > o->hi[j] ? o->hi[j] : t < -CLV_THETA_MAX ? -CLV_THETA_MAX : t;
+}
 #define CLV_FD_STEP 1e-5
 
 static double obj_value(clv_obj *o, const double *th, double *gp) {
   double p[CLV_K];
   for (uint32_t j = 0; j < o->k; j++) {
-    if (!(fabs(th[j]) <= CLV_THETA_MAX)) return INFINITY;
+    if (!(th[j] >= -CLV_THETA_MAX && th[j] <= o->hi[j])) return INFINITY;
     p[j] = exp(th[j]);
   }
   o->evals++;
@@ -173,6 +193,20 @@ typedef struct clv_result {
   uint32_t status, iterations;
 } clv_result;
 
+/* Component j of the log-parameters is held at its bound when it is there
+ * and the gradient pushes it outwards. */
+static bool held(const clv_obj *o, uint32_t j, double th, double g) {
+  return (th >= o->hi[j] && g < 0.0) || (th <= -CLV_THETA_MAX && g > 0.0);
+}
+
+/* The largest gradient component of the free (not held) parameters. */
+static double free_max_abs(const clv_obj *o, const double *th, const double *g) {
+  double m = 0.0;
+  for (uint32_t j = 0; j < o->k; j++)
+    if (!held(o, j, th[j], g[j]) && fabs(g[j]) > m) m = fabs(g[j]);
+  return m;
+}
+
 static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol, clv_result *res) {
   const uint32_t k = o->k;
   double th[CLV_K], g[CLV_K], H[CLV_K * CLV_K];
@@ -182,21 +216,35 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
   for (uint32_t j = 0; j < k; j++) H[j * k + j] = 1.0;
   uint32_t it = 0, status = LP_CLV_STATUS_MAX_ITER;
   for (;;) {
-    double gn = max_abs(g, k);
+    double gn = free_max_abs(o, th, g);
     if (o->forward && gn <= 1e-3) { /* close in: recompute centrally */
       o->forward = false;
       f = obj_grad(o, th, g);
-      gn = max_abs(g, k);
+      gn = free_max_abs(o, th, g);
     }
+    bool any_held = false;
+    for (uint32_t j = 0; j < k; j++) any_held = any_held || held(o, j, th[j], g[j]);
     if (gn <= tol) {
-      status = LP_CLV_STATUS_CONVERGED;
+      status = any_held ? LP_CLV_STATUS_AT_BOUND : LP_CLV_STATUS_CONVERGED;
       break;
     }
     if (it >= max_iter) break;
+    if (o->evals >= o->max_evals) {
+      status = LP_CLV_STATUS_MAX_EVALS;
+      break;
+    }
     it++;
+    /* A held component leaves the quasi-Newton model: its row and column
+     * of H become those of the identity, its direction 0. */
+    for (uint32_t j = 0; j < k; j++) {
+      if (!held(o, j, th[j], g[j])) continue;
+      for (uint32_t i = 0; i < k; i++) H[i * k + j] = H[j * k + i] = 0.0;
+      H[j * k + j] = 1.0;
+    }
     double dir[CLV_K], gd = 0.0;
     for (uint32_t i = 0; i < k; i++) {
       dir[i] = 0.0;
+      if (held(o, i, th[i], g[i])) continue;
       for (uint32_t j = 0; j < k; j++) dir[i] -= H[i * k + j] * g[j];
       gd += dir[i] * g[i];
     }
@@ -205,15 +253,23 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
       gd = 0.0;
       for (uint32_t j = 0; j < k; j++) {
         H[j * k + j] = 1.0;
-        dir[j] = -g[j];
-        gd -= g[j] * g[j];
+        dir[j] = held(o, j, th[j], g[j]) ? 0.0 : -g[j];
+        gd -= dir[j] * dir[j];
       }
     }
     double dm = max_abs(dir, k), scale = dm > 4.0 ? 4.0 / dm : 1.0;
     double tn[CLV_K], gn2[CLV_K], fn = INFINITY, step = scale;
-    bool ok = false;
+    bool ok = false, budget = false;
     for (int ls = 0; ls < 40; ls++, step *= 0.5) {
-      for (uint32_t j = 0; j < k; j++) tn[j] = th[j] + step * dir[j];
+      if (o->evals >= o->max_evals) {
+        budget = true;
+        break;
+      }
+      /* projected onto the box: a step past a bound stops on it */
+      for (uint32_t j = 0; j < k; j++) {
+        double t = th[j] + step * dir[j];
+        tn[j] = clamp_theta(o, j, t);
+      }
       fn = obj_grad(o, tn, gn2);
       if (!isfinite(fn)) {
         step *= 0.2; /* out of the domain: back off faster */
@@ -225,13 +281,26 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
       }
       /* At the optimum f changes by rounding only: accept a step that
        * leaves f equal to rounding and shrinks the gradient. */
-      if (fn <= f + 8e-16 * fabs(f) && max_abs(gn2, k) < gn) {
+      if (fn <= f + 8e-16 * fabs(f) && free_max_abs(o, tn, gn2) < gn) {
+        ok = true;
+        break;
+      }
+      /* Where f is flat to its evaluation noise (Pareto/NBD on a ridge
+       * towards a bound, where a row's log-likelihood is the difference of
+       * terms that grow with s log(beta) or r log(alpha)) the gradient,
+       * which has no such cancellation, decides: f within 1e-10 |f| and
+       * the slope along the direction at the new point not uphill by more
+       * than (1 - 2e-4) times the slope at the old one (Hager and Zhang's
+       * approximate Wolfe condition, 2005). */
+      double slope = 0.0;
+      for (uint32_t j = 0; j < k; j++) slope += gn2[j] * dir[j];
+      if (fn <= f + 1e-10 * fabs(f) && slope <= -(1.0 - 2e-4) * gd) {
         ok = true;
         break;
       }
     }
     if (!ok) {
-      status = LP_CLV_STATUS_NO_PROGRESS;
+      status = budget ? LP_CLV_STATUS_MAX_EVALS : LP_CLV_STATUS_NO_PROGRESS;
       break;
     }
     double s[CLV_K], y[CLV_K], sy = 0.0, yy = 0.0, ss = 0.0;
@@ -264,7 +333,7 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
   }
   memcpy(res->th, th, sizeof th);
   res->f = f;
-  res->gnorm = max_abs(g, k);
+  res->gnorm = free_max_abs(o, th, g);
   res->status = status;
   res->iterations = it;
 }
@@ -392,11 +461,15 @@ int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_
   }
   const int slot = clv_slot_of(model);
   const uint32_t k = lp_clv_param_count(model);
-  clv_obj o = {model, k, &d, h->opt.penalizer, 0, false};
+  clv_obj o = {model, k, &d, h->opt.penalizer, 0, h->opt.max_evals, {0, 0, 0, 0}, false};
+  for (uint32_t j = 0; j < k; j++) o.hi[j] = theta_hi(model, j);
   double start[CLV_K] = {0, 0, 0, 0};
   const clv_model *cur = &h->slot[slot];
   if (h->opt.warm_start && cur->present && cur->model == model)
-    for (uint32_t j = 0; j < k; j++) start[j] = log(cur->p[j]);
+    for (uint32_t j = 0; j < k; j++) {
+      const double t = log(cur->p[j]); /* into the box */
+      start[j] = clamp_theta(&o, j, t);
+    }
   double g0[CLV_K];
   if (!isfinite(obj_grad(&o, start, g0))) {
     rows_free(&R, &h->mem);

@@ -10,6 +10,7 @@ const clv_options clv_default_options = {
     .warm_start = 0,
     .buckets = 8,
     .compress = 1,
+    .max_evals = 1000,
     .penalizer = 0.0,
     .tol = 1e-8,
     .discount = 0.0,
@@ -58,6 +59,7 @@ static const clv_int_opt clv_int_opts[] = {
     {LP_CLV_WARM_START, "warm_start", 0, 1, offsetof(clv_options, warm_start)},
     {LP_CLV_HOLDOUT_BUCKETS, "holdout_buckets", 1, 1000, offsetof(clv_options, buckets)},
     {LP_CLV_COMPRESS, "compress", 0, 1, offsetof(clv_options, compress)},
+    {LP_CLV_MAX_EVALS, "max_evals", 10, 10000000, offsetof(clv_options, max_evals)},
 };
 
 static const clv_dbl_opt clv_dbl_opts[] = {
@@ -426,7 +428,7 @@ bool clv_model_valid(const clv_model *m, int slot) {
     if (m->p[j] != 0.0) return false;
   const lp_clv_fit_report *r = &m->rep;
   if (r->struct_size != sizeof(lp_clv_fit_report) || r->model != m->model ||
-      r->status > LP_CLV_STATUS_GIVEN || r->se_available > 1)
+      r->status > LP_CLV_STATUS_MAX_EVALS || r->se_available > 1)
     return false;
   for (uint32_t i = 0; i < k; i++) {
     if (r->se_available) {

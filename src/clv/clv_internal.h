@@ -20,6 +20,7 @@ typedef struct clv_options {
   uint32_t warm_start;
   uint32_t buckets;
   uint32_t compress;
+  uint32_t max_evals;
   double penalizer;
   double tol;
   double discount;

@@ -77,19 +77,22 @@ static double h2f1_a1_integral(double a, double b, double z, double *dlog) {
   const double W = -log1p(-z);
   const bool vform = a < 1.0;
   const double end = vform ? exp(a * log(W)) : W;
-  double M = -INFINITY, lw, w;
+  /* each node once: its log-integrand, log(1 - e^-w) and w kept for the sums */
+  double L[2 * CLV_DE_K + 1], LW[2 * CLV_DE_K + 1], WW[2 * CLV_DE_K + 1];
+  double M = -INFINITY;
   for (int k = -CLV_DE_K; k <= CLV_DE_K; k++) {
-    const double l = de_node(a, b, end, vform, k, &lw, &w);
-    if (l > M) M = l;
+    const size_t i = (size_t)(k + CLV_DE_K);
+    L[i] = de_node(a, b, end, vform, k, &LW[i], &WW[i]);
+    if (L[i] > M) M = L[i];
   }
   if (!isfinite(M)) return NAN;
   double S = 0.0, Sa = 0.0, Sb = 0.0;
-  for (int k = -CLV_DE_K; k <= CLV_DE_K; k++) {
-    const double f = exp(de_node(a, b, end, vform, k, &lw, &w) - M);
+  for (size_t i = 0; i < 2 * CLV_DE_K + 1; i++) {
+    const double f = exp(L[i] - M);
     if (!(f > 0.0)) continue;
     S += f;
-    Sa += f * lw;
-    Sb += f * w;
+    Sa += f * LW[i];
+    Sb += f * WW[i];
   }
   const double val = log(a) - a * log(z) + M + log(S * CLV_DE_H);
   if (dlog != NULL) {

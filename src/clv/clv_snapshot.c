@@ -90,6 +90,8 @@ static int read_options(clv_loading *L, const uint8_t *data, size_t len) {
     return lp_error_set(&L->h->err, LP_EVERSION, "load: clv format version %u", version);
   clv_options *o = &L->opt;
   o->max_iter = lp_cursor_u32(&c);
+  /* Not in the format: the evaluation budget of a loaded handle is the default. */
+  o->max_evals = clv_default_options.max_evals;
   o->warm_start = lp_cursor_u32(&c);
   o->buckets = lp_cursor_u32(&c);
   o->compress = lp_cursor_u32(&c);

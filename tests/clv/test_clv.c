@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "clv/clv_internal.h"
+#include "clv_pnbd600.h"
 #include "clv_sim.h"
 #include "harness/lp_test.h"
 
@@ -67,9 +68,9 @@ static void options_and_bounds(void **state) {
   (void)state;
   lp_clv *h = new_clv();
   static const uint32_t ints[] = {LP_CLV_MAX_ITER, LP_CLV_WARM_START, LP_CLV_HOLDOUT_BUCKETS,
-                                  LP_CLV_COMPRESS};
-  static const int64_t int_def[] = {500, 0, 8, 1};
-  for (size_t i = 0; i < 4; i++) {
+                                  LP_CLV_COMPRESS, LP_CLV_MAX_EVALS};
+  static const int64_t int_def[] = {500, 0, 8, 1, 1000};
+  for (size_t i = 0; i < 5; i++) {
     int64_t v, lo, hi;
     assert_int_equal(lp_clv_get_int(h, ints[i], &v), LP_OK);
     assert_int_equal(v, int_def[i]);
@@ -1408,6 +1409,82 @@ static void oom_fit_rfm(void **state) {
   lp_rfm_free(r);
 }
 
+/* The Python binding's 600 simulated customers (BG/NBD data): the Pareto/NBD
+ * fit used to walk s and beta up together without end (over a minute,
+ * thousands of evaluations). Now s stops at LP_CLV_SHAPE_MAX or the
+ * gradient vanishes first, within a bounded number of evaluations; the
+ * likelihood is the one the unbounded walk was creeping towards. */
+static void pnbd_ridge_is_bounded(void **state) {
+  (void)state;
+  const size_t nu = sizeof clv_pnbd600 / sizeof clv_pnbd600[0];
+  sim_data s;
+  sim_alloc(&s, 600);
+  size_t n = 0;
+  for (size_t i = 0; i < nu; i++)
+    for (double c = 0; c < clv_pnbd600[i][3]; c += 1.0, n++) {
+      s.x[n] = clv_pnbd600[i][0];
+      s.tx[n] = clv_pnbd600[i][1];
+      s.T[n] = clv_pnbd600[i][2];
+    }
+  assert_int_equal(n, 600);
+  lp_clv *h = new_clv();
+  lp_clv_data d = data_of(&s);
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_PNBD, &d, &rep), LP_OK);
+  assert_int_equal(rep.unique_rows, nu);
+  assert_true(rep.status == LP_CLV_STATUS_CONVERGED || rep.status == LP_CLV_STATUS_AT_BOUND);
+  assert_true(rep.evaluations <= 300);
+  double p[4];
+  size_t need;
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_PNBD, LP_CLV_VALUES, p, 4, &need), LP_OK);
+  assert_true(p[2] <= 1.000001 * LP_CLV_SHAPE_MAX && p[3] <= 1.000001 * LP_CLV_PARAM_MAX);
+  assert_true(p[2] > 1e3); /* far along the ridge: dropout nearly homogeneous */
+  /* The dropout rate s / beta and the purchase side settle. */
+  assert_true(fabs(p[2] / p[3] - 0.0306) < 0.001);
+  assert_true(fabs(p[0] - 0.4732) < 1e-3 && fabs(p[1] - 7.232) < 1e-2);
+  /* The walk without bounds had reached -2836.20129 at s = 6.6e4. */
+  assert_true(rep.loglik > -2836.2014 && rep.loglik < -2836.2012);
+  lp_clv_free(h);
+  sim_free(&s);
+}
+
+/* Customers who all bought at the very end (no sign of dropout): r and
+ * alpha grow together (Poisson purchases) and s falls to 0. The fit ends
+ * within the evaluation budget, honestly not converged; a small budget is
+ * kept to (plus the recomputation at the switch to central differences). */
+static void pnbd_no_dropout_is_bounded(void **state) {
+  (void)state;
+  double x[24], tx[24], T[24];
+  for (int i = 0; i < 24; i++) {
+    x[i] = 1.0 + i;
+    T[i] = tx[i] = 10.0 + 2.0 * i;
+  }
+  lp_clv *h = new_clv();
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = 24;
+  d.frequency = x;
+  d.recency = tx;
+  d.T = T;
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_PNBD, &d, &rep), LP_OK);
+  assert_true(rep.status != LP_CLV_STATUS_CONVERGED);
+  assert_true(rep.evaluations <= 1000 + 2 + 9);
+  double p[4];
+  size_t need;
+  assert_int_equal(lp_clv_params(h, LP_CLV_MODEL_PNBD, LP_CLV_VALUES, p, 4, &need), LP_OK);
+  assert_true(fabs(p[0] / LP_CLV_SHAPE_MAX - 1.0) < 1e-12 || rep.status == LP_CLV_STATUS_MAX_EVALS);
+  assert_true(p[2] >= 0.999999 * LP_CLV_PARAM_MIN && p[2] < 1e-5);
+  assert_true(isfinite(rep.loglik) && rep.loglik > -591.3);
+  for (int64_t budget = 10; budget <= 80; budget += 35) {
+    assert_int_equal(lp_clv_set_int(h, LP_CLV_MAX_EVALS, budget), LP_OK);
+    assert_int_equal(lp_clv_fit(h, LP_CLV_MODEL_PNBD, &d, &rep), LP_OK);
+    assert_int_equal(rep.status, LP_CLV_STATUS_MAX_EVALS);
+    assert_true(rep.evaluations <= (uint64_t)budget + 2 + 9); /* + the Hessian: 2k + 1 */
+    assert_int_equal(clv_check(h, NULL), LP_OK);
+  }
+  lp_clv_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_and_errors),
@@ -1443,6 +1520,8 @@ int main(void) {
       cmocka_unit_test(oom_fit_rfm),
       cmocka_unit_test(split_by_hand),
       cmocka_unit_test(oom_split),
+      cmocka_unit_test(pnbd_ridge_is_bounded),
+      cmocka_unit_test(pnbd_no_dropout_is_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

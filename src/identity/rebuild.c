@@ -39,7 +39,13 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
   to->invalid = from->invalid;
   to->tombstoned = from->tombstoned;
   for (size_t i = 0; i < ne; i++) order[i] = (uint32_t)i;
-  idg_sort(order, ne, idg_cmp_events_ctx, from);
+  /* A snapshot stores its events in canonical order: checked in one pass,
+   * and only a stream out of order (edited events, a merge, a hostile
+   * file) is sorted. Equal events are identical, so their order does not
+   * matter. */
+  bool sorted = true;
+  for (size_t i = 1; i < ne && sorted; i++) sorted = idg_cmp_events(from, order[i - 1], order[i]) <= 0;
+  if (!sorted) idg_sort(order, ne, idg_cmp_events_ctx, from);
   for (size_t k = 0; k < ne && rc == LP_OK; k++) {
     const idg_event *e = idg_event_at(from, order[k]);
     if (f != NULL && f->drop_event != NULL && f->drop_event(f->ctx, from, order[k])) continue;
@@ -128,14 +134,17 @@ static bool event_has(const idg_state *s, uint32_t ei, uint32_t x) {
  * Dropping identifiers from events changes only the cluster they are in:
  * the other clusters' events, identifiers, profiles and co-occurrence
  * sketches stay as they are. When every dropped identifier is open (not
- * quarantined) and in one cluster, and no event that loses a member keeps
- * a quarantined one (whose sketch and first event depend on events
- * elsewhere), that cluster alone is replayed: its identifiers are reset,
- * the open ones' sketches recomputed from the kept events, the storage
- * compacted (identifiers left in no event go, the last ones move into
- * their slots; emptied events go, the rest keep their order) and the
- * cluster's events recomputed as a late event's are. Every other case
- * takes the full replay. The tests compare both paths' bytes, profile ids
+ * quarantined) and in one cluster, that cluster alone is replayed: its
+ * identifiers are reset, the open ones' sketches recomputed from the kept
+ * events, the storage compacted (identifiers left in no event go, the
+ * last ones move into their slots; emptied events go, the rest keep their
+ * order) and the cluster's events recomputed as a late event's are. A
+ * quarantined identifier kept in an event that loses a member has events
+ * elsewhere: its sketch and first event are recomputed over every event
+ * (one pass each); should it fall back under the quarantine threshold it
+ * would join clusters, and then, as in raw mode (values would stay in the
+ * pool) and for a quarantined identifier being dropped, the full replay
+ * does the erasure. The tests compare both paths' bytes, profile ids
  * and notifications. */
 typedef struct erase_req {
   const uint32_t *drop; /* identifiers to drop from events */
@@ -182,9 +191,11 @@ typedef struct erase_plan {
   uint32_t *mover;   /* new index of identifier N' + i (IDG_NONE: it goes) */
   uint32_t *pre_node;
   uint64_t *pre_pid; /* profile id before, per member word of the cluster */
+  uint32_t *sq;      /* quarantined identifiers kept in events that lose a member */
+  uint64_t *sq_sketch; /* their sketches over the kept events */
   idg_change *ch;
   replay_scratch r;
-  size_t ne, nm, ng, nv, nd;
+  size_t ne, nm, ng, nv, nd, nq;
 } erase_plan;
 
 static void erase_plan_free(const lp_mem *m, erase_plan *p) {
@@ -196,6 +207,8 @@ static void erase_plan_free(const lp_mem *m, erase_plan *p) {
   lp_mem_free_array(m, p->pre_node, nm, sizeof(uint32_t));
   lp_mem_free_array(m, p->pre_pid, nm, sizeof(uint64_t));
   lp_mem_free_array(m, p->ch, nm, sizeof(idg_change));
+  lp_mem_free_array(m, p->sq, nm, sizeof(uint32_t));
+  lp_mem_free_array(m, p->sq_sketch, nm, sizeof(uint64_t));
   if (p->r.events != NULL) idg_scratch_free(m, &p->r);
 }
 
@@ -208,6 +221,8 @@ static int erase_plan_alloc(const lp_mem *m, erase_plan *p) {
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint32_t), (void **)&p->pre_node);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint64_t), (void **)&p->pre_pid);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(idg_change), (void **)&p->ch);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint32_t), (void **)&p->sq);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint64_t), (void **)&p->sq_sketch);
   if (rc == LP_OK) {
     p->r.nevents = ne;
     p->r.nmembers = nm;
@@ -229,6 +244,63 @@ static void index_move(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t 
     (void)lp_hmap_upsert(&s->index_hi, m, k, &slot, &added);
   }
   *slot = to;
+}
+
+/* The kept members of event `ei` (all of them outside the erased cluster). */
+static uint32_t kept_members(const idg_state *s, const erase_req *q, uint32_t ei, uint32_t *out) {
+  const idg_event *e = idg_event_at(s, ei);
+  const uint32_t *m = idg_members(s, e);
+  bool here = q->with == IDG_NONE || event_has(s, ei, q->with);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < e->count; i++) {
+    uint32_t x = m[i] & IDG_ORD_MASK;
+    if (!(here && in_list(q->drop, q->ndrop, x))) out[n++] = x;
+  }
+  return n;
+}
+
+/* OR into the sketch of every kept member of `ei` that `want` lists (want
+ * NULL: every open one) the bits of its kept co-members. */
+static void add_sketches(idg_state *s, const erase_req *q, uint32_t ei, const uint32_t *want,
+                         size_t nwant, uint64_t *into) {
+  uint32_t kept[LP_IDGRAPH_MAX_EVENT_IDS];
+  uint32_t n = kept_members(s, q, ei, kept);
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t *dst;
+    if (want == NULL) {
+      idg_node *nd = idg_node_at(s, kept[i]);
+      if (nd->flags & IDG_QUARANTINED) continue;
+      dst = &nd->sketch;
+    } else {
+      size_t k = 0;
+      while (k < nwant && want[k] != kept[i]) k++;
+      if (k == nwant) continue;
+      dst = &into[k];
+    }
+    for (uint32_t j = 0; j < n; j++)
+      if (j != i) *dst |= UINT64_C(1) << (idg_node_at(s, kept[j])->hash.lo & 63);
+  }
+}
+
+/* The sketches of p->sq over every kept event; false when one of them
+ * would leave the quarantine (it would join clusters: full replay). */
+static bool quarantined_stay(lp_idgraph *h, const erase_req *q, erase_plan *p) {
+  idg_state *s = &h->st;
+  if (p->nq == 0) return true;
+  memset(p->sq_sketch, 0, p->nq * sizeof *p->sq_sketch);
+  for (uint32_t ei = 0; ei < s->events.len; ei++) {
+    const idg_event *e = idg_event_at(s, ei);
+    const uint32_t *m = idg_members(s, e);
+    bool has = false;
+    for (uint32_t i = 0; i < e->count && !has; i++) has = in_list(p->sq, p->nq, m[i] & IDG_ORD_MASK);
+    if (has) add_sketches(s, q, ei, p->sq, p->nq, p->sq_sketch);
+  }
+  for (size_t k = 0; k < p->nq; k++) {
+    uint32_t bits = 0;
+    for (uint64_t v = p->sq_sketch[k]; v != 0; v &= v - 1) bits++;
+    if (bits <= h->quarantine_after) return false;
+  }
+  return true;
 }
 
 /* Survey the cluster: its events, the emptied ones, the identifiers that
@@ -268,24 +340,25 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
     uint32_t e = p->events[k];
     const idg_event *ev = idg_event_at(s, e);
     const uint32_t *m = idg_members(s, ev);
-    bool here = q->with == IDG_NONE || event_has(s, e, q->with), quarantined_kept = false;
+    bool here = q->with == IDG_NONE || event_has(s, e, q->with);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < ev->count; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       bool listed = in_list(q->drop, q->ndrop, x);
       occ += listed;
-      if (listed && here) {
-        gone_occ++;
-      } else {
-        kept++;
-        quarantined_kept = quarantined_kept || (idg_node_at(s, x)->flags & IDG_QUARANTINED);
-      }
+      if (listed && here) gone_occ++;
+      else kept++;
     }
-    if (kept < ev->count && quarantined_kept) {
-      erase_plan_free(&h->mem, p);
-      return LP_OK;
+    for (uint32_t i = 0; kept < ev->count && i < ev->count; i++) {
+      uint32_t x = m[i] & IDG_ORD_MASK;
+      if ((idg_node_at(s, x)->flags & IDG_QUARANTINED) && !in_list(p->sq, p->nq, x))
+        p->sq[p->nq++] = x;
     }
     if (kept == 0) p->gone_ev[p->ng++] = e;
+  }
+  if (!quarantined_stay(h, q, p)) {
+    erase_plan_free(&h->mem, p);
+    return LP_OK;
   }
   if (q->with == IDG_NONE || occ == gone_occ) {
     memcpy(p->gone_nd, q->drop, q->ndrop * sizeof *q->drop);
@@ -397,23 +470,26 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
     if (!(nd->flags & IDG_QUARANTINED)) nd->sketch = 0;
   }
   /* Sketches of the open identifiers: every event of theirs is here. */
-  for (size_t j = 0; j < p.ne; j++) {
-    const idg_event *e = idg_event_at(s, p.events[j]);
+  for (size_t j = 0; j < p.ne; j++) add_sketches(s, q, p.events[j], NULL, 0, NULL);
+  uint32_t n1 = erase_compact(h, q, &p);
+  /* The kept quarantined ones: sketch, and first event over every event
+   * (the events that lost a member compare differently now). */
+  for (size_t j = 0; j < p.nq; j++) {
+    uint32_t x = p.sq[j];
+    p.sq[j] = x < n1 ? x : p.mover[x - n1];
+    idg_node_at(s, p.sq[j])->sketch = p.sq_sketch[j];
+    idg_node_at(s, p.sq[j])->first_event = IDG_NONE;
+  }
+  for (uint32_t ei = 0; p.nq > 0 && ei < s->events.len; ei++) {
+    const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    bool here = q->with == IDG_NONE || event_has(s, p.events[j], q->with);
-    uint32_t kept[LP_IDGRAPH_MAX_EVENT_IDS], n = 0;
     for (uint32_t i = 0; i < e->count; i++) {
-      uint32_t x = m[i] & IDG_ORD_MASK;
-      if (!(here && in_list(q->drop, q->ndrop, x))) kept[n++] = x;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-      idg_node *nd = idg_node_at(s, kept[i]);
-      if (nd->flags & IDG_QUARANTINED) continue;
-      for (uint32_t jj = 0; jj < n; jj++)
-        if (jj != i) nd->sketch |= UINT64_C(1) << (idg_node_at(s, kept[jj])->hash.lo & 63);
+      idg_node *nd = idg_node_at(s, m[i] & IDG_ORD_MASK);
+      if (!in_list(p.sq, p.nq, m[i] & IDG_ORD_MASK)) continue;
+      if (nd->first_event == IDG_NONE || idg_cmp_events(s, ei, nd->first_event) < 0)
+        nd->first_event = ei;
     }
   }
-  uint32_t n1 = erase_compact(h, q, &p);
   size_t na = 0;
   for (size_t j = 0, g = 0; j < p.ne; j++) {
     while (g < p.ng && p.gone_ev[g] < p.events[j]) g++;

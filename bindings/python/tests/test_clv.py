@@ -82,7 +82,7 @@ def test_bgnbd_predictions_equal_closed_forms(cust):
 
 def test_other_purchase_models_fit(cust):
     x, tx, T = cust
-    sub = slice(0, 400)  # Pareto/NBD: 600 of these rows take minutes in the C fit (reported)
+    sub = slice(0, 600)
     for cls, names in ((ParetoNBDFitter, ["r", "alpha", "s", "beta"]),
                        (ModifiedBetaGeoFitter, ["r", "alpha", "a", "b"])):
         m = cls().fit(x[sub], tx[sub], T[sub])

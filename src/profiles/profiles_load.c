@@ -11,6 +11,11 @@
 #include "core/utf8.h"
 #include "profiles/profiles_internal.h"
 
+/* n > max through a uint64_t parameter: where size_t is 32 bits the limit
+ * (2^32 - 1) cannot be passed, and a direct comparison is a type-limits
+ * warning there; the check still matters on 64-bit hosts. */
+static bool exceeds(uint64_t n, uint64_t max) { return n > max; }
+
 typedef struct guarded {
   const lp_profiles *h;
   lp_reader r;
@@ -145,7 +150,7 @@ static int read_orders(const lp_profiles *h, staged *s, const uint8_t *d, size_t
   lp_cursor c;
   lp_cursor_init(&c, d, len);
   size_t n;
-  if (!lp_cursor_count(&c, PRF_ORDER_BYTES, &n) || (uint64_t)n > LP_PROFILES_MAX_ORDERS)
+  if (!lp_cursor_count(&c, PRF_ORDER_BYTES, &n) || exceeds(n, LP_PROFILES_MAX_ORDERS))
     return corrupt(h, "bad order count");
   int rc = lp_vec_reserve(&s->orders, &h->mem, n);
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "load: out of memory");
@@ -184,7 +189,7 @@ static int read_tags(const lp_profiles *h, staged *s, const uint8_t *d, size_t l
   lp_cursor c;
   lp_cursor_init(&c, d, len);
   size_t n;
-  if (!lp_cursor_count(&c, PRF_TAGF_BYTES, &n) || (uint64_t)n > LP_PROFILES_MAX_TAG_FACTS)
+  if (!lp_cursor_count(&c, PRF_TAGF_BYTES, &n) || exceeds(n, LP_PROFILES_MAX_TAG_FACTS))
     return corrupt(h, "bad tag fact count");
   int rc = lp_vec_reserve(&s->tagf, &h->mem, n);
   if (rc == LP_OK) rc = lp_hmap_reserve(&s->tag_index, &h->mem, n);

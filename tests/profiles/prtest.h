@@ -32,7 +32,7 @@ static inline lp_idgraph_ident pr_id(uint32_t type, const char *v) {
 /* A store with types email/device and the test taxonomy. Returns the
  * first failing status (setup under an injected allocation failure). */
 static inline int pr_make(const lp_allocator *alloc, bool raw, lp_profiles **out) {
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   int rc = lp_profiles_create(alloc, &h);
   if (rc != LP_OK) return rc;
   if (raw) rc = lp_profiles_set_int(h, LP_PROFILES_STORE_RAW, 1);
@@ -69,7 +69,7 @@ static inline int pr_make(const lp_allocator *alloc, bool raw, lp_profiles **out
 }
 
 static inline lp_membuf *pr_save(const lp_profiles *h) {
-  lp_membuf *b;
+  lp_membuf *b = NULL;
   assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
   int rc = lp_profiles_save(h, lp_membuf_write, b);
   if (rc != LP_OK) fail_msg("save: %s", lp_profiles_errmsg(h));

@@ -38,7 +38,7 @@ static int fill(lp_profiles *h) {
 }
 
 static lp_profiles *filled(void) {
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   assert_int_equal(fill(h), LP_OK);
   return h;
@@ -52,7 +52,7 @@ static uint64_t pid_of(lp_profiles *h, uint32_t type, const char *v) {
 
 static void create_free_errmsg(void **state) {
   (void)state;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(lp_profiles_create(NULL, NULL), LP_EINVAL);
   lp_allocator bad = LP_ALLOCATOR_INIT;
   bad.struct_size = 1;
@@ -71,7 +71,7 @@ static void create_free_errmsg(void **state) {
 
 static void options(void **state) {
   (void)state;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   static const uint32_t keys[] = {LP_PROFILES_AS_OF, LP_PROFILES_BINS, LP_PROFILES_SEGMAP,
                                   LP_PROFILES_CLV_HORIZON, LP_PROFILES_STORE_RAW,
@@ -115,7 +115,7 @@ static void options(void **state) {
 
 static void configuration(void **state) {
   (void)state;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
   d.name = "email";
@@ -161,7 +161,7 @@ static int host_hash(void *ud, const void *data, size_t len, uint8_t *out16) {
 
 static void host_hash_is_used_and_required(void **state) {
   (void)state;
-  lp_profiles *h, *g;
+  lp_profiles *h = NULL, *g = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   assert_int_equal(lp_profiles_set_hash(h, host_hash, (void *)1), LP_OK);
   assert_int_equal(lp_profiles_set_hash(NULL, host_hash, NULL), LP_EINVAL);
@@ -197,7 +197,7 @@ static int flaky_hash(void *ud, const void *data, size_t len, uint8_t *out16) {
 static void failing_host_hash_is_eio(void **state) {
   (void)state;
   int fail = 0;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   assert_int_equal(lp_profiles_set_hash(h, flaky_hash, &fail), LP_OK);
   assert_int_equal(fill(h), LP_OK);
@@ -224,7 +224,7 @@ static void failing_host_hash_is_eio(void **state) {
 
 static void orders_and_their_errors(void **state) {
   (void)state;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   uint64_t pid = 7;
   lp_profiles_order o = pr_order(T_EMAIL, " ann@x.org ", 42, T0, 1500);
@@ -489,13 +489,13 @@ static void models_in_the_view(void **state) {
   double x[4 * LP_PROFILES_FEATURES];
   size_t n;
   assert_int_equal(lp_profiles_features(h, ids, x, 4, &n), LP_OK);
-  lp_kmeans *km;
+  lp_kmeans *km = NULL;
   assert_int_equal(lp_kmeans_create(NULL, &km), LP_OK);
   assert_int_equal(lp_kmeans_set_int(km, LP_KMEANS_K, 2), LP_OK);
   assert_int_equal(lp_profiles_set_kmeans(h, km), LP_EMISUSE); /* not fitted */
   assert_int_equal(lp_kmeans_fit(km, x, n, LP_PROFILES_FEATURES, NULL), LP_OK);
   assert_int_equal(lp_profiles_set_kmeans(h, km), LP_OK);
-  lp_clv *c;
+  lp_clv *c = NULL;
   assert_int_equal(lp_clv_create(NULL, &c), LP_OK);
   assert_int_equal(lp_profiles_set_clv(h, c), LP_EMISUSE); /* no model */
   const double bg[4] = {0.5, 10.0, 0.7, 2.5}, gg[3] = {6.0, 4.0, 15.0};
@@ -532,7 +532,7 @@ static void models_in_the_view(void **state) {
   }
   /* The models travel in the snapshot. */
   lp_membuf *b = pr_save(h);
-  lp_profiles *h2;
+  lp_profiles *h2 = NULL;
   assert_int_equal(pr_make(NULL, false, &h2), LP_OK);
   assert_int_equal(pr_load(h2, b), LP_OK);
   assert_int_equal(profiles_check_view(h2), LP_OK);
@@ -542,7 +542,7 @@ static void models_in_the_view(void **state) {
   lp_membuf_free(b);
   lp_profiles_free(h2);
   /* Wrong dimension; removal. */
-  lp_kmeans *k1;
+  lp_kmeans *k1 = NULL;
   double one[4] = {1, 2, 3, 4};
   assert_int_equal(lp_kmeans_create(NULL, &k1), LP_OK);
   assert_int_equal(lp_kmeans_set_int(k1, LP_KMEANS_K, 1), LP_OK);
@@ -658,7 +658,7 @@ static int op_unlink(lp_profiles *h) {
 }
 static int op_refresh(lp_profiles *h) { return lp_profiles_refresh(h); }
 static int op_reload(lp_profiles *h) {
-  lp_membuf *b;
+  lp_membuf *b = NULL;
   int rc = lp_membuf_create(NULL, &b);
   if (rc == LP_OK) rc = lp_profiles_save(h, lp_membuf_write, b);
   if (rc == LP_OK) rc = pr_load(h, b);
@@ -682,7 +682,7 @@ static int op_remove_id(lp_profiles *h) {
 }
 static int op_remove_source(lp_profiles *h) { return lp_profiles_remove_source(h, "web", 3); }
 static int op_set_clv(lp_profiles *h) {
-  lp_clv *c;
+  lp_clv *c = NULL;
   const double bg[4] = {0.5, 10.0, 0.7, 2.5};
   assert_int_equal(lp_clv_create(NULL, &c), LP_OK);
   assert_int_equal(lp_clv_set_params(c, LP_CLV_MODEL_BGNBD, bg, 4), LP_OK);
@@ -691,7 +691,7 @@ static int op_set_clv(lp_profiles *h) {
   return rc;
 }
 static int op_set_kmeans(lp_profiles *h) {
-  lp_kmeans *km;
+  lp_kmeans *km = NULL;
   double x[6] = {1, 2, 300, 40, 1, 20};
   assert_int_equal(lp_kmeans_create(NULL, &km), LP_OK);
   assert_int_equal(lp_kmeans_set_int(km, LP_KMEANS_K, 2), LP_OK);
@@ -703,7 +703,7 @@ static int op_set_kmeans(lp_profiles *h) {
 
 static int sweep_flow(const lp_allocator *alloc, void *ctx) {
   const sweep *s = ctx;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   int rc = pr_make(alloc, false, &h);
   if (rc != LP_OK) return rc;
   lp_membuf *before = NULL;
@@ -715,7 +715,7 @@ static int sweep_flow(const lp_allocator *alloc, void *ctx) {
     if (rc != LP_OK) {
       /* Unchanged and consistent: same bytes (saving may itself fail
        * for memory once more; then the next allocation succeeds). */
-      lp_membuf *after;
+      lp_membuf *after = NULL;
       assert_int_equal(lp_membuf_create(NULL, &after), LP_OK);
       int src = lp_profiles_save(h, lp_membuf_write, after);
       if (src == LP_ENOMEM) {
@@ -778,7 +778,7 @@ static void io_failures(void **state) {
   lp_membuf_free(again);
   /* A reader failing at every offset, and every truncation: the target is
    * unchanged (it holds another state to tell). */
-  lp_profiles *t;
+  lp_profiles *t = NULL;
   assert_int_equal(pr_make(NULL, false, &t), LP_OK);
   lp_profiles_order o = pr_order(T_EMAIL, "target@x.org", 1, T0, 5);
   assert_int_equal(lp_profiles_add_order(t, &o, NULL), LP_OK);
@@ -816,7 +816,7 @@ static void io_failures(void **state) {
   assert_true(refused > 0);
   free(copy);
   /* Loading into a store with other types, or another key, is refused. */
-  lp_profiles *other;
+  lp_profiles *other = NULL;
   assert_int_equal(lp_profiles_create(NULL, &other), LP_OK);
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
   d.name = "phone";
@@ -828,9 +828,9 @@ static void io_failures(void **state) {
   assert_int_equal(pr_load(other, good), LP_ECONFLICT);
   lp_profiles_free(other);
   /* Another module's snapshot is not a store. */
-  lp_membuf *rb;
+  lp_membuf *rb = NULL;
   assert_int_equal(lp_membuf_create(NULL, &rb), LP_OK);
-  lp_rfm *rfm;
+  lp_rfm *rfm = NULL;
   assert_int_equal(lp_rfm_create(NULL, &rfm), LP_OK);
   assert_int_equal(lp_rfm_save(rfm, lp_membuf_write, rb), LP_OK);
   assert_int_equal(pr_load(t, rb), LP_ECORRUPT);
@@ -848,7 +848,7 @@ static void io_failures(void **state) {
  * keep it, and a merge folds it with the other side's value by policy. */
 static void tags_by_profile_follow_merges_and_splits(void **state) {
   (void)state;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   lp_idgraph_ident a = pr_id(T_EMAIL, "a@x.org"), b = pr_id(T_DEVICE, "dev-a"),
                    c = pr_id(T_EMAIL, "c@x.org");
@@ -900,7 +900,7 @@ static uint64_t own_id(lp_profiles *h, lp_idgraph_ident id) {
  * identifier's id, and the fact's time is its first sighting. */
 static void facts_keep_profile_ids(void **state) {
   (void)state;
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 30 * DAY), LP_OK);
   lp_idgraph_ident ab[2] = {pr_id(T_EMAIL, "a@x.org"), pr_id(T_DEVICE, "dev-a")};
@@ -948,7 +948,7 @@ static void facts_keep_profile_ids(void **state) {
   assert_true(pcd == own_id(h, c) || pcd == own_id(h, dc));
   assert_int_equal(pid_of(h, T_DEVICE, "dev-c"), pcd);
   {
-    lp_profiles *h2;
+    lp_profiles *h2 = NULL;
     assert_int_equal(pr_make(NULL, false, &h2), LP_OK);
     assert_int_equal(lp_profiles_observe(h2, cd, 2, T0 + 6 * DAY, "web", 3, NULL), LP_OK);
     assert_int_equal(lp_profiles_add_order(h2, &o, NULL), LP_OK);
@@ -986,7 +986,7 @@ static void facts_keep_profile_ids(void **state) {
  * loaded taxonomy, so the test builds a store snapshot around one. */
 static void rule_and_retired_tags_refuse_values(void **state) {
   (void)state;
-  lp_tags *tax;
+  lp_tags *tax = NULL;
   assert_int_equal(lp_tags_create(NULL, &tax), LP_OK);
   lp_tags_def d = LP_TAGS_DEF_INIT;
   uint32_t vip, rich, old;
@@ -998,10 +998,10 @@ static void rule_and_retired_tags_refuse_values(void **state) {
   d.name = "old";
   assert_int_equal(lp_tags_define(tax, &d, &old), LP_OK);
   assert_int_equal(lp_tags_retire(tax, old), LP_OK);
-  lp_membuf *tb, *out;
+  lp_membuf *tb = NULL, *out = NULL;
   assert_int_equal(lp_membuf_create(NULL, &tb), LP_OK);
   assert_int_equal(lp_tags_save(tax, lp_membuf_write, tb), LP_OK);
-  lp_profiles *h;
+  lp_profiles *h = NULL;
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   lp_membuf *orig = pr_save(h);
   /* Copy the store's sections, the taxonomy replaced. */
@@ -1028,7 +1028,7 @@ static void rule_and_retired_tags_refuse_values(void **state) {
   assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
   lp_snapshot_reader_free(r);
   lp_snapshot_writer_free(w);
-  lp_profiles *g;
+  lp_profiles *g = NULL;
   assert_int_equal(lp_profiles_create(NULL, &g), LP_OK);
   assert_int_equal(pr_load(g, out), LP_OK);
   lp_idgraph_ident a = pr_id(T_EMAIL, "a@x.org");

@@ -148,7 +148,7 @@ static bool fold(const model *m, uint64_t pid, uint32_t tag, lp_profiles_tag *ou
 static void check_views(model *m, lp_profiles *h) {
   uint64_t pids[NI];
   size_t n = read_partition(m, h, pids, NI);
-  lp_rfm *ref;
+  lp_rfm *ref = NULL;
   assert_int_equal(lp_rfm_create(NULL, &ref), LP_OK);
   for (size_t i = 0; i < n; i++) assert_int_equal(lp_rfm_add_profile(ref, pids[i]), LP_OK);
   for (size_t k = 0; k < m->norders; k++) {
@@ -421,7 +421,7 @@ static void property(void **state) {
   static model m;
   size_t total = 0, max_profiles = 0, ops[10] = {0}, orders = 0, forgets = 0, kept = 0, fresh = 0;
   for (uint64_t seed = 1; seed <= 50; seed++) {
-    lp_profiles *h;
+    lp_profiles *h = NULL;
     assert_int_equal(pr_make(NULL, true, &h), LP_OK);
     assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, AS_OF), LP_OK);
     model_init(&m, h);
@@ -436,7 +436,7 @@ static void property(void **state) {
     }
     /* A reloaded copy has the same views and saves the same bytes. */
     lp_membuf *b1 = pr_save(h);
-    lp_profiles *c;
+    lp_profiles *c = NULL;
     assert_int_equal(pr_make(NULL, true, &c), LP_OK);
     assert_int_equal(pr_load(c, b1), LP_OK);
     check_views(&m, c);
@@ -444,7 +444,7 @@ static void property(void **state) {
     if (!pr_same(b1, b2)) {
       size_t i = 0;
       while (i < lp_membuf_size(b1) && i < lp_membuf_size(b2) && lp_membuf_data(b1)[i] == lp_membuf_data(b2)[i]) i++;
-      lp_membuf *g1, *g2;
+      lp_membuf *g1 = NULL, *g2 = NULL;
       assert_int_equal(lp_membuf_create(NULL, &g1), LP_OK);
       assert_int_equal(lp_membuf_create(NULL, &g2), LP_OK);
       assert_int_equal(lp_idgraph_save(lp_profiles_idgraph(h), lp_membuf_write, g1), LP_OK);
@@ -516,7 +516,7 @@ static void incremental(void **state) {
   enum { NF = 120 };
   fact facts[NF];
   uint64_t s = 77;
-  lp_profiles *one;
+  lp_profiles *one = NULL;
   assert_int_equal(pr_make(NULL, false, &one), LP_OK);
   model_init(&m, one);
   for (size_t i = 0; i < NF; i++) {
@@ -534,7 +534,7 @@ static void incremental(void **state) {
   lp_membuf *want = pr_save(one);
   size_t splits = 0;
   for (size_t cut = 0; cut <= NF; cut += 7) {
-    lp_profiles *day1, *day2;
+    lp_profiles *day1 = NULL, *day2 = NULL;
     assert_int_equal(pr_make(NULL, false, &day1), LP_OK);
     for (size_t i = 0; i < cut; i++) apply(day1, &m, &facts[i]);
     lp_membuf *y = pr_save(day1);

@@ -30,6 +30,17 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
   size_t ne = from->events.len;
   uint32_t *order = NULL;
   int rc = copy_tombstones(&h->mem, from, to);
+  /* Room for everything at once: no regrowth (and rehash of the index)
+   * while replaying. Capacity only; index_hi, whose iteration order
+   * depends on its capacity, grows as before. */
+  const lp_mem *mem = &h->mem;
+  size_t nn = from->nodes.len;
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->nodes, mem, nn);
+  if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&to->raws, mem, nn);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->ntypes);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, ne);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
+  if (rc == LP_OK) rc = lp_hmap_reserve(&to->index, mem, nn);
   if (rc == LP_OK && ne > 0) rc = lp_mem_alloc_array(&h->mem, ne, sizeof *order, (void **)&order);
   if (rc != LP_OK) {
     idg_state_free(to, &h->mem);

@@ -100,7 +100,7 @@ def main():
         if rc:
             return rc
         # Found next to the package: copy the library in, no LIBPROFILE_PATH.
-        shutil.copy(a.lib, os.path.join(dst, "libprofile", "libprofile.so.0"))
+        shutil.copy(a.lib, os.path.join(dst, "libprofile", "libprofile.so.1"))
         env.pop("LIBPROFILE_PATH")
         env["PYTHONPATH"] = dst
         check = ("import libprofile, os; p = libprofile.library_path; "

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the linker version script from the per-module export lists.
 
-Each src/<module>/exports.txt line is "NODE symbol" (e.g. "LIBPROFILE_0.1
+Each src/<module>/exports.txt line is "NODE symbol" (e.g. "LIBPROFILE_1.0
 lp_version"); blank lines and '#' comments are ignored. Nodes are emitted in
 version order, each inheriting from the previous one, so every release adds
 exactly one node and old symbols keep their version.

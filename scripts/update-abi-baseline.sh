@@ -7,6 +7,6 @@ dir=$(mktemp -d)
 meson setup "$dir" -Dbuildtype=debug -Dtests=disabled -Dbench=false -Dfuzzing=none -Ddocs=disabled >/dev/null
 ninja -C "$dir" >/dev/null
 mkdir -p abi
-abidw --headers-dir include --no-corpus-path --out-file abi/libprofile.abi "$dir/src/libprofile.so.0"
+abidw --headers-dir include --no-corpus-path --out-file abi/libprofile.abi "$dir/src/libprofile.so.1"
 rm -rf "$dir"
 echo "wrote abi/libprofile.abi"

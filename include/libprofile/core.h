@@ -58,16 +58,16 @@ extern "C" {
  *  detect a header/library mismatch at run time.
  *  @{ */
 /** Major version: changes when the ABI breaks (it is the SONAME). */
-#define LP_VERSION_MAJOR 0
+#define LP_VERSION_MAJOR 1
 /** Minor version: new functions, compatible with earlier minors. */
-#define LP_VERSION_MINOR 1
+#define LP_VERSION_MINOR 0
 /** Patch version: fixes only. */
 #define LP_VERSION_PATCH 0
 /** Version as one number: major * 10000 + minor * 100 + patch. */
 #define LP_VERSION_NUMBER \
   (LP_VERSION_MAJOR * 10000 + LP_VERSION_MINOR * 100 + LP_VERSION_PATCH)
 /** Version as text, "MAJOR.MINOR.PATCH". */
-#define LP_VERSION_STRING "0.1.0"
+#define LP_VERSION_STRING "1.0.0"
 /** @} */
 
 /**
@@ -78,7 +78,7 @@ extern "C" {
 LP_API uint32_t lp_version(void);
 
 /**
- * @brief Version of the linked library as static text, e.g. "0.1.0".
+ * @brief Version of the linked library as static text, e.g. "1.0.0".
  * @return A static NUL-terminated string; never NULL; do not free.
  * Thread-safe; never fails.
  */

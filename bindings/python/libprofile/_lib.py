@@ -19,7 +19,7 @@ __all__ = ["lib", "Error", "check", "library_path"]
 # --------------------------------------------------------------------------
 # Finding the library: next to the package, LIBPROFILE_PATH, the system's.
 
-_NAMES = ("libprofile.so.0", "libprofile.so", "libprofile.dylib", "profile.dll")
+_NAMES = ("libprofile.so.1", "libprofile.so", "libprofile.dylib", "profile.dll")
 
 
 def _candidates() -> list:

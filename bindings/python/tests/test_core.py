@@ -12,8 +12,8 @@ from libprofile import _lib
 
 
 def test_version():
-    assert libprofile.version() == "0.1.0"
-    assert _lib.lib.lp_version() == 100
+    assert libprofile.version() == "1.0.0"
+    assert _lib.lib.lp_version() == 10000
 
 
 @pytest.mark.parametrize("code,cls,base", [
@@ -73,7 +73,7 @@ def test_library_path_file_and_directory():
 
 
 def test_library_path_missing_is_import_error():
-    res = _load_in_subprocess("/nonexistent/libprofile.so.0")
+    res = _load_in_subprocess("/nonexistent/libprofile.so.1")
     assert res.returncode != 0 and "ImportError" in res.stderr
 
 

@@ -81,28 +81,6 @@ static void exercise(lp_tags *h, const lp_allocator *alloc) {
   lp_membuf_free(b);
 }
 
-static int wrap_sections(const uint8_t *p, size_t n, lp_membuf *out) {
-  lp_snapshot_writer *w;
-  int rc = lp_snapshot_writer_create(NULL, lp_membuf_write, out, LP_TAGS_SNAPSHOT_KIND, &w);
-  if (rc != LP_OK) return rc;
-  while (rc == LP_OK && n >= 3) {
-    uint8_t sel = p[0];
-    size_t len = (size_t)p[1] | ((size_t)p[2] << 8);
-    p += 3;
-    n -= 3;
-    if (len > n) len = n;
-    rc = lp_snapshot_writer_begin_section(w, section_types[(sel & 0x7F) % 7],
-                                          (sel & 0x80) ? LP_SECTION_REQUIRED : 0);
-    if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, p, len);
-    if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
-    p += len;
-    n -= len;
-  }
-  if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
-  lp_snapshot_writer_free(w);
-  return rc;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_fuzz_budget budget;
   lp_allocator alloc;
@@ -110,7 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_membuf *wrapped = NULL;
   if (size > 0 && data[0] == 'S') {
     if (lp_membuf_create(NULL, &wrapped) != LP_OK) return 0;
-    if (wrap_sections(data + 1, size - 1, wrapped) != LP_OK) {
+    if (lp_fuzz_wrap_sections(data + 1, size - 1, LP_TAGS_SNAPSHOT_KIND, section_types, 7,
+                              wrapped) != LP_OK) {
       lp_membuf_free(wrapped);
       return 0;
     }
@@ -134,36 +113,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
 #ifdef LP_TAGS_MAKE_SEEDS
 static int write_seed(const char *dir, const char *name, lp_tags *h) {
-  char path[4096];
   lp_membuf *b;
-  if (lp_membuf_create(NULL, &b) != LP_OK || lp_tags_save(h, lp_membuf_write, b) != LP_OK) return 1;
-  snprintf(path, sizeof path, "%s/%s.lps", dir, name);
-  FILE *f = fopen(path, "wb");
-  if (f == NULL) return 1;
-  int bad = fwrite(lp_membuf_data(b), 1, lp_membuf_size(b), f) != lp_membuf_size(b);
-  bad |= fclose(f) != 0;
-  snprintf(path, sizeof path, "%s/%s.sec", dir, name);
-  f = fopen(path, "wb");
-  if (f == NULL) return 1;
-  fputc('S', f);
-  lp_memreader mr;
-  lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
-  lp_snapshot_reader *r;
-  if (lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r) != LP_OK) return 1;
-  lp_snapshot_reader_header(r, NULL, NULL);
-  uint32_t type, flags;
-  const uint8_t *p;
-  size_t len;
-  while (lp_snapshot_reader_next(r, &type, &flags, &p, &len) == LP_OK && type != LP_SECTION_END) {
-    int sel = 0;
-    while (sel < 6 && section_types[sel] != type) sel++;
-    fputc(sel | 0x80, f);
-    fputc((int)(len & 0xFF), f);
-    fputc((int)(len >> 8), f);
-    if (len > 0) fwrite(p, 1, len, f);
-  }
-  lp_snapshot_reader_free(r);
-  bad |= fclose(f) != 0;
+  if (lp_membuf_create(NULL, &b) != LP_OK) return 1;
+  int bad = lp_tags_save(h, lp_membuf_write, b) != LP_OK ||
+            lp_fuzz_write_seed_pair(dir, name, b, section_types, 7) != 0;
   lp_membuf_free(b);
   return bad;
 }

@@ -161,19 +161,34 @@ static int run_on_csvs(const demo_opts *o) {
   return pctl_run_job(&c);
 }
 
+/* Time, then person, then generation order: the pointers point into
+ * d->events, which holds the events as generated, so equal time and person
+ * fall back on the address and no tie is left to qsort, whose order of equal
+ * elements is unspecified (glibc's merge sort happens to keep them in
+ * generation order; this reproduces it everywhere). */
 static int by_time(const void *a, const void *b) {
-  const pctl_synth_event *x = a, *y = b;
+  const pctl_synth_event *x = *(const pctl_synth_event *const *)a;
+  const pctl_synth_event *y = *(const pctl_synth_event *const *)b;
   if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
-  return x->person < y->person ? -1 : x->person > y->person;
+  if (x->person != y->person) return x->person < y->person ? -1 : 1;
+  return x < y ? -1 : x > y;
 }
 
 /* A batch job feeds events in time order: the graph then applies each one
  * incrementally. (Any order gives the same profiles; late events cost a
- * replay of the components they touch.) */
+ * replay of the components they touch.) d->events stays in generation
+ * order; the sort permutes pointers to it. */
 static int observe_all(demo_data *d) {
-  qsort(d->events, d->n_events, sizeof *d->events, by_time);
+  const pctl_synth_event **order = malloc((d->n_events + 1) * sizeof *order);
+  if (order == NULL) {
+    pctl_error("out of memory sorting the events");
+    return LP_ENOMEM;
+  }
+  for (size_t i = 0; i < d->n_events; i++) order[i] = &d->events[i];
+  qsort(order, d->n_events, sizeof *order, by_time);
+  int status = LP_OK;
   for (size_t i = 0; i < d->n_events; i++) {
-    const pctl_synth_event *e = &d->events[i];
+    const pctl_synth_event *e = order[i];
     lp_idgraph_ident ids[PCTL_SYNTH_TYPES];
     size_t n = 0;
     for (int t = 0; t < PCTL_SYNTH_TYPES; t++) {
@@ -188,10 +203,12 @@ static int observe_all(demo_data *d) {
     int rc = lp_idgraph_observe(d->graph, ids, n, e->ts, e->source, strlen(e->source), &pid);
     if (rc != LP_OK) {
       pctl_error("identity: %s", lp_idgraph_errmsg(d->graph));
-      return rc;
+      status = rc;
+      break;
     }
   }
-  return LP_OK;
+  free(order);
+  return status;
 }
 
 /* Score the merge against the truth: a person is split when their

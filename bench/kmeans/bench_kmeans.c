@@ -45,9 +45,14 @@ static void make_data(double *x, size_t n, size_t d) {
   for (size_t i = 0; i < 64 * d; i++) centres[i] = 100.0 * lp_rng_double(&r);
   for (size_t i = 0; i < n; i++) {
     size_t g = (size_t)lp_rng_below(&r, 64);
-    for (size_t t = 0; t < d; t++)
-      x[i * d + t] = centres[g * d + t] +
-                     2.0 * (lp_rng_double(&r) + lp_rng_double(&r) + lp_rng_double(&r) - 1.5);
+    for (size_t t = 0; t < d; t++) {
+      /* One draw per statement (the order of calls within one expression is
+       * unspecified); this is the order gcc and clang used, left to right. */
+      double u1 = lp_rng_double(&r);
+      double u2 = lp_rng_double(&r);
+      double u3 = lp_rng_double(&r);
+      x[i * d + t] = centres[g * d + t] + 2.0 * (u1 + u2 + u3 - 1.5);
+    }
   }
 }
 

@@ -460,7 +460,8 @@ static int pe_event(lp_idgraph *g, lp_rng *r, int64_t ts) {
   /* Mostly one person's identifiers (a block of 8), sometimes a shared one. */
   size_t base = 8 * (size_t)lp_rng_below(r, PE_IDS / 8);
   for (size_t i = 0; i < n; i++) {
-    size_t k = lp_rng_below(r, 10) == 0 ? (size_t)lp_rng_below(r, PE_IDS) : base + lp_rng_below(r, 8);
+    size_t k = lp_rng_below(r, 10) == 0 ? (size_t)lp_rng_below(r, PE_IDS)
+                                         : base + (size_t)lp_rng_below(r, 8);
     uint32_t t;
     pe_value(k, vals[i], sizeof vals[i], &t);
     ids[i] = idt_id(t, vals[i]);

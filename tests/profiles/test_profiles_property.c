@@ -338,7 +338,8 @@ static void step(model *m, lp_profiles *h, uint64_t *s) {
     m->ops[0]++;
     lp_idgraph_ident ids[3] = {ia, ib, ident(m, (uint32_t)pr_below(s, NI))};
     const char *src = pr_below(s, 2) ? "web" : "app";
-    assert_int_equal(lp_profiles_observe(h, ids, 1 + pr_below(s, 3), ts, src, 3, &pid), LP_OK);
+    size_t n_ids = (size_t)(1 + pr_below(s, 3));
+    assert_int_equal(lp_profiles_observe(h, ids, n_ids, ts, src, 3, &pid), LP_OK);
   } else if (pick < 55) {
     m->ops[1]++;
     assert_true(m->norders < MAXO);
@@ -431,7 +432,7 @@ static void property(void **state) {
       check_views(&m, h);
       uint64_t c;
       assert_int_equal(lp_profiles_count(h, &c), LP_OK);
-      if (c > max_profiles) max_profiles = c;
+      if (c > max_profiles) max_profiles = (size_t)c;
       total++;
     }
     /* A reloaded copy has the same views and saves the same bytes. */

@@ -17,8 +17,8 @@
 #                          native builds run them
 #   clv on s390x, bitmap on aarch64   minutes under qemu: each runs on i386
 #                          (native speed) and on the other emulated ARCH
-# Warnings do not fail a cross build (the native gcc and clang builds are
-# -Werror); their count is printed. Each ARCH leaves
+# Cross builds are -Werror like the native gcc and clang builds (32-bit
+# size_t and the cross gcc's own warnings count as errors too). Each ARCH leaves
 # DIR/ARCH/meson-logs/testlog.json, which scripts/test.sh counts.
 # Exit status: 0 when every test passed.
 set -uo pipefail
@@ -79,7 +79,7 @@ for arch in "$@"; do
   start=$(date +%s)
   rm -rf "$dir"
   if ! meson setup "$dir" --cross-file "cross/$triplet.ini" "${extra_ini[@]}" \
-       -Dwerror=false -Dbench=false -Ddocs=disabled -Dfuzzing=replay >"$out/$arch-setup.log" 2>&1; then
+       -Dwerror=true -Dbench=false -Ddocs=disabled -Dfuzzing=replay >"$out/$arch-setup.log" 2>&1; then
     tail -n 30 "$out/$arch-setup.log" >&2
     echo "*** cross $arch: configure failed" >&2
     status=1

@@ -213,8 +213,8 @@ int main(int argc, char **argv) {
 
   /* 3: the parsers alone, over the collected field texts. */
   field_texts ft = {{NULL, 0, 0}, {NULL, 0, 0}, NULL, NULL};
-  ft.ts_end = malloc(id * sizeof *ft.ts_end);
-  ft.amount_end = malloc(id * sizeof *ft.amount_end);
+  ft.ts_end = malloc((size_t)id * sizeof *ft.ts_end);
+  ft.amount_end = malloc((size_t)id * sizeof *ft.amount_end);
   if (ft.ts_end == NULL || ft.amount_end == NULL) die("out of memory");
   run_pass(&in, 0, &ft);
   double best_ts = 1e300, best_amount = 1e300;

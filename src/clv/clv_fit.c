@@ -137,7 +137,7 @@ static double obj_value(clv_obj *o, const double *th, double *gp) {
   double p[CLV_K];
   for (uint32_t j = 0; j < o->k; j++) {
     if (!(th[j] >= -CLV_THETA_MAX && th[j] <= o->hi[j])) return INFINITY;
-    p[j] = exp(th[j]);
+    p[j] = lp_det_exp(th[j]);
   }
   o->evals++;
   bool has = false;
@@ -157,7 +157,7 @@ static double obj_grad(clv_obj *o, const double *th, double *g) {
   if (!isfinite(f)) return f;
   if (gp[0] == gp[0]) {
     for (uint32_t j = 0; j < o->k; j++) {
-      double p = exp(th[j]);
+      double p = lp_det_exp(th[j]);
       g[j] = -gp[j] * p / o->d->wsum + 2.0 * o->pen * p * p;
     }
     return f;
@@ -467,7 +467,7 @@ int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_
   const clv_model *cur = &h->slot[slot];
   if (h->opt.warm_start && cur->present && cur->model == model)
     for (uint32_t j = 0; j < k; j++) {
-      const double t = log(cur->p[j]); /* into the box */
+      const double t = lp_det_log(cur->p[j]); /* into the box */
       start[j] = clamp_theta(&o, j, t);
     }
   double g0[CLV_K];
@@ -484,7 +484,7 @@ int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_
   memset(&M, 0, sizeof M);
   M.present = 1;
   M.model = model;
-  for (uint32_t j = 0; j < k; j++) M.p[j] = exp(res.th[j]);
+  for (uint32_t j = 0; j < k; j++) M.p[j] = lp_det_exp(res.th[j]);
   double Hm[CLV_K * CLV_K], C[CLV_K * CLV_K];
   bool se_ok = hessian(&o, res.th, Hm) && spd_inverse(Hm, k, C);
   for (uint32_t i = 0; i < CLV_K; i++) {

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/detmath.h"
 #include "core/error.h"
 #include "core/mem.h"
 #include "libprofile/clv.h"

@@ -1,8 +1,8 @@
 /*
- * Special functions for the clv models, written with lgamma, log, exp,
- * log1p and expm1 only, so every platform computes the same terms in the
- * same order (libm digamma and hypergeometric functions differ, or do not
- * exist).
+ * Special functions for the clv models, written with the deterministic
+ * lgamma, log, exp, log1p, expm1, sinh and cosh of core/detmath.h only (not
+ * libm's, whose last bits differ between platforms), so every platform
+ * computes the same terms in the same order and gets the same bits.
  * SPDX-License-Identifier: MIT
  */
 #include "clv/clv_internal.h"
@@ -18,10 +18,10 @@ double clv_digamma(double x) {
   }
   double f = 1.0 / (x * x);
   double s = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (1.0 / 132 - f * (691.0 / 32760))))));
-  return r + (log(x) - 0.5 / x - s);
+  return r + (lp_det_log(x) - 0.5 / x - s);
 }
 
-double clv_lbeta(double a, double b) { return lgamma(a) + lgamma(b) - lgamma(a + b); }
+double clv_lbeta(double a, double b) { return lp_det_lgamma(a) + lp_det_lgamma(b) - lp_det_lgamma(a + b); }
 
 double clv_lse(double a, double b) {
   if (a < b) {
@@ -30,7 +30,7 @@ double clv_lse(double a, double b) {
     b = t;
   }
   if (a == -INFINITY) return -INFINITY;
-  return a + log1p(exp(b - a));
+  return a + lp_det_log1p(lp_det_exp(b - a));
 }
 
 /* Terms before a series is declared unsettled (NaN): bounds the time of one
@@ -54,29 +54,29 @@ double clv_lse(double a, double b) {
 #define CLV_DE_H (1.0 / 64.0)
 #define CLV_DE_K 200 /* nodes t = k h for |k| <= K: |t| <= 3.125 */
 static double de_node(double a, double b, double end, bool vform, int k, double *lw, double *wout) {
-  const double t = (double)k * CLV_DE_H, u = 1.5707963267948966 * sinh(t), au = fabs(u);
+  const double t = (double)k * CLV_DE_H, u = 1.5707963267948966 * lp_det_sinh(t), au = fabs(u);
   /* x = tanh(u); (1 + x) / 2 = 1 / (1 + e^-2u), exact near both ends */
-  const double half = u >= 0.0 ? 1.0 / (1.0 + exp(-2.0 * u)) : exp(2.0 * u) / (1.0 + exp(2.0 * u));
+  const double half = u >= 0.0 ? 1.0 / (1.0 + lp_det_exp(-2.0 * u)) : lp_det_exp(2.0 * u) / (1.0 + lp_det_exp(2.0 * u));
   const double x = end * half; /* v or w */
   /* log of the weight: log(end/2 * pi/2 * cosh t) - 2 log cosh u */
-  const double lcu = au + log1p(exp(-2.0 * au)) - 0.6931471805599453;
-  const double lwt = log(end * 0.7853981633974483 * cosh(t)) - 2.0 * lcu;
-  const double w = vform ? exp(log(x) / a) : x;
+  const double lcu = au + lp_det_log1p(lp_det_exp(-2.0 * au)) - 0.6931471805599453;
+  const double lwt = lp_det_log(end * 0.7853981633974483 * lp_det_cosh(t)) - 2.0 * lcu;
+  const double w = vform ? lp_det_exp(lp_det_log(x) / a) : x;
   *wout = w;
   if (!(w > 0.0)) {
     *lw = -INFINITY;
     return -INFINITY;
   }
-  const double l1 = log(-expm1(-w));
+  const double l1 = lp_det_log(-lp_det_expm1(-w));
   *lw = l1;
-  if (vform) return lwt + (a - 1.0) * (l1 - log(w)) + (b - 1.0) * w - log(a);
+  if (vform) return lwt + (a - 1.0) * (l1 - lp_det_log(w)) + (b - 1.0) * w - lp_det_log(a);
   return lwt + (a - 1.0) * l1 + (b - 1.0) * w;
 }
 
 static double h2f1_a1_integral(double a, double b, double z, double *dlog) {
-  const double W = -log1p(-z);
+  const double W = -lp_det_log1p(-z);
   const bool vform = a < 1.0;
-  const double end = vform ? exp(a * log(W)) : W;
+  const double end = vform ? lp_det_exp(a * lp_det_log(W)) : W;
   /* each node once: its log-integrand, log(1 - e^-w) and w kept for the sums */
   double L[2 * CLV_DE_K + 1], LW[2 * CLV_DE_K + 1], WW[2 * CLV_DE_K + 1];
   double M = -INFINITY;
@@ -88,16 +88,16 @@ static double h2f1_a1_integral(double a, double b, double z, double *dlog) {
   if (!isfinite(M)) return NAN;
   double S = 0.0, Sa = 0.0, Sb = 0.0;
   for (size_t i = 0; i < 2 * CLV_DE_K + 1; i++) {
-    const double f = exp(L[i] - M);
+    const double f = lp_det_exp(L[i] - M);
     if (!(f > 0.0)) continue;
     S += f;
     Sa += f * LW[i];
     Sb += f * WW[i];
   }
-  const double val = log(a) - a * log(z) + M + log(S * CLV_DE_H);
+  const double val = lp_det_log(a) - a * lp_det_log(z) + M + lp_det_log(S * CLV_DE_H);
   if (dlog != NULL) {
-    const double fW = exp((a - 1.0) * log(-expm1(-W)) + (b - 1.0) * W - M);
-    dlog[0] = 1.0 / a - log(z) + Sa / S;
+    const double fW = lp_det_exp((a - 1.0) * lp_det_log(-lp_det_expm1(-W)) + (b - 1.0) * W - M);
+    dlog[0] = 1.0 / a - lp_det_log(z) + Sa / S;
     dlog[1] = Sb / S;
     dlog[2] = -a / z + fW / ((1.0 - z) * S * CLV_DE_H);
     dlog[3] = 0.0;
@@ -118,7 +118,7 @@ double clv_log_h2f1_a1(double a, double b, double z) {
   for (uint32_t k = 0; k < CLV_SERIES_MAX; k++) {
     term *= (c + k) / (d + k) * z;
     sum += term;
-    if (term * tail <= 1e-17 * sum) return (1.0 - b) * log1p(-z) + log(sum);
+    if (term * tail <= 1e-17 * sum) return (1.0 - b) * lp_det_log1p(-z) + lp_det_log(sum);
   }
   return NAN;
 }
@@ -150,7 +150,7 @@ double clv_log_h2f1_a1_grad(double a, double b, double z, double *dlog) {
       sc += term * hc;
       sd -= term * hd;
       if (term * tail <= 1e-17 * sum) {
-        val = (1.0 - b) * log1p(-z) + log(sum);
+        val = (1.0 - b) * lp_det_log1p(-z) + lp_det_log(sum);
         break;
       }
     }
@@ -159,7 +159,7 @@ double clv_log_h2f1_a1_grad(double a, double b, double z, double *dlog) {
   /* log F = (1 - b) log(1 - z) + log S(c = a + 1 - b, d = a + 1, z) */
   const double Sc = sc / sum, Sd = sd / sum;
   dlog[0] = Sc + Sd;                              /* a */
-  dlog[1] = -log1p(-z) - Sc;                      /* b */
+  dlog[1] = -lp_det_log1p(-z) - Sc;                      /* b */
   dlog[2] = -(1.0 - b) / (1.0 - z) + sz / sum;    /* z */
   return val;
 }
@@ -190,7 +190,7 @@ static double gamma_any(double a) {
     prod *= a;
     a += 1.0;
   }
-  return exp(lgamma(a)) / prod;
+  return lp_det_exp(lp_det_lgamma(a)) / prod;
 }
 
 double clv_upper_gamma(double a, double z) {
@@ -202,7 +202,7 @@ double clv_upper_gamma(double a, double z) {
       term *= -z / k;
       double add = term / (a + k);
       sum += add;
-      if (fabs(add) <= 1e-17 * fabs(sum)) return gamma_any(a) - exp(a * log(z)) * sum;
+      if (fabs(add) <= 1e-17 * fabs(sum)) return gamma_any(a) - lp_det_exp(a * lp_det_log(z)) * sum;
     }
     return NAN;
   }
@@ -219,7 +219,7 @@ double clv_upper_gamma(double a, double z) {
     d = 1.0 / d;
     double del = d * c;
     hh *= del;
-    if (fabs(del - 1.0) <= 1e-16) return exp(a * log(z) - z) * hh;
+    if (fabs(del - 1.0) <= 1e-16) return lp_det_exp(a * lp_det_log(z) - z) * hh;
   }
   return NAN;
 }

@@ -12,18 +12,18 @@
  * opportunity at time 0 (mbg: every customer may drop out at once). */
 static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) {
   const double r = p[0], al = p[1], a = p[2], b = p[3];
-  const double lnal = log(al), lna = log(a), lg_r = lgamma(r), lb_ab = clv_lbeta(a, b);
+  const double lnal = lp_det_log(al), lna = lp_det_log(a), lg_r = lp_det_lgamma(r), lb_ab = clv_lbeta(a, b);
   const double psi_r = clv_digamma(r), psi_ab = clv_digamma(a + b), psi_b = clv_digamma(b);
   double ll = 0.0, gr = 0.0, gal = 0.0, ga = 0.0, gb = 0.0;
   for (size_t k = 0; k < d->ngroups; k++) {
     const clv_group *G = &d->groups[k];
     const double x = G->x, xb = mbg ? x + 1.0 : x, rx = r + x;
     const bool second = mbg || x > 0.0;
-    const double lnb1 = second ? log(b + xb - 1.0) : 0.0;
+    const double lnb1 = second ? lp_det_log(b + xb - 1.0) : 0.0;
     double lr = 0.0, sr = 0.0, sal = 0.0, sa = 0.0, sb = 0.0;
     for (size_t i = G->begin; i < G->end; i++) {
       const clv_row *R = &d->rows[i];
-      const double lT = log(al + R->T);
+      const double lT = lp_det_log(al + R->T);
       const double A3 = -rx * lT;
       if (!second) {
         lr += R->w * A3;
@@ -31,17 +31,17 @@ static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) 
         sal -= R->w * rx / (al + R->T);
         continue;
       }
-      const double lt = log(al + R->tx);
+      const double lt = lp_det_log(al + R->tx);
       const double A4 = lna - lnb1 - rx * lt;
       const double L = clv_lse(A3, A4);
-      const double w3 = exp(A3 - L), w4 = exp(A4 - L);
+      const double w3 = lp_det_exp(A3 - L), w4 = lp_det_exp(A4 - L);
       lr += R->w * L;
       sr -= R->w * (w3 * lT + w4 * lt);
       sal -= R->w * rx * (w3 / (al + R->T) + w4 / (al + R->tx));
       sa += R->w * w4;
       sb += R->w * w4;
     }
-    const double A1 = lgamma(rx) - lg_r + r * lnal;
+    const double A1 = lp_det_lgamma(rx) - lg_r + r * lnal;
     const double A2 = clv_lbeta(a, b + xb) - lb_ab;
     ll += G->w * (A1 + A2) + lr;
     if (g != NULL) {
@@ -71,11 +71,11 @@ void clv_pnbd_terms(const double *p, double x, double tx, double T, double *B1, 
   const bool a_ge = al >= be;
   const double m = a_ge ? al : be, diff = a_ge ? al - be : be - al;
   const double rx = r + x, aa = r + s + x, bb = a_ge ? s + 1.0 : rx;
-  *B1 = -rx * log(al + T) - s * log(be + T);
-  const double tt = clv_log_h2f1_a1(aa, bb, diff / (m + tx)) - aa * log(m + tx);
-  const double tT = clv_log_h2f1_a1(aa, bb, diff / (m + T)) - aa * log(m + T);
+  *B1 = -rx * lp_det_log(al + T) - s * lp_det_log(be + T);
+  const double tt = clv_log_h2f1_a1(aa, bb, diff / (m + tx)) - aa * lp_det_log(m + tx);
+  const double tT = clv_log_h2f1_a1(aa, bb, diff / (m + T)) - aa * lp_det_log(m + T);
   const double dd = tT - tt;
-  if (dd < 0.0) *B2 = log(s) - log(aa) + tt + log(-expm1(dd));
+  if (dd < 0.0) *B2 = lp_det_log(s) - lp_det_log(aa) + tt + lp_det_log(-lp_det_expm1(dd));
   else if (dd != dd) *B2 = NAN;
   else *B2 = -INFINITY;
 }
@@ -86,7 +86,7 @@ static double pnbd_tt_grad(const double *p, double x, double y, double *g) {
   const double r = p[0], al = p[1], s = p[2], be = p[3];
   const bool a_ge = al >= be;
   const double m = a_ge ? al : be, diff = a_ge ? al - be : be - al;
-  const double aa = r + s + x, bb = a_ge ? s + 1.0 : r + x, my = m + y, lmy = log(my);
+  const double aa = r + s + x, bb = a_ge ? s + 1.0 : r + x, my = m + y, lmy = lp_det_log(my);
   double D[4];
   const double v = clv_log_h2f1_a1_grad(aa, bb, diff / my, D) - aa * lmy;
   /* d aa = dr + ds; d bb = ds (alpha >= beta) or dr; z = diff / (m + y) */
@@ -105,7 +105,7 @@ static double pnbd_tt_grad(const double *p, double x, double y, double *g) {
  * expressions of clv_pnbd_terms, so the value has the same bits. */
 static double ll_pnbd(const double *p, const clv_fitdata *d, double *g) {
   const double r = p[0], al = p[1], s = p[2], be = p[3];
-  const double lg_r = lgamma(r), lal = log(al), lbe = log(be), base = r * lal + s * lbe;
+  const double lg_r = lp_det_lgamma(r), lal = lp_det_log(al), lbe = lp_det_log(be), base = r * lal + s * lbe;
   const double psi_r = g != NULL ? clv_digamma(r) : 0.0;
   double ll = 0.0, acc[4] = {0, 0, 0, 0};
   for (size_t k = 0; k < d->ngroups; k++) {
@@ -120,23 +120,23 @@ static double ll_pnbd(const double *p, const clv_fitdata *d, double *g) {
         lr += R->w * (B2 == B2 ? clv_lse(B1, B2) : NAN);
         continue;
       }
-      const double laT = log(al + R->T), lbT = log(be + R->T);
+      const double laT = lp_det_log(al + R->T), lbT = lp_det_log(be + R->T);
       B1 = -rx * laT - s * lbT;
       double gt[4], gT[4];
       const double tt = pnbd_tt_grad(p, x, R->tx, gt), tT = pnbd_tt_grad(p, x, R->T, gT);
       const double dd = tT - tt;
-      if (dd < 0.0) B2 = log(s) - log(aa) + tt + log(-expm1(dd));
+      if (dd < 0.0) B2 = lp_det_log(s) - lp_det_log(aa) + tt + lp_det_log(-lp_det_expm1(dd));
       else if (dd != dd) B2 = NAN;
       else B2 = -INFINITY;
       if (B2 != B2) return NAN;
-      const double L = clv_lse(B1, B2), w1 = exp(B1 - L);
+      const double L = clv_lse(B1, B2), w1 = lp_det_exp(B1 - L);
       lr += R->w * L;
       acc[0] -= R->w * w1 * laT;
       acc[1] -= R->w * w1 * rx / (al + R->T);
       acc[2] -= R->w * w1 * lbT;
       acc[3] -= R->w * w1 * s / (be + R->T);
       if (B2 == -INFINITY) continue;
-      const double w2 = exp(B2 - L), q = exp(dd), om = -expm1(dd);
+      const double w2 = lp_det_exp(B2 - L), q = lp_det_exp(dd), om = -lp_det_expm1(dd);
       for (int j = 0; j < 4; j++) {
         double dB2 = (gt[j] - q * gT[j]) / om;
         if (j == 0) dB2 -= 1.0 / aa;
@@ -144,7 +144,7 @@ static double ll_pnbd(const double *p, const clv_fitdata *d, double *g) {
         acc[j] += R->w * w2 * dB2;
       }
     }
-    ll += G->w * (lgamma(rx) - lg_r + base) + lr;
+    ll += G->w * (lp_det_lgamma(rx) - lg_r + base) + lr;
     if (g != NULL) {
       acc[0] += G->w * (clv_digamma(rx) - psi_r + lal);
       acc[1] += G->w * r / al;
@@ -180,21 +180,21 @@ static double ll_bgbb(const double *p, const clv_fitdata *d) {
  * density of the mean spend m of x purchases. Rows keep m in tx. */
 static double ll_gg(const double *p, const clv_fitdata *d, double *g) {
   const double pp = p[0], q = p[1], v = p[2];
-  const double lg_q = lgamma(q), lnv = log(v), psi_q = clv_digamma(q);
+  const double lg_q = lp_det_lgamma(q), lnv = lp_det_log(v), psi_q = clv_digamma(q);
   double ll = 0.0, gp = 0.0, gq = 0.0, gv = 0.0;
   for (size_t k = 0; k < d->ngroups; k++) {
     const clv_group *G = &d->groups[k];
-    const double x = G->x, px = pp * x, lnx = log(x);
+    const double x = G->x, px = pp * x, lnx = lp_det_log(x);
     double lr = 0.0, sp = 0.0, sq = 0.0, sv = 0.0;
     for (size_t i = G->begin; i < G->end; i++) {
       const clv_row *R = &d->rows[i];
-      const double lm = log(R->tx), lxm = log(x * R->tx + v);
+      const double lm = lp_det_log(R->tx), lxm = lp_det_log(x * R->tx + v);
       lr += R->w * ((px - 1.0) * lm - (px + q) * lxm);
       sp += R->w * x * (lm - lxm);
       sq -= R->w * lxm;
       sv -= R->w * (px + q) / (x * R->tx + v);
     }
-    ll += G->w * (lgamma(px + q) - lgamma(px) - lg_q + q * lnv + px * lnx) + lr;
+    ll += G->w * (lp_det_lgamma(px + q) - lp_det_lgamma(px) - lg_q + q * lnv + px * lnx) + lr;
     if (g != NULL) {
       const double psi_pq = clv_digamma(px + q);
       gp += G->w * x * (psi_pq - clv_digamma(px) + lnx) + sp;

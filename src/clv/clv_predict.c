@@ -13,9 +13,9 @@ static double dead_odds(uint32_t model, const double *p, double x, double tx, do
   switch (model) {
   case LP_CLV_MODEL_BGNBD:
     if (x == 0.0) return -INFINITY;
-    return log(p[2]) - log(p[3] + x - 1.0) + (p[0] + x) * (log(p[1] + T) - log(p[1] + tx));
+    return lp_det_log(p[2]) - lp_det_log(p[3] + x - 1.0) + (p[0] + x) * (lp_det_log(p[1] + T) - lp_det_log(p[1] + tx));
   case LP_CLV_MODEL_MBGNBD:
-    return log(p[2]) - log(p[3] + x) + (p[0] + x) * (log(p[1] + T) - log(p[1] + tx));
+    return lp_det_log(p[2]) - lp_det_log(p[3] + x) + (p[0] + x) * (lp_det_log(p[1] + T) - lp_det_log(p[1] + tx));
   case LP_CLV_MODEL_PNBD: {
     double B1, B2;
     clv_pnbd_terms(p, x, tx, T, &B1, &B2);
@@ -26,7 +26,7 @@ static double dead_odds(uint32_t model, const double *p, double x, double tx, do
   }
 }
 
-static double alive_from_odds(double lo) { return lo == -INFINITY ? 1.0 : 1.0 / (1.0 + exp(lo)); }
+static double alive_from_odds(double lo) { return lo == -INFINITY ? 1.0 : 1.0 / (1.0 + lp_det_exp(lo)); }
 
 /* log of (1-z)^e1 2F1(a1, b1; c; z) = (1-z)^e2 2F1(a2, b2; c; z), two
  * forms of one positive value: the series of the form whose numerator
@@ -37,7 +37,7 @@ static double log_2f1_pair(double c, double z, double e1, double a1, double b1, 
   const bool first = fabs(a1 * b1) <= fabs(a2 * b2);
   const double F = first ? clv_h2f1(a1, b1, c, z) : clv_h2f1(a2, b2, c, z);
   if (!(F > 0.0)) return NAN;
-  return (first ? e1 : e2) * log1p(-z) + log(F);
+  return (first ? e1 : e2) * lp_det_log1p(-z) + lp_det_log(F);
 }
 
 /* P(alive at T + t) given (x, t_x, T), whatever happens in (T, T + t]. */
@@ -45,18 +45,18 @@ static double p_alive(uint32_t model, const double *p, double x, double tx, doub
   if (model == LP_CLV_MODEL_BGBB) {
     const double lab = clv_lbeta(p[0], p[1]), lgd = clv_lbeta(p[2], p[3]);
     double num = clv_lbeta(p[0] + x, p[1] + T - x) - lab + clv_lbeta(p[2], p[3] + T + t) - lgd;
-    return exp(num - clv_bgbb_row(p, x, tx, T));
+    return lp_det_exp(num - clv_bgbb_row(p, x, tx, T));
   }
   double now = alive_from_odds(dead_odds(model, p, x, tx, T));
   if (t == 0.0) return now;
   if (model == LP_CLV_MODEL_PNBD) /* mu | alive at T ~ Gamma(s + 0, beta + T) */
-    return now * exp(-p[2] * log1p(t / (p[3] + T)));
+    return now * lp_det_exp(-p[2] * lp_det_log1p(t / (p[3] + T)));
   /* BG/NBD, MBG/NBD: lambda | alive ~ Gamma(r + x, alpha + T), p | alive ~
    * Beta(a, b + x (+1)); E[exp(-lambda p t)] = 2F1(r+x, a; a+b+x(+1); -w),
    * w = t / (alpha + T), through Pfaff's transformation (either form) to 0 <= u < 1. */
   const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
   const double w = t / (al + T), u = w / (1.0 + w);
-  return now * exp(log_2f1_pair(a + b + x + one, u, a, a + b + one - r, a, r + x, r + x, b + x + one));
+  return now * lp_det_exp(log_2f1_pair(a + b + x + one, u, a, a + b + one - r, a, r + x, r + x, b + x + one));
 }
 
 /* BG/NBD and MBG/NBD: FHL 2005 eq. 10 and its MBG/NBD analogue without
@@ -69,7 +69,7 @@ static double bg_expected_alive(uint32_t model, const double *p, double x, doubl
   const double r = p[0], al = p[1], a = p[2], b = p[3], one = model == LP_CLV_MODEL_MBGNBD;
   const double z = t / (al + T + t), c = a + b + x - 1.0 + one;
   const double lv = log_2f1_pair(c, z, a - 1.0, a + b - 1.0 + one - r, a - 1.0, r + x, r + x, b + x + one);
-  return c / (a - 1.0) * -expm1(lv);
+  return c / (a - 1.0) * -lp_det_expm1(lv);
 }
 
 /* A memo of bg_expected_alive over (x, T, t), direct mapped, on the
@@ -123,20 +123,20 @@ static double conditional(uint32_t model, const double *p, double x, double tx, 
   }
   case LP_CLV_MODEL_PNBD: {
     const double r = p[0], al = p[1], s = p[2], be = p[3];
-    const double L = log1p(t / (be + T));
+    const double L = lp_det_log1p(t / (be + T));
     const double sm1 = s - 1.0;
     /* [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1), continuous at s = 1 */
-    const double frac = fabs(sm1) < 1e-12 ? L : -expm1(-sm1 * L) / sm1;
+    const double frac = fabs(sm1) < 1e-12 ? L : -lp_det_expm1(-sm1 * L) / sm1;
     return alive_from_odds(dead_odds(model, p, x, tx, T)) * (r + x) * (be + T) / (al + T) * frac;
   }
   case LP_CLV_MODEL_BGBB: {
     const double al = p[0], be = p[1], ga = p[2], de = p[3], n = T;
     const double lead = clv_lbeta(al + x + 1.0, be + n - x) - clv_lbeta(al, be) -
-                        clv_bgbb_row(p, x, tx, n) + lgamma(ga + de) - lgamma(1.0 + de);
-    const double g1 = lgamma(1.0 + de + n) - lgamma(ga + de + n);
-    const double g2 = lgamma(1.0 + de + n + t) - lgamma(ga + de + n + t);
+                        clv_bgbb_row(p, x, tx, n) + lp_det_lgamma(ga + de) - lp_det_lgamma(1.0 + de);
+    const double g1 = lp_det_lgamma(1.0 + de + n) - lp_det_lgamma(ga + de + n);
+    const double g2 = lp_det_lgamma(1.0 + de + n + t) - lp_det_lgamma(ga + de + n + t);
     /* exp(g1) - exp(g2) = exp(g1) * -expm1(g2 - g1) */
-    return exp(lead + g1) * -expm1(g2 - g1) * de / (ga - 1.0);
+    return lp_det_exp(lead + g1) * -lp_det_expm1(g2 - g1) * de / (ga - 1.0);
   }
   default:
     return NAN;
@@ -152,8 +152,8 @@ static double dert(const double *p, double x, double tx, double T, double delta)
   clv_pnbd_terms(p, x, tx, T, &B1, &B2);
   const double G = clv_upper_gamma(1.0 - s, z);
   if (!(G > 0.0)) return NAN;
-  return exp(log(r + x) + (s - 1.0) * log(delta) - (r + x + 1.0) * log(al + T) - clv_lse(B1, B2) +
-             z + log(G));
+  return lp_det_exp(lp_det_log(r + x) + (s - 1.0) * lp_det_log(delta) - (r + x + 1.0) * lp_det_log(al + T) - clv_lse(B1, B2) +
+             z + lp_det_log(G));
 }
 
 static double gg_mean(const double *p, double x, double m) {
@@ -218,17 +218,17 @@ int lp_clv_expected(const lp_clv *h, double t, double *out) {
 #define CLV_PNBD_PN_STEPS 2048u
 static double pnbd_prob_n(const double *p, double t, double n) {
   const double r = p[0], al = p[1], s = p[2], be = p[3];
-  const double lK = lgamma(r + n) - lgamma(r) - lgamma(n + 1.0);
-  const double W = log1p(t / al);
-  const double alive = exp(lK - r * W + (n > 0.0 ? n * (log(t) - log(al + t)) : 0.0) -
-                           s * log1p(t / be));
-  const double c = lK + log(s) + log(al) + s * log(be), h = W / CLV_PNBD_PN_STEPS;
+  const double lK = lp_det_lgamma(r + n) - lp_det_lgamma(r) - lp_det_lgamma(n + 1.0);
+  const double W = lp_det_log1p(t / al);
+  const double alive = lp_det_exp(lK - r * W + (n > 0.0 ? n * (lp_det_log(t) - lp_det_log(al + t)) : 0.0) -
+                           s * lp_det_log1p(t / be));
+  const double c = lK + lp_det_log(s) + lp_det_log(al) + s * lp_det_log(be), h = W / CLV_PNBD_PN_STEPS;
   double sum = 0.0;
   for (uint32_t i = 0; i <= CLV_PNBD_PN_STEPS; i++) {
-    const double w = i == CLV_PNBD_PN_STEPS ? W : (double)i * h, u = -expm1(-w);
+    const double w = i == CLV_PNBD_PN_STEPS ? W : (double)i * h, u = -lp_det_expm1(-w);
     double f;
-    if (u == 0.0) f = n == 0.0 ? exp(c - (s + 1.0) * log(be)) : 0.0;
-    else f = exp(c + (n > 0.0 ? n * log(u) : 0.0) - (r + s) * w - (s + 1.0) * log(be + (al - be) * u));
+    if (u == 0.0) f = n == 0.0 ? lp_det_exp(c - (s + 1.0) * lp_det_log(be)) : 0.0;
+    else f = lp_det_exp(c + (n > 0.0 ? n * lp_det_log(u) : 0.0) - (r + s) * w - (s + 1.0) * lp_det_log(be + (al - be) * u));
     const double wt = (i == 0 || i == CLV_PNBD_PN_STEPS) ? 1.0 : (i % 2u ? 4.0 : 2.0);
     sum += wt * f;
   }
@@ -241,13 +241,13 @@ static double pnbd_prob_n(const double *p, double t, double n) {
 static double bgbb_prob_n(const double *p, double m, double n) {
   const double al = p[0], be = p[1], ga = p[2], de = p[3];
   if (n > m) return 0.0;
-  const double lab = clv_lbeta(al, be), lgd = clv_lbeta(ga, de), lgx = lgamma(n + 1.0);
-  double L = lgamma(m + 1.0) - lgx - lgamma(m - n + 1.0) + clv_lbeta(al + n, be + m - n) - lab +
+  const double lab = clv_lbeta(al, be), lgd = clv_lbeta(ga, de), lgx = lp_det_lgamma(n + 1.0);
+  double L = lp_det_lgamma(m + 1.0) - lgx - lp_det_lgamma(m - n + 1.0) + clv_lbeta(al + n, be + m - n) - lab +
              clv_lbeta(ga, de + m) - lgd;
   for (double i = n; i < m; i += 1.0)
-    L = clv_lse(L, lgamma(i + 1.0) - lgx - lgamma(i - n + 1.0) + clv_lbeta(al + n, be + i - n) - lab +
+    L = clv_lse(L, lp_det_lgamma(i + 1.0) - lgx - lp_det_lgamma(i - n + 1.0) + clv_lbeta(al + n, be + i - n) - lab +
                        clv_lbeta(ga + 1.0, de + i) - lgd);
-  return exp(L);
+  return lp_det_exp(L);
 }
 
 int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out) {
@@ -278,16 +278,16 @@ int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out) {
    * more, or dropped out right after the n-th (MBG/NBD: also at time 0,
    * so one dropout chance more) with n purchases before t. */
   const double one = mbg ? 1.0 : 0.0;
-  const double lq = log(al / (al + t)), lz = log(t / (al + t)), lab = clv_lbeta(a, b);
-  double v = exp(clv_lbeta(a, b + n + one) - lab + lgamma(r + n) - lgamma(r) - lgamma(n + 1.0) +
+  const double lq = lp_det_log(al / (al + t)), lz = lp_det_log(t / (al + t)), lab = clv_lbeta(a, b);
+  double v = lp_det_exp(clv_lbeta(a, b + n + one) - lab + lp_det_lgamma(r + n) - lp_det_lgamma(r) - lp_det_lgamma(n + 1.0) +
                  r * lq + n * lz);
   if (k > 0 || mbg) {
     double head = 0.0;
     for (double j = 0.0; j < n; j += 1.0)
-      head += exp(lgamma(r + j) - lgamma(r) - lgamma(j + 1.0) + r * lq + j * lz);
+      head += lp_det_exp(lp_det_lgamma(r + j) - lp_det_lgamma(r) - lp_det_lgamma(j + 1.0) + r * lq + j * lz);
     double tail = 1.0 - head;
     if (tail < 0.0) tail = 0.0;
-    v += exp(clv_lbeta(a + 1.0, b + n - 1.0 + one) - lab) * tail;
+    v += lp_det_exp(clv_lbeta(a + 1.0, b + n - 1.0 + one) - lab) * tail;
   }
   *out = v;
   return LP_OK;
@@ -360,7 +360,7 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
     for (size_t i = 0; i < data->n; i++) out[i] = gg_mean(S->p, X[i], X[i] > 0.0 ? M[i] : 0.0);
     break;
   case LP_CLV_PRED_DERT: {
-    const double delta = log1p(h->opt.discount) / h->opt.step;
+    const double delta = lp_det_log1p(h->opt.discount) / h->opt.step;
     for (size_t i = 0; i < data->n; i++) out[i] = dert(P->p, X[i], TX[i], TT[i], delta);
     break;
   }

@@ -6,6 +6,7 @@
 #ifndef LP_FUZZ_COMMON_H
 #define LP_FUZZ_COMMON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,26 @@ static inline int lp_fuzz_wrap_sections(const uint8_t *p, size_t n, uint32_t kin
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
   lp_snapshot_writer_free(w);
   return rc;
+}
+
+/* The entry step of a section-list target: an input starting with 'S' is
+ * wrapped (lp_fuzz_wrap_sections) and *data / *size then point into
+ * *wrapped, which the caller frees with lp_membuf_free (NULL otherwise).
+ * Returns false when the input should be skipped. */
+static inline bool lp_fuzz_unwrap_input(const uint8_t **data, size_t *size, uint32_t kind,
+                                        const uint32_t *types, size_t ntypes,
+                                        lp_membuf **wrapped) {
+  *wrapped = NULL;
+  if (*size == 0 || (*data)[0] != 'S') return true;
+  if (lp_membuf_create(NULL, wrapped) != LP_OK) return false;
+  if (lp_fuzz_wrap_sections(*data + 1, *size - 1, kind, types, ntypes, *wrapped) != LP_OK) {
+    lp_membuf_free(*wrapped);
+    *wrapped = NULL;
+    return false;
+  }
+  *data = lp_membuf_data(*wrapped);
+  *size = lp_membuf_size(*wrapped);
+  return true;
 }
 
 /* Seed files for a target: DIR/NAME.lps (the snapshot) and DIR/NAME.sec

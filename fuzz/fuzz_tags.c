@@ -85,17 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_fuzz_budget budget;
   lp_allocator alloc;
   lp_fuzz_allocator(&budget, &alloc, 64u << 20);
-  lp_membuf *wrapped = NULL;
-  if (size > 0 && data[0] == 'S') {
-    if (lp_membuf_create(NULL, &wrapped) != LP_OK) return 0;
-    if (lp_fuzz_wrap_sections(data + 1, size - 1, LP_TAGS_SNAPSHOT_KIND, section_types, 7,
-                              wrapped) != LP_OK) {
-      lp_membuf_free(wrapped);
-      return 0;
-    }
-    data = lp_membuf_data(wrapped);
-    size = lp_membuf_size(wrapped);
-  }
+  lp_membuf *wrapped;
+  if (!lp_fuzz_unwrap_input(&data, &size, LP_TAGS_SNAPSHOT_KIND, section_types, 7, &wrapped))
+    return 0;
   lp_tags *h;
   if (lp_tags_create(&alloc, &h) == LP_OK) {
     lp_memreader mr;

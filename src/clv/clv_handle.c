@@ -388,7 +388,7 @@ int lp_clv_params(const lp_clv *h, uint32_t model, uint32_t what, double *out, s
   if (needed == NULL) return lp_error_set(e, LP_EINVAL, "needed: NULL");
   if (out == NULL && capacity > 0) return lp_error_set(e, LP_EINVAL, "out: NULL with capacity > 0");
   if (what > LP_CLV_COVARIANCE) return lp_error_set(e, LP_EINVAL, "unknown table %u", what);
-  const clv_model *m;
+  const clv_model *m = NULL;
   int rc = held(h, model, &m);
   if (rc != LP_OK) return rc;
   const size_t k = lp_clv_param_count(model);
@@ -410,7 +410,7 @@ int lp_clv_report(const lp_clv *h, uint32_t model, lp_clv_fit_report *out) {
   CLV_GUARD(h, "lp_clv_report");
   if (out == NULL || out->struct_size < sizeof(lp_clv_fit_report))
     return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "out: NULL or struct_size too small");
-  const clv_model *m;
+  const clv_model *m = NULL;
   int rc = held(h, model, &m);
   if (rc != LP_OK) return rc;
   *out = m->rep;

@@ -74,7 +74,7 @@ static const norm_case norm_cases[] = {
 static void normalisers_follow_the_tables(void **state) {
   (void)state;
   assert_int_equal(LP_IDGRAPH_RULES_VERSION, 1); /* the tables below are version 1 */
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, false, &g), LP_OK);
   for (size_t i = 0; i < sizeof norm_cases / sizeof norm_cases[0]; i++) {
     const norm_case *c = &norm_cases[i];
@@ -116,7 +116,7 @@ static int digits_only(void *ud, const char *in, size_t len, char *out, size_t c
 
 static void host_normaliser_and_blocklist(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
   d.name = "account";
@@ -162,7 +162,7 @@ static void host_normaliser_and_blocklist(void **state) {
 
 static void merges_and_profile_ids(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   idt_event e1 = {100, "web", 2, {T_EMAIL, T_DEVICE}, {"a@x.com", "D1"}};
   idt_event e2 = {200, "app", 2, {T_USER, T_DEVICE}, {"u1", "d1"}};
@@ -217,7 +217,7 @@ static void merges_and_profile_ids(void **state) {
 
 static void unique_and_limit_rules_refuse_merges(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   idt_event e1 = {100, "web", 2, {T_USER, T_DEVICE}, {"u1", "d1"}};
   idt_event e2 = {200, "web", 2, {T_USER, T_DEVICE}, {"u2", "d1"}};
@@ -257,7 +257,7 @@ static int bits_of(uint64_t x) {
 
 static void quarantine_stops_super_nodes(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, 2), LP_OK);
   const char *mails[4] = {"p1@x.com", "p2@x.com", "p3@x.com", "p4@x.com"};
@@ -299,7 +299,7 @@ static void quarantine_stops_super_nodes(void **state) {
   assert_int_equal(info[0].type, T_DEVICE);
   assert_int_equal(info[0].quarantined, 1);
   /* The same in any order, e.g. backwards. */
-  lp_idgraph *g2;
+  lp_idgraph *g2 = NULL;
   assert_int_equal(idt_make(NULL, true, &g2), LP_OK);
   assert_int_equal(lp_idgraph_set_int(g2, LP_IDGRAPH_QUARANTINE_AFTER, 2), LP_OK);
   for (int i = 3; i >= 0; i--) {
@@ -333,7 +333,7 @@ static void record(void *ud, uint32_t kind, uint64_t old_id, uint64_t new_id) {
 
 static void late_event_recomputes_and_notifies(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   notes r;
   memset(&r, 0, sizeof r);
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
@@ -363,7 +363,7 @@ static void late_event_recomputes_and_notifies(void **state) {
       saw_split = r.kind[i] == (now == before ? LP_IDGRAPH_SPLIT : LP_IDGRAPH_MERGED);
   assert_true(saw_split);
   /* Same as observing in canonical order. */
-  lp_idgraph *g2;
+  lp_idgraph *g2 = NULL;
   assert_int_equal(idt_make(NULL, true, &g2), LP_OK);
   assert_int_equal(idt_observe(g2, &e0, &p), LP_OK);
   assert_int_equal(idt_observe(g2, &e1, &p), LP_OK);
@@ -390,7 +390,7 @@ static void late_event_recomputes_and_notifies(void **state) {
 
 static void explain_gives_the_chain(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   idt_event e1 = {100, "web", 2, {T_EMAIL, T_DEVICE}, {"e@x.com", "d1"}};
   idt_event e2 = {200, "app", 2, {T_USER, T_DEVICE}, {"u1", "d1"}};
@@ -432,7 +432,7 @@ static void explain_gives_the_chain(void **state) {
 
 static void raw_values_on_opt_in(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, false, &g), LP_OK);
   assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
   idt_event e = {1, "web", 2, {T_EMAIL, T_PHONE}, {" Jo.E+x@gmail.com", "0044 20 7946 0958"}};
@@ -489,7 +489,7 @@ static int observe_people(lp_idgraph *g, int upto) {
 }
 
 static lp_idgraph *narrow_graph(const lp_allocator *alloc, bool narrow) {
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   if (idt_make(alloc, true, &g) != LP_OK) return NULL;
   if (narrow) assert_int_equal(lp_idgraph_set_hash(g, narrow_hash, NULL), LP_OK);
   return g;
@@ -619,7 +619,7 @@ static void low_half_namesakes_survive_allocation_failures(void **state) {
 
 static void errors_are_reported(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(lp_idgraph_create(NULL, NULL), LP_EINVAL);
   lp_allocator bad = LP_ALLOCATOR_INIT;
   bad.struct_size = 1;

@@ -19,7 +19,7 @@ static lp_idgraph_stats stats_of(const lp_idgraph *g) {
 
 static void invalid_utf8_values_are_counted_invalid(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   /* The e-mail of the issue: 0xff and 0xc0 can never appear in UTF-8. */
   static const char bad_email[] = "a\xff@b\xc0.com";
@@ -67,7 +67,7 @@ static void invalid_utf8_values_are_counted_invalid(void **state) {
 
 static void an_oversized_value_is_invalid_not_fatal(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   char cookie[LP_IDGRAPH_MAX_VALUE_LEN + 1];
   memset(cookie, 'c', sizeof cookie);
@@ -92,7 +92,7 @@ static void an_oversized_value_is_invalid_not_fatal(void **state) {
 
 static void type_names_must_be_utf8(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
   uint32_t t = 99;
@@ -151,7 +151,7 @@ static void merging_events(lp_idgraph *g) {
 
 static void observe_from_notify_is_refused(void **state) {
   (void)state;
-  lp_idgraph *g, *plain;
+  lp_idgraph *g = NULL, *plain = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   assert_int_equal(idt_make(NULL, true, &plain), LP_OK);
   reenter r;
@@ -198,7 +198,7 @@ static int reentering_hash(void *ud, const void *data, size_t len, uint8_t *out1
 
 static void host_normaliser_and_hash_cannot_reenter(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
   d.name = "account";
@@ -233,7 +233,7 @@ static void host_normaliser_and_hash_cannot_reenter(void **state) {
 
 static void failures_leave_their_own_message(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   uint32_t t;
   /* A previous, different failure first, so a stale message shows. */
@@ -259,7 +259,7 @@ static void failures_leave_their_own_message(void **state) {
 
 static void small_buffers_get_ebufsize_and_nothing_written(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   merging_events(g);
   idt_event e4 = {400, "web", 1, {T_USER}, {"u-alone"}};
@@ -330,7 +330,7 @@ static const option_case option_cases[] = {
 
 static void every_option_key_sets_gets_and_bounds(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
   for (size_t i = 0; i < sizeof option_cases / sizeof option_cases[0]; i++) {
     const option_case *c = &option_cases[i];
@@ -392,7 +392,7 @@ static void every_option_key_sets_gets_and_bounds(void **state) {
 
 static void limits_are_the_macros(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
   char name[LP_IDGRAPH_MAX_TYPE_NAME_LEN + 2];
   memset(name, 'n', sizeof name);
@@ -542,7 +542,7 @@ static int m_forget_identifier(lp_idgraph *g) {
   return lp_idgraph_forget_identifier(g, &a);
 }
 static int m_merge(lp_idgraph *g) {
-  lp_idgraph *shard;
+  lp_idgraph *shard = NULL;
   assert_int_equal(idt_make(NULL, true, &shard), LP_OK);
   idt_event e = {300, "app", 2, {T_DEVICE, T_DEVICE}, {"dev-1", "dev-2"}};
   assert_int_equal(idt_observe(shard, &e, NULL), LP_OK);
@@ -558,7 +558,7 @@ static void every_callback_refuses_reentry(void **state) {
                                   m_remove_source, m_forget_profile, m_forget_identifier,
                                   m_merge};
   for (size_t i = 0; i < sizeof muts / sizeof muts[0]; i++) {
-    lp_idgraph *g, *plain;
+    lp_idgraph *g = NULL, *plain = NULL;
     assert_int_equal(idt_make(NULL, true, &g), LP_OK);
     assert_int_equal(idt_make(NULL, true, &plain), LP_OK);
     idt_event e1 = {100, "web", 2, {T_EMAIL, T_DEVICE}, {"a@x.com", "dev-1"}};
@@ -586,7 +586,7 @@ static void every_callback_refuses_reentry(void **state) {
     lp_idgraph_free(plain);
   }
   /* the writer of save and the reader of load */
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   merging_events(g);
   lp_membuf *want = idt_save(g);
@@ -630,7 +630,7 @@ static void says(lp_idgraph *g, int got, int want, const char *text) {
 
 static void every_function_leaves_its_message(void **state) {
   (void)state;
-  lp_idgraph *g, *other;
+  lp_idgraph *g = NULL, *other = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   assert_int_equal(lp_idgraph_create(NULL, &other), LP_OK);
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
@@ -687,7 +687,7 @@ static void every_function_leaves_its_message(void **state) {
 
 static void checker_finds_broken_invariants(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   merging_events(g);
   assert_int_equal(idg_check(g), LP_OK);
@@ -753,7 +753,7 @@ static void merged_shards_equal_one_graph(void **state) {
   (void)state;
   for (uint64_t round = 1; round <= 12; round++) {
     uint64_t seed = round * 7919, split = round * 104729;
-    lp_idgraph *all, *s0, *s1, *s2;
+    lp_idgraph *all = NULL, *s0 = NULL, *s1 = NULL, *s2 = NULL;
     assert_int_equal(idt_make(NULL, true, &all), LP_OK);
     assert_int_equal(idt_make(NULL, true, &s0), LP_OK);
     assert_int_equal(idt_make(NULL, true, &s1), LP_OK);
@@ -781,7 +781,7 @@ static void merged_shards_equal_one_graph(void **state) {
     if (round > 8) assert_true(a.quarantined > 0);
     assert_true(a.merges > 0 && a.conflicts > 0);
     /* src is unchanged and can be merged again elsewhere */
-    lp_idgraph *t;
+    lp_idgraph *t = NULL;
     assert_int_equal(idt_make(NULL, true, &t), LP_OK);
     if (round % 2 == 0) assert_int_equal(lp_idgraph_set_int(t, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
     if (round > 8) assert_int_equal(lp_idgraph_set_int(t, LP_IDGRAPH_QUARANTINE_AFTER, 3), LP_OK);
@@ -807,7 +807,7 @@ static void count_notify(void *ud, uint32_t change, uint64_t old_id, uint64_t ne
 
 static void merge_refuses_incompatible_graphs(void **state) {
   (void)state;
-  lp_idgraph *a, *b;
+  lp_idgraph *a = NULL, *b = NULL;
   assert_int_equal(idt_make(NULL, true, &a), LP_OK);
   merging_events(a);
   lp_membuf *before = idt_save(a);
@@ -877,7 +877,7 @@ typedef struct merge_ctx {
 
 static int merge_flow(const lp_allocator *alloc, void *ctx) {
   merge_ctx *c = ctx;
-  lp_idgraph *dst, *src;
+  lp_idgraph *dst = NULL, *src = NULL;
   int rc = idt_make(alloc, true, &dst);
   if (rc != LP_OK) return rc;
   rc = idt_make(alloc, true, &src);
@@ -927,7 +927,7 @@ static void merge_survives_allocation_failures(void **state) {
  * finds the profile from it. Every documented error of both. */
 static void identifier_hash_and_profile_of_hash(void **state) {
   (void)state;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   lp_idgraph_ident ids[2] = {idt_id(T_EMAIL, " Ann@Example.org"), idt_id(T_DEVICE, "DEV-9")};
   uint64_t pid;
@@ -976,7 +976,7 @@ static void identifier_hash_and_profile_of_hash(void **state) {
  * save the same bytes. */
 static void tombstones_save_canonically(void **state) {
   (void)state;
-  lp_idgraph *g, *h;
+  lp_idgraph *g = NULL, *h = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
   char v[32];
   for (int i = 0; i < 200; i++) {

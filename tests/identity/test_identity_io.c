@@ -18,7 +18,7 @@ static const idt_event sample[] = {
 #define NSAMPLE (sizeof sample / sizeof sample[0])
 
 static int build_sample(const lp_allocator *alloc, bool raw, lp_idgraph **out) {
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = idt_make(alloc, false, &g);
   if (rc != LP_OK) return rc;
   if (raw) assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
@@ -46,7 +46,7 @@ static int load_bytes(lp_idgraph *g, const lp_membuf *b) {
 static void round_trip_is_exact(void **state) {
   (void)state;
   for (int raw = 0; raw <= 1; raw++) {
-    lp_idgraph *g = sample_graph(raw), *h;
+    lp_idgraph *g = sample_graph(raw), *h = NULL;
     lp_membuf *a = idt_save(g);
     assert_int_equal(idt_make(NULL, false, &h), LP_OK);
     if (raw) assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
@@ -74,7 +74,7 @@ static void round_trip_is_exact(void **state) {
 
 static void load_checks_compatibility(void **state) {
   (void)state;
-  lp_idgraph *g = sample_graph(false), *h;
+  lp_idgraph *g = sample_graph(false), *h = NULL;
   lp_membuf *a = idt_save(g);
   /* different key */
   assert_int_equal(lp_idgraph_create(NULL, &h), LP_OK);
@@ -124,7 +124,7 @@ static void load_checks_compatibility(void **state) {
  * that refused it is unchanged. */
 static void hostile_snapshots_are_refused(void **state) {
   (void)state;
-  lp_idgraph *g = sample_graph(true), *h;
+  lp_idgraph *g = sample_graph(true), *h = NULL;
   lp_membuf *a = idt_save(g);
   assert_int_equal(idt_make(NULL, false, &h), LP_OK);
   assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
@@ -171,7 +171,7 @@ static void io_fails_cleanly_at_every_byte(void **state) {
     assert_int_equal(rc, LP_EIO);
     idt_check(g);
   }
-  lp_idgraph *h;
+  lp_idgraph *h = NULL;
   assert_int_equal(idt_make(NULL, false, &h), LP_OK);
   lp_membuf *empty = idt_save(h);
   for (size_t at = 0; at < size; at++) {
@@ -243,7 +243,7 @@ static void erasure_leaves_no_trace(void **state) {
   assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);
   assert_true(st.tombstoned >= 4);
   /* ...also not through a saved and reloaded graph... */
-  lp_idgraph *h;
+  lp_idgraph *h = NULL;
   assert_int_equal(idt_make(NULL, false, &h), LP_OK);
   assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
   assert_int_equal(load_bytes(h, after), LP_OK);
@@ -334,7 +334,7 @@ static int op_reload(lp_idgraph *g) {
 
 static int op_flow(const lp_allocator *alloc, void *ctx) {
   op_case *c = ctx;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = build_sample(alloc, false, &g);
   if (rc != LP_OK) return rc;
   rc = c->op(g);
@@ -393,7 +393,7 @@ static void every_allocation_failure_leaves_the_graph_unchanged(void **state) {
 
 static int save_flow(const lp_allocator *alloc, void *ctx) {
   const lp_membuf *want = ctx;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = build_sample(alloc, true, &g);
   if (rc != LP_OK) return rc;
   lp_membuf *b;
@@ -408,7 +408,7 @@ static int save_flow(const lp_allocator *alloc, void *ctx) {
 
 static int create_flow(const lp_allocator *alloc, void *ctx) {
   (void)ctx;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = lp_idgraph_create(alloc, &g);
   if (rc == LP_OK) lp_idgraph_free(g);
   return rc;
@@ -488,7 +488,7 @@ static lp_membuf *crafted(uint32_t format, uint32_t extra_type, uint32_t extra_f
 
 static void versions_and_sections_are_checked(void **state) {
   (void)state;
-  lp_idgraph *h;
+  lp_idgraph *h = NULL;
   assert_int_equal(idt_make(NULL, false, &h), LP_OK);
   lp_membuf *b = crafted(1, 0, 0, false);
   assert_int_equal(load_bytes(h, b), LP_OK);
@@ -512,7 +512,7 @@ static void versions_and_sections_are_checked(void **state) {
 /* Queries that allocate: every failure is reported, nothing changes. */
 static int query_flow(const lp_allocator *alloc, void *ctx) {
   (void)ctx;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = build_sample(alloc, false, &g);
   if (rc != LP_OK) return rc;
   uint64_t ids[8];
@@ -532,7 +532,7 @@ static int query_flow(const lp_allocator *alloc, void *ctx) {
 
 static int block_flow(const lp_allocator *alloc, void *ctx) {
   (void)ctx;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = idt_make(alloc, false, &g);
   if (rc != LP_OK) return rc;
   char name[16];
@@ -569,7 +569,7 @@ static void fuzz_seeds(void **state) {
   (void)state;
   const char *dir = getenv("LP_IDENTITY_SEED_DIR");
   if (dir == NULL) skip();
-  lp_idgraph *g = sample_graph(false), *r = sample_graph(true), *e;
+  lp_idgraph *g = sample_graph(false), *r = sample_graph(true), *e = NULL;
   assert_int_equal(idt_make(NULL, false, &e), LP_OK);
   lp_membuf *b = idt_save(g), *rb = idt_save(r), *eb = idt_save(e);
   write_seed(dir, "hashed.lps", b, lp_membuf_size(b));

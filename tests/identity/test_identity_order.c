@@ -556,7 +556,7 @@ typedef struct pe_oom {
 static int pe_build(const lp_allocator *alloc, uint64_t seed, lp_idgraph **out) {
   lp_rng r;
   lp_rng_seed(&r, seed);
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = idt_make(alloc, true, &g);
   if (rc != LP_OK) return rc;
   assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, 4), LP_OK);
@@ -580,7 +580,7 @@ static int pe_forget(lp_idgraph *g, size_t who) {
 
 static int pe_oom_flow(const lp_allocator *alloc, void *ctx) {
   pe_oom *c = ctx;
-  lp_idgraph *g;
+  lp_idgraph *g = NULL;
   int rc = pe_build(alloc, c->seed, &g);
   if (rc != LP_OK) return rc;
   rc = pe_forget(g, c->who);
@@ -598,7 +598,7 @@ static void partial_erasure_survives_allocation_failures(void **state) {
   (void)state;
   size_t swept = 0;
   for (uint64_t seed = 1; seed <= 40 && swept < 12; seed++) {
-    lp_idgraph *g;
+    lp_idgraph *g = NULL;
     assert_int_equal(pe_build(NULL, seed, &g), LP_OK);
     lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
     assert_int_equal(lp_idgraph_get_stats(g, &st), LP_OK);

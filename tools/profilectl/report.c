@@ -351,7 +351,7 @@ static void section_lifecycle(FILE *f, const pctl_report *r) {
   size_t n = PCTL_ARRAY_LEN(funnel_order);
   const char *labels[PCTL_ARRAY_LEN(funnel_order)];
   double values[PCTL_ARRAY_LEN(funnel_order)];
-  char texts[PCTL_ARRAY_LEN(funnel_order)][48];
+  char texts[PCTL_ARRAY_LEN(funnel_order)][72];
   const char *tp[PCTL_ARRAY_LEN(funnel_order)];
   for (size_t i = 0; i < n; i++) {
     uint32_t s = funnel_order[i];
@@ -498,7 +498,7 @@ static void section_tags(FILE *f, const pctl_report *r) {
           "date, as a share of all profiles.");
   const char **labels = malloc(r->ntags * sizeof *labels);
   double *values = malloc(r->ntags * sizeof *values);
-  char(*texts)[48] = malloc(r->ntags * sizeof *texts);
+  char(*texts)[72] = malloc(r->ntags * sizeof *texts);
   const char **tp = malloc(r->ntags * sizeof *tp);
   if (labels && values && texts && tp) {
     for (size_t i = 0; i < r->ntags; i++) {

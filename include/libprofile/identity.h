@@ -323,6 +323,21 @@ LP_API int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def,
 LP_API int lp_idgraph_find_type(const lp_idgraph *h, const char *name, uint32_t *type_id);
 
 /**
+ * @brief The registered name of a type id (the inverse of
+ * lp_idgraph_find_type()).
+ * @param h    Graph.
+ * @param type Type id from lp_idgraph_add_type().
+ * @param name Receives a NUL-terminated name owned by the graph, valid
+ *             until the graph is freed (types cannot be removed); not
+ *             written on failure.
+ * @return #LP_OK, #LP_EINVAL (NULL argument), #LP_ENOTFOUND (no type with
+ * this id; the message names it), #LP_EMISUSE (from a callback).
+ * Thread-safety: as any const call (it writes the message slot on
+ * failure). Since 1.1.
+ */
+LP_API int lp_idgraph_type_name(const lp_idgraph *h, uint32_t type, const char **name);
+
+/**
  * @brief Add a host value to the blocklist of one type. The value is
  * normalised with that type's normaliser first, so "  NoBody@X.com" blocks
  * "nobody@x.com" on an e-mail type.

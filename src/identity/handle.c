@@ -200,6 +200,16 @@ int lp_idgraph_find_type(const lp_idgraph *h, const char *name, uint32_t *type_i
   return LP_OK;
 }
 
+int lp_idgraph_type_name(const lp_idgraph *h, uint32_t type, const char **name) {
+  IDG_GUARD(h, "lp_idgraph_type_name");
+  if (name == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "name must not be NULL");
+  if (type >= h->ntypes)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "no identifier type with id %u",
+                        (unsigned)type);
+  *name = h->types[type].name;
+  return LP_OK;
+}
+
 static int check_value(const lp_idgraph *h, uint32_t type, const char *value) {
   if (type >= h->ntypes)
     return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "unknown identifier type %u",

@@ -451,6 +451,7 @@ static void try_everything(lp_idgraph *g) {
   lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
   d.name = "late";
+  const char *tname = NULL;
   lp_membuf *b = NULL;
   assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
   assert_int_equal(lp_idgraph_create(NULL, &other), LP_OK);
@@ -464,6 +465,7 @@ static void try_everything(lp_idgraph *g) {
       lp_idgraph_set_notify(g, NULL, NULL),
       lp_idgraph_add_type(g, &d, &t),
       lp_idgraph_find_type(g, "email", &t),
+      lp_idgraph_type_name(g, 0, &tname),
       lp_idgraph_block_value(g, T_DEVICE, "x", 1),
       lp_idgraph_normalize(g, T_DEVICE, "x", 1, out, sizeof out, &n),
       lp_idgraph_merge(g, other),
@@ -681,6 +683,47 @@ static void every_function_leaves_its_message(void **state) {
   assert_string_equal(lp_idgraph_errmsg(NULL), "invalid handle: NULL");
   lp_idgraph_free(g);
   lp_idgraph_free(other);
+}
+
+/* ---- type names by id ---- */
+
+static void type_name_is_the_registered_name(void **state) {
+  (void)state;
+  lp_idgraph *g = NULL;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  static const char *const want[] = {"user_id", "email", "phone", "device_id"};
+  for (uint32_t t = 0; t < 4; t++) {
+    const char *name = NULL;
+    assert_int_equal(lp_idgraph_type_name(g, t, &name), LP_OK);
+    assert_string_equal(name, want[t]);
+    uint32_t back = 99;
+    assert_int_equal(lp_idgraph_find_type(g, name, &back), LP_OK);
+    assert_int_equal(back, t);
+  }
+  /* the pointer stays valid while identifiers are stored and loaded */
+  const char *kept = NULL;
+  assert_int_equal(lp_idgraph_type_name(g, T_DEVICE, &kept), LP_OK);
+  merging_events(g);
+  lp_membuf *b = idt_save(g);
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b)), LP_OK);
+  assert_int_equal(lp_idgraph_load(g, lp_memreader_read, &mr), LP_OK);
+  assert_string_equal(kept, "device_id");
+  /* errors: unknown id (named in the message), NULL arguments */
+  const char *name = "untouched";
+  assert_int_equal(lp_idgraph_type_name(g, 4, &name), LP_ENOTFOUND);
+  assert_string_equal(name, "untouched");
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "4"));
+  assert_int_equal(lp_idgraph_type_name(g, UINT32_MAX, &name), LP_ENOTFOUND);
+  assert_int_equal(lp_idgraph_type_name(g, 0, NULL), LP_EINVAL);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "NULL"));
+  assert_int_equal(lp_idgraph_type_name(NULL, 0, &name), LP_EINVAL);
+  lp_idgraph *empty = NULL;
+  assert_int_equal(lp_idgraph_create(NULL, &empty), LP_OK);
+  assert_int_equal(lp_idgraph_type_name(empty, 0, &name), LP_ENOTFOUND);
+  lp_idgraph_free(empty);
+  lp_membuf_free(b);
+  lp_idgraph_free(g);
 }
 
 /* ---- the invariant checker notices a broken graph ---- */
@@ -1008,6 +1051,7 @@ int main(void) {
       cmocka_unit_test(limits_are_the_macros),
       cmocka_unit_test(every_callback_refuses_reentry),
       cmocka_unit_test(every_function_leaves_its_message),
+      cmocka_unit_test(type_name_is_the_registered_name),
       cmocka_unit_test(checker_finds_broken_invariants),
       cmocka_unit_test(merged_shards_equal_one_graph),
       cmocka_unit_test(merge_refuses_incompatible_graphs),

@@ -299,15 +299,93 @@ LP_API int lp_profiles_set_key(lp_profiles *h, const void *key, size_t len);
 LP_API int lp_profiles_set_hash(lp_profiles *h, lp_idgraph_hash_fn fn, void *ud);
 
 /**
- * @brief Define a tag of the store's taxonomy (as lp_tags_define()). Only
- * host-set tags are folded into the view; rule tags are not evaluated by
- * the store.
+ * @brief Define a tag of the store's taxonomy (as lp_tags_define()). The
+ * tag starts host-set (its values come from lp_profiles_set_tag()); give
+ * it a rule with lp_profiles_set_rule() to have the store compute it.
+ * Since 1.1 a name of the view's attributes (see lp_profiles_set_rule())
+ * is refused with #LP_ECONFLICT once a rule tag has been set.
  * @param h      Store.
  * @param def    Definition (borrowed for the call).
  * @param tag_id Receives the tag id (may be NULL).
  * @return The codes of lp_tags_define(); the message is the store's.
  */
 LP_API int lp_profiles_define_tag(lp_profiles *h, const lp_tags_def *def, uint32_t *tag_id);
+
+/**
+ * @brief Make a tag of the store's taxonomy rule-computed (or host-set
+ * again with @p rule NULL), in the rule language of lp_tags_set_rule()
+ * (docs/tags.md). The rule sees the host-set and computed tags of the
+ * profile and these attributes of its view (unset, so every comparison
+ * with them is false, where the profile lacks the value):
+ * `recency_days` (int, whole days since the last order), `frequency`
+ * (int, distinct orders, 0 without orders), `transactions` (int, order
+ * lines), `monetary` (decimal, 6 digits: the sum of amounts divided by
+ * #LP_PROFILES_CLV_MONEY_SCALE), `r`, `f`, `m` (int scores), `segment`
+ * (string, the segment name), `lifecycle` (string, lp_rfm_stage_name()),
+ * `p_alive`, `expected_purchases`, `clv` (decimal, 6 digits, rounded
+ * half away from zero), `cluster` (int), `identifiers` (int, identifier
+ * count), `first_seen`, `last_seen` (time of the first and last order).
+ * The first rule defines these attributes in the taxonomy (saved with
+ * it), so a tag of one of those names makes it fail with #LP_ECONFLICT.
+ * Computed values are part of the view: evaluated at #LP_PROFILES_AS_OF
+ * after the host-set tags are folded, listed by lp_profiles_tags_of() and
+ * counted in lp_profiles_view::tags. Host values of the tag kept by the
+ * store (lp_profiles_set_tag()) make the call fail with #LP_ECONFLICT:
+ * unset them first.
+ * @param h      Store.
+ * @param tag_id A tag of the taxonomy, not retired.
+ * @param rule   Rule text (NUL-terminated), or NULL to drop the rule.
+ * @return #LP_OK; #LP_EINVAL (NULL @p h, syntax or type error: the
+ * message names the byte offset); #LP_ENOTFOUND (unknown or retired tag,
+ * unknown name in the rule); #LP_ECONFLICT (a cycle of rules, an
+ * attribute name taken by a tag, host values kept for the tag);
+ * #LP_ELIMIT; #LP_ENOMEM; #LP_EMISUSE (from a callback). Unchanged on
+ * failure.
+ */
+LP_API int lp_profiles_set_rule(lp_profiles *h, uint32_t tag_id, const char *rule);
+
+/**
+ * @brief Block a value of one identifier type in the store's graph (as
+ * lp_idgraph_block_value(): normalised first; only while no identifier is
+ * stored, as the graph requires). A blocked value is refused by every fact
+ * call with #LP_ECONFLICT and dropped from events as the graph does.
+ * Saved with the graph.
+ * @param h     Store.
+ * @param type  Type id (lp_profiles_add_type()).
+ * @param value Value bytes (UTF-8).
+ * @param len   Length (1..#LP_IDGRAPH_MAX_VALUE_LEN).
+ * @return #LP_OK, #LP_EINVAL (NULL @p h or @p value, unknown type, a value
+ * its normaliser rejects), #LP_EMISUSE (identifiers already stored, or
+ * from a callback), #LP_ENOMEM. Unchanged on failure.
+ */
+LP_API int lp_profiles_block_value(lp_profiles *h, uint32_t type, const char *value, size_t len);
+
+/**
+ * @brief The registered name of an identifier type (the `type` column of
+ * a host's identifier table).
+ * @param h    Store.
+ * @param type Type id (lp_idgraph_ident_info::type).
+ * @param name Receives the name (NUL-terminated, owned by the store, valid
+ *             until it is freed or loads a snapshot).
+ * @return #LP_OK, #LP_EINVAL (NULL argument), #LP_ENOTFOUND (unknown
+ * type id), #LP_EMISUSE (from a callback). @p name is not written on
+ * failure.
+ */
+LP_API int lp_profiles_type_name(const lp_profiles *h, uint32_t type, const char **name);
+
+/**
+ * @brief The view as a tag state, for audience queries (lp_tags_count(),
+ * lp_tags_audience_create(), lp_tags_explain() at #LP_PROFILES_AS_OF): one
+ * profile per profile id, the view's attributes (lp_profiles_set_rule()),
+ * the folded host-set tag values and the computed tags, evaluated at
+ * #LP_PROFILES_AS_OF. Recomputed with the view when stale (built the first
+ * time it is asked for; then kept up with the view).
+ * @param h   Store.
+ * @param out Receives a handle owned by the store, valid until its next
+ *            mutating call or view recompute; never modify it.
+ * @return #LP_OK, #LP_EINVAL, the errors of a recompute.
+ */
+LP_API int lp_profiles_tags_view(const lp_profiles *h, const lp_tags **out);
 
 /**
  * @brief Install a CLV model: a copy of @p model (its saved form) replaces

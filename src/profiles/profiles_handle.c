@@ -321,3 +321,55 @@ int lp_profiles_set_kmeans(lp_profiles *h, const lp_kmeans *model) {
 
 const lp_idgraph *lp_profiles_idgraph(const lp_profiles *h) { return h ? h->g : NULL; }
 const lp_tags *lp_profiles_taxonomy(const lp_profiles *h) { return h ? h->tax : NULL; }
+
+int lp_profiles_set_rule(lp_profiles *h, uint32_t tag_id, const char *rule) {
+  PRF_GUARD(h, "lp_profiles_set_rule");
+  const char *what = "set_rule";
+  lp_tags_info info = LP_TAGS_INFO_INIT;
+  int rc = lp_tags_describe(h->tax, tag_id, &info);
+  if (rc != LP_OK) return prf_fail(h, rc, what, lp_tags_errmsg(h->tax));
+  for (size_t i = 0; i < h->tagf.len; i++)
+    if (((const prf_tagf *)lp_vec_at(&h->tagf, i))->tag == tag_id)
+      return lp_error_set(&h->err, LP_ECONFLICT,
+                          "%s: the store keeps host values of tag %s: unset them first", what,
+                          info.name);
+  /* On a copy of the taxonomy, so that a failure (an attribute name taken,
+   * a rule that does not compile) leaves the store's untouched. */
+  lp_tags *t = NULL;
+  rc = prf_copy(h, prf_kind_of(PRF_KIND_TAXONOMY), h->tax, (void **)&t);
+  if (rc != LP_OK) return rc;
+  if (rule != NULL) rc = prf_define_attrs(h, t);
+  if (rc == LP_OK && (rc = lp_tags_set_rule(t, tag_id, rule)) != LP_OK)
+    rc = prf_fail(h, rc, what, lp_tags_errmsg(t));
+  /* Into the store's own handle through its atomic load, so the pointer
+   * lp_profiles_taxonomy() gave stays valid. */
+  lp_membuf *b = NULL;
+  if (rc == LP_OK && lp_membuf_create(&h->alloc, &b) != LP_OK)
+    rc = lp_error_set(&h->err, LP_ENOMEM, "%s: out of memory", what);
+  if (rc == LP_OK && (rc = lp_tags_save(t, lp_membuf_write, b)) != LP_OK)
+    rc = prf_fail(h, rc, what, lp_tags_errmsg(t));
+  if (rc == LP_OK)
+    rc = prf_nested_load(h, prf_kind_of(PRF_KIND_TAXONOMY), h->tax, lp_membuf_data(b),
+                         lp_membuf_size(b));
+  lp_membuf_free(b);
+  lp_tags_free(t);
+  if (rc == LP_OK) prf_mark_stale(h);
+  return rc;
+}
+
+int lp_profiles_block_value(lp_profiles *h, uint32_t type, const char *value, size_t len) {
+  PRF_GUARD(h, "lp_profiles_block_value");
+  int rc = lp_idgraph_block_value(h->g, type, value, len);
+  if (rc != LP_OK) return prf_fail(h, rc, "block_value", lp_idgraph_errmsg(h->g));
+  return LP_OK;
+}
+
+int lp_profiles_type_name(const lp_profiles *h, uint32_t type, const char **name) {
+  PRF_GUARD(h, "lp_profiles_type_name");
+  if (name == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "type_name: name is NULL");
+  if (type >= h->ntypes)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "type_name: no type %u (%u registered)",
+                        (unsigned)type, (unsigned)h->ntypes);
+  *name = h->types[type].name;
+  return LP_OK;
+}

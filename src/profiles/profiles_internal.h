@@ -4,6 +4,7 @@
  *   profiles_handle.c  life cycle, options, configuration, models
  *   profiles_ingest.c  facts: events, orders, tags, unlink/remove, erasure
  *   profiles_view.c    the view: recompute from the facts, queries
+ *   profiles_rules.c   rule-computed tags: the view as a tag state
  *   profiles_save.c    snapshot out;  profiles_load.c  snapshot in
  *   profiles_check.c   the invariant checker (profiles_check)
  * SPDX-License-Identifier: MIT
@@ -80,6 +81,7 @@ typedef struct prf_view {
   lp_rfm_row *rows;      /* scored, ascending profile id */
   lp_rfm *rfm;           /* per-profile aggregates */
   lp_rfm_segmap *segmap; /* NULL: no segments */
+  lp_tags *tags;         /* the view as a tag state (rules, lp_profiles_tags_view()), or NULL */
 } prf_view;
 
 struct lp_profiles {
@@ -104,6 +106,7 @@ struct lp_profiles {
   lp_vec tagf;   /* prf_tagf */
   lp_map128 tag_index; /* prf_tag_key(hash, tag) -> index in tagf + 1 (verified) */
   prf_view view; /* mutable cache: const view calls rebuild it */
+  bool want_tags_view; /* build view.tags even without rules (asked for once) */
 };
 
 #define PRF_MUT(h) ((lp_profiles *)(uintptr_t)(h))
@@ -154,6 +157,12 @@ void prf_view_free(const lp_profiles *h, prf_view *v);
 int prf_view_build(const lp_profiles *h, prf_view *v);
 int prf_view_ensure(const lp_profiles *h);
 int prf_cmp_hash(const uint8_t *a, const uint8_t *b);
+
+/* rules.c: the view's attributes defined in a taxonomy; whether it has
+ * rule tags; the tag state and computed values of a view being built. */
+int prf_define_attrs(const lp_profiles *h, lp_tags *t);
+bool prf_has_rules(const lp_tags *t);
+int prf_view_rules(const lp_profiles *h, prf_view *v);
 
 /* check.c: whether the graph holds a tombstone for this identifier hash. */
 bool prf_hash_erased(const lp_idgraph *g, const uint8_t *hash);

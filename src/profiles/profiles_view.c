@@ -32,6 +32,7 @@ void prf_view_free(const lp_profiles *h, prf_view *v) {
   lp_mem_free_array(m, v->rows, v->nrows, sizeof *v->rows);
   lp_rfm_free(v->rfm);
   lp_rfm_segmap_free(v->segmap);
+  lp_tags_free(v->tags);
   memset(v, 0, sizeof *v);
 }
 
@@ -302,6 +303,7 @@ int prf_view_build(const lp_profiles *h, prf_view *v) {
   if (rc == LP_OK) rc = score(h, v);
   if (rc == LP_OK) models(h, v);
   if (rc == LP_OK) rc = build_tags(h, v);
+  if (rc == LP_OK) rc = prf_view_rules(h, v);
   if (rc != LP_OK) {
     prf_view_free(h, v);
     return rc;

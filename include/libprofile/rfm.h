@@ -320,6 +320,25 @@ LP_API int lp_rfm_merge_profiles(lp_rfm *h, uint64_t into_id, uint64_t from_id);
  */
 LP_API int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src);
 
+/**
+ * @brief Multiply every amount a state holds by @p factor, exactly, as if
+ * each of its transactions had been ingested with its amount times
+ * @p factor (for example 10^k, to bring a state kept at 2 decimal places
+ * to 2 + k before lp_rfm_merge() with one kept at 2 + k).
+ *
+ * Monetary sums, first-period values and the turnover are multiplied;
+ * timestamps, counts, orders, periods and stages stay. Since every sum is
+ * bounded by the turnover, one check covers them all. Costs one pass over
+ * the profile records; allocates nothing.
+ * @param h      State.
+ * @param factor Multiplier, at least 1 (1 changes nothing).
+ * @return #LP_OK; #LP_EINVAL (NULL @p h, @p factor below 1); #LP_ERANGE
+ *         (the turnover times @p factor would pass #LP_RFM_MAX_TURNOVER);
+ *         #LP_EMISUSE (called from a callback of @p h). Nothing changes on
+ *         failure; the message is left in @p h. (Since 1.1.)
+ */
+LP_API int lp_rfm_scale_amounts(lp_rfm *h, int64_t factor);
+
 /* ------------------------------------------------------------------ */
 /** @name Scores */
 /** @{ */

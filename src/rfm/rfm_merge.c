@@ -124,3 +124,24 @@ int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src) {
   dst->txn_total += src->txn_total;
   return LP_OK;
 }
+
+int lp_rfm_scale_amounts(lp_rfm *h, int64_t factor) {
+  if (h == NULL) return LP_EINVAL;
+  RFM_ENTER(h, "lp_rfm_scale_amounts");
+  if (factor < 1)
+    return lp_error_set(&h->err, LP_EINVAL, "factor %lld: must be at least 1",
+                        (long long)factor);
+  int64_t turnover;
+  if (lp_i64_mul_overflow(h->turnover, factor, &turnover))
+    return lp_error_set(&h->err, LP_ERANGE,
+                        "turnover times %lld would exceed INT64_MAX minor units",
+                        (long long)factor);
+  /* |monetary| and |first_value| are at most the turnover: no overflow. */
+  for (size_t i = 0; i < h->profs.len; i++) {
+    rfm_prof *p = rfm_at(h, i);
+    p->monetary *= factor;
+    p->first_value *= factor;
+  }
+  h->turnover = turnover;
+  return LP_OK;
+}

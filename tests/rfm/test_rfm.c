@@ -43,6 +43,18 @@ static void check_profile7(lp_rfm *h) {
   assert_int_equal(p.repeat_value, 1700);
 }
 
+/* The state saves to the bytes of `before` and passes the checker; frees
+ * both. */
+static void expect_unchanged_then_free(lp_rfm *h, lp_membuf *before) {
+  lp_membuf *after = state_bytes(h);
+  assert_int_equal(lp_membuf_size(before), lp_membuf_size(after));
+  assert_memory_equal(lp_membuf_data(before), lp_membuf_data(after), lp_membuf_size(after));
+  assert_int_equal(rfm_check(h), LP_OK);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_rfm_free(h);
+}
+
 static void aggregates_follow_the_definitions(void **state) {
   (void)state;
   lp_rfm_txn t[5];
@@ -1107,6 +1119,7 @@ static void reenter_everything(void *ud, uint64_t id, uint32_t from, uint32_t to
   c->rc[k++] = lp_rfm_merge_profiles(h, 1, 2);
   c->rc[k++] = lp_rfm_merge(h, other);
   c->rc[k++] = lp_rfm_merge(other, h);
+  c->rc[k++] = lp_rfm_scale_amounts(h, 10);
   c->rc[k++] = lp_rfm_score(h, &o, NULL, rows, 8, &n);
   c->rc[k++] = lp_rfm_update_stages(h, T0 + 200 * DAY, NULL, NULL, NULL);
   c->rc[k++] = lp_rfm_save(h, save_sink, NULL);
@@ -1120,6 +1133,59 @@ static void reenter_everything(void *ud, uint64_t id, uint32_t from, uint32_t to
   lp_rfm_free(other);
 }
 
+/* Scaling a state's amounts equals ingesting the scaled amounts; a
+ * scaled state merges with one kept at the finer scale as if everything
+ * had been ingested there. Bad factors and overflow change nothing. */
+static void scaling_amounts_equals_scaled_ingestion(void **state) {
+  (void)state;
+  enum { N = 2500 };
+  static lp_rfm_txn t[N];
+  for (uint64_t round = 0; round < 6; round++) {
+    random_txns(t, N, 25 + round * 7, round + 300);
+    int64_t factor = round == 0 ? 1 : (int64_t)1 << round;
+    lp_rfm *h, *ref, *fine, *mixed;
+    assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+    assert_int_equal(lp_rfm_create(NULL, &ref), LP_OK);
+    assert_int_equal(lp_rfm_create(NULL, &fine), LP_OK);
+    assert_int_equal(lp_rfm_create(NULL, &mixed), LP_OK);
+    assert_int_equal(lp_rfm_add(h, t, N / 2), LP_OK);
+    assert_int_equal(lp_rfm_scale_amounts(h, factor), LP_OK);
+    assert_int_equal(rfm_check(h), LP_OK);
+    for (size_t i = 0; i < N; i++) t[i].amount *= factor;
+    /* The second half is ingested at the finer scale directly. */
+    assert_int_equal(lp_rfm_add(fine, t + N / 2, N - N / 2), LP_OK);
+    assert_int_equal(lp_rfm_add(ref, t, N / 2), LP_OK);
+    assert_same_state(h, ref);
+    assert_int_equal(lp_rfm_add(ref, t + N / 2, N - N / 2), LP_OK);
+    assert_int_equal(lp_rfm_merge(mixed, fine), LP_OK);
+    assert_int_equal(lp_rfm_merge(mixed, h), LP_OK);
+    assert_same_state(mixed, ref);
+    lp_rfm_free(h);
+    lp_rfm_free(ref);
+    lp_rfm_free(fine);
+    lp_rfm_free(mixed);
+  }
+  /* 10.00 and a refund of 3.00 on two days, times 100: monetary 700.00
+   * -> 70000.00 (in minor units 70000), turnover 1300 -> 130000. */
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  lp_rfm_txn a[2] = {txn(7, T0, 1000, 1), txn(7, T0 + DAY, -300, 2)};
+  assert_int_equal(lp_rfm_add(h, a, 2), LP_OK);
+  assert_int_equal(lp_rfm_scale_amounts(h, 100), LP_OK);
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  assert_int_equal(lp_rfm_get(h, 7, &p), LP_OK);
+  assert_int_equal(p.monetary, 70000);
+  assert_int_equal(p.first_period_value, 100000);
+  assert_int_equal(p.repeat_value, -30000);
+  lp_membuf *before = state_bytes(h);
+  EXPECT_MSG(h, lp_rfm_scale_amounts(h, 0), LP_EINVAL, "at least 1");
+  EXPECT_MSG(h, lp_rfm_scale_amounts(h, -10), LP_EINVAL, "at least 1");
+  /* Turnover 130000: times 2^47 passes INT64_MAX (about 9.2e18). */
+  EXPECT_MSG(h, lp_rfm_scale_amounts(h, INT64_C(1) << 47), LP_ERANGE, "turnover");
+  assert_int_equal(lp_rfm_scale_amounts(NULL, 10), LP_EINVAL);
+  expect_unchanged_then_free(h, before);
+}
+
 static void callbacks_cannot_reenter_their_handle(void **state) {
   (void)state;
   lp_rfm *h = seven_profiles();
@@ -1130,7 +1196,7 @@ static void callbacks_cannot_reenter_their_handle(void **state) {
                    LP_OK);
   assert_int_equal(changed, 7);
   assert_int_equal(c.calls, 7);
-  assert_int_equal(c.nrc, 16);
+  assert_int_equal(c.nrc, 17);
   for (size_t i = 0; i < c.nrc; i++)
     if (c.rc[i] != LP_EMISUSE) fail_msg("re-entering call %zu returned %d", i, c.rc[i]);
   assert_true(c.message_ok);
@@ -1359,13 +1425,7 @@ static void creation_errors_and_the_profile_limit(void **state) {
   EXPECT_MSG(h, lp_rfm_add_profile(h, 99), LP_ELIMIT, "more than 4294967295 profiles");
   EXPECT_MSG(h, lp_rfm_merge_profiles(h, 99, 1), LP_ELIMIT, "more than 4294967295 profiles");
   h->profs.len = real;
-  lp_membuf *after = state_bytes(h);
-  assert_int_equal(lp_membuf_size(before), lp_membuf_size(after));
-  assert_memory_equal(lp_membuf_data(before), lp_membuf_data(after), lp_membuf_size(after));
-  assert_int_equal(rfm_check(h), LP_OK);
-  lp_membuf_free(before);
-  lp_membuf_free(after);
-  lp_rfm_free(h);
+  expect_unchanged_then_free(h, before);
 }
 
 int main(void) {
@@ -1387,6 +1447,7 @@ int main(void) {
       cmocka_unit_test(shard_merge_equals_single_state),
       cmocka_unit_test(identity_merge_equals_reingestion),
       cmocka_unit_test(merges_reject_bad_arguments),
+      cmocka_unit_test(scaling_amounts_equals_scaled_ingestion),
       cmocka_unit_test(radix_sort_is_stable_and_ordered),
       cmocka_unit_test(option_bounds_follow_the_neighbours),
       cmocka_unit_test(every_failure_leaves_its_message),

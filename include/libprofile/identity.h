@@ -400,6 +400,112 @@ LP_API int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t
                               int64_t ts, const char *source, size_t source_len,
                               uint64_t *profile_id);
 
+/** @name Values of lp_idgraph_prepared::status (since 1.1)
+ *  @{ */
+/** Valid: @c hash (and, with raw storage, @c value) are set. */
+#define LP_IDGRAPH_PREPARED_OK 0u
+/** Invalid (normaliser, UTF-8, NUL or length): counted in
+ *  lp_idgraph_stats::invalid when applied. */
+#define LP_IDGRAPH_PREPARED_INVALID 1u
+/** On the blocklist: counted in lp_idgraph_stats::blocked when applied. */
+#define LP_IDGRAPH_PREPARED_BLOCKED 2u
+/** The host hash failed for this identifier: lp_idgraph_observe_prepared()
+ *  of an event holding it fails with #LP_EIO and changes nothing, as
+ *  lp_idgraph_observe() does. */
+#define LP_IDGRAPH_PREPARED_HASH_FAILED 3u
+/** @} */
+
+/** @brief One identifier after lp_idgraph_prepare(): everything
+ *  lp_idgraph_observe() computes before it touches the graph (since 1.1). */
+typedef struct lp_idgraph_prepared {
+  uint32_t type;                      /**< Type id (copied from the input). */
+  uint32_t status;                    /**< One of the LP_IDGRAPH_PREPARED_* values. */
+  uint8_t hash[LP_IDGRAPH_HASH_SIZE]; /**< Stored keyed hash when @c status is #LP_IDGRAPH_PREPARED_OK (layout of lp_idgraph_ident_info::hash), else zero. */
+  const char *value;                  /**< With raw storage on and @c status OK: the normalised value, in the caller's scratch buffer; else NULL. */
+  size_t len;                         /**< Normalised length when @c status is OK, else 0. */
+} lp_idgraph_prepared;
+
+/**
+ * @brief The pure half of lp_idgraph_observe(): check (length, UTF-8,
+ * NUL), normalise, check the blocklist and hash each identifier, without
+ * changing the graph. Apply the results, one event at a time and in the
+ * order the events should be observed, with lp_idgraph_observe_prepared().
+ *
+ * Meant for hosts that parse and prepare on several threads and apply on
+ * one: lp_idgraph_observe(h, ids, n, ...) is exactly
+ * lp_idgraph_prepare() of the @p n identifiers followed by
+ * lp_idgraph_observe_prepared() (same state, counters, notifications and
+ * saved bytes). The results depend only on the graph's types, key or
+ * host hash, blocklists and raw-storage option (fixed once an identifier
+ * is stored), not on its contents: erased (tombstoned) and repeated
+ * identifiers are decided when applied.
+ *
+ * Buffers: @p out receives @p n entries. With raw storage on, the
+ * normalised values of the valid identifiers go to @p scratch, one after
+ * the other, and *@p needed receives their total size in bytes; with it
+ * off nothing goes there and *@p needed is 0 (NULL with @p capacity 0 is
+ * then the usual call). @p out NULL asks the size: #LP_OK, *@p needed set,
+ * nothing written. When @p capacity < *@p needed: #LP_EBUFSIZE, nothing
+ * written to @p out or @p scratch. *@p needed is at most the sum of the
+ * raw lengths (16 bytes for a phone type, #LP_IDGRAPH_MAX_VALUE_LEN for a
+ * host normaliser), so @p n × #LP_IDGRAPH_MAX_VALUE_LEN bytes always do.
+ * The entries' @c value pointers borrow @p scratch.
+ *
+ * @param h        Graph (not changed).
+ * @param ids      @p n identifiers (borrowed); NULL only when @p n is 0.
+ * @param n        Number of identifiers, any count (they need not be one
+ *                 event).
+ * @param out      Array of @p n results, or NULL to ask the size.
+ * @param scratch  Buffer of @p capacity bytes for normalised values; NULL
+ *                 only with @p capacity 0.
+ * @param capacity Capacity of @p scratch in bytes.
+ * @param needed   Receives the bytes of @p scratch the values take.
+ * @return #LP_OK (invalid, blocked values and a failing host hash are
+ * statuses in @p out, not errors); #LP_EINVAL (NULL @p needed, @p ids
+ * NULL with @p n > 0, @p scratch NULL with @p capacity > 0, an unknown
+ * type or a NULL value: the message names the identifier);
+ * #LP_EBUFSIZE; #LP_EMISUSE (called from a callback of @p h).
+ *
+ * Thread-safety: unlike every other call, this one writes nothing into
+ * the handle unless it fails with #LP_EINVAL, #LP_EBUFSIZE or
+ * #LP_EMISUSE (argument misuse: only then is the message slot written).
+ * So several threads may call it at the same time on one graph that no
+ * thread changes meanwhile (no mutating call, no load, no option or type
+ * change), each with its own @p out and @p scratch. The host normaliser
+ * and host hash, if any, are then called from those threads at the same
+ * time, so they must be thread-safe; and since the graph is not marked
+ * busy while they run here, they must not call the graph at all.
+ */
+LP_API int lp_idgraph_prepare(const lp_idgraph *h, const lp_idgraph_ident *ids, size_t n,
+                              lp_idgraph_prepared *out, char *scratch, size_t capacity,
+                              size_t *needed);
+
+/**
+ * @brief Record one event of prepared identifiers: exactly what
+ * lp_idgraph_observe() does once its identifiers are prepared (invalid
+ * and blocked ones counted, erased and repeated ones dropped, the rest
+ * stored and merged by the rules, changes notified).
+ * @param h          Graph; the one (or one configured the same way) that
+ *                   prepared @p ids.
+ * @param ids        @p n results of lp_idgraph_prepare() (borrowed, with
+ *                   the scratch buffer their values point into).
+ * @param n          1..#LP_IDGRAPH_MAX_EVENT_IDS.
+ * @param ts         Event time, seconds since the epoch.
+ * @param source     Source name (UTF-8, not NUL-terminated), may be empty.
+ * @param source_len Length of @p source, at most #LP_IDGRAPH_MAX_SOURCE_LEN.
+ * @param profile_id Receives the profile of the event's highest-priority
+ *                   kept identifier, or 0 when none was kept (may be NULL).
+ * @return #LP_OK; #LP_EINVAL (NULL argument, bad source, unknown type or
+ * status, a valid entry without its value while raw storage is on);
+ * #LP_ELIMIT (too many identifiers, or the graph is full); #LP_ENOMEM;
+ * #LP_EIO (an entry has #LP_IDGRAPH_PREPARED_HASH_FAILED); #LP_EMISUSE
+ * (from a callback). On failure nothing changed.
+ * Thread-safety: a mutating call (one thread per handle, see core.h).
+ */
+LP_API int lp_idgraph_observe_prepared(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n,
+                                       int64_t ts, const char *source, size_t source_len,
+                                       uint64_t *profile_id);
+
 /**
  * @brief Merge a whole graph into this one: afterwards @p dst holds the
  * events of both, so it equals (same saved bytes) one graph fed every

@@ -24,14 +24,17 @@ static size_t compose(const idg_type *t, const char *v, size_t len, uint8_t *buf
 
 /* The configured hash of `buf` (n bytes), which has IDG_KEY_CAP bytes of
  * room in front of it for the built-in key. */
-static int hash_composed(const lp_idgraph *h, uint8_t *room, size_t n, lp_hash128 *out) {
+static int hash_composed(const lp_idgraph *h, uint8_t *room, size_t n, lp_hash128 *out,
+                         bool quiet) {
   uint8_t *buf = room + IDG_KEY_CAP;
   if (h->hash_fn != NULL) {
     uint8_t d[LP_IDGRAPH_HASH_SIZE];
-    idg_busy_begin(h);
+    if (!quiet) idg_busy_begin(h);
     int rc = h->hash_fn(h->hash_ud, buf, n, d);
-    idg_busy_end(h);
-    if (rc != 0) return lp_error_set(LP_ERR_OF_CONST(h), LP_EIO, "host hash function failed");
+    if (!quiet) idg_busy_end(h);
+    if (rc != 0)
+      return quiet ? LP_EIO
+                   : lp_error_set(LP_ERR_OF_CONST(h), LP_EIO, "host hash function failed");
     out->lo = lp_get_u64le(d);
     out->hi = lp_get_u64le(d + 8);
     return LP_OK;
@@ -42,10 +45,15 @@ static int hash_composed(const lp_idgraph *h, uint8_t *room, size_t n, lp_hash12
   return LP_OK;
 }
 
-int idg_hash(const lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out) {
+static int hash_value(const lp_idgraph *h, uint32_t type, const char *v, size_t len,
+                      lp_hash128 *out, bool quiet) {
   uint8_t room[IDG_KEY_CAP + IDG_NAME_CAP + 1 + LP_IDGRAPH_MAX_VALUE_LEN];
   size_t n = compose(&h->types[type], v, len, room + IDG_KEY_CAP);
-  return hash_composed(h, room, n, out);
+  return hash_composed(h, room, n, out, quiet);
+}
+
+int idg_hash(const lp_idgraph *h, uint32_t type, const char *v, size_t len, lp_hash128 *out) {
+  return hash_value(h, type, v, len, out, false);
 }
 
 int idg_hash_text(const lp_idgraph *h, const char *text, lp_hash128 *out) {
@@ -54,7 +62,7 @@ int idg_hash_text(const lp_idgraph *h, const char *text, lp_hash128 *out) {
   if (n > IDG_NAME_CAP) n = IDG_NAME_CAP;
   room[IDG_KEY_CAP] = 0; /* no type name: cannot equal an identifier's input */
   memcpy(room + IDG_KEY_CAP + 1, text, n);
-  return hash_composed(h, room, n + 1, out);
+  return hash_composed(h, room, n + 1, out, false);
 }
 
 lp_hash128 idg_block_hash(const idg_type *t, const char *v, size_t len) {
@@ -86,24 +94,32 @@ static bool plain_ascii(const char *v, size_t len) {
 
 int idg_prepare(const lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
                 size_t *norm_len, lp_hash128 *hash) {
+  return idg_prepare_q(h, type, v, len, norm, norm_len, hash, false);
+}
+
+/* The message of a failed check, unless quiet (then only the code). */
+#define IDG_FAIL(quiet, err, code, ...) ((quiet) ? (code) : lp_error_set((err), (code), __VA_ARGS__))
+
+int idg_prepare_q(const lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
+                  size_t *norm_len, lp_hash128 *hash, bool quiet) {
   const idg_type *t = &h->types[type];
   lp_error *err = LP_ERR_OF_CONST(h);
   if (len > LP_IDGRAPH_MAX_VALUE_LEN)
-    return lp_error_set(err, LP_EINVAL, "invalid %s value: %zu bytes (at most %d)", t->name, len,
-                        LP_IDGRAPH_MAX_VALUE_LEN);
+    return IDG_FAIL(quiet, err, LP_EINVAL, "invalid %s value: %zu bytes (at most %d)", t->name,
+                    len, LP_IDGRAPH_MAX_VALUE_LEN);
   size_t bad = 0;
   int u = plain_ascii(v, len) ? LP_UTF8_OK : lp_utf8_check(v, len, &bad);
   if (u != LP_UTF8_OK)
-    return lp_error_set(err, LP_EINVAL, "invalid %s value: it %s (byte %zu)",
-                        t->name, lp_utf8_reason(u), bad);
+    return IDG_FAIL(quiet, err, LP_EINVAL, "invalid %s value: it %s (byte %zu)", t->name,
+                    lp_utf8_reason(u), bad);
   const char *why;
-  if (idg_normalize(h, t, v, len, norm, norm_len, &why) != LP_OK)
-    return lp_error_set(err, LP_EINVAL, "invalid %s value: %s", t->name, why);
+  if (idg_normalize_q(h, t, v, len, norm, norm_len, &why, quiet) != LP_OK)
+    return IDG_FAIL(quiet, err, LP_EINVAL, "invalid %s value: %s", t->name, why);
   if ((h->default_blocklist && idg_default_blocked(t, norm, *norm_len)) ||
       (h->blocklist.len > 0 &&
        lp_map128_get(&h->blocklist, idg_block_hash(t, norm, *norm_len), NULL)))
-    return lp_error_set(err, LP_ECONFLICT, "%s value is on the blocklist", t->name);
-  return idg_hash(h, type, norm, *norm_len, hash);
+    return IDG_FAIL(quiet, err, LP_ECONFLICT, "%s value is on the blocklist", t->name);
+  return hash_value(h, type, norm, *norm_len, hash, quiet);
 }
 
 int idg_lookup(const lp_idgraph *h, const lp_idgraph_ident *id, uint32_t *node,

@@ -18,6 +18,10 @@ lp_hash128 idg_tomb_hash(lp_hash128 id_hash);
  * The message says why. `norm` has room for LP_IDGRAPH_MAX_VALUE_LEN bytes. */
 int idg_prepare(const lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
                 size_t *norm_len, lp_hash128 *hash);
+/* The same; quiet: nothing is written into the handle (no message, no busy
+ * mark around host callbacks), for lp_idgraph_prepare on several threads. */
+int idg_prepare_q(const lp_idgraph *h, uint32_t type, const char *v, size_t len, char *norm,
+                  size_t *norm_len, lp_hash128 *hash, bool quiet);
 /* Resolve an identifier given through the API to its node: LP_EINVAL for a
  * bad argument, LP_ENOTFOUND (invalid, blocked or unknown value), LP_EIO. */
 int idg_lookup(const lp_idgraph *h, const lp_idgraph_ident *id, uint32_t *node,

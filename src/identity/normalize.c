@@ -107,12 +107,17 @@ static int norm_phone(const char *in, size_t len, uint32_t cc, char *out, size_t
 
 int idg_normalize(const lp_idgraph *h, const idg_type *t, const char *in, size_t len, char *out,
                   size_t *out_len, const char **why) {
+  return idg_normalize_q(h, t, in, len, out, out_len, why, false);
+}
+
+int idg_normalize_q(const lp_idgraph *h, const idg_type *t, const char *in, size_t len,
+                    char *out, size_t *out_len, const char **why, bool quiet) {
   *why = "";
   if (t->norm == LP_IDGRAPH_NORM_CALLBACK) {
     size_t n = SIZE_MAX;
-    idg_busy_begin(h);
+    if (!quiet) idg_busy_begin(h);
     int rc = t->normalize(t->normalize_ud, in, len, out, LP_IDGRAPH_MAX_VALUE_LEN, &n);
-    idg_busy_end(h);
+    if (!quiet) idg_busy_end(h);
     if (rc != 0) return *why = "rejected by the host normaliser", LP_EINVAL;
     if (n > LP_IDGRAPH_MAX_VALUE_LEN)
       return *why = "host normaliser returned an oversized value", LP_EINVAL;

@@ -11,6 +11,10 @@
  * with the reason in *why. A host normaliser runs with h busy. */
 int idg_normalize(const lp_idgraph *h, const idg_type *t, const char *in, size_t len, char *out,
                   size_t *out_len, const char **why);
+/* The same; quiet: the handle is not written (no busy mark around a host
+ * normaliser), for lp_idgraph_prepare. */
+int idg_normalize_q(const lp_idgraph *h, const idg_type *t, const char *in, size_t len,
+                    char *out, size_t *out_len, const char **why, bool quiet);
 bool idg_default_blocked(const idg_type *t, const char *v, size_t len);
 
 #endif /* LP_IDENTITY_NORMALIZE_H */

@@ -527,10 +527,12 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   return LP_OK;
 }
 
-int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int64_t ts,
-                       const char *source, size_t source_len, uint64_t *profile_id) {
-  IDG_GUARD(h, "lp_idgraph_observe");
-  if (ids == NULL || n == 0)
+/* ---- observe = prepare (pure) + apply (in order) ---- */
+
+/* The checks of an event that come before its identifiers. */
+static int check_event(lp_idgraph *h, bool no_ids, size_t n, const char *source,
+                       size_t source_len) {
+  if (no_ids || n == 0)
     return lp_error_set(&h->err, LP_EINVAL, "ids must hold at least one identifier");
   if (n > LP_IDGRAPH_MAX_EVENT_IDS)
     return lp_error_set(&h->err, LP_ELIMIT, "%zu identifiers in one event (at most %d)", n,
@@ -540,26 +542,115 @@ int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int
                         IDG_MAX_SOURCE_LEN);
   if (source_len > 0 && lp_utf8_check(source, source_len, NULL) != LP_UTF8_OK)
     return lp_error_set(&h->err, LP_EINVAL, "source name is not UTF-8 without NUL");
+  return LP_OK;
+}
+
+static int check_ids(const lp_idgraph *h, const lp_idgraph_ident *ids, size_t n) {
   for (size_t i = 0; i < n; i++) {
     if (ids[i].type >= h->ntypes)
-      return lp_error_set(&h->err, LP_EINVAL, "identifier %zu: unknown identifier type %u", i,
-                          (unsigned)ids[i].type);
+      return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                          "identifier %zu: unknown identifier type %u", i, (unsigned)ids[i].type);
     if (ids[i].value == NULL)
-      return lp_error_set(&h->err, LP_EINVAL, "identifier %zu: value is NULL", i);
+      return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "identifier %zu: value is NULL", i);
   }
-  char (*norm)[LP_IDGRAPH_MAX_VALUE_LEN] = h->norm;
+  return LP_OK;
+}
+
+/* Prepare ids[0..n) into out (NULL: only count), normalised values of the
+ * valid ones into scratch (raw storage) while they fit in cap bytes.
+ * Returns the bytes they take. Not quiet (observe): after a host hash
+ * failure the later identifiers are not prepared, only marked failed
+ * (observe stops at the first; the event fails either way). */
+static size_t prepare_pass(const lp_idgraph *h, const lp_idgraph_ident *ids, size_t n,
+                           lp_idgraph_prepared *out, char *scratch, size_t cap, bool quiet) {
+  char tmp[LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t used = 0;
+  bool failed = false;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t st = LP_IDGRAPH_PREPARED_HASH_FAILED;
+    size_t nlen = 0;
+    lp_hash128 hash = {0, 0};
+    if (!failed) {
+      int rc = idg_prepare_q(h, ids[i].type, ids[i].value, ids[i].len, tmp, &nlen, &hash, quiet);
+      st = rc == LP_OK          ? LP_IDGRAPH_PREPARED_OK
+           : rc == LP_EINVAL    ? LP_IDGRAPH_PREPARED_INVALID
+           : rc == LP_ECONFLICT ? LP_IDGRAPH_PREPARED_BLOCKED
+                                : LP_IDGRAPH_PREPARED_HASH_FAILED;
+      failed = !quiet && st == LP_IDGRAPH_PREPARED_HASH_FAILED;
+    }
+    /* A host normaliser that gives more on the writing pass than on the
+     * counting one: the value is treated as invalid, never overflowed. */
+    if (st == LP_IDGRAPH_PREPARED_OK && h->store_raw && out != NULL && nlen > cap - used)
+      st = LP_IDGRAPH_PREPARED_INVALID;
+    bool ok = st == LP_IDGRAPH_PREPARED_OK, keep = ok && h->store_raw;
+    if (out != NULL) {
+      lp_idgraph_prepared *p = &out[i];
+      p->type = ids[i].type;
+      p->status = st;
+      lp_put_u64le(p->hash, ok ? hash.lo : 0);
+      lp_put_u64le(p->hash + 8, ok ? hash.hi : 0);
+      p->len = ok ? nlen : 0;
+      p->value = NULL;
+      if (keep) {
+        p->value = scratch != NULL ? scratch + used : "";
+        if (nlen > 0) memcpy(scratch + used, tmp, nlen);
+      }
+    }
+    if (keep) used += nlen;
+  }
+  return used;
+}
+
+/* Most bytes the normalised values of ids can take (lp_idgraph_prepare's
+ * documented bound). */
+static size_t prepare_bound(const lp_idgraph *h, const lp_idgraph_ident *ids, size_t n) {
+  size_t b = 0;
+  for (size_t i = 0; i < n; i++) {
+    const idg_type *t = &h->types[ids[i].type];
+    size_t len = ids[i].len > LP_IDGRAPH_MAX_VALUE_LEN ? 0 : ids[i].len;
+    if (t->norm == LP_IDGRAPH_NORM_CALLBACK) len = LP_IDGRAPH_MAX_VALUE_LEN;
+    else if (t->norm == LP_IDGRAPH_NORM_PHONE) len = 16;
+    b += len;
+  }
+  return b;
+}
+
+int lp_idgraph_prepare(const lp_idgraph *h, const lp_idgraph_ident *ids, size_t n,
+                       lp_idgraph_prepared *out, char *scratch, size_t capacity,
+                       size_t *needed) {
+  IDG_GUARD(h, "lp_idgraph_prepare");
+  if (needed == NULL || (ids == NULL && n > 0) || (scratch == NULL && capacity > 0))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                        "needed must not be NULL, ids only NULL when n is 0, scratch only NULL "
+                        "when capacity is 0");
+  int rc = check_ids(h, ids, n);
+  if (rc != LP_OK) return rc;
+  if (out == NULL || (h->store_raw && capacity < prepare_bound(h, ids, n))) {
+    size_t need = prepare_pass(h, ids, n, NULL, NULL, 0, true);
+    *needed = need;
+    if (out == NULL) return LP_OK;
+    if (need > capacity)
+      return lp_error_set(LP_ERR_OF_CONST(h), LP_EBUFSIZE,
+                          "normalised values need %zu bytes, capacity is %zu", need, capacity);
+  }
+  *needed = prepare_pass(h, ids, n, out, scratch, capacity, true);
+  return LP_OK;
+}
+
+/* Everything observe does after preparing (arguments checked). */
+static int apply_prepared(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n, int64_t ts,
+                          const char *source, size_t source_len, uint64_t *profile_id) {
+  for (size_t i = 0; i < n; i++)
+    if (ids[i].status == LP_IDGRAPH_PREPARED_HASH_FAILED)
+      return lp_error_set(&h->err, LP_EIO, "host hash function failed");
   idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
   size_t k = 0;
   uint64_t blocked = 0, invalid = 0, tomb = 0;
   for (size_t i = 0; i < n; i++) {
-    size_t nlen;
-    lp_hash128 hash;
-    /* Too long, not UTF-8, rejected by the normaliser: invalid, counted. */
-    int rc = idg_prepare(h, ids[i].type, ids[i].value, ids[i].len, norm[k], &nlen, &hash);
-    if (rc == LP_ECONFLICT) blocked++;
-    else if (rc == LP_EINVAL) invalid++;
-    else if (rc != LP_OK) return rc;
-    if (rc != LP_OK) continue;
+    if (ids[i].status == LP_IDGRAPH_PREPARED_BLOCKED) blocked++;
+    else if (ids[i].status == LP_IDGRAPH_PREPARED_INVALID) invalid++;
+    if (ids[i].status != LP_IDGRAPH_PREPARED_OK) continue;
+    lp_hash128 hash = {lp_get_u64le(ids[i].hash), lp_get_u64le(ids[i].hash + 8)};
     if (h->st.tombstones.len > 0 && lp_map128_get(&h->st.tombstones, idg_tomb_hash(hash), NULL)) {
       tomb++;
       continue;
@@ -570,8 +661,8 @@ int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int
     if (dup) continue;
     items[k].hash = hash;
     items[k].type = ids[i].type;
-    items[k].raw = norm[k];
-    items[k].raw_len = nlen;
+    items[k].raw = ids[i].value;
+    items[k].raw_len = ids[i].len;
     k++;
   }
   uint64_t pid = 0;
@@ -585,4 +676,40 @@ int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int
   h->st.tombstoned += tomb;
   if (profile_id != NULL) *profile_id = pid;
   return LP_OK;
+}
+
+int lp_idgraph_observe_prepared(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n,
+                                int64_t ts, const char *source, size_t source_len,
+                                uint64_t *profile_id) {
+  IDG_GUARD(h, "lp_idgraph_observe_prepared");
+  int rc = check_event(h, ids == NULL, n, source, source_len);
+  if (rc != LP_OK) return rc;
+  for (size_t i = 0; i < n; i++) {
+    const lp_idgraph_prepared *p = &ids[i];
+    if (p->type >= h->ntypes)
+      return lp_error_set(&h->err, LP_EINVAL, "identifier %zu: unknown identifier type %u", i,
+                          (unsigned)p->type);
+    if (p->status > LP_IDGRAPH_PREPARED_HASH_FAILED)
+      return lp_error_set(&h->err, LP_EINVAL, "identifier %zu: unknown status %u", i,
+                          (unsigned)p->status);
+    if (p->status == LP_IDGRAPH_PREPARED_OK &&
+        (p->len > LP_IDGRAPH_MAX_VALUE_LEN || (h->store_raw && p->value == NULL)))
+      return lp_error_set(&h->err, LP_EINVAL,
+                          "identifier %zu: no normalised value (raw storage is on) or longer "
+                          "than %d bytes",
+                          i, LP_IDGRAPH_MAX_VALUE_LEN);
+  }
+  return apply_prepared(h, ids, n, ts, source, source_len, profile_id);
+}
+
+int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int64_t ts,
+                       const char *source, size_t source_len, uint64_t *profile_id) {
+  IDG_GUARD(h, "lp_idgraph_observe");
+  int rc = check_event(h, ids == NULL, n, source, source_len);
+  if (rc == LP_OK) rc = check_ids(h, ids, n);
+  if (rc != LP_OK) return rc;
+  /* Not quiet: messages for invalid values, host callbacks run busy. */
+  lp_idgraph_prepared prep[LP_IDGRAPH_MAX_EVENT_IDS];
+  (void)prepare_pass(h, ids, n, prep, &h->norm[0][0], sizeof h->norm, false);
+  return apply_prepared(h, prep, n, ts, source, source_len, profile_id);
 }

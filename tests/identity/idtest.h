@@ -171,4 +171,19 @@ static inline bool idt_same_saves(const lp_idgraph *a, const lp_idgraph *b) {
   return same;
 }
 
+/* A notification callback that logs (kind, old, new) triples. */
+typedef struct idt_note_log {
+  uint64_t v[3 * 8192];
+  size_t n;
+} idt_note_log;
+
+static inline void idt_note(void *ud, uint32_t kind, uint64_t old_id, uint64_t new_id) {
+  idt_note_log *l = ud;
+  if (l->n + 3 <= sizeof l->v / sizeof l->v[0]) {
+    l->v[l->n++] = kind;
+    l->v[l->n++] = old_id;
+    l->v[l->n++] = new_id;
+  }
+}
+
 #endif /* LP_IDTEST_H */

@@ -428,20 +428,6 @@ static void unmerge_equals_rebuild(void **state) {
  * every identifier the same profile, the same statistics and send the same
  * notifications; a later event must behave the same too. */
 
-typedef struct note_log {
-  uint64_t v[3 * 4096];
-  size_t n;
-} note_log;
-
-static void note(void *ud, uint32_t kind, uint64_t old_id, uint64_t new_id) {
-  note_log *l = ud;
-  if (l->n + 3 <= sizeof l->v / sizeof l->v[0]) {
-    l->v[l->n++] = kind;
-    l->v[l->n++] = old_id;
-    l->v[l->n++] = new_id;
-  }
-}
-
 #define PE_IDS 40
 static const uint32_t pe_type[4] = {T_USER, T_EMAIL, T_PHONE, T_DEVICE};
 
@@ -470,7 +456,7 @@ static int pe_event(lp_idgraph *g, lp_rng *r, int64_t ts) {
   return lp_idgraph_observe(g, ids, n, ts, src, 3, NULL);
 }
 
-static void pe_same(lp_idgraph *a, lp_idgraph *b, const note_log *la, const note_log *lb,
+static void pe_same(lp_idgraph *a, lp_idgraph *b, const idt_note_log *la, const idt_note_log *lb,
                     const char *what, uint64_t seed) {
   if (!idt_same_saves(a, b)) fail_msg("%s (seed %llu): saved bytes differ", what, (unsigned long long)seed);
   idt_check(a);
@@ -501,7 +487,7 @@ static void partial_erasure_equals_full_replay(void **state) {
     lp_rng r;
     lp_rng_seed(&r, seed);
     lp_idgraph *g[2];
-    note_log *log = calloc(2, sizeof *log);
+    idt_note_log *log = calloc(2, sizeof *log);
     assert_non_null(log);
     int64_t q = 3 + (int64_t)lp_rng_below(&r, 8);
     for (int k = 0; k < 2; k++) {
@@ -516,7 +502,7 @@ static void partial_erasure_equals_full_replay(void **state) {
       assert_int_equal(pe_event(g[0], &r, ts), LP_OK);
       assert_int_equal(pe_event(g[1], &copy, ts), LP_OK);
     }
-    for (int k = 0; k < 2; k++) assert_int_equal(lp_idgraph_set_notify(g[k], note, &log[k]), LP_OK);
+    for (int k = 0; k < 2; k++) assert_int_equal(lp_idgraph_set_notify(g[k], idt_note, &log[k]), LP_OK);
     for (size_t step = 0; step < 6; step++) {
       size_t i = (size_t)lp_rng_below(&r, PE_IDS), j = (size_t)lp_rng_below(&r, PE_IDS);
       uint64_t op = lp_rng_below(&r, 5);

@@ -475,6 +475,13 @@ typedef struct lp_idgraph_prepared {
  * and host hash, if any, are then called from those threads at the same
  * time, so they must be thread-safe; and since the graph is not marked
  * busy while they run here, they must not call the graph at all.
+ * It reads only the graph's configuration (types, key or host hash,
+ * blocklists, options: fixed once an identifier is stored) and its busy
+ * mark, so once the graph holds an identifier it may also run while one
+ * other thread applies events with lp_idgraph_observe_prepared() (the
+ * pipeline "prepare the next chunk while the last one is applied"),
+ * provided the graph has no notify callback (a notification marks the
+ * graph busy while prepare may read the mark).
  */
 LP_API int lp_idgraph_prepare(const lp_idgraph *h, const lp_idgraph_ident *ids, size_t n,
                               lp_idgraph_prepared *out, char *scratch, size_t capacity,

@@ -11,6 +11,15 @@ lines, orders and customers spread over every chunk, and data errors in
 the first and the later chunks. For every file stdout, stderr and the exit
 status must equal the one-thread run for N = 2..16, and the line an error
 names is checked against the line counted here.
+
+A file is read on the direct path (ids and orders packed into 64 bits,
+each chunk ingested into its own states, merged at the end); standard input
+on the row-table path, which the direct path gives way to when an id or
+order does not pack or the library refuses a batch. So every file is also
+read from standard input, and the two must agree (the file name in
+messages aside): ids that are prefixes of each other, longer than 8 bytes
+or holding NUL, empty orders, amounts at many scales, and amounts that do
+not fit the common scale or sum past the turnover limit in any chunk.
 """
 import os
 import random
@@ -25,11 +34,18 @@ THREADS = [2, 3, 4, 7, 16]
 failures = []
 
 
-def run(path, threads, extra=()):
+def run(path, threads, extra=(), stdin=False):
     args = [PC, "rfm", "--as-of", AS_OF, "--id-col", "id", "--ts-col", "ts",
-            "--order-col", "order", "--threads", str(threads)] + list(extra) + [path]
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-    return p.returncode, p.stdout, p.stderr
+            "--order-col", "order", "--threads", str(threads)] + list(extra)
+    if not stdin:
+        p = subprocess.run(args + [path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           check=False)
+        return p.returncode, p.stdout, p.stderr
+    with open(path, "rb") as f:
+        p = subprocess.run(args + ["-"], stdin=f, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, check=False)
+    # Messages name the file as "-": name it as the file run does.
+    return p.returncode, p.stdout, p.stderr.replace(b" -:", b" " + path.encode() + b":")
 
 
 def note(rng, big=False, endings=True):
@@ -94,6 +110,11 @@ def same_as_one(path, label, extra=(), expect_rc=None, expect_line=None):
             failures.append("%s: --threads %d differs from --threads 1 (exit %d vs %d)\n%s\n%s"
                             % (label, t, got[0], ref[0], got[2].decode()[:300],
                                ref[2].decode()[:300]))
+    got = run(path, 1, extra, stdin=True)
+    if got != ref:
+        failures.append("%s: standard input differs from the file (exit %d vs %d)\n%r\n%r"
+                        % (label, got[0], ref[0], got[2][:300], ref[2][:300]))
+    return ref
 
 
 def main():
@@ -147,6 +168,60 @@ def main():
         starts = write(path, rr, 7)
         same_as_one(path, "after --as-of late", extra=["--drop-missing-id"], expect_rc=1,
                     expect_line=starts[5100])
+
+        # Ids the packing must order as bytes: prefixes, spaces, high bytes,
+        # exactly 8 bytes; empty order ids; amounts with 0 to 5 places.
+        rng = random.Random(9)
+        ids = ["a", "a0", "ab", "a ", " a", "\u00e4", "\u00e4b", "zzzzzzzz", "zzzzzzz", "0",
+               "00", "9", "A", "~~"]
+        rr = []
+        for i in range(4000):
+            places = rng.randrange(5)
+            amount = "%d" % rng.randrange(-50, 500)
+            if places:
+                amount += "." + "".join(rng.choice("0123456789") for _ in range(places))
+            rr.append([rng.choice(ids), "2023-%02d-%02dT10:00:00Z" % (1 + rng.randrange(12),
+                                                                     1 + rng.randrange(28)),
+                       amount, rng.choice(["", "o1", "o2", "o%d" % rng.randrange(900)]),
+                       "plain"])
+        rr[3900][2] = "0.00001"  # the largest scale comes late
+        path = os.path.join(d, "packed.csv")
+        write(path, rr, 8)
+        out = same_as_one(path, "ids in byte order, many scales", expect_rc=0)
+        got = [line.split(b",")[0] for line in out[1].splitlines()[1:]]
+        if got != sorted(got) or len(got) != len(ids):
+            failures.append("packed ids: rows not in byte order of the ids: %r" % got)
+        # Ids or orders that do not pack, from the first row or only late
+        # (the direct path gives way mid-file, in one chunk or another).
+        for label, col, at, value in [("long ids", 0, None, "customer-%05d"),
+                                      ("one long id late", 0, 3700, "a-long-customer-id"),
+                                      ("one long order early", 3, 30, "order-1234567"),
+                                      ("NUL in an id late", 0, 3000, "a\x00b")]:
+            r2 = [list(r) for r in rr]
+            for i, r in enumerate(r2):
+                if at is None:
+                    r[col] = value % (i % 97)
+                elif i == at:
+                    r[col] = value
+            write(path, r2, 9)
+            same_as_one(path, label, expect_rc=0)
+        # Amounts that fit alone but not at the common scale: the first such
+        # row in file order is named, wherever the larger scale comes from.
+        for label, big_at, small_at in [("rescale overflow late", 3500, 100),
+                                        ("rescale overflow early", 20, 3800)]:
+            r2 = [list(r) for r in rr]
+            for r in r2:
+                r[2] = r[2].split(".")[0]
+            r2[big_at][2] = "1000000000000000000"
+            r2[big_at + 1][2] = "-1000000000000000000"
+            r2[small_at][2] = "0.5"
+            starts = write(path, r2, 10)
+            same_as_one(path, label, expect_rc=1, expect_line=starts[big_at])
+        # The turnover limit, passed only by rows in different chunks.
+        r2 = [list(r) for r in rr]
+        r2[10][2] = r2[3990][2] = "4611686018427387904"
+        write(path, r2, 11)
+        same_as_one(path, "turnover passed across chunks", expect_rc=1)
 
     if RETAIL and os.path.exists(RETAIL):
         args = ["--id-col", "CustomerID", "--ts-col", "InvoiceDate", "--qty-col", "Quantity",

@@ -186,6 +186,112 @@ static int intern(lp_strpool *pool, const lp_mem *m, const pctl_csv_field *f, ui
  * order, re-interning their ids and orders (so pool ids are the order of
  * first appearance, as with one thread) and shifting their lines.
  */
+/*
+ * The direct path, for files (not pipes) whose ids and order ids are all at
+ * most 8 bytes without NUL, as they are in order exports: an id packs into
+ * 64 bits big-endian, zero-padded, which keeps byte order (a shorter prefix
+ * sorts first, as its next byte is 0), so the packed value is the profile
+ * id itself and no id table, ranking or second pass is needed. Every chunk
+ * ingests its rows straight into its own lp_rfm states, one per decimal
+ * scale its amounts have (a batch per scale); at the end the states are
+ * brought to the common scale exactly (lp_rfm_scale_amounts) and merged
+ * (lp_rfm_merge), which gives the state one sequential ingestion gives.
+ * A row whose amount would not fit 64 bits at a larger scale is remembered
+ * by line for each step of scale (first line per scale and step), so the
+ * error of the row-table path is reported at the same line. Anything this
+ * path cannot decide the same way (an id or order that does not pack, a
+ * refusal of the library such as the turnover limit, no memory) makes the
+ * command read the file again on the row-table path, which then decides
+ * and words the outcome as it always has.
+ */
+#define SCALES (PCTL_DECIMAL_MAX_SCALE + 1)
+#define FAST_BATCH 2048
+#define RFM_FALLBACK 100 /* read_rows(): read again on the row-table path */
+
+typedef struct fast_sink {
+  lp_rfm *st[SCALES];       /* the rows of each amount scale; NULL: none yet */
+  lp_rfm_txn *buf[SCALES];  /* their pending batch */
+  size_t nbuf[SCALES];
+  uint64_t over[SCALES][SCALES]; /* [s][k]: first chunk line whose amount at
+                                  * scale s does not fit 64 bits at s + k */
+  unsigned kmin[SCALES];    /* smallest k with over[s][k] set; SCALES: none */
+  bool fallback;
+} fast_sink;
+
+/* Pack an id of at most 8 bytes without NUL; false when it does not. */
+static bool pack8(const char *p, size_t n, uint64_t *out) {
+  if (n > 8) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char b = (unsigned char)p[i];
+    if (b == 0) return false;
+    v |= (uint64_t)b << (56 - 8 * i);
+  }
+  *out = v;
+  return true;
+}
+
+/* The text of a packed id; returns its length (buf holds 8 bytes). */
+static size_t unpack8(uint64_t v, char *buf) {
+  size_t n = 0;
+  while (n < 8 && (unsigned char)(v >> (56 - 8 * n)) != 0) {
+    buf[n] = (char)(unsigned char)(v >> (56 - 8 * n));
+    n++;
+  }
+  return n;
+}
+
+static bool fast_flush(fast_sink *fs, unsigned s) {
+  if (fs->nbuf[s] > 0 && lp_rfm_add(fs->st[s], fs->buf[s], fs->nbuf[s]) != LP_OK)
+    fs->fallback = true;
+  fs->nbuf[s] = 0;
+  return !fs->fallback;
+}
+
+/* Remember the first line where `a` (at scale s) stops fitting at s + k. */
+static void note_overflow(fast_sink *fs, int64_t a, unsigned s, uint64_t line) {
+  unsigned k = fs->kmin[s];
+  int64_t unused;
+  while (k > 1 && pctl_decimal_rescale(a, k - 1, &unused) != LP_OK) fs->over[s][--k] = line;
+  fs->kmin[s] = k;
+}
+
+/* Queue one row; false (with fallback set) when this path must give up. */
+static bool fast_put(fast_sink *fs, const columns *c, const pctl_csv_field *f, int64_t ts,
+                     int64_t amount, unsigned s) {
+  lp_rfm_txn t = LP_RFM_TXN_INIT;
+  if (!pack8(f[c->id].ptr, f[c->id].len, &t.profile_id)) return fs->fallback = true, false;
+  if (c->order != SIZE_MAX) {
+    if (!pack8(f[c->order].ptr, f[c->order].len, &t.order_id)) return fs->fallback = true, false;
+    t.flags = LP_RFM_TXN_HAS_ORDER;
+  }
+  t.ts = ts;
+  t.amount = amount;
+  if (fs->buf[s] == NULL) {
+    fs->buf[s] = malloc(FAST_BATCH * sizeof *fs->buf[s]);
+    if (fs->buf[s] == NULL || lp_rfm_create(NULL, &fs->st[s]) != LP_OK)
+      return fs->fallback = true, false;
+  }
+  fs->buf[s][fs->nbuf[s]++] = t;
+  return fs->nbuf[s] < FAST_BATCH || fast_flush(fs, s);
+}
+
+static fast_sink *fast_new(void) {
+  fast_sink *fs = calloc(1, sizeof *fs);
+  if (fs != NULL)
+    for (unsigned s = 0; s < SCALES; s++) fs->kmin[s] = SCALES;
+  return fs;
+}
+
+static void fast_free(fast_sink *fs) {
+  if (fs == NULL) return;
+  for (unsigned s = 0; s < SCALES; s++) {
+    lp_rfm_free(fs->st[s]);
+    free(fs->buf[s]);
+  }
+  free(fs);
+}
+
 typedef struct chunk {
   const rfm_opts *o;
   const columns *c;
@@ -199,6 +305,8 @@ typedef struct chunk {
   char *err_msg;    /* malloc'd; NULL with a failure: out of memory */
   bool overran;     /* read past `stop`, to the end of the file */
   uint64_t end_line; /* chunk-relative line at `stop` */
+  uint64_t line_base; /* lines of the chunks before it */
+  fast_sink *fast;  /* the direct path; NULL: keep rows */
 } chunk;
 
 static int keep_error(chunk *ch, uint64_t line, const char *fmt, ...)
@@ -241,7 +349,7 @@ static void read_chunk(void *task) {
       uint64_t at = ch->start + st.bytes;
       if (at == ch->stop) {
         ch->end_line = pctl_csv_current_line(r);
-        return;
+        break;
       }
       if (at > ch->stop) {
         ch->overran = true;
@@ -249,7 +357,7 @@ static void read_chunk(void *task) {
       }
     }
     int rc = pctl_csv_next(r);
-    if (rc == PCTL_CSV_END) return;
+    if (rc == PCTL_CSV_END) break;
     if (rc != PCTL_CSV_ROW) {
       keep_csv_error(ch);
       return;
@@ -293,6 +401,11 @@ static void read_chunk(void *task) {
     row.scale = (uint8_t)scale;
     row.line = line;
     if (scale > in->scale) in->scale = scale;
+    if (ch->fast != NULL) {
+      if (o->scale < 0) note_overflow(ch->fast, row.amount, scale, line);
+      if (!fast_put(ch->fast, &c, f, row.ts, row.amount, scale)) return;
+      continue;
+    }
     row.order = NO_ORDER;
     rc = intern(&in->ids, &in->mem, &f[c.id], &row.id);
     if (rc == LP_OK && c.order != SIZE_MAX) rc = intern(&in->orders, &in->mem, &f[c.order], &row.order);
@@ -302,6 +415,8 @@ static void read_chunk(void *task) {
       return;
     }
   }
+  for (unsigned s = 0; ch->fast != NULL && s < SCALES; s++)
+    if (!fast_flush(ch->fast, s)) return;
 }
 
 static bool is_bom(const unsigned char *p) { return p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF; }
@@ -347,6 +462,7 @@ static void chunk_free(chunk *ch) {
   pctl_csv_close(ch->r);
   if (ch->f != NULL) fclose(ch->f);
   free(ch->err_msg);
+  fast_free(ch->fast);
   lp_vec_free(&ch->in.rows, &ch->in.mem);
   lp_strpool_free(&ch->in.ids, &ch->in.mem);
   lp_strpool_free(&ch->in.orders, &ch->in.mem);
@@ -423,17 +539,63 @@ static size_t thread_count(const rfm_opts *o, uint64_t size) {
   return size >= ((uint64_t)1 << 20) && cpus >= 2 ? 2 : 1;
 }
 
+/* The direct path's end (the chunks 0..n-1 hold, in file order): the first
+ * amount that does not fit at the common scale, as rescale_amounts() would
+ * name it, or the chunks' states at that scale merged into `*out`. */
+static int fast_finish(chunk *ch, size_t n, const rfm_opts *o, unsigned scale, lp_rfm **out) {
+  for (size_t i = 0; i < n; i++) {
+    uint64_t first = 0;
+    for (unsigned s = 0; s < scale; s++) {
+      uint64_t l = ch[i].fast->over[s][scale - s];
+      if (l != 0 && (first == 0 || l < first)) first = l;
+    }
+    if (first != 0)
+      return pctl_data_error(o->path, first + ch[i].line_base,
+                             "the amount does not fit 64 bits at %u decimal places (the most "
+                             "any row has); give a smaller --scale",
+                             scale);
+  }
+  lp_rfm *h = NULL;
+  int rc = LP_OK;
+  for (size_t i = 0; i < n && rc == LP_OK; i++) {
+    for (unsigned s = 0; s < SCALES && rc == LP_OK; s++) {
+      lp_rfm *st = ch[i].fast->st[s];
+      if (st == NULL) continue;
+      int64_t factor;
+      rc = pctl_decimal_rescale(1, scale - s, &factor);
+      if (rc == LP_OK) rc = lp_rfm_scale_amounts(st, factor);
+      if (rc == LP_OK && h != NULL) rc = lp_rfm_merge(h, st);
+      if (rc == LP_OK && h == NULL) {
+        h = st; /* the first state becomes the result */
+        ch[i].fast->st[s] = NULL;
+      }
+    }
+  }
+  if (rc == LP_OK && h == NULL) rc = lp_rfm_create(NULL, &h);
+  if (rc != LP_OK) {
+    lp_rfm_free(h);
+    return RFM_FALLBACK;
+  }
+  *out = h;
+  return PCTL_EXIT_OK;
+}
+
 /* Read every row into `in` (empty, initialised); returns an exit status
- * after printing errors. */
-static int read_rows(FILE *f, uint64_t size, const rfm_opts *o, rfm_input *in) {
+ * after printing errors. With `fast` (a regular file), the rows are
+ * ingested on the direct path into `*fast` instead, or RFM_FALLBACK says
+ * to read again without it. */
+static int read_rows(FILE *f, uint64_t size, const rfm_opts *o, rfm_input *in, lp_rfm **fast) {
   columns c;
   chunk ch[PCTL_PAR_MAX];
   size_t want = thread_count(o, size);
   chunk_init(&ch[0], o, &c);
   for (size_t i = 1; i < want; i++) chunk_init(&ch[i], o, &c);
   int status = PCTL_EXIT_OK;
+  for (size_t i = 0; i < want && fast != NULL && status == PCTL_EXIT_OK; i++)
+    if ((ch[i].fast = fast_new()) == NULL) status = RFM_FALLBACK;
   if (pctl_csv_open_file(NULL, f, &ch[0].r) != LP_OK) {
     status = pctl_csv_report(NULL, o->path);
+  } else if (status != PCTL_EXIT_OK) {
   } else if (pctl_csv_read_header(ch[0].r) != LP_OK) {
     status = pctl_csv_report(ch[0].r, o->path);
   } else {
@@ -445,7 +607,10 @@ static int read_rows(FILE *f, uint64_t size, const rfm_opts *o, rfm_input *in) {
     pctl_par_run(n, read_chunk, ch, sizeof *ch);
     /* The first error in file order, or the rows of the chunks that hold. */
     uint64_t line_base = 0;
+    size_t used = 0;
     for (size_t i = 0; i < n && status == PCTL_EXIT_OK; i++) {
+      ch[i].line_base = line_base;
+      used = i + 1;
       if (ch[i].status != PCTL_EXIT_OK) {
         if (ch[i].err_msg == NULL) {
           status = pctl_data_error(o->path, 0, "%s", lp_strerror(LP_ENOMEM));
@@ -455,13 +620,22 @@ static int read_rows(FILE *f, uint64_t size, const rfm_opts *o, rfm_input *in) {
         }
         break;
       }
-      if (i > 0 && join_chunk(&ch[0].in, &ch[i].in, line_base) != LP_OK) {
+      if (ch[i].fast != NULL && ch[i].fast->fallback) {
+        status = RFM_FALLBACK;
+        break;
+      }
+      if (i > 0 && ch[i].fast != NULL) {
+        if (ch[i].in.scale > ch[0].in.scale) ch[0].in.scale = ch[i].in.scale;
+        ch[0].in.dropped += ch[i].in.dropped;
+      } else if (i > 0 && join_chunk(&ch[0].in, &ch[i].in, line_base) != LP_OK) {
         pctl_error("%s: %s", o->path, lp_strerror(LP_ENOMEM));
         status = PCTL_EXIT_FAILURE;
       }
       if (ch[i].overran) break;
       line_base += ch[i].end_line - 1;
     }
+    if (status == PCTL_EXIT_OK && fast != NULL)
+      status = fast_finish(ch, used, o, ch[0].in.scale, fast);
   }
   /* Hand chunk 0's input over to the caller. */
   *in = ch[0].in;
@@ -634,7 +808,10 @@ static int print_rows(const rfm_input *in, const uint32_t *by_rank, const lp_rfm
   for (size_t i = 0; i < n; i++) {
     const lp_rfm_row *row = &rows[i];
     size_t len;
-    const char *id = lp_strpool_get(&in->ids, by_rank[row->profile_id], &len);
+    char packed[8];
+    const char *id = packed;
+    if (by_rank != NULL) id = lp_strpool_get(&in->ids, by_rank[row->profile_id], &len);
+    else len = unpack8(row->profile_id, packed);
     pctl_csvout_field(&w, id, len);
     pctl_csvout_i64(&w, floor_days(row->recency));
     pctl_csvout_i64(&w, (int64_t)row->frequency);
@@ -707,6 +884,18 @@ static int score_and_print(lp_rfm *h, const rfm_opts *o, const rfm_input *in,
   return status;
 }
 
+/* Empty `in` again (after the direct path gave up). */
+static void input_reset(rfm_input *in) {
+  lp_vec_free(&in->rows, &in->mem);
+  lp_strpool_free(&in->ids, &in->mem);
+  lp_strpool_free(&in->orders, &in->mem);
+  lp_strpool_init(&in->ids);
+  lp_strpool_init(&in->orders);
+  lp_vec_init(&in->rows, sizeof(row_in));
+  in->dropped = 0;
+  in->scale = 0;
+}
+
 static int run_rfm(int argc, char **argv) {
   rfm_opts o;
   int status = parse_options(argc, argv, &o);
@@ -726,11 +915,16 @@ static int run_rfm(int argc, char **argv) {
   uint64_t size = 0;
   if (status == PCTL_EXIT_OK) status = pctl_open_input(o.path, &f, &size);
   if (status == PCTL_EXIT_OK) {
-    status = read_rows(f, size, &o, &in);
-    if (status == PCTL_EXIT_OK) status = rescale_amounts(&o, &in);
+    status = read_rows(f, size, &o, &in, size > 0 ? &h : NULL);
+    if (status == RFM_FALLBACK) {
+      input_reset(&in);
+      status = fseeko(f, 0, SEEK_SET) == 0 ? read_rows(f, size, &o, &in, NULL)
+                                           : pctl_data_error(o.path, 0, "cannot read it again");
+    }
+    if (status == PCTL_EXIT_OK && h == NULL) status = rescale_amounts(&o, &in);
     pctl_close_input(f);
   }
-  if (status == PCTL_EXIT_OK) {
+  if (status == PCTL_EXIT_OK && h == NULL) {
     int rc = rank_ids(&in, &by_rank, &rank);
     if (rc == LP_OK) rc = lp_rfm_create(NULL, &h);
     if (rc == LP_OK) rc = ingest(h, &in, rank);

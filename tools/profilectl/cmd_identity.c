@@ -154,25 +154,115 @@ static int observe_rows(lp_idgraph *g, pctl_csv *csv, const columns *c, const ch
 /* ---- output ---- */
 
 typedef struct out_row {
-  const char *type;
-  char value[2 * LP_IDGRAPH_HASH_SIZE + 1];
-  const char *raw;
-  size_t raw_len;
   uint8_t hash[LP_IDGRAPH_HASH_SIZE];
   uint64_t pid;
+  const char *raw; /* normalised value with --raw, else NULL */
+  size_t raw_len;
+  uint32_t type;
 } out_row;
 
-static int cmp_rows(const void *a, const void *b) {
-  const out_row *x = a, *y = b;
-  int c = strcmp(x->type, y->type);
-  if (c != 0) return c;
+/* A sort entry: the type's rank by name, the first 8 bytes of the sorted
+ * value (big-endian, zero-padded) and the row it stands for. */
+typedef struct sort_ent {
+  uint64_t key;
+  uint32_t row;
+  uint32_t rank;
+} sort_ent;
+
+/* The order of the output: type name, then the value (the raw bytes,
+ * shorter first on a common prefix, or the hash, whose hex text sorts as
+ * its bytes). Never 0 for two identifiers of one type. */
+static int cmp_value(const out_row *x, const out_row *y) {
   if (x->raw != NULL && y->raw != NULL) {
     size_t n = x->raw_len < y->raw_len ? x->raw_len : y->raw_len;
-    c = memcmp(x->raw, y->raw, n);
+    int c = memcmp(x->raw, y->raw, n);
     if (c != 0) return c;
     return x->raw_len < y->raw_len ? -1 : (x->raw_len > y->raw_len);
   }
-  return strcmp(x->value, y->value);
+  return memcmp(x->hash, y->hash, LP_IDGRAPH_HASH_SIZE);
+}
+
+static const out_row *tie_rows; /* for cmp_tie: qsort has no context */
+
+static int cmp_tie(const void *a, const void *b) {
+  const sort_ent *x = a, *y = b;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+  return cmp_value(&tie_rows[x->row], &tie_rows[y->row]);
+}
+
+static uint64_t prefix_key(const unsigned char *p, size_t len) {
+  uint64_t k = 0;
+  for (size_t i = 0; i < 8; i++) k = k << 8 | (i < len ? p[i] : 0u);
+  return k;
+}
+
+/* Sort `e` (n entries) by rank, then key: LSD radix, 8 bits a pass, with
+ * the passes whose digit is the same everywhere skipped; `tmp` has room for
+ * n entries. Returns where the result is (`e` or `tmp`). */
+static sort_ent *radix_sort(sort_ent *e, sort_ent *tmp, size_t n) {
+  enum { PASSES = 9 };
+  static size_t count[PASSES][256];
+  memset(count, 0, sizeof count);
+  for (size_t i = 0; i < n; i++) {
+    for (unsigned p = 0; p < 8; p++) count[p][(e[i].key >> (8 * p)) & 255]++;
+    count[8][e[i].rank & 255]++;
+  }
+  for (unsigned p = 0; p < PASSES; p++) {
+    size_t sum = 0;
+    bool trivial = false;
+    for (unsigned d = 0; d < 256; d++) {
+      size_t c = count[p][d];
+      if (c == n) trivial = true;
+      count[p][d] = sum;
+      sum += c;
+    }
+    if (trivial) continue;
+    for (size_t i = 0; i < n; i++) {
+      unsigned d = p < 8 ? (unsigned)(e[i].key >> (8 * p)) & 255u : e[i].rank & 255u;
+      tmp[count[p][d]++] = e[i];
+    }
+    sort_ent *t = e;
+    e = tmp;
+    tmp = t;
+  }
+  return e;
+}
+
+/* The order of `rows` for the output, in `*order` (malloc'd). */
+static int sort_rows(const out_row *rows, size_t n, const pctl_rules *r, sort_ent **order) {
+  uint32_t rank[LP_IDGRAPH_MAX_TYPES];
+  for (size_t t = 0; t < r->ntypes; t++) {
+    rank[t] = 0;
+    for (size_t u = 0; u < r->ntypes; u++)
+      if (strcmp(r->types[u].name, r->types[t].name) < 0) rank[t]++;
+  }
+  size_t with_raw = 0;
+  for (size_t i = 0; i < n; i++) with_raw += rows[i].raw != NULL;
+  sort_ent *e = malloc(2 * n * sizeof *e + 1);
+  if (e == NULL) return LP_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    e[i].row = (uint32_t)i;
+    e[i].rank = rank[rows[i].type];
+    e[i].key = with_raw == n ? prefix_key((const unsigned char *)rows[i].raw, rows[i].raw_len)
+                             : prefix_key(rows[i].hash, LP_IDGRAPH_HASH_SIZE);
+  }
+  tie_rows = rows;
+  if (with_raw != 0 && with_raw != n) {
+    /* Raw values for some rows only: cmp_value() itself decides. */
+    qsort(e, n, sizeof *e, cmp_tie);
+  } else {
+    sort_ent *s = radix_sort(e, e + n, n);
+    if (s != e) memcpy(e, s, n * sizeof *e);
+    /* Equal keys: the rest of the value decides. */
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && e[j].key == e[i].key && e[j].rank == e[i].rank) j++;
+      if (j - i > 1) qsort(e + i, j - i, sizeof *e, cmp_tie);
+      i = j;
+    }
+  }
+  *order = e;
+  return LP_OK;
 }
 
 static void hex(const uint8_t *h, char *out) {
@@ -184,26 +274,35 @@ static void hex(const uint8_t *h, char *out) {
   out[2 * LP_IDGRAPH_HASH_SIZE] = 0;
 }
 
-/* Every identifier of every profile, sorted by type name then value. */
-static int collect(lp_idgraph *g, const pctl_rules *r, out_row **out, size_t *count) {
+/* Every identifier of every profile, in profile order. */
+static int collect(lp_idgraph *g, out_row **out, size_t *count) {
   lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
   lp_idgraph_get_stats(g, &st);
   size_t np = 0, n = 0;
   uint64_t *pids = malloc((size_t)st.profiles * sizeof *pids + 1);
   out_row *rows = malloc((size_t)st.identifiers * sizeof *rows + 1);
-  lp_idgraph_ident_info *info = NULL;
-  if (pids == NULL || rows == NULL || lp_idgraph_profiles(g, pids, (size_t)st.profiles, &np) != LP_OK) {
+  size_t cap = 64; /* grown when a profile has more */
+  lp_idgraph_ident_info *info = malloc(cap * sizeof *info);
+  if (pids == NULL || rows == NULL || info == NULL ||
+      lp_idgraph_profiles(g, pids, (size_t)st.profiles, &np) != LP_OK) {
+    free(info);
     free(pids);
     free(rows);
     return fail_graph(g, "listing profiles");
   }
   for (size_t p = 0; p < np; p++) {
     size_t k = 0;
-    lp_idgraph_ident_info *more = NULL;
-    int rc = lp_idgraph_profile_identifiers(g, pids[p], NULL, 0, &k);
-    if (rc == LP_OK && (more = realloc(info, k * sizeof *info + 1)) == NULL) rc = LP_ENOMEM;
-    if (more != NULL) info = more;
-    if (rc == LP_OK) rc = lp_idgraph_profile_identifiers(g, pids[p], info, k, &k);
+    int rc = lp_idgraph_profile_identifiers(g, pids[p], info, cap, &k);
+    if (rc == LP_EBUFSIZE) {
+      lp_idgraph_ident_info *more = realloc(info, k * sizeof *info);
+      if (more == NULL) {
+        rc = LP_ENOMEM;
+      } else {
+        info = more;
+        cap = k;
+        rc = lp_idgraph_profile_identifiers(g, pids[p], info, cap, &k);
+      }
+    }
     if (rc != LP_OK) {
       free(info);
       free(pids);
@@ -211,9 +310,8 @@ static int collect(lp_idgraph *g, const pctl_rules *r, out_row **out, size_t *co
       return fail_graph(g, "listing identifiers");
     }
     for (size_t i = 0; i < k && n < st.identifiers; i++, n++) {
-      rows[n].type = r->types[info[i].type].name;
+      rows[n].type = info[i].type;
       memcpy(rows[n].hash, info[i].hash, sizeof rows[n].hash);
-      hex(info[i].hash, rows[n].value);
       rows[n].raw = info[i].value;
       rows[n].raw_len = info[i].len;
       rows[n].pid = pids[p];
@@ -221,15 +319,29 @@ static int collect(lp_idgraph *g, const pctl_rules *r, out_row **out, size_t *co
   }
   free(info);
   free(pids);
-  qsort(rows, n, sizeof *rows, cmp_rows);
   *out = rows;
   *count = n;
   return PCTL_EXIT_OK;
 }
 
 static void put_value(pctl_csvout *w, const out_row *row) {
-  if (row->raw == NULL) pctl_csvout_str(w, row->value);
-  else pctl_csvout_field(w, row->raw, row->raw_len);
+  if (row->raw == NULL) {
+    char text[2 * LP_IDGRAPH_HASH_SIZE + 1];
+    hex(row->hash, text);
+    pctl_csvout_field(w, text, 2 * LP_IDGRAPH_HASH_SIZE);
+  } else {
+    pctl_csvout_field(w, row->raw, row->raw_len);
+  }
+}
+
+static void put_u64(pctl_csvout *w, uint64_t v) {
+  char b[24];
+  size_t i = sizeof b;
+  do {
+    b[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  pctl_csvout_field(w, b + i, sizeof b - i);
 }
 
 static int parse_ident(lp_idgraph *g, const char *text, lp_idgraph_ident *id) {
@@ -255,7 +367,8 @@ static const out_row *row_of(const out_row *rows, size_t n, const uint8_t *hash)
   return NULL;
 }
 
-static int explain(lp_idgraph *g, const id_opts *o, const out_row *rows, size_t n) {
+static int explain(lp_idgraph *g, const pctl_rules *r, const id_opts *o, const out_row *rows,
+                   size_t n) {
   lp_idgraph_ident a, b;
   int status = parse_ident(g, o->explain[0], &a);
   if (status == PCTL_EXIT_OK) status = parse_ident(g, o->explain[1], &b);
@@ -283,9 +396,9 @@ static int explain(lp_idgraph *g, const id_opts *o, const out_row *rows, size_t 
     char when[40];
     pctl_time_format_iso8601(steps[i].ts, when, sizeof when);
     pctl_csvout_u64(&w, i + 1);
-    pctl_csvout_str(&w, f->type);
+    pctl_csvout_str(&w, r->types[f->type].name);
     put_value(&w, f);
-    pctl_csvout_str(&w, t->type);
+    pctl_csvout_str(&w, r->types[t->type].name);
     put_value(&w, t);
     pctl_csvout_str(&w, when);
     pctl_csvout_str(&w, steps[i].source);
@@ -298,10 +411,14 @@ static int explain(lp_idgraph *g, const id_opts *o, const out_row *rows, size_t 
 static int report(lp_idgraph *g, const pctl_rules *r, const id_opts *o, uint64_t rows_read) {
   out_row *rows;
   size_t n;
-  int status = collect(g, r, &rows, &n);
+  int status = collect(g, &rows, &n);
   if (status != PCTL_EXIT_OK) return status;
+  sort_ent *order = NULL;
   if (o->explain[0] != NULL) {
-    status = explain(g, o, rows, n);
+    status = explain(g, r, o, rows, n);
+  } else if (sort_rows(rows, n, r, &order) != LP_OK) {
+    pctl_error("sorting the identifiers: %s", strerror(ENOMEM));
+    status = PCTL_EXIT_FAILURE;
   } else {
     pctl_csvout w;
     pctl_csvout_stream(&w, stdout, "standard output");
@@ -309,13 +426,15 @@ static int report(lp_idgraph *g, const pctl_rules *r, const id_opts *o, uint64_t
     pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
     pctl_csvout_end_row(&w);
     for (size_t i = 0; i < n; i++) {
-      pctl_csvout_str(&w, rows[i].type);
-      put_value(&w, &rows[i]);
-      pctl_csvout_u64(&w, rows[i].pid);
+      const out_row *row = &rows[order[i].row];
+      pctl_csvout_str(&w, r->types[row->type].name);
+      put_value(&w, row);
+      put_u64(&w, row->pid);
       pctl_csvout_end_row(&w);
     }
     status = pctl_csvout_close(&w);
   }
+  free(order);
   free(rows);
   lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
   lp_idgraph_get_stats(g, &st);

@@ -192,13 +192,17 @@ static int intern(lp_strpool *pool, const lp_mem *m, const pctl_csv_field *f, ui
  * 64 bits big-endian, zero-padded, which keeps byte order (a shorter prefix
  * sorts first, as its next byte is 0), so the packed value is the profile
  * id itself and no id table, ranking or second pass is needed. Every chunk
- * ingests its rows straight into its own lp_rfm states, one per decimal
- * scale its amounts have (a batch per scale); at the end the states are
- * brought to the common scale exactly (lp_rfm_scale_amounts) and merged
- * (lp_rfm_merge), which gives the state one sequential ingestion gives.
- * A row whose amount would not fit 64 bits at a larger scale is remembered
- * by line for each step of scale (first line per scale and step), so the
- * error of the row-table path is reported at the same line. Anything this
+ * ingests its rows straight into its own lp_rfm state, kept at the largest
+ * scale its amounts had so far: a row at a smaller scale is brought up to
+ * it, and when a row needs more places the state is scaled up exactly
+ * (lp_rfm_scale_amounts). At the end the chunks' states are brought to the
+ * common scale and merged (lp_rfm_merge), which gives the state one
+ * sequential ingestion gives. A row whose amount would not fit 64 bits at
+ * a larger scale is remembered by line for each step of scale (first line
+ * per scale and step), so the error of the row-table path is reported at
+ * the same line; once a row does not fit the chunk's current scale the
+ * error is certain and the chunk only reads on for earlier-reported data
+ * errors. Anything this
  * path cannot decide the same way (an id or order that does not pack, a
  * refusal of the library such as the turnover limit, no memory) makes the
  * command read the file again on the row-table path, which then decides
@@ -209,13 +213,15 @@ static int intern(lp_strpool *pool, const lp_mem *m, const pctl_csv_field *f, ui
 #define RFM_FALLBACK 100 /* read_rows(): read again on the row-table path */
 
 typedef struct fast_sink {
-  lp_rfm *st[SCALES];       /* the rows of each amount scale; NULL: none yet */
-  lp_rfm_txn *buf[SCALES];  /* their pending batch */
-  size_t nbuf[SCALES];
+  lp_rfm *st;               /* the chunk's rows, amounts at scale `cur` */
+  lp_rfm_txn *buf;          /* pending batch */
+  size_t nbuf;
+  unsigned cur;
+  bool doomed;              /* an amount does not fit `cur`: an error follows */
+  bool fallback;
   uint64_t over[SCALES][SCALES]; /* [s][k]: first chunk line whose amount at
                                   * scale s does not fit 64 bits at s + k */
   unsigned kmin[SCALES];    /* smallest k with over[s][k] set; SCALES: none */
-  bool fallback;
 } fast_sink;
 
 /* Pack an id of at most 8 bytes without NUL; false when it does not. */
@@ -241,10 +247,9 @@ static size_t unpack8(uint64_t v, char *buf) {
   return n;
 }
 
-static bool fast_flush(fast_sink *fs, unsigned s) {
-  if (fs->nbuf[s] > 0 && lp_rfm_add(fs->st[s], fs->buf[s], fs->nbuf[s]) != LP_OK)
-    fs->fallback = true;
-  fs->nbuf[s] = 0;
+static bool fast_flush(fast_sink *fs) {
+  if (fs->nbuf > 0 && lp_rfm_add(fs->st, fs->buf, fs->nbuf) != LP_OK) fs->fallback = true;
+  fs->nbuf = 0;
   return !fs->fallback;
 }
 
@@ -266,29 +271,40 @@ static bool fast_put(fast_sink *fs, const columns *c, const pctl_csv_field *f, i
     t.flags = LP_RFM_TXN_HAS_ORDER;
   }
   t.ts = ts;
-  t.amount = amount;
-  if (fs->buf[s] == NULL) {
-    fs->buf[s] = malloc(FAST_BATCH * sizeof *fs->buf[s]);
-    if (fs->buf[s] == NULL || lp_rfm_create(NULL, &fs->st[s]) != LP_OK)
+  if (fs->doomed) return true;
+  if (s > fs->cur) {
+    int64_t factor;
+    if (!fast_flush(fs)) return false;
+    if (pctl_decimal_rescale(1, s - fs->cur, &factor) != LP_OK ||
+        lp_rfm_scale_amounts(fs->st, factor) != LP_OK)
       return fs->fallback = true, false;
+    fs->cur = s;
   }
-  fs->buf[s][fs->nbuf[s]++] = t;
-  return fs->nbuf[s] < FAST_BATCH || fast_flush(fs, s);
+  if (pctl_decimal_rescale(amount, fs->cur - s, &t.amount) != LP_OK) {
+    fs->doomed = true;
+    return true;
+  }
+  fs->buf[fs->nbuf++] = t;
+  return fs->nbuf < FAST_BATCH || fast_flush(fs);
 }
 
 static fast_sink *fast_new(void) {
   fast_sink *fs = calloc(1, sizeof *fs);
-  if (fs != NULL)
-    for (unsigned s = 0; s < SCALES; s++) fs->kmin[s] = SCALES;
+  if (fs == NULL) return NULL;
+  for (unsigned s = 0; s < SCALES; s++) fs->kmin[s] = SCALES;
+  fs->buf = malloc(FAST_BATCH * sizeof *fs->buf);
+  if (fs->buf == NULL || lp_rfm_create(NULL, &fs->st) != LP_OK) {
+    free(fs->buf);
+    free(fs);
+    return NULL;
+  }
   return fs;
 }
 
 static void fast_free(fast_sink *fs) {
   if (fs == NULL) return;
-  for (unsigned s = 0; s < SCALES; s++) {
-    lp_rfm_free(fs->st[s]);
-    free(fs->buf[s]);
-  }
+  lp_rfm_free(fs->st);
+  free(fs->buf);
   free(fs);
 }
 
@@ -415,8 +431,7 @@ static void read_chunk(void *task) {
       return;
     }
   }
-  for (unsigned s = 0; ch->fast != NULL && s < SCALES; s++)
-    if (!fast_flush(ch->fast, s)) return;
+  if (ch->fast != NULL) (void)fast_flush(ch->fast);
 }
 
 static bool is_bom(const unsigned char *p) { return p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF; }
@@ -555,27 +570,18 @@ static int fast_finish(chunk *ch, size_t n, const rfm_opts *o, unsigned scale, l
                              "any row has); give a smaller --scale",
                              scale);
   }
-  lp_rfm *h = NULL;
+  /* The first chunk's state becomes the result. */
+  lp_rfm *h = ch[0].fast->st;
   int rc = LP_OK;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
-    for (unsigned s = 0; s < SCALES && rc == LP_OK; s++) {
-      lp_rfm *st = ch[i].fast->st[s];
-      if (st == NULL) continue;
-      int64_t factor;
-      rc = pctl_decimal_rescale(1, scale - s, &factor);
-      if (rc == LP_OK) rc = lp_rfm_scale_amounts(st, factor);
-      if (rc == LP_OK && h != NULL) rc = lp_rfm_merge(h, st);
-      if (rc == LP_OK && h == NULL) {
-        h = st; /* the first state becomes the result */
-        ch[i].fast->st[s] = NULL;
-      }
-    }
+    lp_rfm *st = ch[i].fast->st;
+    int64_t factor;
+    rc = pctl_decimal_rescale(1, scale - ch[i].fast->cur, &factor);
+    if (rc == LP_OK) rc = lp_rfm_scale_amounts(st, factor);
+    if (rc == LP_OK && i > 0) rc = lp_rfm_merge(h, st);
   }
-  if (rc == LP_OK && h == NULL) rc = lp_rfm_create(NULL, &h);
-  if (rc != LP_OK) {
-    lp_rfm_free(h);
-    return RFM_FALLBACK;
-  }
+  if (rc != LP_OK) return RFM_FALLBACK;
+  ch[0].fast->st = NULL;
   *out = h;
   return PCTL_EXIT_OK;
 }

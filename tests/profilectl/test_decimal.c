@@ -257,6 +257,93 @@ static void test_mul_messages(void **state) {
   assert_int_equal(pctl_decimal_mul(1, 20, 1, 0, 0, &v, NULL, 0), LP_EINVAL);
 }
 
+/* pctl_decimal_parse_own: the value at the text's own places; literal
+ * cases, then every text of the parse table and random texts against the
+ * two-step way it stands for (places, then parse at them). */
+static void expect_own(const char *in, int rc, int64_t value, unsigned places) {
+  char err[PCTL_ERRBUF_SIZE] = "";
+  int64_t v = 4242;
+  unsigned k = 99;
+  int got = pctl_decimal_parse_own(in, strlen(in), &v, &k, err, sizeof err);
+  if (got != rc) print_error("'%s': rc %d (%s)\n", in, got, err);
+  assert_int_equal(got, rc);
+  assert_int_equal(k, places);
+  if (rc == LP_OK) assert_true(v == value);
+}
+
+static void two_step_equals_own(const char *in, size_t len) {
+  char e1[PCTL_ERRBUF_SIZE] = "", e2[PCTL_ERRBUF_SIZE] = "";
+  int64_t v1 = 4242, v2 = 4242;
+  unsigned k1 = pctl_decimal_places(in, len), k2 = 99;
+  if (k1 > PCTL_DECIMAL_MAX_SCALE) k1 = PCTL_DECIMAL_MAX_SCALE;
+  int r1 = pctl_decimal_parse(in, len, k1, &v1, e1, sizeof e1);
+  int r2 = pctl_decimal_parse_own(in, len, &v2, &k2, e2, sizeof e2);
+  if (r1 != r2 || v1 != v2 || k1 != k2 || strcmp(e1, e2) != 0)
+    print_error("'%.*s': %d %lld %u '%s' vs %d %lld %u '%s'\n", (int)len, in, r1,
+                (long long)v1, k1, e1, r2, (long long)v2, k2, e2);
+  assert_int_equal(r1, r2);
+  assert_true(v1 == v2);
+  assert_int_equal(k1, k2);
+  assert_string_equal(e1, e2);
+}
+
+static void test_parse_own(void **state) {
+  (void)state;
+  expect_own("12.34", LP_OK, 1234, 2);
+  expect_own("-0.5", LP_OK, -5, 1);
+  expect_own("+3", LP_OK, 3, 0);
+  expect_own(".5", LP_OK, 5, 1);
+  expect_own("5.", LP_OK, 5, 0);
+  expect_own("1.50", LP_OK, 150, 2);
+  expect_own("-0", LP_OK, 0, 0);
+  expect_own(" 7.25 ", LP_OK, 725, 2);
+  expect_own("999999999999999999", LP_OK, 999999999999999999, 0);
+  expect_own("-99999999.9999999999", LP_OK, -999999999999999999, 10);
+  expect_own("1234567890123456789", LP_OK, 1234567890123456789, 0);
+  expect_own("-9223372036854775808", LP_OK, INT64_MIN, 0);
+  expect_own("0.0000000000000000010", LP_OK, 1, 18);
+  expect_own("0.0000000000000000001", LP_ERANGE, 0, 18);
+  expect_own("9223372036854775808", LP_ERANGE, 0, 0);
+  expect_own("1e5", LP_EINVAL, 0, 0);
+  expect_own("1.2.3", LP_EINVAL, 0, 1);
+  expect_own("-", LP_EINVAL, 0, 0);
+  expect_own(".", LP_EINVAL, 0, 0);
+  expect_own("", LP_EINVAL, 0, 0);
+  for (size_t i = 0; i < sizeof parse_cases / sizeof parse_cases[0]; i++)
+    two_step_equals_own(parse_cases[i].in, strlen(parse_cases[i].in));
+  static const char alphabet[] = "0123456789.-+ e,x";
+  uint64_t x = 88172645463325252u;
+  char buf[32];
+  for (int round = 0; round < 200000; round++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    size_t len = (size_t)(x % 23);
+    for (size_t j = 0; j < len; j++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      /* Mostly digits, so that long plain numbers come up often. */
+      buf[j] = x % 4 != 0 ? (char)('0' + (x >> 8) % 10) : alphabet[(x >> 8) % (sizeof alphabet - 1)];
+    }
+    two_step_equals_own(buf, len);
+  }
+}
+
+/* The product of a direct multiply (no digits dropped) equals the one of
+ * the general path, up to the int64 limits. */
+static void test_mul_direct(void **state) {
+  (void)state;
+  char err[PCTL_ERRBUF_SIZE] = "";
+  int64_t v;
+  assert_int_equal(pctl_decimal_mul(-3, 0, 255, 2, 2, &v, err, sizeof err), LP_OK);
+  assert_true(v == -765);
+  assert_int_equal(pctl_decimal_mul(INT64_C(-4294967296), 0, INT64_C(2147483648), 1, 1, &v, err,
+                                    sizeof err), LP_OK);
+  assert_true(v == INT64_MIN);
+  assert_int_equal(pctl_decimal_mul(INT64_C(4294967296), 0, INT64_C(2147483648), 1, 1, &v, err,
+                                    sizeof err), LP_ERANGE);
+  assert_string_equal(err, "decimal multiply: 4294967296 (scale 0) x 2147483648 (scale 1) "
+                           "overflows a 64-bit value at scale 1");
+  assert_int_equal(pctl_decimal_mul(INT64_MIN, 0, -1, 0, 0, &v, err, sizeof err), LP_ERANGE);
+}
+
 static void test_format(void **state) {
   (void)state;
   static const struct {
@@ -326,6 +413,8 @@ int main(void) {
     cmocka_unit_test(test_parse_arguments),
     cmocka_unit_test(test_mul_table),
     cmocka_unit_test(test_mul_messages),
+    cmocka_unit_test(test_parse_own),
+    cmocka_unit_test(test_mul_direct),
     cmocka_unit_test(test_format),
     cmocka_unit_test(test_roundtrip),
   };

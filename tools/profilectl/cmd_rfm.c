@@ -140,28 +140,20 @@ static int find_columns(pctl_csv *r, const rfm_opts *o, columns *c) {
   return rc;
 }
 
-/* Decimal places to parse a field at: the fixed --scale, or its own. */
-static unsigned places(const rfm_opts *o, const pctl_csv_field *f) {
-  if (o->scale >= 0) return (unsigned)o->scale;
-  unsigned k = pctl_decimal_places(f->ptr, f->len);
-  return k > PCTL_DECIMAL_MAX_SCALE ? PCTL_DECIMAL_MAX_SCALE : k;
-}
-
 /* Exact amount of one row in units of 10^-scale: the amount column, or
  * quantity x price (exact; with a fixed --scale it must fit that scale). */
 static int row_amount(const pctl_csv_field *f, const columns *c, const rfm_opts *o,
                       int64_t *out, unsigned *scale, char *err, size_t cap) {
-  if (c->amount != SIZE_MAX) {
-    *scale = places(o, &f[c->amount]);
+  if (c->amount != SIZE_MAX && o->scale >= 0) {
+    *scale = (unsigned)o->scale;
     return pctl_decimal_parse(f[c->amount].ptr, f[c->amount].len, *scale, out, err, cap);
   }
-  unsigned qs = pctl_decimal_places(f[c->qty].ptr, f[c->qty].len);
-  unsigned ps = pctl_decimal_places(f[c->price].ptr, f[c->price].len);
-  if (qs > PCTL_DECIMAL_MAX_SCALE) qs = PCTL_DECIMAL_MAX_SCALE;
-  if (ps > PCTL_DECIMAL_MAX_SCALE) ps = PCTL_DECIMAL_MAX_SCALE;
+  if (c->amount != SIZE_MAX)
+    return pctl_decimal_parse_own(f[c->amount].ptr, f[c->amount].len, out, scale, err, cap);
+  unsigned qs, ps;
   int64_t q, p;
-  int rc = pctl_decimal_parse(f[c->qty].ptr, f[c->qty].len, qs, &q, err, cap);
-  if (rc == LP_OK) rc = pctl_decimal_parse(f[c->price].ptr, f[c->price].len, ps, &p, err, cap);
+  int rc = pctl_decimal_parse_own(f[c->qty].ptr, f[c->qty].len, &q, &qs, err, cap);
+  if (rc == LP_OK) rc = pctl_decimal_parse_own(f[c->price].ptr, f[c->price].len, &p, &ps, err, cap);
   if (rc != LP_OK) return rc;
   *scale = o->scale >= 0 ? (unsigned)o->scale : qs + ps;
   if (*scale > PCTL_DECIMAL_MAX_SCALE) *scale = PCTL_DECIMAL_MAX_SCALE;
@@ -350,6 +342,28 @@ static int keep_csv_error(chunk *ch) {
   return keep_error(ch, line, "%s", rest);
 }
 
+/* The last timestamp text parsed and its value: lines of one order share
+ * it, and the same text always gives the same value. */
+typedef struct ts_cache {
+  size_t len; /* 0: empty */
+  int64_t ts;
+  char text[40];
+} ts_cache;
+
+static int parse_ts(ts_cache *tc, const pctl_csv_field *f, int64_t *ts, char *err, size_t cap) {
+  if (f->len == tc->len && f->len > 0 && memcmp(f->ptr, tc->text, f->len) == 0) {
+    *ts = tc->ts;
+    return LP_OK;
+  }
+  int rc = pctl_time_parse(f->ptr, f->len, PCTL_TIME_AUTO, ts, err, cap);
+  if (rc == LP_OK && f->len <= sizeof tc->text) {
+    memcpy(tc->text, f->ptr, f->len);
+    tc->len = f->len;
+    tc->ts = *ts;
+  }
+  return rc;
+}
+
 /* Parse rows until the end of the input or of the chunk. */
 static void read_chunk(void *task) {
   chunk *ch = task;
@@ -358,6 +372,7 @@ static void read_chunk(void *task) {
   rfm_input *in = &ch->in;
   pctl_csv *r = ch->r;
   char err[PCTL_ERRBUF_SIZE];
+  ts_cache tc = {0, 0, {0}};
   for (;;) {
     if (ch->stop != UINT64_MAX) {
       pctl_csv_stats st;
@@ -395,7 +410,7 @@ static void read_chunk(void *task) {
     row_in row;
     unsigned scale = 0;
     const char *what = o->ts_col;
-    rc = pctl_time_parse(f[c.ts].ptr, f[c.ts].len, PCTL_TIME_AUTO, &row.ts, err, sizeof err);
+    rc = parse_ts(&tc, &f[c.ts], &row.ts, err, sizeof err);
     if (rc == LP_OK) {
       what = c.amount != SIZE_MAX ? o->amount_col : "quantity x price";
       rc = row_amount(f, &c, o, &row.amount, &scale, err, sizeof err);

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "core/common.h"
 #include "textutil.h"
 
 static const uint64_t pow10_u64[PCTL_DECIMAL_MAX_SCALE + 1] = {
@@ -176,6 +177,11 @@ int pctl_decimal_mul(int64_t a, unsigned a_scale, int64_t b, unsigned b_scale,
                            "decimal multiply: scales %u, %u, %u (maximum %u)", a_scale, b_scale,
                            out_scale, PCTL_DECIMAL_MAX_SCALE);
   }
+  int64_t direct;
+  if (out_scale == a_scale + b_scale && !lp_i64_mul_overflow(a, b, &direct)) {
+    *out = direct; /* exact and in range: what the general path gives */
+    return LP_OK;
+  }
   bool neg = (a < 0) != (b < 0);
   u128 p = mul_64x64(magnitude(a), magnitude(b));
   unsigned have = a_scale + b_scale;
@@ -243,4 +249,40 @@ int pctl_decimal_rescale(int64_t v, unsigned k, int64_t *out) {
   if (m > magnitude_limit(neg) / mul) return LP_ERANGE;
   *out = apply_sign(m * mul, neg);
   return LP_OK;
+}
+
+int pctl_decimal_parse_own(const char *s, size_t len, int64_t *out, unsigned *places,
+                           char *err, size_t errcap) {
+  /* One pass over a plain number; 18 digits cannot overflow (10^18 - 1 <
+   * INT64_MAX). Anything else takes the two-step path. */
+  if (s != NULL && out != NULL && places != NULL && len > 0 && len <= 20) {
+    size_t i = 0;
+    bool neg = s[0] == '-';
+    if (s[0] == '-' || s[0] == '+') i++;
+    uint64_t v = 0;
+    size_t digits = 0, frac = 0;
+    bool point = false, plain = true;
+    for (; i < len; i++) {
+      unsigned d = (unsigned)(unsigned char)s[i] - '0';
+      if (d < 10) {
+        v = v * 10 + d;
+        digits++;
+        frac += point;
+      } else if (s[i] == '.' && !point) {
+        point = true;
+      } else {
+        plain = false;
+        break;
+      }
+    }
+    if (plain && digits > 0 && digits <= 18) {
+      *out = neg ? -(int64_t)v : (int64_t)v;
+      *places = (unsigned)frac;
+      return LP_OK;
+    }
+  }
+  unsigned k = pctl_decimal_places(s, len);
+  if (k > PCTL_DECIMAL_MAX_SCALE) k = PCTL_DECIMAL_MAX_SCALE;
+  if (places != NULL) *places = k;
+  return pctl_decimal_parse(s, len, k, out, err, errcap);
 }

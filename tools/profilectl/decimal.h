@@ -97,4 +97,21 @@ unsigned pctl_decimal_places(const char *s, size_t len);
  */
 int pctl_decimal_rescale(int64_t v, unsigned k, int64_t *out);
 
+/**
+ * @brief Parse @p s at its own number of decimal places: exactly
+ * pctl_decimal_places() (at most #PCTL_DECIMAL_MAX_SCALE) followed by
+ * pctl_decimal_parse() at that scale, with the same results and messages,
+ * but a plain number (optional sign, at most 18 digits, an optional point,
+ * no spaces) is read in one pass.
+ * @param s      Text (need not be NUL-terminated).
+ * @param len    Length of @p s.
+ * @param out    Receives the value in units of 10^-places.
+ * @param places Receives the scale it was read at.
+ * @param err    Message buffer (may be NULL).
+ * @param errcap Size of @p err.
+ * @return As pctl_decimal_parse().
+ */
+int pctl_decimal_parse_own(const char *s, size_t len, int64_t *out, unsigned *places,
+                           char *err, size_t errcap);
+
 #endif /* PROFILECTL_DECIMAL_H */

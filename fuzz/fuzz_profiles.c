@@ -10,9 +10,10 @@
  * target wraps them in a PRFS container with valid checksums, so
  * mutations reach the store's decoder (and the nested graph, taxonomy and
  * model loaders) instead of stopping at a checksum. Layout after the 'S':
- * repeated [selector u8][length u16 LE][payload], selector % 9 choosing
- * OPTS, TYPE, IDGR, TAXO, ORDR, TAGF, CLVM, KMNS or an unknown section,
- * bit 7 making it required.
+ * repeated [selector u8][length u16 LE][payload], selector % 10 choosing
+ * OPTS, TYPE, IDGR, TAXO, ORDR, TAGF, CLVM, KMNS, an unknown section or
+ * BLCK (1.1, last so the older seeds keep their meaning), bit 7 making it
+ * required.
  *
  * Seeds: compiled with -DLP_PROFILES_MAKE_SEEDS this file is instead a
  * program that writes fuzz/corpus/profiles/ (see the end of the file):
@@ -28,10 +29,11 @@
 #include "libprofile.h"
 #include "profiles/profiles_internal.h"
 
-static const uint32_t section_types[9] = {
+static const uint32_t section_types[10] = {
     LP_FOURCC('O', 'P', 'T', 'S'), LP_FOURCC('T', 'Y', 'P', 'E'), LP_FOURCC('I', 'D', 'G', 'R'),
     LP_FOURCC('T', 'A', 'X', 'O'), LP_FOURCC('O', 'R', 'D', 'R'), LP_FOURCC('T', 'A', 'G', 'F'),
-    LP_FOURCC('C', 'L', 'V', 'M'), LP_FOURCC('K', 'M', 'N', 'S'), LP_FOURCC('Z', 'Z', 'Z', 'Z')};
+    LP_FOURCC('C', 'L', 'V', 'M'), LP_FOURCC('K', 'M', 'N', 'S'), LP_FOURCC('Z', 'Z', 'Z', 'Z'),
+    LP_FOURCC('B', 'L', 'C', 'K')};
 
 static void exercise(lp_profiles *h, const lp_allocator *alloc) {
   if (lp_profiles_refresh(h) == LP_OK) {
@@ -43,6 +45,8 @@ static void exercise(lp_profiles *h, const lp_allocator *alloc) {
       lp_profiles_tag tags[16];
       size_t n;
       (void)lp_profiles_tags_of(h, p, tags, 16, &n);
+      const lp_tags *tv;
+      if (i == 0 && lp_profiles_tags_view(h, &tv) == LP_OK) sum += lp_tags_tag_count(tv);
       sum += v.orders + v.r + v.stage + v.tags;
     }
     lp_fuzz_sink(sum);
@@ -73,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_allocator alloc;
   lp_fuzz_allocator(&budget, &alloc, 64u << 20);
   lp_membuf *wrapped;
-  if (!lp_fuzz_unwrap_input(&data, &size, LP_PROFILES_SNAPSHOT_KIND, section_types, 9, &wrapped))
+  if (!lp_fuzz_unwrap_input(&data, &size, LP_PROFILES_SNAPSHOT_KIND, section_types, 10, &wrapped))
     return 0;
   lp_profiles *h;
   if (lp_profiles_create(&alloc, &h) == LP_OK) {
@@ -96,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 static int write_seed(const char *dir, const char *name, lp_profiles *h) {
   lp_membuf *b;
   if (lp_membuf_create(NULL, &b) != LP_OK || lp_profiles_save(h, lp_membuf_write, b) != LP_OK) return 1;
-  int bad = lp_fuzz_write_seed_pair(dir, name, b, section_types, 9);
+  int bad = lp_fuzz_write_seed_pair(dir, name, b, section_types, 10);
   lp_membuf_free(b);
   return bad;
 }
@@ -159,6 +163,33 @@ int main(int argc, char **argv) {
     lp_clv_free(c);
   }
   bad |= write_seed(argv[1], "models_tombstone", h);
+  lp_profiles_free(h);
+  /* 1.1: a blocked value (section BLCK) and rule tags over the view */
+  if (lp_profiles_create(NULL, &h) != LP_OK) return 1;
+  d.name = "email";
+  d.normalizer = LP_IDGRAPH_NORM_EMAIL;
+  d.priority = 10;
+  lp_profiles_add_type(h, &d, NULL);
+  lp_profiles_block_value(h, 0, "noreply@shop.example", 20);
+  t = (lp_tags_def)LP_TAGS_DEF_INIT;
+  t.name = "vip";
+  lp_profiles_define_tag(h, &t, NULL);
+  uint32_t big, stage;
+  t.name = "big";
+  lp_profiles_define_tag(h, &t, &big);
+  lp_profiles_set_rule(h, big, "vip or (monetary >= 10 and recency_days < 30)");
+  t.name = "stage";
+  t.type = LP_TAGS_STRING;
+  lp_profiles_define_tag(h, &t, &stage);
+  lp_profiles_set_rule(h, stage, "lifecycle");
+  lp_profiles_set_int(h, LP_PROFILES_AS_OF, t0 + 100 * 86400);
+  lp_profiles_observe(h, ids, 1, t0, "web", 3, NULL);
+  lp_profiles_order o = LP_PROFILES_ORDER_INIT;
+  o.id = ids[0];
+  o.ts = t0 + 80 * 86400;
+  o.amount = 2500;
+  lp_profiles_add_order(h, &o, NULL);
+  bad |= write_seed(argv[1], "rules_blocks", h);
   lp_profiles_free(h);
   return bad;
 }

@@ -3,6 +3,9 @@
  *   ingest: N people (about 6 identity events and 2 orders each, the shape
  *           of profilectl demo's data) into a new store, the view built,
  *           the store saved;
+ *   models: a BG/NBD + Gamma-Gamma model (given parameters) and a k-means
+ *           model (fitted on the first 20000 feature rows) installed, the
+ *           view rebuilt with them;
  *   daily:  load that state, add 1 % new rows (events and orders of new
  *           and returning people), rebuild the view, save;
  *   forget: load, erase one person, save.
@@ -136,6 +139,38 @@ static double refresh(lp_profiles *h) {
   return cpu_now() - t;
 }
 
+/* The view with a CLV and a k-means model: the per-profile predictions. */
+static void models(lp_profiles *h) {
+  lp_clv *clv;
+  lp_kmeans *km;
+  static const double bg[] = {0.25, 4.0, 0.8, 2.5}, gg[] = {6.0, 4.0, 60.0};
+  int rc = lp_clv_create(NULL, &clv);
+  if (rc == LP_OK) rc = lp_clv_set_params(clv, LP_CLV_MODEL_BGNBD, bg, 4);
+  if (rc == LP_OK) rc = lp_clv_set_params(clv, LP_CLV_MODEL_GG, gg, 3);
+  if (rc == LP_OK) rc = lp_clv_set_double(clv, LP_CLV_STEP, 365.0);
+  if (rc == LP_OK) rc = lp_profiles_set_clv(h, clv);
+  if (rc != LP_OK) die("clv model", rc, h);
+  lp_clv_free(clv);
+  size_t n = 0;
+  if (lp_profiles_features(h, NULL, NULL, 0, &n) != LP_OK) die("features", LP_EINVAL, h);
+  uint64_t *ids = malloc((n + 1) * sizeof *ids);
+  double *x = malloc((n + 1) * LP_PROFILES_FEATURES * sizeof *x);
+  if (ids == NULL || x == NULL) exit(1);
+  if ((rc = lp_profiles_features(h, ids, x, n, &n)) != LP_OK) die("features", rc, h);
+  rc = lp_kmeans_create(NULL, &km);
+  if (rc == LP_OK) rc = lp_kmeans_set_int(km, LP_KMEANS_K, 4);
+  if (rc == LP_OK) rc = lp_kmeans_fit(km, x, n < 20000 ? n : 20000, LP_PROFILES_FEATURES, NULL);
+  if (rc == LP_OK) rc = lp_profiles_set_kmeans(h, km);
+  if (rc != LP_OK) die("k-means model", rc, h);
+  lp_kmeans_free(km);
+  free(ids);
+  free(x);
+  double t_view = refresh(h);
+  printf("{\"bench\":\"profiles_models\",\"rows\":%zu,\"view_models_s\":%.3f,\"peak_rss_bytes\":%lld}\n",
+         n, t_view, bench_peak_rss());
+  fflush(stdout);
+}
+
 int main(int argc, char **argv) {
   uint64_t people = 1000000;
   if (bench_quick(argc, argv)) people = 20000;
@@ -157,6 +192,7 @@ int main(int argc, char **argv) {
          (unsigned long long)profiles, total, cpu_now() - cpu, c.t_events, c.t_orders, t_view, t_save,
          lp_membuf_size(state), bench_peak_rss());
   fflush(stdout);
+  models(h);
   lp_profiles_free(h);
   /* daily increment: 1 % of the rows, half new people, half returning */
   double t_load;

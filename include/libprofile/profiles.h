@@ -348,8 +348,9 @@ LP_API int lp_profiles_set_rule(lp_profiles *h, uint32_t tag_id, const char *rul
  * @brief Block a value of one identifier type in the store's graph (as
  * lp_idgraph_block_value(): normalised first; only while no identifier is
  * stored, as the graph requires). A blocked value is refused by every fact
- * call with #LP_ECONFLICT and dropped from events as the graph does.
- * Saved with the graph.
+ * call with #LP_ECONFLICT and dropped from events as the graph does. The
+ * store keeps its blocklist (normalised) in its snapshot, so a load
+ * blocks the same values (the graph's own snapshot does not carry it).
  * @param h     Store.
  * @param type  Type id (lp_profiles_add_type()).
  * @param value Value bytes (UTF-8).

@@ -40,6 +40,12 @@ int profiles_check(const lp_profiles *h) {
       return bad(h, "an order is out of range");
     if (prf_hash_erased(h->g, o->hash)) return bad(h, "an order is kept under an erased identifier");
   }
+  for (size_t i = 0; i < h->blocks.len; i++) {
+    const prf_block *b = lp_vec_at(&h->blocks, i);
+    if (b->type >= h->ntypes || b->len == 0 || b->value == NULL) return bad(h, "a blocked value is bad");
+    if (i > 0 && prf_cmp_block(lp_vec_at(&h->blocks, i - 1), b) >= 0)
+      return bad(h, "blocked values are not in canonical order");
+  }
   if (h->tag_index.len != h->tagf.len) return bad(h, "the tag index has the wrong size");
   uint32_t ntags = lp_tags_tag_count(h->tax);
   for (size_t i = 0; i < h->tagf.len; i++) {

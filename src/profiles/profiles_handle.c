@@ -29,6 +29,7 @@ int lp_profiles_create(const lp_allocator *alloc, lp_profiles **out) {
   lp_vec_init(&h->orders, sizeof(prf_order));
   lp_vec_init(&h->tagf, sizeof(prf_tagf));
   lp_map128_init(&h->tag_index);
+  lp_vec_init(&h->blocks, sizeof(prf_block));
   rc = lp_idgraph_create(&h->alloc, &h->g);
   if (rc == LP_OK) rc = lp_tags_create(&h->alloc, &h->tax);
   if (rc != LP_OK) {
@@ -49,6 +50,23 @@ void prf_release(lp_profiles *h) {
   prf_tagf_free_all(&h->mem, &h->tagf);
   lp_vec_free(&h->tagf, &h->mem);
   lp_hmap_free(&h->tag_index, &h->mem);
+  prf_blocks_free(&h->mem, &h->blocks);
+}
+
+void prf_blocks_free(const lp_mem *m, lp_vec *blocks) {
+  for (size_t i = 0; i < blocks->len; i++) {
+    prf_block *b = lp_vec_at(blocks, i);
+    lp_mem_free(m, b->value, b->len);
+  }
+  lp_vec_free(blocks, m);
+}
+
+int prf_cmp_block(const prf_block *a, const prf_block *b) {
+  if (a->type != b->type) return a->type < b->type ? -1 : 1;
+  size_t n = a->len < b->len ? a->len : b->len;
+  int c = memcmp(a->value, b->value, n);
+  if (c != 0) return c;
+  return a->len < b->len ? -1 : (a->len > b->len);
 }
 
 void lp_profiles_free(lp_profiles *h) {
@@ -190,7 +208,7 @@ int lp_profiles_define_tag(lp_profiles *h, const lp_tags_def *def, uint32_t *tag
 }
 
 int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
-                  const int64_t o[3], lp_idgraph **out) {
+                  const int64_t o[3], const lp_vec *blocks, lp_idgraph **out) {
   lp_idgraph *g;
   int rc = lp_idgraph_create(&h->alloc, &g);
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory creating a graph");
@@ -210,6 +228,11 @@ int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
     what = "identifier type";
     uint32_t id;
     rc = lp_idgraph_add_type(g, &types[i].def, &id);
+  }
+  for (size_t i = 0; rc == LP_OK && blocks != NULL && i < blocks->len; i++) {
+    const prf_block *b = lp_vec_at(blocks, i);
+    what = "blocked value";
+    rc = lp_idgraph_block_value(g, b->type, b->value, b->len);
   }
   if (rc != LP_OK) {
     rc = prf_fail(h, rc == LP_ENOMEM ? LP_ENOMEM : LP_ECORRUPT, what, lp_idgraph_errmsg(g));
@@ -359,8 +382,36 @@ int lp_profiles_set_rule(lp_profiles *h, uint32_t tag_id, const char *rule) {
 
 int lp_profiles_block_value(lp_profiles *h, uint32_t type, const char *value, size_t len) {
   PRF_GUARD(h, "lp_profiles_block_value");
-  int rc = lp_idgraph_block_value(h->g, type, value, len);
-  if (rc != LP_OK) return prf_fail(h, rc, "block_value", lp_idgraph_errmsg(h->g));
+  const char *what = "block_value";
+  if (value == NULL) return lp_error_set(&h->err, LP_EINVAL, "%s: value is NULL", what);
+  /* Kept normalised (saved in the store's snapshot, applied again by a
+   * load, which builds a new graph); everything that can fail first. */
+  char norm[LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t n;
+  int rc = lp_idgraph_normalize(h->g, type, value, len, norm, sizeof norm, &n);
+  if (rc == LP_EBUFSIZE) return lp_error_set(&h->err, LP_EINVAL, "%s: value too long", what);
+  if (rc != LP_OK) return prf_fail(h, rc, what, lp_idgraph_errmsg(h->g));
+  prf_block b = {type, n, norm};
+  size_t at = 0;
+  while (at < h->blocks.len && prf_cmp_block(lp_vec_at(&h->blocks, at), &b) < 0) at++;
+  bool known = at < h->blocks.len && prf_cmp_block(lp_vec_at(&h->blocks, at), &b) == 0;
+  if (!known) {
+    if (lp_vec_reserve(&h->blocks, &h->mem, h->blocks.len + 1) != LP_OK ||
+        (b.value = lp_mem_alloc(&h->mem, n)) == NULL)
+      return lp_error_set(&h->err, LP_ENOMEM, "%s: out of memory", what);
+    memcpy(b.value, norm, n);
+  }
+  rc = lp_idgraph_block_value(h->g, type, value, len);
+  if (rc != LP_OK) {
+    if (!known) lp_mem_free(&h->mem, b.value, n);
+    return prf_fail(h, rc, what, lp_idgraph_errmsg(h->g));
+  }
+  if (!known) {
+    h->blocks.len++; /* reserved */
+    for (size_t i = h->blocks.len - 1; i > at; i--)
+      *(prf_block *)lp_vec_at(&h->blocks, i) = *(prf_block *)lp_vec_at(&h->blocks, i - 1);
+    *(prf_block *)lp_vec_at(&h->blocks, at) = b;
+  }
   return LP_OK;
 }
 

@@ -28,6 +28,9 @@
 #define PRF_SEC_TAGS LP_FOURCC('T', 'A', 'G', 'F')
 #define PRF_SEC_CLV LP_FOURCC('C', 'L', 'V', 'M')
 #define PRF_SEC_KMEANS LP_FOURCC('K', 'M', 'N', 'S')
+/* Since 1.1, optional (written only when a value is blocked), before the
+ * graph: the blocklist, so that a load blocks the same values. */
+#define PRF_SEC_BLOCKS LP_FOURCC('B', 'L', 'C', 'K')
 #define PRF_ORDER_BYTES 44u    /* hash 16, flags 4, order id 8, ts 8, amount 8 */
 #define PRF_TAGF_BYTES 48u     /* hash 16, tag 4, num 8, set_at 8, expires 8, len 4 (+ bytes) */
 #define PRF_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
@@ -58,6 +61,13 @@ typedef struct prf_tagf {
   char *str; /* STRING values: owned copy of len bytes, else NULL */
   size_t len;
 } prf_tagf;
+
+/* A value blocked with lp_profiles_block_value(), normalised. */
+typedef struct prf_block {
+  uint32_t type;
+  size_t len;
+  char *value; /* owned, len bytes */
+} prf_block;
 
 /* A folded live tag value of one profile. */
 typedef struct prf_tagv {
@@ -105,6 +115,7 @@ struct lp_profiles {
   lp_vec orders; /* prf_order, insertion order */
   lp_vec tagf;   /* prf_tagf */
   lp_map128 tag_index; /* prf_tag_key(hash, tag) -> index in tagf + 1 (verified) */
+  lp_vec blocks;       /* prf_block, canonical order (type, bytes, length) */
   prf_view view; /* mutable cache: const view calls rebuild it */
   bool want_tags_view; /* build view.tags even without rules (asked for once) */
 };
@@ -120,9 +131,12 @@ struct lp_profiles {
 /* Copy the message of an owned handle's failure into the store's slot. */
 int prf_fail(const lp_profiles *h, int rc, const char *what, const char *msg);
 
-/* handle.c: a new empty graph configured as the store's (types, key, options). */
+/* handle.c: a new empty graph configured as the store's (types, key,
+ * options, the blocked values `blocks`: a vector of prf_block or NULL). */
 int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
-                  const int64_t opts[3], lp_idgraph **out);
+                  const int64_t opts[3], const lp_vec *blocks, lp_idgraph **out);
+int prf_cmp_block(const prf_block *a, const prf_block *b);
+void prf_blocks_free(const lp_mem *m, lp_vec *blocks);
 /* The owned handles seen through one shape, so saving, loading and
  * copying them is written once (handle.c). */
 typedef struct prf_kind {

@@ -39,7 +39,7 @@ typedef struct staged {
   lp_tags *tax;
   lp_clv *clv;
   lp_kmeans *km;
-  lp_vec orders, tagf;
+  lp_vec orders, tagf, blocks;
   lp_map128 tag_index;
 } staged;
 
@@ -52,6 +52,7 @@ static void staged_free(const lp_profiles *h, staged *s) {
   prf_tagf_free_all(&h->mem, &s->tagf);
   lp_vec_free(&s->tagf, &h->mem);
   lp_hmap_free(&s->tag_index, &h->mem);
+  prf_blocks_free(&h->mem, &s->blocks);
 }
 
 static int corrupt(const lp_profiles *h, const char *what) {
@@ -130,9 +131,34 @@ static int read_types(const lp_profiles *h, staged *s, const uint8_t *d, size_t 
   return LP_OK;
 }
 
+static int read_blocks(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
+  lp_cursor c;
+  lp_cursor_init(&c, d, len);
+  uint32_t n = lp_cursor_u32(&c);
+  if (!c.ok || n > len / 9) return corrupt(h, "bad blocked value count");
+  int rc = lp_vec_reserve(&s->blocks, &h->mem, n);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "load: out of memory");
+  for (uint32_t i = 0; i < n; i++) {
+    prf_block b = {lp_cursor_u32(&c), lp_cursor_u32(&c), NULL};
+    const uint8_t *v = c.ok && b.len > 0 && b.len <= LP_IDGRAPH_MAX_VALUE_LEN ? lp_cursor_take(&c, b.len) : NULL;
+    size_t bad;
+    if (v == NULL || b.type >= s->ntypes || lp_utf8_check((const char *)v, b.len, &bad) != 0)
+      return corrupt(h, "bad blocked value");
+    b.value = (char *)(uintptr_t)v;
+    if (i > 0 && prf_cmp_block(lp_vec_at(&s->blocks, i - 1), &b) >= 0)
+      return corrupt(h, "blocked values are not in canonical order");
+    if ((b.value = lp_mem_alloc(&h->mem, b.len)) == NULL)
+      return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOMEM, "load: out of memory");
+    memcpy(b.value, v, b.len);
+    lp_vec_push(&s->blocks, &h->mem, &b); /* reserved */
+  }
+  if (!lp_cursor_done(&c)) return corrupt(h, "trailing bytes in the blocked values");
+  return LP_OK;
+}
+
 static int load_graph(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
   int64_t o[3] = {s->opt[6], s->opt[7], s->opt[8]};
-  int rc = prf_new_graph(h, s->types, s->ntypes, o, &s->g);
+  int rc = prf_new_graph(h, s->types, s->ntypes, o, &s->blocks, &s->g);
   if (rc != LP_OK) return rc;
   return prf_nested_load(h, prf_kind_of(PRF_KIND_GRAPH), s->g, d, len);
 }
@@ -249,8 +275,10 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
   int rc = lp_snapshot_reader_header(sr, &kind, NULL);
   if (rc != LP_OK) return prf_fail(h, rc, "load", lp_snapshot_reader_errmsg(sr));
   if (kind != LP_PROFILES_SNAPSHOT_KIND) return corrupt(h, "not a profile store snapshot");
-  static const uint32_t order[] = {PRF_SEC_OPTS, PRF_SEC_TYPES, PRF_SEC_GRAPH, PRF_SEC_TAXONOMY,
-                                   PRF_SEC_ORDERS, PRF_SEC_TAGS, PRF_SEC_CLV, PRF_SEC_KMEANS};
+  /* BLCK (1.1) is optional; the six before CLVM are required. */
+  static const uint32_t order[] = {PRF_SEC_OPTS,   PRF_SEC_TYPES, PRF_SEC_BLOCKS, PRF_SEC_GRAPH,
+                                   PRF_SEC_TAXONOMY, PRF_SEC_ORDERS, PRF_SEC_TAGS, PRF_SEC_CLV,
+                                   PRF_SEC_KMEANS};
   size_t next = 0;
   for (;;) {
     uint32_t type, flags;
@@ -266,11 +294,15 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
         return lp_error_set(LP_ERR_OF_CONST(h), LP_EVERSION, "load: unknown required section");
       continue;
     }
-    if (at > next && at <= 5) return corrupt(h, "a section is missing or out of order");
+    /* skipping is allowed only over BLCK (index 2) and the optional models */
+    bool skips_required = false;
+    for (size_t k = next; k < at; k++) skips_required |= k <= 6 && k != 2;
+    if (skips_required) return corrupt(h, "a section is missing or out of order");
     next = at + 1;
     switch (type) {
     case PRF_SEC_OPTS: rc = read_opts(h, s, d, len); break;
     case PRF_SEC_TYPES: rc = read_types(h, s, d, len); break;
+    case PRF_SEC_BLOCKS: rc = read_blocks(h, s, d, len); break;
     case PRF_SEC_GRAPH: rc = load_graph(h, s, d, len); break;
     case PRF_SEC_TAXONOMY: rc = prf_nested_new(h, prf_kind_of(PRF_KIND_TAXONOMY), d, len, (void **)&s->tax); break;
     case PRF_SEC_ORDERS: rc = read_orders(h, s, d, len); break;
@@ -280,7 +312,7 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
     }
     if (rc != LP_OK) return rc;
   }
-  if (next < 6) return corrupt(h, "a section is missing");
+  if (next < 7) return corrupt(h, "a section is missing");
   return LP_OK;
 }
 
@@ -292,6 +324,7 @@ int lp_profiles_load(lp_profiles *h, lp_reader r, void *ud) {
   lp_vec_init(&s.orders, sizeof(prf_order));
   lp_vec_init(&s.tagf, sizeof(prf_tagf));
   lp_map128_init(&s.tag_index);
+  lp_vec_init(&s.blocks, sizeof(prf_block));
   guarded g = {h, r, ud};
   lp_snapshot_reader *sr;
   int rc = lp_snapshot_reader_create(&h->alloc, guarded_read, &g, &sr);
@@ -311,6 +344,7 @@ int lp_profiles_load(lp_profiles *h, lp_reader r, void *ud) {
   h->orders = s.orders;
   h->tagf = s.tagf;
   h->tag_index = s.tag_index;
+  h->blocks = s.blocks;
   if (h->ntypes == 0) {
     for (uint32_t i = 0; i < s.ntypes; i++) {
       h->types[i] = s.types[i];

@@ -168,6 +168,22 @@ static int write_tags(lp_snapshot_writer *sw, const lp_profiles *h) {
   return rc;
 }
 
+/* The blocklist, kept in canonical order (written only when not empty, so
+ * a store without blocks saves the bytes of 1.0). */
+static int write_blocks(lp_snapshot_writer *sw, const lp_profiles *h) {
+  if (h->blocks.len == 0) return LP_OK;
+  int rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_BLOCKS, 0);
+  if (rc == LP_OK) rc = lp_snapw_u32(sw, (uint32_t)h->blocks.len);
+  for (size_t i = 0; rc == LP_OK && i < h->blocks.len; i++) {
+    const prf_block *b = lp_vec_at(&h->blocks, i);
+    rc = lp_snapw_u32(sw, b->type);
+    if (rc == LP_OK) rc = lp_snapw_u32(sw, (uint32_t)b->len);
+    if (rc == LP_OK) rc = lp_snapshot_writer_write(sw, b->value, b->len);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
+  return rc;
+}
+
 int lp_profiles_save(const lp_profiles *h, lp_writer w, void *ud) {
   PRF_GUARD(h, "lp_profiles_save");
   if (w == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "save: writer is NULL");
@@ -177,6 +193,7 @@ int lp_profiles_save(const lp_profiles *h, lp_writer w, void *ud) {
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "save: out of memory");
   rc = write_opts(sw, h);
   if (rc == LP_OK) rc = write_types(sw, h);
+  if (rc == LP_OK) rc = write_blocks(sw, h);
   if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_GRAPH, prf_kind_of(PRF_KIND_GRAPH), h->g);
   if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_TAXONOMY, prf_kind_of(PRF_KIND_TAXONOMY), h->tax);
   if (rc == LP_OK) rc = write_orders(sw, h);

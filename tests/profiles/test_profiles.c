@@ -564,7 +564,7 @@ static void models_in_the_view(void **state) {
 /* ---- the busy guard ---- */
 typedef struct reenter {
   lp_profiles *h;
-  int rcs[8];
+  int rcs[12];
 } reenter;
 
 static int reentering_writer(void *ud, const void *buf, size_t len) {
@@ -581,6 +581,12 @@ static int reentering_writer(void *ud, const void *buf, size_t len) {
   r->rcs[5] = lp_profiles_save(r->h, lp_membuf_write, NULL);
   r->rcs[6] = lp_profiles_load(r->h, lp_memreader_read, NULL);
   r->rcs[7] = lp_profiles_observe(r->h, &o.id, 1, 1, "", 0, NULL);
+  const char *name;
+  const lp_tags *tv;
+  r->rcs[8] = lp_profiles_set_rule(r->h, TAG_VIP, "score > 1");
+  r->rcs[9] = lp_profiles_block_value(r->h, T_EMAIL, "a@x.org", 7);
+  r->rcs[10] = lp_profiles_type_name(r->h, T_EMAIL, &name);
+  r->rcs[11] = lp_profiles_tags_view(r->h, &tv);
   return 0;
 }
 
@@ -598,10 +604,10 @@ static void callbacks_cannot_reenter(void **state) {
   r.h = filled();
   lp_membuf *before = pr_save(r.h);
   assert_int_equal(lp_profiles_save(r.h, reentering_writer, &r), LP_OK);
-  for (int i = 0; i < 8; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
+  for (int i = 0; i < 12; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
   assert_non_null(strstr(lp_profiles_errmsg(r.h), "callback"));
   assert_int_equal(lp_profiles_load(r.h, reentering_reader, &r), LP_ECORRUPT);
-  for (int i = 0; i < 8; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
+  for (int i = 0; i < 12; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
   lp_membuf *after = pr_save(r.h);
   assert_true(pr_same(before, after));
   assert_int_equal(lp_profiles_save(r.h, NULL, NULL), LP_EINVAL);
@@ -701,6 +707,36 @@ static int op_set_kmeans(lp_profiles *h) {
   return rc;
 }
 
+static int op_set_rule(lp_profiles *h) {
+  /* tag NTAGS ("rich") defined by sweep_flow */
+  return lp_profiles_set_rule(h, NTAGS, "vip and monetary >= 10 and lifecycle != \"churned\"");
+}
+static int op_rules_refresh(lp_profiles *h) {
+  /* a rule tag already there (set up by sweep_flow), the view stale */
+  return lp_profiles_refresh(h);
+}
+static int op_tags_view(lp_profiles *h) {
+  const lp_tags *t;
+  return lp_profiles_tags_view(h, &t);
+}
+
+/* After a failed call: unchanged and consistent, the same bytes (saving
+ * may itself fail for memory once more; then the next allocation
+ * succeeds). */
+static void assert_unchanged(lp_profiles *h, const lp_membuf *before) {
+  lp_membuf *after = NULL;
+  assert_int_equal(lp_membuf_create(NULL, &after), LP_OK);
+  int src = lp_profiles_save(h, lp_membuf_write, after);
+  if (src == LP_ENOMEM) {
+    lp_membuf_clear(after);
+    src = lp_profiles_save(h, lp_membuf_write, after);
+  }
+  assert_int_equal(src, LP_OK);
+  if (!pr_same(before, after)) fail_msg("a failed call changed the store");
+  if (profiles_check(h) != LP_OK) fail_msg("check after failure: %s", lp_profiles_errmsg(h));
+  lp_membuf_free(after);
+}
+
 static int sweep_flow(const lp_allocator *alloc, void *ctx) {
   const sweep *s = ctx;
   lp_profiles *h = NULL;
@@ -708,24 +744,19 @@ static int sweep_flow(const lp_allocator *alloc, void *ctx) {
   if (rc != LP_OK) return rc;
   lp_membuf *before = NULL;
   rc = fill(h);
+  if (rc == LP_OK && (s->op == op_rules_refresh || s->op == op_set_rule)) {
+    lp_tags_def t = LP_TAGS_DEF_INIT;
+    uint32_t id;
+    t.name = "rich";
+    rc = lp_profiles_define_tag(h, &t, &id);
+    if (rc == LP_OK && s->op == op_rules_refresh) rc = lp_profiles_set_rule(h, id, "monetary > 10 or vip");
+  }
   if (rc == LP_OK) rc = lp_membuf_create(NULL, &before);
   if (rc == LP_OK) rc = lp_profiles_save(h, lp_membuf_write, before);
   if (rc == LP_OK) {
     rc = s->op(h);
     if (rc != LP_OK) {
-      /* Unchanged and consistent: same bytes (saving may itself fail
-       * for memory once more; then the next allocation succeeds). */
-      lp_membuf *after = NULL;
-      assert_int_equal(lp_membuf_create(NULL, &after), LP_OK);
-      int src = lp_profiles_save(h, lp_membuf_write, after);
-      if (src == LP_ENOMEM) {
-        lp_membuf_clear(after);
-        src = lp_profiles_save(h, lp_membuf_write, after);
-      }
-      assert_int_equal(src, LP_OK);
-      if (!pr_same(before, after)) fail_msg("a failed call changed the store");
-      if (profiles_check(h) != LP_OK) fail_msg("check after failure: %s", lp_profiles_errmsg(h));
-      lp_membuf_free(after);
+      assert_unchanged(h, before);
     } else {
       /* The check rebuilds the view: the one injected failure may land there. */
       int crc = profiles_check_view(h);
@@ -750,7 +781,8 @@ static void allocation_failures(void **state) {
              {"save+load", op_reload},        {"define_tag", op_define},
              {"unset_tag_profile", op_unset_profile}, {"remove_identifier", op_remove_id},
              {"remove_source", op_remove_source}, {"set_clv", op_set_clv},
-             {"set_kmeans", op_set_kmeans}};
+             {"set_kmeans", op_set_kmeans}, {"set_rule", op_set_rule},
+             {"refresh with rules", op_rules_refresh}, {"tags_view", op_tags_view}};
   size_t total = 0;
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     sweep s = {ops[i].op};
@@ -1048,6 +1080,311 @@ static void rule_and_retired_tags_refuse_values(void **state) {
   lp_tags_free(tax);
 }
 
+/* ---- rule-computed tags (1.1) ---- */
+
+/* ann: two orders (15.00 at T0+10d, 25.00 at T0+40d) and vip; bob: one
+ * order (9.99 at T0+90d) under his e-mail only; cy: no order. As of
+ * T0+100d, money in cents (money scale 100). */
+static lp_profiles *rules_store(uint64_t pid[3]) {
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, true, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_CLV_MONEY_SCALE, 100), LP_OK);
+  lp_idgraph_ident ann[2] = {pr_id(T_EMAIL, "ann@x.org"), pr_id(T_DEVICE, "d-ann")};
+  lp_idgraph_ident cy[2] = {pr_id(T_EMAIL, "cy@x.org"), pr_id(T_DEVICE, "d-cy")};
+  assert_int_equal(lp_profiles_observe(h, ann, 2, T0, "web", 3, NULL), LP_OK);
+  assert_int_equal(lp_profiles_observe(h, cy, 2, T0 + 1, "web", 3, NULL), LP_OK);
+  lp_profiles_order o = pr_order(T_DEVICE, "d-ann", 1, T0 + 10 * DAY, 1500);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  o = pr_order(T_EMAIL, "ann@x.org", 2, T0 + 40 * DAY, 2500);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  o = pr_order(T_EMAIL, "bob@x.org", 3, T0 + 90 * DAY, 999);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  lp_tags_value v = LP_TAGS_VALUE_INIT;
+  assert_int_equal(lp_profiles_set_tag(h, &ann[0], TAG_VIP, &v, NULL), LP_OK);
+  pid[0] = pid_of(h, T_EMAIL, "ann@x.org");
+  pid[1] = pid_of(h, T_EMAIL, "bob@x.org");
+  pid[2] = pid_of(h, T_EMAIL, "cy@x.org");
+  return h;
+}
+
+static uint32_t rule_tag(lp_profiles *h, const char *name, uint32_t type, const char *rule) {
+  lp_tags_def d = LP_TAGS_DEF_INIT;
+  uint32_t id;
+  d.name = name;
+  d.type = type;
+  if (type == LP_TAGS_DECIMAL) d.scale = 6; /* monetary has 6 digits */
+  assert_int_equal(lp_profiles_define_tag(h, &d, &id), LP_OK);
+  int rc = lp_profiles_set_rule(h, id, rule);
+  if (rc != LP_OK) fail_msg("set_rule %s: %s", rule, lp_profiles_errmsg(h));
+  return id;
+}
+
+/* The live value of one tag of a profile, or NULL. */
+static const lp_profiles_tag *tag_of(lp_profiles *h, uint64_t pid, uint32_t tag,
+                                     lp_profiles_tag *buf, size_t cap) {
+  size_t n;
+  assert_int_equal(lp_profiles_tags_of(h, pid, buf, cap, &n), LP_OK);
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0) assert_true(buf[i - 1].tag_id < buf[i].tag_id);
+    if (buf[i].tag_id == tag) return &buf[i];
+  }
+  return NULL;
+}
+
+static void rule_tags_in_the_view(void **state) {
+  (void)state;
+  uint64_t p[3];
+  lp_profiles *h = rules_store(p);
+  lp_membuf *plain = pr_save(h);
+  uint32_t big = rule_tag(h, "big", LP_TAGS_FLAG, "monetary >= 40");
+  uint32_t recent = rule_tag(h, "recent", LP_TAGS_FLAG, "recency_days < 20");
+  uint32_t vipbuyer = rule_tag(h, "vipbuyer", LP_TAGS_FLAG, "vip and frequency >= 2 and transactions == 2");
+  uint32_t once = rule_tag(h, "not_repeat", LP_TAGS_FLAG, "not (frequency >= 2)");
+  uint32_t early = rule_tag(h, "early", LP_TAGS_FLAG, "first_seen <= 1700864000 and last_seen >= 1703456000");
+  uint32_t nids = rule_tag(h, "nids", LP_TAGS_INT, "identifiers");
+  uint32_t stage = rule_tag(h, "stage", LP_TAGS_STRING, "lifecycle");
+  uint32_t spend = rule_tag(h, "spend", LP_TAGS_DECIMAL, "monetary"); /* scale 6 */
+  uint32_t seg = rule_tag(h, "known_segment", LP_TAGS_FLAG, "segment != \"nothing\" and r >= 1 and f >= 1 and m >= 1");
+  uint32_t chain = rule_tag(h, "big_or_recent", LP_TAGS_FLAG, "big or recent");
+  lp_profiles_tag buf[32];
+  /* ann: 40.00, 60 days ago, vip with two orders (two lines); 2 ids; first
+   * order T0+10d (1700864000), last T0+40d (1703456000) */
+  assert_non_null(tag_of(h, p[0], big, buf, 32));
+  assert_null(tag_of(h, p[0], recent, buf, 32));
+  assert_non_null(tag_of(h, p[0], vipbuyer, buf, 32));
+  assert_null(tag_of(h, p[0], once, buf, 32));
+  assert_non_null(tag_of(h, p[0], early, buf, 32));
+  assert_int_equal(tag_of(h, p[0], nids, buf, 32)->num, 2);
+  assert_int_equal(tag_of(h, p[0], spend, buf, 32)->num, 40000000);
+  assert_non_null(tag_of(h, p[0], seg, buf, 32));
+  assert_non_null(tag_of(h, p[0], chain, buf, 32));
+  assert_non_null(tag_of(h, p[0], TAG_VIP, buf, 32)); /* the host tag stays */
+  /* bob: 9.99, 10 days ago, one order, one identifier (his e-mail) */
+  assert_null(tag_of(h, p[1], big, buf, 32));
+  assert_non_null(tag_of(h, p[1], recent, buf, 32));
+  assert_null(tag_of(h, p[1], vipbuyer, buf, 32));
+  assert_non_null(tag_of(h, p[1], once, buf, 32));
+  assert_null(tag_of(h, p[1], early, buf, 32));
+  assert_int_equal(tag_of(h, p[1], nids, buf, 32)->num, 1);
+  assert_int_equal(tag_of(h, p[1], spend, buf, 32)->num, 9990000);
+  assert_non_null(tag_of(h, p[1], chain, buf, 32));
+  /* cy: a prospect: frequency and monetary 0, recency unset */
+  assert_null(tag_of(h, p[2], big, buf, 32));
+  assert_null(tag_of(h, p[2], recent, buf, 32));
+  assert_non_null(tag_of(h, p[2], once, buf, 32));
+  assert_null(tag_of(h, p[2], seg, buf, 32));
+  assert_null(tag_of(h, p[2], chain, buf, 32));
+  const lp_profiles_tag *st = tag_of(h, p[2], stage, buf, 32);
+  assert_non_null(st);
+  assert_int_equal(st->type, LP_TAGS_STRING);
+  assert_int_equal(st->len, 8);
+  assert_memory_equal(st->str, "prospect", 8);
+  assert_int_equal(tag_of(h, p[2], spend, buf, 32)->num, 0);
+  lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, p[0], &v), LP_OK);
+  size_t n;
+  assert_int_equal(lp_profiles_tags_of(h, p[0], NULL, 0, &n), LP_OK);
+  assert_int_equal(v.tags, n);
+  st = tag_of(h, p[0], stage, buf, 32);
+  assert_int_equal(st->len, strlen(lp_rfm_stage_name(v.stage)));
+  assert_memory_equal(st->str, lp_rfm_stage_name(v.stage), st->len);
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  /* Rules follow the facts: a new order of bob makes him big */
+  lp_profiles_order o = pr_order(T_EMAIL, "bob@x.org", 4, T0 + 95 * DAY, 3001);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  assert_non_null(tag_of(h, p[1], big, buf, 32));
+  assert_int_equal(tag_of(h, p[1], spend, buf, 32)->num, 40000000);
+  /* ... and the view's as_of: 30 days later bob is no longer recent */
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 130 * DAY), LP_OK);
+  assert_null(tag_of(h, p[1], recent, buf, 32));
+  /* Rules persist in the snapshot; a load gives the same view and bytes */
+  lp_membuf *b = pr_save(h);
+  lp_profiles *g = NULL;
+  assert_int_equal(lp_profiles_create(NULL, &g), LP_OK);
+  assert_int_equal(pr_load(g, b), LP_OK);
+  assert_non_null(tag_of(g, p[1], big, buf, 32));
+  assert_int_equal(tag_of(g, p[1], nids, buf, 32)->num, 1);
+  lp_membuf *b2 = pr_save(g);
+  assert_true(pr_same(b, b2));
+  assert_int_equal(profiles_check_view(g), LP_OK);
+  /* Dropping a rule makes the tag host-set again (no computed value) */
+  assert_int_equal(lp_profiles_set_rule(g, chain, NULL), LP_OK);
+  assert_null(tag_of(g, p[0], chain, buf, 32));
+  lp_tags_value tv = LP_TAGS_VALUE_INIT;
+  lp_idgraph_ident cy = pr_id(T_EMAIL, "cy@x.org");
+  assert_int_equal(lp_profiles_set_tag(g, &cy, chain, &tv, NULL), LP_OK);
+  assert_non_null(tag_of(g, p[2], chain, buf, 32));
+  /* Erasure: the forgotten profile has no computed value left */
+  assert_int_equal(lp_profiles_forget_profile(g, p[1]), LP_OK);
+  assert_int_equal(lp_profiles_tags_of(g, p[1], buf, 32, &n), LP_ENOTFOUND);
+  const lp_tags *t;
+  assert_int_equal(lp_profiles_tags_view(g, &t), LP_OK);
+  assert_int_equal(lp_tags_get(t, p[1], big, T0 + 130 * DAY, &tv), LP_ENOTFOUND);
+  lp_membuf *b3 = pr_save(g);
+  assert_false(pr_contains(lp_membuf_data(b3), lp_membuf_size(b3), "bob@x.org", 9));
+  assert_int_equal(profiles_check_view(g), LP_OK);
+  /* A store without rules saves what it saved before rules existed */
+  lp_profiles *k = rules_store(p);
+  lp_membuf *plain2 = pr_save(k);
+  assert_true(pr_same(plain, plain2));
+  lp_profiles_free(k);
+  lp_membuf_free(plain);
+  lp_membuf_free(plain2);
+  lp_membuf_free(b);
+  lp_membuf_free(b2);
+  lp_membuf_free(b3);
+  lp_profiles_free(g);
+  lp_profiles_free(h);
+}
+
+static void set_rule_errors(void **state) {
+  (void)state;
+  uint64_t p[3];
+  lp_profiles *h = rules_store(p);
+  lp_membuf *before = pr_save(h);
+  uint32_t id;
+  lp_tags_def d = LP_TAGS_DEF_INIT;
+  d.name = "x";
+  assert_int_equal(lp_profiles_define_tag(h, &d, &id), LP_OK);
+  lp_membuf *defined = pr_save(h);
+  assert_int_equal(lp_profiles_set_rule(NULL, id, "vip"), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_rule(h, id, "vip and and"), LP_EINVAL);
+  assert_non_null(strstr(lp_profiles_errmsg(h), "set_rule"));
+  assert_int_equal(lp_profiles_set_rule(h, id, "monetary >= \"a\""), LP_EINVAL);
+  assert_int_equal(lp_profiles_set_rule(h, 999, "vip"), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_set_rule(h, id, "no_such_name > 1"), LP_ENOTFOUND);
+  assert_int_equal(lp_profiles_set_rule(h, TAG_VIP, "monetary > 1"), LP_ECONFLICT); /* host values kept */
+  assert_non_null(strstr(lp_profiles_errmsg(h), "unset"));
+  lp_membuf *after = pr_save(h);
+  assert_true(pr_same(defined, after));
+  lp_membuf_free(after);
+  /* a cycle */
+  uint32_t y;
+  d.name = "y";
+  assert_int_equal(lp_profiles_define_tag(h, &d, &y), LP_OK);
+  assert_int_equal(lp_profiles_set_rule(h, id, "y"), LP_OK);
+  assert_int_equal(lp_profiles_set_rule(h, y, "x"), LP_ECONFLICT);
+  /* a tag named like an attribute: refused once rules exist, and a rule
+   * is refused while such a tag exists */
+  d.name = "segment";
+  assert_int_equal(lp_profiles_define_tag(h, &d, NULL), LP_ECONFLICT);
+  lp_profiles *g = NULL;
+  assert_int_equal(pr_make(NULL, false, &g), LP_OK);
+  d.name = "clv";
+  assert_int_equal(lp_profiles_define_tag(g, &d, NULL), LP_OK);
+  d.name = "z";
+  assert_int_equal(lp_profiles_define_tag(g, &d, &id), LP_OK);
+  lp_membuf *gb = pr_save(g);
+  assert_int_equal(lp_profiles_set_rule(g, id, "vip"), LP_ECONFLICT);
+  assert_non_null(strstr(lp_profiles_errmsg(g), "clv"));
+  lp_membuf *ga = pr_save(g);
+  assert_true(pr_same(gb, ga));
+  /* retired tag */
+  lp_profiles_free(g);
+  lp_membuf_free(gb);
+  lp_membuf_free(ga);
+  lp_membuf_free(before);
+  lp_membuf_free(defined);
+  lp_profiles_free(h);
+}
+
+static void tags_view_for_audiences(void **state) {
+  (void)state;
+  uint64_t p[3];
+  lp_profiles *h = rules_store(p);
+  const lp_tags *t = NULL;
+  assert_int_equal(lp_profiles_tags_view(NULL, &t), LP_EINVAL);
+  assert_int_equal(lp_profiles_tags_view(h, NULL), LP_EINVAL);
+  /* without rules: the attributes and host tags */
+  assert_int_equal(lp_profiles_tags_view(h, &t), LP_OK);
+  lp_tags_query q = LP_TAGS_QUERY_INIT;
+  q.as_of = T0 + 100 * DAY;
+  uint64_t c;
+  q.text = "monetary > 5";
+  assert_int_equal(lp_tags_count(t, &q, &c), LP_OK);
+  assert_int_equal(c, 2);
+  q.text = "vip";
+  assert_int_equal(lp_tags_count(t, &q, &c), LP_OK);
+  assert_int_equal(c, 1);
+  q.text = "lifecycle == \"prospect\"";
+  assert_int_equal(lp_tags_count(t, &q, &c), LP_OK);
+  assert_int_equal(c, 1);
+  /* with a rule, kept up with the view */
+  uint32_t rec = rule_tag(h, "recent", LP_TAGS_FLAG, "recency_days <= 10");
+  (void)rec;
+  assert_int_equal(lp_profiles_tags_view(h, &t), LP_OK);
+  q.text = "recent";
+  assert_int_equal(lp_tags_count(t, &q, &c), LP_OK);
+  assert_int_equal(c, 1);
+  lp_profiles_order o = pr_order(T_EMAIL, "ann@x.org", 7, T0 + 99 * DAY, 10);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  assert_int_equal(lp_profiles_tags_view(h, &t), LP_OK);
+  assert_int_equal(lp_tags_count(t, &q, &c), LP_OK);
+  assert_int_equal(c, 2);
+  lp_profiles_free(h);
+}
+
+static void block_value_and_type_name(void **state) {
+  (void)state;
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_profiles_block_value(NULL, T_EMAIL, "a@x.org", 7), LP_EINVAL);
+  assert_int_equal(lp_profiles_block_value(h, 7, "a@x.org", 7), LP_EINVAL);
+  assert_int_equal(lp_profiles_block_value(h, T_EMAIL, NULL, 3), LP_EINVAL);
+  assert_int_equal(lp_profiles_block_value(h, T_EMAIL, "junk@x.org", 10), LP_OK);
+  lp_profiles_order o = pr_order(T_EMAIL, "junk@x.org", 1, T0, 100);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_ECONFLICT);
+  o = pr_order(T_EMAIL, "fine@x.org", 1, T0, 100);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  assert_int_equal(lp_profiles_block_value(h, T_EMAIL, "b@x.org", 7), LP_EMISUSE);
+  assert_non_null(strstr(lp_profiles_errmsg(h), "block_value"));
+  /* the block survives save/load */
+  lp_membuf *b = pr_save(h);
+  lp_profiles *g = NULL;
+  assert_int_equal(lp_profiles_create(NULL, &g), LP_OK);
+  assert_int_equal(pr_load(g, b), LP_OK);
+  o = pr_order(T_EMAIL, "junk@x.org", 1, T0, 100);
+  assert_int_equal(lp_profiles_add_order(g, &o, NULL), LP_ECONFLICT);
+  const char *name = NULL;
+  assert_int_equal(lp_profiles_type_name(g, T_DEVICE, &name), LP_OK);
+  assert_string_equal(name, "device");
+  assert_int_equal(lp_profiles_type_name(h, T_EMAIL, &name), LP_OK);
+  assert_string_equal(name, "email");
+  assert_int_equal(lp_profiles_type_name(NULL, T_EMAIL, &name), LP_EINVAL);
+  assert_int_equal(lp_profiles_type_name(h, T_EMAIL, NULL), LP_EINVAL);
+  name = "unchanged";
+  assert_int_equal(lp_profiles_type_name(h, 2, &name), LP_ENOTFOUND);
+  assert_string_equal(name, "unchanged");
+  assert_non_null(strstr(lp_profiles_errmsg(h), "type_name"));
+  lp_membuf_free(b);
+  lp_profiles_free(g);
+  lp_profiles_free(h);
+}
+
+static int block_flow(const lp_allocator *alloc, void *ctx) {
+  (void)ctx;
+  lp_profiles *h = NULL;
+  int rc = pr_make(alloc, false, &h);
+  if (rc != LP_OK) return rc;
+  lp_membuf *before = NULL;
+  assert_int_equal(lp_membuf_create(NULL, &before), LP_OK);
+  rc = lp_profiles_save(h, lp_membuf_write, before);
+  if (rc == LP_OK) {
+    rc = lp_profiles_block_value(h, T_EMAIL, "junk@x.org", 10);
+    if (rc != LP_OK) assert_unchanged(h, before);
+    else if (profiles_check(h) != LP_OK) fail_msg("check: %s", lp_profiles_errmsg(h));
+  }
+  lp_membuf_free(before);
+  lp_profiles_free(h);
+  return rc;
+}
+
+static void block_value_allocation_failures(void **state) {
+  (void)state;
+  lp_test_oom_sweep("block_value", block_flow, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_free_errmsg),
@@ -1066,6 +1403,11 @@ int main(void) {
       cmocka_unit_test(callbacks_cannot_reenter),
       cmocka_unit_test(allocation_failures),
       cmocka_unit_test(io_failures),
+      cmocka_unit_test(rule_tags_in_the_view),
+      cmocka_unit_test(set_rule_errors),
+      cmocka_unit_test(tags_view_for_audiences),
+      cmocka_unit_test(block_value_and_type_name),
+      cmocka_unit_test(block_value_allocation_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@
  * graph's current partition. The expected view is computed here from a
  * model of the facts the test keeps itself: aggregates by hand, scores
  * by an independent lp_rfm fed the model's orders, tag folds by hand.
- * After every forget the saved bytes are scanned for the erased
+ * Rule-computed tags are part of the view: each seed has NRULES random
+ * rules over the view's attributes, the host tags and the previous rule
+ * (replaced every 100 steps), evaluated here by hand from the same
+ * model. After every forget the saved bytes are scanned for the erased
  * identifiers (raw and hashed), order ids and amounts. And: loading
  * yesterday's state and adding today's facts saves the same bytes as one
  * run, for every split of the stream.
@@ -35,7 +38,21 @@ typedef struct m_tag {
   size_t len;
 } m_tag;
 
+/* A random rule: (A op B) op C, each atom maybe negated. */
+#define NRULES 4
+typedef struct m_atom {
+  int kind;
+  int64_t k;
+  bool neg;
+} m_atom;
+typedef struct m_rule {
+  m_atom a[3];
+  int op[2]; /* 0 and, 1 or */
+  char text[512];
+} m_rule;
+
 typedef struct model {
+  m_rule rules[NRULES];
   char names[NI][40];
   uint8_t hash[NI][16];
   bool erased[NI];
@@ -46,6 +63,7 @@ typedef struct model {
   uint64_t owner[NI]; /* profile of identifier i, 0 when not stored */
   size_t forgets, merges_seen, splits_seen, ops[10];
   size_t ids_kept, ids_new; /* facts whose ids were checked, of them new identifiers */
+  size_t rule_checks, rule_true; /* computed values compared, of them present */
 } model;
 
 static lp_idgraph_ident ident(const model *m, uint32_t i) {
@@ -144,6 +162,123 @@ static bool fold(const model *m, uint64_t pid, uint32_t tag, lp_profiles_tag *ou
   return true;
 }
 
+/* What a rule sees of one profile, computed from the model. */
+typedef struct m_seen {
+  bool orders;
+  uint64_t distinct, nid;
+  int64_t money, first, last;
+  uint32_t r, stage;
+  lp_profiles_tag tag[NTAGS];
+  bool has[NTAGS];
+  bool rule[NRULES];
+} m_seen;
+
+static const char *const rule_cities[] = {"Oslo", "Lima"};
+
+static void atom_text(const m_atom *a, char *out, size_t cap) {
+  char t[128];
+  switch (a->kind) {
+  case 0: snprintf(t, sizeof t, "frequency >= %lld", (long long)a->k); break;
+  case 1: snprintf(t, sizeof t, "monetary >= %lld", (long long)a->k); break;
+  case 2: snprintf(t, sizeof t, "recency_days < %lld", (long long)a->k); break;
+  case 3: snprintf(t, sizeof t, "r >= %lld", (long long)a->k); break;
+  case 4: snprintf(t, sizeof t, "lifecycle == \"%s\"", lp_rfm_stage_name((uint32_t)a->k)); break;
+  case 5: snprintf(t, sizeof t, "identifiers >= %lld", (long long)a->k); break;
+  case 6: snprintf(t, sizeof t, "vip"); break;
+  case 7: snprintf(t, sizeof t, "score > %lld", (long long)a->k); break;
+  case 8: snprintf(t, sizeof t, "city == \"%s\"", rule_cities[a->k]); break;
+  case 9: snprintf(t, sizeof t, "first_seen < %lld", (long long)(T0 + a->k * DAY)); break;
+  case 10: snprintf(t, sizeof t, "last_seen >= %lld", (long long)(T0 + a->k * DAY)); break;
+  default: snprintf(t, sizeof t, "rule%lld", (long long)a->k); break;
+  }
+  if (a->neg) snprintf(out, cap, "not (%s)", t);
+  else snprintf(out, cap, "%s", t);
+}
+
+/* The documented semantics, by hand: a comparison with a missing value is
+ * false (recency, scores and order times are missing without orders; a
+ * tag without a live value is missing). */
+static bool atom_eval(const m_atom *a, const m_seen *v) {
+  bool x;
+  switch (a->kind) {
+  case 0: x = (int64_t)v->distinct >= a->k; break;
+  case 1: { /* unset when money x 10^6 (its 6 decimals) does not fit in 64 bits */
+    int64_t micro;
+    x = !__builtin_mul_overflow(v->money, INT64_C(1000000), &micro) && micro != INT64_MIN &&
+        v->money >= a->k;
+    break;
+  }
+  case 2: x = v->orders && (AS_OF - v->last) / DAY < a->k; break;
+  case 3: x = v->orders && (int64_t)v->r >= a->k; break;
+  case 4: x = v->stage == (uint32_t)a->k; break;
+  case 5: x = (int64_t)v->nid >= a->k; break;
+  case 6: x = v->has[TAG_VIP]; break;
+  case 7: x = v->has[TAG_SCORE] && v->tag[TAG_SCORE].num > a->k; break;
+  case 8:
+    x = v->has[TAG_CITY] && v->tag[TAG_CITY].len == strlen(rule_cities[a->k]) &&
+        memcmp(v->tag[TAG_CITY].str, rule_cities[a->k], v->tag[TAG_CITY].len) == 0;
+    break;
+  case 9: x = v->orders && v->first < T0 + a->k * DAY; break;
+  case 10: x = v->orders && v->last >= T0 + a->k * DAY; break;
+  default: x = v->rule[a->k]; break;
+  }
+  return a->neg ? !x : x;
+}
+
+static bool rule_eval(const m_rule *r, const m_seen *v) {
+  bool x = atom_eval(&r->a[0], v), y = atom_eval(&r->a[1], v);
+  bool xy = r->op[0] ? (x || y) : (x && y);
+  bool z = atom_eval(&r->a[2], v);
+  return r->op[1] ? (xy || z) : (xy && z);
+}
+
+static void random_rule(uint64_t *s, uint32_t j, m_rule *r) {
+  char t[3][160];
+  for (int i = 0; i < 3; i++) {
+    m_atom *a = &r->a[i];
+    a->kind = (int)pr_below(s, j > 0 ? 12 : 11);
+    a->neg = pr_below(s, 4) == 0;
+    switch (a->kind) {
+    case 0: a->k = (int64_t)pr_below(s, 4); break;
+    case 1: a->k = (int64_t)pr_below(s, UINT64_C(2000000000000)) - INT64_C(200000000000); break;
+    case 2: a->k = (int64_t)pr_below(s, 400); break;
+    case 3: a->k = (int64_t)(1 + pr_below(s, 5)); break;
+    case 4: a->k = (int64_t)(LP_RFM_STAGE_PROSPECT + pr_below(s, 7)); break;
+    case 5: a->k = (int64_t)(1 + pr_below(s, 4)); break;
+    case 7: a->k = (int64_t)pr_below(s, 1000) - 200; break;
+    case 8: a->k = (int64_t)pr_below(s, 2); break;
+    case 9:
+    case 10: a->k = (int64_t)pr_below(s, 200); break;
+    case 11: a->k = (int64_t)pr_below(s, j); break;
+    default: a->k = 0; break;
+    }
+    atom_text(a, t[i], sizeof t[i]);
+  }
+  r->op[0] = (int)pr_below(s, 2);
+  r->op[1] = (int)pr_below(s, 2);
+  snprintf(r->text, sizeof r->text, "(%s %s %s) %s %s", t[0], r->op[0] ? "or" : "and", t[1],
+           r->op[1] ? "or" : "and", t[2]);
+}
+
+static void set_random_rule(model *m, lp_profiles *h, uint64_t *s, uint32_t j) {
+  random_rule(s, j, &m->rules[j]);
+  int rc = lp_profiles_set_rule(h, NTAGS + j, m->rules[j].text);
+  if (rc != LP_OK) fail_msg("set_rule %s: %s", m->rules[j].text, lp_profiles_errmsg(h));
+}
+
+static void define_rules(model *m, lp_profiles *h, uint64_t *s) {
+  for (uint32_t j = 0; j < NRULES; j++) {
+    char name[16];
+    snprintf(name, sizeof name, "rule%u", (unsigned)j);
+    lp_tags_def d = LP_TAGS_DEF_INIT;
+    d.name = name;
+    uint32_t id;
+    assert_int_equal(lp_profiles_define_tag(h, &d, &id), LP_OK);
+    assert_int_equal(id, NTAGS + j);
+    set_random_rule(m, h, s, j);
+  }
+}
+
 /* Every profile's view against the rebuild from the model's facts. */
 static void check_views(model *m, lp_profiles *h) {
   uint64_t pids[NI];
@@ -213,14 +348,26 @@ static void check_views(model *m, lp_profiles *h) {
       assert_string_equal(v.segment_name, lp_rfm_segmap_name(seg, rows[r].segment));
       r++;
     }
-    lp_profiles_tag got[NTAGS];
+    lp_profiles_tag got[NTAGS + NRULES];
     size_t ng;
-    assert_int_equal(lp_profiles_tags_of(h, pid, got, NTAGS, &ng), LP_OK);
+    assert_int_equal(lp_profiles_tags_of(h, pid, got, NTAGS + NRULES, &ng), LP_OK);
     assert_int_equal(v.tags, ng);
+    m_seen seen;
+    memset(&seen, 0, sizeof seen);
+    seen.orders = lines > 0;
+    seen.distinct = distinct;
+    seen.nid = nid;
+    seen.money = money;
+    seen.first = first;
+    seen.last = last;
+    seen.stage = lines > 0 ? rows[r - 1].stage : LP_RFM_STAGE_PROSPECT;
+    seen.r = lines > 0 ? rows[r - 1].r : 0;
     size_t g = 0;
     for (uint32_t tag = 0; tag < NTAGS; tag++) {
       lp_profiles_tag want;
       if (!fold(m, pid, tag, &want)) continue;
+      seen.has[tag] = true;
+      seen.tag[tag] = want;
       assert_true(g < ng);
       const lp_profiles_tag *x = &got[g++];
       assert_int_equal(x->tag_id, want.tag_id);
@@ -231,6 +378,20 @@ static void check_views(model *m, lp_profiles *h) {
       assert_int_equal(x->len, want.len);
       if (want.len > 0) assert_memory_equal(x->str, want.str, want.len);
     }
+    for (uint32_t j = 0; j < NRULES; j++) {
+      seen.rule[j] = rule_eval(&m->rules[j], &seen);
+      m->rule_checks++;
+      m->rule_true += seen.rule[j];
+      if (!seen.rule[j]) continue;
+      if (!(g < ng && got[g].tag_id == NTAGS + j))
+        fail_msg("profile %llu: rule%u (%s) should hold", (unsigned long long)pid, (unsigned)j,
+                 m->rules[j].text);
+      assert_int_equal(got[g].type, LP_TAGS_FLAG);
+      g++;
+    }
+    if (g != ng)
+      fail_msg("profile %llu: %zu tags, %zu expected (first unexpected: tag %u)",
+               (unsigned long long)pid, ng, g, (unsigned)got[g].tag_id);
     assert_int_equal(g, ng);
   }
   assert_int_equal(r, nrows);
@@ -421,13 +582,16 @@ static void property(void **state) {
   (void)state;
   static model m;
   size_t total = 0, max_profiles = 0, ops[10] = {0}, orders = 0, forgets = 0, kept = 0, fresh = 0;
+  size_t rule_checks = 0, rule_true = 0;
   for (uint64_t seed = 1; seed <= 50; seed++) {
     lp_profiles *h = NULL;
     assert_int_equal(pr_make(NULL, true, &h), LP_OK);
     assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, AS_OF), LP_OK);
     model_init(&m, h);
     uint64_t s = seed * UINT64_C(0x1234567);
+    define_rules(&m, h, &s);
     for (int k = 0; k < 400; k++) {
+      if (k % 100 == 99) set_random_rule(&m, h, &s, (uint32_t)(k / 100) % NRULES);
       step(&m, h, &s);
       check_views(&m, h);
       uint64_t c;
@@ -466,6 +630,8 @@ static void property(void **state) {
     forgets += m.forgets;
     kept += m.ids_kept;
     fresh += m.ids_new;
+    rule_checks += m.rule_checks;
+    rule_true += m.rule_true;
     if (seed <= 3) printf("property seed %llu: ops observe %zu order %zu tag %zu tag-by-profile %zu unset %zu "
            "unlink %zu remove %zu remove-source %zu forget-id %zu forget-profile %zu; %zu orders\n",
            (unsigned long long)seed, m.ops[0], m.ops[1], m.ops[2], m.ops[3], m.ops[4], m.ops[5],
@@ -476,6 +642,8 @@ static void property(void **state) {
          " %zu orders, %zu forgets byte-scanned), up to %zu profiles\n",
          total, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], ops[9], ops[7], ops[8],
          orders, forgets, max_profiles);
+  printf("property: %zu computed tag values compared with the rules evaluated by hand (%zu"
+         " present), %d random rules per seed, %d replaced\n", rule_checks, rule_true, NRULES, 4);
   printf("property: %zu facts kept every profile id (%zu of them under a new identifier, which"
          " got its own id)\n", kept, fresh);
 }

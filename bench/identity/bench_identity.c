@@ -10,11 +10,12 @@
  * before the partial one), and the save after.
  *
  *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--min-events=N] [--observe-only]
- *                  [identifiers]
+ *                  [--snapshot-only] [identifiers]
  *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
  *   --quick: 20000 identifiers; --observe-only skips the snapshot round
  *   trip, for profiling the observe path; --min-events=N observes until at
- *   least N events too: 6000000 is the 1M-people profile store's graph)
+ *   least N events too: 6000000 is the 1M-people profile store's graph;
+ *   --snapshot-only stops after the snapshot round trip)
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
@@ -214,10 +215,11 @@ static lp_idgraph *make_graph(const lp_allocator *a) {
 int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
   uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
-  int observe_only = 0;
+  int observe_only = 0, snapshot_only = 0;
   uint64_t min_events = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--observe-only") == 0) observe_only = 1;
+    if (strcmp(argv[i], "--snapshot-only") == 0) snapshot_only = 1;
     if (strncmp(argv[i], "--min-events=", 13) == 0) min_events = strtoull(argv[i] + 13, NULL, 10);
     if (strncmp(argv[i], "--late=", 7) == 0) late = strtoull(argv[i] + 7, NULL, 10);
     else if (strncmp(argv[i], "--kiosks=", 9) == 0) kiosks = strtoull(argv[i] + 9, NULL, 10);
@@ -304,9 +306,11 @@ int main(int argc, char **argv) {
     lp_idgraph_free(g);
     return sink == 0;
   }
-  /* Save and reload once: snapshot size per identifier. */
-  lp_membuf *b;
-  if (lp_membuf_create(NULL, &b) != LP_OK) return 1;
+  /* Save and reload once: snapshot size per identifier; then save the
+   * loaded graph (events in the order a load leaves them) and check the
+   * bytes are the same. */
+  lp_membuf *b, *b2;
+  if (lp_membuf_create(NULL, &b) != LP_OK || lp_membuf_create(NULL, &b2) != LP_OK) return 1;
   double s0 = bench_now(), sc0 = cpu_now();
   if (lp_idgraph_save(g, lp_membuf_write, b) != LP_OK) return 1;
   double s1 = bench_now(), sc1 = cpu_now();
@@ -314,11 +318,25 @@ int main(int argc, char **argv) {
   lp_memreader_init(&mr, lp_membuf_data(b), lp_membuf_size(b));
   if (lp_idgraph_load(g, lp_memreader_read, &mr) != LP_OK) return 1;
   double s2t = bench_now(), sc2 = cpu_now();
-  printf("{\"bench\":\"identity_snapshot\",\"identifiers\":%" PRIu64 ",\"bytes\":%zu"
-         ",\"bytes_per_identifier\":%.1f,\"save_seconds\":%.3f,\"load_seconds\":%.3f"
-         ",\"save_cpu_seconds\":%.3f,\"load_cpu_seconds\":%.3f,\"peak_rss\":%lld}\n",
-         st.identifiers, lp_membuf_size(b), (double)lp_membuf_size(b) / (double)st.identifiers,
-         s1 - s0, s2t - s1, sc1 - sc0, sc2 - sc1, bench_peak_rss());
+  if (lp_idgraph_save(g, lp_membuf_write, b2) != LP_OK) return 1;
+  double s3t = bench_now(), sc3 = cpu_now();
+  int same = lp_membuf_size(b) == lp_membuf_size(b2) &&
+             memcmp(lp_membuf_data(b), lp_membuf_data(b2), lp_membuf_size(b)) == 0;
+  lp_membuf_free(b2);
+  printf("{\"bench\":\"identity_snapshot\",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
+         ",\"bytes\":%zu,\"bytes_per_identifier\":%.1f,\"save_seconds\":%.3f"
+         ",\"load_seconds\":%.3f,\"resave_seconds\":%.3f,\"save_cpu_seconds\":%.3f"
+         ",\"load_cpu_seconds\":%.3f,\"resave_cpu_seconds\":%.3f,\"resave_equal\":%s"
+         ",\"peak_rss\":%lld}\n",
+         st.identifiers, events, lp_membuf_size(b), (double)lp_membuf_size(b) / (double)st.identifiers,
+         s1 - s0, s2t - s1, s3t - s2t, sc1 - sc0, sc2 - sc1, sc3 - sc2, same ? "true" : "false",
+         bench_peak_rss());
+  if (!same) return 1;
+  if (snapshot_only) {
+    lp_membuf_free(b);
+    lp_idgraph_free(g);
+    return sink == 0;
+  }
   /* Two shards of the same stream (events alternately), merged: the time
    * of lp_idgraph_merge, and whether it equals the single graph. */
   lp_idgraph *shard[2] = {make_graph(NULL), make_graph(NULL)};

@@ -49,14 +49,15 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
   to->blocked = from->blocked;
   to->invalid = from->invalid;
   to->tombstoned = from->tombstoned;
-  for (size_t i = 0; i < ne; i++) order[i] = (uint32_t)i;
   /* A snapshot stores its events in canonical order: checked in one pass,
    * and only a stream out of order (edited events, a merge, a hostile
    * file) is sorted. Equal events are identical, so their order does not
    * matter. */
-  bool sorted = true;
-  for (size_t i = 1; i < ne && sorted; i++) sorted = idg_cmp_events(from, order[i - 1], order[i]) <= 0;
-  if (!sorted) idg_sort(order, ne, idg_cmp_events_ctx, from);
+  if (ne > 0 && idg_canonical_order(from, &h->mem, order) != LP_OK) {
+    lp_mem_free_array(&h->mem, order, ne, sizeof *order);
+    idg_state_free(to, &h->mem);
+    return lp_error_set(&h->err, LP_ENOMEM, "out of memory rebuilding the identity graph");
+  }
   for (size_t k = 0; k < ne && rc == LP_OK; k++) {
     const idg_event *e = idg_event_at(from, order[k]);
     if (f != NULL && f->drop_event != NULL && f->drop_event(f->ctx, from, order[k])) continue;

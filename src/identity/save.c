@@ -11,19 +11,6 @@
 #include "identity/hashing.h"
 #include "identity/state.h"
 
-static int cmp_hash_ctx(const void *ctx, uint32_t a, uint32_t b) {
-  const idg_node *x = idg_node_at(ctx, a), *y = idg_node_at(ctx, b);
-  if (x->hash.hi != y->hash.hi) return x->hash.hi < y->hash.hi ? -1 : 1;
-  return x->hash.lo < y->hash.lo ? -1 : (x->hash.lo > y->hash.lo);
-}
-static int cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b) {
-  size_t la, lb;
-  const char *sa = lp_strpool_get(ctx, a, &la), *sb = lp_strpool_get(ctx, b, &lb);
-  int c = memcmp(sa, sb, la < lb ? la : lb);
-  if (c != 0) return c < 0 ? -1 : 1;
-  return la < lb ? -1 : (la > lb);
-}
-
 /* Tombstones by (hi, lo) word: keys are distinct, so the order is total. */
 static int cmp_tomb(const void *a, const void *b) {
   const uint64_t *x = a, *y = b;
@@ -75,17 +62,19 @@ static int plan(const lp_idgraph *h, save_plan *p) {
     plan_free(&h->mem, p);
     return rc;
   }
-  for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
-  idg_sort(p->node_order, p->nn, cmp_hash_ctx, s);
+  rc = idg_hash_order(s, &h->mem, p->node_order);
+  if (rc == LP_OK) rc = idg_canonical_order(s, &h->mem, p->event_order);
+  if (rc != LP_OK) {
+    plan_free(&h->mem, p);
+    return rc;
+  }
   for (uint32_t i = 0; i < p->nn; i++) p->node_rank[p->node_order[i]] = i;
-  for (uint32_t i = 0; i < p->ne; i++) p->event_order[i] = i;
-  idg_sort(p->event_order, p->ne, idg_cmp_events_ctx, s);
   /* Only sources that events use, by name. */
   for (uint32_t i = 0; i < p->ns; i++) p->src_rank[i] = NO_RAW;
   for (uint32_t i = 0; i < p->ne; i++) p->src_rank[idg_event_at(s, i)->source] = 0;
   for (uint32_t i = 0; i < p->ns; i++)
     if (p->src_rank[i] == 0) p->src_order[p->nused++] = i;
-  idg_sort(p->src_order, p->nused, cmp_sources_ctx, &s->sources);
+  idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
   for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
   return LP_OK;
 }

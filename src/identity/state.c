@@ -210,3 +210,168 @@ void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint3
     sift(a, 0, end, cmp, ctx);
   }
 }
+
+/* ---- Canonical orders without comparison sorts -------------------------- */
+
+static unsigned bits_for(uint64_t v) {
+  unsigned b = 0;
+  for (; v != 0; v >>= 1) b++;
+  return b;
+}
+
+int idg_cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  size_t la, lb;
+  const char *sa = lp_strpool_get(ctx, a, &la), *sb = lp_strpool_get(ctx, b, &lb);
+  return cmp_bytes(sa, la, sb, lb);
+}
+
+/* Sort a short run by the comparator, a long one by the heap sort. */
+static void sort_run(uint32_t *a, size_t n, int (*cmp)(const void *, uint32_t, uint32_t),
+                     const void *ctx) {
+  if (n > 24) {
+    idg_sort(a, n, cmp, ctx);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    uint32_t x = a[i];
+    size_t j = i;
+    for (; j > 0 && cmp(ctx, a[j - 1], x) > 0; j--) a[j] = a[j - 1];
+    a[j] = x;
+  }
+}
+
+/* Digits of at most 14 bits: a 64 KiB histogram stays in cache. */
+#define IDG_RADIX_BITS 14u
+
+int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
+  size_t ne = s->events.len;
+  for (size_t i = 0; i < ne; i++) order[i] = (uint32_t)i;
+  bool sorted = true;
+  for (size_t i = 1; i < ne && sorted; i++)
+    sorted = idg_cmp_events(s, (uint32_t)(i - 1), (uint32_t)i) <= 0;
+  if (sorted) return LP_OK;
+  /* Key: timestamp (from the smallest), then the source's rank by name,
+   * then the event's index (so one 64-bit word carries all three); ties of
+   * timestamp and source are then ordered by their members. */
+  size_t ns = lp_strpool_count(&s->sources);
+  int64_t tmin = idg_event_at(s, 0)->ts, tmax = tmin;
+  for (size_t i = 1; i < ne; i++) {
+    int64_t t = idg_event_at(s, (uint32_t)i)->ts;
+    if (t < tmin) tmin = t;
+    if (t > tmax) tmax = t;
+  }
+  unsigned tb = bits_for((uint64_t)tmax - (uint64_t)tmin), sb = bits_for(ns - 1),
+           ib = bits_for(ne - 1), kb = tb + sb;
+  if (kb + ib > 64) { /* timestamps spread over most of the 64-bit range */
+    idg_sort(order, ne, idg_cmp_events_ctx, s);
+    return LP_OK;
+  }
+  unsigned passes = (kb + IDG_RADIX_BITS - 1) / IDG_RADIX_BITS;
+  unsigned width = passes > 0 ? (kb + passes - 1) / passes : 0;
+  size_t nbuckets = (size_t)1 << width;
+  uint32_t *srank = NULL, *cnt = NULL;
+  uint64_t *a = NULL;
+  int rc = lp_mem_alloc_array(m, 2 * ns, sizeof *srank, (void **)&srank);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nbuckets, sizeof *cnt, (void **)&cnt);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, 2 * ne, sizeof *a, (void **)&a);
+  if (rc == LP_OK) {
+    uint32_t *byname = srank + ns;
+    for (size_t i = 0; i < ns; i++) byname[i] = (uint32_t)i;
+    idg_sort(byname, ns, idg_cmp_sources_ctx, &s->sources);
+    for (size_t i = 0; i < ns; i++) srank[byname[i]] = (uint32_t)i;
+    for (size_t i = 0; i < ne; i++) {
+      const idg_event *e = idg_event_at(s, (uint32_t)i);
+      uint64_t key = ((uint64_t)e->ts - (uint64_t)tmin) << sb | srank[e->source];
+      a[i] = (key << ib) | i; /* kb + ib <= 64 */
+    }
+    uint64_t *from = a, *to = a + ne;
+    for (unsigned p = 0; p < passes; p++) {
+      unsigned shift = ib + p * width;
+      uint64_t mask = nbuckets - 1;
+      memset(cnt, 0, nbuckets * sizeof *cnt);
+      for (size_t i = 0; i < ne; i++) cnt[(from[i] >> shift) & mask]++;
+      uint32_t sum = 0;
+      for (size_t d = 0; d < nbuckets; d++) {
+        uint32_t c = cnt[d];
+        cnt[d] = sum;
+        sum += c;
+      }
+      for (size_t i = 0; i < ne; i++) to[cnt[(from[i] >> shift) & mask]++] = from[i];
+      uint64_t *t = from;
+      from = to;
+      to = t;
+    }
+    uint64_t imask = ib == 64 ? UINT64_MAX : (UINT64_C(1) << ib) - 1;
+    for (size_t i = 0; i < ne; i++) order[i] = (uint32_t)(from[i] & imask);
+    for (size_t i = 0, j; i < ne; i = j) {
+      for (j = i + 1; j < ne && (from[j] >> ib) == (from[i] >> ib);) j++;
+      if (j - i > 1) sort_run(order + i, j - i, idg_cmp_events_ctx, s);
+    }
+  }
+  lp_mem_free_array(m, a, 2 * ne, sizeof *a);
+  lp_mem_free_array(m, cnt, nbuckets, sizeof *cnt);
+  lp_mem_free_array(m, srank, 2 * ns, sizeof *srank);
+  return rc;
+}
+
+static int cmp_node_hash_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  const idg_state *s = ctx;
+  return idg_cmp_hash(idg_node_at(s, a)->hash, idg_node_at(s, b)->hash);
+}
+
+int idg_hash_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
+  size_t nn = s->nodes.len;
+  if (nn < 2) {
+    if (nn == 1) order[0] = 0;
+    return LP_OK;
+  }
+  /* One counting pass on the top bits of the high half (about one
+   * identifier a bucket: hashes are uniform), then each bucket by the full
+   * comparison; a skewed host hash only makes buckets longer. */
+  unsigned b = bits_for(nn);
+  if (b > 22) b = 22;
+  size_t nbuckets = (size_t)1 << b;
+  uint32_t *cnt = NULL;
+  uint64_t *keys = NULL;
+  int rc = lp_mem_alloc_array(m, nbuckets + 1, sizeof *cnt, (void **)&cnt);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nn, sizeof *keys, (void **)&keys);
+  if (rc == LP_OK) {
+    unsigned shift = 64 - b;
+    memset(cnt, 0, (nbuckets + 1) * sizeof *cnt);
+    for (size_t i = 0; i < nn; i++) cnt[(idg_node_at(s, (uint32_t)i)->hash.hi >> shift) + 1]++;
+    for (size_t d = 1; d <= nbuckets; d++) cnt[d] += cnt[d - 1];
+    for (size_t i = 0; i < nn; i++) {
+      uint64_t hi = idg_node_at(s, (uint32_t)i)->hash.hi;
+      uint32_t pos = cnt[hi >> shift]++;
+      keys[pos] = hi;
+      order[pos] = (uint32_t)i;
+    }
+    /* cnt[d] is now the end of bucket d, and the start of bucket d + 1. */
+    for (size_t d = 0, start = 0; d < nbuckets; start = cnt[d], d++) {
+      size_t n = cnt[d] - start;
+      if (n < 2) continue;
+      if (n > 24) {
+        idg_sort(order + start, n, cmp_node_hash_ctx, s);
+        continue;
+      }
+      uint64_t *k = keys + start;
+      uint32_t *o = order + start;
+      for (size_t i = 1; i < n; i++) {
+        uint64_t kx = k[i];
+        uint32_t ox = o[i];
+        size_t j = i;
+        for (; j > 0 && (k[j - 1] > kx ||
+                         (k[j - 1] == kx && cmp_node_hash_ctx(s, o[j - 1], ox) > 0));
+             j--) {
+          k[j] = k[j - 1];
+          o[j] = o[j - 1];
+        }
+        k[j] = kx;
+        o[j] = ox;
+      }
+    }
+  }
+  lp_mem_free_array(m, keys, nn, sizeof *keys);
+  lp_mem_free_array(m, cnt, nbuckets + 1, sizeof *cnt);
+  return rc;
+}

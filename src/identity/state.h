@@ -29,6 +29,15 @@ void idg_index_del(idg_state *s, lp_hash128 hash);
 /* A node of the profile named `pid`, found through the index (a profile id
  * is a half of its first identifier's hash); false when there is none. */
 bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node);
+/* Sources by name (ctx is the source pool). */
+int idg_cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b);
+/* order[0..events) = the events in canonical order: one check pass when
+ * they already are, else an LSD radix sort on (timestamp, source rank)
+ * with ties by idg_cmp_events. LP_OK or LP_ENOMEM (order then undefined). */
+int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order);
+/* order[0..nodes) = the identifiers by hash (idg_cmp_hash): a bucket pass
+ * on the top bits of the high half, then each bucket. LP_OK or LP_ENOMEM. */
+int idg_hash_order(const idg_state *s, const lp_mem *m, uint32_t *order);
 /* Heap sort of uint32 items under a comparator with context. */
 void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint32_t),
               const void *ctx);

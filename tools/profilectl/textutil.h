@@ -67,14 +67,16 @@ static inline void pctl_trim_spaces(const char **s, size_t *len) {
 /**
  * @brief The shortest text that reads back (strtod) to exactly @p v.
  *
- * Tries "%.*g" with 1..17 significant digits and keeps the first that
- * round-trips, so 217.99 prints as "217.99" and 0.1 + 0.2 as
- * "0.30000000000000004". The same on every platform: the program never
- * calls setlocale (the decimal point is always '.'), the exponent is
+ * The text of "%.*g" at the smallest precision in 1..17 whose value reads
+ * back, so 217.99 prints as "217.99" and 0.1 + 0.2 as
+ * "0.30000000000000004"; computed exactly without printf or strtod
+ * (pctl_fmtdouble() in fmtdouble.h). The same on every platform: the
+ * decimal point is always '.' (no locale), the exponent is
  * written with a sign and at least two digits ("1e-05", "1.5e+300"),
  * negative zero prints as "0", NaN as "nan" and infinities as "inf" and
  * "-inf" (which Python, pandas and numpy read back).
- * @param buf Receives the NUL-terminated text (at most 24 bytes are used).
+ * @param buf Receives the NUL-terminated text (at most 25 bytes are used,
+ *            the NUL included).
  * @param v   Value.
  * @return @p buf.
  */

@@ -6,6 +6,9 @@
  * times a scipy.optimize BG/NBD fit of the same data (scipy_side.py) and
  * prints the ratio.
  * Usage: bench_clv [--quick]
+ *        bench_clv --dump-state STATE.lps AS_OF MONEY_SCALE ROWS.csv
+ *        bench_clv --rows ROWS.csv [REPS]   (the real distribution: fits and
+ *        predictions as `profilectl run` makes them, with bit digests)
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
@@ -70,7 +73,180 @@ static void print_fit(const char *name, size_t n, double cpu, const lp_clv_fit_r
          r->evaluations, r->status == LP_CLV_STATUS_CONVERGED, r->loglik);
 }
 
+/* ---- the real distribution: the RFM rows of a saved store ---- */
+
+static int file_read(void *ud, void *buf, size_t cap, size_t *got) {
+  *got = fread(buf, 1, cap, (FILE *)ud);
+  return ferror((FILE *)ud) ? LP_EIO : LP_OK;
+}
+
+/* --dump-state STATE AS_OF MONEY_SCALE OUT.csv: the CLV inputs of every
+ * customer of a store saved by `profilectl run` (default key), as
+ * `profilectl run` fits them: days, money / MONEY_SCALE. */
+static int dump_state(const char *state, int64_t as_of, double money_scale, const char *out) {
+  static const char key[] = "profilectl identity";
+  lp_profiles *h;
+  FILE *f = fopen(state, "rb");
+  if (f == NULL || lp_profiles_create(NULL, &h) != LP_OK) return 1;
+  if (lp_profiles_set_key(h, key, strlen(key)) != LP_OK || lp_profiles_load(h, file_read, f) != LP_OK) {
+    fprintf(stderr, "load: %s\n", lp_profiles_errmsg(h));
+    return 1;
+  }
+  fclose(f);
+  size_t n = 0;
+  const lp_rfm *rfm;
+  if (lp_profiles_features(h, NULL, NULL, 0, &n) != LP_OK || lp_profiles_rfm_view(h, &rfm) != LP_OK)
+    return 1;
+  uint64_t *ids = malloc((n + 1) * sizeof *ids);
+  double *feat = malloc((n + 1) * LP_PROFILES_FEATURES * sizeof *feat);
+  if (ids == NULL || feat == NULL || lp_profiles_features(h, ids, feat, n, &n) != LP_OK) return 1;
+  FILE *o = fopen(out, "w");
+  if (o == NULL) return 1;
+  fprintf(o, "frequency,recency,T,monetary_value\n");
+  for (size_t i = 0; i < n; i++) {
+    lp_rfm_clv c = LP_RFM_CLV_INIT;
+    if (lp_rfm_clv_inputs(rfm, ids[i], as_of, &c) != LP_OK) continue;
+    fprintf(o, "%lld,%lld,%lld,%.17g\n", (long long)c.frequency, (long long)c.recency, (long long)c.t,
+            c.monetary / money_scale);
+  }
+  fclose(o);
+  free(ids);
+  free(feat);
+  lp_profiles_free(h);
+  return 0;
+}
+
+static int read_rows(const char *path, sim_data *s) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return 1;
+  size_t cap = 1024, n = 0;
+  sim_alloc(s, cap);
+  char line[256];
+  if (fgets(line, sizeof line, f) == NULL) return 1; /* header */
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (n == cap) {
+      cap *= 2;
+      s->x = realloc(s->x, cap * sizeof(double));
+      s->tx = realloc(s->tx, cap * sizeof(double));
+      s->T = realloc(s->T, cap * sizeof(double));
+      s->m = realloc(s->m, cap * sizeof(double));
+      if (s->x == NULL || s->tx == NULL || s->T == NULL || s->m == NULL) return 1;
+    }
+    if (sscanf(line, "%lf,%lf,%lf,%lf", &s->x[n], &s->tx[n], &s->T[n], &s->m[n]) != 4) return 1;
+    n++;
+  }
+  fclose(f);
+  s->n = n;
+  return 0;
+}
+
+/* FNV-1a over the bits of n doubles: equal digests, equal bits. */
+static uint64_t digest(const double *v, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char b[8];
+    memcpy(b, &v[i], 8);
+    for (int k = 0; k < 8; k++) h = (h ^ b[k]) * 1099511628211ull;
+  }
+  return h;
+}
+
+/* --rows FILE: what `profilectl run` does with the rows: BG/NBD in days,
+ * Gamma-Gamma on the repeat buyers with positive spend, then P(alive),
+ * the expected purchases and the value over 365 days (one step). */
+static int bench_rows(const char *path, int reps) {
+  sim_data s;
+  if (read_rows(path, &s) != 0) {
+    fprintf(stderr, "%s: cannot read the rows\n", path);
+    return 1;
+  }
+  lp_clv *h;
+  if (lp_clv_create(NULL, &h) != LP_OK) return 1;
+  lp_clv_data d = data_of(&s);
+  lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
+  double cpu = time_fit(h, LP_CLV_MODEL_BGNBD, &d, reps, &rep);
+  print_fit("bgnbd-rows", s.n, cpu, &rep, 0);
+  sim_data g;
+  sim_alloc(&g, s.n);
+  g.n = 0;
+  for (size_t i = 0; i < s.n; i++)
+    if (s.x[i] == 0.0 || s.m[i] > 0.0) {
+      g.x[g.n] = s.x[i];
+      g.tx[g.n] = s.tx[i];
+      g.T[g.n] = s.T[i];
+      g.m[g.n] = s.m[i];
+      g.n++;
+    }
+  lp_clv_data dg = data_of(&g);
+  print_fit("gg-rows", g.n, time_fit(h, LP_CLV_MODEL_GG, &dg, reps, &rep), &rep, 0);
+  double params[7];
+  size_t need;
+  (void)lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, params, 4, &need);
+  (void)lp_clv_params(h, LP_CLV_MODEL_GG, LP_CLV_VALUES, params + 4, 3, &need);
+  printf("{\"bench\":\"clv-fit-params\",\"digest\":\"%016llx\",\"bgnbd\":[%.17g,%.17g,%.17g,%.17g],"
+         "\"gg\":[%.17g,%.17g,%.17g]}\n",
+         (unsigned long long)digest(params, 7), params[0], params[1], params[2], params[3], params[4],
+         params[5], params[6]);
+  /* Predictions from fixed parameters (the fit above at 1.0.0 on the 1M
+   * store), so their digests compare across versions of the fit */
+  static const double fixed_bg[4] = {0.28854070690972655, 13.202681246349554, 5252.4631294519713,
+                                     10000.000000000009};
+  static const double fixed_gg[3] = {2.4506526687992505, 1.2989089387450639, 24.706301280719671};
+  (void)lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, fixed_bg, 4);
+  (void)lp_clv_set_params(h, LP_CLV_MODEL_GG, fixed_gg, 3);
+  (void)lp_clv_set_double(h, LP_CLV_STEP, 365.0);
+  double *out = malloc(s.n * sizeof(double));
+  static const uint32_t what[3] = {LP_CLV_PRED_P_ALIVE, LP_CLV_PRED_CONDITIONAL, LP_CLV_PRED_CLV};
+  static const char *const names[3] = {"p_alive", "conditional", "clv"};
+  for (int w = 0; w < 3; w++) {
+    const double t = w == 0 ? 0.0 : 365.0;
+    /* the value needs positive spend of the repeat buyers: the rows of the spend fit */
+    const lp_clv_data *dd = w == 2 ? &dg : &d;
+    const sim_data *ss = w == 2 ? &g : &s;
+    double best = INFINITY, best1 = INFINITY;
+    for (int k = 0; k < reps; k++) {
+      double c0 = cpu_now();
+      if (lp_clv_predict(h, what[w], dd, t, out, s.n, &need) != LP_OK) {
+        fprintf(stderr, "predict: %s\n", lp_clv_errmsg(h));
+        return 1;
+      }
+      double c = cpu_now() - c0;
+      if (c < best) best = c;
+    }
+    const uint64_t dig = digest(out, ss->n);
+    /* one row per call, as the store's view asks today */
+    for (int k = 0; k < (reps < 2 ? reps : 2); k++) {
+      double c0 = cpu_now();
+      for (size_t i = 0; i < ss->n; i++) {
+        lp_clv_data d1 = LP_CLV_DATA_INIT;
+        d1.n = 1;
+        d1.frequency = &ss->x[i];
+        d1.recency = &ss->tx[i];
+        d1.T = &ss->T[i];
+        d1.monetary = &ss->m[i];
+        if (lp_clv_predict(h, what[w], &d1, t, &out[i], 1, &need) != LP_OK) return 1;
+      }
+      double c = cpu_now() - c0;
+      if (c < best1) best1 = c;
+    }
+    printf("{\"bench\":\"clv-predict-rows\",\"what\":\"%s\",\"model\":\"bgnbd\",\"customers\":%zu,"
+           "\"horizon\":%g,\"cpu_ms\":%.3f,\"cpu_ms_one_per_call\":%.3f,\"digest\":\"%016llx\","
+           "\"same_one_per_call\":%d}\n",
+           names[w], ss->n, t, best * 1e3, best1 * 1e3, (unsigned long long)dig,
+           digest(out, ss->n) == dig);
+  }
+  free(out);
+  sim_free(&g);
+  sim_free(&s);
+  lp_clv_free(h);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 6 && strcmp(argv[1], "--dump-state") == 0)
+    return dump_state(argv[2], strtoll(argv[3], NULL, 10), strtod(argv[4], NULL), argv[5]);
+  if (argc >= 3 && strcmp(argv[1], "--rows") == 0)
+    return bench_rows(argv[2], argc >= 4 ? atoi(argv[3]) : 3);
   const int quick = bench_quick(argc, argv);
   const int reps = quick ? 1 : 5;
   lp_clv *h;

@@ -31,6 +31,9 @@ typedef struct clv_rows {
   lp_vec next;   /* size_t: next row with the same hash, SIZE_MAX ends */
   lp_vec groups; /* clv_group */
   lp_hmap map;
+  lp_vec vals;   /* double: distinct t_x and T, ascending */
+  lp_vec idx;    /* uint32_t: per row, index of t_x then of T in vals */
+  lp_vec scratch; /* double: 2 per value */
 } clv_rows;
 
 static void rows_free(clv_rows *R, const lp_mem *m) {
@@ -38,6 +41,54 @@ static void rows_free(clv_rows *R, const lp_mem *m) {
   lp_vec_free(&R->next, m);
   lp_vec_free(&R->groups, m);
   lp_hmap_free(&R->map, m);
+  lp_vec_free(&R->vals, m);
+  lp_vec_free(&R->idx, m);
+  lp_vec_free(&R->scratch, m);
+}
+
+static int dbl_cmp(const void *pa, const void *pb) {
+  const double a = *(const double *)pa, b = *(const double *)pb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+static uint32_t val_index(const double *v, size_t n, double key) {
+  size_t lo = 0, hi = n; /* v[lo] <= key < v[hi]; key is present */
+  while (hi - lo > 1) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (v[mid] <= key) lo = mid;
+    else hi = mid;
+  }
+  return (uint32_t)lo;
+}
+
+/* The distinct t_x and T values of the (sorted) rows and each row's index
+ * of them: sorted, so the tables do not depend on the input order. */
+static int values_build(clv_rows *R, const lp_mem *m) {
+  const size_t n = R->rows.len;
+  if (n > UINT32_MAX / 2) return LP_ELIMIT;
+  int rc = lp_vec_reserve(&R->vals, m, 2 * n);
+  if (rc == LP_OK) rc = lp_vec_reserve(&R->idx, m, 2 * n);
+  if (rc != LP_OK) return rc;
+  const clv_row *rows = (const clv_row *)R->rows.data;
+  double *v = (double *)R->vals.data;
+  for (size_t i = 0; i < n; i++) {
+    v[2 * i] = rows[i].tx;
+    v[2 * i + 1] = rows[i].T;
+  }
+  qsort(v, 2 * n, sizeof(double), dbl_cmp);
+  size_t u = 0;
+  for (size_t i = 0; i < 2 * n; i++)
+    if (u == 0 || v[i] != v[u - 1]) v[u++] = v[i];
+  R->vals.len = u;
+  uint32_t *ix = (uint32_t *)R->idx.data;
+  for (size_t i = 0; i < n; i++) {
+    ix[2 * i] = val_index(v, u, rows[i].tx);
+    ix[2 * i + 1] = val_index(v, u, rows[i].T);
+  }
+  R->idx.len = 2 * n;
+  rc = lp_vec_reserve(&R->scratch, m, 2 * u);
+  if (rc == LP_OK) R->scratch.len = 2 * u;
+  return rc;
 }
 
 /* -0.0 and 0.0 are one key. */
@@ -49,6 +100,9 @@ static int rows_build(clv_rows *R, const lp_mem *m, uint32_t model, const lp_clv
   lp_vec_init(&R->next, sizeof(size_t));
   lp_vec_init(&R->groups, sizeof(clv_group));
   lp_hmap_init(&R->map, 2);
+  lp_vec_init(&R->vals, sizeof(double));
+  lp_vec_init(&R->idx, sizeof(uint32_t));
+  lp_vec_init(&R->scratch, sizeof(double));
   const bool gg = model == LP_CLV_MODEL_GG;
   int rc = LP_OK;
   *used = 0;
@@ -99,6 +153,8 @@ static int rows_build(clv_rows *R, const lp_mem *m, uint32_t model, const lp_clv
     rc = lp_vec_push(&R->groups, m, &G);
     i = G.end;
   }
+  if (rc == LP_OK && (model == LP_CLV_MODEL_BGNBD || model == LP_CLV_MODEL_MBGNBD))
+    rc = values_build(R, m);
   return rc;
 }
 
@@ -453,7 +509,13 @@ int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_
                         rc == LP_ENOMEM ? "out of memory" : "too many rows");
   }
   clv_fitdata d = {(const clv_row *)R.rows.data, R.rows.len, (const clv_group *)R.groups.data,
-                   R.groups.len, 0.0};
+                   R.groups.len, 0.0, NULL, 0, NULL, NULL};
+  if (R.vals.len > 0) {
+    d.vals = (const double *)R.vals.data;
+    d.nvals = R.vals.len;
+    d.ix = (const uint32_t *)R.idx.data;
+    d.scratch = (double *)R.scratch.data;
+  }
   for (size_t i = 0; i < d.nrows; i++) d.wsum += d.rows[i].w;
   if (d.nrows == 0) {
     rows_free(&R, &h->mem);

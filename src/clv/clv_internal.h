@@ -69,6 +69,15 @@ typedef struct clv_fitdata {
   const clv_group *groups;
   size_t ngroups;
   double wsum;
+  /* The distinct values of t_x and T over the rows (ascending) and, per
+   * row, the index of its t_x and its T among them, so a likelihood
+   * computes log(alpha + v) once per value, not once per row (BG/NBD and
+   * MBG/NBD; NULL for the other models and without rows). scratch has
+   * room for 2 nvals doubles. */
+  const double *vals;
+  size_t nvals;
+  const uint32_t *ix; /* 2 per row: the index of t_x, then that of T */
+  double *scratch;
 } clv_fitdata;
 
 /* clv_handle.c */

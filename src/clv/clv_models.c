@@ -15,6 +15,13 @@ static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) 
   const double lnal = lp_det_log(al), lna = lp_det_log(a), lg_r = lp_det_lgamma(r), lb_ab = clv_lbeta(a, b);
   const double psi_r = clv_digamma(r), psi_ab = clv_digamma(a + b), psi_b = clv_digamma(b);
   double ll = 0.0, gr = 0.0, gal = 0.0, ga = 0.0, gb = 0.0;
+  /* log(alpha + v) and 1 / (alpha + v) once per distinct t_x or T value:
+   * the same bits as per row, a few hundred logs instead of two per row */
+  double *LV = d->scratch, *IV = d->scratch != NULL ? d->scratch + d->nvals : NULL;
+  for (size_t j = 0; j < d->nvals; j++) {
+    LV[j] = lp_det_log(al + d->vals[j]);
+    IV[j] = 1.0 / (al + d->vals[j]);
+  }
   for (size_t k = 0; k < d->ngroups; k++) {
     const clv_group *G = &d->groups[k];
     const double x = G->x, xb = mbg ? x + 1.0 : x, rx = r + x;
@@ -23,21 +30,44 @@ static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) 
     double lr = 0.0, sr = 0.0, sal = 0.0, sa = 0.0, sb = 0.0;
     for (size_t i = G->begin; i < G->end; i++) {
       const clv_row *R = &d->rows[i];
-      const double lT = lp_det_log(al + R->T);
+      double lT, iT, lt, it;
+      if (d->ix != NULL) {
+        lT = LV[d->ix[2 * i + 1]];
+        iT = IV[d->ix[2 * i + 1]];
+        lt = LV[d->ix[2 * i]];
+        it = IV[d->ix[2 * i]];
+      } else { /* rows without the value tables */
+        lT = lp_det_log(al + R->T);
+        iT = 1.0 / (al + R->T);
+        lt = second ? lp_det_log(al + R->tx) : 0.0;
+        it = 1.0 / (al + R->tx);
+      }
       const double A3 = -rx * lT;
       if (!second) {
         lr += R->w * A3;
         sr -= R->w * lT;
-        sal -= R->w * rx / (al + R->T);
+        sal -= R->w * rx * iT;
         continue;
       }
-      const double lt = lp_det_log(al + R->tx);
       const double A4 = lna - lnb1 - rx * lt;
-      const double L = clv_lse(A3, A4);
-      const double w3 = lp_det_exp(A3 - L), w4 = lp_det_exp(A4 - L);
+      /* L = lse(A3, A4) = hi + log1p(e), e = exp(lo - hi) (clv_lse's
+       * bits); the weights exp(A - L) of the two terms are 1 / (1 + e)
+       * and e / (1 + e), without two more exponentials */
+      const bool h3 = !(A3 < A4);
+      const double hi = h3 ? A3 : A4, lo = h3 ? A4 : A3;
+      double L, w3, w4;
+      if (hi == -INFINITY) {
+        L = -INFINITY;
+        w3 = w4 = NAN;
+      } else {
+        const double e = lp_det_exp(lo - hi), wh = 1.0 / (1.0 + e), wl = e * wh;
+        L = hi + lp_det_log1p(e);
+        w3 = h3 ? wh : wl;
+        w4 = h3 ? wl : wh;
+      }
       lr += R->w * L;
       sr -= R->w * (w3 * lT + w4 * lt);
-      sal -= R->w * rx * (w3 / (al + R->T) + w4 / (al + R->tx));
+      sal -= R->w * rx * (w3 * iT + w4 * it);
       sa += R->w * w4;
       sb += R->w * w4;
     }

@@ -8,14 +8,90 @@
 #include "clv/clv_internal.h"
 #include "core/hash.h"
 
-/* log P(alive at T) odds: log of (P(dead) / P(alive)) given the history. */
-static double dead_odds(uint32_t model, const double *p, double x, double tx, double T) {
+/* A memo for the rows of one call (callers use one from
+ * CLV_MEMO_MIN_ROWS rows on; below, setting it up costs more than it
+ * saves), on the caller's stack, direct mapped: bg_expected_alive over (x,
+ * T, t) (customers share few (x, T) pairs: T on a day grid), and for
+ * BG/NBD and MBG/NBD the logs of P(alive): log(alpha + v) per t_x or T
+ * value, log(b + x - 1 (+1)) per x and log(a). A hit returns the very bits
+ * a recomputation gives (the same function of the same arguments, combined
+ * in the same order), so results do not depend on the order of the rows,
+ * on what the memo holds or on whether there is one. */
+#define CLV_MEMO_SIZE 1024u
+#define CLV_LOGV_SIZE 1024u
+#define CLV_LOGX_SIZE 64u
+#define CLV_MEMO_MIN_ROWS 32u
+typedef struct clv_memo_entry {
+  double x, T, t, v;
+} clv_memo_entry;
+typedef struct clv_log_entry {
+  double key, v;
+} clv_log_entry;
+typedef struct clv_memo {
+  uint32_t model;
+  bool bg; /* BG/NBD or MBG/NBD: the log caches are in use */
+  const double *p;
+  double la; /* log(a) */
+  clv_memo_entry e[CLV_MEMO_SIZE];
+  clv_log_entry lv[CLV_LOGV_SIZE]; /* key v: log(alpha + v) */
+  clv_log_entry lx[CLV_LOGX_SIZE]; /* key x: log(b + x - 1), MBG/NBD log(b + x) */
+} clv_memo;
+
+/* The memo for n rows, or NULL when n is too small to repay it. */
+static clv_memo *memo_init(clv_memo *m, uint32_t model, const double *p, size_t n) {
+  if (n < CLV_MEMO_MIN_ROWS) return NULL;
+  m->model = model;
+  m->p = p;
+  m->bg = model == LP_CLV_MODEL_BGNBD || model == LP_CLV_MODEL_MBGNBD;
+  m->la = m->bg ? lp_det_log(p[2]) : 0.0;
+  for (uint32_t i = 0; i < CLV_MEMO_SIZE; i++) m->e[i].x = -1.0; /* never a frequency */
+  if (m->bg) {
+    for (uint32_t i = 0; i < CLV_LOGV_SIZE; i++) m->lv[i].key = NAN; /* equal to nothing */
+    for (uint32_t i = 0; i < CLV_LOGX_SIZE; i++) m->lx[i].key = NAN;
+  }
+  return m;
+}
+
+static uint64_t bits_of(double v) {
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
+}
+
+/* log(alpha + v), through the memo when there is one */
+static double log_av(clv_memo *m, const double *p, double v) {
+  if (m == NULL) return lp_det_log(p[1] + v);
+  clv_log_entry *e = &m->lv[lp_mix64(bits_of(v)) & (CLV_LOGV_SIZE - 1u)];
+  if (e->key != v) {
+    e->key = v;
+    e->v = lp_det_log(p[1] + v);
+  }
+  return e->v;
+}
+
+/* log(b + x - 1) (BG/NBD) or log(b + x) (MBG/NBD) */
+static double log_bx(clv_memo *m, uint32_t model, const double *p, double x) {
+  const bool mbg = model == LP_CLV_MODEL_MBGNBD;
+  if (m == NULL) return mbg ? lp_det_log(p[3] + x) : lp_det_log(p[3] + x - 1.0);
+  clv_log_entry *e = &m->lx[lp_mix64(bits_of(x)) & (CLV_LOGX_SIZE - 1u)];
+  if (e->key != x) {
+    e->key = x;
+    e->v = mbg ? lp_det_log(p[3] + x) : lp_det_log(p[3] + x - 1.0);
+  }
+  return e->v;
+}
+
+/* log P(alive at T) odds: log of (P(dead) / P(alive)) given the history;
+ * memo NULL or one set up for this model and parameters. */
+static double dead_odds(uint32_t model, const double *p, double x, double tx, double T, clv_memo *m) {
   switch (model) {
   case LP_CLV_MODEL_BGNBD:
     if (x == 0.0) return -INFINITY;
-    return lp_det_log(p[2]) - lp_det_log(p[3] + x - 1.0) + (p[0] + x) * (lp_det_log(p[1] + T) - lp_det_log(p[1] + tx));
-  case LP_CLV_MODEL_MBGNBD:
-    return lp_det_log(p[2]) - lp_det_log(p[3] + x) + (p[0] + x) * (lp_det_log(p[1] + T) - lp_det_log(p[1] + tx));
+    /* fall through */
+  case LP_CLV_MODEL_MBGNBD: {
+    const double la = m != NULL ? m->la : lp_det_log(p[2]);
+    return la - log_bx(m, model, p, x) + (p[0] + x) * (log_av(m, p, T) - log_av(m, p, tx));
+  }
   case LP_CLV_MODEL_PNBD: {
     double B1, B2;
     clv_pnbd_terms(p, x, tx, T, &B1, &B2);
@@ -41,13 +117,14 @@ static double log_2f1_pair(double c, double z, double e1, double a1, double b1, 
 }
 
 /* P(alive at T + t) given (x, t_x, T), whatever happens in (T, T + t]. */
-static double p_alive(uint32_t model, const double *p, double x, double tx, double T, double t) {
+static double p_alive(uint32_t model, const double *p, double x, double tx, double T, double t,
+                      clv_memo *memo) {
   if (model == LP_CLV_MODEL_BGBB) {
     const double lab = clv_lbeta(p[0], p[1]), lgd = clv_lbeta(p[2], p[3]);
     double num = clv_lbeta(p[0] + x, p[1] + T - x) - lab + clv_lbeta(p[2], p[3] + T + t) - lgd;
     return lp_det_exp(num - clv_bgbb_row(p, x, tx, T));
   }
-  double now = alive_from_odds(dead_odds(model, p, x, tx, T));
+  double now = alive_from_odds(dead_odds(model, p, x, tx, T, memo));
   if (t == 0.0) return now;
   if (model == LP_CLV_MODEL_PNBD) /* mu | alive at T ~ Gamma(s + 0, beta + T) */
     return now * lp_det_exp(-p[2] * lp_det_log1p(t / (p[3] + T)));
@@ -72,32 +149,6 @@ static double bg_expected_alive(uint32_t model, const double *p, double x, doubl
   return c / (a - 1.0) * -lp_det_expm1(lv);
 }
 
-/* A memo of bg_expected_alive over (x, T, t), direct mapped, on the
- * caller's stack: customers share few (x, T) pairs (T on a day grid), and a
- * hit returns the very bits a recomputation gives, so results do not
- * depend on the order of the rows or on what the cache holds. */
-#define CLV_MEMO_SIZE 1024u
-typedef struct clv_memo_entry {
-  double x, T, t, v;
-} clv_memo_entry;
-typedef struct clv_memo {
-  uint32_t model;
-  const double *p;
-  clv_memo_entry e[CLV_MEMO_SIZE];
-} clv_memo;
-
-static void memo_init(clv_memo *m, uint32_t model, const double *p) {
-  m->model = model;
-  m->p = p;
-  for (uint32_t i = 0; i < CLV_MEMO_SIZE; i++) m->e[i].x = -1.0; /* never a frequency */
-}
-
-static uint64_t bits_of(double v) {
-  uint64_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
-
 static double memo_bg(clv_memo *m, double x, double T, double t) {
   uint64_t k = lp_mix64(bits_of(x) ^ lp_mix64(bits_of(T) ^ lp_mix64(bits_of(t))));
   clv_memo_entry *e = &m->e[k & (CLV_MEMO_SIZE - 1u)];
@@ -119,7 +170,7 @@ static double conditional(uint32_t model, const double *p, double x, double tx, 
   case LP_CLV_MODEL_BGNBD:
   case LP_CLV_MODEL_MBGNBD: {
     const double num = memo != NULL ? memo_bg(memo, x, T, t) : bg_expected_alive(model, p, x, T, t);
-    return num * alive_from_odds(dead_odds(model, p, x, tx, T));
+    return num * alive_from_odds(dead_odds(model, p, x, tx, T, memo));
   }
   case LP_CLV_MODEL_PNBD: {
     const double r = p[0], al = p[1], s = p[2], be = p[3];
@@ -127,7 +178,7 @@ static double conditional(uint32_t model, const double *p, double x, double tx, 
     const double sm1 = s - 1.0;
     /* [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1), continuous at s = 1 */
     const double frac = fabs(sm1) < 1e-12 ? L : -lp_det_expm1(-sm1 * L) / sm1;
-    return alive_from_odds(dead_odds(model, p, x, tx, T)) * (r + x) * (be + T) / (al + T) * frac;
+    return alive_from_odds(dead_odds(model, p, x, tx, T, memo)) * (r + x) * (be + T) / (al + T) * frac;
   }
   case LP_CLV_MODEL_BGBB: {
     const double al = p[0], be = p[1], ga = p[2], de = p[3], n = T;
@@ -347,14 +398,15 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
   if (capacity < data->n)
     return lp_error_set(e, LP_EBUFSIZE, "predict: %zu values needed, capacity %zu", data->n, capacity);
   const double *X = data->frequency, *TX = data->recency, *TT = data->T, *M = data->monetary;
-  clv_memo memo;
+  clv_memo memo_space, *memo;
   switch (what) {
   case LP_CLV_PRED_CONDITIONAL:
-    memo_init(&memo, P->model, P->p);
-    for (size_t i = 0; i < data->n; i++) out[i] = conditional(P->model, P->p, X[i], TX[i], TT[i], t, &memo);
+    memo = memo_init(&memo_space, P->model, P->p, data->n);
+    for (size_t i = 0; i < data->n; i++) out[i] = conditional(P->model, P->p, X[i], TX[i], TT[i], t, memo);
     break;
   case LP_CLV_PRED_P_ALIVE:
-    for (size_t i = 0; i < data->n; i++) out[i] = p_alive(P->model, P->p, X[i], TX[i], TT[i], t);
+    memo = memo_init(&memo_space, P->model, P->p, data->n);
+    for (size_t i = 0; i < data->n; i++) out[i] = p_alive(P->model, P->p, X[i], TX[i], TT[i], t, memo);
     break;
   case LP_CLV_PRED_AVG_VALUE:
     for (size_t i = 0; i < data->n; i++) out[i] = gg_mean(S->p, X[i], X[i] > 0.0 ? M[i] : 0.0);
@@ -367,12 +419,12 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
   default: {
     const double step = h->opt.step, disc = 1.0 + h->opt.discount;
     const size_t K = (size_t)ceil(t / step);
-    memo_init(&memo, P->model, P->p);
+    memo = memo_init(&memo_space, P->model, P->p, data->n);
     for (size_t i = 0; i < data->n; i++) {
       double prev = 0.0, sum = 0.0, f = 1.0;
       for (size_t j = 1; j <= K; j++) {
         double tj = j == K ? t : (double)j * step;
-        double cur = conditional(P->model, P->p, X[i], TX[i], TT[i], tj, &memo);
+        double cur = conditional(P->model, P->p, X[i], TX[i], TT[i], tj, memo);
         f /= disc;
         sum += (cur - prev) * f;
         prev = cur;
@@ -413,13 +465,12 @@ int lp_clv_holdout(const lp_clv *h, const lp_clv_data *cal, const double *holdou
       lp_clv_holdout_row z = {(uint32_t)sizeof(lp_clv_holdout_row), b + 1 == B, (double)b, 0, 0, 0};
       rows[b] = z;
     }
-  clv_memo memo;
-  memo_init(&memo, P->model, P->p);
+  clv_memo memo_space, *memo = memo_init(&memo_space, P->model, P->p, cal->n);
   double W = 0, act = 0, pred = 0, ae = 0, se = 0;
   for (size_t i = 0; i < cal->n; i++) {
     const double w = cal->weights != NULL ? cal->weights[i] : 1.0;
     const double x = cal->frequency[i], y = holdout_purchases[i];
-    const double yp = conditional(P->model, P->p, x, cal->recency[i], cal->T[i], holdout_length, &memo);
+    const double yp = conditional(P->model, P->p, x, cal->recency[i], cal->T[i], holdout_length, memo);
     W += w;
     act += w * y;
     pred += w * yp;

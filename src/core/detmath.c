@@ -6,8 +6,32 @@
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "core/detmath.h"
+
+/* Exact replacements of ldexp, frexp and floor for the ranges where they
+ * are exact by construction (normal numbers; |v| < 2^52): the bits are
+ * those of the libm calls, without the call. */
+static double bits_double(uint64_t u) {
+  double d;
+  memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+/* v 2^k; a multiplication by a power of two is exact while the result is
+ * normal, which holds for v in [0.5, 2) and -1021 <= k <= 1022. */
+static double scale2(double v, int k) {
+  if (k >= -1021 && k <= 1022) return v * bits_double((uint64_t)(k + 1023) << 52);
+  return ldexp(v, k);
+}
+
+/* floor(v) for |v| < 2^52 (always so here: |x / ln 2| < 1100). */
+static double floor_small(double v) {
+  double t = (double)(int64_t)v; /* truncation towards 0, exact */
+  return t > v ? t - 1.0 : t;
+}
 
 /* ln 2 split so that k * LN2_HI is exact for the |k| <= 1075 used here
  * (fdlibm's split). */
@@ -46,7 +70,7 @@ static double expm1_series(double r) {
 
 /* x = k ln2 + r, |r| <= ln2 / 2 (plus rounding); k returned as a double. */
 static double reduce_ln2(double x, double *r) {
-  double k = floor(x * INV_LN2 + 0.5);
+  double k = floor_small(x * INV_LN2 + 0.5);
   *r = (x - k * LN2_HI) - k * LN2_LO;
   return k;
 }
@@ -58,7 +82,7 @@ double lp_det_exp(double x) {
   if (fabs(x) < 0x1p-54) return 1.0 + x;
   double r;
   double k = reduce_ln2(x, &r);
-  return ldexp(1.0 + expm1_series(r), (int)k);
+  return scale2(1.0 + expm1_series(r), (int)k);
 }
 
 double lp_det_expm1(double x) {
@@ -102,7 +126,16 @@ static double log1p_reduced(double f, double k, double corr) {
 /* u = m 2^e with m in [sqrt(1/2), sqrt(2)); returns m - 1 (exact) and e. */
 static double split_log(double u, double *e) {
   int ei;
-  double m = frexp(u, &ei);
+  double m;
+  uint64_t b;
+  memcpy(&b, &u, sizeof b);
+  const uint64_t be = (b >> 52) & 0x7ffu;
+  if (be != 0 && be != 0x7ffu) { /* normal and positive: frexp by the bits */
+    ei = (int)be - 1022;
+    m = bits_double((b & 0x800fffffffffffffu) | ((uint64_t)1022 << 52));
+  } else {
+    m = frexp(u, &ei);
+  }
   if (m < 0.70710678118654752440) {
     m *= 2.0;
     ei -= 1;

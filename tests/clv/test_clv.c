@@ -500,8 +500,26 @@ static void params_contract(void **state) {
 static double row_ll(uint32_t model, const double *p, double x, double tx, double T) {
   clv_row r = {x, tx, T, 1.0};
   clv_group g = {x, 1.0, 0, 1};
-  clv_fitdata d = {&r, 1, &g, 1, 1.0};
+  clv_fitdata d = {&r, 1, &g, 1, 1.0, NULL, 0, NULL, NULL};
   return clv_loglik(model, p, &d, NULL, NULL);
+}
+
+/* The analytic gradient g of a 4-parameter model at P equals central
+ * differences of its log-likelihood (relative steps of 1e-6) to 1e-6. */
+static void assert_grad_matches(uint32_t model, const double *P, const clv_fitdata *d, const double *g) {
+  for (int j = 0; j < 4; j++) {
+    double a[4], b[4];
+    memcpy(a, P, sizeof a);
+    memcpy(b, P, sizeof b);
+    const double hstep = 1e-6 * P[j];
+    a[j] += hstep;
+    b[j] -= hstep;
+    const double num = (clv_loglik(model, a, d, NULL, NULL) - clv_loglik(model, b, d, NULL, NULL)) / (2 * hstep);
+    if (fabs(num - g[j]) > 1e-6 * (1 + fabs(num)))
+      print_message("model %u at (%g, %g, %g, %g), parameter %d: analytic %.12g numeric %.12g\n", model,
+                    P[0], P[1], P[2], P[3], j, g[j], num);
+    assert_true(fabs(num - g[j]) <= 1e-6 * (1 + fabs(num)));
+  }
 }
 
 /* The analytic Pareto/NBD gradient equals central differences of the
@@ -513,7 +531,7 @@ static void pnbd_gradient_matches_differences(void **state) {
   (void)state;
   static const clv_row rows[5] = {{0, 0, 30, 3}, {2, 30, 30, 1}, {2, 10, 31, 2}, {7, 12.5, 40, 1}, {133, 200, 200, 1}};
   static const clv_group groups[4] = {{0, 3, 0, 1}, {2, 3, 1, 3}, {7, 1, 3, 4}, {133, 1, 4, 5}};
-  const clv_fitdata d = {rows, 5, groups, 4, 8.0};
+  const clv_fitdata d = {rows, 5, groups, 4, 8.0, NULL, 0, NULL, NULL};
   static const double P[5][4] = {{0.55, 10.6, 0.61, 11.7}, {0.55, 11.7, 0.61, 10.6}, {1.5, 4, 0.3, 4},
                                  {0.2, 3000, 2.0, 0.5}, {3.0, 0.7, 0.9, 4000}};
   for (int k = 0; k < 5; k++) {
@@ -523,20 +541,41 @@ static void pnbd_gradient_matches_differences(void **state) {
     assert_true(has);
     const double ll0 = clv_loglik(LP_CLV_MODEL_PNBD, P[k], &d, NULL, NULL);
     assert_memory_equal(&ll, &ll0, sizeof ll);
-    for (int j = 0; j < 4; j++) {
-      double a[4], b[4];
-      memcpy(a, P[k], sizeof a);
-      memcpy(b, P[k], sizeof b);
-      const double hstep = 1e-6 * P[k][j];
-      a[j] += hstep;
-      b[j] -= hstep;
-      const double num = (clv_loglik(LP_CLV_MODEL_PNBD, a, &d, NULL, NULL) -
-                          clv_loglik(LP_CLV_MODEL_PNBD, b, &d, NULL, NULL)) / (2 * hstep);
-      if (fabs(num - g[j]) > 1e-6 * (1 + fabs(num)))
-        print_message("set %d param %d: analytic %.12g numeric %.12g\n", k, j, g[j], num);
-      assert_true(fabs(num - g[j]) <= 1e-6 * (1 + fabs(num)));
-    }
+    assert_grad_matches(LP_CLV_MODEL_PNBD, P[k], &d, g);
   }
+}
+
+/* BG/NBD and MBG/NBD: the likelihood over the per-value tables (log(alpha
+ * + v) once per distinct t_x or T) has the bits of the one computed per
+ * row, and its analytic gradient, with the weights of the two terms taken
+ * as 1 / (1 + e) and e / (1 + e), equals central differences of the
+ * likelihood, on x = 0, t_x = T, t_x < T and a frequent buyer. */
+static void bg_tables_and_gradient(void **state) {
+  (void)state;
+  static const clv_row rows[5] = {{0, 0, 30, 3}, {2, 30, 30, 1}, {2, 10, 31, 2}, {7, 12.5, 40, 1}, {133, 38, 40, 1}};
+  static const clv_group groups[4] = {{0, 3, 0, 1}, {2, 3, 1, 3}, {7, 1, 3, 4}, {133, 1, 4, 5}};
+  /* distinct t_x and T ascending: 0 10 12.5 30 31 38 40; per row t_x's index, then T's */
+  static const double vals[7] = {0, 10, 12.5, 30, 31, 38, 40};
+  static const uint32_t ix[10] = {0, 3, 3, 3, 1, 4, 2, 6, 5, 6};
+  double scratch[14];
+  const clv_fitdata plain = {rows, 5, groups, 4, 8.0, NULL, 0, NULL, NULL};
+  const clv_fitdata tab = {rows, 5, groups, 4, 8.0, vals, 7, ix, scratch};
+  static const double P[4][4] = {{0.243, 4.414, 0.793, 2.426}, {0.5, 0.3, 3.0, 0.7},
+                                 {2.0, 40.0, 5000.0, 9000.0}, {0.1, 900.0, 0.05, 0.2}};
+  static const uint32_t models[2] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_MBGNBD};
+  for (int m = 0; m < 2; m++)
+    for (int k = 0; k < 4; k++) {
+      double g[4], g2[4];
+      bool has = false;
+      const double ll = clv_loglik(models[m], P[k], &tab, g, &has);
+      assert_true(has);
+      const double ll0 = clv_loglik(models[m], P[k], &plain, g2, NULL);
+      const double ll1 = clv_loglik(models[m], P[k], &tab, NULL, NULL);
+      assert_memory_equal(&ll, &ll0, sizeof ll);
+      assert_memory_equal(&ll, &ll1, sizeof ll);
+      assert_grad_matches(models[m], P[k], &plain, g);
+      for (int j = 0; j < 4; j++) assert_true(fabs(g2[j] - g[j]) <= 1e-12 * (1 + fabs(g[j])));
+    }
 }
 
 static void special_functions(void **state) {
@@ -597,7 +636,7 @@ static void pnbd_extreme_ratios(void **state) {
       assert_true(isfinite(l));
       clv_row r = {rows[i][0], rows[i][1], rows[i][2], 1.0};
       clv_group g = {rows[i][0], 1.0, 0, 1};
-      clv_fitdata d = {&r, 1, &g, 1, 1.0};
+      clv_fitdata d = {&r, 1, &g, 1, 1.0, NULL, 0, NULL, NULL};
       double gr[4];
       const double l2 = clv_loglik(LP_CLV_MODEL_PNBD, P[k], &d, gr, NULL);
       assert_memory_equal(&l, &l2, sizeof l);
@@ -1494,6 +1533,7 @@ int main(void) {
       cmocka_unit_test(recovers_mbgnbd),
       cmocka_unit_test(recovers_pnbd),
       cmocka_unit_test(pnbd_gradient_matches_differences),
+      cmocka_unit_test(bg_tables_and_gradient),
       cmocka_unit_test(pnbd_extreme_ratios),
       cmocka_unit_test(recovers_bgbb),
       cmocka_unit_test(recovers_gg),

@@ -8,6 +8,9 @@
  *   bench_rfm --customers=N --transactions=M [--no-snapshot]
  *                        any size, e.g. 10 M customers with few transactions
  *                        to time scoring without the long ingest
+ * Then the same number of transactions again, grouped by customer and in
+ * time order within each (an export sorted by customer, or sorted runs
+ * merged): `rfm_ingest_grouped`.
  * After scoring it times the exact merges (a shard of a tenth of the
  * transactions merged in, then identity merges of up to 100 k profile
  * pairs) and the invariant checker over the merged state.
@@ -51,6 +54,44 @@ static size_t gen_batch(lp_rng *r, lp_rfm_txn *t, size_t n, uint64_t customers,
     }
   }
   return n;
+}
+
+/* The grouped stream: customer after customer (ids spread as above), each
+ * with 1 .. 2*per - 1 orders of 1-4 lines in time order, days apart. */
+typedef struct grouped {
+  uint64_t customer, per;
+  uint64_t orders_left;
+  size_t lines_left;
+  int64_t ts;
+  bool loose;
+  uint64_t order;
+} grouped;
+
+static void gen_grouped(lp_rng *r, lp_rfm_txn *t, size_t n, grouped *g) {
+  for (size_t i = 0; i < n; i++) {
+    while (g->lines_left == 0) {
+      if (g->orders_left == 0) {
+        g->customer++;
+        g->orders_left = 1 + lp_rng_below(r, 2 * g->per - 1);
+        g->ts = START + (int64_t)lp_rng_below(r, 30 * 86400);
+      }
+      g->orders_left--;
+      g->lines_left = 1 + (size_t)lp_rng_below(r, 4);
+      g->loose = lp_rng_below(r, 5) == 0;
+      g->order++;
+      g->ts += 1 + (int64_t)lp_rng_below(r, 60 * 86400);
+    }
+    lp_rfm_txn x = LP_RFM_TXN_INIT;
+    x.profile_id = g->customer * UINT64_C(0x9E3779B97F4A7C15);
+    x.ts = g->ts;
+    x.amount = (int64_t)lp_rng_below(r, 20000) - 1000;
+    if (!g->loose) {
+      x.flags = LP_RFM_TXN_HAS_ORDER;
+      x.order_id = g->order;
+    }
+    g->lines_left--;
+    t[i] = x;
+  }
 }
 
 /* CPU time of this process: on a shared machine it tracks the work done
@@ -112,6 +153,36 @@ static int bench_merges(lp_rfm *h, uint64_t customers, uint64_t shard_txns) {
   return 0;
 }
 
+/* Ingest `txns` grouped transactions over about `customers` customers
+ * into a fresh state. */
+static int bench_grouped(uint64_t customers, uint64_t txns) {
+  lp_rfm *g;
+  lp_rfm_txn *buf = malloc(BATCH * sizeof *buf);
+  if (buf == NULL || lp_rfm_create(NULL, &g) != LP_OK) return 1;
+  lp_rng r;
+  lp_rng_seed(&r, 44);
+  uint64_t per = txns / customers * 2 / 5; /* orders of 2.5 lines on average */
+  grouped gs = {0, per > 0 ? per : 1, 0, 0, 0, false, 0};
+  double cpu = 0, wall = 0;
+  for (uint64_t done = 0; done < txns; done += BATCH) {
+    size_t n = txns - done < BATCH ? (size_t)(txns - done) : BATCH;
+    gen_grouped(&r, buf, n, &gs);
+    double t0 = bench_now(), c0 = cpu_now();
+    if (lp_rfm_add(g, buf, n) != LP_OK) return 1;
+    wall += bench_now() - t0;
+    cpu += cpu_now() - c0;
+  }
+  size_t profiles = lp_rfm_count(g), bytes = state_bytes(g);
+  printf("{\"bench\":\"rfm_ingest_grouped\",\"customers\":%zu,\"transactions\":%llu,"
+         "\"txn_per_s\":%.0f,\"txn_per_cpu_s\":%.0f,\"bytes_per_customer\":%.1f,"
+         "\"peak_rss\":%lld}\n",
+         profiles, (unsigned long long)txns, (double)txns / wall, (double)txns / cpu,
+         (double)bytes / (double)profiles, bench_peak_rss());
+  free(buf);
+  lp_rfm_free(g);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   uint64_t customers = 1000000, txns = 10000000;
   if (bench_quick(argc, argv)) {
@@ -154,10 +225,11 @@ int main(int argc, char **argv) {
   size_t profiles = lp_rfm_count(h), bytes = state_bytes(h);
   printf("{\"bench\":\"rfm_ingest\",\"customers\":%zu,\"transactions\":%llu,"
          "\"txn_per_s\":%.0f,\"txn_per_cpu_s\":%.0f,\"seconds\":%.3f,\"bytes_per_customer\":%.1f,"
-         "\"bytes_per_txn\":%.1f,\"order_entries\":%zu,\"period_entries\":%zu}\n",
+         "\"bytes_per_txn\":%.1f,\"order_entries\":%zu,\"period_entries\":%zu,"
+         "\"peak_rss\":%lld}\n",
          profiles, (unsigned long long)txns, (double)txns / ingest, (double)txns / ingest_cpu, ingest,
          (double)bytes / (double)profiles, (double)bytes / (double)txns, h->orders.len,
-         h->periods.len);
+         h->periods.len, bench_peak_rss());
   free(buf);
 
   lp_rfm_row *rows = malloc(profiles * sizeof *rows);
@@ -178,6 +250,7 @@ int main(int argc, char **argv) {
          "\"customers_per_s\":%.0f,\"row_bytes\":%zu,\"check\":%llu}\n",
          n, t1 - t0, c1 - c0, (double)n / (t1 - t0), sizeof *rows, (unsigned long long)check);
   if (bench_merges(h, customers, txns / 10 + 1) != 0) return 1;
+  if (bench_grouped(customers, txns) != 0) return 1;
   if (!snapshot) {
     lp_rfm_segmap_free(map);
     free(rows);

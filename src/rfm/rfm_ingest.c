@@ -24,9 +24,10 @@ static void resolve_chunk(lp_rfm *h, const lp_rfm_txn *txns, size_t count, size_
     for (size_t i = 0; i < count && i < PREFETCH_AHEAD; i++)
       prefetch_slot(&h->index, lp_mix64(txns[i].profile_id));
   for (size_t j = 0; j < m; j++) {
-    size_t i = c0 + j;
-    if (i + PREFETCH_AHEAD < count)
-      prefetch_slot(&h->index, lp_mix64(txns[i + PREFETCH_AHEAD].profile_id));
+    size_t i = c0 + j, a = i + PREFETCH_AHEAD;
+    /* A run of one profile needs its slot once. */
+    if (a < count && txns[a].profile_id != txns[a - 1].profile_id)
+      prefetch_slot(&h->index, lp_mix64(txns[a].profile_id));
     pos[j] = j > 0 && txns[i].profile_id == txns[i - 1].profile_id
                  ? pos[j - 1]
                  : (uint32_t)rfm_get_or_add(h, txns[i].profile_id);
@@ -99,11 +100,20 @@ static void apply_txn(lp_rfm *h, const lp_rfm_txn *t, size_t known_pos, last_tou
   last->period = per;
 }
 
+/* A line of the same profile, order and day as the line before it touches
+ * nothing that line has not fetched (apply_txn skips its lookups too). */
+static bool repeats(const lp_rfm_txn *t, const lp_rfm_txn *prev) {
+  return t->profile_id == prev->profile_id && t->flags == prev->flags &&
+         t->order_id == prev->order_id && t->ts == prev->ts;
+}
+
 static void apply_chunk(lp_rfm *h, const lp_rfm_txn *t, size_t m, const uint32_t *pos,
                         last_touch *last) {
-  for (size_t j = 0; j < m && j < APPLY_AHEAD; j++) prefetch_apply(h, &t[j], pos[j]);
+  for (size_t j = 0; j < m && j < APPLY_AHEAD; j++)
+    if (j == 0 || !repeats(&t[j], &t[j - 1])) prefetch_apply(h, &t[j], pos[j]);
   for (size_t j = 0; j < m; j++) {
-    if (j + APPLY_AHEAD < m) prefetch_apply(h, &t[j + APPLY_AHEAD], pos[j + APPLY_AHEAD]);
+    size_t a = j + APPLY_AHEAD;
+    if (a < m && !repeats(&t[a], &t[a - 1])) prefetch_apply(h, &t[a], pos[a]);
     apply_txn(h, &t[j], pos[j], last);
   }
 }

@@ -201,7 +201,7 @@ static int intern(lp_strpool *pool, const lp_mem *m, const pctl_csv_field *f, ui
  * and words the outcome as it always has.
  */
 #define SCALES (PCTL_DECIMAL_MAX_SCALE + 1)
-#define FAST_BATCH 2048
+#define FAST_BATCH 1024 /* 40 KiB of lp_rfm_txn: stays in the cache */
 #define RFM_FALLBACK 100 /* read_rows(): read again on the row-table path */
 
 typedef struct fast_sink {
@@ -214,6 +214,7 @@ typedef struct fast_sink {
   uint64_t over[SCALES][SCALES]; /* [s][k]: first chunk line whose amount at
                                   * scale s does not fit 64 bits at s + k */
   unsigned kmin[SCALES];    /* smallest k with over[s][k] set; SCALES: none */
+  uint64_t safe[SCALES];    /* magnitudes up to this fit at s + kmin[s] - 1 */
 } fast_sink;
 
 /* Pack an id of at most 8 bytes without NUL; false when it does not. */
@@ -245,12 +246,22 @@ static bool fast_flush(fast_sink *fs) {
   return !fs->fallback;
 }
 
+/* INT64_MAX / 10^k: a magnitude up to it fits 10^k times larger, either sign. */
+static uint64_t safe_below(unsigned k) {
+  uint64_t v = (uint64_t)INT64_MAX;
+  while (k-- > 0) v /= 10;
+  return v;
+}
+
 /* Remember the first line where `a` (at scale s) stops fitting at s + k. */
 static void note_overflow(fast_sink *fs, int64_t a, unsigned s, uint64_t line) {
+  uint64_t mag = a < 0 ? 0 - (uint64_t)a : (uint64_t)a;
+  if (mag <= fs->safe[s]) return; /* fits everywhere it has to be checked */
   unsigned k = fs->kmin[s];
   int64_t unused;
   while (k > 1 && pctl_decimal_rescale(a, k - 1, &unused) != LP_OK) fs->over[s][--k] = line;
   fs->kmin[s] = k;
+  fs->safe[s] = k > 1 ? safe_below(k - 1) : UINT64_MAX;
 }
 
 /* Queue one row; false (with fallback set) when this path must give up. */
@@ -272,7 +283,8 @@ static bool fast_put(fast_sink *fs, const columns *c, const pctl_csv_field *f, i
       return fs->fallback = true, false;
     fs->cur = s;
   }
-  if (pctl_decimal_rescale(amount, fs->cur - s, &t.amount) != LP_OK) {
+  t.amount = amount;
+  if (s < fs->cur && pctl_decimal_rescale(amount, fs->cur - s, &t.amount) != LP_OK) {
     fs->doomed = true;
     return true;
   }
@@ -283,7 +295,10 @@ static bool fast_put(fast_sink *fs, const columns *c, const pctl_csv_field *f, i
 static fast_sink *fast_new(void) {
   fast_sink *fs = calloc(1, sizeof *fs);
   if (fs == NULL) return NULL;
-  for (unsigned s = 0; s < SCALES; s++) fs->kmin[s] = SCALES;
+  for (unsigned s = 0; s < SCALES; s++) {
+    fs->kmin[s] = SCALES;
+    fs->safe[s] = safe_below(SCALES - 1);
+  }
   fs->buf = malloc(FAST_BATCH * sizeof *fs->buf);
   if (fs->buf == NULL || lp_rfm_create(NULL, &fs->st) != LP_OK) {
     free(fs->buf);

@@ -92,6 +92,10 @@ typedef struct lp_kmeans lp_kmeans;
 #define LP_KMEANS_ALGO_HAMERLY 2u
 /** Sculley's mini-batch k-means (approximate). */
 #define LP_KMEANS_ALGO_MINIBATCH 3u
+/** Lloyd accelerated with Yinyang's group bounds (max(1, k / 10) groups of
+ * centers, one lower bound per row and group: 8 x groups bytes per row);
+ * the same bits as Lloyd. Since 1.1. */
+#define LP_KMEANS_ALGO_YINYANG 4u
 /** @} */
 
 /** @name Initialisations (values of #LP_KMEANS_INIT)

@@ -17,7 +17,7 @@ static int km_check_options(const lp_kmeans *h) {
   if (o->n_init < 1 || o->n_init > LP_KMEANS_MAX_N_INIT)
     return KM_BROKEN("option n_init = %u", o->n_init);
   if (o->batch_size < 1) return KM_BROKEN("option batch_size = 0");
-  if (o->algorithm > LP_KMEANS_ALGO_MINIBATCH)
+  if (o->algorithm > LP_KMEANS_ALGO_YINYANG)
     return KM_BROKEN("option algorithm = %u", o->algorithm);
   if (o->init > LP_KMEANS_INIT_GIVEN) return KM_BROKEN("option init = %u", o->init);
   if (o->scale_all > LP_KMEANS_SCALE_LOG1P) return KM_BROKEN("option scale = %u", o->scale_all);
@@ -55,7 +55,7 @@ static int km_check_model(const lp_kmeans *h) {
   if (m->k < 1 || m->k > LP_KMEANS_MAX_K || m->d < 1 || m->d > LP_KMEANS_MAX_DIM)
     return KM_BROKEN("model shape %zu x %zu", m->k, m->d);
   if (m->cols == NULL || m->centroids == NULL) return KM_BROKEN("model arrays missing");
-  if (m->algorithm > LP_KMEANS_ALGO_MINIBATCH)
+  if (m->algorithm > LP_KMEANS_ALGO_YINYANG)
     return KM_BROKEN("model algorithm = %u", m->algorithm);
   for (size_t t = 0; t < m->d; t++)
     if (!km_column_valid(&m->cols[t])) return KM_BROKEN("column %zu scaling invalid", t);

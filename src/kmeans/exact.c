@@ -49,11 +49,16 @@ bool km_acc_words_ok(const int64_t *acc, size_t words) {
 
 void km_accumulate_exact(km_work *w, uint64_t *count) {
   const size_t d = w->d, k = w->k, stride = (d + 1) * KM_ACC_WORDS;
-  memset(w->acc, 0, k * stride * sizeof(int64_t));
-  if (count != NULL) memset(count, 0, k * sizeof(uint64_t));
+  const bool all = w->all_dirty;
+  for (size_t j = 0; j < k; j++) {
+    if (!all && !w->dirty[j]) continue;
+    memset(w->acc + j * stride, 0, stride * sizeof(int64_t));
+    if (count != NULL) count[j] = 0;
+  }
   size_t since = 0;
   for (size_t i = 0; i < w->n; i++) {
     uint32_t a = w->labels[i];
+    if (!all && !w->dirty[a]) continue;
     double wi = km_weight(w->w, i);
     const double *xi = w->x + i * d;
     int64_t *acc = w->acc + (size_t)a * stride;
@@ -66,6 +71,7 @@ void km_accumulate_exact(km_work *w, uint64_t *count) {
     }
   }
   for (size_t j = 0; j < k; j++) {
+    if (!all && !w->dirty[j]) continue;
     const int64_t *acc = w->acc + j * stride;
     for (size_t t = 0; t < d; t++) w->sums[j * d + t] = km_acc_value(acc + t * KM_ACC_WORDS);
     w->wsum[j] = km_acc_value(acc + d * KM_ACC_WORDS);

@@ -10,6 +10,7 @@
 #include "kmeans/lloyd.h"
 #include "kmeans/minibatch.h"
 #include "kmeans/scale.h"
+#include "kmeans/yinyang.h"
 
 /* A group of arrays allocated together: all or none. */
 typedef struct km_block {
@@ -80,7 +81,12 @@ static int km_check_input(const lp_kmeans *h, const km_options *opt, const void 
   return LP_OK;
 }
 
-static uint32_t km_resolve(uint32_t a) {
+/* The algorithm `auto` stands for, from the shape alone (docs/kmeans.md,
+ * "Auto choice, by measurement"); all exact ones give the same bits. */
+static uint32_t km_resolve(uint32_t a, size_t n, size_t d, size_t k) {
+  (void)n;
+  (void)d;
+  (void)k;
   return a == LP_KMEANS_ALGO_AUTO ? LP_KMEANS_ALGO_HAMERLY : a;
 }
 
@@ -117,10 +123,17 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
              LP_KMEANS_SCALE_NONE;
   /* Exact accumulators for the Lloyd/Hamerly update: k x (d + 1) of them. */
   size_t acc_len = 0;
-  if (opt->exact_sums && km_resolve(opt->algorithm) != LP_KMEANS_ALGO_MINIBATCH &&
+  if (opt->exact_sums && opt->algorithm != LP_KMEANS_ALGO_MINIBATCH &&
       (lp_mul_overflow(k, d + 1, &acc_len) ||
        lp_mul_overflow(acc_len, (size_t)LP_KMEANS_ACC_WORDS, &acc_len)))
     return lp_error_set(err, LP_ELIMIT, "exact sums: k x (d + 1) accumulators overflow");
+  /* Yinyang: one lower bound per row and group of centers. */
+  const uint32_t algo = km_resolve(opt->algorithm, n, d, k);
+  const size_t groups = algo == LP_KMEANS_ALGO_YINYANG ? km_yinyang_group_count(k) : 0;
+  size_t glower_len = 0;
+  if (lp_mul_overflow(n, groups, &glower_len))
+    return lp_error_set(err, LP_ELIMIT, "yinyang: n x groups bounds overflow");
+  const size_t gk = groups != 0 ? k : 0, gt = groups != 0 ? groups + 1 : 0;
   km_model m = {0};
   km_work w = {0};
   uint32_t *kinds = NULL;
@@ -142,6 +155,15 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
       {(void **)&w.upper, n, sizeof(double)},
       {(void **)&w.lower, n, sizeof(double)},
       {(void **)&w.acc, acc_len, sizeof(int64_t)},
+      {(void **)&w.dirty, k, sizeof(uint8_t)},
+      {(void **)&w.gstart, gt, sizeof(uint32_t)},
+      {(void **)&w.gmember, gk, sizeof(uint32_t)},
+      {(void **)&w.group_of, gk, sizeof(uint32_t)},
+      {(void **)&w.glower, glower_len, sizeof(double)},
+      {(void **)&w.gdrift, groups, sizeof(double)},
+      {(void **)&w.gmin1, groups, sizeof(double)},
+      {(void **)&w.gmin2, groups, sizeof(double)},
+      {(void **)&w.gmin1j, groups, sizeof(uint32_t)},
   };
   const size_t nblocks = LP_ARRAY_LEN(blocks);
   rc = km_alloc_blocks(&h->mem, blocks, nblocks);
@@ -169,8 +191,8 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
     w.k = k;
     w.x = borrow ? x : scaled;
     w.w = weights;
+    w.groups = groups;
     const double tol_abs = km_tolerance(w.x, n, d, opt->tol);
-    const uint32_t algo = km_resolve(opt->algorithm);
     const uint32_t restarts = opt->init == LP_KMEANS_INIT_GIVEN ? 1 : opt->n_init;
     lp_rng rng;
     lp_rng_seed(&rng, opt->seed);
@@ -182,7 +204,7 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
       if (algo == LP_KMEANS_ALGO_MINIBATCH)
         km_run_minibatch(&w, &rng, opt->max_iter, opt->batch_size, tol_abs);
       else
-        km_run_exact(&w, algo == LP_KMEANS_ALGO_HAMERLY, opt->max_iter, tol_abs,
+        km_run_exact(&w, algo, opt->max_iter, tol_abs,
                      opt->stop_on_no_change != 0);
       /* Strictly lower wins, so ties keep the earliest restart. */
       if (r == 0 || w.inertia < m.inertia) {

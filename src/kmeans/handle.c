@@ -72,7 +72,7 @@ static const km_int_option km_int_options[] = {
     {LP_KMEANS_K, "k", 1, LP_KMEANS_MAX_K},
     {LP_KMEANS_MAX_ITER, "max_iter", 0, UINT32_MAX},
     {LP_KMEANS_N_INIT, "n_init", 1, LP_KMEANS_MAX_N_INIT},
-    {LP_KMEANS_ALGORITHM, "algorithm", LP_KMEANS_ALGO_AUTO, LP_KMEANS_ALGO_MINIBATCH},
+    {LP_KMEANS_ALGORITHM, "algorithm", LP_KMEANS_ALGO_AUTO, LP_KMEANS_ALGO_YINYANG},
     {LP_KMEANS_INIT, "init", LP_KMEANS_INIT_KMEANSPP, LP_KMEANS_INIT_GIVEN},
     {LP_KMEANS_SEED, "seed", INT64_MIN, INT64_MAX},
     {LP_KMEANS_BATCH_SIZE, "batch_size", 1, UINT32_MAX},

@@ -132,9 +132,42 @@ typedef struct km_work {
   double *upper;    /* n: Hamerly upper bounds; scratch for init and relocation */
   double *lower;    /* n: Hamerly lower bounds; scratch for init */
   int64_t *acc;     /* k * (d + 1) exact accumulators (exact.h), or NULL */
+  /* Clusters whose rows changed since their center was last computed
+   * (dirty[j] != 0), or all of them (all_dirty): the update recomputes
+   * only those; the others' sums, hence centers, would be the same bits. */
+  uint8_t *dirty;   /* k */
+  bool all_dirty;
+  /* The assignment pass adds each row to the plain sums (km_sums_add) as
+   * soon as its label is known, so the update needs no pass of its own. */
+  bool fuse;
+  /* Yinyang (yinyang.c): `groups` groups of centers, members of group g
+   * at gmember[gstart[g] .. gstart[g + 1]) in ascending index; one lower
+   * bound per row and group (glower, n * groups); each group's largest
+   * center move (gdrift); per-group scan results of one row (gmin1,
+   * gmin2, gmin1j). NULL / 0 for the other algorithms. */
+  size_t groups;
+  uint32_t *gstart, *gmember, *group_of;
+  double *glower, *gdrift, *gmin1, *gmin2;
+  uint32_t *gmin1j;
   uint32_t n_iter;
   double inertia;
 } km_work;
+
+/* The label of row i becomes a; the clusters it leaves and joins become
+ * dirty. Returns 1 when the label changed. */
+static inline size_t km_set_label(km_work *w, size_t i, uint32_t a) {
+  uint32_t old = w->labels[i];
+  if (old == a) return 0;
+  if (old < w->k) w->dirty[old] = 1;
+  w->dirty[a] = 1;
+  w->labels[i] = a;
+  return 1;
+}
+
+/* Relative slack that keeps every bound on the safe side of the rounding
+ * in the distances it is compared with (a few ulps per column); a bound
+ * that is slightly too loose only costs a distance computation. */
+static inline double km_slack(size_t d) { return (double)(d + 8) * 0x1p-50; }
 
 /* Squared distance, summed over the columns in order: every distance in the
  * module has these bits. */
@@ -148,6 +181,47 @@ static inline double km_dist2(const double *a, const double *b, size_t d) {
 }
 
 static inline double km_weight(const double *w, size_t i) { return w != NULL ? w[i] : 1.0; }
+
+/* Zero the plain sums, weights and counts a fused pass adds to. */
+static inline void km_sums_begin(km_work *w) {
+  if (!w->fuse) return;
+  memset(w->sums, 0, w->k * w->d * sizeof(double));
+  memset(w->wsum, 0, w->k * sizeof(double));
+  memset(w->count, 0, w->k * sizeof(uint64_t));
+}
+
+/* Row i onto the sums of its cluster: sums[a][t] += w x[t], in column
+ * order, rows in row order (docs/kmeans.md, "The summation order"); and
+ * onto count[a] unless count is NULL. */
+static inline void km_sums_add(km_work *w, size_t i, uint64_t *count) {
+  const size_t d = w->d;
+  uint32_t a = w->labels[i];
+  double wi = km_weight(w->w, i);
+  const double *xi = w->x + i * d;
+  double *s = w->sums + (size_t)a * d;
+  for (size_t t = 0; t < d; t++) s[t] += wi * xi[t];
+  w->wsum[a] += wi;
+  if (count != NULL) count[a]++;
+}
+
+/* Squared distances from x to four centers at once, each summed over the
+ * columns in order (the bits of km_dist2); the four chains run in
+ * parallel. */
+static inline void km_dist2_x4(const double *x, const double *c0, const double *c1,
+                               const double *c2, const double *c3, size_t d, double *out) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  for (size_t t = 0; t < d; t++) {
+    double u0 = x[t] - c0[t], u1 = x[t] - c1[t], u2 = x[t] - c2[t], u3 = x[t] - c3[t];
+    s0 += u0 * u0;
+    s1 += u1 * u1;
+    s2 += u2 * u2;
+    s3 += u3 * u3;
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
 
 /* The buffer contract of docs/core.md for an answer of `need` elements:
  * LP_OK with *needed set and nothing to write (size query), LP_EBUFSIZE, or

@@ -10,28 +10,23 @@
 
 #include "kmeans/exact.h"
 #include "kmeans/lloyd.h"
+#include "kmeans/yinyang.h"
 
-/* Four distances at once, each summed over the columns in order, so every
- * value is bit-identical to km_dist2(); the four chains run in parallel. */
+/* Four distances at once (km_dist2_x4), ties to the lowest index. */
 uint32_t km_nearest(const double *x, const double *centers, size_t k, size_t d,
                     double *best2) {
   uint32_t best = 0;
   double b = HUGE_VAL;
   size_t j = 0;
   for (; j + 4 <= k; j += 4) {
-    const double *c0 = centers + j * d, *c1 = c0 + d, *c2 = c1 + d, *c3 = c2 + d;
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-    for (size_t t = 0; t < d; t++) {
-      double u0 = x[t] - c0[t], u1 = x[t] - c1[t], u2 = x[t] - c2[t], u3 = x[t] - c3[t];
-      s0 += u0 * u0;
-      s1 += u1 * u1;
-      s2 += u2 * u2;
-      s3 += u3 * u3;
-    }
-    if (s0 < b) { b = s0; best = (uint32_t)j; }
-    if (s1 < b) { b = s1; best = (uint32_t)(j + 1); }
-    if (s2 < b) { b = s2; best = (uint32_t)(j + 2); }
-    if (s3 < b) { b = s3; best = (uint32_t)(j + 3); }
+    const double *c0 = centers + j * d;
+    double s[4];
+    km_dist2_x4(x, c0, c0 + d, c0 + 2 * d, c0 + 3 * d, d, s);
+    for (size_t q = 0; q < 4; q++)
+      if (s[q] < b) {
+        b = s[q];
+        best = (uint32_t)(j + q);
+      }
   }
   for (; j < k; j++) {
     double s = km_dist2(x, centers + j * d, d);
@@ -142,27 +137,45 @@ static size_t km_assign_lloyd(km_work *w) {
   size_t changed = 0;
   double d2;
   km_pack_centers(w);
+  km_sums_begin(w);
   for (size_t i = 0; i < w->n; i++) {
-    uint32_t a = km_scan(w, w->x + i * w->d, &d2, NULL);
-    changed += a != w->labels[i];
-    w->labels[i] = a;
+    changed += km_set_label(w, i, km_scan(w, w->x + i * w->d, &d2, NULL));
+    if (w->fuse) km_sums_add(w, i, w->count);
   }
   return changed;
 }
 
-/* Relative slack that keeps every bound on the safe side of the rounding
- * in the distances it is compared with (a few ulps per column); a bound
- * that is slightly too loose only costs a distance computation. */
-static double km_slack(size_t d) { return (double)(d + 8) * 0x1p-50; }
-
 static size_t km_full_scan(km_work *w, size_t i, double eps) {
   double b2, s2;
-  uint32_t a = km_scan(w, w->x + i * w->d, &b2, &s2);
-  size_t changed = a != w->labels[i];
-  w->labels[i] = a;
+  size_t changed = km_set_label(w, i, km_scan(w, w->x + i * w->d, &b2, &s2));
   w->upper[i] = sqrt(b2) * (1.0 + eps);
   w->lower[i] = s2 < HUGE_VAL ? sqrt(s2) * (1.0 - eps) : HUGE_VAL;
   return changed;
+}
+
+/* One row of Hamerly's step with valid bounds, loosened first by the
+ * moves since the last step: the assigned center is at most shift[a]
+ * farther, every other at most the largest move of the others nearer. */
+static size_t km_hamerly_row(km_work *w, size_t i, double eps, size_t top, double p1,
+                             double p2) {
+  const size_t d = w->d;
+  uint32_t a = w->labels[i];
+  double u = (w->upper[i] + w->shift[a]) * (1.0 + eps), l = w->lower[i];
+  if (l < HUGE_VAL) {
+    double p = a == top ? p2 : p1;
+    l -= p;
+    l -= eps * (fabs(l) + p);
+    w->lower[i] = l;
+  }
+  double m = w->half_gap[a] > l ? w->half_gap[a] : l;
+  if (u < m) {
+    w->upper[i] = u;
+    return 0;
+  }
+  u = sqrt(km_dist2(w->x + i * d, w->centers + a * d, d)) * (1.0 + eps);
+  w->upper[i] = u;
+  if (u < m) return 0;
+  return km_full_scan(w, i, eps);
 }
 
 static size_t km_assign_hamerly(km_work *w, bool bounds_valid) {
@@ -170,8 +183,12 @@ static size_t km_assign_hamerly(km_work *w, bool bounds_valid) {
   const double eps = km_slack(d);
   size_t changed = 0;
   km_pack_centers(w);
+  km_sums_begin(w);
   if (!bounds_valid) {
-    for (size_t i = 0; i < n; i++) changed += km_full_scan(w, i, eps);
+    for (size_t i = 0; i < n; i++) {
+      changed += km_full_scan(w, i, eps);
+      if (w->fuse) km_sums_add(w, i, w->count);
+    }
     return changed;
   }
   for (size_t j = 0; j < k; j++) {
@@ -183,24 +200,9 @@ static size_t km_assign_hamerly(km_work *w, bool bounds_valid) {
     }
     w->half_gap[j] = m < HUGE_VAL ? 0.5 * sqrt(m) * (1.0 - eps) : HUGE_VAL;
   }
-  for (size_t i = 0; i < n; i++) {
-    uint32_t a = w->labels[i];
-    double m = w->half_gap[a] > w->lower[i] ? w->half_gap[a] : w->lower[i];
-    if (w->upper[i] < m) continue;
-    w->upper[i] = sqrt(km_dist2(w->x + i * d, w->centers + a * d, d)) * (1.0 + eps);
-    if (w->upper[i] < m) continue;
-    changed += km_full_scan(w, i, eps);
-  }
-  return changed;
-}
-
-/* After the centers moved by shift[j]: the assigned center is at most that
- * much farther, every other at most the largest move nearer. */
-static void km_update_bounds(km_work *w) {
-  const double eps = km_slack(w->d);
   size_t top = 0;
   double p1 = 0.0, p2 = 0.0;
-  for (size_t j = 0; j < w->k; j++) {
+  for (size_t j = 0; j < k; j++) {
     double p = w->shift[j];
     if (p > p1) {
       p2 = p1;
@@ -210,17 +212,21 @@ static void km_update_bounds(km_work *w) {
       p2 = p;
     }
   }
-  for (size_t i = 0; i < w->n; i++) {
-    uint32_t a = w->labels[i];
-    w->upper[i] = (w->upper[i] + w->shift[a]) * (1.0 + eps);
-    if (w->lower[i] < HUGE_VAL) {
-      double p = a == top ? p2 : p1;
-      double l = w->lower[i] - p;
-      w->lower[i] = l - eps * (fabs(l) + p);
-    }
+  for (size_t i = 0; i < n; i++) {
+    changed += km_hamerly_row(w, i, eps, top, p1, p2);
+    if (w->fuse) km_sums_add(w, i, w->count);
   }
+  return changed;
 }
 
+static size_t km_assign(km_work *w, uint32_t algo, bool bounds_valid) {
+  if (algo == LP_KMEANS_ALGO_HAMERLY) return km_assign_hamerly(w, bounds_valid);
+  if (algo == LP_KMEANS_ALGO_YINYANG) return km_assign_yinyang(w, bounds_valid);
+  return km_assign_lloyd(w);
+}
+
+/* The update's sums in a pass of their own: the exact accumulators, the
+ * plain sums after a relocation (count NULL: the counts are kept). */
 static void km_accumulate(km_work *w, uint64_t *count) {
   if (w->acc != NULL) {
     km_accumulate_exact(w, count);
@@ -230,15 +236,7 @@ static void km_accumulate(km_work *w, uint64_t *count) {
   memset(w->sums, 0, k * d * sizeof(double));
   memset(w->wsum, 0, k * sizeof(double));
   if (count != NULL) memset(count, 0, k * sizeof(uint64_t));
-  for (size_t i = 0; i < w->n; i++) {
-    uint32_t a = w->labels[i];
-    double wi = km_weight(w->w, i);
-    const double *xi = w->x + i * d;
-    double *s = w->sums + (size_t)a * d;
-    for (size_t t = 0; t < d; t++) s[t] += wi * xi[t];
-    w->wsum[a] += wi;
-    if (count != NULL) count[a]++;
-  }
+  for (size_t i = 0; i < w->n; i++) km_sums_add(w, i, count);
 }
 
 /* An empty cluster takes the row farthest from its current center among
@@ -270,18 +268,26 @@ static size_t km_relocate_empty(km_work *w, uint64_t *count) {
     w->upper[far] = -1.0;
     moved++;
   }
+  if (moved != 0) w->all_dirty = true; /* the sums are taken again, all of them */
   return moved;
 }
 
 /* Means of the labelled rows become the centers; returns the total squared
- * move and stores each center's move (not squared) in shift[]. */
+ * move and stores each center's move (not squared) in shift[]. A cluster
+ * that is not dirty has the rows, in the same order, that gave its center:
+ * its sums and mean would be the same bits, so it keeps its center and
+ * moves 0, exactly what recomputing it would give. */
 static double km_update(km_work *w, uint64_t *count, size_t *moved) {
   const size_t d = w->d, k = w->k;
-  km_accumulate(w, count);
+  if (!w->fuse) km_accumulate(w, count); /* else the assignment added them */
   *moved = km_relocate_empty(w, count);
   if (*moved != 0) km_accumulate(w, NULL);
   double total = 0.0;
   for (size_t j = 0; j < k; j++) {
+    if (!w->all_dirty && !w->dirty[j]) {
+      w->shift[j] = 0.0;
+      continue;
+    }
     double *s = w->sums + j * d, *c = w->centers + j * d;
     for (size_t t = 0; t < d; t++) s[t] /= w->wsum[j];
     double m2 = km_dist2(s, c, d);
@@ -289,24 +295,29 @@ static double km_update(km_work *w, uint64_t *count, size_t *moved) {
     w->shift[j] = sqrt(m2) * (1.0 + km_slack(d));
     memcpy(c, s, d * sizeof(double));
   }
+  memset(w->dirty, 0, k);
+  w->all_dirty = false;
   return total;
 }
 
-void km_run_exact(km_work *w, bool hamerly, uint32_t max_iter, double tol_abs,
+void km_run_exact(km_work *w, uint32_t algo, uint32_t max_iter, double tol_abs,
                   bool stop_on_no_change) {
   uint64_t *count = w->count;
+  const bool bounded = algo != LP_KMEANS_ALGO_LLOYD;
   for (size_t i = 0; i < w->n; i++) w->labels[i] = UINT32_MAX;
+  w->all_dirty = true;
+  /* Plain sums are added during the assignment pass (one pass over the
+   * rows, in row order, the same additions); exact ones after it. */
+  w->fuse = w->acc == NULL;
+  if (algo == LP_KMEANS_ALGO_YINYANG) km_yinyang_groups(w);
   bool strict = false, bounds_valid = false;
   uint32_t it = 0;
   while (it < max_iter) {
     it++;
-    size_t changed = hamerly ? km_assign_hamerly(w, bounds_valid) : km_assign_lloyd(w);
+    size_t changed = km_assign(w, algo, bounds_valid);
     size_t moved;
     double shift2 = km_update(w, count, &moved);
-    if (hamerly) {
-      bounds_valid = moved == 0;
-      if (bounds_valid) km_update_bounds(w);
-    }
+    if (bounded) bounds_valid = moved == 0;
     if (changed == 0 && moved == 0) {
       strict = true;
       break;
@@ -314,12 +325,8 @@ void km_run_exact(km_work *w, bool hamerly, uint32_t max_iter, double tol_abs,
     if (!stop_on_no_change && shift2 <= tol_abs) break;
   }
   w->n_iter = it;
-  if (!strict) {
-    if (hamerly)
-      (void)km_assign_hamerly(w, bounds_valid);
-    else
-      (void)km_assign_lloyd(w);
-  }
+  w->fuse = false;
+  if (!strict) (void)km_assign(w, algo, bounds_valid);
   double inertia = 0.0;
   for (size_t i = 0; i < w->n; i++)
     inertia += km_weight(w->w, i) *

@@ -48,56 +48,191 @@ static int km_count_clusters(const lp_kmeans *h, const uint32_t *labels, const u
   return LP_OK;
 }
 
+/* Rows of the silhouette taken together: the distances from KM_SIL_ROWS
+ * rows to one other row are computed at once (SIMD lanes), each still
+ * summed over the columns in order, so every distance has the bits of
+ * km_dist2(). */
+#define KM_SIL_ROWS 4
+
+#if defined(__GNUC__) && !defined(KM_SCALAR_ONLY)
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+typedef double km_sv2 __attribute__((vector_size(16)));
+
+static inline km_sv2 km_sil_load2(const double *p) {
+  km_sv2 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* Both lanes' square roots, correctly rounded as sqrt() is. */
+static inline km_sv2 km_sil_sqrt2(km_sv2 v) {
+#if defined(__SSE2__)
+  return (km_sv2)_mm_sqrt_pd((__m128d)v);
+#else
+  km_sv2 r = {sqrt(v[0]), sqrt(v[1])};
+  return r;
+#endif
+}
+
+/* acc[q] += sqrt(dist2(row q of the block, xs row b)) for b in [from, to),
+ * in b order; the block holds KM_SIL_ROWS rows column-major. */
+static void km_sil_sums(const double *blk, const double *xs, size_t from, size_t to, size_t d,
+                        double *acc) {
+  km_sv2 a0 = km_sil_load2(acc), a1 = km_sil_load2(acc + 2);
+  for (size_t b = from; b < to; b++) {
+    const double *xb = xs + b * d;
+    km_sv2 s0 = {0.0, 0.0}, s1 = s0;
+    for (size_t t = 0; t < d; t++) {
+      const km_sv2 v = {xb[t], xb[t]};
+      km_sv2 u0 = km_sil_load2(blk + t * KM_SIL_ROWS) - v;
+      km_sv2 u1 = km_sil_load2(blk + t * KM_SIL_ROWS + 2) - v;
+      s0 += u0 * u0;
+      s1 += u1 * u1;
+    }
+    a0 += km_sil_sqrt2(s0);
+    a1 += km_sil_sqrt2(s1);
+  }
+  memcpy(acc, &a0, sizeof a0);
+  memcpy(acc + 2, &a1, sizeof a1);
+}
+#else
+static void km_sil_sums(const double *blk, const double *xs, size_t from, size_t to, size_t d,
+                        double *acc) {
+  for (size_t b = from; b < to; b++) {
+    const double *xb = xs + b * d;
+    double s[KM_SIL_ROWS] = {0};
+    for (size_t t = 0; t < d; t++)
+      for (size_t q = 0; q < KM_SIL_ROWS; q++) {
+        double u = blk[t * KM_SIL_ROWS + q] - xb[t];
+        s[q] += u * u;
+      }
+    for (size_t q = 0; q < KM_SIL_ROWS; q++) acc[q] += sqrt(s[q]);
+  }
+}
+#endif
+
+/* The scratch of one silhouette: sample rows, their copy grouped by
+ * cluster (within a cluster in row order), cluster offsets into it, the
+ * block of rows whose sums are taken, per-cluster sums for the block. */
+typedef struct km_sil {
+  uint32_t *rows;   /* m, or NULL for every row */
+  uint64_t *count;  /* k */
+  size_t *off;      /* k + 1 */
+  double *xs;       /* m x d */
+  double *blk;      /* KM_SIL_ROWS x d */
+  double *dsum;     /* KM_SIL_ROWS x k */
+  size_t m, k, d;
+} km_sil;
+
+static void km_sil_free(const lp_mem *mem, km_sil *s) {
+  lp_mem_free_array(mem, s->rows, s->m, sizeof(uint32_t));
+  lp_mem_free_array(mem, s->count, s->k, sizeof(uint64_t));
+  lp_mem_free_array(mem, s->off, s->k + 1, sizeof(size_t));
+  lp_mem_free_array(mem, s->xs, s->m * s->d, sizeof(double));
+  lp_mem_free_array(mem, s->blk, KM_SIL_ROWS * s->d, sizeof(double));
+  lp_mem_free_array(mem, s->dsum, KM_SIL_ROWS * s->k, sizeof(double));
+}
+
+static int km_sil_alloc(const lp_mem *mem, km_sil *s, size_t n) {
+  int rc;
+  size_t md = s->m * s->d; /* m <= n and n x d does not overflow */
+  if ((rc = lp_mem_alloc_array(mem, s->k, sizeof(uint64_t), (void **)&s->count)) != LP_OK ||
+      (rc = lp_mem_alloc_array(mem, s->k + 1, sizeof(size_t), (void **)&s->off)) != LP_OK ||
+      (rc = lp_mem_alloc_array(mem, md, sizeof(double), (void **)&s->xs)) != LP_OK ||
+      (rc = lp_mem_alloc_array(mem, KM_SIL_ROWS * s->d, sizeof(double), (void **)&s->blk)) !=
+          LP_OK ||
+      (rc = lp_mem_alloc_array(mem, KM_SIL_ROWS * s->k, sizeof(double), (void **)&s->dsum)) !=
+          LP_OK ||
+      (s->m < n &&
+       (rc = lp_mem_alloc_array(mem, s->m, sizeof(uint32_t), (void **)&s->rows)) != LP_OK))
+    return rc;
+  return LP_OK;
+}
+
+/* For each row a (in sample order) the sums over the sample's rows b of
+ * each cluster, in row order, of sqrt(dist2(a, b)) — the same additions
+ * in the same order as the plain double loop over b, so the same bits —
+ * then (b - a) / max(a, b) added to the total in sample order. */
+static double km_sil_total(const km_sil *s, const double *x, const uint32_t *labels) {
+  const size_t m = s->m, k = s->k, d = s->d;
+  double total = 0.0;
+  for (size_t a0 = 0; a0 < m; a0 += KM_SIL_ROWS) {
+    size_t lanes = m - a0 < KM_SIL_ROWS ? m - a0 : KM_SIL_ROWS;
+    size_t idx[KM_SIL_ROWS];
+    for (size_t q = 0; q < KM_SIL_ROWS; q++) {
+      size_t a = a0 + (q < lanes ? q : lanes - 1); /* padding lanes repeat a row */
+      idx[q] = s->rows != NULL ? s->rows[a] : a;
+      for (size_t t = 0; t < d; t++) s->blk[t * KM_SIL_ROWS + q] = x[idx[q] * d + t];
+    }
+    for (size_t j = 0; j < k; j++) {
+      double acc[KM_SIL_ROWS] = {0};
+      km_sil_sums(s->blk, s->xs, s->off[j], s->off[j + 1], d, acc);
+      for (size_t q = 0; q < KM_SIL_ROWS; q++) s->dsum[q * k + j] = acc[q];
+    }
+    for (size_t q = 0; q < lanes; q++) {
+      const double *dsum = s->dsum + q * k;
+      uint32_t own = labels[idx[q]];
+      if (s->count[own] <= 1) continue; /* a singleton's silhouette is 0 */
+      double intra = dsum[own] / (double)(s->count[own] - 1), nearest = HUGE_VAL;
+      for (size_t j = 0; j < k; j++) {
+        if (j == own || s->count[j] == 0) continue;
+        double v = dsum[j] / (double)s->count[j];
+        if (v < nearest) nearest = v;
+      }
+      double den = intra > nearest ? intra : nearest;
+      if (den > 0.0) total += (nearest - intra) / den;
+    }
+  }
+  return total;
+}
+
 int lp_kmeans_silhouette(const lp_kmeans *h, const double *x, size_t n, size_t d,
                          const uint32_t *labels, size_t k, size_t sample_size, uint64_t seed,
                          double *out) {
   int rc = km_metric_args(h, "lp_kmeans_silhouette", x, n, d, labels, k, out);
   if (rc != LP_OK) return rc;
-  size_t m = sample_size == 0 || sample_size >= n ? n : sample_size;
-  uint32_t *rows = NULL;
-  uint64_t *count = NULL;
-  double *dsum = NULL;
-  if ((rc = lp_mem_alloc_array(&h->mem, k, sizeof(uint64_t), (void **)&count)) != LP_OK ||
-      (rc = lp_mem_alloc_array(&h->mem, k, sizeof(double), (void **)&dsum)) != LP_OK ||
-      (m < n &&
-       (rc = lp_mem_alloc_array(&h->mem, m, sizeof(uint32_t), (void **)&rows)) != LP_OK)) {
+  km_sil s = {0};
+  s.m = sample_size == 0 || sample_size >= n ? n : sample_size;
+  s.k = k;
+  s.d = d;
+  if ((rc = km_sil_alloc(&h->mem, &s, n)) != LP_OK) {
     rc = lp_error_set(KM_ERR(h), rc, "silhouette: out of memory");
     goto done;
   }
-  if (rows != NULL) {
+  const size_t m = s.m;
+  if (s.rows != NULL) {
     /* Selection sampling: m distinct rows, in row order. */
     lp_rng rng;
     lp_rng_seed(&rng, seed);
     size_t got = 0;
     for (size_t i = 0; i < n && got < m; i++)
-      if (lp_rng_below(&rng, (uint64_t)(n - i)) < (uint64_t)(m - got)) rows[got++] = (uint32_t)i;
+      if (lp_rng_below(&rng, (uint64_t)(n - i)) < (uint64_t)(m - got))
+        s.rows[got++] = (uint32_t)i;
   }
-  rc = km_count_clusters(h, labels, rows, m, count, k);
+  rc = km_count_clusters(h, labels, s.rows, m, s.count, k);
   if (rc != LP_OK) goto done;
-  double total = 0.0;
-  for (size_t a = 0; a < m; a++) {
-    size_t i = rows != NULL ? rows[a] : a;
-    memset(dsum, 0, k * sizeof(double));
-    for (size_t b = 0; b < m; b++) {
-      size_t j = rows != NULL ? rows[b] : b;
-      dsum[labels[j]] += sqrt(km_dist2(x + i * d, x + j * d, d));
-    }
-    uint32_t own = labels[i];
-    if (count[own] <= 1) continue; /* a singleton's silhouette is 0 */
-    double intra = dsum[own] / (double)(count[own] - 1), nearest = HUGE_VAL;
-    for (size_t j = 0; j < k; j++) {
-      if (j == own || count[j] == 0) continue;
-      double v = dsum[j] / (double)count[j];
-      if (v < nearest) nearest = v;
-    }
-    double den = intra > nearest ? intra : nearest;
-    if (den > 0.0) total += (nearest - intra) / den;
+  /* The sample grouped by cluster, in row order within each (a stable
+   * counting sort): off[j] starts cluster j and is its cursor while
+   * filling. */
+  size_t run = 0;
+  for (size_t j = 0; j < k; j++) {
+    s.off[j] = run;
+    run += (size_t)s.count[j];
   }
-  *out = total / (double)m;
+  s.off[k] = run;
+  for (size_t a = 0; a < m; a++) {
+    size_t i = s.rows != NULL ? s.rows[a] : a;
+    size_t pos = s.off[labels[i]]++;
+    memcpy(s.xs + pos * d, x + i * d, d * sizeof(double));
+  }
+  /* The cursors now sit at each cluster's end: shift back to starts. */
+  for (size_t j = k; j > 0; j--) s.off[j] = s.off[j - 1];
+  s.off[0] = 0;
+  *out = km_sil_total(&s, x, labels) / (double)m;
 done:
-  lp_mem_free_array(&h->mem, rows, m, sizeof(uint32_t));
-  lp_mem_free_array(&h->mem, dsum, k, sizeof(double));
-  lp_mem_free_array(&h->mem, count, k, sizeof(uint64_t));
+  km_sil_free(&h->mem, &s);
   return rc;
 }
 

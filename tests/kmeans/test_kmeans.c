@@ -52,7 +52,7 @@ static void options_validate(void **state) {
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, (int64_t)LP_KMEANS_MAX_K + 1), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_MAX_ITER, -1), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 0), LP_ERANGE);
-  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, 4), LP_ERANGE);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, 5), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_INIT, -1), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_BATCH_SIZE, 0), LP_ERANGE);
   assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SCALE, 4), LP_ERANGE);
@@ -189,11 +189,12 @@ static void fit_into(const double *x, size_t n, size_t d, size_t k, int algo, in
   lp_kmeans_free(h);
 }
 
-/* Hamerly's bounds only skip work: the bits must equal Lloyd's. */
+/* Hamerly's and Yinyang's bounds only skip work: the bits must equal
+ * Lloyd's (k = 40 and 64 give Yinyang 4 and 6 groups). */
 static void hamerly_equals_lloyd_bit_for_bit(void **state) {
   (void)state;
   static double x[2000 * 6];
-  static fit_result a, b;
+  static fit_result a, b, c;
   const size_t ks[] = {1, 2, 3, 5, 8, 17, 40, 64};
   for (size_t seed = 0; seed < 12; seed++) {
     size_t d = 1 + seed % 6, n = 300 + seed * 130;
@@ -203,10 +204,15 @@ static void hamerly_equals_lloyd_bit_for_bit(void **state) {
       assert_true(n * d <= LP_ARRAY_LEN(x));
       fit_into(x, n, d, ks[ki], LP_KMEANS_ALGO_LLOYD, init, seed * 31 + ki, 1, &a);
       fit_into(x, n, d, ks[ki], LP_KMEANS_ALGO_HAMERLY, init, seed * 31 + ki, 1, &b);
+      fit_into(x, n, d, ks[ki], LP_KMEANS_ALGO_YINYANG, init, seed * 31 + ki, 1, &c);
       assert_memory_equal(a.c, b.c, sizeof a.c);
       assert_memory_equal(a.labels, b.labels, sizeof a.labels);
       assert_memory_equal(&a.inertia, &b.inertia, sizeof a.inertia);
       assert_int_equal(a.n_iter, b.n_iter);
+      assert_memory_equal(a.c, c.c, sizeof a.c);
+      assert_memory_equal(a.labels, c.labels, sizeof a.labels);
+      assert_memory_equal(&a.inertia, &c.inertia, sizeof a.inertia);
+      assert_int_equal(a.n_iter, c.n_iter);
     }
   }
 }
@@ -220,10 +226,13 @@ static void hamerly_equals_lloyd_with_ties_and_weights(void **state) {
     km_make_blobs(x, 800, 3, 5, seed + 100, 6.0);
     for (size_t i = 0; i < 800 * 3; i++) x[i] = floor(x[i] / 3.0);
     for (size_t i = 0; i < 800; i++) w[i] = 1.0 + (double)((i * 7 + seed) % 5) * 0.25;
-    double c[2][40 * 3];
-    uint32_t labels[2][800];
-    double inertia[2];
-    for (int algo = 1; algo <= 2; algo++) {
+    static const int algos[3] = {LP_KMEANS_ALGO_LLOYD, LP_KMEANS_ALGO_HAMERLY,
+                                 LP_KMEANS_ALGO_YINYANG};
+    double c[3][40 * 3];
+    uint32_t labels[3][800];
+    double inertia[3];
+    for (int q = 0; q < 3; q++) {
+      const int algo = algos[q];
       lp_kmeans *h = new_km();
       assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, 40), LP_OK);
       assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, algo), LP_OK);
@@ -231,14 +240,67 @@ static void hamerly_equals_lloyd_with_ties_and_weights(void **state) {
       assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, (int64_t)seed), LP_OK);
       assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 2), LP_OK);
       assert_int_equal(lp_kmeans_fit(h, x, 800, 3, seed % 3 ? w : NULL), LP_OK);
-      assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c[algo - 1], 120), LP_OK);
-      memcpy(labels[algo - 1], km_test_labels(h, NULL), sizeof labels[0]);
-      inertia[algo - 1] = lp_kmeans_inertia(h);
+      assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c[q], 120), LP_OK);
+      memcpy(labels[q], km_test_labels(h, NULL), sizeof labels[0]);
+      inertia[q] = lp_kmeans_inertia(h);
+      assert_int_equal(lp_kmeans_algorithm_used(h), (uint32_t)algo);
       lp_kmeans_free(h);
     }
-    assert_memory_equal(c[0], c[1], sizeof c[0]);
-    assert_memory_equal(labels[0], labels[1], sizeof labels[0]);
+    for (int q = 1; q < 3; q++) {
+      assert_memory_equal(c[0], c[q], sizeof c[0]);
+      assert_memory_equal(labels[0], labels[q], sizeof labels[0]);
+      assert_memory_equal(&inertia[0], &inertia[q], sizeof(double));
+    }
+  }
+}
+
+/* Yinyang with many groups (k = 150: 15 groups; k = 250: 25) on plain,
+ * duplicated (coarse grid: ties, empty clusters) and one-column data,
+ * with and without weights, restarts and random starts: Lloyd's bits. */
+static void yinyang_many_groups_equal_lloyd(void **state) {
+  (void)state;
+  enum { N = 3000, D = 4 };
+  static double x[N * D], w[N];
+  const size_t ks[] = {150, 250};
+  for (size_t seed = 0; seed < 6; seed++) {
+    size_t d = seed % 3 == 2 ? 1 : D, k = ks[seed % 2];
+    km_make_blobs(x, N, d, 12, seed + 300, 20.0);
+    if (seed % 3 == 1)
+      for (size_t i = 0; i < N * d; i++) x[i] = floor(x[i] / 4.0);
+    for (size_t i = 0; i < N; i++) w[i] = 0.5 + (double)((i * 11 + seed) % 4) * 0.5;
+    double *c[2];
+    uint32_t *lab[2];
+    double inertia[2];
+    uint32_t it[2];
+    for (int q = 0; q < 2; q++) {
+      lp_kmeans *h = new_km();
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, (int64_t)k), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM,
+                                         q ? LP_KMEANS_ALGO_YINYANG : LP_KMEANS_ALGO_LLOYD),
+                       LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_INIT, (int64_t)(seed % 2)), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, (int64_t)seed), LP_OK);
+      assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 2), LP_OK);
+      assert_int_equal(lp_kmeans_fit(h, x, N, d, seed % 2 ? w : NULL), LP_OK);
+      assert_int_equal(km_check(h), LP_OK);
+      c[q] = malloc(k * d * sizeof(double));
+      lab[q] = malloc(N * sizeof(uint32_t));
+      assert_non_null(c[q]);
+      assert_non_null(lab[q]);
+      assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, c[q], k * d), LP_OK);
+      memcpy(lab[q], km_test_labels(h, NULL), N * sizeof(uint32_t));
+      inertia[q] = lp_kmeans_inertia(h);
+      it[q] = lp_kmeans_n_iter(h);
+      lp_kmeans_free(h);
+    }
+    assert_memory_equal(c[0], c[1], k * d * sizeof(double));
+    assert_memory_equal(lab[0], lab[1], N * sizeof(uint32_t));
     assert_memory_equal(&inertia[0], &inertia[1], sizeof(double));
+    assert_int_equal(it[0], it[1]);
+    for (int q = 0; q < 2; q++) {
+      free(c[q]);
+      free(lab[q]);
+    }
   }
 }
 
@@ -247,7 +309,7 @@ static void runs_are_deterministic(void **state) {
   static double x[1500 * 3];
   static fit_result a, b;
   km_make_blobs(x, 1500, 3, 6, 42, 30.0);
-  for (int algo = 0; algo <= 3; algo++) {
+  for (int algo = 0; algo <= 4; algo++) {
     fit_into(x, 1500, 3, 6, algo, 0, 7, 3, &a);
     fit_into(x, 1500, 3, 6, algo, 0, 7, 3, &b);
     assert_memory_equal(&a, &b, sizeof a);
@@ -543,7 +605,7 @@ static void predict_needs_no_memory(void **state) {
 static void fit_survives_every_allocation_failure(void **state) {
   (void)state;
   oom_ctx cases[] = {{1, 0, false, 0}, {2, 1, true, 0}, {3, 0, false, 0}, {2, 2, false, 0},
-                     {1, 1, true, 1}, {2, 2, false, 1}};
+                     {1, 1, true, 1}, {2, 2, false, 1}, {4, 0, true, 0}, {4, 2, false, 1}};
   for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++)
     assert_true(lp_test_oom_sweep("kmeans fit", fit_flow, &cases[i]) >= 10u);
 }
@@ -557,6 +619,7 @@ int main(void) {
       cmocka_unit_test(empty_clusters_relocate_deterministically),
       cmocka_unit_test(hamerly_equals_lloyd_bit_for_bit),
       cmocka_unit_test(hamerly_equals_lloyd_with_ties_and_weights),
+      cmocka_unit_test(yinyang_many_groups_equal_lloyd),
       cmocka_unit_test(runs_are_deterministic),
       cmocka_unit_test(restarts_keep_the_lowest_inertia),
       cmocka_unit_test(minibatch_converges_near_lloyd),

@@ -44,7 +44,7 @@ static void options_get_and_bounds(void **state) {
       {LP_KMEANS_K, 8, 1, LP_KMEANS_MAX_K},
       {LP_KMEANS_MAX_ITER, 300, 0, UINT32_MAX},
       {LP_KMEANS_N_INIT, 10, 1, LP_KMEANS_MAX_N_INIT},
-      {LP_KMEANS_ALGORITHM, LP_KMEANS_ALGO_AUTO, 0, LP_KMEANS_ALGO_MINIBATCH},
+      {LP_KMEANS_ALGORITHM, LP_KMEANS_ALGO_AUTO, 0, LP_KMEANS_ALGO_YINYANG},
       {LP_KMEANS_INIT, LP_KMEANS_INIT_KMEANSPP, 0, LP_KMEANS_INIT_GIVEN},
       {LP_KMEANS_SEED, 0, INT64_MIN, INT64_MAX},
       {LP_KMEANS_BATCH_SIZE, 1024, 1, UINT32_MAX},
@@ -764,6 +764,11 @@ static void exact_shards_equal_the_exact_fit_in_any_order(void **state) {
       assert_int_equal(lp_kmeans_fit(ham, sh_x, SH_N, SH_D, weighted ? sh_w : NULL), LP_OK);
       double a[SH_K * SH_D], b[SH_K * SH_D];
       assert_int_equal(km_test_centroids(fit, LP_KMEANS_SPACE_SCALED, a, SH_K * SH_D), LP_OK);
+      assert_int_equal(km_test_centroids(ham, LP_KMEANS_SPACE_SCALED, b, SH_K * SH_D), LP_OK);
+      assert_memory_equal(a, b, sizeof a);
+      /* Yinyang with exact sums too. */
+      assert_int_equal(lp_kmeans_set_int(ham, LP_KMEANS_ALGORITHM, LP_KMEANS_ALGO_YINYANG), LP_OK);
+      assert_int_equal(lp_kmeans_fit(ham, sh_x, SH_N, SH_D, weighted ? sh_w : NULL), LP_OK);
       assert_int_equal(km_test_centroids(ham, LP_KMEANS_SPACE_SCALED, b, SH_K * SH_D), LP_OK);
       assert_memory_equal(a, b, sizeof a);
       /* And close to the plain fit (the sums differ in the last bits only). */

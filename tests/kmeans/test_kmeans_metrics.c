@@ -164,6 +164,67 @@ static void sampled_silhouette_is_seeded(void **state) {
   lp_kmeans_free(h);
 }
 
+/* The silhouette takes sums of distances for four rows at once over the
+ * rows grouped by cluster; the result must be the bits of the plain
+ * definition: for each row in order, per-cluster sums of sqrt(dist2) over
+ * every row in row order, then (b - a) / max(a, b) summed in row order.
+ * Odd row counts (a partial last block), one to seven columns, empty
+ * clusters, singletons and duplicate rows. */
+static double plain_silhouette(const double *x, size_t n, size_t d, const uint32_t *labels,
+                               size_t k) {
+  double *dsum = calloc(k, sizeof(double));
+  size_t *count = calloc(k, sizeof(size_t));
+  assert_non_null(dsum);
+  assert_non_null(count);
+  for (size_t i = 0; i < n; i++) count[labels[i]]++;
+  double total = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    memset(dsum, 0, k * sizeof(double));
+    for (size_t j = 0; j < n; j++) {
+      double s = 0.0;
+      for (size_t t = 0; t < d; t++) {
+        double u = x[i * d + t] - x[j * d + t];
+        s += u * u;
+      }
+      dsum[labels[j]] += sqrt(s);
+    }
+    uint32_t own = labels[i];
+    if (count[own] <= 1) continue;
+    double a = dsum[own] / (double)(count[own] - 1), b = HUGE_VAL;
+    for (size_t c = 0; c < k; c++)
+      if (c != own && count[c] != 0 && dsum[c] / (double)count[c] < b)
+        b = dsum[c] / (double)count[c];
+    double den = a > b ? a : b;
+    if (den > 0.0) total += (b - a) / den;
+  }
+  free(dsum);
+  free(count);
+  return total / (double)n;
+}
+
+static void silhouette_equals_the_plain_loop(void **state) {
+  (void)state;
+  static double x[701 * 7];
+  static uint32_t labels[701];
+  lp_kmeans *h = new_km();
+  for (size_t seed = 0; seed < 14; seed++) {
+    size_t n = 401 + seed * 21 + seed % 4, d = 1 + seed % 7, k = 2 + seed % 9;
+    km_make_blobs(x, n, d, 3 + seed % 5, seed + 50, 9.0);
+    if (seed % 3 == 0)
+      for (size_t i = 0; i < n * d; i++) x[i] = floor(x[i] / 5.0); /* duplicates */
+    for (size_t i = 0; i < n; i++) labels[i] = (uint32_t)((i * 7 + seed * (i % 5)) % k);
+    if (k > 3) {
+      for (size_t i = 0; i < n; i++)
+        if (labels[i] == 1) labels[i] = 0; /* cluster 1 empty */
+      labels[n / 2] = 1;                   /* ... then a singleton */
+    }
+    double got, want = plain_silhouette(x, n, d, labels, k + 2); /* two more, empty */
+    assert_int_equal(lp_kmeans_silhouette(h, x, n, d, labels, k + 2, 0, 0, &got), LP_OK);
+    assert_memory_equal(&got, &want, sizeof got);
+  }
+  lp_kmeans_free(h);
+}
+
 static void sweep_reports_each_k(void **state) {
   (void)state;
   static double x[600 * 2];
@@ -289,6 +350,7 @@ int main(void) {
       cmocka_unit_test(centroid_index_counts_orphans),
       cmocka_unit_test(metrics_reject_bad_input),
       cmocka_unit_test(sampled_silhouette_is_seeded),
+      cmocka_unit_test(silhouette_equals_the_plain_loop),
       cmocka_unit_test(sweep_reports_each_k),
       cmocka_unit_test(metrics_survive_every_allocation_failure),
   };

@@ -65,7 +65,7 @@ static bool parse_sweep(const pctl_option *opt, const char *v, char *err, size_t
 
 static int parse_options(int argc, char **argv, km_opts *o) {
   static const char *const scales[] = {"none", "zscore", "minmax", "log1p", NULL};
-  static const char *const algos[] = {"auto", "lloyd", "hamerly", "minibatch", NULL};
+  static const char *const algos[] = {"auto", "lloyd", "hamerly", "minibatch", "yinyang", NULL};
   o->sweep = false;
   const pctl_option table[] = {
     PCTL_OPT_INT("k", 0, "K", &o->k, 1, LP_KMEANS_MAX_K, NULL, "number of clusters"),
@@ -109,8 +109,46 @@ static int parse_options(int argc, char **argv, km_opts *o) {
   return PCTL_EXIT_OK;
 }
 
+/* The common case without strtod: [-]digits[.digits] with a value below
+ * 2^53 and at most 22 decimals, then spaces. Both the integer and the
+ * power of ten are exact doubles, so one division gives the correctly
+ * rounded value: the bits strtod gives. Anything else returns false and
+ * goes to strtod. */
+static bool field_number_fast(const char *p, size_t len, double *out) {
+  static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  size_t i = 0, digits = 0, frac = 0;
+  bool neg = false, dot = false;
+  uint64_t m = 0;
+  if (len >= 128) return false; /* field_number's limit */
+  if (i < len && p[i] == '-') {
+    neg = true;
+    i++;
+  }
+  for (; i < len; i++) {
+    char c = p[i];
+    if (c >= '0' && c <= '9') {
+      if (++digits > 19) return false;
+      m = m * 10u + (uint64_t)(c - '0');
+      frac += dot;
+    } else if (c == '.' && !dot) {
+      dot = true;
+    } else {
+      break;
+    }
+  }
+  for (size_t j = i; j < len; j++)
+    if (p[j] != ' ') return false;
+  if (digits == 0 || frac > 22 || m > (UINT64_C(1) << 53)) return false;
+  double v = (double)m / pow10[frac];
+  *out = neg ? -v : v;
+  return true;
+}
+
 /* A field as a finite double, the whole field (spaces around it allowed). */
 static bool field_number(const pctl_csv_field *f, double *out) {
+  if (field_number_fast(f->ptr, f->len, out)) return true;
   char buf[128];
   if (f->len == 0 || f->len >= sizeof buf) return false;
   memcpy(buf, f->ptr, f->len);
@@ -383,7 +421,7 @@ static int write_centroids(const char *path, const km_table *t, const double *c,
 static void summary(lp_kmeans *h, const km_table *t, const double *scaled,
                     const uint32_t *labels) {
   const size_t k = lp_kmeans_k(h), n = t->rows;
-  static const char *const names[] = {"auto", "lloyd", "hamerly", "minibatch"};
+  static const char *const names[] = {"auto", "lloyd", "hamerly", "minibatch", "yinyang"};
   char b1[PCTL_DOUBLE_BUF], b2[PCTL_DOUBLE_BUF], b3[PCTL_DOUBLE_BUF];
   fprintf(stderr, "kmeans: n=%zu d=%zu k=%zu algorithm=%s iterations=%u inertia=%s\n", n,
           t->cols, k, names[lp_kmeans_algorithm_used(h)], lp_kmeans_n_iter(h),

@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -170,6 +171,10 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--before-profilectl")
     ap.add_argument("--before-bench-csv")
+    ap.add_argument("--before-label", default="before",
+                    help="what the --before-profilectl build is, for its row")
+    ap.add_argument("--before-threads", type=int, default=0,
+                    help="--threads for the before build (0: none, for builds without it)")
     ap.add_argument("--node-modules")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--write-doc")
@@ -195,9 +200,12 @@ def main():
 
     customers = 0
     if a.before_profilectl:
-        customers = rfm("`profilectl rfm`, before (one thread)", a.before_profilectl, 0)
+        customers = rfm("`profilectl rfm`, %s, %s" % (
+            a.before_label, "`--threads %d`" % a.before_threads if a.before_threads
+            else "one thread"), a.before_profilectl, a.before_threads)
     customers = rfm("`profilectl rfm --threads 1`", a.profilectl, 1)
     rfm("`profilectl rfm --threads 2`", a.profilectl, 2)
+    ours = {"1": rows[-2], "2": rows[-1]}
     identical = all(o == outputs[0] for o in outputs)
     notes.append("Every `profilectl rfm` run above wrote the same %d bytes (%d customers): %s."
                  % (len(outputs[0]), customers, "identical" if identical else "NOT IDENTICAL"))
@@ -236,6 +244,19 @@ def main():
     else:
         notes.append("DuckDB skipped: @duckdb/node-api not found (give --node-modules)")
 
+    # How many times faster the command is than each peer (wall, CPU).
+    def secs(text):
+        return float(text.split()[0])
+    for label, w, c, _ in rows:
+        for peer in ("pandas", "DuckDB"):
+            if not label.startswith(peer):
+                continue
+            t = "2" if "2 threads" in label else "1"
+            mine = ours[t]
+            notes.append("`--threads %s` against %s: %.1fx the speed in wall time, %.1fx in "
+                         "CPU time." % (t, label.split(" (")[0], secs(w) / secs(mine[1]),
+                                        secs(c) / secs(mine[2])))
+
     km_rows = []
     if a.kmeans:
         data, init = kmeans_files(tmp, 400000, 8, 32)
@@ -273,7 +294,8 @@ def main():
                  "(other builds running: wall times are inflated and noisy, CPU times are "
                  "the steadier figure)." % (platform.machine(), a.runs, load))
     lines += ["", "Command:", "", "```",
-              " ".join(["bench/side_by_side.py"] + sys.argv[1:]).replace(os.getcwd() + "/", ""),
+              " ".join(shlex.quote(x) for x in ["bench/side_by_side.py"] + sys.argv[1:])
+              .replace(os.getcwd() + "/", ""),
               "```", "", "UCI Online Retail (541,909 rows, 48 MB), RFM per customer end to end:",
               "", "| run | wall | CPU (user+sys) | peak RSS |", "|---|---|---|---|"]
     lines += ["| %s | %s | %s | %s |" % r for r in rows]
@@ -289,8 +311,7 @@ def main():
                   "reader alone per kernel (MB/s) |", "|---|---|---|---|"]
         lines += ["| %s | %s | %s | %s |" % r for r in scan_rows]
     lines += ["", "<!-- side-by-side:end -->"]
-    text = "\n".join(lines) + "\n"
-    print(text)
+    doc = None
     if a.write_doc:
         with open(a.write_doc, encoding="utf-8") as f:
             doc = f.read()
@@ -298,6 +319,21 @@ def main():
         e = doc.find("<!-- side-by-side:end -->")
         if b < 0 or e < 0:
             raise SystemExit("%s has no side-by-side markers" % a.write_doc)
+        if not km_rows:
+            # Without --kmeans the k-means table of the earlier run stays.
+            old = doc[b:e].split("\n")
+            k0 = next((i for i, l in enumerate(old) if l.startswith("k-means, n =")), None)
+            if k0 is not None:
+                k1 = k0 + 2
+                while k1 < len(old) and old[k1].startswith("|"):
+                    k1 += 1
+                at = lines.index("<!-- side-by-side:end -->")
+                if scan_rows:
+                    at = next(i for i, l in enumerate(lines) if l.startswith("CSV reader")) - 1
+                lines[at:at] = [""] + old[k0:k1]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.write_doc:
         doc = doc[:b] + text + doc[e + len("<!-- side-by-side:end -->\n"):]
         with open(a.write_doc, "w", encoding="utf-8") as f:
             f.write(doc)

@@ -215,6 +215,8 @@ typedef struct fast_sink {
                                   * scale s does not fit 64 bits at s + k */
   unsigned kmin[SCALES];    /* smallest k with over[s][k] set; SCALES: none */
   uint64_t safe[SCALES];    /* magnitudes up to this fit at s + kmin[s] - 1 */
+  uint64_t lim[SCALES];     /* [k]: magnitudes up to this fit 10^k times larger */
+  int64_t pow10[SCALES];
 } fast_sink;
 
 /* Pack an id of at most 8 bytes without NUL; false when it does not. */
@@ -284,9 +286,15 @@ static bool fast_put(fast_sink *fs, const columns *c, const pctl_csv_field *f, i
     fs->cur = s;
   }
   t.amount = amount;
-  if (s < fs->cur && pctl_decimal_rescale(amount, fs->cur - s, &t.amount) != LP_OK) {
-    fs->doomed = true;
-    return true;
+  if (s < fs->cur) {
+    unsigned k = fs->cur - s;
+    uint64_t mag = amount < 0 ? 0 - (uint64_t)amount : (uint64_t)amount;
+    if (mag <= fs->lim[k]) {
+      t.amount = amount * fs->pow10[k];
+    } else if (pctl_decimal_rescale(amount, k, &t.amount) != LP_OK) {
+      fs->doomed = true;
+      return true;
+    }
   }
   fs->buf[fs->nbuf++] = t;
   return fs->nbuf < FAST_BATCH || fast_flush(fs);
@@ -298,6 +306,8 @@ static fast_sink *fast_new(void) {
   for (unsigned s = 0; s < SCALES; s++) {
     fs->kmin[s] = SCALES;
     fs->safe[s] = safe_below(SCALES - 1);
+    fs->lim[s] = safe_below(s);
+    fs->pow10[s] = s == 0 ? 1 : fs->pow10[s - 1] * 10;
   }
   fs->buf = malloc(FAST_BATCH * sizeof *fs->buf);
   if (fs->buf == NULL || lp_rfm_create(NULL, &fs->st) != LP_OK) {

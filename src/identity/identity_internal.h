@@ -122,6 +122,9 @@ struct lp_idgraph {
   /* Erasure always by the full replay (rebuild.c); for the tests that
    * compare the partial path with it. */
   bool erase_full;
+  /* Load through the event-by-event replay; for the tests that compare
+   * load's linear passes with it. */
+  bool load_replay;
   idg_state st;
   /* Normalised values of the event being observed (kept off the stack:
    * 64 KiB would not fit small thread stacks). */

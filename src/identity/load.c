@@ -244,7 +244,14 @@ int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud) {
   lp_snapshot_reader_free(sr);
   if (rc == LP_OK) rc = check_erased(&l);
   idg_state next;
-  if (rc == LP_OK) rc = idg_replay_all(h, &l.t, NULL, &next);
+  if (rc == LP_OK) {
+    /* Snapshots written by lp_idgraph_save hold canonical events; any
+     * other order (a hand-made file) takes the event-by-event replay. */
+    bool canonical = !h->load_replay;
+    for (size_t i = 1; i < l.t.events.len && canonical; i++)
+      canonical = idg_cmp_events(&l.t, (uint32_t)(i - 1), (uint32_t)i) <= 0;
+    rc = canonical ? idg_replay_sorted(h, &l.t, &next) : idg_replay_all(h, &l.t, NULL, &next);
+  }
   idg_state_free(&l.t, &h->mem);
   if (rc != LP_OK) return rc;
   idg_state_free(&h->st, &h->mem);

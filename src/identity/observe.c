@@ -48,7 +48,7 @@ static int cmp_priority(const lp_idgraph *h, const idg_state *s, uint32_t x, uin
  * quarantined is the anchor; every other non-quarantined one joins the
  * anchor's profile unless the merged profile would break a limit (then it
  * is refused: "dropped from the event"). Allocation-free. */
-static uint32_t apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
+uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
   idg_event *e = idg_event_at(s, ei);
   uint32_t *m = idg_members(s, e);
   uint32_t order[LP_IDGRAPH_MAX_EVENT_IDS];
@@ -172,7 +172,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
     for (uint32_t i = 0; i < e->count; i++) reset_node(h, s, m[i] & IDG_ORD_MASK);
   }
   idg_sort(r->events, ne, idg_cmp_events_ctx, s);
-  for (size_t k = 0; k < ne; k++) apply_event(h, s, r->events[k]);
+  for (size_t k = 0; k < ne; k++) idg_apply_event(h, s, r->events[k]);
   /* Walk in the original list order again so `old` lines up. */
   size_t j = 0;
   ei = head;
@@ -222,11 +222,6 @@ static void cluster_size(const idg_state *s, uint32_t x, size_t *ne, size_t *nm)
   } while (ei != head);
 }
 
-static uint32_t popcount64(uint64_t x) {
-  uint32_t c = 0;
-  for (; x != 0; x &= x - 1) c++;
-  return c;
-}
 
 /* The identifier that names an event's profile: its highest-priority
  * identifier that is not quarantined, else its highest-priority one. */
@@ -442,7 +437,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     for (size_t j = 0; j < n; j++)
       if (j != i) sketch[i] |= UINT64_C(1) << (items[j].hash.lo & 63);
     was_q[i] = (nd->flags & IDG_QUARANTINED) != 0;
-    is_q[i] = was_q[i] || popcount64(sketch[i]) > h->quarantine_after;
+    is_q[i] = was_q[i] || idg_popcount64(sketch[i]) > h->quarantine_after;
     newly = newly || (is_q[i] && !was_q[i]);
   }
   bool late = false;
@@ -502,7 +497,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     uint64_t before[LP_IDGRAPH_MAX_EVENT_IDS];
     for (size_t i = 0; i < n && tell; i++)
       before[i] = node[i] < fresh_from ? idg_pid(s, node[i]) : 0;
-    anchor = apply_event(h, s, ei);
+    anchor = idg_apply_event(h, s, ei);
     for (size_t i = 0; i < n && tell; i++) {
       uint64_t after = idg_pid(s, node[i]);
       if (node[i] < fresh_from && before[i] != after) {

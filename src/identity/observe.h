@@ -37,6 +37,16 @@ void idg_scratch_free(const lp_mem *mem, replay_scratch *r);
 size_t idg_recompute_events(const lp_idgraph *h, idg_state *s, replay_scratch *r, size_t ne,
                             uint32_t fresh_from);
 
+static inline uint32_t idg_popcount64(uint64_t x) {
+  uint32_t c = 0;
+  for (; x != 0; x &= x - 1) c++;
+  return c;
+}
+
+/* The rule engine on one stored event (its members' profiles resolved in
+ * priority order); allocation-free. Returns the event's anchor. */
+uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei);
+
 /* Store one event of distinct prepared items (n >= 1) in `s`. */
 int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items, size_t n, int64_t ts,
                     const char *src, size_t src_len, bool notify, uint64_t *pid);

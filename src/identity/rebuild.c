@@ -86,6 +86,143 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
   return rc;
 }
 
+/* ---- Load's replay -------------------------------------------------------
+ * The events of a snapshot are canonical and their members sorted by hash,
+ * so storing them one by one (idg_replay_all) does no late-event work: the
+ * only recomputations come from quarantines, and quarantine is a property
+ * of the set of events. So the result is built in passes instead: the
+ * storage (identifiers numbered by first appearance, sources and values
+ * interned in first-use order, the index filled and sized by the same calls
+ * as idg_store_event makes), the co-occurrence sketches and with them the
+ * quarantine flags, the clusters of the open identifiers, then the rule
+ * engine on every event in canonical order. No per-occurrence hashing,
+ * interning or comparison. The identity tests compare every query, the
+ * saved bytes and later observes with the event-by-event replay. */
+int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
+  const lp_mem *mem = &h->mem;
+  idg_state_init(to);
+  size_t ne = from->events.len, nn = from->nodes.len, ns = lp_strpool_count(&from->sources);
+  uint32_t *newid = NULL, *srcmap = NULL;
+  int rc = copy_tombstones(mem, from, to);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->nodes, mem, nn);
+  if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&to->raws, mem, nn);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->ntypes);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, ne);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
+  if (rc == LP_OK) rc = lp_hmap_reserve(&to->index, mem, nn);
+  if (rc == LP_OK && nn > 0) rc = lp_mem_alloc_array(mem, nn, sizeof *newid, (void **)&newid);
+  if (rc == LP_OK && ns > 0) rc = lp_mem_alloc_array(mem, ns, sizeof *srcmap, (void **)&srcmap);
+  if (rc == LP_OK) {
+    to->blocked = from->blocked;
+    to->invalid = from->invalid;
+    to->tombstoned = from->tombstoned;
+    for (size_t i = 0; i < nn; i++) newid[i] = IDG_NONE;
+    for (size_t i = 0; i < ns; i++) srcmap[i] = IDG_NONE;
+  }
+  /* Storage, in the order idg_store_event would have made it. */
+  for (uint32_t ei = 0; rc == LP_OK && ei < ne; ei++) {
+    const idg_event *fe = idg_event_at(from, ei);
+    const uint32_t *fm = idg_members(from, fe);
+    if (srcmap[fe->source] == IDG_NONE) {
+      size_t slen;
+      const char *src = lp_strpool_get(&from->sources, fe->source, &slen);
+      rc = lp_strpool_intern(&to->sources, mem, src, slen, &srcmap[fe->source], NULL);
+    }
+    if (rc == LP_OK) rc = idg_index_reserve(to, mem, fe->count);
+    uint32_t words[LP_IDGRAPH_MAX_EVENT_IDS];
+    uint64_t bits[LP_IDGRAPH_MAX_EVENT_IDS], all = 0, before = 0;
+    for (uint32_t i = 0; rc == LP_OK && i < fe->count; i++) {
+      uint32_t x = fm[i] & IDG_ORD_MASK;
+      const idg_node *src = idg_node_at(from, x);
+      if (newid[x] == IDG_NONE) {
+        uint32_t id = (uint32_t)to->nodes.len;
+        bool added;
+        (void)idg_index_upsert(to, mem, src->hash, id, &added);
+        if (h->store_raw) {
+          uint32_t raw = IDG_NONE, fr = idg_raw(from, x);
+          if (fr != IDG_NONE) {
+            size_t len;
+            const char *v = lp_strpool_get(&from->values, fr, &len);
+            rc = lp_strpool_intern(&to->values, mem, v, len, &raw, NULL);
+          }
+          if (rc == LP_OK) (void)lp_vec_push(&to->raws, mem, &raw);
+        }
+        if (rc != LP_OK) break;
+        idg_node nd = {src->hash, 0, id, id, id, ei, id, IDG_NONE, IDG_NONE, src->type, 0};
+        (void)lp_vec_push(&to->nodes, mem, &nd);
+        (void)lp_vec_append(&to->counts, mem, NULL, h->ntypes);
+        idg_counts(to, h->ntypes, id)[src->type] = 1;
+        newid[x] = id;
+      }
+      words[i] = newid[x];
+      bits[i] = UINT64_C(1) << (src->hash.lo & 63);
+      all |= bits[i];
+    }
+    if (rc != LP_OK) break;
+    /* Sketches: the bits of every other member (a bit shared by two
+     * members reaches both). */
+    for (uint32_t i = 0; i < fe->count; i++) {
+      uint64_t after = 0;
+      for (uint32_t j = i + 1; j < fe->count; j++) after |= bits[j];
+      idg_node_at(to, words[i])->sketch |= before | after;
+      before |= bits[i];
+    }
+    (void)all;
+    idg_event ev = {fe->ts, srcmap[fe->source], (uint32_t)to->members.len, fe->count, ei};
+    (void)lp_vec_append(&to->members, mem, words, fe->count);
+    (void)lp_vec_push(&to->events, mem, &ev);
+  }
+  lp_mem_free_array(mem, newid, nn, sizeof *newid);
+  lp_mem_free_array(mem, srcmap, ns, sizeof *srcmap);
+  if (rc != LP_OK) {
+    idg_state_free(to, mem);
+    return lp_error_set(&h->err, rc, "out of memory rebuilding the identity graph");
+  }
+  /* Nothing can fail from here on. Quarantine from the whole sketch. */
+  size_t n = to->nodes.len;
+  for (uint32_t x = 0; x < n; x++) {
+    idg_node *nd = idg_node_at(to, x);
+    if (idg_popcount64(nd->sketch) > h->quarantine_after) nd->flags = IDG_QUARANTINED;
+  }
+  /* Clusters: every event's open identifiers together. */
+  for (uint32_t ei = 0; ei < ne; ei++) {
+    const idg_event *e = idg_event_at(to, ei);
+    const uint32_t *m = idg_members(to, e);
+    uint32_t f = IDG_NONE;
+    for (uint32_t i = 0; i < e->count; i++) {
+      if (idg_node_at(to, m[i])->flags & IDG_QUARANTINED) continue;
+      if (f == IDG_NONE) {
+        f = idg_cluster_find(to, m[i]);
+        continue;
+      }
+      uint32_t b = idg_cluster_find(to, m[i]);
+      if (b != f) idg_node_at(to, b)->cluster = f;
+    }
+  }
+  /* Each event into its cluster's list, then the rules. */
+  for (uint32_t ei = 0; ei < ne; ei++) {
+    idg_event *e = idg_event_at(to, ei);
+    const uint32_t *m = idg_members(to, e);
+    uint32_t f = IDG_NONE;
+    for (uint32_t i = 0; i < e->count && f == IDG_NONE; i++)
+      if (!(idg_node_at(to, m[i])->flags & IDG_QUARANTINED)) f = m[i];
+    if (f == IDG_NONE) continue; /* only quarantined identifiers: no rules */
+    idg_node *root = idg_node_at(to, idg_cluster_find(to, f));
+    if (root->cluster_head == IDG_NONE) {
+      root->cluster_head = ei;
+    } else {
+      idg_event *head = idg_event_at(to, root->cluster_head);
+      e->next = head->next;
+      head->next = ei;
+    }
+    /* (the first of equal events stays the last, as attach_event keeps it) */
+    if (root->cluster_max == IDG_NONE || idg_cmp_events(to, ei, root->cluster_max) > 0)
+      root->cluster_max = ei;
+    (void)idg_apply_event(h, to, ei);
+  }
+  return LP_OK;
+}
+
 int idg_commit(lp_idgraph *h, idg_state *next) {
   size_t nn = h->st.nodes.len;
   idg_change *ch = NULL;

@@ -19,6 +19,11 @@ typedef struct idg_filter {
  * freed and h's message set; `from` is never changed. */
 int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, idg_state *to);
 
+/* The same result as idg_replay_all(h, from, NULL, to) for a `from` whose
+ * events are in canonical order (the caller checks), built in linear
+ * passes (load). On failure `to` is freed and h's message set. */
+int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to);
+
 /* Replace h's state with `next` (consumed in every case), notifying every
  * profile of the old state that changed. LP_OK or LP_ENOMEM (h unchanged). */
 int idg_commit(lp_idgraph *h, idg_state *next);

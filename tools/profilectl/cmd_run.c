@@ -74,7 +74,7 @@ typedef struct job {
   const char *kmeans_note;
   double centroids[PCTL_REPORT_MAX_K * LP_PROFILES_FEATURES];
   size_t k;
-  double wall0, cpu0; /* --timings: the previous lap */
+  double wall0, cpu0, sys0; /* --timings: the previous lap */
 } job;
 
 static double now(clockid_t which) {
@@ -87,12 +87,16 @@ static double now(clockid_t which) {
  * outputs never depend on the clock). */
 static void lap(job *j, const char *what) {
   if (!j->c->timings) return;
-  double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID);
+  double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID), s = 0.0;
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
   if (what != NULL)
-    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu\n", what,
-            w - j->wall0, c - j->cpu0);
+    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu (%.2f s system)\n",
+            what, w - j->wall0, c - j->cpu0, s - j->sys0);
   j->wall0 = w;
   j->cpu0 = c;
+  j->sys0 = s;
 }
 
 static int store_error(const job *j, const char *what) {
@@ -216,9 +220,13 @@ static int configure_graph(job *j, const pctl_rules *r) {
     if (lp_profiles_add_type(h, &r->types[i].def, &id) != LP_OK)
       return store_error(j, r->types[i].name);
   }
-  if (r->nblocks > 0)
-    fprintf(stderr, PCTL_PROGRAM " " CMD ": warning: %zu 'block =' rules ignored (the store's "
-                    "graph takes the default blocklist only)\n", r->nblocks);
+  for (size_t i = 0; i < r->nblocks; i++) {
+    uint32_t id;
+    const char *v = r->blocks[i] + strlen(r->blocks[i]) + 1;
+    if (lp_idgraph_find_type(lp_profiles_idgraph(h), r->blocks[i], &id) != LP_OK ||
+        lp_profiles_block_value(h, id, v, strlen(v)) != LP_OK)
+      return store_error(j, "block");
+  }
   return PCTL_EXIT_OK;
 }
 
@@ -234,9 +242,27 @@ static int set_options(job *j) {
   return PCTL_EXIT_OK;
 }
 
+/* The attributes the store gives its rules (lp_profiles_set_rule()): the
+ * scratch tag state that reads the taxonomy defines them too, so that its
+ * rules type-check as they will in the store. */
+static const struct {
+  const char *name;
+  uint32_t type, scale;
+} view_attrs[] = {
+    {"recency_days", LP_TAGS_INT, 0},       {"frequency", LP_TAGS_INT, 0},
+    {"transactions", LP_TAGS_INT, 0},       {"monetary", LP_TAGS_DECIMAL, 6},
+    {"r", LP_TAGS_INT, 0},                  {"f", LP_TAGS_INT, 0},
+    {"m", LP_TAGS_INT, 0},                  {"segment", LP_TAGS_STRING, 0},
+    {"lifecycle", LP_TAGS_STRING, 0},       {"p_alive", LP_TAGS_DECIMAL, 6},
+    {"expected_purchases", LP_TAGS_DECIMAL, 6}, {"clv", LP_TAGS_DECIMAL, 6},
+    {"cluster", LP_TAGS_INT, 0},            {"identifiers", LP_TAGS_INT, 0},
+    {"first_seen", LP_TAGS_TIME, 0},        {"last_seen", LP_TAGS_TIME, 0},
+};
+
 /* The taxonomy file read by the 'tags' reader (into a scratch tag state
- * over an empty profile table), then its host-set tags defined in the
- * store; tags the store knows already (a saved store) are kept. */
+ * over an empty profile table and the view's attributes), then its tags
+ * defined in the store and their rules set; tags the store knows already
+ * (a saved store) are kept, with the taxonomy's rule when it changed. */
 static int load_taxonomy(job *j, const char *path) {
   char tmpl[] = "/tmp/profilectl-run-XXXXXX";
   int fd = mkstemp(tmpl);
@@ -249,16 +275,26 @@ static int load_taxonomy(job *j, const char *path) {
   lp_tags *t = NULL;
   int st = lp_tags_create(NULL, &t) == LP_OK ? PCTL_EXIT_OK : PCTL_EXIT_FAILURE;
   if (st != PCTL_EXIT_OK) pctl_error("%s", strerror(ENOMEM));
+  for (size_t i = 0; st == PCTL_EXIT_OK && i < PCTL_ARRAY_LEN(view_attrs); i++)
+    if (lp_tags_define_attr(t, view_attrs[i].name, view_attrs[i].type, view_attrs[i].scale, NULL) !=
+        LP_OK)
+      st = pctl_data_error(path, 0, "%s", lp_tags_errmsg(t));
   pctl_tags_inputs in = {path, tmpl, NULL};
   if (st == PCTL_EXIT_OK) st = pctl_tags_build(&in, t);
   remove(tmpl);
   const lp_tags *have = lp_profiles_taxonomy(j->h);
   uint32_t n = st == PCTL_EXIT_OK ? lp_tags_tag_count(t) : 0;
+  uint32_t *ids = calloc(n ? n : 1, sizeof *ids);
+  if (ids == NULL && st == PCTL_EXIT_OK) {
+    pctl_error("%s", strerror(ENOMEM));
+    st = PCTL_EXIT_FAILURE;
+  }
+  /* every tag first (rules may name tags defined after them), then the rules */
   for (uint32_t i = 0; i < n && st == PCTL_EXIT_OK; i++) {
     lp_tags_info info = LP_TAGS_INFO_INIT;
-    uint32_t old;
-    if (lp_tags_describe(t, i, &info) != LP_OK || info.retired || info.rule[0] != '\0') continue;
-    if (lp_tags_find(have, info.name, &old) == LP_OK) continue;
+    ids[i] = UINT32_MAX;
+    if (lp_tags_describe(t, i, &info) != LP_OK || info.retired) continue;
+    if (lp_tags_find(have, info.name, &ids[i]) == LP_OK) continue;
     lp_tags_def d = LP_TAGS_DEF_INIT;
     d.name = info.name;
     d.type = info.type;
@@ -271,14 +307,26 @@ static int load_taxonomy(job *j, const char *path) {
     d.owner = info.owner[0] ? info.owner : NULL;
     d.purpose = info.purpose[0] ? info.purpose : NULL;
     d.consent_for = info.consent_for[0] ? info.consent_for : NULL;
-    if (lp_profiles_define_tag(j->h, &d, NULL) != LP_OK)
+    if (lp_profiles_define_tag(j->h, &d, &ids[i]) != LP_OK)
       st = pctl_data_error(path, 0, "tag '%s': %s", info.name, lp_profiles_errmsg(j->h));
   }
+  for (uint32_t i = 0; i < n && st == PCTL_EXIT_OK; i++) {
+    lp_tags_info info = LP_TAGS_INFO_INIT, cur = LP_TAGS_INFO_INIT;
+    if (ids[i] == UINT32_MAX || lp_tags_describe(t, i, &info) != LP_OK || info.rule[0] == '\0')
+      continue;
+    if (lp_tags_describe(lp_profiles_taxonomy(j->h), ids[i], &cur) == LP_OK &&
+        strcmp(cur.rule, info.rule) == 0)
+      continue;
+    if (lp_profiles_set_rule(j->h, ids[i], info.rule) != LP_OK)
+      st = pctl_data_error(path, 0, "tag '%s': rule: %s", info.name, lp_profiles_errmsg(j->h));
+  }
+  free(ids);
   lp_tags_free(t);
   return st;
 }
 
-/* The store's host-set, live tags: the tag columns of profiles.csv. */
+/* The store's live tags, host-set and rule-computed: the tag columns of
+ * profiles.csv, in tag id order. */
 static int list_tags(job *j) {
   const lp_tags *tax = lp_profiles_taxonomy(j->h);
   uint32_t n = lp_tags_tag_count(tax);
@@ -290,7 +338,7 @@ static int list_tags(job *j) {
   }
   for (uint32_t i = 0; i < n; i++) {
     lp_tags_info info = LP_TAGS_INFO_INIT;
-    if (lp_tags_describe(tax, i, &info) != LP_OK || info.retired || info.rule[0] != '\0') continue;
+    if (lp_tags_describe(tax, i, &info) != LP_OK || info.retired) continue;
     j->tag_ids[j->ntags] = i;
     j->tag_info[j->ntags++] = info;
   }
@@ -444,8 +492,11 @@ static int fact_row(job *j, const pctl_csv_field *f, size_t nf, const char *path
   if (tf->len >= sizeof name || k == j->ntags) {
     char ex[PCTL_EXCERPT_CAP];
     pctl_text_excerpt(tf->ptr, tf->len, ex);
-    return pctl_data_error(path, line, "tag: '%s' is not a host-set tag of the taxonomy", ex);
+    return pctl_data_error(path, line, "tag: '%s' is not a tag of the taxonomy", ex);
   }
+  if (j->tag_info[k].rule[0] != '\0')
+    return pctl_data_error(path, line, "tag: '%s' is computed by its rule; facts cannot set it",
+                           j->tag_info[k].name);
   tag = j->tag_ids[k];
   lp_tags_value v = LP_TAGS_VALUE_INIT;
   v.expires_at = LP_TAGS_NEVER;
@@ -641,6 +692,201 @@ static int fit_models(job *j) {
 
 /* ---- outputs ---- */
 
+/* profiles.csv and identifiers.csv are written through one large buffer
+ * each, in blocks of OBUF_SIZE bytes, with the fields formatted in place:
+ * at a million profiles per-field stdio and snprintf would cost more than
+ * the data. The bytes are those of the csvout writer (RFC 4180: a field is
+ * quoted when it holds a comma, a double quote, CR or LF; records end with
+ * LF); the first failed write is kept and reported when the file closes. */
+#define OBUF_SIZE ((size_t)1 << 20)
+
+typedef struct obuf {
+  FILE *f;
+  const char *path;
+  int err;
+  size_t used;
+  char *buf;
+} obuf;
+
+static int ob_open(obuf *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  o->path = path;
+  o->buf = malloc(OBUF_SIZE);
+  if (o->buf == NULL) {
+    pctl_error("output: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  o->f = fopen(path, "wb");
+  if (o->f == NULL) {
+    pctl_error("cannot open '%s' for writing: %s", path, strerror(errno));
+    free(o->buf);
+    o->buf = NULL;
+    return PCTL_EXIT_FAILURE;
+  }
+  return PCTL_EXIT_OK;
+}
+
+static void ob_flush(obuf *o) {
+  if (o->used > 0 && o->err == 0) {
+    errno = 0;
+    if (fwrite(o->buf, 1, o->used, o->f) != o->used) o->err = errno != 0 ? errno : EIO;
+  }
+  o->used = 0;
+}
+
+static int ob_close(obuf *o) {
+  if (o->f == NULL) return PCTL_EXIT_FAILURE;
+  ob_flush(o);
+  errno = 0;
+  if (fclose(o->f) != 0 && o->err == 0) o->err = errno != 0 ? errno : EIO;
+  o->f = NULL;
+  free(o->buf);
+  o->buf = NULL;
+  if (o->err != 0) {
+    pctl_error("cannot write '%s': %s", o->path, strerror(o->err));
+    return PCTL_EXIT_FAILURE;
+  }
+  return PCTL_EXIT_OK;
+}
+
+/* Room for n more bytes, n far below OBUF_SIZE. */
+static inline char *ob_room(obuf *o, size_t n) {
+  if (OBUF_SIZE - o->used < n) ob_flush(o);
+  return o->buf + o->used;
+}
+
+static inline void ob_char(obuf *o, char c) {
+  *ob_room(o, 1) = c;
+  o->used++;
+}
+
+static void ob_bytes(obuf *o, const char *s, size_t n) {
+  while (n > 0) {
+    if (o->used == OBUF_SIZE) ob_flush(o);
+    size_t k = OBUF_SIZE - o->used;
+    if (k > n) k = n;
+    memcpy(o->buf + o->used, s, k);
+    o->used += k;
+    s += k;
+    n -= k;
+  }
+}
+
+/* A text field, quoted when it needs to be (as pctl_csvout_field). */
+static void ob_field(obuf *o, const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && s[i] != ',' && s[i] != '"' && s[i] != '\r' && s[i] != '\n') i++;
+  if (i == n) {
+    ob_bytes(o, s, n);
+    return;
+  }
+  ob_char(o, '"');
+  for (i = 0; i < n; i++) {
+    if (s[i] == '"') ob_char(o, '"');
+    ob_char(o, s[i]);
+  }
+  ob_char(o, '"');
+}
+
+static void ob_str(obuf *o, const char *s) { ob_field(o, s, strlen(s)); }
+
+static const char two_digits[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal digits of v at p, which has room for 20; returns their count. */
+static size_t put_u64(char *p, uint64_t v) {
+  char t[20];
+  size_t n = sizeof t;
+  while (v >= 100) {
+    unsigned d = (unsigned)(v % 100) * 2;
+    v /= 100;
+    t[--n] = two_digits[d + 1];
+    t[--n] = two_digits[d];
+  }
+  if (v >= 10) {
+    t[--n] = two_digits[v * 2 + 1];
+    t[--n] = two_digits[v * 2];
+  } else {
+    t[--n] = (char)('0' + v);
+  }
+  memcpy(p, t + n, sizeof t - n);
+  return sizeof t - n;
+}
+
+static inline void ob_u64(obuf *o, uint64_t v) {
+  char *p = ob_room(o, 20);
+  o->used += put_u64(p, v);
+}
+
+static inline void ob_i64(obuf *o, int64_t v) {
+  char *p = ob_room(o, 21);
+  size_t n = 0;
+  uint64_t m = (uint64_t)v;
+  if (v < 0) {
+    p[n++] = '-';
+    m = (uint64_t)0 - m;
+  }
+  o->used += n + put_u64(p + n, m);
+}
+
+static inline void put_2(char *p, int v) { memcpy(p, two_digits + 2 * v, 2); }
+
+/* As pctl_time_format_iso8601 ("YYYY-MM-DDTHH:MM:SSZ"), the integer when
+ * the year is outside 0..9999. */
+static void ob_time(obuf *o, int64_t t) {
+  int64_t days = t / DAY, sod = t % DAY;
+  if (sod < 0) {
+    sod += DAY;
+    days--;
+  }
+  int64_t year;
+  int month, day;
+  pctl_civil_from_days(days, &year, &month, &day);
+  if (year < 0 || year > 9999) {
+    ob_i64(o, t);
+    return;
+  }
+  char *p = ob_room(o, 20);
+  put_2(p, (int)(year / 100));
+  put_2(p + 2, (int)(year % 100));
+  p[4] = '-';
+  put_2(p + 5, month);
+  p[7] = '-';
+  put_2(p + 8, day);
+  p[10] = 'T';
+  put_2(p + 11, (int)(sod / 3600));
+  p[13] = ':';
+  put_2(p + 14, (int)(sod / 60 % 60));
+  p[16] = ':';
+  put_2(p + 17, (int)(sod % 60));
+  p[19] = 'Z';
+  o->used += 20;
+}
+
+static void ob_decimal(obuf *o, int64_t v, unsigned scale) {
+  char buf[PCTL_DECIMAL_BUF + 8];
+  if (pctl_decimal_format(v, scale, buf, sizeof buf) != LP_OK) {
+    ob_i64(o, v);
+    return;
+  }
+  ob_bytes(o, buf, strlen(buf));
+}
+
+static void ob_double(obuf *o, double v) {
+  char b[PCTL_DOUBLE_BUF];
+  ob_str(o, pctl_format_double(b, v));
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+
+/* One line of identifiers.csv, sorted by the type's name, then the value
+ * (the raw bytes, or the hash's) before it is written. */
 typedef struct id_row {
   uint64_t pid;
   const char *raw;
@@ -649,8 +895,7 @@ typedef struct id_row {
   uint8_t hash[LP_IDGRAPH_HASH_SIZE];
 } id_row;
 
-static int cmp_id_rows(const void *a, const void *b) {
-  const id_row *x = a, *y = b;
+static int cmp_id_rows(const id_row *x, const id_row *y) {
   if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
   if (x->raw != NULL && y->raw != NULL) {
     size_t n = x->raw_len < y->raw_len ? x->raw_len : y->raw_len;
@@ -659,6 +904,67 @@ static int cmp_id_rows(const void *a, const void *b) {
     return x->raw_len < y->raw_len ? -1 : (x->raw_len > y->raw_len);
   }
   return memcmp(x->hash, y->hash, sizeof x->hash);
+}
+
+/* The sort key of a row: the rank in the top byte, then the first seven
+ * bytes of the value (zero-padded) or of the hash, so that key order never
+ * contradicts cmp_id_rows; equal keys are ordered by cmp_id_rows. */
+typedef struct id_key {
+  uint64_t key;
+  const id_row *row;
+} id_key;
+
+static uint64_t id_key_of(const id_row *r) {
+  const uint8_t *b = r->raw != NULL ? (const uint8_t *)r->raw : r->hash;
+  size_t n = r->raw != NULL ? r->raw_len : sizeof r->hash;
+  uint64_t k = (uint64_t)r->rank;
+  for (size_t i = 0; i < 7; i++) k = (k << 8) | (i < n ? b[i] : 0u);
+  return k;
+}
+
+static int cmp_id_keys(const void *a, const void *b) {
+  const id_key *x = a, *y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return cmp_id_rows(x->row, y->row);
+}
+
+/* LSD radix sort by key, 16-bit digits, digits every key shares skipped;
+ * then runs of equal keys by the full comparison (identifiers are
+ * distinct, so no two rows compare equal and the order is unique). */
+static int sort_id_keys(id_key *k, size_t n) {
+  id_key *tmp = malloc((n ? n : 1) * sizeof *tmp);
+  size_t *count = malloc(65536 * sizeof *count);
+  if (tmp == NULL || count == NULL) {
+    free(tmp);
+    free(count);
+    return -1;
+  }
+  id_key *src = k, *dst = tmp;
+  for (unsigned shift = 0; shift < 64; shift += 16) {
+    memset(count, 0, 65536 * sizeof *count);
+    for (size_t i = 0; i < n; i++) count[(src[i].key >> shift) & 0xFFFF]++;
+    if (n == 0 || count[(src[0].key >> shift) & 0xFFFF] == n) continue;
+    size_t sum = 0;
+    for (size_t d = 0; d < 65536; d++) {
+      size_t c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++) dst[count[(src[i].key >> shift) & 0xFFFF]++] = src[i];
+    id_key *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != k) memcpy(k, src, n * sizeof *k);
+  free(tmp);
+  free(count);
+  for (size_t i = 0; i < n;) {
+    size_t e = i + 1;
+    while (e < n && k[e].key == k[i].key) e++;
+    if (e - i > 1) qsort(k + i, e - i, sizeof *k, cmp_id_keys);
+    i = e;
+  }
+  return 0;
 }
 
 typedef struct out_state {
@@ -673,18 +979,13 @@ typedef struct out_state {
   char names[LP_IDGRAPH_MAX_TYPES][16];
 } out_state;
 
-/* Type names by id: the graph lists none, so they come from the rules and
- * the events header (every type of a store this command made); any other
- * type of a saved store prints as "typeN". */
-static void type_ranks(const lp_idgraph *g, const pctl_rules *r, out_state *o) {
+/* Type names by id (the store's registered names; "typeN" for an id it
+ * does not know) and their ranks in name order. */
+static void type_ranks(const lp_profiles *h, out_state *o) {
   for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) {
     snprintf(o->names[t], sizeof o->names[t], "type%u", (unsigned)t);
-    o->type_name[t] = o->names[t];
-  }
-  for (size_t i = 0; i < r->ntypes; i++) {
-    uint32_t id;
-    if (lp_idgraph_find_type(g, r->types[i].name, &id) == LP_OK && id < LP_IDGRAPH_MAX_TYPES)
-      o->type_name[id] = r->types[i].name;
+    const char *name = NULL;
+    o->type_name[t] = lp_profiles_type_name(h, t, &name) == LP_OK ? name : o->names[t];
   }
   for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) {
     uint32_t rank = 0;
@@ -707,54 +1008,39 @@ static int grow(void **p, size_t *cap, size_t need, size_t size) {
   return 0;
 }
 
-static void put_opt_i64(pctl_csvout *w, bool has, int64_t v) {
-  if (has) pctl_csvout_i64(w, v);
-  else pctl_csvout_str(w, "");
-}
-
-static void put_time(pctl_csvout *w, bool has, int64_t t) {
-  char buf[32];
-  if (has && pctl_time_format_iso8601(t, buf, sizeof buf) == LP_OK) pctl_csvout_str(w, buf);
-  else if (has) pctl_csvout_i64(w, t);
-  else pctl_csvout_str(w, "");
-}
-
-static void put_tag(pctl_csvout *w, const lp_tags_info *info, const lp_profiles_tag *t) {
-  char buf[PCTL_DECIMAL_BUF + 8];
+static void put_tag(obuf *w, const lp_tags_info *info, const lp_profiles_tag *t) {
   switch (t->type) {
-    case LP_TAGS_FLAG: pctl_csvout_str(w, "1"); break;
-    case LP_TAGS_STRING: pctl_csvout_field(w, t->str != NULL ? t->str : "", t->len); break;
-    case LP_TAGS_TIME: put_time(w, true, t->num); break;
-    default:
-      if (pctl_decimal_format(t->num, info->scale, buf, sizeof buf) != LP_OK)
-        snprintf(buf, sizeof buf, "%" PRId64, t->num);
-      pctl_csvout_str(w, buf);
-      break;
+    case LP_TAGS_FLAG: ob_char(w, '1'); break;
+    case LP_TAGS_STRING: ob_field(w, t->str != NULL ? t->str : "", t->len); break;
+    case LP_TAGS_TIME: ob_time(w, t->num); break;
+    default: ob_decimal(w, t->num, info->scale); break;
   }
 }
 
-static void profiles_header(pctl_csvout *w, const job *j) {
-  static const char *const head[] = {
-      "profile_id", "identifiers", "first_seen", "last_seen", "recency_days", "frequency",
-      "monetary", "r", "f", "m", "segment", "lifecycle", "p_alive", "expected_purchases",
-      "clv", "cluster"};
-  pctl_csvout_strs(w, head, PCTL_ARRAY_LEN(head));
-  for (size_t i = 0; i < j->ntags; i++) pctl_csvout_str(w, j->tag_info[i].name);
-  pctl_csvout_end_row(w);
+static void profiles_header(obuf *w, const job *j) {
+  static const char head[] =
+      "profile_id,identifiers,first_seen,last_seen,recency_days,frequency,monetary,r,f,m,"
+      "segment,lifecycle,p_alive,expected_purchases,clv,cluster";
+  ob_bytes(w, head, sizeof head - 1);
+  for (size_t i = 0; i < j->ntags; i++) {
+    ob_char(w, ',');
+    ob_str(w, j->tag_info[i].name);
+  }
+  ob_char(w, '\n');
 }
 
-static int one_profile(job *j, out_state *o, pctl_csvout *w, pctl_report *rep, const lp_rfm *rfm,
+static int one_profile(job *j, out_state *o, obuf *w, pctl_report *rep, const lp_rfm *rfm,
                        uint64_t id) {
   lp_profiles_view v = LP_PROFILES_VIEW_INIT;
   size_t ni = 0, nt = 0;
   if (lp_profiles_view_of(j->h, id, &v) != LP_OK) return store_error(j, "view");
   /* one call each while the buffers are large enough; a second after growing */
-  int rc = lp_profiles_identifiers(j->h, id, o->info, o->info_cap, &ni);
-  if (rc == LP_EBUFSIZE)
-    rc = grow((void **)&o->info, &o->info_cap, ni, sizeof *o->info) != 0
-             ? LP_ENOMEM
-             : lp_profiles_identifiers(j->h, id, o->info, o->info_cap, &ni);
-  if (rc == LP_OK) rc = lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
+  const lp_idgraph *g = lp_profiles_idgraph(j->h);
+  int rc = v.identifiers > o->info_cap &&
+                   grow((void **)&o->info, &o->info_cap, (size_t)v.identifiers, sizeof *o->info) != 0
+               ? LP_ENOMEM
+               : lp_idgraph_profile_identifiers(g, id, o->info, o->info_cap, &ni);
+  if (rc == LP_OK && v.tags > 0) rc = lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
   if (rc == LP_EBUFSIZE)
     rc = grow((void **)&o->tags, &o->tags_cap, nt, sizeof *o->tags) != 0
              ? LP_ENOMEM
@@ -774,43 +1060,50 @@ static int one_profile(job *j, out_state *o, pctl_csvout *w, pctl_report *rep, c
     memcpy(r->hash, o->info[i].hash, sizeof r->hash);
   }
   bool orders = (v.flags & LP_PROFILES_VIEW_HAS_ORDERS) != 0;
-  char money[PCTL_DECIMAL_BUF];
-  pctl_csvout_u64(w, id);
-  pctl_csvout_u64(w, v.identifiers);
-  put_time(w, orders, v.first_ts);
-  put_time(w, orders, v.last_ts);
-  put_opt_i64(w, orders, v.recency / DAY);
-  pctl_csvout_u64(w, v.orders);
-  pctl_decimal_format(v.monetary, (unsigned)j->c->decimals, money, sizeof money);
-  pctl_csvout_str(w, money);
-  put_opt_i64(w, orders, v.r);
-  put_opt_i64(w, orders, v.f);
-  put_opt_i64(w, orders, v.m);
-  pctl_csvout_str(w, orders && v.segment_name != NULL ? v.segment_name : "");
-  pctl_csvout_str(w, lp_rfm_stage_name(v.stage));
-  if (v.flags & LP_PROFILES_VIEW_HAS_CLV) {
-    pctl_csvout_double(w, v.p_alive);
-    pctl_csvout_double(w, v.expected_purchases);
-  } else {
-    pctl_csvout_str(w, "");
-    pctl_csvout_str(w, "");
-  }
-  if (v.flags & LP_PROFILES_VIEW_HAS_VALUE) pctl_csvout_double(w, v.clv);
-  else pctl_csvout_str(w, "");
-  put_opt_i64(w, (v.flags & LP_PROFILES_VIEW_HAS_CLUSTER) != 0, v.cluster);
+  ob_u64(w, id);
+  ob_char(w, ',');
+  ob_u64(w, v.identifiers);
+  ob_char(w, ',');
+  if (orders) ob_time(w, v.first_ts);
+  ob_char(w, ',');
+  if (orders) ob_time(w, v.last_ts);
+  ob_char(w, ',');
+  if (orders) ob_i64(w, v.recency / DAY);
+  ob_char(w, ',');
+  ob_u64(w, v.orders);
+  ob_char(w, ',');
+  ob_decimal(w, v.monetary, (unsigned)j->c->decimals);
+  ob_char(w, ',');
+  if (orders) ob_u64(w, v.r);
+  ob_char(w, ',');
+  if (orders) ob_u64(w, v.f);
+  ob_char(w, ',');
+  if (orders) ob_u64(w, v.m);
+  ob_char(w, ',');
+  if (orders && v.segment_name != NULL) ob_str(w, v.segment_name);
+  ob_char(w, ',');
+  ob_str(w, lp_rfm_stage_name(v.stage));
+  ob_char(w, ',');
+  if (v.flags & LP_PROFILES_VIEW_HAS_CLV) ob_double(w, v.p_alive);
+  ob_char(w, ',');
+  if (v.flags & LP_PROFILES_VIEW_HAS_CLV) ob_double(w, v.expected_purchases);
+  ob_char(w, ',');
+  if (v.flags & LP_PROFILES_VIEW_HAS_VALUE) ob_double(w, v.clv);
+  ob_char(w, ',');
+  if (v.flags & LP_PROFILES_VIEW_HAS_CLUSTER) ob_u64(w, v.cluster);
   size_t t = 0;
   for (size_t k = 0; k < j->ntags; k++) {
+    ob_char(w, ',');
     while (t < nt && o->tags[t].tag_id < j->tag_ids[k]) t++;
     if (t < nt && o->tags[t].tag_id == j->tag_ids[k]) {
       put_tag(w, &j->tag_info[k], &o->tags[t]);
       pctl_report_add_tag(rep, k);
-    } else {
-      pctl_csvout_str(w, "");
     }
   }
-  pctl_csvout_end_row(w);
-  uint32_t later = LP_RFM_STAGE_NONE;
-  if (lp_rfm_stage_of(rfm, id, j->c->as_of + j->c->drift_days * DAY, &later) != LP_OK)
+  ob_char(w, '\n');
+  /* a profile without orders is a prospect at any time */
+  uint32_t later = v.stage;
+  if (orders && lp_rfm_stage_of(rfm, id, j->c->as_of + j->c->drift_days * DAY, &later) != LP_OK)
     later = v.stage;
   pctl_report_add(rep, &v, v.identifiers, later);
   return PCTL_EXIT_OK;
@@ -821,33 +1114,56 @@ static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
 }
 
 static int write_identifiers(out_state *o, const char *path) {
-  qsort(o->rows, o->nrows, sizeof *o->rows, cmp_id_rows);
-  pctl_csvout w;
-  if (pctl_csvout_open(&w, path) != PCTL_EXIT_OK) return PCTL_EXIT_FAILURE;
-  static const char *const head[] = {"type", "value", "profile_id"};
-  pctl_csvout_strs(&w, head, PCTL_ARRAY_LEN(head));
-  pctl_csvout_end_row(&w);
-  static const char digits[] = "0123456789abcdef";
-  uint32_t by_rank[LP_IDGRAPH_MAX_TYPES] = {0};
-  for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) by_rank[o->rank[t]] = t;
-  for (size_t i = 0; i < o->nrows; i++) {
-    const id_row *r = &o->rows[i];
-    pctl_csvout_str(&w, o->type_name[by_rank[r->rank]]);
-    if (r->raw != NULL) {
-      pctl_csvout_field(&w, r->raw, r->raw_len);
-    } else {
-      char hex[2 * LP_IDGRAPH_HASH_SIZE + 1];
-      for (size_t b = 0; b < LP_IDGRAPH_HASH_SIZE; b++) {
-        hex[2 * b] = digits[r->hash[b] >> 4];
-        hex[2 * b + 1] = digits[r->hash[b] & 15];
-      }
-      hex[2 * LP_IDGRAPH_HASH_SIZE] = '\0';
-      pctl_csvout_str(&w, hex);
-    }
-    pctl_csvout_u64(&w, r->pid);
-    pctl_csvout_end_row(&w);
+  id_key *keys = malloc((o->nrows ? o->nrows : 1) * sizeof *keys);
+  for (size_t i = 0; keys != NULL && i < o->nrows; i++) {
+    keys[i].key = id_key_of(&o->rows[i]);
+    keys[i].row = &o->rows[i];
   }
-  return pctl_csvout_close(&w);
+  if (keys == NULL || sort_id_keys(keys, o->nrows) != 0) {
+    free(keys);
+    pctl_error("output: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  obuf w;
+  if (ob_open(&w, path) != PCTL_EXIT_OK) {
+    free(keys);
+    return PCTL_EXIT_FAILURE;
+  }
+  static const char head[] = "type,value,profile_id\n";
+  ob_bytes(&w, head, sizeof head - 1);
+  /* the type names as fields (quoted if need be), by rank */
+  char names[LP_IDGRAPH_MAX_TYPES][2 * LP_IDGRAPH_MAX_TYPE_NAME_LEN + 4];
+  size_t name_len[LP_IDGRAPH_MAX_TYPES];
+  for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) {
+    obuf nb = {NULL, NULL, 0, 0, names[o->rank[t]]};
+    ob_str(&nb, o->type_name[t]);
+    name_len[o->rank[t]] = nb.used;
+  }
+  static const char hexdigits[] = "0123456789abcdef";
+  /* the rows are read in sorted order, far apart in memory: fetched some
+   * rows ahead so the misses overlap */
+  enum { AHEAD = 16 };
+  for (size_t i = 0; i < o->nrows; i++) {
+    if (i + AHEAD < o->nrows) PREFETCH(keys[i + AHEAD].row);
+    const id_row *r = keys[i].row;
+    ob_bytes(&w, names[r->rank], name_len[r->rank]);
+    ob_char(&w, ',');
+    if (r->raw != NULL) {
+      ob_field(&w, r->raw, r->raw_len);
+    } else {
+      char *p = ob_room(&w, 2 * LP_IDGRAPH_HASH_SIZE);
+      for (size_t b = 0; b < LP_IDGRAPH_HASH_SIZE; b++) {
+        p[2 * b] = hexdigits[r->hash[b] >> 4];
+        p[2 * b + 1] = hexdigits[r->hash[b] & 15];
+      }
+      w.used += 2 * LP_IDGRAPH_HASH_SIZE;
+    }
+    ob_char(&w, ',');
+    ob_u64(&w, r->pid);
+    ob_char(&w, '\n');
+  }
+  free(keys);
+  return ob_close(&w);
 }
 
 /* Saved through a temporary file and renamed, so a failed save never
@@ -890,7 +1206,7 @@ int pctl_run_load_state(lp_profiles *h, const char *path) {
   return PCTL_EXIT_OK;
 }
 
-static int write_outputs(job *j, const pctl_rules *rules) {
+static int write_outputs(job *j) {
   const pctl_run_config *c = j->c;
   char path[4200];
   pctl_report rep;
@@ -925,34 +1241,41 @@ static int write_outputs(job *j, const pctl_rules *rules) {
   lap(j, "view with the models");
   const lp_rfm *rfm = NULL;
   if (st == PCTL_EXIT_OK && lp_profiles_rfm_view(j->h, &rfm) != LP_OK) st = store_error(j, "rfm view");
-  type_ranks(lp_profiles_idgraph(j->h), rules, &o);
+  type_ranks(j->h, &o);
+  /* the identifier rows at their final size (the graph's count) */
   if (grow((void **)&o.info, &o.info_cap, 64, sizeof *o.info) != 0 ||
-      grow((void **)&o.tags, &o.tags_cap, 64, sizeof *o.tags) != 0) {
+      grow((void **)&o.tags, &o.tags_cap, 64, sizeof *o.tags) != 0 ||
+      grow((void **)&o.rows, &o.cap, (size_t)rep.identity.identifiers + 1, sizeof *o.rows) != 0) {
     pctl_error("output: %s", strerror(ENOMEM));
     st = PCTL_EXIT_FAILURE;
   }
-  pctl_csvout w;
+  obuf w;
   path_in(path, sizeof path, c->out_dir, "profiles.csv");
-  if (st == PCTL_EXIT_OK) st = pctl_csvout_open(&w, path);
+  if (st == PCTL_EXIT_OK) st = ob_open(&w, path);
   if (st == PCTL_EXIT_OK) {
     profiles_header(&w, j);
-    uint64_t id = 0;
-    for (;;) {
-      int rc = lp_profiles_next(j->h, id, &id);
-      if (rc == LP_ENOTFOUND) break;
-      if (rc != LP_OK) {
-        st = store_error(j, "profiles");
-        break;
-      }
-      st = one_profile(j, &o, &w, &rep, rfm, id);
-      if (st != PCTL_EXIT_OK) break;
+    /* the profiles in ascending id order, as lp_profiles_next() gives
+     * them, in one call instead of one search each */
+    size_t np = 0;
+    uint64_t *pids = NULL;
+    const lp_idgraph *g = lp_profiles_idgraph(j->h);
+    if (lp_idgraph_profiles(g, NULL, 0, &np) != LP_OK ||
+        (pids = malloc((np ? np : 1) * sizeof *pids)) == NULL ||
+        lp_idgraph_profiles(g, pids, np, &np) != LP_OK) {
+      pctl_error("profiles: %s", pids == NULL ? strerror(ENOMEM) : lp_idgraph_errmsg(g));
+      st = PCTL_EXIT_FAILURE;
     }
-    int cst = pctl_csvout_close(&w);
+    for (size_t i = 0; st == PCTL_EXIT_OK && i < np; i++)
+      st = one_profile(j, &o, &w, &rep, rfm, pids[i]);
+    free(pids);
+    int cst = ob_close(&w);
     if (st == PCTL_EXIT_OK) st = cst;
   }
   lap(j, "profiles.csv");
   path_in(path, sizeof path, c->out_dir, "identifiers.csv");
   if (st == PCTL_EXIT_OK) st = write_identifiers(&o, path);
+  free(o.rows); /* before the save, which needs memory of its own */
+  o.rows = NULL;
   lap(j, "identifiers.csv");
   path_in(path, sizeof path, c->out_dir, "state.lps");
   if (st == PCTL_EXIT_OK) st = pctl_run_save_state(j->h, path);
@@ -1043,7 +1366,7 @@ int pctl_run_job(const pctl_run_config *c) {
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j.h) != LP_OK) st = store_error(&j, "view");
   lap(&j, "view");
   if (st == PCTL_EXIT_OK) st = fit_models(&j);
-  if (st == PCTL_EXIT_OK) st = write_outputs(&j, &rules);
+  if (st == PCTL_EXIT_OK) st = write_outputs(&j);
   if (c->timings) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)

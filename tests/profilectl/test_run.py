@@ -5,7 +5,8 @@ A hand-made case whose figures are worked out in the comments, then the
 demo generator's data: determinism, the daily increment (one run over
 day 1 + day 2 gives the same bytes as day 1 then --state + day 2, by date
 and by an arbitrary split of the rows), header-only inputs, tags from a
-taxonomy and facts, erasure (the person leaves every output and the saved
+taxonomy and facts, rule-computed tags checked against the rules evaluated
+in Python over the profiles' columns, erasure (the person leaves every output and the saved
 bytes, and a replay of the inputs cannot bring them back), exit codes.
 
 Usage: test_run.py PROFILECTL
@@ -240,6 +241,60 @@ r = run("x", EV, OR, "--taxonomy", tax, "--facts", bad_f)
 check(r.returncode == 1 and "bad.csv:2:" in r.stderr, "an unknown tag in the facts names FILE:LINE")
 thtml = read_bytes("tags", "report.html").decode("utf-8")
 check("vip" in thtml and "ltv_band" in thtml, "the report's tag coverage names the tags")
+
+# ---- rule-computed tags: over the view's attributes and over a host-set tag ----
+rtax = write("rules/taxonomy.ini",
+             "[tag vip]\ntype = flag\n\n"
+             "[tag regular]\ntype = flag\nrule = frequency >= 2 and recency_days < 120\n\n"
+             "[tag vip_spender]\ntype = flag\nrule = vip and monetary > 50\n\n"
+             "[tag champion]\ntype = flag\nrule = segment == \"champions\" or r == 5\n\n"
+             "[tag lapsing_vip]\ntype = flag\nrule = vip and not regular\n")
+with open(OR, newline="") as f:
+    some = list(csv.DictReader(f))[:40:2]
+rfacts = write("rules/facts.csv", "id_type,id,tag,value,expires_at\n" +
+               "".join(f"{o['id_type']},{o['id']},vip,1,\n" for o in some))
+r = run("rules", EV, OR, "--taxonomy", rtax, "--facts", rfacts)
+check(r.returncode == 0, "run with rule-computed tags exits 0")
+rrows = table("rules")
+check(list(rrows[0].keys())[-5:] == ["vip", "regular", "vip_spender", "champion", "lapsing_vip"],
+      "rule-computed tags get columns too, in taxonomy order")
+
+
+def num(x):
+    return float(x) if x != "" else None
+
+
+def expect(x):
+    freq, rec, mon, r_ = num(x["frequency"]), num(x["recency_days"]), num(x["monetary"]), x["r"]
+    vip = x["vip"] == "1"
+    regular = freq is not None and freq >= 2 and rec is not None and rec < 120
+    return {"regular": regular, "vip_spender": vip and mon is not None and mon > 50,
+            "champion": x["segment"] == "champions" or r_ == "5",
+            "lapsing_vip": vip and not regular}
+
+
+bad = [x["profile_id"] for x in rrows
+       if any((x[k] == "1") != v for k, v in expect(x).items())]
+check(not bad, f"every computed value equals the rule evaluated here over the profile's columns "
+               f"({len(bad)} differ)")
+counts = {k: sum(1 for x in rrows if x[k] == "1") for k in ("vip", "regular", "vip_spender",
+                                                             "champion", "lapsing_vip")}
+check(all(counts[k] > 0 for k in counts) and counts["vip_spender"] < counts["vip"],
+      f"the rules select some profiles, not all ({counts})")
+check(all(x[k] in ("", "1") for x in rrows for k in counts), "flag cells are 1 or empty")
+r = run("rules-d1", path("d1e.csv"), path("d1o.csv"), "--taxonomy", rtax, as_of="2024-12-01")
+r = run("rules-d2", path("d2e.csv"), path("d2o.csv"), "--taxonomy", rtax, "--facts", rfacts,
+        "--state", path("rules-d1", "state.lps"))
+check(r.returncode == 0 and same_outputs("rules-d2", "rules"),
+      "rule tags: day 1 then --state + day 2 gives the bytes of one run over both")
+bad_rf = write("rules/bad_facts.csv", "id_type,id,tag,value,expires_at\n"
+               f"{some[0]['id_type']},{some[0]['id']},regular,1,\n")
+r = run("x", EV, OR, "--taxonomy", rtax, "--facts", bad_rf)
+check(r.returncode == 1 and "bad_facts.csv:2:" in r.stderr and "rule" in r.stderr,
+      "a fact for a rule-computed tag names FILE:LINE")
+bad_rule = write("rules/bad_rule.ini", "[tag x]\ntype = flag\nrule = nosuch > 1\n")
+r = run("x", EV, OR, "--taxonomy", bad_rule)
+check(r.returncode == 1 and "bad_rule.ini" in r.stderr, "a rule over an unknown name is a data error")
 
 # ---- forget ----
 r = run("raw", EV, OR, "--raw")

@@ -4,11 +4,13 @@
  * from the same initial centroids; time to convergence and per iteration, library memory per row, peak RSS; then
  * scikit-learn on the same problem (same data, same start, one thread)
  * when it is installed. One JSON object per line. `--quick` runs a small
- * size without scikit-learn.
+ * size without scikit-learn; `--grid` times Lloyd, Hamerly and Yinyang
+ * over a grid of (n, d, k) (the `auto` rule's measurements).
  * SPDX-License-Identifier: MIT
  */
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "../bench_util.h"
 #include "core/rng.h"
@@ -41,7 +43,7 @@ static void count_free(void *ud, void *p, size_t n) {
 static void make_data(double *x, size_t n, size_t d) {
   lp_rng r;
   lp_rng_seed(&r, 2024);
-  double centres[64 * 8];
+  double centres[64 * 32]; /* d <= 32 */
   for (size_t i = 0; i < 64 * d; i++) centres[i] = 100.0 * lp_rng_double(&r);
   for (size_t i = 0; i < n; i++) {
     size_t g = (size_t)lp_rng_below(&r, 64);
@@ -57,8 +59,9 @@ static void make_data(double *x, size_t n, size_t d) {
 }
 
 static const char *algo_name(uint32_t a, int exact) {
-  static const char *names[] = {"auto", "lloyd", "hamerly", "minibatch"};
-  static const char *exact_names[] = {"auto-exact", "lloyd-exact", "hamerly-exact", "minibatch"};
+  static const char *names[] = {"auto", "lloyd", "hamerly", "minibatch", "yinyang"};
+  static const char *exact_names[] = {"auto-exact", "lloyd-exact", "hamerly-exact", "minibatch",
+                                      "yinyang-exact"};
   return exact ? exact_names[a] : names[a];
 }
 
@@ -99,7 +102,66 @@ static void run_sklearn(const double *x, const double *init, const uint32_t *lab
   remove(dir);
 }
 
+/* CPU seconds of the process (the machine is shared: wall time varies). */
+static double cpu_now(void) { return (double)clock() / CLOCKS_PER_SEC; }
+
+/* --grid: Lloyd, Hamerly and Yinyang (and auto) per (n, d, k), the same
+ * start and data for each, 100 iterations at most, tolerance 1e-4: the
+ * measurements behind the `auto` rule (docs/kmeans.md). One JSON line per
+ * fit, CPU seconds; every exact algorithm must give Lloyd's labels. */
+static int run_grid(void) {
+  static const size_t ns[] = {20000, 200000}, ds[] = {2, 8, 32};
+  static const size_t ks[] = {4, 8, 16, 32, 64, 128, 256};
+  static const uint32_t algos[] = {LP_KMEANS_ALGO_LLOYD, LP_KMEANS_ALGO_HAMERLY,
+                                   LP_KMEANS_ALGO_YINYANG, LP_KMEANS_ALGO_AUTO};
+  const size_t nmax = 200000, dmax = 32, kmax = 256;
+  double *x = malloc(nmax * dmax * sizeof(double)), *init = malloc(kmax * dmax * sizeof(double));
+  uint32_t *ref = malloc(nmax * sizeof(uint32_t)), *labels = malloc(nmax * sizeof(uint32_t));
+  if (x == NULL || init == NULL || ref == NULL || labels == NULL) return 1;
+  int ok = 1;
+  for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+      const size_t n = ns[ni], d = ds[di];
+      make_data(x, n, d);
+      for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        const size_t k = ks[ki];
+        lp_rng r;
+        lp_rng_seed(&r, 7 + k);
+        for (size_t j = 0; j < k; j++)
+          memcpy(init + j * d, x + (size_t)lp_rng_below(&r, n) * d, d * sizeof(double));
+        for (size_t ai = 0; ai < sizeof algos / sizeof algos[0]; ai++) {
+          lp_kmeans *h;
+          if (lp_kmeans_create(NULL, &h) != LP_OK) return 1;
+          ok &= lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, algos[ai]) == LP_OK;
+          ok &= lp_kmeans_set_int(h, LP_KMEANS_MAX_ITER, 100) == LP_OK;
+          ok &= lp_kmeans_set_init_centroids(h, init, k, d) == LP_OK;
+          double c0 = cpu_now(), t0 = bench_now();
+          ok &= lp_kmeans_fit(h, x, n, d, NULL) == LP_OK;
+          double c = cpu_now() - c0, t = bench_now() - t0;
+          size_t got = 0, same = 0;
+          uint32_t *l = ai == 0 ? ref : labels;
+          ok &= lp_kmeans_labels(h, l, n, &got) == LP_OK;
+          for (size_t i = 0; i < got; i++) same += l[i] == ref[i];
+          ok &= same == n;
+          printf("{\"bench\":\"kmeans-grid\",\"algorithm\":\"%s\",\"used\":\"%s\","
+                 "\"n\":%zu,\"d\":%zu,\"k\":%zu,\"cpu_s\":%.4f,\"wall_s\":%.4f,"
+                 "\"n_iter\":%u,\"labels_equal_to_lloyd\":%d}\n",
+                 algo_name(algos[ai], 0), algo_name(lp_kmeans_algorithm_used(h), 0), n, d, k, c,
+                 t, lp_kmeans_n_iter(h), same == n);
+          fflush(stdout);
+          lp_kmeans_free(h);
+        }
+      }
+    }
+  free(x);
+  free(init);
+  free(ref);
+  free(labels);
+  return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--grid") == 0) return run_grid();
   const int quick = bench_quick(argc, argv);
   const size_t n = quick ? 20000 : 1000000, d = 8;
   const size_t ks_full[] = {8, 32, 128}, ks_quick[] = {8};
@@ -123,6 +185,7 @@ int main(int argc, char **argv) {
       int exact;
     } runs[] = {{LP_KMEANS_ALGO_LLOYD, 0},
                 {LP_KMEANS_ALGO_HAMERLY, 0},
+                {LP_KMEANS_ALGO_YINYANG, 0},
                 {LP_KMEANS_ALGO_MINIBATCH, 0},
                 {LP_KMEANS_ALGO_LLOYD, 1},
                 {LP_KMEANS_ALGO_HAMERLY, 1}};

@@ -75,11 +75,15 @@ static inline km_sv2 km_sil_sqrt2(km_sv2 v) {
   return r;
 #endif
 }
+#endif
 
 /* acc[q] += sqrt(dist2(row q of the block, xs row b)) for b in [from, to),
- * in b order; the block holds KM_SIL_ROWS rows column-major. */
+ * in b order; the block holds KM_SIL_ROWS rows column-major. With col,
+ * also col[b - from] += the same values of the first `lanes` rows, in
+ * lane order (the symmetric pass: the distance from b to each of them). */
+#if defined(__GNUC__) && !defined(KM_SCALAR_ONLY)
 static void km_sil_sums(const double *blk, const double *xs, size_t from, size_t to, size_t d,
-                        double *acc) {
+                        double *acc, double *col, size_t lanes) {
   km_sv2 a0 = km_sil_load2(acc), a1 = km_sil_load2(acc + 2);
   for (size_t b = from; b < to; b++) {
     const double *xb = xs + b * d;
@@ -91,15 +95,23 @@ static void km_sil_sums(const double *blk, const double *xs, size_t from, size_t
       s0 += u0 * u0;
       s1 += u1 * u1;
     }
-    a0 += km_sil_sqrt2(s0);
-    a1 += km_sil_sqrt2(s1);
+    const km_sv2 r0 = km_sil_sqrt2(s0), r1 = km_sil_sqrt2(s1);
+    a0 += r0;
+    a1 += r1;
+    if (col != NULL) {
+      double r[KM_SIL_ROWS], c = col[b - from];
+      memcpy(r, &r0, sizeof r0);
+      memcpy(r + 2, &r1, sizeof r1);
+      for (size_t q = 0; q < lanes; q++) c += r[q];
+      col[b - from] = c;
+    }
   }
   memcpy(acc, &a0, sizeof a0);
   memcpy(acc + 2, &a1, sizeof a1);
 }
 #else
 static void km_sil_sums(const double *blk, const double *xs, size_t from, size_t to, size_t d,
-                        double *acc) {
+                        double *acc, double *col, size_t lanes) {
   for (size_t b = from; b < to; b++) {
     const double *xb = xs + b * d;
     double s[KM_SIL_ROWS] = {0};
@@ -109,21 +121,32 @@ static void km_sil_sums(const double *blk, const double *xs, size_t from, size_t
         s[q] += u * u;
       }
     for (size_t q = 0; q < KM_SIL_ROWS; q++) acc[q] += sqrt(s[q]);
+    if (col != NULL)
+      for (size_t q = 0; q < lanes; q++) col[b - from] += sqrt(s[q]);
   }
 }
 #endif
 
+/* The symmetric pass keeps every row's k sums: used while m x k is at most
+ * this many (32 MB), else the pass by rows (twice the distances). */
+#define KM_SIL_SYM_CELLS ((size_t)1 << 22)
+
 /* The scratch of one silhouette: sample rows, their copy grouped by
  * cluster (within a cluster in row order), cluster offsets into it, the
- * block of rows whose sums are taken, per-cluster sums for the block. */
+ * block of rows whose sums are taken, per-cluster sums (of the block, or
+ * of every row in the symmetric pass, with each sample row's grouped
+ * position and a column of sums for one cluster's rows). */
 typedef struct km_sil {
-  uint32_t *rows;   /* m, or NULL for every row */
-  uint64_t *count;  /* k */
-  size_t *off;      /* k + 1 */
-  double *xs;       /* m x d */
-  double *blk;      /* KM_SIL_ROWS x d */
-  double *dsum;     /* KM_SIL_ROWS x k */
-  size_t m, k, d;
+  uint32_t *rows;  /* m, or NULL for every row */
+  uint64_t *count; /* k */
+  size_t *off;     /* k + 1 */
+  double *xs;      /* m x d */
+  double *blk;     /* KM_SIL_ROWS x d */
+  double *dsum;    /* KM_SIL_ROWS x k, or m x k (symmetric) */
+  uint32_t *where; /* m (symmetric), else NULL */
+  double *col;     /* m (symmetric), else NULL */
+  size_t m, k, d, dsum_len;
+  bool sym;
 } km_sil;
 
 static void km_sil_free(const lp_mem *mem, km_sil *s) {
@@ -132,71 +155,126 @@ static void km_sil_free(const lp_mem *mem, km_sil *s) {
   lp_mem_free_array(mem, s->off, s->k + 1, sizeof(size_t));
   lp_mem_free_array(mem, s->xs, s->m * s->d, sizeof(double));
   lp_mem_free_array(mem, s->blk, KM_SIL_ROWS * s->d, sizeof(double));
-  lp_mem_free_array(mem, s->dsum, KM_SIL_ROWS * s->k, sizeof(double));
+  lp_mem_free_array(mem, s->dsum, s->dsum_len, sizeof(double));
+  lp_mem_free_array(mem, s->where, s->sym ? s->m : 0, sizeof(uint32_t));
+  lp_mem_free_array(mem, s->col, s->sym ? s->m : 0, sizeof(double));
 }
 
 static int km_sil_alloc(const lp_mem *mem, km_sil *s, size_t n) {
   int rc;
   size_t md = s->m * s->d; /* m <= n and n x d does not overflow */
+  /* m x k <= KM_SIL_SYM_CELLS when symmetric, so no overflow either. */
+  s->dsum_len = (s->sym ? s->m : KM_SIL_ROWS) * s->k;
   if ((rc = lp_mem_alloc_array(mem, s->k, sizeof(uint64_t), (void **)&s->count)) != LP_OK ||
       (rc = lp_mem_alloc_array(mem, s->k + 1, sizeof(size_t), (void **)&s->off)) != LP_OK ||
       (rc = lp_mem_alloc_array(mem, md, sizeof(double), (void **)&s->xs)) != LP_OK ||
       (rc = lp_mem_alloc_array(mem, KM_SIL_ROWS * s->d, sizeof(double), (void **)&s->blk)) !=
           LP_OK ||
-      (rc = lp_mem_alloc_array(mem, KM_SIL_ROWS * s->k, sizeof(double), (void **)&s->dsum)) !=
-          LP_OK ||
+      (rc = lp_mem_alloc_array(mem, s->dsum_len, sizeof(double), (void **)&s->dsum)) != LP_OK ||
+      (s->sym &&
+       ((rc = lp_mem_alloc_array(mem, s->m, sizeof(uint32_t), (void **)&s->where)) != LP_OK ||
+        (rc = lp_mem_alloc_array(mem, s->m, sizeof(double), (void **)&s->col)) != LP_OK)) ||
       (s->m < n &&
        (rc = lp_mem_alloc_array(mem, s->m, sizeof(uint32_t), (void **)&s->rows)) != LP_OK))
     return rc;
   return LP_OK;
 }
 
-/* For each row a (in sample order) the sums over the sample's rows b of
- * each cluster, in row order, of sqrt(dist2(a, b)) — the same additions
- * in the same order as the plain double loop over b, so the same bits —
- * then (b - a) / max(a, b) added to the total in sample order. */
-static double km_sil_total(const km_sil *s, const double *x, const uint32_t *labels) {
+/* Load rows (pointers, KM_SIL_ROWS of them) into the column-major block. */
+static void km_sil_block(const km_sil *s, const double *const *r) {
+  for (size_t q = 0; q < KM_SIL_ROWS; q++)
+    for (size_t t = 0; t < s->d; t++) s->blk[t * KM_SIL_ROWS + q] = r[q][t];
+}
+
+/* One row's (b - a) / max(a, b) from its per-cluster sums, into *total
+ * (nothing for a singleton, or when a = b = 0). */
+static void km_sil_score(const km_sil *s, const double *dsum, uint32_t own, double *total) {
+  if (s->count[own] <= 1) return; /* a singleton's silhouette is 0 */
+  double intra = dsum[own] / (double)(s->count[own] - 1), nearest = HUGE_VAL;
+  for (size_t j = 0; j < s->k; j++) {
+    if (j == own || s->count[j] == 0) continue;
+    double v = dsum[j] / (double)s->count[j];
+    if (v < nearest) nearest = v;
+  }
+  double den = intra > nearest ? intra : nearest;
+  if (den > 0.0) *total += (nearest - intra) / den;
+}
+
+/* By rows: for each block of sample rows a (in sample order) the sums
+ * over the rows b of each cluster, in row order, of sqrt(dist2(a, b)) —
+ * the additions of the plain loop over b, in its order, so its bits. */
+static double km_sil_by_rows(const km_sil *s, const double *x, const uint32_t *labels) {
   const size_t m = s->m, k = s->k, d = s->d;
   double total = 0.0;
   for (size_t a0 = 0; a0 < m; a0 += KM_SIL_ROWS) {
     size_t lanes = m - a0 < KM_SIL_ROWS ? m - a0 : KM_SIL_ROWS;
     size_t idx[KM_SIL_ROWS];
+    const double *r[KM_SIL_ROWS];
     for (size_t q = 0; q < KM_SIL_ROWS; q++) {
       size_t a = a0 + (q < lanes ? q : lanes - 1); /* padding lanes repeat a row */
       idx[q] = s->rows != NULL ? s->rows[a] : a;
-      for (size_t t = 0; t < d; t++) s->blk[t * KM_SIL_ROWS + q] = x[idx[q] * d + t];
+      r[q] = x + idx[q] * d;
     }
+    km_sil_block(s, r);
     for (size_t j = 0; j < k; j++) {
       double acc[KM_SIL_ROWS] = {0};
-      km_sil_sums(s->blk, s->xs, s->off[j], s->off[j + 1], d, acc);
+      km_sil_sums(s->blk, s->xs, s->off[j], s->off[j + 1], d, acc, NULL, 0);
       for (size_t q = 0; q < KM_SIL_ROWS; q++) s->dsum[q * k + j] = acc[q];
     }
-    for (size_t q = 0; q < lanes; q++) {
-      const double *dsum = s->dsum + q * k;
-      uint32_t own = labels[idx[q]];
-      if (s->count[own] <= 1) continue; /* a singleton's silhouette is 0 */
-      double intra = dsum[own] / (double)(s->count[own] - 1), nearest = HUGE_VAL;
-      for (size_t j = 0; j < k; j++) {
-        if (j == own || s->count[j] == 0) continue;
-        double v = dsum[j] / (double)s->count[j];
-        if (v < nearest) nearest = v;
-      }
-      double den = intra > nearest ? intra : nearest;
-      if (den > 0.0) total += (nearest - intra) / den;
-    }
+    for (size_t q = 0; q < lanes; q++) km_sil_score(s, s->dsum + q * k, labels[idx[q]], &total);
   }
   return total;
 }
 
-int lp_kmeans_silhouette(const lp_kmeans *h, const double *x, size_t n, size_t d,
-                         const uint32_t *labels, size_t k, size_t sample_size, uint64_t seed,
-                         double *out) {
+/* Symmetric: every pair of clusters c1 <= c2 once. Rows of c1 in blocks
+ * (in row order) against the rows b of c2 in row order give the sums of
+ * c1's rows over c2 (block lanes, b in order) and, for c1 < c2, the sums
+ * of c2's rows over c1 (col[b], rows of c1 in order): both the additions
+ * of the plain loop in its order, since dist2(a, b) and dist2(b, a) are
+ * the same bits. Then the scores in sample order. */
+static double km_sil_symmetric(const km_sil *s, const uint32_t *labels) {
+  const size_t m = s->m, k = s->k, d = s->d;
+  memset(s->dsum, 0, m * k * sizeof(double));
+  for (size_t c1 = 0; c1 < k; c1++) {
+    for (size_t c2 = c1; c2 < k; c2++) {
+      const size_t b0 = s->off[c2], b1 = s->off[c2 + 1], e1 = s->off[c1 + 1];
+      if (b0 == b1 || s->off[c1] == e1) continue;
+      double *col = c2 > c1 ? s->col : NULL;
+      if (col != NULL) memset(col, 0, (b1 - b0) * sizeof(double));
+      for (size_t a0 = s->off[c1]; a0 < e1; a0 += KM_SIL_ROWS) {
+        size_t lanes = e1 - a0 < KM_SIL_ROWS ? e1 - a0 : KM_SIL_ROWS;
+        const double *r[KM_SIL_ROWS];
+        for (size_t q = 0; q < KM_SIL_ROWS; q++)
+          r[q] = s->xs + (a0 + (q < lanes ? q : lanes - 1)) * d;
+        km_sil_block(s, r);
+        double acc[KM_SIL_ROWS] = {0};
+        km_sil_sums(s->blk, s->xs, b0, b1, d, acc, col, lanes);
+        for (size_t q = 0; q < lanes; q++) s->dsum[(a0 + q) * k + c2] = acc[q];
+      }
+      if (col != NULL)
+        for (size_t b = b0; b < b1; b++) s->dsum[b * k + c1] = col[b - b0];
+    }
+  }
+  double total = 0.0;
+  for (size_t a = 0; a < m; a++) {
+    size_t i = s->rows != NULL ? s->rows[a] : a;
+    km_sil_score(s, s->dsum + (size_t)s->where[a] * k, labels[i], &total);
+  }
+  return total;
+}
+
+int km_silhouette(const lp_kmeans *h, const double *x, size_t n, size_t d,
+                  const uint32_t *labels, size_t k, size_t sample_size, uint64_t seed,
+                  int mode, double *out) {
   int rc = km_metric_args(h, "lp_kmeans_silhouette", x, n, d, labels, k, out);
   if (rc != LP_OK) return rc;
   km_sil s = {0};
   s.m = sample_size == 0 || sample_size >= n ? n : sample_size;
   s.k = k;
   s.d = d;
+  s.sym = mode == KM_SIL_SYMMETRIC ||
+          (mode == KM_SIL_AUTO && s.m <= KM_SIL_SYM_CELLS / k);
+  if (s.sym && s.m > KM_SIL_SYM_CELLS / k) s.sym = false; /* the memory cap holds */
   if ((rc = km_sil_alloc(&h->mem, &s, n)) != LP_OK) {
     rc = lp_error_set(KM_ERR(h), rc, "silhouette: out of memory");
     goto done;
@@ -226,14 +304,21 @@ int lp_kmeans_silhouette(const lp_kmeans *h, const double *x, size_t n, size_t d
     size_t i = s.rows != NULL ? s.rows[a] : a;
     size_t pos = s.off[labels[i]]++;
     memcpy(s.xs + pos * d, x + i * d, d * sizeof(double));
+    if (s.sym) s.where[a] = (uint32_t)pos;
   }
   /* The cursors now sit at each cluster's end: shift back to starts. */
   for (size_t j = k; j > 0; j--) s.off[j] = s.off[j - 1];
   s.off[0] = 0;
-  *out = km_sil_total(&s, x, labels) / (double)m;
+  *out = (s.sym ? km_sil_symmetric(&s, labels) : km_sil_by_rows(&s, x, labels)) / (double)m;
 done:
   km_sil_free(&h->mem, &s);
   return rc;
+}
+
+int lp_kmeans_silhouette(const lp_kmeans *h, const double *x, size_t n, size_t d,
+                         const uint32_t *labels, size_t k, size_t sample_size, uint64_t seed,
+                         double *out) {
+  return km_silhouette(h, x, n, d, labels, k, sample_size, seed, KM_SIL_AUTO, out);
 }
 
 /* Cluster means (unweighted) and sizes. */

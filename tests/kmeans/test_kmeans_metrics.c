@@ -20,6 +20,7 @@
 #include "harness/lp_test.h"
 #include "km_test_data.h"
 #include "kmeans/check.h"
+#include "kmeans/metrics.h"
 
 static void metrics_match_sklearn(void **state) {
   (void)state;
@@ -212,7 +213,7 @@ static void silhouette_equals_the_plain_loop(void **state) {
     km_make_blobs(x, n, d, 3 + seed % 5, seed + 50, 9.0);
     if (seed % 3 == 0)
       for (size_t i = 0; i < n * d; i++) x[i] = floor(x[i] / 5.0); /* duplicates */
-    for (size_t i = 0; i < n; i++) labels[i] = (uint32_t)((i * 7 + seed * (i % 5)) % k);
+    for (size_t i = 0; i < n; i++) labels[i] = (uint32_t)((i * 7 + i / 3 + seed) % k);
     if (k > 3) {
       for (size_t i = 0; i < n; i++)
         if (labels[i] == 1) labels[i] = 0; /* cluster 1 empty */
@@ -221,6 +222,19 @@ static void silhouette_equals_the_plain_loop(void **state) {
     double got, want = plain_silhouette(x, n, d, labels, k + 2); /* two more, empty */
     assert_int_equal(lp_kmeans_silhouette(h, x, n, d, labels, k + 2, 0, 0, &got), LP_OK);
     assert_memory_equal(&got, &want, sizeof got);
+    /* Both passes (the public call takes the symmetric one here). */
+    for (int mode = KM_SIL_BY_ROWS; mode <= KM_SIL_SYMMETRIC; mode++) {
+      got = -1.0;
+      assert_int_equal(km_silhouette(h, x, n, d, labels, k + 2, 0, 0, mode, &got), LP_OK);
+      assert_memory_equal(&got, &want, sizeof got);
+    }
+    /* A sample: both passes agree bit for bit. */
+    double s1 = -1.0, s2 = -2.0;
+    assert_int_equal(km_silhouette(h, x, n, d, labels, k + 2, n / 3, seed, KM_SIL_BY_ROWS, &s1),
+                     LP_OK);
+    assert_int_equal(
+        km_silhouette(h, x, n, d, labels, k + 2, n / 3, seed, KM_SIL_SYMMETRIC, &s2), LP_OK);
+    assert_memory_equal(&s1, &s2, sizeof s1);
   }
   lp_kmeans_free(h);
 }

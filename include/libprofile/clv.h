@@ -130,7 +130,7 @@ typedef struct lp_clv lp_clv;
  * The arrays are borrowed during the call only. */
 typedef struct lp_clv_data {
   uint32_t struct_size;     /**< sizeof(lp_clv_data); set by #LP_CLV_DATA_INIT. */
-  uint32_t flags;           /**< Zero. */
+  uint32_t flags;           /**< Zero, or #LP_CLV_DATA_NAN_INVALID (lp_clv_predict() only). */
   size_t n;                 /**< Number of rows. */
   const double *frequency;  /**< n repeat purchase counts x: whole numbers >= 0. */
   const double *recency;    /**< n times of the last purchase t_x, 0 <= t_x <= T (0 when x = 0); BG/BB: whole, x <= t_x. */
@@ -138,6 +138,13 @@ typedef struct lp_clv_data {
   const double *monetary;   /**< n mean repeat spends (> 0 where x > 0); Gamma-Gamma and value predictions only, else may be NULL. */
   const double *weights;    /**< n row weights (customers a row stands for, > 0), or NULL for 1 each. */
 } lp_clv_data;
+
+/** @ref lp_clv_data flag (since 1.1), for lp_clv_predict() only: a row
+ * outside the domain gets NaN in the output instead of failing the call,
+ * so a block of rows can be predicted in one call whatever some rows hold
+ * (e.g. repeat buyers whose refunds cancel their spend, for a value
+ * prediction). The other rows get the values they get alone. */
+#define LP_CLV_DATA_NAN_INVALID 1u
 
 /** Initialiser for an #lp_clv_data (no rows). */
 #define LP_CLV_DATA_INIT { (uint32_t)sizeof(lp_clv_data), 0u, 0u, NULL, NULL, NULL, NULL, NULL }
@@ -482,6 +489,8 @@ LP_API int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out);
  * @param what     An LP_CLV_PRED_* value.
  * @param data     Customer rows (borrowed; weights ignored); monetary is
  *                 needed for #LP_CLV_PRED_AVG_VALUE and #LP_CLV_PRED_CLV.
+ *                 With #LP_CLV_DATA_NAN_INVALID in its flags a bad row
+ *                 gets NaN instead of failing the call.
  * @param t        Horizon (conditional, CLV) or extra periods without a
  *                 purchase (P(alive)), >= 0 and finite; BG/BB: whole.
  * @param out      Receives data->n values.

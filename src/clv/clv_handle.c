@@ -211,18 +211,21 @@ static int check_model_arg(const lp_clv *h, uint32_t model) {
   return LP_OK;
 }
 
-int clv_check_data(const lp_clv *h, uint32_t model, const lp_clv_data *data, bool need_money) {
+int clv_check_data(const lp_clv *h, uint32_t model, const lp_clv_data *data, bool need_money,
+                   uint32_t allowed_flags) {
   lp_error *e = LP_ERR_OF_CONST(h);
   if (data == NULL) return lp_error_set(e, LP_EINVAL, "data: NULL");
   if (data->struct_size < sizeof(lp_clv_data))
     return lp_error_set(e, LP_EINVAL, "data: struct_size %u is smaller than %u",
                         data->struct_size, (unsigned)sizeof(lp_clv_data));
-  if (data->flags != 0) return lp_error_set(e, LP_EINVAL, "data: unknown flags 0x%x", data->flags);
+  if ((data->flags & ~allowed_flags) != 0)
+    return lp_error_set(e, LP_EINVAL, "data: flags 0x%x not accepted here", data->flags);
   if (data->n > 0 && (data->frequency == NULL || data->recency == NULL || data->T == NULL))
     return lp_error_set(e, LP_EINVAL, "data: frequency, recency and T must not be NULL");
   if (need_money && data->n > 0 && data->monetary == NULL)
     return lp_error_set(e, LP_EINVAL, "data: monetary must not be NULL for %s",
                         model == LP_CLV_MODEL_GG ? "Gamma-Gamma" : "value predictions");
+  if (data->flags & LP_CLV_DATA_NAN_INVALID) return LP_OK; /* rows checked one by one */
   for (size_t i = 0; i < data->n; i++) {
     const char *why = clv_row_problem(model, data, i, need_money);
     if (why != NULL) return lp_error_set(e, LP_EINVAL, "row %zu: %s", i, why);
@@ -236,7 +239,7 @@ int lp_clv_fit(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_re
   if (rc != LP_OK) return rc;
   if (report != NULL && report->struct_size < sizeof(lp_clv_fit_report))
     return lp_error_set(&h->err, LP_EINVAL, "report: struct_size too small");
-  rc = clv_check_data(h, model, data, model == LP_CLV_MODEL_GG);
+  rc = clv_check_data(h, model, data, model == LP_CLV_MODEL_GG, 0u);
   if (rc != LP_OK) return rc;
   if (data->n == 0) return lp_error_set(&h->err, LP_EINVAL, "fit: no rows");
   return clv_fit_rows(h, model, data, report);

@@ -124,6 +124,9 @@ const char *clv_row_problem(uint32_t model, const lp_clv_data *data, size_t i, b
 int clv_fit_rows(lp_clv *h, uint32_t model, const lp_clv_data *data, lp_clv_fit_report *report);
 
 /* clv_predict.c */
-int clv_check_data(const lp_clv *h, uint32_t model, const lp_clv_data *data, bool need_money);
+/* Checks data for model: struct, flags (only those in allowed_flags) and,
+ * unless LP_CLV_DATA_NAN_INVALID is set, every row. */
+int clv_check_data(const lp_clv *h, uint32_t model, const lp_clv_data *data, bool need_money,
+                   uint32_t allowed_flags);
 
 #endif /* LP_CLV_INTERNAL_H */

@@ -345,7 +345,8 @@ int lp_clv_prob_n(const lp_clv *h, double t, uint64_t k, double *out) {
 }
 
 static int predict_setup(const lp_clv *h, uint32_t what, const lp_clv_data *data, double t,
-                         const clv_model **pm, const clv_model **sm, const char *fn) {
+                         uint32_t allowed_flags, const clv_model **pm, const clv_model **sm,
+                         const char *fn) {
   lp_error *e = LP_ERR_OF_CONST(h);
   if (what < LP_CLV_PRED_CONDITIONAL || what > LP_CLV_PRED_DERT)
     return lp_error_set(e, LP_EINVAL, "%s: unknown prediction %u", fn, what);
@@ -376,11 +377,26 @@ static int predict_setup(const lp_clv *h, uint32_t what, const lp_clv_data *data
     if (P->model == LP_CLV_MODEL_BGBB && h->opt.step != floor(h->opt.step))
       return lp_error_set(e, LP_EINVAL, "%s: BG/BB needs a whole step", fn);
   }
-  int rc = clv_check_data(h, need_p ? P->model : LP_CLV_MODEL_GG, data, need_s);
+  int rc = clv_check_data(h, need_p ? P->model : LP_CLV_MODEL_GG, data, need_s, allowed_flags);
   if (rc != LP_OK) return rc;
   *pm = P;
   *sm = S;
   return LP_OK;
+}
+
+/* Rows that LP_CLV_DATA_NAN_INVALID turns into NaN. */
+typedef struct clv_skip {
+  bool on;
+  uint32_t model; /* the model whose domain the rows must be in */
+  bool need_money;
+  const lp_clv_data *data;
+  double *out;
+} clv_skip;
+
+static bool skipped(const clv_skip *s, size_t i) {
+  if (!s->on || clv_row_problem(s->model, s->data, i, s->need_money) == NULL) return false;
+  s->out[i] = NAN;
+  return true;
 }
 
 int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, double t, double *out,
@@ -391,29 +407,38 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
   if (needed == NULL) return lp_error_set(e, LP_EINVAL, "needed: NULL");
   if (out == NULL && capacity > 0) return lp_error_set(e, LP_EINVAL, "out: NULL with capacity > 0");
   const clv_model *P, *S;
-  int rc = predict_setup(h, what, data, t, &P, &S, "predict");
+  int rc = predict_setup(h, what, data, t, LP_CLV_DATA_NAN_INVALID, &P, &S, "predict");
   if (rc != LP_OK) return rc;
   *needed = data->n;
   if (out == NULL) return LP_OK;
   if (capacity < data->n)
     return lp_error_set(e, LP_EBUFSIZE, "predict: %zu values needed, capacity %zu", data->n, capacity);
   const double *X = data->frequency, *TX = data->recency, *TT = data->T, *M = data->monetary;
+  /* With LP_CLV_DATA_NAN_INVALID the rows were not checked: a row outside
+   * the domain gets NaN and is not evaluated */
+  const clv_skip sk = {(data->flags & LP_CLV_DATA_NAN_INVALID) != 0,
+                       what == LP_CLV_PRED_AVG_VALUE ? LP_CLV_MODEL_GG : P->model,
+                       what == LP_CLV_PRED_AVG_VALUE || what == LP_CLV_PRED_CLV, data, out};
   clv_memo memo_space, *memo;
   switch (what) {
   case LP_CLV_PRED_CONDITIONAL:
     memo = memo_init(&memo_space, P->model, P->p, data->n);
-    for (size_t i = 0; i < data->n; i++) out[i] = conditional(P->model, P->p, X[i], TX[i], TT[i], t, memo);
+    for (size_t i = 0; i < data->n; i++)
+      if (!skipped(&sk, i)) out[i] = conditional(P->model, P->p, X[i], TX[i], TT[i], t, memo);
     break;
   case LP_CLV_PRED_P_ALIVE:
     memo = memo_init(&memo_space, P->model, P->p, data->n);
-    for (size_t i = 0; i < data->n; i++) out[i] = p_alive(P->model, P->p, X[i], TX[i], TT[i], t, memo);
+    for (size_t i = 0; i < data->n; i++)
+      if (!skipped(&sk, i)) out[i] = p_alive(P->model, P->p, X[i], TX[i], TT[i], t, memo);
     break;
   case LP_CLV_PRED_AVG_VALUE:
-    for (size_t i = 0; i < data->n; i++) out[i] = gg_mean(S->p, X[i], X[i] > 0.0 ? M[i] : 0.0);
+    for (size_t i = 0; i < data->n; i++)
+      if (!skipped(&sk, i)) out[i] = gg_mean(S->p, X[i], X[i] > 0.0 ? M[i] : 0.0);
     break;
   case LP_CLV_PRED_DERT: {
     const double delta = lp_det_log1p(h->opt.discount) / h->opt.step;
-    for (size_t i = 0; i < data->n; i++) out[i] = dert(P->p, X[i], TX[i], TT[i], delta);
+    for (size_t i = 0; i < data->n; i++)
+      if (!skipped(&sk, i)) out[i] = dert(P->p, X[i], TX[i], TT[i], delta);
     break;
   }
   default: {
@@ -421,6 +446,7 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
     const size_t K = (size_t)ceil(t / step);
     memo = memo_init(&memo_space, P->model, P->p, data->n);
     for (size_t i = 0; i < data->n; i++) {
+      if (skipped(&sk, i)) continue;
       double prev = 0.0, sum = 0.0, f = 1.0;
       for (size_t j = 1; j <= K; j++) {
         double tj = j == K ? t : (double)j * step;
@@ -448,7 +474,7 @@ int lp_clv_holdout(const lp_clv *h, const lp_clv_data *cal, const double *holdou
   if (summary != NULL && summary->struct_size < sizeof(lp_clv_holdout_summary))
     return lp_error_set(e, LP_EINVAL, "summary: struct_size too small");
   const clv_model *P, *S;
-  int rc = predict_setup(h, LP_CLV_PRED_CONDITIONAL, cal, holdout_length, &P, &S, "holdout");
+  int rc = predict_setup(h, LP_CLV_PRED_CONDITIONAL, cal, holdout_length, 0u, &P, &S, "holdout");
   if (rc != LP_OK) return rc;
   if (cal->n > 0 && holdout_purchases == NULL)
     return lp_error_set(e, LP_EINVAL, "holdout: holdout_purchases: NULL");

@@ -4,8 +4,8 @@
 A hand-made case whose figures are worked out in the comments, then the
 demo generator's data: determinism, the daily increment (one run over
 day 1 + day 2 gives the same bytes as day 1 then --state + day 2, by date
-and by an arbitrary split of the rows), header-only inputs, tags from a
-taxonomy and facts, rule-computed tags checked against the rules evaluated
+and by an arbitrary split of the rows), header-only inputs, --refit (kept models),
+tags from a taxonomy and facts, rule-computed tags checked against the rules evaluated
 in Python over the profiles' columns, erasure (the person leaves every output and the saved
 bytes, and a replay of the inputs cannot bring them back), exit codes.
 
@@ -211,6 +211,35 @@ shutil.copy(path("full", "state.lps"), path("inplace", "state.lps"))
 r = run("inplace", path("d2e.csv"), path("d2o.csv"), "--state", path("inplace", "state.lps"))
 check(r.returncode == 0 and not os.path.exists(path("inplace", "state.lps.tmp")),
       "--state may be DIR/state.lps itself (the daily job), no temporary file is left")
+
+# ---- --refit: keeping the saved store's models ----
+r = run("keep", HEAD_E, HEAD_O, "--state", path("full", "state.lps"), "--refit", "never")
+check(r.returncode == 0 and "CLV kept from the saved store (--refit never)" in r.stderr
+      and "k-means kept from the saved store" in r.stderr, "--refit never keeps both models")
+check(all(read_bytes("keep", n) == read_bytes("full", n)
+          for n in ("profiles.csv", "identifiers.csv", "state.lps")),
+      "with no new rows the kept models give the outputs of the run that fitted them")
+khtml = read_bytes("keep", "report.html").decode("utf-8")
+check("kept from the saved store" in khtml and "the mean of a cluster" in khtml,
+      "the report says the models were kept and shows cluster means")
+r = run("auto-big", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"),
+        "--refit", "auto", "--refit-threshold", "0")
+check(r.returncode == 0 and "from the saved store" not in r.stderr
+      and same_outputs("auto-big", "full"),
+      f"--refit auto refits when the new rows ({n2 + m2}) exceed the threshold's share of the "
+      "store, and gives the bytes of one run over both days")
+r = run("auto-small", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"),
+        "--refit", "auto")
+check(r.returncode == 0 and "CLV kept from the saved store (--refit auto)" in r.stderr,
+      f"--refit auto keeps the models when the new rows ({n2 + m2}) are under 5 % of the store")
+RFM = ("profile_id", "identifiers", "first_seen", "last_seen", "recency_days", "frequency",
+       "monetary", "r", "f", "m", "segment", "lifecycle")
+check([[x[c] for c in RFM] for x in table("auto-small")] == [[x[c] for c in RFM] for x in full],
+      "kept models change no column but the models' (p_alive, expected_purchases, clv, cluster)")
+check(read_bytes("auto-small", "identifiers.csv") == read_bytes("full", "identifiers.csv"),
+      "kept models leave identifiers.csv as one run over both days")
+r = run("x", HEAD_E, HEAD_O, "--state", path("full", "state.lps"), "--refit", "sometimes")
+check(r.returncode == 2, "an unknown --refit is a usage error")
 
 # ---- tags: taxonomy and facts by identifier ----
 tax = write("tags/taxonomy.ini",

@@ -52,6 +52,8 @@ void pctl_run_config_init(pctl_run_config *c) {
   c->drift_days = 30;
   c->clv = PCTL_RUN_CLV_BGNBD;
   c->progress = PCTL_PROGRESS_AUTO;
+  c->refit = PCTL_RUN_REFIT_ALWAYS;
+  c->refit_threshold = 5;
 }
 
 /* Everything one run holds. */
@@ -74,6 +76,9 @@ typedef struct job {
   const char *kmeans_note;
   double centroids[PCTL_REPORT_MAX_K * LP_PROFILES_FEATURES];
   size_t k;
+  /* --refit: facts of the saved store, and whether its models are kept */
+  uint64_t stored_rows;
+  bool keep_models, clv_kept, kmeans_kept;
   double wall0, cpu0, sys0; /* --timings: the previous lap */
 } job;
 
@@ -594,6 +599,19 @@ static int read_facts(job *j) {
 
 /* ---- models ---- */
 
+/* --refit never|auto: whether the saved store brought a CLV model and a
+ * k-means model (its buyers have predictions, labels in the first view). */
+static int kept_models(job *j, const uint64_t *ids, size_t n) {
+  j->clv_kept = j->kmeans_kept = false;
+  for (size_t i = 0; i < n && i < 64; i++) {
+    lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+    if (lp_profiles_view_of(j->h, ids[i], &v) != LP_OK) return store_error(j, "view");
+    if (v.flags & LP_PROFILES_VIEW_HAS_CLV) j->clv_kept = true;
+    if (v.flags & LP_PROFILES_VIEW_HAS_CLUSTER) j->kmeans_kept = true;
+  }
+  return PCTL_EXIT_OK;
+}
+
 static int fit_models(job *j) {
   const pctl_run_config *c = j->c;
   size_t n = 0;
@@ -610,11 +628,17 @@ static int fit_models(job *j) {
   }
   int st = PCTL_EXIT_OK;
   if (lp_profiles_features(j->h, ids, x, n, &n) != LP_OK) st = store_error(j, "features");
+  if (st == PCTL_EXIT_OK && j->keep_models) st = kept_models(j, ids, n);
   /* CLV: a purchase model and Gamma-Gamma for the value */
   lp_clv *clv = NULL;
   j->clv_note = c->clv == PCTL_RUN_CLV_NONE ? "turned off (--clv none)" : NULL;
   if (st == PCTL_EXIT_OK && c->clv != PCTL_RUN_CLV_NONE && n == 0) j->clv_note = "no customer has an order";
-  if (st == PCTL_EXIT_OK && j->clv_note == NULL) {
+  if (st == PCTL_EXIT_OK && j->keep_models && j->clv_note != NULL && lp_profiles_set_clv(j->h, NULL) != LP_OK)
+    st = store_error(j, "CLV model");
+  if (st == PCTL_EXIT_OK && j->clv_note == NULL && j->clv_kept)
+    snprintf(j->clv_desc, sizeof j->clv_desc, "kept from the saved store (--refit %s)",
+             c->refit == PCTL_RUN_REFIT_NEVER ? "never" : "auto");
+  else if (st == PCTL_EXIT_OK && j->clv_note == NULL) {
     const lp_rfm *rfm = NULL;
     lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT, grep = LP_CLV_FIT_REPORT_INIT;
     uint32_t model = clv_models[c->clv];
@@ -660,7 +684,12 @@ static int fit_models(job *j) {
   lp_kmeans *km = NULL;
   j->kmeans_note = c->k == 0 ? "turned off (--k 0)" : NULL;
   if (st == PCTL_EXIT_OK && c->k > 0 && n < (size_t)c->k) j->kmeans_note = "fewer customers than clusters";
-  if (st == PCTL_EXIT_OK && j->kmeans_note == NULL) {
+  if (st == PCTL_EXIT_OK && j->keep_models && j->kmeans_note != NULL &&
+      lp_profiles_set_kmeans(j->h, NULL) != LP_OK)
+    st = store_error(j, "k-means model");
+  if (st == PCTL_EXIT_OK && j->kmeans_note == NULL && j->kmeans_kept) {
+    j->k = PCTL_REPORT_MAX_K; /* the report counts the labels it sees */
+  } else if (st == PCTL_EXIT_OK && j->kmeans_note == NULL) {
     static const uint32_t scales[LP_PROFILES_FEATURES] = {LP_KMEANS_SCALE_LOG1P, LP_KMEANS_SCALE_LOG1P,
                                                           LP_KMEANS_SCALE_ZSCORE};
     int rc = lp_kmeans_create(NULL, &km);
@@ -1228,6 +1257,7 @@ static int write_outputs(job *j) {
   rep.k = j->k;
   memcpy(rep.centroids, j->centroids, sizeof rep.centroids);
   rep.kmeans_note = j->kmeans_note;
+  rep.centroid_means = j->kmeans_kept;
   int64_t bins = 5;
   (void)lp_profiles_get_int(j->h, LP_PROFILES_BINS, &bins);
   rep.bins = (uint32_t)bins;
@@ -1297,13 +1327,21 @@ static int write_outputs(job *j) {
             "k-means %s\n",
             rep.identity.profiles, rep.identity.identifiers, rep.identity.merges, ps.orders,
             ps.tag_facts, rep.buyers, j->clv_note == NULL ? j->clv_desc : j->clv_note,
-            j->kmeans_note == NULL ? "fitted" : j->kmeans_note);
+            j->kmeans_note != NULL ? j->kmeans_note
+            : j->kmeans_kept       ? "kept from the saved store"
+                                   : "fitted");
   }
   free(o.rows);
   free(o.info);
   free(o.tags);
   pctl_report_free(&rep);
   return st;
+}
+
+static int drop_models(job *j) {
+  if (lp_profiles_set_clv(j->h, NULL) != LP_OK || lp_profiles_set_kmeans(j->h, NULL) != LP_OK)
+    return store_error(j, "models");
+  return PCTL_EXIT_OK;
 }
 
 int pctl_run_job(const pctl_run_config *c) {
@@ -1324,11 +1362,21 @@ int pctl_run_job(const pctl_run_config *c) {
     st = store_error(&j, "--key");
   lap(&j, NULL);
   if (st == PCTL_EXIT_OK && c->state != NULL) st = pctl_run_load_state(j.h, c->state);
-  /* The models are fitted again on this run's view: the saved ones would
-   * only make the first view (the one they are fitted on) dearer. */
-  if (st == PCTL_EXIT_OK && c->state != NULL &&
-      (lp_profiles_set_clv(j.h, NULL) != LP_OK || lp_profiles_set_kmeans(j.h, NULL) != LP_OK))
-    st = store_error(&j, "models");
+  /* --refit always: the models are fitted again on this run's view, so the
+   * saved ones would only make the first view (the one they are fitted on)
+   * dearer; never and auto decide once the new rows are counted. */
+  if (st == PCTL_EXIT_OK && c->state != NULL && c->refit == PCTL_RUN_REFIT_ALWAYS)
+    st = drop_models(&j);
+  if (st == PCTL_EXIT_OK && c->state != NULL) {
+    lp_profiles_stats ps = LP_PROFILES_STATS_INIT;
+    lp_idgraph_stats gs;
+    memset(&gs, 0, sizeof gs);
+    gs.struct_size = (uint32_t)sizeof gs;
+    if (lp_profiles_get_stats(j.h, &ps) != LP_OK ||
+        lp_idgraph_get_stats(lp_profiles_idgraph(j.h), &gs) != LP_OK)
+      st = store_error(&j, "stats");
+    j.stored_rows = gs.events + ps.orders + ps.tag_facts;
+  }
   if (c->state != NULL) lap(&j, "load state");
   if (st == PCTL_EXIT_OK && c->rules != NULL)
     st = pctl_rules_load(lp_profiles_idgraph(j.h), c->rules, &rules);
@@ -1363,6 +1411,12 @@ int pctl_run_job(const pctl_run_config *c) {
   if (st == PCTL_EXIT_OK && c->facts != NULL) st = read_facts(&j);
   if (c->facts != NULL) lap(&j, "facts");
   pctl_progress_finish(&j.progress);
+  if (c->state != NULL && c->refit != PCTL_RUN_REFIT_ALWAYS) {
+    uint64_t added = j.event_rows + j.order_rows + j.fact_rows;
+    j.keep_models = c->refit == PCTL_RUN_REFIT_NEVER ||
+                    added * 100 <= (uint64_t)c->refit_threshold * j.stored_rows;
+    if (st == PCTL_EXIT_OK && !j.keep_models) st = drop_models(&j);
+  }
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j.h) != LP_OK) st = store_error(&j, "view");
   lap(&j, "view");
   if (st == PCTL_EXIT_OK) st = fit_models(&j);
@@ -1385,6 +1439,7 @@ static int run_run(int argc, char **argv) {
   pctl_run_config c;
   pctl_run_config_init(&c);
   static const char *const progress_modes[] = {"auto", "always", "never", NULL};
+  static const char *const refit_modes[] = {"always", "auto", "never", NULL};
   const pctl_option table[] = {
       PCTL_REQUIRED(PCTL_OPT_PATH("events", 0, "FILE", &c.events, NULL,
                                   "events CSV: ts, optional source, one column per identifier type\n"
@@ -1416,6 +1471,13 @@ static int run_run(int argc, char **argv) {
       PCTL_OPT_ENUM("progress", 0, "WHEN", &c.progress, progress_modes, "auto",
                     "progress line on stderr (auto: on a terminal)"),
       PCTL_OPT_STRING("title", 0, "TEXT", &c.title, "Customer profiles", "the report's heading"),
+      PCTL_OPT_ENUM("refit", 0, "WHEN", &c.refit, refit_modes, "always",
+                    "with --state: fit CLV and k-means again (always), keep the saved store's\n"
+                    "models (never), or keep them unless the new rows exceed --refit-threshold\n"
+                    "(auto); only 'always' guarantees the outputs of one run over all the rows"),
+      PCTL_OPT_INT("refit-threshold", 0, "PCT", &c.refit_threshold, 0, 1000, "5",
+                   "--refit auto: refit when the new rows (events, orders, facts) exceed PCT %\n"
+                   "of the saved store's"),
       PCTL_OPT_FLAG("timings", 0, &c.timings, "print the time of each step and the peak memory on stderr"),
       PCTL_OPT_END,
   };

@@ -14,6 +14,9 @@
 /** CLV purchase models 'run --clv' chooses from (index = the option value). */
 enum { PCTL_RUN_CLV_BGNBD = 0, PCTL_RUN_CLV_PNBD, PCTL_RUN_CLV_MBGNBD, PCTL_RUN_CLV_NONE };
 
+/** When a run with a saved store fits its models again ('run --refit'). */
+enum { PCTL_RUN_REFIT_ALWAYS = 0, PCTL_RUN_REFIT_AUTO, PCTL_RUN_REFIT_NEVER };
+
 /** What one run reads and writes. */
 typedef struct pctl_run_config {
   const char *events;   /**< Events CSV ('identity' input). */
@@ -36,6 +39,8 @@ typedef struct pctl_run_config {
   int64_t drift_days;   /**< Lifecycle transitions horizon, days. */
   int clv;              /**< PCTL_RUN_CLV_*. */
   int progress;         /**< pctl_progress_mode. */
+  int refit;            /**< PCTL_RUN_REFIT_*. */
+  int64_t refit_threshold; /**< --refit auto: refit when the new rows exceed this percentage of the stored facts. */
 } pctl_run_config;
 
 /** @brief Defaults of every field (the option table's defaults).

@@ -134,6 +134,11 @@ void pctl_report_add(pctl_report *r, const lp_profiles_view *v, uint64_t identif
       v->cluster < PCTL_REPORT_MAX_K) {
     r->cluster_size[v->cluster]++;
     r->cluster_revenue[v->cluster] += v->monetary;
+    double *sum = &r->cluster_sum[v->cluster * LP_PROFILES_FEATURES];
+    sum[0] += (double)v->recency / 86400.0;
+    sum[1] += (double)v->orders;
+    sum[2] += (double)v->monetary;
+    if (v->cluster + 1 > r->clusters_seen) r->clusters_seen = v->cluster + 1;
   }
 }
 
@@ -460,13 +465,28 @@ static void section_kmeans(FILE *f, const pctl_report *r) {
     absent(f, "No clustering", r->kmeans_note != NULL ? r->kmeans_note : "no k-means model");
     return;
   }
-  what(f, "k-means groups the customers by recency, number of orders and spend; each row is "
-          "a cluster's centre in those units with its size and revenue.");
+  size_t k = r->k < PCTL_REPORT_MAX_K ? r->k : PCTL_REPORT_MAX_K;
+  double means[PCTL_REPORT_MAX_K * LP_PROFILES_FEATURES];
+  const double *centre = r->centroids;
+  if (r->centroid_means) {
+    if (r->clusters_seen < k) k = r->clusters_seen;
+    for (size_t j = 0; j < k * LP_PROFILES_FEATURES; j++)
+      means[j] = r->cluster_size[j / LP_PROFILES_FEATURES]
+                     ? r->cluster_sum[j] / (double)r->cluster_size[j / LP_PROFILES_FEATURES]
+                     : 0.0;
+    centre = means;
+    what(f, "k-means groups the customers by recency, number of orders and spend, with the "
+            "model kept from the saved store; each row is the mean of a cluster's customers "
+            "in those units with its size and revenue.");
+  } else {
+    what(f, "k-means groups the customers by recency, number of orders and spend; each row is "
+            "a cluster's centre in those units with its size and revenue.");
+  }
   fputs("<table><tr><th>cluster</th><th>customers</th><th>recency (days)</th><th>orders</th>"
         "<th>spend</th><th>revenue share</th></tr>\n", f);
   double scale = pow(10.0, (double)r->money_decimals);
-  for (size_t j = 0; j < r->k && j < PCTL_REPORT_MAX_K; j++) {
-    const double *cj = &r->centroids[j * LP_PROFILES_FEATURES];
+  for (size_t j = 0; j < k; j++) {
+    const double *cj = &centre[j * LP_PROFILES_FEATURES];
     fprintf(f, "<tr><td>%zu</td><td>%s</td><td>%.1f</td><td>%.2f</td><td>%.2f</td><td>%s</td></tr>\n",
             j, count(a, r->cluster_size[j]), cj[0], cj[1], cj[2] / scale,
             pct(b, (double)r->cluster_revenue[j], (double)r->revenue));
@@ -476,7 +496,6 @@ static void section_kmeans(FILE *f, const pctl_report *r) {
   double values[PCTL_REPORT_MAX_K];
   char names[PCTL_REPORT_MAX_K][16], texts[PCTL_REPORT_MAX_K][32];
   const char *tp[PCTL_REPORT_MAX_K];
-  size_t k = r->k < PCTL_REPORT_MAX_K ? r->k : PCTL_REPORT_MAX_K;
   for (size_t j = 0; j < k; j++) {
     snprintf(names[j], sizeof names[j], "cluster %zu", j);
     labels[j] = names[j];

@@ -77,6 +77,9 @@ typedef struct pctl_report {
   size_t k;                   /**< Clusters of the k-means model (0: none). */
   double centroids[PCTL_REPORT_MAX_K * LP_PROFILES_FEATURES]; /**< k x 3, original units. */
   const char *kmeans_note;    /**< Why there is no clustering (when @c k is 0), or NULL. */
+  bool centroid_means;        /**< The k-means model was kept from a saved store: @c centroids
+                                   are not known, the table shows each cluster's mean over its
+                                   customers instead, for the labels seen (up to @c k). */
   size_t ntags;               /**< Tags of the taxonomy counted (pctl_report_set_tags()). */
 
   /* accumulated by pctl_report_add() */
@@ -99,6 +102,8 @@ typedef struct pctl_report {
   uint64_t p_alive_n;         /**< Terms of @c p_alive_sum. */
   uint64_t cluster_size[PCTL_REPORT_MAX_K]; /**< Profiles per cluster. */
   int64_t cluster_revenue[PCTL_REPORT_MAX_K]; /**< Revenue per cluster, minor units. */
+  double cluster_sum[PCTL_REPORT_MAX_K * LP_PROFILES_FEATURES]; /**< Sums of recency (days), orders, spend per cluster. */
+  size_t clusters_seen;       /**< 1 + the highest cluster label added (0: none). */
   char **tag_names;           /**< Tag names (owned copies). */
   uint64_t *tag_count;        /**< Profiles with a live value, per tag. */
   /** Internal: counts per cell and segment slot, for the cell's label. */

@@ -98,11 +98,70 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
  * engine on every event in canonical order. No per-occurrence hashing,
  * interning or comparison. The identity tests compare every query, the
  * saved bytes and later observes with the event-by-event replay. */
+/* Root of x in the compact union-find `up` (path halving). */
+static uint32_t up_find(uint32_t *up, uint32_t x) {
+  while (up[x] != x) {
+    up[x] = up[up[x]];
+    x = up[x];
+  }
+  return x;
+}
+
+/* Scratch of idg_replay_sorted: compact per-identifier arrays (a few
+ * bytes each instead of a 56-byte record per random access). */
+typedef struct sorted_scratch {
+  uint32_t *newid;  /* from's identifier -> to's */
+  uint32_t *srcmap; /* from's source -> to's */
+  uint8_t *bit;     /* from's identifier: its sketch bit */
+  uint64_t *sketch; /* to's identifier: co-occurrence sketch */
+  uint32_t *up;     /* to's identifier: cluster union-find */
+  uint32_t *order;  /* events grouped by cluster, canonical within */
+  size_t nn, ns, ne;
+} sorted_scratch;
+
+static void sorted_free(const lp_mem *m, sorted_scratch *x) {
+  lp_mem_free_array(m, x->newid, x->nn, sizeof *x->newid);
+  lp_mem_free_array(m, x->srcmap, x->ns, sizeof *x->srcmap);
+  lp_mem_free_array(m, x->bit, x->nn, sizeof *x->bit);
+  lp_mem_free_array(m, x->sketch, x->nn, sizeof *x->sketch);
+  lp_mem_free_array(m, x->up, x->nn + 1, sizeof *x->up);
+  lp_mem_free_array(m, x->order, x->ne, sizeof *x->order);
+}
+
+static int sorted_alloc(const lp_mem *m, sorted_scratch *x) {
+  int rc = LP_OK;
+  if (x->nn > 0) {
+    rc = lp_mem_alloc_array(m, x->nn, sizeof *x->newid, (void **)&x->newid);
+    if (rc == LP_OK) rc = lp_mem_alloc_array(m, x->nn, sizeof *x->bit, (void **)&x->bit);
+    if (rc == LP_OK) rc = lp_mem_alloc_array(m, x->nn, sizeof *x->sketch, (void **)&x->sketch);
+  }
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, x->nn + 1, sizeof *x->up, (void **)&x->up);
+  if (rc == LP_OK && x->ns > 0)
+    rc = lp_mem_alloc_array(m, x->ns, sizeof *x->srcmap, (void **)&x->srcmap);
+  if (rc == LP_OK && x->ne > 0)
+    rc = lp_mem_alloc_array(m, x->ne, sizeof *x->order, (void **)&x->order);
+  if (rc != LP_OK) sorted_free(m, x);
+  return rc;
+}
+
+/* First open (not quarantined) member of to's event, or IDG_NONE. */
+static uint32_t first_open(const idg_state *to, const uint8_t *q, uint32_t ei) {
+  const idg_event *e = idg_event_at(to, ei);
+  const uint32_t *m = idg_members(to, e);
+  for (uint32_t i = 0; i < e->count; i++)
+    if (!q[m[i]]) return m[i];
+  return IDG_NONE;
+}
+
 int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   const lp_mem *mem = &h->mem;
   idg_state_init(to);
-  size_t ne = from->events.len, nn = from->nodes.len, ns = lp_strpool_count(&from->sources);
-  uint32_t *newid = NULL, *srcmap = NULL;
+  sorted_scratch x;
+  memset(&x, 0, sizeof x);
+  x.nn = from->nodes.len;
+  x.ns = lp_strpool_count(&from->sources);
+  x.ne = from->events.len;
+  size_t ne = x.ne, nn = x.nn;
   int rc = copy_tombstones(mem, from, to);
   if (rc == LP_OK) rc = lp_vec_reserve(&to->nodes, mem, nn);
   if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&to->raws, mem, nn);
@@ -110,36 +169,41 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, ne);
   if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
   if (rc == LP_OK) rc = lp_hmap_reserve(&to->index, mem, nn);
-  if (rc == LP_OK && nn > 0) rc = lp_mem_alloc_array(mem, nn, sizeof *newid, (void **)&newid);
-  if (rc == LP_OK && ns > 0) rc = lp_mem_alloc_array(mem, ns, sizeof *srcmap, (void **)&srcmap);
+  if (rc == LP_OK) rc = sorted_alloc(mem, &x);
+  else memset(&x, 0, sizeof x);
   if (rc == LP_OK) {
     to->blocked = from->blocked;
     to->invalid = from->invalid;
     to->tombstoned = from->tombstoned;
-    for (size_t i = 0; i < nn; i++) newid[i] = IDG_NONE;
-    for (size_t i = 0; i < ns; i++) srcmap[i] = IDG_NONE;
+    for (size_t i = 0; i < nn; i++) {
+      x.newid[i] = IDG_NONE;
+      x.bit[i] = (uint8_t)(idg_node_at(from, (uint32_t)i)->hash.lo & 63);
+      x.sketch[i] = 0;
+    }
+    for (size_t i = 0; i < x.ns; i++) x.srcmap[i] = IDG_NONE;
   }
-  /* Storage, in the order idg_store_event would have made it. */
+  /* Storage, in the order idg_store_event would have made it, and the
+   * sketches (the bits of every other member of each event). */
   for (uint32_t ei = 0; rc == LP_OK && ei < ne; ei++) {
     const idg_event *fe = idg_event_at(from, ei);
     const uint32_t *fm = idg_members(from, fe);
-    if (srcmap[fe->source] == IDG_NONE) {
+    if (x.srcmap[fe->source] == IDG_NONE) {
       size_t slen;
       const char *src = lp_strpool_get(&from->sources, fe->source, &slen);
-      rc = lp_strpool_intern(&to->sources, mem, src, slen, &srcmap[fe->source], NULL);
+      rc = lp_strpool_intern(&to->sources, mem, src, slen, &x.srcmap[fe->source], NULL);
     }
     if (rc == LP_OK) rc = idg_index_reserve(to, mem, fe->count);
     uint32_t words[LP_IDGRAPH_MAX_EVENT_IDS];
-    uint64_t bits[LP_IDGRAPH_MAX_EVENT_IDS], all = 0, before = 0;
+    uint64_t bits[LP_IDGRAPH_MAX_EVENT_IDS], before = 0;
     for (uint32_t i = 0; rc == LP_OK && i < fe->count; i++) {
-      uint32_t x = fm[i] & IDG_ORD_MASK;
-      const idg_node *src = idg_node_at(from, x);
-      if (newid[x] == IDG_NONE) {
+      uint32_t f = fm[i] & IDG_ORD_MASK;
+      if (x.newid[f] == IDG_NONE) {
+        const idg_node *src = idg_node_at(from, f);
         uint32_t id = (uint32_t)to->nodes.len;
         bool added;
         (void)idg_index_upsert(to, mem, src->hash, id, &added);
         if (h->store_raw) {
-          uint32_t raw = IDG_NONE, fr = idg_raw(from, x);
+          uint32_t raw = IDG_NONE, fr = idg_raw(from, f);
           if (fr != IDG_NONE) {
             size_t len;
             const char *v = lp_strpool_get(&from->values, fr, &len);
@@ -152,37 +216,36 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
         (void)lp_vec_push(&to->nodes, mem, &nd);
         (void)lp_vec_append(&to->counts, mem, NULL, h->ntypes);
         idg_counts(to, h->ntypes, id)[src->type] = 1;
-        newid[x] = id;
+        x.newid[f] = id;
       }
-      words[i] = newid[x];
-      bits[i] = UINT64_C(1) << (src->hash.lo & 63);
-      all |= bits[i];
+      words[i] = x.newid[f];
+      bits[i] = UINT64_C(1) << x.bit[f];
     }
     if (rc != LP_OK) break;
-    /* Sketches: the bits of every other member (a bit shared by two
-     * members reaches both). */
     for (uint32_t i = 0; i < fe->count; i++) {
       uint64_t after = 0;
       for (uint32_t j = i + 1; j < fe->count; j++) after |= bits[j];
-      idg_node_at(to, words[i])->sketch |= before | after;
+      x.sketch[words[i]] |= before | after;
       before |= bits[i];
     }
-    (void)all;
-    idg_event ev = {fe->ts, srcmap[fe->source], (uint32_t)to->members.len, fe->count, ei};
+    idg_event ev = {fe->ts, x.srcmap[fe->source], (uint32_t)to->members.len, fe->count, ei};
     (void)lp_vec_append(&to->members, mem, words, fe->count);
     (void)lp_vec_push(&to->events, mem, &ev);
   }
-  lp_mem_free_array(mem, newid, nn, sizeof *newid);
-  lp_mem_free_array(mem, srcmap, ns, sizeof *srcmap);
   if (rc != LP_OK) {
+    sorted_free(mem, &x);
     idg_state_free(to, mem);
     return lp_error_set(&h->err, rc, "out of memory rebuilding the identity graph");
   }
-  /* Nothing can fail from here on. Quarantine from the whole sketch. */
-  size_t n = to->nodes.len;
-  for (uint32_t x = 0; x < n; x++) {
-    idg_node *nd = idg_node_at(to, x);
-    if (idg_popcount64(nd->sketch) > h->quarantine_after) nd->flags = IDG_QUARANTINED;
+  /* Nothing can fail from here on. Quarantine from the whole sketch (the
+   * flags go to x.bit, now indexed by to's identifiers). */
+  uint8_t *q = x.bit;
+  for (uint32_t i = 0; i < nn; i++) {
+    idg_node *nd = idg_node_at(to, i);
+    nd->sketch = x.sketch[i];
+    q[i] = idg_popcount64(x.sketch[i]) > h->quarantine_after;
+    if (q[i]) nd->flags = IDG_QUARANTINED;
+    x.up[i] = i;
   }
   /* Clusters: every event's open identifiers together. */
   for (uint32_t ei = 0; ei < ne; ei++) {
@@ -190,24 +253,34 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     const uint32_t *m = idg_members(to, e);
     uint32_t f = IDG_NONE;
     for (uint32_t i = 0; i < e->count; i++) {
-      if (idg_node_at(to, m[i])->flags & IDG_QUARANTINED) continue;
-      if (f == IDG_NONE) {
-        f = idg_cluster_find(to, m[i]);
-        continue;
-      }
-      uint32_t b = idg_cluster_find(to, m[i]);
-      if (b != f) idg_node_at(to, b)->cluster = f;
+      if (q[m[i]]) continue;
+      uint32_t b = up_find(x.up, m[i]);
+      if (f == IDG_NONE) f = b;
+      else if (b != f) x.up[b] = f;
     }
   }
-  /* Each event into its cluster's list, then the rules. */
+  for (uint32_t i = 0; i < nn; i++) idg_node_at(to, i)->cluster = up_find(x.up, i);
+  /* Events grouped by cluster (a counting sort on the root, stable, so
+   * canonical within each): the rules then work on one cluster's few
+   * records at a time. Clusters share nothing the rules change, so the
+   * result is that of the canonical order. Events of quarantined
+   * identifiers only join no cluster and get no rules. */
+  uint32_t *cnt = x.up; /* reused: nn + 1 counters */
+  memset(cnt, 0, (nn + 1) * sizeof *cnt);
   for (uint32_t ei = 0; ei < ne; ei++) {
+    uint32_t f = first_open(to, q, ei);
+    if (f != IDG_NONE) cnt[idg_node_at(to, f)->cluster + 1]++;
+  }
+  for (size_t i = 1; i <= nn; i++) cnt[i] += cnt[i - 1];
+  size_t grouped = nn > 0 ? cnt[nn] : 0;
+  for (uint32_t ei = 0; ei < ne; ei++) {
+    uint32_t f = first_open(to, q, ei);
+    if (f != IDG_NONE) x.order[cnt[idg_node_at(to, f)->cluster]++] = ei;
+  }
+  for (size_t k = 0; k < grouped; k++) {
+    uint32_t ei = x.order[k];
     idg_event *e = idg_event_at(to, ei);
-    const uint32_t *m = idg_members(to, e);
-    uint32_t f = IDG_NONE;
-    for (uint32_t i = 0; i < e->count && f == IDG_NONE; i++)
-      if (!(idg_node_at(to, m[i])->flags & IDG_QUARANTINED)) f = m[i];
-    if (f == IDG_NONE) continue; /* only quarantined identifiers: no rules */
-    idg_node *root = idg_node_at(to, idg_cluster_find(to, f));
+    idg_node *root = idg_node_at(to, idg_node_at(to, first_open(to, q, ei))->cluster);
     if (root->cluster_head == IDG_NONE) {
       root->cluster_head = ei;
     } else {
@@ -220,6 +293,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
       root->cluster_max = ei;
     (void)idg_apply_event(h, to, ei);
   }
+  sorted_free(mem, &x);
   return LP_OK;
 }
 

@@ -140,7 +140,12 @@ static int sorted_alloc(const lp_mem *m, sorted_scratch *x) {
     rc = lp_mem_alloc_array(m, x->ns, sizeof *x->srcmap, (void **)&x->srcmap);
   if (rc == LP_OK && x->ne > 0)
     rc = lp_mem_alloc_array(m, x->ne, sizeof *x->order, (void **)&x->order);
-  if (rc != LP_OK) sorted_free(m, x);
+  if (rc != LP_OK) {
+    sorted_free(m, x);
+    x->newid = x->srcmap = x->up = x->order = NULL;
+    x->bit = NULL;
+    x->sketch = NULL;
+  }
   return rc;
 }
 

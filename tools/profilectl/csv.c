@@ -529,6 +529,54 @@ static int parse(pctl_csv *r) {
   r->nfields = 0;
   r->problem = PCTL_CSV_NO_PROBLEM;
 
+  /* Whole records without quotes or bare CR (wide kernels): every stop bit
+   * of the masks is then a delimiter or the line ending, so the fields are
+   * cut straight from the bits. At a quote or a CR that is not part of a
+   * CRLF, or when the record runs into the last 64 buffered bytes, it
+   * starts over on the general path below, which gives the same fields. */
+  if (r->scan != PCTL_CSV_SCAN_BYTE) {
+    unsigned char *q = p;
+    size_t fs = (size_t)(p - base);
+    for (;;) {
+      if (r->mblk == NULL || q < r->mblk || q >= r->mblk + 64) {
+        if (end - q < 64) break;
+        r->mblk = q;
+#if PCTL_CSV_HAVE_SSE2
+        r->mbits = r->scan == PCTL_CSV_SCAN_SSE2 ? block_mask_sse2(q, delim)
+                                                 : block_mask_word(q, delim);
+#else
+        r->mbits = block_mask_word(q, delim);
+#endif
+      }
+      uint64_t m = r->mbits & (~UINT64_C(0) << (unsigned)(q - r->mblk));
+      for (; m != 0; m &= m - 1) {
+        unsigned char *s = r->mblk + lowest_bit(m);
+        size_t at = (size_t)(s - base);
+        if (*s == delim) {
+          PUSH(fs, at - fs);
+          fs = at + 1;
+          continue;
+        }
+        if (*s == '\n') {
+          PUSH(fs, at - fs);
+          p = s + 1;
+          r->line++;
+          FINISH(1);
+        }
+        if (*s == '\r' && s + 1 < end && s[1] == '\n') {
+          PUSH(fs, at - fs);
+          p = s + 2;
+          r->line++;
+          FINISH(2);
+        }
+        goto general; /* a quote, or a CR the general path decides */
+      }
+      q = r->mblk + 64;
+    }
+  general:
+    r->nfields = 0;
+  }
+
 field:
   if (p == end) SUSPEND(ST_FIELD);
   if (*p == '"') {

@@ -1452,7 +1452,8 @@ static int run_run(int argc, char **argv) {
       PCTL_OPT_PATH("rules", 0, "FILE", &c.rules, NULL,
                     "identity rules INI as in 'profilectl identity' (a new store only)"),
       PCTL_OPT_PATH("taxonomy", 0, "FILE", &c.taxonomy, NULL,
-                    "tag taxonomy INI as in 'profilectl tags' (host-set tags become columns)"),
+                    "tag taxonomy INI as in 'profilectl tags' (every tag becomes a column;\n"
+                    "rule tags are computed over the view at --as-of)"),
       PCTL_OPT_STRING("key", 0, "KEY", &c.key, DEFAULT_KEY, "hash key (1 to 64 bytes; the same for --state)"),
       PCTL_OPT_FLAG("raw", 0, &c.raw, "keep and print normalised values instead of hashes"),
       PCTL_REQUIRED(PCTL_OPT_DATE("as-of", 0, "DATE", &c.as_of, NULL,
@@ -1493,7 +1494,8 @@ static int run_run(int argc, char **argv) {
 const pctl_command pctl_cmd_run = {
     CMD,
     "--events FILE --orders FILE [--facts FILE] [--rules FILE] [--taxonomy FILE] "
-    "[--key KEY | --raw] --as-of DATE --out-dir DIR [--state FILE] [--k K]",
+    "[--key KEY | --raw] --as-of DATE --out-dir DIR [--state FILE] [--k K] "
+    "[--refit always|auto|never]",
     "the whole job on your files: profiles, RFM, CLV, clusters, tags, report",
     "Merges the events' identifiers into profiles, keeps every order and tag\n"
     "fact against the identifier it arrived with, scores RFM and lifecycle at\n"
@@ -1501,10 +1503,12 @@ const pctl_command pctl_cmd_run = {
     "profiles.csv (one row per profile, ascending profile_id: profile_id,\n"
     "identifiers,first_seen,last_seen,recency_days,frequency,monetary,r,f,m,\n"
     "segment,lifecycle,p_alive,expected_purchases,clv,cluster, then one column\n"
-    "per host-set tag), identifiers.csv (type,value,profile_id as 'profilectl\n"
+    "per tag), identifiers.csv (type,value,profile_id as 'profilectl\n"
     "identity' prints them), state.lps (the saved store) and report.html.\n"
     "With --state the run starts from that store, so a daily job feeds only\n"
-    "the new rows: the outputs equal one run over all the rows. A summary goes\n"
-    "to stderr, a progress line to a terminal.\n",
+    "the new rows: the outputs equal one run over all the rows (--refit\n"
+    "never|auto keep the saved models instead of fitting them again: faster,\n"
+    "but the model columns then differ from one run). A summary goes to\n"
+    "stderr, a progress line to a terminal.\n",
     run_run,
 };

@@ -13,6 +13,7 @@
 #include "tags/tags_internal.h"
 
 bool prf_hash_erased(const lp_idgraph *g, const uint8_t *hash) {
+  if (g->st.tombstones.len == 0) return false;
   lp_hash128 k = {lp_get_u64le(hash), lp_get_u64le(hash + 8)};
   return lp_map128_get(&g->st.tombstones, idg_tomb_hash(k), NULL);
 }
@@ -32,8 +33,11 @@ int profiles_check(const lp_profiles *h) {
     if (lp_idgraph_find_type(h->g, h->types[i].name, &id) != LP_OK || id != i)
       return bad(h, "a kept type definition is not the graph's");
   }
+  if (h->orders_sorted > h->orders.len) return bad(h, "the canonical prefix is longer than the orders");
   for (size_t i = 0; i < h->orders.len; i++) {
     const prf_order *o = lp_vec_at(&h->orders, i);
+    if (i > 0 && i < h->orders_sorted && prf_cmp_order(lp_vec_at(&h->orders, i - 1), o) > 0)
+      return bad(h, "the canonical prefix of the orders is not in order");
     if ((o->flags & ~LP_PROFILES_ORDER_HAS_ID) != 0 || o->amount == INT64_MIN ||
         o->ts < -LP_RFM_MAX_TIMESTAMP || o->ts > LP_RFM_MAX_TIMESTAMP ||
         (!(o->flags & LP_PROFILES_ORDER_HAS_ID) && o->order_id != 0))

@@ -334,14 +334,16 @@ int lp_profiles_remove_source(lp_profiles *h, const char *source, size_t source_
 /* Delete every fact whose hash is in `set` (a map of erased hashes); never
  * allocates. */
 static void erase_facts(lp_profiles *h, const lp_map128 *set) {
-  size_t w = 0;
+  size_t w = 0, sorted = 0; /* the compaction keeps the order: the canonical prefix stays one */
   for (size_t i = 0; i < h->orders.len; i++) {
     prf_order *o = lp_vec_at(&h->orders, i);
     lp_hash128 k = {lp_get_u64le(o->hash), lp_get_u64le(o->hash + 8)};
     if (lp_map128_get(set, k, NULL)) continue;
     if (w != i) *(prf_order *)lp_vec_at(&h->orders, w) = *o;
     w++;
+    if (i < h->orders_sorted) sorted = w;
   }
+  h->orders_sorted = sorted;
   /* Wipe the erased tail so no freed-but-kept capacity holds the values. */
   if (h->orders.len > w)
     memset(lp_vec_at(&h->orders, w), 0, (h->orders.len - w) * sizeof(prf_order));

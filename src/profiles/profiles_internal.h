@@ -112,7 +112,8 @@ struct lp_profiles {
   int64_t store_raw, quarantine_after, default_blocklist;
   int64_t as_of, bins, segmap, horizon, period_scale, money_scale;
   uint64_t erased_facts;
-  lp_vec orders; /* prf_order, insertion order */
+  lp_vec orders; /* prf_order: a canonical prefix, then insertion order */
+  size_t orders_sorted; /* orders[0, orders_sorted) in canonical order (prf_cmp_order) */
   lp_vec tagf;   /* prf_tagf */
   lp_map128 tag_index; /* prf_tag_key(hash, tag) -> index in tagf + 1 (verified) */
   lp_vec blocks;       /* prf_block, canonical order (type, bytes, length) */
@@ -165,6 +166,9 @@ void prf_release(lp_profiles *h);
 lp_hash128 prf_tag_key(const uint8_t *hash, uint32_t tag);
 void prf_tagf_free_all(const lp_mem *m, lp_vec *tagf);
 void prf_mark_stale(lp_profiles *h);
+
+/* save.c: the canonical order of order facts (a total order). */
+int prf_cmp_order(const prf_order *x, const prf_order *y);
 
 /* view.c */
 void prf_view_free(const lp_profiles *h, prf_view *v);

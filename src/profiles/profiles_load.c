@@ -195,15 +195,10 @@ static int read_orders(const lp_profiles *h, staged *s, const uint8_t *d, size_t
         (!(o.flags & LP_PROFILES_ORDER_HAS_ID) && o.order_id != 0) ||
         o.ts < -LP_RFM_MAX_TIMESTAMP || o.ts > LP_RFM_MAX_TIMESTAMP || o.amount == INT64_MIN)
       return corrupt(h, "bad order");
-    if (i > 0) {
-      int cmp = prf_cmp_hash(prev.hash, o.hash);
-      if (cmp == 0) cmp = prev.ts != o.ts ? (prev.ts < o.ts ? -1 : 1)
-                        : prev.flags != o.flags ? (prev.flags < o.flags ? -1 : 1)
-                        : prev.order_id != o.order_id ? (prev.order_id < o.order_id ? -1 : 1)
-                        : (prev.amount > o.amount ? 1 : 0);
-      if (cmp > 0) return corrupt(h, "orders are not in canonical order");
-    }
-    if (prf_hash_erased(s->g, o.hash)) return corrupt(h, "an order is kept under an erased identifier");
+    if (i > 0 && prf_cmp_order(&prev, &o) > 0) return corrupt(h, "orders are not in canonical order");
+    /* sorted by hash: one tombstone lookup per identifier */
+    if ((i == 0 || prf_cmp_hash(prev.hash, o.hash) != 0) && prf_hash_erased(s->g, o.hash))
+      return corrupt(h, "an order is kept under an erased identifier");
     lp_vec_push(&s->orders, &h->mem, &o);
     prev = o;
   }
@@ -342,6 +337,7 @@ int lp_profiles_load(lp_profiles *h, lp_reader r, void *ud) {
   h->clv = s.clv;
   h->km = s.km;
   h->orders = s.orders;
+  h->orders_sorted = s.orders.len; /* checked canonical */
   h->tagf = s.tagf;
   h->tag_index = s.tag_index;
   h->blocks = s.blocks;

@@ -34,14 +34,48 @@ static void put_u64(uint8_t **p, uint64_t v) {
   *p += 8;
 }
 
-static int cmp_order(const void *a, const void *b) {
-  const prf_order *x = *(const prf_order *const *)a, *y = *(const prf_order *const *)b;
+/* The canonical order of order facts: a total order on every field, so
+ * equal elements are identical and no sort stability matters. */
+int prf_cmp_order(const prf_order *x, const prf_order *y) {
   int c = prf_cmp_hash(x->hash, y->hash);
   if (c != 0) return c;
   if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
   if (x->flags != y->flags) return x->flags < y->flags ? -1 : 1;
   if (x->order_id != y->order_id) return x->order_id < y->order_id ? -1 : 1;
   return x->amount < y->amount ? -1 : (x->amount > y->amount);
+}
+
+static int cmp_order(const void *a, const void *b) { return prf_cmp_order(a, b); }
+
+/* Bring the order facts into canonical order in place (the set is the
+ * same; the view and the bytes do not depend on the vector's order). The
+ * prefix h->orders_sorted is canonical already (a load, an earlier save):
+ * only the tail is sorted, then merged from the back through a copy of
+ * the tail, so a daily save costs the new orders' sort plus one pass. */
+static int canonical_orders(const lp_profiles *h) {
+  lp_profiles *m = PRF_MUT(h);
+  size_t n = h->orders.len, s = h->orders_sorted < n ? h->orders_sorted : n;
+  prf_order *a = (prf_order *)(void *)h->orders.data;
+  if (s == n) {
+    m->orders_sorted = n;
+    return LP_OK;
+  }
+  size_t k = n - s;
+  qsort(a + s, k, sizeof *a, cmp_order);
+  if (s > 0 && prf_cmp_order(&a[s - 1], &a[s]) > 0) {
+    prf_order *tail;
+    if (lp_mem_alloc_array(&h->mem, k, sizeof *tail, (void **)&tail) != LP_OK)
+      return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOMEM, "save: out of memory");
+    memcpy(tail, a + s, k * sizeof *tail);
+    size_t i = s, j = k, w = n;
+    while (j > 0) {
+      if (i > 0 && prf_cmp_order(&a[i - 1], &tail[j - 1]) > 0) a[--w] = a[--i];
+      else a[--w] = tail[--j];
+    }
+    lp_mem_free_array(&h->mem, tail, k, sizeof *tail);
+  }
+  m->orders_sorted = n;
+  return LP_OK;
 }
 
 static int cmp_tagf(const void *a, const void *b) {
@@ -124,24 +158,31 @@ static int sorted(const lp_profiles *h, const lp_vec *v, int (*cmp)(const void *
   return LP_OK;
 }
 
+/* Records are gathered into a buffer and written a block at a time. */
+#define ORDERS_PER_WRITE 1024u
+
 static int write_orders(lp_snapshot_writer *sw, const lp_profiles *h) {
   size_t n = h->orders.len;
-  const prf_order **ix;
-  int rc = sorted(h, &h->orders, cmp_order, (const void ***)&ix);
+  int rc = canonical_orders(h);
   if (rc != LP_OK) return rc;
   rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_ORDERS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(sw, n);
-  for (size_t i = 0; rc == LP_OK && i < n; i++) {
-    uint8_t b[PRF_ORDER_BYTES], *p = b + LP_IDGRAPH_HASH_SIZE;
-    memcpy(b, ix[i]->hash, LP_IDGRAPH_HASH_SIZE);
-    put_u32(&p, ix[i]->flags);
-    put_u64(&p, ix[i]->order_id);
-    put_u64(&p, (uint64_t)ix[i]->ts);
-    put_u64(&p, (uint64_t)ix[i]->amount);
-    rc = lp_snapshot_writer_write(sw, b, sizeof b);
+  uint8_t buf[ORDERS_PER_WRITE * PRF_ORDER_BYTES];
+  for (size_t i = 0; rc == LP_OK && i < n;) {
+    size_t m = n - i < ORDERS_PER_WRITE ? n - i : ORDERS_PER_WRITE;
+    uint8_t *p = buf;
+    for (size_t k = 0; k < m; k++, i++) {
+      const prf_order *o = lp_vec_at(&h->orders, i);
+      memcpy(p, o->hash, LP_IDGRAPH_HASH_SIZE);
+      p += LP_IDGRAPH_HASH_SIZE;
+      put_u32(&p, o->flags);
+      put_u64(&p, o->order_id);
+      put_u64(&p, (uint64_t)o->ts);
+      put_u64(&p, (uint64_t)o->amount);
+    }
+    rc = lp_snapshot_writer_write(sw, buf, (size_t)(p - buf));
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
-  if (ix != NULL) lp_mem_free_array(&h->mem, ix, n, sizeof *ix);
   return rc;
 }
 

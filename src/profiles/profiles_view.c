@@ -64,6 +64,8 @@ static int alloc_arrays(const lp_profiles *h, prf_view *v) {
   return LP_OK;
 }
 
+static int add_orders(const lp_profiles *h, prf_view *v, size_t no);
+
 /* Profiles, and the RFM state of every order under its identifier's
  * current profile (orders of identifiers the graph no longer holds are
  * in no profile). */
@@ -76,19 +78,35 @@ static int build_rfm(const lp_profiles *h, prf_view *v) {
   rc = lp_idgraph_profiles(h->g, v->pids, n, &n);
   if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
   if ((rc = lp_rfm_create(&h->alloc, &v->rfm)) != LP_OK) return oom(h);
+  /* The orders first (lp_rfm_add() reserves room for as many profiles as
+   * lines), then the prospects into that room: the profile table is sized
+   * once instead of growing profile by profile. */
+  size_t no = h->orders.len;
+  if ((rc = add_orders(h, v, no)) != LP_OK) return rc;
   for (size_t i = 0; i < n; i++) {
     rc = lp_rfm_add_profile(v->rfm, v->pids[i]);
     if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
   }
-  size_t no = h->orders.len;
+  return LP_OK;
+}
+
+/* Every order under its identifier's current profile. */
+static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
   if (no == 0) return LP_OK;
+  int rc;
   lp_rfm_txn *t;
   if ((rc = lp_mem_alloc_array(&h->mem, no, sizeof *t, (void **)&t)) != LP_OK) return oom(h);
   size_t m = 0;
+  const uint8_t *last = NULL; /* orders of one identifier are mostly adjacent (canonical order) */
+  uint64_t pid = 0;
+  bool found = false;
   for (size_t i = 0; i < no; i++) {
     const prf_order *o = lp_vec_at(&h->orders, i);
-    uint64_t pid;
-    if (lp_idgraph_profile_of_hash(h->g, o->hash, &pid) != LP_OK) continue;
+    if (last == NULL || prf_cmp_hash(last, o->hash) != 0) {
+      found = lp_idgraph_profile_of_hash(h->g, o->hash, &pid) == LP_OK;
+      last = o->hash;
+    }
+    if (!found) continue;
     lp_rfm_txn x = LP_RFM_TXN_INIT;
     x.flags = (o->flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
     x.profile_id = pid;
@@ -134,49 +152,134 @@ static bool predict1(const lp_clv *c, uint32_t what, const lp_clv_data *d, doubl
   return lp_clv_predict(c, what, d, t, out, 1, &need) == LP_OK;
 }
 
-/* CLV and cluster of every profile with an order. A row a model cannot
- * take (outside its domain) simply has no value: its flag stays clear.
- * Neither lp_clv_predict() nor lp_kmeans_predict() allocates, so a failure
- * here is never a memory failure mistaken for "no value". */
-static void models(const lp_profiles *h, prf_view *v) {
+/* Rows of the models, predicted in blocks (lp_clv_predict() and
+ * lp_kmeans_predict() are vectorised). */
+#define MODEL_BLOCK 1024u
+
+typedef struct model_block {
+  size_t n;                    /* rows gathered */
+  size_t at[MODEL_BLOCK];      /* profile index of each row */
+  double x[MODEL_BLOCK], tx[MODEL_BLOCK], T[MODEL_BLOCK], mon[MODEL_BLOCK];
+  double out[3][MODEL_BLOCK];  /* p_alive, conditional, clv */
+  double f[MODEL_BLOCK * LP_PROFILES_FEATURES];
+  uint32_t label[MODEL_BLOCK];
+} model_block;
+
+static lp_clv_data block_data(const model_block *b, size_t from, size_t n) {
+  lp_clv_data d = LP_CLV_DATA_INIT;
+  d.n = n;
+  d.frequency = b->x + from;
+  d.recency = b->tx + from;
+  d.T = b->T + from;
+  d.monetary = b->mon + from;
+  return d;
+}
+
+/* One prediction over the block; false when the call failed. With
+ * LP_CLV_DATA_NAN_INVALID (clv 1.1) a row outside the domain is NaN and
+ * the caller asks it alone, so every row gets what a call of its own
+ * gives. */
+static bool predict_block(const lp_clv *c, uint32_t what, const model_block *b, double t, double *out) {
+  lp_clv_data d = block_data(b, 0, b->n);
+#ifdef LP_CLV_DATA_NAN_INVALID
+  d.flags = LP_CLV_DATA_NAN_INVALID;
+#endif
+  size_t need;
+  return lp_clv_predict(c, what, &d, t, out, b->n, &need) == LP_OK;
+}
+
+/* Row k of the block's prediction: the block's value, or one call for the
+ * row alone when the block failed or gave NaN. */
+static bool row_value(const lp_clv *c, uint32_t what, const model_block *b, bool block_ok, size_t k,
+                      double t, double *out) {
+  double y = b->out[what == LP_CLV_PRED_P_ALIVE ? 0 : what == LP_CLV_PRED_CONDITIONAL ? 1 : 2][k];
+  if (block_ok && y == y) {
+    *out = y;
+    return true;
+  }
+  lp_clv_data d = block_data(b, k, 1);
+  return predict1(c, what, &d, t, out);
+}
+
+static void clv_block(const lp_profiles *h, prf_view *v, model_block *b) {
+  double hz = (double)h->horizon / (double)h->period_scale;
+  bool ok_p = predict_block(h->clv, LP_CLV_PRED_P_ALIVE, b, 0.0, b->out[0]);
+  bool ok_c = predict_block(h->clv, LP_CLV_PRED_CONDITIONAL, b, hz, b->out[1]);
+  bool ok_v = predict_block(h->clv, LP_CLV_PRED_CLV, b, hz, b->out[2]);
+  for (size_t k = 0; k < b->n; k++) {
+    size_t i = b->at[k];
+    if (row_value(h->clv, LP_CLV_PRED_P_ALIVE, b, ok_p, k, 0.0, &v->p_alive[i]) &&
+        row_value(h->clv, LP_CLV_PRED_CONDITIONAL, b, ok_c, k, hz, &v->expected[i])) {
+      v->flags[i] |= LP_PROFILES_VIEW_HAS_CLV;
+      if (row_value(h->clv, LP_CLV_PRED_CLV, b, ok_v, k, hz, &v->clv[i]))
+        v->flags[i] |= LP_PROFILES_VIEW_HAS_VALUE;
+      else
+        v->clv[i] = 0.0;
+    } else {
+      v->p_alive[i] = v->expected[i] = 0.0;
+    }
+  }
+}
+
+static void kmeans_block(const lp_profiles *h, prf_view *v, model_block *b) {
+  size_t d = LP_PROFILES_FEATURES;
+  bool all = lp_kmeans_predict(h->km, b->f, b->n, d, b->label, NULL) == LP_OK;
+  for (size_t k = 0; k < b->n; k++) {
+    /* a failed block: each row alone (one bad row has no label) */
+    if (!all && lp_kmeans_predict(h->km, b->f + k * d, 1, d, &b->label[k], NULL) != LP_OK) continue;
+    v->cluster[b->at[k]] = b->label[k];
+    v->flags[b->at[k]] |= LP_PROFILES_VIEW_HAS_CLUSTER;
+  }
+}
+
+/* CLV and cluster of every profile with an order, in blocks of rows. A row
+ * a model cannot take (outside its domain) simply has no value: its flag
+ * stays clear. Neither lp_clv_predict() nor lp_kmeans_predict() allocates,
+ * so a failure here is never a memory failure mistaken for "no value". */
+static int models(const lp_profiles *h, prf_view *v) {
+  if (h->clv == NULL && h->km == NULL) return LP_OK;
+  model_block *cb = NULL, *kb = NULL;
+  if ((h->clv != NULL && (cb = lp_mem_alloc(&h->mem, sizeof *cb)) == NULL) ||
+      (h->km != NULL && (kb = lp_mem_alloc(&h->mem, sizeof *kb)) == NULL)) {
+    if (cb != NULL) lp_mem_free(&h->mem, cb, sizeof *cb);
+    return oom(h);
+  }
+  if (cb != NULL) cb->n = 0;
+  if (kb != NULL) kb->n = 0;
   double ps = (double)h->period_scale, ms = (double)h->money_scale;
   for (size_t i = 0; i < v->n; i++) {
     if (v->row[i] == NO_ROW) continue;
     const lp_rfm_row *row = &v->rows[v->row[i]];
-    if (h->clv != NULL) {
-      lp_rfm_clv ci = LP_RFM_CLV_INIT;
-      if (lp_rfm_clv_inputs(v->rfm, row->profile_id, h->as_of, &ci) == LP_OK) {
-        double x = (double)ci.frequency, tx = (double)ci.recency / ps, T = (double)ci.t / ps;
-        double mon = ci.monetary / ms;
-        lp_clv_data d = LP_CLV_DATA_INIT;
-        d.n = 1;
-        d.frequency = &x;
-        d.recency = &tx;
-        d.T = &T;
-        d.monetary = &mon;
-        double hz = (double)h->horizon / ps;
-        if (predict1(h->clv, LP_CLV_PRED_P_ALIVE, &d, 0.0, &v->p_alive[i]) &&
-            predict1(h->clv, LP_CLV_PRED_CONDITIONAL, &d, hz, &v->expected[i])) {
-          v->flags[i] |= LP_PROFILES_VIEW_HAS_CLV;
-          if (predict1(h->clv, LP_CLV_PRED_CLV, &d, hz, &v->clv[i]))
-            v->flags[i] |= LP_PROFILES_VIEW_HAS_VALUE;
-          else
-            v->clv[i] = 0.0;
-        } else {
-          v->p_alive[i] = v->expected[i] = 0.0;
-        }
+    lp_rfm_clv ci = LP_RFM_CLV_INIT;
+    if (cb != NULL && lp_rfm_clv_inputs(v->rfm, row->profile_id, h->as_of, &ci) == LP_OK) {
+      size_t k = cb->n++;
+      cb->at[k] = i;
+      cb->x[k] = (double)ci.frequency;
+      cb->tx[k] = (double)ci.recency / ps;
+      cb->T[k] = (double)ci.t / ps;
+      cb->mon[k] = ci.monetary / ms;
+      if (cb->n == MODEL_BLOCK) {
+        clv_block(h, v, cb);
+        cb->n = 0;
       }
     }
-    if (h->km != NULL) {
-      double f[LP_PROFILES_FEATURES] = {(double)row->recency / DAY, (double)row->frequency,
-                                        (double)row->monetary};
-      uint32_t label;
-      if (lp_kmeans_predict(h->km, f, 1, LP_PROFILES_FEATURES, &label, NULL) == LP_OK) {
-        v->cluster[i] = label;
-        v->flags[i] |= LP_PROFILES_VIEW_HAS_CLUSTER;
+    if (kb != NULL) {
+      size_t k = kb->n++;
+      kb->at[k] = i;
+      kb->f[k * LP_PROFILES_FEATURES] = (double)row->recency / DAY;
+      kb->f[k * LP_PROFILES_FEATURES + 1] = (double)row->frequency;
+      kb->f[k * LP_PROFILES_FEATURES + 2] = (double)row->monetary;
+      if (kb->n == MODEL_BLOCK) {
+        kmeans_block(h, v, kb);
+        kb->n = 0;
       }
     }
   }
+  if (cb != NULL && cb->n > 0) clv_block(h, v, cb);
+  if (kb != NULL && kb->n > 0) kmeans_block(h, v, kb);
+  if (cb != NULL) lp_mem_free(&h->mem, cb, sizeof *cb);
+  if (kb != NULL) lp_mem_free(&h->mem, kb, sizeof *kb);
+  return LP_OK;
 }
 
 /* ---- tags: fold the facts of a profile's identifiers ---- */
@@ -301,7 +404,7 @@ int prf_view_build(const lp_profiles *h, prf_view *v) {
   int rc = build_rfm(h, v);
   if (rc == LP_OK) rc = alloc_arrays(h, v);
   if (rc == LP_OK) rc = score(h, v);
-  if (rc == LP_OK) models(h, v);
+  if (rc == LP_OK) rc = models(h, v);
   if (rc == LP_OK) rc = build_tags(h, v);
   if (rc == LP_OK) rc = prf_view_rules(h, v);
   if (rc != LP_OK) {

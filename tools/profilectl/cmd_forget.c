@@ -17,30 +17,34 @@
 #define CMD "forget"
 #define DEFAULT_KEY "profilectl identity"
 
-static double cpu_now(void) {
+static double now(clockid_t which) {
   struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  clock_gettime(which, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* --timings: CPU seconds of one step on stderr. */
-static void lap(bool on, const char *what, double *t0) {
-  double t = cpu_now();
-  if (on && what != NULL) fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-8s %7.2f s cpu\n", what, t - *t0);
-  *t0 = t;
+/* --timings: wall and CPU seconds of one step on stderr (t0: the previous
+ * lap's wall and CPU clocks). */
+static void lap(bool on, const char *what, double t0[2]) {
+  double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID);
+  if (on && what != NULL)
+    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-8s %7.2f s wall %7.2f s cpu\n", what,
+            w - t0[0], c - t0[1]);
+  t0[0] = w;
+  t0[1] = c;
 }
 
 static int run_forget(int argc, char **argv) {
   const char *state = NULL, *id = NULL, *out = NULL, *key = NULL;
   bool timings = false;
-  double t0 = 0.0;
+  double t0[2] = {0.0, 0.0};
   const pctl_option table[] = {
       PCTL_REQUIRED(PCTL_OPT_PATH("state", 0, "FILE", &state, NULL, "the saved store (DIR/state.lps of 'run')")),
       PCTL_REQUIRED(PCTL_OPT_STRING("id", 0, "TYPE:VALUE", &id, NULL,
                                     "an identifier of the person, as in the events file")),
       PCTL_OPT_PATH("out", 0, "FILE", &out, NULL, "write the store there (default: replace --state)"),
       PCTL_OPT_STRING("key", 0, "KEY", &key, DEFAULT_KEY, "hash key the store was made with"),
-      PCTL_OPT_FLAG("timings", 0, &timings, "print the CPU time of load, erasure and save on stderr"),
+      PCTL_OPT_FLAG("timings", 0, &timings, "print the wall and CPU time of load, erasure and save on stderr"),
       PCTL_OPT_END,
   };
   pctl_operands ops;
@@ -65,9 +69,9 @@ static int run_forget(int argc, char **argv) {
     pctl_error("--key: %s", lp_profiles_errmsg(h));
     st = PCTL_EXIT_FAILURE;
   }
-  lap(timings, NULL, &t0);
+  lap(timings, NULL, t0);
   if (st == PCTL_EXIT_OK) st = pctl_run_load_state(h, state);
-  lap(timings, "load", &t0);
+  lap(timings, "load", t0);
   lp_idgraph_ident ident = {0u, colon + 1, strlen(colon + 1)};
   if (st == PCTL_EXIT_OK && lp_idgraph_find_type(lp_profiles_idgraph(h), type, &ident.type) != LP_OK) {
     pctl_error("--id: the store has no identifier type '%s'", type);
@@ -94,9 +98,9 @@ static int run_forget(int argc, char **argv) {
       st = PCTL_EXIT_FAILURE;
     }
   }
-  lap(timings, "forget", &t0);
+  lap(timings, "forget", t0);
   if (st == PCTL_EXIT_OK) st = pctl_run_save_state(h, out != NULL ? out : state);
-  lap(timings, "save", &t0);
+  lap(timings, "save", t0);
   if (st == PCTL_EXIT_OK && pid != 0)
     fprintf(stderr,
             PCTL_PROGRAM " " CMD ": erased profile %" PRIu64 ": %zu identifiers, %" PRIu64

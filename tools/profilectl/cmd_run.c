@@ -1330,6 +1330,15 @@ static int write_outputs(job *j) {
             j->kmeans_note != NULL ? j->kmeans_note
             : j->kmeans_kept       ? "kept from the saved store"
                                    : "fitted");
+    if (c->state != NULL && c->refit != PCTL_RUN_REFIT_ALWAYS) {
+      uint64_t added = j->event_rows + j->order_rows + j->fact_rows;
+      fprintf(stderr,
+              PCTL_PROGRAM " " CMD ": --refit %s: %" PRIu64 " new rows, %.2f %% of the %" PRIu64
+              " events, orders and facts the store had (threshold %" PRId64 " %%): models %s\n",
+              c->refit == PCTL_RUN_REFIT_NEVER ? "never" : "auto", added,
+              j->stored_rows ? 100.0 * (double)added / (double)j->stored_rows : 100.0,
+              j->stored_rows, c->refit_threshold, j->keep_models ? "kept" : "fitted again");
+    }
   }
   free(o.rows);
   free(o.info);

@@ -263,6 +263,19 @@ static double free_max_abs(const clv_obj *o, const double *th, const double *g) 
   return m;
 }
 
+/* dir = -H g over the components not in mask (0 for those); returns g'dir. */
+static double direction(uint32_t k, const double *H, const double *g, uint32_t mask, double *dir) {
+  double gd = 0.0;
+  for (uint32_t i = 0; i < k; i++) {
+    dir[i] = 0.0;
+    if (mask >> i & 1u) continue;
+    for (uint32_t j = 0; j < k; j++)
+      if (!(mask >> j & 1u)) dir[i] -= H[i * k + j] * g[j];
+    gd += dir[i] * g[i];
+  }
+  return gd;
+}
+
 static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol, clv_result *res) {
   const uint32_t k = o->k;
   double th[CLV_K], g[CLV_K], H[CLV_K * CLV_K];
@@ -270,7 +283,8 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
   double f = obj_grad(o, th, g);
   memset(H, 0, sizeof H);
   for (uint32_t j = 0; j < k; j++) H[j * k + j] = 1.0;
-  uint32_t it = 0, status = LP_CLV_STATUS_MAX_ITER;
+  uint32_t it = 0, status = LP_CLV_STATUS_MAX_ITER, held_prev = 0;
+  double last_scale = 0.0; /* s'y / y'y of the last step that updated H */
   for (;;) {
     double gn = free_max_abs(o, th, g);
     if (o->forward && gn <= 1e-3) { /* close in: recompute centrally */
@@ -291,29 +305,51 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
     }
     it++;
     /* A held component leaves the quasi-Newton model: its row and column
-     * of H become those of the identity, its direction 0. */
+     * of H become those of the identity, its direction 0. So does, for
+     * this step, a component on its bound that the direction would push
+     * outwards (a projected step would move the others without it, off a
+     * ridge such as a and b of BG/NBD growing together, and backtrack for
+     * dozens of evaluations). When a component newly leaves, the
+     * curvature learnt with it free misleads the others: H restarts as
+     * the identity scaled by the last step's s'y / y'y. */
+    uint32_t mask = 0;
+    for (uint32_t j = 0; j < k; j++)
+      if (held(o, j, th[j], g[j])) mask |= 1u << j;
+    double dir[CLV_K];
+    (void)direction(k, H, g, mask, dir);
+    for (uint32_t j = 0; j < k; j++)
+      if ((th[j] >= o->hi[j] && dir[j] > 0.0) || (th[j] <= -CLV_THETA_MAX && dir[j] < 0.0)) mask |= 1u << j;
+    if ((mask & ~held_prev) != 0 && last_scale > 0.0) {
+      memset(H, 0, sizeof H);
+      for (uint32_t j = 0; j < k; j++) H[j * k + j] = last_scale;
+    }
+    held_prev = mask;
     for (uint32_t j = 0; j < k; j++) {
-      if (!held(o, j, th[j], g[j])) continue;
+      if (!(mask >> j & 1u)) continue;
       for (uint32_t i = 0; i < k; i++) H[i * k + j] = H[j * k + i] = 0.0;
       H[j * k + j] = 1.0;
     }
-    double dir[CLV_K], gd = 0.0;
-    for (uint32_t i = 0; i < k; i++) {
-      dir[i] = 0.0;
-      if (held(o, i, th[i], g[i])) continue;
-      for (uint32_t j = 0; j < k; j++) dir[i] -= H[i * k + j] * g[j];
-      gd += dir[i] * g[i];
-    }
+    double gd = direction(k, H, g, mask, dir);
     if (!(gd < 0.0)) { /* not a descent direction: restart from steepest descent */
       memset(H, 0, sizeof H);
       gd = 0.0;
       for (uint32_t j = 0; j < k; j++) {
         H[j * k + j] = 1.0;
-        dir[j] = held(o, j, th[j], g[j]) ? 0.0 : -g[j];
+        dir[j] = mask >> j & 1u ? 0.0 : -g[j];
         gd -= dir[j] * dir[j];
       }
     }
     double dm = max_abs(dir, k), scale = dm > 4.0 ? 4.0 / dm : 1.0;
+    /* A step that would cross a bound starts where the first component
+     * reaches it, along the direction: halving a projected step instead
+     * (the other components moving without the clamped one, off a ridge
+     * such as a and b of BG/NBD growing together) can cost dozens of
+     * evaluations for nothing. */
+    for (uint32_t j = 0; j < k; j++) {
+      const double room = dir[j] > 0.0 ? (o->hi[j] - th[j]) / dir[j]
+                          : dir[j] < 0.0 ? (-CLV_THETA_MAX - th[j]) / dir[j] : INFINITY;
+      if (room > 0.0 && room < scale) scale = room;
+    }
     double tn[CLV_K], gn2[CLV_K], fn = INFINITY, step = scale;
     bool ok = false, budget = false;
     for (int ls = 0; ls < 40; ls++, step *= 0.5) {
@@ -368,6 +404,7 @@ static void bfgs(clv_obj *o, const double *start, uint32_t max_iter, double tol,
       ss += s[j] * s[j];
     }
     if (sy > 1e-14 * sqrt(ss * yy)) {
+      last_scale = sy / yy;
       if (it == 1) {
         for (uint32_t j = 0; j < k * k; j++) H[j] = 0.0;
         for (uint32_t j = 0; j < k; j++) H[j * k + j] = sy / yy;

@@ -529,11 +529,12 @@ static int parse(pctl_csv *r) {
   r->nfields = 0;
   r->problem = PCTL_CSV_NO_PROBLEM;
 
-  /* Whole records without quotes or bare CR (wide kernels): every stop bit
-   * of the masks is then a delimiter or the line ending, so the fields are
-   * cut straight from the bits. At a quote or a CR that is not part of a
-   * CRLF, or when the record runs into the last 64 buffered bytes, it
-   * starts over on the general path below, which gives the same fields. */
+  /* Records of unquoted fields (wide kernels): while every stop bit of the
+   * masks is a delimiter or the line ending, the fields are cut straight
+   * from the bits. At a quote, a CR that is not part of a CRLF, or a block
+   * that reaches into the last 64 buffered bytes, the general path below
+   * carries on from there with the fields cut so far, as it would have
+   * found them. */
   if (r->scan != PCTL_CSV_SCAN_BYTE) {
     unsigned char *q = p;
     size_t fs = (size_t)(p - base);
@@ -569,12 +570,18 @@ static int parse(pctl_csv *r) {
           r->line++;
           FINISH(2);
         }
-        goto general; /* a quote, or a CR the general path decides */
+        q = s; /* a quote, or a CR the general path decides */
+        goto resume;
       }
-      q = r->mblk + 64;
+      q = r->mblk + 64; /* no stop before it */
     }
-  general:
-    r->nfields = 0;
+  resume:
+    /* Bytes from the current field's start to q hold no stop byte. */
+    p = q;
+    if (p != base + fs) {
+      fstart = fs;
+      goto unquoted;
+    }
   }
 
 field:

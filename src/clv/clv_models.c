@@ -10,6 +10,8 @@
 /* BG/NBD (Fader, Hardie, Lee 2005, eq. 6) and MBG/NBD (Batislam, Denizel,
  * Filiztekin 2007), which differ only in the beta term and in the dropout
  * opportunity at time 0 (mbg: every customer may drop out at once). */
+#define CLV_BG_BLOCK 16
+
 static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) {
   const double r = p[0], al = p[1], a = p[2], b = p[3];
   const double lnal = lp_det_log(al), lna = lp_det_log(a), lg_r = lp_det_lgamma(r), lb_ab = clv_lbeta(a, b);
@@ -28,48 +30,68 @@ static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) 
     const bool second = mbg || x > 0.0;
     const double lnb1 = second ? lp_det_log(b + xb - 1.0) : 0.0;
     double lr = 0.0, sr = 0.0, sal = 0.0, sa = 0.0, sb = 0.0;
-    for (size_t i = G->begin; i < G->end; i++) {
-      const clv_row *R = &d->rows[i];
-      double lT, iT, lt, it;
-      if (d->ix != NULL) {
-        lT = LV[d->ix[2 * i + 1]];
-        iT = IV[d->ix[2 * i + 1]];
-        lt = LV[d->ix[2 * i]];
-        it = IV[d->ix[2 * i]];
-      } else { /* rows without the value tables */
-        lT = lp_det_log(al + R->T);
-        iT = 1.0 / (al + R->T);
-        lt = second ? lp_det_log(al + R->tx) : 0.0;
-        it = 1.0 / (al + R->tx);
+    /* Rows in blocks: the terms first, then the exponentials of the block,
+     * then their log1p, then the sums in row order. The same operations
+     * as row by row, so the same bits; but independent exp and log1p
+     * chains come one after the other, and the processor overlaps them. */
+    for (size_t i0 = G->begin; i0 < G->end; i0 += CLV_BG_BLOCK) {
+      const size_t nb = G->end - i0 < CLV_BG_BLOCK ? G->end - i0 : CLV_BG_BLOCK;
+      double lT[CLV_BG_BLOCK], iT[CLV_BG_BLOCK], lt[CLV_BG_BLOCK], it[CLV_BG_BLOCK];
+      double hi[CLV_BG_BLOCK], e[CLV_BG_BLOCK], l1[CLV_BG_BLOCK];
+      bool h3[CLV_BG_BLOCK];
+      for (size_t q = 0; q < nb; q++) {
+        const size_t i = i0 + q;
+        if (d->ix != NULL) {
+          lT[q] = LV[d->ix[2 * i + 1]];
+          iT[q] = IV[d->ix[2 * i + 1]];
+          lt[q] = LV[d->ix[2 * i]];
+          it[q] = IV[d->ix[2 * i]];
+        } else { /* rows without the value tables */
+          const clv_row *R = &d->rows[i];
+          lT[q] = lp_det_log(al + R->T);
+          iT[q] = 1.0 / (al + R->T);
+          lt[q] = second ? lp_det_log(al + R->tx) : 0.0;
+          it[q] = 1.0 / (al + R->tx);
+        }
       }
-      const double A3 = -rx * lT;
       if (!second) {
-        lr += R->w * A3;
-        sr -= R->w * lT;
-        sal -= R->w * rx * iT;
+        for (size_t q = 0; q < nb; q++) {
+          const double w = d->rows[i0 + q].w;
+          lr += w * (-rx * lT[q]);
+          sr -= w * lT[q];
+          sal -= w * rx * iT[q];
+        }
         continue;
       }
-      const double A4 = lna - lnb1 - rx * lt;
       /* L = lse(A3, A4) = hi + log1p(e), e = exp(lo - hi) (clv_lse's
        * bits); the weights exp(A - L) of the two terms are 1 / (1 + e)
        * and e / (1 + e), without two more exponentials */
-      const bool h3 = !(A3 < A4);
-      const double hi = h3 ? A3 : A4, lo = h3 ? A4 : A3;
-      double L, w3, w4;
-      if (hi == -INFINITY) {
-        L = -INFINITY;
-        w3 = w4 = NAN;
-      } else {
-        const double e = lp_det_exp(lo - hi), wh = 1.0 / (1.0 + e), wl = e * wh;
-        L = hi + lp_det_log1p(e);
-        w3 = h3 ? wh : wl;
-        w4 = h3 ? wl : wh;
+      for (size_t q = 0; q < nb; q++) {
+        const double A3 = -rx * lT[q], A4 = lna - lnb1 - rx * lt[q];
+        h3[q] = !(A3 < A4);
+        hi[q] = h3[q] ? A3 : A4;
+        e[q] = (h3[q] ? A4 : A3) - hi[q]; /* lo - hi, its exponential below */
       }
-      lr += R->w * L;
-      sr -= R->w * (w3 * lT + w4 * lt);
-      sal -= R->w * rx * (w3 * iT + w4 * it);
-      sa += R->w * w4;
-      sb += R->w * w4;
+      for (size_t q = 0; q < nb; q++) e[q] = hi[q] == -INFINITY ? NAN : lp_det_exp(e[q]);
+      for (size_t q = 0; q < nb; q++) l1[q] = hi[q] == -INFINITY ? 0.0 : lp_det_log1p(e[q]);
+      for (size_t q = 0; q < nb; q++) {
+        const double w = d->rows[i0 + q].w;
+        double L, w3, w4;
+        if (hi[q] == -INFINITY) {
+          L = -INFINITY;
+          w3 = w4 = NAN;
+        } else {
+          const double wh = 1.0 / (1.0 + e[q]), wl = e[q] * wh;
+          L = hi[q] + l1[q];
+          w3 = h3[q] ? wh : wl;
+          w4 = h3[q] ? wl : wh;
+        }
+        lr += w * L;
+        sr -= w * (w3 * lT[q] + w4 * lt[q]);
+        sal -= w * rx * (w3 * iT[q] + w4 * it[q]);
+        sa += w * w4;
+        sb += w * w4;
+      }
     }
     const double A1 = lp_det_lgamma(rx) - lg_r + r * lnal;
     const double A2 = clv_lbeta(a, b + xb) - lb_ab;

@@ -92,13 +92,17 @@ static double now(clockid_t which) {
  * outputs never depend on the clock). */
 static void lap(job *j, const char *what) {
   if (!j->c->timings) return;
-  double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID), s = 0.0;
+  double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID), s = 0.0, peak = 0.0;
   struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru) == 0)
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
     s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    peak = (double)ru.ru_maxrss / 1024.0;
+  }
   if (what != NULL)
-    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu (%.2f s system)\n",
-            what, w - j->wall0, c - j->cpu0, s - j->sys0);
+    fprintf(stderr,
+            PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu (%.2f s system), "
+            "peak %.0f MiB so far\n",
+            what, w - j->wall0, c - j->cpu0, s - j->sys0, peak);
   j->wall0 = w;
   j->cpu0 = c;
   j->sys0 = s;

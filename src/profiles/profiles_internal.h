@@ -92,6 +92,7 @@ typedef struct prf_view {
   lp_rfm *rfm;           /* per-profile aggregates */
   lp_rfm_segmap *segmap; /* NULL: no segments */
   lp_tags *tags;         /* the view as a tag state (rules, lp_profiles_tags_view()), or NULL */
+  bool tags_full;        /* tags holds every attribute (built for lp_profiles_tags_view()) */
 } prf_view;
 
 struct lp_profiles {

@@ -1147,6 +1147,13 @@ static void rule_tags_in_the_view(void **state) {
   uint32_t spend = rule_tag(h, "spend", LP_TAGS_DECIMAL, "monetary"); /* scale 6 */
   uint32_t seg = rule_tag(h, "known_segment", LP_TAGS_FLAG, "segment != \"nothing\" and r >= 1 and f >= 1 and m >= 1");
   uint32_t chain = rule_tag(h, "big_or_recent", LP_TAGS_FLAG, "big or recent");
+  /* a tag with a purpose (no audience shortcut: each profile is asked) */
+  lp_tags_def pd = LP_TAGS_DEF_INIT;
+  uint32_t mail;
+  pd.name = "mail big";
+  pd.purpose = "email";
+  assert_int_equal(lp_profiles_define_tag(h, &pd, &mail), LP_OK);
+  assert_int_equal(lp_profiles_set_rule(h, mail, "monetary >= 40"), LP_OK);
   lp_profiles_tag buf[32];
   /* ann: 40.00, 60 days ago, vip with two orders (two lines); 2 ids; first
    * order T0+10d (1700864000), last T0+40d (1703456000) */
@@ -1159,6 +1166,8 @@ static void rule_tags_in_the_view(void **state) {
   assert_int_equal(tag_of(h, p[0], spend, buf, 32)->num, 40000000);
   assert_non_null(tag_of(h, p[0], seg, buf, 32));
   assert_non_null(tag_of(h, p[0], chain, buf, 32));
+  assert_non_null(tag_of(h, p[0], mail, buf, 32));
+  assert_null(tag_of(h, p[1], mail, buf, 32));
   assert_non_null(tag_of(h, p[0], TAG_VIP, buf, 32)); /* the host tag stays */
   /* bob: 9.99, 10 days ago, one order, one identifier (his e-mail) */
   assert_null(tag_of(h, p[1], big, buf, 32));
@@ -1320,6 +1329,16 @@ static void tags_view_for_audiences(void **state) {
   lp_profiles_order o = pr_order(T_EMAIL, "ann@x.org", 7, T0 + 99 * DAY, 10);
   assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
   assert_int_equal(lp_profiles_tags_view(h, &t), LP_OK);
+  assert_int_equal(lp_tags_count(t, &q, &c), LP_OK);
+  assert_int_equal(c, 2);
+  lp_profiles_free(h);
+  /* a store whose view was built for its rules alone: the tags view still
+   * holds every attribute, and the taxonomy's minimum audience size */
+  h = rules_store(p);
+  rule_tag(h, "recent", LP_TAGS_FLAG, "recency_days <= 10");
+  assert_int_equal(lp_profiles_refresh(h), LP_OK);
+  assert_int_equal(lp_profiles_tags_view(h, &t), LP_OK);
+  q.text = "frequency >= 1 and identifiers >= 1";
   assert_int_equal(lp_tags_count(t, &q, &c), LP_OK);
   assert_int_equal(c, 2);
   lp_profiles_free(h);

@@ -199,6 +199,39 @@ static void test_random_records(void **state) {
   free(in.data);
 }
 
+/* Records of many short unquoted fields (the whole-record cut), some
+ * broken after a few fields by a quote inside a field, a quoted field, a
+ * bare CR or a CRLF, at every offset within the 64-byte blocks. */
+static void test_unquoted_runs(void **state) {
+  (void)state;
+  uint64_t seed = UINT64_C(0x9E3779B97F4A7C15);
+  text in = {NULL, 0, 0};
+  static const char *const breaks[] = {"x\"y", "\"q,\"\"\"", "\r", "\r\n", "", ""};
+  for (int round = 0; round < 200; round++) {
+    in.len = 0;
+    for (int pad = round % 64; pad > 0; pad--) put(&in, "p", 1);
+    put(&in, "\n", 1);
+    int rows = 1 + (int)(next_rand(&seed) % 30);
+    for (int r = 0; r < rows; r++) {
+      int fields = 1 + (int)(next_rand(&seed) % 80);
+      int at = (int)(next_rand(&seed) % (uint64_t)(fields * 4));
+      for (int f = 0; f < fields; f++) {
+        if (f > 0) put(&in, ",", 1);
+        size_t flen = (size_t)(next_rand(&seed) % 13);
+        for (size_t i = 0; i < flen; i++) put(&in, &"abc019 .-"[next_rand(&seed) % 9], 1);
+        if (f == at) {
+          const char *b = breaks[next_rand(&seed) % (sizeof breaks / sizeof *breaks)];
+          put(&in, b, strlen(b));
+        }
+      }
+      bool crlf = next_rand(&seed) % 4 == 0;
+      put(&in, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
+    }
+    same_everywhere(in.data, in.len);
+  }
+  free(in.data);
+}
+
 /* Stop bytes at every position around the 64-byte block edges. */
 static void test_block_edges(void **state) {
   (void)state;
@@ -278,6 +311,7 @@ int main(void) {
     cmocka_unit_test(test_known_fields),
     cmocka_unit_test(test_block_edges),
     cmocka_unit_test(test_random_records),
+    cmocka_unit_test(test_unquoted_runs),
     cmocka_unit_test(test_random_inputs),
     cmocka_unit_test(test_bad_kind),
   };

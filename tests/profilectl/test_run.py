@@ -238,6 +238,16 @@ check([[x[c] for c in RFM] for x in table("auto-small")] == [[x[c] for c in RFM]
       "kept models change no column but the models' (p_alive, expected_purchases, clv, cluster)")
 check(read_bytes("auto-small", "identifiers.csv") == read_bytes("full", "identifiers.csv"),
       "kept models leave identifiers.csv as one run over both days")
+r = run("nomodels", EV, OR, "--clv", "none", "--k", "0")
+r = run("nomodels2", HEAD_E, HEAD_O, "--state", path("nomodels", "state.lps"), "--refit", "never")
+check(r.returncode == 0 and "from the saved store" not in r.stderr and "k-means fitted" in r.stderr
+      and same_outputs("nomodels2", "full"),
+      "--refit never fits the models a saved store does not have (the outputs of one full run)")
+r = run("dropped", HEAD_E, HEAD_O, "--state", path("full", "state.lps"), "--refit", "never",
+        "--clv", "none", "--k", "0")
+check(r.returncode == 0 and all(x["p_alive"] == "" and x["clv"] == "" and x["cluster"] == ""
+                                for x in table("dropped")),
+      "--clv none and --k 0 drop kept models")
 r = run("x", HEAD_E, HEAD_O, "--state", path("full", "state.lps"), "--refit", "sometimes")
 check(r.returncode == 2, "an unknown --refit is a usage error")
 

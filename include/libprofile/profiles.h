@@ -645,8 +645,11 @@ LP_API int lp_profiles_identifiers(const lp_profiles *h, uint64_t profile_id,
 
 /**
  * @brief Live tag values of a profile at the view's as_of, ascending by
- * tag id: for each tag the fold of the values kept under the profile's
- * identifiers by the tag's merge policy (see @ref profiles_guide).
+ * tag id: for each host-set tag the fold of the values kept under the
+ * profile's identifiers by the tag's merge policy, for each rule tag its
+ * computed value (since 1.1; see lp_profiles_set_rule() and
+ * @ref profiles_guide). String values of computed tags are owned by the
+ * store, valid until its next mutating call or view recompute.
  * @param h          Store.
  * @param profile_id Profile.
  * @param out        Array of @p capacity entries; NULL with capacity 0

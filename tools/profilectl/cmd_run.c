@@ -24,7 +24,6 @@
 #include "commands.h"
 #include "core/hash.h"
 #include "csv.h"
-#include "csvout.h"
 #include "decimal.h"
 #include "libprofile.h"
 #include "progress.h"

@@ -17,6 +17,8 @@ counting off), an unterminated quote at the end, a source the graph refuses
 stdout, stderr and the exit status must equal the one-thread run, and the
 line an error names is checked against the line counted here.
 """
+import csv
+import io
 import os
 import random
 import subprocess
@@ -119,10 +121,14 @@ def main():
         write(good, rows, 1, bom=True)
         same_as_one(good, "good", expect_rc=0)
         same_as_one(good, "good, --raw", extra=["--raw"], expect_rc=0, chunks=[1, 100, 4096])
-        ref = run(good, 1, 1 << 20)
-        if ref[0] == 0 and ref[1].count(b"\n") < 1000:
-            failures.append("good: too few identifiers in the output (%d lines)"
-                            % ref[1].count(b"\n"))
+        for extra in ([], ["--raw"]):
+            ref = run(good, 2, 100, extra)
+            out = list(csv.reader(io.StringIO(ref[1].decode("utf-8"), newline="")))[1:]
+            if len(out) < 1000:
+                failures.append("good %s: too few identifiers in the output (%d)" % (extra, len(out)))
+            keys = [(r[0].encode(), r[1].encode()) for r in out]
+            if keys != sorted(keys) or len(set(keys)) != len(keys):
+                failures.append("good %s: rows not in (type, value) byte order" % extra)
         # --explain after a threaded read.
         same_as_one(good, "explain", extra=["--explain", "user_id:u00001", "email:p1@example.com"],
                     chunks=[7, 4096])

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "cli.h"
@@ -52,7 +53,8 @@ static int parse_options(int argc, char **argv, id_opts *o) {
                  "bytes of FILE a thread parses at a time with --threads 2 or more;\n"
                  "the output does not depend on it"),
     PCTL_OPT_FLAG("timings", 0, &o->timings,
-                  "print the wall, process CPU and main-thread CPU time of each step on stderr"),
+                  "print the wall, process CPU and main-thread CPU time of each step\n"
+                  "and the peak memory so far on stderr"),
     PCTL_OPT_END,
   };
   int rc = pctl_parse_file_command(&pctl_cmd_identity, table, argc, argv, &o->path);
@@ -79,9 +81,12 @@ static void lap(clocks *k, const char *what) {
     clock_gettime(which[i], &ts);
     t[i] = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
   }
+  struct rusage ru;
+  double peak = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
   if (what != NULL)
-    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-16s %7.3f s wall %7.3f s cpu %7.3f s main\n",
-            what, t[0] - k->t[0], t[1] - k->t[1], t[2] - k->t[2]);
+    fprintf(stderr,
+            PCTL_PROGRAM " " CMD ": time: %-16s %7.3f s wall %7.3f s cpu %7.3f s main, peak %.0f MB\n",
+            what, t[0] - k->t[0], t[1] - k->t[1], t[2] - k->t[2], peak);
   memcpy(k->t, t, sizeof t);
 }
 
@@ -164,25 +169,21 @@ static int apply_event(void *ud, const pctl_event *ev) {
 /* ---- output ---- */
 
 typedef struct out_row {
+  /* The stored hash; with --raw, once sorting starts, the value's first
+   * bytes (zero-padded), so the radix passes read no other memory. */
   uint8_t hash[LP_IDGRAPH_HASH_SIZE];
   uint64_t pid;
-  const char *raw; /* normalised value with --raw, else NULL */
-  size_t raw_len;
-  uint32_t type;
+  const char *raw;  /* normalised value with --raw, else NULL */
+  uint32_t raw_len; /* at most LP_IDGRAPH_MAX_VALUE_LEN */
+  uint16_t type;
+  uint16_t rank; /* of the type's name among all type names */
 } out_row;
-
-/* A sort entry: the type's rank by name, the first 8 bytes of the sorted
- * value (big-endian, zero-padded) and the row it stands for. */
-typedef struct sort_ent {
-  uint64_t key;
-  uint32_t row;
-  uint32_t rank;
-} sort_ent;
 
 /* The order of the output: type name, then the value (the raw bytes,
  * shorter first on a common prefix, or the hash, whose hex text sorts as
- * its bytes). Never 0 for two identifiers of one type. */
-static int cmp_value(const out_row *x, const out_row *y) {
+ * its bytes). Never 0 for two identifiers. */
+static int cmp_rows(const out_row *x, const out_row *y) {
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
   if (x->raw != NULL && y->raw != NULL) {
     size_t n = x->raw_len < y->raw_len ? x->raw_len : y->raw_len;
     int c = memcmp(x->raw, y->raw, n);
@@ -192,87 +193,90 @@ static int cmp_value(const out_row *x, const out_row *y) {
   return memcmp(x->hash, y->hash, LP_IDGRAPH_HASH_SIZE);
 }
 
-static const out_row *tie_rows; /* for cmp_tie: qsort has no context */
+static int cmp_rows_q(const void *a, const void *b) { return cmp_rows(a, b); }
 
-static int cmp_tie(const void *a, const void *b) {
-  const sort_ent *x = a, *y = b;
-  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
-  return cmp_value(&tie_rows[x->row], &tie_rows[y->row]);
+/* Sort key digit `level` of a row: the rank, then the value's bytes
+ * (zero past the end of a raw value: cmp_rows settles such ties). */
+static unsigned digit(const out_row *r, unsigned level, bool raw) {
+  if (level == 0) return r->rank;
+  size_t i = level - 1;
+  if (!raw || i < LP_IDGRAPH_HASH_SIZE) return r->hash[i];
+  return i < r->raw_len ? (unsigned char)r->raw[i] : 0u;
 }
 
-static uint64_t prefix_key(const unsigned char *p, size_t len) {
-  uint64_t k = 0;
-  for (size_t i = 0; i < 8; i++) k = k << 8 | (i < len ? p[i] : 0u);
-  return k;
-}
+#define SORT_DEPTH_HASH 9 /* the rank and 8 bytes of the hash */
+#define SORT_DEPTH_RAW 65 /* the rank and 64 bytes of a raw value */
+#define SORT_SMALL 24
 
-/* Sort `e` (n entries) by rank, then key: LSD radix, 8 bits a pass, with
- * the passes whose digit is the same everywhere skipped; `tmp` has room for
- * n entries. Returns where the result is (`e` or `tmp`). */
-static sort_ent *radix_sort(sort_ent *e, sort_ent *tmp, size_t n) {
-  enum { PASSES = 9 };
-  static size_t count[PASSES][256];
-  memset(count, 0, sizeof count);
-  for (size_t i = 0; i < n; i++) {
-    for (unsigned p = 0; p < 8; p++) count[p][(e[i].key >> (8 * p)) & 255]++;
-    count[8][e[i].rank & 255]++;
-  }
-  for (unsigned p = 0; p < PASSES; p++) {
-    size_t sum = 0;
-    bool trivial = false;
+/* In-place MSD radix sort (American flag sort) by cmp_rows(): bucket by
+ * digit `level`, then each bucket by the next; small buckets, and those
+ * equal in all the digits looked at, by comparison. No second array: the rows
+ * themselves are moved, so the output reads them in order. */
+static void flag_sort(out_row *a, size_t n, unsigned level, bool raw) {
+  for (;;) {
+    if (n < SORT_SMALL) {
+      for (size_t i = 1; i < n; i++) {
+        out_row x = a[i];
+        size_t j = i;
+        for (; j > 0 && cmp_rows(&a[j - 1], &x) > 0; j--) a[j] = a[j - 1];
+        a[j] = x;
+      }
+      return;
+    }
+    if (level >= (raw ? SORT_DEPTH_RAW : SORT_DEPTH_HASH)) {
+      qsort(a, n, sizeof *a, cmp_rows_q);
+      return;
+    }
+    size_t count[256] = {0};
+    for (size_t i = 0; i < n; i++) count[digit(&a[i], level, raw)]++;
+    unsigned top = 0;
+    while (count[top] == 0) top++;
+    if (count[top] == n) { /* one bucket: the next digit */
+      level++;
+      continue;
+    }
+    size_t next[256], end[256], sum = 0;
     for (unsigned d = 0; d < 256; d++) {
-      size_t c = count[p][d];
-      if (c == n) trivial = true;
-      count[p][d] = sum;
-      sum += c;
+      next[d] = sum;
+      sum += count[d];
+      end[d] = sum;
     }
-    if (trivial) continue;
-    for (size_t i = 0; i < n; i++) {
-      unsigned d = p < 8 ? (unsigned)(e[i].key >> (8 * p)) & 255u : e[i].rank & 255u;
-      tmp[count[p][d]++] = e[i];
+    for (unsigned d = 0; d < 256; d++) {
+      while (next[d] < end[d]) {
+        out_row x = a[next[d]];
+        unsigned k = digit(&x, level, raw);
+        while (k != d) {
+          out_row y = a[next[k]];
+          a[next[k]++] = x;
+          x = y;
+          k = digit(&x, level, raw);
+        }
+        a[next[d]++] = x;
+      }
     }
-    sort_ent *t = e;
-    e = tmp;
-    tmp = t;
+    size_t from = 0;
+    for (unsigned d = 0; d < 256; d++) {
+      if (count[d] > 1) flag_sort(a + from, count[d], level + 1, raw);
+      from += count[d];
+    }
+    return;
   }
-  return e;
 }
 
-/* The order of `rows` for the output, in `*order` (malloc'd). */
-static int sort_rows(const out_row *rows, size_t n, const pctl_rules *r, sort_ent **order) {
-  uint32_t rank[LP_IDGRAPH_MAX_TYPES];
-  for (size_t t = 0; t < r->ntypes; t++) {
-    rank[t] = 0;
-    for (size_t u = 0; u < r->ntypes; u++)
-      if (strcmp(r->types[u].name, r->types[t].name) < 0) rank[t]++;
-  }
+/* Sort the rows for the output. */
+static void sort_rows(out_row *rows, size_t n) {
   size_t with_raw = 0;
   for (size_t i = 0; i < n; i++) with_raw += rows[i].raw != NULL;
-  sort_ent *e = malloc(2 * n * sizeof *e + 1);
-  if (e == NULL) return LP_ENOMEM;
-  for (size_t i = 0; i < n; i++) {
-    e[i].row = (uint32_t)i;
-    e[i].rank = rank[rows[i].type];
-    e[i].key = with_raw == n ? prefix_key((const unsigned char *)rows[i].raw, rows[i].raw_len)
-                             : prefix_key(rows[i].hash, LP_IDGRAPH_HASH_SIZE);
-  }
-  tie_rows = rows;
   if (with_raw != 0 && with_raw != n) {
-    /* Raw values for some rows only: cmp_value() itself decides. */
-    qsort(e, n, sizeof *e, cmp_tie);
+    qsort(rows, n, sizeof *rows, cmp_rows_q); /* raw values for some rows only */
   } else {
-    sort_ent *s = radix_sort(e, e + n, n);
-    if (s != e) memcpy(e, s, n * sizeof *e);
-    /* Equal keys: the rest of the value decides. */
-    for (size_t i = 0; i < n;) {
-      size_t j = i + 1;
-      while (j < n && e[j].key == e[i].key && e[j].rank == e[i].rank) j++;
-      if (j - i > 1) qsort(e + i, j - i, sizeof *e, cmp_tie);
-      i = j;
+    for (size_t i = 0; i < with_raw; i++) {
+      size_t k = rows[i].raw_len < LP_IDGRAPH_HASH_SIZE ? rows[i].raw_len : LP_IDGRAPH_HASH_SIZE;
+      memset(rows[i].hash, 0, LP_IDGRAPH_HASH_SIZE);
+      memcpy(rows[i].hash, rows[i].raw, k);
     }
+    flag_sort(rows, n, 0, with_raw != 0);
   }
-  *order = e;
-  return LP_OK;
 }
 
 static void hex(const uint8_t *h, char *out) {
@@ -285,8 +289,15 @@ static void hex(const uint8_t *h, char *out) {
 }
 
 /* Every identifier of every profile, in profile order. */
-static int collect(lp_idgraph *g, const lp_idgraph_stats *stats, out_row **out, size_t *count) {
+static int collect(lp_idgraph *g, const pctl_rules *r, const lp_idgraph_stats *stats,
+                   out_row **out, size_t *count) {
   lp_idgraph_stats st = *stats;
+  uint16_t rank[LP_IDGRAPH_MAX_TYPES];
+  for (size_t t = 0; t < r->ntypes; t++) {
+    rank[t] = 0;
+    for (size_t u = 0; u < r->ntypes; u++)
+      if (strcmp(r->types[u].name, r->types[t].name) < 0) rank[t]++;
+  }
   size_t np = 0, n = 0;
   uint64_t *pids = malloc((size_t)st.profiles * sizeof *pids + 1);
   out_row *rows = malloc((size_t)st.identifiers * sizeof *rows + 1);
@@ -319,10 +330,11 @@ static int collect(lp_idgraph *g, const lp_idgraph_stats *stats, out_row **out, 
       return fail_graph(g, "listing identifiers");
     }
     for (size_t i = 0; i < k && n < st.identifiers; i++, n++) {
-      rows[n].type = info[i].type;
+      rows[n].type = (uint16_t)info[i].type;
+      rows[n].rank = rank[info[i].type];
       memcpy(rows[n].hash, info[i].hash, sizeof rows[n].hash);
       rows[n].raw = info[i].value;
-      rows[n].raw_len = info[i].len;
+      rows[n].raw_len = (uint32_t)info[i].len;
       rows[n].pid = pids[p];
     }
   }
@@ -423,28 +435,21 @@ static int report(lp_idgraph *g, const pctl_rules *r, const id_opts *o, uint64_t
   size_t n;
   lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
   lp_idgraph_get_stats(g, &st);
-  int status = collect(g, &st, &rows, &n);
+  int status = collect(g, r, &st, &rows, &n);
   if (status != PCTL_EXIT_OK) return status;
   lap(k, "list identifiers");
-  sort_ent *order = NULL;
   if (o->explain[0] != NULL) {
     status = explain(g, r, o, rows, n);
-  } else if (sort_rows(rows, n, r, &order) != LP_OK) {
-    pctl_error("sorting the identifiers: %s", strerror(ENOMEM));
-    status = PCTL_EXIT_FAILURE;
   } else {
+    sort_rows(rows, n);
     lap(k, "sort");
     pctl_csvout w;
     pctl_csvout_stream(&w, stdout, "standard output");
     static const char *const header[] = {"type", "value", "profile_id"};
     pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
     pctl_csvout_end_row(&w);
-    enum { AHEAD = 16 }; /* rows fetched ahead: they are far apart in memory */
     for (size_t i = 0; i < n; i++) {
-#if defined(__GNUC__) || defined(__clang__)
-      if (i + AHEAD < n) __builtin_prefetch(&rows[order[i + AHEAD].row]);
-#endif
-      const out_row *row = &rows[order[i].row];
+      const out_row *row = &rows[i];
       pctl_csvout_str(&w, r->types[row->type].name);
       put_value(&w, row);
       put_u64(&w, row->pid);
@@ -453,7 +458,6 @@ static int report(lp_idgraph *g, const pctl_rules *r, const id_opts *o, uint64_t
     status = pctl_csvout_close(&w);
     lap(k, "write");
   }
-  free(order);
   free(rows);
   fprintf(stderr,
           "profilectl identity: %llu rows, %llu events, %llu identifiers, %llu profiles, "

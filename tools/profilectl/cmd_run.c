@@ -1072,17 +1072,19 @@ static int one_profile(job *j, out_state *o, obuf *w, pctl_report *rep, const lp
                    grow((void **)&o->info, &o->info_cap, (size_t)v.identifiers, sizeof *o->info) != 0
                ? LP_ENOMEM
                : lp_idgraph_profile_identifiers(g, id, o->info, o->info_cap, &ni);
+  if (rc != LP_OK && rc != LP_ENOMEM) {
+    pctl_error("identifiers: %s", lp_idgraph_errmsg(g));
+    return PCTL_EXIT_FAILURE;
+  }
   if (rc == LP_OK && v.tags > 0) rc = lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
   if (rc == LP_EBUFSIZE)
     rc = grow((void **)&o->tags, &o->tags_cap, nt, sizeof *o->tags) != 0
              ? LP_ENOMEM
              : lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
   if (rc == LP_OK && grow((void **)&o->rows, &o->cap, o->nrows + ni, sizeof *o->rows) != 0) rc = LP_ENOMEM;
-  if (rc != LP_OK) {
-    if (rc == LP_ENOMEM) pctl_error("output: %s", strerror(ENOMEM));
-    else store_error(j, "identifiers");
-    return PCTL_EXIT_FAILURE;
-  }
+  if (rc == LP_ENOMEM) pctl_error("output: %s", strerror(ENOMEM));
+  else if (rc != LP_OK) store_error(j, "tags");
+  if (rc != LP_OK) return PCTL_EXIT_FAILURE;
   for (size_t i = 0; i < ni; i++) {
     id_row *r = &o->rows[o->nrows++];
     r->pid = id;

@@ -113,8 +113,8 @@ typedef struct sorted_scratch {
   uint32_t *newid;  /* from's identifier -> to's */
   uint32_t *srcmap; /* from's source -> to's */
   uint8_t *bit;     /* from's identifier: its sketch bit */
-  uint64_t *sketch; /* to's identifier: co-occurrence sketch */
-  uint32_t *up;     /* to's identifier: cluster union-find */
+  uint64_t *sketch; /* to's identifier: co-occurrence sketch; then, as
+                       nn + 1 words, the clusters' union-find */
   uint32_t *order;  /* events grouped by cluster, canonical within */
   size_t nn, ns, ne;
 } sorted_scratch;
@@ -124,7 +124,6 @@ static void sorted_free(const lp_mem *m, sorted_scratch *x) {
   lp_mem_free_array(m, x->srcmap, x->ns, sizeof *x->srcmap);
   lp_mem_free_array(m, x->bit, x->nn, sizeof *x->bit);
   lp_mem_free_array(m, x->sketch, x->nn, sizeof *x->sketch);
-  lp_mem_free_array(m, x->up, x->nn + 1, sizeof *x->up);
   lp_mem_free_array(m, x->order, x->ne, sizeof *x->order);
 }
 
@@ -135,14 +134,13 @@ static int sorted_alloc(const lp_mem *m, sorted_scratch *x) {
     if (rc == LP_OK) rc = lp_mem_alloc_array(m, x->nn, sizeof *x->bit, (void **)&x->bit);
     if (rc == LP_OK) rc = lp_mem_alloc_array(m, x->nn, sizeof *x->sketch, (void **)&x->sketch);
   }
-  if (rc == LP_OK) rc = lp_mem_alloc_array(m, x->nn + 1, sizeof *x->up, (void **)&x->up);
   if (rc == LP_OK && x->ns > 0)
     rc = lp_mem_alloc_array(m, x->ns, sizeof *x->srcmap, (void **)&x->srcmap);
   if (rc == LP_OK && x->ne > 0)
     rc = lp_mem_alloc_array(m, x->ne, sizeof *x->order, (void **)&x->order);
   if (rc != LP_OK) {
     sorted_free(m, x);
-    x->newid = x->srcmap = x->up = x->order = NULL;
+    x->newid = x->srcmap = x->order = NULL;
     x->bit = NULL;
     x->sketch = NULL;
   }
@@ -250,8 +248,11 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     nd->sketch = x.sketch[i];
     q[i] = idg_popcount64(x.sketch[i]) > h->quarantine_after;
     if (q[i]) nd->flags = IDG_QUARANTINED;
-    x.up[i] = i;
   }
+  /* 8 bytes an identifier hold the nn + 1 words of the union-find (nn >= 1
+   * when there are events; none: nothing below runs). */
+  uint32_t *up = (uint32_t *)(void *)x.sketch;
+  for (uint32_t i = 0; i < nn; i++) up[i] = i;
   /* Clusters: every event's open identifiers together. */
   for (uint32_t ei = 0; ei < ne; ei++) {
     const idg_event *e = idg_event_at(to, ei);
@@ -259,33 +260,38 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     uint32_t f = IDG_NONE;
     for (uint32_t i = 0; i < e->count; i++) {
       if (q[m[i]]) continue;
-      uint32_t b = up_find(x.up, m[i]);
+      uint32_t b = up_find(up, m[i]);
       if (f == IDG_NONE) f = b;
-      else if (b != f) x.up[b] = f;
+      else if (b != f) up[b] = f;
     }
   }
-  for (uint32_t i = 0; i < nn; i++) idg_node_at(to, i)->cluster = up_find(x.up, i);
+  for (uint32_t i = 0; i < nn; i++) idg_node_at(to, i)->cluster = up_find(up, i);
   /* Events grouped by cluster (a counting sort on the root, stable, so
    * canonical within each): the rules then work on one cluster's few
    * records at a time. Clusters share nothing the rules change, so the
    * result is that of the canonical order. Events of quarantined
    * identifiers only join no cluster and get no rules. */
-  uint32_t *cnt = x.up; /* reused: nn + 1 counters */
-  memset(cnt, 0, (nn + 1) * sizeof *cnt);
+  uint32_t *cnt = up; /* reused: nn + 1 counters */
+  if (nn > 0) memset(cnt, 0, (nn + 1) * sizeof *cnt);
+  /* Each event's cluster root parks in its list link until it is linked. */
   for (uint32_t ei = 0; ei < ne; ei++) {
+    idg_event *e = idg_event_at(to, ei);
     uint32_t f = first_open(to, q, ei);
-    if (f != IDG_NONE) cnt[idg_node_at(to, f)->cluster + 1]++;
+    e->next = f != IDG_NONE ? idg_node_at(to, f)->cluster : IDG_NONE;
+    if (f != IDG_NONE) cnt[e->next + 1]++;
   }
   for (size_t i = 1; i <= nn; i++) cnt[i] += cnt[i - 1];
   size_t grouped = nn > 0 ? cnt[nn] : 0;
   for (uint32_t ei = 0; ei < ne; ei++) {
-    uint32_t f = first_open(to, q, ei);
-    if (f != IDG_NONE) x.order[cnt[idg_node_at(to, f)->cluster]++] = ei;
+    idg_event *e = idg_event_at(to, ei);
+    if (e->next != IDG_NONE) x.order[cnt[e->next]++] = ei;
+    else e->next = ei; /* quarantined identifiers only: a list of its own */
   }
   for (size_t k = 0; k < grouped; k++) {
     uint32_t ei = x.order[k];
     idg_event *e = idg_event_at(to, ei);
-    idg_node *root = idg_node_at(to, idg_node_at(to, first_open(to, q, ei))->cluster);
+    idg_node *root = idg_node_at(to, e->next);
+    e->next = ei;
     if (root->cluster_head == IDG_NONE) {
       root->cluster_head = ei;
     } else {

@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (lp_memreader_init(&mr, data, size) == LP_OK &&
       lp_clv_load(h, lp_memreader_read, &mr) == LP_OK) {
     clv_fuzz_check(h);
-    double x[3] = {0, 2, 6}, tx[3] = {0, 4, 6}, T[3] = {6, 6, 6}, m[3] = {0, 10, 20}, out[3];
+    /* the fourth row is outside the domain (t_x > T): for the block with LP_CLV_DATA_NAN_INVALID */
+    double x[4] = {0, 2, 6, 1}, tx[4] = {0, 4, 6, 9}, T[4] = {6, 6, 6, 6}, m[4] = {0, 10, 20, 5}, out[4];
     lp_clv_data d = LP_CLV_DATA_INIT;
     d.n = 3;
     d.frequency = x;
@@ -46,8 +47,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (lp_clv_params(h, model, LP_CLV_COVARIANCE, p, 16, &need) == LP_OK)
         lp_fuzz_sink((uint64_t)(p[0] > 0.0));
     }
-    for (uint32_t what = LP_CLV_PRED_CONDITIONAL; what <= LP_CLV_PRED_DERT; what++)
-      if (lp_clv_predict(h, what, &d, 2, out, 3, &need) == LP_OK) lp_fuzz_sink((uint64_t)(out[0] > 1.0));
+    for (uint32_t what = LP_CLV_PRED_CONDITIONAL; what <= LP_CLV_PRED_DERT; what++) {
+      d.n = 3;
+      d.flags = 0;
+      if (lp_clv_predict(h, what, &d, 2, out, 4, &need) == LP_OK) lp_fuzz_sink((uint64_t)(out[0] > 1.0));
+      d.n = 4;
+      d.flags = LP_CLV_DATA_NAN_INVALID;
+      if (lp_clv_predict(h, what, &d, 2, out, 4, &need) == LP_OK) lp_fuzz_sink((uint64_t)(out[3] == out[3]));
+    }
+    d.n = 3;
+    d.flags = 0;
     double e;
     if (lp_clv_expected(h, 3, &e) == LP_OK) lp_fuzz_sink((uint64_t)(e > 1.0));
     lp_membuf *o;

@@ -161,16 +161,27 @@ static double memo_bg(clv_memo *m, double x, double T, double t) {
   return v;
 }
 
-/* Expected purchases in (T, T + t] given (x, t_x, T); memo NULL or one
- * set up for this model and parameters. */
-static double conditional(uint32_t model, const double *p, double x, double tx, double T, double t,
-                          clv_memo *memo) {
-  if (t == 0.0) return 0.0;
+/* The part of the conditional expectation that depends on the history
+ * (x, t_x, T) and not on the horizon: P(alive at T) for BG/NBD, MBG/NBD
+ * and Pareto/NBD, the log of the leading factor for BG/BB; computed once
+ * per row for the steps of a CLV. memo NULL or one for this model. */
+static double history_term(uint32_t model, const double *p, double x, double tx, double T, clv_memo *memo) {
+  if (model != LP_CLV_MODEL_BGBB) return alive_from_odds(dead_odds(model, p, x, tx, T, memo));
+  const double al = p[0], be = p[1], ga = p[2], de = p[3], n = T;
+  return clv_lbeta(al + x + 1.0, be + n - x) - clv_lbeta(al, be) - clv_bgbb_row(p, x, tx, n) +
+         lp_det_lgamma(ga + de) - lp_det_lgamma(1.0 + de);
+}
+
+/* Expected purchases in (T, T + t], t > 0, given (x, t_x, T) and its
+ * history_term() ht; memo NULL or one set up for this model and
+ * parameters. */
+static double conditional_h(uint32_t model, const double *p, double x, double T, double t, clv_memo *memo,
+                            double ht) {
   switch (model) {
   case LP_CLV_MODEL_BGNBD:
   case LP_CLV_MODEL_MBGNBD: {
     const double num = memo != NULL ? memo_bg(memo, x, T, t) : bg_expected_alive(model, p, x, T, t);
-    return num * alive_from_odds(dead_odds(model, p, x, tx, T, memo));
+    return num * ht;
   }
   case LP_CLV_MODEL_PNBD: {
     const double r = p[0], al = p[1], s = p[2], be = p[3];
@@ -178,20 +189,25 @@ static double conditional(uint32_t model, const double *p, double x, double tx, 
     const double sm1 = s - 1.0;
     /* [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1), continuous at s = 1 */
     const double frac = fabs(sm1) < 1e-12 ? L : -lp_det_expm1(-sm1 * L) / sm1;
-    return alive_from_odds(dead_odds(model, p, x, tx, T, memo)) * (r + x) * (be + T) / (al + T) * frac;
+    return ht * (r + x) * (be + T) / (al + T) * frac;
   }
   case LP_CLV_MODEL_BGBB: {
-    const double al = p[0], be = p[1], ga = p[2], de = p[3], n = T;
-    const double lead = clv_lbeta(al + x + 1.0, be + n - x) - clv_lbeta(al, be) -
-                        clv_bgbb_row(p, x, tx, n) + lp_det_lgamma(ga + de) - lp_det_lgamma(1.0 + de);
+    const double ga = p[2], de = p[3], n = T;
     const double g1 = lp_det_lgamma(1.0 + de + n) - lp_det_lgamma(ga + de + n);
     const double g2 = lp_det_lgamma(1.0 + de + n + t) - lp_det_lgamma(ga + de + n + t);
     /* exp(g1) - exp(g2) = exp(g1) * -expm1(g2 - g1) */
-    return lp_det_exp(lead + g1) * -lp_det_expm1(g2 - g1) * de / (ga - 1.0);
+    return lp_det_exp(ht + g1) * -lp_det_expm1(g2 - g1) * de / (ga - 1.0);
   }
   default:
     return NAN;
   }
+}
+
+/* Expected purchases in (T, T + t] given (x, t_x, T). */
+static double conditional(uint32_t model, const double *p, double x, double tx, double T, double t,
+                          clv_memo *memo) {
+  if (t == 0.0) return 0.0;
+  return conditional_h(model, p, x, T, t, memo, history_term(model, p, x, tx, T, memo));
 }
 
 /* Pareto/NBD DERT (FHL 2005 "RFM and CLV" eq. 2) with U(s, s; z) =
@@ -448,9 +464,10 @@ int lp_clv_predict(const lp_clv *h, uint32_t what, const lp_clv_data *data, doub
     for (size_t i = 0; i < data->n; i++) {
       if (skipped(&sk, i)) continue;
       double prev = 0.0, sum = 0.0, f = 1.0;
+      const double ht = K > 0 ? history_term(P->model, P->p, X[i], TX[i], TT[i], memo) : 0.0;
       for (size_t j = 1; j <= K; j++) {
         double tj = j == K ? t : (double)j * step;
-        double cur = conditional(P->model, P->p, X[i], TX[i], TT[i], tj, memo);
+        double cur = tj == 0.0 ? 0.0 : conditional_h(P->model, P->p, X[i], TT[i], tj, memo, ht);
         f /= disc;
         sum += (cur - prev) * f;
         prev = cur;

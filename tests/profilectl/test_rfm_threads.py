@@ -173,7 +173,7 @@ def main():
         # exactly 8 bytes; empty order ids; amounts with 0 to 5 places.
         rng = random.Random(9)
         ids = ["a", "a0", "ab", "a ", " a", "\u00e4", "\u00e4b", "zzzzzzzz", "zzzzzzz", "0",
-               "00", "9", "A", "~~"]
+               "00", "9", "A", "~~", "abcd", "abcde", "abcdef", "abc", "\u00ff\u00ff\u00ff\u00ff"]
         rr = []
         for i in range(4000):
             places = rng.randrange(5)
@@ -196,7 +196,9 @@ def main():
         for label, col, at, value in [("long ids", 0, None, "customer-%05d"),
                                       ("one long id late", 0, 3700, "a-long-customer-id"),
                                       ("one long order early", 3, 30, "order-1234567"),
-                                      ("NUL in an id late", 0, 3000, "a\x00b")]:
+                                      ("NUL in an id late", 0, 3000, "a\x00b"),
+                                      ("NUL in a 6-byte id", 0, 3100, "abc\x00de"),
+                                      ("NUL ending an 8-byte order", 3, 2000, "o123456\x00")]:
             r2 = [list(r) for r in rr]
             for i, r in enumerate(r2):
                 if at is None:

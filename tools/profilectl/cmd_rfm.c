@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "core/common.h"
 #include "core/strpool.h"
 #include "core/vec.h"
 #include "csv.h"
@@ -157,6 +158,8 @@ static int row_amount(const pctl_csv_field *f, const columns *c, const rfm_opts 
   if (rc != LP_OK) return rc;
   *scale = o->scale >= 0 ? (unsigned)o->scale : qs + ps;
   if (*scale > PCTL_DECIMAL_MAX_SCALE) *scale = PCTL_DECIMAL_MAX_SCALE;
+  /* No digit dropped and the product fits: what pctl_decimal_mul gives. */
+  if (*scale == qs + ps && !lp_i64_mul_overflow(q, p, out)) return LP_OK;
   return pctl_decimal_mul(q, qs, p, ps, *scale, out, err, cap);
 }
 
@@ -220,14 +223,24 @@ typedef struct fast_sink {
 } fast_sink;
 
 /* Pack an id of at most 8 bytes without NUL; false when it does not. */
+static uint32_t load_be32(const char *p) {
+  const unsigned char *u = (const unsigned char *)p;
+  return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
 static bool pack8(const char *p, size_t n, uint64_t *out) {
   if (n > 8) return false;
   uint64_t v = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char b = (unsigned char)p[i];
-    if (b == 0) return false;
-    v |= (uint64_t)b << (56 - 8 * i);
+  if (n >= 4) {
+    /* Two overlapping 4-byte loads: the first and the last four bytes. */
+    v = (uint64_t)load_be32(p) << 32 | (uint64_t)load_be32(p + n - 4) << (8 * (8 - n));
+  } else {
+    for (size_t i = 0; i < n; i++) v |= (uint64_t)(unsigned char)p[i] << (56 - 8 * i);
   }
+  /* A NUL among the n bytes is a zero byte of v once the padding is set. */
+  uint64_t x = v | (n == 0 ? ~UINT64_C(0) : n == 8 ? 0 : ~UINT64_C(0) >> (8 * n));
+  if (((x - UINT64_C(0x0101010101010101)) & ~x & UINT64_C(0x8080808080808080)) != 0)
+    return false;
   *out = v;
   return true;
 }

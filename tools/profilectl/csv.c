@@ -538,6 +538,23 @@ static int parse(pctl_csv *r) {
   if (r->scan != PCTL_CSV_SCAN_BYTE) {
     unsigned char *q = p;
     size_t fs = (size_t)(p - base);
+    /* The field table through locals: the compiler cannot keep r's fields
+     * in registers across the stores into the table. */
+    span *sp = r->spans;
+    size_t nf = 0, fcap = r->fcap;
+#define CUT(end_)                                    \
+  do {                                               \
+    if (LP_UNLIKELY(nf == fcap)) {                   \
+      r->nfields = nf;                               \
+      int rc_ = grow_fields(r);                      \
+      if (rc_ != LP_OK) return rc_;                  \
+      sp = r->spans;                                 \
+      fcap = r->fcap;                                \
+    }                                                \
+    sp[nf].off = fs;                                 \
+    sp[nf].len = (end_) - fs;                        \
+    nf++;                                            \
+  } while (0)
     for (;;) {
       if (r->mblk == NULL || q < r->mblk || q >= r->mblk + 64) {
         if (end - q < 64) break;
@@ -554,18 +571,20 @@ static int parse(pctl_csv *r) {
         unsigned char *s = r->mblk + lowest_bit(m);
         size_t at = (size_t)(s - base);
         if (*s == delim) {
-          PUSH(fs, at - fs);
+          CUT(at);
           fs = at + 1;
           continue;
         }
         if (*s == '\n') {
-          PUSH(fs, at - fs);
+          CUT(at);
+          r->nfields = nf;
           p = s + 1;
           r->line++;
           FINISH(1);
         }
         if (*s == '\r' && s + 1 < end && s[1] == '\n') {
-          PUSH(fs, at - fs);
+          CUT(at);
+          r->nfields = nf;
           p = s + 2;
           r->line++;
           FINISH(2);
@@ -576,6 +595,8 @@ static int parse(pctl_csv *r) {
       q = r->mblk + 64; /* no stop before it */
     }
   resume:
+#undef CUT
+    r->nfields = nf;
     /* Bytes from the current field's start to q hold no stop byte. */
     p = q;
     if (p != base + fs) {
@@ -753,13 +774,19 @@ static int report_problem(pctl_csv *r, bool header) {
  * after each field was a delimiter, quote or line ending (or the spare
  * byte after the buffer), all consumed, so writing there is safe. */
 static void expose(pctl_csv *r, unsigned char *base) {
-  for (size_t i = 0; i < r->nfields; i++) {
-    unsigned char *f = base + r->spans[i].off;
-    f[r->spans[i].len] = '\0';
-    r->view[i].ptr = (const char *)f;
-    r->view[i].len = r->spans[i].len;
+  /* Locals: the byte stores could alias r's fields, which would then be
+   * read again on every turn. */
+  const span *sp = r->spans;
+  pctl_csv_field *view = r->view;
+  size_t n = r->nfields;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char *f = base + sp[i].off;
+    size_t len = sp[i].len;
+    f[len] = '\0';
+    view[i].ptr = (const char *)f;
+    view[i].len = len;
   }
-  r->nview = r->nfields;
+  r->nview = n;
 }
 
 static int check_bom(pctl_csv *r) {

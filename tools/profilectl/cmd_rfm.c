@@ -141,6 +141,13 @@ static int find_columns(pctl_csv *r, const rfm_opts *o, columns *c) {
   return rc;
 }
 
+/* A field at its own decimal places; plain numbers inline. */
+static int own_places(const pctl_csv_field *f, int64_t *out, unsigned *places, char *err,
+                      size_t cap) {
+  if (pctl_decimal_plain(f->ptr, f->len, out, places)) return LP_OK;
+  return pctl_decimal_parse_own(f->ptr, f->len, out, places, err, cap);
+}
+
 /* Exact amount of one row in units of 10^-scale: the amount column, or
  * quantity x price (exact; with a fixed --scale it must fit that scale). */
 static int row_amount(const pctl_csv_field *f, const columns *c, const rfm_opts *o,
@@ -150,11 +157,11 @@ static int row_amount(const pctl_csv_field *f, const columns *c, const rfm_opts 
     return pctl_decimal_parse(f[c->amount].ptr, f[c->amount].len, *scale, out, err, cap);
   }
   if (c->amount != SIZE_MAX)
-    return pctl_decimal_parse_own(f[c->amount].ptr, f[c->amount].len, out, scale, err, cap);
+    return own_places(&f[c->amount], out, scale, err, cap);
   unsigned qs, ps;
   int64_t q, p;
-  int rc = pctl_decimal_parse_own(f[c->qty].ptr, f[c->qty].len, &q, &qs, err, cap);
-  if (rc == LP_OK) rc = pctl_decimal_parse_own(f[c->price].ptr, f[c->price].len, &p, &ps, err, cap);
+  int rc = own_places(&f[c->qty], &q, &qs, err, cap);
+  if (rc == LP_OK) rc = own_places(&f[c->price], &p, &ps, err, cap);
   if (rc != LP_OK) return rc;
   *scale = o->scale >= 0 ? (unsigned)o->scale : qs + ps;
   if (*scale > PCTL_DECIMAL_MAX_SCALE) *scale = PCTL_DECIMAL_MAX_SCALE;

@@ -253,34 +253,8 @@ int pctl_decimal_rescale(int64_t v, unsigned k, int64_t *out) {
 
 int pctl_decimal_parse_own(const char *s, size_t len, int64_t *out, unsigned *places,
                            char *err, size_t errcap) {
-  /* One pass over a plain number; 18 digits cannot overflow (10^18 - 1 <
-   * INT64_MAX). Anything else takes the two-step path. */
-  if (s != NULL && out != NULL && places != NULL && len > 0 && len <= 20) {
-    size_t i = 0;
-    bool neg = s[0] == '-';
-    if (s[0] == '-' || s[0] == '+') i++;
-    uint64_t v = 0;
-    size_t digits = 0, frac = 0;
-    bool point = false, plain = true;
-    for (; i < len; i++) {
-      unsigned d = (unsigned)(unsigned char)s[i] - '0';
-      if (d < 10) {
-        v = v * 10 + d;
-        digits++;
-        frac += point;
-      } else if (s[i] == '.' && !point) {
-        point = true;
-      } else {
-        plain = false;
-        break;
-      }
-    }
-    if (plain && digits > 0 && digits <= 18) {
-      *out = neg ? -(int64_t)v : (int64_t)v;
-      *places = (unsigned)frac;
-      return LP_OK;
-    }
-  }
+  if (s != NULL && out != NULL && places != NULL && pctl_decimal_plain(s, len, out, places))
+    return LP_OK;
   unsigned k = pctl_decimal_places(s, len);
   if (k > PCTL_DECIMAL_MAX_SCALE) k = PCTL_DECIMAL_MAX_SCALE;
   if (places != NULL) *places = k;

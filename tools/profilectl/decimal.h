@@ -24,6 +24,7 @@
 #ifndef PROFILECTL_DECIMAL_H
 #define PROFILECTL_DECIMAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -113,5 +114,44 @@ int pctl_decimal_rescale(int64_t v, unsigned k, int64_t *out);
  */
 int pctl_decimal_parse_own(const char *s, size_t len, int64_t *out, unsigned *places,
                            char *err, size_t errcap);
+
+/**
+ * @brief The one-pass part of pctl_decimal_parse_own(), inline for hot
+ * loops: a plain number (optional sign, 1 to 18 digits, at most one point,
+ * nothing else, at most 20 bytes) is read into @p out at its own @p places.
+ * 18 digits cannot overflow (10^18 - 1 < INT64_MAX).
+ * @param s      Text (not NULL).
+ * @param len    Length of @p s.
+ * @param out    Receives the value (not NULL).
+ * @param places Receives its decimal places (not NULL).
+ * @return true when the text was plain and is read; false (nothing
+ *         written) when pctl_decimal_parse_own() must decide.
+ */
+static inline bool pctl_decimal_plain(const char *s, size_t len, int64_t *out,
+                                      unsigned *places) {
+  if (len == 0 || len > 20) return false;
+  size_t i = 0;
+  bool neg = s[0] == '-';
+  if (s[0] == '-' || s[0] == '+') i++;
+  uint64_t v = 0;
+  size_t digits = 0, frac = 0;
+  bool point = false;
+  for (; i < len; i++) {
+    unsigned d = (unsigned)(unsigned char)s[i] - '0';
+    if (d < 10) {
+      v = v * 10 + d;
+      digits++;
+      frac += point;
+    } else if (s[i] == '.' && !point) {
+      point = true;
+    } else {
+      return false;
+    }
+  }
+  if (digits == 0 || digits > 18) return false;
+  *out = neg ? -(int64_t)v : (int64_t)v;
+  *places = (unsigned)frac;
+  return true;
+}
 
 #endif /* PROFILECTL_DECIMAL_H */

@@ -108,9 +108,10 @@ static double cpu_now(void) { return (double)clock() / CLOCKS_PER_SEC; }
 /* --grid: Lloyd, Hamerly and Yinyang (and auto) per (n, d, k), the same
  * start and data for each, 100 iterations at most, tolerance 1e-4: the
  * measurements behind the `auto` rule (docs/kmeans.md). One JSON line per
- * fit, CPU seconds; every exact algorithm must give Lloyd's labels. */
-static int run_grid(void) {
-  static const size_t ns[] = {20000, 200000}, ds[] = {2, 8, 32};
+ * fit, CPU seconds; every exact algorithm must give Lloyd's labels.
+ * `--grid D` runs only the columns count D. */
+static int run_grid(size_t only_d) {
+  static const size_t ns[] = {20000, 200000}, ds[] = {2, 4, 8, 32};
   static const size_t ks[] = {4, 8, 16, 32, 64, 128, 256};
   static const uint32_t algos[] = {LP_KMEANS_ALGO_LLOYD, LP_KMEANS_ALGO_HAMERLY,
                                    LP_KMEANS_ALGO_YINYANG, LP_KMEANS_ALGO_AUTO};
@@ -122,6 +123,7 @@ static int run_grid(void) {
   for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++)
     for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
       const size_t n = ns[ni], d = ds[di];
+      if (only_d != 0 && d != only_d) continue;
       make_data(x, n, d);
       for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
         const size_t k = ks[ki];
@@ -161,7 +163,8 @@ static int run_grid(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--grid") == 0) return run_grid();
+  if (argc > 1 && strcmp(argv[1], "--grid") == 0)
+    return run_grid(argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 0);
   const int quick = bench_quick(argc, argv);
   const size_t n = quick ? 20000 : 1000000, d = 8;
   const size_t ks_full[] = {8, 32, 128}, ks_quick[] = {8};

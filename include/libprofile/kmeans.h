@@ -84,7 +84,10 @@ typedef struct lp_kmeans lp_kmeans;
 
 /** @name Algorithms (values of #LP_KMEANS_ALGORITHM)
  * @{ */
-/** Hamerly: never slower than Lloyd in the measurements of the guide. */
+/** Chosen from the shape, never by timing: #LP_KMEANS_ALGO_HAMERLY when
+ * d <= 4 and k x d <= 128, else #LP_KMEANS_ALGO_YINYANG (since 1.1; Hamerly
+ * before), by the measurements of the guide. Exact: the same bits as
+ * Lloyd either way. */
 #define LP_KMEANS_ALGO_AUTO 0u
 /** Plain Lloyd iterations. */
 #define LP_KMEANS_ALGO_LLOYD 1u

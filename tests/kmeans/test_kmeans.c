@@ -304,6 +304,36 @@ static void yinyang_many_groups_equal_lloyd(void **state) {
   }
 }
 
+/* `auto` follows the documented rule (Hamerly for d <= 4 and k d <= 128,
+ * else Yinyang), and gives Lloyd's bits whatever it picks. */
+static void auto_follows_the_shape_rule(void **state) {
+  (void)state;
+  static double x[1200 * 6];
+  static fit_result a, b;
+  static const struct {
+    size_t d, k;
+    uint32_t want;
+  } cases[] = {{2, 8, LP_KMEANS_ALGO_HAMERLY},  {4, 32, LP_KMEANS_ALGO_HAMERLY},
+               {4, 33, LP_KMEANS_ALGO_YINYANG},  {2, 64, LP_KMEANS_ALGO_HAMERLY},
+               {2, 65, LP_KMEANS_ALGO_YINYANG},  {5, 8, LP_KMEANS_ALGO_YINYANG},
+               {1, 128, LP_KMEANS_ALGO_HAMERLY}, {6, 1, LP_KMEANS_ALGO_YINYANG}};
+  for (size_t c = 0; c < LP_ARRAY_LEN(cases); c++) {
+    const size_t d = cases[c].d, k = cases[c].k, n = 1200;
+    km_make_blobs(x, n, d, 5, c + 70, 15.0);
+    lp_kmeans *h = new_km();
+    assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, (int64_t)k), LP_OK);
+    assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 1), LP_OK);
+    assert_int_equal(lp_kmeans_fit(h, x, n, d, NULL), LP_OK);
+    assert_int_equal(lp_kmeans_algorithm_used(h), cases[c].want);
+    lp_kmeans_free(h);
+    if (k * d <= LP_ARRAY_LEN(a.c)) {
+      fit_into(x, n, d, k, LP_KMEANS_ALGO_AUTO, 0, c, 1, &a);
+      fit_into(x, n, d, k, LP_KMEANS_ALGO_LLOYD, 0, c, 1, &b);
+      assert_memory_equal(&a, &b, sizeof a);
+    }
+  }
+}
+
 static void runs_are_deterministic(void **state) {
   (void)state;
   static double x[1500 * 3];
@@ -620,6 +650,7 @@ int main(void) {
       cmocka_unit_test(hamerly_equals_lloyd_bit_for_bit),
       cmocka_unit_test(hamerly_equals_lloyd_with_ties_and_weights),
       cmocka_unit_test(yinyang_many_groups_equal_lloyd),
+      cmocka_unit_test(auto_follows_the_shape_rule),
       cmocka_unit_test(runs_are_deterministic),
       cmocka_unit_test(restarts_keep_the_lowest_inertia),
       cmocka_unit_test(minibatch_converges_near_lloyd),

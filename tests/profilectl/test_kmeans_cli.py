@@ -133,6 +133,7 @@ def main():
         # Options, scaling, algorithms, init methods: all run and agree on this easy data.
         for extra in (["--scale", "zscore"], ["--scale", "minmax"], ["--scale", "log1p"],
                       ["--algorithm", "hamerly"], ["--algorithm", "minibatch"],
+                      ["--algorithm", "yinyang"],
                       ["--init", "random"], ["--n-init", "1", "--seed", "7"],
                       ["--max-iter", "50", "--tol", "0"]):
             rc, out, err = run(["--k", "2", "--cols", "x,y", "--out-labels", "-"] + extra +
@@ -140,6 +141,40 @@ def main():
             labels = [line.split(",")[1] for line in out.splitlines()[1:]]
             check("run %r" % extra, rc == 0 and labels[0] == labels[1] != labels[2] == labels[3],
                   out + err)
+
+        # Numbers as written in CSV files: the reader's own decimal path and
+        # strtod must give Python's (correctly rounded) doubles. With
+        # --max-iter 0 the given centroids come back unchanged, printed as
+        # the shortest text that reads back to the same double.
+        import random
+        rng = random.Random(14)
+        texts = ["0", "-0", "1.", ".5", "-.25", "+3", " 7", "8 ", "1e3", "2.5E-3", "0.1",
+                 "9007199254740993", "9007199254740992", "0.30000000000000004",
+                 "123456789012345678901", "1.0000000000000000000000001", "-4.9e-300"]
+        for _ in range(300):
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 18)))
+            cut = rng.randint(0, len(digits))
+            texts.append(rng.choice(["", "-"]) + digits[:cut] + "." + digits[cut:]
+                         if cut < len(digits) else rng.choice(["", "-"]) + digits)
+        write(d, "num_init.csv", "v\n" + "\n".join(texts) + "\n")
+        write(d, "num_data.csv", "v\n" + "\n".join(str(i) for i in range(len(texts))) + "\n")
+        rc, out, err = run(["--init", "num_init.csv", "--max-iter", "0", "num_data.csv"], d)
+        got = [float(r[-1]) for r in list(csv.reader(io.StringIO(out)))[1:]]
+        check("number parsing", rc == 0 and got == [float(t) for t in texts],
+              [(t, g) for t, g in zip(texts, got) if float(t) != g][:5] or err)
+
+        # Lloyd, Hamerly and Yinyang: the same bytes on data with overlapping
+        # clusters (k = 25: Yinyang has two groups of centers).
+        rows = ["x,y,z"] + ["%.3f,%.3f,%.3f" % (rng.gauss(i % 7, 1.5), rng.gauss(i % 5, 1.5),
+                                                 rng.gauss(i % 3, 1.5)) for i in range(3000)]
+        write(d, "many.csv", "\n".join(rows) + "\n")
+        outs = []
+        for algo in ("lloyd", "hamerly", "yinyang"):
+            rc, out, err = run(["--k", "25", "--seed", "3", "--n-init", "2", "--algorithm", algo,
+                                "--out-labels", "-", "many.csv"], d)
+            outs.append((rc, out, err.replace("algorithm=" + algo, "algorithm=")))
+        check("exact algorithms agree", outs[0] == outs[1] == outs[2] and outs[0][0] == 0,
+              [o[2] for o in outs])
 
         # One cluster: no metrics.
         rc, out, err = run(["--k", "1", "--cols", "x", "plain.csv"], d)

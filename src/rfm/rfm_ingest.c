@@ -53,7 +53,10 @@ typedef struct last_touch {
   uint64_t id;
   size_t pos;
   uint64_t order;
-  int64_t period;
+  int64_t ts;
+  int64_t period;       /* of ts */
+  int64_t first_period; /* of the profile's first_ts and last_ts after it: */
+  int64_t last_period;  /* the next line of the profile needs no division */
 } last_touch;
 
 /* Apply one validated transaction; room is reserved and sums cannot
@@ -62,14 +65,18 @@ static void apply_txn(lp_rfm *h, const lp_rfm_txn *t, size_t known_pos, last_tou
   bool same = last->valid && last->id == t->profile_id;
   size_t pos = same ? last->pos : known_pos;
   rfm_prof *p = rfm_at(h, pos);
-  int64_t per = rfm_period_of(h, t->ts);
+  /* Periods are divisions: lines of one profile reuse what the line
+   * before them computed. */
+  int64_t per = same && last->ts == t->ts ? last->period : rfm_period_of(h, t->ts);
   /* The first and last periods are always members: no lookup needed. */
   bool known_period = same && last->period == per;
+  int64_t fp = per, lastp = per; /* the profile's, after this line */
   if (p->txns == 0) {
     p->first_ts = p->last_ts = t->ts;
     p->first_value = t->amount;
   } else {
-    int64_t fp = rfm_period_of(h, p->first_ts), lastp = rfm_period_of(h, p->last_ts);
+    fp = same ? last->first_period : rfm_period_of(h, p->first_ts);
+    lastp = same ? last->last_period : rfm_period_of(h, p->last_ts);
     known_period = known_period || per == fp || per == lastp;
     if (per < fp) p->first_value = t->amount;
     else if (per == fp) p->first_value += t->amount;
@@ -82,6 +89,8 @@ static void apply_txn(lp_rfm *h, const lp_rfm_txn *t, size_t known_pos, last_tou
     } else if (t->ts > p->prev_ts) {
       p->prev_ts = t->ts;
     }
+    if (per < fp) fp = per;
+    if (per > lastp) lastp = per;
   }
   p->monetary += t->amount;
   p->txns++;
@@ -97,7 +106,10 @@ static void apply_txn(lp_rfm *h, const lp_rfm_txn *t, size_t known_pos, last_tou
   last->pos = pos;
   last->has_order = has_order;
   last->order = t->order_id;
+  last->ts = t->ts;
   last->period = per;
+  last->first_period = fp;
+  last->last_period = lastp;
 }
 
 /* A line of the same profile, order and day as the line before it touches

@@ -193,6 +193,60 @@ static uint64_t output_digest(fn1 f, double lo, double hi) {
   return h;
 }
 
+/* The batch forms give, element for element, the bits of the scalar
+ * functions: over any bits, both domains' ranges, the special values
+ * (NaN, -1, +-inf, 0, tiny, subnormal, past the limits) mixed into the
+ * blocks of four, a length that is not a multiple of four, and in place. */
+static void batch_forms_same_bits(void **state) {
+  (void)state;
+  enum { N = 1003 };
+  static double in[N], a[N], b[N];
+  static const double special[] = {NAN, -1.0, -INFINITY, INFINITY, 0.0, -0.0, 0x1p-60, -0x1p-60,
+                                   0x1p-1074, 1e-310, 709.9, -745.2, 708.5, -708.5, -0.999999999};
+  const size_t ns = sizeof special / sizeof special[0];
+  uint64_t seed = 0x2545F4914F6CDD1Du;
+  size_t bad = 0;
+  for (int rep = 0; rep < 200; rep++) {
+    for (size_t i = 0; i < N; i++) {
+      double x;
+      switch ((rep + (int)i) % 5) {
+      case 0: {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        memcpy(&x, &seed, sizeof x);
+        break;
+      }
+      case 1: x = -750.0 + 1500.0 * uniform(&seed); break;
+      case 2: x = uniform(&seed); break;
+      case 3: x = -40.0 * uniform(&seed); break;
+      default: x = -1.0 + 4.0 * uniform(&seed); break;
+      }
+      if (i % 17 == (size_t)rep % 17) x = special[(i / 17 + (size_t)rep) % ns];
+      in[i] = x;
+    }
+    const fn1 scalar[2] = {lp_det_exp, lp_det_log1p};
+    for (int f = 0; f < 2; f++) {
+      memcpy(b, in, sizeof b);
+      if (f == 0) {
+        lp_det_exp_n(in, a, N);
+        lp_det_exp_n(b, b, N); /* in place */
+      } else {
+        lp_det_log1p_n(in, a, N);
+        lp_det_log1p_n(b, b, N);
+      }
+      for (size_t i = 0; i < N; i++) {
+        const double want = scalar[f](in[i]);
+        if (memcmp(&a[i], &want, sizeof want) != 0 || memcmp(&b[i], &want, sizeof want) != 0) {
+          if (bad < 5) print_error("%s(%a): batch %a, scalar %a\n", f ? "log1p" : "exp", in[i], a[i], want);
+          bad++;
+        }
+      }
+    }
+  }
+  assert_int_equal(bad, 0);
+}
+
 static void same_bits_everywhere(void **state) {
   (void)state;
   const struct {
@@ -230,6 +284,7 @@ int main(void) {
       cmocka_unit_test(exact_values),
       cmocka_unit_test(special_values),
       cmocka_unit_test(same_bits_everywhere),
+      cmocka_unit_test(batch_forms_same_bits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

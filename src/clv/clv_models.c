@@ -31,9 +31,10 @@ static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) 
     const double lnb1 = second ? lp_det_log(b + xb - 1.0) : 0.0;
     double lr = 0.0, sr = 0.0, sal = 0.0, sa = 0.0, sb = 0.0;
     /* Rows in blocks: the terms first, then the exponentials of the block,
-     * then their log1p, then the sums in row order. The same operations
-     * as row by row, so the same bits; but independent exp and log1p
-     * chains come one after the other, and the processor overlaps them. */
+     * then their log1p (detmath's batch forms, four series interleaved),
+     * then the sums in row order. The same operations as row by row, so
+     * the same bits; but independent chains, which the processor
+     * overlaps. */
     for (size_t i0 = G->begin; i0 < G->end; i0 += CLV_BG_BLOCK) {
       const size_t nb = G->end - i0 < CLV_BG_BLOCK ? G->end - i0 : CLV_BG_BLOCK;
       double lT[CLV_BG_BLOCK], iT[CLV_BG_BLOCK], lt[CLV_BG_BLOCK], it[CLV_BG_BLOCK];
@@ -72,8 +73,9 @@ static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) 
         hi[q] = h3[q] ? A3 : A4;
         e[q] = (h3[q] ? A4 : A3) - hi[q]; /* lo - hi, its exponential below */
       }
-      for (size_t q = 0; q < nb; q++) e[q] = hi[q] == -INFINITY ? NAN : lp_det_exp(e[q]);
-      for (size_t q = 0; q < nb; q++) l1[q] = hi[q] == -INFINITY ? 0.0 : lp_det_log1p(e[q]);
+      /* (hi = -inf: lo - hi is NaN, and so are these; the row is -inf below) */
+      lp_det_exp_n(e, e, nb);
+      lp_det_log1p_n(e, l1, nb);
       for (size_t q = 0; q < nb; q++) {
         const double w = d->rows[i0 + q].w;
         double L, w3, w4;

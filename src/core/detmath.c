@@ -6,6 +6,8 @@
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -85,6 +87,35 @@ double lp_det_exp(double x) {
   return scale2(1.0 + expm1_series(r), (int)k);
 }
 
+/* lp_det_exp's path for x in [EXP_UNDERFLOW, EXP_OVERFLOW] with |x| >=
+ * 2^-54 whose 2^k is a normal number (-1021 <= k <= 1022): every x of the
+ * domain but the last ulps near the limits. */
+static bool exp_regular(double x) { return x >= -708.0 && x <= 708.0 && fabs(x) >= 0x1p-54; }
+
+#define DET_LANES 4
+
+void lp_det_exp_n(const double *in, double *out, size_t n) {
+  size_t i = 0;
+  for (; i + DET_LANES <= n; i += DET_LANES) {
+    bool regular = true;
+    for (int l = 0; l < DET_LANES; l++) regular = regular && exp_regular(in[i + l]);
+    if (!regular) {
+      for (int l = 0; l < DET_LANES; l++) out[i + l] = lp_det_exp(in[i + l]);
+      continue;
+    }
+    /* lp_det_exp's operations lane by lane, the series' steps interleaved */
+    double r[DET_LANES], k[DET_LANES], sum[DET_LANES];
+    for (int l = 0; l < DET_LANES; l++) {
+      k[l] = reduce_ln2(in[i + l], &r[l]);
+      sum[l] = 0.0;
+    }
+    for (int j = 15; j >= 0; j--)
+      for (int l = 0; l < DET_LANES; l++) sum[l] = r[l] * (INV_FACT[j] + sum[l]);
+    for (int l = 0; l < DET_LANES; l++) out[i + l] = scale2(1.0 + sum[l], (int)k[l]);
+  }
+  for (; i < n; i++) out[i] = lp_det_exp(in[i]);
+}
+
 double lp_det_expm1(double x) {
   if (x != x) return x;
   if (x > EXP_OVERFLOW) return HUGE_VAL;
@@ -101,9 +132,7 @@ double lp_det_expm1(double x) {
 /* log(1 + f) for f = m - 1, m in [sqrt(1/2), sqrt(2)), as fdlibm arranges
  * it: s = f / (2 + f), log(1 + f) = f - hfsq + s (hfsq + R) with
  * R = sum_j 2 s^(2j) / (2j + 1) (s^2 < 0.0295: 12 terms reach 2^-60). */
-static double log1p_reduced(double f, double k, double corr) {
-  double s = f / (2.0 + f), z = s * s;
-  static const double C[] = { /* 2 / (2j + 1), j = 1..12 */
+static const double LOG_C[] = { /* 2 / (2j + 1), j = 1..12 */
     0.6666666666666666,
     0.4,
     0.2857142857142857,
@@ -116,11 +145,19 @@ static double log1p_reduced(double f, double k, double corr) {
     0.09523809523809523,
     0.08695652173913043,
     0.08,
-  };
-  double R = 0.0;
-  for (int j = 11; j >= 0; j--) R = z * (C[j] + R);
+};
+
+static double log1p_combine(double f, double s, double R, double k, double corr) {
   double hfsq = 0.5 * f * f;
   return k * LN2_HI - ((hfsq - (s * (hfsq + R) + (k * LN2_LO + corr))) - f);
+}
+
+static double log1p_reduced(double f, double k, double corr) {
+  double s = f / (2.0 + f), z = s * s;
+  const double *C = LOG_C;
+  double R = 0.0;
+  for (int j = 11; j >= 0; j--) R = z * (C[j] + R);
+  return log1p_combine(f, s, R, k, corr);
 }
 
 /* u = m 2^e with m in [sqrt(1/2), sqrt(2)); returns m - 1 (exact) and e. */
@@ -154,19 +191,54 @@ double lp_det_log(double x) {
   return log1p_reduced(f, e, 0.0);
 }
 
+/* lp_det_log1p's first steps for x in its regular path (finite, > -1,
+ * |x| >= 2^-54): u = 1 + x, its rounding error c, and the split of u. */
+static double log1p_split(double x, double *e, double *corr) {
+  double u = 1.0 + x, bb = u - 1.0;
+  double c = (1.0 - (u - bb)) + (x - bb);
+  double f = split_log(u, e);
+  *corr = c / u;
+  return f;
+}
+
 double lp_det_log1p(double x) {
   if (x != x) return x;
   if (x < -1.0) return NAN;
   if (x == -1.0) return -HUGE_VAL;
   if (x == HUGE_VAL) return x;
   if (fabs(x) < 0x1p-54) return x;
-  /* u = 1 + x and its exact rounding error c (two-sum) */
-  double u = 1.0 + x, bb = u - 1.0;
-  double c = (1.0 - (u - bb)) + (x - bb);
-  double e;
-  double f = split_log(u, &e);
-  /* log(u + c) = log(u) + c / u to first order (|c / u| <= 2^-53) */
-  return log1p_reduced(f, e, c / u);
+  /* u = 1 + x and its exact rounding error c (two-sum); log(u + c) =
+   * log(u) + c / u to first order (|c / u| <= 2^-53) */
+  double e, corr;
+  double f = log1p_split(x, &e, &corr);
+  return log1p_reduced(f, e, corr);
+}
+
+void lp_det_log1p_n(const double *in, double *out, size_t n) {
+  size_t i = 0;
+  for (; i + DET_LANES <= n; i += DET_LANES) {
+    bool regular = true;
+    for (int l = 0; l < DET_LANES; l++) {
+      const double x = in[i + l];
+      regular = regular && x > -1.0 && x < HUGE_VAL && fabs(x) >= 0x1p-54;
+    }
+    if (!regular) {
+      for (int l = 0; l < DET_LANES; l++) out[i + l] = lp_det_log1p(in[i + l]);
+      continue;
+    }
+    /* lp_det_log1p's operations lane by lane, the series' steps interleaved */
+    double f[DET_LANES], e[DET_LANES], corr[DET_LANES], s[DET_LANES], z[DET_LANES], R[DET_LANES];
+    for (int l = 0; l < DET_LANES; l++) {
+      f[l] = log1p_split(in[i + l], &e[l], &corr[l]);
+      s[l] = f[l] / (2.0 + f[l]);
+      z[l] = s[l] * s[l];
+      R[l] = 0.0;
+    }
+    for (int j = 11; j >= 0; j--)
+      for (int l = 0; l < DET_LANES; l++) R[l] = z[l] * (LOG_C[j] + R[l]);
+    for (int l = 0; l < DET_LANES; l++) out[i + l] = log1p_combine(f[l], s[l], R[l], e[l], corr[l]);
+  }
+  for (; i < n; i++) out[i] = lp_det_log1p(in[i]);
 }
 
 /* lgamma(1 + z) = -gamma z + sum_k>=2 (-1)^k zeta(k) / k z^k, |z| <= 1/2;

@@ -13,6 +13,8 @@
 #ifndef LP_CORE_DETMATH_H
 #define LP_CORE_DETMATH_H
 
+#include <stddef.h>
+
 /* e^x; +inf above ~709.78, +0 below ~-745.13, exp(-inf) = 0. */
 double lp_det_exp(double x);
 /* e^x - 1, accurate near 0; -1 below -40, +inf above ~709.78. */
@@ -24,6 +26,12 @@ double lp_det_log1p(double x);
 /* log |Gamma(x)| for x > 0 (lgamma(0) = +inf, lgamma(inf) = inf);
  * x < 0 gives NaN (not needed by the library). */
 double lp_det_lgamma(double x);
+/* out[i] = lp_det_exp(in[i]) and lp_det_log1p(in[i]) for n values, the
+ * same bits, four at a time with the steps of their series interleaved
+ * (independent chains a processor overlaps). in and out may be the same
+ * array. */
+void lp_det_exp_n(const double *in, double *out, size_t n);
+void lp_det_log1p_n(const double *in, double *out, size_t n);
 /* Hyperbolic sine and cosine from lp_det_exp / lp_det_expm1. */
 double lp_det_sinh(double x);
 double lp_det_cosh(double x);

@@ -395,8 +395,22 @@ typedef struct ts_cache {
   char text[40];
 } ts_cache;
 
+static uint64_t load8(const char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+/* a[0..n) == b[0..n): texts of 8 to 24 bytes (ISO timestamps) in three
+ * overlapping words, the last first (where timestamps differ). */
+static bool same_text(const char *a, const char *b, size_t n) {
+  if (n < 8 || n > 24) return memcmp(a, b, n) == 0;
+  return load8(a + n - 8) == load8(b + n - 8) && load8(a) == load8(b) &&
+         (n <= 16 || load8(a + 8) == load8(b + 8));
+}
+
 static int parse_ts(ts_cache *tc, const pctl_csv_field *f, int64_t *ts, char *err, size_t cap) {
-  if (f->len == tc->len && f->len > 0 && memcmp(f->ptr, tc->text, f->len) == 0) {
+  if (f->len == tc->len && f->len > 0 && same_text(f->ptr, tc->text, f->len)) {
     *ts = tc->ts;
     return LP_OK;
   }

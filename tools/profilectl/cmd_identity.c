@@ -208,74 +208,118 @@ static unsigned digit(const out_row *r, unsigned level, bool raw) {
 #define SORT_DEPTH_RAW 65 /* the rank and 64 bytes of a raw value */
 #define SORT_SMALL 24
 
-/* In-place MSD radix sort (American flag sort) by cmp_rows(): bucket by
- * digit `level`, then each bucket by the next; small buckets, and those
- * equal in all the digits looked at, by comparison. No second array: the rows
- * themselves are moved, so the output reads them in order. */
-static void flag_sort(out_row *a, size_t n, unsigned level, bool raw) {
-  for (;;) {
-    if (n < SORT_SMALL) {
-      for (size_t i = 1; i < n; i++) {
-        out_row x = a[i];
-        size_t j = i;
-        for (; j > 0 && cmp_rows(&a[j - 1], &x) > 0; j--) a[j] = a[j - 1];
-        a[j] = x;
+/* Count the rows of `a` by digit `level` into `count` and move them into
+ * those buckets in place (the permutation of an American flag sort). */
+static void partition(out_row *a, size_t n, unsigned level, bool raw, size_t count[256]) {
+  memset(count, 0, 256 * sizeof *count);
+  for (size_t i = 0; i < n; i++) count[digit(&a[i], level, raw)]++;
+  size_t next[256], end[256], sum = 0;
+  for (unsigned d = 0; d < 256; d++) {
+    next[d] = sum;
+    sum += count[d];
+    end[d] = sum;
+  }
+  for (unsigned d = 0; d < 256; d++) {
+    while (next[d] < end[d]) {
+      out_row x = a[next[d]];
+      unsigned k = digit(&x, level, raw);
+      while (k != d) {
+        out_row y = a[next[k]];
+        a[next[k]++] = x;
+        x = y;
+        k = digit(&x, level, raw);
       }
-      return;
+      a[next[d]++] = x;
     }
-    if (level >= (raw ? SORT_DEPTH_RAW : SORT_DEPTH_HASH)) {
-      qsort(a, n, sizeof *a, cmp_rows_q);
-      return;
-    }
-    size_t count[256] = {0};
-    for (size_t i = 0; i < n; i++) count[digit(&a[i], level, raw)]++;
-    unsigned top = 0;
-    while (count[top] == 0) top++;
-    if (count[top] == n) { /* one bucket: the next digit */
-      level++;
-      continue;
-    }
-    size_t next[256], end[256], sum = 0;
-    for (unsigned d = 0; d < 256; d++) {
-      next[d] = sum;
-      sum += count[d];
-      end[d] = sum;
-    }
-    for (unsigned d = 0; d < 256; d++) {
-      while (next[d] < end[d]) {
-        out_row x = a[next[d]];
-        unsigned k = digit(&x, level, raw);
-        while (k != d) {
-          out_row y = a[next[k]];
-          a[next[k]++] = x;
-          x = y;
-          k = digit(&x, level, raw);
-        }
-        a[next[d]++] = x;
-      }
-    }
-    size_t from = 0;
-    for (unsigned d = 0; d < 256; d++) {
-      if (count[d] > 1) flag_sort(a + from, count[d], level + 1, raw);
-      from += count[d];
-    }
-    return;
   }
 }
 
-/* Sort the rows for the output. */
-static void sort_rows(out_row *rows, size_t n) {
+/* In-place MSD radix sort by cmp_rows() from digit `level` on: bucket by
+ * that digit, then each bucket by the next; small buckets, and those equal
+ * in all the digits looked at, by comparison. No second array: the rows
+ * themselves are moved, so the output reads them in order. */
+static void flag_sort(out_row *a, size_t n, unsigned level, bool raw) {
+  if (n < SORT_SMALL) {
+    for (size_t i = 1; i < n; i++) {
+      out_row x = a[i];
+      size_t j = i;
+      for (; j > 0 && cmp_rows(&a[j - 1], &x) > 0; j--) a[j] = a[j - 1];
+      a[j] = x;
+    }
+    return;
+  }
+  if (level >= (raw ? SORT_DEPTH_RAW : SORT_DEPTH_HASH)) {
+    qsort(a, n, sizeof *a, cmp_rows_q);
+    return;
+  }
+  size_t count[256];
+  partition(a, n, level, raw, count);
+  size_t from = 0;
+  for (unsigned d = 0; d < 256; d++) {
+    if (count[d] > 1) flag_sort(a + from, count[d], level + 1, raw);
+    from += count[d];
+  }
+}
+
+static void put_value(pctl_csvout *w, const out_row *row);
+static void put_u64(pctl_csvout *w, uint64_t v);
+
+static void put_rows(pctl_csvout *w, const pctl_rules *r, const out_row *rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    pctl_csvout_str(w, r->types[rows[i].type].name);
+    put_value(w, &rows[i]);
+    put_u64(w, rows[i].pid);
+    pctl_csvout_end_row(w);
+  }
+}
+
+/* One step of the output: sort the rows of one type (a worker), or write
+ * the rows of the type before (the main thread, which owns the writer). */
+typedef struct out_task {
+  out_row *rows;
+  size_t n;
+  bool raw;
+  pctl_csvout *w; /* non-NULL: write instead of sorting */
+  const pctl_rules *r;
+} out_task;
+
+static void run_out_task(void *arg) {
+  const out_task *t = arg;
+  if (t->w != NULL) put_rows(t->w, t->r, t->rows, t->n);
+  else if (t->n > 1) flag_sort(t->rows, t->n, 1, t->raw);
+}
+
+/* Sort the rows and write them. The rows are first split by type (the
+ * first digit); with several threads type i is sorted while type i - 1 is
+ * written. */
+static void sort_and_write(out_row *rows, size_t n, const pctl_rules *r, size_t threads,
+                           pctl_csvout *w) {
   size_t with_raw = 0;
   for (size_t i = 0; i < n; i++) with_raw += rows[i].raw != NULL;
-  if (with_raw != 0 && with_raw != n) {
-    qsort(rows, n, sizeof *rows, cmp_rows_q); /* raw values for some rows only */
-  } else {
-    for (size_t i = 0; i < with_raw; i++) {
-      size_t k = rows[i].raw_len < LP_IDGRAPH_HASH_SIZE ? rows[i].raw_len : LP_IDGRAPH_HASH_SIZE;
-      memset(rows[i].hash, 0, LP_IDGRAPH_HASH_SIZE);
-      memcpy(rows[i].hash, rows[i].raw, k);
+  if (with_raw != 0 && with_raw != n) { /* raw values for some rows only */
+    qsort(rows, n, sizeof *rows, cmp_rows_q);
+    put_rows(w, r, rows, n);
+    return;
+  }
+  bool raw = with_raw != 0;
+  for (size_t i = 0; raw && i < n; i++) {
+    size_t k = rows[i].raw_len < LP_IDGRAPH_HASH_SIZE ? rows[i].raw_len : LP_IDGRAPH_HASH_SIZE;
+    memset(rows[i].hash, 0, LP_IDGRAPH_HASH_SIZE);
+    memcpy(rows[i].hash, rows[i].raw, k);
+  }
+  size_t count[256], from[257];
+  partition(rows, n, 0, raw, count);
+  from[0] = 0;
+  for (unsigned d = 0; d < 256; d++) from[d + 1] = from[d] + count[d];
+  for (unsigned d = 0; d <= LP_IDGRAPH_MAX_TYPES; d++) {
+    out_task t[2] = {{rows + from[d ? d - 1 : 0], d ? count[d - 1] : 0, raw, w, r},
+                     {rows + from[d], d < LP_IDGRAPH_MAX_TYPES ? count[d] : 0, raw, NULL, r}};
+    if (threads > 1 && t[0].n > 0 && t[1].n > 1) {
+      pctl_par_run(2, run_out_task, t, sizeof *t);
+    } else {
+      run_out_task(&t[1]);
+      run_out_task(&t[0]);
     }
-    flag_sort(rows, n, 0, with_raw != 0);
   }
 }
 
@@ -430,7 +474,7 @@ static int explain(lp_idgraph *g, const pctl_rules *r, const id_opts *o, const o
 }
 
 static int report(lp_idgraph *g, const pctl_rules *r, const id_opts *o, uint64_t rows_read,
-                  clocks *k) {
+                  size_t threads, clocks *k) {
   out_row *rows;
   size_t n;
   lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
@@ -441,22 +485,14 @@ static int report(lp_idgraph *g, const pctl_rules *r, const id_opts *o, uint64_t
   if (o->explain[0] != NULL) {
     status = explain(g, r, o, rows, n);
   } else {
-    sort_rows(rows, n);
-    lap(k, "sort");
     pctl_csvout w;
     pctl_csvout_stream(&w, stdout, "standard output");
     static const char *const header[] = {"type", "value", "profile_id"};
     pctl_csvout_strs(&w, header, PCTL_ARRAY_LEN(header));
     pctl_csvout_end_row(&w);
-    for (size_t i = 0; i < n; i++) {
-      const out_row *row = &rows[i];
-      pctl_csvout_str(&w, r->types[row->type].name);
-      put_value(&w, row);
-      put_u64(&w, row->pid);
-      pctl_csvout_end_row(&w);
-    }
+    sort_and_write(rows, n, r, threads, &w);
     status = pctl_csvout_close(&w);
-    lap(k, "write");
+    lap(k, "sort and write");
   }
   free(rows);
   fprintf(stderr,
@@ -518,7 +554,7 @@ static int run_identity(int argc, char **argv) {
   if (status == PCTL_EXIT_OK && o.timings)
     fprintf(stderr, PCTL_PROGRAM " " CMD ": %zu thread%s\n", in.threads, in.threads > 1 ? "s" : "");
   lap(&k, "read and apply");
-  if (status == PCTL_EXIT_OK) status = report(g, &r, &o, rows, &k);
+  if (status == PCTL_EXIT_OK) status = report(g, &r, &o, rows, in.threads, &k);
   lp_idgraph_free(g);
   pctl_csv_close(csv);
   pctl_close_input(f);

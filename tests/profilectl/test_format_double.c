@@ -11,8 +11,8 @@
  * ("%.*g" % (p, v) and float(), which are exact too), not with this code.
  *
  * The number of random values scales with the environment variable
- * PCTL_FMTD_SCALE (a positive integer, default 1: about 1.1M values, some
- * 5 CPU seconds, nearly all of them in the oracle).
+ * PCTL_FMTD_SCALE (a positive integer, default 1: about 0.8M values, some
+ * 3 CPU seconds, nearly all of them in the oracle).
  * SPDX-License-Identifier: MIT
  */
 #include <stdarg.h>
@@ -252,7 +252,7 @@ static void test_random_bits(void **state) {
   (void)state;
   lp_rng st;
   lp_rng_seed(&st, 12345);
-  uint64_t n = 120000 * scale_factor();
+  uint64_t n = 60000 * scale_factor();
   for (uint64_t i = 0; i < n; i++) check_bits(lp_rng_next(&st));
   /* Subnormals with random significands. */
   for (uint64_t i = 0; i < n / 10; i++) check_bits(lp_rng_next(&st) & ((UINT64_C(1) << 52) - 1));
@@ -291,7 +291,7 @@ static void test_computations(void **state) {
   (void)state;
   lp_rng st;
   lp_rng_seed(&st, 777);
-  uint64_t n = 12000 * scale_factor();
+  uint64_t n = 6000 * scale_factor();
   double sum = 0.0, prod = 1.0;
   for (uint64_t i = 0; i < n; i++) {
     double u = lp_rng_double(&st);

@@ -10,12 +10,15 @@
  * before the partial one), and the save after.
  *
  *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--min-events=N] [--observe-only]
- *                  [--snapshot-only] [identifiers]
+ *                  [--snapshot-only] [--load-store=FILE] [identifiers]
  *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
  *   --quick: 20000 identifiers; --observe-only skips the snapshot round
  *   trip, for profiling the observe path; --min-events=N observes until at
  *   least N events too: 6000000 is the 1M-people profile store's graph;
- *   --snapshot-only stops after the snapshot round trip)
+ *   --snapshot-only stops after the snapshot round trip; --load-store=FILE
+ *   instead loads, saves and loads again an identity snapshot written by
+ *   'profilectl run' with the rules of 'profilectl demo' and its default
+ *   key: the graph of a real store, e.g. cut out of its state.lps)
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
@@ -212,6 +215,82 @@ static lp_idgraph *make_graph(const lp_allocator *a) {
   return g;
 }
 
+/* The graph of 'profilectl run' on the demo rules (its rules.ini and
+ * default key), loaded from `path`, saved and loaded again: CPU times. */
+static int load_store(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    fprintf(stderr, "cannot open %s\n", path);
+    return 1;
+  }
+  lp_membuf *in;
+  if (lp_membuf_create(NULL, &in) != LP_OK) return 1;
+  char buf[1 << 16];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+    if (lp_membuf_write(in, buf, got) != LP_OK) return 1;
+  fclose(f);
+  lp_idgraph *g;
+  if (lp_idgraph_create(NULL, &g) != LP_OK) return 1;
+  static const struct {
+    const char *name;
+    int32_t prio;
+    uint32_t limit, unique, norm, cc;
+  } types[] = {{"user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0},
+               {"email", 80, 3, 0, LP_IDGRAPH_NORM_EMAIL_GMAIL, 0},
+               {"phone", 60, 2, 0, LP_IDGRAPH_NORM_PHONE, 44},
+               {"device_id", 40, 5, 0, LP_IDGRAPH_NORM_GENERIC_FOLD, 0},
+               {"cookie", 20, 20, 0, LP_IDGRAPH_NORM_GENERIC, 0}};
+  for (size_t i = 0; i < 5; i++) {
+    lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
+    uint32_t id;
+    d.name = types[i].name;
+    d.priority = types[i].prio;
+    d.limit = types[i].limit;
+    d.unique = types[i].unique;
+    d.normalizer = types[i].norm;
+    d.country_code = types[i].cc;
+    if (lp_idgraph_add_type(g, &d, &id) != LP_OK) return 1;
+  }
+  if (lp_idgraph_set_key(g, "profilectl identity", 19) != LP_OK) return 1;
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(in), lp_membuf_size(in));
+  double c0 = cpu_now();
+  if (lp_idgraph_load(g, lp_memreader_read, &mr) != LP_OK) {
+    fprintf(stderr, "load: %s\n", lp_idgraph_errmsg(g));
+    return 1;
+  }
+  double c1 = cpu_now();
+  lp_membuf *out;
+  if (lp_membuf_create(NULL, &out) != LP_OK) return 1;
+  double c2 = cpu_now();
+  if (lp_idgraph_save(g, lp_membuf_write, out) != LP_OK) return 1;
+  double c3 = cpu_now();
+  lp_memreader_init(&mr, lp_membuf_data(out), lp_membuf_size(out));
+  if (lp_idgraph_load(g, lp_memreader_read, &mr) != LP_OK) return 1;
+  double c4 = cpu_now();
+  int same = lp_membuf_size(in) == lp_membuf_size(out) &&
+             memcmp(lp_membuf_data(in), lp_membuf_data(out), lp_membuf_size(in)) == 0;
+  if (!same) {
+    const uint8_t *a = lp_membuf_data(in), *b = lp_membuf_data(out);
+    size_t n = lp_membuf_size(in) < lp_membuf_size(out) ? lp_membuf_size(in) : lp_membuf_size(out), i = 0;
+    while (i < n && a[i] == b[i]) i++;
+    fprintf(stderr, "resaved bytes differ at offset %zu (sizes %zu, %zu)\n", i, lp_membuf_size(in),
+            lp_membuf_size(out));
+  }
+  lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
+  lp_idgraph_get_stats(g, &st);
+  printf("{\"bench\":\"identity_store_snapshot\",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
+         ",\"profiles\":%" PRIu64 ",\"bytes\":%zu,\"load_cpu_seconds\":%.3f,\"save_cpu_seconds\":%.3f"
+         ",\"reload_cpu_seconds\":%.3f,\"resave_equal\":%s,\"peak_rss\":%lld}\n",
+         st.identifiers, st.events, st.profiles, lp_membuf_size(in), c1 - c0, c3 - c2, c4 - c3,
+         same ? "true" : "false", bench_peak_rss());
+  lp_membuf_free(in);
+  lp_membuf_free(out);
+  lp_idgraph_free(g);
+  return !same;
+}
+
 int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
   uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
@@ -220,6 +299,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--observe-only") == 0) observe_only = 1;
     if (strcmp(argv[i], "--snapshot-only") == 0) snapshot_only = 1;
+    if (strncmp(argv[i], "--load-store=", 13) == 0) return load_store(argv[i] + 13);
     if (strncmp(argv[i], "--min-events=", 13) == 0) min_events = strtoull(argv[i] + 13, NULL, 10);
     if (strncmp(argv[i], "--late=", 7) == 0) late = strtoull(argv[i] + 7, NULL, 10);
     else if (strncmp(argv[i], "--kiosks=", 9) == 0) kiosks = strtoull(argv[i] + 9, NULL, 10);

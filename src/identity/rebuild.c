@@ -11,6 +11,13 @@
 #include "identity/rebuild.h"
 #include "identity/state.h"
 
+/* Software prefetch: load's passes are bound by cache misses. */
+#if defined(__GNUC__)
+#  define IDG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define IDG_PREFETCH(p) ((void)(p))
+#endif
+
 static int copy_tombstones(const lp_mem *m, const idg_state *from, idg_state *to) {
   int rc = lp_hmap_reserve(&to->tombstones, m, from->tombstones.len);
   size_t pos = 0;
@@ -190,6 +197,17 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   for (uint32_t ei = 0; rc == LP_OK && ei < ne; ei++) {
     const idg_event *fe = idg_event_at(from, ei);
     const uint32_t *fm = idg_members(from, fe);
+    if (ei + 8 < ne) { /* the identifiers of an event a little ahead */
+      const idg_event *ahead = idg_event_at(from, ei + 8);
+      const uint32_t *am = idg_members(from, ahead);
+      for (uint32_t i = 0; i < ahead->count; i++) {
+        uint32_t f = am[i] & IDG_ORD_MASK;
+        IDG_PREFETCH(&x.newid[f]);
+        IDG_PREFETCH(&x.bit[f]);
+        IDG_PREFETCH(idg_node_at(from, f));
+      }
+    }
+
     if (x.srcmap[fe->source] == IDG_NONE) {
       size_t slen;
       const char *src = lp_strpool_get(&from->sources, fe->source, &slen);
@@ -289,6 +307,9 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   }
   for (size_t k = 0; k < grouped; k++) {
     uint32_t ei = x.order[k];
+    if (k + 16 < grouped) IDG_PREFETCH(idg_event_at(to, x.order[k + 16]));
+    if (k + 8 < grouped) IDG_PREFETCH(idg_members(to, idg_event_at(to, x.order[k + 8])));
+
     idg_event *e = idg_event_at(to, ei);
     idg_node *root = idg_node_at(to, e->next);
     e->next = ei;

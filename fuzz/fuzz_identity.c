@@ -3,7 +3,8 @@
  * hang or leak, on any input; what it accepts must save to bytes that load
  * again. The same bytes are also read as a stream of events (any bytes:
  * bad UTF-8, NUL, oversized values) fed to lp_idgraph_observe, and the
- * graph must equal the merge of two graphs fed the two halves. The
+ * graph must equal the merge of two graphs fed the two halves (the second
+ * through lp_idgraph_prepare and lp_idgraph_observe_prepared). The
  * invariant checker runs after every input.
  * SPDX-License-Identifier: MIT
  */
@@ -85,8 +86,10 @@ static void exercise(lp_idgraph *g, const lp_allocator *a) {
 
 /* Events from bytes: [count][ts][type len value]... per event. Values
  * may be any bytes; a length byte of 255 asks for an oversized value. */
-static int feed(lp_idgraph *g, const uint8_t *data, size_t size, size_t from, size_t to) {
+static int feed(lp_idgraph *g, const uint8_t *data, size_t size, size_t from, size_t to,
+                int prepared) {
   static char big[LP_IDGRAPH_MAX_VALUE_LEN + 1];
+  static char scratch[6 * LP_IDGRAPH_MAX_VALUE_LEN];
   size_t pos = 0, event = 0;
   memset(big, 'z', sizeof big);
   while (pos + 2 <= size) {
@@ -112,7 +115,16 @@ static int feed(lp_idgraph *g, const uint8_t *data, size_t size, size_t from, si
     }
     if (k == 0) break;
     if (event >= from && event < to) {
-      int rc = lp_idgraph_observe(g, ids, k, ts, "f", 1, NULL);
+      int rc;
+      if (prepared) {
+        lp_idgraph_prepared p[6];
+        size_t needed;
+        rc = lp_idgraph_prepare(g, ids, k, p, scratch, sizeof scratch, &needed);
+        if (rc != LP_OK) abort(); /* arguments are valid: prepare cannot fail */
+        rc = lp_idgraph_observe_prepared(g, p, k, ts, "f", 1, NULL);
+      } else {
+        rc = lp_idgraph_observe(g, ids, k, ts, "f", 1, NULL);
+      }
       if (rc != LP_OK) return rc;
     }
     event++;
@@ -122,8 +134,8 @@ static int feed(lp_idgraph *g, const uint8_t *data, size_t size, size_t from, si
 
 static void as_events(const uint8_t *data, size_t size, const lp_allocator *a) {
   lp_idgraph *all = make_graph(a, 1), *lo = make_graph(a, 1), *hi = make_graph(a, 1);
-  if (all != NULL && lo != NULL && hi != NULL && feed(all, data, size, 0, SIZE_MAX) == LP_OK &&
-      feed(lo, data, size, 0, 3) == LP_OK && feed(hi, data, size, 3, SIZE_MAX) == LP_OK) {
+  if (all != NULL && lo != NULL && hi != NULL && feed(all, data, size, 0, SIZE_MAX, 0) == LP_OK &&
+      feed(lo, data, size, 0, 3, 0) == LP_OK && feed(hi, data, size, 3, SIZE_MAX, 1) == LP_OK) {
     if (idg_check(all) != LP_OK || idg_check(lo) != LP_OK || idg_check(hi) != LP_OK) abort();
     int rc = lp_idgraph_merge(lo, hi);
     if (rc != LP_OK && rc != LP_ENOMEM) abort();

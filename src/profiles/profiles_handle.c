@@ -139,7 +139,8 @@ int lp_profiles_set_int(lp_profiles *h, uint32_t key, int64_t value) {
     if (rc != LP_OK) return prf_fail(h, rc, o->name, lp_idgraph_errmsg(h->g));
   }
   int64_t *f = opt_field(h, key);
-  if (*f != value) prf_mark_stale(h);
+  if (*f != value && o->graph) prf_mark_fold_stale(h);
+  else if (*f != value) prf_mark_stale(h);
   *f = value;
   return LP_OK;
 }

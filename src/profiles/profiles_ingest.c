@@ -13,6 +13,11 @@ static const char fact_source[] = LP_PROFILES_FACT_SOURCE;
 
 void prf_mark_stale(lp_profiles *h) { h->view.valid = false; }
 
+void prf_mark_fold_stale(lp_profiles *h) {
+  h->view.valid = false;
+  h->fold_gen++;
+}
+
 lp_hash128 prf_tag_key(const uint8_t *hash, uint32_t tag) {
   lp_hash128 k = {lp_get_u64le(hash) ^ lp_mix64((uint64_t)tag + 1), lp_get_u64le(hash + 8)};
   return k;
@@ -53,7 +58,7 @@ int lp_profiles_observe(lp_profiles *h, const lp_idgraph_ident *ids, size_t n, i
   PRF_GUARD(h, "lp_profiles_observe");
   int rc = lp_idgraph_observe(h->g, ids, n, ts, source, source_len, profile_id);
   if (rc != LP_OK) return prf_fail(h, rc, "observe", lp_idgraph_errmsg(h->g));
-  prf_mark_stale(h);
+  prf_mark_fold_stale(h);
   return LP_OK;
 }
 
@@ -81,7 +86,7 @@ static int fact_observe(lp_profiles *h, const char *what, const lp_idgraph_ident
   int rc = lp_idgraph_observe(h->g, id, 1, LP_PROFILES_FACT_LATEST_TS, fact_source,
                               sizeof fact_source - 1, pid);
   if (rc != LP_OK) return prf_fail(h, rc, what, lp_idgraph_errmsg(h->g));
-  prf_mark_stale(h);
+  prf_mark_fold_stale(h);
   return LP_OK;
 }
 
@@ -311,7 +316,7 @@ int lp_profiles_unlink(lp_profiles *h, const lp_idgraph_ident *a, const lp_idgra
   PRF_GUARD(h, "lp_profiles_unlink");
   int rc = lp_idgraph_unlink(h->g, a, b);
   if (rc != LP_OK) return prf_fail(h, rc, "unlink", lp_idgraph_errmsg(h->g));
-  prf_mark_stale(h);
+  prf_mark_fold_stale(h);
   return LP_OK;
 }
 
@@ -319,7 +324,7 @@ int lp_profiles_remove_identifier(lp_profiles *h, const lp_idgraph_ident *id) {
   PRF_GUARD(h, "lp_profiles_remove_identifier");
   int rc = lp_idgraph_remove_identifier(h->g, id);
   if (rc != LP_OK) return prf_fail(h, rc, "remove_identifier", lp_idgraph_errmsg(h->g));
-  prf_mark_stale(h);
+  prf_mark_fold_stale(h);
   return LP_OK;
 }
 
@@ -327,7 +332,7 @@ int lp_profiles_remove_source(lp_profiles *h, const char *source, size_t source_
   PRF_GUARD(h, "lp_profiles_remove_source");
   int rc = lp_idgraph_remove_source(h->g, source, source_len);
   if (rc != LP_OK) return prf_fail(h, rc, "remove_source", lp_idgraph_errmsg(h->g));
-  prf_mark_stale(h);
+  prf_mark_fold_stale(h);
   return LP_OK;
 }
 
@@ -355,7 +360,7 @@ static void erase_facts(lp_profiles *h, const lp_map128 *set) {
   }
   if (h->tagf.cap > h->tagf.len)
     memset(lp_vec_at(&h->tagf, h->tagf.len), 0, (h->tagf.cap - h->tagf.len) * sizeof(prf_tagf));
-  prf_mark_stale(h);
+  prf_mark_fold_stale(h);
 }
 
 /* After the graph's erasure (status rc): delete the facts of `set`. */

@@ -78,6 +78,7 @@ typedef struct prf_tagv {
 /* The derived view; rebuilt as a whole when stale. */
 typedef struct prf_view {
   bool valid;
+  uint64_t fold_gen;     /* the store's fold_gen when pids and rfm were built */
   size_t n;              /* profiles */
   uint64_t *pids;        /* ascending */
   uint32_t *row;         /* per profile: index in rows, or UINT32_MAX (no order) */
@@ -120,6 +121,7 @@ struct lp_profiles {
   lp_vec blocks;       /* prf_block, canonical order (type, bytes, length) */
   prf_view view; /* mutable cache: const view calls rebuild it */
   bool want_tags_view; /* build view.tags even without rules (asked for once) */
+  uint64_t fold_gen;   /* bumped by every change of the orders or the partition */
 };
 
 #define PRF_MUT(h) ((lp_profiles *)(uintptr_t)(h))
@@ -167,6 +169,8 @@ void prf_release(lp_profiles *h);
 lp_hash128 prf_tag_key(const uint8_t *hash, uint32_t tag);
 void prf_tagf_free_all(const lp_mem *m, lp_vec *tagf);
 void prf_mark_stale(lp_profiles *h);
+/* The view is stale and so is its fold (profile ids and RFM aggregates). */
+void prf_mark_fold_stale(lp_profiles *h);
 
 /* save.c: the canonical order of order facts (a total order). */
 int prf_cmp_order(const prf_order *x, const prf_order *y);
@@ -174,6 +178,9 @@ int prf_cmp_order(const prf_order *x, const prf_order *y);
 /* view.c */
 void prf_view_free(const lp_profiles *h, prf_view *v);
 int prf_view_build(const lp_profiles *h, prf_view *v);
+/* As prf_view_build(), taking the profile ids and RFM aggregates of `old`
+ * (a view of the same fold) instead of folding again; `old` loses them. */
+int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old);
 int prf_view_ensure(const lp_profiles *h);
 int prf_cmp_hash(const uint8_t *a, const uint8_t *b);
 

@@ -332,6 +332,7 @@ int lp_profiles_load(lp_profiles *h, lp_reader r, void *ud) {
   }
   /* Swap in: nothing below can fail. */
   prf_release(h);
+  h->fold_gen++;
   h->g = s.g;
   h->tax = s.tax;
   h->clv = s.clv;

@@ -398,10 +398,23 @@ static int build_tags(const lp_profiles *h, prf_view *v) {
   return LP_OK;
 }
 
-int prf_view_build(const lp_profiles *h, prf_view *v) {
+int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old) {
   memset(v, 0, sizeof *v);
   lp_vec_init(&v->tagv, sizeof(prf_tagv));
-  int rc = build_rfm(h, v);
+  v->fold_gen = h->fold_gen;
+  int rc = LP_OK;
+  if (old != NULL) {
+    /* the same orders under the same partition: the same ids and
+     * aggregates; everything after them (scores at as_of, models, tags,
+     * rules) is computed again */
+    v->pids = old->pids;
+    v->n = old->n;
+    v->rfm = old->rfm;
+    old->pids = NULL;
+    old->rfm = NULL;
+  } else {
+    rc = build_rfm(h, v);
+  }
   if (rc == LP_OK) rc = alloc_arrays(h, v);
   if (rc == LP_OK) rc = score(h, v);
   if (rc == LP_OK) rc = models(h, v);
@@ -415,13 +428,19 @@ int prf_view_build(const lp_profiles *h, prf_view *v) {
   return LP_OK;
 }
 
+int prf_view_build(const lp_profiles *h, prf_view *v) { return prf_view_build_reusing(h, v, NULL); }
+
 int prf_view_ensure(const lp_profiles *h) {
   if (h->view.valid) return LP_OK;
-  prf_view nv;
-  int rc = prf_view_build(h, &nv);
-  if (rc != LP_OK) return rc;
   lp_profiles *mh = PRF_MUT(h);
-  prf_view_free(h, &mh->view);
+  prf_view *old = &mh->view;
+  /* Only options, models or tags changed since the last build (the CLI's
+   * "view, fit the models, view with them"): keep its fold. */
+  bool reuse = old->rfm != NULL && old->pids != NULL && old->fold_gen == h->fold_gen;
+  prf_view nv;
+  int rc = prf_view_build_reusing(h, &nv, reuse ? old : NULL);
+  if (rc != LP_OK) return rc; /* with reuse, the old view lost its fold: the next build folds */
+  prf_view_free(h, old);
   mh->view = nv;
   return LP_OK;
 }

@@ -715,6 +715,10 @@ static int op_rules_refresh(lp_profiles *h) {
   /* a rule tag already there (set up by sweep_flow), the view stale */
   return lp_profiles_refresh(h);
 }
+static int op_refresh_reusing(lp_profiles *h) {
+  /* sweep_flow built the view and then moved as_of: the fold is kept */
+  return lp_profiles_refresh(h);
+}
 static int op_tags_view(lp_profiles *h) {
   const lp_tags *t;
   return lp_profiles_tags_view(h, &t);
@@ -751,6 +755,10 @@ static int sweep_flow(const lp_allocator *alloc, void *ctx) {
     rc = lp_profiles_define_tag(h, &t, &id);
     if (rc == LP_OK && s->op == op_rules_refresh) rc = lp_profiles_set_rule(h, id, "monetary > 10 or vip");
   }
+  if (rc == LP_OK && s->op == op_refresh_reusing) {
+    rc = lp_profiles_refresh(h);
+    if (rc == LP_OK) rc = lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 130 * DAY);
+  }
   if (rc == LP_OK) rc = lp_membuf_create(NULL, &before);
   if (rc == LP_OK) rc = lp_profiles_save(h, lp_membuf_write, before);
   if (rc == LP_OK) {
@@ -782,7 +790,8 @@ static void allocation_failures(void **state) {
              {"unset_tag_profile", op_unset_profile}, {"remove_identifier", op_remove_id},
              {"remove_source", op_remove_source}, {"set_clv", op_set_clv},
              {"set_kmeans", op_set_kmeans}, {"set_rule", op_set_rule},
-             {"refresh with rules", op_rules_refresh}, {"tags_view", op_tags_view}};
+             {"refresh with rules", op_rules_refresh}, {"tags_view", op_tags_view},
+             {"refresh reusing the fold", op_refresh_reusing}};
   size_t total = 0;
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     sweep s = {ops[i].op};

@@ -26,6 +26,7 @@ const (
 	KMeansAlgoLloyd     = 1
 	KMeansAlgoHamerly   = 2
 	KMeansAlgoMiniBatch = 3
+	KMeansAlgoYinyang   = 4
 	KMeansInitKMeansPP  = 0
 	KMeansInitRandom    = 1
 )

@@ -326,3 +326,33 @@ func TestKMeansErrorsAndDeterminism(t *testing.T) {
 		t.Fatal(km.K(), km.Dim(), km.NIter(), km.Inertia())
 	}
 }
+
+func TestKMeansExactAlgorithmsAgree(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	x := make([]float64, 6000)
+	for i := range x {
+		x[i] = rng.NormFloat64() + float64((i/2)%4)*3
+	}
+	fit := func(algo int64) []float64 {
+		km, _ := libprofile.NewKMeans(4)
+		defer km.Close()
+		_ = km.SetInt(libprofile.KMeansSeed, 11)
+		if err := km.SetInt(libprofile.KMeansAlgorithm, algo); err != nil {
+			t.Fatal(err)
+		}
+		if err := km.Fit(x, 2, nil); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := km.Centroids()
+		return c
+	}
+	lloyd := fit(libprofile.KMeansAlgoLloyd)
+	for _, algo := range []int64{libprofile.KMeansAlgoHamerly, libprofile.KMeansAlgoYinyang} {
+		c := fit(algo)
+		for i := range lloyd {
+			if c[i] != lloyd[i] {
+				t.Fatalf("algorithm %d: centroid %d differs from Lloyd's", algo, i)
+			}
+		}
+	}
+}

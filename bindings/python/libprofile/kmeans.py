@@ -13,7 +13,7 @@ __all__ = ["KMeans", "ALGORITHMS", "SCALES"]
 
 K, MAX_ITER, N_INIT, ALGORITHM, INIT, SEED, BATCH_SIZE, SCALE = 1, 2, 3, 4, 5, 6, 7, 8
 STOP_ON_NO_CHANGE, SILHOUETTE_SAMPLE, EXACT_SUMS, TOL = 9, 10, 11, 100
-ALGORITHMS = {"auto": 0, "lloyd": 1, "hamerly": 2, "minibatch": 3}
+ALGORITHMS = {"auto": 0, "lloyd": 1, "hamerly": 2, "minibatch": 3, "yinyang": 4}
 INITS = {"k-means++": 0, "random": 1}
 SCALES = {"none": 0, "zscore": 1, "minmax": 2, "log1p": 3}
 SPACE_SCALED, SPACE_ORIGINAL = 0, 1
@@ -65,7 +65,7 @@ class KMeans(Handle):
 
     ``KMeans(n_clusters=8, init="k-means++"|"random"|array, n_init=10,
     max_iter=300, tol=1e-4, random_state=None, algorithm="lloyd"|"hamerly"|
-    "minibatch"|"auto")`` plus libprofile's ``scale`` ("none", "zscore",
+    "yinyang"|"minibatch"|"auto")`` plus libprofile's ``scale`` ("none", "zscore",
     "minmax", "log1p", or one name per column), ``exact_sums`` and
     ``batch_size``. After ``fit``:
     ``labels_``, ``cluster_centers_`` (input units), ``inertia_``,

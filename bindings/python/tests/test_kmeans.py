@@ -29,6 +29,15 @@ def test_hamerly_equals_lloyd(blobs):
     assert b.algorithm_used_ == "hamerly"
 
 
+def test_yinyang_equals_lloyd(blobs):
+    init = blobs[10:14].copy()
+    a = KMeans(4, init=init, algorithm="lloyd").fit(blobs)
+    b = KMeans(4, init=init, algorithm="yinyang").fit(blobs)
+    assert np.array_equal(a.labels_, b.labels_)
+    assert np.array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert b.algorithm_used_ == "yinyang"
+
+
 def test_seeded_kmeanspp_is_reproducible(blobs):
     a = KMeans(4, random_state=3, n_init=2).fit(blobs)
     b = KMeans(4, random_state=3, n_init=2).fit(blobs)

@@ -297,6 +297,52 @@ static void prepare_runs_on_several_threads(void **state) {
   lp_idgraph_free(g);
 }
 
+/* The pipeline the header allows: once the graph holds an identifier and
+ * has no notify callback, workers prepare while one thread applies. */
+static void prepare_while_another_thread_applies(void **state) {
+  (void)state;
+  stream_cfg c = {true, true, false};
+  static idt_note_log log;
+  lp_idgraph *g = make_graph(&c, &log), *ref = make_graph(&c, &log);
+  assert_int_equal(lp_idgraph_set_notify(g, NULL, NULL), LP_OK);
+  assert_int_equal(lp_idgraph_set_notify(ref, NULL, NULL), LP_OK);
+  idt_event e = {5, "web", 2, {T_EMAIL, T_DEVICE}, {"a@x.com", "dev-1"}};
+  assert_int_equal(idt_observe(g, &e, NULL), LP_OK);
+  assert_int_equal(idt_observe(ref, &e, NULL), LP_OK);
+  static lp_idgraph_ident ids[TN];
+  static char vals[TN][48];
+  lp_rng r;
+  lp_rng_seed(&r, 7);
+  for (size_t i = 0; i < TN; i++) {
+    uint32_t t;
+    value_of(&r, vals[i], sizeof vals[i], &t);
+    ids[i] = idt_id(t, vals[i]);
+  }
+  /* events of 4 identifiers: the first half prepared ahead, applied while
+   * a worker prepares the second half */
+  static lp_idgraph_prepared first[TN / 2], second[TN / 2];
+  static char s1[TN / 2 * 48], s2[TN / 2 * 48];
+  size_t needed;
+  assert_int_equal(lp_idgraph_prepare(g, ids, TN / 2, first, s1, sizeof s1, &needed), LP_OK);
+  thread_job job = {g, ids + TN / 2, TN / 2, second, s2, sizeof s2, LP_OK};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, thread_prepare, &job), 0);
+  for (size_t i = 0; i + 4 <= TN / 2; i += 4)
+    assert_int_equal(lp_idgraph_observe_prepared(g, first + i, 4, (int64_t)(i % 97), "web", 3, NULL), LP_OK);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_int_equal(job.rc, LP_OK);
+  for (size_t i = 0; i + 4 <= TN / 2; i += 4)
+    assert_int_equal(lp_idgraph_observe_prepared(g, second + i, 4, (int64_t)(i % 89), "app", 3, NULL), LP_OK);
+  for (size_t i = 0; i + 4 <= TN / 2; i += 4)
+    assert_int_equal(lp_idgraph_observe(ref, ids + i, 4, (int64_t)(i % 97), "web", 3, NULL), LP_OK);
+  for (size_t i = 0; i + 4 <= TN / 2; i += 4)
+    assert_int_equal(lp_idgraph_observe(ref, ids + TN / 2 + i, 4, (int64_t)(i % 89), "app", 3, NULL), LP_OK);
+  assert_true(idt_same_saves(g, ref));
+  idt_check(g);
+  lp_idgraph_free(g);
+  lp_idgraph_free(ref);
+}
+
 /* ---- the buffer contract ---- */
 
 static void prepare_buffer_contract(void **state) {
@@ -488,6 +534,7 @@ int main(void) {
       cmocka_unit_test(prepared_streams_equal_observed_streams),
       cmocka_unit_test(prepare_leaves_the_handle_untouched),
       cmocka_unit_test(prepare_runs_on_several_threads),
+      cmocka_unit_test(prepare_while_another_thread_applies),
       cmocka_unit_test(prepare_buffer_contract),
       cmocka_unit_test(prepare_and_apply_errors),
       cmocka_unit_test(apply_survives_allocation_failures),

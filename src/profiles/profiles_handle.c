@@ -30,6 +30,8 @@ int lp_profiles_create(const lp_allocator *alloc, lp_profiles **out) {
   lp_vec_init(&h->tagf, sizeof(prf_tagf));
   lp_map128_init(&h->tag_index);
   lp_vec_init(&h->blocks, sizeof(prf_block));
+  lp_vec_init(&h->pend_txns, sizeof(lp_rfm_txn));
+  lp_vec_init(&h->pend_pids, sizeof(uint64_t));
   rc = lp_idgraph_create(&h->alloc, &h->g);
   if (rc == LP_OK) rc = lp_tags_create(&h->alloc, &h->tax);
   if (rc != LP_OK) {
@@ -51,6 +53,8 @@ void prf_release(lp_profiles *h) {
   lp_vec_free(&h->tagf, &h->mem);
   lp_hmap_free(&h->tag_index, &h->mem);
   prf_blocks_free(&h->mem, &h->blocks);
+  lp_vec_free(&h->pend_txns, &h->mem);
+  lp_vec_free(&h->pend_pids, &h->mem);
 }
 
 void prf_blocks_free(const lp_mem *m, lp_vec *blocks) {

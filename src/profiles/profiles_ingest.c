@@ -81,12 +81,31 @@ static int fact_hash(lp_profiles *h, const char *what, const lp_idgraph_ident *i
  * nothing (the partition is unchanged) but keeps the identifier in the
  * graph with its facts when unlink or remove_source later take its other
  * events away. *pid 0: the identifier is erased. */
+/* Whether the view's fold can take the next changes as additions. */
+static bool fold_current(const lp_profiles *h) {
+  return h->view.rfm != NULL && h->view.fold_gen == h->fold_gen;
+}
+
+/* *additive: the fold stays current (an identifier the graph held, or a
+ * new identifier's own new profile, recorded in pend_pids); else the fold
+ * is marked stale. */
 static int fact_observe(lp_profiles *h, const char *what, const lp_idgraph_ident *id,
-                        uint64_t *pid) {
+                        const uint8_t *hash, uint64_t *pid, bool *additive) {
+  uint64_t before = 0;
+  bool current = fold_current(h);
+  bool existed = current && lp_idgraph_profile_of_hash(h->g, hash, &before) == LP_OK;
   int rc = lp_idgraph_observe(h->g, id, 1, LP_PROFILES_FACT_LATEST_TS, fact_source,
                               sizeof fact_source - 1, pid);
   if (rc != LP_OK) return prf_fail(h, rc, what, lp_idgraph_errmsg(h->g));
-  prf_mark_fold_stale(h);
+  /* A fact's event links nothing: a held identifier keeps its profile, a
+   * new one is a profile of its own (unless orders kept under it from
+   * before a removal would join it: then fold again). */
+  *additive = current && (*pid == 0 || (existed ? *pid == before : !h->view.orphans));
+  if (*additive && *pid != 0 && !existed &&
+      lp_vec_push(&h->pend_pids, &h->mem, pid) != LP_OK)
+    *additive = false;
+  if (*additive) prf_mark_stale(h);
+  else prf_mark_fold_stale(h);
   return LP_OK;
 }
 
@@ -115,12 +134,23 @@ int lp_profiles_add_order(lp_profiles *h, const lp_profiles_order *o, uint64_t *
   rc = lp_vec_reserve(&h->orders, &h->mem, h->orders.len + 1);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "add_order: out of memory");
   uint64_t pid;
-  rc = fact_observe(h, "add_order", &o->id, &pid);
+  bool additive;
+  rc = fact_observe(h, "add_order", &o->id, f.hash, &pid, &additive);
   if (rc != LP_OK) return rc;
   if (pid == 0) {
     h->erased_facts++;
   } else {
     lp_vec_push(&h->orders, &h->mem, &f); /* reserved: cannot fail */
+    if (additive) {
+      lp_rfm_txn x = LP_RFM_TXN_INIT;
+      x.flags = (f.flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
+      x.profile_id = pid;
+      x.ts = f.ts;
+      x.amount = f.amount;
+      x.order_id = f.order_id;
+      /* no room: fold again instead */
+      if (lp_vec_push(&h->pend_txns, &h->mem, &x) != LP_OK) prf_mark_fold_stale(h);
+    }
   }
   if (profile_id != NULL) *profile_id = pid;
   return LP_OK;
@@ -211,7 +241,8 @@ int lp_profiles_set_tag(lp_profiles *h, const lp_idgraph_ident *id, uint32_t tag
   if (rc == LP_OK) rc = copy_str(h, what, v, &f);
   if (rc != LP_OK) return rc;
   uint64_t pid;
-  rc = fact_observe(h, what, id, &pid);
+  bool additive;
+  rc = fact_observe(h, what, id, f.hash, &pid, &additive);
   if (rc != LP_OK || pid == 0) {
     if (f.str != NULL) lp_mem_free(&h->mem, f.str, f.len);
     if (rc != LP_OK) return rc;

@@ -79,6 +79,7 @@ typedef struct prf_tagv {
 typedef struct prf_view {
   bool valid;
   uint64_t fold_gen;     /* the store's fold_gen when pids and rfm were built */
+  bool orphans;          /* some order's identifier was in no profile at the fold */
   size_t n;              /* profiles */
   uint64_t *pids;        /* ascending */
   uint32_t *row;         /* per profile: index in rows, or UINT32_MAX (no order) */
@@ -122,6 +123,10 @@ struct lp_profiles {
   prf_view view; /* mutable cache: const view calls rebuild it */
   bool want_tags_view; /* build view.tags even without rules (asked for once) */
   uint64_t fold_gen;   /* bumped by every change of the orders or the partition */
+  /* Additive changes since the view's fold (while view.fold_gen ==
+   * fold_gen): orders under identifiers the graph held (lp_rfm_txn, to add
+   * to the fold) and profiles of new identifiers (uint64_t ids). */
+  lp_vec pend_txns, pend_pids;
 };
 
 #define PRF_MUT(h) ((lp_profiles *)(uintptr_t)(h))

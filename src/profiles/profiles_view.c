@@ -115,6 +115,7 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
     x.order_id = o->order_id;
     t[m++] = x;
   }
+  v->orphans = m < no;
   rc = lp_rfm_add(v->rfm, t, m);
   lp_mem_free_array(&h->mem, t, no, sizeof *t);
   if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
@@ -398,23 +399,73 @@ static int build_tags(const lp_profiles *h, prf_view *v) {
   return LP_OK;
 }
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : (x > y);
+}
+
+/* The pending additions: new profiles into the id list (both sorted, one
+ * merge) and the fold, the pending orders into the fold. */
+static int add_pending(const lp_profiles *h, prf_view *v) {
+  const lp_vec *np = &h->pend_pids, *nt = &h->pend_txns;
+  int rc;
+  if (np->len > 0) {
+    uint64_t *add = (uint64_t *)(void *)np->data, *ids;
+    qsort(add, np->len, sizeof *add, cmp_u64);
+    size_t total = v->n + np->len;
+    if ((rc = lp_mem_alloc_array(&h->mem, total + 1, sizeof *ids, (void **)&ids)) != LP_OK) return oom(h);
+    size_t i = 0, j = 0, w = 0;
+    while (i < v->n || j < np->len) {
+      if (j < np->len && (i == v->n || add[j] < v->pids[i])) ids[w++] = add[j++];
+      else if (j < np->len && add[j] == v->pids[i]) j++; /* already a profile */
+      else ids[w++] = v->pids[i++];
+    }
+    lp_mem_free_array(&h->mem, v->pids, v->n + 1, sizeof *v->pids);
+    v->pids = ids;
+    v->n = w;
+    /* the array keeps total + 1 entries: shrink the count only if equal */
+    if (w != total) {
+      uint64_t *exact;
+      if ((rc = lp_mem_alloc_array(&h->mem, w + 1, sizeof *exact, (void **)&exact)) != LP_OK) {
+        lp_mem_free_array(&h->mem, ids, total + 1, sizeof *ids);
+        v->pids = NULL;
+        return oom(h);
+      }
+      memcpy(exact, ids, w * sizeof *exact);
+      lp_mem_free_array(&h->mem, ids, total + 1, sizeof *ids);
+      v->pids = exact;
+    }
+    for (size_t k = 0; k < np->len; k++)
+      if ((rc = lp_rfm_add_profile(v->rfm, add[k])) != LP_OK)
+        return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  }
+  if (nt->len > 0 && (rc = lp_rfm_add(v->rfm, (const lp_rfm_txn *)(const void *)nt->data, nt->len)) != LP_OK)
+    return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  return LP_OK;
+}
+
 int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old) {
   memset(v, 0, sizeof *v);
   lp_vec_init(&v->tagv, sizeof(prf_tagv));
   v->fold_gen = h->fold_gen;
   int rc = LP_OK;
   if (old != NULL) {
-    /* the same orders under the same partition: the same ids and
-     * aggregates; everything after them (scores at as_of, models, tags,
-     * rules) is computed again */
+    /* the same partition, the orders of the fold plus the pending ones:
+     * the ids and aggregates of the old view plus the additions; all that
+     * follows (scores at as_of, models, tags, rules) is computed again */
     v->pids = old->pids;
     v->n = old->n;
     v->rfm = old->rfm;
+    v->orphans = old->orphans;
     old->pids = NULL;
     old->rfm = NULL;
+    rc = add_pending(h, v);
   } else {
     rc = build_rfm(h, v);
   }
+  lp_profiles *mh = PRF_MUT(h);
+  mh->pend_txns.len = 0; /* folded, or folded again from the facts */
+  mh->pend_pids.len = 0;
   if (rc == LP_OK) rc = alloc_arrays(h, v);
   if (rc == LP_OK) rc = score(h, v);
   if (rc == LP_OK) rc = models(h, v);

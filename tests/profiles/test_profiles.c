@@ -719,6 +719,16 @@ static int op_refresh_reusing(lp_profiles *h) {
   /* sweep_flow built the view and then moved as_of: the fold is kept */
   return lp_profiles_refresh(h);
 }
+static int op_order_on_view(lp_profiles *h) {
+  /* sweep_flow built the view: an order under a held identifier is added
+   * to its fold */
+  lp_profiles_order o = pr_order(T_EMAIL, "bob@x.org", 77, T0 + 50 * DAY, 4321);
+  return lp_profiles_add_order(h, &o, NULL);
+}
+static int op_refresh_additions(lp_profiles *h) {
+  /* sweep_flow built the view, then added orders and a new identifier */
+  return lp_profiles_refresh(h);
+}
 static int op_tags_view(lp_profiles *h) {
   const lp_tags *t;
   return lp_profiles_tags_view(h, &t);
@@ -754,6 +764,14 @@ static int sweep_flow(const lp_allocator *alloc, void *ctx) {
     t.name = "rich";
     rc = lp_profiles_define_tag(h, &t, &id);
     if (rc == LP_OK && s->op == op_rules_refresh) rc = lp_profiles_set_rule(h, id, "monetary > 10 or vip");
+  }
+  if (rc == LP_OK && (s->op == op_order_on_view || s->op == op_refresh_additions))
+    rc = lp_profiles_refresh(h);
+  if (rc == LP_OK && s->op == op_refresh_additions) {
+    lp_profiles_order o = pr_order(T_DEVICE, "d-cy", 78, T0 + 60 * DAY, 99);
+    rc = lp_profiles_add_order(h, &o, NULL);
+    o = pr_order(T_EMAIL, "newcomer@x.org", 79, T0 + 61 * DAY, 5);
+    if (rc == LP_OK) rc = lp_profiles_add_order(h, &o, NULL);
   }
   if (rc == LP_OK && s->op == op_refresh_reusing) {
     rc = lp_profiles_refresh(h);
@@ -791,7 +809,9 @@ static void allocation_failures(void **state) {
              {"remove_source", op_remove_source}, {"set_clv", op_set_clv},
              {"set_kmeans", op_set_kmeans}, {"set_rule", op_set_rule},
              {"refresh with rules", op_rules_refresh}, {"tags_view", op_tags_view},
-             {"refresh reusing the fold", op_refresh_reusing}};
+             {"refresh reusing the fold", op_refresh_reusing},
+             {"add_order on a built view", op_order_on_view},
+             {"refresh after additions", op_refresh_additions}};
   size_t total = 0;
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     sweep s = {ops[i].op};

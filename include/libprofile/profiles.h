@@ -19,10 +19,12 @@
  * any change the view equals a rebuild from the kept facts.
  *
  * The view is computed lazily: a mutating call marks it stale, and the
- * next view call (or lp_profiles_refresh()) recomputes it as a whole (one
- * pass over the facts, one RFM scoring). View calls therefore take a
- * const handle but may allocate, and fail with #LP_ENOMEM, while they
- * recompute.
+ * next view call (or lp_profiles_refresh()) recomputes it (one pass over
+ * the facts, one RFM scoring; since 1.1 the last view's per-profile
+ * aggregates are kept when only options, models or tags changed, and
+ * orders under identifiers the graph holds are added to them, with the
+ * same result as a full pass). View calls therefore take a const handle
+ * but may allocate, and fail with #LP_ENOMEM, while they recompute.
  *
  * Profile ids are the graph's (see @ref profiles_guide, "Profile ids"):
  * a fact (order or tag value) under an identifier the graph holds never

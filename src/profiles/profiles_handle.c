@@ -144,7 +144,7 @@ int lp_profiles_set_int(lp_profiles *h, uint32_t key, int64_t value) {
   }
   int64_t *f = opt_field(h, key);
   if (*f != value && o->graph) prf_mark_fold_stale(h);
-  else if (*f != value) prf_mark_stale(h);
+  else if (*f != value) prf_mark_models_stale(h);
   *f = value;
   return LP_OK;
 }
@@ -327,7 +327,7 @@ int lp_profiles_set_clv(lp_profiles *h, const lp_clv *model) {
   }
   lp_clv_free(h->clv);
   h->clv = c;
-  prf_mark_stale(h);
+  prf_mark_models_stale(h);
   return LP_OK;
 }
 
@@ -343,7 +343,7 @@ int lp_profiles_set_kmeans(lp_profiles *h, const lp_kmeans *model) {
   }
   lp_kmeans_free(h->km);
   h->km = c;
-  prf_mark_stale(h);
+  prf_mark_models_stale(h);
   return LP_OK;
 }
 

@@ -18,6 +18,11 @@ void prf_mark_fold_stale(lp_profiles *h) {
   h->fold_gen++;
 }
 
+void prf_mark_models_stale(lp_profiles *h) {
+  h->view.valid = false;
+  h->model_gen++;
+}
+
 lp_hash128 prf_tag_key(const uint8_t *hash, uint32_t tag) {
   lp_hash128 k = {lp_get_u64le(hash) ^ lp_mix64((uint64_t)tag + 1), lp_get_u64le(hash + 8)};
   return k;

@@ -80,6 +80,7 @@ typedef struct prf_view {
   bool valid;
   uint64_t fold_gen;     /* the store's fold_gen when pids and rfm were built */
   bool orphans;          /* some order's identifier was in no profile at the fold */
+  uint64_t model_gen;    /* the store's model_gen when the model values were computed */
   size_t n;              /* profiles */
   uint64_t *pids;        /* ascending */
   uint32_t *row;         /* per profile: index in rows, or UINT32_MAX (no order) */
@@ -127,6 +128,7 @@ struct lp_profiles {
    * fold_gen): orders under identifiers the graph held (lp_rfm_txn, to add
    * to the fold) and profiles of new identifiers (uint64_t ids). */
   lp_vec pend_txns, pend_pids;
+  uint64_t model_gen;  /* bumped by every change of an option or a model */
 };
 
 #define PRF_MUT(h) ((lp_profiles *)(uintptr_t)(h))
@@ -176,6 +178,8 @@ void prf_tagf_free_all(const lp_mem *m, lp_vec *tagf);
 void prf_mark_stale(lp_profiles *h);
 /* The view is stale and so is its fold (profile ids and RFM aggregates). */
 void prf_mark_fold_stale(lp_profiles *h);
+/* The view is stale and so are its model values (an option or a model changed). */
+void prf_mark_models_stale(lp_profiles *h);
 
 /* save.c: the canonical order of order facts (a total order). */
 int prf_cmp_order(const prf_order *x, const prf_order *y);

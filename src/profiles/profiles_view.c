@@ -166,6 +166,34 @@ typedef struct model_block {
   uint32_t label[MODEL_BLOCK];
 } model_block;
 
+/* What a rebuild on the last view's fold may take from it: the model
+ * values of profiles that had orders then and have no new order now, when
+ * no option and no model changed since. */
+typedef struct model_reuse {
+  prf_view *old;
+  bool valid;
+  uint32_t *src;   /* new index -> old index (NO_ROW: new profile); NULL: the same indices */
+  size_t n_src;
+  uint64_t *dirty; /* ascending ids of the profiles with new orders */
+  size_t n_dirty;
+} model_reuse;
+
+static int cmp_id(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : (x > y);
+}
+
+static int dirty_pids(const lp_profiles *h, model_reuse *r) {
+  size_t n = h->pend_txns.len;
+  int rc = lp_mem_alloc_array(&h->mem, n + 1, sizeof *r->dirty, (void **)&r->dirty);
+  if (rc != LP_OK) return oom(h);
+  r->n_dirty = n;
+  for (size_t k = 0; k < n; k++) r->dirty[k] = ((const lp_rfm_txn *)lp_vec_at(&h->pend_txns, k))->profile_id;
+  qsort(r->dirty, n, sizeof *r->dirty, cmp_id);
+  r->valid = true;
+  return LP_OK;
+}
+
 static lp_clv_data block_data(const model_block *b, size_t from, size_t n) {
   lp_clv_data d = LP_CLV_DATA_INIT;
   d.n = n;
@@ -237,8 +265,25 @@ static void kmeans_block(const lp_profiles *h, prf_view *v, model_block *b) {
  * a model cannot take (outside its domain) simply has no value: its flag
  * stays clear. Neither lp_clv_predict() nor lp_kmeans_predict() allocates,
  * so a failure here is never a memory failure mistaken for "no value". */
-static int models(const lp_profiles *h, prf_view *v) {
+/* Copy the old view's model values of row i when its profile is unchanged. */
+static bool reuse_models(const model_reuse *r, prf_view *v, size_t i, size_t *cursor) {
+  if (r == NULL) return false;
+  uint32_t o = r->src != NULL ? r->src[i] : (uint32_t)i;
+  if (o == NO_ROW || r->old->row[o] == NO_ROW) return false;
+  while (*cursor < r->n_dirty && r->dirty[*cursor] < v->pids[i]) (*cursor)++;
+  if (*cursor < r->n_dirty && r->dirty[*cursor] == v->pids[i]) return false;
+  const prf_view *w = r->old;
+  v->flags[i] = w->flags[o];
+  v->p_alive[i] = w->p_alive[o];
+  v->expected[i] = w->expected[o];
+  v->clv[i] = w->clv[o];
+  v->cluster[i] = w->cluster[o];
+  return true;
+}
+
+static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
   if (h->clv == NULL && h->km == NULL) return LP_OK;
+  size_t cursor = 0;
   model_block *cb = NULL, *kb = NULL;
   if ((h->clv != NULL && (cb = lp_mem_alloc(&h->mem, sizeof *cb)) == NULL) ||
       (h->km != NULL && (kb = lp_mem_alloc(&h->mem, sizeof *kb)) == NULL)) {
@@ -249,7 +294,7 @@ static int models(const lp_profiles *h, prf_view *v) {
   if (kb != NULL) kb->n = 0;
   double ps = (double)h->period_scale, ms = (double)h->money_scale;
   for (size_t i = 0; i < v->n; i++) {
-    if (v->row[i] == NO_ROW) continue;
+    if (v->row[i] == NO_ROW || reuse_models(reuse, v, i, &cursor)) continue;
     const lp_rfm_row *row = &v->rows[v->row[i]];
     lp_rfm_clv ci = LP_RFM_CLV_INIT;
     if (cb != NULL && lp_rfm_clv_inputs(v->rfm, row->profile_id, h->as_of, &ci) == LP_OK) {
@@ -399,26 +444,34 @@ static int build_tags(const lp_profiles *h, prf_view *v) {
   return LP_OK;
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : (x > y);
-}
-
 /* The pending additions: new profiles into the id list (both sorted, one
  * merge) and the fold, the pending orders into the fold. */
-static int add_pending(const lp_profiles *h, prf_view *v) {
+static int add_pending(const lp_profiles *h, prf_view *v, uint32_t **src) {
   const lp_vec *np = &h->pend_pids, *nt = &h->pend_txns;
   int rc;
+  *src = NULL;
   if (np->len > 0) {
     uint64_t *add = (uint64_t *)(void *)np->data, *ids;
-    qsort(add, np->len, sizeof *add, cmp_u64);
+    qsort(add, np->len, sizeof *add, cmp_id);
     size_t total = v->n + np->len;
     if ((rc = lp_mem_alloc_array(&h->mem, total + 1, sizeof *ids, (void **)&ids)) != LP_OK) return oom(h);
+    uint32_t *from; /* new index -> old index, or NO_ROW for a new profile */
+    if ((rc = lp_mem_alloc_array(&h->mem, total + 1, sizeof *from, (void **)&from)) != LP_OK) {
+      lp_mem_free_array(&h->mem, ids, total + 1, sizeof *ids);
+      return oom(h);
+    }
+    *src = from;
     size_t i = 0, j = 0, w = 0;
     while (i < v->n || j < np->len) {
-      if (j < np->len && (i == v->n || add[j] < v->pids[i])) ids[w++] = add[j++];
-      else if (j < np->len && add[j] == v->pids[i]) j++; /* already a profile */
-      else ids[w++] = v->pids[i++];
+      if (j < np->len && (i == v->n || add[j] < v->pids[i])) {
+        from[w] = NO_ROW;
+        ids[w++] = add[j++];
+      } else if (j < np->len && add[j] == v->pids[i]) {
+        j++; /* already a profile */
+      } else {
+        from[w] = (uint32_t)i;
+        ids[w++] = v->pids[i++];
+      }
     }
     lp_mem_free_array(&h->mem, v->pids, v->n + 1, sizeof *v->pids);
     v->pids = ids;
@@ -445,6 +498,9 @@ static int add_pending(const lp_profiles *h, prf_view *v) {
 }
 
 int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old) {
+  model_reuse reuse;
+  memset(&reuse, 0, sizeof reuse);
+  reuse.old = old;
   memset(v, 0, sizeof *v);
   lp_vec_init(&v->tagv, sizeof(prf_tagv));
   v->fold_gen = h->fold_gen;
@@ -459,16 +515,21 @@ int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old) {
     v->orphans = old->orphans;
     old->pids = NULL;
     old->rfm = NULL;
-    rc = add_pending(h, v);
+    rc = add_pending(h, v, &reuse.src);
+    reuse.n_src = v->n;
+    if (rc == LP_OK && old->model_gen == h->model_gen) rc = dirty_pids(h, &reuse);
   } else {
     rc = build_rfm(h, v);
   }
+  v->model_gen = h->model_gen;
   lp_profiles *mh = PRF_MUT(h);
-  mh->pend_txns.len = 0; /* folded, or folded again from the facts */
-  mh->pend_pids.len = 0;
   if (rc == LP_OK) rc = alloc_arrays(h, v);
   if (rc == LP_OK) rc = score(h, v);
-  if (rc == LP_OK) rc = models(h, v);
+  if (rc == LP_OK) rc = models(h, v, reuse.valid ? &reuse : NULL);
+  if (reuse.src != NULL) lp_mem_free_array(&h->mem, reuse.src, reuse.n_src + 1, sizeof *reuse.src);
+  if (reuse.dirty != NULL) lp_mem_free_array(&h->mem, reuse.dirty, reuse.n_dirty + 1, sizeof *reuse.dirty);
+  mh->pend_txns.len = 0; /* folded, or folded again from the facts */
+  mh->pend_pids.len = 0;
   if (rc == LP_OK) rc = build_tags(h, v);
   if (rc == LP_OK) rc = prf_view_rules(h, v);
   if (rc != LP_OK) {

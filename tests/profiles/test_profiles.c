@@ -1433,6 +1433,43 @@ static void block_value_allocation_failures(void **state) {
   lp_test_oom_sweep("block_value", block_flow, NULL);
 }
 
+/* Additions to a built view with models: the new order's profile gets new
+ * values, the others keep theirs, and all equals a full build. */
+static void additions_with_models(void **state) {
+  (void)state;
+  uint64_t p[3];
+  lp_profiles *h = rules_store(p);
+  assert_int_equal(op_set_clv(h), LP_OK);
+  assert_int_equal(op_set_kmeans(h), LP_OK);
+  lp_profiles_view a0 = LP_PROFILES_VIEW_INIT, b0 = LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, p[0], &a0), LP_OK);
+  assert_int_equal(lp_profiles_view_of(h, p[1], &b0), LP_OK);
+  assert_true(a0.flags & LP_PROFILES_VIEW_HAS_CLV);
+  lp_profiles_order o = pr_order(T_EMAIL, "bob@x.org", 9, T0 + 95 * DAY, 5000);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  o = pr_order(T_EMAIL, "zed@x.org", 10, T0 + 96 * DAY, 700); /* a new profile */
+  uint64_t zed;
+  assert_int_equal(lp_profiles_add_order(h, &o, &zed), LP_OK);
+  lp_profiles_view a1 = LP_PROFILES_VIEW_INIT, b1 = LP_PROFILES_VIEW_INIT, z = LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, p[0], &a1), LP_OK);
+  assert_int_equal(lp_profiles_view_of(h, p[1], &b1), LP_OK);
+  assert_int_equal(lp_profiles_view_of(h, zed, &z), LP_OK);
+  assert_memory_equal(&a0.p_alive, &a1.p_alive, sizeof a0.p_alive);
+  assert_int_equal(b1.orders, 2);
+  assert_int_equal(b1.monetary, 999 + 5000);
+  assert_true(b1.expected_purchases != b0.expected_purchases);
+  assert_true(z.flags & LP_PROFILES_VIEW_HAS_CLV);
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  uint64_t n;
+  assert_int_equal(lp_profiles_count(h, &n), LP_OK);
+  assert_int_equal(n, 4);
+  /* a new as_of recomputes every model value: still a full build's */
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 120 * DAY), LP_OK);
+  assert_int_equal(lp_profiles_refresh(h), LP_OK);
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  lp_profiles_free(h);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_free_errmsg),
@@ -1452,6 +1489,7 @@ int main(void) {
       cmocka_unit_test(allocation_failures),
       cmocka_unit_test(io_failures),
       cmocka_unit_test(rule_tags_in_the_view),
+      cmocka_unit_test(additions_with_models),
       cmocka_unit_test(set_rule_errors),
       cmocka_unit_test(tags_view_for_audiences),
       cmocka_unit_test(block_value_and_type_name),

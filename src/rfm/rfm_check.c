@@ -54,35 +54,72 @@ static uint64_t entry_print(uint64_t owner, uint64_t k) {
   return lp_mix64(lp_mix64(owner) ^ k);
 }
 
-/* Walk the chain of p in one set: every member present under p's id, the
- * last one ending the chain (value 0, as every chain starts from head 0);
- * for periods, the members lie in [first, last] period, include both, and
- * the largest before the last is prev_ts's period. */
+/* One member of p's set `periods`: for periods, within [first, last]
+ * period; tracks whether first and last were seen and the largest below
+ * the last. */
+typedef struct period_seen {
+  int64_t fp, lp, below_last;
+  bool saw_first, saw_last;
+} period_seen;
+
+static bool period_member_ok(period_seen *ps, uint64_t k) {
+  int64_t v = (int64_t)k;
+  if (v < ps->fp || v > ps->lp) return false;
+  ps->saw_first |= v == ps->fp;
+  ps->saw_last |= v == ps->lp;
+  if (v < ps->lp && v > ps->below_last) ps->below_last = v;
+  return true;
+}
+
+/* The inline members of p in one set: distinct, none also in the map,
+ * the unused slots 0. */
+static int check_inline(const lp_rfm *h, const rfm_prof *p, bool periods, period_seen *ps) {
+  const lp_map128 *set = periods ? &h->periods : &h->orders;
+  const uint64_t *inl = periods ? p->inline_periods : p->inline_orders;
+  uint64_t cap = periods ? RFM_INLINE_PERIODS : RFM_INLINE_ORDERS;
+  uint64_t in = rfm_inline_count(periods ? p->periods : p->order_keys, cap);
+  for (uint64_t i = 0; i < cap; i++) {
+    if (i >= in) {
+      if (inl[i] != 0) return broken(h, "unused inline set slot not zero", p->id);
+      continue;
+    }
+    for (uint64_t j = 0; j < i; j++)
+      if (inl[j] == inl[i]) return broken(h, "inline set member repeated", p->id);
+    uint64_t key[2] = {p->id, inl[i]};
+    if (lp_hmap_get(set, key, NULL)) return broken(h, "inline set member also spilled", p->id);
+    if (periods && !period_member_ok(ps, inl[i]))
+      return broken(h, "purchase period outside first..last", p->id);
+  }
+  return LP_OK;
+}
+
+/* The members of p in one set: the inline ones (check_inline), then the
+ * chain of the spilled ones, every member present under p's id, the last
+ * one ending the chain (value 0, as every chain starts from head 0); for
+ * periods, the members lie in [first, last] period, include both, and the
+ * largest before the last is prev_ts's period. */
 static int check_chain(const lp_rfm *h, const rfm_prof *p, bool periods, uint64_t *print) {
   const lp_map128 *set = periods ? &h->periods : &h->orders;
   uint64_t n = periods ? p->periods : p->order_keys;
+  uint64_t in = rfm_inline_count(n, periods ? RFM_INLINE_PERIODS : RFM_INLINE_ORDERS);
   uint64_t k = periods ? p->period_head : p->order_head;
-  if (n == 0) return k == 0 ? LP_OK : broken(h, "empty chain with a head", p->id);
-  int64_t fp = rfm_period_of(h, p->first_ts), lp = rfm_period_of(h, p->last_ts);
-  int64_t below_last = INT64_MIN;
-  bool saw_first = false, saw_last = false;
-  for (uint64_t i = 0; i < n; i++) {
+  period_seen ps = {rfm_period_of(h, p->first_ts), rfm_period_of(h, p->last_ts), INT64_MIN,
+                    false, false};
+  int rc = check_inline(h, p, periods, &ps);
+  if (rc != LP_OK) return rc;
+  if (n == in && k != 0) return broken(h, "empty chain with a head", p->id);
+  for (uint64_t i = in; i < n; i++) {
     uint64_t key[2] = {p->id, k}, next;
     if (!lp_hmap_get(set, key, &next)) return broken(h, "chain member missing from its set", p->id);
     *print += entry_print(p->id, k);
-    if (periods) {
-      int64_t v = (int64_t)k;
-      if (v < fp || v > lp) return broken(h, "purchase period outside first..last", p->id);
-      saw_first |= v == fp;
-      saw_last |= v == lp;
-      if (v < lp && v > below_last) below_last = v;
-    }
+    if (periods && !period_member_ok(&ps, k))
+      return broken(h, "purchase period outside first..last", p->id);
     if (i + 1 == n && next != 0) return broken(h, "chain longer than its count", p->id);
     k = next;
   }
-  if (periods && (!saw_first || !saw_last))
+  if (periods && n > 0 && (!ps.saw_first || !ps.saw_last))
     return broken(h, "first or last purchase period not in the period set", p->id);
-  if (periods && n >= 2 && below_last != rfm_period_of(h, p->prev_ts))
+  if (periods && n >= 2 && ps.below_last != rfm_period_of(h, p->prev_ts))
     return broken(h, "prev_ts is not in the latest period before the last", p->id);
   return LP_OK;
 }
@@ -127,8 +164,9 @@ int rfm_check(const lp_rfm *h) {
       return broken(h, "inconsistent profile record", p->id);
     if (p->txns > RFM_MAX_TXNS - txns) return broken(h, "more than 2^62 - 1 transactions", p->id);
     txns += p->txns;
-    order_keys += p->order_keys; /* each <= txns, so no wrap */
-    periods += p->periods;
+    /* spilled entries; each count <= txns, so no wrap */
+    order_keys += p->order_keys - rfm_inline_count(p->order_keys, RFM_INLINE_ORDERS);
+    periods += p->periods - rfm_inline_count(p->periods, RFM_INLINE_PERIODS);
     int rc = check_chain(h, p, false, &chain_print[0]);
     if (rc == LP_OK) rc = check_chain(h, p, true, &chain_print[1]);
     if (rc != LP_OK) return rc;

@@ -178,15 +178,41 @@ size_t rfm_get_or_add(lp_rfm *h, uint64_t id) {
   return pos;
 }
 
-bool rfm_set_insert(lp_map128 *set, const lp_mem *m, uint64_t owner, uint64_t k,
-                    uint64_t *head, uint64_t *count) {
-  uint64_t key[2] = {owner, k}, *slot;
+bool rfm_set_insert(lp_map128 *set, const lp_mem *m, rfm_prof *p, bool periods, uint64_t k) {
+  uint64_t *inl = periods ? p->inline_periods : p->inline_orders;
+  uint64_t *count = periods ? &p->periods : &p->order_keys;
+  uint64_t *head = periods ? &p->period_head : &p->order_head;
+  uint64_t cap = periods ? RFM_INLINE_PERIODS : RFM_INLINE_ORDERS;
+  uint64_t n = *count, in = rfm_inline_count(n, cap);
+  for (uint64_t i = 0; i < in; i++)
+    if (inl[i] == k) return false;
+  if (n < cap) {
+    inl[n] = k;
+    *count = n + 1;
+    return true;
+  }
+  uint64_t key[2] = {p->id, k}, *slot;
   bool inserted;
   (void)lp_hmap_upsert(set, m, key, &slot, &inserted);
   if (inserted) {
     *slot = *head;
     *head = k;
-    (*count)++;
+    *count = n + 1;
   }
   return inserted;
+}
+
+uint64_t rfm_set_members(const lp_map128 *set, const rfm_prof *p, bool periods, uint64_t *buf) {
+  const uint64_t *inl = periods ? p->inline_periods : p->inline_orders;
+  uint64_t n = periods ? p->periods : p->order_keys;
+  uint64_t in = rfm_inline_count(n, periods ? RFM_INLINE_PERIODS : RFM_INLINE_ORDERS);
+  uint64_t k = periods ? p->period_head : p->order_head;
+  for (uint64_t i = 0; i < in; i++) buf[i] = inl[i];
+  for (uint64_t i = in; i < n; i++) {
+    uint64_t key[2] = {p->id, k}, next = 0;
+    (void)lp_hmap_get(set, key, &next);
+    buf[i] = k;
+    k = next;
+  }
+  return n;
 }

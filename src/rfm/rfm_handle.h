@@ -20,8 +20,13 @@ int rfm_reserve(lp_rfm *h, size_t profiles, size_t orders, size_t periods);
 /* Find or append `id` (room must be reserved); returns its position. */
 size_t rfm_get_or_add(lp_rfm *h, uint64_t id);
 
-/* Add key (owner, k) to `set` and its chain (room reserved); true if new. */
-bool rfm_set_insert(lp_map128 *set, const lp_mem *m, uint64_t owner, uint64_t k,
-                    uint64_t *head, uint64_t *count);
+/* Add k to the order set (periods false) or period set of p: inline
+ * while the record has room, else into `set` and p's chain (room
+ * reserved); true if new. */
+bool rfm_set_insert(lp_map128 *set, const lp_mem *m, rfm_prof *p, bool periods, uint64_t k);
+
+/* Every member of one set of p (inline first, then the chain) into buf,
+ * which has room for the count; returns the count. */
+uint64_t rfm_set_members(const lp_map128 *set, const rfm_prof *p, bool periods, uint64_t *buf);
 
 #endif /* LP_RFM_HANDLE_H */

@@ -11,6 +11,7 @@
  * forms them, checked in tests/test_containers.c). */
 #define PREFETCH_AHEAD 16
 #define APPLY_AHEAD 8
+#define SPILL_AHEAD 4
 #define APPLY_CHUNK 512
 
 static void prefetch_slot(const lp_hmap *m, uint64_t hash) { lp_hmap_prefetch(m, hash); }
@@ -34,15 +35,24 @@ static void resolve_chunk(lp_rfm *h, const lp_rfm_txn *txns, size_t count, size_
   }
 }
 
-/* A record usually straddles two cache lines: fetch both, and the set
- * slots the transaction will probe. */
-static void prefetch_apply(const lp_rfm *h, const lp_rfm_txn *t, uint32_t pos) {
+/* A record spans three or four cache lines (the inline sets after the
+ * aggregates): fetch them all. */
+static void prefetch_record(const lp_rfm *h, uint32_t pos) {
   const char *rec = (const char *)rfm_at(h, pos);
-  RFM_PREFETCH(rec);
+  for (size_t off = 0; off < sizeof(rfm_prof); off += 64) RFM_PREFETCH(rec + off);
   RFM_PREFETCH(rec + sizeof(rfm_prof) - 1);
+}
+
+/* The spilled set slots a transaction will probe: only a profile whose
+ * inline slots are full probes a map. The record was prefetched
+ * APPLY_AHEAD - SPILL_AHEAD transactions earlier. */
+static void prefetch_spill(const lp_rfm *h, const lp_rfm_txn *t, uint32_t pos) {
+  const rfm_prof *p = rfm_at(h, pos);
   uint64_t hid = lp_mix64(t->profile_id);
-  prefetch_slot(&h->periods, lp_mix64(hid ^ (uint64_t)rfm_period_of(h, t->ts)));
-  if (t->flags & LP_RFM_TXN_HAS_ORDER) prefetch_slot(&h->orders, lp_mix64(hid ^ t->order_id));
+  if (p->periods >= RFM_INLINE_PERIODS)
+    prefetch_slot(&h->periods, lp_mix64(hid ^ (uint64_t)rfm_period_of(h, t->ts)));
+  if ((t->flags & LP_RFM_TXN_HAS_ORDER) && p->order_keys >= RFM_INLINE_ORDERS)
+    prefetch_slot(&h->orders, lp_mix64(hid ^ t->order_id));
 }
 
 /* What the previous transaction of a batch touched. Lines of one order
@@ -98,9 +108,8 @@ static void apply_txn(lp_rfm *h, const lp_rfm_txn *t, size_t known_pos, last_tou
   if (!has_order)
     p->loose_orders++;
   else if (!(same && last->has_order && last->order == t->order_id))
-    rfm_set_insert(&h->orders, &h->mem, p->id, t->order_id, &p->order_head, &p->order_keys);
-  if (!known_period)
-    rfm_set_insert(&h->periods, &h->mem, p->id, (uint64_t)per, &p->period_head, &p->periods);
+    (void)rfm_set_insert(&h->orders, &h->mem, p, false, t->order_id);
+  if (!known_period) (void)rfm_set_insert(&h->periods, &h->mem, p, true, (uint64_t)per);
   last->valid = true;
   last->id = t->profile_id;
   last->pos = pos;
@@ -122,10 +131,13 @@ static bool repeats(const lp_rfm_txn *t, const lp_rfm_txn *prev) {
 static void apply_chunk(lp_rfm *h, const lp_rfm_txn *t, size_t m, const uint32_t *pos,
                         last_touch *last) {
   for (size_t j = 0; j < m && j < APPLY_AHEAD; j++)
-    if (j == 0 || !repeats(&t[j], &t[j - 1])) prefetch_apply(h, &t[j], pos[j]);
+    if (j == 0 || !repeats(&t[j], &t[j - 1])) prefetch_record(h, pos[j]);
+  for (size_t j = 0; j < m && j < SPILL_AHEAD; j++)
+    if (j == 0 || !repeats(&t[j], &t[j - 1])) prefetch_spill(h, &t[j], pos[j]);
   for (size_t j = 0; j < m; j++) {
-    size_t a = j + APPLY_AHEAD;
-    if (a < m && !repeats(&t[a], &t[a - 1])) prefetch_apply(h, &t[a], pos[a]);
+    size_t a = j + APPLY_AHEAD, b = j + SPILL_AHEAD;
+    if (a < m && !repeats(&t[a], &t[a - 1])) prefetch_record(h, pos[a]);
+    if (b < m && !repeats(&t[b], &t[b - 1])) prefetch_spill(h, &t[b], pos[b]);
     apply_txn(h, &t[j], pos[j], last);
   }
 }

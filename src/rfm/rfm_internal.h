@@ -41,11 +41,20 @@ static inline bool rfm_ts_ok(int64_t ts) { return ts >= -RFM_TS_LIMIT && ts <= R
 #define RFM_SEEN_PERIODS 8u
 #define RFM_SEEN_ALL 15u
 
-/* One profile. Its distinct orders and periods live in the handle's two
- * 128-bit sets keyed (profile id, order id) and (profile id, period); the
- * value of each set entry is the next key of the same profile, so the
- * entries of one profile form a chain starting at *_head and `*_keys` long.
- * That makes an identity merge cost the merged profile's entries only. */
+/* Distinct orders and periods kept in the profile record itself: the
+ * first RFM_INLINE_ORDERS / RFM_INLINE_PERIODS members of each set. Most
+ * customers have few orders, so most lines touch only their record. */
+#define RFM_INLINE_ORDERS 4
+#define RFM_INLINE_PERIODS 4
+
+/* One profile. Its distinct orders and periods: the first members of each
+ * set in inline_orders / inline_periods (in insertion order; unused slots
+ * 0), the rest ("spilled") in the handle's two 128-bit sets keyed
+ * (profile id, order id) and (profile id, period). The value of each
+ * spilled entry is the next spilled key of the same profile, so they form
+ * a chain starting at *_head (0 while nothing spilled), `*_keys` minus the
+ * inline count long. An identity merge costs the merged profile's
+ * entries only. */
 typedef struct rfm_prof {
   uint64_t id;
   int64_t first_ts;
@@ -61,7 +70,12 @@ typedef struct rfm_prof {
   uint64_t period_head;
   uint32_t stage;        /* last stage reported by lp_rfm_update_stages */
   uint32_t pad;
+  uint64_t inline_orders[RFM_INLINE_ORDERS];
+  uint64_t inline_periods[RFM_INLINE_PERIODS]; /* int64 periods as uint64 */
 } rfm_prof;
+
+/* Members of a set of `n` that sit in the record, of `cap` inline slots. */
+static inline uint64_t rfm_inline_count(uint64_t n, uint64_t cap) { return n < cap ? n : cap; }
 
 typedef struct rfm_bands {
   int64_t one_time[3];  /* active (new), at-risk, dormant limits in seconds */

@@ -110,18 +110,24 @@ static int decode_set(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor *c, b
   if (!(im->seen & RFM_SEEN_PROFILES)) return corrupt(h, "set section before the profiles");
   size_t n;
   if (!lp_cursor_count(c, 8, &n)) return corrupt(h, "bad set count");
-  uint64_t expected = 0;
+  uint64_t expected = 0, spilled = 0, cap = periods ? RFM_INLINE_PERIODS : RFM_INLINE_ORDERS;
   for (size_t i = 0; i < im->profs.len; i++) {
     const rfm_prof *p = lp_vec_at(&im->profs, i);
-    expected += periods ? p->periods : p->order_keys;
+    uint64_t cnt = periods ? p->periods : p->order_keys;
+    expected += cnt;
+    spilled += cnt - rfm_inline_count(cnt, cap);
   }
   if (expected != n) return corrupt(h, "set size does not match the profiles");
   lp_map128 *set = periods ? &im->periods : &im->orders;
-  int rc = lp_hmap_reserve(set, m, n);
+  /* Only the members beyond the inline slots go into the map. */
+  int rc = lp_hmap_reserve(set, m, (size_t)spilled);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "cannot load: %s", lp_strerror(rc));
   for (size_t i = 0; i < im->profs.len; i++) {
     rfm_prof *p = lp_vec_at(&im->profs, i);
-    uint64_t cnt = periods ? p->periods : p->order_keys, head = 0, added = 0, prev = 0;
+    uint64_t cnt = periods ? p->periods : p->order_keys, prev = 0;
+    /* Counted again as the (distinct, ascending) members go in. */
+    if (periods) p->periods = 0;
+    else p->order_keys = 0;
     for (uint64_t j = 0; j < cnt; j++) {
       uint64_t k = lp_cursor_u64(c);
       bool ascending = periods ? (int64_t)k > (int64_t)prev : k > prev;
@@ -134,10 +140,8 @@ static int decode_set(lp_rfm *h, const lp_mem *m, rfm_image *im, lp_cursor *c, b
             (cnt >= 2 && j + 2 == cnt && v != rfm_floor_div(p->prev_ts, im->period)))
           return corrupt(h, "purchase periods do not match the timestamps");
       }
-      rfm_set_insert(set, m, p->id, k, &head, &added);
+      (void)rfm_set_insert(set, m, p, periods, k);
     }
-    if (periods) p->period_head = head;
-    else p->order_head = head;
   }
   if (!lp_cursor_done(c)) return corrupt(h, "trailing bytes after a set");
   return LP_OK;

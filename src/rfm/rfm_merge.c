@@ -38,17 +38,22 @@ static void fold_aggregates(rfm_prof *dst, const rfm_prof *src, int64_t period) 
   if (dst->stage == LP_RFM_STAGE_NONE) dst->stage = src->stage;
 }
 
-/* Copy the chain of `from` in `src_set` into `to`'s chain in `dst_set`;
- * with `remove_from` (the source set itself), the source entries are deleted as they are copied. */
-static void move_chain(lp_map128 *dst_set, const lp_map128 *src_set, lp_map128 *remove_from,
-                       const lp_mem *m, uint64_t from_id, uint64_t head, uint64_t n,
-                       uint64_t to_id, uint64_t *to_head, uint64_t *to_count) {
-  uint64_t k = head;
-  for (uint64_t i = 0; i < n; i++) {
-    uint64_t key[2] = {from_id, k}, next = 0;
+/* Add the members of one set of `from` (its inline ones, then its chain
+ * in `src_set`) to the same set of `to` (in `dst_set`); with
+ * `remove_from` (the source set itself), the chain entries are deleted as
+ * they are copied. `from` is not modified. */
+static void move_members(lp_map128 *dst_set, const lp_map128 *src_set, lp_map128 *remove_from,
+                         const lp_mem *m, const rfm_prof *from, rfm_prof *to, bool periods) {
+  const uint64_t *inl = periods ? from->inline_periods : from->inline_orders;
+  uint64_t n = periods ? from->periods : from->order_keys;
+  uint64_t in = rfm_inline_count(n, periods ? RFM_INLINE_PERIODS : RFM_INLINE_ORDERS);
+  uint64_t k = periods ? from->period_head : from->order_head;
+  for (uint64_t i = 0; i < in; i++) rfm_set_insert(dst_set, m, to, periods, inl[i]);
+  for (uint64_t i = in; i < n; i++) {
+    uint64_t key[2] = {from->id, k}, next = 0;
     if (remove_from != NULL) (void)lp_hmap_del(remove_from, key, &next);
     else (void)lp_hmap_get(src_set, key, &next);
-    rfm_set_insert(dst_set, m, to_id, k, to_head, to_count);
+    rfm_set_insert(dst_set, m, to, periods, k);
     k = next;
   }
 }
@@ -84,10 +89,8 @@ int lp_rfm_merge_profiles(lp_rfm *h, uint64_t into_id, uint64_t from_id) {
   size_t into_pos = rfm_get_or_add(h, into_id);
   rfm_prof from = *rfm_at(h, from_pos), *into = rfm_at(h, into_pos);
   fold_aggregates(into, &from, h->period);
-  move_chain(&h->orders, &h->orders, &h->orders, &h->mem, from_id, from.order_head,
-             from.order_keys, into_id, &into->order_head, &into->order_keys);
-  move_chain(&h->periods, &h->periods, &h->periods, &h->mem, from_id, from.period_head,
-             from.periods, into_id, &into->period_head, &into->periods);
+  move_members(&h->orders, &h->orders, &h->orders, &h->mem, &from, into, false);
+  move_members(&h->periods, &h->periods, &h->periods, &h->mem, &from, into, true);
   remove_profile(h, from_pos);
   return LP_OK;
 }
@@ -109,16 +112,20 @@ int lp_rfm_merge(lp_rfm *dst, const lp_rfm *src) {
     return lp_error_set(&dst->err, LP_ERANGE,
                         "merged state would hold more than 2^62 - 1 transactions "
                         "(LP_RFM_MAX_TRANSACTIONS)");
-  int rc = rfm_reserve(dst, src->profs.len, src->orders.len, src->periods.len);
+  /* Inline members of src may spill in dst: room for every member. */
+  size_t src_orders = 0, src_periods = 0;
+  for (size_t i = 0; i < src->profs.len; i++) {
+    src_orders += (size_t)rfm_at(src, i)->order_keys;
+    src_periods += (size_t)rfm_at(src, i)->periods;
+  }
+  int rc = rfm_reserve(dst, src->profs.len, src_orders, src_periods);
   if (rc != LP_OK) return rc;
   for (size_t i = 0; i < src->profs.len; i++) {
     const rfm_prof *s = rfm_at(src, i);
     rfm_prof *d = rfm_at(dst, rfm_get_or_add(dst, s->id));
     fold_aggregates(d, s, dst->period);
-    move_chain(&dst->orders, &src->orders, NULL, &dst->mem, s->id, s->order_head,
-               s->order_keys, s->id, &d->order_head, &d->order_keys);
-    move_chain(&dst->periods, &src->periods, NULL, &dst->mem, s->id, s->period_head,
-               s->periods, s->id, &d->period_head, &d->periods);
+    move_members(&dst->orders, &src->orders, NULL, &dst->mem, s, d, false);
+    move_members(&dst->periods, &src->periods, NULL, &dst->mem, s, d, true);
   }
   dst->turnover = turnover;
   dst->txn_total += src->txn_total;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/codec.h"
+#include "rfm/rfm_handle.h"
 #include "rfm/rfm_sort.h"
 
 static int cmp_u64(const void *a, const void *b) {
@@ -13,20 +14,18 @@ static int cmp_u64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* The chain members of one profile, sorted, into buf (room for n). Period
- * keys are int64 stored as uint64, so they are sorted by ordered value. */
-static void chain_sorted(const lp_map128 *set, uint64_t owner, uint64_t head, uint64_t n,
-                         uint64_t *buf, bool signed_keys) {
-  uint64_t k = head;
-  for (uint64_t i = 0; i < n; i++) {
-    uint64_t key[2] = {owner, k}, next = 0;
-    (void)lp_hmap_get(set, key, &next);
-    buf[i] = signed_keys ? k ^ (UINT64_C(1) << 63) : k;
-    k = next;
-  }
-  qsort(buf, (size_t)n, sizeof *buf, cmp_u64);
-  if (signed_keys)
+/* The members of one set of a profile, sorted, into buf (room for all).
+ * Period keys are int64 stored as uint64, so they are sorted by ordered
+ * value. */
+static uint64_t members_sorted(const lp_map128 *set, const rfm_prof *p, bool periods,
+                               uint64_t *buf) {
+  uint64_t n = rfm_set_members(set, p, periods, buf);
+  if (periods)
     for (uint64_t i = 0; i < n; i++) buf[i] ^= UINT64_C(1) << 63;
+  qsort(buf, (size_t)n, sizeof *buf, cmp_u64);
+  if (periods)
+    for (uint64_t i = 0; i < n; i++) buf[i] ^= UINT64_C(1) << 63;
+  return n;
 }
 
 static int write_opts(const lp_rfm *h, lp_snapshot_writer *w) {
@@ -63,11 +62,13 @@ static int write_set(const lp_rfm *h, lp_snapshot_writer *w, const uint32_t *ord
   const lp_map128 *set = periods ? &h->periods : &h->orders;
   int rc = lp_snapshot_writer_begin_section(w, periods ? RFM_SEC_PERIODS : RFM_SEC_ORDERS,
                                             LP_SECTION_REQUIRED);
-  if (rc == LP_OK) rc = lp_snapw_u64(w, set->len);
+  uint64_t total = 0;
+  for (size_t i = 0; i < h->profs.len; i++)
+    total += periods ? rfm_at(h, i)->periods : rfm_at(h, i)->order_keys;
+  if (rc == LP_OK) rc = lp_snapw_u64(w, total);
   for (size_t i = 0; rc == LP_OK && i < h->profs.len; i++) {
     const rfm_prof *p = rfm_at(h, order[i]);
-    uint64_t n = periods ? p->periods : p->order_keys;
-    chain_sorted(set, p->id, periods ? p->period_head : p->order_head, n, buf, periods);
+    uint64_t n = members_sorted(set, p, periods, buf);
     for (uint64_t j = 0; rc == LP_OK && j < n; j++) rc = lp_snapw_u64(w, buf[j]);
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);

@@ -1274,8 +1274,14 @@ static void checker_finds_broken_invariants(void **state) {
   assert_int_equal(lp_rfm_merge_profiles(h, 77, 1002), LP_OK);
   assert_int_equal(lp_rfm_update_stages(h, T0 + 90 * DAY, NULL, NULL, NULL), LP_OK);
   assert_int_equal(rfm_check(h), LP_OK);
-  rfm_prof *p = rfm_at(h, 3);
-  assert_true(p->periods >= 2 && p->order_keys >= 2);
+  /* A profile whose chains hold two members or more beyond the inline
+   * ones. */
+  rfm_prof *p = NULL;
+  for (size_t i = 0; i < h->profs.len && p == NULL; i++)
+    if (rfm_at(h, i)->periods >= RFM_INLINE_PERIODS + 2 &&
+        rfm_at(h, i)->order_keys >= RFM_INLINE_ORDERS + 2)
+      p = rfm_at(h, i);
+  assert_non_null(p);
   rfm_prof saved = *p;
   /* Each edit breaks one invariant; the state is repaired after each. */
   p->txns++;
@@ -1321,6 +1327,24 @@ static void checker_finds_broken_invariants(void **state) {
   p->period_head ^= 1;
   assert_int_equal(rfm_check(h), LP_ECORRUPT);
   *p = saved;
+  /* Inline members: one repeated, one that is also in the spilled chain,
+   * and a slot past the count that is not zero. */
+  p->inline_orders[1] = p->inline_orders[0];
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "inline set member repeated"));
+  *p = saved;
+  p->inline_periods[0] = p->period_head;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "also spilled"));
+  *p = saved;
+  size_t few_pos = 0; /* the prospect: no member at all */
+  assert_true(rfm_find(h, 7, &few_pos));
+  rfm_prof *few = rfm_at(h, few_pos);
+  few->inline_orders[RFM_INLINE_ORDERS - 1] = 12345;
+  assert_int_equal(rfm_check(h), LP_ECORRUPT);
+  assert_non_null(strstr(lp_rfm_errmsg(h), "unused inline set slot"));
+  few->inline_orders[RFM_INLINE_ORDERS - 1] = 0;
+  assert_int_equal(rfm_check(h), LP_OK);
   h->busy = 1;
   assert_int_equal(rfm_check(h), LP_ECORRUPT);
   h->busy = 0;
@@ -1365,36 +1389,47 @@ static void checker_finds_broken_invariants(void **state) {
   lp_rfm_free(h);
 }
 
-/* Chains that revisit a member: orders 0 and 5 form the chain 5 -> 0 -> end
- * (value 0), so a count one too high walks 5, 0, 0 and still ends on a
- * 0. Only the set sizes and the fingerprint of the members can tell. */
+/* Chains that revisit a member: after the inline orders 100.., the
+ * spilled orders 0 and 5 form the chain 5 -> 0 -> end (value 0), so a
+ * count one too high walks 5, 0, 0 and still ends on a 0. Only the set
+ * sizes and the fingerprint of the members can tell. */
 static void checker_finds_chains_that_miss_entries(void **state) {
   (void)state;
   lp_rfm *h;
   assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
-  lp_rfm_txn t[3] = {txn(1, T0, 10, 0), txn(1, T0 + 60, 10, 5), txn(1, T0 + 120, 10, 5)};
-  assert_int_equal(lp_rfm_add(h, t, 3), LP_OK);
+  lp_rfm_txn t[RFM_INLINE_ORDERS + 3];
+  size_t n = 0;
+  for (int64_t k = 0; k < RFM_INLINE_ORDERS; k++, n++) t[n] = txn(1, T0 + k, 10, 100 + k);
+  t[n++] = txn(1, T0, 10, 0);
+  t[n++] = txn(1, T0 + 60, 10, 5);
+  t[n++] = txn(1, T0 + 120, 10, 5);
+  assert_int_equal(lp_rfm_add(h, t, n), LP_OK);
   assert_int_equal(rfm_check(h), LP_OK);
   rfm_prof *p = rfm_at(h, 0);
-  assert_int_equal(p->order_keys, 2);
-  p->order_keys = 3;
+  assert_int_equal(p->order_keys, RFM_INLINE_ORDERS + 2);
+  assert_int_equal(h->orders.len, 2);
+  p->order_keys++;
   assert_int_equal(rfm_check(h), LP_ECORRUPT);
   assert_non_null(strstr(lp_rfm_errmsg(h), "set sizes"));
-  /* With one more entry of the same profile the sizes agree. */
+  /* With one more spilled entry of the same profile the sizes agree. */
   assert_int_equal(lp_hmap_reserve(&h->orders, &h->mem, h->orders.len + 1), LP_OK);
-  uint64_t head = 0, count = 0;
-  assert_true(rfm_set_insert(&h->orders, &h->mem, 1, 77, &head, &count));
+  rfm_prof fake;
+  memset(&fake, 0, sizeof fake);
+  fake.id = 1;
+  fake.order_keys = RFM_INLINE_ORDERS; /* inline slots full: the map */
+  assert_true(rfm_set_insert(&h->orders, &h->mem, &fake, false, 77));
   assert_int_equal(rfm_check(h), LP_ECORRUPT);
   assert_non_null(strstr(lp_rfm_errmsg(h), "chains do not cover their sets"));
   /* An entry whose owner is no profile. */
   uint64_t key[2] = {1, 77};
   assert_true(lp_hmap_del(&h->orders, key, NULL));
-  assert_true(rfm_set_insert(&h->orders, &h->mem, 999, 77, &head, &count));
+  fake.id = 999;
+  assert_true(rfm_set_insert(&h->orders, &h->mem, &fake, false, 77));
   assert_int_equal(rfm_check(h), LP_ECORRUPT);
   assert_non_null(strstr(lp_rfm_errmsg(h), "unknown profile"));
   key[0] = 999;
   assert_true(lp_hmap_del(&h->orders, key, NULL));
-  p->order_keys = 2;
+  p->order_keys--;
   assert_int_equal(rfm_check(h), LP_OK);
   lp_rfm_free(h);
 }

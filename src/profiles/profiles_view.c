@@ -463,7 +463,9 @@ static int add_pending(const lp_profiles *h, prf_view *v, uint32_t **src) {
     *src = from;
     size_t i = 0, j = 0, w = 0;
     while (i < v->n || j < np->len) {
-      if (j < np->len && (i == v->n || add[j] < v->pids[i])) {
+      if (j < np->len && w > 0 && ids[w - 1] == add[j]) {
+        j++; /* named twice */
+      } else if (j < np->len && (i == v->n || add[j] < v->pids[i])) {
         from[w] = NO_ROW;
         ids[w++] = add[j++];
       } else if (j < np->len && add[j] == v->pids[i]) {

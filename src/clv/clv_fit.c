@@ -63,7 +63,7 @@ static uint32_t val_index(const double *v, size_t n, double key) {
 
 /* The distinct t_x and T values of the (sorted) rows and each row's index
  * of them: sorted, so the tables do not depend on the input order. */
-static int values_build(clv_rows *R, const lp_mem *m) {
+static int values_build(clv_rows *R, const lp_mem *m, size_t scratch_per_value) {
   const size_t n = R->rows.len;
   if (n > UINT32_MAX / 2) return LP_ELIMIT;
   int rc = lp_vec_reserve(&R->vals, m, 2 * n);
@@ -86,8 +86,8 @@ static int values_build(clv_rows *R, const lp_mem *m) {
     ix[2 * i + 1] = val_index(v, u, rows[i].T);
   }
   R->idx.len = 2 * n;
-  rc = lp_vec_reserve(&R->scratch, m, 2 * u);
-  if (rc == LP_OK) R->scratch.len = 2 * u;
+  rc = lp_vec_reserve(&R->scratch, m, scratch_per_value * u);
+  if (rc == LP_OK) R->scratch.len = scratch_per_value * u;
   return rc;
 }
 
@@ -153,8 +153,11 @@ static int rows_build(clv_rows *R, const lp_mem *m, uint32_t model, const lp_clv
     rc = lp_vec_push(&R->groups, m, &G);
     i = G.end;
   }
+  /* scratch per value: BG/NBD log and reciprocal; Pareto/NBD two logs,
+   * the hypergeometric term, its gradient and the group it is for */
   if (rc == LP_OK && (model == LP_CLV_MODEL_BGNBD || model == LP_CLV_MODEL_MBGNBD))
-    rc = values_build(R, m);
+    rc = values_build(R, m, 2);
+  if (rc == LP_OK && model == LP_CLV_MODEL_PNBD) rc = values_build(R, m, 8);
   return rc;
 }
 

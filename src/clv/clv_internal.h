@@ -71,9 +71,10 @@ typedef struct clv_fitdata {
   double wsum;
   /* The distinct values of t_x and T over the rows (ascending) and, per
    * row, the index of its t_x and its T among them, so a likelihood
-   * computes log(alpha + v) once per value, not once per row (BG/NBD and
-   * MBG/NBD; NULL for the other models and without rows). scratch has
-   * room for 2 nvals doubles. */
+   * computes log(alpha + v) once per value, not once per row (BG/NBD,
+   * MBG/NBD and Pareto/NBD; NULL for the other models and without rows).
+   * scratch has room for 2 nvals doubles (BG/NBD, MBG/NBD) or 8 nvals
+   * (Pareto/NBD). */
   const double *vals;
   size_t nvals;
   const uint32_t *ix; /* 2 per row: the index of t_x, then that of T */

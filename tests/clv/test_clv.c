@@ -547,11 +547,14 @@ static void pnbd_gradient_matches_differences(void **state) {
   }
 }
 
-/* BG/NBD and MBG/NBD: the likelihood over the per-value tables (log(alpha
- * + v) once per distinct t_x or T) has the bits of the one computed per
- * row, and its analytic gradient, with the weights of the two terms taken
- * as 1 / (1 + e) and e / (1 + e), equals central differences of the
- * likelihood, on x = 0, t_x = T, t_x < T and a frequent buyer. */
+/* BG/NBD, MBG/NBD and Pareto/NBD: the likelihood over the per-value
+ * tables (log(alpha + v) once per distinct t_x or T; Pareto/NBD's
+ * hypergeometric terms once per distinct (x, t_x or T)) has the bits of
+ * the one computed per row, its gradient those of the per-row gradient
+ * to 1e-12 (the same bits for Pareto/NBD), and the analytic gradient (for
+ * BG/NBD with the weights of the two terms taken as 1 / (1 + e) and e /
+ * (1 + e)) equals central differences of the likelihood, on x = 0, t_x =
+ * T, t_x < T and a frequent buyer, for alpha above and below beta. */
 static void bg_tables_and_gradient(void **state) {
   (void)state;
   static const clv_row rows[5] = {{0, 0, 30, 3}, {2, 30, 30, 1}, {2, 10, 31, 2}, {7, 12.5, 40, 1}, {133, 38, 40, 1}};
@@ -559,13 +562,13 @@ static void bg_tables_and_gradient(void **state) {
   /* distinct t_x and T ascending: 0 10 12.5 30 31 38 40; per row t_x's index, then T's */
   static const double vals[7] = {0, 10, 12.5, 30, 31, 38, 40};
   static const uint32_t ix[10] = {0, 3, 3, 3, 1, 4, 2, 6, 5, 6};
-  double scratch[14];
+  double scratch[8 * 7];
   const clv_fitdata plain = {rows, 5, groups, 4, 8.0, NULL, 0, NULL, NULL};
   const clv_fitdata tab = {rows, 5, groups, 4, 8.0, vals, 7, ix, scratch};
   static const double P[4][4] = {{0.243, 4.414, 0.793, 2.426}, {0.5, 0.3, 3.0, 0.7},
                                  {2.0, 40.0, 5000.0, 9000.0}, {0.1, 900.0, 0.05, 0.2}};
-  static const uint32_t models[2] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_MBGNBD};
-  for (int m = 0; m < 2; m++)
+  static const uint32_t models[3] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_MBGNBD, LP_CLV_MODEL_PNBD};
+  for (int m = 0; m < 3; m++)
     for (int k = 0; k < 4; k++) {
       double g[4], g2[4];
       bool has = false;
@@ -577,6 +580,7 @@ static void bg_tables_and_gradient(void **state) {
       assert_memory_equal(&ll, &ll1, sizeof ll);
       assert_grad_matches(models[m], P[k], &plain, g);
       for (int j = 0; j < 4; j++) assert_true(fabs(g2[j] - g[j]) <= 1e-12 * (1 + fabs(g[j])));
+      if (models[m] == LP_CLV_MODEL_PNBD) assert_memory_equal(g, g2, sizeof g);
     }
 }
 

@@ -152,6 +152,14 @@ static inline uint64_t idg_pid_of_hash(lp_hash128 h) {
   return h.hi != 0 ? h.hi : 1;
 }
 
+/* Software prefetch: load's passes and save's writing are bound by cache
+ * misses. */
+#if defined(__GNUC__)
+#  define IDG_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define IDG_PREFETCH(p) ((void)(p))
+#endif
+
 /* Like the message slot (LP_ERR_OF_CONST), the busy flag is written by
  * const calls too, around the host callbacks they make (profile_of hashes
  * through the host's function). It lives in the handle's own allocation,

@@ -11,13 +11,6 @@
 #include "identity/rebuild.h"
 #include "identity/state.h"
 
-/* Software prefetch: load's passes are bound by cache misses. */
-#if defined(__GNUC__)
-#  define IDG_PREFETCH(p) __builtin_prefetch(p)
-#else
-#  define IDG_PREFETCH(p) ((void)(p))
-#endif
-
 static int copy_tombstones(const lp_mem *m, const idg_state *from, idg_state *to) {
   int rc = lp_hmap_reserve(&to->tombstones, m, from->tombstones.len);
   size_t pos = 0;

@@ -122,6 +122,11 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
   for (size_t i = 0; i < p->ne && rc == LP_OK; i++) {
     const idg_event *e = idg_event_at(s, p->event_order[i]);
     const uint32_t *m = idg_members(s, e);
+    if (i + 8 < p->ne) { /* the ranks of an event a little ahead: cache misses */
+      const idg_event *ahead = idg_event_at(s, p->event_order[i + 8]);
+      const uint32_t *am = idg_members(s, ahead);
+      for (uint32_t k = 0; k < ahead->count; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
+    }
     rc = lp_snapw_i64(w, e->ts);
     if (rc == LP_OK) rc = lp_snapw_u32(w, p->src_rank[e->source]);
     if (rc == LP_OK) rc = lp_snapw_u32(w, e->count);

@@ -5,17 +5,18 @@
  */
 #include "rfm/rfm_handle.h"
 
-/* Software prefetching. Ingestion is bound by cache misses on three hash
- * maps, so the loop touches the slots a transaction will need a few
- * transactions ahead (lp_hmap_prefetch; the hashes are formed as the map
- * forms them, checked in tests/test_containers.c). */
+/* Software prefetching. Ingestion is bound by cache misses: the id index
+ * slot (lp_hmap_prefetch; the hash is formed as the map forms it, checked
+ * in tests/test_containers.c) and the profile record, fetched a few
+ * transactions ahead. The record holds the first distinct orders and
+ * periods inline, so most lines touch nothing else; the set maps are
+ * probed only by profiles that spilled, and prefetching their slots for
+ * every line measured slower (it needs the record's counts first). */
 #define PREFETCH_AHEAD 16
 #define APPLY_AHEAD 8
-#define SPILL_AHEAD 4
 #define APPLY_CHUNK 512
 
 static void prefetch_slot(const lp_hmap *m, uint64_t hash) { lp_hmap_prefetch(m, hash); }
-
 
 /* Positions of the profiles of txns[c0 .. c0+m) into pos, adding the new
  * ones (room is reserved, so positions never move meanwhile). */
@@ -35,24 +36,12 @@ static void resolve_chunk(lp_rfm *h, const lp_rfm_txn *txns, size_t count, size_
   }
 }
 
-/* A record spans three or four cache lines (the inline sets after the
+/* A record spans four cache lines (the inline sets after the
  * aggregates): fetch them all. */
 static void prefetch_record(const lp_rfm *h, uint32_t pos) {
   const char *rec = (const char *)rfm_at(h, pos);
   for (size_t off = 0; off < sizeof(rfm_prof); off += 64) RFM_PREFETCH(rec + off);
   RFM_PREFETCH(rec + sizeof(rfm_prof) - 1);
-}
-
-/* The spilled set slots a transaction will probe: only a profile whose
- * inline slots are full probes a map. The record was prefetched
- * APPLY_AHEAD - SPILL_AHEAD transactions earlier. */
-static void prefetch_spill(const lp_rfm *h, const lp_rfm_txn *t, uint32_t pos) {
-  const rfm_prof *p = rfm_at(h, pos);
-  uint64_t hid = lp_mix64(t->profile_id);
-  if (p->periods >= RFM_INLINE_PERIODS)
-    prefetch_slot(&h->periods, lp_mix64(hid ^ (uint64_t)rfm_period_of(h, t->ts)));
-  if ((t->flags & LP_RFM_TXN_HAS_ORDER) && p->order_keys >= RFM_INLINE_ORDERS)
-    prefetch_slot(&h->orders, lp_mix64(hid ^ t->order_id));
 }
 
 /* What the previous transaction of a batch touched. Lines of one order
@@ -132,12 +121,9 @@ static void apply_chunk(lp_rfm *h, const lp_rfm_txn *t, size_t m, const uint32_t
                         last_touch *last) {
   for (size_t j = 0; j < m && j < APPLY_AHEAD; j++)
     if (j == 0 || !repeats(&t[j], &t[j - 1])) prefetch_record(h, pos[j]);
-  for (size_t j = 0; j < m && j < SPILL_AHEAD; j++)
-    if (j == 0 || !repeats(&t[j], &t[j - 1])) prefetch_spill(h, &t[j], pos[j]);
   for (size_t j = 0; j < m; j++) {
-    size_t a = j + APPLY_AHEAD, b = j + SPILL_AHEAD;
+    size_t a = j + APPLY_AHEAD;
     if (a < m && !repeats(&t[a], &t[a - 1])) prefetch_record(h, pos[a]);
-    if (b < m && !repeats(&t[b], &t[b - 1])) prefetch_spill(h, &t[b], pos[b]);
     apply_txn(h, &t[j], pos[j], last);
   }
 }

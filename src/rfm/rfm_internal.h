@@ -44,8 +44,8 @@ static inline bool rfm_ts_ok(int64_t ts) { return ts >= -RFM_TS_LIMIT && ts <= R
 /* Distinct orders and periods kept in the profile record itself: the
  * first RFM_INLINE_ORDERS / RFM_INLINE_PERIODS members of each set. Most
  * customers have few orders, so most lines touch only their record. */
-#define RFM_INLINE_ORDERS 4
-#define RFM_INLINE_PERIODS 4
+#define RFM_INLINE_ORDERS 6
+#define RFM_INLINE_PERIODS 8
 
 /* One profile. Its distinct orders and periods: the first members of each
  * set in inline_orders / inline_periods (in insertion order; unused slots

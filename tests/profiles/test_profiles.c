@@ -1100,6 +1100,7 @@ static void rule_and_retired_tags_refuse_values(void **state) {
   assert_int_equal(lp_profiles_set_tag(g, &a, old, &v, NULL), LP_ECONFLICT);
   assert_non_null(strstr(lp_profiles_errmsg(g), "retired"));
   assert_int_equal(lp_profiles_unset_tag(g, &a, rich), LP_ECONFLICT);
+  assert_int_equal(lp_profiles_set_rule(g, old, "vip"), LP_ENOTFOUND); /* retired */
   assert_int_equal(profiles_check(g), LP_OK);
   lp_profiles_free(g);
   lp_profiles_free(h);
@@ -1294,6 +1295,17 @@ static void set_rule_errors(void **state) {
   assert_int_equal(lp_profiles_set_rule(h, id, "no_such_name > 1"), LP_ENOTFOUND);
   assert_int_equal(lp_profiles_set_rule(h, TAG_VIP, "monetary > 1"), LP_ECONFLICT); /* host values kept */
   assert_non_null(strstr(lp_profiles_errmsg(h), "unset"));
+  {
+    /* a rule over the length limit */
+    size_t cap = LP_TAGS_MAX_RULE_TEXT + 64;
+    char *big = malloc(cap);
+    assert_non_null(big);
+    size_t at = 0;
+    while (at + 8 < LP_TAGS_MAX_RULE_TEXT + 16) at += (size_t)snprintf(big + at, cap - at, "vip or ");
+    snprintf(big + at, cap - at, "vip");
+    assert_int_equal(lp_profiles_set_rule(h, id, big), LP_ELIMIT);
+    free(big);
+  }
   lp_membuf *after = pr_save(h);
   assert_true(pr_same(defined, after));
   lp_membuf_free(after);
@@ -1380,6 +1392,12 @@ static void block_value_and_type_name(void **state) {
   assert_int_equal(lp_profiles_block_value(NULL, T_EMAIL, "a@x.org", 7), LP_EINVAL);
   assert_int_equal(lp_profiles_block_value(h, 7, "a@x.org", 7), LP_EINVAL);
   assert_int_equal(lp_profiles_block_value(h, T_EMAIL, NULL, 3), LP_EINVAL);
+  assert_int_equal(lp_profiles_block_value(h, T_EMAIL, "   ", 3), LP_EINVAL); /* the normaliser refuses it */
+  {
+    char longv[LP_IDGRAPH_MAX_VALUE_LEN + 8];
+    memset(longv, 'a', sizeof longv);
+    assert_int_equal(lp_profiles_block_value(h, T_EMAIL, longv, sizeof longv), LP_EINVAL);
+  }
   assert_int_equal(lp_profiles_block_value(h, T_EMAIL, "junk@x.org", 10), LP_OK);
   lp_profiles_order o = pr_order(T_EMAIL, "junk@x.org", 1, T0, 100);
   assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_ECONFLICT);

@@ -117,6 +117,12 @@ double clv_upper_gamma(double a, double z);
 double clv_loglik(uint32_t model, const double *p, const clv_fitdata *d, double *grad,
                   bool *has_grad);
 void clv_pnbd_terms(const double *p, double x, double tx, double T, double *B1, double *B2);
+/* Its pieces: tt(y) = log 2F1(aa, bb; aa+1; diff/(m+y)) - aa log(m + y), a
+ * function of (x, y); B1 and B2 from log(alpha + T), log(beta + T), tt(t_x)
+ * and tt(T) (clv_pnbd_terms is the combination of the four). */
+double clv_pnbd_tt(const double *p, double x, double y);
+void clv_pnbd_combine(const double *p, double x, double laT, double lbT, double tt, double tT, double *B1,
+                      double *B2);
 double clv_bgbb_row(const double *p, double x, double tx, double n);
 /* Validate row i of data for model: NULL when fine, else the reason. */
 const char *clv_row_problem(uint32_t model, const lp_clv_data *data, size_t i, bool need_money);

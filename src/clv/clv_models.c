@@ -122,7 +122,7 @@ static double ll_bg(const double *p, const clv_fitdata *d, double *g, bool mbg) 
  * B2 is -inf when t_x = T (no room to die unobserved). */
 /* One hypergeometric term of the Pareto/NBD likelihood, tt(y) = log
  * 2F1(aa, bb; aa+1; diff/(m+y)) - aa log(m + y), a function of (x, y). */
-static double pnbd_tt(const double *p, double x, double y) {
+double clv_pnbd_tt(const double *p, double x, double y) {
   const double r = p[0], al = p[1], s = p[2], be = p[3];
   const bool a_ge = al >= be;
   const double m = a_ge ? al : be, diff = a_ge ? al - be : be - al;
@@ -130,19 +130,18 @@ static double pnbd_tt(const double *p, double x, double y) {
   return clv_log_h2f1_a1(aa, bb, diff / (m + y)) - aa * lp_det_log(m + y);
 }
 
-/* B2 from the two terms tt = tt(t_x), tT = tt(T). */
-static double pnbd_b2(double s, double aa, double tt, double tT) {
-  const double dd = tT - tt;
-  if (dd < 0.0) return lp_det_log(s) - lp_det_log(aa) + tt + lp_det_log(-lp_det_expm1(dd));
-  if (dd != dd) return NAN;
-  return -INFINITY;
+void clv_pnbd_combine(const double *p, double x, double laT, double lbT, double tt, double tT, double *B1,
+                      double *B2) {
+  const double r = p[0], s = p[2], rx = r + x, aa = r + s + x, dd = tT - tt;
+  *B1 = -rx * laT - s * lbT;
+  if (dd < 0.0) *B2 = lp_det_log(s) - lp_det_log(aa) + tt + lp_det_log(-lp_det_expm1(dd));
+  else if (dd != dd) *B2 = NAN;
+  else *B2 = -INFINITY;
 }
 
 void clv_pnbd_terms(const double *p, double x, double tx, double T, double *B1, double *B2) {
-  const double r = p[0], al = p[1], s = p[2], be = p[3];
-  const double rx = r + x, aa = r + s + x;
-  *B1 = -rx * lp_det_log(al + T) - s * lp_det_log(be + T);
-  *B2 = pnbd_b2(s, aa, pnbd_tt(p, x, tx), pnbd_tt(p, x, T));
+  clv_pnbd_combine(p, x, lp_det_log(p[1] + T), lp_det_log(p[3] + T), clv_pnbd_tt(p, x, tx),
+                   clv_pnbd_tt(p, x, T), B1, B2);
 }
 
 /* One hypergeometric term of clv_pnbd_terms, tt(y) = log 2F1(aa, bb; aa+1;
@@ -188,13 +187,13 @@ static void pnbd_at(const double *p, double x, pnbd_cache *c, size_t i, int whic
   if (c->d->ix == NULL) {
     *la = lp_det_log(p[1] + y);
     *lb = lp_det_log(p[3] + y);
-    *tt = gt != NULL ? pnbd_tt_grad(p, x, y, gt) : pnbd_tt(p, x, y);
+    *tt = gt != NULL ? pnbd_tt_grad(p, x, y, gt) : clv_pnbd_tt(p, x, y);
     return;
   }
   const uint32_t j = c->d->ix[2 * i + (size_t)which];
   if (c->ST[j] != c->group) {
     c->ST[j] = c->group;
-    c->TT[j] = gt != NULL ? pnbd_tt_grad(p, x, y, &c->GT[4 * (size_t)j]) : pnbd_tt(p, x, y);
+    c->TT[j] = gt != NULL ? pnbd_tt_grad(p, x, y, &c->GT[4 * (size_t)j]) : clv_pnbd_tt(p, x, y);
   }
   *la = c->LA[j];
   *lb = c->LB[j];
@@ -232,17 +231,15 @@ static double ll_pnbd(const double *p, const clv_fitdata *d, double *g) {
       if (g == NULL) {
         pnbd_at(p, x, &c, i, 0, &la, &lb, &tt, NULL);
         pnbd_at(p, x, &c, i, 1, &laT, &lbT, &tT, NULL);
-        B1 = -rx * laT - s * lbT;
-        B2 = pnbd_b2(s, aa, tt, tT);
+        clv_pnbd_combine(p, x, laT, lbT, tt, tT, &B1, &B2);
         lr += R->w * (B2 == B2 ? clv_lse(B1, B2) : NAN);
         continue;
       }
       double gt[4], gT[4];
       pnbd_at(p, x, &c, i, 0, &la, &lb, &tt, gt);
       pnbd_at(p, x, &c, i, 1, &laT, &lbT, &tT, gT);
-      B1 = -rx * laT - s * lbT;
       const double dd = tT - tt;
-      B2 = pnbd_b2(s, aa, tt, tT);
+      clv_pnbd_combine(p, x, laT, lbT, tt, tT, &B1, &B2);
       if (B2 != B2) return NAN;
       const double L = clv_lse(B1, B2), w1 = lp_det_exp(B1 - L);
       lr += R->w * L;

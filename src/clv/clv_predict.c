@@ -13,7 +13,8 @@
  * saves), on the caller's stack, direct mapped: bg_expected_alive over (x,
  * T, t) (customers share few (x, T) pairs: T on a day grid), and for
  * BG/NBD and MBG/NBD the logs of P(alive): log(alpha + v) per t_x or T
- * value, log(b + x - 1 (+1)) per x and log(a). A hit returns the very bits
+ * value, log(b + x - 1 (+1)) per x and log(a); for Pareto/NBD, in the
+ * same entries, its hypergeometric terms tt(x, y) per (x, t_x or T). A hit returns the very bits
  * a recomputation gives (the same function of the same arguments, combined
  * in the same order), so results do not depend on the order of the rows,
  * on what the memo holds or on whether there is one. */
@@ -81,6 +82,19 @@ static double log_bx(clv_memo *m, uint32_t model, const double *p, double x) {
   return e->v;
 }
 
+/* Pareto/NBD's tt(x, y) through the memo's entries (which that model
+ * does not use for bg_expected_alive): key (x, y), t = 0. */
+static double memo_tt(clv_memo *m, double x, double y) {
+  clv_memo_entry *e = &m->e[lp_mix64(bits_of(x) ^ lp_mix64(bits_of(y))) & (CLV_MEMO_SIZE - 1u)];
+  if (!(e->x == x && e->T == y)) {
+    e->x = x;
+    e->T = y;
+    e->t = 0.0;
+    e->v = clv_pnbd_tt(m->p, x, y);
+  }
+  return e->v;
+}
+
 /* log P(alive at T) odds: log of (P(dead) / P(alive)) given the history;
  * memo NULL or one set up for this model and parameters. */
 static double dead_odds(uint32_t model, const double *p, double x, double tx, double T, clv_memo *m) {
@@ -94,7 +108,10 @@ static double dead_odds(uint32_t model, const double *p, double x, double tx, do
   }
   case LP_CLV_MODEL_PNBD: {
     double B1, B2;
-    clv_pnbd_terms(p, x, tx, T, &B1, &B2);
+    if (m == NULL) clv_pnbd_terms(p, x, tx, T, &B1, &B2);
+    else /* clv_pnbd_terms with its hypergeometric terms from the memo */
+      clv_pnbd_combine(p, x, lp_det_log(p[1] + T), lp_det_log(p[3] + T), memo_tt(m, x, tx), memo_tt(m, x, T),
+                       &B1, &B2);
     return B2 - B1;
   }
   default:

@@ -1414,8 +1414,10 @@ static void oom_fit(void **state) {
 }
 
 /* Predictions over many rows (which share (x, T) pairs, so the memo of
- * the BG terms hits and collides) equal row-by-row calls bit for bit, in
- * any row order; so does the holdout total. */
+ * the BG terms, and Pareto/NBD's of its hypergeometric terms, hits and
+ * collides) equal row-by-row calls bit for bit, in any row order, for
+ * the conditional expectation, the CLV and P(alive) of BG/NBD, MBG/NBD
+ * and Pareto/NBD; so does the holdout total. */
 static void predictions_do_not_depend_on_the_batch(void **state) {
   (void)state;
   static const double P[4] = {0.243, 4.414, 0.793, 2.426};
@@ -1429,13 +1431,17 @@ static void predictions_do_not_depend_on_the_batch(void **state) {
     s.m[i] = 10.0 + (double)(i % 13);
   }
   lp_clv_data d = data_of(&s);
-  for (int model = 0; model < 2; model++) {
+  /* Pareto/NBD with beta far above alpha: its series are long, its memo
+   * (the hypergeometric terms per (x, time)) matters */
+  static const double PN[4] = {1.26, 95.0, 39.9, 2818.0};
+  static const uint32_t models[3] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_MBGNBD, LP_CLV_MODEL_PNBD};
+  for (int model = 0; model < 3; model++) {
     lp_clv *h = new_clv();
-    const uint32_t M = model ? LP_CLV_MODEL_MBGNBD : LP_CLV_MODEL_BGNBD;
-    assert_int_equal(lp_clv_set_params(h, M, P, 4), LP_OK);
+    const uint32_t M = models[model];
+    assert_int_equal(lp_clv_set_params(h, M, M == LP_CLV_MODEL_PNBD ? PN : P, 4), LP_OK);
     assert_int_equal(lp_clv_set_params(h, LP_CLV_MODEL_GG, gg, 3), LP_OK);
     assert_int_equal(lp_clv_set_double(h, LP_CLV_STEP, 4.0), LP_OK);
-    static const uint32_t what[2] = {LP_CLV_PRED_CONDITIONAL, LP_CLV_PRED_CLV};
+    static const uint32_t what[3] = {LP_CLV_PRED_CONDITIONAL, LP_CLV_PRED_CLV, LP_CLV_PRED_P_ALIVE};
     double *all = malloc(s.n * sizeof(double)), *rev = malloc(s.n * sizeof(double));
     double *rx = malloc(4 * s.n * sizeof(double));
     assert_non_null(all);
@@ -1453,11 +1459,11 @@ static void predictions_do_not_depend_on_the_batch(void **state) {
       rx[2 * s.n + i] = s.T[s.n - 1 - i];
       rx[3 * s.n + i] = s.m[s.n - 1 - i];
     }
-    for (int w = 0; w < 2; w++) {
+    for (int w = 0; w < 3; w++) {
       size_t need;
       assert_int_equal(lp_clv_predict(h, what[w], &d, 52, all, s.n, &need), LP_OK);
       assert_int_equal(lp_clv_predict(h, what[w], &r, 52, rev, s.n, &need), LP_OK);
-      for (size_t i = 0; i < s.n; i += w ? 37 : 1) {
+      for (size_t i = 0; i < s.n; i += w == 1 ? 37 : 1) {
         lp_clv_data one = LP_CLV_DATA_INIT;
         double v;
         one.n = 1;

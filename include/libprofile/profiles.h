@@ -453,6 +453,43 @@ LP_API int lp_profiles_observe(lp_profiles *h, const lp_idgraph_ident *ids, size
                                uint64_t *profile_id);
 
 /**
+ * @brief Record an identity event whose identifiers were already prepared
+ * with lp_idgraph_prepare() (since 1.1): lp_profiles_observe(h, ids, n,
+ * ...) is exactly lp_idgraph_prepare() of the @p n identifiers on
+ * lp_profiles_idgraph(h) followed by this call (same state, counters,
+ * saved bytes and messages; see lp_idgraph_observe_prepared()).
+ *
+ * Meant for hosts that parse and prepare on worker threads and apply in
+ * order on one thread. Preparing on lp_profiles_idgraph(h) from other
+ * threads is allowed exactly when identity.h allows it for a graph: while
+ * nothing changes the store, or, once the store's graph holds an
+ * identifier (lp_idgraph_stats::identifiers > 0), while one thread applies
+ * events with this call (the store sets no notify callback on its graph).
+ * No other call on the store may run meanwhile.
+ * @param h          Store.
+ * @param ids        @p n results of lp_idgraph_prepare() on the store's
+ *                   graph (or on a graph configured the same way: types,
+ *                   key or host hash, blocklists, raw storage) (borrowed,
+ *                   with the scratch buffer their values point into).
+ * @param n          1..#LP_IDGRAPH_MAX_EVENT_IDS.
+ * @param ts         Event time, seconds.
+ * @param source     Source name bytes (may be empty).
+ * @param source_len Length of @p source.
+ * @param profile_id Receives the event's profile, 0 when no identifier was
+ *                   kept (may be NULL).
+ * @return The codes of lp_idgraph_observe_prepared(): #LP_OK; #LP_EINVAL
+ * (NULL argument, bad source, unknown type or status, a valid entry
+ * without its value while raw storage is on); #LP_ELIMIT; #LP_ENOMEM;
+ * #LP_EIO (an entry whose host hash failed); #LP_EMISUSE (from a callback
+ * of the store). Unchanged on failure.
+ * Thread-safety: a mutating call (one thread per handle, see core.h); see
+ * above for preparing on other threads meanwhile.
+ */
+LP_API int lp_profiles_observe_prepared(lp_profiles *h, const lp_idgraph_prepared *ids, size_t n,
+                                        int64_t ts, const char *source, size_t source_len,
+                                        uint64_t *profile_id);
+
+/**
  * @brief Add an order line under the identifier it arrived with. The
  * identifier is recorded as a one-identifier event (source
  * #LP_PROFILES_FACT_SOURCE) at #LP_PROFILES_FACT_LATEST_TS, which links

@@ -67,6 +67,16 @@ int lp_profiles_observe(lp_profiles *h, const lp_idgraph_ident *ids, size_t n, i
   return LP_OK;
 }
 
+int lp_profiles_observe_prepared(lp_profiles *h, const lp_idgraph_prepared *ids, size_t n,
+                                 int64_t ts, const char *source, size_t source_len,
+                                 uint64_t *profile_id) {
+  PRF_GUARD(h, "lp_profiles_observe_prepared");
+  int rc = lp_idgraph_observe_prepared(h->g, ids, n, ts, source, source_len, profile_id);
+  if (rc != LP_OK) return prf_fail(h, rc, "observe", lp_idgraph_errmsg(h->g));
+  prf_mark_fold_stale(h);
+  return LP_OK;
+}
+
 /* Hash an identifier for a fact (invalid, blocked, host hash failure). */
 static int fact_hash(lp_profiles *h, const char *what, const lp_idgraph_ident *id,
                      uint8_t *hash) {

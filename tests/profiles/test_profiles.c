@@ -562,9 +562,10 @@ static void models_in_the_view(void **state) {
 }
 
 /* ---- the busy guard ---- */
+#define NREENTER 13
 typedef struct reenter {
   lp_profiles *h;
-  int rcs[12];
+  int rcs[NREENTER];
 } reenter;
 
 static int reentering_writer(void *ud, const void *buf, size_t len) {
@@ -587,6 +588,9 @@ static int reentering_writer(void *ud, const void *buf, size_t len) {
   r->rcs[9] = lp_profiles_block_value(r->h, T_EMAIL, "a@x.org", 7);
   r->rcs[10] = lp_profiles_type_name(r->h, T_EMAIL, &name);
   r->rcs[11] = lp_profiles_tags_view(r->h, &tv);
+  lp_idgraph_prepared p;
+  memset(&p, 0, sizeof p);
+  r->rcs[12] = lp_profiles_observe_prepared(r->h, &p, 1, 1, "", 0, NULL);
   return 0;
 }
 
@@ -604,10 +608,10 @@ static void callbacks_cannot_reenter(void **state) {
   r.h = filled();
   lp_membuf *before = pr_save(r.h);
   assert_int_equal(lp_profiles_save(r.h, reentering_writer, &r), LP_OK);
-  for (int i = 0; i < 12; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
+  for (int i = 0; i < NREENTER; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
   assert_non_null(strstr(lp_profiles_errmsg(r.h), "callback"));
   assert_int_equal(lp_profiles_load(r.h, reentering_reader, &r), LP_ECORRUPT);
-  for (int i = 0; i < 12; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
+  for (int i = 0; i < NREENTER; i++) assert_int_equal(r.rcs[i], LP_EMISUSE);
   lp_membuf *after = pr_save(r.h);
   assert_true(pr_same(before, after));
   assert_int_equal(lp_profiles_save(r.h, NULL, NULL), LP_EINVAL);
@@ -1488,6 +1492,193 @@ static void additions_with_models(void **state) {
   lp_profiles_free(h);
 }
 
+/* ---- lp_profiles_observe_prepared ---- */
+
+/* A test-local xorshift (the expected bytes come from lp_profiles_observe,
+ * not from this generator). */
+static uint64_t xs_next(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+/* One random event of 1..4 identifiers over a small value space, so
+ * events merge; some values are invalid (bad UTF-8), blocked or repeated. */
+static size_t random_event(uint64_t *s, lp_idgraph_ident *ids, char (*buf)[16]) {
+  size_t n = 1 + (size_t)(xs_next(s) % 4);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t r = xs_next(s);
+    uint32_t type = (uint32_t)(r & 1);
+    unsigned v = (unsigned)((r >> 8) % 40);
+    if (v == 39) {
+      memcpy(buf[i], "bad\xff", 5);
+    } else if (v == 38) {
+      snprintf(buf[i], sizeof buf[i], "%s", type == T_EMAIL ? "junk@x.org" : "d-junk");
+    } else {
+      snprintf(buf[i], sizeof buf[i], type == T_EMAIL ? "u%u@x.org" : "d-%u", v);
+    }
+    ids[i] = pr_id(type, buf[i]);
+  }
+  return n;
+}
+
+static void stream_both_ways(bool raw, uint64_t seed) {
+  lp_profiles *a = NULL, *b = NULL;
+  assert_int_equal(pr_make(NULL, raw, &a), LP_OK);
+  assert_int_equal(pr_make(NULL, raw, &b), LP_OK);
+  assert_int_equal(lp_profiles_block_value(a, T_EMAIL, "junk@x.org", 10), LP_OK);
+  assert_int_equal(lp_profiles_block_value(b, T_EMAIL, "junk@x.org", 10), LP_OK);
+  uint64_t s = seed;
+  static const char *const sources[] = {"", "web", "app"};
+  for (int e = 0; e < 400; e++) {
+    lp_idgraph_ident ids[4];
+    char buf[4][16];
+    size_t n = random_event(&s, ids, buf);
+    int64_t ts = T0 + (int64_t)(xs_next(&s) % (90 * DAY));
+    const char *src = sources[xs_next(&s) % 3];
+    uint64_t pa = 7, pb = 9;
+    assert_int_equal(lp_profiles_observe(a, ids, n, ts, src, strlen(src), &pa), LP_OK);
+    lp_idgraph_prepared prep[4];
+    char scratch[4 * LP_IDGRAPH_MAX_VALUE_LEN];
+    size_t used = 0;
+    assert_int_equal(lp_idgraph_prepare(lp_profiles_idgraph(b), ids, n, prep, scratch,
+                                        sizeof scratch, &used),
+                     LP_OK);
+    assert_int_equal(lp_profiles_observe_prepared(b, prep, n, ts, src, strlen(src), &pb), LP_OK);
+    assert_int_equal(pa, pb);
+    if (e % 100 == 99) { /* the view in between changes nothing either */
+      assert_int_equal(lp_profiles_refresh(a), LP_OK);
+      assert_int_equal(lp_profiles_refresh(b), LP_OK);
+    }
+  }
+  lp_membuf *ba = pr_save(a), *bb = pr_save(b);
+  assert_true(pr_same(ba, bb));
+  assert_int_equal(profiles_check(b), LP_OK);
+  lp_idgraph_stats gs;
+  memset(&gs, 0, sizeof gs);
+  gs.struct_size = (uint32_t)sizeof gs;
+  assert_int_equal(lp_idgraph_get_stats(lp_profiles_idgraph(b), &gs), LP_OK);
+  assert_true(gs.identifiers > 10); /* the stream merged and kept identifiers */
+  assert_true(gs.invalid > 0);
+  assert_true(gs.blocked > 0);
+  lp_membuf_free(ba);
+  lp_membuf_free(bb);
+  lp_profiles_free(a);
+  lp_profiles_free(b);
+}
+
+static void observe_prepared_equals_observe(void **state) {
+  (void)state;
+  for (uint64_t seed = 1; seed <= 5; seed++) {
+    stream_both_ways(false, seed * UINT64_C(0x9e3779b97f4a7c15));
+    stream_both_ways(true, seed * UINT64_C(0x9e3779b97f4a7c15));
+  }
+}
+
+static void observe_prepared_errors(void **state) {
+  (void)state;
+  int fail = 0;
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, true, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_hash(h, flaky_hash, &fail), LP_OK);
+  assert_int_equal(fill(h), LP_OK);
+  lp_membuf *before = pr_save(h);
+  const lp_idgraph *g = lp_profiles_idgraph(h);
+  lp_idgraph_ident ids[2] = {pr_id(T_EMAIL, "new@x.org"), pr_id(T_DEVICE, "d-new")};
+  lp_idgraph_prepared p[LP_IDGRAPH_MAX_EVENT_IDS + 1];
+  char scratch[2 * LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t used;
+  assert_int_equal(lp_idgraph_prepare(g, ids, 2, p, scratch, sizeof scratch, &used), LP_OK);
+  uint64_t pid = 5;
+  assert_int_equal(lp_profiles_observe_prepared(NULL, p, 2, T0, "", 0, &pid), LP_EINVAL);
+  assert_int_equal(lp_profiles_observe_prepared(h, NULL, 2, T0, "", 0, &pid), LP_EINVAL);
+  assert_non_null(strstr(lp_profiles_errmsg(h), "observe"));
+  assert_int_equal(lp_profiles_observe_prepared(h, p, 0, T0, "", 0, &pid), LP_EINVAL);
+  assert_int_equal(lp_profiles_observe_prepared(h, p, 2, T0, NULL, 3, &pid), LP_EINVAL);
+  assert_int_equal(lp_profiles_observe_prepared(h, p, 2, T0, "w\xff", 2, &pid), LP_EINVAL);
+  char longsrc[LP_IDGRAPH_MAX_SOURCE_LEN + 1];
+  memset(longsrc, 's', sizeof longsrc);
+  assert_int_equal(lp_profiles_observe_prepared(h, p, 2, T0, longsrc, sizeof longsrc, &pid),
+                   LP_EINVAL);
+  for (size_t i = 2; i < LP_IDGRAPH_MAX_EVENT_IDS + 1; i++) p[i] = p[i % 2];
+  assert_int_equal(lp_profiles_observe_prepared(h, p, LP_IDGRAPH_MAX_EVENT_IDS + 1, T0, "", 0, &pid),
+                   LP_ELIMIT);
+  lp_idgraph_prepared bad = p[0];
+  bad.type = 7; /* unknown type */
+  assert_int_equal(lp_profiles_observe_prepared(h, &bad, 1, T0, "", 0, &pid), LP_EINVAL);
+  bad = p[0];
+  bad.status = 9; /* unknown status */
+  assert_int_equal(lp_profiles_observe_prepared(h, &bad, 1, T0, "", 0, &pid), LP_EINVAL);
+  bad = p[0];
+  bad.value = NULL; /* raw storage: a valid entry needs its value */
+  assert_int_equal(lp_profiles_observe_prepared(h, &bad, 1, T0, "", 0, &pid), LP_EINVAL);
+  fail = 1;
+  assert_int_equal(lp_idgraph_prepare(g, ids, 2, p, scratch, sizeof scratch, &used), LP_OK);
+  assert_int_equal(p[0].status, LP_IDGRAPH_PREPARED_HASH_FAILED);
+  assert_int_equal(lp_profiles_observe_prepared(h, p, 2, T0, "", 0, &pid), LP_EIO);
+  assert_non_null(strstr(lp_profiles_errmsg(h), "observe"));
+  fail = 0;
+  lp_membuf *after = pr_save(h);
+  assert_true(pr_same(before, after));
+  assert_int_equal(profiles_check(h), LP_OK);
+  /* And the success: the new event is stored under a new profile. */
+  assert_int_equal(lp_idgraph_prepare(g, ids, 2, p, scratch, sizeof scratch, &used), LP_OK);
+  pid = 0;
+  assert_int_equal(lp_profiles_observe_prepared(h, p, 2, T0, "web", 3, &pid), LP_OK);
+  assert_true(pid != 0);
+  assert_int_equal(pid_of(h, T_EMAIL, "new@x.org"), pid);
+  assert_int_equal(pid_of(h, T_DEVICE, "d-new"), pid);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_profiles_free(h);
+}
+
+static int observe_prepared_flow(const lp_allocator *alloc, void *ctx) {
+  (void)ctx;
+  lp_profiles *h = NULL;
+  int rc = pr_make(alloc, true, &h);
+  if (rc != LP_OK) return rc;
+  rc = fill(h);
+  if (rc == LP_OK) rc = lp_profiles_refresh(h);
+  lp_membuf *before = NULL;
+  assert_int_equal(lp_membuf_create(NULL, &before), LP_OK);
+  if (rc == LP_OK) rc = lp_profiles_save(h, lp_membuf_write, before);
+  /* New identifiers, then a bridge that merges two profiles. */
+  static const char *const ev[3][2] = {{"eve@x.org", "d-eve"}, {"fay@x.org", "d-fay"},
+                                       {"eve@x.org", "d-ann"}};
+  for (int e = 0; rc == LP_OK && e < 3; e++) {
+    lp_idgraph_ident ids[2] = {pr_id(T_EMAIL, ev[e][0]), pr_id(T_DEVICE, ev[e][1])};
+    lp_idgraph_prepared p[2];
+    char scratch[2 * LP_IDGRAPH_MAX_VALUE_LEN];
+    size_t used;
+    assert_int_equal(lp_idgraph_prepare(lp_profiles_idgraph(h), ids, 2, p, scratch,
+                                        sizeof scratch, &used),
+                     LP_OK);
+    rc = lp_profiles_observe_prepared(h, p, 2, T0 + e, "app", 3, NULL);
+    if (rc != LP_OK) {
+      assert_unchanged(h, before);
+    } else {
+      if (profiles_check(h) != LP_OK) fail_msg("check: %s", lp_profiles_errmsg(h));
+      lp_membuf_clear(before);
+      int src = lp_profiles_save(h, lp_membuf_write, before);
+      if (src == LP_ENOMEM) {
+        lp_membuf_clear(before);
+        src = lp_profiles_save(h, lp_membuf_write, before);
+      }
+      assert_int_equal(src, LP_OK);
+    }
+  }
+  lp_membuf_free(before);
+  lp_profiles_free(h);
+  return rc;
+}
+
+static void observe_prepared_allocation_failures(void **state) {
+  (void)state;
+  assert_true(lp_test_oom_sweep("observe_prepared", observe_prepared_flow, NULL) > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_free_errmsg),
@@ -1512,6 +1703,9 @@ int main(void) {
       cmocka_unit_test(tags_view_for_audiences),
       cmocka_unit_test(block_value_and_type_name),
       cmocka_unit_test(block_value_allocation_failures),
+      cmocka_unit_test(observe_prepared_equals_observe),
+      cmocka_unit_test(observe_prepared_errors),
+      cmocka_unit_test(observe_prepared_allocation_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1389,6 +1389,70 @@ static void checker_finds_broken_invariants(void **state) {
   lp_rfm_free(h);
 }
 
+/* Members around the inline capacity of a record (RFM_INLINE_ORDERS and
+ * RFM_INLINE_PERIODS): for every pair of sizes a, b up to beyond both,
+ * lines 0..a-1 and overlapping lines a/2..a/2+b-1 (order and day i each)
+ * give the same bytes whether ingested together, as two shards merged,
+ * as two profiles merged by identity, or saved, loaded and continued. */
+static void inline_set_boundaries(void **state) {
+  (void)state;
+  enum {
+    MAXN = (RFM_INLINE_ORDERS > RFM_INLINE_PERIODS ? RFM_INLINE_ORDERS : RFM_INLINE_PERIODS) + 3
+  };
+  lp_rfm_txn ta[MAXN], tb[MAXN], all[2 * MAXN];
+  for (size_t a = 0; a <= MAXN; a++) {
+    for (size_t b = 0; b <= MAXN; b++) {
+      if (a + b == 0) continue;
+      for (size_t i = 0; i < a; i++) ta[i] = txn(1, T0 + (int64_t)i * DAY, 10, (int64_t)i);
+      for (size_t i = 0; i < b; i++)
+        tb[i] = txn(1, T0 + (int64_t)(i + a / 2) * DAY + 60, 7, (int64_t)(i + a / 2));
+      memcpy(all, ta, a * sizeof *ta);
+      memcpy(all + a, tb, b * sizeof *tb);
+      lp_rfm *whole, *sa, *sb, *ident;
+      assert_int_equal(lp_rfm_create(NULL, &whole), LP_OK);
+      assert_int_equal(lp_rfm_create(NULL, &sa), LP_OK);
+      assert_int_equal(lp_rfm_create(NULL, &sb), LP_OK);
+      assert_int_equal(lp_rfm_create(NULL, &ident), LP_OK);
+      assert_int_equal(lp_rfm_add(whole, all, a + b), LP_OK);
+      if (a > 0) assert_int_equal(lp_rfm_add(sa, ta, a), LP_OK);
+      if (b > 0) assert_int_equal(lp_rfm_add(sb, tb, b), LP_OK);
+      assert_int_equal(lp_rfm_merge(sa, sb), LP_OK);
+      assert_int_equal(rfm_check(sa), LP_OK);
+      assert_same_state(whole, sa);
+      /* Identity: b's lines under profile 2, merged into 1. */
+      for (size_t i = 0; i < b; i++) tb[i].profile_id = 2;
+      if (a > 0) assert_int_equal(lp_rfm_add(ident, ta, a), LP_OK);
+      if (b > 0) assert_int_equal(lp_rfm_add(ident, tb, b), LP_OK);
+      if (b > 0) {
+        assert_int_equal(lp_rfm_merge_profiles(ident, 1, 2), LP_OK);
+        assert_int_equal(rfm_check(ident), LP_OK);
+      }
+      assert_same_state(whole, ident);
+      /* Saved after a's lines, loaded, then b's lines. */
+      lp_rfm *first, *loaded;
+      assert_int_equal(lp_rfm_create(NULL, &first), LP_OK);
+      assert_int_equal(lp_rfm_create(NULL, &loaded), LP_OK);
+      if (a > 0) assert_int_equal(lp_rfm_add(first, ta, a), LP_OK);
+      lp_membuf *snap = state_bytes(first);
+      lp_memreader mr;
+      lp_memreader_init(&mr, lp_membuf_data(snap), lp_membuf_size(snap));
+      assert_int_equal(lp_rfm_load(loaded, lp_memreader_read, &mr), LP_OK);
+      assert_int_equal(rfm_check(loaded), LP_OK);
+      for (size_t i = 0; i < b; i++) tb[i].profile_id = 1;
+      if (b > 0) assert_int_equal(lp_rfm_add(loaded, tb, b), LP_OK);
+      assert_int_equal(rfm_check(loaded), LP_OK);
+      assert_same_state(whole, loaded);
+      lp_membuf_free(snap);
+      lp_rfm_free(first);
+      lp_rfm_free(loaded);
+      lp_rfm_free(whole);
+      lp_rfm_free(sa);
+      lp_rfm_free(sb);
+      lp_rfm_free(ident);
+    }
+  }
+}
+
 /* Chains that revisit a member: after the inline orders 100.., the
  * spilled orders 0 and 5 form the chain 5 -> 0 -> end (value 0), so a
  * count one too high walks 5, 0, 0 and still ends on a 0. Only the set
@@ -1492,6 +1556,7 @@ int main(void) {
       cmocka_unit_test(profiles_lists_ids_ascending),
       cmocka_unit_test(creation_errors_and_the_profile_limit),
       cmocka_unit_test(checker_finds_chains_that_miss_entries),
+      cmocka_unit_test(inline_set_boundaries),
   };
   return cmocka_run_group_tests_name("rfm", tests, NULL, NULL);
 }

@@ -25,7 +25,9 @@
 #include "core/hash.h"
 #include "csv.h"
 #include "decimal.h"
+#include "event_reader.h"
 #include "libprofile.h"
+#include "par.h"
 #include "progress.h"
 #include "report.h"
 #include "rules.h"
@@ -53,6 +55,7 @@ void pctl_run_config_init(pctl_run_config *c) {
   c->progress = PCTL_PROGRESS_AUTO;
   c->refit = PCTL_RUN_REFIT_ALWAYS;
   c->refit_threshold = 5;
+  c->chunk = PCTL_EVENT_DEFAULT_CHUNK;
 }
 
 /* Everything one run holds. */
@@ -60,7 +63,7 @@ typedef struct job {
   const pctl_run_config *c;
   lp_profiles *h;
   pctl_progress progress;
-  uint64_t total_bytes, done_bytes;
+  uint64_t total_bytes, done_bytes, event_bytes;
   int64_t money_scale;
   /* counters for the summary */
   uint64_t event_rows, order_rows, fact_rows;
@@ -178,11 +181,7 @@ static int parse_ts(const pctl_csv_field *v, const char *path, uint64_t line, co
 
 /* ---- setup: types, options, taxonomy ---- */
 
-typedef struct event_cols {
-  size_t ts, source, n;
-  size_t col[MAX_ID_COLUMNS];
-  uint32_t type[MAX_ID_COLUMNS];
-} event_cols;
+typedef pctl_event_columns event_cols;
 
 static bool is_name(pctl_csv_field h, const char *name) {
   return h.len == strlen(name) && memcmp(h.ptr, name, h.len) == 0;
@@ -364,33 +363,23 @@ typedef struct fact_cols {
 } fact_cols;
 
 /* The row callbacks read their columns from the job's current layout. */
-static event_cols *cur_events;
 static order_cols cur_orders;
 static fact_cols cur_facts;
 
-static int event_row(job *j, const pctl_csv_field *f, size_t nf, const char *path,
-                     uint64_t line) {
-  (void)nf;
-  const event_cols *c = cur_events;
-  int64_t ts;
-  int st = parse_ts(&f[c->ts], path, line, "ts", &ts);
-  if (st != PCTL_EXIT_OK) return st;
-  lp_idgraph_ident ids[MAX_ID_COLUMNS];
-  size_t n = 0;
-  for (size_t i = 0; i < c->n; i++) {
-    const pctl_csv_field *v = &f[c->col[i]];
-    if (v->len == 0) continue;
-    ids[n].type = c->type[i];
-    ids[n].value = v->ptr;
-    ids[n].len = v->len;
-    n++;
-  }
-  if (n == 0) return PCTL_EXIT_OK;
-  const char *src = c->source != SIZE_MAX ? f[c->source].ptr : "";
-  size_t slen = c->source != SIZE_MAX ? f[c->source].len : 0;
-  if (lp_profiles_observe(j->h, ids, n, ts, src, slen, NULL) != LP_OK)
-    return pctl_data_error(path, line, "%s", lp_profiles_errmsg(j->h));
+/* One event of the events file, its identifiers prepared by the reader. */
+static int event_apply(void *ud, const pctl_event *ev) {
+  job *j = ud;
+  if (lp_profiles_observe_prepared(j->h, ev->ids, ev->n, ev->ts, ev->source, ev->source_len,
+                                   NULL) != LP_OK)
+    return pctl_data_error(j->c->events, ev->line, "%s", lp_profiles_errmsg(j->h));
   return PCTL_EXIT_OK;
+}
+
+static void event_progress(void *ud, uint64_t bytes, uint64_t rows, bool step) {
+  job *j = ud;
+  j->event_bytes = bytes;
+  if (step) pctl_progress_poll(&j->progress, j->done_bytes + bytes, rows);
+  else pctl_progress_update(&j->progress, j->done_bytes + bytes, rows);
 }
 
 static int find_type(job *j, const pctl_csv_field *name, const char *path, uint64_t line,
@@ -553,15 +542,25 @@ static int fact_row(job *j, const pctl_csv_field *f, size_t nf, const char *path
   return pctl_data_error(path, line, "%s", lp_profiles_errmsg(j->h));
 }
 
-static int read_events(job *j, csv_in *in, event_cols *c) {
+/* The events step: rows parsed and prepared on worker threads on the
+ * store's own graph, applied here in file order (event_reader.h). The
+ * workers start once the graph holds an identifier (at once for a loaded
+ * store), when identity.h lets lp_idgraph_prepare() run beside the
+ * applying; the store sets no notify callback on its graph. */
+static int read_events(job *j, csv_in *in, uint64_t size, event_cols *c) {
+  const lp_idgraph *g = lp_profiles_idgraph(j->h);
   for (size_t i = 0; i < c->n; i++) {
     pctl_csv_field h = pctl_csv_header_name(in->csv, c->col[i]);
-    if (lp_idgraph_find_type(lp_profiles_idgraph(j->h), h.ptr, &c->type[i]) != LP_OK)
+    if (lp_idgraph_find_type(g, h.ptr, &c->type[i]) != LP_OK)
       return pctl_data_error(j->c->events, 1,
                              "column '%s' is not an identifier type of the saved store", h.ptr);
   }
-  cur_events = c;
-  return csv_rows(j, in, j->c->events, event_row, &j->event_rows);
+  pctl_event_input ei = {j->c->events, in->csv, size, c, g,
+                         pctl_events_threads(j->c->threads, size), j->c->chunk};
+  pctl_event_extra x = {true, pctl_progress_enabled(&j->progress) ? event_progress : NULL, j};
+  int st = pctl_events_read_ex(&ei, &x, event_apply, j, &j->event_rows);
+  j->done_bytes += j->event_bytes;
+  return st;
 }
 
 static int read_orders(job *j) {
@@ -1417,7 +1416,7 @@ int pctl_run_job(const pctl_run_config *c) {
   po.mode = (pctl_progress_mode)c->progress;
   po.total_bytes = j.total_bytes;
   pctl_progress_start(&j.progress, &po);
-  if (st == PCTL_EXIT_OK) st = read_events(&j, &ev, &ecols);
+  if (st == PCTL_EXIT_OK) st = read_events(&j, &ev, sizes[0], &ecols);
   lap(&j, "events");
   csv_end(&ev);
   if (st == PCTL_EXIT_OK) st = read_orders(&j);
@@ -1494,6 +1493,12 @@ static int run_run(int argc, char **argv) {
                    "--refit auto: refit when the new rows (events, orders, facts) exceed PCT %\n"
                    "of the saved store's"),
       PCTL_OPT_FLAG("timings", 0, &c.timings, "print the time of each step and the peak memory on stderr"),
+      PCTL_OPT_INT("threads", 0, "N", &c.threads, 0, PCTL_PAR_MAX, "0",
+                   "threads reading the events file (0: the online CPUs, at most 2, for\n"
+                   "files of 1 MiB or more); the outputs do not depend on it"),
+      PCTL_OPT_INT("chunk-size", 0, "BYTES", &c.chunk, 1, INT64_C(1) << 40, "1048576",
+                   "bytes of the events file a thread parses at a time with --threads 2\n"
+                   "or more; the outputs do not depend on it"),
       PCTL_OPT_END,
   };
   pctl_operands ops;

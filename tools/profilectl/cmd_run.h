@@ -41,6 +41,8 @@ typedef struct pctl_run_config {
   int progress;         /**< pctl_progress_mode. */
   int refit;            /**< PCTL_RUN_REFIT_*. */
   int64_t refit_threshold; /**< --refit auto: refit when the new rows exceed this percentage of the stored facts. */
+  int64_t threads;      /**< Threads reading the events file (0: automatic, see pctl_events_threads()). */
+  int64_t chunk;        /**< Bytes of the events file a thread parses at a time with several threads. */
 } pctl_run_config;
 
 /** @brief Defaults of every field (the option table's defaults).

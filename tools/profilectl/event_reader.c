@@ -61,7 +61,27 @@ static bool row_fields(const pctl_event_columns *c, const pctl_csv_field *f, int
 
 /* ---- one thread: row by row ---- */
 
-static int read_stream(const pctl_event_input *in, pctl_event_fn fn, void *ud, uint64_t *rows) {
+/* Whether `g` holds an identifier (then preparing on it may overlap the
+ * applying, see identity.h). */
+static bool holds_identifier(const lp_idgraph *g) {
+  lp_idgraph_stats gs;
+  memset(&gs, 0, sizeof gs);
+  gs.struct_size = (uint32_t)sizeof gs;
+  return lp_idgraph_get_stats(g, &gs) == LP_OK && gs.identifiers > 0;
+}
+
+static void stream_progress(const pctl_event_input *in, const pctl_event_extra *x,
+                            uint64_t rows, bool step) {
+  if (x == NULL || x->progress == NULL) return;
+  pctl_csv_stats st;
+  pctl_csv_get_stats(in->csv, &st);
+  x->progress(x->ud, st.bytes, rows, step);
+}
+
+/* Row by row; with `warm` set it stops (*warmed true) after the first row
+ * that leaves the preparing graph holding an identifier. */
+static int read_stream(const pctl_event_input *in, const pctl_event_extra *x, bool warm,
+                       bool *warmed, pctl_event_fn fn, void *ud, uint64_t *rows) {
   char *scratch = malloc(PREP_SCRATCH);
   if (scratch == NULL) return pctl_data_error(in->path, 0, "%s", strerror(ENOMEM));
   int status = PCTL_EXIT_OK;
@@ -85,7 +105,10 @@ static int read_stream(const pctl_event_input *in, pctl_event_fn fn, void *ud, u
       break;
     }
     (*rows)++;
-    if (ev.n == 0) continue;
+    if (ev.n == 0) {
+      stream_progress(in, x, *rows, false);
+      continue;
+    }
     size_t used;
     if (lp_idgraph_prepare(in->prep, ids, ev.n, prep, scratch, PREP_SCRATCH, &used) != LP_OK) {
       status = pctl_data_error(in->path, line, "%s", lp_idgraph_errmsg(in->prep));
@@ -97,6 +120,11 @@ static int read_stream(const pctl_event_input *in, pctl_event_fn fn, void *ud, u
     ev.line = line;
     status = fn(ud, &ev);
     if (status != PCTL_EXIT_OK) break;
+    stream_progress(in, x, *rows, false);
+    if (warm && holds_identifier(in->prep)) {
+      *warmed = true;
+      break;
+    }
   }
   free(scratch);
   return status;
@@ -188,6 +216,7 @@ static char *text_room(chunk *c, size_t size) {
 }
 
 static void text_take(chunk *c, size_t size) {
+  if (size == 0) return; /* hashed mode: no block yet, and NULL + 0 is undefined */
   c->blk += size;
   c->blk_left -= size;
 }
@@ -361,7 +390,8 @@ static void chunk_free(chunk *c) {
   lp_arena_free(&c->text, &c->mem);
 }
 
-static int read_chunks(const pctl_event_input *in, pctl_event_fn fn, void *ud, uint64_t *rows) {
+static int read_chunks(const pctl_event_input *in, const pctl_event_extra *x, pctl_event_fn fn,
+                       void *ud, uint64_t *rows) {
   size_t workers = in->threads - 1;
   if (workers > PCTL_PAR_MAX - 1) workers = PCTL_PAR_MAX - 1;
   uint64_t step = (uint64_t)in->chunk_bytes;
@@ -395,6 +425,7 @@ static int read_chunks(const pctl_event_input *in, pctl_event_fn fn, void *ud, u
   size_t cur = 0, napply = 0;
   while (status == PCTL_EXIT_OK && (more || napply > 0)) {
     chunk **parse = sets[cur], **apply = sets[cur ^ 1];
+    uint64_t applied = next; /* the chunks applied in this step end there */
     size_t np = 0;
     for (size_t j = 0; more && j < workers; j++) {
       uint64_t from = next + j * step;
@@ -417,6 +448,8 @@ static int read_chunks(const pctl_event_input *in, pctl_event_fn fn, void *ud, u
     pctl_par_run(1 + np, run_task, tasks, sizeof *tasks);
     *rows += t->rows;
     status = t->status;
+    if (status == PCTL_EXIT_OK && napply > 0 && x != NULL && x->progress != NULL)
+      x->progress(x->ud, applied, *rows, true);
     /* The chunks that follow on from each other are applied next. */
     napply = 0;
     for (size_t j = 0; j < np; j++) {
@@ -438,10 +471,30 @@ static int read_chunks(const pctl_event_input *in, pctl_event_fn fn, void *ud, u
   return status;
 }
 
-int pctl_events_read(const pctl_event_input *in, pctl_event_fn fn, void *ud, uint64_t *rows) {
+int pctl_events_read_ex(const pctl_event_input *in, const pctl_event_extra *x, pctl_event_fn fn,
+                        void *ud, uint64_t *rows) {
   *rows = 0;
-  if (in->threads <= 1 || in->size == 0) return read_stream(in, fn, ud, rows);
-  return read_chunks(in, fn, ud, rows);
+  bool warmed = false, chunked = in->threads > 1 && in->size > 0;
+  int status = PCTL_EXIT_OK;
+  if (chunked && x != NULL && x->warm_up && !holds_identifier(in->prep)) {
+    /* The rows before the graph holds an identifier, one at a time; the
+     * chunks then start at the record boundary the reader stopped at. */
+    status = read_stream(in, x, true, &warmed, fn, ud, rows);
+    chunked = status == PCTL_EXIT_OK && warmed;
+  } else if (!chunked) {
+    status = read_stream(in, x, false, &warmed, fn, ud, rows);
+  }
+  if (chunked) status = read_chunks(in, x, fn, ud, rows);
+  if (status == PCTL_EXIT_OK && x != NULL && x->progress != NULL) {
+    pctl_csv_stats st;
+    pctl_csv_get_stats(in->csv, &st);
+    x->progress(x->ud, chunked ? in->size : st.bytes, *rows, true);
+  }
+  return status;
+}
+
+int pctl_events_read(const pctl_event_input *in, pctl_event_fn fn, void *ud, uint64_t *rows) {
+  return pctl_events_read_ex(in, NULL, fn, ud, rows);
 }
 
 size_t pctl_events_threads(int64_t requested, uint64_t size) {

@@ -29,6 +29,7 @@
 #ifndef PROFILECTL_EVENT_READER_H
 #define PROFILECTL_EVENT_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,6 +96,43 @@ typedef struct pctl_event_input {
  *         printing a data error as FILE:LINE: problem.
  */
 int pctl_events_read(const pctl_event_input *in, pctl_event_fn fn, void *ud, uint64_t *rows);
+
+/**
+ * @brief Progress of a read, on the calling thread.
+ * @param ud    Caller's data (#pctl_event_extra.ud).
+ * @param bytes Bytes of the file whose rows were handed over (header
+ *              included).
+ * @param rows  Rows read so far.
+ * @param step  false: called after each row (one thread; count down
+ *              before reading the clock); true: after a step of chunks or
+ *              at the end (read the clock now).
+ */
+typedef void (*pctl_event_progress_fn)(void *ud, uint64_t bytes, uint64_t rows, bool step);
+
+/** Additions to a read (all zero: pctl_events_read()). */
+typedef struct pctl_event_extra {
+  /** #pctl_event_input.prep is the graph the callback changes (a store's
+   *  own graph). With several threads the rows are then handed over one
+   *  at a time on the calling thread until that graph holds an
+   *  identifier, and only then do the workers start: from there on
+   *  lp_idgraph_prepare() may run while one thread applies events, as
+   *  identity.h allows (the graph must have no notify callback). */
+  bool warm_up;
+  pctl_event_progress_fn progress; /**< NULL or called as documented there. */
+  void *ud;                        /**< Passed to @c progress. */
+} pctl_event_extra;
+
+/**
+ * @brief pctl_events_read() with additions.
+ * @param in   What to read.
+ * @param x    Additions (NULL: none).
+ * @param fn   Callback.
+ * @param ud   Passed to @p fn.
+ * @param rows As in pctl_events_read().
+ * @return As pctl_events_read().
+ */
+int pctl_events_read_ex(const pctl_event_input *in, const pctl_event_extra *x, pctl_event_fn fn,
+                        void *ud, uint64_t *rows);
 
 /**
  * @brief Threads to read with: @p requested when it is above 0; else 2 for

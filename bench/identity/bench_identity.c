@@ -10,7 +10,7 @@
  * before the partial one), and the save after.
  *
  *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--min-events=N] [--observe-only]
- *                  [--snapshot-only] [--load-store=FILE] [identifiers]
+ *                  [--snapshot-only] [--load-store=FILE] [--facts=N] [--facts-ts=T] [identifiers]
  *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
  *   --quick: 20000 identifiers; --observe-only skips the snapshot round
  *   trip, for profiling the observe path; --min-events=N observes until at
@@ -18,7 +18,11 @@
  *   --snapshot-only stops after the snapshot round trip; --load-store=FILE
  *   instead loads, saves and loads again an identity snapshot written by
  *   'profilectl run' with the rules of 'profilectl demo' and its default
- *   key: the graph of a real store, e.g. cut out of its state.lps)
+ *   key: the graph of a real store, e.g. cut out of its state.lps);
+ *   --facts=N then observes N one-identifier events on identifiers seen
+ *   before, all at one timestamp (--facts-ts, default INT64_MAX: the
+ *   profile store's order and tag facts) from two sources, so save's
+ *   canonical order meets long runs of one (timestamp, source))
  * SPDX-License-Identifier: MIT
  */
 #include <inttypes.h>
@@ -180,6 +184,19 @@ static size_t next_event(stream *s, lp_idgraph_ident *ids, int64_t *ts, const ch
   return n;
 }
 
+/* A fact: one identifier of a random person (seen before, mostly), at
+ * `ts`, from "order" (3 in 4) or "tag". */
+static void next_fact(stream *s, lp_idgraph_ident *id, const char **src) {
+  uint32_t type[6];
+  const char *value[6];
+  size_t all = person_ids(s, lp_rng_below(&s->rng, s->people), type, value);
+  size_t k = (size_t)lp_rng_below(&s->rng, all);
+  id->type = type[k];
+  id->value = value[k];
+  id->len = strlen(value[k]);
+  *src = lp_rng_below(&s->rng, 4) == 0 ? "tag" : "order";
+}
+
 /* The same stream every time: seed 42. */
 static void stream_init(stream *s, uint64_t people, uint64_t late_pct, uint64_t kiosk_pct) {
   lp_rng_seed(&s->rng, 42);
@@ -295,8 +312,11 @@ int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
   uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
   int observe_only = 0, snapshot_only = 0;
-  uint64_t min_events = 0;
+  uint64_t min_events = 0, facts = 0;
+  int64_t facts_ts = INT64_MAX;
   for (int i = 1; i < argc; i++) {
+    if (strncmp(argv[i], "--facts=", 8) == 0) facts = strtoull(argv[i] + 8, NULL, 10);
+    if (strncmp(argv[i], "--facts-ts=", 11) == 0) facts_ts = strtoll(argv[i] + 11, NULL, 10);
     if (strcmp(argv[i], "--observe-only") == 0) observe_only = 1;
     if (strcmp(argv[i], "--snapshot-only") == 0) snapshot_only = 1;
     if (strncmp(argv[i], "--load-store=", 13) == 0) return load_store(argv[i] + 13);
@@ -307,7 +327,7 @@ int main(int argc, char **argv) {
   }
   if (late > 100 || kiosks > 98) {
     fprintf(stderr, "usage: bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--observe-only] "
-                    "[identifiers]\n");
+                    "[--facts=N] [--facts-ts=T] [identifiers]\n");
     return 2;
   }
   counter c = {0, 0};
@@ -351,23 +371,42 @@ int main(int argc, char **argv) {
       batch = left / 2 > 32768 ? left / 2 : 32768;
     }
   }
+  for (uint64_t k = 0; k < facts; k++) {
+    lp_idgraph_ident id;
+    const char *src;
+    next_fact(&s, &id, &src);
+    if (lp_idgraph_observe(g, &id, 1, facts_ts, src, strlen(src), NULL) != LP_OK) {
+      fprintf(stderr, "observe: %s\n", lp_idgraph_errmsg(g));
+      return 1;
+    }
+    events++;
+    idents++;
+  }
+  lp_idgraph_get_stats(g, &st);
   double secs = bench_now() - t0 - stats_time, cpu = cpu_now() - c0 - stats_cpu;
   /* Generator cost alone, to subtract. */
   stream s2;
   stream_init(&s2, s.people, late, kiosks);
   double g0 = bench_now(), gc0 = cpu_now();
   size_t sink = 0;
-  for (uint64_t i = 0; i < events; i++) {
+  for (uint64_t i = 0; i < events - facts; i++) {
     lp_idgraph_ident ids[8];
     int64_t ts;
     const char *src;
     sink += next_event(&s2, ids, &ts, &src);
+  }
+  for (uint64_t k = 0; k < facts; k++) {
+    lp_idgraph_ident id;
+    const char *src;
+    next_fact(&s2, &id, &src);
+    sink += id.len > 0;
   }
   double gen = bench_now() - g0, gen_cpu = cpu_now() - gc0;
   double lib = secs - gen > 1e-9 ? secs - gen : secs;
   double lib_cpu = cpu - gen_cpu > 1e-9 ? cpu - gen_cpu : cpu;
   breakdown parts = graph_breakdown(g);
   printf("{\"bench\":\"identity_observe\",\"late_pct\":%" PRIu64 ",\"kiosk_pct\":%" PRIu64
+         ",\"facts\":%" PRIu64
          ",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
          ",\"identifier_occurrences\":%" PRIu64 ",\"profiles\":%" PRIu64
          ",\"conflicts\":%" PRIu64 ",\"quarantined\":%" PRIu64 ",\"blocked\":%" PRIu64
@@ -377,7 +416,7 @@ int main(int argc, char **argv) {
          ",\"peak_graph_bytes\":%zu,\"index_bytes_per_identifier\":%.1f"
          ",\"record_bytes_per_identifier\":%.1f,\"event_bytes_per_identifier\":%.1f"
          ",\"peak_rss\":%lld}\n",
-         late, kiosks, st.identifiers, events, idents, st.profiles, st.conflicts, st.quarantined, st.blocked,
+         late, kiosks, facts, st.identifiers, events, idents, st.profiles, st.conflicts, st.quarantined, st.blocked,
          secs, gen, (double)events / lib, (double)idents / lib, cpu, (double)events / lib_cpu,
          (double)c.live / (double)st.identifiers, c.live, c.peak,
          (double)parts.index / (double)st.identifiers, (double)parts.records / (double)st.identifiers,

@@ -225,23 +225,162 @@ int idg_cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b) {
   return cmp_bytes(sa, la, sb, lb);
 }
 
-/* Sort a short run by the comparator, a long one by the heap sort. */
-static void sort_run(uint32_t *a, size_t n, int (*cmp)(const void *, uint32_t, uint32_t),
-                     const void *ctx) {
-  if (n > 24) {
-    idg_sort(a, n, cmp, ctx);
+/* Each bucket of (k, o) -- bucket d holds [ends[d - 1], ends[d]) -- by its
+ * 64-bit key, what still ties by `cmp` (which must order by the key first):
+ * a short bucket by insertion, a long one by the heap sort. */
+static void finish_buckets(uint64_t *k, uint32_t *o, const uint32_t *ends, size_t nbuckets,
+                           int (*cmp)(const void *, uint32_t, uint32_t), const void *ctx) {
+  for (size_t d = 0, start = 0; d < nbuckets; start = ends[d], d++) {
+    size_t n = ends[d] - start;
+    if (n < 2) continue;
+    if (n > 24) {
+      idg_sort(o + start, n, cmp, ctx);
+      continue;
+    }
+    uint64_t *kb = k + start;
+    uint32_t *ob = o + start;
+    for (size_t i = 1; i < n; i++) {
+      uint64_t kx = kb[i];
+      uint32_t ox = ob[i];
+      size_t j = i;
+      for (; j > 0 && (kb[j - 1] > kx || (kb[j - 1] == kx && cmp(ctx, ob[j - 1], ox) > 0)); j--) {
+        kb[j] = kb[j - 1];
+        ob[j] = ob[j - 1];
+      }
+      kb[j] = kx;
+      ob[j] = ox;
+    }
+  }
+}
+
+/* The high half of the hash of an event's first member: the first word of
+ * the canonical order after (timestamp, source); 0 (the least) for none. */
+static uint64_t first_hash_hi(const idg_state *s, uint32_t ei) {
+  const idg_event *e = idg_event_at(s, ei);
+  return e->count > 0 ? idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK)->hash.hi : 0;
+}
+
+/* Scratch of the tie passes: keys and indexes of the longest run, counts. */
+typedef struct tie_scratch {
+  uint64_t *key;
+  uint32_t *idx, *cnt;
+  size_t cap, ncnt;
+} tie_scratch;
+
+static void tie_scratch_free(tie_scratch *t, const lp_mem *m) {
+  lp_mem_free_array(m, t->key, t->cap, sizeof *t->key);
+  lp_mem_free_array(m, t->idx, t->cap, sizeof *t->idx);
+  lp_mem_free_array(m, t->cnt, t->ncnt, sizeof *t->cnt);
+  memset(t, 0, sizeof *t);
+}
+
+static unsigned tie_bits(size_t n) {
+  unsigned b = bits_for(n);
+  return b > 22 ? 22 : b;
+}
+
+static int tie_scratch_reserve(tie_scratch *t, const lp_mem *m, size_t n) {
+  if (n <= t->cap) return LP_OK;
+  tie_scratch_free(t, m);
+  size_t ncnt = ((size_t)1 << tie_bits(n)) + 1;
+  int rc = lp_mem_alloc_array(m, n, sizeof *t->key, (void **)&t->key);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, n, sizeof *t->idx, (void **)&t->idx);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, ncnt, sizeof *t->cnt, (void **)&t->cnt);
+  if (rc == LP_OK) {
+    t->cap = n;
+    t->ncnt = ncnt;
+  } else {
+    lp_mem_free_array(m, t->key, n, sizeof *t->key);
+    lp_mem_free_array(m, t->idx, n, sizeof *t->idx);
+    memset(t, 0, sizeof *t);
+  }
+  return rc;
+}
+
+/* Events o[0..n) of one (timestamp, source): by their members without a
+ * comparison sort. A short run is sorted by the first member's hash prefix
+ * by insertion; a long one takes one bucket pass on the top bits of that
+ * prefix (about one event a bucket: hashes are uniform) into t (reserved
+ * for n), with `in` (n words) for the prefixes. What ties on the prefix
+ * (the same first identifier, mostly) is ordered by idg_cmp_events. */
+static void order_ties(const idg_state *s, uint32_t *o, size_t n, uint64_t *in, tie_scratch *t) {
+  if (n <= 24) {
+    uint64_t k[24];
+    uint32_t end = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) k[i] = first_hash_hi(s, o[i]);
+    finish_buckets(k, o, &end, 1, idg_cmp_events_ctx, s);
     return;
   }
-  for (size_t i = 1; i < n; i++) {
-    uint32_t x = a[i];
-    size_t j = i;
-    for (; j > 0 && cmp(ctx, a[j - 1], x) > 0; j--) a[j] = a[j - 1];
-    a[j] = x;
+  unsigned b = tie_bits(n), shift = 64 - b;
+  size_t nbuckets = (size_t)1 << b;
+  uint32_t *cnt = t->cnt;
+  memset(cnt, 0, (nbuckets + 1) * sizeof *cnt);
+  for (size_t i = 0; i < n; i++) {
+    if (i + 8 < n) IDG_PREFETCH(idg_event_at(s, o[i + 8]));
+    t->idx[i] = o[i];
+    in[i] = first_hash_hi(s, o[i]);
+    cnt[(in[i] >> shift) + 1]++;
   }
+  for (size_t d = 1; d <= nbuckets; d++) cnt[d] += cnt[d - 1];
+  for (size_t i = 0; i < n; i++) {
+    uint32_t pos = cnt[in[i] >> shift]++;
+    t->key[pos] = in[i];
+    o[pos] = t->idx[i];
+  }
+  /* cnt[d] is now the end of bucket d, and the start of bucket d + 1. */
+  finish_buckets(t->key, o, cnt, nbuckets, idg_cmp_events_ctx, s);
 }
 
 /* Digits of at most 14 bits: a 64 KiB histogram stays in cache. */
 #define IDG_RADIX_BITS 14u
+/* Timestamp bands (see idg_canonical_order) before the heap sort takes
+ * the rest. */
+#define IDG_MAX_BANDS 4u
+
+/* One band: the `nl` keys of a[] -- ((ts - tmin) << sb | source rank) << ib
+ * | event, of kb significant key bits above the ib event bits -- by an LSD
+ * radix sort (a[ne..] the other buffer); their events into order[], each
+ * run of one (timestamp, source) by its members. */
+static int sort_band(const idg_state *s, const lp_mem *m, uint64_t *a, size_t ne, size_t nl,
+                     unsigned kb, unsigned ib, uint32_t *cnt, uint32_t *order, tie_scratch *t) {
+  unsigned passes = (kb + IDG_RADIX_BITS - 1) / IDG_RADIX_BITS;
+  unsigned width = passes > 0 ? (kb + passes - 1) / passes : 0;
+  size_t nbuckets = (size_t)1 << width;
+  uint64_t *from = a, *to = a + ne;
+  for (unsigned p = 0; p < passes; p++) {
+    unsigned shift = ib + p * width;
+    uint64_t mask = nbuckets - 1;
+    memset(cnt, 0, nbuckets * sizeof *cnt);
+    for (size_t i = 0; i < nl; i++) cnt[(from[i] >> shift) & mask]++;
+    if (cnt[(from[0] >> shift) & mask] == nl) continue; /* one digit for all */
+    uint32_t sum = 0;
+    for (size_t d = 0; d < nbuckets; d++) {
+      uint32_t c = cnt[d];
+      cnt[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < nl; i++) to[cnt[(from[i] >> shift) & mask]++] = from[i];
+    uint64_t *x = from;
+    from = to;
+    to = x;
+  }
+  uint64_t imask = (UINT64_C(1) << ib) - 1; /* ib < 64 */
+  size_t longest = 0;
+  for (size_t i = 0, j; i < nl; i = j) {
+    order[i] = (uint32_t)(from[i] & imask);
+    for (j = i + 1; j < nl && (from[j] >> ib) == (from[i] >> ib); j++)
+      order[j] = (uint32_t)(from[j] & imask);
+    if (j - i > 24 && j - i > longest) longest = j - i;
+  }
+  int rc = tie_scratch_reserve(t, m, longest);
+  if (rc != LP_OK) return rc;
+  /* `to` is free now: the prefixes of the runs */
+  for (size_t i = 0, j; i < nl; i = j) {
+    for (j = i + 1; j < nl && (from[j] >> ib) == (from[i] >> ib);) j++;
+    if (j - i > 1) order_ties(s, order + i, j - i, to, t);
+  }
+  return LP_OK;
+}
 
 int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
   size_t ne = s->events.len;
@@ -252,25 +391,23 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
   if (sorted) return LP_OK;
   /* Key: timestamp (from the smallest), then the source's rank by name,
    * then the event's index (so one 64-bit word carries all three); ties of
-   * timestamp and source are then ordered by their members. */
+   * timestamp and source are then ordered by their members (order_ties).
+   * Timestamps too far apart for the word (the profile store's facts at
+   * INT64_MAX next to ordinary times) go in bands: the events within reach
+   * of the smallest timestamp, then those of the smallest left, ...; after
+   * IDG_MAX_BANDS (timestamps all over the 64-bit range) the heap sort. */
   size_t ns = lp_strpool_count(&s->sources);
-  int64_t tmin = idg_event_at(s, 0)->ts, tmax = tmin;
-  for (size_t i = 1; i < ne; i++) {
-    int64_t t = idg_event_at(s, (uint32_t)i)->ts;
-    if (t < tmin) tmin = t;
-    if (t > tmax) tmax = t;
-  }
-  unsigned tb = bits_for((uint64_t)tmax - (uint64_t)tmin), sb = bits_for(ns - 1),
-           ib = bits_for(ne - 1), kb = tb + sb;
-  if (kb + ib > 64) { /* timestamps spread over most of the 64-bit range */
+  unsigned sb = bits_for(ns - 1), ib = bits_for(ne - 1);
+  if (sb + ib >= 64) {
     idg_sort(order, ne, idg_cmp_events_ctx, s);
     return LP_OK;
   }
-  unsigned passes = (kb + IDG_RADIX_BITS - 1) / IDG_RADIX_BITS;
-  unsigned width = passes > 0 ? (kb + passes - 1) / passes : 0;
-  size_t nbuckets = (size_t)1 << width;
+  unsigned tbits = 64 - sb - ib; /* 1..63 */
+  uint64_t reach = (UINT64_C(1) << tbits) - 1;
   uint32_t *srank = NULL, *cnt = NULL;
   uint64_t *a = NULL;
+  tie_scratch t = {NULL, NULL, NULL, 0, 0};
+  size_t nbuckets = (size_t)1 << IDG_RADIX_BITS;
   int rc = lp_mem_alloc_array(m, 2 * ns, sizeof *srank, (void **)&srank);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nbuckets, sizeof *cnt, (void **)&cnt);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, 2 * ne, sizeof *a, (void **)&a);
@@ -279,35 +416,38 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
     for (size_t i = 0; i < ns; i++) byname[i] = (uint32_t)i;
     idg_sort(byname, ns, idg_cmp_sources_ctx, &s->sources);
     for (size_t i = 0; i < ns; i++) srank[byname[i]] = (uint32_t)i;
-    for (size_t i = 0; i < ne; i++) {
-      const idg_event *e = idg_event_at(s, (uint32_t)i);
-      uint64_t key = ((uint64_t)e->ts - (uint64_t)tmin) << sb | srank[e->source];
-      a[i] = (key << ib) | i; /* kb + ib <= 64 */
-    }
-    uint64_t *from = a, *to = a + ne;
-    for (unsigned p = 0; p < passes; p++) {
-      unsigned shift = ib + p * width;
-      uint64_t mask = nbuckets - 1;
-      memset(cnt, 0, nbuckets * sizeof *cnt);
-      for (size_t i = 0; i < ne; i++) cnt[(from[i] >> shift) & mask]++;
-      uint32_t sum = 0;
-      for (size_t d = 0; d < nbuckets; d++) {
-        uint32_t c = cnt[d];
-        cnt[d] = sum;
-        sum += c;
-      }
-      for (size_t i = 0; i < ne; i++) to[cnt[(from[i] >> shift) & mask]++] = from[i];
-      uint64_t *t = from;
-      from = to;
-      to = t;
-    }
-    uint64_t imask = ib == 64 ? UINT64_MAX : (UINT64_C(1) << ib) - 1;
-    for (size_t i = 0; i < ne; i++) order[i] = (uint32_t)(from[i] & imask);
-    for (size_t i = 0, j; i < ne; i = j) {
-      for (j = i + 1; j < ne && (from[j] >> ib) == (from[i] >> ib);) j++;
-      if (j - i > 1) sort_run(order + i, j - i, idg_cmp_events_ctx, s);
-    }
   }
+  /* order[pos..ne) holds the events still to place, all later than those
+   * before pos. */
+  for (size_t pos = 0, band = 0; rc == LP_OK && pos < ne; band++) {
+    if (band == IDG_MAX_BANDS) {
+      idg_sort(order + pos, ne - pos, idg_cmp_events_ctx, s);
+      break;
+    }
+    int64_t tmin = idg_event_at(s, order[pos])->ts;
+    for (size_t i = pos + 1; i < ne; i++) {
+      int64_t ts = idg_event_at(s, order[i])->ts;
+      if (ts < tmin) tmin = ts;
+    }
+    /* The band's keys into a[]; the later events to the end of order[]
+     * (in their order: the write never passes the read). */
+    size_t nl = 0, w = ne;
+    uint64_t dmax = 0;
+    for (size_t r = ne; r-- > pos;) {
+      uint32_t ei = order[r];
+      const idg_event *e = idg_event_at(s, ei);
+      uint64_t d = (uint64_t)e->ts - (uint64_t)tmin;
+      if (d > reach) {
+        order[--w] = ei;
+        continue;
+      }
+      if (d > dmax) dmax = d;
+      a[nl++] = ((d << sb | srank[e->source]) << ib) | ei; /* tbits + sb + ib = 64 */
+    }
+    rc = sort_band(s, m, a, ne, nl, bits_for(dmax) + sb, ib, cnt, order + pos, &t);
+    pos += nl;
+  }
+  tie_scratch_free(&t, m);
   lp_mem_free_array(m, a, 2 * ne, sizeof *a);
   lp_mem_free_array(m, cnt, nbuckets, sizeof *cnt);
   lp_mem_free_array(m, srank, 2 * ns, sizeof *srank);
@@ -347,29 +487,7 @@ int idg_hash_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
       order[pos] = (uint32_t)i;
     }
     /* cnt[d] is now the end of bucket d, and the start of bucket d + 1. */
-    for (size_t d = 0, start = 0; d < nbuckets; start = cnt[d], d++) {
-      size_t n = cnt[d] - start;
-      if (n < 2) continue;
-      if (n > 24) {
-        idg_sort(order + start, n, cmp_node_hash_ctx, s);
-        continue;
-      }
-      uint64_t *k = keys + start;
-      uint32_t *o = order + start;
-      for (size_t i = 1; i < n; i++) {
-        uint64_t kx = k[i];
-        uint32_t ox = o[i];
-        size_t j = i;
-        for (; j > 0 && (k[j - 1] > kx ||
-                         (k[j - 1] == kx && cmp_node_hash_ctx(s, o[j - 1], ox) > 0));
-             j--) {
-          k[j] = k[j - 1];
-          o[j] = o[j - 1];
-        }
-        k[j] = kx;
-        o[j] = ox;
-      }
-    }
+    finish_buckets(keys, order, cnt, nbuckets, cmp_node_hash_ctx, s);
   }
   lp_mem_free_array(m, keys, nn, sizeof *keys);
   lp_mem_free_array(m, cnt, nbuckets + 1, sizeof *cnt);

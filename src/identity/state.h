@@ -32,8 +32,10 @@ bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node);
 /* Sources by name (ctx is the source pool). */
 int idg_cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b);
 /* order[0..events) = the events in canonical order: one check pass when
- * they already are, else an LSD radix sort on (timestamp, source rank)
- * with ties by idg_cmp_events. LP_OK or LP_ENOMEM (order then undefined). */
+ * they already are, else an LSD radix sort on (timestamp, source rank) in
+ * timestamp bands, each run of one (timestamp, source) by a bucket pass on
+ * its first member's hash prefix, what still ties by idg_cmp_events.
+ * LP_OK or LP_ENOMEM (order then undefined). */
 int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order);
 /* order[0..nodes) = the identifiers by hash (idg_cmp_hash): a bucket pass
  * on the top bits of the high half, then each bucket. LP_OK or LP_ENOMEM. */

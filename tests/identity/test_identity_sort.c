@@ -2,8 +2,11 @@
  * The canonical orders that save and the full replay use (radix and bucket
  * passes, state.c) against the plain comparison sort of the same keys, on
  * random graphs: timestamps in a narrow, a negative and the whole 64-bit
- * range, many sources interned out of name order, and host hashes whose
- * high halves collide or are all equal.
+ * range, the profile store's shape (one-identifier facts at INT64_MAX on
+ * identifiers seen before, so long runs of one timestamp and source), a few
+ * timestamps far apart (several bands, and the heap sort after the last),
+ * many sources interned out of name order, and host hashes whose high
+ * halves collide or are all equal.
  * SPDX-License-Identifier: MIT
  */
 #include "core/rng.h"
@@ -31,6 +34,11 @@ static int64_t draw_ts(lp_rng *r, int range) {
   switch (range) {
   case 0: return 1700000000 + (int64_t)lp_rng_below(r, 50); /* many ties */
   case 1: return -(int64_t)lp_rng_below(r, 1000000) - 5;
+  case 3: return 1700000000 + (int64_t)lp_rng_below(r, 5); /* long runs; facts below */
+  case 4: { /* far apart: bands, and random ones past the last band */
+    static const int64_t far[5] = {INT64_MIN, -1, 0, 1700000000, INT64_MAX};
+    return lp_rng_below(r, 20) == 0 ? (int64_t)lp_rng_next(r) : far[lp_rng_below(r, 5)];
+  }
   default: return (int64_t)lp_rng_next(r); /* the whole range: fallback path */
   }
 }
@@ -67,16 +75,16 @@ static void check_orders(const lp_idgraph *g) {
 static void radix_orders_equal_comparison_sorts(void **state) {
   (void)state;
   size_t graphs = 0;
-  for (uint64_t seed = 1; seed <= 90; seed++) {
+  for (uint64_t seed = 1; seed <= 150; seed++) {
     lp_rng r;
     lp_rng_seed(&r, seed);
     lp_idgraph *g = NULL;
     assert_int_equal(idt_make(NULL, true, &g), LP_OK);
     skew_mode = (int)(seed % 3);
     assert_int_equal(lp_idgraph_set_hash(g, skewed_hash, NULL), LP_OK);
-    int range = (int)(seed / 3 % 3);
+    int range = (int)(seed / 3 % 5);
     size_t nsrc = 1 + (size_t)lp_rng_below(&r, seed % 2 ? 300 : 3);
-    size_t nev = 1 + (size_t)lp_rng_below(&r, 1500);
+    size_t nev = 1 + (size_t)lp_rng_below(&r, range >= 3 ? 4000 : 1500);
     for (size_t e = 0; e < nev; e++) {
       char vals[3][32], src[16];
       lp_idgraph_ident ids[3];
@@ -92,8 +100,13 @@ static void radix_orders_equal_comparison_sorts(void **state) {
       /* source names interned in an order unrelated to their bytes */
       snprintf(src, sizeof src, "%c%llu", (char)('z' - lp_rng_below(&r, 26)),
                (unsigned long long)lp_rng_below(&r, nsrc));
-      assert_int_equal(lp_idgraph_observe(g, ids, n, draw_ts(&r, range), src, strlen(src), NULL),
-                       LP_OK);
+      int64_t ts = draw_ts(&r, range);
+      if (range == 3 && lp_rng_below(&r, 10) < 6) { /* a fact: one identifier */
+        n = 1;
+        ts = INT64_MAX;
+        snprintf(src, sizeof src, "%s", lp_rng_below(&r, 4) == 0 ? "tag" : "fact");
+      }
+      assert_int_equal(lp_idgraph_observe(g, ids, n, ts, src, strlen(src), NULL), LP_OK);
     }
     check_orders(g);
     /* and after a load, whose events are canonical already */
@@ -109,7 +122,7 @@ static void radix_orders_equal_comparison_sorts(void **state) {
     lp_idgraph_free(g);
     graphs++;
   }
-  assert_int_equal(graphs, 90);
+  assert_int_equal(graphs, 150);
 }
 
 int main(void) {

@@ -104,6 +104,7 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_IDENTS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(w, p->nn);
   for (size_t i = 0; i < p->nn && rc == LP_OK; i++) {
+    if (i + 8 < p->nn) IDG_PREFETCH(idg_node_at(s, p->node_order[i + 8])); /* by hash: scattered */
     const idg_node *n = idg_node_at(s, p->node_order[i]);
     uint32_t raw = idg_raw(s, p->node_order[i]);
     rc = lp_snapw_u32(w, n->type);
@@ -122,8 +123,13 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
   for (size_t i = 0; i < p->ne && rc == LP_OK; i++) {
     const idg_event *e = idg_event_at(s, p->event_order[i]);
     const uint32_t *m = idg_members(s, e);
-    if (i + 8 < p->ne) { /* the ranks of an event a little ahead: cache misses */
-      const idg_event *ahead = idg_event_at(s, p->event_order[i + 8]);
+    /* Cache misses, in stages: the event 16 ahead, the member words of
+     * the one 8 ahead (its event fetched by now), the ranks of the one 4
+     * ahead (its words fetched by now). */
+    if (i + 16 < p->ne) IDG_PREFETCH(idg_event_at(s, p->event_order[i + 16]));
+    if (i + 8 < p->ne) IDG_PREFETCH(idg_members(s, idg_event_at(s, p->event_order[i + 8])));
+    if (i + 4 < p->ne) {
+      const idg_event *ahead = idg_event_at(s, p->event_order[i + 4]);
       const uint32_t *am = idg_members(s, ahead);
       for (uint32_t k = 0; k < ahead->count; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
     }

@@ -84,7 +84,7 @@ static void radix_orders_equal_comparison_sorts(void **state) {
     assert_int_equal(lp_idgraph_set_hash(g, skewed_hash, NULL), LP_OK);
     int range = (int)(seed / 3 % 5);
     size_t nsrc = 1 + (size_t)lp_rng_below(&r, seed % 2 ? 300 : 3);
-    size_t nev = 1 + (size_t)lp_rng_below(&r, range >= 3 ? 4000 : 1500);
+    size_t nev = 1 + (size_t)lp_rng_below(&r, range >= 3 ? 2500 : 1500);
     for (size_t e = 0; e < nev; e++) {
       char vals[3][32], src[16];
       lp_idgraph_ident ids[3];

@@ -1514,7 +1514,7 @@ const pctl_command pctl_cmd_run = {
     CMD,
     "--events FILE --orders FILE [--facts FILE] [--rules FILE] [--taxonomy FILE] "
     "[--key KEY | --raw] --as-of DATE --out-dir DIR [--state FILE] [--k K] "
-    "[--refit always|auto|never]",
+    "[--refit always|auto|never] [--threads N]",
     "the whole job on your files: profiles, RFM, CLV, clusters, tags, report",
     "Merges the events' identifiers into profiles, keeps every order and tag\n"
     "fact against the identifier it arrived with, scores RFM and lifecycle at\n"

@@ -190,7 +190,8 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
 
 static void linear_load_equals_replay(void **state) {
   (void)state;
-  size_t quarantined = 0, graphs = 0;
+  size_t graphs = 0;
+  uint64_t quarantined = 0;
   static idt_note_log la, lb;
   for (uint64_t seed = 1; seed <= 600; seed++) {
     lp_rng r;
@@ -238,7 +239,8 @@ static void linear_load_equals_replay(void **state) {
     for (int k = 0; k < 3; k++) lp_idgraph_free(all[k]);
     graphs++;
   }
-  print_message("linear load: %zu graphs, %zu quarantined identifiers in all\n", graphs, quarantined);
+  print_message("linear load: %zu graphs, %llu quarantined identifiers in all\n", graphs,
+                (unsigned long long)quarantined);
   assert_true(quarantined > 0);
 }
 

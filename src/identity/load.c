@@ -247,9 +247,7 @@ int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud) {
   if (rc == LP_OK) {
     /* Snapshots written by lp_idgraph_save hold canonical events; any
      * other order (a hand-made file) takes the event-by-event replay. */
-    bool canonical = !h->load_replay;
-    for (size_t i = 1; i < l.t.events.len && canonical; i++)
-      canonical = idg_cmp_events(&l.t, (uint32_t)(i - 1), (uint32_t)i) <= 0;
+    bool canonical = !h->load_replay && idg_events_canonical(&l.t);
     rc = canonical ? idg_replay_sorted(h, &l.t, &next) : idg_replay_all(h, &l.t, NULL, &next);
   }
   idg_state_free(&l.t, &h->mem);

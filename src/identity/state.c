@@ -388,13 +388,24 @@ static int sort_band(const idg_state *s, const lp_mem *m, uint64_t *a, size_t ne
   return LP_OK;
 }
 
+bool idg_events_canonical(const idg_state *s) {
+  size_t ne = s->events.len;
+  for (size_t i = 1; i < ne; i++) {
+    /* Events and member words are read in storage order; the identifier
+     * records that break ties (facts of one time and source) are not. */
+    if (i + 8 < ne) {
+      const idg_event *e = idg_event_at(s, (uint32_t)(i + 8));
+      if (e->count > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
+    }
+    if (idg_cmp_events(s, (uint32_t)(i - 1), (uint32_t)i) > 0) return false;
+  }
+  return true;
+}
+
 int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
   size_t ne = s->events.len;
   for (size_t i = 0; i < ne; i++) order[i] = (uint32_t)i;
-  bool sorted = true;
-  for (size_t i = 1; i < ne && sorted; i++)
-    sorted = idg_cmp_events(s, (uint32_t)(i - 1), (uint32_t)i) <= 0;
-  if (sorted) return LP_OK;
+  if (idg_events_canonical(s)) return LP_OK;
   /* Key: timestamp (from the smallest), then the source's rank by name,
    * then the event's index (so one 64-bit word carries all three); ties of
    * timestamp and source are then ordered by their members (order_ties).

@@ -31,6 +31,8 @@ void idg_index_del(idg_state *s, lp_hash128 hash);
 bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node);
 /* Sources by name (ctx is the source pool). */
 int idg_cmp_sources_ctx(const void *ctx, uint32_t a, uint32_t b);
+/* The stored events are in canonical order (one pass). */
+bool idg_events_canonical(const idg_state *s);
 /* order[0..events) = the events in canonical order: one check pass when
  * they already are, else an LSD radix sort on (timestamp, source rank) in
  * timestamp bands, each run of one (timestamp, source) by a bucket pass on

@@ -464,9 +464,11 @@ int main(int argc, char **argv) {
   stream_init(&s3, s.people, late, kiosks);
   for (uint64_t i = 0; i < events; i++) {
     lp_idgraph_ident ids[8];
-    int64_t ts;
+    int64_t ts = facts_ts;
     const char *src;
-    size_t n = next_event(&s3, ids, &ts, &src);
+    size_t n = 1;
+    if (i < events - facts) n = next_event(&s3, ids, &ts, &src);
+    else next_fact(&s3, &ids[0], &src);
     if (lp_idgraph_observe(shard[i % 2], ids, n, ts, src, strlen(src), NULL) != LP_OK) return 1;
   }
   double m0 = bench_now(), mc0 = cpu_now();

@@ -25,22 +25,28 @@ static int copy_tombstones(const lp_mem *m, const idg_state *from, idg_state *to
   return rc;
 }
 
+/* Tombstones copied and room reserved in @p to for everything @p from
+ * holds, so a rebuild never regrows (and rehashes the index) midway.
+ * Capacity only; index_hi, whose iteration order depends on its capacity,
+ * grows as before. */
+static int reserve_like(const lp_idgraph *h, const idg_state *from, idg_state *to) {
+  const lp_mem *mem = &h->mem;
+  size_t nn = from->nodes.len;
+  int rc = copy_tombstones(mem, from, to);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->nodes, mem, nn);
+  if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&to->raws, mem, nn);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->ntypes);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, from->events.len);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
+  if (rc == LP_OK) rc = lp_hmap_reserve(&to->index, mem, nn);
+  return rc;
+}
+
 int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, idg_state *to) {
   idg_state_init(to);
   size_t ne = from->events.len;
   uint32_t *order = NULL;
-  int rc = copy_tombstones(&h->mem, from, to);
-  /* Room for everything at once: no regrowth (and rehash of the index)
-   * while replaying. Capacity only; index_hi, whose iteration order
-   * depends on its capacity, grows as before. */
-  const lp_mem *mem = &h->mem;
-  size_t nn = from->nodes.len;
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->nodes, mem, nn);
-  if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&to->raws, mem, nn);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->ntypes);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, ne);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
-  if (rc == LP_OK) rc = lp_hmap_reserve(&to->index, mem, nn);
+  int rc = reserve_like(h, from, to);
   if (rc == LP_OK && ne > 0) rc = lp_mem_alloc_array(&h->mem, ne, sizeof *order, (void **)&order);
   if (rc != LP_OK) {
     idg_state_free(to, &h->mem);
@@ -165,13 +171,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   x.ns = lp_strpool_count(&from->sources);
   x.ne = from->events.len;
   size_t ne = x.ne, nn = x.nn;
-  int rc = copy_tombstones(mem, from, to);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->nodes, mem, nn);
-  if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&to->raws, mem, nn);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->ntypes);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, ne);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
-  if (rc == LP_OK) rc = lp_hmap_reserve(&to->index, mem, nn);
+  int rc = reserve_like(h, from, to);
   if (rc == LP_OK) rc = sorted_alloc(mem, &x);
   else memset(&x, 0, sizeof x);
   if (rc == LP_OK) {

@@ -164,6 +164,32 @@ def csv_bench(binary, runs):
     return json.loads(p.stdout.decode().strip().splitlines()[-1])
 
 
+# Where each path option points, as the generated text names it: the
+# document describes the command, not the machine it happened to run on.
+PLACEHOLDERS = {
+    "--profilectl": "BUILD/tools/profilectl/profilectl",
+    "--bench-csv": "BUILD/bench/csv/bench_csv",
+    "--before-profilectl": "BEFORE/tools/profilectl/profilectl",
+    "--before-bench-csv": "BEFORE/bench/csv/bench_csv",
+    "--data": "DATA/online_retail.csv",
+    "--node-modules": "PEERS/node_modules",
+    "--write-doc": "docs/benchmarks.md",
+}
+
+
+def shown_command(args):
+    out, i = ["bench/side_by_side.py"], 0
+    while i < len(args):
+        opt, _, val = args[i].partition("=")
+        if opt in PLACEHOLDERS and (val or i + 1 < len(args)):
+            out += [opt, PLACEHOLDERS[opt]]
+            i += 1 if val else 2
+            continue
+        out.append(args[i])
+        i += 1
+    return " ".join(shlex.quote(x) for x in out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--profilectl", required=True)
@@ -293,9 +319,9 @@ def main():
                  "machine (%s), %d runs each, best shown; load average %.1f at the start "
                  "(other builds running: wall times are inflated and noisy, CPU times are "
                  "the steadier figure)." % (platform.machine(), a.runs, load))
-    lines += ["", "Command:", "", "```",
-              " ".join(shlex.quote(x) for x in ["bench/side_by_side.py"] + sys.argv[1:])
-              .replace(os.getcwd() + "/", ""),
+    lines += ["", "Command (BUILD and BEFORE are release builds of this tree and of the "
+              "'before' commit, DATA the UCI Online Retail CSV, PEERS the npm prefix of the "
+              "DuckDB package):", "", "```", shown_command(sys.argv[1:]),
               "```", "", "UCI Online Retail (541,909 rows, 48 MB), RFM per customer end to end:",
               "", "| run | wall | CPU (user+sys) | peak RSS |", "|---|---|---|---|"]
     lines += ["| %s | %s | %s | %s |" % r for r in rows]

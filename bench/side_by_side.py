@@ -286,7 +286,7 @@ def main():
     km_rows = []
     if a.kmeans:
         data, init = kmeans_files(tmp, 400000, 8, 32)
-        for algo in ("lloyd", "hamerly"):
+        for algo in ("lloyd", "hamerly", "yinyang", "auto"):
             args = [a.profilectl, "kmeans", "--k", "32", "--init", init, "--max-iter", "100",
                     "--tol", "0", "--algorithm", algo, data]
             w, c, r = run_child(args, os.path.join(tmp, "km-%s.csv" % algo))

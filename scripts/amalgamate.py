@@ -65,11 +65,24 @@ class Inliner:
         self.seen.add(path)
         rel = os.path.relpath(path, ROOT)
         out.append(f"/* ---- {rel} ---- */\n")
+        # A system header included under a condition (an SSE2 intrinsics
+        # header, say) stays where it is, under that condition; the others
+        # are hoisted to the top once. A header's include guard is the one
+        # condition that does not count.
+        depth, guard = 0, 1 if path.endswith(".h") else 0
         with open(path) as f:
             for line in f:
                 if own is not None:
                     line = own(line)
+                d = line.lstrip()
+                if re.match(r"#\s*if", d):
+                    depth += 1
+                elif re.match(r"#\s*endif", d):
+                    depth -= 1
                 m = INCLUDE.match(line)
+                if m and m.group(1) == "<" and depth > guard and m.group(2) != "xxhash.h":
+                    out.append(line)
+                    continue
                 if m and m.group(1) == "<":
                     if m.group(2) == "xxhash.h":
                         continue  # inlined once at the top

@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 PEER = r"""
 const { DuckDBInstance } = require('@duckdb/node-api');
@@ -70,16 +69,8 @@ const load = `CREATE OR REPLACE TABLE m AS
 """
 
 
-def run_child(args, stdout_path):
-    """Wall seconds, CPU seconds (user + sys) and peak RSS bytes of one run."""
-    with open(stdout_path, "wb") as out:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(args, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit("failed: %s" % " ".join(args))
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+# One way to time a child process for both side-by-side scripts.
+from side_by_side import run_child  # noqa: E402  (bench/ is sys.path[0])
 
 
 def main():

@@ -667,6 +667,34 @@ LP_API int lp_profiles_next(const lp_profiles *h, uint64_t after, uint64_t *next
 LP_API int lp_profiles_view_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_view *out);
 
 /**
+ * @brief Views of consecutive profiles (since 1.2): the profiles at
+ * positions [@p first, @p first + @p capacity) of the ascending profile-id
+ * order (the order of lp_profiles_next()), each exactly as
+ * lp_profiles_view_of() gives it. For hosts that export every profile:
+ * one call per block instead of a search per profile.
+ * @param h        Store.
+ * @param first    Position of the first profile, 0..lp_profiles_count()
+ *                 (equal to the count: nothing to write).
+ * @param out      Array of @p capacity views, each initialised with
+ *                 #LP_PROFILES_VIEW_INIT (every struct_size is checked);
+ *                 NULL only with @p capacity 0. The segment names in it
+ *                 are owned by the store, valid until its next mutating
+ *                 call.
+ * @param capacity Number of entries of @p out.
+ * @param written  Receives the number of views written: @p capacity, or
+ *                 fewer only at the end of the profiles.
+ * @return #LP_OK; #LP_EINVAL (NULL @p h or @p written, NULL @p out with
+ * @p capacity > 0, an entry to write whose struct_size is too small);
+ * #LP_ERANGE (@p first > lp_profiles_count()); the errors of a
+ * recompute (#LP_ENOMEM, #LP_ERANGE, #LP_EMISUSE). On failure
+ * @p *written is not set; entries of @p out may have been written only
+ * after every argument was checked.
+ * Thread-safety: as lp_profiles_view_of() (may recompute the view).
+ */
+LP_API int lp_profiles_view_block(const lp_profiles *h, uint64_t first, lp_profiles_view *out,
+                                  size_t capacity, size_t *written);
+
+/**
  * @brief Identifiers of a profile (as lp_idgraph_profile_identifiers()).
  * @param h          Store.
  * @param profile_id Profile.

@@ -607,17 +607,13 @@ int lp_profiles_next(const lp_profiles *h, uint64_t after, uint64_t *next) {
   return LP_OK;
 }
 
-int lp_profiles_view_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_view *out) {
-  PRF_GUARD(h, "lp_profiles_view_of");
-  if (out == NULL || out->struct_size < sizeof *out)
-    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "view: out is NULL or struct_size too small");
-  size_t i;
-  int rc = find(h, "view", profile_id, &i);
-  if (rc != LP_OK) return rc;
-  size_t nid;
-  rc = lp_idgraph_profile_identifiers(h->g, profile_id, NULL, 0, &nid);
-  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+/* The view of the profile at index i of the (valid) view. */
+static int view_at(const lp_profiles *h, size_t i, lp_profiles_view *out) {
   const prf_view *v = &h->view;
+  uint64_t profile_id = v->pids[i];
+  size_t nid;
+  int rc = lp_idgraph_profile_identifiers(h->g, profile_id, NULL, 0, &nid);
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
   lp_profiles_view o = LP_PROFILES_VIEW_INIT;
   o.profile_id = profile_id;
   o.identifiers = nid;
@@ -648,6 +644,39 @@ int lp_profiles_view_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_v
   o.clv = v->clv[i];
   o.segment_name = v->segmap != NULL ? lp_rfm_segmap_name(v->segmap, o.segment) : "others";
   *out = o;
+  return LP_OK;
+}
+
+int lp_profiles_view_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_view *out) {
+  PRF_GUARD(h, "lp_profiles_view_of");
+  if (out == NULL || out->struct_size < sizeof *out)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "view: out is NULL or struct_size too small");
+  size_t i;
+  int rc = find(h, "view", profile_id, &i);
+  if (rc != LP_OK) return rc;
+  return view_at(h, i, out);
+}
+
+int lp_profiles_view_block(const lp_profiles *h, uint64_t first, lp_profiles_view *out,
+                           size_t capacity, size_t *written) {
+  PRF_GUARD(h, "lp_profiles_view_block");
+  if (written == NULL || (out == NULL && capacity > 0))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                        "view_block: written is NULL, or out is NULL with capacity > 0");
+  int rc = prf_view_ensure(h);
+  if (rc != LP_OK) return rc;
+  const prf_view *v = &h->view;
+  if (first > v->n)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "view_block: first %llu is past the %zu profiles",
+                        (unsigned long long)first, v->n);
+  size_t n = v->n - (size_t)first;
+  if (n > capacity) n = capacity;
+  for (size_t k = 0; k < n; k++)
+    if (out[k].struct_size < sizeof *out)
+      return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "view_block: out[%zu].struct_size too small", k);
+  for (size_t k = 0; k < n; k++)
+    if ((rc = view_at(h, (size_t)first + k, &out[k])) != LP_OK) return rc;
+  *written = n;
   return LP_OK;
 }
 

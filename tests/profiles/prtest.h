@@ -68,6 +68,31 @@ static inline int pr_make(const lp_allocator *alloc, bool raw, lp_profiles **out
   return LP_OK;
 }
 
+/* Two views are the same, field by field (no padding compared). */
+static inline void pr_assert_same_view(const lp_profiles_view *a, const lp_profiles_view *b) {
+  assert_int_equal(a->struct_size, b->struct_size);
+  assert_int_equal(a->flags, b->flags);
+  assert_int_equal(a->profile_id, b->profile_id);
+  assert_int_equal(a->identifiers, b->identifiers);
+  assert_int_equal(a->tags, b->tags);
+  assert_int_equal(a->first_ts, b->first_ts);
+  assert_int_equal(a->last_ts, b->last_ts);
+  assert_int_equal(a->recency, b->recency);
+  assert_int_equal(a->transactions, b->transactions);
+  assert_int_equal(a->orders, b->orders);
+  assert_int_equal(a->monetary, b->monetary);
+  assert_int_equal(a->r, b->r);
+  assert_int_equal(a->f, b->f);
+  assert_int_equal(a->m, b->m);
+  assert_int_equal(a->segment, b->segment);
+  assert_int_equal(a->stage, b->stage);
+  assert_int_equal(a->cluster, b->cluster);
+  assert_memory_equal(&a->p_alive, &b->p_alive, sizeof a->p_alive);
+  assert_memory_equal(&a->expected_purchases, &b->expected_purchases, sizeof a->expected_purchases);
+  assert_memory_equal(&a->clv, &b->clv, sizeof a->clv);
+  assert_ptr_equal(a->segment_name, b->segment_name);
+}
+
 static inline lp_membuf *pr_save(const lp_profiles *h) {
   lp_membuf *b = NULL;
   assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);

@@ -562,7 +562,7 @@ static void models_in_the_view(void **state) {
 }
 
 /* ---- the busy guard ---- */
-#define NREENTER 13
+#define NREENTER 14
 typedef struct reenter {
   lp_profiles *h;
   int rcs[NREENTER];
@@ -591,6 +591,9 @@ static int reentering_writer(void *ud, const void *buf, size_t len) {
   lp_idgraph_prepared p;
   memset(&p, 0, sizeof p);
   r->rcs[12] = lp_profiles_observe_prepared(r->h, &p, 1, 1, "", 0, NULL);
+  lp_profiles_view vb = LP_PROFILES_VIEW_INIT;
+  size_t nw;
+  r->rcs[13] = lp_profiles_view_block(r->h, 0, &vb, 1, &nw);
   return 0;
 }
 
@@ -600,6 +603,80 @@ static int reentering_reader(void *ud, void *buf, size_t cap, size_t *got) {
   reentering_writer(ud, NULL, 0);
   *got = 0;
   return 0;
+}
+
+/* lp_profiles_view_block(): the views of consecutive positions, each as
+ * lp_profiles_view_of() gives it; end of the profiles and errors. */
+static void view_block_and_errors(void **state) {
+  (void)state;
+  lp_profiles *h = filled();
+  uint64_t count, ids[4], p = 0;
+  assert_int_equal(lp_profiles_count(h, &count), LP_OK);
+  assert_int_equal(count, 4);
+  for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(lp_profiles_next(h, p, &p), LP_OK);
+    ids[i] = p;
+  }
+  lp_profiles_view out[6];
+  for (size_t i = 0; i < 6; i++) out[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+  size_t w = 99;
+  assert_int_equal(lp_profiles_view_block(h, 1, out, 6, &w), LP_OK);
+  assert_int_equal(w, 3); /* positions 1, 2, 3: the end */
+  for (size_t i = 0; i < 3; i++) {
+    lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+    assert_int_equal(lp_profiles_view_of(h, ids[i + 1], &v), LP_OK);
+    assert_int_equal(out[i].profile_id, ids[i + 1]);
+    pr_assert_same_view(&out[i], &v);
+  }
+  /* ann's view (the figures of view_cursor_and_errors) at her position */
+  uint64_t pa = pid_of(h, T_EMAIL, "ann@x.org");
+  size_t at = 0;
+  while (ids[at] != pa) at++;
+  assert_int_equal(lp_profiles_view_block(h, at, out, 1, &w), LP_OK);
+  assert_int_equal(w, 1);
+  assert_int_equal(out[0].profile_id, pa);
+  assert_int_equal(out[0].identifiers, 2);
+  assert_int_equal(out[0].transactions, 3);
+  assert_int_equal(out[0].monetary, 3 * 1000 + 17 * (0 + 4 + 8));
+  assert_int_equal(out[0].last_ts, T0 + 8 * DAY);
+  assert_int_equal(out[0].tags, NTAGS - 1);
+  /* at the end: nothing written; capacity 0 with NULL asks nothing */
+  w = 99;
+  assert_int_equal(lp_profiles_view_block(h, 4, out, 6, &w), LP_OK);
+  assert_int_equal(w, 0);
+  w = 99;
+  assert_int_equal(lp_profiles_view_block(h, 0, NULL, 0, &w), LP_OK);
+  assert_int_equal(w, 0);
+  /* errors: *written and out untouched */
+  w = 99;
+  lp_profiles_view keep = out[0];
+  assert_int_equal(lp_profiles_view_block(h, 5, out, 6, &w), LP_ERANGE);
+  assert_non_null(strstr(lp_profiles_errmsg(h), "first"));
+  assert_int_equal(lp_profiles_view_block(h, UINT64_MAX, out, 6, &w), LP_ERANGE);
+  assert_int_equal(lp_profiles_view_block(h, 0, out, 6, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_view_block(h, 0, NULL, 1, &w), LP_EINVAL);
+  assert_int_equal(lp_profiles_view_block(NULL, 0, out, 6, &w), LP_EINVAL);
+  out[2].struct_size = 8; /* an entry to write */
+  assert_int_equal(lp_profiles_view_block(h, 0, out, 6, &w), LP_EINVAL);
+  assert_non_null(strstr(lp_profiles_errmsg(h), "struct_size"));
+  pr_assert_same_view(&out[0], &keep);
+  assert_int_equal(w, 99);
+  /* an entry past the end is not looked at */
+  assert_int_equal(lp_profiles_view_block(h, 2, out + 2, 1, &w), LP_EINVAL);
+  assert_int_equal(lp_profiles_view_block(h, 0, out, 2, &w), LP_OK);
+  assert_int_equal(w, 2);
+  /* the errors of a recompute: an order after as_of */
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0), LP_OK);
+  w = 99;
+  assert_int_equal(lp_profiles_view_block(h, 0, out, 2, &w), LP_ERANGE);
+  assert_int_equal(w, 99);
+  lp_profiles_free(h);
+  /* an empty store: position 0 is the end */
+  assert_int_equal(lp_profiles_create(NULL, &h), LP_OK);
+  assert_int_equal(lp_profiles_view_block(h, 0, out, 6, &w), LP_OK);
+  assert_int_equal(w, 0);
+  assert_int_equal(lp_profiles_view_block(h, 1, out, 6, &w), LP_ERANGE);
+  lp_profiles_free(h);
 }
 
 static void callbacks_cannot_reenter(void **state) {
@@ -733,6 +810,12 @@ static int op_refresh_additions(lp_profiles *h) {
   /* sweep_flow built the view, then added orders and a new identifier */
   return lp_profiles_refresh(h);
 }
+static int op_view_block(lp_profiles *h) {
+  /* the view is stale after fill(): the block call recomputes it */
+  lp_profiles_view out[3] = {LP_PROFILES_VIEW_INIT, LP_PROFILES_VIEW_INIT, LP_PROFILES_VIEW_INIT};
+  size_t w;
+  return lp_profiles_view_block(h, 1, out, 3, &w);
+}
 static int op_tags_view(lp_profiles *h) {
   const lp_tags *t;
   return lp_profiles_tags_view(h, &t);
@@ -815,7 +898,8 @@ static void allocation_failures(void **state) {
              {"refresh with rules", op_rules_refresh}, {"tags_view", op_tags_view},
              {"refresh reusing the fold", op_refresh_reusing},
              {"add_order on a built view", op_order_on_view},
-             {"refresh after additions", op_refresh_additions}};
+             {"refresh after additions", op_refresh_additions},
+             {"view_block", op_view_block}};
   size_t total = 0;
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     sweep s = {ops[i].op};
@@ -1693,6 +1777,7 @@ int main(void) {
       cmocka_unit_test(rule_and_retired_tags_refuse_values),
       cmocka_unit_test(graph_edits_and_erasure_errors),
       cmocka_unit_test(view_cursor_and_errors),
+      cmocka_unit_test(view_block_and_errors),
       cmocka_unit_test(models_in_the_view),
       cmocka_unit_test(callbacks_cannot_reenter),
       cmocka_unit_test(allocation_failures),

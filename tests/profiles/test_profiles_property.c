@@ -280,6 +280,39 @@ static void define_rules(model *m, lp_profiles *h, uint64_t *s) {
 }
 
 /* Every profile's view against the rebuild from the model's facts. */
+/* lp_profiles_view_block() at every capacity 1..7 walks the profiles in
+ * the order of lp_profiles_next() and gives what lp_profiles_view_of()
+ * gives. */
+static void check_blocks(lp_profiles *h) {
+  uint64_t count;
+  assert_int_equal(lp_profiles_count(h, &count), LP_OK);
+  for (size_t cap = 1; cap <= 7; cap++) {
+    lp_profiles_view out[7];
+    uint64_t pos = 0, prev = 0;
+    for (;;) {
+      for (size_t k = 0; k < cap; k++) out[k] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+      size_t w = 99;
+      assert_int_equal(lp_profiles_view_block(h, pos, out, cap, &w), LP_OK);
+      assert_true(w <= cap);
+      if (w < cap) assert_int_equal(pos + w, count);
+      for (size_t k = 0; k < w; k++) {
+        uint64_t next;
+        assert_int_equal(lp_profiles_next(h, prev, &next), LP_OK);
+        assert_int_equal(out[k].profile_id, next);
+        lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+        assert_int_equal(lp_profiles_view_of(h, next, &v), LP_OK);
+        pr_assert_same_view(&out[k], &v);
+        prev = next;
+      }
+      pos += w;
+      if (w < cap) break;
+    }
+    uint64_t next;
+    assert_int_equal(lp_profiles_next(h, prev, &next), LP_ENOTFOUND);
+    assert_int_equal(pos, count);
+  }
+}
+
 static void check_views(model *m, lp_profiles *h) {
   uint64_t pids[NI];
   size_t n = read_partition(m, h, pids, NI);
@@ -594,6 +627,7 @@ static void property(void **state) {
       if (k % 100 == 99) set_random_rule(&m, h, &s, (uint32_t)(k / 100) % NRULES);
       step(&m, h, &s);
       check_views(&m, h);
+      check_blocks(h);
       uint64_t c;
       assert_int_equal(lp_profiles_count(h, &c), LP_OK);
       if (c > max_profiles) max_profiles = (size_t)c;

@@ -587,6 +587,66 @@ LP_API int lp_idgraph_profile_identifiers(const lp_idgraph *h, uint64_t profile_
                                           lp_idgraph_ident_info *out, size_t capacity,
                                           size_t *needed);
 
+/** @brief One stored identifier and its profile (output of lp_idgraph_identifiers(); written whole). */
+typedef struct lp_idgraph_ident_row {
+  uint64_t profile_id;         /**< Its profile. */
+  lp_idgraph_ident_info ident; /**< Type, quarantine flag, hash, and value/len, as lp_idgraph_profile_identifiers() gives them. */
+} lp_idgraph_ident_row;
+
+/**
+ * @brief Every stored identifier with its profile, in one pass and in
+ * pages: rows [@p first, @p first + @p capacity) of the list.
+ *
+ * The list is in storage order: the graph's internal order of identifiers
+ * (the order they were first stored in; lp_idgraph_load(), merge and
+ * erasure may renumber it). It is deterministic: the same calls on the
+ * same graph give the same list. It is not sorted by profile or hash; a
+ * host that wants an order sorts the rows. Rows of one profile are not
+ * contiguous. Costs one sequential pass over the identifiers plus one
+ * union-find lookup each, allocates nothing and calls no host callback;
+ * paging through the list with a fixed buffer costs the same as one call.
+ * @param h        Graph (const: only the message slot is written).
+ * @param first    Index of the first row wanted (0 for the start).
+ * @param out      Array of @p capacity rows; may be NULL when @p capacity
+ *                 is 0. Every row written is written whole; the value
+ *                 pointers are owned by the graph and valid until its
+ *                 next mutating call.
+ * @param capacity Capacity of @p out.
+ * @param written  Receives the number of rows written: @p capacity, or
+ *                 fewer only at the end of the list; 0 when @p first equals
+ *                 the number of stored identifiers. Not written on failure.
+ * @return #LP_OK; #LP_EINVAL (@p h or @p written NULL, or @p out NULL with
+ * @p capacity > 0); #LP_ERANGE (@p first > the number of stored
+ * identifiers); #LP_EMISUSE (from a callback of the graph). Thread-safety:
+ * like every call, one handle must not be used by two threads at once.
+ */
+LP_API int lp_idgraph_identifiers(const lp_idgraph *h, uint64_t first,
+                                  lp_idgraph_ident_row *out, size_t capacity,
+                                  size_t *written);
+
+/**
+ * @brief Profile ids of @p n stored identifiers given by their hashes (the
+ * batch form of lp_idgraph_profile_of_hash()).
+ *
+ * The index is prefetched several hashes ahead, so one batch is much
+ * faster than @p n single lookups when the graph is larger than the cache.
+ * Allocates nothing and calls no host callback.
+ * @param h      Graph (const: only the message slot is written).
+ * @param hashes @p n hashes of #LP_IDGRAPH_HASH_SIZE bytes each, hash i at
+ *               @p hashes + 16 * i (the layout of lp_idgraph_ident_info::hash;
+ *               borrowed). May be NULL when @p n is 0.
+ * @param n      Number of hashes.
+ * @param out    Array of @p n entries: out[i] = the profile id of hash i,
+ *               or 0 when no stored identifier has it (a profile id is
+ *               never 0). May be NULL when @p n is 0. Not written on
+ *               failure.
+ * @return #LP_OK; #LP_EINVAL (@p h NULL, or @p hashes or @p out NULL with
+ * @p n > 0); #LP_EMISUSE (from a callback of the graph). Thread-safety:
+ * like every call, one handle must not be used by two threads at once.
+ */
+LP_API int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes,
+                                         size_t n, uint64_t *out);
+
 /**
  * @brief All profile ids in ascending order.
  * @param h        Graph.

@@ -186,4 +186,29 @@ static inline void idt_note(void *ud, uint32_t kind, uint64_t old_id, uint64_t n
   }
 }
 
+/* Error-message checks: idt_stale() leaves a different failure first (an
+ * unknown option key 77), so that idt_says() sees a stale message if the
+ * call under test left none; idt_says() checks the status and that the
+ * message names `text`. */
+static inline void idt_stale(lp_idgraph *g) {
+  assert_int_equal(lp_idgraph_set_int(g, 77, 0), LP_EINVAL);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "77"));
+}
+static inline void idt_says(const lp_idgraph *g, int got, int want, const char *text) {
+  if (got != want) fail_msg("expected %d, got %d (%s)", want, got, lp_idgraph_errmsg(g));
+  const char *m = lp_idgraph_errmsg(g);
+  if (strstr(m, "key 77") != NULL) fail_msg("stale message for \"%s\": %s", text, m);
+  if (strstr(m, text) == NULL) fail_msg("message \"%s\" does not say \"%s\"", m, text);
+}
+
+/* Value k of a small universe for random streams: type k % 4, text from k. */
+static inline lp_idgraph_ident idt_stream_ident(size_t k, char *buf, size_t cap) {
+  uint32_t type = (uint32_t)(k % 4);
+  if (type == T_USER) snprintf(buf, cap, "user-%zu", k);
+  else if (type == T_EMAIL) snprintf(buf, cap, "m%zu@example.org", k);
+  else if (type == T_PHONE) snprintf(buf, cap, "+4479%08zu", k);
+  else snprintf(buf, cap, "dev-%zu", k);
+  return idt_id(type, buf);
+}
+
 #endif /* LP_IDTEST_H */

@@ -617,19 +617,6 @@ static void every_callback_refuses_reentry(void **state) {
 
 /* ---- every public function's failure leaves its own message ---- */
 
-/* A different failure first, so that a stale message would show. */
-static void stale(lp_idgraph *g) {
-  assert_int_equal(lp_idgraph_set_int(g, 77, 0), LP_EINVAL);
-  assert_non_null(strstr(lp_idgraph_errmsg(g), "77"));
-}
-
-static void says(lp_idgraph *g, int got, int want, const char *text) {
-  if (got != want) fail_msg("expected %d, got %d (%s)", want, got, lp_idgraph_errmsg(g));
-  const char *m = lp_idgraph_errmsg(g);
-  if (strstr(m, "key 77") != NULL) fail_msg("stale message for \"%s\": %s", text, m);
-  if (strstr(m, text) == NULL) fail_msg("message \"%s\" does not say \"%s\"", m, text);
-}
-
 static void every_function_leaves_its_message(void **state) {
   (void)state;
   lp_idgraph *g = NULL, *other = NULL;
@@ -644,42 +631,42 @@ static void every_function_leaves_its_message(void **state) {
   lp_idgraph_ident nobody = idt_id(T_USER, "nobody"), bad = {99, "x", 1};
   char out[4];
   /* before identifiers exist */
-  stale(g); says(g, lp_idgraph_set_key(g, NULL, 0), LP_EINVAL, "key");
-  stale(g); says(g, lp_idgraph_get_int(g, 5, &v), LP_EINVAL, "unknown identity option key 5");
-  stale(g); says(g, lp_idgraph_int_bounds(g, 6, &lo, &hi), LP_EINVAL, "key 6");
-  stale(g); says(g, lp_idgraph_add_type(g, &d, &t), LP_EINVAL, "name");
-  stale(g); says(g, lp_idgraph_find_type(g, "fax", &t), LP_ENOTFOUND, "fax");
-  stale(g); says(g, lp_idgraph_block_value(g, 99, "x", 1), LP_EINVAL, "type 99");
-  stale(g); says(g, lp_idgraph_normalize(g, T_EMAIL, "x", 1, out, 4, &n), LP_EINVAL, "@");
-  stale(g); says(g, lp_idgraph_normalize(g, T_USER, "abcdef", 6, out, 4, &n), LP_EBUFSIZE, "6");
-  stale(g); says(g, lp_idgraph_observe(g, &bad, 1, 0, "", 0, NULL), LP_EINVAL, "type 99");
-  stale(g); says(g, lp_idgraph_merge(g, other), LP_ECONFLICT, "types");
-  stale(g); says(g, lp_idgraph_merge(g, g), LP_EINVAL, "itself");
+  idt_stale(g); idt_says(g, lp_idgraph_set_key(g, NULL, 0), LP_EINVAL, "key");
+  idt_stale(g); idt_says(g, lp_idgraph_get_int(g, 5, &v), LP_EINVAL, "unknown identity option key 5");
+  idt_stale(g); idt_says(g, lp_idgraph_int_bounds(g, 6, &lo, &hi), LP_EINVAL, "key 6");
+  idt_stale(g); idt_says(g, lp_idgraph_add_type(g, &d, &t), LP_EINVAL, "name");
+  idt_stale(g); idt_says(g, lp_idgraph_find_type(g, "fax", &t), LP_ENOTFOUND, "fax");
+  idt_stale(g); idt_says(g, lp_idgraph_block_value(g, 99, "x", 1), LP_EINVAL, "type 99");
+  idt_stale(g); idt_says(g, lp_idgraph_normalize(g, T_EMAIL, "x", 1, out, 4, &n), LP_EINVAL, "@");
+  idt_stale(g); idt_says(g, lp_idgraph_normalize(g, T_USER, "abcdef", 6, out, 4, &n), LP_EBUFSIZE, "6");
+  idt_stale(g); idt_says(g, lp_idgraph_observe(g, &bad, 1, 0, "", 0, NULL), LP_EINVAL, "type 99");
+  idt_stale(g); idt_says(g, lp_idgraph_merge(g, other), LP_ECONFLICT, "types");
+  idt_stale(g); idt_says(g, lp_idgraph_merge(g, g), LP_EINVAL, "itself");
   merging_events(g);
-  stale(g); says(g, lp_idgraph_set_hash(g, NULL, NULL), LP_EMISUSE, "before identifiers");
-  stale(g); says(g, lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_EMISUSE, "before identifiers");
-  stale(g); says(g, lp_idgraph_profile_of(g, T_USER, "nobody", 6, &pid), LP_ENOTFOUND, "user_id");
-  stale(g); says(g, lp_idgraph_profile_identifiers(g, 12345, NULL, 0, &n), LP_ENOTFOUND, "12345");
+  idt_stale(g); idt_says(g, lp_idgraph_set_hash(g, NULL, NULL), LP_EMISUSE, "before identifiers");
+  idt_stale(g); idt_says(g, lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_EMISUSE, "before identifiers");
+  idt_stale(g); idt_says(g, lp_idgraph_profile_of(g, T_USER, "nobody", 6, &pid), LP_ENOTFOUND, "user_id");
+  idt_stale(g); idt_says(g, lp_idgraph_profile_identifiers(g, 12345, NULL, 0, &n), LP_ENOTFOUND, "12345");
   uint64_t ids[1];
-  stale(g); says(g, lp_idgraph_profiles(g, ids, 0, &n), LP_EBUFSIZE, "profiles");
+  idt_stale(g); idt_says(g, lp_idgraph_profiles(g, ids, 0, &n), LP_EBUFSIZE, "profiles");
   st.struct_size = 4;
-  stale(g); says(g, lp_idgraph_get_stats(g, &st), LP_EINVAL, "struct_size");
+  idt_stale(g); idt_says(g, lp_idgraph_get_stats(g, &st), LP_EINVAL, "struct_size");
   lp_idgraph_ident a = idt_id(T_EMAIL, "a@x.com");
-  stale(g); says(g, lp_idgraph_explain(g, &a, &nobody, NULL, 0, &n), LP_ENOTFOUND, "user_id");
-  stale(g); says(g, lp_idgraph_unlink(g, &a, &nobody), LP_ENOTFOUND, "user_id");
-  stale(g); says(g, lp_idgraph_remove_identifier(g, &nobody), LP_ENOTFOUND, "user_id");
-  stale(g); says(g, lp_idgraph_remove_source(g, "crm", 3), LP_ENOTFOUND, "source");
-  stale(g); says(g, lp_idgraph_forget_profile(g, 12345), LP_ENOTFOUND, "12345");
+  idt_stale(g); idt_says(g, lp_idgraph_explain(g, &a, &nobody, NULL, 0, &n), LP_ENOTFOUND, "user_id");
+  idt_stale(g); idt_says(g, lp_idgraph_unlink(g, &a, &nobody), LP_ENOTFOUND, "user_id");
+  idt_stale(g); idt_says(g, lp_idgraph_remove_identifier(g, &nobody), LP_ENOTFOUND, "user_id");
+  idt_stale(g); idt_says(g, lp_idgraph_remove_source(g, "crm", 3), LP_ENOTFOUND, "source");
+  idt_stale(g); idt_says(g, lp_idgraph_forget_profile(g, 12345), LP_ENOTFOUND, "12345");
   lp_idgraph_ident bad_mail = idt_id(T_EMAIL, "no-at-sign");
-  stale(g); says(g, lp_idgraph_forget_identifier(g, &bad_mail), LP_EINVAL, "@");
-  stale(g); says(g, lp_idgraph_lift_tombstone(g, &nobody), LP_ENOTFOUND, "tombstone");
-  stale(g); says(g, lp_idgraph_save(g, NULL, NULL), LP_EINVAL, "writer");
-  stale(g); says(g, lp_idgraph_load(g, NULL, NULL), LP_EINVAL, "reader");
+  idt_stale(g); idt_says(g, lp_idgraph_forget_identifier(g, &bad_mail), LP_EINVAL, "@");
+  idt_stale(g); idt_says(g, lp_idgraph_lift_tombstone(g, &nobody), LP_ENOTFOUND, "tombstone");
+  idt_stale(g); idt_says(g, lp_idgraph_save(g, NULL, NULL), LP_EINVAL, "writer");
+  idt_stale(g); idt_says(g, lp_idgraph_load(g, NULL, NULL), LP_EINVAL, "reader");
   lp_memreader mr;
   assert_int_equal(lp_memreader_init(&mr, "garbage!", 8), LP_OK);
-  stale(g); says(g, lp_idgraph_load(g, lp_memreader_read, &mr), LP_ECORRUPT, "");
+  idt_stale(g); idt_says(g, lp_idgraph_load(g, lp_memreader_read, &mr), LP_ECORRUPT, "");
   assert_true(strlen(lp_idgraph_errmsg(g)) > 5);
-  stale(g); says(g, lp_idgraph_add_type(g, &d, &t), LP_EINVAL, "name");
+  idt_stale(g); idt_says(g, lp_idgraph_add_type(g, &d, &t), LP_EINVAL, "name");
   assert_string_equal(lp_idgraph_errmsg(NULL), "invalid handle: NULL");
   lp_idgraph_free(g);
   lp_idgraph_free(other);

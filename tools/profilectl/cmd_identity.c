@@ -195,6 +195,26 @@ static int cmp_rows(const out_row *x, const out_row *y) {
 
 static int cmp_rows_q(const void *a, const void *b) { return cmp_rows(a, b); }
 
+static uint64_t le64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+/* Profile id, then type id, then the hash as two 64-bit words (high, low):
+ * the order lp_idgraph_profiles() and lp_idgraph_profile_identifiers()
+ * give. */
+static int cmp_profile_order_q(const void *a, const void *b) {
+  const out_row *x = a, *y = b;
+  if (x->pid != y->pid) return x->pid < y->pid ? -1 : 1;
+  if (x->type != y->type) return x->type < y->type ? -1 : 1;
+  uint64_t xh = le64(x->hash + 8), yh = le64(y->hash + 8);
+  if (xh != yh) return xh < yh ? -1 : 1;
+  uint64_t xl = le64(x->hash), yl = le64(y->hash);
+  if (xl != yl) return xl < yl ? -1 : 1;
+  return 0;
+}
+
 /* Sort key digit `level` of a row: the rank, then the value's bytes
  * (zero past the end of a raw value: cmp_rows settles such ties). */
 static unsigned digit(const out_row *r, unsigned level, bool raw) {
@@ -297,6 +317,10 @@ static void sort_and_write(out_row *rows, size_t n, const pctl_rules *r, size_t 
   size_t with_raw = 0;
   for (size_t i = 0; i < n; i++) with_raw += rows[i].raw != NULL;
   if (with_raw != 0 && with_raw != n) { /* raw values for some rows only */
+    /* cmp_rows is no total order on such a mix, so the result depends on
+     * the order qsort starts from: the per-profile order (profile, type,
+     * hash) the rows were listed in before, so the bytes stay the same. */
+    qsort(rows, n, sizeof *rows, cmp_profile_order_q);
     qsort(rows, n, sizeof *rows, cmp_rows_q);
     put_rows(w, r, rows, n);
     return;
@@ -332,58 +356,44 @@ static void hex(const uint8_t *h, char *out) {
   out[2 * LP_IDGRAPH_HASH_SIZE] = 0;
 }
 
-/* Every identifier of every profile, in profile order. */
+/* Every stored identifier with its profile, in the graph's storage order
+ * (one pass, paged through a fixed buffer; the output sorts them). */
 static int collect(lp_idgraph *g, const pctl_rules *r, const lp_idgraph_stats *stats,
                    out_row **out, size_t *count) {
-  lp_idgraph_stats st = *stats;
   uint16_t rank[LP_IDGRAPH_MAX_TYPES];
   for (size_t t = 0; t < r->ntypes; t++) {
     rank[t] = 0;
     for (size_t u = 0; u < r->ntypes; u++)
       if (strcmp(r->types[u].name, r->types[t].name) < 0) rank[t]++;
   }
-  size_t np = 0, n = 0;
-  uint64_t *pids = malloc((size_t)st.profiles * sizeof *pids + 1);
-  out_row *rows = malloc((size_t)st.identifiers * sizeof *rows + 1);
-  size_t cap = 64; /* grown when a profile has more */
-  lp_idgraph_ident_info *info = malloc(cap * sizeof *info);
-  if (pids == NULL || rows == NULL || info == NULL ||
-      lp_idgraph_profiles(g, pids, (size_t)st.profiles, &np) != LP_OK) {
-    free(info);
-    free(pids);
+  enum { PAGE = 1024 };
+  size_t n = 0, total = (size_t)stats->identifiers;
+  out_row *rows = malloc(total * sizeof *rows + 1);
+  lp_idgraph_ident_row *page = malloc(PAGE * sizeof *page);
+  int rc = rows != NULL && page != NULL ? LP_OK : LP_ENOMEM;
+  for (size_t got = PAGE; rc == LP_OK && got == PAGE;) {
+    rc = lp_idgraph_identifiers(g, n, page, PAGE, &got);
+    if (rc == LP_OK && got > total - n) rc = LP_ELIMIT; /* more than the counters said */
+    for (size_t i = 0; rc == LP_OK && i < got; i++, n++) {
+      const lp_idgraph_ident_info *info = &page[i].ident;
+      rows[n].type = (uint16_t)info->type;
+      rows[n].rank = rank[info->type];
+      memcpy(rows[n].hash, info->hash, sizeof rows[n].hash);
+      rows[n].raw = info->value;
+      rows[n].raw_len = (uint32_t)info->len;
+      rows[n].pid = page[i].profile_id;
+    }
+  }
+  free(page);
+  if (rc != LP_OK) {
     free(rows);
-    return fail_graph(g, "listing profiles");
+    if (rc == LP_ENOMEM || rc == LP_ELIMIT) {
+      pctl_error("listing identifiers: %s",
+                 rc == LP_ENOMEM ? strerror(ENOMEM) : "more identifiers than the graph counted");
+      return PCTL_EXIT_FAILURE;
+    }
+    return fail_graph(g, "listing identifiers");
   }
-  for (size_t p = 0; p < np; p++) {
-    size_t k = 0;
-    int rc = lp_idgraph_profile_identifiers(g, pids[p], info, cap, &k);
-    if (rc == LP_EBUFSIZE) {
-      lp_idgraph_ident_info *more = realloc(info, k * sizeof *info);
-      if (more == NULL) {
-        rc = LP_ENOMEM;
-      } else {
-        info = more;
-        cap = k;
-        rc = lp_idgraph_profile_identifiers(g, pids[p], info, cap, &k);
-      }
-    }
-    if (rc != LP_OK) {
-      free(info);
-      free(pids);
-      free(rows);
-      return fail_graph(g, "listing identifiers");
-    }
-    for (size_t i = 0; i < k && n < st.identifiers; i++, n++) {
-      rows[n].type = (uint16_t)info[i].type;
-      rows[n].rank = rank[info[i].type];
-      memcpy(rows[n].hash, info[i].hash, sizeof rows[n].hash);
-      rows[n].raw = info[i].value;
-      rows[n].raw_len = (uint32_t)info[i].len;
-      rows[n].pid = pids[p];
-    }
-  }
-  free(info);
-  free(pids);
   *out = rows;
   *count = n;
   return PCTL_EXIT_OK;

@@ -475,6 +475,8 @@ static void try_everything(lp_idgraph *g) {
       lp_idgraph_profile_of_hash(g, hbuf, &pid),
       lp_idgraph_profile_identifiers(g, 1, NULL, 0, &n),
       lp_idgraph_profiles(g, NULL, 0, &n),
+      lp_idgraph_identifiers(g, 0, NULL, 0, &n),
+      lp_idgraph_profiles_of_hashes(g, hbuf, 1, &pid),
       lp_idgraph_get_stats(g, &st),
       lp_idgraph_explain(g, &id, &id, NULL, 0, &n),
       lp_idgraph_unlink(g, &id, &id),

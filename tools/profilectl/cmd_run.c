@@ -18,7 +18,15 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#if defined(_POSIX_THREADS) && _POSIX_THREADS > 0
+#include <pthread.h>
+#define PCTL_RUN_THREADS 1
+#else
+#define PCTL_RUN_THREADS 0
+#endif
 
+#include "bgwrite.h"
 #include "cli.h"
 #include "cmd_tags.h"
 #include "commands.h"
@@ -38,6 +46,9 @@
 #define DEFAULT_KEY "profilectl identity"
 #define MAX_ID_COLUMNS LP_IDGRAPH_MAX_EVENT_IDS
 #define DAY 86400
+/* state.lps: buffers of the background writer */
+#define SAVE_BUF_SIZE ((size_t)4 << 20)
+#define SAVE_BUFS 4
 
 static const char *const clv_names[] = {"bgnbd", "pnbd", "mbgnbd", "none", NULL};
 static const uint32_t clv_models[] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_PNBD, LP_CLV_MODEL_MBGNBD};
@@ -81,7 +92,7 @@ typedef struct job {
   /* --refit: facts of the saved store, and whether its models are kept */
   uint64_t stored_rows;
   bool keep_models, clv_kept, kmeans_kept;
-  double wall0, cpu0, sys0; /* --timings: the previous lap */
+  double wall0, cpu0, sys0, main0; /* --timings: the previous lap */
 } job;
 
 static double now(clockid_t which) {
@@ -91,10 +102,12 @@ static double now(clockid_t which) {
 }
 
 /* --timings: wall and CPU time since the previous lap, on stderr (the
- * outputs never depend on the clock). */
+ * outputs never depend on the clock): the process's CPU time (every
+ * thread), its system part, and this thread's CPU time. */
 static void lap(job *j, const char *what) {
   if (!j->c->timings) return;
   double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID), s = 0.0, peak = 0.0;
+  double m = now(CLOCK_THREAD_CPUTIME_ID);
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0) {
     s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
@@ -102,9 +115,10 @@ static void lap(job *j, const char *what) {
   }
   if (what != NULL)
     fprintf(stderr,
-            PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu (%.2f s system), "
-            "peak %.0f MiB so far\n",
-            what, w - j->wall0, c - j->cpu0, s - j->sys0, peak);
+            PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu (%.2f s system, "
+            "%.2f s main thread), peak %.0f MiB so far\n",
+            what, w - j->wall0, c - j->cpu0, s - j->sys0, m - j->main0, peak);
+  j->main0 = m;
   j->wall0 = w;
   j->cpu0 = c;
   j->sys0 = s;
@@ -723,61 +737,51 @@ static int fit_models(job *j) {
 
 /* ---- outputs ---- */
 
-/* profiles.csv and identifiers.csv are written through one large buffer
- * each, in blocks of OBUF_SIZE bytes, with the fields formatted in place:
- * at a million profiles per-field stdio and snprintf would cost more than
- * the data. The bytes are those of the csvout writer (RFC 4180: a field is
- * quoted when it holds a comma, a double quote, CR or LF; records end with
- * LF); the first failed write is kept and reported when the file closes. */
+/* profiles.csv and identifiers.csv are formatted in place into the
+ * buffers of a background writer (bgwrite.h), OBUF_SIZE bytes each, and
+ * written on the writer's thread: at a million profiles per-field stdio
+ * and snprintf would cost more than the data, and the write() calls
+ * would sit on this thread. The bytes are those of the csvout writer
+ * (RFC 4180: a field is quoted when it holds a comma, a double quote, CR
+ * or LF; records end with LF); the first failed write is kept and
+ * reported when the file closes. */
 #define OBUF_SIZE ((size_t)1 << 20)
+#define OBUF_COUNT 8
 
 typedef struct obuf {
-  FILE *f;
+  pctl_bgw *w; /* NULL: a fixed buffer that never fills (a field's text) */
   const char *path;
-  int err;
   size_t used;
   char *buf;
 } obuf;
 
+/* 0 or the errno of the open (the caller says "cannot open"). */
 static int ob_open(obuf *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
-  o->buf = malloc(OBUF_SIZE);
-  if (o->buf == NULL) {
-    pctl_error("output: %s", strerror(ENOMEM));
-    return PCTL_EXIT_FAILURE;
-  }
-  o->f = fopen(path, "wb");
-  if (o->f == NULL) {
-    pctl_error("cannot open '%s' for writing: %s", path, strerror(errno));
-    free(o->buf);
-    o->buf = NULL;
-    return PCTL_EXIT_FAILURE;
-  }
-  return PCTL_EXIT_OK;
+  int e = pctl_bgw_open(&o->w, path, OBUF_SIZE, OBUF_COUNT);
+  if (e != 0) return e;
+  size_t cap;
+  o->buf = pctl_bgw_buffer(o->w, &cap);
+  return 0;
 }
 
 static void ob_flush(obuf *o) {
-  if (o->used > 0 && o->err == 0) {
-    errno = 0;
-    if (fwrite(o->buf, 1, o->used, o->f) != o->used) o->err = errno != 0 ? errno : EIO;
-  }
+  if (o->used == 0 || o->w == NULL) return;
+  size_t cap;
+  pctl_bgw_commit(o->w, o->used);
+  o->buf = pctl_bgw_buffer(o->w, &cap);
   o->used = 0;
 }
 
+/* 0 or the errno of the first failed write (the caller says "cannot write"). */
 static int ob_close(obuf *o) {
-  if (o->f == NULL) return PCTL_EXIT_FAILURE;
-  ob_flush(o);
-  errno = 0;
-  if (fclose(o->f) != 0 && o->err == 0) o->err = errno != 0 ? errno : EIO;
-  o->f = NULL;
-  free(o->buf);
+  if (o->w == NULL) return EBADF;
+  pctl_bgw_commit(o->w, o->used);
+  int e = pctl_bgw_close(o->w);
+  o->w = NULL;
   o->buf = NULL;
-  if (o->err != 0) {
-    pctl_error("cannot write '%s': %s", o->path, strerror(o->err));
-    return PCTL_EXIT_FAILURE;
-  }
-  return PCTL_EXIT_OK;
+  return e;
 }
 
 /* Room for n more bytes, n far below OBUF_SIZE. */
@@ -1001,8 +1005,6 @@ static int sort_id_keys(id_key *k, size_t n) {
 typedef struct out_state {
   id_row *rows;
   size_t nrows, cap;
-  lp_idgraph_ident_info *info;
-  size_t info_cap;
   lp_profiles_tag *tags;
   size_t tags_cap;
   uint32_t rank[LP_IDGRAPH_MAX_TYPES];
@@ -1061,37 +1063,19 @@ static void profiles_header(obuf *w, const job *j) {
 }
 
 static int one_profile(job *j, out_state *o, obuf *w, pctl_report *rep, const lp_rfm *rfm,
-                       uint64_t id) {
-  lp_profiles_view v = LP_PROFILES_VIEW_INIT;
-  size_t ni = 0, nt = 0;
-  if (lp_profiles_view_of(j->h, id, &v) != LP_OK) return store_error(j, "view");
-  /* one call each while the buffers are large enough; a second after growing */
-  const lp_idgraph *g = lp_profiles_idgraph(j->h);
-  int rc = v.identifiers > o->info_cap &&
-                   grow((void **)&o->info, &o->info_cap, (size_t)v.identifiers, sizeof *o->info) != 0
-               ? LP_ENOMEM
-               : lp_idgraph_profile_identifiers(g, id, o->info, o->info_cap, &ni);
-  if (rc != LP_OK && rc != LP_ENOMEM) {
-    pctl_error("identifiers: %s", lp_idgraph_errmsg(g));
-    return PCTL_EXIT_FAILURE;
-  }
-  if (rc == LP_OK && v.tags > 0) rc = lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
+                       const lp_profiles_view *pv) {
+  const lp_profiles_view v = *pv;
+  const uint64_t id = v.profile_id;
+  size_t nt = 0;
+  /* one call while the buffer is large enough; a second after growing */
+  int rc = v.tags > 0 ? lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt) : LP_OK;
   if (rc == LP_EBUFSIZE)
     rc = grow((void **)&o->tags, &o->tags_cap, nt, sizeof *o->tags) != 0
              ? LP_ENOMEM
              : lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
-  if (rc == LP_OK && grow((void **)&o->rows, &o->cap, o->nrows + ni, sizeof *o->rows) != 0) rc = LP_ENOMEM;
   if (rc == LP_ENOMEM) pctl_error("output: %s", strerror(ENOMEM));
   else if (rc != LP_OK) store_error(j, "tags");
   if (rc != LP_OK) return PCTL_EXIT_FAILURE;
-  for (size_t i = 0; i < ni; i++) {
-    id_row *r = &o->rows[o->nrows++];
-    r->pid = id;
-    r->raw = o->info[i].value;
-    r->raw_len = (uint32_t)o->info[i].len;
-    r->rank = o->info[i].type < LP_IDGRAPH_MAX_TYPES ? o->rank[o->info[i].type] : 0;
-    memcpy(r->hash, o->info[i].hash, sizeof r->hash);
-  }
   bool orders = (v.flags & LP_PROFILES_VIEW_HAS_ORDERS) != 0;
   ob_u64(w, id);
   ob_char(w, ',');
@@ -1146,7 +1130,63 @@ static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
   snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static int write_identifiers(out_state *o, const char *path) {
+/* Every stored identifier with its profile, in one pass over the graph
+ * (lp_idgraph_identifiers(), a page at a time), as the rows of
+ * identifiers.csv; their value pointers are the graph's, valid while the
+ * store is not changed. */
+static int collect_identifiers(job *j, out_state *o, uint64_t count) {
+  const lp_idgraph *g = lp_profiles_idgraph(j->h);
+  enum { PAGE = 4096 };
+  lp_idgraph_ident_row *page = malloc(PAGE * sizeof *page);
+  if (page == NULL || grow((void **)&o->rows, &o->cap, (size_t)count + 1, sizeof *o->rows) != 0) {
+    free(page);
+    pctl_error("output: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  o->nrows = 0;
+  for (;;) {
+    size_t got = 0;
+    if (lp_idgraph_identifiers(g, o->nrows, page, PAGE, &got) != LP_OK) {
+      free(page);
+      pctl_error("identifiers: %s", lp_idgraph_errmsg(g));
+      return PCTL_EXIT_FAILURE;
+    }
+    if (got > o->cap - o->nrows &&
+        grow((void **)&o->rows, &o->cap, o->nrows + got, sizeof *o->rows) != 0) {
+      free(page);
+      pctl_error("output: %s", strerror(ENOMEM));
+      return PCTL_EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < got; i++) {
+      const lp_idgraph_ident_info *in = &page[i].ident;
+      id_row *r = &o->rows[o->nrows++];
+      r->pid = page[i].profile_id;
+      r->raw = in->value;
+      r->raw_len = (uint32_t)in->len;
+      r->rank = in->type < LP_IDGRAPH_MAX_TYPES ? o->rank[in->type] : 0;
+      memcpy(r->hash, in->hash, sizeof r->hash);
+    }
+    if (got < PAGE) break;
+  }
+  free(page);
+  return PCTL_EXIT_OK;
+}
+
+/* identifiers.csv sorted and written on a thread of its own while this
+ * one writes profiles.csv: it reads only the rows (and the graph's value
+ * bytes, which nothing changes meanwhile) and prints nothing; its message
+ * is printed by the main thread after the join, as if written in order. */
+typedef struct id_task {
+  out_state *o;
+  const char *path;
+  int st;
+  char msg[4400];
+} id_task;
+
+static void write_identifiers(id_task *task) {
+  out_state *o = task->o;
+  const char *path = task->path;
+  task->st = PCTL_EXIT_FAILURE;
   id_key *keys = malloc((o->nrows ? o->nrows : 1) * sizeof *keys);
   for (size_t i = 0; keys != NULL && i < o->nrows; i++) {
     keys[i].key = id_key_of(&o->rows[i]);
@@ -1154,13 +1194,15 @@ static int write_identifiers(out_state *o, const char *path) {
   }
   if (keys == NULL || sort_id_keys(keys, o->nrows) != 0) {
     free(keys);
-    pctl_error("output: %s", strerror(ENOMEM));
-    return PCTL_EXIT_FAILURE;
+    snprintf(task->msg, sizeof task->msg, "output: %s", strerror(ENOMEM));
+    return;
   }
   obuf w;
-  if (ob_open(&w, path) != PCTL_EXIT_OK) {
+  int e = ob_open(&w, path);
+  if (e != 0) {
     free(keys);
-    return PCTL_EXIT_FAILURE;
+    snprintf(task->msg, sizeof task->msg, "cannot open '%s' for writing: %s", path, strerror(e));
+    return;
   }
   static const char head[] = "type,value,profile_id\n";
   ob_bytes(&w, head, sizeof head - 1);
@@ -1168,7 +1210,7 @@ static int write_identifiers(out_state *o, const char *path) {
   char names[LP_IDGRAPH_MAX_TYPES][2 * LP_IDGRAPH_MAX_TYPE_NAME_LEN + 4];
   size_t name_len[LP_IDGRAPH_MAX_TYPES];
   for (uint32_t t = 0; t < LP_IDGRAPH_MAX_TYPES; t++) {
-    obuf nb = {NULL, NULL, 0, 0, names[o->rank[t]]};
+    obuf nb = {NULL, NULL, 0, names[o->rank[t]]};
     ob_str(&nb, o->type_name[t]);
     name_len[o->rank[t]] = nb.used;
   }
@@ -1196,8 +1238,21 @@ static int write_identifiers(out_state *o, const char *path) {
     ob_char(&w, '\n');
   }
   free(keys);
-  return ob_close(&w);
+  e = ob_close(&w);
+  if (e != 0) {
+    snprintf(task->msg, sizeof task->msg, "cannot write '%s': %s", path, strerror(e));
+    return;
+  }
+  task->st = PCTL_EXIT_OK;
 }
+
+#if PCTL_RUN_THREADS
+static void *id_task_main(void *arg) {
+  write_identifiers(arg);
+  return NULL;
+}
+#endif
+
 
 /* Saved through a temporary file and renamed, so a failed save never
  * leaves half a store where the last good one was (the daily job reads
@@ -1205,17 +1260,18 @@ static int write_identifiers(out_state *o, const char *path) {
 int pctl_run_save_state(const lp_profiles *h, const char *path) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "wb");
-  if (f == NULL) {
-    pctl_error("cannot write '%s': %s", tmp, strerror(errno));
+  /* the store's bytes are written on the writer's thread while the save
+   * serialises the next ones */
+  pctl_bgw *w = NULL;
+  int err = pctl_bgw_open(&w, tmp, SAVE_BUF_SIZE, SAVE_BUFS);
+  if (err != 0) {
+    pctl_error("cannot write '%s': %s", tmp, strerror(err));
     return PCTL_EXIT_FAILURE;
   }
-  int rc = lp_profiles_save(h, pctl_file_write, f);
-  int err = errno;
-  if (fclose(f) != 0 && rc == LP_OK) {
-    rc = LP_EIO;
-    err = errno;
-  }
+  int rc = lp_profiles_save(h, pctl_bgw_write, w);
+  err = pctl_bgw_close(w);
+  if (err != 0 && rc == LP_OK) rc = LP_EIO;
+  if (rc == LP_EIO && err == 0) err = EIO;
   if (rc == LP_OK && rename(tmp, path) != 0) {
     rc = LP_EIO;
     err = errno;
@@ -1276,38 +1332,74 @@ static int write_outputs(job *j) {
   const lp_rfm *rfm = NULL;
   if (st == PCTL_EXIT_OK && lp_profiles_rfm_view(j->h, &rfm) != LP_OK) st = store_error(j, "rfm view");
   type_ranks(j->h, &o);
-  /* the identifier rows at their final size (the graph's count) */
-  if (grow((void **)&o.info, &o.info_cap, 64, sizeof *o.info) != 0 ||
-      grow((void **)&o.tags, &o.tags_cap, 64, sizeof *o.tags) != 0 ||
-      grow((void **)&o.rows, &o.cap, (size_t)rep.identity.identifiers + 1, sizeof *o.rows) != 0) {
+  if (grow((void **)&o.tags, &o.tags_cap, 64, sizeof *o.tags) != 0) {
     pctl_error("output: %s", strerror(ENOMEM));
     st = PCTL_EXIT_FAILURE;
   }
+  if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
+  lap(j, "identifier rows");
+  /* identifiers.csv on its own thread while this one writes profiles.csv */
+  char id_path[4200];
+  path_in(id_path, sizeof id_path, c->out_dir, "identifiers.csv");
+  id_task idt;
+  memset(&idt, 0, sizeof idt);
+  idt.o = &o;
+  idt.path = id_path;
+  bool id_started = false, id_done = false;
+#if PCTL_RUN_THREADS
+  pthread_t id_thread;
+  if (st == PCTL_EXIT_OK) id_started = pthread_create(&id_thread, NULL, id_task_main, &idt) == 0;
+#endif
   obuf w;
   path_in(path, sizeof path, c->out_dir, "profiles.csv");
-  if (st == PCTL_EXIT_OK) st = ob_open(&w, path);
+  if (st == PCTL_EXIT_OK) {
+    int e = ob_open(&w, path);
+    if (e != 0) {
+      pctl_error("cannot open '%s' for writing: %s", path, strerror(e));
+      st = PCTL_EXIT_FAILURE;
+    }
+  }
   if (st == PCTL_EXIT_OK) {
     profiles_header(&w, j);
     /* the profiles in ascending id order, as lp_profiles_next() gives
-     * them, in one call instead of one search each */
-    size_t np = 0;
-    uint64_t *pids = NULL;
-    const lp_idgraph *g = lp_profiles_idgraph(j->h);
-    if (lp_idgraph_profiles(g, NULL, 0, &np) != LP_OK ||
-        (pids = malloc((np ? np : 1) * sizeof *pids)) == NULL ||
-        lp_idgraph_profiles(g, pids, np, &np) != LP_OK) {
-      pctl_error("profiles: %s", pids == NULL ? strerror(ENOMEM) : lp_idgraph_errmsg(g));
+     * them, a block of views per call instead of one search each */
+    enum { VIEW_BLOCK = 1024 };
+    lp_profiles_view *views = malloc(VIEW_BLOCK * sizeof *views);
+    if (views == NULL) {
+      pctl_error("output: %s", strerror(ENOMEM));
       st = PCTL_EXIT_FAILURE;
     }
-    for (size_t i = 0; st == PCTL_EXIT_OK && i < np; i++)
-      st = one_profile(j, &o, &w, &rep, rfm, pids[i]);
-    free(pids);
-    int cst = ob_close(&w);
-    if (st == PCTL_EXIT_OK) st = cst;
+    for (size_t i = 0; views != NULL && i < VIEW_BLOCK; i++) views[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+    for (uint64_t first = 0; st == PCTL_EXIT_OK;) {
+      size_t got = 0;
+      if (lp_profiles_view_block(j->h, first, views, VIEW_BLOCK, &got) != LP_OK) {
+        st = store_error(j, "view");
+        break;
+      }
+      for (size_t i = 0; st == PCTL_EXIT_OK && i < got; i++)
+        st = one_profile(j, &o, &w, &rep, rfm, &views[i]);
+      first += got;
+      if (got < VIEW_BLOCK) break;
+    }
+    free(views);
+    int e = ob_close(&w);
+    if (e != 0 && st == PCTL_EXIT_OK) {
+      pctl_error("cannot write '%s': %s", path, strerror(e));
+      st = PCTL_EXIT_FAILURE;
+    }
   }
   lap(j, "profiles.csv");
-  path_in(path, sizeof path, c->out_dir, "identifiers.csv");
-  if (st == PCTL_EXIT_OK) st = write_identifiers(&o, path);
+#if PCTL_RUN_THREADS
+  if (id_started) {
+    pthread_join(id_thread, NULL);
+    id_done = true;
+  }
+#endif
+  if (st == PCTL_EXIT_OK && !id_done) write_identifiers(&idt);
+  if (st == PCTL_EXIT_OK && idt.st != PCTL_EXIT_OK) {
+    pctl_error("%s", idt.msg);
+    st = PCTL_EXIT_FAILURE;
+  }
   free(o.rows); /* before the save, which needs memory of its own */
   o.rows = NULL;
   lap(j, "identifiers.csv");
@@ -1345,7 +1437,6 @@ static int write_outputs(job *j) {
     }
   }
   free(o.rows);
-  free(o.info);
   free(o.tags);
   pctl_report_free(&rep);
   return st;

@@ -10,10 +10,13 @@
  * before the partial one), and the save after.
  *
  *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--min-events=N] [--observe-only]
+ *                  [--prepared]
  *                  [--snapshot-only] [--load-store=FILE] [--facts=N] [--facts-ts=T] [identifiers]
  *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
  *   --quick: 20000 identifiers; --observe-only skips the snapshot round
- *   trip, for profiling the observe path; --min-events=N observes until at
+ *   trip, for profiling the observe path; --prepared prepares chunks of
+ *   events first and times lp_idgraph_observe_prepared alone (line
+ *   identity_apply); --min-events=N observes until at
  *   least N events too: 6000000 is the 1M-people profile store's graph;
  *   --snapshot-only stops after the snapshot round trip; --load-store=FILE
  *   instead loads, saves and loads again an identity snapshot written by
@@ -308,16 +311,58 @@ static int load_store(const char *path) {
   return !same;
 }
 
+/* --prepared: the stream in chunks of PREP_CHUNK events, each chunk
+ * generated and prepared (lp_idgraph_prepare) first, then applied with
+ * lp_idgraph_observe_prepared, so the apply stage is timed alone (CPU time
+ * of each stage accumulated per chunk). */
+#define PREP_CHUNK 4096
+typedef struct prep_chunk {
+  lp_idgraph_prepared ids[PREP_CHUNK][8];
+  size_t n[PREP_CHUNK];
+  int64_t ts[PREP_CHUNK];
+  const char *src[PREP_CHUNK];
+} prep_chunk;
+
+static int observe_prepared_chunks(lp_idgraph *g, stream *s, uint64_t count, prep_chunk *c,
+                                   uint64_t *idents, double *prep_cpu, double *apply_cpu) {
+  for (uint64_t done = 0; done < count;) {
+    size_t k = count - done < PREP_CHUNK ? (size_t)(count - done) : PREP_CHUNK;
+    double c0 = cpu_now();
+    for (size_t i = 0; i < k; i++) {
+      lp_idgraph_ident ids[8];
+      size_t need;
+      c->n[i] = next_event(s, ids, &c->ts[i], &c->src[i]);
+      *idents += c->n[i];
+      if (lp_idgraph_prepare(g, ids, c->n[i], c->ids[i], NULL, 0, &need) != LP_OK) {
+        fprintf(stderr, "prepare: %s\n", lp_idgraph_errmsg(g));
+        return 1;
+      }
+    }
+    double c1 = cpu_now();
+    for (size_t i = 0; i < k; i++)
+      if (lp_idgraph_observe_prepared(g, c->ids[i], c->n[i], c->ts[i], c->src[i],
+                                      strlen(c->src[i]), NULL) != LP_OK) {
+        fprintf(stderr, "observe_prepared: %s\n", lp_idgraph_errmsg(g));
+        return 1;
+      }
+    *prep_cpu += c1 - c0;
+    *apply_cpu += cpu_now() - c1;
+    done += k;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
   uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
-  int observe_only = 0, snapshot_only = 0;
+  int observe_only = 0, snapshot_only = 0, prepared = 0;
   uint64_t min_events = 0, facts = 0;
   int64_t facts_ts = INT64_MAX;
   for (int i = 1; i < argc; i++) {
     if (strncmp(argv[i], "--facts=", 8) == 0) facts = strtoull(argv[i] + 8, NULL, 10);
     if (strncmp(argv[i], "--facts-ts=", 11) == 0) facts_ts = strtoll(argv[i] + 11, NULL, 10);
     if (strcmp(argv[i], "--observe-only") == 0) observe_only = 1;
+    if (strcmp(argv[i], "--prepared") == 0) prepared = 1;
     if (strcmp(argv[i], "--snapshot-only") == 0) snapshot_only = 1;
     if (strncmp(argv[i], "--load-store=", 13) == 0) return load_store(argv[i] + 13);
     if (strncmp(argv[i], "--min-events=", 13) == 0) min_events = strtoull(argv[i] + 13, NULL, 10);
@@ -326,7 +371,7 @@ int main(int argc, char **argv) {
     else if (argv[i][0] != '-') target = strtoull(argv[i], NULL, 10);
   }
   if (late > 100 || kiosks > 98) {
-    fprintf(stderr, "usage: bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--observe-only] "
+    fprintf(stderr, "usage: bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--observe-only] [--prepared] "
                     "[--facts=N] [--facts-ts=T] [identifiers]\n");
     return 2;
   }
@@ -345,11 +390,18 @@ int main(int argc, char **argv) {
   memset(&st, 0, sizeof st);
   st.struct_size = sizeof st;
   uint64_t events = 0, idents = 0, batch = 32768;
+  double prep_cpu = 0, apply_cpu = 0;
+  prep_chunk *chunk = prepared ? malloc(sizeof *chunk) : NULL;
+  if (prepared && chunk == NULL) return 1;
   double t0 = bench_now(), c0 = cpu_now(), stats_time = 0, stats_cpu = 0;
   while (st.identifiers < target || events < min_events) {
     /* Stats cost O(identifiers): poll at growing intervals and leave
      * their time out of the figures. */
-    for (uint64_t k = 0; k < batch; k++) {
+    if (prepared) {
+      if (observe_prepared_chunks(g, &s, batch, chunk, &idents, &prep_cpu, &apply_cpu) != 0) return 1;
+      events += batch;
+    }
+    for (uint64_t k = 0; k < batch && !prepared; k++) {
       lp_idgraph_ident ids[8];
       int64_t ts;
       const char *src;
@@ -421,6 +473,13 @@ int main(int argc, char **argv) {
          (double)c.live / (double)st.identifiers, c.live, c.peak,
          (double)parts.index / (double)st.identifiers, (double)parts.records / (double)st.identifiers,
          (double)parts.events / (double)st.identifiers, bench_peak_rss());
+  if (prepared) {
+    printf("{\"bench\":\"identity_apply\",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
+           ",\"generate_and_prepare_cpu_seconds\":%.3f,\"apply_cpu_seconds\":%.3f"
+           ",\"apply_events_per_cpu_s\":%.0f}\n",
+           st.identifiers, events, prep_cpu, apply_cpu, (double)events / apply_cpu);
+    free(chunk);
+  }
   if (observe_only) {
     lp_idgraph_free(g);
     return sink == 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double bench_now(void) {
   struct timespec ts;
@@ -29,6 +30,96 @@ static inline int bench_quick(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2] == 'q') return 1;
   return 0;
+}
+
+/* ---- Memory of one phase of a benchmark ----
+ * A benchmark process often holds several data sets (inputs, the structure
+ * under test, a loaded copy), so its peak RSS alone does not say what one
+ * structure costs. bench_mem measures a phase instead: the RSS when it
+ * began, and the peak RSS during it (on Linux the kernel's peak counter is
+ * reset at the start of each phase through /proc/self/clear_refs; the
+ * process peak over all phases is kept in the struct). Memory an earlier
+ * phase freed and this one reuses is not growth: only what the process had
+ * to take from the system counts (the heap is left as it is, so timed runs
+ * see it as before). Call it outside timed regions (it opens /proc files).
+ * Everything is in bytes; -1 where the figure cannot be had (no /proc). */
+
+/* Resident set size now, in bytes (/proc/self/statm), or -1. */
+static inline long long bench_rss(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long long size = 0, res = -1;
+  if (f == NULL) return -1;
+  if (fscanf(f, "%lld %lld", &size, &res) != 2) res = -1;
+  fclose(f);
+  long page = sysconf(_SC_PAGESIZE);
+  return res < 0 || page <= 0 ? -1 : res * (long long)page;
+}
+
+/* Resets the kernel's peak RSS of this process to its current RSS (Linux
+ * 4.0 and later; getrusage's ru_maxrss follows it). 1 when done. */
+static inline int bench_reset_peak_rss(void) {
+  FILE *f = fopen("/proc/self/clear_refs", "w");
+  if (f == NULL) return 0;
+  int ok = fputs("5", f) >= 0;
+  int closed = fclose(f) == 0;
+  return ok && closed;
+}
+
+typedef struct bench_mem {
+  long long peak;  /* peak RSS of the process before the current phase */
+  long long start; /* RSS at the start of the current phase */
+  int reset;       /* the kernel's peak counter was reset at its start */
+} bench_mem;
+
+/* Starts a phase (the first call starts the first one; zero the struct
+ * before it). */
+static inline void bench_mem_phase(bench_mem *m) {
+  long long p = bench_peak_rss();
+  if (p > m->peak) m->peak = p;
+  m->reset = bench_reset_peak_rss();
+  m->start = bench_rss();
+}
+
+/* Peak RSS of the process over every phase so far. */
+static inline long long bench_mem_process_peak(const bench_mem *m) {
+  long long p = bench_peak_rss();
+  return p > m->peak ? p : m->peak;
+}
+
+/* How far the RSS rose above the phase's start at its highest: the memory
+ * the phase needed, transient buffers included. Without the reset the
+ * figure is known only when the phase set a new process peak. */
+static inline long long bench_mem_phase_peak(const bench_mem *m) {
+  long long p = bench_peak_rss();
+  if (p < 0 || m->start < 0) return -1;
+  if (!m->reset && p <= m->peak) return -1;
+  return p > m->start ? p - m->start : 0;
+}
+
+/* RSS now over the phase's start: what the phase left resident (the
+ * structure it built; can be negative when the phase freed memory). */
+static inline long long bench_mem_held(const bench_mem *m) {
+  long long r = bench_rss();
+  return r < 0 || m->start < 0 ? -1 : r - m->start;
+}
+
+/* Appends ,"NAME":BYTES to the current JSON line (null when unknown). */
+static inline void bench_json_bytes(const char *name, long long bytes) {
+  if (bytes < 0) printf(",\"%s\":null", name);
+  else printf(",\"%s\":%lld", name, bytes);
+}
+
+/* Appends ,"rss_bytes_per_UNIT":BYTES/UNITS (null when unknown). */
+static inline void bench_json_per_unit(const char *unit, long long bytes, double units) {
+  if (bytes < 0 || !(units > 0)) printf(",\"rss_bytes_per_%s\":null", unit);
+  else printf(",\"rss_bytes_per_%s\":%.2f", unit, (double)bytes / units);
+}
+
+/* Appends the process peak and the phase's peak growth:
+ * ,"peak_rss_bytes":P,"phase_rss_bytes":G */
+static inline void bench_json_mem(const bench_mem *m) {
+  bench_json_bytes("peak_rss_bytes", bench_mem_process_peak(m));
+  bench_json_bytes("phase_rss_bytes", bench_mem_phase_peak(m));
 }
 
 #endif /* LP_BENCH_UTIL_H */

@@ -5,6 +5,10 @@
  * intersection counts with the bytes they read and the GB/s reached,
  * many-way OR, and validated load speed. When built with CRoaring
  * (LP_BENCH_ROARING) every figure is measured on the same data with it too.
+ * Memory: every line carries the process peak RSS and the RSS the measured
+ * phase added (bench_mem); bitmap_build the RSS the 100 bitmaps hold per
+ * set bit and per profile, the other lines the phase's growth per set bit
+ * and per profile of the data set (what the operation needs beside it).
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
@@ -84,6 +88,15 @@ static double touched(const lp_bitmap *const *v, size_t n) {
   return bytes;
 }
 
+/* ,"peak_rss_bytes":..,"phase_rss_bytes":.. and the phase per set bit and
+ * per profile of the data set. */
+static void mem_fields(long long peak, long long phase, uint64_t bits, uint32_t n) {
+  bench_json_bytes("peak_rss_bytes", peak);
+  bench_json_bytes("phase_rss_bytes", phase);
+  bench_json_per_unit("set_bit", phase, (double)bits);
+  bench_json_per_unit("profile", phase, (double)n);
+}
+
 typedef struct query {
   size_t terms;
   int idx[10];
@@ -99,10 +112,16 @@ int main(int argc, char **argv) {
   lp_rng_seed(&r, 4242);
   uint32_t *vals = malloc((size_t)n * sizeof *vals);
   if (!vals) return 1;
+  /* resident before the build phase, so that phase measures the bitmaps */
+  memset(vals, 0, (size_t)n * sizeof *vals);
+  bench_mem mem = {0, 0, 0};
+  bench_mem_phase(&mem);
+  long long ph;
   static lp_bitmap bm[NBM];
   double dens[NBM];
 #if defined(LP_BENCH_ROARING)
   static roaring_bitmap_t *rb[NBM];
+  lp_rng r_roaring = r; /* the same values again for CRoaring's own phase */
 #endif
   uint64_t total_card = 0;
   size_t total_bytes = 0, total_ser = 0, total_portable = 0;
@@ -117,7 +136,12 @@ int main(int argc, char **argv) {
     total_bytes += lp_bitmap_size_in_bytes(&bm[i]) + sizeof(lp_bitmap);
     total_ser += lp_bitmap_serialized_size(&bm[i]);
     total_portable += lp_bitmap_portable_size(&bm[i]);
+  }
+  const long long build_held = bench_mem_held(&mem), build_phase = bench_mem_phase_peak(&mem);
 #if defined(LP_BENCH_ROARING)
+  bench_mem_phase(&mem);
+  for (int i = 0; i < NBM; i++) {
+    size_t k = gen_values(&r_roaring, n, dens[i], i % 4 == 3, vals);
     rb[i] = roaring_bitmap_create();
     roaring_bitmap_add_many(rb[i], k, vals);
     roaring_bitmap_run_optimize(rb[i]);
@@ -126,8 +150,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, "cardinality differs from CRoaring on bitmap %d\n", i);
       return 1;
     }
-#endif
   }
+  const long long croaring_held = bench_mem_held(&mem);
+#endif
   free(vals);
   printf("{\"bench\":\"bitmap_build\",\"profiles\":%u,\"bitmaps\":%d,\"set_bits\":%llu,"
          "\"memory_bytes\":%zu,\"bytes_per_set_bit\":%.4f,\"serialized_bytes\":%zu,"
@@ -140,8 +165,16 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NBM; i++) rbytes += roaring_bitmap_portable_size_in_bytes(rb[i]);
     printf(",\"croaring_portable_bytes\":%zu,\"croaring_bytes_per_set_bit\":%.4f", rbytes,
            (double)rbytes / (double)total_card);
+    bench_json_bytes("croaring_held_rss_bytes", croaring_held);
+    bench_json_per_unit("set_bit_croaring", croaring_held, (double)total_card);
   }
 #endif
+  /* held: what the bitmaps keep resident; phase: the build's peak growth */
+  bench_json_bytes("held_rss_bytes", build_held);
+  bench_json_per_unit("set_bit", build_held, (double)total_card);
+  bench_json_per_unit("profile", build_held, (double)n);
+  bench_json_bytes("peak_rss_bytes", bench_mem_process_peak(&mem));
+  bench_json_bytes("phase_rss_bytes", build_phase);
   printf("}\n");
 
   /* pairwise AND / OR / ANDNOT / XOR over 60 fixed pairs */
@@ -153,6 +186,7 @@ int main(int argc, char **argv) {
   static const char *opname[4] = {"and", "or", "andnot", "xor"};
   for (int op = 0; op < 4; op++) {
     double best = 1e9;
+    bench_mem_phase(&mem);
     for (int rep = 0; rep < reps; rep++) {
       double t0 = cpu_now();
       for (int i = 0; i < 60; i++) {
@@ -169,6 +203,7 @@ int main(int argc, char **argv) {
       double t = cpu_now() - t0;
       if (t < best) best = t;
     }
+    ph = bench_mem_phase_peak(&mem);
     printf("{\"bench\":\"bitmap_%s\",\"pairs\":60,\"us_per_op\":%.2f", opname[op], best / 60 * 1e6);
 #if defined(LP_BENCH_ROARING)
     double rbest = 1e9;
@@ -187,18 +222,21 @@ int main(int argc, char **argv) {
     }
     printf(",\"croaring_us_per_op\":%.2f,\"ratio_to_croaring\":%.3f", rbest / 60 * 1e6, best / rbest);
 #endif
+    mem_fields(bench_mem_process_peak(&mem), ph, total_card, n);
     printf("}\n");
   }
 
   /* and_cardinality of pairs */
   {
     double best = 1e9;
+    bench_mem_phase(&mem);
     for (int rep = 0; rep < reps; rep++) {
       double t0 = cpu_now();
       for (int i = 0; i < 60; i++) sink += lp_bitmap_and_cardinality(&bm[pa[i]], &bm[pb[i]]);
       double t = cpu_now() - t0;
       if (t < best) best = t;
     }
+    ph = bench_mem_phase_peak(&mem);
     printf("{\"bench\":\"bitmap_and_cardinality\",\"pairs\":60,\"us_per_op\":%.2f", best / 60 * 1e6);
 #if defined(LP_BENCH_ROARING)
     double rbest = 1e9;
@@ -210,6 +248,7 @@ int main(int argc, char **argv) {
     }
     printf(",\"croaring_us_per_op\":%.2f,\"ratio_to_croaring\":%.3f", rbest / 60 * 1e6, best / rbest);
 #endif
+    mem_fields(bench_mem_process_peak(&mem), ph, total_card, n);
     printf("}\n");
   }
 
@@ -233,6 +272,7 @@ int main(int argc, char **argv) {
         bytes += touched(v, (size_t)terms);
       }
       double best = 1e9, worst_q = 0;
+      bench_mem_phase(&mem);
       for (int rep = 0; rep < reps; rep++) {
         double t0 = cpu_now();
         for (int i = 0; i < NQ; i++) {
@@ -246,6 +286,7 @@ int main(int argc, char **argv) {
         double t = cpu_now() - t0;
         if (t < best) best = t;
       }
+      ph = bench_mem_phase_peak(&mem);
       /* on the densest set every container is a bitset read whole, so the
        * container bytes are the bytes read; on random sets the array
        * filters read less, and only the container bytes are shown */
@@ -269,6 +310,7 @@ int main(int argc, char **argv) {
       }
       printf(",\"croaring_ms_per_query\":%.4f,\"ratio_to_croaring\":%.3f", rbest / NQ * 1e3, best / rbest);
 #endif
+      mem_fields(bench_mem_process_peak(&mem), ph, total_card, n);
       printf("}\n");
     }
   }
@@ -278,6 +320,7 @@ int main(int argc, char **argv) {
     const lp_bitmap *v[10];
     for (int t = 0; t < 10; t++) v[t] = &bm[t * 10 + 5];
     double best = 1e9;
+    bench_mem_phase(&mem);
     for (int rep = 0; rep < reps; rep++) {
       lp_bitmap o;
       lp_bitmap_init(&o);
@@ -288,6 +331,7 @@ int main(int argc, char **argv) {
       lp_bitmap_release(&o, &m);
       if (t < best) best = t;
     }
+    ph = bench_mem_phase_peak(&mem);
     printf("{\"bench\":\"bitmap_or_many\",\"inputs\":10,\"ms\":%.3f", best * 1e3);
 #if defined(LP_BENCH_ROARING)
     const roaring_bitmap_t *rv[10];
@@ -302,12 +346,14 @@ int main(int argc, char **argv) {
     }
     printf(",\"croaring_ms\":%.3f,\"ratio_to_croaring\":%.3f", rbest * 1e3, best / rbest);
 #endif
+    mem_fields(bench_mem_process_peak(&mem), ph, total_card, n);
     printf("}\n");
   }
 
   /* validated load of all 100 bitmaps, own and portable format */
   for (int own = 1; own >= 0; own--) {
     size_t total = own ? total_ser : total_portable;
+    bench_mem_phase(&mem); /* the serialised bytes and one loaded copy */
     uint8_t *buf = malloc(total);
     if (!buf) return 1;
     size_t off = 0;
@@ -333,6 +379,7 @@ int main(int argc, char **argv) {
       for (int i = 0; i < NBM; i++) lp_bitmap_release(&out[i], &m);
       if (t < best) best = t;
     }
+    ph = bench_mem_phase_peak(&mem);
     printf("{\"bench\":\"bitmap_load\",\"format\":\"%s\",\"bytes\":%zu,\"ms\":%.3f,\"gb_per_s\":%.2f",
            own ? "own" : "portable", total, best * 1e3, (double)total / best / 1e9);
 #if defined(LP_BENCH_ROARING)
@@ -354,12 +401,14 @@ int main(int argc, char **argv) {
       printf(",\"croaring_ms\":%.3f,\"croaring_gb_per_s\":%.2f", rbest * 1e3, (double)total / rbest / 1e9);
     }
 #endif
+    mem_fields(bench_mem_process_peak(&mem), ph, total_card, n);
     printf("}\n");
     free(buf);
   }
   /* single-core streaming bandwidth of this machine, for the GB/s above */
   {
     size_t words = 64u << 20 >> 3;
+    bench_mem_phase(&mem); /* a fixed 64 MiB: no per-unit figure */
     uint64_t *big = malloc(words * 8);
     if (!big) return 1;
     for (size_t i = 0; i < words; i++) big[i] = i * 0x9e3779b97f4a7c15ull;
@@ -372,8 +421,10 @@ int main(int argc, char **argv) {
       sink += acc;
       if (t < best) best = t;
     }
-    printf("{\"bench\":\"bitmap_memory_read\",\"bytes\":%zu,\"gb_per_s\":%.2f}\n", words * 8,
+    printf("{\"bench\":\"bitmap_memory_read\",\"bytes\":%zu,\"gb_per_s\":%.2f", words * 8,
            (double)(words * 8) / best / 1e9);
+    bench_json_mem(&mem);
+    printf("}\n");
     free(big);
   }
   for (int i = 0; i < NBM; i++) {

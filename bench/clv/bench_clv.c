@@ -9,6 +9,9 @@
  *        bench_clv --dump-state STATE.lps AS_OF MONEY_SCALE ROWS.csv
  *        bench_clv --rows ROWS.csv [REPS]   (the real distribution: fits and
  *        predictions as `profilectl run` makes them, with bit digests)
+ * Memory: every line carries the process peak RSS and the RSS its phase
+ * added (bench_mem: the fit's or the prediction's own memory, the output
+ * column included), per customer; the large fit also the input columns'.
  * SPDX-License-Identifier: MIT
  */
 #include <math.h>
@@ -26,6 +29,9 @@ static double cpu_now(void) {
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* The memory phase of the line being measured. */
+static bench_mem mem;
 
 /* CDNOW-like: one 12-week cohort observed to week 39, times to 2 decimals. */
 static void cdnow_like(sim_data *s, uint64_t seed, double grid) {
@@ -52,6 +58,7 @@ static lp_clv_data data_of(const sim_data *s) {
 static double time_fit(lp_clv *h, uint32_t model, const lp_clv_data *d, int reps,
                        lp_clv_fit_report *rep) {
   double best = INFINITY;
+  bench_mem_phase(&mem);
   for (int k = 0; k < reps; k++) {
     double c0 = cpu_now();
     if (lp_clv_fit(h, model, d, rep) != LP_OK) {
@@ -64,13 +71,26 @@ static double time_fit(lp_clv *h, uint32_t model, const lp_clv_data *d, int reps
   return best;
 }
 
+/* ,"peak_rss_bytes":..,"phase_rss_bytes":.. and the phase per customer */
+static void mem_fields(size_t customers) {
+  bench_json_mem(&mem);
+  bench_json_per_unit("customer", bench_mem_phase_peak(&mem), (double)customers);
+}
+
+/* input_bytes: the RSS the input columns took, -1 when not measured */
 static void print_fit(const char *name, size_t n, double cpu, const lp_clv_fit_report *r,
-                      double aim_ms) {
+                      double aim_ms, long long input_bytes) {
   printf("{\"bench\":\"clv-fit\",\"model\":\"%s\",\"customers\":%zu,\"unique_rows\":%llu,"
          "\"cpu_ms\":%.3f,\"aim_ms\":%.0f,\"iterations\":%u,\"evaluations\":%u,\"converged\":%d,"
-         "\"loglik\":%.6f}\n",
+         "\"loglik\":%.6f",
          name, n, (unsigned long long)r->unique_rows, cpu * 1e3, aim_ms, r->iterations,
          r->evaluations, r->status == LP_CLV_STATUS_CONVERGED, r->loglik);
+  mem_fields(n);
+  if (input_bytes >= 0) {
+    bench_json_bytes("input_rss_bytes", input_bytes);
+    bench_json_per_unit("customer_input", input_bytes, (double)n);
+  }
+  printf("}\n");
 }
 
 /* ---- the real distribution: the RFM rows of a saved store ---- */
@@ -165,7 +185,7 @@ static int bench_rows(const char *path, int reps) {
   lp_clv_data d = data_of(&s);
   lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
   double cpu = time_fit(h, LP_CLV_MODEL_BGNBD, &d, reps, &rep);
-  print_fit("bgnbd-rows", s.n, cpu, &rep, 0);
+  print_fit("bgnbd-rows", s.n, cpu, &rep, 0, -1);
   sim_data g;
   sim_alloc(&g, s.n);
   g.n = 0;
@@ -178,15 +198,17 @@ static int bench_rows(const char *path, int reps) {
       g.n++;
     }
   lp_clv_data dg = data_of(&g);
-  print_fit("gg-rows", g.n, time_fit(h, LP_CLV_MODEL_GG, &dg, reps, &rep), &rep, 0);
+  print_fit("gg-rows", g.n, time_fit(h, LP_CLV_MODEL_GG, &dg, reps, &rep), &rep, 0, -1);
   double params[7];
   size_t need;
   (void)lp_clv_params(h, LP_CLV_MODEL_BGNBD, LP_CLV_VALUES, params, 4, &need);
   (void)lp_clv_params(h, LP_CLV_MODEL_GG, LP_CLV_VALUES, params + 4, 3, &need);
   printf("{\"bench\":\"clv-fit-params\",\"digest\":\"%016llx\",\"bgnbd\":[%.17g,%.17g,%.17g,%.17g],"
-         "\"gg\":[%.17g,%.17g,%.17g]}\n",
+         "\"gg\":[%.17g,%.17g,%.17g]",
          (unsigned long long)digest(params, 7), params[0], params[1], params[2], params[3], params[4],
          params[5], params[6]);
+  bench_json_bytes("peak_rss_bytes", bench_mem_process_peak(&mem));
+  printf("}\n");
   /* Predictions from fixed parameters (the fit above at 1.0.0 on the 1M
    * store), so their digests compare across versions of the fit */
   static const double fixed_bg[4] = {0.28854070690972655, 13.202681246349554, 5252.4631294519713,
@@ -195,6 +217,7 @@ static int bench_rows(const char *path, int reps) {
   (void)lp_clv_set_params(h, LP_CLV_MODEL_BGNBD, fixed_bg, 4);
   (void)lp_clv_set_params(h, LP_CLV_MODEL_GG, fixed_gg, 3);
   (void)lp_clv_set_double(h, LP_CLV_STEP, 365.0);
+  bench_mem_phase(&mem); /* the first prediction's phase holds the output column */
   double *out = malloc(s.n * sizeof(double));
   static const uint32_t what[3] = {LP_CLV_PRED_P_ALIVE, LP_CLV_PRED_CONDITIONAL, LP_CLV_PRED_CLV};
   static const char *const names[3] = {"p_alive", "conditional", "clv"};
@@ -204,6 +227,7 @@ static int bench_rows(const char *path, int reps) {
     const lp_clv_data *dd = w == 2 ? &dg : &d;
     const sim_data *ss = w == 2 ? &g : &s;
     double best = INFINITY, best1 = INFINITY;
+    if (w > 0) bench_mem_phase(&mem);
     for (int k = 0; k < reps; k++) {
       double c0 = cpu_now();
       if (lp_clv_predict(h, what[w], dd, t, out, s.n, &need) != LP_OK) {
@@ -231,9 +255,11 @@ static int bench_rows(const char *path, int reps) {
     }
     printf("{\"bench\":\"clv-predict-rows\",\"what\":\"%s\",\"model\":\"bgnbd\",\"customers\":%zu,"
            "\"horizon\":%g,\"cpu_ms\":%.3f,\"cpu_ms_one_per_call\":%.3f,\"digest\":\"%016llx\","
-           "\"same_one_per_call\":%d}\n",
+           "\"same_one_per_call\":%d",
            names[w], ss->n, t, best * 1e3, best1 * 1e3, (unsigned long long)dig,
            digest(out, ss->n) == dig);
+    mem_fields(ss->n);
+    printf("}\n");
   }
   free(out);
   sim_free(&g);
@@ -249,6 +275,7 @@ int main(int argc, char **argv) {
     return bench_rows(argv[2], argc >= 4 ? atoi(argv[3]) : 3);
   const int quick = bench_quick(argc, argv);
   const int reps = quick ? 1 : 5;
+  bench_mem_phase(&mem);
   lp_clv *h;
   if (lp_clv_create(NULL, &h) != LP_OK) return 1;
   lp_clv_fit_report rep = LP_CLV_FIT_REPORT_INIT;
@@ -258,12 +285,12 @@ int main(int argc, char **argv) {
   cdnow_like(&s, 1, 100.0);
   lp_clv_data d = data_of(&s);
   double bg = time_fit(h, LP_CLV_MODEL_BGNBD, &d, reps, &rep);
-  print_fit("bgnbd", s.n, bg, &rep, 10);
-  print_fit("pnbd", s.n, time_fit(h, LP_CLV_MODEL_PNBD, &d, reps, &rep), &rep, 50);
-  print_fit("mbgnbd", s.n, time_fit(h, LP_CLV_MODEL_MBGNBD, &d, reps, &rep), &rep, 0);
-  print_fit("gg", s.n, time_fit(h, LP_CLV_MODEL_GG, &d, reps, &rep), &rep, 0);
+  print_fit("bgnbd", s.n, bg, &rep, 10, -1);
+  print_fit("pnbd", s.n, time_fit(h, LP_CLV_MODEL_PNBD, &d, reps, &rep), &rep, 50, -1);
+  print_fit("mbgnbd", s.n, time_fit(h, LP_CLV_MODEL_MBGNBD, &d, reps, &rep), &rep, 0, -1);
+  print_fit("gg", s.n, time_fit(h, LP_CLV_MODEL_GG, &d, reps, &rep), &rep, 0, -1);
   (void)lp_clv_set_int(h, LP_CLV_COMPRESS, 0);
-  print_fit("bgnbd-uncompressed", s.n, time_fit(h, LP_CLV_MODEL_BGNBD, &d, reps, &rep), &rep, 0);
+  print_fit("bgnbd-uncompressed", s.n, time_fit(h, LP_CLV_MODEL_BGNBD, &d, reps, &rep), &rep, 0, -1);
   (void)lp_clv_set_int(h, LP_CLV_COMPRESS, 1);
 
   /* scipy side by side on the same rows */
@@ -282,10 +309,14 @@ int main(int argc, char **argv) {
 
   /* 1M customers, days as the time grid (weeks to 1/7) */
   const size_t big = quick ? 100000 : 1000000;
+  bench_mem_phase(&mem);
   sim_alloc(&s, big);
   cdnow_like(&s, 2, 7.0);
+  const long long input_bytes = bench_mem_held(&mem);
   d = data_of(&s);
-  print_fit("bgnbd", big, time_fit(h, LP_CLV_MODEL_BGNBD, &d, quick ? 1 : 3, &rep), &rep, 1000);
+  const double big_cpu = time_fit(h, LP_CLV_MODEL_BGNBD, &d, quick ? 1 : 3, &rep);
+  print_fit("bgnbd", big, big_cpu, &rep, 1000, input_bytes);
+  bench_mem_phase(&mem); /* the first prediction's phase holds the output column */
   double *out = malloc(big * sizeof(double));
   static const uint32_t what[3] = {LP_CLV_PRED_CONDITIONAL, LP_CLV_PRED_P_ALIVE, LP_CLV_PRED_CLV};
   static const char *const names[3] = {"conditional", "p_alive", "clv"};
@@ -298,6 +329,7 @@ int main(int argc, char **argv) {
   for (int w = 0; w < 3; w++) {
     double best = INFINITY;
     size_t need;
+    if (w > 0) bench_mem_phase(&mem);
     for (int k = 0; k < reps; k++) {
       double c0 = cpu_now();
       if (lp_clv_predict(h, what[w], &d, w == 1 ? 0 : 52, out, big, &need) != LP_OK) return 1;
@@ -305,9 +337,11 @@ int main(int argc, char **argv) {
       if (c < best) best = c;
     }
     printf("{\"bench\":\"clv-predict\",\"what\":\"%s\",\"model\":\"bgnbd\",\"customers\":%zu,"
-           "\"horizon\":%d,\"cpu_ms\":%.3f,\"aim_ms\":%s,\"digest\":\"%016llx\"}\n",
+           "\"horizon\":%d,\"cpu_ms\":%.3f,\"aim_ms\":%s,\"digest\":\"%016llx\"",
            names[w], big, w == 1 ? 0 : 52, best * 1e3, w < 2 ? "100" : "null",
            (unsigned long long)digest(out, big));
+    mem_fields(big);
+    printf("}\n");
   }
   free(out);
   sim_free(&s);

@@ -5,7 +5,10 @@
  * ones profilectl writes. Both must print the same text; the benchmark
  * exits 1 when they do not.
  * Prints one JSON object per set on stdout. Times are CPU seconds of this
- * process (one thread), best of RUNS.
+ * process (one thread), best of RUNS. Memory: each line carries the process
+ * peak RSS and how far the RSS rose above its level before the values were
+ * allocated (one phase for the run: the value array; formatting itself
+ * works in stack buffers), per value.
  * Usage: bench_format [--quick | VALUES [RUNS]]   (default 200000 values, 5 runs)
  * SPDX-License-Identifier: MIT
  */
@@ -72,6 +75,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_format [--quick | VALUES [RUNS]]\n");
     return 2;
   }
+  bench_mem mem = {0, 0, 0};
+  bench_mem_phase(&mem);
   double *v = malloc(n * sizeof *v);
   if (v == NULL) return 1;
   int rc = 0;
@@ -99,9 +104,12 @@ int main(int argc, char **argv) {
     }
     printf("{\"bench\":\"format_double\",\"set\":\"%s\",\"values\":%zu,\"runs\":%d,"
            "\"mean_chars\":%.2f,\"ns_per_value\":%.1f,\"old_ns_per_value\":%.1f,"
-           "\"speedup\":%.1f,\"mismatches\":%zu,\"sink\":%" PRIu64 "}\n",
+           "\"speedup\":%.1f,\"mismatches\":%zu,\"sink\":%" PRIu64,
            set_names[set], n, runs, (double)chars / (double)n, best_new * 1e9 / (double)n,
            best_old * 1e9 / (double)n, best_old / best_new, mismatches, sink);
+    bench_json_mem(&mem);
+    bench_json_per_unit("value", bench_mem_phase_peak(&mem), (double)n);
+    printf("}\n");
     if (mismatches != 0) rc = 1;
   }
   free(v);

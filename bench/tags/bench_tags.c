@@ -4,6 +4,10 @@
  * profiles); audience counts of 4 and 10 terms (time, bytes the plan
  * reads, GB/s), 20 rules evaluated column-wise, save and validated load.
  * One JSON object per line. --quick: 200k profiles.
+ * Memory: every line carries the process peak RSS and the RSS its phase
+ * added (bench_mem), per profile and per set bit of the 100 tags: what
+ * the build, the rules and a loaded copy keep resident, what the queries
+ * need beside the data.
  * SPDX-License-Identifier: MIT
  */
 #include <stdio.h>
@@ -15,6 +19,7 @@
 #include <roaring/roaring.h>
 #endif
 
+#include "../bench_util.h"
 #include "core/rng.h"
 #include "libprofile.h"
 #include "tags/tags_internal.h"
@@ -99,6 +104,19 @@ static void flush_caches(void) {
   sink = s;
 }
 
+/* The memory phase of the line being measured, and the data set's size. */
+static bench_mem mem;
+static uint64_t data_bits;
+static uint32_t data_profiles;
+
+/* ,"peak_rss_bytes":..,"phase_rss_bytes":.. and BYTES per profile and per
+ * set bit of the data set. */
+static void mem_fields(long long bytes) {
+  bench_json_mem(&mem);
+  bench_json_per_unit("profile", bytes, (double)data_profiles);
+  bench_json_per_unit("set_bit", bytes, (double)data_bits);
+}
+
 /* terms[] with an operator template: "&" between all terms, or a
  * printf-style query using t%d for each term in order. */
 static int bench_count_q(const lp_tags *h, const int *terms, int k, const char *label, int reps,
@@ -127,6 +145,7 @@ static int bench_count_q(const lp_tags *h, const int *terms, int k, const char *
   lp_tags_query qq = LP_TAGS_QUERY_INIT;
   qq.text = q;
   uint64_t n = 0;
+  bench_mem_phase(&mem);
   double best = 1e9, total = 0;
   for (int r = 0; r < reps; r++) {
     double t0 = now();
@@ -148,9 +167,11 @@ static int bench_count_q(const lp_tags *h, const int *terms, int k, const char *
    * (and_many_cardinality skips containers whose keys do not meet) */
   printf("{\"bench\":\"tags_count\",\"terms\":%d,\"label\":\"%s\",\"query\":\"%s\",\"count\":%llu,"
          "\"warm_best_ms\":%.3f,\"warm_mean_ms\":%.3f,\"cold_best_ms\":%.3f,\"cold_mean_ms\":%.3f,"
-         "\"bytes_read_max\":%llu,\"cold_gb_per_s\":%.2f}\n",
+         "\"bytes_read_max\":%llu,\"cold_gb_per_s\":%.2f",
          k, label, q, (unsigned long long)n, best * 1e3, total / reps * 1e3, cold_best * 1e3,
          cold_total / reps * 1e3, (unsigned long long)bytes, (double)bytes / cold_best / 1e9);
+  mem_fields(bench_mem_phase_peak(&mem));
+  printf("}\n");
   return 0;
 }
 
@@ -169,6 +190,7 @@ static roaring_bitmap_t *to_roaring(const lp_bitmap *b) {
 }
 
 static void vs_roaring(const lp_tags *h, const int *terms) {
+  bench_mem_phase(&mem); /* CRoaring's copies of the 100 tags, then the operations */
   roaring_bitmap_t *r[NTAGS];
   size_t rbytes = 0;
   for (int t = 0; t < NTAGS; t++) {
@@ -216,11 +238,15 @@ static void vs_roaring(const lp_tags *h, const int *terms) {
       if (dr < best_r) best_r = dr;
     }
     printf("{\"bench\":\"tags_vs_croaring\",\"op\":\"%s\",\"terms\":4,\"ours_ms\":%.3f,"
-           "\"croaring_ms\":%.3f,\"ratio\":%.2f}\n", ops[op], best_l * 1e3, best_r * 1e3, best_l / best_r);
+           "\"croaring_ms\":%.3f,\"ratio\":%.2f", ops[op], best_l * 1e3, best_r * 1e3, best_l / best_r);
+    mem_fields(bench_mem_phase_peak(&mem));
+    printf("}\n");
   }
   printf("{\"bench\":\"tags_vs_croaring\",\"portable_bytes_per_set_bit_ours\":%.3f,"
-         "\"portable_bytes_per_set_bit_croaring\":%.3f}\n", (double)ours / (double)bits,
+         "\"portable_bytes_per_set_bit_croaring\":%.3f", (double)ours / (double)bits,
          (double)rbytes / (double)bits);
+  mem_fields(bench_mem_phase_peak(&mem));
+  printf("}\n");
   for (int t = 0; t < NTAGS; t++) roaring_bitmap_free(r[t]);
 }
 #endif
@@ -233,6 +259,8 @@ int main(int argc, char **argv) {
   }
   lp_rng r;
   lp_rng_seed(&r, 42);
+  flush_caches(); /* its 64 MiB resident before the first phase */
+  bench_mem_phase(&mem);
   lp_tags *h;
   if (lp_tags_create(NULL, &h) != LP_OK) return 1;
   double t0 = now(), c0 = cpu_now();
@@ -243,10 +271,16 @@ int main(int argc, char **argv) {
   uint64_t bits = 0;
   for (int t = 0; t < NTAGS; t++) bits += lp_bitmap_cardinality(&tags_tag_at(h, (uint32_t)t)->has);
   uint64_t bbytes = lp_tags_bitmap_bytes(h);
+  data_bits = bits;
+  data_profiles = n;
   printf("{\"bench\":\"tags_build\",\"profiles\":%u,\"tags\":%d,\"set_bits\":%llu,\"bitmap_bytes\":%llu,"
-         "\"bytes_per_set_bit\":%.3f,\"wall_s\":%.2f,\"cpu_s\":%.2f}\n",
+         "\"bytes_per_set_bit\":%.3f,\"wall_s\":%.2f,\"cpu_s\":%.2f",
          n, NTAGS, (unsigned long long)bits, (unsigned long long)bbytes, (double)bbytes / (double)bits,
          now() - t0, cpu_now() - c0);
+  /* held: the tags, their bitmaps and the three attribute columns */
+  bench_json_bytes("held_rss_bytes", bench_mem_held(&mem));
+  mem_fields(bench_mem_held(&mem));
+  printf("}\n");
   /* 4 terms: dense, mid, clustered, sparse-ish; 10 terms: a mix */
   const int q4[4] = {99, 80, 63, 50};
   const int q10[10] = {99, 95, 91, 87, 83, 79, 75, 71, 67, 60};
@@ -264,6 +298,8 @@ int main(int argc, char **argv) {
   vs_roaring(h, q4d);
 #endif
   /* 20 rules over attributes and tags */
+  bench_mem_phase(&mem);
+  const uint64_t bitmap_bytes_before = lp_tags_bitmap_bytes(h);
   for (int k = 0; k < 20; k++) {
     char rule[256];
     lp_tags_def d = LP_TAGS_DEF_INIT;
@@ -283,13 +319,22 @@ int main(int argc, char **argv) {
   if (lp_tags_evaluate(h, 0) != LP_OK) return 1;
   double wall = now() - t0, cpu = cpu_now() - c0;
   printf("{\"bench\":\"tags_rules\",\"profiles\":%u,\"rules\":20,\"wall_s\":%.3f,\"cpu_s\":%.3f,"
-         "\"rule_evals_per_s\":%.0f}\n", n, wall, cpu, 20.0 * n / cpu);
+         "\"rule_evals_per_s\":%.0f", n, wall, cpu, 20.0 * n / cpu);
+  /* held: the 20 rule tags' bitmaps (in the heap an earlier phase freed,
+   * if there is room, so the RSS may not grow: their bytes beside it) */
+  printf(",\"rule_bitmap_bytes\":%llu", (unsigned long long)(lp_tags_bitmap_bytes(h) - bitmap_bytes_before));
+  bench_json_bytes("held_rss_bytes", bench_mem_held(&mem));
+  mem_fields(bench_mem_held(&mem));
+  printf("}\n");
   /* save and validated load */
+  bench_mem_phase(&mem);
   lp_membuf *mb;
   if (lp_membuf_create(NULL, &mb) != LP_OK) return 1;
   t0 = now();
   if (lp_tags_save(h, lp_membuf_write, mb) != LP_OK) return 1;
   double save_s = now() - t0;
+  const long long save_phase = bench_mem_phase_peak(&mem);
+  bench_mem_phase(&mem);
   lp_tags *g;
   if (lp_tags_create(NULL, &g) != LP_OK) return 1;
   lp_memreader rd;
@@ -302,8 +347,14 @@ int main(int argc, char **argv) {
   }
   double load_s = now() - t0, load_cpu = cpu_now() - c0;
   printf("{\"bench\":\"tags_state\",\"profiles\":%u,\"bytes\":%zu,\"save_s\":%.3f,\"load_s\":%.3f,"
-         "\"load_cpu_s\":%.3f,\"load_gb_per_s\":%.3f}\n",
+         "\"load_cpu_s\":%.3f,\"load_gb_per_s\":%.3f",
          n, lp_membuf_size(mb), save_s, load_s, load_cpu, (double)lp_membuf_size(mb) / load_cpu / 1e9);
+  /* save: the growing snapshot buffer; then the loaded copy it holds */
+  bench_json_bytes("save_phase_rss_bytes", save_phase);
+  bench_json_per_unit("profile_save", save_phase, (double)n);
+  bench_json_bytes("held_rss_bytes", bench_mem_held(&mem));
+  mem_fields(bench_mem_held(&mem));
+  printf("}\n");
   lp_membuf_free(mb);
   lp_tags_free(g);
   lp_tags_free(h);

@@ -695,6 +695,33 @@ LP_API int lp_profiles_view_block(const lp_profiles *h, uint64_t first, lp_profi
                                   size_t capacity, size_t *written);
 
 /**
+ * @brief Lifecycle stages of consecutive profiles at another time (since
+ * 1.2): for the profiles at positions [@p first, @p first + @p capacity)
+ * of the ascending profile-id order, the stage lp_rfm_stage_of() gives on
+ * the view's RFM state (lp_profiles_rfm_view()) at @p as_of, and
+ * #LP_RFM_STAGE_PROSPECT for a profile without orders. For reports that
+ * show where profiles will be (as_of + a drift) next to
+ * lp_profiles_view_block(), without a lookup per profile. At the view's
+ * own #LP_PROFILES_AS_OF it gives lp_profiles_view::stage.
+ * @param h        Store.
+ * @param first    Position of the first profile, 0..lp_profiles_count().
+ * @param as_of    Evaluation time, seconds, within +-#LP_RFM_MAX_TIMESTAMP
+ *                 and not earlier than the orders of the profiles asked.
+ * @param out      Array of @p capacity stages; NULL only with @p capacity 0.
+ * @param capacity Number of entries of @p out.
+ * @param written  Receives the number of stages written: @p capacity, or
+ *                 fewer only at the end of the profiles.
+ * @return #LP_OK; #LP_EINVAL (NULL @p h or @p written, NULL @p out with
+ * @p capacity > 0); #LP_ERANGE (@p first > lp_profiles_count(), @p as_of
+ * out of range or earlier than an order of a profile asked); the errors
+ * of a recompute. On failure @p *written is not set; entries of @p out
+ * may have been written.
+ * Thread-safety: as lp_profiles_view_of() (may recompute the view).
+ */
+LP_API int lp_profiles_stage_block(const lp_profiles *h, uint64_t first, int64_t as_of,
+                                   uint32_t *out, size_t capacity, size_t *written);
+
+/**
  * @brief Identifiers of a profile (as lp_idgraph_profile_identifiers()).
  * @param h          Store.
  * @param profile_id Profile.

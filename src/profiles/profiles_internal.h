@@ -92,7 +92,9 @@ typedef struct prf_view {
   lp_vec tagv;           /* prf_tagv, by (pid, tag) */
   size_t nrows;
   lp_rfm_row *rows;      /* scored, ascending profile id */
-  lp_rfm *rfm;           /* per-profile aggregates */
+  lp_rfm *rfm;           /* per-profile aggregates: profiles with an order, and the
+                          * prospects too once `prospects` (prf_view_rfm_prospects()) */
+  bool prospects;
   lp_rfm_segmap *segmap; /* NULL: no segments */
   lp_tags *tags;         /* the view as a tag state (rules, lp_profiles_tags_view()), or NULL */
   bool tags_full;        /* tags holds every attribute (built for lp_profiles_tags_view()) */
@@ -191,6 +193,9 @@ int prf_view_build(const lp_profiles *h, prf_view *v);
  * (a view of the same fold) instead of folding again; `old` loses them. */
 int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old);
 int prf_view_ensure(const lp_profiles *h);
+/* Add the view's prospects to its RFM state (what lp_profiles_rfm_view()
+ * promises); the view must be valid. */
+int prf_view_rfm_prospects(const lp_profiles *h);
 int prf_cmp_hash(const uint8_t *a, const uint8_t *b);
 
 /* rules.c: the view's attributes defined in a taxonomy; whether it has

@@ -68,7 +68,9 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no);
 
 /* Profiles, and the RFM state of every order under its identifier's
  * current profile (orders of identifiers the graph no longer holds are
- * in no profile). */
+ * in no profile). The prospects (profiles without an order) join the RFM
+ * state only when a host asks for it (prf_view_rfm_prospects()): nothing
+ * in the view reads their empty records. */
 static int build_rfm(const lp_profiles *h, prf_view *v) {
   size_t n;
   int rc = lp_idgraph_profiles(h->g, NULL, 0, &n);
@@ -78,48 +80,82 @@ static int build_rfm(const lp_profiles *h, prf_view *v) {
   rc = lp_idgraph_profiles(h->g, v->pids, n, &n);
   if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
   if ((rc = lp_rfm_create(&h->alloc, &v->rfm)) != LP_OK) return oom(h);
-  /* The orders first (lp_rfm_add() reserves room for as many profiles as
-   * lines), then the prospects into that room: the profile table is sized
-   * once instead of growing profile by profile. */
-  size_t no = h->orders.len;
-  if ((rc = add_orders(h, v, no)) != LP_OK) return rc;
-  for (size_t i = 0; i < n; i++) {
-    rc = lp_rfm_add_profile(v->rfm, v->pids[i]);
-    if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  return add_orders(h, v, h->orders.len);
+}
+
+int prf_view_rfm_prospects(const lp_profiles *h) {
+  prf_view *v = &PRF_MUT(h)->view;
+  if (v->prospects) return LP_OK;
+  for (size_t i = 0; i < v->n; i++) {
+    if (v->row[i] != NO_ROW) continue; /* has an order: in the state */
+    int rc = lp_rfm_add_profile(v->rfm, v->pids[i]);
+    if (rc != LP_OK) return prf_fail(h, rc, "rfm_view", lp_rfm_errmsg(v->rfm));
   }
+  v->prospects = true;
   return LP_OK;
 }
+
+/* Elements whose profiles one batch lookup resolves. */
+#define RESOLVE_CHUNK 2048u
+
+/* The profiles of the identifier hashes of n facts (the hash the first
+ * member of each, `stride` bytes apart), written to pid[0..n) (0: in no
+ * profile), in batches of the graph's prefetching lookup; a run of facts
+ * under one hash is looked up once. `hb` holds RESOLVE_CHUNK hashes, `hp`
+ * RESOLVE_CHUNK profile ids, n <= RESOLVE_CHUNK. */
+static int resolve(const lp_profiles *h, const uint8_t *base, size_t stride, size_t n, uint64_t *pid,
+                   uint8_t *hb, uint64_t *hp) {
+  size_t d = 0;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *x = base + i * stride;
+    if (d == 0 || prf_cmp_hash(hb + (d - 1) * LP_IDGRAPH_HASH_SIZE, x) != 0)
+      memcpy(hb + d++ * LP_IDGRAPH_HASH_SIZE, x, LP_IDGRAPH_HASH_SIZE);
+    pid[i] = d - 1; /* index of its hash, for now */
+  }
+  int rc = lp_idgraph_profiles_of_hashes(h->g, hb, d, hp);
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+  for (size_t i = 0; i < n; i++) pid[i] = hp[pid[i]];
+  return LP_OK;
+}
+
+typedef struct resolver {
+  uint8_t hb[RESOLVE_CHUNK * LP_IDGRAPH_HASH_SIZE];
+  uint64_t hp[RESOLVE_CHUNK], pid[RESOLVE_CHUNK];
+} resolver;
 
 /* Every order under its identifier's current profile. */
 static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
   if (no == 0) return LP_OK;
   int rc;
   lp_rfm_txn *t;
-  if ((rc = lp_mem_alloc_array(&h->mem, no, sizeof *t, (void **)&t)) != LP_OK) return oom(h);
-  size_t m = 0;
-  const uint8_t *last = NULL; /* orders of one identifier are mostly adjacent (canonical order) */
-  uint64_t pid = 0;
-  bool found = false;
-  for (size_t i = 0; i < no; i++) {
-    const prf_order *o = lp_vec_at(&h->orders, i);
-    if (last == NULL || prf_cmp_hash(last, o->hash) != 0) {
-      found = lp_idgraph_profile_of_hash(h->g, o->hash, &pid) == LP_OK;
-      last = o->hash;
-    }
-    if (!found) continue;
-    lp_rfm_txn x = LP_RFM_TXN_INIT;
-    x.flags = (o->flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
-    x.profile_id = pid;
-    x.ts = o->ts;
-    x.amount = o->amount;
-    x.order_id = o->order_id;
-    t[m++] = x;
+  resolver *r = lp_mem_alloc(&h->mem, sizeof *r);
+  if (r == NULL) return oom(h);
+  if ((rc = lp_mem_alloc_array(&h->mem, no, sizeof *t, (void **)&t)) != LP_OK) {
+    lp_mem_free(&h->mem, r, sizeof *r);
+    return oom(h);
   }
+  size_t m = 0;
+  const prf_order *all = (const prf_order *)(const void *)h->orders.data;
+  for (size_t c0 = 0; rc == LP_OK && c0 < no; c0 += RESOLVE_CHUNK) {
+    size_t k = no - c0 < RESOLVE_CHUNK ? no - c0 : RESOLVE_CHUNK;
+    rc = resolve(h, (const uint8_t *)(all + c0), sizeof *all, k, r->pid, r->hb, r->hp);
+    for (size_t j = 0; rc == LP_OK && j < k; j++) {
+      if (r->pid[j] == 0) continue;
+      const prf_order *o = &all[c0 + j];
+      lp_rfm_txn x = LP_RFM_TXN_INIT;
+      x.flags = (o->flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
+      x.profile_id = r->pid[j];
+      x.ts = o->ts;
+      x.amount = o->amount;
+      x.order_id = o->order_id;
+      t[m++] = x;
+    }
+  }
+  lp_mem_free(&h->mem, r, sizeof *r);
   v->orphans = m < no;
-  rc = lp_rfm_add(v->rfm, t, m);
+  if (rc == LP_OK && (rc = lp_rfm_add(v->rfm, t, m)) != LP_OK) rc = prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
   lp_mem_free_array(&h->mem, t, no, sizeof *t);
-  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
-  return LP_OK;
+  return rc;
 }
 
 static int score(const lp_profiles *h, prf_view *v) {
@@ -404,15 +440,24 @@ static int build_tags(const lp_profiles *h, prf_view *v) {
   int rc = LP_OK;
   if (nf > 0) {
     if ((rc = lp_mem_alloc_array(&h->mem, nf, sizeof *refs, (void **)&refs)) != LP_OK) return oom(h);
-    for (size_t i = 0; i < nf; i++) {
-      const prf_tagf *f = lp_vec_at(&h->tagf, i);
-      uint64_t pid;
-      if (lp_idgraph_profile_of_hash(h->g, f->hash, &pid) != LP_OK) continue;
-      refs[m].pid = pid;
-      refs[m].tag = f->tag;
-      refs[m].f = f;
-      m++;
+    resolver *r = lp_mem_alloc(&h->mem, sizeof *r);
+    if (r == NULL) {
+      lp_mem_free_array(&h->mem, refs, nf, sizeof *refs);
+      return oom(h);
     }
+    const prf_tagf *all = (const prf_tagf *)(const void *)h->tagf.data;
+    for (size_t c0 = 0; rc == LP_OK && c0 < nf; c0 += RESOLVE_CHUNK) {
+      size_t k = nf - c0 < RESOLVE_CHUNK ? nf - c0 : RESOLVE_CHUNK;
+      rc = resolve(h, (const uint8_t *)(all + c0), sizeof *all, k, r->pid, r->hb, r->hp);
+      for (size_t j = 0; rc == LP_OK && j < k; j++) {
+        if (r->pid[j] == 0) continue;
+        refs[m].pid = r->pid[j];
+        refs[m].tag = all[c0 + j].tag;
+        refs[m].f = &all[c0 + j];
+        m++;
+      }
+    }
+    lp_mem_free(&h->mem, r, sizeof *r);
     qsort(refs, m, sizeof *refs, cmp_ref);
   }
   for (size_t i = 0; i < m && rc == LP_OK;) {
@@ -490,7 +535,7 @@ static int add_pending(const lp_profiles *h, prf_view *v, uint32_t **src) {
       lp_mem_free_array(&h->mem, ids, total + 1, sizeof *ids);
       v->pids = exact;
     }
-    for (size_t k = 0; k < np->len; k++)
+    for (size_t k = 0; v->prospects && k < np->len; k++)
       if ((rc = lp_rfm_add_profile(v->rfm, add[k])) != LP_OK)
         return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
   }
@@ -515,6 +560,7 @@ int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old) {
     v->n = old->n;
     v->rfm = old->rfm;
     v->orphans = old->orphans;
+    v->prospects = old->prospects;
     old->pids = NULL;
     old->rfm = NULL;
     rc = add_pending(h, v, &reuse.src);
@@ -657,25 +703,56 @@ int lp_profiles_view_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_v
   return view_at(h, i, out);
 }
 
+/* The block calls' arguments and span: *n entries from position first
+ * (the view recomputed if stale). */
+static int block_span(const lp_profiles *h, const char *what, uint64_t first, const void *out,
+                      size_t capacity, const size_t *written, size_t *n) {
+  if (written == NULL || (out == NULL && capacity > 0))
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
+                        "%s: written is NULL, or out is NULL with capacity > 0", what);
+  int rc = prf_view_ensure(h);
+  if (rc != LP_OK) return rc;
+  size_t count = h->view.n;
+  if (first > count)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "%s: first %llu is past the %zu profiles", what,
+                        (unsigned long long)first, count);
+  *n = count - (size_t)first < capacity ? count - (size_t)first : capacity;
+  return LP_OK;
+}
+
 int lp_profiles_view_block(const lp_profiles *h, uint64_t first, lp_profiles_view *out,
                            size_t capacity, size_t *written) {
   PRF_GUARD(h, "lp_profiles_view_block");
-  if (written == NULL || (out == NULL && capacity > 0))
-    return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL,
-                        "view_block: written is NULL, or out is NULL with capacity > 0");
-  int rc = prf_view_ensure(h);
+  size_t n;
+  int rc = block_span(h, "view_block", first, out, capacity, written, &n);
   if (rc != LP_OK) return rc;
-  const prf_view *v = &h->view;
-  if (first > v->n)
-    return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "view_block: first %llu is past the %zu profiles",
-                        (unsigned long long)first, v->n);
-  size_t n = v->n - (size_t)first;
-  if (n > capacity) n = capacity;
   for (size_t k = 0; k < n; k++)
     if (out[k].struct_size < sizeof *out)
       return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "view_block: out[%zu].struct_size too small", k);
   for (size_t k = 0; k < n; k++)
     if ((rc = view_at(h, (size_t)first + k, &out[k])) != LP_OK) return rc;
+  *written = n;
+  return LP_OK;
+}
+
+int lp_profiles_stage_block(const lp_profiles *h, uint64_t first, int64_t as_of, uint32_t *out,
+                            size_t capacity, size_t *written) {
+  PRF_GUARD(h, "lp_profiles_stage_block");
+  if (as_of < -LP_RFM_MAX_TIMESTAMP || as_of > LP_RFM_MAX_TIMESTAMP)
+    return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "stage_block: as_of %lld beyond +-(2^62 - 1)",
+                        (long long)as_of);
+  size_t n;
+  int rc = block_span(h, "stage_block", first, out, capacity, written, &n);
+  if (rc != LP_OK) return rc;
+  const prf_view *v = &h->view;
+  for (size_t k = 0; k < n; k++) {
+    size_t i = (size_t)first + k;
+    if (v->row[i] == NO_ROW) {
+      out[k] = LP_RFM_STAGE_PROSPECT; /* no order: a prospect at any time */
+    } else if ((rc = lp_rfm_stage_of(v->rfm, v->pids[i], as_of, &out[k])) != LP_OK) {
+      return prf_fail(h, rc, "stage_block", lp_rfm_errmsg(v->rfm));
+    }
+  }
   *written = n;
   return LP_OK;
 }
@@ -729,6 +806,7 @@ int lp_profiles_rfm_view(const lp_profiles *h, const lp_rfm **out) {
   PRF_GUARD(h, "lp_profiles_rfm_view");
   if (out == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "rfm_view: out is NULL");
   int rc = prf_view_ensure(h);
+  if (rc == LP_OK) rc = prf_view_rfm_prospects(h);
   if (rc != LP_OK) return rc;
   *out = h->view.rfm;
   return LP_OK;

@@ -562,7 +562,7 @@ static void models_in_the_view(void **state) {
 }
 
 /* ---- the busy guard ---- */
-#define NREENTER 14
+#define NREENTER 15
 typedef struct reenter {
   lp_profiles *h;
   int rcs[NREENTER];
@@ -594,6 +594,8 @@ static int reentering_writer(void *ud, const void *buf, size_t len) {
   lp_profiles_view vb = LP_PROFILES_VIEW_INIT;
   size_t nw;
   r->rcs[13] = lp_profiles_view_block(r->h, 0, &vb, 1, &nw);
+  uint32_t sb;
+  r->rcs[14] = lp_profiles_stage_block(r->h, 0, T0, &sb, 1, &nw);
   return 0;
 }
 
@@ -665,10 +667,46 @@ static void view_block_and_errors(void **state) {
   assert_int_equal(lp_profiles_view_block(h, 2, out + 2, 1, &w), LP_EINVAL);
   assert_int_equal(lp_profiles_view_block(h, 0, out, 2, &w), LP_OK);
   assert_int_equal(w, 2);
+  /* lp_profiles_stage_block(): at the view's as_of, the views' stages;
+   * later, lp_rfm_stage_of() on the RFM view; prospects stay prospects */
+  uint32_t st[6];
+  int64_t as_of;
+  assert_int_equal(lp_profiles_get_int(h, LP_PROFILES_AS_OF, &as_of), LP_OK);
+  for (size_t i = 0; i < 6; i++) out[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_block(h, 0, out, 6, &w), LP_OK);
+  assert_int_equal(lp_profiles_stage_block(h, 0, as_of, st, 6, &w), LP_OK);
+  assert_int_equal(w, 4);
+  for (size_t i = 0; i < 4; i++) assert_int_equal(st[i], out[i].stage);
+  const lp_rfm *rv;
+  assert_int_equal(lp_profiles_rfm_view(h, &rv), LP_OK);
+  assert_int_equal(lp_profiles_stage_block(h, 1, as_of + 400 * DAY, st, 2, &w), LP_OK);
+  assert_int_equal(w, 2);
+  for (size_t i = 0; i < 2; i++) {
+    uint32_t want = LP_RFM_STAGE_PROSPECT;
+    if (out[i + 1].flags & LP_PROFILES_VIEW_HAS_ORDERS)
+      assert_int_equal(lp_rfm_stage_of(rv, ids[i + 1], as_of + 400 * DAY, &want), LP_OK);
+    assert_int_equal(st[i], want);
+  }
+  w = 99;
+  assert_int_equal(lp_profiles_stage_block(h, 4, as_of, st, 6, &w), LP_OK);
+  assert_int_equal(w, 0);
+  assert_int_equal(lp_profiles_stage_block(h, 0, as_of, NULL, 0, &w), LP_OK);
+  assert_int_equal(w, 0);
+  w = 99;
+  assert_int_equal(lp_profiles_stage_block(h, 5, as_of, st, 6, &w), LP_ERANGE);
+  assert_int_equal(lp_profiles_stage_block(h, 0, LP_RFM_MAX_TIMESTAMP + 1, st, 6, &w), LP_ERANGE);
+  assert_int_equal(lp_profiles_stage_block(h, 0, -LP_RFM_MAX_TIMESTAMP - 1, st, 6, &w), LP_ERANGE);
+  assert_int_equal(lp_profiles_stage_block(h, 0, T0, st, 6, &w), LP_ERANGE); /* before ann's orders */
+  assert_non_null(strstr(lp_profiles_errmsg(h), "stage_block"));
+  assert_int_equal(lp_profiles_stage_block(h, 0, as_of, st, 6, NULL), LP_EINVAL);
+  assert_int_equal(lp_profiles_stage_block(h, 0, as_of, NULL, 1, &w), LP_EINVAL);
+  assert_int_equal(lp_profiles_stage_block(NULL, 0, as_of, st, 6, &w), LP_EINVAL);
+  assert_int_equal(w, 99);
   /* the errors of a recompute: an order after as_of */
   assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0), LP_OK);
   w = 99;
   assert_int_equal(lp_profiles_view_block(h, 0, out, 2, &w), LP_ERANGE);
+  assert_int_equal(lp_profiles_stage_block(h, 0, as_of, st, 2, &w), LP_ERANGE);
   assert_int_equal(w, 99);
   lp_profiles_free(h);
   /* an empty store: position 0 is the end */
@@ -816,6 +854,16 @@ static int op_view_block(lp_profiles *h) {
   size_t w;
   return lp_profiles_view_block(h, 1, out, 3, &w);
 }
+static int op_stage_block(lp_profiles *h) {
+  uint32_t st[3];
+  size_t w;
+  return lp_profiles_stage_block(h, 0, T0 + 200 * DAY, st, 3, &w);
+}
+static int op_rfm_view(lp_profiles *h) {
+  /* the view and then the prospects of its RFM state */
+  const lp_rfm *r;
+  return lp_profiles_rfm_view(h, &r);
+}
 static int op_tags_view(lp_profiles *h) {
   const lp_tags *t;
   return lp_profiles_tags_view(h, &t);
@@ -899,7 +947,8 @@ static void allocation_failures(void **state) {
              {"refresh reusing the fold", op_refresh_reusing},
              {"add_order on a built view", op_order_on_view},
              {"refresh after additions", op_refresh_additions},
-             {"view_block", op_view_block}};
+             {"view_block", op_view_block}, {"stage_block", op_stage_block},
+             {"rfm_view", op_rfm_view}};
   size_t total = 0;
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     sweep s = {ops[i].op};

@@ -304,6 +304,22 @@ static void check_blocks(lp_profiles *h) {
         pr_assert_same_view(&out[k], &v);
         prev = next;
       }
+      /* the stages of the same positions, at as_of and 90 days later */
+      uint32_t st[7], later[7];
+      size_t ws = 99, wl = 99;
+      assert_int_equal(lp_profiles_stage_block(h, pos, AS_OF, st, cap, &ws), LP_OK);
+      assert_int_equal(lp_profiles_stage_block(h, pos, AS_OF + 90 * DAY, later, cap, &wl), LP_OK);
+      assert_int_equal(ws, w);
+      assert_int_equal(wl, w);
+      const lp_rfm *rv;
+      assert_int_equal(lp_profiles_rfm_view(h, &rv), LP_OK);
+      for (size_t k = 0; k < w; k++) {
+        assert_int_equal(st[k], out[k].stage);
+        uint32_t want = LP_RFM_STAGE_PROSPECT;
+        if (out[k].flags & LP_PROFILES_VIEW_HAS_ORDERS)
+          assert_int_equal(lp_rfm_stage_of(rv, out[k].profile_id, AS_OF + 90 * DAY, &want), LP_OK);
+        assert_int_equal(later[k], want);
+      }
       pos += w;
       if (w < cap) break;
     }

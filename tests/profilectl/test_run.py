@@ -26,6 +26,7 @@ TMP = tempfile.mkdtemp(prefix="run_cli_")
 PROFILE_COLUMNS = ("profile_id,identifiers,first_seen,last_seen,recency_days,frequency,"
                    "monetary,r,f,m,segment,lifecycle,p_alive,expected_purchases,clv,cluster")
 OUTPUTS = ("profiles.csv", "identifiers.csv", "state.lps", "report.html")
+VIEW_BLOCK_ROWS = 1024  # profiles per block of views in cmd_run.c
 
 
 def path(*parts):
@@ -497,6 +498,59 @@ r = pc("forget", "--id", "user_id:x")
 check(r.returncode == 2, "forget without --state is a usage error")
 r = pc("forget", "--state", path("full", "state.lps"), "--id", "fax:1", "--out", path("y.lps"))
 check(r.returncode == 1 and "fax" in r.stderr, "forget of an unknown type is an error")
+
+# ---- write errors ----
+# Every output is written on a background thread; a failure is still exit 1
+# with the message of a write on the main thread, naming the file, and a
+# failed save leaves neither the store nor its temporary file.
+if os.path.exists("/dev/full"):
+    for name, msg in (("profiles.csv", "cannot write '{d}/profiles.csv': No space left on device"),
+                      ("identifiers.csv", "cannot write '{d}/identifiers.csv': No space left on device"),
+                      ("state.lps.tmp", "cannot save the store to '{d}/state.lps': No space left on device"),
+                      ("report.html", "cannot write '{d}/report.html': No space left on device")):
+        d = path("full-disk-" + name)
+        os.makedirs(d)
+        os.symlink("/dev/full", os.path.join(d, name))
+        r = run("full-disk-" + name, EV, OR)
+        check(r.returncode == 1 and r.stderr.count("error:") == 1 and msg.format(d=d) in r.stderr,
+              f"a full disk under {name} is exit 1 naming the file")
+        if name == "state.lps.tmp":
+            check(not os.path.lexists(os.path.join(d, name)) and
+                  not os.path.exists(os.path.join(d, "state.lps")),
+                  "a failed save removes its temporary file and writes no store")
+    # the same with --state: the daily job's save through the same writer
+    d = path("full-disk-daily")
+    os.makedirs(d)
+    os.symlink("/dev/full", os.path.join(d, "state.lps.tmp"))
+    r = run("full-disk-daily", HEAD_E, HEAD_O, "--state", path("full", "state.lps"))
+    check(r.returncode == 1 and f"cannot save the store to '{d}/state.lps'" in r.stderr,
+          "a full disk under the daily job's save is exit 1 naming the store")
+d = path("dir-in-the-way")
+os.makedirs(os.path.join(d, "profiles.csv"))
+r = run("dir-in-the-way", EV, OR)
+check(r.returncode == 1 and f"cannot open '{d}/profiles.csv' for writing" in r.stderr,
+      "an output that cannot be created is exit 1 naming it")
+
+# ---- a larger store: outputs span many buffers of the writers and many
+# blocks of views; they stay those of one thread (the same bytes twice, and
+# every identifier of profiles.csv's counts in identifiers.csv) ----
+g = pc("demo", "--people", "6000", "--seed", "9", "--out-dir", path("gen-big"))
+check(g.returncode == 0, "demo --out-dir writes the larger data set")
+EVB, ORB = path("gen-big", "events.csv"), path("gen-big", "orders.csv")
+r1 = run("big1", EVB, ORB, "--raw")
+r2 = run("big2", EVB, ORB, "--raw", "--threads", "1")
+check(r1.returncode == 0 and r2.returncode == 0 and same_outputs("big1", "big2"),
+      "a larger run gives the same bytes twice")
+big = table("big1")
+big_ids = table("big1", "identifiers.csv")
+per_big = {}
+for x in big_ids:
+    per_big[x["profile_id"]] = per_big.get(x["profile_id"], 0) + 1
+check(len(big) > VIEW_BLOCK_ROWS and all(per_big.get(x["profile_id"]) == int(x["identifiers"]) for x in big)
+      and sum(per_big.values()) == len(big_ids),
+      "every profile's identifier count matches identifiers.csv over several blocks")
+keys = [(x["type"], x["value"].encode()) for x in big_ids]
+check(keys == sorted(keys), "identifiers.csv is sorted by type, then value bytes")
 
 shutil.rmtree(TMP)
 print("all run/forget tests passed")

@@ -1005,8 +1005,6 @@ static int sort_id_keys(id_key *k, size_t n) {
 typedef struct out_state {
   id_row *rows;
   size_t nrows, cap;
-  lp_profiles_tag *tags;
-  size_t tags_cap;
   uint32_t rank[LP_IDGRAPH_MAX_TYPES];
   const char *type_name[LP_IDGRAPH_MAX_TYPES];
   char names[LP_IDGRAPH_MAX_TYPES][16];
@@ -1062,22 +1060,47 @@ static void profiles_header(obuf *w, const job *j) {
   ob_char(w, '\n');
 }
 
-static int one_profile(job *j, out_state *o, obuf *w, pctl_report *rep, const lp_rfm *rfm,
-                       const lp_profiles_view *pv) {
+/* profiles.csv is made in two stages: this thread takes the views a
+ * block at a time (lp_profiles_view_block()), their tags and the report's
+ * figures from the store; a formatter thread turns each block into CSV
+ * text in the background writer's buffers. The formatter reads only the
+ * block (and the store's strings it points to, which nothing changes
+ * meanwhile): the store is used by one thread. A few blocks circulate, so
+ * memory stays bounded. */
+#define VIEW_BLOCK 1024
+#define PBLOCKS 3
+#define NSTAGES (LP_RFM_STAGE_REACTIVATED + 1)
+
+typedef struct pblock {
+  lp_profiles_view views[VIEW_BLOCK];
+  uint32_t later[VIEW_BLOCK]; /* the stages after --drift-days, for the report */
+  size_t n;
+  size_t tag_first[VIEW_BLOCK + 1]; /* the tags of view i: tags[tag_first[i] ..] */
+  lp_profiles_tag *tags;
+  size_t tags_cap;
+} pblock;
+
+typedef struct pfmt {
+  const job *j;
+  obuf *w;
+  const char *stage_names[NSTAGES];
+  uint64_t *tag_count; /* profiles with a value of the k-th tag column */
+  pblock blocks[PBLOCKS];
+  size_t head, nready; /* blocks ready to format, from blocks[head] on */
+  bool done;           /* no more blocks */
+#if PCTL_RUN_THREADS
+  bool threaded;
+  pthread_mutex_t mu;
+  pthread_cond_t ready, freed;
+#endif
+} pfmt;
+
+static void format_profile(pfmt *f, const lp_profiles_view *pv, const lp_profiles_tag *tags, size_t nt) {
+  const job *j = f->j;
+  obuf *w = f->w;
   const lp_profiles_view v = *pv;
-  const uint64_t id = v.profile_id;
-  size_t nt = 0;
-  /* one call while the buffer is large enough; a second after growing */
-  int rc = v.tags > 0 ? lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt) : LP_OK;
-  if (rc == LP_EBUFSIZE)
-    rc = grow((void **)&o->tags, &o->tags_cap, nt, sizeof *o->tags) != 0
-             ? LP_ENOMEM
-             : lp_profiles_tags_of(j->h, id, o->tags, o->tags_cap, &nt);
-  if (rc == LP_ENOMEM) pctl_error("output: %s", strerror(ENOMEM));
-  else if (rc != LP_OK) store_error(j, "tags");
-  if (rc != LP_OK) return PCTL_EXIT_FAILURE;
   bool orders = (v.flags & LP_PROFILES_VIEW_HAS_ORDERS) != 0;
-  ob_u64(w, id);
+  ob_u64(w, v.profile_id);
   ob_char(w, ',');
   ob_u64(w, v.identifiers);
   ob_char(w, ',');
@@ -1099,7 +1122,7 @@ static int one_profile(job *j, out_state *o, obuf *w, pctl_report *rep, const lp
   ob_char(w, ',');
   if (orders && v.segment_name != NULL) ob_str(w, v.segment_name);
   ob_char(w, ',');
-  ob_str(w, lp_rfm_stage_name(v.stage));
+  ob_str(w, f->stage_names[v.stage < NSTAGES ? v.stage : 0]);
   ob_char(w, ',');
   if (v.flags & LP_PROFILES_VIEW_HAS_CLV) ob_double(w, v.p_alive);
   ob_char(w, ',');
@@ -1111,19 +1134,157 @@ static int one_profile(job *j, out_state *o, obuf *w, pctl_report *rep, const lp
   size_t t = 0;
   for (size_t k = 0; k < j->ntags; k++) {
     ob_char(w, ',');
-    while (t < nt && o->tags[t].tag_id < j->tag_ids[k]) t++;
-    if (t < nt && o->tags[t].tag_id == j->tag_ids[k]) {
-      put_tag(w, &j->tag_info[k], &o->tags[t]);
-      pctl_report_add_tag(rep, k);
+    while (t < nt && tags[t].tag_id < j->tag_ids[k]) t++;
+    if (t < nt && tags[t].tag_id == j->tag_ids[k]) {
+      put_tag(w, &j->tag_info[k], &tags[t]);
+      f->tag_count[k]++;
     }
   }
   ob_char(w, '\n');
-  /* a profile without orders is a prospect at any time */
-  uint32_t later = v.stage;
-  if (orders && lp_rfm_stage_of(rfm, id, j->c->as_of + j->c->drift_days * DAY, &later) != LP_OK)
-    later = v.stage;
-  pctl_report_add(rep, &v, v.identifiers, later);
+}
+
+static void format_block(pfmt *f, const pblock *b) {
+  for (size_t i = 0; i < b->n; i++)
+    format_profile(f, &b->views[i], b->tags + b->tag_first[i], b->tag_first[i + 1] - b->tag_first[i]);
+}
+
+#if PCTL_RUN_THREADS
+static void *formatter_main(void *arg) {
+  pfmt *f = arg;
+  pthread_mutex_lock(&f->mu);
+  for (;;) {
+    while (f->nready == 0 && !f->done) pthread_cond_wait(&f->ready, &f->mu);
+    if (f->nready == 0) break;
+    const pblock *b = &f->blocks[f->head];
+    pthread_mutex_unlock(&f->mu);
+    format_block(f, b);
+    pthread_mutex_lock(&f->mu);
+    f->head = (f->head + 1) % PBLOCKS;
+    f->nready--;
+    pthread_cond_signal(&f->freed);
+  }
+  pthread_mutex_unlock(&f->mu);
+  return NULL;
+}
+#endif
+
+/* The next block to fill (waits while every block is queued). */
+static pblock *pf_take(pfmt *f) {
+#if PCTL_RUN_THREADS
+  if (f->threaded) {
+    pthread_mutex_lock(&f->mu);
+    while (f->nready == PBLOCKS) pthread_cond_wait(&f->freed, &f->mu);
+    pblock *b = &f->blocks[(f->head + f->nready) % PBLOCKS];
+    pthread_mutex_unlock(&f->mu);
+    return b;
+  }
+#endif
+  return &f->blocks[0];
+}
+
+static void pf_give(pfmt *f, pblock *b) {
+#if PCTL_RUN_THREADS
+  if (f->threaded) {
+    pthread_mutex_lock(&f->mu);
+    f->nready++;
+    pthread_cond_signal(&f->ready);
+    pthread_mutex_unlock(&f->mu);
+    return;
+  }
+#endif
+  format_block(f, b);
+}
+
+/* One block of views, their tags, and the report's figures of them. */
+static int fill_block(job *j, pblock *b, uint64_t first, pctl_report *rep) {
+  if (lp_profiles_view_block(j->h, first, b->views, VIEW_BLOCK, &b->n) != LP_OK)
+    return store_error(j, "view");
+  /* the stages --drift-days later (a profile without orders is a prospect
+   * at any time); a time out of range keeps today's */
+  size_t ns = 0;
+  if (lp_profiles_stage_block(j->h, first, j->c->as_of + j->c->drift_days * DAY, b->later, b->n,
+                              &ns) != LP_OK ||
+      ns != b->n)
+    for (size_t i = 0; i < b->n; i++) b->later[i] = b->views[i].stage;
+  size_t nt = 0;
+  for (size_t i = 0; i < b->n; i++) {
+    const lp_profiles_view *v = &b->views[i];
+    b->tag_first[i] = nt;
+    if (v->tags > 0) {
+      /* one call while the buffer is large enough; a second after growing */
+      size_t got = 0;
+      int rc = lp_profiles_tags_of(j->h, v->profile_id, b->tags + nt, b->tags_cap - nt, &got);
+      if (rc == LP_EBUFSIZE)
+        rc = grow((void **)&b->tags, &b->tags_cap, nt + got, sizeof *b->tags) != 0
+                 ? LP_ENOMEM
+                 : lp_profiles_tags_of(j->h, v->profile_id, b->tags + nt, b->tags_cap - nt, &got);
+      if (rc == LP_ENOMEM) pctl_error("output: %s", strerror(ENOMEM));
+      else if (rc != LP_OK) store_error(j, "tags");
+      if (rc != LP_OK) return PCTL_EXIT_FAILURE;
+      nt += got;
+    }
+    pctl_report_add(rep, v, v->identifiers, b->later[i]);
+  }
+  b->tag_first[b->n] = nt;
   return PCTL_EXIT_OK;
+}
+
+static int fill_all(job *j, pfmt *f, pctl_report *rep) {
+  uint64_t first = 0;
+  for (;;) {
+    pblock *b = pf_take(f);
+    int st = fill_block(j, b, first, rep);
+    if (st != PCTL_EXIT_OK) return st;
+    first += b->n;
+    bool more = b->n == VIEW_BLOCK;
+    pf_give(f, b);
+    if (!more) return PCTL_EXIT_OK;
+  }
+}
+
+/* Every profile's row of profiles.csv, after its header. */
+static int write_profiles(job *j, obuf *w, pctl_report *rep) {
+  pfmt *f = calloc(1, sizeof *f);
+  uint64_t *counts = calloc(j->ntags ? j->ntags : 1, sizeof *counts);
+  int st = f != NULL && counts != NULL ? PCTL_EXIT_OK : PCTL_EXIT_FAILURE;
+  for (int b = 0; st == PCTL_EXIT_OK && b < PBLOCKS; b++) {
+    for (size_t i = 0; i < VIEW_BLOCK; i++) f->blocks[b].views[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+    if (grow((void **)&f->blocks[b].tags, &f->blocks[b].tags_cap, 64, sizeof *f->blocks[b].tags) != 0)
+      st = PCTL_EXIT_FAILURE;
+  }
+  if (st != PCTL_EXIT_OK) pctl_error("output: %s", strerror(ENOMEM));
+  if (st == PCTL_EXIT_OK) {
+    f->j = j;
+    f->w = w;
+    f->tag_count = counts;
+    for (uint32_t s = 0; s < NSTAGES; s++) f->stage_names[s] = lp_rfm_stage_name(s);
+#if PCTL_RUN_THREADS
+    /* without a thread each block is formatted as soon as it is filled */
+    pthread_t th;
+    bool mu = pthread_mutex_init(&f->mu, NULL) == 0;
+    bool rd = mu && pthread_cond_init(&f->ready, NULL) == 0;
+    bool fr = rd && pthread_cond_init(&f->freed, NULL) == 0;
+    f->threaded = fr && pthread_create(&th, NULL, formatter_main, f) == 0;
+    st = fill_all(j, f, rep);
+    if (f->threaded) {
+      pthread_mutex_lock(&f->mu);
+      f->done = true;
+      pthread_cond_signal(&f->ready);
+      pthread_mutex_unlock(&f->mu);
+      pthread_join(th, NULL);
+    }
+    if (fr) pthread_cond_destroy(&f->freed);
+    if (rd) pthread_cond_destroy(&f->ready);
+    if (mu) pthread_mutex_destroy(&f->mu);
+#else
+    st = fill_all(j, f, rep);
+#endif
+    for (size_t k = 0; k < j->ntags && k < rep->ntags; k++) rep->tag_count[k] += counts[k];
+  }
+  for (int b = 0; f != NULL && b < PBLOCKS; b++) free(f->blocks[b].tags);
+  free(f);
+  free(counts);
+  return st;
 }
 
 static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
@@ -1329,13 +1490,17 @@ static int write_outputs(job *j) {
   rep.erased_facts = ps.erased_facts;
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j->h) != LP_OK) st = store_error(j, "view");
   lap(j, "view with the models");
-  const lp_rfm *rfm = NULL;
-  if (st == PCTL_EXIT_OK && lp_profiles_rfm_view(j->h, &rfm) != LP_OK) st = store_error(j, "rfm view");
   type_ranks(j->h, &o);
-  if (grow((void **)&o.tags, &o.tags_cap, 64, sizeof *o.tags) != 0) {
-    pctl_error("output: %s", strerror(ENOMEM));
-    st = PCTL_EXIT_FAILURE;
+  obuf w;
+  path_in(path, sizeof path, c->out_dir, "profiles.csv");
+  if (st == PCTL_EXIT_OK) {
+    int e = ob_open(&w, path);
+    if (e != 0) {
+      pctl_error("cannot open '%s' for writing: %s", path, strerror(e));
+      st = PCTL_EXIT_FAILURE;
+    }
   }
+  bool w_open = st == PCTL_EXIT_OK;
   if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
   lap(j, "identifier rows");
   /* identifiers.csv on its own thread while this one writes profiles.csv */
@@ -1350,38 +1515,11 @@ static int write_outputs(job *j) {
   pthread_t id_thread;
   if (st == PCTL_EXIT_OK) id_started = pthread_create(&id_thread, NULL, id_task_main, &idt) == 0;
 #endif
-  obuf w;
-  path_in(path, sizeof path, c->out_dir, "profiles.csv");
-  if (st == PCTL_EXIT_OK) {
-    int e = ob_open(&w, path);
-    if (e != 0) {
-      pctl_error("cannot open '%s' for writing: %s", path, strerror(e));
-      st = PCTL_EXIT_FAILURE;
-    }
-  }
   if (st == PCTL_EXIT_OK) {
     profiles_header(&w, j);
-    /* the profiles in ascending id order, as lp_profiles_next() gives
-     * them, a block of views per call instead of one search each */
-    enum { VIEW_BLOCK = 1024 };
-    lp_profiles_view *views = malloc(VIEW_BLOCK * sizeof *views);
-    if (views == NULL) {
-      pctl_error("output: %s", strerror(ENOMEM));
-      st = PCTL_EXIT_FAILURE;
-    }
-    for (size_t i = 0; views != NULL && i < VIEW_BLOCK; i++) views[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
-    for (uint64_t first = 0; st == PCTL_EXIT_OK;) {
-      size_t got = 0;
-      if (lp_profiles_view_block(j->h, first, views, VIEW_BLOCK, &got) != LP_OK) {
-        st = store_error(j, "view");
-        break;
-      }
-      for (size_t i = 0; st == PCTL_EXIT_OK && i < got; i++)
-        st = one_profile(j, &o, &w, &rep, rfm, &views[i]);
-      first += got;
-      if (got < VIEW_BLOCK) break;
-    }
-    free(views);
+    st = write_profiles(j, &w, &rep);
+  }
+  if (w_open) {
     int e = ob_close(&w);
     if (e != 0 && st == PCTL_EXIT_OK) {
       pctl_error("cannot write '%s': %s", path, strerror(e));
@@ -1437,7 +1575,6 @@ static int write_outputs(job *j) {
     }
   }
   free(o.rows);
-  free(o.tags);
   pctl_report_free(&rep);
   return st;
 }

@@ -723,7 +723,7 @@ static int block_span(const lp_profiles *h, const char *what, uint64_t first, co
 int lp_profiles_view_block(const lp_profiles *h, uint64_t first, lp_profiles_view *out,
                            size_t capacity, size_t *written) {
   PRF_GUARD(h, "lp_profiles_view_block");
-  size_t n;
+  size_t n = 0;
   int rc = block_span(h, "view_block", first, out, capacity, written, &n);
   if (rc != LP_OK) return rc;
   for (size_t k = 0; k < n; k++)
@@ -741,7 +741,7 @@ int lp_profiles_stage_block(const lp_profiles *h, uint64_t first, int64_t as_of,
   if (as_of < -LP_RFM_MAX_TIMESTAMP || as_of > LP_RFM_MAX_TIMESTAMP)
     return lp_error_set(LP_ERR_OF_CONST(h), LP_ERANGE, "stage_block: as_of %lld beyond +-(2^62 - 1)",
                         (long long)as_of);
-  size_t n;
+  size_t n = 0;
   int rc = block_span(h, "stage_block", first, out, capacity, written, &n);
   if (rc != LP_OK) return rc;
   const prf_view *v = &h->view;

@@ -152,16 +152,17 @@ int idg_scratch_alloc(const lp_mem *mem, replay_scratch *r) {
 }
 
 /* Recompute one cluster from its stored events in canonical order; nodes
- * from `fresh_from` on are new in this call (no notification for them). */
+ * from `fresh_from` on are new in this call (no notification for them).
+ * Without `tell` no change is looked for (nobody is notified). */
 static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_scratch *r,
-                     uint32_t fresh_from, size_t nch) {
+                     uint32_t fresh_from, size_t nch, bool tell) {
   size_t ne = 0, nm = 0;
   uint32_t head = idg_node_at(s, root)->cluster_head, ei = head;
   do {
     r->events[ne++] = ei;
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0; i < e->count && tell; i++) {
       r->old[nm++] = idg_pid(s, m[i] & IDG_ORD_MASK);
     }
     ei = e->next;
@@ -173,6 +174,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
   }
   idg_sort(r->events, ne, idg_cmp_events_ctx, s);
   for (size_t k = 0; k < ne; k++) idg_apply_event(h, s, r->events[k]);
+  if (!tell) return nch;
   /* Walk in the original list order again so `old` lines up. */
   size_t j = 0;
   ei = head;
@@ -270,9 +272,12 @@ static uint32_t first_open_member(const idg_state *s, uint32_t ei) {
  * the clusters the event touches (quarantined identifiers join nothing)
  * and replay each of them in canonical order. Returns the number of
  * profile changes written to r->changes. */
+static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, size_t ne,
+                        uint32_t fresh_from, bool tell);
+
 static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32_t *node,
                                  const bool *was_q, size_t n, uint32_t ei, replay_scratch *r,
-                                 uint32_t fresh_from) {
+                                 uint32_t fresh_from, bool tell) {
   size_t ne = 0;
   for (size_t i = 0; i < n; i++) {
     if (was_q[i]) continue;
@@ -286,14 +291,21 @@ static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32
     } while (e != head);
   }
   r->all[ne++] = ei;
-  return idg_recompute_events(h, s, r, ne, fresh_from);
+  return recompute(h, s, r, ne, fresh_from, tell);
 }
 
 size_t idg_recompute_events(const lp_idgraph *h, idg_state *s, replay_scratch *r, size_t ne,
                             uint32_t fresh_from) {
+  return recompute(h, s, r, ne, fresh_from, true);
+}
+
+/* idg_recompute_events; without `tell` no change is looked for (none is
+ * notified) and 0 is returned. */
+static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, size_t ne,
+                        uint32_t fresh_from, bool tell) {
   /* Profile ids before, for members of events that will join no cluster. */
   size_t no = 0;
-  for (size_t k = 0; k < ne; k++) {
+  for (size_t k = 0; k < ne && tell; k++) {
     const idg_event *e = idg_event_at(s, r->all[k]);
     const uint32_t *m = idg_members(s, e);
     if (first_open_member(s, r->all[k]) == IDG_NONE)
@@ -338,7 +350,7 @@ size_t idg_recompute_events(const lp_idgraph *h, idg_state *s, replay_scratch *r
   size_t nch = 0;
   for (size_t k = 0; k < nroots; k++) {
     idg_node_at(s, r->roots[k])->flags &= (uint8_t)~IDG_MARK;
-    nch = replay(h, s, r->roots[k], r, fresh_from, nch);
+    nch = replay(h, s, r->roots[k], r, fresh_from, nch, tell);
   }
   /* Identifiers only in events of quarantined identifiers: alone. */
   no = 0;
@@ -355,7 +367,7 @@ size_t idg_recompute_events(const lp_idgraph *h, idg_state *s, replay_scratch *r
       idg_node_at(s, x)->first_event = fe;
       m[i] = x; /* neither linked nor refused */
       uint64_t pid = idg_pid_of_hash(idg_node_at(s, x)->hash);
-      if (x < fresh_from && r->orphan_old[no] != pid) {
+      if (tell && x < fresh_from && r->orphan_old[no] != pid) {
         r->changes[nch].old_id = r->orphan_old[no];
         r->changes[nch].new_id = pid;
         nch++;
@@ -382,6 +394,8 @@ static void link_clusters(idg_state *s, uint32_t a, uint32_t b) {
   if (idg_cmp_events(s, rb->cluster_max, ra->cluster_max) > 0) ra->cluster_max = rb->cluster_max;
 }
 
+#define SMALL_REPLAY 64 /* events of a replay without notification kept on the stack */
+
 int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_t n, int64_t ts,
                     const char *src, size_t src_len, bool notify, uint64_t *pid) {
   idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
@@ -396,6 +410,10 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   if (s->nodes.len + n > IDG_MAX_NODES || s->members.len + n > UINT32_MAX - 1 ||
       s->events.len >= LP_IDGRAPH_MAX_EVENTS)
     return lp_error_set(&h->err, LP_ELIMIT, "identity graph is full");
+  /* Each identifier's index slot is a cache miss: start them all now, so
+   * they overlap with each other and with the interning below. */
+  for (size_t i = 0; i < n; i++)
+    lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &items[i].hash.lo));
   uint32_t raw[LP_IDGRAPH_MAX_EVENT_IDS], source;
   int rc = LP_OK;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
@@ -408,24 +426,38 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory storing an event");
 
   uint32_t ei = (uint32_t)s->events.len, fresh_from = (uint32_t)s->nodes.len;
-  idg_event ev = {ts, source, (uint32_t)s->members.len, (uint32_t)n, ei};
-  (void)lp_vec_push(&s->events, &h->mem, &ev);
+  /* Room is reserved: plain stores instead of copies of a variable size. */
+  idg_event *evs = (idg_event *)s->events.data;
+  evs[s->events.len++] = (idg_event){ts, source, (uint32_t)s->members.len, (uint32_t)n, ei};
+  /* The nodes the slots name (their hash is checked, their union-find
+   * roots are read next): fetch them before the upserts read them. */
+  for (size_t i = 0; i < n; i++) {
+    uint64_t v;
+    if (lp_map64_get(&s->index, items[i].hash.lo, &v)) IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
+  }
   uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];
+  idg_node *nodes = (idg_node *)s->nodes.data;
   for (size_t i = 0; i < n; i++) {
     bool added;
     node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
-      idg_node nd = {items[i].hash, 0,        node[i],  node[i], node[i], ei,
-                     node[i],       IDG_NONE, IDG_NONE, (uint8_t)items[i].type, 0};
-      (void)lp_vec_push(&s->nodes, &h->mem, &nd);
-      if (h->store_raw) (void)lp_vec_push(&s->raws, &h->mem, &raw[i]);
-      (void)lp_vec_append(&s->counts, &h->mem, NULL, h->ntypes);
-      idg_counts(s, h->ntypes, node[i])[items[i].type] = 1;
+      nodes[s->nodes.len++] = (idg_node){items[i].hash, 0,        node[i],  node[i], node[i], ei,
+                                         node[i],       IDG_NONE, IDG_NONE, (uint8_t)items[i].type, 0};
+      if (h->store_raw) ((uint32_t *)s->raws.data)[s->raws.len++] = raw[i];
+      uint8_t *c = s->counts.data + s->counts.len;
+      memset(c, 0, h->ntypes);
+      c[items[i].type] = 1;
+      s->counts.len += h->ntypes;
     } else {
       if (raw[i] != IDG_NONE) *(uint32_t *)lp_vec_at(&s->raws, node[i]) = raw[i];
+      const idg_node *nd = &nodes[node[i]];
+      IDG_PREFETCH(&nodes[nd->cluster]);
+      IDG_PREFETCH(&nodes[nd->parent]);
     }
   }
-  (void)lp_vec_append(&s->members, &h->mem, node, n);
+  uint32_t *mw = (uint32_t *)s->members.data + s->members.len;
+  for (size_t i = 0; i < n; i++) mw[i] = node[i];
+  s->members.len += n;
 
   /* Co-occurrence sketches, computed aside and committed with the rest:
    * quarantine is a property of the set of events, not of their order. */
@@ -441,14 +473,25 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     newly = newly || (is_q[i] && !was_q[i]);
   }
   bool late = false;
+  const idg_node *croot[LP_IDGRAPH_MAX_EVENT_IDS];
+  for (size_t i = 0; i < n; i++) { /* the clusters' last events: fetch them all, then compare */
+    if (is_q[i]) continue;
+    croot[i] = idg_node_at(s, idg_cluster_find(s, node[i]));
+    if (croot[i]->cluster_max != IDG_NONE) IDG_PREFETCH(idg_event_at(s, croot[i]->cluster_max));
+  }
   for (size_t i = 0; i < n; i++) {
     if (is_q[i]) continue;
-    const idg_node *r = idg_node_at(s, idg_cluster_find(s, node[i]));
+    const idg_node *r = croot[i];
     if (r->cluster_max != IDG_NONE && idg_cmp_events(s, r->cluster_max, ei) > 0) late = true;
   }
   bool recompute = late || newly;
+  bool tell = notify && h->notify != NULL;
   size_t ne = 1, nm = n;
   replay_scratch scratch = {0};
+  /* Without notification a replay needs only the event lists: small ones
+   * live on the stack (no allocation per late event). */
+  uint32_t small[3][SMALL_REPLAY];
+  bool heap = false;
   if (recompute) {
     /* Distinct clusters only: count each root once. */
     for (size_t i = 0; i < n; i++) {
@@ -460,7 +503,14 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     }
     scratch.nevents = ne;
     scratch.nmembers = nm;
-    rc = idg_scratch_alloc(&h->mem, &scratch);
+    heap = tell || ne > SMALL_REPLAY;
+    if (heap) {
+      rc = idg_scratch_alloc(&h->mem, &scratch);
+    } else {
+      scratch.events = small[0];
+      scratch.all = small[1];
+      scratch.roots = small[2];
+    }
     if (rc != LP_OK) {
       for (size_t i = n; i-- > 0;)
         if (node[i] >= fresh_from) idg_index_del(s, items[i].hash);
@@ -493,7 +543,6 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     if (root != IDG_NONE) attach_event(s, root, ei);
     /* Net change of every existing member: a brand-new identifier's
      * momentary singleton profile is never reported. */
-    bool tell = notify && h->notify != NULL;
     uint64_t before[LP_IDGRAPH_MAX_EVENT_IDS];
     for (size_t i = 0; i < n && tell; i++)
       before[i] = node[i] < fresh_from ? idg_pid(s, node[i]) : 0;
@@ -508,7 +557,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     }
     idg_sort_changes(local, nch);
   } else {
-    nch = recompute_clusters(h, s, node, was_q, n, ei, &scratch, fresh_from);
+    nch = recompute_clusters(h, s, node, was_q, n, ei, &scratch, fresh_from, tell);
     anchor = event_anchor(h, s, ei);
   }
   for (size_t i = 0; i < n; i++) { /* (open identifiers: set by the rules above) */
@@ -518,7 +567,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   }
   if (pid != NULL) *pid = idg_pid(s, anchor);
   if (notify) idg_emit(h, s, recompute ? scratch.changes : local, nch);
-  if (recompute) idg_scratch_free(&h->mem, &scratch);
+  if (heap) idg_scratch_free(&h->mem, &scratch);
   return LP_OK;
 }
 

@@ -10,9 +10,10 @@
  * target wraps them in a PRFS container with valid checksums, so
  * mutations reach the store's decoder (and the nested graph, taxonomy and
  * model loaders) instead of stopping at a checksum. Layout after the 'S':
- * repeated [selector u8][length u16 LE][payload], selector % 10 choosing
- * OPTS, TYPE, IDGR, TAXO, ORDR, TAGF, CLVM, KMNS, an unknown section or
- * BLCK (1.1, last so the older seeds keep their meaning), bit 7 making it
+ * repeated [selector u8][length u16 LE][payload], selector % 11 choosing
+ * OPTS, TYPE, IDGR, TAXO, ORDR, TAGF, CLVM, KMNS, an unknown section,
+ * BLCK (1.1) or IDGC (1.2, a chunk of the graph's snapshot; the newer at
+ * the end so the older seeds keep their meaning), bit 7 making it
  * required.
  *
  * Seeds: compiled with -DLP_PROFILES_MAKE_SEEDS this file is instead a
@@ -29,11 +30,11 @@
 #include "libprofile.h"
 #include "profiles/profiles_internal.h"
 
-static const uint32_t section_types[10] = {
+static const uint32_t section_types[11] = {
     LP_FOURCC('O', 'P', 'T', 'S'), LP_FOURCC('T', 'Y', 'P', 'E'), LP_FOURCC('I', 'D', 'G', 'R'),
     LP_FOURCC('T', 'A', 'X', 'O'), LP_FOURCC('O', 'R', 'D', 'R'), LP_FOURCC('T', 'A', 'G', 'F'),
     LP_FOURCC('C', 'L', 'V', 'M'), LP_FOURCC('K', 'M', 'N', 'S'), LP_FOURCC('Z', 'Z', 'Z', 'Z'),
-    LP_FOURCC('B', 'L', 'C', 'K')};
+    LP_FOURCC('B', 'L', 'C', 'K'), LP_FOURCC('I', 'D', 'G', 'C')};
 
 static void exercise(lp_profiles *h, const lp_allocator *alloc) {
   if (lp_profiles_refresh(h) == LP_OK) {
@@ -77,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_allocator alloc;
   lp_fuzz_allocator(&budget, &alloc, 64u << 20);
   lp_membuf *wrapped;
-  if (!lp_fuzz_unwrap_input(&data, &size, LP_PROFILES_SNAPSHOT_KIND, section_types, 10, &wrapped))
+  if (!lp_fuzz_unwrap_input(&data, &size, LP_PROFILES_SNAPSHOT_KIND, section_types, 11, &wrapped))
     return 0;
   lp_profiles *h;
   if (lp_profiles_create(&alloc, &h) == LP_OK) {
@@ -100,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 static int write_seed(const char *dir, const char *name, lp_profiles *h) {
   lp_membuf *b;
   if (lp_membuf_create(NULL, &b) != LP_OK || lp_profiles_save(h, lp_membuf_write, b) != LP_OK) return 1;
-  int bad = lp_fuzz_write_seed_pair(dir, name, b, section_types, 10);
+  int bad = lp_fuzz_write_seed_pair(dir, name, b, section_types, 11);
   lp_membuf_free(b);
   return bad;
 }

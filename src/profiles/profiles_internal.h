@@ -23,6 +23,12 @@
 #define PRF_SEC_OPTS LP_FOURCC('O', 'P', 'T', 'S')
 #define PRF_SEC_TYPES LP_FOURCC('T', 'Y', 'P', 'E')
 #define PRF_SEC_GRAPH LP_FOURCC('I', 'D', 'G', 'R')
+/* Since 1.2 the graph's snapshot is written in consecutive chunks of
+ * PRF_GRAPH_CHUNK bytes (the last one shorter), each a required section of
+ * this type, in place of one IDGR section: the container then buffers one
+ * chunk on save and on load instead of the whole graph. IDGR still loads. */
+#define PRF_SEC_GRAPH_CHUNK LP_FOURCC('I', 'D', 'G', 'C')
+#define PRF_GRAPH_CHUNK ((size_t)1 << 20)
 #define PRF_SEC_TAXONOMY LP_FOURCC('T', 'A', 'X', 'O')
 #define PRF_SEC_ORDERS LP_FOURCC('O', 'R', 'D', 'R')
 #define PRF_SEC_TAGS LP_FOURCC('T', 'A', 'G', 'F')

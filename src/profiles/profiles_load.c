@@ -165,6 +165,56 @@ static int load_graph(const lp_profiles *h, staged *s, const uint8_t *d, size_t 
 
 
 
+/* The graph's snapshot from consecutive IDGC sections (1.2): the graph
+ * reads through this callback, which moves to the next section when one
+ * is used up. A section of another type there ends the bytes (the graph
+ * then reports its snapshot truncated). */
+typedef struct chunks {
+  lp_snapshot_reader *sr;
+  const uint8_t *d;
+  size_t len, pos;
+  bool end;
+} chunks;
+
+static int chunk_read(void *ud, void *buf, size_t cap, size_t *got) {
+  chunks *c = ud;
+  *got = 0;
+  while (c->pos == c->len && !c->end) {
+    uint32_t type;
+    int rc = lp_snapshot_reader_next(c->sr, &type, NULL, &c->d, &c->len);
+    if (rc != LP_OK) return rc;
+    c->pos = 0;
+    if (type != PRF_SEC_GRAPH_CHUNK) {
+      c->end = true;
+      c->len = 0;
+    }
+  }
+  size_t n = c->len - c->pos < cap ? c->len - c->pos : cap;
+  if (n > 0) memcpy(buf, c->d + c->pos, n);
+  c->pos += n;
+  *got = n;
+  return LP_OK;
+}
+
+static int load_graph_chunks(const lp_profiles *h, staged *s, lp_snapshot_reader *sr, const uint8_t *d,
+                             size_t len) {
+  int64_t o[3] = {s->opt[6], s->opt[7], s->opt[8]};
+  int rc = prf_new_graph(h, s->types, s->ntypes, o, &s->blocks, &s->g);
+  if (rc != LP_OK) return rc;
+  chunks c = {sr, d, len, 0, false};
+  const prf_kind *k = prf_kind_of(PRF_KIND_GRAPH);
+  rc = k->load(s->g, chunk_read, &c);
+  if (rc != LP_OK) {
+    /* the container's own failure (a section after the first) is its message */
+    if (strcmp(lp_snapshot_reader_errmsg(sr), "no error") != 0)
+      return prf_fail(h, rc, "load", lp_snapshot_reader_errmsg(sr));
+    return c.end ? corrupt(h, "the graph's chunks end before its snapshot")
+                 : prf_fail(h, rc, k->what, k->errmsg(s->g));
+  }
+  if (c.pos != c.len) return corrupt(h, "graph: trailing bytes after its snapshot");
+  return LP_OK;
+}
+
 static int load_km(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
   int rc = prf_nested_new(h, prf_kind_of(PRF_KIND_KMEANS), d, len, (void **)&s->km);
   if (rc != LP_OK) return rc;
@@ -282,8 +332,11 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
     rc = lp_snapshot_reader_next(sr, &type, &flags, &d, &len);
     if (rc != LP_OK) return prf_fail(h, rc, "load", lp_snapshot_reader_errmsg(sr));
     if (type == LP_SECTION_END) break;
+    if (type == PRF_SEC_GRAPH_CHUNK && next > 3) return corrupt(h, "a graph chunk after the graph");
+    /* the chunks of the graph (1.2) stand where its one section was */
+    uint32_t slot = type == PRF_SEC_GRAPH_CHUNK ? PRF_SEC_GRAPH : type;
     size_t at = next;
-    while (at < sizeof order / sizeof order[0] && order[at] != type) at++;
+    while (at < sizeof order / sizeof order[0] && order[at] != slot) at++;
     if (at == sizeof order / sizeof order[0]) {
       if (flags & LP_SECTION_REQUIRED)
         return lp_error_set(LP_ERR_OF_CONST(h), LP_EVERSION, "load: unknown required section");
@@ -299,6 +352,7 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
     case PRF_SEC_TYPES: rc = read_types(h, s, d, len); break;
     case PRF_SEC_BLOCKS: rc = read_blocks(h, s, d, len); break;
     case PRF_SEC_GRAPH: rc = load_graph(h, s, d, len); break;
+    case PRF_SEC_GRAPH_CHUNK: rc = load_graph_chunks(h, s, sr, d, len); break;
     case PRF_SEC_TAXONOMY: rc = prf_nested_new(h, prf_kind_of(PRF_KIND_TAXONOMY), d, len, (void **)&s->tax); break;
     case PRF_SEC_ORDERS: rc = read_orders(h, s, d, len); break;
     case PRF_SEC_TAGS: rc = read_tags(h, s, d, len); break;

@@ -105,6 +105,50 @@ static int nested(const lp_profiles *h, lp_snapshot_writer *sw, uint32_t type,
   return lp_snapshot_writer_end_section(sw);
 }
 
+/* The graph's snapshot as consecutive IDGC sections of PRF_GRAPH_CHUNK
+ * bytes: the cut depends on the byte count only, never on how the graph
+ * hands its bytes over, and a section is opened only for bytes to put in. */
+typedef struct chunker {
+  lp_snapshot_writer *sw;
+  size_t used; /* bytes in the open section */
+  bool open;
+} chunker;
+
+static int to_chunks(void *ud, const void *buf, size_t len) {
+  chunker *c = ud;
+  const uint8_t *p = buf;
+  int rc = LP_OK;
+  while (rc == LP_OK && len > 0) {
+    if (!c->open) {
+      rc = lp_snapshot_writer_begin_section(c->sw, PRF_SEC_GRAPH_CHUNK, LP_SECTION_REQUIRED);
+      if (rc != LP_OK) break;
+      c->open = true;
+      c->used = 0;
+    }
+    size_t take = PRF_GRAPH_CHUNK - c->used < len ? PRF_GRAPH_CHUNK - c->used : len;
+    rc = lp_snapshot_writer_write(c->sw, p, take);
+    p += take;
+    len -= take;
+    c->used += take;
+    if (rc == LP_OK && c->used == PRF_GRAPH_CHUNK) {
+      rc = lp_snapshot_writer_end_section(c->sw);
+      c->open = false;
+    }
+  }
+  return rc;
+}
+
+static int graph_chunks(const lp_profiles *h, lp_snapshot_writer *sw) {
+  chunker c = {sw, 0, false};
+  const prf_kind *k = prf_kind_of(PRF_KIND_GRAPH);
+  int rc = k->save(h->g, to_chunks, &c);
+  if (rc != LP_OK) {
+    if (strcmp(lp_snapshot_writer_errmsg(sw), "no error") == 0) prf_fail(h, rc, k->what, k->errmsg(h->g));
+    return rc;
+  }
+  return c.open ? lp_snapshot_writer_end_section(sw) : LP_OK;
+}
+
 static int section(lp_snapshot_writer *sw, uint32_t type, const void *data, size_t len) {
   int rc = lp_snapshot_writer_begin_section(sw, type, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapshot_writer_write(sw, data, len);
@@ -235,7 +279,7 @@ int lp_profiles_save(const lp_profiles *h, lp_writer w, void *ud) {
   rc = write_opts(sw, h);
   if (rc == LP_OK) rc = write_types(sw, h);
   if (rc == LP_OK) rc = write_blocks(sw, h);
-  if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_GRAPH, prf_kind_of(PRF_KIND_GRAPH), h->g);
+  if (rc == LP_OK) rc = graph_chunks(h, sw);
   if (rc == LP_OK) rc = nested(h, sw, PRF_SEC_TAXONOMY, prf_kind_of(PRF_KIND_TAXONOMY), h->tax);
   if (rc == LP_OK) rc = write_orders(sw, h);
   if (rc == LP_OK) rc = write_tags(sw, h);

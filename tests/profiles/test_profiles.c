@@ -1247,6 +1247,135 @@ static void rule_and_retired_tags_refuse_values(void **state) {
   lp_tags_free(tax);
 }
 
+/* ---- the graph in chunks (1.2) ---- */
+
+enum { KEEP, ONE_SECTION, DROP_SECOND, EXTRA_AFTER, CHUNK_AFTER_TAXO };
+
+/* A copy of a store's snapshot, its graph chunks rewritten: as one IDGR
+ * section (the layout before 1.2), with the second chunk dropped, with the
+ * last chunk repeated after it, or repeated after the taxonomy. *chunks receives
+ * the number of IDGC sections of `in`. */
+static lp_membuf *rewrite_chunks(const lp_membuf *in, int how, size_t *chunks) {
+  lp_membuf *out = NULL, *graph = NULL;
+  assert_int_equal(lp_membuf_create(NULL, &out), LP_OK);
+  assert_int_equal(lp_membuf_create(NULL, &graph), LP_OK);
+  lp_snapshot_writer *w;
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, out, LP_PROFILES_SNAPSHOT_KIND, &w), LP_OK);
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(in), lp_membuf_size(in));
+  lp_snapshot_reader *r;
+  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
+  uint32_t type, flags;
+  const uint8_t *p;
+  size_t len, n = 0;
+  uint8_t *last = NULL;
+  size_t last_len = 0;
+  while (lp_snapshot_reader_next(r, &type, &flags, &p, &len) == LP_OK && type != LP_SECTION_END) {
+    bool copy = true;
+    if (type == PRF_SEC_GRAPH_CHUNK) {
+      n++;
+      assert_int_equal(flags, LP_SECTION_REQUIRED);
+      assert_int_equal(lp_membuf_write(graph, p, len), LP_OK);
+      free(last);
+      last = malloc(len + 1);
+      memcpy(last, p, len);
+      last_len = len;
+      copy = how != ONE_SECTION && !(how == DROP_SECOND && n == 2);
+    } else if (type == PRF_SEC_TAXONOMY && how == ONE_SECTION) {
+      assert_int_equal(lp_snapshot_writer_begin_section(w, PRF_SEC_GRAPH, LP_SECTION_REQUIRED), LP_OK);
+      assert_int_equal(lp_snapshot_writer_write(w, lp_membuf_data(graph), lp_membuf_size(graph)), LP_OK);
+      assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+    } else if (type == PRF_SEC_TAXONOMY && how == EXTRA_AFTER) {
+      /* the last chunk once more, between the graph and the taxonomy */
+      assert_int_equal(lp_snapshot_writer_begin_section(w, PRF_SEC_GRAPH_CHUNK, LP_SECTION_REQUIRED), LP_OK);
+      assert_int_equal(lp_snapshot_writer_write(w, last, last_len), LP_OK);
+      assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+    }
+    if (copy) {
+      assert_int_equal(lp_snapshot_writer_begin_section(w, type, flags), LP_OK);
+      assert_int_equal(lp_snapshot_writer_write(w, p, len), LP_OK);
+      assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+    }
+    if (type == PRF_SEC_TAXONOMY && how == CHUNK_AFTER_TAXO) {
+      assert_int_equal(lp_snapshot_writer_begin_section(w, PRF_SEC_GRAPH_CHUNK, LP_SECTION_REQUIRED), LP_OK);
+      assert_int_equal(lp_snapshot_writer_write(w, last, last_len), LP_OK);
+      assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+    }
+  }
+  assert_int_equal(type, LP_SECTION_END);
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_reader_free(r);
+  lp_snapshot_writer_free(w);
+  lp_membuf_free(graph);
+  free(last);
+  *chunks = n;
+  return out;
+}
+
+static void graph_in_chunks(void **state) {
+  (void)state;
+  /* a graph of several chunks: 30000 people, an e-mail and a device each */
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, true, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
+  for (unsigned i = 0; i < 30000; i++) {
+    char e[40], d[40];
+    snprintf(e, sizeof e, "person%05u@example.org", i);
+    snprintf(d, sizeof d, "device-%05u", i);
+    lp_idgraph_ident ids[2] = {pr_id(T_EMAIL, e), pr_id(T_DEVICE, d)};
+    assert_int_equal(lp_profiles_observe(h, ids, 2, T0 + i, "web", 3, NULL), LP_OK);
+    if (i % 3 == 0) {
+      lp_profiles_order o = pr_order(T_DEVICE, d, i + 1, T0 + i, 100 + i);
+      assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+    }
+  }
+  lp_membuf *b = pr_save(h), *g = NULL;
+  assert_int_equal(lp_membuf_create(NULL, &g), LP_OK);
+  assert_int_equal(lp_idgraph_save(lp_profiles_idgraph(h), lp_membuf_write, g), LP_OK);
+  size_t n;
+  lp_membuf_free(rewrite_chunks(b, KEEP, &n));
+  /* cut by the byte count alone: full chunks, then the rest */
+  assert_int_equal(n, (lp_membuf_size(g) + PRF_GRAPH_CHUNK - 1) / PRF_GRAPH_CHUNK);
+  if (n < 3) fail_msg("%zu chunks, graph %zu bytes", n, lp_membuf_size(g));
+  printf("graph in chunks: %zu chunks of a %zu-byte graph\n", n, lp_membuf_size(g));
+  /* loads back to the same bytes and the same views */
+  lp_profiles *c = NULL;
+  assert_int_equal(pr_make(NULL, true, &c), LP_OK);
+  assert_int_equal(pr_load(c, b), LP_OK);
+  lp_membuf *b2 = pr_save(c);
+  assert_true(pr_same(b, b2));
+  assert_int_equal(profiles_check(c), LP_OK);
+  uint64_t count;
+  assert_int_equal(lp_profiles_count(c, &count), LP_OK);
+  assert_int_equal(count, 30000);
+  /* the layout before 1.2 (one IDGR section) loads to the same store */
+  lp_membuf *old = rewrite_chunks(b, ONE_SECTION, &n);
+  lp_profiles *o = NULL;
+  assert_int_equal(pr_make(NULL, true, &o), LP_OK);
+  assert_int_equal(pr_load(o, old), LP_OK);
+  lp_membuf *b3 = pr_save(o);
+  assert_true(pr_same(b, b3));
+  /* damaged chunk sequences are refused, the store unchanged */
+  static const int bad[] = {DROP_SECOND, EXTRA_AFTER, CHUNK_AFTER_TAXO};
+  for (size_t k = 0; k < 3; k++) {
+    lp_membuf *x = rewrite_chunks(b, bad[k], &n);
+    assert_int_equal(pr_load(o, x), LP_ECORRUPT);
+    if (bad[k] != DROP_SECOND) assert_non_null(strstr(lp_profiles_errmsg(o), "chunk"));
+    lp_membuf *after = pr_save(o);
+    assert_true(pr_same(b, after));
+    lp_membuf_free(after);
+    lp_membuf_free(x);
+  }
+  lp_membuf_free(old);
+  lp_membuf_free(b3);
+  lp_membuf_free(b2);
+  lp_membuf_free(g);
+  lp_membuf_free(b);
+  lp_profiles_free(o);
+  lp_profiles_free(c);
+  lp_profiles_free(h);
+}
+
 /* ---- rule-computed tags (1.1) ---- */
 
 /* ann: two orders (15.00 at T0+10d, 25.00 at T0+40d) and vip; bob: one
@@ -1827,6 +1956,7 @@ int main(void) {
       cmocka_unit_test(graph_edits_and_erasure_errors),
       cmocka_unit_test(view_cursor_and_errors),
       cmocka_unit_test(view_block_and_errors),
+      cmocka_unit_test(graph_in_chunks),
       cmocka_unit_test(models_in_the_view),
       cmocka_unit_test(callbacks_cannot_reenter),
       cmocka_unit_test(allocation_failures),

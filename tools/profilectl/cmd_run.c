@@ -920,47 +920,47 @@ static void ob_double(obuf *o, double v) {
 #define PREFETCH(p) ((void)(p))
 #endif
 
-/* One line of identifiers.csv, sorted by the type's name, then the value
- * (the raw bytes, or the hash's) before it is written. */
-typedef struct id_row {
-  uint64_t pid;
-  const char *raw;
-  uint32_t raw_len;
-  uint32_t rank; /* of the type's name */
-  uint8_t hash[LP_IDGRAPH_HASH_SIZE];
-} id_row;
+/* One line of identifiers.csv as lp_idgraph_identifiers() gives it, sorted
+ * by the rank of the type's name, then the value (the raw bytes, or the
+ * hash's) before it is written. */
+typedef lp_idgraph_ident_row id_row;
 
-static int cmp_id_rows(const id_row *x, const id_row *y) {
-  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
-  if (x->raw != NULL && y->raw != NULL) {
-    size_t n = x->raw_len < y->raw_len ? x->raw_len : y->raw_len;
-    int c = memcmp(x->raw, y->raw, n);
+/* Rows of one type: by value bytes, or by hash. */
+static int cmp_id_values(const id_row *x, const id_row *y) {
+  const lp_idgraph_ident_info *a = &x->ident, *b = &y->ident;
+  if (a->value != NULL && b->value != NULL) {
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = memcmp(a->value, b->value, n);
     if (c != 0) return c;
-    return x->raw_len < y->raw_len ? -1 : (x->raw_len > y->raw_len);
+    return a->len < b->len ? -1 : (a->len > b->len);
   }
-  return memcmp(x->hash, y->hash, sizeof x->hash);
+  return memcmp(a->hash, b->hash, sizeof a->hash);
 }
 
-/* The sort key of a row: the rank in the top byte, then the first seven
- * bytes of the value (zero-padded) or of the hash, so that key order never
- * contradicts cmp_id_rows; equal keys are ordered by cmp_id_rows. */
+/* The sort key of a row: the rank in the top byte (ranks are below
+ * LP_IDGRAPH_MAX_TYPES, 32), then the first seven bytes of the value
+ * (zero-padded) or of the hash, so that key order never contradicts the
+ * full order; equal keys (one type) are ordered by cmp_id_values. */
 typedef struct id_key {
   uint64_t key;
   const id_row *row;
 } id_key;
 
-static uint64_t id_key_of(const id_row *r) {
-  const uint8_t *b = r->raw != NULL ? (const uint8_t *)r->raw : r->hash;
-  size_t n = r->raw != NULL ? r->raw_len : sizeof r->hash;
-  uint64_t k = (uint64_t)r->rank;
+static uint64_t id_key_of(const id_row *r, uint32_t rank) {
+  const lp_idgraph_ident_info *in = &r->ident;
+  const uint8_t *b = in->value != NULL ? (const uint8_t *)in->value : in->hash;
+  size_t n = in->value != NULL ? in->len : sizeof in->hash;
+  uint64_t k = (uint64_t)rank;
   for (size_t i = 0; i < 7; i++) k = (k << 8) | (i < n ? b[i] : 0u);
   return k;
 }
 
+static uint32_t id_key_rank(uint64_t key) { return (uint32_t)(key >> 56); }
+
 static int cmp_id_keys(const void *a, const void *b) {
   const id_key *x = a, *y = b;
   if (x->key != y->key) return x->key < y->key ? -1 : 1;
-  return cmp_id_rows(x->row, y->row);
+  return cmp_id_values(x->row, y->row);
 }
 
 /* LSD radix sort by key, 16-bit digits, digits every key shares skipped;
@@ -1287,6 +1287,23 @@ static int write_profiles(job *j, obuf *w, pctl_report *rep) {
   return st;
 }
 
+/* report.html rendered on a worker thread (pctl_report_render()). */
+typedef struct report_task {
+  pctl_report *rep;
+  char *bytes;
+  size_t len;
+  int err;
+} report_task;
+
+static void report_task_run(report_task *t) { t->err = pctl_report_render(t->rep, &t->bytes, &t->len); }
+
+#if PCTL_RUN_THREADS
+static void *report_task_main(void *arg) {
+  report_task_run(arg);
+  return NULL;
+}
+#endif
+
 static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
   snprintf(buf, cap, "%s/%s", dir, name);
 }
@@ -1297,40 +1314,23 @@ static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
  * store is not changed. */
 static int collect_identifiers(job *j, out_state *o, uint64_t count) {
   const lp_idgraph *g = lp_profiles_idgraph(j->h);
-  enum { PAGE = 4096 };
-  lp_idgraph_ident_row *page = malloc(PAGE * sizeof *page);
-  if (page == NULL || grow((void **)&o->rows, &o->cap, (size_t)count + 1, sizeof *o->rows) != 0) {
-    free(page);
-    pctl_error("output: %s", strerror(ENOMEM));
-    return PCTL_EXIT_FAILURE;
-  }
+  /* sized by the graph's count, read straight into place; a larger list
+   * (which the count rules out) would be read on in grown pages */
+  enum { PAGE = 65536 };
   o->nrows = 0;
-  for (;;) {
+  for (size_t want = (size_t)count + 1;; want = PAGE) {
     size_t got = 0;
-    if (lp_idgraph_identifiers(g, o->nrows, page, PAGE, &got) != LP_OK) {
-      free(page);
-      pctl_error("identifiers: %s", lp_idgraph_errmsg(g));
-      return PCTL_EXIT_FAILURE;
-    }
-    if (got > o->cap - o->nrows &&
-        grow((void **)&o->rows, &o->cap, o->nrows + got, sizeof *o->rows) != 0) {
-      free(page);
+    if (grow((void **)&o->rows, &o->cap, o->nrows + want, sizeof *o->rows) != 0) {
       pctl_error("output: %s", strerror(ENOMEM));
       return PCTL_EXIT_FAILURE;
     }
-    for (size_t i = 0; i < got; i++) {
-      const lp_idgraph_ident_info *in = &page[i].ident;
-      id_row *r = &o->rows[o->nrows++];
-      r->pid = page[i].profile_id;
-      r->raw = in->value;
-      r->raw_len = (uint32_t)in->len;
-      r->rank = in->type < LP_IDGRAPH_MAX_TYPES ? o->rank[in->type] : 0;
-      memcpy(r->hash, in->hash, sizeof r->hash);
+    if (lp_idgraph_identifiers(g, o->nrows, o->rows + o->nrows, want, &got) != LP_OK) {
+      pctl_error("identifiers: %s", lp_idgraph_errmsg(g));
+      return PCTL_EXIT_FAILURE;
     }
-    if (got < PAGE) break;
+    o->nrows += got;
+    if (got < want) return PCTL_EXIT_OK;
   }
-  free(page);
-  return PCTL_EXIT_OK;
 }
 
 /* identifiers.csv sorted and written on a thread of its own while this
@@ -1350,7 +1350,8 @@ static void write_identifiers(id_task *task) {
   task->st = PCTL_EXIT_FAILURE;
   id_key *keys = malloc((o->nrows ? o->nrows : 1) * sizeof *keys);
   for (size_t i = 0; keys != NULL && i < o->nrows; i++) {
-    keys[i].key = id_key_of(&o->rows[i]);
+    uint32_t type = o->rows[i].ident.type;
+    keys[i].key = id_key_of(&o->rows[i], type < LP_IDGRAPH_MAX_TYPES ? o->rank[type] : 0);
     keys[i].row = &o->rows[i];
   }
   if (keys == NULL || sort_id_keys(keys, o->nrows) != 0) {
@@ -1381,11 +1382,12 @@ static void write_identifiers(id_task *task) {
   enum { AHEAD = 16 };
   for (size_t i = 0; i < o->nrows; i++) {
     if (i + AHEAD < o->nrows) PREFETCH(keys[i + AHEAD].row);
-    const id_row *r = keys[i].row;
-    ob_bytes(&w, names[r->rank], name_len[r->rank]);
+    const lp_idgraph_ident_info *r = &keys[i].row->ident;
+    uint32_t rank = id_key_rank(keys[i].key);
+    ob_bytes(&w, names[rank], name_len[rank]);
     ob_char(&w, ',');
-    if (r->raw != NULL) {
-      ob_field(&w, r->raw, r->raw_len);
+    if (r->value != NULL) {
+      ob_field(&w, r->value, r->len);
     } else {
       char *p = ob_room(&w, 2 * LP_IDGRAPH_HASH_SIZE);
       for (size_t b = 0; b < LP_IDGRAPH_HASH_SIZE; b++) {
@@ -1395,7 +1397,7 @@ static void write_identifiers(id_task *task) {
       w.used += 2 * LP_IDGRAPH_HASH_SIZE;
     }
     ob_char(&w, ',');
-    ob_u64(&w, r->pid);
+    ob_u64(&w, keys[i].row->profile_id);
     ob_char(&w, '\n');
   }
   free(keys);
@@ -1541,11 +1543,31 @@ static int write_outputs(job *j) {
   free(o.rows); /* before the save, which needs memory of its own */
   o.rows = NULL;
   lap(j, "identifiers.csv");
+  /* the report is rendered in memory on a thread of its own while the
+   * store is saved (it reads only what the profiles added), and written
+   * after the save, so its messages come in the same order */
+  report_task rt;
+  memset(&rt, 0, sizeof rt);
+  rt.rep = &rep;
+  bool rt_started = false;
+#if PCTL_RUN_THREADS
+  pthread_t rt_thread;
+  if (st == PCTL_EXIT_OK) rt_started = pthread_create(&rt_thread, NULL, report_task_main, &rt) == 0;
+#endif
   path_in(path, sizeof path, c->out_dir, "state.lps");
   if (st == PCTL_EXIT_OK) st = pctl_run_save_state(j->h, path);
   lap(j, "save state.lps");
+#if PCTL_RUN_THREADS
+  if (rt_started) pthread_join(rt_thread, NULL);
+#endif
+  if (st == PCTL_EXIT_OK && !rt_started) report_task_run(&rt);
   path_in(path, sizeof path, c->out_dir, "report.html");
-  if (st == PCTL_EXIT_OK) st = pctl_report_write(&rep, path);
+  if (st == PCTL_EXIT_OK && rt.err != 0) {
+    pctl_error("report: %s", strerror(rt.err));
+    st = PCTL_EXIT_FAILURE;
+  }
+  if (st == PCTL_EXIT_OK) st = pctl_report_write_bytes(rt.bytes, rt.len, path);
+  free(rt.bytes);
   lap(j, "report.html");
   if (st == PCTL_EXIT_OK) {
     fprintf(stderr,

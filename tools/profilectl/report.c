@@ -3,11 +3,14 @@
  * no script, deterministic bytes.
  * SPDX-License-Identifier: MIT
  */
+#define _POSIX_C_SOURCE 200809L
 #include "report.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -551,16 +554,7 @@ static const char style[] =
     "svg.chart text{fill:#1b1f24}svg.chart text.light{fill:#fff}svg.chart text.small{font-size:10px}"
     ".bar{fill:#3b7dd8}.cell{stroke:#fff}";
 
-int pctl_report_write(pctl_report *r, const char *path) {
-  if (r->failed) {
-    pctl_error("report: %s", strerror(ENOMEM));
-    return PCTL_EXIT_FAILURE;
-  }
-  FILE *f = fopen(path, "wb");
-  if (f == NULL) {
-    pctl_error("cannot write '%s': %s", path, strerror(errno));
-    return PCTL_EXIT_FAILURE;
-  }
+static void render(FILE *f, pctl_report *r) {
   char when[32], a[32];
   if (pctl_time_format_iso8601(r->as_of, when, sizeof when) != LP_OK) snprintf(when, sizeof when, "%" PRId64, r->as_of);
   const char *title = r->title != NULL ? r->title : "Customer profiles";
@@ -583,7 +577,55 @@ int pctl_report_write(pctl_report *r, const char *path) {
   section_tags(f, r);
   fputs("<footer><p class=\"sub\">Written by " PCTL_PROGRAM
         "; the same store and options give the same file.</p></footer>\n</body>\n</html>\n", f);
+}
+
+int pctl_report_write(pctl_report *r, const char *path) {
+  if (r->failed) {
+    pctl_error("report: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) {
+    pctl_error("cannot write '%s': %s", path, strerror(errno));
+    return PCTL_EXIT_FAILURE;
+  }
+  render(f, r);
   int err = ferror(f) ? (errno ? errno : EIO) : 0;
+  if (fclose(f) != 0 && err == 0) err = errno ? errno : EIO;
+  if (err != 0) {
+    pctl_error("cannot write '%s': %s", path, strerror(err));
+    return PCTL_EXIT_FAILURE;
+  }
+  return PCTL_EXIT_OK;
+}
+
+int pctl_report_render(pctl_report *r, char **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  if (r->failed) return ENOMEM;
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&buf, &n);
+  if (f == NULL) return ENOMEM;
+  render(f, r);
+  bool bad = ferror(f) != 0;
+  if (fclose(f) != 0 || bad) {
+    free(buf);
+    return ENOMEM;
+  }
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+int pctl_report_write_bytes(const char *bytes, size_t len, const char *path) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) {
+    pctl_error("cannot write '%s': %s", path, strerror(errno));
+    return PCTL_EXIT_FAILURE;
+  }
+  errno = 0;
+  int err = len > 0 && fwrite(bytes, 1, len, f) != len ? (errno ? errno : EIO) : 0;
   if (fclose(f) != 0 && err == 0) err = errno ? errno : EIO;
   if (err != 0) {
     pctl_error("cannot write '%s': %s", path, strerror(err));

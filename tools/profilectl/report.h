@@ -154,4 +154,27 @@ void pctl_report_add_tag(pctl_report *r, size_t tag);
  */
 int pctl_report_write(pctl_report *r, const char *path);
 
+/**
+ * @brief The bytes pctl_report_write() would write, in memory, printing
+ * nothing: for a caller that renders on another thread and writes the
+ * file (and any message) later with pctl_report_write_bytes(). Touches
+ * only @p r (no store), so it may run beside calls on the store.
+ * @param r   Report (the CLV values are sorted in place).
+ * @param out Receives the bytes (malloc'd, the caller frees them); NULL on
+ *            failure.
+ * @param len Receives their count.
+ * @return 0, or ENOMEM (also when @p r failed to accumulate).
+ */
+int pctl_report_render(pctl_report *r, char **out, size_t *len);
+
+/**
+ * @brief Write rendered bytes to @p path, with pctl_report_write()'s
+ * messages.
+ * @param bytes Bytes of pctl_report_render() (borrowed).
+ * @param len   Their count.
+ * @param path  File, created or truncated.
+ * @return #PCTL_EXIT_OK, or #PCTL_EXIT_FAILURE after printing an error.
+ */
+int pctl_report_write_bytes(const char *bytes, size_t len, const char *path);
+
 #endif /* PROFILECTL_REPORT_H */

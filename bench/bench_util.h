@@ -55,8 +55,24 @@ static inline long long bench_rss(void) {
   return res < 0 || page <= 0 ? -1 : res * (long long)page;
 }
 
-/* Resets the kernel's peak RSS of this process to its current RSS (Linux
- * 4.0 and later; getrusage's ru_maxrss follows it). 1 when done. */
+/* Peak RSS of this process image, in bytes: VmHWM of /proc/self/status,
+ * else getrusage's ru_maxrss. (ru_maxrss also counts the image before the
+ * exec, i.e. the parent that forked this process: run from a Python
+ * script, at least that script's RSS; VmHWM does not, and the reset
+ * below lowers it.) */
+static inline long long bench_hwm(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (f == NULL) return bench_peak_rss();
+  char line[256];
+  long long kb = -1;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "VmHWM: %lld kB", &kb) == 1) break;
+  fclose(f);
+  return kb < 0 ? bench_peak_rss() : kb * 1024;
+}
+
+/* Resets the kernel's peak RSS of this process (VmHWM) to its current RSS
+ * (Linux 4.0 and later). 1 when done. */
 static inline int bench_reset_peak_rss(void) {
   FILE *f = fopen("/proc/self/clear_refs", "w");
   if (f == NULL) return 0;
@@ -74,7 +90,7 @@ typedef struct bench_mem {
 /* Starts a phase (the first call starts the first one; zero the struct
  * before it). */
 static inline void bench_mem_phase(bench_mem *m) {
-  long long p = bench_peak_rss();
+  long long p = bench_hwm();
   if (p > m->peak) m->peak = p;
   m->reset = bench_reset_peak_rss();
   m->start = bench_rss();
@@ -82,7 +98,7 @@ static inline void bench_mem_phase(bench_mem *m) {
 
 /* Peak RSS of the process over every phase so far. */
 static inline long long bench_mem_process_peak(const bench_mem *m) {
-  long long p = bench_peak_rss();
+  long long p = bench_hwm();
   return p > m->peak ? p : m->peak;
 }
 
@@ -90,7 +106,7 @@ static inline long long bench_mem_process_peak(const bench_mem *m) {
  * the phase needed, transient buffers included. Without the reset the
  * figure is known only when the phase set a new process peak. */
 static inline long long bench_mem_phase_peak(const bench_mem *m) {
-  long long p = bench_peak_rss();
+  long long p = bench_hwm();
   if (p < 0 || m->start < 0) return -1;
   if (!m->reset && p <= m->peak) return -1;
   return p > m->start ? p - m->start : 0;

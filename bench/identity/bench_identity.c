@@ -21,7 +21,9 @@
  *   --snapshot-only stops after the snapshot round trip; --load-store=FILE
  *   instead loads, saves and loads again an identity snapshot written by
  *   'profilectl run' with the rules of 'profilectl demo' and its default
- *   key: the graph of a real store, e.g. cut out of its state.lps);
+ *   key: the graph of a real store, e.g. cut out of its state.lps; the
+ *   reload is of the first save, so it takes the derived section, and
+ *   BENCH_IDENTITY_SAVE_TO=FILE keeps that save);
  *   --facts=N then observes N one-identifier events on identifiers seen
  *   before, all at one timestamp (--facts-ts, default INT64_MAX: the
  *   profile store's order and tag facts) from two sources, so save's
@@ -289,21 +291,34 @@ static int load_store(const char *path) {
   lp_memreader_init(&mr, lp_membuf_data(out), lp_membuf_size(out));
   if (lp_idgraph_load(g, lp_memreader_read, &mr) != LP_OK) return 1;
   double c4 = cpu_now();
-  int same = lp_membuf_size(in) == lp_membuf_size(out) &&
-             memcmp(lp_membuf_data(in), lp_membuf_data(out), lp_membuf_size(in)) == 0;
+  /* The reload's save must give the bytes of the first save (a snapshot
+   * without the derived section loads through the replay, its save adds
+   * the section; the reload takes the section). */
+  lp_membuf *again;
+  if (lp_membuf_create(NULL, &again) != LP_OK) return 1;
+  if (lp_idgraph_save(g, lp_membuf_write, again) != LP_OK) return 1;
+  int same = lp_membuf_size(again) == lp_membuf_size(out) &&
+             memcmp(lp_membuf_data(again), lp_membuf_data(out), lp_membuf_size(out)) == 0;
   if (!same) {
-    const uint8_t *a = lp_membuf_data(in), *b = lp_membuf_data(out);
-    size_t n = lp_membuf_size(in) < lp_membuf_size(out) ? lp_membuf_size(in) : lp_membuf_size(out), i = 0;
+    const uint8_t *a = lp_membuf_data(again), *b = lp_membuf_data(out);
+    size_t n = lp_membuf_size(again) < lp_membuf_size(out) ? lp_membuf_size(again) : lp_membuf_size(out), i = 0;
     while (i < n && a[i] == b[i]) i++;
-    fprintf(stderr, "resaved bytes differ at offset %zu (sizes %zu, %zu)\n", i, lp_membuf_size(in),
+    fprintf(stderr, "resaved bytes differ at offset %zu (sizes %zu, %zu)\n", i, lp_membuf_size(again),
             lp_membuf_size(out));
   }
+  const char *keep = getenv("BENCH_IDENTITY_SAVE_TO");
+  if (keep != NULL) {
+    FILE *o = fopen(keep, "wb");
+    if (o == NULL || fwrite(lp_membuf_data(out), 1, lp_membuf_size(out), o) != lp_membuf_size(out)) return 1;
+    fclose(o);
+  }
+  lp_membuf_free(again);
   lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
   lp_idgraph_get_stats(g, &st);
   printf("{\"bench\":\"identity_store_snapshot\",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
-         ",\"profiles\":%" PRIu64 ",\"bytes\":%zu,\"load_cpu_seconds\":%.3f,\"save_cpu_seconds\":%.3f"
+         ",\"profiles\":%" PRIu64 ",\"bytes\":%zu,\"saved_bytes\":%zu,\"load_cpu_seconds\":%.3f,\"save_cpu_seconds\":%.3f"
          ",\"reload_cpu_seconds\":%.3f,\"resave_equal\":%s,\"peak_rss\":%lld}\n",
-         st.identifiers, st.events, st.profiles, lp_membuf_size(in), c1 - c0, c3 - c2, c4 - c3,
+         st.identifiers, st.events, st.profiles, lp_membuf_size(in), lp_membuf_size(out), c1 - c0, c3 - c2, c4 - c3,
          same ? "true" : "false", bench_peak_rss());
   lp_membuf_free(in);
   lp_membuf_free(out);
@@ -316,6 +331,7 @@ static int load_store(const char *path) {
  * lp_idgraph_observe_prepared, so the apply stage is timed alone (CPU time
  * of each stage accumulated per chunk). */
 #define PREP_CHUNK 4096
+#define PREP_AHEAD 8 /* lp_idgraph_prefetch() this many events ahead (--prefetch) */
 typedef struct prep_chunk {
   lp_idgraph_prepared ids[PREP_CHUNK][8];
   size_t n[PREP_CHUNK];
@@ -324,7 +340,8 @@ typedef struct prep_chunk {
 } prep_chunk;
 
 static int observe_prepared_chunks(lp_idgraph *g, stream *s, uint64_t count, prep_chunk *c,
-                                   uint64_t *idents, double *prep_cpu, double *apply_cpu) {
+                                   bool hint, uint64_t *idents, double *prep_cpu,
+                                   double *apply_cpu) {
   for (uint64_t done = 0; done < count;) {
     size_t k = count - done < PREP_CHUNK ? (size_t)(count - done) : PREP_CHUNK;
     double c0 = cpu_now();
@@ -339,8 +356,11 @@ static int observe_prepared_chunks(lp_idgraph *g, stream *s, uint64_t count, pre
       }
     }
     double c1 = cpu_now();
+    for (size_t i = 0; i < k && i < PREP_AHEAD && hint; i++) lp_idgraph_prefetch(g, c->ids[i], c->n[i]);
     for (size_t i = 0; i < k; i++)
-      if (lp_idgraph_observe_prepared(g, c->ids[i], c->n[i], c->ts[i], c->src[i],
+      if ((!hint || i + PREP_AHEAD >= k ||
+           lp_idgraph_prefetch(g, c->ids[i + PREP_AHEAD], c->n[i + PREP_AHEAD]) == LP_OK) &&
+          lp_idgraph_observe_prepared(g, c->ids[i], c->n[i], c->ts[i], c->src[i],
                                       strlen(c->src[i]), NULL) != LP_OK) {
         fprintf(stderr, "observe_prepared: %s\n", lp_idgraph_errmsg(g));
         return 1;

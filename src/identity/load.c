@@ -1,11 +1,14 @@
 /*
  * Identity: loading a snapshot. Everything is decoded into a temporary
- * state, checked, and the profiles are rebuilt aside; the handle changes
- * only when all of that succeeded.
+ * state, checked, and the profiles are rebuilt aside (from the derived
+ * section when it is there and made under the same rules, else by the
+ * replay); the handle changes only when all of that succeeded.
  * SPDX-License-Identifier: MIT
  */
 #include "core/codec.h"
+#include "identity/derived.h"
 #include "identity/hashing.h"
+#include "identity/observe.h"
 #include "identity/rebuild.h"
 #include "identity/state.h"
 
@@ -15,6 +18,9 @@ typedef struct loader {
   uint32_t type_map[LP_IDGRAPH_MAX_TYPES];
   uint32_t ntypes;
   uint32_t seen; /* bit per section kind, in file order */
+  uint32_t *first; /* per decoded identifier: the first event that holds it */
+  size_t nfirst;
+  bool built; /* t was completed from the derived section */
 } loader;
 
 static int corrupt(loader *l, const char *what) {
@@ -130,10 +136,17 @@ static int read_events(loader *l, lp_cursor *c) {
   if (!lp_cursor_count(c, 20, &n) || n >= UINT32_MAX) return corrupt(l, "EVNT count");
   int rc = lp_vec_reserve(&l->t.events, m, n);
   if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "out of memory loading events");
-  uint8_t *used = NULL;
-  if (nn > 0 && (used = lp_mem_zalloc(m, nn)) == NULL)
+  /* The first event of each identifier; a bitmap (cache-resident) says
+   * which have one, so a later occurrence reads no record. */
+  uint32_t *first = NULL;
+  uint64_t *seen = NULL;
+  size_t nw = (nn + 63) / 64;
+  if (nn > 0 && lp_mem_alloc_array(m, nn, sizeof *first, (void **)&first) != LP_OK)
     return lp_error_set(&l->h->err, LP_ENOMEM, "out of memory loading events");
-  rc = LP_OK;
+  l->first = first;
+  l->nfirst = nn;
+  if (nn > 0 && (seen = lp_mem_zalloc(m, nw * sizeof *seen)) == NULL)
+    return lp_error_set(&l->h->err, LP_ENOMEM, "out of memory loading events");
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
     idg_event e;
     e.ts = lp_cursor_i64(c);
@@ -150,16 +163,20 @@ static int read_events(loader *l, lp_cursor *c) {
       mem[k] = lp_cursor_u32(c);
       if (mem[k] >= nn || (k > 0 && mem[k] <= mem[k - 1]))
         rc = corrupt(l, "EVNT members out of range or not sorted");
-      else used[mem[k]] = 1;
+      else if (!(seen[mem[k] / 64] >> (mem[k] % 64) & 1)) {
+        seen[mem[k] / 64] |= UINT64_C(1) << (mem[k] % 64);
+        first[mem[k]] = (uint32_t)i;
+      }
     }
     if (rc == LP_OK && l->t.members.len + e.count > UINT32_MAX - 1) rc = corrupt(l, "EVNT size");
     if (rc == LP_OK) rc = lp_vec_append(&l->t.members, m, mem, e.count);
     if (rc == LP_OK) (void)lp_vec_push(&l->t.events, m, &e);
     else if (rc == LP_ENOMEM) lp_error_set(&l->h->err, rc, "out of memory loading events");
   }
-  for (size_t i = 0; i < nn && rc == LP_OK; i++)
-    if (!used[i]) rc = corrupt(l, "IDNT holds an identifier no event uses");
-  if (used != NULL) lp_mem_free(m, used, nn);
+  for (size_t i = 0; i < nw && rc == LP_OK; i++)
+    if (seen[i] != (i + 1 < nw || nn % 64 == 0 ? UINT64_MAX : (UINT64_C(1) << (nn % 64)) - 1))
+      rc = corrupt(l, "IDNT holds an identifier no event uses");
+  if (seen != NULL) lp_mem_free(m, seen, nw * sizeof *seen);
   if (rc == LP_OK && !lp_cursor_done(c)) rc = corrupt(l, "EVNT has trailing bytes");
   return rc;
 }
@@ -177,6 +194,172 @@ static int read_tombs(loader *l, lp_cursor *c) {
   }
   if (l->t.tombstones.len != n) return corrupt(l, "TOMB has duplicates");
   return lp_cursor_done(c) ? LP_OK : corrupt(l, "TOMB has trailing bytes");
+}
+
+/* ---- The derived section --------------------------------------------------
+ * Under the saving handle's rules (same fingerprint) the decoded state is
+ * completed in place from DRVD in linear passes instead of being rebuilt
+ * by the rules: identifiers keep their IDNT numbering (by hash) and
+ * events their EVNT order (canonical), so nothing is renumbered or
+ * copied; the index is filled in one bulk build; then each identifier's
+ * sketch, quarantine flag, profile and cluster, then each member word's
+ * decision and the clusters' event lists. The numbering differs from the
+ * replay's (first appearance), which nothing outside the state can see:
+ * every order the graph shows comes from hashes, times and names.
+ * The section is trusted for what the rules decided but checked for
+ * everything the graph's invariants need (each name an identifier that
+ * names itself and comes canonically first, the type limits, linked
+ * members in one profile, an event's open members in one cluster, a
+ * profile in one cluster, quarantined identifiers alone and undecided), so
+ * a crafted section can give a different partition but not a broken one:
+ * what fails a check is refused as corrupt. */
+
+/* The index in one build (a low half given twice: one upsert each). */
+static int drv_index(lp_idgraph *h, idg_state *t) {
+  const lp_mem *mem = &h->mem;
+  size_t nn = t->nodes.len;
+  if (nn == 0) return LP_OK;
+  uint64_t *keys;
+  int rc = lp_mem_alloc_array(mem, nn, sizeof *keys, (void **)&keys);
+  if (rc != LP_OK) return rc;
+  for (size_t i = 0; i < nn; i++) keys[i] = idg_node_at(t, (uint32_t)i)->hash.lo;
+  rc = lp_map64_build(&t->index, mem, keys, NULL, nn, NULL);
+  lp_mem_free_array(mem, keys, nn, sizeof *keys);
+  if (rc != LP_ECORRUPT) return rc;
+  rc = idg_index_reserve(t, mem, nn);
+  for (uint32_t i = 0; rc == LP_OK && i < nn; i++) {
+    bool added;
+    (void)idg_index_upsert(t, mem, idg_node_at(t, i)->hash, i, &added);
+  }
+  return rc;
+}
+
+/* Per identifier: its fields, then (all names set) the checks and the
+ * member lists. */
+static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *first, idg_state *t) {
+  uint32_t nn = (uint32_t)t->nodes.len;
+  for (uint32_t i = 0; i < nn; i++) {
+    const uint8_t *r = recs + (size_t)i * IDG_DERIVED_NODE;
+    idg_node *nd = idg_node_at(t, i);
+    uint32_t p = lp_get_u32le(r + 8), c = lp_get_u32le(r + 12);
+    if (p >= nn || c >= nn) return false;
+    nd->sketch = lp_get_u64le(r);
+    nd->flags = idg_popcount64(nd->sketch) > h->quarantine_after ? IDG_QUARANTINED : 0;
+    if (((nd->flags & IDG_QUARANTINED) && (p != i || c != i)) || c > i) return false;
+    nd->parent = p;
+    nd->cluster = c;
+    nd->next_member = i;
+    nd->comp_first = i;
+    nd->first_event = first[i];
+    nd->cluster_head = nd->cluster_max = IDG_NONE;
+    idg_counts(t, h->ntypes, i)[nd->type] = 1;
+  }
+  for (uint32_t i = 0; i < nn; i++) {
+    idg_node *nd = idg_node_at(t, i);
+    uint32_t p = nd->parent, c = nd->cluster;
+    if (i + 8 < nn) {
+      const idg_node *ahead = idg_node_at(t, i + 8);
+      IDG_PREFETCH(idg_node_at(t, ahead->parent));
+      IDG_PREFETCH(idg_node_at(t, ahead->cluster));
+    }
+    if (c != i) {
+      const idg_node *cn = idg_node_at(t, c);
+      if (cn->cluster != c || (cn->flags & IDG_QUARANTINED)) return false;
+    }
+    if (p == i) continue;
+    idg_node *root = idg_node_at(t, p);
+    /* the name is the profile's first identifier: by first event, then
+     * by hash (the numbering's order) */
+    if (root->parent != p || (root->flags & IDG_QUARANTINED) || root->cluster != c ||
+        root->first_event > nd->first_event || (root->first_event == nd->first_event && p > i))
+      return false;
+    uint8_t *cnt = idg_counts(t, h->ntypes, p);
+    if (cnt[nd->type] >= h->types[nd->type].limit) return false;
+    cnt[nd->type]++;
+    nd->next_member = root->next_member;
+    root->next_member = i;
+  }
+  return true;
+}
+
+/* Per event: its decisions, checked, and its cluster's list. Each list
+ * is linked backwards (an event to the cluster's previous one, kept in
+ * last[], nn words) and closed at the end, so an event costs no visit to
+ * an earlier one; the last event is the cluster's canonically last (of
+ * equal last events, any one names the same event). */
+static bool drv_events(const uint8_t *bits, uint32_t *last, idg_state *t) {
+  uint32_t ne = (uint32_t)t->events.len, nn = (uint32_t)t->nodes.len;
+  for (uint32_t i = 0; i < nn; i++) last[i] = IDG_NONE;
+  for (uint32_t ei = 0; ei < ne; ei++) {
+    idg_event *e = idg_event_at(t, ei);
+    uint32_t *m = idg_members(t, e);
+    if (ei + 8 < ne) {
+      const idg_event *ahead = idg_event_at(t, ei + 8);
+      const uint32_t *am = idg_members(t, ahead);
+      for (uint32_t i = 0; i < ahead->count; i++) IDG_PREFETCH(idg_node_at(t, am[i]));
+    }
+    uint32_t prof = IDG_NONE, clus = IDG_NONE;
+    for (uint32_t i = 0; i < e->count; i++) {
+      size_t w = (size_t)e->first + i;
+      uint32_t d = (bits[w / 4] >> (2 * (w % 4))) & 3u;
+      const idg_node *n = idg_node_at(t, m[i]);
+      if (n->flags & IDG_QUARANTINED) {
+        if (d != 0) return false;
+        continue;
+      }
+      if (d == 0 || d == 3) return false;
+      m[i] |= d == 1 ? IDG_LINKED : IDG_REFUSED;
+      if (clus == IDG_NONE) clus = n->cluster;
+      else if (n->cluster != clus) return false;
+      if (d != 1) continue;
+      if (prof == IDG_NONE) prof = n->parent;
+      else if (n->parent != prof) return false;
+    }
+    if (clus == IDG_NONE) continue; /* quarantined identifiers only: a list of its own */
+    if (last[clus] != IDG_NONE) e->next = last[clus];
+    else idg_node_at(t, clus)->cluster_head = ei; /* its first, until closed */
+    last[clus] = ei;
+  }
+  for (uint32_t c = 0; c < nn; c++) {
+    if (last[c] == IDG_NONE) continue;
+    idg_node *root = idg_node_at(t, c);
+    idg_event_at(t, root->cluster_head)->next = last[c];
+    root->cluster_head = root->cluster_max = last[c];
+  }
+  return true;
+}
+
+static int read_derived(loader *l, lp_cursor *c) {
+  lp_idgraph *h = l->h;
+  idg_state *t = &l->t;
+  uint32_t version = lp_cursor_u32(c);
+  uint64_t fp = lp_cursor_u64(c), nn = lp_cursor_u64(c), nm = lp_cursor_u64(c);
+  if (!c->ok) return corrupt(l, "DRVD is truncated");
+  /* Another layout or other rules: the replay. */
+  if (version != IDG_DERIVED_VERSION || h->load_replay ||
+      fp != idg_rules_fingerprint(h, l->type_map, l->ntypes))
+    return LP_OK;
+  if (nn != t->nodes.len || nm != t->members.len) return corrupt(l, "DRVD counts");
+  if (c->left / IDG_DERIVED_NODE < nn || c->left - nn * IDG_DERIVED_NODE != IDG_DERIVED_BITS(nm))
+    return corrupt(l, "DRVD size");
+  const uint8_t *recs = lp_cursor_take(c, (size_t)nn * IDG_DERIVED_NODE);
+  const uint8_t *bits = lp_cursor_take(c, IDG_DERIVED_BITS((size_t)nm));
+  if (nm % 4 != 0 && (bits[nm / 4] >> (2 * (nm % 4))) != 0) return corrupt(l, "DRVD padding bits");
+  /* a hand-made event order: the replay */
+  if (!idg_events_canonical(t)) return LP_OK;
+  const lp_mem *mem = &h->mem;
+  int rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->ntypes);
+  if (rc == LP_OK) rc = drv_index(h, t);
+  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
+  if (!h->store_raw) { /* values the snapshot holds but this handle does not keep */
+    lp_vec_free(&t->raws, mem);
+    lp_strpool_free(&t->values, mem);
+    lp_strpool_init(&t->values);
+  }
+  if (!drv_nodes(h, recs, l->first, t) || !drv_events(bits, l->first, t))
+    return corrupt(l, "DRVD disagrees with the events");
+  l->built = true;
+  return LP_OK;
 }
 
 static int read_sections(loader *l, lp_snapshot_reader *r) {
@@ -204,6 +387,10 @@ static int read_sections(loader *l, lp_snapshot_reader *r) {
       case 3: rc = read_events(l, &c); break;
       default: rc = read_tombs(l, &c); break;
       }
+      if (rc != LP_OK) return rc;
+    } else if (type == SEC_DERIVED && next == LP_ARRAY_LEN(order)) {
+      if (l->built) return corrupt(l, "sections out of order or repeated");
+      rc = read_derived(l, &c);
       if (rc != LP_OK) return rc;
     } else {
       for (size_t k = 0; k < LP_ARRAY_LEN(order); k++)
@@ -242,11 +429,16 @@ int lp_idgraph_load(lp_idgraph *h, lp_reader r, void *ud) {
   }
   rc = read_sections(&l, sr);
   lp_snapshot_reader_free(sr);
+  lp_mem_free_array(&h->mem, l.first, l.nfirst, sizeof *l.first);
   if (rc == LP_OK) rc = check_erased(&l);
   idg_state next;
-  if (rc == LP_OK) {
-    /* Snapshots written by lp_idgraph_save hold canonical events; any
-     * other order (a hand-made file) takes the event-by-event replay. */
+  if (rc == LP_OK && l.built) {
+    next = l.t; /* completed in place */
+    idg_state_init(&l.t);
+  } else if (rc == LP_OK) {
+    /* Without a usable derived section: snapshots written by
+     * lp_idgraph_save hold canonical events; any other order (a hand-made
+     * file) takes the event-by-event replay. */
     bool canonical = !h->load_replay && idg_events_canonical(&l.t);
     rc = canonical ? idg_replay_sorted(h, &l.t, &next) : idg_replay_all(h, &l.t, NULL, &next);
   }

@@ -1,13 +1,14 @@
 /*
- * Identity: saving snapshots. Only the stored facts are saved (identifiers,
- * events, sources, tombstones); the profiles are derived again on load,
- * so a loaded graph obeys the loading handle's rules and cannot carry an
- * inconsistent partition.
+ * Identity: saving snapshots. The stored facts (identifiers, events,
+ * sources, tombstones), then the optional derived section (derived.h):
+ * the partition the rules made, which a load under the same rules takes
+ * after structural checks instead of replaying the rules.
  * SPDX-License-Identifier: MIT
  */
 #include <stdlib.h>
 
 #include "core/codec.h"
+#include "identity/derived.h"
 #include "identity/hashing.h"
 #include "identity/state.h"
 
@@ -77,6 +78,78 @@ static int plan(const lp_idgraph *h, save_plan *p) {
   idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
   for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
   return LP_OK;
+}
+
+/* Buffered little-endian output for the long fixed-width runs of DRVD. */
+typedef struct out_buf {
+  lp_snapshot_writer *w;
+  uint8_t b[8192];
+  size_t n;
+} out_buf;
+
+static int out_flush(out_buf *o) {
+  int rc = o->n > 0 ? lp_snapshot_writer_write(o->w, o->b, o->n) : LP_OK;
+  o->n = 0;
+  return rc;
+}
+
+/* The derived section (derived.h): what a load would recompute. Each
+ * profile is named by the IDNT rank of its first identifier, each cluster
+ * by the smallest IDNT rank of its open identifiers (a quarantined one by
+ * its own), so the bytes depend only on the state. */
+static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p) {
+  const idg_state *s = &h->st;
+  size_t nn = p->nn;
+  uint32_t *cmin = NULL;
+  int rc = alloc_u32(&h->mem, nn, &cmin);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory saving the identity graph");
+  for (size_t i = 0; i < nn; i++) cmin[i] = IDG_NONE;
+  for (uint32_t x = 0; x < nn; x++) {
+    if (idg_node_at(s, x)->flags & IDG_QUARANTINED) continue;
+    uint32_t c = idg_cluster_find(s, x), r = p->node_rank[x];
+    if (r < cmin[c]) cmin[c] = r;
+  }
+  rc = lp_snapshot_writer_begin_section(w, SEC_DERIVED, 0);
+  if (rc == LP_OK) rc = lp_snapw_u32(w, IDG_DERIVED_VERSION);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, idg_rules_fingerprint(h, NULL, h->ntypes));
+  if (rc == LP_OK) rc = lp_snapw_u64(w, nn);
+  if (rc == LP_OK) rc = lp_snapw_u64(w, s->members.len);
+  out_buf o;
+  o.w = w;
+  o.n = 0;
+  for (size_t i = 0; i < nn && rc == LP_OK; i++) {
+    if (i + 8 < nn) IDG_PREFETCH(idg_node_at(s, p->node_order[i + 8]));
+    uint32_t x = p->node_order[i];
+    const idg_node *n = idg_node_at(s, x);
+    uint32_t prof = p->node_rank[idg_node_at(s, idg_find(s, x))->comp_first];
+    uint32_t clus = (n->flags & IDG_QUARANTINED) ? (uint32_t)i : cmin[idg_cluster_find(s, x)];
+    lp_put_u64le(o.b + o.n, n->sketch);
+    lp_put_u32le(o.b + o.n + 8, prof);
+    lp_put_u32le(o.b + o.n + 12, clus);
+    o.n += IDG_DERIVED_NODE;
+    if (o.n + IDG_DERIVED_NODE > sizeof o.b) rc = out_flush(&o);
+  }
+  if (rc == LP_OK) rc = out_flush(&o);
+  uint8_t acc = 0;
+  size_t k = 0;
+  for (size_t i = 0; i < p->ne && rc == LP_OK; i++) {
+    if (i + 8 < p->ne) IDG_PREFETCH(idg_event_at(s, p->event_order[i + 8]));
+    const idg_event *e = idg_event_at(s, p->event_order[i]);
+    const uint32_t *m = idg_members(s, e);
+    for (uint32_t j = 0; j < e->count; j++, k++) {
+      acc = (uint8_t)(acc | (((m[j] & IDG_LINKED) ? 1u : 0u) | ((m[j] & IDG_REFUSED) ? 2u : 0u)) << (2 * (k % 4)));
+      if (k % 4 == 3) {
+        o.b[o.n++] = acc;
+        acc = 0;
+        if (o.n == sizeof o.b) rc = out_flush(&o);
+      }
+    }
+  }
+  if (rc == LP_OK && k % 4 != 0) o.b[o.n++] = acc;
+  if (rc == LP_OK) rc = out_flush(&o);
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+  lp_mem_free_array(&h->mem, cmin, nn, sizeof *cmin);
+  return rc;
 }
 
 static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, uint64_t fp) {
@@ -168,6 +241,7 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
     lp_mem_free_array(&h->mem, tk, nt, 2 * sizeof(uint64_t));
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+  if (rc == LP_OK) rc = write_derived(h, w, p);
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
   return rc;
 }

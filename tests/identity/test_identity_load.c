@@ -1,16 +1,20 @@
 /*
- * Load's linear passes (idg_replay_sorted) against the event-by-event
- * replay (the load before them): over many random graphs built with late
- * events, quarantines, unlink, remove and forget, the loaded graphs must
- * be indistinguishable: the same saved bytes and counters, the same
- * answer to every query (profiles, identifiers, profile of every value,
- * explanations), the same storage (identifier, source and value ids,
- * member words, sketches, flags, index layout), and the same behaviour
- * afterwards (random further events and edits: saved bytes and
- * notifications). Also against the graph that was saved.
+ * Load's two fast paths against the event-by-event replay (the load
+ * before them): the derived section (DRVD) and, for snapshots without it
+ * (older ones), the linear passes (idg_replay_sorted). Over many random
+ * graphs built with late events, quarantines, unlink, remove and forget,
+ * the loaded graphs must be indistinguishable: the same saved bytes and
+ * counters, the same answer to every query (profiles, identifiers,
+ * profile of every value, explanations), the same storage (the linear
+ * passes: identifier, source and value ids, member words, sketches,
+ * flags, index layout; the derived load numbers identifiers by hash, so
+ * the same up to that renumbering), and the same behaviour afterwards
+ * (random further events and edits: saved bytes and notifications). Also
+ * against the graph that was saved. Then hostile derived sections.
  * SPDX-License-Identifier: MIT
  */
 #include "core/rng.h"
+#include "identity/derived.h"
 #include "identity/idtest.h"
 #include "identity/identity_internal.h"
 #include "identity/state.h"
@@ -188,55 +192,185 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
   }
 }
 
+/* Re-emit snapshot `in` section by section; `edit` gets a copy of the
+ * DRVD payload to change in place, shorten (*len) or drop (false). */
+typedef bool (*drvd_edit)(uint8_t *p, size_t *len, void *ctx);
+
+static lp_membuf *with_derived(const lp_membuf *in, drvd_edit edit, void *ctx) {
+  lp_membuf *out;
+  assert_int_equal(lp_membuf_create(NULL, &out), LP_OK);
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(in), lp_membuf_size(in)), LP_OK);
+  lp_snapshot_reader *r;
+  lp_snapshot_writer *w;
+  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
+  uint32_t kind;
+  assert_int_equal(lp_snapshot_reader_header(r, &kind, NULL), LP_OK);
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, out, kind, &w), LP_OK);
+  bool found = false;
+  for (;;) {
+    uint32_t type, flags;
+    const uint8_t *data;
+    size_t len;
+    assert_int_equal(lp_snapshot_reader_next(r, &type, &flags, &data, &len), LP_OK);
+    if (type == LP_SECTION_END) break;
+    uint8_t *copy = malloc(len + 1);
+    assert_non_null(copy);
+    if (len > 0) memcpy(copy, data, len);
+    bool keep = true;
+    if (type == SEC_DERIVED) {
+      found = true;
+      keep = edit(copy, &len, ctx);
+    }
+    if (keep) {
+      assert_int_equal(lp_snapshot_writer_begin_section(w, type, flags), LP_OK);
+      assert_int_equal(lp_snapshot_writer_write(w, copy, len), LP_OK);
+      assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+    }
+    free(copy);
+  }
+  assert_true(found);
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_writer_free(w);
+  lp_snapshot_reader_free(r);
+  return out;
+}
+
+static bool drop_section(uint8_t *p, size_t *len, void *ctx) {
+  (void)p, (void)len, (void)ctx;
+  return false;
+}
+
+/* The derived load's storage against the replay's: the same up to the
+ * numbering of identifiers (by hash against by first appearance) and of
+ * sources (by name against by first use). */
+static void same_storage_renumbered(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed) {
+  const idg_state *x = &a->st, *y = &b->st;
+  size_t nn = x->nodes.len;
+  assert_int_equal(nn, y->nodes.len);
+  assert_int_equal(x->events.len, y->events.len);
+  assert_int_equal(x->members.len, y->members.len);
+  assert_int_equal(x->raws.len, y->raws.len);
+  uint32_t *to = malloc((nn + 1) * sizeof *to), *back = malloc((nn + 1) * sizeof *back);
+  assert_true(to != NULL && back != NULL);
+  for (size_t i = 0; i < nn; i++) to[i] = back[i] = IDG_NONE;
+  for (uint32_t i = 0; i < nn; i++) {
+    uint32_t j;
+    const idg_node *p = idg_node_at(x, i);
+    if (!idg_index_get(y, p->hash, &j)) fail_msg("seed %llu: identifier %u is missing", (unsigned long long)seed, i);
+    const idg_node *q = idg_node_at(y, j);
+    if (p->type != q->type || p->flags != q->flags || p->sketch != q->sketch ||
+        idg_cmp_events(x, p->first_event, q->first_event) != 0 || idg_pid(x, i) != idg_pid(y, j))
+      fail_msg("seed %llu: identifier %u/%u differs (flags %u/%u sketch %llx/%llx pid %llx/%llx)",
+               (unsigned long long)seed, i, j, p->flags, q->flags, (unsigned long long)p->sketch,
+               (unsigned long long)q->sketch, (unsigned long long)idg_pid(x, i), (unsigned long long)idg_pid(y, j));
+    uint32_t rx = idg_raw(x, i), ry = idg_raw(y, j);
+    assert_int_equal(rx == IDG_NONE, ry == IDG_NONE);
+    if (rx != IDG_NONE) {
+      size_t lx, ly;
+      const char *vx = lp_strpool_get(&x->values, rx, &lx), *vy = lp_strpool_get(&y->values, ry, &ly);
+      assert_int_equal(lx, ly);
+      assert_memory_equal(vx, vy, lx);
+    }
+    /* the same cluster partition (a bijection of roots), the same last event */
+    uint32_t cx = idg_cluster_find(x, i), cy = idg_cluster_find(y, j);
+    if ((to[cx] != IDG_NONE && to[cx] != cy) || (back[cy] != IDG_NONE && back[cy] != cx))
+      fail_msg("seed %llu: clusters differ at identifier %u", (unsigned long long)seed, i);
+    to[cx] = cy;
+    back[cy] = cx;
+    const idg_node *rp = idg_node_at(x, cx), *rq = idg_node_at(y, cy);
+    if ((rp->cluster_max == IDG_NONE) != (rq->cluster_max == IDG_NONE) ||
+        (rp->cluster_max != IDG_NONE && idg_cmp_events(x, rp->cluster_max, rq->cluster_max) != 0))
+      fail_msg("seed %llu: last event of the cluster of %u differs", (unsigned long long)seed, i);
+    assert_memory_equal(idg_counts(x, a->ntypes, idg_find(x, i)), idg_counts(y, b->ntypes, idg_find(y, j)), a->ntypes);
+  }
+  for (uint32_t e = 0; e < x->events.len; e++) {
+    const idg_event *p = idg_event_at(x, e), *q = idg_event_at(y, e);
+    size_t lx, ly;
+    const char *sx = lp_strpool_get(&x->sources, p->source, &lx), *sy = lp_strpool_get(&y->sources, q->source, &ly);
+    if (p->ts != q->ts || p->first != q->first || p->count != q->count || lx != ly || memcmp(sx, sy, lx) != 0)
+      fail_msg("seed %llu: event %u differs", (unsigned long long)seed, e);
+    const uint32_t *mp = idg_members(x, p), *mq = idg_members(y, q);
+    for (uint32_t k = 0; k < p->count; k++) {
+      const idg_node *np = idg_node_at(x, mp[k] & IDG_ORD_MASK), *nq = idg_node_at(y, mq[k] & IDG_ORD_MASK);
+      if (np->hash.lo != nq->hash.lo || np->hash.hi != nq->hash.hi || (mp[k] & ~IDG_ORD_MASK) != (mq[k] & ~IDG_ORD_MASK))
+        fail_msg("seed %llu: member %u of event %u differs", (unsigned long long)seed, k, e);
+    }
+  }
+  assert_int_equal(lp_strpool_count(&x->sources), lp_strpool_count(&y->sources));
+  assert_int_equal(lp_strpool_count(&x->values), lp_strpool_count(&y->values));
+  assert_int_equal(x->index.len + x->index_hi.len, y->index.len + y->index_hi.len);
+  assert_int_equal(x->tombstones.len, y->tombstones.len);
+  size_t pos = 0;
+  const uint64_t *key;
+  uint64_t v;
+  while (lp_hmap_next(&x->tombstones, &pos, &key, &v)) assert_true(lp_hmap_get(&y->tombstones, key, NULL));
+  free(to);
+  free(back);
+}
+
 static void linear_load_equals_replay(void **state) {
   (void)state;
   size_t graphs = 0;
   uint64_t quarantined = 0;
-  static idt_note_log la, lb;
+  static idt_note_log la, lb, lc;
   for (uint64_t seed = 1; seed <= 600; seed++) {
     lp_rng r;
     lp_rng_seed(&r, seed);
-    lp_idgraph *g = NULL, *fast = NULL, *slow = NULL;
     bool raw = seed % 2 == 0;
     int64_t q = seed % 3 == 0 ? 20 : 2 + (int64_t)(seed % 4);
-    lp_idgraph *all[3];
-    for (int k = 0; k < 3; k++) {
+    /* the saved graph; loaded from the derived section, without it (the
+     * linear passes), by the event-by-event replay; and, under another
+     * quarantine threshold (other rules: the derived section is not
+     * used), by the linear passes and by the replay */
+    enum { G, FAST, MID, SLOW, OTHER, OTHER_SLOW, N };
+    lp_idgraph *all[N];
+    for (int k = 0; k < N; k++) {
       assert_int_equal(idt_make(NULL, seed % 5 != 0, &all[k]), LP_OK);
       if (raw) assert_int_equal(lp_idgraph_set_int(all[k], LP_IDGRAPH_STORE_RAW, 1), LP_OK);
-      assert_int_equal(lp_idgraph_set_int(all[k], LP_IDGRAPH_QUARANTINE_AFTER, q), LP_OK);
+      assert_int_equal(lp_idgraph_set_int(all[k], LP_IDGRAPH_QUARANTINE_AFTER, k >= OTHER ? q + 1 : q), LP_OK);
     }
-    g = all[0];
-    fast = all[1];
-    slow = all[2];
+    lp_idgraph *g = all[G], *fast = all[FAST], *mid = all[MID], *slow = all[SLOW];
     slow->load_replay = true;
+    all[OTHER_SLOW]->load_replay = true;
     int64_t clock = 1000;
     size_t steps = 10 + (size_t)lp_rng_below(&r, 250);
     for (size_t i = 0; i < steps; i++) random_step(g, &r, &clock);
-    lp_membuf *b = idt_save(g);
-    lp_memreader m1, m2;
-    assert_int_equal(lp_memreader_init(&m1, lp_membuf_data(b), lp_membuf_size(b)), LP_OK);
-    assert_int_equal(lp_memreader_init(&m2, lp_membuf_data(b), lp_membuf_size(b)), LP_OK);
-    assert_int_equal(lp_idgraph_load(fast, lp_memreader_read, &m1), LP_OK);
-    assert_int_equal(lp_idgraph_load(slow, lp_memreader_read, &m2), LP_OK);
-    same_storage(fast, slow, seed);
+    lp_membuf *b = idt_save(g), *old = with_derived(b, drop_section, NULL);
+    const lp_membuf *src[N] = {NULL, b, old, b, b, b};
+    for (int k = FAST; k < N; k++) {
+      lp_memreader m;
+      assert_int_equal(lp_memreader_init(&m, lp_membuf_data(src[k]), lp_membuf_size(src[k])), LP_OK);
+      assert_int_equal(lp_idgraph_load(all[k], lp_memreader_read, &m), LP_OK);
+    }
+    same_storage_renumbered(fast, slow, seed);
+    same_storage(mid, slow, seed);
+    same_storage(all[OTHER], all[OTHER_SLOW], seed);
     same_profiles(fast, slow, seed);
+    same_profiles(mid, slow, seed);
     same_profiles(fast, g, seed);
+    same_profiles(all[OTHER], all[OTHER_SLOW], seed);
     lp_idgraph_stats st = LP_IDGRAPH_STATS_INIT;
     assert_int_equal(lp_idgraph_get_stats(fast, &st), LP_OK);
     quarantined += st.quarantined;
     /* and they go on the same way */
-    la.n = lb.n = 0;
+    la.n = lb.n = lc.n = 0;
     assert_int_equal(lp_idgraph_set_notify(fast, idt_note, &la), LP_OK);
     assert_int_equal(lp_idgraph_set_notify(slow, idt_note, &lb), LP_OK);
-    lp_rng r2 = r;
-    int64_t clock2 = clock;
+    assert_int_equal(lp_idgraph_set_notify(mid, idt_note, &lc), LP_OK);
+    lp_rng r2 = r, r3 = r;
+    int64_t clock2 = clock, clock3 = clock;
     for (size_t i = 0; i < 60; i++) random_step(fast, &r, &clock);
     for (size_t i = 0; i < 60; i++) random_step(slow, &r2, &clock2);
+    for (size_t i = 0; i < 60; i++) random_step(mid, &r3, &clock3);
     same_profiles(fast, slow, seed);
-    if (la.n != lb.n || memcmp(la.v, lb.v, la.n * sizeof la.v[0]) != 0)
+    same_profiles(mid, slow, seed);
+    if (la.n != lb.n || memcmp(la.v, lb.v, la.n * sizeof la.v[0]) != 0 || lc.n != lb.n ||
+        memcmp(lc.v, lb.v, lc.n * sizeof lc.v[0]) != 0)
       fail_msg("seed %llu: notifications after the load differ", (unsigned long long)seed);
     lp_membuf_free(b);
-    for (int k = 0; k < 3; k++) lp_idgraph_free(all[k]);
+    lp_membuf_free(old);
+    for (int k = 0; k < N; k++) lp_idgraph_free(all[k]);
     graphs++;
   }
   print_message("linear load: %zu graphs, %llu quarantined identifiers in all\n", graphs,
@@ -244,9 +378,144 @@ static void linear_load_equals_replay(void **state) {
   assert_true(quarantined > 0);
 }
 
+/* ---- Hostile derived sections ------------------------------------------- */
+typedef struct drvd_ctx {
+  size_t bit, cut, at;
+  uint32_t value;
+  size_t len; /* the payload's length, reported by measure() */
+} drvd_ctx;
+
+static bool measure(uint8_t *p, size_t *len, void *ctx) {
+  (void)p;
+  ((drvd_ctx *)ctx)->len = *len;
+  return true;
+}
+static bool flip_bit(uint8_t *p, size_t *len, void *ctx) {
+  (void)len;
+  const drvd_ctx *d = ctx;
+  p[d->bit / 8] ^= (uint8_t)(1u << (d->bit % 8));
+  return true;
+}
+static bool cut_payload(uint8_t *p, size_t *len, void *ctx) {
+  (void)p;
+  *len = ((const drvd_ctx *)ctx)->cut;
+  return true;
+}
+static bool put_word(uint8_t *p, size_t *len, void *ctx) {
+  const drvd_ctx *d = ctx;
+  assert_true(d->at + 4 <= *len);
+  lp_put_u32le(p + d->at, d->value);
+  return true;
+}
+
+/* Offsets in the payload: version, fingerprint, counts, then 16 bytes an
+ * identifier (sketch, profile rank, cluster rank), then decision bits. */
+#define DRVD_HEAD 28u
+#define DRVD_PROFILE(i) (DRVD_HEAD + 16u * (i) + 8u)
+#define DRVD_CLUSTER(i) (DRVD_HEAD + 16u * (i) + 12u)
+
+/* Load `m` into h: LP_OK, or LP_ECORRUPT with h as it was (`before`, its
+ * saved bytes, restored after an accepted load from `good`); the
+ * invariant checker passes either way. Returns whether it was accepted. */
+static bool try_load(lp_idgraph *h, const lp_membuf *m, const lp_membuf *good, const lp_membuf *before) {
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(m), lp_membuf_size(m)), LP_OK);
+  int rc = lp_idgraph_load(h, lp_memreader_read, &mr);
+  if (rc != LP_OK && rc != LP_ECORRUPT) fail_msg("load returned %d: %s", rc, lp_idgraph_errmsg(h));
+  idt_check(h);
+  if (rc == LP_OK) {
+    assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(good), lp_membuf_size(good)), LP_OK);
+    assert_int_equal(lp_idgraph_load(h, lp_memreader_read, &mr), LP_OK);
+  }
+  lp_membuf *now = idt_save(h);
+  assert_true(idt_same_bytes(now, before));
+  lp_membuf_free(now);
+  return rc == LP_OK;
+}
+
+/* Every bit flip and truncation of the derived section (re-checksummed,
+ * so the decoder sees it), out-of-range ranks and every reassignment of
+ * a profile or cluster name: refused as corrupt, or accepted as a state
+ * that passes the invariant checker (the section is trusted for what the
+ * rules decided: a flipped sketch bit under the threshold, a coarser
+ * cluster); a refusal leaves the loading graph unchanged. */
+static void hostile_derived_sections(void **state) {
+  (void)state;
+  size_t refused = 0, accepted = 0;
+  for (uint64_t seed = 1; seed <= 10; seed++) {
+    lp_rng r;
+    lp_rng_seed(&r, seed);
+    lp_idgraph *g, *h;
+    assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+    assert_int_equal(idt_make(NULL, true, &h), LP_OK);
+    int64_t q = seed % 2 == 0 ? 20 : 3;
+    assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, q), LP_OK);
+    assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_QUARANTINE_AFTER, q), LP_OK);
+    int64_t clock = 1000;
+    for (size_t i = 0; i < 40 + 10 * seed; i++) random_step(g, &r, &clock);
+    lp_membuf *good = idt_save(g);
+    assert_int_equal(lp_membuf_size(good) > 0, true);
+    lp_memreader mr;
+    assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(good), lp_membuf_size(good)), LP_OK);
+    assert_int_equal(lp_idgraph_load(h, lp_memreader_read, &mr), LP_OK);
+    lp_membuf *before = idt_save(h);
+    drvd_ctx d;
+    memset(&d, 0, sizeof d);
+    lp_membuf_free(with_derived(good, measure, &d));
+    size_t nn = h->st.nodes.len;
+    assert_true(d.len >= DRVD_HEAD + 16 * nn);
+    for (d.bit = 0; d.bit < d.len * 8; d.bit++) {
+      lp_membuf *m = with_derived(good, flip_bit, &d);
+      if (try_load(h, m, good, before)) accepted++;
+      else refused++;
+      lp_membuf_free(m);
+    }
+    for (d.cut = 0; d.cut < d.len; d.cut++) {
+      lp_membuf *m = with_derived(good, cut_payload, &d);
+      assert_false(try_load(h, m, good, before));
+      lp_membuf_free(m);
+    }
+    static const uint32_t bad[] = {0, 1, UINT32_MAX, 0x40000000u};
+    for (size_t i = 0; i < nn; i++) {
+      for (size_t k = 0; k < LP_ARRAY_LEN(bad); k++) {
+        d.value = k == 0 ? (uint32_t)nn : k == 1 ? (uint32_t)nn + 1 : bad[k];
+        d.at = DRVD_PROFILE(i);
+        lp_membuf *m = with_derived(good, put_word, &d);
+        assert_false(try_load(h, m, good, before));
+        lp_membuf_free(m);
+        d.at = DRVD_CLUSTER(i);
+        m = with_derived(good, put_word, &d);
+        assert_false(try_load(h, m, good, before));
+        lp_membuf_free(m);
+      }
+      /* every other name for its profile and its cluster */
+      for (uint32_t j = 0; j < nn; j += 1 + (uint32_t)(nn / 16)) {
+        d.value = j;
+        d.at = DRVD_PROFILE(i);
+        lp_membuf *m = with_derived(good, put_word, &d);
+        if (try_load(h, m, good, before)) accepted++;
+        else refused++;
+        lp_membuf_free(m);
+        d.at = DRVD_CLUSTER(i);
+        m = with_derived(good, put_word, &d);
+        if (try_load(h, m, good, before)) accepted++;
+        else refused++;
+        lp_membuf_free(m);
+      }
+    }
+    lp_membuf_free(good);
+    lp_membuf_free(before);
+    lp_idgraph_free(g);
+    lp_idgraph_free(h);
+  }
+  print_message("hostile derived sections: %zu refused, %zu accepted (checked)\n", refused, accepted);
+  assert_true(refused > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(linear_load_equals_replay),
+      cmocka_unit_test(hostile_derived_sections),
   };
   return cmocka_run_group_tests_name("identity_load", tests, NULL, NULL);
 }

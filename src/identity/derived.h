@@ -1,0 +1,44 @@
+/*
+ * Internal: the optional DRVD section of identity snapshots (save.c writes
+ * it, load.c reads it; layout in docs/identity.md). It holds what load's
+ * replay would derive from the events under the saving handle's rules:
+ * per identifier (in IDNT order) its co-occurrence sketch, the IDNT rank
+ * of its profile's first identifier and the smallest IDNT rank in its
+ * cluster, and per member word (in EVNT order) the linked / refused
+ * decision. A loading handle whose rules give the same fingerprint builds
+ * its state from it in linear passes instead of re-running the rules.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LP_IDENTITY_DERIVED_H
+#define LP_IDENTITY_DERIVED_H
+
+#include "core/common.h"
+#include "core/hash.h"
+#include "identity/identity_internal.h"
+
+#define SEC_DERIVED LP_FOURCC('D', 'R', 'V', 'D')
+#define IDG_DERIVED_VERSION 1u
+/* Bytes a record of one identifier: sketch, profile rank, cluster rank. */
+#define IDG_DERIVED_NODE 16u
+/* Member decisions: 2 bits a word (bit 0 linked, bit 1 refused), 4 a byte. */
+#define IDG_DERIVED_BITS(words) (((words) + 3) / 4)
+
+/* Fingerprint of what the partition depends on besides the events: the
+ * quarantine threshold and, for the snapshot's types in META order (type
+ * i is the handle's map[i]), each one's priority and limit. */
+static inline uint64_t idg_rules_fingerprint(const lp_idgraph *h, const uint32_t *map, uint32_t n) {
+  uint8_t buf[4 + 4 + LP_IDGRAPH_MAX_TYPES * 8];
+  size_t len = 0;
+  lp_put_u32le(buf, h->quarantine_after);
+  lp_put_u32le(buf + 4, n);
+  len = 8;
+  for (uint32_t i = 0; i < n && i < LP_IDGRAPH_MAX_TYPES; i++) {
+    const idg_type *t = &h->types[map != NULL ? map[i] : i];
+    lp_put_u32le(buf + len, (uint32_t)t->priority);
+    lp_put_u32le(buf + len + 4, t->limit);
+    len += 8;
+  }
+  return lp_hash64(buf, len, UINT64_C(0x4452564452554c45)); /* "DRVDRULE" */
+}
+
+#endif /* LP_IDENTITY_DERIVED_H */

@@ -101,6 +101,8 @@ typedef struct prf_view {
   lp_rfm *rfm;           /* per-profile aggregates: profiles with an order, and the
                           * prospects too once `prospects` (prf_view_rfm_prospects()) */
   bool prospects;
+  uint32_t *nid;         /* per profile: identifiers, counted in one pass for the block calls; NULL until then */
+  bool nid_tried;        /* the pass was made (nid NULL: it failed, count per profile) */
   lp_rfm_segmap *segmap; /* NULL: no segments */
   lp_tags *tags;         /* the view as a tag state (rules, lp_profiles_tags_view()), or NULL */
   bool tags_full;        /* tags holds every attribute (built for lp_profiles_tags_view()) */

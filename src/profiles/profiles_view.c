@@ -28,6 +28,7 @@ void prf_view_free(const lp_profiles *h, prf_view *v) {
   lp_mem_free_array(m, v->expected, v->n + 1, sizeof *v->expected);
   lp_mem_free_array(m, v->clv, v->n + 1, sizeof *v->clv);
   lp_mem_free_array(m, v->tag_first, v->n + 1, sizeof *v->tag_first);
+  lp_mem_free_array(m, v->nid, v->n + 1, sizeof *v->nid);
   lp_vec_free(&v->tagv, m);
   lp_mem_free_array(m, v->rows, v->nrows, sizeof *v->rows);
   lp_rfm_free(v->rfm);
@@ -653,13 +654,123 @@ int lp_profiles_next(const lp_profiles *h, uint64_t after, uint64_t *next) {
   return LP_OK;
 }
 
+/* ---- identifier counts of every profile, for the block calls ---- */
+
+/* Identifier rows read per page, and the bits of the bucket table that
+ * narrows each row's search for its profile's position. */
+#define COUNT_PAGE 512u
+#define COUNT_BITS 16u
+#if defined(__GNUC__)
+#  define PRF_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define PRF_PREFETCH(p) ((void)(p))
+#endif
+
+typedef struct counter {
+  lp_idgraph_ident_row rows[COUNT_PAGE];
+  uint32_t lo[COUNT_PAGE], hi[COUNT_PAGE];
+  uint32_t start[(1u << COUNT_BITS) + 1];
+} counter;
+
+static unsigned bit_length(uint64_t x) {
+  unsigned b = 0;
+  while (x != 0) {
+    b++;
+    x >>= 1;
+  }
+  return b;
+}
+
+/* Position of `pid` in pids[lo, hi) (sorted), or SIZE_MAX. */
+static size_t search(const uint64_t *pids, size_t lo, size_t hi, uint64_t pid) {
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (pids[mid] < pid) lo = mid + 1;
+    else hi = mid;
+  }
+  return pids[lo] == pid ? lo : SIZE_MAX;
+}
+
+/* v->nid: every identifier of the graph counted under its profile, in one
+ * pass over lp_idgraph_identifiers() instead of a walk of each profile's
+ * identifiers. A row's profile is found by binary search in the bucket of
+ * the top bits of its id's offset (ids are hashes: about 27 ids a bucket);
+ * the buckets of a page are fetched before they are searched. false when
+ * memory is short (the caller counts profile by profile). */
+static bool count_identifiers(const lp_profiles *h, prf_view *v) {
+  const lp_mem *m = &h->mem;
+  counter *c = lp_mem_alloc(m, sizeof *c);
+  uint32_t *nid = NULL;
+  if (c == NULL || lp_mem_alloc_array(m, v->n + 1, sizeof *nid, (void **)&nid) != LP_OK) {
+    if (c != NULL) lp_mem_free(m, c, sizeof *c);
+    return false;
+  }
+  memset(nid, 0, (v->n + 1) * sizeof *nid);
+  size_t n = v->n;
+  uint64_t base = n > 0 ? v->pids[0] : 0;
+  unsigned bits = n > 0 ? bit_length(v->pids[n - 1] - base) : 0;
+  unsigned shift = bits > COUNT_BITS ? bits - COUNT_BITS : 0;
+  size_t nb = (size_t)1 << COUNT_BITS;
+  for (size_t b = 0, i = 0; b <= nb; b++) {
+    while (i < n && ((v->pids[i] - base) >> shift) < b) i++;
+    c->start[b] = (uint32_t)i;
+  }
+  bool ok = true;
+  for (uint64_t first = 0;;) {
+    size_t got = 0;
+    if (lp_idgraph_identifiers(h->g, first, c->rows, COUNT_PAGE, &got) != LP_OK) {
+      ok = false;
+      break;
+    }
+    for (size_t k = 0; k < got; k++) {
+      uint64_t pid = c->rows[k].profile_id, off = pid - base;
+      size_t b = pid < base || (off >> shift) >= nb ? nb : (size_t)(off >> shift);
+      c->lo[k] = b < nb ? c->start[b] : 0;
+      c->hi[k] = b < nb ? c->start[b + 1] : 0;
+      if (c->lo[k] < n) PRF_PREFETCH(&v->pids[c->lo[k]]);
+    }
+    for (size_t k = 0; k < got; k++) {
+      size_t at = c->lo[k] < c->hi[k] ? search(v->pids, c->lo[k], c->hi[k] - 1, c->rows[k].profile_id) : SIZE_MAX;
+      if (at == SIZE_MAX) {
+        ok = false; /* a row of a profile the view does not have: not the view's graph */
+        break;
+      }
+      nid[at]++;
+    }
+    if (!ok || got < COUNT_PAGE) break;
+    first += got;
+  }
+  lp_mem_free(m, c, sizeof *c);
+  if (!ok) {
+    lp_mem_free_array(m, nid, v->n + 1, sizeof *nid);
+    return false;
+  }
+  v->nid = nid;
+  return true;
+}
+
+/* Identifiers of the profile at index i: from the counts of the block
+ * calls when `counted` and they were taken, else a walk of the profile. */
+static int identifiers_at(const lp_profiles *h, size_t i, bool counted, uint64_t *count) {
+  const prf_view *v = &h->view;
+  if (counted && v->nid != NULL) {
+    *count = v->nid[i];
+    return LP_OK;
+  }
+  size_t nid;
+  int rc = lp_idgraph_profile_identifiers(h->g, v->pids[i], NULL, 0, &nid);
+  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+  *count = nid;
+  return LP_OK;
+}
+
 /* The view of the profile at index i of the (valid) view. */
-static int view_at(const lp_profiles *h, size_t i, lp_profiles_view *out) {
+static int view_at(const lp_profiles *h, size_t i, bool counted, lp_profiles_view *out) {
   const prf_view *v = &h->view;
   uint64_t profile_id = v->pids[i];
-  size_t nid;
-  int rc = lp_idgraph_profile_identifiers(h->g, profile_id, NULL, 0, &nid);
-  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+  uint64_t nid = 0;
+  int rc = identifiers_at(h, i, counted, &nid);
+  if (rc != LP_OK) return rc;
   lp_profiles_view o = LP_PROFILES_VIEW_INIT;
   o.profile_id = profile_id;
   o.identifiers = nid;
@@ -700,7 +811,7 @@ int lp_profiles_view_of(const lp_profiles *h, uint64_t profile_id, lp_profiles_v
   size_t i;
   int rc = find(h, "view", profile_id, &i);
   if (rc != LP_OK) return rc;
-  return view_at(h, i, out);
+  return view_at(h, i, false, out);
 }
 
 /* The block calls' arguments and span: *n entries from position first
@@ -729,8 +840,14 @@ int lp_profiles_view_block(const lp_profiles *h, uint64_t first, lp_profiles_vie
   for (size_t k = 0; k < n; k++)
     if (out[k].struct_size < sizeof *out)
       return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "view_block: out[%zu].struct_size too small", k);
+  /* a host that walks the profiles in blocks asks for every count: take
+   * them all in one pass (without the memory, one walk per profile) */
+  if (n > 0 && h->view.nid == NULL && !h->view.nid_tried) {
+    PRF_MUT(h)->view.nid_tried = true;
+    (void)count_identifiers(h, &PRF_MUT(h)->view);
+  }
   for (size_t k = 0; k < n; k++)
-    if ((rc = view_at(h, (size_t)first + k, &out[k])) != LP_OK) return rc;
+    if ((rc = view_at(h, (size_t)first + k, true, &out[k])) != LP_OK) return rc;
   *written = n;
   return LP_OK;
 }

@@ -376,6 +376,7 @@ int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
   uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
   int observe_only = 0, snapshot_only = 0, prepared = 0;
+  bool hint = false;
   uint64_t min_events = 0, facts = 0;
   int64_t facts_ts = INT64_MAX;
   for (int i = 1; i < argc; i++) {
@@ -383,6 +384,7 @@ int main(int argc, char **argv) {
     if (strncmp(argv[i], "--facts-ts=", 11) == 0) facts_ts = strtoll(argv[i] + 11, NULL, 10);
     if (strcmp(argv[i], "--observe-only") == 0) observe_only = 1;
     if (strcmp(argv[i], "--prepared") == 0) prepared = 1;
+    if (strcmp(argv[i], "--prefetch") == 0) prepared = hint = 1;
     if (strcmp(argv[i], "--snapshot-only") == 0) snapshot_only = 1;
     if (strncmp(argv[i], "--load-store=", 13) == 0) return load_store(argv[i] + 13);
     if (strncmp(argv[i], "--min-events=", 13) == 0) min_events = strtoull(argv[i] + 13, NULL, 10);
@@ -418,7 +420,7 @@ int main(int argc, char **argv) {
     /* Stats cost O(identifiers): poll at growing intervals and leave
      * their time out of the figures. */
     if (prepared) {
-      if (observe_prepared_chunks(g, &s, batch, chunk, &idents, &prep_cpu, &apply_cpu) != 0) return 1;
+      if (observe_prepared_chunks(g, &s, batch, chunk, hint, &idents, &prep_cpu, &apply_cpu) != 0) return 1;
       events += batch;
     }
     for (uint64_t k = 0; k < batch && !prepared; k++) {

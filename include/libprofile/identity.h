@@ -514,6 +514,31 @@ LP_API int lp_idgraph_observe_prepared(lp_idgraph *h, const lp_idgraph_prepared 
                                        uint64_t *profile_id);
 
 /**
+ * @brief A hint: an event with these prepared identifiers will be
+ * observed soon.
+ *
+ * Changes nothing a query, a save or a later call can see: it only starts
+ * fetching the parts of the graph that lp_idgraph_observe_prepared() of
+ * that event will read (the index slots of its identifiers now, their
+ * records a few hints later), so that those cache misses overlap with the
+ * work on the events before it. A host that applies a stream of prepared
+ * events calls it for each event about 8 events before applying that
+ * event; hints for events that are never applied, or applied in another
+ * order, cost a little time and nothing else. Allocates nothing and calls
+ * no host callback.
+ * @param h   Graph (the thread that applies events; it updates the
+ *            hint's own small ring inside the handle).
+ * @param ids The event's prepared identifiers as lp_idgraph_prepare()
+ *            wrote them (borrowed; only the first 8 with status
+ *            #LP_IDGRAPH_PREPARED_OK are used). May be NULL when @p n is 0.
+ * @param n   Number of identifiers.
+ * @return #LP_OK; #LP_EINVAL (@p h NULL, or @p ids NULL with @p n > 0);
+ * #LP_EMISUSE (from a callback of the graph). Thread-safety: like
+ * lp_idgraph_observe_prepared().
+ */
+LP_API int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n);
+
+/**
  * @brief Merge a whole graph into this one: afterwards @p dst holds the
  * events of both, so it equals (same saved bytes) one graph fed every
  * event of both, in any order. Meant for shards built from a partition

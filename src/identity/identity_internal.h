@@ -101,6 +101,11 @@ typedef struct idg_state {
   uint64_t blocked, invalid, tombstoned;
 } idg_state;
 
+/* The prefetch hint's ring (lp_idgraph_prefetch, observe.c). */
+#define IDG_PF_RING 8u
+#define IDG_PF_IDS 8u
+#define IDG_PF_LAG 4u
+
 struct lp_idgraph {
   lp_mem mem;
   lp_error err;
@@ -129,6 +134,12 @@ struct lp_idgraph {
   /* Normalised values of the event being observed (kept off the stack:
    * 64 KiB would not fit small thread stacks). */
   char norm[LP_IDGRAPH_MAX_EVENT_IDS][LP_IDGRAPH_MAX_VALUE_LEN];
+  /* lp_idgraph_prefetch(): the low hash halves of the last IDG_PF_RING
+   * events hinted (at most IDG_PF_IDS each). A hint fetches its event's
+   * index slots; IDG_PF_LAG hints later the records those slots name. */
+  uint64_t pf_lo[IDG_PF_RING][IDG_PF_IDS];
+  uint8_t pf_n[IDG_PF_RING];
+  uint32_t pf_at;
 };
 
 static inline idg_node *idg_node_at(const idg_state *s, uint32_t i) {

@@ -746,6 +746,31 @@ int lp_idgraph_observe_prepared(lp_idgraph *h, const lp_idgraph_prepared *ids, s
   return apply_prepared(h, ids, n, ts, source, source_len, profile_id);
 }
 
+int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n) {
+  IDG_GUARD(h, "lp_idgraph_prefetch");
+  if (ids == NULL && n > 0) return lp_error_set(&h->err, LP_EINVAL, "ids is NULL with n > 0");
+  const idg_state *s = &h->st;
+  uint32_t at = h->pf_at % IDG_PF_RING, k = 0;
+  for (size_t i = 0; i < n && k < IDG_PF_IDS; i++) {
+    if (ids[i].status != LP_IDGRAPH_PREPARED_OK) continue;
+    uint64_t lo = lp_get_u64le(ids[i].hash);
+    lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &lo));
+    h->pf_lo[at][k++] = lo;
+  }
+  h->pf_n[at] = (uint8_t)k;
+  /* The event hinted IDG_PF_LAG calls ago: its slots have arrived by now;
+   * fetch the records they name. */
+  uint32_t back = (at + IDG_PF_RING - IDG_PF_LAG) % IDG_PF_RING;
+  for (uint32_t j = 0; j < h->pf_n[back]; j++) {
+    uint64_t v;
+    if (lp_map64_get(&s->index, h->pf_lo[back][j], &v) && v < s->nodes.len)
+      IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
+  }
+  h->pf_n[back] = 0;
+  h->pf_at = (at + 1) % IDG_PF_RING;
+  return LP_OK;
+}
+
 int lp_idgraph_observe(lp_idgraph *h, const lp_idgraph_ident *ids, size_t n, int64_t ts,
                        const char *source, size_t source_len, uint64_t *profile_id) {
   IDG_GUARD(h, "lp_idgraph_observe");

@@ -477,6 +477,7 @@ static void try_everything(lp_idgraph *g) {
       lp_idgraph_profiles(g, NULL, 0, &n),
       lp_idgraph_identifiers(g, 0, NULL, 0, &n),
       lp_idgraph_profiles_of_hashes(g, hbuf, 1, &pid),
+      lp_idgraph_prefetch(g, NULL, 0),
       lp_idgraph_get_stats(g, &st),
       lp_idgraph_explain(g, &id, &id, NULL, 0, &n),
       lp_idgraph_unlink(g, &id, &id),

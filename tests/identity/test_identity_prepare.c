@@ -138,6 +138,11 @@ static void prepared_streams_equal_observed_streams(void **state) {
             assert_memory_equal(one[i].value, prep[off + i].value, one[i].len);
         }
         const lp_idgraph_prepared *use = prep + off;
+        /* Hints to b only (this event, the next of the batch, the batch's
+         * first again): they must change nothing a's results differ in. */
+        assert_int_equal(lp_idgraph_prefetch(b, use, cnt[e]), LP_OK);
+        if (e + 1 < nb) assert_int_equal(lp_idgraph_prefetch(b, use + cnt[e], cnt[e + 1]), LP_OK);
+        if (lp_rng_below(&r, 4) == 0) assert_int_equal(lp_idgraph_prefetch(b, prep, total), LP_OK);
         int ra = lp_idgraph_observe(a, ids + off, cnt[e], ts[e], src, 3, &pa);
         int rb = lp_idgraph_observe_prepared(b, use, cnt[e], ts[e], src, 3, &pb);
         if (ra != rb) fail_msg("seed %llu event %zu: %d vs %d", (unsigned long long)seed, done, ra, rb);
@@ -410,6 +415,40 @@ static void reenter(void *ud, uint32_t change, uint64_t old_id, uint64_t new_id)
   reenter_rc_apply = lp_idgraph_observe_prepared(reenter_graph, &p, 1, 1, "", 0, NULL);
 }
 
+/* The prefetch hint: its errors, and hints of anything (unknown hashes,
+ * failed statuses, an empty graph, more than 8 identifiers) change
+ * nothing. */
+static void prefetch_hint(void **state) {
+  (void)state;
+  lp_idgraph *g = NULL, *plain = NULL;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  assert_int_equal(idt_make(NULL, true, &plain), LP_OK);
+  lp_idgraph_prepared p[12];
+  memset(p, 0, sizeof p);
+  for (size_t i = 0; i < 12; i++) {
+    p[i].type = T_DEVICE;
+    p[i].status = i % 3 == 0 ? LP_IDGRAPH_PREPARED_INVALID : LP_IDGRAPH_PREPARED_OK;
+    memset(p[i].hash, (int)(0x30 + i), sizeof p[i].hash);
+  }
+  assert_int_equal(lp_idgraph_prefetch(NULL, p, 1), LP_EINVAL);
+  assert_int_equal(lp_idgraph_prefetch(g, NULL, 1), LP_EINVAL);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "ids is NULL"));
+  assert_int_equal(lp_idgraph_prefetch(g, NULL, 0), LP_OK);
+  for (int round = 0; round < 20; round++) /* empty graph, ring wraps */
+    assert_int_equal(lp_idgraph_prefetch(g, p, 12), LP_OK);
+  idt_event e1 = {100, "web", 2, {T_EMAIL, T_DEVICE}, {"a@x.com", "dev-1"}};
+  idt_event e2 = {50, "web", 2, {T_DEVICE, T_DEVICE}, {"dev-1", "dev-2"}};
+  assert_int_equal(idt_observe(g, &e1, NULL), LP_OK);
+  assert_int_equal(idt_observe(plain, &e1, NULL), LP_OK);
+  for (int round = 0; round < 20; round++) assert_int_equal(lp_idgraph_prefetch(g, p, 12), LP_OK);
+  assert_int_equal(idt_observe(g, &e2, NULL), LP_OK);
+  assert_int_equal(idt_observe(plain, &e2, NULL), LP_OK);
+  assert_true(idt_same_saves(g, plain));
+  idt_check(g);
+  lp_idgraph_free(g);
+  lp_idgraph_free(plain);
+}
+
 static void prepare_and_apply_errors(void **state) {
   (void)state;
   lp_idgraph *g = NULL;
@@ -537,6 +576,7 @@ int main(void) {
       cmocka_unit_test(prepare_while_another_thread_applies),
       cmocka_unit_test(prepare_buffer_contract),
       cmocka_unit_test(prepare_and_apply_errors),
+      cmocka_unit_test(prefetch_hint),
       cmocka_unit_test(apply_survives_allocation_failures),
   };
   return cmocka_run_group_tests_name("identity_prepare", tests, NULL, NULL);

@@ -122,23 +122,20 @@ static int resolve(const lp_profiles *h, const uint8_t *base, size_t stride, siz
 typedef struct resolver {
   uint8_t hb[RESOLVE_CHUNK * LP_IDGRAPH_HASH_SIZE];
   uint64_t hp[RESOLVE_CHUNK], pid[RESOLVE_CHUNK];
+  lp_rfm_txn t[RESOLVE_CHUNK];
 } resolver;
 
-/* Every order under its identifier's current profile. */
+/* Every order under its identifier's current profile, a chunk at a time:
+ * resolved, then added to the fold (no array of all the orders' lines). */
 static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
   if (no == 0) return LP_OK;
-  int rc;
-  lp_rfm_txn *t;
+  int rc = LP_OK;
   resolver *r = lp_mem_alloc(&h->mem, sizeof *r);
   if (r == NULL) return oom(h);
-  if ((rc = lp_mem_alloc_array(&h->mem, no, sizeof *t, (void **)&t)) != LP_OK) {
-    lp_mem_free(&h->mem, r, sizeof *r);
-    return oom(h);
-  }
-  size_t m = 0;
+  size_t kept = 0;
   const prf_order *all = (const prf_order *)(const void *)h->orders.data;
   for (size_t c0 = 0; rc == LP_OK && c0 < no; c0 += RESOLVE_CHUNK) {
-    size_t k = no - c0 < RESOLVE_CHUNK ? no - c0 : RESOLVE_CHUNK;
+    size_t k = no - c0 < RESOLVE_CHUNK ? no - c0 : RESOLVE_CHUNK, m = 0;
     rc = resolve(h, (const uint8_t *)(all + c0), sizeof *all, k, r->pid, r->hb, r->hp);
     for (size_t j = 0; rc == LP_OK && j < k; j++) {
       if (r->pid[j] == 0) continue;
@@ -149,13 +146,13 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
       x.ts = o->ts;
       x.amount = o->amount;
       x.order_id = o->order_id;
-      t[m++] = x;
+      r->t[m++] = x;
     }
+    if (rc == LP_OK && (rc = lp_rfm_add(v->rfm, r->t, m)) != LP_OK) rc = prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+    kept += m;
   }
   lp_mem_free(&h->mem, r, sizeof *r);
-  v->orphans = m < no;
-  if (rc == LP_OK && (rc = lp_rfm_add(v->rfm, t, m)) != LP_OK) rc = prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
-  lp_mem_free_array(&h->mem, t, no, sizeof *t);
+  v->orphans = kept < no;
   return rc;
 }
 

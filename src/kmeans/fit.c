@@ -10,6 +10,7 @@
 #include "kmeans/lloyd.h"
 #include "kmeans/minibatch.h"
 #include "kmeans/scale.h"
+#include "kmeans/sums.h"
 #include "kmeans/yinyang.h"
 
 /* A group of arrays allocated together: all or none. */
@@ -135,6 +136,12 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
   if (lp_mul_overflow(n, groups, &glower_len))
     return lp_error_set(err, LP_ELIMIT, "yinyang: n x groups bounds overflow");
   const size_t gk = groups != 0 ? k : 0, gt = groups != 0 ? groups + 1 : 0;
+  /* Checkpoints of the fused sums and a block's row lists (sums.c):
+   * Yinyang only. */
+  size_t ck_rows = 0, ck_blocks = 0;
+  km_sums_plan(n, k, d, &ck_rows, &ck_blocks);
+  if (groups == 0 || acc_len != 0) ck_blocks = 0;
+  const size_t ck_k = ck_blocks * k, ck_kd = ck_k * d;
   km_model m = {0};
   km_work w = {0};
   uint32_t *kinds = NULL;
@@ -161,10 +168,17 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
       {(void **)&w.gmember, gk, sizeof(uint32_t)},
       {(void **)&w.group_of, gk, sizeof(uint32_t)},
       {(void **)&w.glower, glower_len, sizeof(double)},
-      {(void **)&w.gdrift, groups, sizeof(double)},
       {(void **)&w.gmin1, groups, sizeof(double)},
       {(void **)&w.gmin2, groups, sizeof(double)},
       {(void **)&w.gmin1j, groups, sizeof(uint32_t)},
+      {(void **)&w.ycum, gk, sizeof(double)},
+      {(void **)&w.gcum, groups, sizeof(double)},
+      {(void **)&w.gcur, groups, sizeof(double)},
+      {(void **)&w.ck_sums, ck_kd, sizeof(double)},
+      {(void **)&w.ck_wsum, ck_k, sizeof(double)},
+      {(void **)&w.ck_count, ck_k, sizeof(uint64_t)},
+      {(void **)&w.ck_live, ck_blocks != 0 ? k : 0, sizeof(uint8_t)},
+      {(void **)&w.rowlist, groups != 0 ? 2 * ck_rows : 0, sizeof(uint32_t)},
   };
   const size_t nblocks = LP_ARRAY_LEN(blocks);
   rc = km_alloc_blocks(&h->mem, blocks, nblocks);
@@ -193,6 +207,8 @@ int km_fit_model(const lp_kmeans *h, const km_options *opt, const double *x, con
     w.x = borrow ? x : scaled;
     w.w = weights;
     w.groups = groups;
+    w.ck_rows = ck_rows;
+    w.ck_blocks = ck_blocks;
     const double tol_abs = km_tolerance(w.x, n, d, opt->tol);
     const uint32_t restarts = opt->init == LP_KMEANS_INIT_GIVEN ? 1 : opt->n_init;
     lp_rng rng;

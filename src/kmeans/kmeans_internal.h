@@ -28,6 +28,13 @@
  * squares stays finite and no NaN can reach a comparison. */
 #define KM_MAX_ABS LP_KMEANS_MAX_ABS
 
+/* A hint to fetch the cache line of p (no effect on results). */
+#if defined(__GNUC__)
+#  define KM_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define KM_PREFETCH(p) ((void)(p))
+#endif
+
 /* Centers scanned together (see km_pack_centers). */
 #define KM_LANES 8
 
@@ -142,13 +149,27 @@ typedef struct km_work {
   bool fuse;
   /* Yinyang (yinyang.c): `groups` groups of centers, members of group g
    * at gmember[gstart[g] .. gstart[g + 1]) in ascending index; one lower
-   * bound per row and group (glower, n * groups); each group's largest
-   * center move (gdrift); per-group scan results of one row (gmin1,
-   * gmin2, gmin1j). NULL / 0 for the other algorithms. */
+   * bound per row and group (glower, n * groups), stored like the upper
+   * bounds (upper) relative to running totals of the moves: ycum (k) per
+   * center, gcum (groups) per group; one row's bounds (gcur) and its
+   * per-group scan results (gmin1, gmin2, gmin1j). NULL / 0 for the other
+   * algorithms. */
   size_t groups;
   uint32_t *gstart, *gmember, *group_of;
-  double *glower, *gdrift, *gmin1, *gmin2;
+  double *glower, *ycum, *gcum, *gcur, *gmin1, *gmin2;
   uint32_t *gmin1j;
+  /* Checkpoints of the fused sums (sums.c): before each block of ck_rows
+   * rows, each cluster's sums (ck_sums, ck_blocks x k x d), weight sum and
+   * count (ck_wsum, ck_count, ck_blocks x k). ck_use: this run keeps them
+   * (Hamerly and Yinyang; Lloyd, the reference, adds every row);
+   * ck_valid: they hold the current labels' values; ck_full: this pass
+   * adds every row; ck_live[j]: cluster j is being summed in this pass. */
+  size_t ck_rows, ck_blocks;
+  double *ck_sums, *ck_wsum;
+  uint64_t *ck_count;
+  uint8_t *ck_live;
+  uint32_t *rowlist; /* ck_rows: rows of one block (offsets from its first) */
+  bool ck_use, ck_valid, ck_full;
   uint32_t n_iter;
   double inertia;
 } km_work;
@@ -181,14 +202,6 @@ static inline double km_dist2(const double *a, const double *b, size_t d) {
 }
 
 static inline double km_weight(const double *w, size_t i) { return w != NULL ? w[i] : 1.0; }
-
-/* Zero the plain sums, weights and counts a fused pass adds to. */
-static inline void km_sums_begin(km_work *w) {
-  if (!w->fuse) return;
-  memset(w->sums, 0, w->k * w->d * sizeof(double));
-  memset(w->wsum, 0, w->k * sizeof(double));
-  memset(w->count, 0, w->k * sizeof(uint64_t));
-}
 
 /* Row i onto the sums of its cluster: sums[a][t] += w x[t], in column
  * order, rows in row order (docs/kmeans.md, "The summation order"); and

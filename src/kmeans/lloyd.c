@@ -10,6 +10,7 @@
 
 #include "kmeans/exact.h"
 #include "kmeans/lloyd.h"
+#include "kmeans/sums.h"
 #include "kmeans/yinyang.h"
 
 /* Four distances at once (km_dist2_x4), ties to the lowest index. */
@@ -268,7 +269,10 @@ static size_t km_relocate_empty(km_work *w, uint64_t *count) {
     w->upper[far] = -1.0;
     moved++;
   }
-  if (moved != 0) w->all_dirty = true; /* the sums are taken again, all of them */
+  if (moved != 0) {
+    w->all_dirty = true; /* the sums are taken again, all of them */
+    w->ck_valid = false; /* rows moved without a pass: checkpoints are stale */
+  }
   return moved;
 }
 
@@ -309,6 +313,10 @@ void km_run_exact(km_work *w, uint32_t algo, uint32_t max_iter, double tol_abs,
   /* Plain sums are added during the assignment pass (one pass over the
    * rows, in row order, the same additions); exact ones after it. */
   w->fuse = w->acc == NULL;
+  /* Checkpointed sums (sums.c) for Yinyang; Lloyd (the reference the
+   * tests compare it with) and Hamerly add every row as they go. */
+  w->ck_use = w->fuse && algo == LP_KMEANS_ALGO_YINYANG && w->ck_blocks != 0;
+  w->ck_valid = false;
   if (algo == LP_KMEANS_ALGO_YINYANG) km_yinyang_groups(w);
   bool strict = false, bounds_valid = false;
   uint32_t it = 0;

@@ -261,6 +261,7 @@ static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *
       const idg_node *ahead = idg_node_at(t, i + 8);
       IDG_PREFETCH(idg_node_at(t, ahead->parent));
       IDG_PREFETCH(idg_node_at(t, ahead->cluster));
+      IDG_PREFETCH(idg_counts(t, h->ntypes, ahead->parent));
     }
     if (c != i) {
       const idg_node *cn = idg_node_at(t, c);
@@ -293,10 +294,16 @@ static bool drv_events(const uint8_t *bits, uint32_t *last, idg_state *t) {
   for (uint32_t ei = 0; ei < ne; ei++) {
     idg_event *e = idg_event_at(t, ei);
     uint32_t *m = idg_members(t, e);
+    /* in stages: the records of the members 8 ahead, the list end of
+     * the first member's cluster 4 ahead (its record fetched by now) */
     if (ei + 8 < ne) {
       const idg_event *ahead = idg_event_at(t, ei + 8);
       const uint32_t *am = idg_members(t, ahead);
       for (uint32_t i = 0; i < ahead->count; i++) IDG_PREFETCH(idg_node_at(t, am[i]));
+    }
+    if (ei + 4 < ne) {
+      const idg_event *ahead = idg_event_at(t, ei + 4);
+      IDG_PREFETCH(&last[idg_node_at(t, idg_members(t, ahead)[0] & IDG_ORD_MASK)->cluster]);
     }
     uint32_t prof = IDG_NONE, clus = IDG_NONE;
     for (uint32_t i = 0; i < e->count; i++) {

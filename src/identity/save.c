@@ -105,6 +105,11 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory saving the identity graph");
   for (size_t i = 0; i < nn; i++) cmin[i] = IDG_NONE;
   for (uint32_t x = 0; x < nn; x++) {
+    if (x + 8 < nn) { /* the cluster root (or a step to it) and its slot */
+      uint32_t up = idg_node_at(s, x + 8)->cluster;
+      IDG_PREFETCH(idg_node_at(s, up));
+      IDG_PREFETCH(&cmin[up]);
+    }
     if (idg_node_at(s, x)->flags & IDG_QUARANTINED) continue;
     uint32_t c = idg_cluster_find(s, x), r = p->node_rank[x];
     if (r < cmin[c]) cmin[c] = r;
@@ -118,7 +123,19 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
   o.w = w;
   o.n = 0;
   for (size_t i = 0; i < nn && rc == LP_OK; i++) {
-    if (i + 8 < nn) IDG_PREFETCH(idg_node_at(s, p->node_order[i + 8]));
+    /* in stages: the record 16 ahead, its profile and cluster roots (or
+     * a step to them) 8 ahead, their names 4 ahead */
+    if (i + 16 < nn) IDG_PREFETCH(idg_node_at(s, p->node_order[i + 16]));
+    if (i + 8 < nn) {
+      const idg_node *a = idg_node_at(s, p->node_order[i + 8]);
+      IDG_PREFETCH(idg_node_at(s, a->parent));
+      IDG_PREFETCH(idg_node_at(s, a->cluster));
+    }
+    if (i + 4 < nn) {
+      const idg_node *a = idg_node_at(s, p->node_order[i + 4]);
+      IDG_PREFETCH(&cmin[a->cluster]);
+      IDG_PREFETCH(&p->node_rank[idg_node_at(s, a->parent)->comp_first]);
+    }
     uint32_t x = p->node_order[i];
     const idg_node *n = idg_node_at(s, x);
     uint32_t prof = p->node_rank[idg_node_at(s, idg_find(s, x))->comp_first];

@@ -23,6 +23,10 @@
 #define KM_CK_ROWS 2048u
 #define KM_CK_MIN_ROWS 16u
 #define KM_CK_FLOOR ((size_t)1 << 16)
+/* Rows fetched ahead while adding the listed ones. */
+#ifndef KM_CK_AHEAD
+#  define KM_CK_AHEAD 32
+#endif
 
 void km_sums_plan(size_t n, size_t k, size_t d, size_t *rows, size_t *blocks) {
   size_t b = (n + 63) / 64;
@@ -124,9 +128,9 @@ void km_sums_block(km_work *w, size_t i0, size_t i1, uint32_t *list, size_t m) {
   }
   /* In row order, fetching a few rows ahead (scattered reads). */
   for (size_t q = 0; q < m; q++) {
-    if (q + 8 < m) {
-      KM_PREFETCH(w->x + (i0 + list[q + 8]) * d);
-      KM_PREFETCH(w->x + (i0 + list[q + 8]) * d + d - 1);
+    if (q + KM_CK_AHEAD < m) {
+      KM_PREFETCH(w->x + (i0 + list[q + KM_CK_AHEAD]) * d);
+      KM_PREFETCH(w->x + (i0 + list[q + KM_CK_AHEAD]) * d + d - 1);
     }
     const size_t i = i0 + list[q];
     km_sums_row(w, i, w->labels[i]);

@@ -478,14 +478,19 @@ static int run_fit(lp_kmeans *h, const km_opts *o, const km_table *t) {
     return PCTL_EXIT_FAILURE;
   }
   const size_t k = lp_kmeans_k(h), kd = k * t->cols;
-  double *c = malloc(kd * sizeof(double)), *scaled = malloc(t->rows * t->cols * sizeof(double));
+  /* Unscaled features are their own scaled values ((x - 0) / 1 is x for
+   * the finite values the fit accepted): no copy for the metrics. */
+  const bool unscaled = (uint32_t)o->scale == LP_KMEANS_SCALE_NONE;
+  double *c = malloc(kd * sizeof(double));
+  double *copy = unscaled ? NULL : malloc(t->rows * t->cols * sizeof(double));
+  const double *scaled = unscaled ? t->x : copy;
   uint32_t *labels = malloc((t->rows ? t->rows : 1) * sizeof *labels);
   int rc = PCTL_EXIT_FAILURE;
   size_t needed;
   if (c != NULL && scaled != NULL && labels != NULL &&
       lp_kmeans_centroids(h, LP_KMEANS_SPACE_ORIGINAL, c, kd, &needed) == LP_OK &&
       lp_kmeans_labels(h, labels, t->rows, &needed) == LP_OK &&
-      lp_kmeans_transform(h, t->x, t->rows, t->cols, scaled) == LP_OK) {
+      (unscaled || lp_kmeans_transform(h, t->x, t->rows, t->cols, copy) == LP_OK)) {
     summary(h, t, scaled, labels);
     rc = PCTL_EXIT_OK;
     if (o->out_labels != NULL) rc = write_labels(o, t, labels);
@@ -498,7 +503,7 @@ static int run_fit(lp_kmeans *h, const km_opts *o, const km_table *t) {
   else if (rc != PCTL_EXIT_OK && c != NULL && labels != NULL && scaled != NULL && needed == 0)
     pctl_error("%s", lp_kmeans_errmsg(h));
   free(c);
-  free(scaled);
+  free(copy);
   free(labels);
   return rc;
 }

@@ -20,6 +20,7 @@
 #include "harness/lp_test.h"
 #include "km_test_data.h"
 #include "kmeans/check.h"
+#include "kmeans/sums.h"
 
 static void create_free_errmsg(void **state) {
   (void)state;
@@ -302,6 +303,102 @@ static void yinyang_many_groups_equal_lloyd(void **state) {
       free(lab[q]);
     }
   }
+}
+
+/* One fit's centroids, labels, inertia and iterations (scaled space). */
+typedef struct long_fit {
+  double *c;
+  uint32_t *labels;
+  double inertia;
+  uint32_t n_iter;
+} long_fit;
+
+static void long_fit_run(const double *x, const double *w, size_t n, size_t d, size_t k,
+                         int algo, uint64_t seed, long_fit *r) {
+  lp_kmeans *h = new_km();
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_K, (int64_t)k), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_ALGORITHM, algo), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_INIT, LP_KMEANS_INIT_RANDOM), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_SEED, (int64_t)seed), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_N_INIT, 2), LP_OK);
+  assert_int_equal(lp_kmeans_set_int(h, LP_KMEANS_MAX_ITER, 400), LP_OK);
+  assert_int_equal(lp_kmeans_set_double(h, LP_KMEANS_TOL, 0.0), LP_OK);
+  assert_int_equal(lp_kmeans_fit(h, x, n, d, w), LP_OK);
+  assert_int_equal(km_check(h), LP_OK);
+  r->c = malloc(k * d * sizeof(double));
+  r->labels = malloc(n * sizeof(uint32_t));
+  assert_non_null(r->c);
+  assert_non_null(r->labels);
+  assert_int_equal(km_test_centroids(h, LP_KMEANS_SPACE_SCALED, r->c, k * d), LP_OK);
+  size_t needed = 0;
+  assert_int_equal(lp_kmeans_labels(h, r->labels, n, &needed), LP_OK);
+  assert_int_equal(needed, n);
+  r->inertia = lp_kmeans_inertia(h);
+  r->n_iter = lp_kmeans_n_iter(h);
+  lp_kmeans_free(h);
+}
+
+/* Yinyang keeps its bounds relative to running totals of the moves and
+ * adds, per pass, only the rows of the clusters that changed, from the
+ * checkpoint before their first change (sums.c): long runs (tolerance 0,
+ * up to 400 iterations, so a long tail where few rows move) over many
+ * row blocks, on overlapping blobs, with weights, on values near the
+ * magnitude limit and near zero (the totals' rounding), still give
+ * Lloyd's bits. */
+static void yinyang_long_tail_equals_lloyd(void **state) {
+  (void)state;
+  enum { N = 9000 };
+  static double x[N * 3], w[N];
+  static const double scales[] = {1.0, 1e95, 1e-95};
+  for (size_t c = 0; c < 6; c++) {
+    const size_t d = 1 + c % 3, k = c % 2 ? 24 : 45;
+    km_make_blobs(x, N, d, 9, c + 900, 3.0);
+    for (size_t i = 0; i < N * d; i++) x[i] *= scales[c % 3];
+    for (size_t i = 0; i < N; i++) w[i] = 1.0 + (double)((i * 13 + c) % 7) * 0.125;
+    size_t rows, blocks;
+    km_sums_plan(N, k, d, &rows, &blocks);
+    assert_true(blocks >= 2); /* the checkpoints are used */
+    long_fit a, b;
+    long_fit_run(x, c % 2 ? w : NULL, N, d, k, LP_KMEANS_ALGO_LLOYD, c, &a);
+    long_fit_run(x, c % 2 ? w : NULL, N, d, k, LP_KMEANS_ALGO_YINYANG, c, &b);
+    assert_memory_equal(a.c, b.c, k * d * sizeof(double));
+    assert_memory_equal(a.labels, b.labels, N * sizeof(uint32_t));
+    assert_memory_equal(&a.inertia, &b.inertia, sizeof(double));
+    assert_int_equal(a.n_iter, b.n_iter);
+    assert_true(a.n_iter > 10);
+    free(a.c);
+    free(a.labels);
+    free(b.c);
+    free(b.labels);
+  }
+}
+
+/* The checkpoint plan: blocks cover the rows, the memory stays within
+ * max(n d / 4, 2^16) values, and no checkpoints when two blocks would not
+ * fit. */
+static void sums_plan_bounds(void **state) {
+  (void)state;
+  static const size_t cases[][3] = {{1, 1, 1},       {300, 8, 2},     {3000, 250, 4},
+                                    {400000, 32, 8}, {100000, 64, 32}, {50, 1000, 1},
+                                    {1000000, 100000, 2}};
+  for (size_t i = 0; i < LP_ARRAY_LEN(cases); i++) {
+    const size_t n = cases[i][0], k = cases[i][1], d = cases[i][2];
+    size_t rows = 0, blocks = 0;
+    km_sums_plan(n, k, d, &rows, &blocks);
+    assert_true(rows >= 16);
+    if (blocks == 0) continue;
+    assert_true(blocks >= 2);
+    assert_true(blocks * rows >= n);
+    assert_true((blocks - 1) * rows < n);
+    size_t budget = n / 4 * d > ((size_t)1 << 16) ? n / 4 * d : (size_t)1 << 16;
+    assert_true(blocks * k * (d + 2) <= budget);
+  }
+  size_t rows = 0, blocks = 1;
+  km_sums_plan(400000, 32, 8, &rows, &blocks);
+  assert_int_equal(rows, 2048);
+  assert_int_equal(blocks, 196);
+  km_sums_plan(1000000, 100000, 2, &rows, &blocks);
+  assert_int_equal(blocks, 0); /* 2 x 100000 x 4 values > 10^6 x 2 / 4 */
 }
 
 /* `auto` follows the documented rule (Hamerly for d <= 4 and k d <= 128,
@@ -650,6 +747,8 @@ int main(void) {
       cmocka_unit_test(hamerly_equals_lloyd_bit_for_bit),
       cmocka_unit_test(hamerly_equals_lloyd_with_ties_and_weights),
       cmocka_unit_test(yinyang_many_groups_equal_lloyd),
+      cmocka_unit_test(yinyang_long_tail_equals_lloyd),
+      cmocka_unit_test(sums_plan_bounds),
       cmocka_unit_test(auto_follows_the_shape_rule),
       cmocka_unit_test(runs_are_deterministic),
       cmocka_unit_test(restarts_keep_the_lowest_inertia),

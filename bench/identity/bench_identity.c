@@ -10,13 +10,16 @@
  * before the partial one), and the save after.
  *
  *   bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--min-events=N] [--observe-only]
- *                  [--prepared]
+ *                  [--prepared] [--prefetch] [--lookup]
  *                  [--snapshot-only] [--load-store=FILE] [--facts=N] [--facts-ts=T] [identifiers]
  *   (default 1000000 identifiers, 3% late events, 1% kiosk events;
  *   --quick: 20000 identifiers; --observe-only skips the snapshot round
  *   trip, for profiling the observe path; --prepared prepares chunks of
  *   events first and times lp_idgraph_observe_prepared alone (line
- *   identity_apply); --min-events=N observes until at
+ *   identity_apply), --prefetch also hints each event 8 ahead
+ *   (lp_idgraph_prefetch); --lookup lists every identifier and looks their
+ *   hashes up one by one and in batches (line identity_lookup);
+ *   --min-events=N observes until at
  *   least N events too: 6000000 is the 1M-people profile store's graph;
  *   --snapshot-only stops after the snapshot round trip; --load-store=FILE
  *   instead loads, saves and loads again an identity snapshot written by
@@ -372,10 +375,56 @@ static int observe_prepared_chunks(lp_idgraph *g, stream *s, uint64_t count, pre
   return 0;
 }
 
+/* --lookup: every stored identifier's hash in a shuffled order, looked up
+ * one by one (lp_idgraph_profile_of_hash) and in batches of 2048
+ * (lp_idgraph_profiles_of_hashes); the listing (lp_idgraph_identifiers)
+ * timed too. Returns non-zero when the two lookups disagree. */
+static int lookup_phase(const lp_idgraph *g, uint64_t n) {
+  uint8_t *hashes = malloc(n * 16 + 1);
+  uint64_t *one = malloc(n * sizeof *one + 1), *batch = malloc(n * sizeof *batch + 1);
+  lp_idgraph_ident_row *rows = malloc(1024 * sizeof *rows);
+  if (hashes == NULL || one == NULL || batch == NULL || rows == NULL) return 1;
+  double c0 = cpu_now();
+  uint64_t got = 0;
+  for (size_t w = 1024; w == 1024; got += w) {
+    if (lp_idgraph_identifiers(g, got, rows, 1024, &w) != LP_OK) return 1;
+    for (size_t i = 0; i < w; i++) memcpy(hashes + 16 * (got + i), rows[i].ident.hash, 16);
+  }
+  double c1 = cpu_now();
+  lp_rng r;
+  lp_rng_seed(&r, 12345);
+  for (uint64_t i = got; i > 1; i--) { /* Fisher-Yates */
+    uint64_t j = lp_rng_below(&r, i);
+    uint8_t t[16];
+    memcpy(t, hashes + 16 * (i - 1), 16);
+    memcpy(hashes + 16 * (i - 1), hashes + 16 * j, 16);
+    memcpy(hashes + 16 * j, t, 16);
+  }
+  double c2 = cpu_now();
+  for (uint64_t i = 0; i < got; i++)
+    if (lp_idgraph_profile_of_hash(g, hashes + 16 * i, &one[i]) != LP_OK) one[i] = 0;
+  double c3 = cpu_now();
+  for (uint64_t i = 0; i < got; i += 2048) {
+    size_t k = got - i < 2048 ? (size_t)(got - i) : 2048;
+    if (lp_idgraph_profiles_of_hashes(g, hashes + 16 * i, k, batch + i) != LP_OK) return 1;
+  }
+  double c4 = cpu_now();
+  int same = memcmp(one, batch, got * sizeof *one) == 0;
+  printf("{\"bench\":\"identity_lookup\",\"identifiers\":%" PRIu64
+         ",\"list_cpu_seconds\":%.3f,\"single_cpu_seconds\":%.3f,\"batch_cpu_seconds\":%.3f"
+         ",\"same\":%s}\n",
+         got, c1 - c0, c3 - c2, c4 - c3, same ? "true" : "false");
+  free(hashes);
+  free(one);
+  free(batch);
+  free(rows);
+  return !same;
+}
+
 int main(int argc, char **argv) {
   int quick = bench_quick(argc, argv);
   uint64_t target = quick ? 20000 : 1000000, late = 3, kiosks = 1;
-  int observe_only = 0, snapshot_only = 0, prepared = 0;
+  int observe_only = 0, snapshot_only = 0, prepared = 0, lookup = 0;
   bool hint = false;
   uint64_t min_events = 0, facts = 0;
   int64_t facts_ts = INT64_MAX;
@@ -385,6 +434,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "--observe-only") == 0) observe_only = 1;
     if (strcmp(argv[i], "--prepared") == 0) prepared = 1;
     if (strcmp(argv[i], "--prefetch") == 0) prepared = hint = 1;
+    if (strcmp(argv[i], "--lookup") == 0) lookup = 1;
     if (strcmp(argv[i], "--snapshot-only") == 0) snapshot_only = 1;
     if (strncmp(argv[i], "--load-store=", 13) == 0) return load_store(argv[i] + 13);
     if (strncmp(argv[i], "--min-events=", 13) == 0) min_events = strtoull(argv[i] + 13, NULL, 10);
@@ -394,6 +444,7 @@ int main(int argc, char **argv) {
   }
   if (late > 100 || kiosks > 98) {
     fprintf(stderr, "usage: bench_identity [--quick] [--late=PCT] [--kiosks=PCT] [--observe-only] [--prepared] "
+                    "[--prefetch] [--lookup] "
                     "[--facts=N] [--facts-ts=T] [identifiers]\n");
     return 2;
   }
@@ -502,6 +553,7 @@ int main(int argc, char **argv) {
            st.identifiers, events, prep_cpu, apply_cpu, (double)events / apply_cpu);
     free(chunk);
   }
+  if (lookup && lookup_phase(g, st.identifiers) != 0) return 1;
   if (observe_only) {
     lp_idgraph_free(g);
     return sink == 0;

@@ -230,7 +230,7 @@ static int read_orders(const lp_profiles *h, staged *s, const uint8_t *d, size_t
     return corrupt(h, "bad order count");
   int rc = lp_vec_reserve(&s->orders, &h->mem, n);
   if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "load: out of memory");
-  prf_order prev;
+  prf_order prev, *dst = (prf_order *)(void *)s->orders.data; /* reserved: decoded in place */
   for (size_t i = 0; i < n; i++) {
     prf_order o;
     memset(&o, 0, sizeof o);
@@ -249,7 +249,8 @@ static int read_orders(const lp_profiles *h, staged *s, const uint8_t *d, size_t
     /* sorted by hash: one tombstone lookup per identifier */
     if ((i == 0 || prf_cmp_hash(prev.hash, o.hash) != 0) && prf_hash_erased(s->g, o.hash))
       return corrupt(h, "an order is kept under an erased identifier");
-    lp_vec_push(&s->orders, &h->mem, &o);
+    dst[i] = o;
+    s->orders.len = i + 1;
     prev = o;
   }
   if (!lp_cursor_done(&c)) return corrupt(h, "trailing bytes in the order section");

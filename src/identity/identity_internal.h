@@ -2,9 +2,10 @@
  * Internal: the identity graph's state, shared by the files of src/identity
  * (every flag bit and layout constant of the module lives here). Files:
  *   handle.c    life cycle, options, types, blocklist, normalize
- *   observe.c   ingest (lp_idgraph_observe and the rule engine)
+ *   observe.c   ingest (lp_idgraph_observe and the rule engine; the prefetch hint)
  *   merge.c     lp_idgraph_merge
  *   query.c     read-only questions and explanations
+ *   list.c      every identifier in one pass; profiles of many hashes
  *   rebuild.c   unmerge and erasure (replays the stored events)
  *   save.c      snapshots out;  load.c  snapshots in
  *   state.c     storage, canonical order, union-find, index

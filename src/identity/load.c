@@ -130,11 +130,28 @@ static int read_idents(loader *l, lp_cursor *c) {
   return lp_cursor_done(c) ? LP_OK : corrupt(l, "IDNT has trailing bytes");
 }
 
+/* EVNT in two passes: the headers (counts checked, member words added
+ * up), then, into arrays sized exactly, the records and member words. */
 static int read_events(loader *l, lp_cursor *c) {
   const lp_mem *m = &l->h->mem;
-  size_t n, nn = l->t.nodes.len, ns = lp_strpool_count(&l->t.sources);
+  idg_state *t = &l->t;
+  size_t n, nn = t->nodes.len, ns = lp_strpool_count(&t->sources), words = 0;
   if (!lp_cursor_count(c, 20, &n) || n >= UINT32_MAX) return corrupt(l, "EVNT count");
-  int rc = lp_vec_reserve(&l->t.events, m, n);
+  const uint8_t *body = c->p;
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *hd = lp_cursor_take(c, 16);
+    if (hd == NULL) return corrupt(l, "EVNT is truncated");
+    uint32_t count = lp_get_u32le(hd + 12);
+    if (lp_get_u32le(hd + 8) >= ns) return corrupt(l, "EVNT source out of range");
+    if (count == 0 || count > LP_IDGRAPH_MAX_EVENT_IDS || count > c->left / 4)
+      return corrupt(l, "EVNT member count");
+    (void)lp_cursor_take(c, (size_t)count * 4);
+    words += count;
+    if (words > UINT32_MAX - 1) return corrupt(l, "EVNT size");
+  }
+  if (!lp_cursor_done(c)) return corrupt(l, "EVNT has trailing bytes");
+  int rc = lp_vec_reserve(&t->events, m, n);
+  if (rc == LP_OK) rc = lp_vec_reserve(&t->members, m, words);
   if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "out of memory loading events");
   /* The first event of each identifier; a bitmap (cache-resident) says
    * which have one, so a later occurrence reads no record. */
@@ -147,37 +164,38 @@ static int read_events(loader *l, lp_cursor *c) {
   l->nfirst = nn;
   if (nn > 0 && (seen = lp_mem_zalloc(m, nw * sizeof *seen)) == NULL)
     return lp_error_set(&l->h->err, LP_ENOMEM, "out of memory loading events");
+  idg_event *ev = (idg_event *)t->events.data;
+  uint32_t *mw = (uint32_t *)t->members.data;
+  const uint8_t *p = body;
+  size_t w = 0;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
-    idg_event e;
-    e.ts = lp_cursor_i64(c);
-    e.source = lp_cursor_u32(c);
-    e.count = lp_cursor_u32(c);
-    e.first = (uint32_t)l->t.members.len;
-    e.next = (uint32_t)i;
-    if (!c->ok) rc = corrupt(l, "EVNT is truncated");
-    else if (e.source >= ns) rc = corrupt(l, "EVNT source out of range");
-    else if (e.count == 0 || e.count > LP_IDGRAPH_MAX_EVENT_IDS || e.count > c->left / 4)
-      rc = corrupt(l, "EVNT member count");
-    uint32_t mem[LP_IDGRAPH_MAX_EVENT_IDS];
-    for (uint32_t k = 0; rc == LP_OK && k < e.count; k++) {
-      mem[k] = lp_cursor_u32(c);
-      if (mem[k] >= nn || (k > 0 && mem[k] <= mem[k - 1]))
+    idg_event *e = &ev[i];
+    e->ts = (int64_t)lp_get_u64le(p);
+    e->source = lp_get_u32le(p + 8);
+    e->count = lp_get_u32le(p + 12);
+    e->first = (uint32_t)w;
+    e->next = (uint32_t)i;
+    p += 16;
+    for (uint32_t k = 0; k < e->count; k++, p += 4) {
+      uint32_t x = lp_get_u32le(p);
+      if (x >= nn || (k > 0 && x <= mw[w + k - 1])) {
         rc = corrupt(l, "EVNT members out of range or not sorted");
-      else if (!(seen[mem[k] / 64] >> (mem[k] % 64) & 1)) {
-        seen[mem[k] / 64] |= UINT64_C(1) << (mem[k] % 64);
-        first[mem[k]] = (uint32_t)i;
+        break;
+      }
+      mw[w + k] = x;
+      if (!(seen[x / 64] >> (x % 64) & 1)) {
+        seen[x / 64] |= UINT64_C(1) << (x % 64);
+        first[x] = (uint32_t)i;
       }
     }
-    if (rc == LP_OK && l->t.members.len + e.count > UINT32_MAX - 1) rc = corrupt(l, "EVNT size");
-    if (rc == LP_OK) rc = lp_vec_append(&l->t.members, m, mem, e.count);
-    if (rc == LP_OK) (void)lp_vec_push(&l->t.events, m, &e);
-    else if (rc == LP_ENOMEM) lp_error_set(&l->h->err, rc, "out of memory loading events");
+    w += e->count;
+    t->events.len = i + 1;
+    t->members.len = w;
   }
   for (size_t i = 0; i < nw && rc == LP_OK; i++)
     if (seen[i] != (i + 1 < nw || nn % 64 == 0 ? UINT64_MAX : (UINT64_C(1) << (nn % 64)) - 1))
       rc = corrupt(l, "IDNT holds an identifier no event uses");
   if (seen != NULL) lp_mem_free(m, seen, nw * sizeof *seen);
-  if (rc == LP_OK && !lp_cursor_done(c)) rc = corrupt(l, "EVNT has trailing bytes");
   return rc;
 }
 
@@ -294,15 +312,15 @@ static bool drv_events(const uint8_t *bits, uint32_t *last, idg_state *t) {
   for (uint32_t ei = 0; ei < ne; ei++) {
     idg_event *e = idg_event_at(t, ei);
     uint32_t *m = idg_members(t, e);
-    /* in stages: the records of the members 8 ahead, the list end of
-     * the first member's cluster 4 ahead (its record fetched by now) */
-    if (ei + 8 < ne) {
-      const idg_event *ahead = idg_event_at(t, ei + 8);
+    /* in stages: the records of the members 16 ahead, the list end of
+     * the first member's cluster 8 ahead (its record fetched by now) */
+    if (ei + 16 < ne) {
+      const idg_event *ahead = idg_event_at(t, ei + 16);
       const uint32_t *am = idg_members(t, ahead);
       for (uint32_t i = 0; i < ahead->count; i++) IDG_PREFETCH(idg_node_at(t, am[i]));
     }
-    if (ei + 4 < ne) {
-      const idg_event *ahead = idg_event_at(t, ei + 4);
+    if (ei + 8 < ne) {
+      const idg_event *ahead = idg_event_at(t, ei + 8);
       IDG_PREFETCH(&last[idg_node_at(t, idg_members(t, ahead)[0] & IDG_ORD_MASK)->cluster]);
     }
     uint32_t prof = IDG_NONE, clus = IDG_NONE;

@@ -113,10 +113,11 @@ static inline long long bench_mem_phase_peak(const bench_mem *m) {
 }
 
 /* RSS now over the phase's start: what the phase left resident (the
- * structure it built; can be negative when the phase freed memory). */
+ * structure it built; 0 when it freed as much as it kept). */
 static inline long long bench_mem_held(const bench_mem *m) {
   long long r = bench_rss();
-  return r < 0 || m->start < 0 ? -1 : r - m->start;
+  if (r < 0 || m->start < 0) return -1;
+  return r > m->start ? r - m->start : 0;
 }
 
 /* Appends ,"NAME":BYTES to the current JSON line (null when unknown). */

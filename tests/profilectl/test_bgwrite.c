@@ -1,8 +1,9 @@
 /*
- * Tests for the background writer (tools/profilectl/bgwrite.h): the bytes
- * arrive in order through both ways of filling it, at buffer sizes that
- * split every write differently; a full device and a closed pipe are
- * reported with their errno; the arguments it refuses. The expected bytes
+ * Tests for the background writer and reader (tools/profilectl/bgwrite.h):
+ * the bytes arrive in order through both ways of filling the writer and
+ * through the reader, at buffer sizes that split every request
+ * differently; a full device, a closed pipe and an unreadable descriptor
+ * are reported with their errno; the arguments they refuse. The expected bytes
  * are a pattern the test makes itself (byte i of the stream is
  * (i * 7 + i / 251) mod 256).
  * SPDX-License-Identifier: MIT
@@ -84,9 +85,11 @@ static void test_write_copies_in_order(void **state) {
       pctl_bgw *w = NULL;
       assert_int_equal(pctl_bgw_open(&w, tmp_path, sizes[s], counts[c]), 0);
       assert_non_null(w);
+      /* tiny buffers hand every byte to the thread: a shorter stream */
+      size_t len = sizes[s] < 64 ? 20011 : total;
       size_t off = 0, piece = 1;
-      while (off < total) {
-        size_t k = piece < total - off ? piece : total - off;
+      while (off < len) {
+        size_t k = piece < len - off ? piece : len - off;
         assert_int_equal(pctl_bgw_write(w, want + off, k), LP_OK);
         off += k;
         piece = piece * 31 % 997 + 1;
@@ -94,7 +97,7 @@ static void test_write_copies_in_order(void **state) {
       assert_int_equal(pctl_bgw_write(w, want, 0), LP_OK);
       assert_int_equal(pctl_bgw_error(w), 0);
       assert_int_equal(pctl_bgw_close(w), 0);
-      expect_file(want, total);
+      expect_file(want, len);
     }
   }
   free(want);
@@ -237,6 +240,97 @@ static void test_refusals(void **state) {
   assert_null(w);
 }
 
+/* The reader gives the file's bytes in order for requests of 1..4099
+ * bytes at several buffer sizes, then 0 at the end, again and again. */
+static void test_reader_order(void **state) {
+  (void)state;
+  const size_t total = 200003;
+  char *want = make_stream(total);
+  int fd = make_tmp();
+  assert_int_equal(write(fd, want, total), (ssize_t)total);
+  close(fd);
+  static const size_t sizes[] = {1, 7, 4096, 65536, 1 << 20};
+  char *got = malloc(total + 8192);
+  assert_non_null(got);
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    fd = open(tmp_path, O_RDONLY);
+    assert_true(fd >= 0);
+    pctl_bgr *r = NULL;
+    assert_int_equal(pctl_bgr_start(&r, fd, sizes[s], s % 2 ? 2 : 5), 0);
+    size_t n = 0, ask = 1, k = 0;
+    do {
+      assert_int_equal(pctl_bgr_read(r, got + n, ask, &k), LP_OK);
+      assert_true(k <= ask);
+      if (k < ask) assert_int_equal(n + k, total); /* short only at the end */
+      n += k;
+      ask = ask * 13 % 4099 + 1;
+    } while (k > 0);
+    assert_int_equal(n, total);
+    assert_memory_equal(got, want, total);
+    assert_int_equal(pctl_bgr_read(r, got, 10, &k), LP_OK);
+    assert_int_equal(k, 0);
+    assert_int_equal(pctl_bgr_read(r, got, 0, &k), LP_OK);
+    assert_int_equal(pctl_bgr_error(r), 0);
+    pctl_bgr_close(r);
+    assert_true(fcntl(fd, F_GETFD) != -1); /* not closed by the reader */
+    close(fd);
+  }
+  free(got);
+  free(want);
+  remove(tmp_path);
+}
+
+/* Closed before the end: the thread stops (it may be waiting for a free
+ * buffer); an empty file ends at once. */
+static void test_reader_early_close(void **state) {
+  (void)state;
+  const size_t total = 100000;
+  char *want = make_stream(total);
+  int fd = make_tmp();
+  assert_int_equal(write(fd, want, total), (ssize_t)total);
+  assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+  pctl_bgr *r = NULL;
+  assert_int_equal(pctl_bgr_start(&r, fd, 1000, 2), 0);
+  char buf[10];
+  size_t k = 0;
+  assert_int_equal(pctl_bgr_read(r, buf, sizeof buf, &k), LP_OK);
+  assert_int_equal(k, sizeof buf);
+  assert_memory_equal(buf, want, sizeof buf);
+  pctl_bgr_close(r);
+  close(fd);
+  fd = open("/dev/null", O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(pctl_bgr_start(&r, fd, 64, 2), 0);
+  assert_int_equal(pctl_bgr_read(r, buf, sizeof buf, &k), LP_OK);
+  assert_int_equal(k, 0);
+  pctl_bgr_close(r);
+  close(fd);
+  pctl_bgr_close(NULL);
+  free(want);
+  remove(tmp_path);
+}
+
+/* A descriptor that cannot be read: LP_EIO with its errno. */
+static void test_reader_error(void **state) {
+  (void)state;
+  int fd = open("/dev/null", O_WRONLY);
+  assert_true(fd >= 0);
+  pctl_bgr *r = NULL;
+  assert_int_equal(pctl_bgr_start(&r, fd, 64, 2), 0);
+  char buf[8];
+  size_t k = 99;
+  assert_int_equal(pctl_bgr_read(r, buf, sizeof buf, &k), LP_EIO);
+  assert_int_equal(k, 0);
+  assert_int_equal(pctl_bgr_error(r), EBADF);
+  pctl_bgr_close(r);
+  close(fd);
+  r = (pctl_bgr *)&r;
+  assert_int_equal(pctl_bgr_start(&r, 0, 0, 2), EINVAL);
+  assert_null(r);
+  assert_int_equal(pctl_bgr_start(&r, 0, 16, 1), EINVAL);
+  assert_int_equal(pctl_bgr_start(NULL, 0, 16, 2), EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_copies_in_order),
@@ -247,6 +341,9 @@ int main(void) {
       cmocka_unit_test(test_pipe_bytes),
       cmocka_unit_test(test_fd_ownership),
       cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_reader_order),
+      cmocka_unit_test(test_reader_early_close),
+      cmocka_unit_test(test_reader_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
- * A background writer: buffers filled on the caller's thread, written on
- * the writer's own thread in order, memory bounded by a fixed set of
- * buffers.
+ * Background file I/O: a writer whose buffers, filled on the caller's
+ * thread, are written on the writer's own thread in order, and a reader
+ * that reads a file ahead on its own thread; both over one bounded ring
+ * of buffers.
  * SPDX-License-Identifier: MIT
  */
 #if !defined(_POSIX_C_SOURCE)
@@ -24,38 +25,152 @@
 #define BGW_THREADS 0
 #endif
 
-struct pctl_bgw {
-  int fd;
-  bool own_fd;
+/* ---- the ring both sides share ---- */
+
+/* A fixed set of buffers: free ones (a stack) and queued ones (a FIFO
+ * with their lengths), the rest held by one side or the other. The
+ * producer fills free buffers and queues them; the consumer takes queued
+ * ones and frees them. One of the two runs on the ring's thread. */
+typedef struct ring {
   size_t buf_size, nbufs;
-  char **bufs;  /* every buffer, for free() */
-  /* Free buffers (a stack) and queued ones (a ring, oldest first, with
-   * their lengths); together with cur they hold every buffer. */
+  char **bufs; /* every buffer, for free() */
   char **free_list;
   size_t nfree;
   char **queue;
   size_t *queue_len;
   size_t head, nqueued;
-  char *cur;    /* the buffer the producer fills, or NULL */
-  size_t used;  /* pctl_bgw_write()'s fill of cur */
   int err;      /* errno of the first failure */
-  bool closing;
+  bool closing; /* the caller stops the thread */
 #if BGW_THREADS
   bool threaded;
   pthread_t thread;
   pthread_mutex_t mu;
-  pthread_cond_t can_fill;  /* a buffer came back to the free list */
-  pthread_cond_t can_write; /* a buffer was queued, or closing */
+  pthread_cond_t freed;  /* a buffer was freed, or closing */
+  pthread_cond_t queued; /* a buffer was queued, or the producer ended */
 #endif
-};
+} ring;
 
 #if BGW_THREADS
-#define LOCK(w) ((w)->threaded ? (void)pthread_mutex_lock(&(w)->mu) : (void)0)
-#define UNLOCK(w) ((w)->threaded ? (void)pthread_mutex_unlock(&(w)->mu) : (void)0)
+#define LOCK(q) ((q)->threaded ? (void)pthread_mutex_lock(&(q)->mu) : (void)0)
+#define UNLOCK(q) ((q)->threaded ? (void)pthread_mutex_unlock(&(q)->mu) : (void)0)
+#define SIGNAL(q, c) ((q)->threaded ? (void)pthread_cond_signal(&(q)->c) : (void)0)
 #else
-#define LOCK(w) ((void)0)
-#define UNLOCK(w) ((void)0)
+#define LOCK(q) ((void)0)
+#define UNLOCK(q) ((void)0)
+#define SIGNAL(q, c) ((void)0)
 #endif
+
+static void ring_free(ring *q) {
+  if (q->bufs != NULL)
+    for (size_t i = 0; i < q->nbufs; i++) free(q->bufs[i]);
+  free(q->bufs);
+  free(q->free_list);
+  free(q->queue);
+  free(q->queue_len);
+}
+
+/* 0, EINVAL or ENOMEM (nothing left allocated). */
+static int ring_init(ring *q, size_t buf_size, size_t nbufs) {
+  memset(q, 0, sizeof *q);
+  if (buf_size == 0 || nbufs < 2 || nbufs > 1024) return EINVAL;
+  q->buf_size = buf_size;
+  q->nbufs = nbufs;
+  q->bufs = calloc(nbufs, sizeof *q->bufs);
+  q->free_list = calloc(nbufs, sizeof *q->free_list);
+  q->queue = calloc(nbufs, sizeof *q->queue);
+  q->queue_len = calloc(nbufs, sizeof *q->queue_len);
+  bool ok = q->bufs != NULL && q->free_list != NULL && q->queue != NULL && q->queue_len != NULL;
+  for (size_t i = 0; ok && i < nbufs; i++) {
+    q->bufs[i] = malloc(buf_size);
+    ok = q->bufs[i] != NULL;
+    if (ok) q->free_list[q->nfree++] = q->bufs[i];
+  }
+  if (!ok) {
+    ring_free(q);
+    return ENOMEM;
+  }
+  return 0;
+}
+
+/* Start fn(arg) on the ring's thread; without one the ring stays
+ * unthreaded and the caller does the thread's work inline. */
+static void ring_start(ring *q, void *(*fn)(void *), void *arg) {
+#if BGW_THREADS
+  if (pthread_mutex_init(&q->mu, NULL) != 0) return;
+  if (pthread_cond_init(&q->freed, NULL) == 0) {
+    if (pthread_cond_init(&q->queued, NULL) == 0) {
+      /* set before the thread starts, which reads it (LOCK, UNLOCK) */
+      q->threaded = true;
+      if (pthread_create(&q->thread, NULL, fn, arg) != 0) q->threaded = false;
+      if (!q->threaded) pthread_cond_destroy(&q->queued);
+    }
+    if (!q->threaded) pthread_cond_destroy(&q->freed);
+  }
+  if (!q->threaded) pthread_mutex_destroy(&q->mu);
+#else
+  (void)q;
+  (void)fn;
+  (void)arg;
+#endif
+}
+
+/* Tell the thread to stop once its loop sees closing, and join it. */
+static void ring_stop(ring *q) {
+#if BGW_THREADS
+  if (!q->threaded) return;
+  pthread_mutex_lock(&q->mu);
+  q->closing = true;
+  pthread_cond_broadcast(&q->freed);
+  pthread_cond_broadcast(&q->queued);
+  pthread_mutex_unlock(&q->mu);
+  pthread_join(q->thread, NULL);
+  pthread_cond_destroy(&q->queued);
+  pthread_cond_destroy(&q->freed);
+  pthread_mutex_destroy(&q->mu);
+  q->threaded = false;
+#else
+  q->closing = true;
+#endif
+}
+
+/* Queue b with len bytes / take the oldest queued buffer; lock held. */
+static void ring_push(ring *q, char *b, size_t len) {
+  size_t tail = (q->head + q->nqueued) % q->nbufs;
+  q->queue[tail] = b;
+  q->queue_len[tail] = len;
+  q->nqueued++;
+}
+
+static char *ring_pop(ring *q, size_t *len) {
+  char *b = q->queue[q->head];
+  *len = q->queue_len[q->head];
+  q->head = (q->head + 1) % q->nbufs;
+  q->nqueued--;
+  return b;
+}
+
+/* A free buffer, waiting for one on a threaded ring; lock held. */
+static char *ring_take_free(ring *q) {
+#if BGW_THREADS
+  while (q->threaded && q->nfree == 0 && !q->closing) pthread_cond_wait(&q->freed, &q->mu);
+#endif
+  return q->nfree > 0 ? q->free_list[--q->nfree] : NULL;
+}
+
+static void ring_give_free(ring *q, char *b) {
+  q->free_list[q->nfree++] = b;
+  SIGNAL(q, freed);
+}
+
+/* ---- the writer ---- */
+
+struct pctl_bgw {
+  ring q;
+  int fd;
+  bool own_fd;
+  char *cur;   /* the buffer the producer fills, or NULL */
+  size_t used; /* pctl_bgw_write()'s fill of cur */
+};
 
 /* Every byte of buf, through short writes and interruptions: 0 or errno. */
 static int write_all(int fd, const char *buf, size_t len) {
@@ -72,82 +187,49 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
-/* Write one queued buffer (unless a write failed already) and give it
- * back; called with the lock held, which is released while writing. */
+/* Write the oldest queued buffer (unless a write failed already) and free
+ * it; lock held, released while writing. */
 static void write_one(pctl_bgw *w) {
-  char *b = w->queue[w->head];
-  size_t len = w->queue_len[w->head];
-  w->head = (w->head + 1) % w->nbufs;
-  w->nqueued--;
-  int failed = w->err;
-  UNLOCK(w);
+  size_t len;
+  char *b = ring_pop(&w->q, &len);
+  int failed = w->q.err;
+  UNLOCK(&w->q);
   int e = failed == 0 ? write_all(w->fd, b, len) : 0;
-  LOCK(w);
-  if (e != 0 && w->err == 0) w->err = e;
-  w->free_list[w->nfree++] = b;
+  LOCK(&w->q);
+  if (e != 0 && w->q.err == 0) w->q.err = e;
+  ring_give_free(&w->q, b);
 }
 
 #if BGW_THREADS
 static void *writer_main(void *arg) {
   pctl_bgw *w = arg;
-  pthread_mutex_lock(&w->mu);
+  ring *q = &w->q;
+  pthread_mutex_lock(&q->mu);
   for (;;) {
-    while (w->nqueued == 0 && !w->closing) pthread_cond_wait(&w->can_write, &w->mu);
-    if (w->nqueued == 0) break; /* closing and drained */
+    while (q->nqueued == 0 && !q->closing) pthread_cond_wait(&q->queued, &q->mu);
+    if (q->nqueued == 0) break; /* closing and drained */
     write_one(w);
-    pthread_cond_signal(&w->can_fill);
   }
-  pthread_mutex_unlock(&w->mu);
+  pthread_mutex_unlock(&q->mu);
   return NULL;
 }
+#else
+#define writer_main NULL
 #endif
-
-static void free_writer(pctl_bgw *w) {
-  if (w->bufs != NULL)
-    for (size_t i = 0; i < w->nbufs; i++) free(w->bufs[i]);
-  free(w->bufs);
-  free(w->free_list);
-  free(w->queue);
-  free(w->queue_len);
-  free(w);
-}
 
 int pctl_bgw_start(pctl_bgw **out, int fd, bool own_fd, size_t buf_size, size_t nbufs) {
   if (out == NULL) return EINVAL;
   *out = NULL;
-  if (buf_size == 0 || nbufs < 2 || nbufs > 1024) return EINVAL;
   pctl_bgw *w = calloc(1, sizeof *w);
   if (w == NULL) return ENOMEM;
+  int e = ring_init(&w->q, buf_size, nbufs);
+  if (e != 0) {
+    free(w);
+    return e;
+  }
   w->fd = fd;
   w->own_fd = own_fd;
-  w->buf_size = buf_size;
-  w->nbufs = nbufs;
-  w->bufs = calloc(nbufs, sizeof *w->bufs);
-  w->free_list = calloc(nbufs, sizeof *w->free_list);
-  w->queue = calloc(nbufs, sizeof *w->queue);
-  w->queue_len = calloc(nbufs, sizeof *w->queue_len);
-  bool ok = w->bufs != NULL && w->free_list != NULL && w->queue != NULL && w->queue_len != NULL;
-  for (size_t i = 0; ok && i < nbufs; i++) {
-    w->bufs[i] = malloc(buf_size);
-    ok = w->bufs[i] != NULL;
-    if (ok) w->free_list[w->nfree++] = w->bufs[i];
-  }
-  if (!ok) {
-    free_writer(w);
-    return ENOMEM;
-  }
-#if BGW_THREADS
-  if (pthread_mutex_init(&w->mu, NULL) == 0) {
-    if (pthread_cond_init(&w->can_fill, NULL) == 0) {
-      if (pthread_cond_init(&w->can_write, NULL) == 0) {
-        w->threaded = pthread_create(&w->thread, NULL, writer_main, w) == 0;
-        if (!w->threaded) pthread_cond_destroy(&w->can_write);
-      }
-      if (!w->threaded) pthread_cond_destroy(&w->can_fill);
-    }
-    if (!w->threaded) pthread_mutex_destroy(&w->mu);
-  }
-#endif
+  ring_start(&w->q, writer_main, w);
   *out = w;
   return 0;
 }
@@ -166,46 +248,40 @@ int pctl_bgw_open(pctl_bgw **out, const char *path, size_t buf_size, size_t nbuf
 }
 
 char *pctl_bgw_buffer(pctl_bgw *w, size_t *cap) {
-  *cap = w->buf_size;
+  *cap = w->q.buf_size;
   if (w->cur != NULL) return w->cur;
-  LOCK(w);
-#if BGW_THREADS
-  while (w->threaded && w->nfree == 0) pthread_cond_wait(&w->can_fill, &w->mu);
-#endif
+  LOCK(&w->q);
   /* without a thread every commit is written at once: a buffer is free */
-  w->cur = w->free_list[--w->nfree];
-  UNLOCK(w);
+  w->cur = ring_take_free(&w->q);
+  UNLOCK(&w->q);
   w->used = 0;
   return w->cur;
 }
 
 void pctl_bgw_commit(pctl_bgw *w, size_t len) {
   if (w->cur == NULL) return;
-  if (len > w->buf_size) len = w->buf_size;
-  LOCK(w);
+  if (len > w->q.buf_size) len = w->q.buf_size;
+  LOCK(&w->q);
   if (len == 0) {
-    w->free_list[w->nfree++] = w->cur;
+    ring_give_free(&w->q, w->cur);
   } else {
-    size_t tail = (w->head + w->nqueued) % w->nbufs;
-    w->queue[tail] = w->cur;
-    w->queue_len[tail] = len;
-    w->nqueued++;
+    ring_push(&w->q, w->cur, len);
 #if BGW_THREADS
-    if (w->threaded) pthread_cond_signal(&w->can_write);
+    if (w->q.threaded) pthread_cond_signal(&w->q.queued);
     else write_one(w);
 #else
     write_one(w);
 #endif
   }
-  UNLOCK(w);
+  UNLOCK(&w->q);
   w->cur = NULL;
   w->used = 0;
 }
 
 int pctl_bgw_error(pctl_bgw *w) {
-  LOCK(w);
-  int e = w->err;
-  UNLOCK(w);
+  LOCK(&w->q);
+  int e = w->q.err;
+  UNLOCK(&w->q);
   return e;
 }
 
@@ -232,20 +308,135 @@ int pctl_bgw_write(void *ud, const void *buf, size_t len) {
 int pctl_bgw_close(pctl_bgw *w) {
   if (w == NULL) return 0;
   pctl_bgw_commit(w, w->used);
-#if BGW_THREADS
-  if (w->threaded) {
-    pthread_mutex_lock(&w->mu);
-    w->closing = true;
-    pthread_cond_signal(&w->can_write);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->can_write);
-    pthread_cond_destroy(&w->can_fill);
-    pthread_mutex_destroy(&w->mu);
-  }
-#endif
-  int e = w->err;
+  ring_stop(&w->q); /* the thread drains the queue before it sees closing */
+  int e = w->q.err;
   if (w->own_fd && close(w->fd) != 0 && e == 0) e = errno != 0 ? errno : EIO;
-  free_writer(w);
+  ring_free(&w->q);
+  free(w);
   return e;
+}
+
+/* ---- the reader ---- */
+
+struct pctl_bgr {
+  ring q;
+  int fd;
+  bool ended; /* the producer read its last buffer (end of file or error) */
+  char *cur;  /* the buffer the consumer copies from, or NULL */
+  size_t cur_len, cur_pos;
+};
+
+/* Fill b from the file: its length (less than cap only at the end), with
+ * *e set on a failure. */
+static size_t read_full(int fd, char *b, size_t cap, int *e) {
+  size_t n = 0;
+  *e = 0;
+  while (n < cap) {
+    ssize_t k = read(fd, b + n, cap - n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      *e = errno != 0 ? errno : EIO;
+      break;
+    }
+    if (k == 0) break;
+    n += (size_t)k;
+  }
+  return n;
+}
+
+/* Read one buffer ahead into b (a free buffer); lock held, released while
+ * reading. */
+static void read_one(pctl_bgr *r, char *b) {
+  UNLOCK(&r->q);
+  int e;
+  size_t n = read_full(r->fd, b, r->q.buf_size, &e);
+  LOCK(&r->q);
+  if (n > 0) ring_push(&r->q, b, n);
+  else r->q.free_list[r->q.nfree++] = b;
+  if (e != 0) r->q.err = e;
+  if (e != 0 || n < r->q.buf_size) r->ended = true;
+  SIGNAL(&r->q, queued);
+}
+
+#if BGW_THREADS
+static void *reader_main(void *arg) {
+  pctl_bgr *r = arg;
+  ring *q = &r->q;
+  pthread_mutex_lock(&q->mu);
+  while (!r->ended && !q->closing) {
+    char *b = ring_take_free(q);
+    if (b == NULL) break; /* closing */
+    read_one(r, b);
+  }
+  pthread_mutex_unlock(&q->mu);
+  return NULL;
+}
+#else
+#define reader_main NULL
+#endif
+
+int pctl_bgr_start(pctl_bgr **out, int fd, size_t buf_size, size_t nbufs) {
+  if (out == NULL) return EINVAL;
+  *out = NULL;
+  pctl_bgr *r = calloc(1, sizeof *r);
+  if (r == NULL) return ENOMEM;
+  int e = ring_init(&r->q, buf_size, nbufs);
+  if (e != 0) {
+    free(r);
+    return e;
+  }
+  r->fd = fd;
+  ring_start(&r->q, reader_main, r);
+  *out = r;
+  return 0;
+}
+
+/* The next filled buffer into cur; false at the end (or after an error). */
+static bool take_next(pctl_bgr *r) {
+  ring *q = &r->q;
+  LOCK(q);
+  if (r->cur != NULL) ring_give_free(q, r->cur);
+  r->cur = NULL;
+#if BGW_THREADS
+  while (q->threaded && q->nqueued == 0 && !r->ended) pthread_cond_wait(&q->queued, &q->mu);
+#endif
+  /* without a thread the consumer reads the next buffer itself */
+  if (q->nqueued == 0 && !r->ended) read_one(r, q->free_list[--q->nfree]);
+  bool have = q->nqueued > 0;
+  if (have) {
+    r->cur = ring_pop(q, &r->cur_len);
+    r->cur_pos = 0;
+  }
+  UNLOCK(q);
+  return have;
+}
+
+int pctl_bgr_read(void *ud, void *buf, size_t cap, size_t *got) {
+  pctl_bgr *r = ud;
+  char *p = buf;
+  size_t n = 0;
+  while (n < cap) {
+    if ((r->cur == NULL || r->cur_pos == r->cur_len) && !take_next(r)) break;
+    size_t k = r->cur_len - r->cur_pos;
+    if (k > cap - n) k = cap - n;
+    memcpy(p + n, r->cur + r->cur_pos, k);
+    r->cur_pos += k;
+    n += k;
+  }
+  *got = n;
+  return n == 0 && cap > 0 && pctl_bgr_error(r) != 0 ? LP_EIO : LP_OK;
+}
+
+int pctl_bgr_error(pctl_bgr *r) {
+  LOCK(&r->q);
+  int e = r->q.err;
+  UNLOCK(&r->q);
+  return e;
+}
+
+void pctl_bgr_close(pctl_bgr *r) {
+  if (r == NULL) return;
+  ring_stop(&r->q);
+  ring_free(&r->q);
+  free(r);
 }

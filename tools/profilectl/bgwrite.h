@@ -5,7 +5,8 @@
 /**
  * @file bgwrite.h
  * @brief A background writer: the calling thread fills buffers, a thread
- * of the writer write()s them to the file in order.
+ * of the writer write()s them to the file in order; and its twin, a
+ * background reader that reads a file ahead on a thread of its own.
  *
  * The writer owns a fixed set of buffers (@p nbufs of @p buf_size bytes,
  * allocated once), so its memory is bounded: when every buffer is queued
@@ -113,5 +114,43 @@ int pctl_bgw_error(pctl_bgw *w);
  * @return 0, or the errno of the first failed write or close.
  */
 int pctl_bgw_close(pctl_bgw *w);
+
+/* ---- the reading twin ---- */
+
+/** A background reader (opaque): a thread of its own read()s the file
+ * ahead into a fixed set of buffers while the consumer copies out of the
+ * oldest one. */
+typedef struct pctl_bgr pctl_bgr;
+
+/**
+ * @brief Start reading @p fd from its current offset to its end.
+ * @param out      Receives the reader; NULL on failure.
+ * @param fd       Descriptor read with read(2); not closed by the reader.
+ * @param buf_size Bytes of one buffer (at least 1).
+ * @param nbufs    Buffers (at least 2).
+ * @return 0, EINVAL or ENOMEM.
+ */
+int pctl_bgr_start(pctl_bgr **out, int fd, size_t buf_size, size_t nbufs);
+
+/**
+ * @brief Copy up to @p cap bytes of the file, in order (an lp_read_fn:
+ * @p ud is the reader). Fewer than @p cap only at the end of the file;
+ * 0 with @p cap > 0 is the end.
+ * @param ud  The reader.
+ * @param buf Destination.
+ * @param cap Its size.
+ * @param got Receives the bytes copied.
+ * @return #LP_OK, or #LP_EIO when a read failed before any byte of this
+ *         call could be given (pctl_bgr_error() gives its errno).
+ */
+int pctl_bgr_read(void *ud, void *buf, size_t cap, size_t *got);
+
+/** @brief The errno of the failed read, 0 if none.
+ * @param r Reader. @return errno value or 0. */
+int pctl_bgr_error(pctl_bgr *r);
+
+/** @brief Stop the thread (reading need not have reached the end) and free
+ * the reader. @param r Reader (NULL: nothing to do). */
+void pctl_bgr_close(pctl_bgr *r);
 
 #endif /* PROFILECTL_BGWRITE_H */

@@ -47,8 +47,11 @@
 #define MAX_ID_COLUMNS LP_IDGRAPH_MAX_EVENT_IDS
 #define DAY 86400
 /* state.lps: buffers of the background writer */
-#define SAVE_BUF_SIZE ((size_t)4 << 20)
+#define SAVE_BUF_SIZE ((size_t)2 << 20)
 #define SAVE_BUFS 4
+/* --state: buffers of the background reader */
+#define LOAD_BUF_SIZE ((size_t)2 << 20)
+#define LOAD_BUFS 4
 
 static const char *const clv_names[] = {"bgnbd", "pnbd", "mbgnbd", "none", NULL};
 static const uint32_t clv_models[] = {LP_CLV_MODEL_BGNBD, LP_CLV_MODEL_PNBD, LP_CLV_MODEL_MBGNBD};
@@ -1452,7 +1455,12 @@ int pctl_run_load_state(lp_profiles *h, const char *path) {
   FILE *f = NULL;
   int st = pctl_open_input(path, &f, NULL);
   if (st != PCTL_EXIT_OK) return st;
-  int rc = lp_profiles_load(h, pctl_file_read, f);
+  /* the file is read ahead on the reader's thread while the store parses */
+  pctl_bgr *r = NULL;
+  int rc = pctl_bgr_start(&r, fileno(f), LOAD_BUF_SIZE, LOAD_BUFS) == 0
+               ? lp_profiles_load(h, pctl_bgr_read, r)
+               : lp_profiles_load(h, pctl_file_read, f);
+  pctl_bgr_close(r);
   pctl_close_input(f);
   if (rc != LP_OK) return pctl_data_error(path, 0, "cannot load the store: %s", lp_profiles_errmsg(h));
   return PCTL_EXIT_OK;

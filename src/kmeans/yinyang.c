@@ -119,13 +119,17 @@ static inline double km_down(double r, double eps) {
 static inline bool km_yy_skip(const km_work *w, size_t i, double eps) {
   const size_t t = w->groups;
   const double *lb = w->glower + i * t;
-  double u = km_up(w->upper[i] + w->ycum[w->labels[i]], eps);
+  /* One product for each side's slack: the sum of the upper bound is not
+   * negative (its exact value is a distance bound, and rounding keeps the
+   * sign), and a negative lowest bound fails the test either way; an
+   * infinite one stays infinite. */
+  double u = (w->upper[i] + w->ycum[w->labels[i]]) * (1.0 + eps);
   double glob = HUGE_VAL;
   for (size_t g = 0; g < t; g++) {
     double l = lb[g] - w->gcum[g];
     if (l < glob) glob = l;
   }
-  return u < km_down(glob, eps);
+  return u < glob * (1.0 - eps);
 }
 
 /* The rest of a row's step (km_yy_skip did not skip it, or the bounds are

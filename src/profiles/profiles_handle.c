@@ -26,6 +26,7 @@ int lp_profiles_create(const lp_allocator *alloc, lp_profiles **out) {
   h->horizon = 365;
   h->period_scale = 1;
   h->money_scale = 1;
+  h->graph_chunk = PRF_GRAPH_CHUNK;
   lp_vec_init(&h->orders, sizeof(prf_order));
   lp_vec_init(&h->tagf, sizeof(prf_tagf));
   lp_map128_init(&h->tag_index);
@@ -56,6 +57,8 @@ void prf_release(lp_profiles *h) {
   lp_vec_free(&h->pend_txns, &h->mem);
   lp_vec_free(&h->pend_pids, &h->mem);
 }
+
+void prf_set_graph_chunk(lp_profiles *h, size_t bytes) { h->graph_chunk = bytes > 0 ? bytes : 1; }
 
 void prf_blocks_free(const lp_mem *m, lp_vec *blocks) {
   for (size_t i = 0; i < blocks->len; i++) {

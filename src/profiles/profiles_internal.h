@@ -29,6 +29,10 @@
  * chunk on save and on load instead of the whole graph. IDGR still loads. */
 #define PRF_SEC_GRAPH_CHUNK LP_FOURCC('I', 'D', 'G', 'C')
 #define PRF_GRAPH_CHUNK ((size_t)1 << 20)
+/* The chunk size of the next saves of `h` (bytes >= 1; PRF_GRAPH_CHUNK at
+ * create): a test hook, so that small stores have many chunks and a value
+ * can be cut by a chunk boundary. Any size loads; no public call sets it. */
+void prf_set_graph_chunk(lp_profiles *h, size_t bytes);
 #define PRF_SEC_TAXONOMY LP_FOURCC('T', 'A', 'X', 'O')
 #define PRF_SEC_ORDERS LP_FOURCC('O', 'R', 'D', 'R')
 #define PRF_SEC_TAGS LP_FOURCC('T', 'A', 'G', 'F')
@@ -139,6 +143,7 @@ struct lp_profiles {
    * to the fold) and profiles of new identifiers (uint64_t ids). */
   lp_vec pend_txns, pend_pids;
   uint64_t model_gen;  /* bumped by every change of an option or a model */
+  size_t graph_chunk;  /* bytes per IDGC section on save (prf_set_graph_chunk) */
 };
 
 #define PRF_MUT(h) ((lp_profiles *)(uintptr_t)(h))

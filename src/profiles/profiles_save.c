@@ -105,11 +105,12 @@ static int nested(const lp_profiles *h, lp_snapshot_writer *sw, uint32_t type,
   return lp_snapshot_writer_end_section(sw);
 }
 
-/* The graph's snapshot as consecutive IDGC sections of PRF_GRAPH_CHUNK
- * bytes: the cut depends on the byte count only, never on how the graph
+/* The graph's snapshot as consecutive IDGC sections of h->graph_chunk
+ * bytes (PRF_GRAPH_CHUNK but in tests): the cut depends on the byte count only, never on how the graph
  * hands its bytes over, and a section is opened only for bytes to put in. */
 typedef struct chunker {
   lp_snapshot_writer *sw;
+  size_t size; /* bytes per section */
   size_t used; /* bytes in the open section */
   bool open;
 } chunker;
@@ -125,12 +126,12 @@ static int to_chunks(void *ud, const void *buf, size_t len) {
       c->open = true;
       c->used = 0;
     }
-    size_t take = PRF_GRAPH_CHUNK - c->used < len ? PRF_GRAPH_CHUNK - c->used : len;
+    size_t take = c->size - c->used < len ? c->size - c->used : len;
     rc = lp_snapshot_writer_write(c->sw, p, take);
     p += take;
     len -= take;
     c->used += take;
-    if (rc == LP_OK && c->used == PRF_GRAPH_CHUNK) {
+    if (rc == LP_OK && c->used == c->size) {
       rc = lp_snapshot_writer_end_section(c->sw);
       c->open = false;
     }
@@ -139,7 +140,7 @@ static int to_chunks(void *ud, const void *buf, size_t len) {
 }
 
 static int graph_chunks(const lp_profiles *h, lp_snapshot_writer *sw) {
-  chunker c = {sw, 0, false};
+  chunker c = {sw, h->graph_chunk, 0, false};
   const prf_kind *k = prf_kind_of(PRF_KIND_GRAPH);
   int rc = k->save(h->g, to_chunks, &c);
   if (rc != LP_OK) {

@@ -119,6 +119,37 @@ static inline bool pr_contains(const uint8_t *d, size_t n, const void *pat, size
   return false;
 }
 
+/* The graph's snapshot inside a saved store: the payloads of its IDGC
+ * sections (1.2) concatenated, or its IDGR section (before 1.2). A value
+ * that a chunk boundary cuts is whole only here: between its two halves
+ * the file holds the next section's 24-byte record header. */
+static inline lp_membuf *pr_graph_payload(const lp_membuf *snap) {
+  lp_membuf *g = NULL;
+  assert_int_equal(lp_membuf_create(NULL, &g), LP_OK);
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(snap), lp_membuf_size(snap));
+  lp_snapshot_reader *r = NULL;
+  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
+  uint32_t kind, type, flags;
+  assert_int_equal(lp_snapshot_reader_header(r, &kind, NULL), LP_OK);
+  assert_int_equal(kind, LP_PROFILES_SNAPSHOT_KIND);
+  const uint8_t *p;
+  size_t len;
+  int rc;
+  while ((rc = lp_snapshot_reader_next(r, &type, &flags, &p, &len)) == LP_OK && type != LP_SECTION_END)
+    if (type == PRF_SEC_GRAPH_CHUNK || type == PRF_SEC_GRAPH) assert_int_equal(lp_membuf_write(g, p, len), LP_OK);
+  assert_int_equal(rc, LP_OK);
+  lp_snapshot_reader_free(r);
+  return g;
+}
+
+/* The erasure scan: `pat` occurs in the saved bytes `snap` or in its
+ * graph's reassembled snapshot `graph` (pr_graph_payload(snap)). */
+static inline bool pr_saved_contains(const lp_membuf *snap, const lp_membuf *graph, const void *pat, size_t len) {
+  return pr_contains(lp_membuf_data(snap), lp_membuf_size(snap), pat, len) ||
+         pr_contains(lp_membuf_data(graph), lp_membuf_size(graph), pat, len);
+}
+
 /* Deterministic test RNG (splitmix64), independent of the library's. */
 static inline uint64_t pr_rand(uint64_t *s) {
   uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));

@@ -1312,13 +1312,10 @@ static lp_membuf *rewrite_chunks(const lp_membuf *in, int how, size_t *chunks) {
   return out;
 }
 
-static void graph_in_chunks(void **state) {
-  (void)state;
-  /* a graph of several chunks: 30000 people, an e-mail and a device each */
-  lp_profiles *h = NULL;
-  assert_int_equal(pr_make(NULL, true, &h), LP_OK);
-  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
-  for (unsigned i = 0; i < 30000; i++) {
+/* People from..to-1: an e-mail and a device each, an order on every
+ * third one's device. */
+static void add_people(lp_profiles *h, unsigned from, unsigned to) {
+  for (unsigned i = from; i < to; i++) {
     char e[40], d[40];
     snprintf(e, sizeof e, "person%05u@example.org", i);
     snprintf(d, sizeof d, "device-%05u", i);
@@ -1329,6 +1326,15 @@ static void graph_in_chunks(void **state) {
       assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
     }
   }
+}
+
+static void graph_in_chunks(void **state) {
+  (void)state;
+  /* a graph of several chunks: 30000 people, an e-mail and a device each */
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, true, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
+  add_people(h, 0, 30000);
   lp_membuf *b = pr_save(h), *g = NULL;
   assert_int_equal(lp_membuf_create(NULL, &g), LP_OK);
   assert_int_equal(lp_idgraph_save(lp_profiles_idgraph(h), lp_membuf_write, g), LP_OK);
@@ -1374,6 +1380,116 @@ static void graph_in_chunks(void **state) {
   lp_profiles_free(o);
   lp_profiles_free(c);
   lp_profiles_free(h);
+}
+
+/* The erasure scan across graph chunks. A value of the graph's snapshot
+ * that a chunk boundary cuts is not in the saved file's bytes (the next
+ * section's record header sits between its halves), so a scan of the file
+ * alone would miss it: the scan must also read the graph's snapshot
+ * reassembled from its chunks (pr_graph_payload). Here the chunk size is
+ * chosen so that a boundary cuts the victim's device (its value in a raw
+ * store, its 16-byte hash in a hashed one): the file scan misses it, the
+ * reassembled scan finds it; after the person is forgotten neither finds
+ * any trace of their identifiers, order id or amount. */
+static size_t pr_find(const lp_membuf *b, const void *pat, size_t len, size_t *count) {
+  const uint8_t *d = lp_membuf_data(b);
+  size_t n = lp_membuf_size(b), first = SIZE_MAX;
+  *count = 0;
+  for (size_t i = 0; i + len <= n; i++)
+    if (memcmp(d + i, pat, len) == 0) {
+      if (first == SIZE_MAX) first = i;
+      ++*count;
+    }
+  return first;
+}
+
+static void erased_nowhere(const lp_membuf *b, const uint8_t hash[2][16], bool raw, uint64_t oid,
+                           int64_t amount) {
+  lp_membuf *g = pr_graph_payload(b);
+  if (raw) {
+    assert_false(pr_saved_contains(b, g, "victim-device-42", 16));
+    assert_false(pr_saved_contains(b, g, "victim.cut@example.org", 22));
+  }
+  for (int i = 0; i < 2; i++) {
+    assert_false(pr_saved_contains(b, g, hash[i], 16));
+    assert_false(pr_saved_contains(b, g, hash[i], 8));
+    assert_false(pr_saved_contains(b, g, hash[i] + 8, 8));
+  }
+  uint8_t le[8];
+  lp_put_u64le(le, oid);
+  assert_false(pr_saved_contains(b, g, le, 8));
+  lp_put_u64le(le, (uint64_t)amount);
+  assert_false(pr_saved_contains(b, g, le, 8));
+  lp_membuf_free(g);
+}
+
+static void erase_scan_cut(bool raw) {
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, raw, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
+  const uint64_t oid = 987654321;
+  const int64_t amount = INT64_C(4886718345);
+  lp_idgraph_ident victim[2] = {pr_id(T_EMAIL, "victim.cut@example.org"), pr_id(T_DEVICE, "victim-device-42")};
+  add_people(h, 0, 1501);
+  assert_int_equal(lp_profiles_observe(h, victim, 2, T0 + 1500, "web", 3, NULL), LP_OK);
+  lp_profiles_order vo = pr_order(T_EMAIL, "victim.cut@example.org", oid, T0 + 1500, amount);
+  assert_int_equal(lp_profiles_add_order(h, &vo, NULL), LP_OK);
+  add_people(h, 1501, 3000);
+  uint8_t hash[2][16];
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(lp_idgraph_identifier_hash(lp_profiles_idgraph(h), &victim[i], hash[i]), LP_OK);
+  /* the device only in the graph (no order, no tag under it) */
+  const void *pat = raw ? (const void *)"victim-device-42" : (const void *)hash[1];
+  const size_t len = 16;
+  lp_membuf *b = pr_save(h), *g = pr_graph_payload(b);
+  size_t count, at = pr_find(g, pat, len, &count);
+  if (at == SIZE_MAX) fail_msg("the victim's device is not in the graph's snapshot");
+  /* a boundary (a multiple of the chunk size) inside every occurrence: the
+   * first cut at its middle by the 7th boundary, or the 1st */
+  size_t chunk = (at + len / 2) / 7;
+  if (chunk == 0 || chunk * 7 <= at) chunk = at + len / 2;
+  prf_set_graph_chunk(h, chunk);
+  lp_membuf *cut = pr_save(h), *gc = pr_graph_payload(cut);
+  assert_true(pr_same(g, gc)); /* the same graph snapshot, only cut elsewhere */
+  size_t chunks = (lp_membuf_size(g) + chunk - 1) / chunk, left;
+  if (chunks < 3) fail_msg("%zu chunks", chunks);
+  printf("erasure scan (%s): %zu chunks of %zu bytes, the device at %zu, %zu time(s)\n",
+         raw ? "raw" : "hashed", chunks, chunk, at, count);
+  /* the old scan (the file's bytes) misses the cut value when this is its
+   * only occurrence; the reassembled scan finds it */
+  (void)pr_find(cut, pat, len, &left);
+  if (count == 1) assert_int_equal(left, 0);
+  assert_true(pr_saved_contains(cut, gc, pat, len));
+  /* cut anywhere, it loads back to the store of the default cut */
+  lp_profiles *l = NULL;
+  assert_int_equal(pr_make(NULL, raw, &l), LP_OK);
+  assert_int_equal(pr_load(l, cut), LP_OK);
+  assert_int_equal(profiles_check(l), LP_OK);
+  lp_membuf *back = pr_save(l);
+  assert_true(pr_same(b, back));
+  /* forget: no trace in the file nor in the reassembled graph, cut this
+   * way, at 61 bytes, or at the default size */
+  assert_int_equal(lp_profiles_forget_profile(h, pid_of(h, T_DEVICE, "victim-device-42")), LP_OK);
+  static const size_t sizes[] = {0, 61, PRF_GRAPH_CHUNK};
+  for (size_t k = 0; k < 3; k++) {
+    prf_set_graph_chunk(h, k == 0 ? chunk : sizes[k]);
+    lp_membuf *after = pr_save(h);
+    erased_nowhere(after, (const uint8_t(*)[16])hash, raw, oid, amount);
+    lp_membuf_free(after);
+  }
+  lp_membuf_free(back);
+  lp_membuf_free(gc);
+  lp_membuf_free(cut);
+  lp_membuf_free(g);
+  lp_membuf_free(b);
+  lp_profiles_free(l);
+  lp_profiles_free(h);
+}
+
+static void erase_scan_across_chunks(void **state) {
+  (void)state;
+  erase_scan_cut(true);
+  erase_scan_cut(false);
 }
 
 /* ---- rule-computed tags (1.1) ---- */
@@ -1957,6 +2073,7 @@ int main(void) {
       cmocka_unit_test(view_cursor_and_errors),
       cmocka_unit_test(view_block_and_errors),
       cmocka_unit_test(graph_in_chunks),
+      cmocka_unit_test(erase_scan_across_chunks),
       cmocka_unit_test(models_in_the_view),
       cmocka_unit_test(callbacks_cannot_reenter),
       cmocka_unit_test(allocation_failures),

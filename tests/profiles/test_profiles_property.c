@@ -9,8 +9,10 @@
  * Rule-computed tags are part of the view: each seed has NRULES random
  * rules over the view's attributes, the host tags and the previous rule
  * (replaced every 100 steps), evaluated here by hand from the same
- * model. After every forget the saved bytes are scanned for the erased
- * identifiers (raw and hashed), order ids and amounts. And: loading
+ * model. After every forget the saved bytes and the graph's snapshot
+ * reassembled from its chunks are scanned for the erased identifiers (raw
+ * and hashed), order ids and amounts, as saved and with 61-byte graph
+ * chunks (so boundaries cut the graph's values). And: loading
  * yesterday's state and adding today's facts saves the same bytes as one
  * run, for every split of the stream.
  * SPDX-License-Identifier: MIT
@@ -449,18 +451,18 @@ static void check_views(model *m, lp_profiles *h) {
   if (profiles_check_view(h) != LP_OK) fail_msg("check: %s", lp_profiles_errmsg(h));
 }
 
-/* After a forget: no trace of the erased identifiers or their orders. */
-static void scan_erased(const model *m, const lp_profiles *h) {
-  lp_membuf *b = pr_save(h);
-  const uint8_t *d = lp_membuf_data(b);
-  size_t n = lp_membuf_size(b);
+/* After a forget: no trace of the erased identifiers or their orders, in
+ * the saved bytes nor in the graph's snapshot reassembled from its chunks
+ * (a boundary may cut a value). */
+static void scan_saved(const model *m, const lp_membuf *b) {
+  lp_membuf *g = pr_graph_payload(b);
   for (uint32_t i = 0; i < NI; i++) {
     if (!m->erased[i]) continue;
-    if (pr_contains(d, n, m->names[i], strlen(m->names[i])))
+    if (pr_saved_contains(b, g, m->names[i], strlen(m->names[i])))
       fail_msg("erased value %s is in the snapshot", m->names[i]);
-    assert_false(pr_contains(d, n, m->hash[i], 16));
-    assert_false(pr_contains(d, n, m->hash[i], 8));
-    assert_false(pr_contains(d, n, m->hash[i] + 8, 8));
+    assert_false(pr_saved_contains(b, g, m->hash[i], 16));
+    assert_false(pr_saved_contains(b, g, m->hash[i], 8));
+    assert_false(pr_saved_contains(b, g, m->hash[i] + 8, 8));
   }
   for (size_t k = 0; k < m->norders; k++) {
     const m_order *o = &m->orders[k];
@@ -469,10 +471,23 @@ static void scan_erased(const model *m, const lp_profiles *h) {
     lp_put_u64le(le, o->oid);
     bool shared = false; /* the same order id on a kept identifier's order */
     for (size_t j = 0; j < m->norders; j++) shared |= m->orders[j].alive && m->orders[j].oid == o->oid;
-    if (o->oid != 0 && !shared) assert_false(pr_contains(d, n, le, 8));
+    if (o->oid != 0 && !shared) assert_false(pr_saved_contains(b, g, le, 8));
     lp_put_u64le(le, (uint64_t)o->amount);
-    assert_false(pr_contains(d, n, le, 8));
+    assert_false(pr_saved_contains(b, g, le, 8));
   }
+  lp_membuf_free(g);
+}
+
+/* Scanned as saved, and saved with graph chunks of 61 bytes, so that the
+ * graph's values and hashes are cut by boundaries in many places. */
+static void scan_erased(const model *m, const lp_profiles *h) {
+  lp_membuf *b = pr_save(h);
+  scan_saved(m, b);
+  lp_membuf_free(b);
+  prf_set_graph_chunk(PRF_MUT(h), 61);
+  b = pr_save(h);
+  prf_set_graph_chunk(PRF_MUT(h), PRF_GRAPH_CHUNK);
+  scan_saved(m, b);
   lp_membuf_free(b);
 }
 

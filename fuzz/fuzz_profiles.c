@@ -106,26 +106,68 @@ static int write_seed(const char *dir, const char *name, lp_profiles *h) {
   return bad;
 }
 
-int main(int argc, char **argv) {
-  if (argc != 2) return 2;
+/* A store with the e-mail type, and the device type when `devices`. */
+static lp_profiles *seed_store(bool devices) {
   lp_profiles *h;
-  if (lp_profiles_create(NULL, &h) != LP_OK) return 1;
+  if (lp_profiles_create(NULL, &h) != LP_OK) return NULL;
   lp_idgraph_type_def d = LP_IDGRAPH_TYPE_DEF_INIT;
   d.name = "email";
   d.normalizer = LP_IDGRAPH_NORM_EMAIL;
   d.priority = 10;
   lp_profiles_add_type(h, &d, NULL);
-  d.name = "device";
-  d.normalizer = LP_IDGRAPH_NORM_GENERIC;
-  d.priority = 1;
-  lp_profiles_add_type(h, &d, NULL);
+  if (devices) {
+    d.name = "device";
+    d.normalizer = LP_IDGRAPH_NORM_GENERIC;
+    d.priority = 1;
+    lp_profiles_add_type(h, &d, NULL);
+  }
+  return h;
+}
+
+/* A tag of `type` (merged as `merge`), computed by `rule` unless NULL. */
+static void seed_tag(lp_profiles *h, const char *name, uint32_t type, uint32_t merge, const char *rule) {
   lp_tags_def t = LP_TAGS_DEF_INIT;
-  t.name = "vip";
-  lp_profiles_define_tag(h, &t, NULL);
-  t.name = "city";
-  t.type = LP_TAGS_STRING;
-  t.merge = LP_TAGS_MERGE_LATEST;
-  lp_profiles_define_tag(h, &t, NULL);
+  t.name = name;
+  t.type = type;
+  t.merge = merge;
+  uint32_t id;
+  if (lp_profiles_define_tag(h, &t, &id) == LP_OK && rule != NULL) lp_profiles_set_rule(h, id, rule);
+}
+
+/* vip (a flag) and city (the latest string) set by the host. */
+static void seed_host_tags(lp_profiles *h) {
+  seed_tag(h, "vip", LP_TAGS_FLAG, LP_TAGS_MERGE_OR, NULL);
+  seed_tag(h, "city", LP_TAGS_STRING, LP_TAGS_MERGE_LATEST, NULL);
+}
+
+/* big and stage, computed over the view. */
+static void seed_rule_tags(lp_profiles *h) {
+  seed_tag(h, "big", LP_TAGS_FLAG, LP_TAGS_MERGE_OR, "vip or (monetary >= 10 and recency_days < 30)");
+  seed_tag(h, "stage", LP_TAGS_STRING, LP_TAGS_MERGE_OR, "lifecycle");
+}
+
+/* A k-means model of two clusters and a BG/NBD model. */
+static void seed_models(lp_profiles *h) {
+  lp_kmeans *km;
+  const double x[6] = {1, 2, 300, 40, 1, 20};
+  if (lp_kmeans_create(NULL, &km) == LP_OK) {
+    lp_kmeans_set_int(km, LP_KMEANS_K, 2);
+    if (lp_kmeans_fit(km, x, 2, 3, NULL) == LP_OK) lp_profiles_set_kmeans(h, km);
+    lp_kmeans_free(km);
+  }
+  lp_clv *c;
+  const double bg[4] = {0.5, 10.0, 0.7, 2.5};
+  if (lp_clv_create(NULL, &c) == LP_OK) {
+    if (lp_clv_set_params(c, LP_CLV_MODEL_BGNBD, bg, 4) == LP_OK) lp_profiles_set_clv(h, c);
+    lp_clv_free(c);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) return 2;
+  lp_profiles *h = seed_store(true);
+  if (h == NULL) return 1;
+  seed_host_tags(h);
   int bad = write_seed(argv[1], "empty", h);
   const int64_t t0 = 1704067200;
   lp_profiles_set_int(h, LP_PROFILES_AS_OF, t0 + 100 * 86400);
@@ -150,39 +192,14 @@ int main(int argc, char **argv) {
   lp_idgraph_ident cy = {0, "cy@x.org", 8};
   lp_profiles_observe(h, &cy, 1, t0 + 5, "crm", 3, NULL);
   lp_profiles_forget_identifier(h, &cy);
-  lp_kmeans *km;
-  double x[6] = {1, 2, 300, 40, 1, 20};
-  if (lp_kmeans_create(NULL, &km) == LP_OK) {
-    lp_kmeans_set_int(km, LP_KMEANS_K, 2);
-    if (lp_kmeans_fit(km, x, 2, 3, NULL) == LP_OK) lp_profiles_set_kmeans(h, km);
-    lp_kmeans_free(km);
-  }
-  lp_clv *c;
-  const double bg[4] = {0.5, 10.0, 0.7, 2.5};
-  if (lp_clv_create(NULL, &c) == LP_OK) {
-    if (lp_clv_set_params(c, LP_CLV_MODEL_BGNBD, bg, 4) == LP_OK) lp_profiles_set_clv(h, c);
-    lp_clv_free(c);
-  }
+  seed_models(h);
   bad |= write_seed(argv[1], "models_tombstone", h);
   lp_profiles_free(h);
   /* 1.1: a blocked value (section BLCK) and rule tags over the view */
-  if (lp_profiles_create(NULL, &h) != LP_OK) return 1;
-  d.name = "email";
-  d.normalizer = LP_IDGRAPH_NORM_EMAIL;
-  d.priority = 10;
-  lp_profiles_add_type(h, &d, NULL);
+  if ((h = seed_store(false)) == NULL) return 1;
   lp_profiles_block_value(h, 0, "noreply@shop.example", 20);
-  t = (lp_tags_def)LP_TAGS_DEF_INIT;
-  t.name = "vip";
-  lp_profiles_define_tag(h, &t, NULL);
-  uint32_t big, stage;
-  t.name = "big";
-  lp_profiles_define_tag(h, &t, &big);
-  lp_profiles_set_rule(h, big, "vip or (monetary >= 10 and recency_days < 30)");
-  t.name = "stage";
-  t.type = LP_TAGS_STRING;
-  lp_profiles_define_tag(h, &t, &stage);
-  lp_profiles_set_rule(h, stage, "lifecycle");
+  seed_tag(h, "vip", LP_TAGS_FLAG, LP_TAGS_MERGE_OR, NULL);
+  seed_rule_tags(h);
   lp_profiles_set_int(h, LP_PROFILES_AS_OF, t0 + 100 * 86400);
   lp_profiles_observe(h, ids, 1, t0, "web", 3, NULL);
   lp_profiles_order o = LP_PROFILES_ORDER_INIT;
@@ -191,6 +208,50 @@ int main(int argc, char **argv) {
   o.amount = 2500;
   lp_profiles_add_order(h, &o, NULL);
   bad |= write_seed(argv[1], "rules_blocks", h);
+  lp_profiles_free(h);
+  /* 1.2, everything at once: blocks, host tags by identifier and by
+   * profile, rule tags, orders (with and without an order id, a refund),
+   * a merge, a tombstone, both models, and the graph cut into IDGC chunks
+   * of 200 bytes (prf_set_graph_chunk; at the default 1 MiB the whole
+   * graph of a seed is one chunk) */
+  if ((h = seed_store(true)) == NULL) return 1;
+  lp_profiles_block_value(h, 0, "noreply@shop.example", 20);
+  lp_profiles_block_value(h, 1, "00000000", 8);
+  seed_host_tags(h);
+  seed_rule_tags(h);
+  lp_profiles_set_int(h, LP_PROFILES_AS_OF, t0 + 100 * 86400);
+  static const char *const people[][2] = {{"ann@x.org", "dev-1"}, {"bob@x.org", "dev-2"},
+                                          {"cy@x.org", "dev-3"}, {"dee@x.org", "dev-1"}};
+  for (int i = 0; i < 4; i++) {
+    lp_idgraph_ident p2[2] = {{0, people[i][0], strlen(people[i][0])}, {1, people[i][1], 5}};
+    lp_profiles_observe(h, p2, 2, t0 + i * 3600, "web", 3, NULL); /* dee joins ann through dev-1 */
+    for (int j = 0; j <= i; j++) {
+      o = (lp_profiles_order)LP_PROFILES_ORDER_INIT;
+      o.id = p2[j % 2];
+      o.flags = j == 1 ? 0 : LP_PROFILES_ORDER_HAS_ID;
+      o.order_id = j == 1 ? 0 : (uint64_t)(1000 + 10 * i + j);
+      o.ts = t0 + (i * 7 + j) * 86400;
+      o.amount = j == 2 ? -450 : 1999 + 100 * i;
+      lp_profiles_add_order(h, &o, NULL);
+    }
+  }
+  v = (lp_tags_value)LP_TAGS_VALUE_INIT;
+  v.set_at = t0;
+  lp_idgraph_ident ann = {0, "ann@x.org", 9}, bob = {0, "bob@x.org", 9};
+  lp_profiles_set_tag(h, &ann, 0, &v, NULL);
+  v.str = "Bergen";
+  v.len = 6;
+  lp_profiles_set_tag(h, &bob, 1, &v, NULL);
+  uint64_t pid;
+  if (lp_idgraph_profile_of(lp_profiles_idgraph(h), 0, "cy@x.org", 8, &pid) == LP_OK) {
+    v.str = "Tromso";
+    lp_profiles_set_tag_profile(h, pid, 1, &v);
+  }
+  lp_idgraph_ident gone = {1, "dev-3", 5};
+  lp_profiles_forget_identifier(h, &gone);
+  seed_models(h);
+  prf_set_graph_chunk(h, 200);
+  bad |= write_seed(argv[1], "full_chunks", h);
   lp_profiles_free(h);
   return bad;
 }

@@ -2,7 +2,6 @@
  * Identity: read-only questions about the graph, and explanations.
  * SPDX-License-Identifier: MIT
  */
-#include <stdlib.h>
 
 #include "identity/hashing.h"
 #include "identity/rebuild.h"
@@ -124,11 +123,6 @@ int lp_idgraph_profile_identifiers(const lp_idgraph *h, uint64_t profile_id,
   return LP_OK;
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return x < y ? -1 : (x > y);
-}
-
 int lp_idgraph_profiles(const lp_idgraph *h, uint64_t *out, size_t capacity, size_t *needed) {
   IDG_GUARD(h, "lp_idgraph_profiles");
   int rc = buffer_args(h, out, capacity, needed);
@@ -138,15 +132,25 @@ int lp_idgraph_profiles(const lp_idgraph *h, uint64_t *out, size_t capacity, siz
   bool done;
   rc = buffer_check(h, out, capacity, needed, n, "profiles", &done);
   if (done || n == 0) return rc;
-  uint64_t *ids = NULL;
-  rc = lp_mem_alloc_array(&h->mem, n, sizeof *ids, (void **)&ids);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory listing profiles");
+  /* The ids into out[], then the module's LSD radix sort (idg_radix_u64)
+   * with a scratch buffer of n words: linear, no comparison sort. */
+  uint64_t *tmp = NULL;
+  uint32_t *cnt = NULL;
+  rc = lp_mem_alloc_array(&h->mem, n, sizeof *tmp, (void **)&tmp);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, IDG_RADIX_BUCKETS, sizeof *cnt, (void **)&cnt);
+  if (rc != LP_OK) {
+    lp_mem_free_array(&h->mem, tmp, n, sizeof *tmp);
+    return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory listing profiles");
+  }
   size_t k = 0;
-  for (uint32_t x = 0; x < nn; x++)
-    if (idg_node_at(&h->st, x)->parent == x) ids[k++] = idg_pid(&h->st, x);
-  if (k > 1) qsort(ids, k, sizeof *ids, cmp_u64);
-  memcpy(out, ids, k * sizeof *ids);
-  lp_mem_free_array(&h->mem, ids, n, sizeof *ids);
+  for (uint32_t x = 0; x < nn; x++) {
+    const idg_node *r = idg_node_at(&h->st, x);
+    if (r->parent == x) out[k++] = idg_pid_of_hash(idg_node_at(&h->st, r->comp_first)->hash);
+  }
+  const uint64_t *sorted = idg_radix_u64(out, tmp, k, 0, 64, cnt);
+  if (sorted != out) memcpy(out, sorted, k * sizeof *out);
+  lp_mem_free_array(&h->mem, cnt, IDG_RADIX_BUCKETS, sizeof *cnt);
+  lp_mem_free_array(&h->mem, tmp, n, sizeof *tmp);
   return LP_OK;
 }
 

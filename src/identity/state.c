@@ -337,11 +337,35 @@ static void order_ties(const idg_state *s, uint32_t *o, size_t n, uint64_t *in, 
   finish_buckets(t->key, o, cnt, nbuckets, idg_cmp_events_ctx, s);
 }
 
-/* Digits of at most 14 bits: a 64 KiB histogram stays in cache. */
-#define IDG_RADIX_BITS 14u
 /* Timestamp bands (see idg_canonical_order) before the heap sort takes
  * the rest. */
 #define IDG_MAX_BANDS 4u
+
+uint64_t *idg_radix_u64(uint64_t *a, uint64_t *b, size_t n, unsigned ib, unsigned kb,
+                        uint32_t *cnt) {
+  unsigned passes = (kb + IDG_RADIX_BITS - 1) / IDG_RADIX_BITS;
+  unsigned width = passes > 0 ? (kb + passes - 1) / passes : 0;
+  size_t nbuckets = (size_t)1 << width;
+  uint64_t *from = a, *to = b;
+  for (unsigned p = 0; p < passes && n > 0; p++) {
+    unsigned shift = ib + p * width;
+    uint64_t mask = nbuckets - 1;
+    memset(cnt, 0, nbuckets * sizeof *cnt);
+    for (size_t i = 0; i < n; i++) cnt[(from[i] >> shift) & mask]++;
+    if (cnt[(from[0] >> shift) & mask] == n) continue; /* one digit for all */
+    uint32_t sum = 0;
+    for (size_t d = 0; d < nbuckets; d++) {
+      uint32_t c = cnt[d];
+      cnt[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++) to[cnt[(from[i] >> shift) & mask]++] = from[i];
+    uint64_t *x = from;
+    from = to;
+    to = x;
+  }
+  return from;
+}
 
 /* One band: the `nl` keys of a[] -- ((ts - tmin) << sb | source rank) << ib
  * | event, of kb significant key bits above the ib event bits -- by an LSD
@@ -349,27 +373,8 @@ static void order_ties(const idg_state *s, uint32_t *o, size_t n, uint64_t *in, 
  * run of one (timestamp, source) by its members. */
 static int sort_band(const idg_state *s, const lp_mem *m, uint64_t *a, size_t ne, size_t nl,
                      unsigned kb, unsigned ib, uint32_t *cnt, uint32_t *order, tie_scratch *t) {
-  unsigned passes = (kb + IDG_RADIX_BITS - 1) / IDG_RADIX_BITS;
-  unsigned width = passes > 0 ? (kb + passes - 1) / passes : 0;
-  size_t nbuckets = (size_t)1 << width;
-  uint64_t *from = a, *to = a + ne;
-  for (unsigned p = 0; p < passes; p++) {
-    unsigned shift = ib + p * width;
-    uint64_t mask = nbuckets - 1;
-    memset(cnt, 0, nbuckets * sizeof *cnt);
-    for (size_t i = 0; i < nl; i++) cnt[(from[i] >> shift) & mask]++;
-    if (cnt[(from[0] >> shift) & mask] == nl) continue; /* one digit for all */
-    uint32_t sum = 0;
-    for (size_t d = 0; d < nbuckets; d++) {
-      uint32_t c = cnt[d];
-      cnt[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < nl; i++) to[cnt[(from[i] >> shift) & mask]++] = from[i];
-    uint64_t *x = from;
-    from = to;
-    to = x;
-  }
+  uint64_t *from = idg_radix_u64(a, a + ne, nl, ib, kb, cnt);
+  uint64_t *to = from == a ? a + ne : a;
   uint64_t imask = (UINT64_C(1) << ib) - 1; /* ib < 64 */
   size_t longest = 0;
   for (size_t i = 0, j; i < nl; i = j) {
@@ -424,7 +429,7 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
   uint32_t *srank = NULL, *cnt = NULL;
   uint64_t *a = NULL;
   tie_scratch t = {NULL, NULL, NULL, 0, 0};
-  size_t nbuckets = (size_t)1 << IDG_RADIX_BITS;
+  size_t nbuckets = IDG_RADIX_BUCKETS;
   int rc = lp_mem_alloc_array(m, 2 * ns, sizeof *srank, (void **)&srank);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nbuckets, sizeof *cnt, (void **)&cnt);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, 2 * ne, sizeof *a, (void **)&a);

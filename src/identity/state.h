@@ -42,6 +42,17 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order);
 /* order[0..nodes) = the identifiers by hash (idg_cmp_hash): a bucket pass
  * on the top bits of the high half, then each bucket. LP_OK or LP_ENOMEM. */
 int idg_hash_order(const idg_state *s, const lp_mem *m, uint32_t *order);
+/* Digits of the LSD radix sort (idg_radix_u64): at most this many bits, so
+ * its histogram (IDG_RADIX_BUCKETS counters) stays in cache. */
+#define IDG_RADIX_BITS 14u
+#define IDG_RADIX_BUCKETS ((size_t)1 << IDG_RADIX_BITS)
+/* LSD radix sort of a[0..n) by bits [ib, ib + kb) of each word (ib + kb <=
+ * 64, and every bit from ib + kb up zero; equal keys keep their order),
+ * b[0..n) the other buffer, cnt
+ * IDG_RADIX_BUCKETS counters of scratch; returns the buffer that holds the
+ * sorted words (a or b). Cannot fail. */
+uint64_t *idg_radix_u64(uint64_t *a, uint64_t *b, size_t n, unsigned ib, unsigned kb,
+                        uint32_t *cnt);
 /* Heap sort of uint32 items under a comparator with context. */
 void idg_sort(uint32_t *a, size_t n, int (*cmp)(const void *ctx, uint32_t, uint32_t),
               const void *ctx);

@@ -6,7 +6,8 @@
  * identifiers seen before, so long runs of one timestamp and source), a few
  * timestamps far apart (several bands, and the heap sort after the last),
  * many sources interned out of name order, and host hashes whose high
- * halves collide or are all equal.
+ * halves collide or are all equal. lp_idgraph_profiles (the same radix
+ * sort on the profile ids) against qsort, and the radix sort on its own.
  * SPDX-License-Identifier: MIT
  */
 #include "core/rng.h"
@@ -43,6 +44,11 @@ static int64_t draw_ts(lp_rng *r, int range) {
   }
 }
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : (x > y);
+}
+
 static void check_orders(const lp_idgraph *g) {
   const idg_state *s = &g->st;
   size_t ne = s->events.len, nn = s->nodes.len;
@@ -70,6 +76,69 @@ static void check_orders(const lp_idgraph *g) {
     if (idg_cmp_hash(idg_node_at(s, nodes[i - 1])->hash, idg_node_at(s, nodes[i])->hash) >= 0)
       fail_msg("identifier %zu out of hash order", i);
   free(nodes);
+  /* lp_idgraph_profiles (a radix sort) against qsort of every root's id */
+  size_t np = 0, got = 0;
+  assert_int_equal(lp_idgraph_profiles(g, NULL, 0, &np), LP_OK);
+  uint64_t *ref = calloc(nn + 1, sizeof *ref), *ids = calloc(np + 1, sizeof *ids);
+  assert_non_null(ref);
+  assert_non_null(ids);
+  for (uint32_t x = 0; x < nn; x++)
+    if (idg_find(s, x) == x) ref[got++] = idg_pid(s, x);
+  assert_int_equal(got, np);
+  qsort(ref, got, sizeof *ref, cmp_u64);
+  assert_int_equal(lp_idgraph_profiles(g, ids, np, &np), LP_OK);
+  assert_int_equal(np, got);
+  assert_memory_equal(ids, ref, got * sizeof *ref);
+  free(ids);
+  free(ref);
+}
+
+/* idg_radix_u64 on its own: random words, words of few distinct values
+ * and all equal, every key range (bits [ib, ib + kb), none above), lengths 0 to a few
+ * thousand; against qsort of the same keys, stable for equal keys. */
+static void radix_u64_equals_qsort(void **state) {
+  (void)state;
+  lp_rng r;
+  lp_rng_seed(&r, 77);
+  uint32_t *cnt = calloc(IDG_RADIX_BUCKETS, sizeof *cnt);
+  assert_non_null(cnt);
+  for (int round = 0; round < 300; round++) {
+    size_t n = round < 3 ? (size_t)round : (size_t)lp_rng_below(&r, 5000);
+    unsigned ib = (unsigned)lp_rng_below(&r, 40), kb = (unsigned)lp_rng_below(&r, 64 - ib + 1);
+    if (round % 4 == 0) ib = 0, kb = 64;
+    int mode = round % 3;
+    uint64_t *a = calloc(n + 1, sizeof *a), *b = calloc(n + 1, sizeof *b);
+    uint64_t *ref = calloc(n + 1, sizeof *ref);
+    assert_true(a != NULL && b != NULL && ref != NULL);
+    for (size_t i = 0; i < n; i++) {
+      uint64_t v = lp_rng_next(&r);
+      if (mode == 1) v = (lp_rng_below(&r, 3) * UINT64_C(0x9e3779b97f4a7c15)) ^ (v & 0xff);
+      if (mode == 2) v = UINT64_C(0x0123456789abcdef);
+      if (ib + kb < 64) v &= (UINT64_C(1) << (ib + kb)) - 1; /* the contract: no higher bits */
+      a[i] = v;
+    }
+    /* reference: by the digit field, then by original position (stable) */
+    uint64_t mask = kb == 64 ? UINT64_MAX : ((UINT64_C(1) << kb) - 1);
+    typedef struct { uint64_t key; size_t at; } kp;
+    kp *k = calloc(n + 1, sizeof *k);
+    assert_non_null(k);
+    for (size_t i = 0; i < n; i++) k[i].key = (a[i] >> ib) & mask, k[i].at = i;
+    for (size_t i = 1; i < n; i++) { /* insertion sort: stable, plainly correct */
+      kp x = k[i];
+      size_t j = i;
+      for (; j > 0 && k[j - 1].key > x.key; j--) k[j] = k[j - 1];
+      k[j] = x;
+    }
+    for (size_t i = 0; i < n; i++) ref[i] = a[k[i].at];
+    const uint64_t *out = idg_radix_u64(a, b, n, ib, kb, cnt);
+    assert_true(out == a || out == b);
+    if (n > 0) assert_memory_equal(out, ref, n * sizeof *ref);
+    free(k);
+    free(ref);
+    free(b);
+    free(a);
+  }
+  free(cnt);
 }
 
 static void radix_orders_equal_comparison_sorts(void **state) {
@@ -128,6 +197,7 @@ static void radix_orders_equal_comparison_sorts(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(radix_orders_equal_comparison_sorts),
+      cmocka_unit_test(radix_u64_equals_qsort),
   };
   return cmocka_run_group_tests_name("identity_sort", tests, NULL, NULL);
 }

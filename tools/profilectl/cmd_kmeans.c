@@ -118,29 +118,24 @@ static bool field_number_fast(const char *p, size_t len, double *out) {
   static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-  size_t i = 0, digits = 0, frac = 0;
-  bool neg = false, dot = false;
+  if (len == 0 || len >= 128) return false; /* field_number's limit */
+  const unsigned char *s = (const unsigned char *)p, *e = s + len;
+  const bool neg = *s == '-';
+  s += neg;
+  /* The digits before and after one point; more than 19 of them may wrap
+   * m, and are refused below. */
+  const unsigned char *d0 = s;
   uint64_t m = 0;
-  if (len >= 128) return false; /* field_number's limit */
-  if (i < len && p[i] == '-') {
-    neg = true;
-    i++;
+  while (s < e && (unsigned)(*s - '0') < 10u) m = m * 10u + (uint64_t)(*s++ - '0');
+  size_t digits = (size_t)(s - d0), frac = 0;
+  if (s < e && *s == '.') {
+    const unsigned char *f0 = ++s;
+    while (s < e && (unsigned)(*s - '0') < 10u) m = m * 10u + (uint64_t)(*s++ - '0');
+    frac = (size_t)(s - f0);
   }
-  for (; i < len; i++) {
-    char c = p[i];
-    if (c >= '0' && c <= '9') {
-      if (++digits > 19) return false;
-      m = m * 10u + (uint64_t)(c - '0');
-      frac += dot;
-    } else if (c == '.' && !dot) {
-      dot = true;
-    } else {
-      break;
-    }
-  }
-  for (size_t j = i; j < len; j++)
-    if (p[j] != ' ') return false;
-  if (digits == 0 || frac > 22 || m > (UINT64_C(1) << 53)) return false;
+  while (s < e && *s == ' ') s++;
+  digits += frac;
+  if (s != e || digits == 0 || digits > 19 || frac > 22 || m > (UINT64_C(1) << 53)) return false;
   double v = (double)m / pow10[frac];
   *out = neg ? -v : v;
   return true;

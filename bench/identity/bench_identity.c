@@ -60,6 +60,28 @@ static breakdown graph_breakdown(const lp_idgraph *g) {
   return b;
 }
 
+/* Bytes per identifier of each structure (capacity, slack included; the
+ * length in use beside it) and of the rest of the live bytes (pools, maps of
+ * tombstones and blocklist, the handle): line identity_structures. */
+static void print_structures(const lp_idgraph *g, uint64_t ids, size_t live) {
+  const idg_state *st = &g->st;
+  const lp_vec *v[5] = {&st->nodes, &st->counts, &st->raws, &st->events, &st->members};
+  static const char *const name[5] = {"nodes", "counts", "raws", "events", "members"};
+  double n = ids > 0 ? (double)ids : 1.0;
+  size_t held = 0;
+  printf("{\"bench\":\"identity_structures\",\"identifiers\":%" PRIu64, ids);
+  for (size_t i = 0; i < 5; i++) {
+    held += vec_bytes(v[i]);
+    printf(",\"%s\":%.1f,\"%s_used\":%.1f", name[i], (double)vec_bytes(v[i]) / n, name[i],
+           (double)(v[i]->len * v[i]->esz) / n);
+  }
+  size_t ix = lp_hmap_bytes(&st->index), hi = lp_hmap_bytes(&st->index_hi);
+  held += ix + hi;
+  printf(",\"index\":%.1f,\"index_slots\":%zu,\"index_entries\":%zu,\"index_hi\":%.1f,\"other\":%.1f}\n",
+         (double)ix / n, st->index.cap, st->index.len, (double)hi / n,
+         live > held ? (double)(live - held) / n : 0.0);
+}
+
 /* Counting allocator: the graph's live bytes give bytes per identifier. */
 typedef struct counter {
   size_t live, peak;
@@ -554,6 +576,7 @@ int main(int argc, char **argv) {
          (double)c.live / (double)st.identifiers, c.live, c.peak,
          (double)parts.index / (double)st.identifiers, (double)parts.records / (double)st.identifiers,
          (double)parts.events / (double)st.identifiers, bench_peak_rss());
+  print_structures(g, st.identifiers, c.live);
   if (prepared) {
     printf("{\"bench\":\"identity_apply\",\"identifiers\":%" PRIu64 ",\"events\":%" PRIu64
            ",\"generate_and_prepare_cpu_seconds\":%.3f,\"apply_cpu_seconds\":%.3f"

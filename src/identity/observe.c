@@ -203,11 +203,11 @@ static int cmp_items(const void *a, const void *b) {
 
 static int reserve_all(lp_idgraph *h, idg_state *s, size_t n) {
   const lp_mem *m = &h->mem;
-  int rc = lp_vec_reserve(&s->nodes, m, s->nodes.len + n);
-  if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&s->raws, m, s->raws.len + n);
-  if (rc == LP_OK) rc = lp_vec_reserve(&s->counts, m, s->counts.len + n * h->ntypes);
-  if (rc == LP_OK) rc = lp_vec_reserve(&s->events, m, s->events.len + 1);
-  if (rc == LP_OK) rc = lp_vec_reserve(&s->members, m, s->members.len + n);
+  int rc = idg_vec_reserve(&s->nodes, m, s->nodes.len + n);
+  if (rc == LP_OK && h->store_raw) rc = idg_vec_reserve(&s->raws, m, s->raws.len + n);
+  if (rc == LP_OK) rc = idg_vec_reserve(&s->counts, m, s->counts.len + n * h->ntypes);
+  if (rc == LP_OK) rc = idg_vec_reserve(&s->events, m, s->events.len + 1);
+  if (rc == LP_OK) rc = idg_vec_reserve(&s->members, m, s->members.len + n);
   if (rc == LP_OK) rc = idg_index_reserve(s, m, n);
   return rc;
 }

@@ -118,6 +118,23 @@ uint64_t idg_pid(const idg_state *s, uint32_t node) {
  * 16) and checks the high half in the node. An identifier whose low half is
  * already taken by another goes to index_hi; lookups try both, so a
  * deletion never has to move an entry from one map to the other. */
+int idg_vec_reserve(lp_vec *v, const lp_mem *m, size_t n) {
+  if (n <= v->cap) return LP_OK;
+  if (v->cap * v->esz < IDG_GROW_SLOW_BYTES) return lp_vec_reserve(v, m, n);
+  size_t want = v->cap + v->cap / 8;
+  if (want < n) want = n;
+  void *p = v->data;
+  int rc = lp_mem_realloc_array(m, &p, v->cap, want, v->esz);
+  if (rc == LP_ENOMEM && want > n) { /* the eighth failed; the exact size may fit */
+    want = n;
+    rc = lp_mem_realloc_array(m, &p, v->cap, want, v->esz);
+  }
+  if (rc != LP_OK) return rc;
+  v->data = p;
+  v->cap = want;
+  return LP_OK;
+}
+
 int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {
   int rc = lp_hmap_reserve(&s->index, m, s->index.len + n);
   if (rc == LP_OK) rc = lp_hmap_reserve(&s->index_hi, m, s->index_hi.len + n);

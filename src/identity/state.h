@@ -18,6 +18,14 @@ int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b);
 uint32_t idg_find(const idg_state *s, uint32_t x);
 uint32_t idg_cluster_find(const idg_state *s, uint32_t x);
 uint64_t idg_pid(const idg_state *s, uint32_t node);
+/* Room for `n` elements in one of the graph's arrays (nodes, counts, raws,
+ * events, members), which grow by one element or event at a time: below
+ * IDG_GROW_SLOW_BYTES as lp_vec_reserve (by half again), past it by an
+ * eighth (at most 1/9 of the capacity unused instead of 1/3; blocks that
+ * large are moved by the allocator's page remapping, not copied, on
+ * glibc). LP_OK / LP_ENOMEM (unchanged) / LP_ELIMIT. */
+#define IDG_GROW_SLOW_BYTES ((size_t)1 << 20)
+int idg_vec_reserve(lp_vec *v, const lp_mem *m, size_t n);
 /* Hash -> node. Room for `n` more identifiers (LP_OK / LP_ENOMEM / LP_ELIMIT). */
 int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n);
 bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node);

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "identity/idtest.h"
 #include "identity/identity_internal.h"
+#include "identity/state.h"
 
 #define NV 60 /* distinct values of the streams */
 
@@ -422,11 +423,64 @@ static void refused_from_a_callback(void **state) {
   lp_idgraph_free(g);
 }
 
+/* The graph's arrays past IDG_GROW_SLOW_BYTES grow by an eighth
+ * (idg_vec_reserve): an observe that needs a new identifier record when
+ * the records are full fails with LP_ENOMEM when every allocation fails
+ * (graph unchanged: same saved bytes, invariants hold); when only the
+ * eighth fails it takes the exact size and succeeds; the next growth is by
+ * an eighth again. */
+static void big_arrays_grow_by_an_eighth(void **state) {
+  (void)state;
+  lp_test_alloc ta;
+  lp_test_alloc_init(&ta);
+  lp_idgraph *g = NULL;
+  assert_int_equal(idt_make(&ta.alloc, true, &g), LP_OK);
+  const lp_vec *nodes = &g->st.nodes;
+  char v[32];
+  size_t k = 0;
+  lp_idgraph_ident id;
+  while (nodes->cap * nodes->esz < IDG_GROW_SLOW_BYTES || nodes->len < nodes->cap) {
+    snprintf(v, sizeof v, "u%zu", k++);
+    id = idt_id(0, v);
+    assert_int_equal(lp_idgraph_observe(g, &id, 1, 1700000000 + (int64_t)k, "web", 3, NULL), LP_OK);
+  }
+  size_t cap = nodes->cap;
+  assert_true(cap * nodes->esz >= IDG_GROW_SLOW_BYTES);
+  lp_membuf *before = idt_save(g);
+  snprintf(v, sizeof v, "u%zu", k++);
+  id = idt_id(0, v);
+  lp_test_alloc_fail_at(&ta, 1, true);
+  assert_int_equal(lp_idgraph_observe(g, &id, 1, 1800000000, "web", 3, NULL), LP_ENOMEM);
+  lp_test_alloc_disarm(&ta);
+  lp_membuf *after = idt_save(g);
+  assert_true(idt_same_bytes(before, after));
+  idt_check(g);
+  assert_int_equal(nodes->cap, cap);
+  lp_test_alloc_fail_at(&ta, 1, false); /* the eighth fails, the exact size does not */
+  assert_int_equal(lp_idgraph_observe(g, &id, 1, 1800000000, "web", 3, NULL), LP_OK);
+  lp_test_alloc_disarm(&ta);
+  assert_int_equal(ta.failures, 1);
+  assert_int_equal(nodes->cap, cap + 1);
+  assert_int_equal(nodes->len, cap + 1);
+  idt_check(g);
+  snprintf(v, sizeof v, "u%zu", k++);
+  id = idt_id(0, v);
+  assert_int_equal(lp_idgraph_observe(g, &id, 1, 1800000001, "web", 3, NULL), LP_OK);
+  assert_int_equal(nodes->cap, (cap + 1) + (cap + 1) / 8);
+  idt_check(g);
+  lp_membuf_free(before);
+  lp_membuf_free(after);
+  lp_idgraph_free(g);
+  assert_int_equal(ta.live_blocks, 0);
+  assert_int_equal(ta.bad_frees, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_graphs_match_the_per_profile_calls),
       cmocka_unit_test(hand_made_graph_rows),
       cmocka_unit_test(no_allocation),
+      cmocka_unit_test(big_arrays_grow_by_an_eighth),
       cmocka_unit_test(every_error),
       cmocka_unit_test(refused_from_a_callback),
   };

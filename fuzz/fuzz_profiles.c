@@ -10,11 +10,11 @@
  * target wraps them in a PRFS container with valid checksums, so
  * mutations reach the store's decoder (and the nested graph, taxonomy and
  * model loaders) instead of stopping at a checksum. Layout after the 'S':
- * repeated [selector u8][length u16 LE][payload], selector % 11 choosing
+ * repeated [selector u8][length u16 LE][payload], selector % 12 choosing
  * OPTS, TYPE, IDGR, TAXO, ORDR, TAGF, CLVM, KMNS, an unknown section,
- * BLCK (1.1) or IDGC (1.2, a chunk of the graph's snapshot; the newer at
- * the end so the older seeds keep their meaning), bit 7 making it
- * required.
+ * BLCK (1.1), IDGC (1.2, a chunk of the graph's snapshot) or ORDC (1.2,
+ * the compact orders; the newer at the end so the older seeds keep their
+ * meaning), bit 7 making it required.
  *
  * Seeds: compiled with -DLP_PROFILES_MAKE_SEEDS this file is instead a
  * program that writes fuzz/corpus/profiles/ (see the end of the file):
@@ -30,11 +30,11 @@
 #include "libprofile.h"
 #include "profiles/profiles_internal.h"
 
-static const uint32_t section_types[11] = {
+static const uint32_t section_types[12] = {
     LP_FOURCC('O', 'P', 'T', 'S'), LP_FOURCC('T', 'Y', 'P', 'E'), LP_FOURCC('I', 'D', 'G', 'R'),
     LP_FOURCC('T', 'A', 'X', 'O'), LP_FOURCC('O', 'R', 'D', 'R'), LP_FOURCC('T', 'A', 'G', 'F'),
     LP_FOURCC('C', 'L', 'V', 'M'), LP_FOURCC('K', 'M', 'N', 'S'), LP_FOURCC('Z', 'Z', 'Z', 'Z'),
-    LP_FOURCC('B', 'L', 'C', 'K'), LP_FOURCC('I', 'D', 'G', 'C')};
+    LP_FOURCC('B', 'L', 'C', 'K'), LP_FOURCC('I', 'D', 'G', 'C'), LP_FOURCC('O', 'R', 'D', 'C')};
 
 static void exercise(lp_profiles *h, const lp_allocator *alloc) {
   if (lp_profiles_refresh(h) == LP_OK) {
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lp_allocator alloc;
   lp_fuzz_allocator(&budget, &alloc, 64u << 20);
   lp_membuf *wrapped;
-  if (!lp_fuzz_unwrap_input(&data, &size, LP_PROFILES_SNAPSHOT_KIND, section_types, 11, &wrapped))
+  if (!lp_fuzz_unwrap_input(&data, &size, LP_PROFILES_SNAPSHOT_KIND, section_types, 12, &wrapped))
     return 0;
   lp_profiles *h;
   if (lp_profiles_create(&alloc, &h) == LP_OK) {
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 static int write_seed(const char *dir, const char *name, lp_profiles *h) {
   lp_membuf *b;
   if (lp_membuf_create(NULL, &b) != LP_OK || lp_profiles_save(h, lp_membuf_write, b) != LP_OK) return 1;
-  int bad = lp_fuzz_write_seed_pair(dir, name, b, section_types, 11);
+  int bad = lp_fuzz_write_seed_pair(dir, name, b, section_types, 12);
   lp_membuf_free(b);
   return bad;
 }

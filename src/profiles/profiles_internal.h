@@ -42,6 +42,10 @@ void prf_set_graph_chunk(lp_profiles *h, size_t bytes);
  * graph: the blocklist, so that a load blocks the same values. */
 #define PRF_SEC_BLOCKS LP_FOURCC('B', 'L', 'C', 'K')
 #define PRF_ORDER_BYTES 44u    /* hash 16, flags 4, order id 8, ts 8, amount 8 */
+/* Since 1.2, in place of ORDR: the orders grouped by identifier, the hash
+ * once per group, the fields as varints (docs/profiles.md). ORDR still
+ * loads. */
+#define PRF_SEC_ORDERS_C LP_FOURCC('O', 'R', 'D', 'C')
 #define PRF_TAGF_BYTES 48u     /* hash 16, tag 4, num 8, set_at 8, expires 8, len 4 (+ bytes) */
 #define PRF_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
 

@@ -257,6 +257,79 @@ static int read_orders(const lp_profiles *h, staged *s, const uint8_t *d, size_t
   return LP_OK;
 }
 
+/* A varint in its shortest form (false: truncated, overlong, or more
+ * than 64 bits), so that one set of orders has one encoding. */
+static bool get_varint(lp_cursor *c, uint64_t *out) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; shift < 64; shift += 7) {
+    if (c->left == 0) {
+      c->ok = false;
+      return false;
+    }
+    uint8_t b = *c->p++;
+    c->left--;
+    if (shift == 63 && b > 1) break;
+    v |= (uint64_t)(b & 0x7F) << shift;
+    if (b < 0x80) {
+      *out = v;
+      return shift == 0 || b != 0;
+    }
+  }
+  c->ok = false;
+  return false;
+}
+
+static int64_t unzigzag(uint64_t u) { return (int64_t)((u >> 1) ^ (0 - (u & 1))); }
+
+/* ORDC (1.2): see write_orders() in profiles_save.c and docs/profiles.md.
+ * Each order takes at least two bytes (head, amount), which bounds the
+ * count before anything is reserved. */
+static int read_orders_compact(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
+  lp_cursor c;
+  lp_cursor_init(&c, d, len);
+  size_t n;
+  if (!lp_cursor_count(&c, 2, &n) || exceeds(n, LP_PROFILES_MAX_ORDERS)) return corrupt(h, "bad order count");
+  int rc = lp_vec_reserve(&s->orders, &h->mem, n);
+  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "load: out of memory");
+  prf_order prev, *dst = (prf_order *)(void *)s->orders.data; /* reserved: decoded in place */
+  memset(&prev, 0, sizeof prev);
+  for (size_t i = 0; i < n;) {
+    const uint8_t *hp = lp_cursor_take(&c, LP_IDGRAPH_HASH_SIZE);
+    uint64_t k;
+    if (hp == NULL || !get_varint(&c, &k) || k == 0 || k > n - i) return corrupt(h, "bad order group");
+    if (i > 0 && prf_cmp_hash(prev.hash, hp) >= 0) return corrupt(h, "orders are not in canonical order");
+    if (prf_hash_erased(s->g, hp)) return corrupt(h, "an order is kept under an erased identifier");
+    for (uint64_t j = 0; j < k; j++, i++) {
+      prf_order o;
+      memset(&o, 0, sizeof o);
+      memcpy(o.hash, hp, LP_IDGRAPH_HASH_SIZE);
+      uint64_t head, amount;
+      if (!get_varint(&c, &head)) return corrupt(h, "truncated order");
+      uint64_t t = head >> 1;
+      if (j == 0) {
+        o.ts = unzigzag(t);
+        if (o.ts < -LP_RFM_MAX_TIMESTAMP || o.ts > LP_RFM_MAX_TIMESTAMP) return corrupt(h, "bad order");
+      } else {
+        if (t > (uint64_t)(LP_RFM_MAX_TIMESTAMP - prev.ts)) return corrupt(h, "bad order");
+        o.ts = prev.ts + (int64_t)t;
+      }
+      if (head & 1) {
+        o.flags = LP_PROFILES_ORDER_HAS_ID;
+        if (!get_varint(&c, &o.order_id)) return corrupt(h, "truncated order");
+      }
+      if (!get_varint(&c, &amount)) return corrupt(h, "truncated order");
+      o.amount = unzigzag(amount);
+      if (o.amount == INT64_MIN) return corrupt(h, "bad order");
+      if (j > 0 && prf_cmp_order(&prev, &o) > 0) return corrupt(h, "orders are not in canonical order");
+      dst[i] = o;
+      s->orders.len = i + 1;
+      prev = o;
+    }
+  }
+  if (!lp_cursor_done(&c)) return corrupt(h, "trailing bytes in the order section");
+  return LP_OK;
+}
+
 static int read_tags(const lp_profiles *h, staged *s, const uint8_t *d, size_t len) {
   lp_cursor c;
   lp_cursor_init(&c, d, len);
@@ -334,8 +407,9 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
     if (rc != LP_OK) return prf_fail(h, rc, "load", lp_snapshot_reader_errmsg(sr));
     if (type == LP_SECTION_END) break;
     if (type == PRF_SEC_GRAPH_CHUNK && next > 3) return corrupt(h, "a graph chunk after the graph");
-    /* the chunks of the graph (1.2) stand where its one section was */
-    uint32_t slot = type == PRF_SEC_GRAPH_CHUNK ? PRF_SEC_GRAPH : type;
+    /* the chunks of the graph (1.2) stand where its one section was, the
+     * compact orders (1.2) where ORDR was */
+    uint32_t slot = type == PRF_SEC_GRAPH_CHUNK ? PRF_SEC_GRAPH : type == PRF_SEC_ORDERS_C ? PRF_SEC_ORDERS : type;
     size_t at = next;
     while (at < sizeof order / sizeof order[0] && order[at] != slot) at++;
     if (at == sizeof order / sizeof order[0]) {
@@ -356,6 +430,7 @@ static int read_all(const lp_profiles *h, staged *s, lp_snapshot_reader *sr) {
     case PRF_SEC_GRAPH_CHUNK: rc = load_graph_chunks(h, s, sr, d, len); break;
     case PRF_SEC_TAXONOMY: rc = prf_nested_new(h, prf_kind_of(PRF_KIND_TAXONOMY), d, len, (void **)&s->tax); break;
     case PRF_SEC_ORDERS: rc = read_orders(h, s, d, len); break;
+    case PRF_SEC_ORDERS_C: rc = read_orders_compact(h, s, d, len); break;
     case PRF_SEC_TAGS: rc = read_tags(h, s, d, len); break;
     case PRF_SEC_CLV: rc = prf_nested_new(h, prf_kind_of(PRF_KIND_CLV), d, len, (void **)&s->clv); break;
     default: rc = load_km(h, s, d, len); break;

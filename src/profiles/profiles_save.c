@@ -203,29 +203,57 @@ static int sorted(const lp_profiles *h, const lp_vec *v, int (*cmp)(const void *
   return LP_OK;
 }
 
-/* Records are gathered into a buffer and written a block at a time. */
-#define ORDERS_PER_WRITE 1024u
+/* ORDC (1.2): per identifier hash (ascending, each once) the hash, a
+ * varint count k >= 1, then its k orders in canonical order, each a varint
+ * head, the varint order id when the head says so, and the zigzag varint
+ * amount. The head is (t << 1) | has_id, t the zigzag ts for the group's
+ * first order and the (non-negative) step from the previous ts after it.
+ * Every varint is in its shortest form, so the bytes are a function of the
+ * set of orders. Records are gathered in a buffer and written in blocks. */
+#define ORDC_BUF 32768u
+#define ORDC_MAX (LP_IDGRAPH_HASH_SIZE + 4 * 10) /* a group's start and one order */
+
+static uint64_t zigzag(int64_t v) { return v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1; }
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = (uint8_t)v;
+  return p;
+}
 
 static int write_orders(lp_snapshot_writer *sw, const lp_profiles *h) {
   size_t n = h->orders.len;
   int rc = canonical_orders(h);
   if (rc != LP_OK) return rc;
-  rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_ORDERS, LP_SECTION_REQUIRED);
+  rc = lp_snapshot_writer_begin_section(sw, PRF_SEC_ORDERS_C, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(sw, n);
-  uint8_t buf[ORDERS_PER_WRITE * PRF_ORDER_BYTES];
-  for (size_t i = 0; rc == LP_OK && i < n;) {
-    size_t m = n - i < ORDERS_PER_WRITE ? n - i : ORDERS_PER_WRITE;
-    uint8_t *p = buf;
-    for (size_t k = 0; k < m; k++, i++) {
-      const prf_order *o = lp_vec_at(&h->orders, i);
+  const prf_order *a = (const prf_order *)(const void *)h->orders.data;
+  uint8_t buf[ORDC_BUF], *p = buf;
+  int64_t prev_ts = 0;
+  for (size_t i = 0, end = 0; rc == LP_OK && i < n; i++) {
+    const prf_order *o = &a[i];
+    uint64_t t;
+    if (i == end) { /* a new identifier: its hash and its number of orders */
+      for (end = i + 1; end < n && prf_cmp_hash(a[end].hash, o->hash) == 0; end++) {
+      }
       memcpy(p, o->hash, LP_IDGRAPH_HASH_SIZE);
-      p += LP_IDGRAPH_HASH_SIZE;
-      put_u32(&p, o->flags);
-      put_u64(&p, o->order_id);
-      put_u64(&p, (uint64_t)o->ts);
-      put_u64(&p, (uint64_t)o->amount);
+      p = put_varint(p + LP_IDGRAPH_HASH_SIZE, end - i);
+      t = zigzag(o->ts);
+    } else {
+      t = (uint64_t)o->ts - (uint64_t)prev_ts; /* >= 0: canonical order */
     }
-    rc = lp_snapshot_writer_write(sw, buf, (size_t)(p - buf));
+    prev_ts = o->ts;
+    bool id = (o->flags & LP_PROFILES_ORDER_HAS_ID) != 0;
+    p = put_varint(p, t << 1 | (id ? 1u : 0u));
+    if (id) p = put_varint(p, o->order_id);
+    p = put_varint(p, zigzag(o->amount));
+    if ((size_t)(p - buf) > ORDC_BUF - ORDC_MAX || i + 1 == n) {
+      rc = lp_snapshot_writer_write(sw, buf, (size_t)(p - buf));
+      p = buf;
+    }
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(sw);
   return rc;

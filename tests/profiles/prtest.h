@@ -150,6 +150,92 @@ static inline bool pr_saved_contains(const lp_membuf *snap, const lp_membuf *gra
          pr_contains(lp_membuf_data(graph), lp_membuf_size(graph), pat, len);
 }
 
+/* A copy of the payload of the first section of type `a` or `b` of a saved
+ * store (free() it), its type, flags and length; fails the test if none. */
+static inline uint8_t *pr_section(const lp_membuf *snap, uint32_t a, uint32_t b, uint32_t *type,
+                                  uint32_t *flags, size_t *len) {
+  lp_memreader mr;
+  lp_memreader_init(&mr, lp_membuf_data(snap), lp_membuf_size(snap));
+  lp_snapshot_reader *r = NULL;
+  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
+  assert_int_equal(lp_snapshot_reader_header(r, NULL, NULL), LP_OK);
+  const uint8_t *p = NULL;
+  while (lp_snapshot_reader_next(r, type, flags, &p, len) == LP_OK && *type != LP_SECTION_END &&
+         *type != a && *type != b) {
+  }
+  if (*type != a && *type != b) fail_msg("no such section");
+  uint8_t *copy = malloc(*len + 1);
+  assert_non_null(copy);
+  if (*len > 0) memcpy(copy, p, *len);
+  lp_snapshot_reader_free(r);
+  return copy;
+}
+
+/* One order fact as the snapshot holds it. */
+typedef struct pr_fact {
+  uint8_t hash[16];
+  uint32_t flags;
+  uint64_t order_id;
+  int64_t ts, amount;
+} pr_fact;
+
+/* A varint of the test's own decoder (no shortest-form check: it reads
+ * what the library wrote). */
+static inline uint64_t pr_varint(const uint8_t **p, const uint8_t *end) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+    uint8_t b = *(*p)++;
+    v |= (uint64_t)(b & 0x7F) << shift;
+    if (b < 0x80) return v;
+  }
+  fail_msg("bad varint in the order section");
+  return 0;
+}
+
+static inline int64_t pr_unzigzag(uint64_t u) { return (u & 1) ? -(int64_t)(u >> 1) - 1 : (int64_t)(u >> 1); }
+
+/* The order facts of a saved store, decoded here independently of the
+ * library from ORDC (1.2: grouped by hash, varints) or ORDR (44-byte
+ * records); *n receives the count. Free with free(). */
+static inline pr_fact *pr_saved_orders(const lp_membuf *snap, size_t *n) {
+  uint32_t type, flags;
+  size_t len;
+  uint8_t *sec = pr_section(snap, PRF_SEC_ORDERS, PRF_SEC_ORDERS_C, &type, &flags, &len);
+  const uint8_t *p = sec;
+  const uint8_t *end = p + len;
+  uint64_t count = lp_get_u64le(p);
+  p += 8;
+  pr_fact *f = calloc(count + 1, sizeof *f);
+  assert_non_null(f);
+  for (size_t i = 0; i < count;) {
+    if (type == PRF_SEC_ORDERS) {
+      memcpy(f[i].hash, p, 16);
+      f[i].flags = lp_get_u32le(p + 16);
+      f[i].order_id = lp_get_u64le(p + 20);
+      f[i].ts = (int64_t)lp_get_u64le(p + 28);
+      f[i].amount = (int64_t)lp_get_u64le(p + 36);
+      p += 44;
+      i++;
+      continue;
+    }
+    const uint8_t *hash = p;
+    p += 16;
+    uint64_t k = pr_varint(&p, end);
+    for (uint64_t j = 0; j < k; j++, i++) {
+      memcpy(f[i].hash, hash, 16);
+      uint64_t head = pr_varint(&p, end);
+      f[i].ts = j == 0 ? pr_unzigzag(head >> 1) : f[i - 1].ts + (int64_t)(head >> 1);
+      f[i].flags = (uint32_t)(head & 1);
+      if (head & 1) f[i].order_id = pr_varint(&p, end);
+      f[i].amount = pr_unzigzag(pr_varint(&p, end));
+    }
+  }
+  assert_true(p == end);
+  free(sec);
+  *n = (size_t)count;
+  return f;
+}
+
 /* Deterministic test RNG (splitmix64), independent of the library's. */
 static inline uint64_t pr_rand(uint64_t *s) {
   uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));

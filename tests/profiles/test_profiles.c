@@ -1180,6 +1180,42 @@ static void facts_keep_profile_ids(void **state) {
   lp_profiles_free(h);
 }
 
+/* A reader over `in` (its header read) and a writer of a new store
+ * snapshot into *out, to copy sections from one to the other. */
+static void open_copy(const lp_membuf *in, lp_memreader *mr, lp_membuf **out, lp_snapshot_writer **w,
+                      lp_snapshot_reader **r) {
+  *out = NULL;
+  assert_int_equal(lp_membuf_create(NULL, out), LP_OK);
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, *out, LP_PROFILES_SNAPSHOT_KIND, w), LP_OK);
+  lp_memreader_init(mr, lp_membuf_data(in), lp_membuf_size(in));
+  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, mr, r), LP_OK);
+  assert_int_equal(lp_snapshot_reader_header(*r, NULL, NULL), LP_OK);
+}
+
+/* `in` with its sections of type `a` or `b` replaced by one of `type`
+ * holding `payload`. */
+static lp_membuf *replace_section(const lp_membuf *in, uint32_t a, uint32_t b, uint32_t type,
+                                  const uint8_t *payload, size_t len) {
+  lp_membuf *out;
+  lp_memreader mr;
+  lp_snapshot_writer *w;
+  lp_snapshot_reader *r;
+  open_copy(in, &mr, &out, &w, &r);
+  uint32_t t, flags;
+  const uint8_t *p;
+  size_t n;
+  while (lp_snapshot_reader_next(r, &t, &flags, &p, &n) == LP_OK && t != LP_SECTION_END) {
+    bool hit = t == a || t == b;
+    assert_int_equal(lp_snapshot_writer_begin_section(w, hit ? type : t, flags), LP_OK);
+    assert_int_equal(lp_snapshot_writer_write(w, hit ? payload : p, hit ? len : n), LP_OK);
+    assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+  }
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_reader_free(r);
+  lp_snapshot_writer_free(w);
+  return out;
+}
+
 /* Rule and retired tags cannot be set: such tags only arrive through a
  * loaded taxonomy, so the test builds a store snapshot around one. */
 static void rule_and_retired_tags_refuse_values(void **state) {
@@ -1203,29 +1239,8 @@ static void rule_and_retired_tags_refuse_values(void **state) {
   assert_int_equal(pr_make(NULL, false, &h), LP_OK);
   lp_membuf *orig = pr_save(h);
   /* Copy the store's sections, the taxonomy replaced. */
-  assert_int_equal(lp_membuf_create(NULL, &out), LP_OK);
-  lp_snapshot_writer *w;
-  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, out, LP_PROFILES_SNAPSHOT_KIND, &w), LP_OK);
-  lp_memreader mr;
-  lp_memreader_init(&mr, lp_membuf_data(orig), lp_membuf_size(orig));
-  lp_snapshot_reader *r;
-  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
-  assert_int_equal(lp_snapshot_reader_header(r, NULL, NULL), LP_OK);
-  uint32_t type, flags;
-  const uint8_t *p;
-  size_t len;
-  while (lp_snapshot_reader_next(r, &type, &flags, &p, &len) == LP_OK && type != LP_SECTION_END) {
-    if (type == PRF_SEC_TAXONOMY) {
-      p = lp_membuf_data(tb);
-      len = lp_membuf_size(tb);
-    }
-    assert_int_equal(lp_snapshot_writer_begin_section(w, type, flags), LP_OK);
-    assert_int_equal(lp_snapshot_writer_write(w, p, len), LP_OK);
-    assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
-  }
-  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
-  lp_snapshot_reader_free(r);
-  lp_snapshot_writer_free(w);
+  out = replace_section(orig, PRF_SEC_TAXONOMY, PRF_SEC_TAXONOMY, PRF_SEC_TAXONOMY, lp_membuf_data(tb),
+                        lp_membuf_size(tb));
   lp_profiles *g = NULL;
   assert_int_equal(lp_profiles_create(NULL, &g), LP_OK);
   assert_int_equal(pr_load(g, out), LP_OK);
@@ -1256,15 +1271,12 @@ enum { KEEP, ONE_SECTION, DROP_SECOND, EXTRA_AFTER, CHUNK_AFTER_TAXO };
  * last chunk repeated after it, or repeated after the taxonomy. *chunks receives
  * the number of IDGC sections of `in`. */
 static lp_membuf *rewrite_chunks(const lp_membuf *in, int how, size_t *chunks) {
-  lp_membuf *out = NULL, *graph = NULL;
-  assert_int_equal(lp_membuf_create(NULL, &out), LP_OK);
+  lp_membuf *out, *graph = NULL;
   assert_int_equal(lp_membuf_create(NULL, &graph), LP_OK);
-  lp_snapshot_writer *w;
-  assert_int_equal(lp_snapshot_writer_create(NULL, lp_membuf_write, out, LP_PROFILES_SNAPSHOT_KIND, &w), LP_OK);
   lp_memreader mr;
-  lp_memreader_init(&mr, lp_membuf_data(in), lp_membuf_size(in));
+  lp_snapshot_writer *w;
   lp_snapshot_reader *r;
-  assert_int_equal(lp_snapshot_reader_create(NULL, lp_memreader_read, &mr, &r), LP_OK);
+  open_copy(in, &mr, &out, &w, &r);
   uint32_t type, flags;
   const uint8_t *p;
   size_t len, n = 0;
@@ -1490,6 +1502,135 @@ static void erase_scan_across_chunks(void **state) {
   (void)state;
   erase_scan_cut(true);
   erase_scan_cut(false);
+}
+
+/* ---- the compact order section ORDC (1.2) ---- */
+
+static uint8_t *tv_varint(uint8_t *p, uint64_t v) {
+  for (; v >= 128; v /= 128) *p++ = (uint8_t)(128 + v % 128);
+  *p++ = (uint8_t)v;
+  return p;
+}
+static uint64_t tv_zigzag(int64_t v) { return v >= 0 ? 2 * (uint64_t)v : 2 * (uint64_t)(-(v + 1)) + 1; }
+
+enum { ENC_OK, ENC_OVERLONG, ENC_ZERO_GROUP, ENC_SAME_HASH, ENC_TRAILING, ENC_COUNT_MORE, ENC_UNSORTED,
+       ENC_AMOUNT_MIN, ENC_TS_RANGE, ENC_STEP_RANGE, ENC_MODES };
+
+/* ORDC's payload for facts f[0..n) (canonical, grouped by hash), written
+ * here from the layout in docs/profiles.md, with one defect by `mode`. */
+static size_t enc_orders(uint8_t *out, const pr_fact *f, size_t n, int mode) {
+  uint8_t *p = out;
+  lp_put_u64le(p, n + (mode == ENC_COUNT_MORE));
+  p += 8;
+  for (size_t i = 0; i < n;) {
+    size_t k = 1;
+    while (i + k < n && memcmp(f[i + k].hash, f[i].hash, 16) == 0) k++;
+    const bool at = k > 1; /* the defect goes into the first group of several orders */
+    if (mode == ENC_SAME_HASH && at) k = 1; /* the rest a second group of the same hash */
+    memcpy(p, f[i].hash, 16);
+    p += 16;
+    if (mode == ENC_OVERLONG && at) {
+      *p++ = (uint8_t)(128 + k);
+      *p++ = 0;
+    } else {
+      p = tv_varint(p, k);
+    }
+    for (size_t j = 0; j < k; j++) {
+      const pr_fact *o = &f[i + j];
+      /* ann's two orders of one day the other way round (with an id first) */
+      if (mode == ENC_UNSORTED && at && j >= 1) o = &f[i + 3 - j];
+      uint64_t t = j == 0 ? tv_zigzag(o->ts) : (uint64_t)(o->ts - f[i + j - 1].ts);
+      if (mode == ENC_TS_RANGE && at && j == 0) t = tv_zigzag(-LP_RFM_MAX_TIMESTAMP - 1);
+      if (mode == ENC_STEP_RANGE && at && j == 1) t = (uint64_t)LP_RFM_MAX_TIMESTAMP * 2;
+      p = tv_varint(p, 2 * t + (o->flags & 1));
+      if (o->flags & 1) p = tv_varint(p, o->order_id);
+      p = tv_varint(p, mode == ENC_AMOUNT_MIN && at ? UINT64_MAX : tv_zigzag(o->amount));
+    }
+    i += k;
+  }
+  if (mode == ENC_ZERO_GROUP) {
+    memset(p, 0xFF, 16);
+    p[16] = 0;
+    p += 17;
+  }
+  if (mode == ENC_TRAILING) *p++ = 0;
+  return (size_t)(p - out);
+}
+
+static int cmp_fact(const void *a, const void *b) {
+  const pr_fact *x = a, *y = b;
+  int c = memcmp(x->hash, y->hash, 16);
+  if (c != 0) return c;
+  if (x->ts != y->ts) return x->ts < y->ts ? -1 : 1;
+  if (x->flags != y->flags) return x->flags < y->flags ? -1 : 1;
+  return x->order_id < y->order_id ? -1 : x->order_id > y->order_id;
+}
+
+static void orders_compact_section(void **state) {
+  (void)state;
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  /* ann: three orders, two on one day (without an id first: flags order
+   * them), a refund; bob: one with a large id, before 1970 */
+  static const struct { const char *who; uint64_t oid; int64_t ts, amount; } in[] = {
+      {"ann@x.org", 300, T0 + DAY, 70000}, {"ann@x.org", 5, T0, 1000}, {"ann@x.org", 0, T0 + DAY, -300},
+      {"bob@x.org", (UINT64_C(1) << 40) + 3, -2 * DAY, 1}};
+  pr_fact want[4];
+  for (size_t i = 0; i < 4; i++) {
+    lp_profiles_order o = pr_order(T_EMAIL, in[i].who, in[i].oid, in[i].ts, in[i].amount);
+    assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+    assert_int_equal(lp_idgraph_identifier_hash(lp_profiles_idgraph(h), &o.id, want[i].hash), LP_OK);
+    want[i].flags = in[i].oid != 0;
+    want[i].order_id = in[i].oid;
+    want[i].ts = in[i].ts;
+    want[i].amount = in[i].amount;
+  }
+  qsort(want, 4, sizeof *want, cmp_fact);
+  uint8_t exp[256];
+  size_t elen = enc_orders(exp, want, 4, ENC_OK);
+  lp_membuf *b = pr_save(h);
+  /* the section holds exactly the bytes of the documented layout */
+  uint32_t t, flags;
+  size_t n;
+  uint8_t *sec = pr_section(b, PRF_SEC_ORDERS_C, PRF_SEC_ORDERS_C, &t, &flags, &n);
+  assert_int_equal(flags, LP_SECTION_REQUIRED);
+  assert_int_equal(n, elen);
+  assert_memory_equal(sec, exp, elen);
+  free(sec);
+  /* the layout before (ORDR, 44 bytes an order) loads to the same store */
+  uint8_t old[8 + 4 * 44], *q = old + 8;
+  lp_put_u64le(old, 4);
+  for (size_t i = 0; i < 4; i++, q += 44) {
+    memcpy(q, want[i].hash, 16);
+    lp_put_u32le(q + 16, want[i].flags);
+    lp_put_u64le(q + 20, want[i].order_id);
+    lp_put_u64le(q + 28, (uint64_t)want[i].ts);
+    lp_put_u64le(q + 36, (uint64_t)want[i].amount);
+  }
+  lp_membuf *ob = replace_section(b, PRF_SEC_ORDERS, PRF_SEC_ORDERS_C, PRF_SEC_ORDERS, old, sizeof old);
+  lp_profiles *g = NULL;
+  assert_int_equal(pr_make(NULL, false, &g), LP_OK);
+  assert_int_equal(pr_load(g, ob), LP_OK);
+  assert_int_equal(profiles_check(g), LP_OK);
+  lp_membuf *b2 = pr_save(g);
+  assert_true(pr_same(b, b2));
+  /* defective encodings are refused, the store unchanged */
+  for (int mode = ENC_OVERLONG; mode < ENC_MODES; mode++) {
+    uint8_t bad[256];
+    size_t blen = enc_orders(bad, want, 4, mode);
+    lp_membuf *x = replace_section(b, PRF_SEC_ORDERS, PRF_SEC_ORDERS_C, PRF_SEC_ORDERS_C, bad, blen);
+    if (pr_load(g, x) != LP_ECORRUPT) fail_msg("mode %d: %s", mode, lp_profiles_errmsg(g));
+    lp_membuf *after = pr_save(g);
+    assert_true(pr_same(b, after));
+    lp_membuf_free(after);
+    lp_membuf_free(x);
+  }
+  printf("orders: %zu bytes in ORDC for 4 orders of 2 identifiers (ORDR: %zu)\n", elen, sizeof old);
+  lp_membuf_free(b2);
+  lp_membuf_free(ob);
+  lp_membuf_free(b);
+  lp_profiles_free(g);
+  lp_profiles_free(h);
 }
 
 /* ---- rule-computed tags (1.1) ---- */
@@ -2073,6 +2214,7 @@ int main(void) {
       cmocka_unit_test(view_cursor_and_errors),
       cmocka_unit_test(view_block_and_errors),
       cmocka_unit_test(graph_in_chunks),
+      cmocka_unit_test(orders_compact_section),
       cmocka_unit_test(erase_scan_across_chunks),
       cmocka_unit_test(models_in_the_view),
       cmocka_unit_test(callbacks_cannot_reenter),

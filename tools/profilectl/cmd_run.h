@@ -60,7 +60,9 @@ int pctl_run_job(const pctl_run_config *c);
 
 /**
  * @brief Save the store to @p path through PATH.tmp and a rename, so a
- * failed save leaves the previous file.
+ * failed save leaves the previous file. The bytes are written on a
+ * background writer's thread (bgwrite.h) while the store serialises; a
+ * failed write is reported as "cannot save the store to 'PATH': reason".
  * @param h    Store.
  * @param path File.
  * @return A PCTL_EXIT_* status (errors printed).
@@ -68,7 +70,8 @@ int pctl_run_job(const pctl_run_config *c);
 int pctl_run_save_state(const lp_profiles *h, const char *path);
 
 /**
- * @brief Load a saved store into @p h (its key set beforehand).
+ * @brief Load a saved store into @p h (its key set beforehand); the file
+ * is read ahead on a background reader's thread (bgwrite.h).
  * @param h    Store.
  * @param path File.
  * @return A PCTL_EXIT_* status (a data error naming the file).

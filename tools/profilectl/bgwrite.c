@@ -18,7 +18,8 @@
 
 #include "libprofile/core.h"
 
-#if defined(_POSIX_THREADS) && _POSIX_THREADS > 0
+/* PCTL_BGW_NO_THREADS builds the fallback alone (its unit test). */
+#if defined(_POSIX_THREADS) && _POSIX_THREADS > 0 && !defined(PCTL_BGW_NO_THREADS)
 #include <pthread.h>
 #define BGW_THREADS 1
 #else

@@ -105,7 +105,9 @@ typedef struct idg_state {
 /* The prefetch hint's ring (lp_idgraph_prefetch, observe.c). */
 #define IDG_PF_RING 8u
 #define IDG_PF_IDS 8u
-#define IDG_PF_LAG 4u
+#define IDG_PF_LAG 3u   /* hints later: the records the slots name */
+#define IDG_PF_LAG2 5u  /* then their cluster and profile parents */
+#define IDG_PF_LAG3 7u  /* then the newest event of the cluster (< IDG_PF_RING) */
 
 struct lp_idgraph {
   lp_mem mem;
@@ -137,8 +139,14 @@ struct lp_idgraph {
   char norm[LP_IDGRAPH_MAX_EVENT_IDS][LP_IDGRAPH_MAX_VALUE_LEN];
   /* lp_idgraph_prefetch(): the low hash halves of the last IDG_PF_RING
    * events hinted (at most IDG_PF_IDS each). A hint fetches its event's
-   * index slots; IDG_PF_LAG hints later the records those slots name. */
+   * index slots; IDG_PF_LAG hints later the records those slots name
+   * (their ordinals kept in pf_node, IDG_NONE for none); IDG_PF_LAG2 hints
+   * later the records' cluster and profile parents; IDG_PF_LAG3 hints
+   * later the cluster parent's newest event. Ordinals are only hints: a
+   * stale one (after an erasure or load) is range-checked and costs a
+   * useless fetch. */
   uint64_t pf_lo[IDG_PF_RING][IDG_PF_IDS];
+  uint32_t pf_node[IDG_PF_RING][IDG_PF_IDS];
   uint8_t pf_n[IDG_PF_RING];
   uint32_t pf_at;
 };

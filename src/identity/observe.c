@@ -431,15 +431,23 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   evs[s->events.len++] = (idg_event){ts, source, (uint32_t)s->members.len, (uint32_t)n, ei};
   /* The nodes the slots name (their hash is checked, their union-find
    * roots are read next): fetch them before the upserts read them. */
+  uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];
   for (size_t i = 0; i < n; i++) {
     uint64_t v;
-    if (lp_map64_get(&s->index, items[i].hash.lo, &v)) IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
+    node[i] = IDG_NONE;
+    if (lp_map64_get(&s->index, items[i].hash.lo, &v)) {
+      node[i] = (uint32_t)v;
+      IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
+    }
   }
-  uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];
   idg_node *nodes = (idg_node *)s->nodes.data;
   for (size_t i = 0; i < n; i++) {
-    bool added;
-    node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
+    bool added = false;
+    /* The slot found above, when it is this identifier's own (not a
+     * namesake's): no second probe. Upserts of new identifiers add keys,
+     * they do not change what an existing one maps to. */
+    if (node[i] == IDG_NONE || nodes[node[i]].hash.hi != items[i].hash.hi)
+      node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
       nodes[s->nodes.len++] = (idg_node){items[i].hash, 0,        node[i],  node[i], node[i], ei,
                                          node[i],       IDG_NONE, IDG_NONE, (uint8_t)items[i].type, 0};
@@ -763,8 +771,31 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
   uint32_t back = (at + IDG_PF_RING - IDG_PF_LAG) % IDG_PF_RING;
   for (uint32_t j = 0; j < h->pf_n[back]; j++) {
     uint64_t v;
-    if (lp_map64_get(&s->index, h->pf_lo[back][j], &v) && v < s->nodes.len)
+    h->pf_node[back][j] = IDG_NONE;
+    if (lp_map64_get(&s->index, h->pf_lo[back][j], &v) && v < s->nodes.len) {
+      h->pf_node[back][j] = (uint32_t)v;
       IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
+    }
+  }
+  /* IDG_PF_LAG2 ago: the records have arrived; their parents. */
+  back = (at + IDG_PF_RING - IDG_PF_LAG2) % IDG_PF_RING;
+  for (uint32_t j = 0; j < h->pf_n[back]; j++) {
+    uint32_t v = h->pf_node[back][j];
+    if (v >= s->nodes.len) continue;
+    const idg_node *nd = idg_node_at(s, v);
+    if (nd->cluster < s->nodes.len) IDG_PREFETCH(idg_node_at(s, nd->cluster));
+    if (nd->parent < s->nodes.len) IDG_PREFETCH(idg_node_at(s, nd->parent));
+  }
+  /* IDG_PF_LAG3 ago: the cluster parent's newest event (the lateness
+   * comparison reads it). The ring slot is then done. */
+  back = (at + IDG_PF_RING - IDG_PF_LAG3) % IDG_PF_RING;
+  for (uint32_t j = 0; j < h->pf_n[back]; j++) {
+    uint32_t v = h->pf_node[back][j];
+    if (v >= s->nodes.len) continue;
+    uint32_t c = idg_node_at(s, v)->cluster;
+    if (c >= s->nodes.len) continue;
+    uint32_t e = idg_node_at(s, c)->cluster_max;
+    if (e < s->events.len) IDG_PREFETCH(idg_event_at(s, e));
   }
   h->pf_n[back] = 0;
   h->pf_at = (at + 1) % IDG_PF_RING;

@@ -449,6 +449,50 @@ static void prefetch_hint(void **state) {
   lp_idgraph_free(plain);
 }
 
+/* Hints keep the ordinals of the records they found for later stages
+ * (parents, the cluster's newest event). When the graph is replaced
+ * between the stages (a load of a smaller graph) those ordinals are stale:
+ * they are range-checked, and the graph observes as one never hinted. */
+static void prefetch_hint_stale_after_load(void **state) {
+  (void)state;
+  lp_idgraph *g = NULL, *plain = NULL, *small = NULL;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  assert_int_equal(idt_make(NULL, true, &plain), LP_OK);
+  assert_int_equal(idt_make(NULL, true, &small), LP_OK);
+  char v[64][16];
+  lp_idgraph_ident ids[64];
+  for (size_t i = 0; i < 64; i++) {
+    snprintf(v[i], sizeof v[i], "dev-%zu", i);
+    ids[i] = idt_id(T_DEVICE, v[i]);
+  }
+  for (size_t i = 0; i + 1 < 64; i++)
+    assert_int_equal(lp_idgraph_observe(g, &ids[i], 2, (int64_t)(1000 - i), "web", 3, NULL), LP_OK);
+  lp_idgraph_prepared p[64];
+  char scratch[64 * LP_IDGRAPH_MAX_VALUE_LEN];
+  size_t needed;
+  assert_int_equal(lp_idgraph_prepare(g, ids, 64, p, scratch, sizeof scratch, &needed), LP_OK);
+  idt_event e1 = {100, "web", 2, {T_EMAIL, T_DEVICE}, {"a@x.com", "dev-1"}};
+  assert_int_equal(idt_observe(small, &e1, NULL), LP_OK);
+  assert_int_equal(idt_observe(plain, &e1, NULL), LP_OK);
+  lp_membuf *snap = idt_save(small);
+  for (size_t stop = 1; stop <= 8; stop++) { /* the load falls between every pair of stages */
+    for (size_t k = 0; k < stop; k++)
+      assert_int_equal(lp_idgraph_prefetch(g, p + 8 * (k % 8), 8), LP_OK);
+    lp_memreader mr;
+    assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(snap), lp_membuf_size(snap)), LP_OK);
+    assert_int_equal(lp_idgraph_load(g, lp_memreader_read, &mr), LP_OK);
+    for (size_t k = 0; k < 10; k++) assert_int_equal(lp_idgraph_prefetch(g, p + 8 * (k % 8), 8), LP_OK);
+    assert_true(idt_same_saves(g, plain));
+    idt_check(g);
+    for (size_t i = 0; i + 1 < 64; i++) /* big again for the next round */
+      assert_int_equal(lp_idgraph_observe(g, &ids[i], 2, (int64_t)(1000 - i), "web", 3, NULL), LP_OK);
+  }
+  lp_membuf_free(snap);
+  lp_idgraph_free(g);
+  lp_idgraph_free(plain);
+  lp_idgraph_free(small);
+}
+
 static void prepare_and_apply_errors(void **state) {
   (void)state;
   lp_idgraph *g = NULL;
@@ -577,6 +621,7 @@ int main(void) {
       cmocka_unit_test(prepare_buffer_contract),
       cmocka_unit_test(prepare_and_apply_errors),
       cmocka_unit_test(prefetch_hint),
+      cmocka_unit_test(prefetch_hint_stale_after_load),
       cmocka_unit_test(apply_survives_allocation_failures),
   };
   return cmocka_run_group_tests_name("identity_prepare", tests, NULL, NULL);

@@ -34,7 +34,12 @@ void km_sums_plan(size_t n, size_t k, size_t d, size_t *rows, size_t *blocks) {
   if (b < KM_CK_MIN_ROWS) b = KM_CK_MIN_ROWS;
   size_t nb = (n + b - 1) / b;
   /* Memory: nb k (d + 2) values, at most max(n d / 4, 2^16) of them. n d
-   * fits (the fit checked n d 8); k (d + 2) too (k <= 10^6, d <= 10^6). */
+   * fits (the fit checked n d 8); k (d + 2) is checked (32-bit size_t). */
+  if (d > SIZE_MAX - 2 || k > SIZE_MAX / (d + 2)) { /* k (d + 2) would not fit */
+    *rows = KM_CK_ROWS;
+    *blocks = 0;
+    return;
+  }
   size_t budget = n / 4 * d, per = k * (d + 2);
   if (budget < KM_CK_FLOOR) budget = KM_CK_FLOOR;
   if (nb > budget / per) {

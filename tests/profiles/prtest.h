@@ -205,7 +205,7 @@ static inline pr_fact *pr_saved_orders(const lp_membuf *snap, size_t *n) {
   const uint8_t *end = p + len;
   uint64_t count = lp_get_u64le(p);
   p += 8;
-  pr_fact *f = calloc(count + 1, sizeof *f);
+  pr_fact *f = calloc((size_t)count + 1, sizeof *f);
   assert_non_null(f);
   for (size_t i = 0; i < count;) {
     if (type == PRF_SEC_ORDERS) {

@@ -13,6 +13,8 @@
 #define LP_IDENTITY_DERIVED_H
 
 #include "core/common.h"
+#include <string.h>
+
 #include "core/hash.h"
 #include "identity/identity_internal.h"
 
@@ -39,6 +41,52 @@ static inline uint64_t idg_rules_fingerprint(const lp_idgraph *h, const uint32_t
     len += 8;
   }
   return lp_hash64(buf, len, UINT64_C(0x4452564452554c45)); /* "DRVDRULE" */
+}
+
+/* Whether the stored events are in the canonical order (idg_cmp_events)
+ * with the identifiers' hash order given by rank[] (rank[x] the place of
+ * identifier x by hash; NULL: the numbering is the hash order, as after a
+ * load) and the sources' name order by src_rank[] (NULL: compared by
+ * name). The same answer as idg_events_canonical, from the member words
+ * alone: no identifier record is read. */
+static inline bool idg_events_canonical_ranked(const idg_state *s, const uint32_t *rank,
+                                               const uint32_t *src_rank) {
+  size_t ne = s->events.len;
+  for (size_t i = 1; i < ne; i++) {
+    const idg_event *ea = idg_event_at(s, (uint32_t)(i - 1)), *eb = idg_event_at(s, (uint32_t)i);
+    if (ea->ts != eb->ts) {
+      if (ea->ts > eb->ts) return false;
+      continue;
+    }
+    if (ea->source != eb->source) {
+      int c;
+      if (src_rank != NULL) {
+        c = src_rank[ea->source] < src_rank[eb->source] ? -1 : 1;
+      } else {
+        size_t la, lb;
+        const char *sa = lp_strpool_get(&s->sources, ea->source, &la);
+        const char *sb = lp_strpool_get(&s->sources, eb->source, &lb);
+        size_t n = la < lb ? la : lb;
+        c = n > 0 ? memcmp(sa, sb, n) : 0;
+        if (c == 0) c = la < lb ? -1 : (la > lb);
+      }
+      if (c > 0) return false;
+      if (c < 0) continue;
+    }
+    const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
+    uint32_t n = ea->count < eb->count ? ea->count : eb->count, k = 0, x = 0, y = 0;
+    for (; k < n; k++) {
+      x = ma[k] & IDG_ORD_MASK;
+      y = mb[k] & IDG_ORD_MASK;
+      if (rank != NULL) {
+        x = rank[x];
+        y = rank[y];
+      }
+      if (x != y) break;
+    }
+    if (k < n ? x > y : ea->count > eb->count) return false;
+  }
+  return true;
 }
 
 #endif /* LP_IDENTITY_DERIVED_H */

@@ -63,11 +63,19 @@ static int plan(const lp_idgraph *h, save_plan *p) {
     plan_free(&h->mem, p);
     return rc;
   }
-  rc = idg_hash_order(s, &h->mem, p->node_order);
-  if (rc == LP_OK) rc = idg_canonical_order(s, &h->mem, p->event_order);
-  if (rc != LP_OK) {
-    plan_free(&h->mem, p);
-    return rc;
+  /* Numbered by hash already (a graph loaded from its derived section):
+   * one sequential pass says so, and the order is the numbering. */
+  bool by_hash = true;
+  for (uint32_t i = 1; i < p->nn && by_hash; i++)
+    by_hash = idg_cmp_hash(idg_node_at(s, i - 1)->hash, idg_node_at(s, i)->hash) < 0;
+  if (by_hash) {
+    for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
+  } else {
+    rc = idg_hash_order(s, &h->mem, p->node_order);
+    if (rc != LP_OK) {
+      plan_free(&h->mem, p);
+      return rc;
+    }
   }
   for (uint32_t i = 0; i < p->nn; i++) p->node_rank[p->node_order[i]] = i;
   /* Only sources that events use, by name. */
@@ -77,7 +85,15 @@ static int plan(const lp_idgraph *h, save_plan *p) {
     if (p->src_rank[i] == 0) p->src_order[p->nused++] = i;
   idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
   for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
-  return LP_OK;
+  /* Events already in the canonical order (the usual case after a load):
+   * checked on the ranks, without reading the identifiers' records. */
+  if (idg_events_canonical_ranked(s, by_hash ? NULL : p->node_rank, p->src_rank)) {
+    for (uint32_t i = 0; i < p->ne; i++) p->event_order[i] = i;
+    return LP_OK;
+  }
+  rc = idg_canonical_order(s, &h->mem, p->event_order);
+  if (rc != LP_OK) plan_free(&h->mem, p);
+  return rc;
 }
 
 /* Buffered little-endian output for the long fixed-width runs of DRVD. */

@@ -290,11 +290,49 @@ static void same_storage_renumbered(const lp_idgraph *a, const lp_idgraph *b, ui
   free(back);
 }
 
+/* The rank-based canonical check (load and save use it instead of
+ * comparing the identifiers' hashes) gives idg_events_canonical's answer:
+ * with the ranks of the hash order (any numbering), with no ranks when
+ * the numbering is the hash order, sources by rank or by name. Counts
+ * the answers in yes[2]. */
+static void ranked_check_agrees(const lp_idgraph *h, uint64_t seed, size_t yes[2]) {
+  const idg_state *s = &h->st;
+  size_t nn = s->nodes.len, ns = lp_strpool_count(&s->sources);
+  uint32_t *order = malloc((nn + 1) * sizeof *order), *rank = malloc((nn + 1) * sizeof *rank);
+  uint32_t *srank = malloc((ns + 1) * sizeof *srank);
+  assert_true(order != NULL && rank != NULL && srank != NULL);
+  assert_int_equal(idg_hash_order(s, &h->mem, order), LP_OK);
+  bool by_hash = true;
+  for (uint32_t i = 0; i < nn; i++) {
+    rank[order[i]] = i;
+    by_hash = by_hash && order[i] == i;
+  }
+  for (uint32_t a = 0; a < ns; a++) { /* the source's place by name, counted */
+    size_t la, lb;
+    const char *x = lp_strpool_get(&s->sources, a, &la);
+    srank[a] = 0;
+    for (uint32_t b = 0; b < ns; b++) {
+      const char *y = lp_strpool_get(&s->sources, b, &lb);
+      int c = memcmp(x, y, la < lb ? la : lb);
+      if (c > 0 || (c == 0 && la > lb)) srank[a]++;
+    }
+  }
+  bool want = idg_events_canonical(s);
+  if (idg_events_canonical_ranked(s, rank, srank) != want || idg_events_canonical_ranked(s, rank, NULL) != want ||
+      (by_hash && idg_events_canonical_ranked(s, NULL, NULL) != want))
+    fail_msg("seed %llu: the ranked canonical check says %d", (unsigned long long)seed, !want);
+  yes[want]++;
+  free(order);
+  free(rank);
+  free(srank);
+}
+
 static void linear_load_equals_replay(void **state) {
   (void)state;
   size_t graphs = 0;
   uint64_t quarantined = 0;
   static idt_note_log la, lb, lc;
+  size_t canon[2] = {0, 0};
   for (uint64_t seed = 1; seed <= 600; seed++) {
     lp_rng r;
     lp_rng_seed(&r, seed);
@@ -324,6 +362,7 @@ static void linear_load_equals_replay(void **state) {
       assert_int_equal(lp_memreader_init(&m, lp_membuf_data(src[k]), lp_membuf_size(src[k])), LP_OK);
       assert_int_equal(lp_idgraph_load(all[k], lp_memreader_read, &m), LP_OK);
     }
+    for (int k = 0; k < N; k++) ranked_check_agrees(all[k], seed, canon);
     same_storage_renumbered(fast, slow, seed);
     same_storage(mid, slow, seed);
     same_storage(all[OTHER], all[OTHER_SLOW], seed);
@@ -357,6 +396,8 @@ static void linear_load_equals_replay(void **state) {
   print_message("linear load: %zu graphs, %llu quarantined identifiers in all\n", graphs,
                 (unsigned long long)quarantined);
   assert_true(quarantined > 0);
+  print_message("ranked canonical check: %zu canonical, %zu not\n", canon[1], canon[0]);
+  assert_true(canon[0] > 0 && canon[1] > 0);
 }
 
 /* ---- Hostile derived sections ------------------------------------------- */

@@ -673,6 +673,31 @@ LP_API int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *has
                                          size_t n, uint64_t *out);
 
 /**
+ * @brief Number of identifiers of each of @p n profiles (the batch form of
+ * the count lp_idgraph_profile_identifiers() reports in *needed).
+ *
+ * Read from the per-type counts the graph keeps on every profile for its
+ * limit rules, so a profile costs one index lookup, not a walk of its
+ * identifiers; quarantined identifiers count in their own (one-identifier)
+ * profiles. Lookups are prefetched several profiles ahead. Allocates
+ * nothing and calls no host callback.
+ * @param h           Graph (const: only the message slot is written).
+ * @param profile_ids @p n profile ids (borrowed; any order, repeats
+ *                    allowed). May be NULL when @p n is 0.
+ * @param n           Number of profile ids.
+ * @param out         Array of @p n entries: out[i] = the number of stored
+ *                    identifiers of profile profile_ids[i], or 0 when the
+ *                    graph has no such profile (a profile has at least
+ *                    one). May be NULL when @p n is 0. Not written on
+ *                    failure.
+ * @return #LP_OK; #LP_EINVAL (@p h NULL, or @p profile_ids or @p out NULL
+ * with @p n > 0); #LP_EMISUSE (from a callback of the graph). Thread-safety:
+ * like every call, one handle must not be used by two threads at once.
+ */
+LP_API int lp_idgraph_profile_sizes(const lp_idgraph *h, const uint64_t *profile_ids, size_t n,
+                                    uint64_t *out);
+
+/**
  * @brief All profile ids in ascending order.
  * @param h        Graph.
  * @param out      Array of @p capacity ids; NULL with @p capacity 0 asks

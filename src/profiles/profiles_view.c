@@ -653,91 +653,34 @@ int lp_profiles_next(const lp_profiles *h, uint64_t after, uint64_t *next) {
 
 /* ---- identifier counts of every profile, for the block calls ---- */
 
-/* Identifier rows read per page, and the bits of the bucket table that
- * narrows each row's search for its profile's position. */
-#define COUNT_PAGE 512u
-#define COUNT_BITS 16u
-#if defined(__GNUC__)
-#  define PRF_PREFETCH(p) __builtin_prefetch(p)
-#else
-#  define PRF_PREFETCH(p) ((void)(p))
-#endif
+/* Profiles whose counts one batch call reads. */
+#define COUNT_CHUNK 4096u
 
-typedef struct counter {
-  lp_idgraph_ident_row rows[COUNT_PAGE];
-  uint32_t lo[COUNT_PAGE], hi[COUNT_PAGE];
-  uint32_t start[(1u << COUNT_BITS) + 1];
-} counter;
-
-static unsigned bit_length(uint64_t x) {
-  unsigned b = 0;
-  while (x != 0) {
-    b++;
-    x >>= 1;
-  }
-  return b;
-}
-
-/* Position of `pid` in pids[lo, hi) (sorted), or SIZE_MAX. */
-static size_t search(const uint64_t *pids, size_t lo, size_t hi, uint64_t pid) {
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (pids[mid] < pid) lo = mid + 1;
-    else hi = mid;
-  }
-  return pids[lo] == pid ? lo : SIZE_MAX;
-}
-
-/* v->nid: every identifier of the graph counted under its profile, in one
- * pass over lp_idgraph_identifiers() instead of a walk of each profile's
- * identifiers. A row's profile is found by binary search in the bucket of
- * the top bits of its id's offset (ids are hashes: about 27 ids a bucket);
- * the buckets of a page are fetched before they are searched. false when
- * memory is short (the caller counts profile by profile). */
+/* v->nid: every profile's identifier count, from the graph's per-profile
+ * counts (lp_idgraph_profile_sizes(), one index lookup a profile) instead
+ * of a walk of each profile's identifiers. false when memory is short (the
+ * caller counts profile by profile). */
 static bool count_identifiers(const lp_profiles *h, prf_view *v) {
   const lp_mem *m = &h->mem;
-  counter *c = lp_mem_alloc(m, sizeof *c);
+  uint64_t *sz = NULL;
   uint32_t *nid = NULL;
-  if (c == NULL || lp_mem_alloc_array(m, v->n + 1, sizeof *nid, (void **)&nid) != LP_OK) {
-    if (c != NULL) lp_mem_free(m, c, sizeof *c);
+  if (lp_mem_alloc_array(m, COUNT_CHUNK, sizeof *sz, (void **)&sz) != LP_OK) return false;
+  if (lp_mem_alloc_array(m, v->n + 1, sizeof *nid, (void **)&nid) != LP_OK) {
+    lp_mem_free_array(m, sz, COUNT_CHUNK, sizeof *sz);
     return false;
   }
-  memset(nid, 0, (v->n + 1) * sizeof *nid);
-  size_t n = v->n;
-  uint64_t base = n > 0 ? v->pids[0] : 0;
-  unsigned bits = n > 0 ? bit_length(v->pids[n - 1] - base) : 0;
-  unsigned shift = bits > COUNT_BITS ? bits - COUNT_BITS : 0;
-  size_t nb = (size_t)1 << COUNT_BITS;
-  for (size_t b = 0, i = 0; b <= nb; b++) {
-    while (i < n && ((v->pids[i] - base) >> shift) < b) i++;
-    c->start[b] = (uint32_t)i;
-  }
   bool ok = true;
-  for (uint64_t first = 0;;) {
-    size_t got = 0;
-    if (lp_idgraph_identifiers(h->g, first, c->rows, COUNT_PAGE, &got) != LP_OK) {
-      ok = false;
-      break;
+  nid[v->n] = 0;
+  for (size_t c0 = 0; ok && c0 < v->n; c0 += COUNT_CHUNK) {
+    size_t k = v->n - c0 < COUNT_CHUNK ? v->n - c0 : COUNT_CHUNK;
+    ok = lp_idgraph_profile_sizes(h->g, v->pids + c0, k, sz) == LP_OK;
+    for (size_t j = 0; ok && j < k; j++) {
+      /* 0: a profile the graph does not have (not the view's graph) */
+      ok = sz[j] > 0 && sz[j] <= UINT32_MAX;
+      nid[c0 + j] = (uint32_t)sz[j];
     }
-    for (size_t k = 0; k < got; k++) {
-      uint64_t pid = c->rows[k].profile_id, off = pid - base;
-      size_t b = pid < base || (off >> shift) >= nb ? nb : (size_t)(off >> shift);
-      c->lo[k] = b < nb ? c->start[b] : 0;
-      c->hi[k] = b < nb ? c->start[b + 1] : 0;
-      if (c->lo[k] < n) PRF_PREFETCH(&v->pids[c->lo[k]]);
-    }
-    for (size_t k = 0; k < got; k++) {
-      size_t at = c->lo[k] < c->hi[k] ? search(v->pids, c->lo[k], c->hi[k] - 1, c->rows[k].profile_id) : SIZE_MAX;
-      if (at == SIZE_MAX) {
-        ok = false; /* a row of a profile the view does not have: not the view's graph */
-        break;
-      }
-      nid[at]++;
-    }
-    if (!ok || got < COUNT_PAGE) break;
-    first += got;
   }
-  lp_mem_free(m, c, sizeof *c);
+  lp_mem_free_array(m, sz, COUNT_CHUNK, sizeof *sz);
   if (!ok) {
     lp_mem_free_array(m, nid, v->n + 1, sizeof *nid);
     return false;

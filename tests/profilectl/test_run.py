@@ -16,10 +16,12 @@ import io
 import os
 import random
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "profiles"))
+from prfs_payload import orders as saved_orders, saved_contains  # noqa: E402
 
 EXE = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="run_cli_")
@@ -356,13 +358,22 @@ check(vpid not in {x["profile_id"] for x in after} and len(after) == len(table("
       "the profile is gone from profiles.csv, every other stays")
 aids = read_bytes("after", "identifiers.csv").decode("utf-8")
 check(not any(f",{v}," in aids for v in vvalues), "none of its identifiers is in identifiers.csv")
-state = read_bytes("after", "state.lps")
-check(not any(v.encode() in state for v in vvalues if len(v) >= 6),
-      "the saved bytes hold none of its identifier values")
+# The graph is saved in chunks (a value cut by a chunk boundary is not in
+# the file's bytes) and orders as varints, so the scan reads the
+# reassembled graph and the decoded orders; the same scan of the store
+# before the forget must find them, or it proves nothing.
 vorders = [o for o in orders_rows if o["id"] in vvalues]
 check(vorders, "the person had orders")
-oids = {struct.pack("<Q", int(o["order_id"])) for o in vorders}
-check(not any(x in state for x in oids), "the saved bytes hold none of its order ids")
+voids = {int(o["order_id"]) for o in vorders}
+scanned = [v for v in vvalues if len(v) >= 6]
+raw_state = read_bytes("raw", "state.lps")
+check(scanned and all(saved_contains(raw_state, v.encode()) for v in scanned)
+      and voids <= {o[1] for o in saved_orders(raw_state)},
+      "before the forget the scan finds its identifier values and order ids")
+state = read_bytes("after", "state.lps")
+check(not any(saved_contains(state, v.encode()) for v in scanned),
+      "the saved bytes hold none of its identifier values")
+check(not voids & {o[1] for o in saved_orders(state)}, "the saved orders hold none of its order ids")
 before = {x["profile_id"]: x for x in table("raw")}
 cents = lambda rows: sum(round(float(x["monetary"]) * 100) for x in rows)
 check(cents(after) == cents(before.values()) - round(float(before[vpid]["monetary"]) * 100),

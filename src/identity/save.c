@@ -24,10 +24,6 @@ static int put_bytes(lp_snapshot_writer *w, const void *p, size_t len) {
   if (rc == LP_OK && len > 0) rc = lp_snapshot_writer_write(w, p, len);
   return rc;
 }
-static int put_hash(lp_snapshot_writer *w, lp_hash128 hash) {
-  int rc = lp_snapw_u64(w, hash.lo);
-  return rc == LP_OK ? lp_snapw_u64(w, hash.hi) : rc;
-}
 
 /* Orders and ranks for a canonical byte stream. */
 typedef struct save_plan {
@@ -107,6 +103,19 @@ static int out_flush(out_buf *o) {
   int rc = o->n > 0 ? lp_snapshot_writer_write(o->w, o->b, o->n) : LP_OK;
   o->n = 0;
   return rc;
+}
+
+/* Room for `need` more bytes (need <= sizeof o->b): flushes when full. */
+static int out_room(out_buf *o, size_t need) {
+  return o->n + need > sizeof o->b ? out_flush(o) : LP_OK;
+}
+static void out_u32(out_buf *o, uint32_t v) {
+  lp_put_u32le(o->b + o->n, v);
+  o->n += 4;
+}
+static void out_u64(out_buf *o, uint64_t v) {
+  lp_put_u64le(o->b + o->n, v);
+  o->n += 8;
 }
 
 /* The derived section (derived.h): what a load would recompute. Each
@@ -207,21 +216,29 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
 
+  /* IDNT and EVNT through a buffer: their many small fields cost one
+   * store each, not one writer call. */
+  out_buf o;
+  o.w = w;
+  o.n = 0;
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_IDENTS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(w, p->nn);
   for (size_t i = 0; i < p->nn && rc == LP_OK; i++) {
     if (i + 8 < p->nn) IDG_PREFETCH(idg_node_at(s, p->node_order[i + 8])); /* by hash: scattered */
     const idg_node *n = idg_node_at(s, p->node_order[i]);
     uint32_t raw = idg_raw(s, p->node_order[i]);
-    rc = lp_snapw_u32(w, n->type);
-    if (rc == LP_OK) rc = put_hash(w, n->hash);
-    if (rc == LP_OK && raw == IDG_NONE) rc = lp_snapw_u32(w, NO_RAW);
-    if (rc == LP_OK && raw != IDG_NONE) {
-      size_t len;
-      const char *v = lp_strpool_get(&s->values, raw, &len);
-      rc = put_bytes(w, v, len);
-    }
+    size_t len = 0;
+    const char *v = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &len) : NULL;
+    rc = out_room(&o, 28 + len); /* len <= LP_IDGRAPH_MAX_VALUE_LEN */
+    if (rc != LP_OK) break;
+    out_u32(&o, n->type);
+    out_u64(&o, n->hash.lo);
+    out_u64(&o, n->hash.hi);
+    out_u32(&o, raw == IDG_NONE ? NO_RAW : (uint32_t)len);
+    if (len > 0) memcpy(o.b + o.n, v, len);
+    o.n += len;
   }
+  if (rc == LP_OK) rc = out_flush(&o);
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
 
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_EVENTS, LP_SECTION_REQUIRED);
@@ -239,12 +256,14 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
       const uint32_t *am = idg_members(s, ahead);
       for (uint32_t k = 0; k < ahead->count; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
     }
-    rc = lp_snapw_i64(w, e->ts);
-    if (rc == LP_OK) rc = lp_snapw_u32(w, p->src_rank[e->source]);
-    if (rc == LP_OK) rc = lp_snapw_u32(w, e->count);
-    for (uint32_t k = 0; k < e->count && rc == LP_OK; k++)
-      rc = lp_snapw_u32(w, p->node_rank[m[k] & IDG_ORD_MASK]);
+    rc = out_room(&o, 16 + (size_t)e->count * 4); /* count <= LP_IDGRAPH_MAX_EVENT_IDS */
+    if (rc != LP_OK) break;
+    out_u64(&o, (uint64_t)e->ts);
+    out_u32(&o, p->src_rank[e->source]);
+    out_u32(&o, e->count);
+    for (uint32_t k = 0; k < e->count; k++) out_u32(&o, p->node_rank[m[k] & IDG_ORD_MASK]);
   }
+  if (rc == LP_OK) rc = out_flush(&o);
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
 
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_TOMBS, LP_SECTION_REQUIRED);

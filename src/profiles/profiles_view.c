@@ -315,6 +315,98 @@ static bool reuse_models(const model_reuse *r, prf_view *v, size_t i, size_t *cu
   return true;
 }
 
+/* The CLV rows of a view, gathered and then predicted grouped by
+ * (frequency, T): the model's memo of the costly hypergeometric terms is
+ * keyed by them and lives for one call, so a block of rows of a few
+ * (frequency, T) pairs computes each pair once instead of once a block
+ * (the daily state: 792,214 rows, 8,326 pairs). A row's values are a
+ * function of its own inputs only, so the grouping changes no value; when
+ * memory is short the rows are predicted in profile order as they come. */
+typedef struct clv_row {
+  uint32_t at, group;
+  double x, tx, T, mon;
+} clv_row;
+
+#define NO_GROUP UINT32_MAX
+
+typedef struct clv_rows {
+  clv_row *r;
+  size_t n, cap;
+  uint32_t groups;
+  lp_map128 key; /* (frequency, t) -> group, in first-seen order */
+} clv_rows;
+
+static bool clv_rows_init(const lp_profiles *h, clv_rows *g, size_t cap) {
+  memset(g, 0, sizeof *g);
+  lp_map128_init(&g->key);
+  if (cap == 0 || lp_mem_alloc_array(&h->mem, cap, sizeof *g->r, (void **)&g->r) != LP_OK) return false;
+  g->cap = cap;
+  return true;
+}
+
+static void clv_rows_free(const lp_profiles *h, clv_rows *g) {
+  if (g->r != NULL) lp_mem_free_array(&h->mem, g->r, g->cap, sizeof *g->r);
+  lp_hmap_free(&g->key, &h->mem);
+  memset(g, 0, sizeof *g);
+}
+
+/* Row `i` of the view with inputs `ci`, in the model's units. */
+static void clv_row_fill(const lp_profiles *h, size_t i, const lp_rfm_clv *ci, clv_row *r) {
+  double ps = (double)h->period_scale, ms = (double)h->money_scale;
+  r->at = (uint32_t)i;
+  r->group = NO_GROUP;
+  r->x = (double)ci->frequency;
+  r->tx = (double)ci->recency / ps;
+  r->T = (double)ci->t / ps;
+  r->mon = ci->monetary / ms;
+}
+
+/* Row `i` into the gathered rows (its group NO_GROUP when the key map
+ * cannot grow: it is then predicted last). */
+static void clv_rows_add(const lp_profiles *h, clv_rows *g, size_t i, const lp_rfm_clv *ci) {
+  clv_row *r = &g->r[g->n++];
+  clv_row_fill(h, i, ci, r);
+  uint64_t k[2] = {(uint64_t)ci->frequency, (uint64_t)ci->t}, *slot;
+  bool added;
+  if (g->groups < NO_GROUP && lp_hmap_upsert(&g->key, &h->mem, k, &slot, &added) == LP_OK) {
+    if (added) *slot = g->groups++;
+    r->group = (uint32_t)*slot;
+  }
+}
+
+static void clv_block_add(const lp_profiles *h, prf_view *v, model_block *b, const clv_row *r) {
+  size_t k = b->n++;
+  b->at[k] = r->at;
+  b->x[k] = r->x;
+  b->tx[k] = r->tx;
+  b->T[k] = r->T;
+  b->mon[k] = r->mon;
+  if (b->n == MODEL_BLOCK) {
+    clv_block(h, v, b);
+    b->n = 0;
+  }
+}
+
+/* Predict the gathered rows, group by group (a counting sort of the row
+ * indices by group; without its memory, in the order gathered). */
+static void clv_rows_predict(const lp_profiles *h, prf_view *v, model_block *b, const clv_rows *g) {
+  size_t ng = (size_t)g->groups + 1; /* the last: NO_GROUP */
+  uint32_t *start = NULL, *order = NULL;
+  if (lp_mem_alloc_array(&h->mem, ng + 1, sizeof *start, (void **)&start) != LP_OK ||
+      lp_mem_alloc_array(&h->mem, g->n, sizeof *order, (void **)&order) != LP_OK) {
+    if (start != NULL) lp_mem_free_array(&h->mem, start, ng + 1, sizeof *start);
+    for (size_t j = 0; j < g->n; j++) clv_block_add(h, v, b, &g->r[j]);
+    return;
+  }
+  memset(start, 0, (ng + 1) * sizeof *start);
+  for (size_t j = 0; j < g->n; j++) start[(g->r[j].group == NO_GROUP ? ng - 1 : g->r[j].group) + 1]++;
+  for (size_t k = 0; k < ng; k++) start[k + 1] += start[k];
+  for (size_t j = 0; j < g->n; j++) order[start[g->r[j].group == NO_GROUP ? ng - 1 : g->r[j].group]++] = (uint32_t)j;
+  for (size_t j = 0; j < g->n; j++) clv_block_add(h, v, b, &g->r[order[j]]);
+  lp_mem_free_array(&h->mem, order, g->n, sizeof *order);
+  lp_mem_free_array(&h->mem, start, ng + 1, sizeof *start);
+}
+
 static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
   if (h->clv == NULL && h->km == NULL) return LP_OK;
   size_t cursor = 0;
@@ -326,21 +418,19 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
   }
   if (cb != NULL) cb->n = 0;
   if (kb != NULL) kb->n = 0;
-  double ps = (double)h->period_scale, ms = (double)h->money_scale;
+  clv_rows g;
+  bool grouped = cb != NULL && clv_rows_init(h, &g, v->nrows);
   for (size_t i = 0; i < v->n; i++) {
     if (v->row[i] == NO_ROW || reuse_models(reuse, v, i, &cursor)) continue;
     const lp_rfm_row *row = &v->rows[v->row[i]];
     lp_rfm_clv ci = LP_RFM_CLV_INIT;
     if (cb != NULL && lp_rfm_clv_inputs(v->rfm, row->profile_id, h->as_of, &ci) == LP_OK) {
-      size_t k = cb->n++;
-      cb->at[k] = i;
-      cb->x[k] = (double)ci.frequency;
-      cb->tx[k] = (double)ci.recency / ps;
-      cb->T[k] = (double)ci.t / ps;
-      cb->mon[k] = ci.monetary / ms;
-      if (cb->n == MODEL_BLOCK) {
-        clv_block(h, v, cb);
-        cb->n = 0;
+      if (grouped) {
+        clv_rows_add(h, &g, i, &ci);
+      } else {
+        clv_row r1;
+        clv_row_fill(h, i, &ci, &r1);
+        clv_block_add(h, v, cb, &r1);
       }
     }
     if (kb != NULL) {
@@ -354,6 +444,10 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
         kb->n = 0;
       }
     }
+  }
+  if (grouped) {
+    clv_rows_predict(h, v, cb, &g);
+    clv_rows_free(h, &g);
   }
   if (cb != NULL && cb->n > 0) clv_block(h, v, cb);
   if (kb != NULL && kb->n > 0) kmeans_block(h, v, kb);

@@ -66,6 +66,35 @@ static void vec_failure_leaves_contents(void **state) {
   assert_int_equal(ta.live_blocks, 0);
 }
 
+/* lp_vec_reserve_by grows by cap / divisor (the identity graph's large
+ * arrays: by an eighth), and falls back to the exact size like the rest. */
+static void vec_reserve_by_grows_by_the_divisor(void **state) {
+  (void)state;
+  lp_test_alloc ta;
+  lp_mem m = test_mem(&ta);
+  lp_vec v;
+  lp_vec_init(&v, 4);
+  assert_int_equal(lp_vec_reserve_by(&v, &m, 800, 8), LP_OK);
+  assert_int_equal(v.cap, 800); /* from empty: the size asked */
+  assert_int_equal(lp_vec_reserve_by(&v, &m, 800, 8), LP_OK);
+  assert_int_equal(v.cap, 800); /* enough room: nothing moves */
+  assert_int_equal(lp_vec_reserve_by(&v, &m, 801, 8), LP_OK);
+  assert_int_equal(v.cap, 900); /* 800 + 800 / 8 */
+  assert_int_equal(lp_vec_reserve_by(&v, &m, 2000, 8), LP_OK);
+  assert_int_equal(v.cap, 2000); /* more than an eighth asked: the size asked */
+  assert_int_equal(lp_vec_reserve_by(&v, &m, 2001, 2), LP_OK);
+  assert_int_equal(v.cap, 3000); /* divisor 2 is lp_vec_reserve's half again */
+  lp_test_alloc_fail_at(&ta, 1, false); /* the eighth fails, the exact size fits */
+  assert_int_equal(lp_vec_reserve_by(&v, &m, 3001, 8), LP_OK);
+  assert_int_equal(v.cap, 3001);
+  lp_test_alloc_fail_at(&ta, 1, true); /* every try fails: unchanged */
+  assert_int_equal(lp_vec_reserve_by(&v, &m, 3002, 8), LP_ENOMEM);
+  assert_int_equal(v.cap, 3001);
+  lp_test_alloc_disarm(&ta);
+  lp_vec_free(&v, &m);
+  assert_int_equal(ta.live_blocks, 0);
+}
+
 /* Model check: random puts, gets and deletes against a plain array that
  * maps small keys to values, so every answer has an independent oracle. */
 static void map_agrees_with_model(unsigned key_words) {
@@ -627,6 +656,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(vec_appends_and_grows),
       cmocka_unit_test(vec_failure_leaves_contents),
+      cmocka_unit_test(vec_reserve_by_grows_by_the_divisor),
       cmocka_unit_test(map64_agrees_with_model),
       cmocka_unit_test(map128_agrees_with_model),
       cmocka_unit_test(map_wrappers_and_failure),

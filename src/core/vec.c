@@ -5,9 +5,13 @@
 #include "core/vec.h"
 
 int lp_vec_reserve(lp_vec *v, const lp_mem *m, size_t n) {
-  if (n <= v->cap) return LP_OK;
   /* Grow by half again: amortised O(1) appends, less slack than doubling. */
-  size_t want = v->cap + v->cap / 2;
+  return lp_vec_reserve_by(v, m, n, 2);
+}
+
+int lp_vec_reserve_by(lp_vec *v, const lp_mem *m, size_t n, size_t divisor) {
+  if (n <= v->cap) return LP_OK;
+  size_t want = v->cap + v->cap / divisor;
   if (want < n) want = n;
   if (want < 8) want = 8;
   void *p = v->data;

@@ -26,6 +26,10 @@ static inline void lp_vec_init(lp_vec *v, size_t esz) {
 /* Ensure room for at least `n` elements in total. LP_OK, LP_ELIMIT, LP_ENOMEM;
  * unchanged on failure. */
 int lp_vec_reserve(lp_vec *v, const lp_mem *m, size_t n);
+/* The same, growing by cap / divisor (divisor >= 1) instead of by half when
+ * it must grow: large arrays that grow for a long time (the identity graph's)
+ * trade a few more reallocations for less unused capacity. */
+int lp_vec_reserve_by(lp_vec *v, const lp_mem *m, size_t n, size_t divisor);
 /* Append `count` elements copied from `src` (src may be NULL: zero-filled). */
 int lp_vec_append(lp_vec *v, const lp_mem *m, const void *src, size_t count);
 /* Append one element. */

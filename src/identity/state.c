@@ -120,19 +120,7 @@ uint64_t idg_pid(const idg_state *s, uint32_t node) {
  * deletion never has to move an entry from one map to the other. */
 int idg_vec_reserve(lp_vec *v, const lp_mem *m, size_t n) {
   if (n <= v->cap) return LP_OK;
-  if (v->cap * v->esz < IDG_GROW_SLOW_BYTES) return lp_vec_reserve(v, m, n);
-  size_t want = v->cap + v->cap / 8;
-  if (want < n) want = n;
-  void *p = v->data;
-  int rc = lp_mem_realloc_array(m, &p, v->cap, want, v->esz);
-  if (rc == LP_ENOMEM && want > n) { /* the eighth failed; the exact size may fit */
-    want = n;
-    rc = lp_mem_realloc_array(m, &p, v->cap, want, v->esz);
-  }
-  if (rc != LP_OK) return rc;
-  v->data = p;
-  v->cap = want;
-  return LP_OK;
+  return lp_vec_reserve_by(v, m, n, v->cap * v->esz < IDG_GROW_SLOW_BYTES ? 2 : 8);
 }
 
 int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {

@@ -322,15 +322,15 @@ static bool drv_events(const uint8_t *bits, const uint64_t *pc, uint64_t *ends, 
   for (uint32_t ei = 0; ei < ne; ei++) {
     idg_event *e = idg_event_at(t, ei);
     uint32_t *m = idg_members(t, e);
-    /* in stages: the members' words 32 ahead, the list ends of the first
-     * member's cluster 16 ahead (its word fetched by now) */
-    if (ei + 32 < ne) {
-      const idg_event *ahead = idg_event_at(t, ei + 32);
+    /* in stages: the members' words 48 ahead, the list ends of the first
+     * member's cluster 24 ahead (its word fetched by now) */
+    if (ei + 48 < ne) {
+      const idg_event *ahead = idg_event_at(t, ei + 48);
       const uint32_t *am = idg_members(t, ahead);
       for (uint32_t i = 0; i < ahead->count; i++) IDG_PREFETCH(&pc[am[i]]);
     }
-    if (ei + 16 < ne) {
-      uint32_t ac = (uint32_t)(pc[idg_members(t, idg_event_at(t, ei + 16))[0] & IDG_ORD_MASK] >> 32);
+    if (ei + 24 < ne) {
+      uint32_t ac = (uint32_t)(pc[idg_members(t, idg_event_at(t, ei + 24))[0] & IDG_ORD_MASK] >> 32);
       if (ac < nn) IDG_PREFETCH(&ends[ac]);
     }
     uint32_t prof = IDG_NONE, clus = IDG_NONE;

@@ -319,7 +319,8 @@ static bool reuse_models(const model_reuse *r, prf_view *v, size_t i, size_t *cu
  * (frequency, T): the model's memo of the costly hypergeometric terms is
  * keyed by them and lives for one call, so a block of rows of a few
  * (frequency, T) pairs computes each pair once instead of once a block
- * (the daily state: 792,214 rows, 8,326 pairs). A row's values are a
+ * (the daily state: 792,214 rows, 8,326 pairs), CLV_GATHER rows at a
+ * time. A row's values are a
  * function of its own inputs only, so the grouping changes no value; when
  * memory is short the rows are predicted in profile order as they come. */
 typedef struct clv_row {
@@ -328,6 +329,9 @@ typedef struct clv_row {
 } clv_row;
 
 #define NO_GROUP UINT32_MAX
+/* Rows gathered at most (10 MiB): the transient memory stays small beside
+ * the view, and a gathering still holds most rows of each pair. */
+#define CLV_GATHER ((size_t)1 << 18)
 
 typedef struct clv_rows {
   clv_row *r;
@@ -390,6 +394,7 @@ static void clv_block_add(const lp_profiles *h, prf_view *v, model_block *b, con
 /* Predict the gathered rows, group by group (a counting sort of the row
  * indices by group; without its memory, in the order gathered). */
 static void clv_rows_predict(const lp_profiles *h, prf_view *v, model_block *b, const clv_rows *g) {
+  if (g->n == 0) return;
   size_t ng = (size_t)g->groups + 1; /* the last: NO_GROUP */
   uint32_t *start = NULL, *order = NULL;
   if (lp_mem_alloc_array(&h->mem, ng + 1, sizeof *start, (void **)&start) != LP_OK ||
@@ -407,6 +412,15 @@ static void clv_rows_predict(const lp_profiles *h, prf_view *v, model_block *b, 
   lp_mem_free_array(&h->mem, start, ng + 1, sizeof *start);
 }
 
+/* Predict the gathered rows and start gathering again. */
+static void clv_rows_flush(const lp_profiles *h, prf_view *v, model_block *b, clv_rows *g) {
+  clv_rows_predict(h, v, b, g);
+  g->n = 0;
+  g->groups = 0;
+  lp_hmap_free(&g->key, &h->mem);
+  lp_map128_init(&g->key);
+}
+
 static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
   if (h->clv == NULL && h->km == NULL) return LP_OK;
   size_t cursor = 0;
@@ -419,7 +433,7 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
   if (cb != NULL) cb->n = 0;
   if (kb != NULL) kb->n = 0;
   clv_rows g;
-  bool grouped = cb != NULL && clv_rows_init(h, &g, v->nrows);
+  bool grouped = cb != NULL && clv_rows_init(h, &g, v->nrows < CLV_GATHER ? v->nrows : CLV_GATHER);
   for (size_t i = 0; i < v->n; i++) {
     if (v->row[i] == NO_ROW || reuse_models(reuse, v, i, &cursor)) continue;
     const lp_rfm_row *row = &v->rows[v->row[i]];
@@ -427,6 +441,7 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
     if (cb != NULL && lp_rfm_clv_inputs(v->rfm, row->profile_id, h->as_of, &ci) == LP_OK) {
       if (grouped) {
         clv_rows_add(h, &g, i, &ci);
+        if (g.n == g.cap) clv_rows_flush(h, v, cb, &g);
       } else {
         clv_row r1;
         clv_row_fill(h, i, &ci, &r1);

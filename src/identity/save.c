@@ -121,23 +121,44 @@ static void out_u64(out_buf *o, uint64_t v) {
 /* The derived section (derived.h): what a load would recompute. Each
  * profile is named by the IDNT rank of its first identifier, each cluster
  * by the smallest IDNT rank of its open identifiers (a quarantined one by
- * its own), so the bytes depend only on the state. */
+ * its own), so the bytes depend only on the state. One pass in storage
+ * order finds each identifier's profile name and cluster root (kept in
+ * names[], profile name high, root low) and the clusters' smallest ranks;
+ * the pass in IDNT order then reads only names[] and cmin[], not the
+ * roots' records again. */
 static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p) {
   const idg_state *s = &h->st;
   size_t nn = p->nn;
   uint32_t *cmin = NULL;
+  uint64_t *names = NULL;
   int rc = alloc_u32(&h->mem, nn, &cmin);
-  if (rc != LP_OK) return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory saving the identity graph");
+  if (rc == LP_OK && nn > 0) rc = lp_mem_alloc_array(&h->mem, nn, sizeof *names, (void **)&names);
+  if (rc != LP_OK) {
+    lp_mem_free_array(&h->mem, cmin, nn, sizeof *cmin);
+    return lp_error_set(LP_ERR_OF_CONST(h), rc, "out of memory saving the identity graph");
+  }
   for (size_t i = 0; i < nn; i++) cmin[i] = IDG_NONE;
   for (uint32_t x = 0; x < nn; x++) {
-    if (x + 8 < nn) { /* the cluster root (or a step to it) and its slot */
-      uint32_t up = idg_node_at(s, x + 8)->cluster;
-      IDG_PREFETCH(idg_node_at(s, up));
-      IDG_PREFETCH(&cmin[up]);
+    /* in stages: the profile and cluster roots (or a step to them) 8
+     * ahead, the cluster's slot and the profile's name 4 ahead */
+    if (x + 8 < nn) {
+      const idg_node *a = idg_node_at(s, x + 8);
+      IDG_PREFETCH(idg_node_at(s, a->cluster));
+      IDG_PREFETCH(idg_node_at(s, a->parent));
     }
-    if (idg_node_at(s, x)->flags & IDG_QUARANTINED) continue;
-    uint32_t c = idg_cluster_find(s, x), r = p->node_rank[x];
-    if (r < cmin[c]) cmin[c] = r;
+    if (x + 4 < nn) {
+      const idg_node *a = idg_node_at(s, x + 4);
+      IDG_PREFETCH(&cmin[a->cluster]);
+      IDG_PREFETCH(&p->node_rank[idg_node_at(s, a->parent)->comp_first]);
+    }
+    uint64_t prof = p->node_rank[idg_node_at(s, idg_find(s, x))->comp_first];
+    uint32_t c = 0;
+    if (!(idg_node_at(s, x)->flags & IDG_QUARANTINED)) {
+      uint32_t r = p->node_rank[x];
+      c = idg_cluster_find(s, x);
+      if (r < cmin[c]) cmin[c] = r;
+    }
+    names[x] = prof << 32 | c;
   }
   rc = lp_snapshot_writer_begin_section(w, SEC_DERIVED, 0);
   if (rc == LP_OK) rc = lp_snapw_u32(w, IDG_DERIVED_VERSION);
@@ -148,23 +169,16 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
   o.w = w;
   o.n = 0;
   for (size_t i = 0; i < nn && rc == LP_OK; i++) {
-    /* in stages: the record 16 ahead, its profile and cluster roots (or
-     * a step to them) 8 ahead, their names 4 ahead */
-    if (i + 16 < nn) IDG_PREFETCH(idg_node_at(s, p->node_order[i + 16]));
-    if (i + 8 < nn) {
-      const idg_node *a = idg_node_at(s, p->node_order[i + 8]);
-      IDG_PREFETCH(idg_node_at(s, a->parent));
-      IDG_PREFETCH(idg_node_at(s, a->cluster));
+    /* in stages: the record and names 16 ahead, the cluster's slot 8 ahead */
+    if (i + 16 < nn) {
+      IDG_PREFETCH(idg_node_at(s, p->node_order[i + 16]));
+      IDG_PREFETCH(&names[p->node_order[i + 16]]);
     }
-    if (i + 4 < nn) {
-      const idg_node *a = idg_node_at(s, p->node_order[i + 4]);
-      IDG_PREFETCH(&cmin[a->cluster]);
-      IDG_PREFETCH(&p->node_rank[idg_node_at(s, a->parent)->comp_first]);
-    }
+    if (i + 8 < nn) IDG_PREFETCH(&cmin[(uint32_t)names[p->node_order[i + 8]]]);
     uint32_t x = p->node_order[i];
     const idg_node *n = idg_node_at(s, x);
-    uint32_t prof = p->node_rank[idg_node_at(s, idg_find(s, x))->comp_first];
-    uint32_t clus = (n->flags & IDG_QUARANTINED) ? (uint32_t)i : cmin[idg_cluster_find(s, x)];
+    uint32_t prof = (uint32_t)(names[x] >> 32);
+    uint32_t clus = (n->flags & IDG_QUARANTINED) ? (uint32_t)i : cmin[(uint32_t)names[x]];
     lp_put_u64le(o.b + o.n, n->sketch);
     lp_put_u32le(o.b + o.n + 8, prof);
     lp_put_u32le(o.b + o.n + 12, clus);
@@ -191,6 +205,7 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
   if (rc == LP_OK) rc = out_flush(&o);
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
   lp_mem_free_array(&h->mem, cmin, nn, sizeof *cmin);
+  if (names != NULL) lp_mem_free_array(&h->mem, names, nn, sizeof *names);
   return rc;
 }
 

@@ -1256,8 +1256,8 @@ static void kernel_variants_agree(void **state) {
     uint32_t ref = 0, refand = 0;
     for (uint32_t i = 0; i < LP_BITMAP_WORDS; i++)
       for (int bit = 0; bit < 64; bit++) {
-        ref += (a[i] >> bit) & 1u;
-        refand += ((a[i] & b[i]) >> bit) & 1u;
+        ref += (uint32_t)((a[i] >> bit) & 1u);
+        refand += (uint32_t)(((a[i] & b[i]) >> bit) & 1u);
       }
     for (int level = 0; level <= top; level++) {
       assert_int_equal(lpb_words_card_at(level, a), ref);

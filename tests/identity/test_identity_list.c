@@ -13,49 +13,7 @@
 #include "identity/identity_internal.h"
 #include "identity/state.h"
 
-#define NV 60 /* distinct values of the streams */
-
-static void random_event(lp_idgraph *g, lp_rng *r, int64_t ts) {
-  lp_idgraph_ident ids[6];
-  char vals[6][40];
-  size_t n = 1 + (size_t)lp_rng_below(r, 5);
-  size_t base = 6 * (size_t)lp_rng_below(r, NV / 6);
-  for (size_t i = 0; i < n; i++) {
-    size_t k = lp_rng_below(r, 6) == 0 ? (size_t)lp_rng_below(r, NV) : base + (size_t)lp_rng_below(r, 6);
-    ids[i] = idt_stream_ident(k, vals[i], sizeof vals[i]);
-  }
-  static const char *const srcs[] = {"web", "app", "crm"};
-  const char *src = srcs[lp_rng_below(r, 3)];
-  assert_int_equal(lp_idgraph_observe(g, ids, n, ts, src, strlen(src), NULL), LP_OK);
-}
-
-/* Events mostly in order, some late, and now and then an edit. */
-static void random_graph(lp_idgraph *g, uint64_t seed, size_t steps) {
-  lp_rng r;
-  lp_rng_seed(&r, seed);
-  int64_t clock = 1000;
-  for (size_t i = 0; i < steps; i++) {
-    char a[40], b[40];
-    lp_idgraph_ident x = idt_stream_ident((size_t)lp_rng_below(&r, NV), a, sizeof a);
-    lp_idgraph_ident y = idt_stream_ident((size_t)lp_rng_below(&r, NV), b, sizeof b);
-    uint64_t pid;
-    switch (lp_rng_below(&r, 30)) {
-    case 0: (void)lp_idgraph_unlink(g, &x, &y); break;
-    case 1: (void)lp_idgraph_remove_identifier(g, &x); break;
-    case 2: (void)lp_idgraph_forget_identifier(g, &x); break;
-    case 3:
-      if (lp_idgraph_profile_of(g, x.type, x.value, x.len, &pid) == LP_OK)
-        (void)lp_idgraph_forget_profile(g, pid);
-      break;
-    default: {
-      int64_t ts = lp_rng_below(&r, 5) == 0 ? clock - (int64_t)lp_rng_below(&r, 300)
-                                             : (clock += (int64_t)lp_rng_below(&r, 3));
-      random_event(g, &r, ts);
-    }
-    }
-  }
-  idt_check(g);
-}
+#define NV IDT_NV /* distinct values of the streams */
 
 /* A row flattened for sorting and comparison (value copied). */
 typedef struct flat {
@@ -220,7 +178,7 @@ static void random_graphs_match_the_per_profile_calls(void **state) {
     lp_membuf *before = idt_save(g);
     listing_matches_reference(g, seed, raw); /* empty graph */
     lp_membuf_free(before);
-    random_graph(g, seed * 7919, 20 + 10 * (size_t)seed);
+    idt_random_graph(g, seed * 7919, 20 + 10 * (size_t)seed);
     before = idt_save(g);
     listing_matches_reference(g, seed, raw);
     /* read-only: the graph saves to the same bytes */
@@ -310,7 +268,7 @@ static void no_allocation(void **state) {
   lp_test_alloc_init(&ta);
   lp_idgraph *g = NULL;
   assert_int_equal(idt_make(&ta.alloc, false, &g), LP_OK);
-  random_graph(g, 99, 200);
+  idt_random_graph(g, 99, 200);
   lp_membuf *before = idt_save(g);
   lp_test_alloc_fail_at(&ta, 1, true);
   size_t calls = ta.calls;

@@ -11,49 +11,7 @@
 #include "identity/idtest.h"
 #include "identity/identity_internal.h"
 
-#define NV 60 /* distinct values of the streams */
-
-static void random_event(lp_idgraph *g, lp_rng *r, int64_t ts) {
-  lp_idgraph_ident ids[6];
-  char vals[6][40];
-  size_t n = 1 + (size_t)lp_rng_below(r, 5);
-  size_t base = 6 * (size_t)lp_rng_below(r, NV / 6);
-  for (size_t i = 0; i < n; i++) {
-    size_t k = lp_rng_below(r, 6) == 0 ? (size_t)lp_rng_below(r, NV) : base + (size_t)lp_rng_below(r, 6);
-    ids[i] = idt_stream_ident(k, vals[i], sizeof vals[i]);
-  }
-  static const char *const srcs[] = {"web", "app", "crm"};
-  const char *src = srcs[lp_rng_below(r, 3)];
-  assert_int_equal(lp_idgraph_observe(g, ids, n, ts, src, strlen(src), NULL), LP_OK);
-}
-
-/* Events mostly in order, some late, and now and then an edit. */
-static void random_graph(lp_idgraph *g, uint64_t seed, size_t steps) {
-  lp_rng r;
-  lp_rng_seed(&r, seed);
-  int64_t clock = 1000;
-  for (size_t i = 0; i < steps; i++) {
-    char a[40], b[40];
-    lp_idgraph_ident x = idt_stream_ident((size_t)lp_rng_below(&r, NV), a, sizeof a);
-    lp_idgraph_ident y = idt_stream_ident((size_t)lp_rng_below(&r, NV), b, sizeof b);
-    uint64_t pid;
-    switch (lp_rng_below(&r, 30)) {
-    case 0: (void)lp_idgraph_unlink(g, &x, &y); break;
-    case 1: (void)lp_idgraph_remove_identifier(g, &x); break;
-    case 2: (void)lp_idgraph_forget_identifier(g, &x); break;
-    case 3:
-      if (lp_idgraph_profile_of(g, x.type, x.value, x.len, &pid) == LP_OK)
-        (void)lp_idgraph_forget_profile(g, pid);
-      break;
-    default: {
-      int64_t ts = lp_rng_below(&r, 5) == 0 ? clock - (int64_t)lp_rng_below(&r, 300)
-                                             : (clock += (int64_t)lp_rng_below(&r, 3));
-      random_event(g, &r, ts);
-    }
-    }
-  }
-  idt_check(g);
-}
+#define NV IDT_NV /* distinct values of the streams */
 
 /* Quarantined identifiers of the graph (rows of lp_idgraph_identifiers). */
 static size_t quarantined(const lp_idgraph *g) {
@@ -126,7 +84,7 @@ static void random_graphs_match_the_per_profile_count(void **state) {
     if (raw) assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
     if (seed % 3 == 0) assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, 4), LP_OK);
     sizes_match_reference(g, seed); /* empty graph */
-    random_graph(g, seed * 7919, 20 + 10 * (size_t)seed);
+    idt_random_graph(g, seed * 7919, 20 + 10 * (size_t)seed);
     with_quarantine += quarantined(g) > 0;
     lp_membuf *before = idt_save(g);
     sizes_match_reference(g, seed);
@@ -143,7 +101,7 @@ static void random_graphs_match_the_per_profile_count(void **state) {
     assert_int_equal(lp_idgraph_load(copy, lp_memreader_read, &mr), LP_OK);
     sizes_match_reference(copy, seed);
     /* and after more steps on the copy */
-    random_graph(copy, seed * 104729, 40);
+    idt_random_graph(copy, seed * 104729, 40);
     sizes_match_reference(copy, seed);
     lp_membuf_free(before);
     lp_idgraph_free(copy);
@@ -209,7 +167,7 @@ static void no_allocation(void **state) {
   lp_test_alloc_init(&ta);
   lp_idgraph *g = NULL;
   assert_int_equal(idt_make(&ta.alloc, false, &g), LP_OK);
-  random_graph(g, 99, 200);
+  idt_random_graph(g, 99, 200);
   size_t np = 0;
   assert_int_equal(lp_idgraph_profiles(g, NULL, 0, &np), LP_OK);
   uint64_t pids[NV + 1], out[NV + 1];

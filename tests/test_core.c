@@ -24,7 +24,7 @@
 static void version_matches_headers(void **state) {
   (void)state;
   assert_int_equal(lp_version(), LP_VERSION_NUMBER);
-  assert_int_equal(LP_VERSION_NUMBER, 10100); /* 1.1.0 */
+  assert_int_equal(LP_VERSION_NUMBER, 10200); /* 1.2.0 */
   char expect[32];
   snprintf(expect, sizeof expect, "%d.%d.%d", LP_VERSION_MAJOR, LP_VERSION_MINOR,
            LP_VERSION_PATCH);

@@ -18,7 +18,7 @@ var errDisk = errors.New("disk full")
 func (failWriter) Write(p []byte) (int, error) { return 0, errDisk }
 
 func TestVersionAndSentinels(t *testing.T) {
-	if libprofile.Version() != "1.1.0" {
+	if libprofile.Version() != "1.2.0" {
 		t.Fatalf("version %q", libprofile.Version())
 	}
 	if errors.Is(libprofile.ErrNotFound, libprofile.ErrInvalid) {

@@ -8,7 +8,7 @@ from setuptools import setup
 
 setup(
     name="libprofile",
-    version="1.1.0",
+    version="1.2.0",
     description="Python binding (ctypes) of libprofile: identity graph, RFM, CLV, tags, k-means",
     long_description=open("README.md", encoding="utf-8").read(),
     license="MIT",

@@ -60,14 +60,14 @@ extern "C" {
 /** Major version: changes when the ABI breaks (it is the SONAME). */
 #define LP_VERSION_MAJOR 1
 /** Minor version: new functions, compatible with earlier minors. */
-#define LP_VERSION_MINOR 1
+#define LP_VERSION_MINOR 2
 /** Patch version: fixes only. */
 #define LP_VERSION_PATCH 0
 /** Version as one number: major * 10000 + minor * 100 + patch. */
 #define LP_VERSION_NUMBER \
   (LP_VERSION_MAJOR * 10000 + LP_VERSION_MINOR * 100 + LP_VERSION_PATCH)
 /** Version as text, "MAJOR.MINOR.PATCH". */
-#define LP_VERSION_STRING "1.1.0"
+#define LP_VERSION_STRING "1.2.0"
 /** @} */
 
 /**

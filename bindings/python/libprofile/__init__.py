@@ -40,4 +40,4 @@ try:
 except (ImportError, AttributeError):  # pragma: no cover
     pass
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"

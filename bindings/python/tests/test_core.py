@@ -12,8 +12,8 @@ from libprofile import _lib
 
 
 def test_version():
-    assert libprofile.version() == "1.1.0"
-    assert _lib.lib.lp_version() == 10100
+    assert libprofile.version() == "1.2.0"
+    assert _lib.lib.lp_version() == 10200
 
 
 @pytest.mark.parametrize("code,cls,base", [

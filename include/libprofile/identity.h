@@ -153,6 +153,16 @@ typedef struct lp_idgraph_ident {
 #define LP_IDGRAPH_QUARANTINE_AFTER 2u
 /** 1 (default): refuse the built-in junk values; 0: host values only. */
 #define LP_IDGRAPH_DEFAULT_BLOCKLIST 3u
+/** 1 (default): lp_idgraph_load() takes the profiles and clusters a
+ *  snapshot carries (its derived section, written since 1.2) when they were
+ *  computed under the graph's rules, instead of replaying the rules over
+ *  the saved events; load checks that they are consistent, not that the
+ *  rules would give them. 0: load ignores that section and replays, so the
+ *  loaded profiles are exactly what the rules give the saved events,
+ *  whatever the file claims (for snapshots from outside the host's
+ *  control; such a load costs about three times as much). Unlike the other
+ *  keys it may be changed at any time: it changes nothing stored. */
+#define LP_IDGRAPH_TRUST_DERIVED 4u
 /** @} */
 
 /** @brief Kinds of change reported to an #lp_idgraph_notify_fn (the
@@ -259,12 +269,13 @@ LP_API int lp_idgraph_set_hash(lp_idgraph *h, lp_idgraph_hash_fn fn, void *ud);
 /**
  * @brief Change an integer option (only while no identifier is stored).
  * @param h     Graph.
- * @param key   #LP_IDGRAPH_STORE_RAW, #LP_IDGRAPH_QUARANTINE_AFTER or
- *              #LP_IDGRAPH_DEFAULT_BLOCKLIST.
+ * @param key   #LP_IDGRAPH_STORE_RAW, #LP_IDGRAPH_QUARANTINE_AFTER,
+ *              #LP_IDGRAPH_DEFAULT_BLOCKLIST or #LP_IDGRAPH_TRUST_DERIVED.
  * @param value New value, within lp_idgraph_int_bounds().
  * @return #LP_OK, #LP_EINVAL (NULL @p h or unknown @p key), #LP_ERANGE
- * (the message names the bounds), #LP_EMISUSE (identifiers stored, or
- * called from a callback). On failure nothing changed.
+ * (the message names the bounds), #LP_EMISUSE (identifiers stored, for a
+ * key other than #LP_IDGRAPH_TRUST_DERIVED, or called from a callback).
+ * On failure nothing changed.
  */
 LP_API int lp_idgraph_set_int(lp_idgraph *h, uint32_t key, int64_t value);
 

@@ -19,6 +19,7 @@ int lp_idgraph_create(const lp_allocator *alloc, lp_idgraph **out) {
   lp_error_clear(&h->err);
   h->quarantine_after = IDG_DEFAULT_QUARANTINE;
   h->default_blocklist = true;
+  h->trust_derived = true;
   lp_map128_init(&h->blocklist);
   idg_state_init(&h->st);
   *out = h;
@@ -76,6 +77,7 @@ static const idg_option options[] = {
     {LP_IDGRAPH_STORE_RAW, "LP_IDGRAPH_STORE_RAW", 0, 1},
     {LP_IDGRAPH_QUARANTINE_AFTER, "LP_IDGRAPH_QUARANTINE_AFTER", 1, 63},
     {LP_IDGRAPH_DEFAULT_BLOCKLIST, "LP_IDGRAPH_DEFAULT_BLOCKLIST", 0, 1},
+    {LP_IDGRAPH_TRUST_DERIVED, "LP_IDGRAPH_TRUST_DERIVED", 0, 1},
 };
 
 static const idg_option *find_option(const lp_idgraph *h, uint32_t key) {
@@ -92,6 +94,11 @@ int lp_idgraph_set_int(lp_idgraph *h, uint32_t key, int64_t value) {
   if (value < o->min || value > o->max)
     return lp_error_set(&h->err, LP_ERANGE, "%s must be in %lld..%lld (got %lld)", o->name,
                         (long long)o->min, (long long)o->max, (long long)value);
+  /* a load-time choice: it changes nothing stored */
+  if (key == LP_IDGRAPH_TRUST_DERIVED) {
+    h->trust_derived = value != 0;
+    return LP_OK;
+  }
   int rc = check_empty(h, o->name);
   if (rc != LP_OK) return rc;
   if (key == LP_IDGRAPH_STORE_RAW) h->store_raw = value != 0;
@@ -106,6 +113,7 @@ int lp_idgraph_get_int(const lp_idgraph *h, uint32_t key, int64_t *value) {
   if (find_option(h, key) == NULL) return LP_EINVAL;
   if (key == LP_IDGRAPH_STORE_RAW) *value = h->store_raw;
   else if (key == LP_IDGRAPH_DEFAULT_BLOCKLIST) *value = h->default_blocklist;
+  else if (key == LP_IDGRAPH_TRUST_DERIVED) *value = h->trust_derived;
   else *value = h->quarantine_after;
   return LP_OK;
 }

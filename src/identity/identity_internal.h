@@ -133,6 +133,8 @@ struct lp_idgraph {
   /* Load through the event-by-event replay; for the tests that compare
    * load's linear passes with it. */
   bool load_replay;
+  /* LP_IDGRAPH_TRUST_DERIVED: take a snapshot's derived section (default). */
+  bool trust_derived;
   idg_state st;
   /* Normalised values of the event being observed (kept off the stack:
    * 64 KiB would not fit small thread stacks). */

@@ -326,6 +326,7 @@ static const option_case option_cases[] = {
     {LP_IDGRAPH_STORE_RAW, "LP_IDGRAPH_STORE_RAW", 0, 1, 0},
     {LP_IDGRAPH_QUARANTINE_AFTER, "LP_IDGRAPH_QUARANTINE_AFTER", 1, 63, 20},
     {LP_IDGRAPH_DEFAULT_BLOCKLIST, "LP_IDGRAPH_DEFAULT_BLOCKLIST", 0, 1, 1},
+    {LP_IDGRAPH_TRUST_DERIVED, "LP_IDGRAPH_TRUST_DERIVED", 0, 1, 1},
 };
 
 static void every_option_key_sets_gets_and_bounds(void **state) {
@@ -364,7 +365,7 @@ static void every_option_key_sets_gets_and_bounds(void **state) {
     assert_int_equal(lp_idgraph_int_bounds(g, c->key, NULL, &hi), LP_EINVAL);
     assert_int_equal(lp_idgraph_int_bounds(g, c->key, &lo, NULL), LP_EINVAL);
   }
-  static const uint32_t unknown[] = {0, 4, 99, UINT32_MAX};
+  static const uint32_t unknown[] = {0, 5, 99, UINT32_MAX};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     int64_t v, lo, hi;
     assert_int_equal(lp_idgraph_set_int(g, unknown[i], 0), LP_EINVAL);
@@ -385,6 +386,13 @@ static void every_option_key_sets_gets_and_bounds(void **state) {
   assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, 5), LP_EMISUSE);
   assert_int_equal(lp_idgraph_get_int(g, LP_IDGRAPH_QUARANTINE_AFTER, &v), LP_OK);
   assert_int_equal(v, 20);
+  /* ... except the load-time choice, which changes nothing stored */
+  assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_TRUST_DERIVED, 0), LP_OK);
+  assert_int_equal(lp_idgraph_get_int(g, LP_IDGRAPH_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 0);
+  assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_TRUST_DERIVED, 2), LP_ERANGE);
+  assert_int_equal(lp_idgraph_get_int(g, LP_IDGRAPH_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 0);
   lp_idgraph_free(g);
 }
 

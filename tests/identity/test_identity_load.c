@@ -455,24 +455,43 @@ static bool try_load(lp_idgraph *h, const lp_membuf *m, const lp_membuf *good, c
   return rc == LP_OK;
 }
 
+/* With LP_IDGRAPH_TRUST_DERIVED 0 the derived section is not read: `m`
+ * loads into the untrusting graph u to the state of the honest file
+ * (`before`, its saved bytes), whatever the section says. */
+static void untrusted_load_ignores(lp_idgraph *u, const lp_membuf *m, const lp_membuf *before) {
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(m), lp_membuf_size(m)), LP_OK);
+  int rc = lp_idgraph_load(u, lp_memreader_read, &mr);
+  if (rc != LP_OK) fail_msg("untrusting load returned %d: %s", rc, lp_idgraph_errmsg(u));
+  idt_check(u);
+  lp_membuf *now = idt_save(u);
+  assert_true(idt_same_bytes(now, before));
+  lp_membuf_free(now);
+}
+
 /* Every bit flip and truncation of the derived section (re-checksummed,
  * so the decoder sees it), out-of-range ranks and every reassignment of
  * a profile or cluster name: refused as corrupt, or accepted as a state
  * that passes the invariant checker (the section is trusted for what the
  * rules decided: a flipped sketch bit under the threshold, a coarser
- * cluster); a refusal leaves the loading graph unchanged. */
+ * cluster); a refusal leaves the loading graph unchanged. A graph that
+ * does not trust the section (LP_IDGRAPH_TRUST_DERIVED 0) loads every one
+ * of these files to the honest state. */
 static void hostile_derived_sections(void **state) {
   (void)state;
   size_t refused = 0, accepted = 0;
   for (uint64_t seed = 1; seed <= 10; seed++) {
     lp_rng r;
     lp_rng_seed(&r, seed);
-    lp_idgraph *g = NULL, *h = NULL;
+    lp_idgraph *g = NULL, *h = NULL, *u = NULL;
     assert_int_equal(idt_make(NULL, true, &g), LP_OK);
     assert_int_equal(idt_make(NULL, true, &h), LP_OK);
+    assert_int_equal(idt_make(NULL, true, &u), LP_OK);
     int64_t q = seed % 2 == 0 ? 20 : 3;
     assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, q), LP_OK);
     assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_QUARANTINE_AFTER, q), LP_OK);
+    assert_int_equal(lp_idgraph_set_int(u, LP_IDGRAPH_QUARANTINE_AFTER, q), LP_OK);
+    assert_int_equal(lp_idgraph_set_int(u, LP_IDGRAPH_TRUST_DERIVED, 0), LP_OK);
     int64_t clock = 1000;
     for (size_t i = 0; i < 40 + 10 * seed; i++) random_step(g, &r, &clock);
     lp_membuf *good = idt_save(g);
@@ -490,11 +509,13 @@ static void hostile_derived_sections(void **state) {
       lp_membuf *m = with_derived(good, flip_bit, &d);
       if (try_load(h, m, good, before)) accepted++;
       else refused++;
+      untrusted_load_ignores(u, m, before);
       lp_membuf_free(m);
     }
     for (d.cut = 0; d.cut < d.len; d.cut++) {
       lp_membuf *m = with_derived(good, cut_payload, &d);
       assert_false(try_load(h, m, good, before));
+      untrusted_load_ignores(u, m, before);
       lp_membuf_free(m);
     }
     static const uint32_t bad[] = {0, 1, UINT32_MAX, 0x40000000u};
@@ -517,6 +538,7 @@ static void hostile_derived_sections(void **state) {
         lp_membuf *m = with_derived(good, put_word, &d);
         if (try_load(h, m, good, before)) accepted++;
         else refused++;
+        untrusted_load_ignores(u, m, before);
         lp_membuf_free(m);
         d.at = DRVD_CLUSTER(i);
         m = with_derived(good, put_word, &d);
@@ -529,6 +551,7 @@ static void hostile_derived_sections(void **state) {
     lp_membuf_free(before);
     lp_idgraph_free(g);
     lp_idgraph_free(h);
+    lp_idgraph_free(u);
   }
   print_message("hostile derived sections: %zu refused, %zu accepted (checked)\n", refused, accepted);
   assert_true(refused > 0);

@@ -46,14 +46,26 @@ int lp_idgraph_identifiers(const lp_idgraph *h, uint64_t first, lp_idgraph_ident
   return LP_OK;
 }
 
-/* Batch lookup in three overlapped stages: the index slot of hash i + 16,
- * the node that slot names for hash i + 8, then hash i itself. */
+/* Batch lookup in five overlapped stages, each a cache miss the next one
+ * needs: the index slot of hash i + 16, the node that slot names for hash
+ * i + 8, that node's union-find parent (after a load, the root) for hash
+ * i + 4, the root's first identifier (the profile id's source) for hash
+ * i + 2, then hash i itself. The node ids in flight are hints only (read
+ * without the high-half check; a wrong one costs a useless fetch). */
 #define SLOT_AHEAD 16u
 #define NODE_AHEAD 8u
+#define ROOT_AHEAD 4u
+#define FIRST_AHEAD 2u
+#define RING 16u /* > NODE_AHEAD, a power of two */
 
 static lp_hash128 hash_at(const uint8_t *hashes, size_t i) {
   lp_hash128 k = {lp_get_u64le(hashes + 16 * i), lp_get_u64le(hashes + 16 * i + 8)};
   return k;
+}
+
+static void prefetch_index(const idg_state *s, const uint8_t *hashes, size_t i) {
+  uint64_t lo = lp_get_u64le(hashes + 16 * i);
+  lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &lo));
 }
 
 int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, size_t n,
@@ -66,20 +78,31 @@ int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, si
     for (size_t i = 0; i < n; i++) out[i] = 0;
     return LP_OK;
   }
-  for (size_t i = 0; i < n && i < SLOT_AHEAD; i++) {
-    uint64_t lo = lp_get_u64le(hashes + 16 * i);
-    lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &lo));
-  }
+  const uint32_t nn = (uint32_t)s->nodes.len;
+  uint32_t ring[RING]; /* node hint of hash j at j % RING, IDG_NONE: none */
+  for (size_t i = 0; i < n && i < SLOT_AHEAD; i++) prefetch_index(s, hashes, i);
   for (size_t i = 0; i < n; i++) {
-    if (i + SLOT_AHEAD < n) {
-      uint64_t lo = lp_get_u64le(hashes + 16 * (i + SLOT_AHEAD));
-      lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &lo));
-    }
-    if (i + NODE_AHEAD < n) {
+    if (i + SLOT_AHEAD < n) prefetch_index(s, hashes, i + SLOT_AHEAD);
+    /* The first hashes enter the node stage late: their hints start here. */
+    for (size_t j = i == 0 ? 0 : i + NODE_AHEAD; j <= i + NODE_AHEAD && j < n; j++) {
       uint64_t v;
-      uint64_t lo = lp_get_u64le(hashes + 16 * (i + NODE_AHEAD));
-      if (lp_map64_get(&s->index, lo, &v) && v < s->nodes.len)
-        IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
+      uint32_t x = IDG_NONE;
+      if (lp_map64_get(&s->index, lp_get_u64le(hashes + 16 * j), &v) && v < nn) {
+        x = (uint32_t)v;
+        IDG_PREFETCH(idg_node_at(s, x));
+      }
+      ring[j % RING] = x;
+    }
+    if (i + ROOT_AHEAD < n) {
+      uint32_t x = ring[(i + ROOT_AHEAD) % RING];
+      if (x != IDG_NONE) IDG_PREFETCH(idg_node_at(s, idg_node_at(s, x)->parent));
+    }
+    if (i + FIRST_AHEAD < n) {
+      uint32_t x = ring[(i + FIRST_AHEAD) % RING];
+      if (x != IDG_NONE) {
+        const idg_node *r = idg_node_at(s, idg_node_at(s, x)->parent);
+        if (r->comp_first < nn) IDG_PREFETCH(idg_node_at(s, r->comp_first));
+      }
     }
     uint32_t x;
     out[i] = idg_index_get(s, hash_at(hashes, i), &x) ? idg_pid(s, x) : 0;

@@ -118,6 +118,13 @@ typedef struct lp_profiles lp_profiles;
  *  divides the mean repeat spend by it, as lp_clv_fit_rfm()'s
  *  @c money_scale does (1..1000000, default 1; 100 for cents to units). */
 #define LP_PROFILES_CLV_MONEY_SCALE 9u
+/** Identity graph option #LP_IDGRAPH_TRUST_DERIVED (0 or 1, default 1):
+ *  0 makes lp_profiles_load() ignore the graph's derived section and replay
+ *  its rules, for a snapshot from outside the host's control (slower load,
+ *  the same profiles the rules give). A load-time choice: settable at any
+ *  time, it changes no view and is not saved in the store's snapshot (a
+ *  load keeps the handle's value). */
+#define LP_PROFILES_TRUST_DERIVED 10u
 /** @} */
 
 /** lp_profiles_order.flags bit: @c order_id is meaningful (lines of one

@@ -21,6 +21,7 @@ int lp_profiles_create(const lp_allocator *alloc, lp_profiles **out) {
   h->store_raw = 0;
   h->quarantine_after = 20;
   h->default_blocklist = 1;
+  h->trust_derived = 1;
   h->bins = 5;
   h->segmap = LP_RFM_MAP_RF10;
   h->horizon = 365;
@@ -93,18 +94,20 @@ typedef struct prf_opt {
   const char *name;
   int64_t min, max;
   bool graph; /* forwarded to the graph: only while it is empty */
+  bool any_time; /* forwarded to the graph at any time; changes nothing stored */
 } prf_opt;
 
 static const prf_opt opts[] = {
-    {LP_PROFILES_AS_OF, "LP_PROFILES_AS_OF", -LP_RFM_MAX_TIMESTAMP, LP_RFM_MAX_TIMESTAMP, false},
-    {LP_PROFILES_BINS, "LP_PROFILES_BINS", 1, LP_RFM_MAX_BINS, false},
-    {LP_PROFILES_SEGMAP, "LP_PROFILES_SEGMAP", 0, LP_RFM_MAP_RFM11, false},
-    {LP_PROFILES_CLV_HORIZON, "LP_PROFILES_CLV_HORIZON", 0, 100000, false},
-    {LP_PROFILES_STORE_RAW, "LP_PROFILES_STORE_RAW", 0, 1, true},
-    {LP_PROFILES_QUARANTINE_AFTER, "LP_PROFILES_QUARANTINE_AFTER", 1, 63, true},
-    {LP_PROFILES_DEFAULT_BLOCKLIST, "LP_PROFILES_DEFAULT_BLOCKLIST", 0, 1, true},
-    {LP_PROFILES_CLV_PERIOD_SCALE, "LP_PROFILES_CLV_PERIOD_SCALE", 1, 10000, false},
-    {LP_PROFILES_CLV_MONEY_SCALE, "LP_PROFILES_CLV_MONEY_SCALE", 1, 1000000, false},
+    {LP_PROFILES_AS_OF, "LP_PROFILES_AS_OF", -LP_RFM_MAX_TIMESTAMP, LP_RFM_MAX_TIMESTAMP, false, false},
+    {LP_PROFILES_BINS, "LP_PROFILES_BINS", 1, LP_RFM_MAX_BINS, false, false},
+    {LP_PROFILES_SEGMAP, "LP_PROFILES_SEGMAP", 0, LP_RFM_MAP_RFM11, false, false},
+    {LP_PROFILES_CLV_HORIZON, "LP_PROFILES_CLV_HORIZON", 0, 100000, false, false},
+    {LP_PROFILES_STORE_RAW, "LP_PROFILES_STORE_RAW", 0, 1, true, false},
+    {LP_PROFILES_QUARANTINE_AFTER, "LP_PROFILES_QUARANTINE_AFTER", 1, 63, true, false},
+    {LP_PROFILES_DEFAULT_BLOCKLIST, "LP_PROFILES_DEFAULT_BLOCKLIST", 0, 1, true, false},
+    {LP_PROFILES_CLV_PERIOD_SCALE, "LP_PROFILES_CLV_PERIOD_SCALE", 1, 10000, false, false},
+    {LP_PROFILES_CLV_MONEY_SCALE, "LP_PROFILES_CLV_MONEY_SCALE", 1, 1000000, false, false},
+    {LP_PROFILES_TRUST_DERIVED, "LP_PROFILES_TRUST_DERIVED", 0, 1, true, true},
 };
 
 static int64_t *opt_field(lp_profiles *h, uint32_t key) {
@@ -117,6 +120,7 @@ static int64_t *opt_field(lp_profiles *h, uint32_t key) {
   case LP_PROFILES_QUARANTINE_AFTER: return &h->quarantine_after;
   case LP_PROFILES_CLV_PERIOD_SCALE: return &h->period_scale;
   case LP_PROFILES_CLV_MONEY_SCALE: return &h->money_scale;
+  case LP_PROFILES_TRUST_DERIVED: return &h->trust_derived;
   default: return &h->default_blocklist;
   }
 }
@@ -131,6 +135,7 @@ static const prf_opt *opt_find(const lp_profiles *h, uint32_t key) {
 static uint32_t graph_key(uint32_t key) {
   return key == LP_PROFILES_STORE_RAW          ? LP_IDGRAPH_STORE_RAW
          : key == LP_PROFILES_QUARANTINE_AFTER ? LP_IDGRAPH_QUARANTINE_AFTER
+         : key == LP_PROFILES_TRUST_DERIVED    ? LP_IDGRAPH_TRUST_DERIVED
                                                : LP_IDGRAPH_DEFAULT_BLOCKLIST;
 }
 
@@ -146,6 +151,10 @@ int lp_profiles_set_int(lp_profiles *h, uint32_t key, int64_t value) {
     if (rc != LP_OK) return prf_fail(h, rc, o->name, lp_idgraph_errmsg(h->g));
   }
   int64_t *f = opt_field(h, key);
+  if (o->any_time) { /* how the next load reads a file: no view changes */
+    *f = value;
+    return LP_OK;
+  }
   if (*f != value && o->graph) prf_mark_fold_stale(h);
   else if (*f != value) prf_mark_models_stale(h);
   *f = value;
@@ -224,6 +233,7 @@ int prf_new_graph(const lp_profiles *h, const prf_type *types, uint32_t ntypes,
   rc = lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, o[0]);
   if (rc == LP_OK) rc = lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, o[1]);
   if (rc == LP_OK) rc = lp_idgraph_set_int(g, LP_IDGRAPH_DEFAULT_BLOCKLIST, o[2]);
+  if (rc == LP_OK) rc = lp_idgraph_set_int(g, LP_IDGRAPH_TRUST_DERIVED, h->trust_derived);
   if (rc == LP_OK && h->key_len > 0) {
     what = "graph key";
     rc = lp_idgraph_set_key(g, h->key, h->key_len);

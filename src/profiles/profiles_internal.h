@@ -132,6 +132,7 @@ struct lp_profiles {
   lp_idgraph_hash_fn hash_fn; /* the host's hash, or NULL */
   void *hash_ud;
   int64_t store_raw, quarantine_after, default_blocklist;
+  int64_t trust_derived; /* LP_PROFILES_TRUST_DERIVED: a load-time choice, never saved */
   int64_t as_of, bins, segmap, horizon, period_scale, money_scale;
   uint64_t erased_facts;
   lp_vec orders; /* prf_order: a canonical prefix, then insertion order */

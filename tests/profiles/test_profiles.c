@@ -76,8 +76,9 @@ static void options(void **state) {
   static const uint32_t keys[] = {LP_PROFILES_AS_OF, LP_PROFILES_BINS, LP_PROFILES_SEGMAP,
                                   LP_PROFILES_CLV_HORIZON, LP_PROFILES_STORE_RAW,
                                   LP_PROFILES_QUARANTINE_AFTER, LP_PROFILES_DEFAULT_BLOCKLIST,
-                                  LP_PROFILES_CLV_PERIOD_SCALE, LP_PROFILES_CLV_MONEY_SCALE};
-  static const int64_t defaults[] = {0, 5, LP_RFM_MAP_RF10, 365, 0, 20, 1, 1, 1};
+                                  LP_PROFILES_CLV_PERIOD_SCALE, LP_PROFILES_CLV_MONEY_SCALE,
+                                  LP_PROFILES_TRUST_DERIVED};
+  static const int64_t defaults[] = {0, 5, LP_RFM_MAP_RF10, 365, 0, 20, 1, 1, 1, 1};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     int64_t v, lo, hi;
     assert_int_equal(lp_profiles_get_int(h, keys[i], &v), LP_OK);
@@ -1340,6 +1341,61 @@ static void add_people(lp_profiles *h, unsigned from, unsigned to) {
   }
 }
 
+/* LP_PROFILES_TRUST_DERIVED: settable with identifiers stored, forwarded
+ * to the graph and to every graph a load makes, kept across loads (not
+ * taken from the snapshot) and never in the saved bytes; an untrusting
+ * load replays the rules to the same store. */
+static void trust_derived_passes_through(void **state) {
+  (void)state;
+  lp_profiles *h = NULL, *u = NULL;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
+  add_people(h, 0, 300);
+  lp_idgraph_ident ids[2] = {pr_id(T_EMAIL, "person00001@example.org"), pr_id(T_DEVICE, "device-00002")};
+  assert_int_equal(lp_profiles_observe(h, ids, 2, T0 + 500, "web", 3, NULL), LP_OK);
+  lp_membuf *trusted = pr_save(h);
+  int64_t v = -1;
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_TRUST_DERIVED, 0), LP_OK); /* not empty */
+  assert_int_equal(lp_profiles_get_int(h, LP_PROFILES_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 0);
+  assert_int_equal(lp_idgraph_get_int(lp_profiles_idgraph(h), LP_IDGRAPH_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 0);
+  lp_membuf *b = pr_save(h);
+  assert_true(pr_same(trusted, b)); /* not saved */
+  lp_membuf_free(b);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_TRUST_DERIVED, 2), LP_ERANGE);
+  assert_int_equal(lp_profiles_get_int(h, LP_PROFILES_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 0);
+  /* A fresh store that does not trust: the load keeps its 0, replays,
+   * and gives the same bytes and views as the trusting store. */
+  assert_int_equal(lp_profiles_create(NULL, &u), LP_OK);
+  assert_int_equal(lp_profiles_set_int(u, LP_PROFILES_TRUST_DERIVED, 0), LP_OK);
+  assert_int_equal(pr_load(u, trusted), LP_OK);
+  assert_int_equal(profiles_check(u), LP_OK);
+  assert_int_equal(lp_profiles_get_int(u, LP_PROFILES_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 0);
+  assert_int_equal(lp_idgraph_get_int(lp_profiles_idgraph(u), LP_IDGRAPH_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 0);
+  b = pr_save(u);
+  assert_true(pr_same(trusted, b));
+  lp_membuf_free(b);
+  uint64_t pid_h = 0, pid_u = 0;
+  assert_int_equal(lp_idgraph_profile_of(lp_profiles_idgraph(h), T_DEVICE, "device-00002", 12, &pid_h), LP_OK);
+  assert_int_equal(lp_idgraph_profile_of(lp_profiles_idgraph(u), T_DEVICE, "device-00002", 12, &pid_u), LP_OK);
+  assert_int_equal(pid_u, pid_h);
+  /* Back to trusting: the next load takes the section again, same bytes. */
+  assert_int_equal(lp_profiles_set_int(u, LP_PROFILES_TRUST_DERIVED, 1), LP_OK);
+  assert_int_equal(pr_load(u, trusted), LP_OK);
+  assert_int_equal(lp_idgraph_get_int(lp_profiles_idgraph(u), LP_IDGRAPH_TRUST_DERIVED, &v), LP_OK);
+  assert_int_equal(v, 1);
+  b = pr_save(u);
+  assert_true(pr_same(trusted, b));
+  lp_membuf_free(b);
+  lp_membuf_free(trusted);
+  lp_profiles_free(u);
+  lp_profiles_free(h);
+}
+
 static void graph_in_chunks(void **state) {
   (void)state;
   /* a graph of several chunks: 30000 people, an e-mail and a device each */
@@ -2202,6 +2258,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_free_errmsg),
       cmocka_unit_test(options),
+      cmocka_unit_test(trust_derived_passes_through),
       cmocka_unit_test(configuration),
       cmocka_unit_test(host_hash_is_used_and_required),
       cmocka_unit_test(failing_host_hash_is_eio),

@@ -15,6 +15,9 @@ int km_check_labels(lp_error *err, const uint32_t *labels, size_t n, size_t k);
 #define KM_SIL_AUTO 0
 #define KM_SIL_BY_ROWS 1
 #define KM_SIL_SYMMETRIC 2
+/* Or'd into the mode: the SSE2 (or scalar) sums even where AVX2 is there,
+ * so tests can compare both paths' bits. */
+#define KM_SIL_NARROW 4
 int km_silhouette(const lp_kmeans *h, const double *x, size_t n, size_t d,
                   const uint32_t *labels, size_t k, size_t sample_size, uint64_t seed,
                   int mode, double *out);

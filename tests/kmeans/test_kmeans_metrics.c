@@ -223,18 +223,30 @@ static void silhouette_equals_the_plain_loop(void **state) {
     assert_int_equal(lp_kmeans_silhouette(h, x, n, d, labels, k + 2, 0, 0, &got), LP_OK);
     assert_memory_equal(&got, &want, sizeof got);
     /* Both passes (the public call takes the symmetric one here). */
-    for (int mode = KM_SIL_BY_ROWS; mode <= KM_SIL_SYMMETRIC; mode++) {
-      got = -1.0;
-      assert_int_equal(km_silhouette(h, x, n, d, labels, k + 2, 0, 0, mode, &got), LP_OK);
-      assert_memory_equal(&got, &want, sizeof got);
-    }
-    /* A sample: both passes agree bit for bit. */
-    double s1 = -1.0, s2 = -2.0;
+    /* Both passes, each with the run-time chosen sums (AVX2 where the
+     * CPU has it) and with the SSE2/scalar ones (KM_SIL_NARROW). */
+    for (int narrow = 0; narrow <= KM_SIL_NARROW; narrow += KM_SIL_NARROW)
+      for (int mode = KM_SIL_BY_ROWS; mode <= KM_SIL_SYMMETRIC; mode++) {
+        got = -1.0;
+        assert_int_equal(km_silhouette(h, x, n, d, labels, k + 2, 0, 0, mode | narrow, &got),
+                         LP_OK);
+        assert_memory_equal(&got, &want, sizeof got);
+      }
+    /* A sample: both passes and both sums agree bit for bit. */
+    double s1 = -1.0, s2 = -2.0, s3 = -3.0, s4 = -4.0;
     assert_int_equal(km_silhouette(h, x, n, d, labels, k + 2, n / 3, seed, KM_SIL_BY_ROWS, &s1),
                      LP_OK);
     assert_int_equal(
         km_silhouette(h, x, n, d, labels, k + 2, n / 3, seed, KM_SIL_SYMMETRIC, &s2), LP_OK);
+    assert_int_equal(km_silhouette(h, x, n, d, labels, k + 2, n / 3, seed,
+                                   KM_SIL_BY_ROWS | KM_SIL_NARROW, &s3),
+                     LP_OK);
+    assert_int_equal(km_silhouette(h, x, n, d, labels, k + 2, n / 3, seed,
+                                   KM_SIL_SYMMETRIC | KM_SIL_NARROW, &s4),
+                     LP_OK);
     assert_memory_equal(&s1, &s2, sizeof s1);
+    assert_memory_equal(&s1, &s3, sizeof s1);
+    assert_memory_equal(&s1, &s4, sizeof s1);
   }
   lp_kmeans_free(h);
 }

@@ -135,12 +135,42 @@ static void km_sil_sums(const double *blk, const double *xs, size_t from, size_t
 #if defined(__GNUC__) && !defined(KM_SCALAR_ONLY) && defined(__x86_64__)
 #define KM_SIL_HAVE_AVX2 1
 #include <immintrin.h>
+/* *c += the first `lanes` lanes of r, in lane order. */
+__attribute__((target("avx2"))) static inline void km_sil_col_avx2(double *c, __m256d r,
+                                                                   size_t lanes) {
+  double rr[KM_SIL_ROWS], v = *c;
+  _mm256_storeu_pd(rr, r);
+  for (size_t q = 0; q < lanes; q++) v += rr[q];
+  *c = v;
+}
+
 __attribute__((target("avx2"))) static void km_sil_sums_avx2(const double *blk,
                                                              const double *xs, size_t from,
                                                              size_t to, size_t d, double *acc,
                                                              double *col, size_t lanes) {
   __m256d a = _mm256_loadu_pd(acc);
-  for (size_t b = from; b < to; b++) {
+  size_t b = from;
+  /* Two rows b at a time (two independent chains; their roots still
+   * added to the lanes in b order). */
+  for (; b + 2 <= to; b += 2) {
+    const double *xb = xs + b * d, *xc = xb + d;
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    for (size_t t = 0; t < d; t++) {
+      const __m256d c = _mm256_loadu_pd(blk + t * KM_SIL_ROWS);
+      const __m256d u0 = _mm256_sub_pd(c, _mm256_broadcast_sd(xb + t));
+      const __m256d u1 = _mm256_sub_pd(c, _mm256_broadcast_sd(xc + t));
+      s0 = _mm256_add_pd(s0, _mm256_mul_pd(u0, u0));
+      s1 = _mm256_add_pd(s1, _mm256_mul_pd(u1, u1));
+    }
+    const __m256d r0 = _mm256_sqrt_pd(s0), r1 = _mm256_sqrt_pd(s1);
+    a = _mm256_add_pd(a, r0);
+    a = _mm256_add_pd(a, r1);
+    if (col != NULL) {
+      km_sil_col_avx2(col + (b - from), r0, lanes);
+      km_sil_col_avx2(col + (b + 1 - from), r1, lanes);
+    }
+  }
+  for (; b < to; b++) {
     const double *xb = xs + b * d;
     __m256d sum = _mm256_setzero_pd();
     for (size_t t = 0; t < d; t++) {
@@ -150,12 +180,7 @@ __attribute__((target("avx2"))) static void km_sil_sums_avx2(const double *blk,
     }
     const __m256d r = _mm256_sqrt_pd(sum);
     a = _mm256_add_pd(a, r);
-    if (col != NULL) {
-      double rr[KM_SIL_ROWS], c = col[b - from];
-      _mm256_storeu_pd(rr, r);
-      for (size_t q = 0; q < lanes; q++) c += rr[q];
-      col[b - from] = c;
-    }
+    if (col != NULL) km_sil_col_avx2(col + (b - from), r, lanes);
   }
   _mm256_storeu_pd(acc, a);
 }

@@ -34,8 +34,52 @@ int lp_rfm_create(const lp_allocator *alloc, lp_rfm **out) {
   return LP_OK;
 }
 
+void rfm_seq_free(const lp_rfm *h) {
+  lp_rfm *w = (lp_rfm *)h; /* handles are allocated, never defined const */
+  lp_mem_free_array(&h->mem, w->seq_ids, w->seq_n, sizeof *w->seq_ids);
+  lp_mem_free_array(&h->mem, w->seq_pos, w->seq_n, sizeof *w->seq_pos);
+  w->seq_ids = NULL;
+  w->seq_pos = NULL;
+  w->seq_n = w->seq_next = 0;
+}
+
+/* Hits ahead whose record a hit prefetches. */
+#define SEQ_AHEAD 8
+
+bool rfm_find_seq(const lp_rfm *h, uint64_t id, size_t *pos) {
+  const uint64_t *ids = h->seq_ids;
+  size_t n = h->seq_n, lo = h->seq_next;
+  if (lo < n && ids[lo] <= id) {
+    /* Gallop forward from the last hit: ids[lo] <= id < ids[hi]. */
+    size_t step = 1, hi = lo + 1;
+    while (hi < n && ids[hi] <= id) {
+      lo = hi;
+      step *= 2;
+      hi = n - lo > step ? lo + step : n;
+    }
+    while (hi - lo > 1) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (ids[mid] <= id) lo = mid;
+      else hi = mid;
+    }
+    uint32_t p = h->seq_pos[lo];
+    if (ids[lo] == id && p < h->profs.len && rfm_at(h, p)->id == id) {
+      ((lp_rfm *)h)->seq_next = lo + 1;
+      if (lo + SEQ_AHEAD < n && h->seq_pos[lo + SEQ_AHEAD] < h->profs.len) {
+        const char *rec = (const char *)rfm_at(h, h->seq_pos[lo + SEQ_AHEAD]);
+        RFM_PREFETCH(rec);
+        RFM_PREFETCH(rec + 64);
+      }
+      *pos = p;
+      return true;
+    }
+  }
+  return rfm_find(h, id, pos);
+}
+
 void lp_rfm_free(lp_rfm *h) {
   if (h == NULL) return;
+  rfm_seq_free(h);
   lp_hmap_free(&h->index, &h->mem);
   lp_vec_free(&h->profs, &h->mem);
   lp_hmap_free(&h->orders, &h->mem);

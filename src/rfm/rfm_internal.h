@@ -96,6 +96,15 @@ struct lp_rfm {
   lp_vec profs;         /* rfm_prof */
   lp_map128 orders;
   lp_map128 periods;
+  /* Lookups in ascending id order (hosts walk lp_rfm_score's rows): the
+   * ids and positions of the last scored profiles by id (seq_n of each,
+   * NULL when none) and where the next lookup should be. Only a hint:
+   * every use checks the record's id, so a later change cannot mislead
+   * it (rfm_find_seq). */
+  uint64_t *seq_ids;
+  uint32_t *seq_pos;
+  size_t seq_n;
+  size_t seq_next;
 };
 
 /* The re-entrancy guard of every entry point (except errmsg, free and
@@ -143,6 +152,14 @@ static inline bool rfm_find(const lp_rfm *h, uint64_t id, size_t *pos) {
 #else
 #  define RFM_PREFETCH(p) ((void)(p))
 #endif
+
+/* rfm_find through the score's id order (seq_ids), for callers that look
+ * profiles up in ascending id order: a forward search from the last hit
+ * instead of a hash probe, and the record a few hits ahead prefetched.
+ * Falls back to rfm_find. Same result as rfm_find. */
+bool rfm_find_seq(const lp_rfm *h, uint64_t id, size_t *pos);
+/* Drop the id-order hint (rfm_handle.c). */
+void rfm_seq_free(const lp_rfm *h);
 
 /* Snapshot sections (docs/rfm.md) and the fixed size of a profile record. */
 #define RFM_SEC_OPTS LP_FOURCC('O', 'P', 'T', 'S')

@@ -63,7 +63,7 @@ int lp_rfm_get(const lp_rfm *h, uint64_t id, lp_rfm_profile *out) {
   int rc = check_out(h, out, out == NULL ? 0 : out->struct_size, sizeof *out);
   if (rc != LP_OK) return rc;
   size_t pos;
-  if (!rfm_find(h, id, &pos)) return rfm_not_found(h, id);
+  if (!rfm_find_seq(h, id, &pos)) return rfm_not_found(h, id);
   const rfm_prof *p = rfm_at(h, pos);
   out->reserved = 0;
   out->profile_id = p->id;
@@ -85,7 +85,7 @@ int lp_rfm_clv_inputs(const lp_rfm *h, uint64_t id, int64_t as_of, lp_rfm_clv *o
   int rc = check_out(h, out, out == NULL ? 0 : out->struct_size, sizeof *out);
   if (rc != LP_OK) return rc;
   size_t pos;
-  if (!rfm_find(h, id, &pos)) return rfm_not_found(h, id);
+  if (!rfm_find_seq(h, id, &pos)) return rfm_not_found(h, id);
   const rfm_prof *p = rfm_at(h, pos);
   if (p->txns == 0)
     return lp_error_set(LP_ERR_OF_CONST(h), LP_ENOTFOUND, "profile %llu has no transaction",

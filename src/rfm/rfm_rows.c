@@ -30,7 +30,7 @@ static inline void prefetch_record(const rfm_prof *p) {
 }
 
 /* General case: sort all ids, then read the records in that order. */
-static int gather_rows(const lp_rfm *h, int64_t as_of, lp_rfm_row *rows) {
+static int gather_rows(const lp_rfm *h, int64_t as_of, lp_rfm_row *rows, uint32_t *pos) {
   uint32_t *order;
   int rc = rfm_sorted_positions(h, &order);
   if (rc != LP_OK) return rc;
@@ -39,7 +39,9 @@ static int gather_rows(const lp_rfm *h, int64_t as_of, lp_rfm_row *rows) {
     /* The records are visited at random: fetch ahead. */
     if (i + GATHER_AHEAD < len) prefetch_record(rfm_at(h, order[i + GATHER_AHEAD]));
     const rfm_prof *p = rfm_at(h, order[i]);
-    if (p->txns != 0) fill_row(h, p, as_of, &rows[j++]);
+    if (p->txns == 0) continue;
+    if (pos != NULL) pos[j] = order[i];
+    fill_row(h, p, as_of, &rows[j++]);
   }
   lp_mem_free_array(&h->mem, order, len, sizeof *order);
   return LP_OK;
@@ -77,8 +79,9 @@ static int bucket_alloc(const lp_mem *m, bucket_scratch *s, size_t cap) {
   return rc;
 }
 
-/* Sort rows[0..m) by id (ids are distinct) while they sit in the cache. */
-static void sort_bucket(lp_rfm_row *rows, size_t m, bucket_scratch *s) {
+/* Sort rows[0..m) by id (ids are distinct) while they sit in the cache,
+ * and pos[0..m) (when not NULL) with them. */
+static void sort_bucket(lp_rfm_row *rows, uint32_t *pos, size_t m, bucket_scratch *s) {
   for (size_t j = 0; j < m; j++) {
     s->keys[j] = rows[j].profile_id;
     s->idx[j] = (uint32_t)j;
@@ -86,10 +89,13 @@ static void sort_bucket(lp_rfm_row *rows, size_t m, bucket_scratch *s) {
   rfm_radix_sort(s->keys, s->idx, s->tmp_keys, s->tmp_idx, s->counts, m);
   for (size_t j = 0; j < m; j++) s->tmp_rows[j] = rows[s->idx[j]];
   memcpy(rows, s->tmp_rows, m * sizeof *rows);
+  if (pos == NULL) return;
+  for (size_t j = 0; j < m; j++) s->tmp_idx[j] = pos[s->idx[j]];
+  memcpy(pos, s->tmp_idx, m * sizeof *pos);
 }
 
 int rfm_rows_by_id(const lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
-                   const uint32_t *top_counts, lp_rfm_row *rows) {
+                   const uint32_t *top_counts, lp_rfm_row *rows, uint32_t *pos) {
   /* Rather than reading the records in id order (a random access per
    * profile), read them in storage order and write each row into the
    * bucket of the top 11 bits of its id; then sort each bucket, which fits
@@ -119,16 +125,19 @@ int rfm_rows_by_id(const lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
   bucket_scratch s;
   if (largest > BUCKET_MAX || (rc = bucket_alloc(&h->mem, &s, largest)) != LP_OK) {
     lp_mem_free_array(&h->mem, start, RFM_RADIX_SIZE, sizeof *start);
-    return largest > BUCKET_MAX ? gather_rows(h, as_of, rows) : rc;
+    return largest > BUCKET_MAX ? gather_rows(h, as_of, rows, pos) : rc;
   }
   for (size_t i = 0; i < len; i++) {
     const rfm_prof *p = rfm_at(h, i);
-    if (p->txns != 0) fill_row(h, p, as_of, &rows[start[(p->id - base) >> shift]++]);
+    if (p->txns == 0) continue;
+    uint32_t at = start[(p->id - base) >> shift]++;
+    if (pos != NULL) pos[at] = (uint32_t)i;
+    fill_row(h, p, as_of, &rows[at]);
   }
   /* start[b] now ends bucket b. */
   size_t b0 = 0;
   for (unsigned b = 0; b < RFM_RADIX_SIZE; b++) {
-    if (start[b] > b0 + 1) sort_bucket(rows + b0, start[b] - b0, &s);
+    if (start[b] > b0 + 1) sort_bucket(rows + b0, pos == NULL ? NULL : pos + b0, start[b] - b0, &s);
     b0 = start[b];
   }
   bucket_free(&h->mem, &s);

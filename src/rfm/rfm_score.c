@@ -207,7 +207,24 @@ int lp_rfm_score(const lp_rfm *h, const lp_rfm_score_options *opts,
   if (rows == NULL || n == 0) return LP_OK; /* a size query, or nothing to score */
   if (n > capacity)
     return lp_error_set(err, LP_EBUFSIZE, "rows: capacity %zu, %zu rows needed", capacity, n);
-  rc = rfm_rows_by_id(h, opts->as_of, lo, hi, top_counts, rows);
+  /* Keep the rows' id order as the lookup hint of later calls
+   * (rfm_find_seq): n ids and positions, part of the scoring memory. */
+  rfm_seq_free(h);
+  lp_rfm *w = (lp_rfm *)h; /* handles are allocated, never defined const */
+  uint64_t *ids = NULL;
+  uint32_t *pos = NULL;
+  rc = lp_mem_alloc_array(&h->mem, n, sizeof *ids, (void **)&ids);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, n, sizeof *pos, (void **)&pos);
+  if (rc == LP_OK) rc = rfm_rows_by_id(h, opts->as_of, lo, hi, top_counts, rows, pos);
+  if (rc != LP_OK) {
+    lp_mem_free_array(&h->mem, ids, n, sizeof *ids);
+    lp_mem_free_array(&h->mem, pos, n, sizeof *pos);
+    return lp_error_set(err, rc, "cannot allocate scoring scratch: %s", lp_strerror(rc));
+  }
+  for (size_t j = 0; j < n; j++) ids[j] = rows[j].profile_id;
+  w->seq_ids = ids;
+  w->seq_pos = pos;
+  w->seq_n = n;
   sort_scratch s;
   if (rc == LP_OK) rc = scratch_alloc(&h->mem, &s, n);
   if (rc != LP_OK)

@@ -886,6 +886,91 @@ static void merges_reject_bad_arguments(void **state) {
 /* The internal radix sort against the definition: ascending keys, equal
  * keys in input order. Keys from narrow and full 64-bit ranges; N is above
  * RFM_RADIX_MSD_MIN so that the wide rounds take the top-digit split. */
+/* Lookups after a score go through the score's id order (a forward search
+ * from the last hit): whatever order the host asks in, and after the state
+ * changed under the hint, each answer is the profile's own. Profile k
+ * (ids spread over 64 bits, as hashed ids are) has k % 3 + 1 orders of
+ * 100 * (k + 1) on days 0, 1, 2; every fifth is a prospect (no orders). */
+#define SEQ_N 3000
+static uint64_t seq_id(size_t k) { return (uint64_t)(k + 1) * UINT64_C(0x9E3779B97F4A7C15); }
+
+static void seq_expect(lp_rfm *h, size_t k, uint64_t extra_txns, int64_t extra_money) {
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  lp_rfm_clv c = LP_RFM_CLV_INIT;
+  assert_int_equal(lp_rfm_get(h, seq_id(k), &p), LP_OK);
+  assert_int_equal(p.profile_id, seq_id(k));
+  uint64_t n = k % 5 == 0 ? 0 : k % 3 + 1;
+  assert_int_equal(p.transactions, n + extra_txns);
+  assert_int_equal(p.monetary, (int64_t)n * 100 * (int64_t)(k + 1) + extra_money);
+  int rc = lp_rfm_clv_inputs(h, seq_id(k), T0 + 30 * DAY, &c);
+  if (n + extra_txns == 0) {
+    assert_int_equal(rc, LP_ENOTFOUND);
+    return;
+  }
+  assert_int_equal(rc, LP_OK);
+  assert_int_equal(c.frequency, (int64_t)p.periods - 1); /* the same record */
+}
+
+static void lookups_after_scoring_in_any_order(void **state) {
+  (void)state;
+  lp_rfm *h;
+  assert_int_equal(lp_rfm_create(NULL, &h), LP_OK);
+  for (size_t k = 0; k < SEQ_N; k++) {
+    if (k % 5 == 0) {
+      assert_int_equal(lp_rfm_add_profile(h, seq_id(k)), LP_OK);
+      continue;
+    }
+    for (size_t d = 0; d <= k % 3; d++) {
+      lp_rfm_txn t = txn(seq_id(k), T0 + (int64_t)d * DAY, 100 * (int64_t)(k + 1), (int64_t)d + 1);
+      assert_int_equal(lp_rfm_add(h, &t, 1), LP_OK);
+    }
+  }
+  /* ascending ids: k by id */
+  size_t *asc = malloc(SEQ_N * sizeof *asc);
+  for (size_t k = 0; k < SEQ_N; k++) asc[k] = k;
+  for (size_t i = 1; i < SEQ_N; i++) /* insertion sort by id */
+    for (size_t j = i; j > 0 && seq_id(asc[j - 1]) > seq_id(asc[j]); j--) {
+      size_t x = asc[j]; asc[j] = asc[j - 1]; asc[j - 1] = x;
+    }
+  lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+  o.as_of = T0 + 30 * DAY;
+  size_t n = 0;
+  assert_int_equal(lp_rfm_score(h, &o, NULL, NULL, 0, &n), LP_OK);
+  assert_int_equal(n, SEQ_N - SEQ_N / 5);
+  lp_rfm_row *rows = calloc(n, sizeof *rows);
+  assert_int_equal(lp_rfm_score(h, &o, NULL, rows, n, &n), LP_OK);
+  for (size_t pass = 0; pass < 2; pass++) /* the second pass starts over */
+    for (size_t i = 0; i < SEQ_N; i++) seq_expect(h, asc[i], 0, 0);
+  for (size_t i = 0; i < SEQ_N; i += 7) seq_expect(h, asc[i], 0, 0); /* skipping */
+  for (size_t i = SEQ_N; i-- > 0;) seq_expect(h, asc[i], 0, 0);     /* descending */
+  for (size_t i = 0; i < SEQ_N; i++) seq_expect(h, (i * 1237) % SEQ_N, 0, 0); /* scattered */
+  /* ids between stored ones are not found */
+  lp_rfm_profile p = LP_RFM_PROFILE_INIT;
+  for (size_t i = 0; i + 1 < SEQ_N; i += 11) {
+    assert_int_equal(lp_rfm_get(h, seq_id(asc[i]) + 1, &p), LP_ENOTFOUND);
+    seq_expect(h, asc[i + 1], 0, 0);
+  }
+  /* the state changes under the hint: a new profile, a day-20 order of
+   * every tenth profile (the hint still names their records) */
+  lp_rfm_txn t = txn(5, T0 + 20 * DAY, 1, 1);
+  assert_int_equal(lp_rfm_add(h, &t, 1), LP_OK);
+  for (size_t k = 1; k < SEQ_N; k += 10) {
+    t = txn(seq_id(k), T0 + 20 * DAY, 7, 99);
+    assert_int_equal(lp_rfm_add(h, &t, 1), LP_OK);
+  }
+  for (size_t i = 0; i < SEQ_N; i++) {
+    size_t k = asc[i];
+    bool more = k % 10 == 1;
+    seq_expect(h, k, more ? 1 : 0, more ? 7 : 0);
+  }
+  assert_int_equal(lp_rfm_get(h, 5, &p), LP_OK);
+  assert_int_equal(p.monetary, 1);
+  assert_int_equal(rfm_check(h), LP_OK);
+  free(rows);
+  free(asc);
+  lp_rfm_free(h);
+}
+
 static void radix_sort_is_stable_and_ordered(void **state) {
   (void)state;
   enum { N = 40000 };
@@ -1548,6 +1633,7 @@ int main(void) {
       cmocka_unit_test(merges_reject_bad_arguments),
       cmocka_unit_test(scaling_amounts_equals_scaled_ingestion),
       cmocka_unit_test(radix_sort_is_stable_and_ordered),
+      cmocka_unit_test(lookups_after_scoring_in_any_order),
       cmocka_unit_test(option_bounds_follow_the_neighbours),
       cmocka_unit_test(every_failure_leaves_its_message),
       cmocka_unit_test(callbacks_cannot_reenter_their_handle),

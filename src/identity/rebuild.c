@@ -441,6 +441,7 @@ typedef struct erase_plan {
   uint64_t *pre_pid; /* profile id before, per member word of the cluster */
   uint32_t *sq;      /* quarantined identifiers kept in events that lose a member */
   uint64_t *sq_sketch; /* their sketches over the kept events */
+  uint32_t *sq_first;  /* their first event outside the cluster (IDG_NONE: none) */
   idg_change *ch;
   replay_scratch r;
   size_t ne, nm, ng, nv, nd, nq;
@@ -457,6 +458,7 @@ static void erase_plan_free(const lp_mem *m, erase_plan *p) {
   lp_mem_free_array(m, p->ch, nm, sizeof(idg_change));
   lp_mem_free_array(m, p->sq, nm, sizeof(uint32_t));
   lp_mem_free_array(m, p->sq_sketch, nm, sizeof(uint64_t));
+  lp_mem_free_array(m, p->sq_first, nm, sizeof(uint32_t));
   if (p->r.events != NULL) idg_scratch_free(m, &p->r);
 }
 
@@ -471,6 +473,7 @@ static int erase_plan_alloc(const lp_mem *m, erase_plan *p) {
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(idg_change), (void **)&p->ch);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint32_t), (void **)&p->sq);
   if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint64_t), (void **)&p->sq_sketch);
+  if (rc == LP_OK) rc = lp_mem_alloc_array(m, nm, sizeof(uint32_t), (void **)&p->sq_first);
   if (rc == LP_OK) {
     p->r.nevents = ne;
     p->r.nmembers = nm;
@@ -531,16 +534,30 @@ static void add_sketches(idg_state *s, const erase_req *q, uint32_t ei, const ui
 }
 
 /* The sketches of p->sq over every kept event; false when one of them
- * would leave the quarantine (it would join clusters: full replay). */
+ * would leave the quarantine (it would join clusters: full replay). The
+ * same pass finds their first event among the events outside the cluster
+ * (those keep their members, so they compare the same after the
+ * compaction; lowest index among equals), so the erasure scans the events
+ * once for them, not twice. */
 static bool quarantined_stay(lp_idgraph *h, const erase_req *q, erase_plan *p) {
   idg_state *s = &h->st;
   if (p->nq == 0) return true;
   memset(p->sq_sketch, 0, p->nq * sizeof *p->sq_sketch);
+  for (size_t k = 0; k < p->nq; k++) p->sq_first[k] = IDG_NONE;
   for (uint32_t ei = 0; ei < s->events.len; ei++) {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    bool has = false;
-    for (uint32_t i = 0; i < e->count && !has; i++) has = in_list(p->sq, p->nq, m[i] & IDG_ORD_MASK);
+    bool has = false, outside = false;
+    for (uint32_t i = 0; i < e->count; i++) {
+      uint32_t x = m[i] & IDG_ORD_MASK;
+      size_t k = 0;
+      while (k < p->nq && p->sq[k] != x) k++;
+      if (k == p->nq) continue;
+      if (!has) outside = !in_sorted(p->events, p->ne, ei);
+      has = true;
+      uint32_t *f = &p->sq_first[k];
+      if (outside && (*f == IDG_NONE || idg_cmp_events(s, ei, *f) < 0)) *f = ei;
+    }
     if (has) add_sketches(s, q, ei, p->sq, p->nq, p->sq_sketch);
   }
   for (size_t k = 0; k < p->nq; k++) {
@@ -640,14 +657,6 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
   s->nodes.len = n1;
   s->counts.len = (size_t)n1 * nt;
 #define ERASE_NODE(x) ((x) < n1 ? (x) : p->mover[(x) - n1])
-  if (p->nv > 0)
-    for (uint32_t y = 0; y < n1; y++) {
-      idg_node *nd = idg_node_at(s, y);
-      nd->parent = ERASE_NODE(nd->parent);
-      nd->cluster = ERASE_NODE(nd->cluster);
-      nd->next_member = ERASE_NODE(nd->next_member);
-      nd->comp_first = ERASE_NODE(nd->comp_first);
-    }
   size_t ne0 = s->events.len, nw0 = s->members.len, w = 0, g = 0, a = 0;
   uint32_t *words = (uint32_t *)s->members.data, out = 0;
   for (uint32_t ei = 0; ei < ne0; ei++) {
@@ -672,18 +681,28 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     out++;
     w += n;
   }
-#undef ERASE_NODE
   if (out < ne0) memset(idg_event_at(s, out), 0, (ne0 - out) * sizeof(idg_event));
   if (w < nw0) memset(words + w, 0, (nw0 - w) * sizeof *words);
   s->events.len = out;
   s->members.len = w;
-  if (p->ng > 0)
+  /* One pass over the nodes for both remaps (the event pass reads no
+   * node field): moved identifiers, then the events after gone ones. */
+  if (p->nv > 0 || p->ng > 0)
     for (uint32_t y = 0; y < n1; y++) {
       idg_node *nd = idg_node_at(s, y);
-      nd->first_event = event_after(p->gone_ev, p->ng, nd->first_event);
-      nd->cluster_head = event_after(p->gone_ev, p->ng, nd->cluster_head);
-      nd->cluster_max = event_after(p->gone_ev, p->ng, nd->cluster_max);
+      if (p->nv > 0) {
+        nd->parent = ERASE_NODE(nd->parent);
+        nd->cluster = ERASE_NODE(nd->cluster);
+        nd->next_member = ERASE_NODE(nd->next_member);
+        nd->comp_first = ERASE_NODE(nd->comp_first);
+      }
+      if (p->ng > 0) {
+        nd->first_event = event_after(p->gone_ev, p->ng, nd->first_event);
+        nd->cluster_head = event_after(p->gone_ev, p->ng, nd->cluster_head);
+        nd->cluster_max = event_after(p->gone_ev, p->ng, nd->cluster_max);
+      }
     }
+#undef ERASE_NODE
   return n1;
 }
 
@@ -720,29 +739,31 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
   /* Sketches of the open identifiers: every event of theirs is here. */
   for (size_t j = 0; j < p.ne; j++) add_sketches(s, q, p.events[j], NULL, 0, NULL);
   uint32_t n1 = erase_compact(h, q, &p);
-  /* The kept quarantined ones: sketch, and first event over every event
-   * (the events that lost a member compare differently now). */
-  for (size_t j = 0; j < p.nq; j++) {
-    uint32_t x = p.sq[j];
-    p.sq[j] = x < n1 ? x : p.mover[x - n1];
-    idg_node_at(s, p.sq[j])->sketch = p.sq_sketch[j];
-    idg_node_at(s, p.sq[j])->first_event = IDG_NONE;
-  }
-  for (uint32_t ei = 0; p.nq > 0 && ei < s->events.len; ei++) {
-    const idg_event *e = idg_event_at(s, ei);
-    const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
-      idg_node *nd = idg_node_at(s, m[i] & IDG_ORD_MASK);
-      if (!in_list(p.sq, p.nq, m[i] & IDG_ORD_MASK)) continue;
-      if (nd->first_event == IDG_NONE || idg_cmp_events(s, ei, nd->first_event) < 0)
-        nd->first_event = ei;
-    }
-  }
   size_t na = 0;
   for (size_t j = 0, g = 0; j < p.ne; j++) {
     while (g < p.ng && p.gone_ev[g] < p.events[j]) g++;
     if (g < p.ng && p.gone_ev[g] == p.events[j]) continue;
     p.r.all[na++] = p.events[j] - (uint32_t)g;
+  }
+  /* The kept quarantined ones: sketch, and first event: the one outside
+   * the cluster (the survey's, renumbered) against the cluster's kept
+   * events, which lost members and compare differently now. */
+  for (size_t j = 0; j < p.nq; j++) {
+    uint32_t x = p.sq[j];
+    p.sq[j] = x < n1 ? x : p.mover[x - n1];
+    idg_node_at(s, p.sq[j])->sketch = p.sq_sketch[j];
+    idg_node_at(s, p.sq[j])->first_event = event_after(p.gone_ev, p.ng, p.sq_first[j]);
+  }
+  for (size_t j = 0; p.nq > 0 && j < na; j++) {
+    uint32_t ei = p.r.all[j];
+    const idg_event *e = idg_event_at(s, ei);
+    const uint32_t *m = idg_members(s, e);
+    for (uint32_t i = 0; i < e->count; i++) {
+      idg_node *nd = idg_node_at(s, m[i] & IDG_ORD_MASK);
+      if (!in_list(p.sq, p.nq, m[i] & IDG_ORD_MASK)) continue;
+      int c = nd->first_event == IDG_NONE ? -1 : idg_cmp_events(s, ei, nd->first_event);
+      if (c < 0 || (c == 0 && ei < nd->first_event)) nd->first_event = ei;
+    }
   }
   (void)idg_recompute_events(h, s, &p.r, na, n1);
   for (size_t i = 0; i < ntomb; i++)

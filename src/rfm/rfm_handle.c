@@ -43,12 +43,17 @@ void rfm_seq_free(const lp_rfm *h) {
   w->seq_n = w->seq_next = 0;
 }
 
-/* Hits ahead whose record a hit prefetches. */
+/* Hits ahead whose record a hit prefetches; ids a new walk may start at. */
 #define SEQ_AHEAD 8
+#define SEQ_RESTART 16
 
 bool rfm_find_seq(const lp_rfm *h, uint64_t id, size_t *pos) {
   const uint64_t *ids = h->seq_ids;
   size_t n = h->seq_n, lo = h->seq_next;
+  /* A new walk (an id among the first few after a walk went past it)
+   * starts over; other lookups behind the cursor use the index. */
+  if (n > 0 && (lo >= n || ids[lo] > id) && id <= ids[n - 1 < SEQ_RESTART ? n - 1 : SEQ_RESTART])
+    lo = 0;
   if (lo < n && ids[lo] <= id) {
     /* Gallop forward from the last hit: ids[lo] <= id < ids[hi]. */
     size_t step = 1, hi = lo + 1;

@@ -36,7 +36,7 @@ static void lap(bool on, const char *what, double t0[2]) {
 
 static int run_forget(int argc, char **argv) {
   const char *state = NULL, *id = NULL, *out = NULL, *key = NULL;
-  bool timings = false;
+  bool timings = false, untrusted = false;
   double t0[2] = {0.0, 0.0};
   const pctl_option table[] = {
       PCTL_REQUIRED(PCTL_OPT_PATH("state", 0, "FILE", &state, NULL, "the saved store (DIR/state.lps of 'run')")),
@@ -45,6 +45,8 @@ static int run_forget(int argc, char **argv) {
       PCTL_OPT_PATH("out", 0, "FILE", &out, NULL, "write the store there (default: replace --state)"),
       PCTL_OPT_STRING("key", 0, "KEY", &key, DEFAULT_KEY, "hash key the store was made with"),
       PCTL_OPT_FLAG("timings", 0, &timings, "print the wall and CPU time of load, erasure and save on stderr"),
+      PCTL_OPT_FLAG("untrusted-state", 0, &untrusted,
+                    "the state comes from outside your control: recompute the profiles from the events (slower load)"),
       PCTL_OPT_END,
   };
   pctl_operands ops;
@@ -67,6 +69,10 @@ static int run_forget(int argc, char **argv) {
   }
   if (lp_profiles_set_key(h, key, strlen(key)) != LP_OK) {
     pctl_error("--key: %s", lp_profiles_errmsg(h));
+    st = PCTL_EXIT_FAILURE;
+  }
+  if (st == PCTL_EXIT_OK && untrusted && lp_profiles_set_int(h, LP_PROFILES_TRUST_DERIVED, 0) != LP_OK) {
+    pctl_error("--untrusted-state: %s", lp_profiles_errmsg(h));
     st = PCTL_EXIT_FAILURE;
   }
   lap(timings, NULL, t0);
@@ -115,7 +121,7 @@ static int run_forget(int argc, char **argv) {
 
 const pctl_command pctl_cmd_forget = {
     CMD,
-    "--state FILE --id TYPE:VALUE [--out FILE] [--key KEY]",
+    "--state FILE --id TYPE:VALUE [--out FILE] [--key KEY] [--untrusted-state]",
     "erase a person from a saved store",
     "Loads the store, finds the profile holding the identifier TYPE:VALUE (the\n"
     "value as in the input files; it is normalised and hashed as they were) and\n"
@@ -124,6 +130,8 @@ const pctl_command pctl_cmd_forget = {
     "kept under them is deleted. The saved bytes then hold none of them. An\n"
     "identifier the store does not hold is tombstoned. Saves to --out, or\n"
     "replaces --state (through a temporary file). Run 'profilectl run --state'\n"
-    "afterwards to rewrite the outputs.\n",
+    "afterwards to rewrite the outputs. --untrusted-state ignores the profiles\n"
+    "stored in the file and recomputes them from its events and rules (for a\n"
+    "file from outside your control; the load is slower).\n",
     run_forget,
 };

@@ -46,14 +46,27 @@ void rfm_seq_free(const lp_rfm *h) {
 /* Hits ahead whose record a hit prefetches; ids a new walk may start at. */
 #define SEQ_AHEAD 8
 #define SEQ_RESTART 16
+#define SEQ_BACK 8192
 
 bool rfm_find_seq(const lp_rfm *h, uint64_t id, size_t *pos) {
   const uint64_t *ids = h->seq_ids;
   size_t n = h->seq_n, lo = h->seq_next;
-  /* A new walk (an id among the first few after a walk went past it)
-   * starts over; other lookups behind the cursor use the index. */
-  if (n > 0 && (lo >= n || ids[lo] > id) && id <= ids[n - 1 < SEQ_RESTART ? n - 1 : SEQ_RESTART])
-    lo = 0;
+  if (n > 0 && (lo >= n || ids[lo] > id)) {
+    /* Behind the cursor: a new walk (an id among the first few) starts
+     * over; a walk that went back a little (a block walked again) finds
+     * its place by galloping back at most SEQ_BACK entries; anything
+     * further back uses the index. */
+    if (id <= ids[n - 1 < SEQ_RESTART ? n - 1 : SEQ_RESTART]) {
+      lo = 0;
+    } else {
+      size_t end = lo < n ? lo : n;
+      for (size_t step = 1; step <= SEQ_BACK && step <= end; step *= 2)
+        if (ids[end - step] <= id) {
+          lo = end - step;
+          break;
+        }
+    }
+  }
   if (lo < n && ids[lo] <= id) {
     /* Gallop forward from the last hit: ids[lo] <= id < ids[hi]. */
     size_t step = 1, hi = lo + 1;

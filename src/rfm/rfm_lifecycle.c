@@ -67,7 +67,7 @@ int lp_rfm_stage_of(const lp_rfm *h, uint64_t id, int64_t as_of, uint32_t *stage
   RFM_ENTER(h, "lp_rfm_stage_of");
   if (stage == NULL) return lp_error_set(LP_ERR_OF_CONST(h), LP_EINVAL, "stage: NULL");
   size_t pos;
-  if (!rfm_find(h, id, &pos)) return rfm_not_found(h, id);
+  if (!rfm_find_seq(h, id, &pos)) return rfm_not_found(h, id);
   const rfm_prof *p = rfm_at(h, pos);
   int rc = rfm_check_as_of(h, p, as_of);
   if (rc != LP_OK) return rc;

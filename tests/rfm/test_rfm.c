@@ -932,6 +932,10 @@ static void lookups_after_scoring_in_any_order(void **state) {
     for (size_t j = i; j > 0 && seq_id(asc[j - 1]) > seq_id(asc[j]); j--) {
       size_t x = asc[j]; asc[j] = asc[j - 1]; asc[j - 1] = x;
     }
+  /* stages before any score (the index only) */
+  uint32_t *stage = calloc(SEQ_N, sizeof *stage);
+  for (size_t k = 0; k < SEQ_N; k++)
+    assert_int_equal(lp_rfm_stage_of(h, seq_id(k), T0 + 30 * DAY, &stage[k]), LP_OK);
   lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
   o.as_of = T0 + 30 * DAY;
   size_t n = 0;
@@ -942,6 +946,15 @@ static void lookups_after_scoring_in_any_order(void **state) {
   for (size_t pass = 0; pass < 2; pass++) /* the second pass starts over */
     for (size_t i = 0; i < SEQ_N; i++) seq_expect(h, asc[i], 0, 0);
   for (size_t i = 0; i < SEQ_N; i += 7) seq_expect(h, asc[i], 0, 0); /* skipping */
+  /* blocks walked twice (views, then stages): the second walk goes back */
+  for (size_t b = 0; b < SEQ_N; b += 50) {
+    for (size_t i = b; i < b + 50 && i < SEQ_N; i++) seq_expect(h, asc[i], 0, 0);
+    for (size_t i = b; i < b + 50 && i < SEQ_N; i++) {
+      uint32_t st = UINT32_MAX;
+      assert_int_equal(lp_rfm_stage_of(h, seq_id(asc[i]), T0 + 30 * DAY, &st), LP_OK);
+      assert_int_equal(st, stage[asc[i]]);
+    }
+  }
   for (size_t i = SEQ_N; i-- > 0;) seq_expect(h, asc[i], 0, 0);     /* descending */
   for (size_t i = 0; i < SEQ_N; i++) seq_expect(h, (i * 1237) % SEQ_N, 0, 0); /* scattered */
   /* ids between stored ones are not found */
@@ -968,6 +981,7 @@ static void lookups_after_scoring_in_any_order(void **state) {
   assert_int_equal(rfm_check(h), LP_OK);
   free(rows);
   free(asc);
+  free(stage);
   lp_rfm_free(h);
 }
 

@@ -978,6 +978,23 @@ static void lookups_after_scoring_in_any_order(void **state) {
   }
   assert_int_equal(lp_rfm_get(h, 5, &p), LP_OK);
   assert_int_equal(p.monetary, 1);
+  /* an identity merge removes a record and moves the last one into its
+   * place: k = 2 (3 orders of 300) into k = 4 (2 orders of 500) */
+  assert_int_equal(lp_rfm_merge_profiles(h, seq_id(4), seq_id(2)), LP_OK);
+  for (size_t i = 0; i < SEQ_N; i++) {
+    size_t k = asc[i];
+    if (k == 2) {
+      assert_int_equal(lp_rfm_get(h, seq_id(k), &p), LP_ENOTFOUND);
+    } else if (k == 4) {
+      assert_int_equal(lp_rfm_get(h, seq_id(k), &p), LP_OK);
+      assert_int_equal(p.transactions, 5);
+      assert_int_equal(p.monetary, 3 * 300 + 2 * 500);
+    } else {
+      seq_expect(h, k, k % 10 == 1 ? 1 : 0, k % 10 == 1 ? 7 : 0);
+    }
+  }
+  assert_int_equal(lp_rfm_get(h, 5, &p), LP_OK);
+  assert_int_equal(p.monetary, 1);
   assert_int_equal(rfm_check(h), LP_OK);
   free(rows);
   free(asc);

@@ -16,9 +16,11 @@ import io
 import os
 import random
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "profiles"))
 from prfs_payload import orders as saved_orders, saved_contains  # noqa: E402
@@ -385,6 +387,28 @@ check(r.returncode == 0 and f"user_id,{victim['id']}," not in rids,
 r = pc("forget", "--state", path("full", "state.lps"), "--id", f"user_id:{victim['id']}",
        "--out", path("forgotten-hashed.lps"))
 check(r.returncode == 0 and "erased profile" in r.stderr, "forget works on a hashed store too")
+# A path that is not a regular file is written in place, not replaced by
+# the save's rename (as root, `--out /dev/null` would otherwise turn
+# /dev/null into a plain file): a FIFO stays a FIFO and carries the bytes.
+fifo = path("store.fifo")
+os.mkfifo(fifo)
+got = {}
+
+
+def drain():
+    with open(fifo, "rb") as f:
+        got["bytes"] = f.read()
+
+
+reader = threading.Thread(target=drain, daemon=True)
+reader.start()
+r = pc("forget", "--state", path("full", "state.lps"), "--id", f"user_id:{victim['id']}",
+       "--out", fifo)
+reader.join(120)
+with open(path("forgotten-hashed.lps"), "rb") as f:
+    check(r.returncode == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode) and got.get("bytes") == f.read()
+          and not os.path.exists(fifo + ".tmp"),
+          "forget --out FIFO writes the store into the FIFO, which stays a FIFO")
 r = pc("forget", "--state", path("full", "state.lps"), "--id", "user_id:nobody-at-all",
        "--out", path("nobody.lps"))
 check(r.returncode == 0 and "not in the store" in r.stderr,

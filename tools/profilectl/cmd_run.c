@@ -1422,10 +1422,14 @@ static void *id_task_main(void *arg) {
 
 /* Saved through a temporary file and renamed, so a failed save never
  * leaves half a store where the last good one was (the daily job reads
- * and writes the same file). */
+ * and writes the same file). A path that is not a regular file (a device
+ * such as /dev/null, a FIFO) is written in place: a rename would replace
+ * the device node itself (as root, /dev/null becomes a plain file). */
 int pctl_run_save_state(const lp_profiles *h, const char *path) {
   char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  struct stat sb;
+  bool in_place = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+  snprintf(tmp, sizeof tmp, "%s%s", path, in_place ? "" : ".tmp");
   /* the store's bytes are written on the writer's thread while the save
    * serialises the next ones */
   pctl_bgw *w = NULL;
@@ -1438,12 +1442,12 @@ int pctl_run_save_state(const lp_profiles *h, const char *path) {
   err = pctl_bgw_close(w);
   if (err != 0 && rc == LP_OK) rc = LP_EIO;
   if (rc == LP_EIO && err == 0) err = EIO;
-  if (rc == LP_OK && rename(tmp, path) != 0) {
+  if (rc == LP_OK && !in_place && rename(tmp, path) != 0) {
     rc = LP_EIO;
     err = errno;
   }
   if (rc != LP_OK) {
-    remove(tmp);
+    if (!in_place) remove(tmp);
     pctl_error("cannot save the store to '%s': %s", path,
                rc == LP_EIO ? strerror(err) : lp_profiles_errmsg(h));
     return PCTL_EXIT_FAILURE;

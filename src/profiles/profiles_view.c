@@ -323,10 +323,10 @@ static bool reuse_models(const model_reuse *r, prf_view *v, size_t i, size_t *cu
  * time. A row's values are a
  * function of its own inputs only, so the grouping changes no value; when
  * memory is short the rows are predicted in profile order as they come. */
-typedef struct clv_row {
+typedef struct prf_clv_row {
   uint32_t at, group;
   double x, tx, T, mon;
-} clv_row;
+} prf_clv_row;
 
 #define NO_GROUP UINT32_MAX
 /* Rows gathered at most (10 MiB): the transient memory stays small beside
@@ -334,7 +334,7 @@ typedef struct clv_row {
 #define CLV_GATHER ((size_t)1 << 18)
 
 typedef struct clv_rows {
-  clv_row *r;
+  prf_clv_row *r;
   size_t n, cap;
   uint32_t groups;
   lp_map128 key; /* (frequency, t) -> group, in first-seen order */
@@ -355,7 +355,7 @@ static void clv_rows_free(const lp_profiles *h, clv_rows *g) {
 }
 
 /* Row `i` of the view with inputs `ci`, in the model's units. */
-static void clv_row_fill(const lp_profiles *h, size_t i, const lp_rfm_clv *ci, clv_row *r) {
+static void clv_row_fill(const lp_profiles *h, size_t i, const lp_rfm_clv *ci, prf_clv_row *r) {
   double ps = (double)h->period_scale, ms = (double)h->money_scale;
   r->at = (uint32_t)i;
   r->group = NO_GROUP;
@@ -368,7 +368,7 @@ static void clv_row_fill(const lp_profiles *h, size_t i, const lp_rfm_clv *ci, c
 /* Row `i` into the gathered rows (its group NO_GROUP when the key map
  * cannot grow: it is then predicted last). */
 static void clv_rows_add(const lp_profiles *h, clv_rows *g, size_t i, const lp_rfm_clv *ci) {
-  clv_row *r = &g->r[g->n++];
+  prf_clv_row *r = &g->r[g->n++];
   clv_row_fill(h, i, ci, r);
   uint64_t k[2] = {(uint64_t)ci->frequency, (uint64_t)ci->t}, *slot;
   bool added;
@@ -378,7 +378,7 @@ static void clv_rows_add(const lp_profiles *h, clv_rows *g, size_t i, const lp_r
   }
 }
 
-static void clv_block_add(const lp_profiles *h, prf_view *v, model_block *b, const clv_row *r) {
+static void clv_block_add(const lp_profiles *h, prf_view *v, model_block *b, const prf_clv_row *r) {
   size_t k = b->n++;
   b->at[k] = r->at;
   b->x[k] = r->x;
@@ -443,7 +443,7 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
         clv_rows_add(h, &g, i, &ci);
         if (g.n == g.cap) clv_rows_flush(h, v, cb, &g);
       } else {
-        clv_row r1;
+        prf_clv_row r1;
         clv_row_fill(h, i, &ci, &r1);
         clv_block_add(h, v, cb, &r1);
       }

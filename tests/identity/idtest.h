@@ -270,4 +270,29 @@ static inline void idt_random_graph(lp_idgraph *g, uint64_t seed, size_t steps) 
 }
 
 
+/* A small graph whose answers the tests work out by hand: dev-1 (t 100),
+ * b@x.com (200) and u-7 (300) alone, then dev-1 with b@x.com (400), so
+ * the merged profile is named after dev-1 and u-7 stays on its own. */
+static inline void idt_hand_made_events(lp_idgraph *g) {
+  idt_event e1 = {100, "web", 1, {T_DEVICE}, {"dev-1"}};
+  idt_event e2 = {200, "web", 1, {T_EMAIL}, {"b@x.com"}};
+  idt_event e3 = {300, "app", 1, {T_USER}, {"u-7"}};
+  idt_event e4 = {400, "app", 2, {T_DEVICE, T_EMAIL}, {"dev-1", "b@x.com"}};
+  assert_int_equal(idt_observe(g, &e1, NULL), LP_OK);
+  assert_int_equal(idt_observe(g, &e2, NULL), LP_OK);
+  assert_int_equal(idt_observe(g, &e3, NULL), LP_OK);
+  assert_int_equal(idt_observe(g, &e4, NULL), LP_OK);
+}
+
+/* Two devices seen alone (100, 200), then together (300): one merge, so a
+ * notify callback runs exactly once. */
+static inline void idt_two_devices_merge(lp_idgraph *g) {
+  idt_event e1 = {100, "web", 1, {T_DEVICE}, {"dev-1"}};
+  idt_event e2 = {200, "web", 1, {T_DEVICE}, {"dev-2"}};
+  idt_event e3 = {300, "app", 2, {T_DEVICE, T_DEVICE}, {"dev-1", "dev-2"}};
+  assert_int_equal(idt_observe(g, &e1, NULL), LP_OK);
+  assert_int_equal(idt_observe(g, &e2, NULL), LP_OK);
+  assert_int_equal(idt_observe(g, &e3, NULL), LP_OK);
+}
+
 #endif /* LP_IDTEST_H */

@@ -118,14 +118,7 @@ static void hand_made_sizes(void **state) {
   (void)state;
   lp_idgraph *g = NULL;
   assert_int_equal(idt_make(NULL, true, &g), LP_OK);
-  idt_event e1 = {100, "web", 1, {T_DEVICE}, {"dev-1"}};
-  idt_event e2 = {200, "web", 1, {T_EMAIL}, {"b@x.com"}};
-  idt_event e3 = {300, "app", 1, {T_USER}, {"u-7"}};
-  idt_event e4 = {400, "app", 2, {T_DEVICE, T_EMAIL}, {"dev-1", "b@x.com"}};
-  assert_int_equal(idt_observe(g, &e1, NULL), LP_OK);
-  assert_int_equal(idt_observe(g, &e2, NULL), LP_OK);
-  assert_int_equal(idt_observe(g, &e3, NULL), LP_OK);
-  assert_int_equal(idt_observe(g, &e4, NULL), LP_OK);
+  idt_hand_made_events(g);
   uint64_t ids[4] = {idt_expected_pid("device_id", "dev-1"), idt_expected_pid("user_id", "u-7"),
                      idt_expected_pid("email", "b@x.com"), 12345};
   uint64_t out[4] = {9, 9, 9, 9};
@@ -236,12 +229,7 @@ static void refused_from_a_callback(void **state) {
   r.g = g;
   r.out = 4321;
   assert_int_equal(lp_idgraph_set_notify(g, reentering_notify, &r), LP_OK);
-  idt_event e1 = {100, "web", 1, {T_DEVICE}, {"dev-1"}};
-  idt_event e2 = {200, "web", 1, {T_DEVICE}, {"dev-2"}};
-  idt_event e3 = {300, "app", 2, {T_DEVICE, T_DEVICE}, {"dev-1", "dev-2"}};
-  assert_int_equal(idt_observe(g, &e1, NULL), LP_OK);
-  assert_int_equal(idt_observe(g, &e2, NULL), LP_OK);
-  assert_int_equal(idt_observe(g, &e3, NULL), LP_OK);
+  idt_two_devices_merge(g);
   assert_int_equal(r.calls, 1);
   assert_int_equal(r.rc, LP_EMISUSE);
   assert_int_equal(r.out, 4321);

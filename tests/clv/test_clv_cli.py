@@ -12,6 +12,7 @@ import io
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 
 EXE = sys.argv[1]
@@ -198,3 +199,4 @@ expect(rc == 0 and pr[0]["id"] == "b", "--id-col picks one of them: %s" % err)
 rc, out, err = run("--help")
 expect(rc == 0 and "--calibration-end" in out and "--holdout-report" in out, "help lists the options")
 print("ok: profilectl clv")
+shutil.rmtree(TMP)  # kept only when a check failed, for a look at its files

@@ -4,6 +4,7 @@ the erasure then saves the same bytes as a trusting forget."""
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 
 EXE = sys.argv[1]
@@ -51,3 +52,4 @@ if content("run", "state.lps") != before:
     sys.exit("FAIL: a usage error changed the state")
 print("ok: and leaves the state alone")
 print("all forget --untrusted-state tests passed")
+shutil.rmtree(TMP)  # kept only when a check failed, for a look at its files

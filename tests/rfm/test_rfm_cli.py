@@ -7,6 +7,7 @@ Usage: test_rfm_cli.py PROFILECTL
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 
 EXE = sys.argv[1]
@@ -189,3 +190,4 @@ for args in (["--as-of", "2024-02-01"], [SAMPLE], ["--as-of", "nope", SAMPLE],
 rc, out, err = run("--as-of", "2024-02-01", os.path.join(TMP, "absent.csv"))
 expect(rc == 1, "absent file")
 print("profilectl rfm: all end-to-end checks passed")
+shutil.rmtree(TMP)  # kept only when a check failed, for a look at its files

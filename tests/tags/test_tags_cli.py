@@ -7,6 +7,7 @@ Usage: test_tags_cli.py PROFILECTL
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 
 EXE = sys.argv[1]
@@ -173,3 +174,4 @@ expect(rc == 1 and clash + ":1:" in err, "name clash: %s" % err)
 if FAILS:
     sys.exit(1)
 print("ok")
+shutil.rmtree(TMP)  # kept only when a check failed, for a look at its files

@@ -62,8 +62,11 @@ typedef struct idg_type {
   void *normalize_ud;
 } idg_type;
 
-/* One distinct identifier. Fields marked "root" are meaningful only on the
- * root of the union-find tree they belong to. */
+/* One distinct identifier (48 bytes). Fields marked "root" are meaningful
+ * only on the root of the union-find tree they belong to. A profile's root
+ * is always its canonically first identifier (idg_cmp_nodes: a join keeps
+ * the root that is first, a replay rebuilds in canonical order, a load
+ * checks it), so the root's own hash names the profile. */
 typedef struct idg_node {
   lp_hash128 hash;
   uint64_t sketch;       /* bit (hash.lo % 64) of every identifier seen with it */
@@ -71,12 +74,12 @@ typedef struct idg_node {
   uint32_t parent;       /* resolved union-find: the profiles */
   uint32_t next_member;  /* circular list of the profile's identifiers */
   uint32_t first_event;  /* canonically first event that contains it */
-  uint32_t comp_first;   /* root: the profile's canonically first identifier */
-  uint32_t cluster_head; /* cluster root: one event of its circular event list */
-  uint32_t cluster_max;  /* cluster root: its canonically last event */
+  uint32_t cluster_max;  /* cluster root: its canonically last event, where
+                            its circular event list starts (IDG_NONE: none) */
   uint8_t type;
   uint8_t flags;         /* IDG_QUARANTINED: a property of the set of events */
 } idg_node;
+_Static_assert(sizeof(idg_node) == 48, "identifier record layout (docs/identity.md)");
 
 typedef struct idg_event {
   int64_t ts;

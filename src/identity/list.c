@@ -101,7 +101,7 @@ int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, si
       uint32_t x = ring[(i + FIRST_AHEAD) % RING];
       if (x != IDG_NONE) {
         const idg_node *r = idg_node_at(s, idg_node_at(s, x)->parent);
-        if (r->comp_first < nn) IDG_PREFETCH(idg_node_at(s, r->comp_first));
+        IDG_PREFETCH(idg_node_at(s, r->parent));
       }
     }
     uint32_t x;

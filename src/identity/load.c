@@ -272,9 +272,8 @@ static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *
     nd->parent = p;
     nd->cluster = c;
     nd->next_member = i;
-    nd->comp_first = i;
     nd->first_event = first[i];
-    nd->cluster_head = nd->cluster_max = IDG_NONE;
+    nd->cluster_max = IDG_NONE;
     idg_counts(t, h->ntypes, i)[nd->type] = 1;
     pc[i] = (nd->flags & IDG_QUARANTINED) ? DRV_QUARANTINED : (uint64_t)c << 32 | p;
   }
@@ -367,7 +366,7 @@ static bool drv_events(const uint8_t *bits, const uint64_t *pc, uint64_t *ends, 
     uint32_t last = (uint32_t)ends[c];
     idg_node *root = idg_node_at(t, c);
     idg_event_at(t, (uint32_t)(ends[c] >> 32))->next = last;
-    root->cluster_head = root->cluster_max = last;
+    root->cluster_max = last;
   }
   return true;
 }

@@ -20,7 +20,7 @@ static bool violates(const lp_idgraph *h, const idg_state *s, uint32_t ra, uint3
 
 static void join(const lp_idgraph *h, idg_state *s, uint32_t ra, uint32_t rb) {
   idg_node *a = idg_node_at(s, ra), *b = idg_node_at(s, rb);
-  if (idg_cmp_nodes(s, b->comp_first, a->comp_first) < 0) {
+  if (idg_cmp_nodes(s, rb, ra) < 0) { /* the first identifier stays the root */
     idg_node *t = a;
     a = b;
     b = t;
@@ -92,7 +92,6 @@ static void reset_node(const lp_idgraph *h, idg_state *s, uint32_t x) {
   idg_node *n = idg_node_at(s, x);
   n->parent = x;
   n->next_member = x;
-  n->comp_first = x;
   /* A quarantined identifier's events span clusters: a replay of one of
    * them must not forget its first event elsewhere (idg_store_event adds
    * the new event's). */
@@ -157,7 +156,7 @@ int idg_scratch_alloc(const lp_mem *mem, replay_scratch *r) {
 static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_scratch *r,
                      uint32_t fresh_from, size_t nch, bool tell) {
   size_t ne = 0, nm = 0;
-  uint32_t head = idg_node_at(s, root)->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, root)->cluster_max, ei = head;
   do {
     r->events[ne++] = ei;
     const idg_event *e = idg_event_at(s, ei);
@@ -214,7 +213,7 @@ static int reserve_all(lp_idgraph *h, idg_state *s, size_t n) {
 
 /* Events, and member words, in the cluster of `x` (0 when it has none). */
 static void cluster_size(const idg_state *s, uint32_t x, size_t *ne, size_t *nm) {
-  uint32_t head = idg_node_at(s, idg_cluster_find(s, x))->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, idg_cluster_find(s, x))->cluster_max, ei = head;
   if (head == IDG_NONE) return;
   do {
     const idg_event *e = idg_event_at(s, ei);
@@ -243,20 +242,20 @@ static uint32_t event_anchor(const lp_idgraph *h, const idg_state *s, uint32_t e
   return best;
 }
 
-/* Put event `ei` into the event list of cluster root `root`. */
+/* Put event `ei` into the event list of cluster root `root` (after its
+ * last event; it becomes the list's start when it is the new last). */
 static void attach_event(idg_state *s, uint32_t root, uint32_t ei) {
   idg_node *rn = idg_node_at(s, root);
   idg_event *e = idg_event_at(s, ei);
-  if (rn->cluster_head == IDG_NONE) {
-    rn->cluster_head = ei;
-    e->next = ei;
-  } else {
-    idg_event *head = idg_event_at(s, rn->cluster_head);
-    e->next = head->next;
-    head->next = ei;
-  }
-  if (rn->cluster_max == IDG_NONE || idg_cmp_events(s, ei, rn->cluster_max) > 0)
+  if (rn->cluster_max == IDG_NONE) {
     rn->cluster_max = ei;
+    e->next = ei;
+    return;
+  }
+  idg_event *last = idg_event_at(s, rn->cluster_max);
+  e->next = last->next;
+  last->next = ei;
+  if (idg_cmp_events(s, ei, rn->cluster_max) > 0) rn->cluster_max = ei;
 }
 
 /* First member of an event that is not quarantined, or IDG_NONE. */
@@ -282,9 +281,9 @@ static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32
   for (size_t i = 0; i < n; i++) {
     if (was_q[i]) continue;
     idg_node *root = idg_node_at(s, idg_cluster_find(s, node[i]));
-    if (root->cluster_head == IDG_NONE || (root->flags & IDG_MARK)) continue;
+    if (root->cluster_max == IDG_NONE || (root->flags & IDG_MARK)) continue;
     root->flags |= IDG_MARK;
-    uint32_t head = root->cluster_head, e = head;
+    uint32_t head = root->cluster_max, e = head;
     do {
       r->all[ne++] = e;
       e = idg_event_at(s, e)->next;
@@ -317,7 +316,6 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
     for (uint32_t i = 0; i < e->count; i++) {
       idg_node *x = idg_node_at(s, m[i] & IDG_ORD_MASK);
       x->cluster = m[i] & IDG_ORD_MASK;
-      x->cluster_head = IDG_NONE;
       x->cluster_max = IDG_NONE;
       x->flags &= (uint8_t)~IDG_MARK;
     }
@@ -381,13 +379,12 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
 static void link_clusters(idg_state *s, uint32_t a, uint32_t b) {
   idg_node *ra = idg_node_at(s, a), *rb = idg_node_at(s, b);
   rb->cluster = a;
-  if (rb->cluster_head == IDG_NONE) return;
-  if (ra->cluster_head == IDG_NONE) {
-    ra->cluster_head = rb->cluster_head;
+  if (rb->cluster_max == IDG_NONE) return;
+  if (ra->cluster_max == IDG_NONE) {
     ra->cluster_max = rb->cluster_max;
     return;
   }
-  idg_event *ea = idg_event_at(s, ra->cluster_head), *eb = idg_event_at(s, rb->cluster_head);
+  idg_event *ea = idg_event_at(s, ra->cluster_max), *eb = idg_event_at(s, rb->cluster_max);
   uint32_t t = ea->next;
   ea->next = eb->next;
   eb->next = t;
@@ -449,8 +446,9 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     if (node[i] == IDG_NONE || nodes[node[i]].hash.hi != items[i].hash.hi)
       node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
-      nodes[s->nodes.len++] = (idg_node){items[i].hash, 0,        node[i],  node[i], node[i], ei,
-                                         node[i],       IDG_NONE, IDG_NONE, (uint8_t)items[i].type, 0};
+      nodes[s->nodes.len++] = (idg_node){.hash = items[i].hash, .cluster = node[i], .parent = node[i],
+                                         .next_member = node[i], .first_event = ei,
+                                         .cluster_max = IDG_NONE, .type = (uint8_t)items[i].type};
       if (h->store_raw) ((uint32_t *)s->raws.data)[s->raws.len++] = raw[i];
       uint8_t *c = s->counts.data + s->counts.len;
       memset(c, 0, h->ntypes);

@@ -145,7 +145,7 @@ int lp_idgraph_profiles(const lp_idgraph *h, uint64_t *out, size_t capacity, siz
   size_t k = 0;
   for (uint32_t x = 0; x < nn; x++) {
     const idg_node *r = idg_node_at(&h->st, x);
-    if (r->parent == x) out[k++] = idg_pid_of_hash(idg_node_at(&h->st, r->comp_first)->hash);
+    if (r->parent == x) out[k++] = idg_pid_of_hash(r->hash);
   }
   const uint64_t *sorted = idg_radix_u64(out, tmp, k, 0, 64, cnt);
   if (sorted != out) memcpy(out, sorted, k * sizeof *out);
@@ -263,7 +263,7 @@ int lp_idgraph_explain(const lp_idgraph *h, const lp_idgraph_ident *a, const lp_
     return LP_OK;
   }
   size_t ne = 0, nn = 0;
-  uint32_t head = idg_node_at(s, idg_cluster_find(s, xa))->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, idg_cluster_find(s, xa))->cluster_max, ei = head;
   do {
     ne++;
     nn += idg_event_at(s, ei)->count;

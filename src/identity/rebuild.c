@@ -226,7 +226,8 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
           if (rc == LP_OK) (void)lp_vec_push(&to->raws, mem, &raw);
         }
         if (rc != LP_OK) break;
-        idg_node nd = {src->hash, 0, id, id, id, ei, id, IDG_NONE, IDG_NONE, src->type, 0};
+        idg_node nd = {.hash = src->hash, .cluster = id, .parent = id, .next_member = id,
+                       .first_event = ei, .cluster_max = IDG_NONE, .type = src->type};
         (void)lp_vec_push(&to->nodes, mem, &nd);
         (void)lp_vec_append(&to->counts, mem, NULL, h->ntypes);
         idg_counts(to, h->ntypes, id)[src->type] = 1;
@@ -306,16 +307,15 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     idg_event *e = idg_event_at(to, ei);
     idg_node *root = idg_node_at(to, e->next);
     e->next = ei;
-    if (root->cluster_head == IDG_NONE) {
-      root->cluster_head = ei;
-    } else {
-      idg_event *head = idg_event_at(to, root->cluster_head);
-      e->next = head->next;
-      head->next = ei;
-    }
-    /* (the first of equal events stays the last, as attach_event keeps it) */
-    if (root->cluster_max == IDG_NONE || idg_cmp_events(to, ei, root->cluster_max) > 0)
+    if (root->cluster_max == IDG_NONE) {
       root->cluster_max = ei;
+    } else {
+      idg_event *last = idg_event_at(to, root->cluster_max);
+      e->next = last->next;
+      last->next = ei;
+      /* (the first of equal events stays the last, as attach_event keeps it) */
+      if (idg_cmp_events(to, ei, root->cluster_max) > 0) root->cluster_max = ei;
+    }
     (void)idg_apply_event(h, to, ei);
   }
   sorted_free(mem, &x);
@@ -581,7 +581,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
     if ((idg_node_at(s, q->drop[i])->flags & IDG_QUARANTINED) ||
         idg_cluster_find(s, q->drop[i]) != c)
       return LP_OK;
-  uint32_t head = idg_node_at(s, c)->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, c)->cluster_max, ei = head;
   if (head == IDG_NONE) return LP_OK;
   do {
     p->ne++;
@@ -694,11 +694,9 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
         nd->parent = ERASE_NODE(nd->parent);
         nd->cluster = ERASE_NODE(nd->cluster);
         nd->next_member = ERASE_NODE(nd->next_member);
-        nd->comp_first = ERASE_NODE(nd->comp_first);
       }
       if (p->ng > 0) {
         nd->first_event = event_after(p->gone_ev, p->ng, nd->first_event);
-        nd->cluster_head = event_after(p->gone_ev, p->ng, nd->cluster_head);
         nd->cluster_max = event_after(p->gone_ev, p->ng, nd->cluster_max);
       }
     }
@@ -732,8 +730,8 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
   }
   for (k = 0; k < p.nm; k++) {
     idg_node *nd = idg_node_at(s, p.pre_node[k]);
-    nd->parent = nd->cluster = nd->next_member = nd->comp_first = p.pre_node[k];
-    nd->cluster_head = nd->cluster_max = IDG_NONE;
+    nd->parent = nd->cluster = nd->next_member = p.pre_node[k];
+    nd->cluster_max = IDG_NONE;
     if (!(nd->flags & IDG_QUARANTINED)) nd->sketch = 0;
   }
   /* Sketches of the open identifiers: every event of theirs is here. */

@@ -149,9 +149,9 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
     if (x + 4 < nn) {
       const idg_node *a = idg_node_at(s, x + 4);
       IDG_PREFETCH(&cmin[a->cluster]);
-      IDG_PREFETCH(&p->node_rank[idg_node_at(s, a->parent)->comp_first]);
+      IDG_PREFETCH(&p->node_rank[a->parent]);
     }
-    uint64_t prof = p->node_rank[idg_node_at(s, idg_find(s, x))->comp_first];
+    uint64_t prof = p->node_rank[idg_find(s, x)];
     uint32_t c = 0;
     if (!(idg_node_at(s, x)->flags & IDG_QUARANTINED)) {
       uint32_t r = p->node_rank[x];

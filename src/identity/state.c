@@ -110,8 +110,7 @@ uint32_t idg_cluster_find(const idg_state *s, uint32_t x) {
 }
 
 uint64_t idg_pid(const idg_state *s, uint32_t node) {
-  const idg_node *root = idg_node_at(s, idg_find(s, node));
-  return idg_pid_of_hash(idg_node_at(s, root->comp_first)->hash);
+  return idg_pid_of_hash(idg_node_at(s, idg_find(s, node))->hash);
 }
 
 /* The index keys on the low 64 bits of the hash (8 bytes a slot instead of

@@ -159,7 +159,7 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
          idg_cmp_events(x, rp->cluster_max, rq->cluster_max) != 0))
       fail_msg("seed %llu: cluster of %u differs (last event %u / %u, flags %u, roots %u / %u, heads %u / %u)",
                (unsigned long long)seed, i, rp->cluster_max, rq->cluster_max, p->flags,
-               idg_cluster_find(x, i), idg_cluster_find(y, i), rp->cluster_head, rq->cluster_head);
+               idg_cluster_find(x, i), idg_cluster_find(y, i), rp->cluster_max, rq->cluster_max);
     const uint8_t *cp = idg_counts(x, a->ntypes, idg_find(x, i)), *cq = idg_counts(y, b->ntypes, idg_find(y, i));
     assert_memory_equal(cp, cq, a->ntypes);
   }

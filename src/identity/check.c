@@ -28,7 +28,7 @@ static uint32_t root_of(const idg_state *s, uint32_t x, bool cluster) {
 
 static uint32_t first_open(const idg_state *s, const idg_event *e) {
   const uint32_t *m = idg_members(s, e);
-  for (uint32_t i = 0; i < e->count; i++)
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
     if (!(idg_node_at(s, m[i] & IDG_ORD_MASK)->flags & IDG_QUARANTINED)) return m[i] & IDG_ORD_MASK;
   return IDG_NONE;
 }
@@ -61,11 +61,12 @@ static int check_storage(const lp_idgraph *h) {
   size_t members = 0;
   for (uint32_t ei = 0; ei < ne; ei++) {
     const idg_event *e = idg_event_at(s, ei);
-    if (e->count == 0 || e->count > LP_IDGRAPH_MAX_EVENT_IDS || e->first != members ||
+    uint32_t cnt = idg_event_count(s, e); /* a first word before the previous one wraps */
+    if (cnt == 0 || cnt > LP_IDGRAPH_MAX_EVENT_IDS || e->first != members ||
         e->source >= lp_strpool_count(&s->sources) || e->next >= ne)
       return BROKEN("event %u has a bad header", (unsigned)ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (x >= nn || (m[i] & IDG_LINKED && m[i] & IDG_REFUSED))
         return BROKEN("event %u has a bad member word", (unsigned)ei);
@@ -75,7 +76,7 @@ static int check_storage(const lp_idgraph *h) {
       if (idg_cmp_events(s, ei, idg_node_at(s, x)->first_event) < 0)
         return BROKEN("identifier %u is in an event before its first event", (unsigned)x);
     }
-    members += e->count;
+    members += cnt;
   }
   if (members != s->members.len) return BROKEN("member words do not add up");
   for (uint32_t x = 0; x < nn; x++) {
@@ -83,7 +84,7 @@ static int check_storage(const lp_idgraph *h) {
     const idg_event *e = idg_event_at(s, n->first_event);
     const uint32_t *m = idg_members(s, e);
     bool in = false;
-    for (uint32_t i = 0; i < e->count && !in; i++) in = (m[i] & IDG_ORD_MASK) == x;
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt && !in; i++) in = (m[i] & IDG_ORD_MASK) == x;
     if (!in) return BROKEN("identifier %u is not in its first event", (unsigned)x);
   }
   return LP_OK;
@@ -128,7 +129,7 @@ static int check_profiles(const lp_idgraph *h) {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
     uint32_t linked = IDG_NONE;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (!(m[i] & IDG_LINKED)) continue;
       uint32_t r = root_of(s, x, false);
@@ -156,7 +157,7 @@ static int check_clusters(const lp_idgraph *h) {
     open++;
     uint32_t c = root_of(s, f, true);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (!(idg_node_at(s, x)->flags & IDG_QUARANTINED) && root_of(s, x, true) != c)
         return BROKEN("event %u spans two clusters", (unsigned)ei);

@@ -81,13 +81,17 @@ typedef struct idg_node {
 } idg_node;
 _Static_assert(sizeof(idg_node) == 48, "identifier record layout (docs/identity.md)");
 
+/* One stored event (20 bytes, 4-byte aligned). Its members (sorted by
+ * hash) are the member words from `first` up to the next event's `first`
+ * (the words are in event order), so their count is not stored
+ * (idg_event_count). */
 typedef struct idg_event {
-  int64_t ts;
+  uint32_t ts[2];   /* the int64_t timestamp in host byte order (idg_event_ts) */
   uint32_t source;  /* id in the source pool */
   uint32_t first;   /* index of its first member word */
-  uint32_t count;   /* members, sorted by hash */
   uint32_t next;    /* circular list of the events of one cluster */
 } idg_event;
+_Static_assert(sizeof(idg_event) == 20, "event layout (docs/identity.md)");
 
 typedef struct idg_state {
   lp_vec nodes;   /* idg_node */
@@ -164,6 +168,26 @@ static inline idg_event *idg_event_at(const idg_state *s, uint32_t i) {
 }
 static inline uint32_t *idg_members(const idg_state *s, const idg_event *e) {
   return (uint32_t *)lp_vec_at(&s->members, e->first);
+}
+/* Members of stored event `e` of `s`: up to the next event's first word
+ * (the last event: up to the end of the words). */
+static inline uint32_t idg_event_count(const idg_state *s, const idg_event *e) {
+  size_t i = (size_t)(e - (const idg_event *)s->events.data);
+  uint32_t end = i + 1 < s->events.len ? e[1].first : (uint32_t)s->members.len;
+  return end - e->first;
+}
+static inline int64_t idg_event_ts(const idg_event *e) {
+  int64_t ts;
+  memcpy(&ts, e->ts, sizeof ts);
+  return ts;
+}
+static inline idg_event idg_event_make(int64_t ts, uint32_t source, uint32_t first, uint32_t next) {
+  idg_event e;
+  memcpy(e.ts, &ts, sizeof ts);
+  e.source = source;
+  e.first = first;
+  e.next = next;
+  return e;
 }
 /* Id of a node's normalised value in s->values, or IDG_NONE. */
 static inline uint32_t idg_raw(const idg_state *s, uint32_t node) {

@@ -169,14 +169,10 @@ static int read_events(loader *l, lp_cursor *c) {
   const uint8_t *p = body;
   size_t w = 0;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
-    idg_event *e = &ev[i];
-    e->ts = (int64_t)lp_get_u64le(p);
-    e->source = lp_get_u32le(p + 8);
-    e->count = lp_get_u32le(p + 12);
-    e->first = (uint32_t)w;
-    e->next = (uint32_t)i;
+    uint32_t cnt = lp_get_u32le(p + 12);
+    ev[i] = idg_event_make((int64_t)lp_get_u64le(p), lp_get_u32le(p + 8), (uint32_t)w, (uint32_t)i);
     p += 16;
-    for (uint32_t k = 0; k < e->count; k++, p += 4) {
+    for (uint32_t k = 0; k < cnt; k++, p += 4) {
       uint32_t x = lp_get_u32le(p);
       if (x >= nn || (k > 0 && x <= mw[w + k - 1])) {
         rc = corrupt(l, "EVNT members out of range or not sorted");
@@ -188,7 +184,7 @@ static int read_events(loader *l, lp_cursor *c) {
         first[x] = (uint32_t)i;
       }
     }
-    w += e->count;
+    w += cnt;
     t->events.len = i + 1;
     t->members.len = w;
   }
@@ -326,14 +322,14 @@ static bool drv_events(const uint8_t *bits, const uint64_t *pc, uint64_t *ends, 
     if (ei + 48 < ne) {
       const idg_event *ahead = idg_event_at(t, ei + 48);
       const uint32_t *am = idg_members(t, ahead);
-      for (uint32_t i = 0; i < ahead->count; i++) IDG_PREFETCH(&pc[am[i]]);
+      for (uint32_t i = 0, ecnt = idg_event_count(t, ahead); i < ecnt; i++) IDG_PREFETCH(&pc[am[i]]);
     }
     if (ei + 24 < ne) {
       uint32_t ac = (uint32_t)(pc[idg_members(t, idg_event_at(t, ei + 24))[0] & IDG_ORD_MASK] >> 32);
       if (ac < nn) IDG_PREFETCH(&ends[ac]);
     }
     uint32_t prof = IDG_NONE, clus = IDG_NONE;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(t, e); i < ecnt; i++) {
       size_t w = (size_t)e->first + i;
       uint32_t d = (bits[w / 4] >> (2 * (w % 4))) & 3u;
       uint64_t v = pc[m[i]];

@@ -89,14 +89,14 @@ static int gather(lp_idgraph *h, idg_state *all, const idg_state *s, const idg_s
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *mem = idg_members(s, e);
     uint32_t words[LP_IDGRAPH_MAX_EVENT_IDS], n = 0;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t y = ord[mem[i] & IDG_ORD_MASK];
       if (y != IDG_NONE) words[n++] = y; /* still sorted by hash */
     }
     if (n == 0) continue;
     size_t slen;
     const char *src = lp_strpool_get(&s->sources, e->source, &slen);
-    idg_event ne = {e->ts, 0, (uint32_t)all->members.len, n, (uint32_t)all->events.len};
+    idg_event ne = idg_event_make(idg_event_ts(e), 0, (uint32_t)all->members.len, (uint32_t)all->events.len);
     rc = lp_strpool_intern(&all->sources, m, src, slen, &ne.source, NULL);
     if (rc != LP_OK) return rc;
     (void)lp_vec_append(&all->members, m, words, n);

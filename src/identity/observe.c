@@ -52,7 +52,7 @@ uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
   idg_event *e = idg_event_at(s, ei);
   uint32_t *m = idg_members(s, e);
   uint32_t order[LP_IDGRAPH_MAX_EVENT_IDS];
-  for (uint32_t i = 0; i < e->count; i++) {
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
     m[i] &= IDG_ORD_MASK;
     idg_node *n = idg_node_at(s, m[i]);
     if (n->first_event == IDG_NONE) n->first_event = ei;
@@ -64,7 +64,7 @@ uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
     order[j] = i;
   }
   uint32_t anchor = IDG_NONE;
-  for (uint32_t k = 0; k < e->count; k++) {
+  for (uint32_t k = 0, ecnt = idg_event_count(s, e); k < ecnt; k++) {
     uint32_t i = order[k], x = m[i];
     idg_node *n = idg_node_at(s, x);
     if (n->flags & IDG_QUARANTINED) continue;
@@ -161,7 +161,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
     r->events[ne++] = ei;
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count && tell; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt && tell; i++) {
       r->old[nm++] = idg_pid(s, m[i] & IDG_ORD_MASK);
     }
     ei = e->next;
@@ -169,7 +169,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
   for (size_t k = 0; k < ne; k++) {
     const idg_event *e = idg_event_at(s, r->events[k]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) reset_node(h, s, m[i] & IDG_ORD_MASK);
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) reset_node(h, s, m[i] & IDG_ORD_MASK);
   }
   idg_sort(r->events, ne, idg_cmp_events_ctx, s);
   for (size_t k = 0; k < ne; k++) idg_apply_event(h, s, r->events[k]);
@@ -180,7 +180,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
   do {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++, j++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++, j++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       uint64_t pid = idg_pid(s, x);
       if (x < fresh_from && r->old[j] != pid) {
@@ -218,7 +218,7 @@ static void cluster_size(const idg_state *s, uint32_t x, size_t *ne, size_t *nm)
   do {
     const idg_event *e = idg_event_at(s, ei);
     (*ne)++;
-    *nm += e->count;
+    *nm += idg_event_count(s, e);
     ei = e->next;
   } while (ei != head);
 }
@@ -231,7 +231,7 @@ static uint32_t event_anchor(const lp_idgraph *h, const idg_state *s, uint32_t e
   const uint32_t *m = idg_members(s, e);
   uint32_t best = IDG_NONE;
   bool best_q = true;
-  for (uint32_t i = 0; i < e->count; i++) {
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
     uint32_t x = m[i] & IDG_ORD_MASK;
     bool q = (idg_node_at(s, x)->flags & IDG_QUARANTINED) != 0;
     if (best == IDG_NONE || (best_q && !q) || (q == best_q && cmp_priority(h, s, x, best) < 0)) {
@@ -262,7 +262,7 @@ static void attach_event(idg_state *s, uint32_t root, uint32_t ei) {
 static uint32_t first_open_member(const idg_state *s, uint32_t ei) {
   const idg_event *e = idg_event_at(s, ei);
   const uint32_t *m = idg_members(s, e);
-  for (uint32_t i = 0; i < e->count; i++)
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
     if (!(idg_node_at(s, m[i] & IDG_ORD_MASK)->flags & IDG_QUARANTINED)) return m[i] & IDG_ORD_MASK;
   return IDG_NONE;
 }
@@ -308,12 +308,12 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
     const idg_event *e = idg_event_at(s, r->all[k]);
     const uint32_t *m = idg_members(s, e);
     if (first_open_member(s, r->all[k]) == IDG_NONE)
-      for (uint32_t i = 0; i < e->count; i++) r->orphan_old[no++] = idg_pid(s, m[i] & IDG_ORD_MASK);
+      for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) r->orphan_old[no++] = idg_pid(s, m[i] & IDG_ORD_MASK);
   }
   for (size_t k = 0; k < ne; k++) {
     const idg_event *e = idg_event_at(s, r->all[k]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       idg_node *x = idg_node_at(s, m[i] & IDG_ORD_MASK);
       x->cluster = m[i] & IDG_ORD_MASK;
       x->cluster_max = IDG_NONE;
@@ -324,7 +324,7 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
     const idg_event *e = idg_event_at(s, r->all[k]);
     const uint32_t *m = idg_members(s, e);
     uint32_t f = first_open_member(s, r->all[k]);
-    for (uint32_t i = 0; f != IDG_NONE && i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); f != IDG_NONE && i < ecnt; i++) {
       uint32_t y = m[i] & IDG_ORD_MASK;
       if (idg_node_at(s, y)->flags & IDG_QUARANTINED) continue;
       uint32_t a = idg_cluster_find(s, f), b = idg_cluster_find(s, y);
@@ -356,7 +356,7 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
     const idg_event *e = idg_event_at(s, r->all[k]);
     uint32_t *m = idg_members(s, e);
     if (first_open_member(s, r->all[k]) != IDG_NONE) continue;
-    for (uint32_t i = 0; i < e->count; i++, no++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++, no++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       /* Keep its canonically first event (reset_node forgets it). */
       uint32_t fe = idg_node_at(s, x)->first_event;
@@ -425,7 +425,8 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   uint32_t ei = (uint32_t)s->events.len, fresh_from = (uint32_t)s->nodes.len;
   /* Room is reserved: plain stores instead of copies of a variable size. */
   idg_event *evs = (idg_event *)s->events.data;
-  evs[s->events.len++] = (idg_event){ts, source, (uint32_t)s->members.len, (uint32_t)n, ei};
+  /* (its members are appended below, before anything asks its count) */
+  evs[s->events.len++] = idg_event_make(ts, source, (uint32_t)s->members.len, ei);
   /* The nodes the slots name (their hash is checked, their union-find
    * roots are read next): fetch them before the upserts read them. */
   uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];

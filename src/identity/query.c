@@ -208,7 +208,7 @@ static void fill_step(const idg_state *s, uint32_t from, uint32_t to, uint32_t e
   lp_put_u64le(o->to + 8, b->hash.hi);
   o->from_type = a->type;
   o->to_type = b->type;
-  o->ts = e->ts;
+  o->ts = idg_event_ts(e);
   size_t len;
   o->source = lp_strpool_get(&s->sources, e->source, &len);
 }
@@ -226,10 +226,10 @@ static int search(const lp_idgraph *h, uint32_t a, uint32_t b, bfs *q, size_t ca
       const idg_event *e = idg_event_at(s, q->events[k]);
       const uint32_t *m = idg_members(s, e);
       bool has = false;
-      for (uint32_t i = 0; i < e->count; i++)
+      for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
         has = has || (m[i] == ((x & IDG_ORD_MASK) | IDG_LINKED));
       if (!has) continue;
-      for (uint32_t i = 0; i < e->count && rc == LP_OK; i++) {
+      for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt && rc == LP_OK; i++) {
         uint32_t y = m[i] & IDG_ORD_MASK;
         if (!(m[i] & IDG_LINKED) || lp_map64_get(&q->seen, y, NULL) || q->nq >= cap_n) continue;
         rc = lp_map64_put(&q->seen, &h->mem, y, q->nq);
@@ -266,7 +266,7 @@ int lp_idgraph_explain(const lp_idgraph *h, const lp_idgraph_ident *a, const lp_
   uint32_t head = idg_node_at(s, idg_cluster_find(s, xa))->cluster_max, ei = head;
   do {
     ne++;
-    nn += idg_event_at(s, ei)->count;
+    nn += idg_event_count(s, idg_event_at(s, ei));
     ei = idg_event_at(s, ei)->next;
   } while (ei != head);
   bfs q;

@@ -70,7 +70,7 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
     const uint32_t *m = idg_members(from, e);
     idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
     size_t n = 0;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(from, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (f != NULL && f->drop_member != NULL && f->drop_member(f->ctx, from, order[k], x))
         continue;
@@ -85,7 +85,7 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
     if (n == 0) continue;
     size_t slen;
     const char *src = lp_strpool_get(&from->sources, e->source, &slen);
-    rc = idg_store_event(h, to, items, n, e->ts, src, slen, false, NULL);
+    rc = idg_store_event(h, to, items, n, idg_event_ts(e), src, slen, false, NULL);
   }
   lp_mem_free_array(&h->mem, order, ne, sizeof *order);
   if (rc != LP_OK) idg_state_free(to, &h->mem);
@@ -157,7 +157,7 @@ static int sorted_alloc(const lp_mem *m, sorted_scratch *x) {
 static uint32_t first_open(const idg_state *to, const uint8_t *q, uint32_t ei) {
   const idg_event *e = idg_event_at(to, ei);
   const uint32_t *m = idg_members(to, e);
-  for (uint32_t i = 0; i < e->count; i++)
+  for (uint32_t i = 0, ecnt = idg_event_count(to, e); i < ecnt; i++)
     if (!q[m[i]]) return m[i];
   return IDG_NONE;
 }
@@ -189,11 +189,12 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
    * sketches (the bits of every other member of each event). */
   for (uint32_t ei = 0; rc == LP_OK && ei < ne; ei++) {
     const idg_event *fe = idg_event_at(from, ei);
+    uint32_t fcount = idg_event_count(from, fe);
     const uint32_t *fm = idg_members(from, fe);
     if (ei + 8 < ne) { /* the identifiers of an event a little ahead */
       const idg_event *ahead = idg_event_at(from, ei + 8);
       const uint32_t *am = idg_members(from, ahead);
-      for (uint32_t i = 0; i < ahead->count; i++) {
+      for (uint32_t i = 0, ecnt = idg_event_count(from, ahead); i < ecnt; i++) {
         uint32_t f = am[i] & IDG_ORD_MASK;
         IDG_PREFETCH(&x.newid[f]);
         IDG_PREFETCH(&x.bit[f]);
@@ -206,10 +207,10 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
       const char *src = lp_strpool_get(&from->sources, fe->source, &slen);
       rc = lp_strpool_intern(&to->sources, mem, src, slen, &x.srcmap[fe->source], NULL);
     }
-    if (rc == LP_OK) rc = idg_index_reserve(to, mem, fe->count);
+    if (rc == LP_OK) rc = idg_index_reserve(to, mem, fcount);
     uint32_t words[LP_IDGRAPH_MAX_EVENT_IDS];
     uint64_t bits[LP_IDGRAPH_MAX_EVENT_IDS], before = 0;
-    for (uint32_t i = 0; rc == LP_OK && i < fe->count; i++) {
+    for (uint32_t i = 0; rc == LP_OK && i < fcount; i++) {
       uint32_t f = fm[i] & IDG_ORD_MASK;
       if (x.newid[f] == IDG_NONE) {
         const idg_node *src = idg_node_at(from, f);
@@ -237,14 +238,14 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
       bits[i] = UINT64_C(1) << x.bit[f];
     }
     if (rc != LP_OK) break;
-    for (uint32_t i = 0; i < fe->count; i++) {
+    for (uint32_t i = 0; i < fcount; i++) {
       uint64_t after = 0;
-      for (uint32_t j = i + 1; j < fe->count; j++) after |= bits[j];
+      for (uint32_t j = i + 1; j < fcount; j++) after |= bits[j];
       x.sketch[words[i]] |= before | after;
       before |= bits[i];
     }
-    idg_event ev = {fe->ts, x.srcmap[fe->source], (uint32_t)to->members.len, fe->count, ei};
-    (void)lp_vec_append(&to->members, mem, words, fe->count);
+    idg_event ev = idg_event_make(idg_event_ts(fe), x.srcmap[fe->source], (uint32_t)to->members.len, ei);
+    (void)lp_vec_append(&to->members, mem, words, fcount);
     (void)lp_vec_push(&to->events, mem, &ev);
   }
   if (rc != LP_OK) {
@@ -270,7 +271,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     const idg_event *e = idg_event_at(to, ei);
     const uint32_t *m = idg_members(to, e);
     uint32_t f = IDG_NONE;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(to, e); i < ecnt; i++) {
       if (q[m[i]]) continue;
       uint32_t b = up_find(up, m[i]);
       if (f == IDG_NONE) f = b;
@@ -373,7 +374,7 @@ typedef struct pair_ctx {
 static bool event_has(const idg_state *s, uint32_t ei, uint32_t x) {
   const idg_event *e = idg_event_at(s, ei);
   const uint32_t *m = idg_members(s, e);
-  for (uint32_t i = 0; i < e->count; i++)
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
     if ((m[i] & IDG_ORD_MASK) == x) return true;
   return false;
 }
@@ -503,7 +504,7 @@ static uint32_t kept_members(const idg_state *s, const erase_req *q, uint32_t ei
   const uint32_t *m = idg_members(s, e);
   bool here = q->with == IDG_NONE || event_has(s, ei, q->with);
   uint32_t n = 0;
-  for (uint32_t i = 0; i < e->count; i++) {
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
     uint32_t x = m[i] & IDG_ORD_MASK;
     if (!(here && in_list(q->drop, q->ndrop, x))) out[n++] = x;
   }
@@ -548,7 +549,7 @@ static bool quarantined_stay(lp_idgraph *h, const erase_req *q, erase_plan *p) {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
     bool has = false, outside = false;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       size_t k = 0;
       while (k < p->nq && p->sq[k] != x) k++;
@@ -585,7 +586,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
   if (head == IDG_NONE) return LP_OK;
   do {
     p->ne++;
-    p->nm += idg_event_at(s, ei)->count;
+    p->nm += idg_event_count(s, idg_event_at(s, ei));
     ei = idg_event_at(s, ei)->next;
   } while (ei != head);
   p->nd = q->ndrop;
@@ -607,14 +608,14 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
     const uint32_t *m = idg_members(s, ev);
     bool here = q->with == IDG_NONE || event_has(s, e, q->with);
     uint32_t kept = 0;
-    for (uint32_t i = 0; i < ev->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, ev); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       bool listed = in_list(q->drop, q->ndrop, x);
       occ += listed;
       if (listed && here) gone_occ++;
       else kept++;
     }
-    for (uint32_t i = 0; kept < ev->count && i < ev->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, ev); kept < idg_event_count(s, ev) && i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if ((idg_node_at(s, x)->flags & IDG_QUARANTINED) && !in_list(p->sq, p->nq, x))
         p->sq[p->nq++] = x;
@@ -661,6 +662,7 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
   uint32_t *words = (uint32_t *)s->members.data, out = 0;
   for (uint32_t ei = 0; ei < ne0; ei++) {
     idg_event e = *idg_event_at(s, ei);
+    uint32_t cnt = idg_event_count(s, idg_event_at(s, ei)); /* before it is overwritten */
     bool in_cluster = a < p->ne && p->events[a] == ei;
     a += in_cluster;
     if (g < p->ng && p->gone_ev[g] == ei) {
@@ -669,13 +671,12 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     }
     bool here = in_cluster && (q->with == IDG_NONE || event_has(s, ei, q->with));
     uint32_t n = 0;
-    for (uint32_t i = 0; i < e.count; i++) {
+    for (uint32_t i = 0; i < cnt; i++) {
       uint32_t word = words[e.first + i], x = word & IDG_ORD_MASK;
       if (here && in_list(q->drop, q->ndrop, x)) continue;
       words[w + n++] = (word & ~IDG_ORD_MASK) | ERASE_NODE(x);
     }
-    e.first = (uint32_t)w;
-    e.count = n;
+    e.first = (uint32_t)w; /* the count is n: the next event's first is w + n */
     e.next = in_cluster ? out : event_after(p->gone_ev, p->ng, e.next);
     *idg_event_at(s, out) = e;
     out++;
@@ -723,7 +724,7 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
   for (size_t j = 0; j < p.ne; j++) {
     const idg_event *e = idg_event_at(s, p.events[j]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++, k++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++, k++) {
       p.pre_node[k] = m[i] & IDG_ORD_MASK;
       p.pre_pid[k] = idg_pid(s, p.pre_node[k]);
     }
@@ -756,7 +757,7 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
     uint32_t ei = p.r.all[j];
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       idg_node *nd = idg_node_at(s, m[i] & IDG_ORD_MASK);
       if (!in_list(p.sq, p.nq, m[i] & IDG_ORD_MASK)) continue;
       int c = nd->first_event == IDG_NONE ? -1 : idg_cmp_events(s, ei, nd->first_event);

@@ -192,7 +192,7 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
     if (i + 8 < p->ne) IDG_PREFETCH(idg_event_at(s, p->event_order[i + 8]));
     const idg_event *e = idg_event_at(s, p->event_order[i]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t j = 0; j < e->count; j++, k++) {
+    for (uint32_t j = 0, ecnt = idg_event_count(s, e); j < ecnt; j++, k++) {
       acc = (uint8_t)(acc | (((m[j] & IDG_LINKED) ? 1u : 0u) | ((m[j] & IDG_REFUSED) ? 2u : 0u)) << (2 * (k % 4)));
       if (k % 4 == 3) {
         o.b[o.n++] = acc;
@@ -269,14 +269,15 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
     if (i + 4 < p->ne) {
       const idg_event *ahead = idg_event_at(s, p->event_order[i + 4]);
       const uint32_t *am = idg_members(s, ahead);
-      for (uint32_t k = 0; k < ahead->count; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
+      for (uint32_t k = 0, ecnt = idg_event_count(s, ahead); k < ecnt; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
     }
-    rc = out_room(&o, 16 + (size_t)e->count * 4); /* count <= LP_IDGRAPH_MAX_EVENT_IDS */
+    uint32_t cnt = idg_event_count(s, e);
+    rc = out_room(&o, 16 + (size_t)cnt * 4); /* count <= LP_IDGRAPH_MAX_EVENT_IDS */
     if (rc != LP_OK) break;
-    out_u64(&o, (uint64_t)e->ts);
+    out_u64(&o, (uint64_t)idg_event_ts(e));
     out_u32(&o, p->src_rank[e->source]);
-    out_u32(&o, e->count);
-    for (uint32_t k = 0; k < e->count; k++) out_u32(&o, p->node_rank[m[k] & IDG_ORD_MASK]);
+    out_u32(&o, cnt);
+    for (uint32_t k = 0; k < cnt; k++) out_u32(&o, p->node_rank[m[k] & IDG_ORD_MASK]);
   }
   if (rc == LP_OK) rc = out_flush(&o);
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);

@@ -57,7 +57,8 @@ static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen) {
 int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b) {
   if (a == b) return 0;
   const idg_event *ea = idg_event_at(s, a), *eb = idg_event_at(s, b);
-  if (ea->ts != eb->ts) return ea->ts < eb->ts ? -1 : 1;
+  int64_t ta = idg_event_ts(ea), tb = idg_event_ts(eb);
+  if (ta != tb) return ta < tb ? -1 : 1;
   if (ea->source != eb->source) {
     size_t la, lb;
     const char *sa = lp_strpool_get(&s->sources, ea->source, &la);
@@ -66,13 +67,13 @@ int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b) {
     if (c != 0) return c;
   }
   const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
-  uint32_t n = ea->count < eb->count ? ea->count : eb->count;
+  uint32_t na = idg_event_count(s, ea), nb = idg_event_count(s, eb), n = na < nb ? na : nb;
   for (uint32_t i = 0; i < n; i++) {
     int c = idg_cmp_hash(idg_node_at(s, ma[i] & IDG_ORD_MASK)->hash,
                      idg_node_at(s, mb[i] & IDG_ORD_MASK)->hash);
     if (c != 0) return c;
   }
-  return cmp_u64(ea->count, eb->count);
+  return cmp_u64(na, nb);
 }
 
 int idg_cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
@@ -261,7 +262,7 @@ static void finish_buckets(uint64_t *k, uint32_t *o, const uint32_t *ends, size_
  * the canonical order after (timestamp, source); 0 (the least) for none. */
 static uint64_t first_hash_hi(const idg_state *s, uint32_t ei) {
   const idg_event *e = idg_event_at(s, ei);
-  return e->count > 0 ? idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK)->hash.hi : 0;
+  return idg_event_count(s, e) > 0 ? idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK)->hash.hi : 0;
 }
 
 /* Scratch of the tie passes: keys and indexes of the longest run, counts. */
@@ -325,7 +326,7 @@ static void order_ties(const idg_state *s, uint32_t *o, size_t n, uint64_t *in, 
     if (i + 8 < n) IDG_PREFETCH(idg_members(s, idg_event_at(s, o[i + 8])));
     if (i + 4 < n) {
       const idg_event *e = idg_event_at(s, o[i + 4]);
-      if (e->count > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
+      if (idg_event_count(s, e) > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
     }
     t->idx[i] = o[i];
     in[i] = first_hash_hi(s, o[i]);
@@ -404,7 +405,7 @@ bool idg_events_canonical(const idg_state *s) {
      * records that break ties (facts of one time and source) are not. */
     if (i + 8 < ne) {
       const idg_event *e = idg_event_at(s, (uint32_t)(i + 8));
-      if (e->count > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
+      if (idg_event_count(s, e) > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
     }
     if (idg_cmp_events(s, (uint32_t)(i - 1), (uint32_t)i) > 0) return false;
   }
@@ -450,9 +451,9 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
       idg_sort(order + pos, ne - pos, idg_cmp_events_ctx, s);
       break;
     }
-    int64_t tmin = idg_event_at(s, order[pos])->ts;
+    int64_t tmin = idg_event_ts(idg_event_at(s, order[pos]));
     for (size_t i = pos + 1; i < ne; i++) {
-      int64_t ts = idg_event_at(s, order[i])->ts;
+      int64_t ts = idg_event_ts(idg_event_at(s, order[i]));
       if (ts < tmin) tmin = ts;
     }
     /* The band's keys into a[]; the later events to the end of order[]
@@ -462,7 +463,7 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
     for (size_t r = ne; r-- > pos;) {
       uint32_t ei = order[r];
       const idg_event *e = idg_event_at(s, ei);
-      uint64_t d = (uint64_t)e->ts - (uint64_t)tmin;
+      uint64_t d = (uint64_t)idg_event_ts(e) - (uint64_t)tmin;
       if (d > reach) {
         order[--w] = ei;
         continue;

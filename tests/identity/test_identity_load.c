@@ -165,7 +165,8 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
   }
   for (uint32_t e = 0; e < x->events.len; e++) {
     const idg_event *p = idg_event_at(x, e), *q = idg_event_at(y, e);
-    if (p->ts != q->ts || p->source != q->source || p->first != q->first || p->count != q->count)
+    if (idg_event_ts(p) != idg_event_ts(q) || p->source != q->source || p->first != q->first ||
+        idg_event_count(x, p) != idg_event_count(y, q))
       fail_msg("seed %llu: event %u differs", (unsigned long long)seed, e);
   }
   if (x->members.len > 0)
@@ -269,10 +270,11 @@ static void same_storage_renumbered(const lp_idgraph *a, const lp_idgraph *b, ui
     const idg_event *p = idg_event_at(x, e), *q = idg_event_at(y, e);
     size_t lx, ly;
     const char *sx = lp_strpool_get(&x->sources, p->source, &lx), *sy = lp_strpool_get(&y->sources, q->source, &ly);
-    if (p->ts != q->ts || p->first != q->first || p->count != q->count || lx != ly || memcmp(sx, sy, lx) != 0)
+    if (idg_event_ts(p) != idg_event_ts(q) || p->first != q->first ||
+        idg_event_count(x, p) != idg_event_count(y, q) || lx != ly || memcmp(sx, sy, lx) != 0)
       fail_msg("seed %llu: event %u differs", (unsigned long long)seed, e);
     const uint32_t *mp = idg_members(x, p), *mq = idg_members(y, q);
-    for (uint32_t k = 0; k < p->count; k++) {
+    for (uint32_t k = 0; k < idg_event_count(x, p); k++) {
       const idg_node *np = idg_node_at(x, mp[k] & IDG_ORD_MASK), *nq = idg_node_at(y, mq[k] & IDG_ORD_MASK);
       if (np->hash.lo != nq->hash.lo || np->hash.hi != nq->hash.hi || (mp[k] & ~IDG_ORD_MASK) != (mq[k] & ~IDG_ORD_MASK))
         fail_msg("seed %llu: member %u of event %u differs", (unsigned long long)seed, k, e);

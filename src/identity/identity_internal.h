@@ -34,10 +34,8 @@ _Static_assert(IDG_MAX_NODES == LP_IDGRAPH_MAX_IDENTIFIERS, "public limit = memb
 #define IDG_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
 #define IDG_KEY_CAP LP_IDGRAPH_MAX_KEY_LEN
 #define IDG_MAX_SOURCE_LEN LP_IDGRAPH_MAX_SOURCE_LEN
-/* idg_node.flags: quarantined (a property of the set of events), and a
- * scratch mark used by a cluster recomputation and always clear after it. */
+/* idg_node.flags: quarantined (a property of the set of events). */
 #define IDG_QUARANTINED 1u
-#define IDG_MARK 2u
 
 /* Snapshot layout (docs/identity.md): kind, sections, format version, and
  * the raw-length value that means "hash only". */

@@ -277,12 +277,16 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
 static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32_t *node,
                                  const bool *was_q, size_t n, uint32_t ei, replay_scratch *r,
                                  uint32_t fresh_from, bool tell) {
-  size_t ne = 0;
+  size_t ne = 0, nseen = 0;
+  uint32_t seen[LP_IDGRAPH_MAX_EVENT_IDS]; /* the clusters gathered (n <= that many) */
   for (size_t i = 0; i < n; i++) {
     if (was_q[i]) continue;
-    idg_node *root = idg_node_at(s, idg_cluster_find(s, node[i]));
-    if (root->cluster_max == IDG_NONE || (root->flags & IDG_MARK)) continue;
-    root->flags |= IDG_MARK;
+    uint32_t c = idg_cluster_find(s, node[i]);
+    const idg_node *root = idg_node_at(s, c);
+    bool again = false;
+    for (size_t k = 0; k < nseen && !again; k++) again = seen[k] == c;
+    if (root->cluster_max == IDG_NONE || again) continue;
+    seen[nseen++] = c;
     uint32_t head = root->cluster_max, e = head;
     do {
       r->all[ne++] = e;
@@ -317,7 +321,6 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
       idg_node *x = idg_node_at(s, m[i] & IDG_ORD_MASK);
       x->cluster = m[i] & IDG_ORD_MASK;
       x->cluster_max = IDG_NONE;
-      x->flags &= (uint8_t)~IDG_MARK;
     }
   }
   for (size_t k = 0; k < ne; k++) {
@@ -339,17 +342,12 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
       continue;
     }
     uint32_t root = idg_cluster_find(s, f);
+    /* every root is a member reset above: its first event here is new */
+    if (idg_node_at(s, root)->cluster_max == IDG_NONE) r->roots[nroots++] = root;
     attach_event(s, root, r->all[k]);
-    if (!(idg_node_at(s, root)->flags & IDG_MARK)) {
-      idg_node_at(s, root)->flags |= IDG_MARK;
-      r->roots[nroots++] = root;
-    }
   }
   size_t nch = 0;
-  for (size_t k = 0; k < nroots; k++) {
-    idg_node_at(s, r->roots[k])->flags &= (uint8_t)~IDG_MARK;
-    nch = replay(h, s, r->roots[k], r, fresh_from, nch, tell);
-  }
+  for (size_t k = 0; k < nroots; k++) nch = replay(h, s, r->roots[k], r, fresh_from, nch, tell);
   /* Identifiers only in events of quarantined identifiers: alone. */
   no = 0;
   for (size_t k = 0; k < ne; k++) {

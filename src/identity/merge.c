@@ -66,14 +66,11 @@ static int gather(lp_idgraph *h, idg_state *all, const idg_state *s, const idg_s
   for (uint32_t x = 0; x < s->nodes.len; x++) {
     const idg_node *n = idg_node_at(s, x);
     ord[x] = IDG_NONE;
-    if (erased(other, n->hash)) continue;
+    if (erased(other, idg_node_hash(n))) continue;
     bool added;
-    ord[x] = idg_index_upsert(all, m, n->hash, (uint32_t)all->nodes.len, &added);
+    ord[x] = idg_index_upsert(all, m, idg_node_hash(n), (uint32_t)all->nodes.len, &added);
     if (!added) continue;
-    idg_node nd;
-    memset(&nd, 0, sizeof nd);
-    nd.hash = n->hash;
-    nd.type = n->type;
+    idg_node nd = idg_node_make(idg_node_hash(n), idg_node_type(n), 0, 0); /* replayed later */
     (void)lp_vec_push(&all->nodes, m, &nd);
     if (!h->store_raw) continue;
     uint32_t raw = IDG_NONE, from = idg_raw(s, x);

@@ -28,20 +28,20 @@ static void join(const lp_idgraph *h, idg_state *s, uint32_t ra, uint32_t rb) {
     ra = rb;
     rb = r;
   }
-  b->parent = ra;
+  idg_set_parent(b, ra);
   uint8_t *ca = idg_counts(s, h->ntypes, ra), *cb = idg_counts(s, h->ntypes, rb);
   for (uint32_t t = 0; t < h->ntypes; t++) ca[t] = (uint8_t)(ca[t] + cb[t]);
-  uint32_t next = a->next_member;
-  a->next_member = b->next_member;
-  b->next_member = next;
+  uint32_t next = idg_next(a);
+  idg_set_next(a, idg_next(b));
+  idg_set_next(b, next);
 }
 
 static int cmp_priority(const lp_idgraph *h, const idg_state *s, uint32_t x, uint32_t y) {
   const idg_node *a = idg_node_at(s, x), *b = idg_node_at(s, y);
-  int32_t pa = h->types[a->type].priority, pb = h->types[b->type].priority;
+  int32_t pa = h->types[idg_node_type(a)].priority, pb = h->types[idg_node_type(b)].priority;
   if (pa != pb) return pa > pb ? -1 : 1;
-  if (a->hash.hi != b->hash.hi) return a->hash.hi < b->hash.hi ? -1 : 1;
-  return a->hash.lo < b->hash.lo ? -1 : (a->hash.lo > b->hash.lo);
+  if (idg_node_hash(a).hi != idg_node_hash(b).hi) return idg_node_hash(a).hi < idg_node_hash(b).hi ? -1 : 1;
+  return idg_node_hash(a).lo < idg_node_hash(b).lo ? -1 : (idg_node_hash(a).lo > idg_node_hash(b).lo);
 }
 
 /* The rule engine: the event's highest-priority identifier that is not
@@ -67,7 +67,7 @@ uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
   for (uint32_t k = 0, ecnt = idg_event_count(s, e); k < ecnt; k++) {
     uint32_t i = order[k], x = m[i];
     idg_node *n = idg_node_at(s, x);
-    if (n->flags & IDG_QUARANTINED) continue;
+    if (idg_quarantined(n)) continue;
     if (anchor == IDG_NONE) {
       anchor = x;
       m[i] |= IDG_LINKED;
@@ -90,15 +90,15 @@ uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
 
 static void reset_node(const lp_idgraph *h, idg_state *s, uint32_t x) {
   idg_node *n = idg_node_at(s, x);
-  n->parent = x;
-  n->next_member = x;
+  idg_set_parent(n, x);
+  idg_set_next(n, x);
   /* A quarantined identifier's events span clusters: a replay of one of
    * them must not forget its first event elsewhere (idg_store_event adds
    * the new event's). */
-  if (!(n->flags & IDG_QUARANTINED)) n->first_event = IDG_NONE;
+  if (!idg_quarantined(n)) n->first_event = IDG_NONE;
   uint8_t *c = idg_counts(s, h->ntypes, x);
   memset(c, 0, h->ntypes);
-  c[n->type] = 1;
+  c[idg_node_type(n)] = 1;
 }
 
 static int cmp_change(const void *a, const void *b) {
@@ -233,7 +233,7 @@ static uint32_t event_anchor(const lp_idgraph *h, const idg_state *s, uint32_t e
   bool best_q = true;
   for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
     uint32_t x = m[i] & IDG_ORD_MASK;
-    bool q = (idg_node_at(s, x)->flags & IDG_QUARANTINED) != 0;
+    bool q = idg_quarantined(idg_node_at(s, x)) != 0;
     if (best == IDG_NONE || (best_q && !q) || (q == best_q && cmp_priority(h, s, x, best) < 0)) {
       best = x;
       best_q = q;
@@ -263,7 +263,7 @@ static uint32_t first_open_member(const idg_state *s, uint32_t ei) {
   const idg_event *e = idg_event_at(s, ei);
   const uint32_t *m = idg_members(s, e);
   for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
-    if (!(idg_node_at(s, m[i] & IDG_ORD_MASK)->flags & IDG_QUARANTINED)) return m[i] & IDG_ORD_MASK;
+    if (!idg_quarantined(idg_node_at(s, m[i] & IDG_ORD_MASK))) return m[i] & IDG_ORD_MASK;
   return IDG_NONE;
 }
 
@@ -319,7 +319,7 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
     const uint32_t *m = idg_members(s, e);
     for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       idg_node *x = idg_node_at(s, m[i] & IDG_ORD_MASK);
-      x->cluster = m[i] & IDG_ORD_MASK;
+      idg_set_cluster(x, m[i] & IDG_ORD_MASK);
       x->cluster_max = IDG_NONE;
     }
   }
@@ -329,9 +329,9 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
     uint32_t f = first_open_member(s, r->all[k]);
     for (uint32_t i = 0, ecnt = idg_event_count(s, e); f != IDG_NONE && i < ecnt; i++) {
       uint32_t y = m[i] & IDG_ORD_MASK;
-      if (idg_node_at(s, y)->flags & IDG_QUARANTINED) continue;
+      if (idg_quarantined(idg_node_at(s, y))) continue;
       uint32_t a = idg_cluster_find(s, f), b = idg_cluster_find(s, y);
-      if (a != b) idg_node_at(s, b)->cluster = a;
+      if (a != b) idg_set_cluster(idg_node_at(s, b), a);
     }
   }
   size_t nroots = 0;
@@ -362,7 +362,7 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
       reset_node(h, s, x);
       idg_node_at(s, x)->first_event = fe;
       m[i] = x; /* neither linked nor refused */
-      uint64_t pid = idg_pid_of_hash(idg_node_at(s, x)->hash);
+      uint64_t pid = idg_pid_of_hash(idg_node_hash(idg_node_at(s, x)));
       if (tell && x < fresh_from && r->orphan_old[no] != pid) {
         r->changes[nch].old_id = r->orphan_old[no];
         r->changes[nch].new_id = pid;
@@ -376,7 +376,7 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
 
 static void link_clusters(idg_state *s, uint32_t a, uint32_t b) {
   idg_node *ra = idg_node_at(s, a), *rb = idg_node_at(s, b);
-  rb->cluster = a;
+  idg_set_cluster(rb, a);
   if (rb->cluster_max == IDG_NONE) return;
   if (ra->cluster_max == IDG_NONE) {
     ra->cluster_max = rb->cluster_max;
@@ -442,12 +442,10 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     /* The slot found above, when it is this identifier's own (not a
      * namesake's): no second probe. Upserts of new identifiers add keys,
      * they do not change what an existing one maps to. */
-    if (node[i] == IDG_NONE || nodes[node[i]].hash.hi != items[i].hash.hi)
+    if (node[i] == IDG_NONE || idg_node_hash(&nodes[node[i]]).hi != items[i].hash.hi)
       node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
-      nodes[s->nodes.len++] = (idg_node){.hash = items[i].hash, .cluster = node[i], .parent = node[i],
-                                         .next_member = node[i], .first_event = ei,
-                                         .cluster_max = IDG_NONE, .type = (uint8_t)items[i].type};
+      nodes[s->nodes.len++] = idg_node_make(items[i].hash, items[i].type, node[i], ei);
       if (h->store_raw) ((uint32_t *)s->raws.data)[s->raws.len++] = raw[i];
       uint8_t *c = s->counts.data + s->counts.len;
       memset(c, 0, h->ntypes);
@@ -456,8 +454,8 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     } else {
       if (raw[i] != IDG_NONE) *(uint32_t *)lp_vec_at(&s->raws, node[i]) = raw[i];
       const idg_node *nd = &nodes[node[i]];
-      IDG_PREFETCH(&nodes[nd->cluster]);
-      IDG_PREFETCH(&nodes[nd->parent]);
+      IDG_PREFETCH(&nodes[idg_cluster(nd)]);
+      IDG_PREFETCH(&nodes[idg_parent(nd)]);
     }
   }
   uint32_t *mw = (uint32_t *)s->members.data + s->members.len;
@@ -470,10 +468,10 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   bool was_q[LP_IDGRAPH_MAX_EVENT_IDS], is_q[LP_IDGRAPH_MAX_EVENT_IDS], newly = false;
   for (size_t i = 0; i < n; i++) {
     const idg_node *nd = idg_node_at(s, node[i]);
-    sketch[i] = nd->sketch;
+    sketch[i] = idg_sketch(nd);
     for (size_t j = 0; j < n; j++)
       if (j != i) sketch[i] |= UINT64_C(1) << (items[j].hash.lo & 63);
-    was_q[i] = (nd->flags & IDG_QUARANTINED) != 0;
+    was_q[i] = idg_quarantined(nd) != 0;
     is_q[i] = was_q[i] || idg_popcount64(sketch[i]) > h->quarantine_after;
     newly = newly || (is_q[i] && !was_q[i]);
   }
@@ -531,8 +529,8 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   /* Nothing can fail from here on. */
   for (size_t i = 0; i < n; i++) {
     idg_node *nd = idg_node_at(s, node[i]);
-    nd->sketch = sketch[i];
-    if (is_q[i]) nd->flags |= IDG_QUARANTINED;
+    idg_set_sketch(nd, sketch[i]);
+    if (is_q[i]) idg_set_quarantined(nd, true);
   }
   idg_change local[LP_IDGRAPH_MAX_EVENT_IDS];
   size_t nch = 0;
@@ -780,8 +778,8 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
     uint32_t v = h->pf_node[back][j];
     if (v >= s->nodes.len) continue;
     const idg_node *nd = idg_node_at(s, v);
-    if (nd->cluster < s->nodes.len) IDG_PREFETCH(idg_node_at(s, nd->cluster));
-    if (nd->parent < s->nodes.len) IDG_PREFETCH(idg_node_at(s, nd->parent));
+    if (idg_cluster(nd) < s->nodes.len) IDG_PREFETCH(idg_node_at(s, idg_cluster(nd)));
+    if (idg_parent(nd) < s->nodes.len) IDG_PREFETCH(idg_node_at(s, idg_parent(nd)));
   }
   /* IDG_PF_LAG3 ago: the cluster parent's newest event (the lateness
    * comparison reads it). The ring slot is then done. */
@@ -789,7 +787,7 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
   for (uint32_t j = 0; j < h->pf_n[back]; j++) {
     uint32_t v = h->pf_node[back][j];
     if (v >= s->nodes.len) continue;
-    uint32_t c = idg_node_at(s, v)->cluster;
+    uint32_t c = idg_cluster(idg_node_at(s, v));
     if (c >= s->nodes.len) continue;
     uint32_t e = idg_node_at(s, c)->cluster_max;
     if (e < s->events.len) IDG_PREFETCH(idg_event_at(s, e));

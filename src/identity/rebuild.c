@@ -75,8 +75,8 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
       if (f != NULL && f->drop_member != NULL && f->drop_member(f->ctx, from, order[k], x))
         continue;
       const idg_node *nd = idg_node_at(from, x);
-      items[n].hash = nd->hash;
-      items[n].type = nd->type;
+      items[n].hash = idg_node_hash(nd);
+      items[n].type = idg_node_type(nd);
       uint32_t raw = idg_raw(from, x);
       items[n].raw = raw != IDG_NONE ? lp_strpool_get(&from->values, raw, &items[n].raw_len) : NULL;
       if (items[n].raw == NULL) items[n].raw_len = 0;
@@ -180,7 +180,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     to->tombstoned = from->tombstoned;
     for (size_t i = 0; i < nn; i++) {
       x.newid[i] = IDG_NONE;
-      x.bit[i] = (uint8_t)(idg_node_at(from, (uint32_t)i)->hash.lo & 63);
+      x.bit[i] = (uint8_t)(idg_node_hash(idg_node_at(from, (uint32_t)i)).lo & 63);
       x.sketch[i] = 0;
     }
     for (size_t i = 0; i < x.ns; i++) x.srcmap[i] = IDG_NONE;
@@ -216,7 +216,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
         const idg_node *src = idg_node_at(from, f);
         uint32_t id = (uint32_t)to->nodes.len;
         bool added;
-        (void)idg_index_upsert(to, mem, src->hash, id, &added);
+        (void)idg_index_upsert(to, mem, idg_node_hash(src), id, &added);
         if (h->store_raw) {
           uint32_t raw = IDG_NONE, fr = idg_raw(from, f);
           if (fr != IDG_NONE) {
@@ -227,11 +227,10 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
           if (rc == LP_OK) (void)lp_vec_push(&to->raws, mem, &raw);
         }
         if (rc != LP_OK) break;
-        idg_node nd = {.hash = src->hash, .cluster = id, .parent = id, .next_member = id,
-                       .first_event = ei, .cluster_max = IDG_NONE, .type = src->type};
+        idg_node nd = idg_node_make(idg_node_hash(src), idg_node_type(src), id, ei);
         (void)lp_vec_push(&to->nodes, mem, &nd);
         (void)lp_vec_append(&to->counts, mem, NULL, h->ntypes);
-        idg_counts(to, h->ntypes, id)[src->type] = 1;
+        idg_counts(to, h->ntypes, id)[idg_node_type(src)] = 1;
         x.newid[f] = id;
       }
       words[i] = x.newid[f];
@@ -258,9 +257,9 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   uint8_t *q = x.bit;
   for (uint32_t i = 0; i < nn; i++) {
     idg_node *nd = idg_node_at(to, i);
-    nd->sketch = x.sketch[i];
+    idg_set_sketch(nd, x.sketch[i]);
     q[i] = idg_popcount64(x.sketch[i]) > h->quarantine_after;
-    if (q[i]) nd->flags = IDG_QUARANTINED;
+    if (q[i]) idg_set_quarantined(nd, true);
   }
   /* 8 bytes an identifier hold the nn + 1 words of the union-find (nn >= 1
    * when there are events; none: nothing below runs). */
@@ -278,7 +277,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
       else if (b != f) up[b] = f;
     }
   }
-  for (uint32_t i = 0; i < nn; i++) idg_node_at(to, i)->cluster = up_find(up, i);
+  for (uint32_t i = 0; i < nn; i++) idg_set_cluster(idg_node_at(to, i), up_find(up, i));
   /* Events grouped by cluster (a counting sort on the root, stable, so
    * canonical within each): the rules then work on one cluster's few
    * records at a time. Clusters share nothing the rules change, so the
@@ -290,7 +289,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   for (uint32_t ei = 0; ei < ne; ei++) {
     idg_event *e = idg_event_at(to, ei);
     uint32_t f = first_open(to, q, ei);
-    e->next = f != IDG_NONE ? idg_node_at(to, f)->cluster : IDG_NONE;
+    e->next = f != IDG_NONE ? idg_cluster(idg_node_at(to, f)) : IDG_NONE;
     if (f != IDG_NONE) cnt[e->next + 1]++;
   }
   for (size_t i = 1; i <= nn; i++) cnt[i] += cnt[i - 1];
@@ -335,7 +334,7 @@ int idg_commit(lp_idgraph *h, idg_state *next) {
   for (uint32_t x = 0; x < nn; x++) {
     uint64_t before = idg_pid(&h->st, x), after = 0;
     uint32_t y;
-    if (idg_index_get(next, idg_node_at(&h->st, x)->hash, &y)) after = idg_pid(next, y);
+    if (idg_index_get(next, idg_node_hash(idg_node_at(&h->st, x)), &y)) after = idg_pid(next, y);
     if (before != after) {
       ch[nch].old_id = before;
       ch[nch].new_id = after;
@@ -518,19 +517,22 @@ static void add_sketches(idg_state *s, const erase_req *q, uint32_t ei, const ui
   uint32_t kept[LP_IDGRAPH_MAX_EVENT_IDS];
   uint32_t n = kept_members(s, q, ei, kept);
   for (uint32_t i = 0; i < n; i++) {
-    uint64_t *dst;
+    idg_node *nd = NULL;
+    uint64_t *dst = NULL;
     if (want == NULL) {
-      idg_node *nd = idg_node_at(s, kept[i]);
-      if (nd->flags & IDG_QUARANTINED) continue;
-      dst = &nd->sketch;
+      nd = idg_node_at(s, kept[i]);
+      if (idg_quarantined(nd)) continue;
     } else {
       size_t k = 0;
       while (k < nwant && want[k] != kept[i]) k++;
       if (k == nwant) continue;
       dst = &into[k];
     }
+    uint64_t bits = nd != NULL ? idg_sketch(nd) : *dst;
     for (uint32_t j = 0; j < n; j++)
-      if (j != i) *dst |= UINT64_C(1) << (idg_node_at(s, kept[j])->hash.lo & 63);
+      if (j != i) bits |= UINT64_C(1) << (idg_node_hash(idg_node_at(s, kept[j])).lo & 63);
+    if (nd != NULL) idg_set_sketch(nd, bits);
+    else *dst = bits;
   }
 }
 
@@ -579,7 +581,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
     return LP_OK;
   uint32_t c = idg_cluster_find(s, q->drop[0]);
   for (size_t i = 0; i < q->ndrop; i++)
-    if ((idg_node_at(s, q->drop[i])->flags & IDG_QUARANTINED) ||
+    if (idg_quarantined(idg_node_at(s, q->drop[i])) ||
         idg_cluster_find(s, q->drop[i]) != c)
       return LP_OK;
   uint32_t head = idg_node_at(s, c)->cluster_max, ei = head;
@@ -617,7 +619,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
     }
     for (uint32_t i = 0, ecnt = idg_event_count(s, ev); kept < idg_event_count(s, ev) && i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
-      if ((idg_node_at(s, x)->flags & IDG_QUARANTINED) && !in_list(p->sq, p->nq, x))
+      if (idg_quarantined(idg_node_at(s, x)) && !in_list(p->sq, p->nq, x))
         p->sq[p->nq++] = x;
     }
     if (kept == 0) p->gone_ev[p->ng++] = e;
@@ -641,7 +643,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
 static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) {
   idg_state *s = &h->st;
   uint32_t nt = h->ntypes, n0 = (uint32_t)s->nodes.len, n1 = n0 - (uint32_t)p->nv;
-  for (size_t i = 0; i < p->nv; i++) idg_index_del(s, idg_node_at(s, p->gone_nd[i])->hash);
+  for (size_t i = 0; i < p->nv; i++) idg_index_del(s, idg_node_hash(idg_node_at(s, p->gone_nd[i])));
   size_t hole = 0;
   for (uint32_t x = n1; x < n0; x++) {
     if (in_sorted(p->gone_nd, p->nv, x)) {
@@ -650,7 +652,7 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     }
     uint32_t to = p->gone_nd[hole++];
     p->mover[x - n1] = to;
-    index_move(s, &h->mem, idg_node_at(s, x)->hash, x, to);
+    index_move(s, &h->mem, idg_node_hash(idg_node_at(s, x)), x, to);
     *idg_node_at(s, to) = *idg_node_at(s, x);
     memcpy(idg_counts(s, nt, to), idg_counts(s, nt, x), nt);
   }
@@ -692,9 +694,9 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     for (uint32_t y = 0; y < n1; y++) {
       idg_node *nd = idg_node_at(s, y);
       if (p->nv > 0) {
-        nd->parent = ERASE_NODE(nd->parent);
-        nd->cluster = ERASE_NODE(nd->cluster);
-        nd->next_member = ERASE_NODE(nd->next_member);
+        idg_set_parent(nd, ERASE_NODE(idg_parent(nd)));
+        idg_set_cluster(nd, ERASE_NODE(idg_cluster(nd)));
+        idg_set_next(nd, ERASE_NODE(idg_next(nd)));
       }
       if (p->ng > 0) {
         nd->first_event = event_after(p->gone_ev, p->ng, nd->first_event);
@@ -731,9 +733,11 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
   }
   for (k = 0; k < p.nm; k++) {
     idg_node *nd = idg_node_at(s, p.pre_node[k]);
-    nd->parent = nd->cluster = nd->next_member = p.pre_node[k];
+    idg_set_parent(nd, p.pre_node[k]);
+    idg_set_cluster(nd, p.pre_node[k]);
+    idg_set_next(nd, p.pre_node[k]);
     nd->cluster_max = IDG_NONE;
-    if (!(nd->flags & IDG_QUARANTINED)) nd->sketch = 0;
+    if (!idg_quarantined(nd)) idg_set_sketch(nd, 0);
   }
   /* Sketches of the open identifiers: every event of theirs is here. */
   for (size_t j = 0; j < p.ne; j++) add_sketches(s, q, p.events[j], NULL, 0, NULL);
@@ -750,7 +754,7 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
   for (size_t j = 0; j < p.nq; j++) {
     uint32_t x = p.sq[j];
     p.sq[j] = x < n1 ? x : p.mover[x - n1];
-    idg_node_at(s, p.sq[j])->sketch = p.sq_sketch[j];
+    idg_set_sketch(idg_node_at(s, p.sq[j]), p.sq_sketch[j]);
     idg_node_at(s, p.sq[j])->first_event = event_after(p.gone_ev, p.ng, p.sq_first[j]);
   }
   for (size_t j = 0; p.nq > 0 && j < na; j++) {
@@ -877,7 +881,7 @@ int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id) {
   uint32_t x = p.root;
   do {
     n++;
-    x = idg_node_at(&h->st, x)->next_member;
+    x = idg_next(idg_node_at(&h->st, x));
   } while (x != p.root);
   lp_hash128 *tombs;
   uint32_t *nodes = NULL;
@@ -890,8 +894,8 @@ int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id) {
   n = 0;
   do {
     nodes[n] = x;
-    tombs[n++] = idg_node_at(&h->st, x)->hash;
-    x = idg_node_at(&h->st, x)->next_member;
+    tombs[n++] = idg_node_hash(idg_node_at(&h->st, x));
+    x = idg_next(idg_node_at(&h->st, x));
   } while (x != p.root);
   idg_filter f = {&p, NULL, drop_profile_member};
   erase_req q = {nodes, n, IDG_NONE};

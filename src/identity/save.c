@@ -63,7 +63,7 @@ static int plan(const lp_idgraph *h, save_plan *p) {
    * one sequential pass says so, and the order is the numbering. */
   bool by_hash = true;
   for (uint32_t i = 1; i < p->nn && by_hash; i++)
-    by_hash = idg_cmp_hash(idg_node_at(s, i - 1)->hash, idg_node_at(s, i)->hash) < 0;
+    by_hash = idg_cmp_hash(idg_node_hash(idg_node_at(s, i - 1)), idg_node_hash(idg_node_at(s, i))) < 0;
   if (by_hash) {
     for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
   } else {
@@ -143,17 +143,17 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
      * ahead, the cluster's slot and the profile's name 4 ahead */
     if (x + 8 < nn) {
       const idg_node *a = idg_node_at(s, x + 8);
-      IDG_PREFETCH(idg_node_at(s, a->cluster));
-      IDG_PREFETCH(idg_node_at(s, a->parent));
+      IDG_PREFETCH(idg_node_at(s, idg_cluster(a)));
+      IDG_PREFETCH(idg_node_at(s, idg_parent(a)));
     }
     if (x + 4 < nn) {
       const idg_node *a = idg_node_at(s, x + 4);
-      IDG_PREFETCH(&cmin[a->cluster]);
-      IDG_PREFETCH(&p->node_rank[a->parent]);
+      IDG_PREFETCH(&cmin[idg_cluster(a)]);
+      IDG_PREFETCH(&p->node_rank[idg_parent(a)]);
     }
     uint64_t prof = p->node_rank[idg_find(s, x)];
     uint32_t c = 0;
-    if (!(idg_node_at(s, x)->flags & IDG_QUARANTINED)) {
+    if (!idg_quarantined(idg_node_at(s, x))) {
       uint32_t r = p->node_rank[x];
       c = idg_cluster_find(s, x);
       if (r < cmin[c]) cmin[c] = r;
@@ -178,8 +178,8 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
     uint32_t x = p->node_order[i];
     const idg_node *n = idg_node_at(s, x);
     uint32_t prof = (uint32_t)(names[x] >> 32);
-    uint32_t clus = (n->flags & IDG_QUARANTINED) ? (uint32_t)i : cmin[(uint32_t)names[x]];
-    lp_put_u64le(o.b + o.n, n->sketch);
+    uint32_t clus = idg_quarantined(n) ? (uint32_t)i : cmin[(uint32_t)names[x]];
+    lp_put_u64le(o.b + o.n, idg_sketch(n));
     lp_put_u32le(o.b + o.n + 8, prof);
     lp_put_u32le(o.b + o.n + 12, clus);
     o.n += IDG_DERIVED_NODE;
@@ -246,9 +246,9 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
     const char *v = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &len) : NULL;
     rc = out_room(&o, 28 + len); /* len <= LP_IDGRAPH_MAX_VALUE_LEN */
     if (rc != LP_OK) break;
-    out_u32(&o, n->type);
-    out_u64(&o, n->hash.lo);
-    out_u64(&o, n->hash.hi);
+    out_u32(&o, idg_node_type(n));
+    out_u64(&o, idg_node_hash(n).lo);
+    out_u64(&o, idg_node_hash(n).hi);
     out_u32(&o, raw == IDG_NONE ? NO_RAW : (uint32_t)len);
     if (len > 0) memcpy(o.b + o.n, v, len);
     o.n += len;

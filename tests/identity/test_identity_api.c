@@ -734,11 +734,11 @@ static void checker_finds_broken_invariants(void **state) {
   assert_int_equal(idg_check(g), LP_OK);
   /* A profile member list that skips an identifier. */
   idg_node *n0 = idg_node_at(&g->st, 0);
-  uint32_t saved = n0->next_member;
-  n0->next_member = 0;
+  uint32_t saved = idg_next(n0);
+  idg_set_next(n0, 0);
   assert_int_equal(idg_check(g), LP_ECORRUPT);
   assert_non_null(strstr(lp_idgraph_errmsg(g), "invariant"));
-  n0->next_member = saved;
+  idg_set_next(n0, saved);
   assert_int_equal(idg_check(g), LP_OK);
   /* A per-type count off by one. */
   uint32_t root = idg_find(&g->st, 0);
@@ -747,9 +747,9 @@ static void checker_finds_broken_invariants(void **state) {
   assert_non_null(strstr(lp_idgraph_errmsg(g), "miscounts"));
   idg_counts(&g->st, g->ntypes, root)[T_DEVICE]--;
   /* A link out of range. */
-  n0->parent = 1000;
+  idg_set_parent(n0, 1000);
   assert_int_equal(idg_check(g), LP_ECORRUPT);
-  n0->parent = root == 0 ? 0 : root;
+  idg_set_parent(n0, root == 0 ? 0 : root);
   assert_int_equal(idg_check(g), LP_OK);
   lp_idgraph_free(g);
 }

@@ -6,6 +6,7 @@
  */
 #include "identity/check.h"
 #include "identity/hashing.h"
+#include "identity/observe.h"
 #include "identity/state.h"
 
 #define BROKEN(...) lp_error_set(LP_ERR_OF_CONST(h), LP_ECORRUPT, "identity invariant: " __VA_ARGS__)
@@ -52,6 +53,10 @@ static int check_storage(const lp_idgraph *h) {
     if (idg_node_type(n) >= h->ntypes) return BROKEN("identifier %u has an unknown type", (unsigned)x);
     if (idg_parent(n) >= nn || idg_cluster(n) >= nn || idg_next(n) >= nn || n->first_event >= ne)
       return BROKEN("identifier %u links out of range", (unsigned)x);
+    if (idg_cluster(n) != x && n->cluster_max != IDG_NONE)
+      return BROKEN("identifier %u has an event list but is not a cluster root", (unsigned)x);
+    if (idg_quarantined(n) != (idg_popcount64(idg_sketch(n)) > h->quarantine_after))
+      return BROKEN("identifier %u: quarantine flag and sketch disagree", (unsigned)x);
     uint32_t raw = idg_raw(s, x);
     if (raw != IDG_NONE && raw >= lp_strpool_count(&s->values))
       return BROKEN("identifier %u has a raw value out of range", (unsigned)x);

@@ -377,16 +377,18 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
 static void link_clusters(idg_state *s, uint32_t a, uint32_t b) {
   idg_node *ra = idg_node_at(s, a), *rb = idg_node_at(s, b);
   idg_set_cluster(rb, a);
-  if (rb->cluster_max == IDG_NONE) return;
+  uint32_t bmax = rb->cluster_max;
+  rb->cluster_max = IDG_NONE; /* a root's field only */
+  if (bmax == IDG_NONE) return;
   if (ra->cluster_max == IDG_NONE) {
-    ra->cluster_max = rb->cluster_max;
+    ra->cluster_max = bmax;
     return;
   }
-  idg_event *ea = idg_event_at(s, ra->cluster_max), *eb = idg_event_at(s, rb->cluster_max);
+  idg_event *ea = idg_event_at(s, ra->cluster_max), *eb = idg_event_at(s, bmax);
   uint32_t t = ea->next;
   ea->next = eb->next;
   eb->next = t;
-  if (idg_cmp_events(s, rb->cluster_max, ra->cluster_max) > 0) ra->cluster_max = rb->cluster_max;
+  if (idg_cmp_events(s, bmax, ra->cluster_max) > 0) ra->cluster_max = bmax;
 }
 
 #define SMALL_REPLAY 64 /* events of a replay without notification kept on the stack */

@@ -248,7 +248,7 @@ static int drv_index(lp_idgraph *h, idg_state *t) {
 /* Per identifier: its fields, then (all names set) the checks and the
  * member lists. pc[] gets each identifier's cluster (high word) and
  * profile (low word), or DRV_QUARANTINED: 8 bytes where the record takes
- * 56, so the event pass's scattered reads touch a seventh of the memory
+ * 44, so the event pass's scattered reads touch a fifth of the memory
  * (fewer cache lines and pages). */
 #define DRV_QUARANTINED UINT64_MAX
 static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *first, uint64_t *pc,

@@ -114,7 +114,7 @@ static uint32_t up_find(uint32_t *up, uint32_t x) {
 }
 
 /* Scratch of idg_replay_sorted: compact per-identifier arrays (a few
- * bytes each instead of a 56-byte record per random access). */
+ * bytes each instead of a 44-byte record per random access). */
 typedef struct sorted_scratch {
   uint32_t *newid;  /* from's identifier -> to's */
   uint32_t *srcmap; /* from's source -> to's */

@@ -617,7 +617,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
       if (listed && here) gone_occ++;
       else kept++;
     }
-    for (uint32_t i = 0, ecnt = idg_event_count(s, ev); kept < idg_event_count(s, ev) && i < ecnt; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, ev); kept < ecnt && i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (idg_quarantined(idg_node_at(s, x)) && !in_list(p->sq, p->nq, x))
         p->sq[p->nq++] = x;

@@ -6,6 +6,7 @@
  */
 #include "identity/check.h"
 #include "identity/hashing.h"
+#include "identity/observe.h"
 #include "identity/state.h"
 
 #define BROKEN(...) lp_error_set(LP_ERR_OF_CONST(h), LP_ECORRUPT, "identity invariant: " __VA_ARGS__)
@@ -19,7 +20,7 @@ static bool erased_and_stored(const idg_state *s, lp_hash128 hash) {
 static uint32_t root_of(const idg_state *s, uint32_t x, bool cluster) {
   for (size_t k = 0; k <= s->nodes.len; k++) {
     const idg_node *n = idg_node_at(s, x);
-    uint32_t up = cluster ? n->cluster : n->parent;
+    uint32_t up = cluster ? idg_cluster(n) : idg_parent(n);
     if (up == x) return x;
     x = up;
   }
@@ -28,8 +29,8 @@ static uint32_t root_of(const idg_state *s, uint32_t x, bool cluster) {
 
 static uint32_t first_open(const idg_state *s, const idg_event *e) {
   const uint32_t *m = idg_members(s, e);
-  for (uint32_t i = 0; i < e->count; i++)
-    if (!(idg_node_at(s, m[i] & IDG_ORD_MASK)->flags & IDG_QUARANTINED)) return m[i] & IDG_ORD_MASK;
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
+    if (!idg_quarantined(idg_node_at(s, m[i] & IDG_ORD_MASK))) return m[i] & IDG_ORD_MASK;
   return IDG_NONE;
 }
 
@@ -47,36 +48,39 @@ static int check_storage(const lp_idgraph *h) {
   for (uint32_t x = 0; x < nn; x++) {
     const idg_node *n = idg_node_at(s, x);
     uint32_t y;
-    if (!idg_index_get(s, n->hash, &y) || y != x)
+    if (!idg_index_get(s, idg_node_hash(n), &y) || y != x)
       return BROKEN("identifier %u is not found through the index", (unsigned)x);
-    if (n->type >= h->ntypes) return BROKEN("identifier %u has an unknown type", (unsigned)x);
-    if (n->flags & ~IDG_QUARANTINED) return BROKEN("identifier %u has stray flags", (unsigned)x);
-    if (n->parent >= nn || n->cluster >= nn || n->next_member >= nn || n->comp_first >= nn ||
-        n->first_event >= ne)
+    if (idg_node_type(n) >= h->ntypes) return BROKEN("identifier %u has an unknown type", (unsigned)x);
+    if (idg_parent(n) >= nn || idg_cluster(n) >= nn || idg_next(n) >= nn || n->first_event >= ne)
       return BROKEN("identifier %u links out of range", (unsigned)x);
+    if (idg_cluster(n) != x && n->cluster_max != IDG_NONE)
+      return BROKEN("identifier %u has an event list but is not a cluster root", (unsigned)x);
+    if (idg_quarantined(n) != (idg_popcount64(idg_sketch(n)) > h->quarantine_after))
+      return BROKEN("identifier %u: quarantine flag and sketch disagree", (unsigned)x);
     uint32_t raw = idg_raw(s, x);
     if (raw != IDG_NONE && raw >= lp_strpool_count(&s->values))
       return BROKEN("identifier %u has a raw value out of range", (unsigned)x);
-    if (erased_and_stored(s, n->hash)) return BROKEN("identifier %u is tombstoned", (unsigned)x);
+    if (erased_and_stored(s, idg_node_hash(n))) return BROKEN("identifier %u is tombstoned", (unsigned)x);
   }
   size_t members = 0;
   for (uint32_t ei = 0; ei < ne; ei++) {
     const idg_event *e = idg_event_at(s, ei);
-    if (e->count == 0 || e->count > LP_IDGRAPH_MAX_EVENT_IDS || e->first != members ||
+    uint32_t cnt = idg_event_count(s, e); /* a first word before the previous one wraps */
+    if (cnt == 0 || cnt > LP_IDGRAPH_MAX_EVENT_IDS || e->first != members ||
         e->source >= lp_strpool_count(&s->sources) || e->next >= ne)
       return BROKEN("event %u has a bad header", (unsigned)ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (x >= nn || (m[i] & IDG_LINKED && m[i] & IDG_REFUSED))
         return BROKEN("event %u has a bad member word", (unsigned)ei);
-      if (i > 0 && idg_cmp_hash(idg_node_at(s, m[i - 1] & IDG_ORD_MASK)->hash,
-                                idg_node_at(s, x)->hash) >= 0)
+      if (i > 0 && idg_cmp_hash(idg_node_hash(idg_node_at(s, m[i - 1] & IDG_ORD_MASK)),
+                                idg_node_hash(idg_node_at(s, x))) >= 0)
         return BROKEN("event %u members are not strictly sorted by hash", (unsigned)ei);
       if (idg_cmp_events(s, ei, idg_node_at(s, x)->first_event) < 0)
         return BROKEN("identifier %u is in an event before its first event", (unsigned)x);
     }
-    members += e->count;
+    members += cnt;
   }
   if (members != s->members.len) return BROKEN("member words do not add up");
   for (uint32_t x = 0; x < nn; x++) {
@@ -84,7 +88,7 @@ static int check_storage(const lp_idgraph *h) {
     const idg_event *e = idg_event_at(s, n->first_event);
     const uint32_t *m = idg_members(s, e);
     bool in = false;
-    for (uint32_t i = 0; i < e->count && !in; i++) in = (m[i] & IDG_ORD_MASK) == x;
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt && !in; i++) in = (m[i] & IDG_ORD_MASK) == x;
     if (!in) return BROKEN("identifier %u is not in its first event", (unsigned)x);
   }
   return LP_OK;
@@ -100,20 +104,20 @@ static int check_profiles(const lp_idgraph *h) {
       return BROKEN("identifier %u is on a union-find cycle", (unsigned)x);
   for (uint32_t r = 0; r < nn; r++) {
     const idg_node *root = idg_node_at(s, r);
-    if (root->parent != r) continue;
+    if (idg_parent(root) != r) continue;
     uint32_t count[LP_IDGRAPH_MAX_TYPES] = {0};
-    uint32_t y = r, first = root->comp_first;
+    uint32_t y = r, first = r; /* the root names its profile */
     size_t k = 0;
     bool has_first = false;
     do {
       if (++k > nn) return BROKEN("the member list of profile root %u does not close", (unsigned)r);
       if (root_of(s, y, false) != r)
         return BROKEN("identifier %u is listed in another profile", (unsigned)y);
-      count[idg_node_at(s, y)->type]++;
+      count[idg_node_type(idg_node_at(s, y))]++;
       has_first = has_first || y == first;
       if (idg_cmp_nodes(s, y, first) < 0)
         return BROKEN("profile root %u is not named by its first identifier", (unsigned)r);
-      y = idg_node_at(s, y)->next_member;
+      y = idg_next(idg_node_at(s, y));
     } while (y != r);
     if (!has_first) return BROKEN("profile root %u names an identifier outside it", (unsigned)r);
     seen += k;
@@ -129,7 +133,7 @@ static int check_profiles(const lp_idgraph *h) {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
     uint32_t linked = IDG_NONE;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (!(m[i] & IDG_LINKED)) continue;
       uint32_t r = root_of(s, x, false);
@@ -157,25 +161,23 @@ static int check_clusters(const lp_idgraph *h) {
     open++;
     uint32_t c = root_of(s, f, true);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
-      if (!(idg_node_at(s, x)->flags & IDG_QUARANTINED) && root_of(s, x, true) != c)
+      if (!idg_quarantined(idg_node_at(s, x)) && root_of(s, x, true) != c)
         return BROKEN("event %u spans two clusters", (unsigned)ei);
     }
   }
   for (uint32_t r = 0; r < s->nodes.len; r++) {
     const idg_node *n = idg_node_at(s, r);
-    if (n->flags & IDG_QUARANTINED) {
-      if (n->parent != r || n->next_member != r)
+    if (idg_quarantined(n)) {
+      if (idg_parent(n) != r || idg_next(n) != r)
         return BROKEN("quarantined identifier %u is joined to a profile", (unsigned)r);
     } else if (root_of(s, root_of(s, r, false), true) != root_of(s, r, true)) {
       return BROKEN("the profile of identifier %u spans two clusters", (unsigned)r);
     }
-    if (n->cluster != r || n->cluster_head == IDG_NONE) continue;
-    if (n->cluster_head >= ne || n->cluster_max >= ne)
-      return BROKEN("cluster root %u links out of range", (unsigned)r);
-    uint32_t ei = n->cluster_head;
-    bool has_max = false;
+    if (idg_cluster(n) != r || n->cluster_max == IDG_NONE) continue;
+    if (n->cluster_max >= ne) return BROKEN("cluster root %u links out of range", (unsigned)r);
+    uint32_t ei = n->cluster_max;
     size_t k = 0;
     do {
       if (++k > ne) return BROKEN("the event list of cluster %u does not close", (unsigned)r);
@@ -185,10 +187,8 @@ static int check_clusters(const lp_idgraph *h) {
         return BROKEN("event %u is on the list of another cluster", (unsigned)ei);
       if (idg_cmp_events(s, ei, n->cluster_max) > 0)
         return BROKEN("cluster %u has an event after its last", (unsigned)r);
-      has_max = has_max || ei == n->cluster_max;
       ei = e->next;
-    } while (ei != n->cluster_head);
-    if (!has_max) return BROKEN("cluster %u's last event is not on its list", (unsigned)r);
+    } while (ei != n->cluster_max);
     listed += k;
   }
   if (listed != open) return BROKEN("cluster lists hold %zu of %zu events", listed, open);

@@ -54,8 +54,8 @@ static inline bool idg_events_canonical_ranked(const idg_state *s, const uint32_
   size_t ne = s->events.len;
   for (size_t i = 1; i < ne; i++) {
     const idg_event *ea = idg_event_at(s, (uint32_t)(i - 1)), *eb = idg_event_at(s, (uint32_t)i);
-    if (ea->ts != eb->ts) {
-      if (ea->ts > eb->ts) return false;
+    if (idg_event_ts(ea) != idg_event_ts(eb)) {
+      if (idg_event_ts(ea) > idg_event_ts(eb)) return false;
       continue;
     }
     if (ea->source != eb->source) {
@@ -74,7 +74,8 @@ static inline bool idg_events_canonical_ranked(const idg_state *s, const uint32_
       if (c < 0) continue;
     }
     const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
-    uint32_t n = ea->count < eb->count ? ea->count : eb->count, k = 0, x = 0, y = 0;
+    uint32_t na = idg_event_count(s, ea), nb = idg_event_count(s, eb);
+    uint32_t n = na < nb ? na : nb, k = 0, x = 0, y = 0;
     for (; k < n; k++) {
       x = ma[k] & IDG_ORD_MASK;
       y = mb[k] & IDG_ORD_MASK;
@@ -84,7 +85,7 @@ static inline bool idg_events_canonical_ranked(const idg_state *s, const uint32_
       }
       if (x != y) break;
     }
-    if (k < n ? x > y : ea->count > eb->count) return false;
+    if (k < n ? x > y : na > nb) return false;
   }
   return true;
 }

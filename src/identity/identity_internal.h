@@ -34,10 +34,6 @@ _Static_assert(IDG_MAX_NODES == LP_IDGRAPH_MAX_IDENTIFIERS, "public limit = memb
 #define IDG_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
 #define IDG_KEY_CAP LP_IDGRAPH_MAX_KEY_LEN
 #define IDG_MAX_SOURCE_LEN LP_IDGRAPH_MAX_SOURCE_LEN
-/* idg_node.flags: quarantined (a property of the set of events), and a
- * scratch mark used by a cluster recomputation and always clear after it. */
-#define IDG_QUARANTINED 1u
-#define IDG_MARK 2u
 
 /* Snapshot layout (docs/identity.md): kind, sections, format version, and
  * the raw-length value that means "hash only". */
@@ -62,29 +58,86 @@ typedef struct idg_type {
   void *normalize_ud;
 } idg_type;
 
-/* One distinct identifier. Fields marked "root" are meaningful only on the
- * root of the union-find tree they belong to. */
+/* One distinct identifier (44 bytes, 4-byte aligned; read and written
+ * through the accessors below). Fields marked "root" are meaningful only
+ * on the root of the union-find tree they belong to. A profile's root is
+ * always its canonically first identifier (idg_cmp_nodes: a join keeps
+ * the root that is first, a replay rebuilds in canonical order, a load
+ * checks it), so the root's own hash names the profile. An ordinal takes
+ * 30 bits (IDG_ORD_MASK), so the three node links carry the identifier's
+ * type (LP_IDGRAPH_MAX_TYPES = 32: 5 bits) and its quarantine flag in
+ * their top two bits: parent type bits 0-1, next_member bits 2-3, cluster
+ * bit 4 (bit 30) and IDG_Q_BIT. */
 typedef struct idg_node {
-  lp_hash128 hash;
-  uint64_t sketch;       /* bit (hash.lo % 64) of every identifier seen with it */
-  uint32_t cluster;      /* raw union-find: every stored event's identifiers, no rules */
-  uint32_t parent;       /* resolved union-find: the profiles */
-  uint32_t next_member;  /* circular list of the profile's identifiers */
-  uint32_t first_event;  /* canonically first event that contains it */
-  uint32_t comp_first;   /* root: the profile's canonically first identifier */
-  uint32_t cluster_head; /* cluster root: one event of its circular event list */
-  uint32_t cluster_max;  /* cluster root: its canonically last event */
-  uint8_t type;
-  uint8_t flags;         /* IDG_QUARANTINED: a property of the set of events */
+  uint32_t hash_w[4];   /* lp_hash128, host layout (idg_node_hash) */
+  uint32_t sketch_w[2]; /* uint64_t: bit (hash.lo % 64) of every identifier seen with it */
+  uint32_t parent_w;    /* resolved union-find: the profiles */
+  uint32_t cluster_w;   /* raw union-find: every stored event's identifiers, no rules */
+  uint32_t next_w;      /* circular list of the profile's identifiers */
+  uint32_t first_event; /* canonically first event that contains it */
+  uint32_t cluster_max; /* cluster root: its canonically last event, where
+                           its circular event list starts (IDG_NONE: none) */
 } idg_node;
+_Static_assert(sizeof(idg_node) == 44, "identifier record layout (docs/identity.md)");
+_Static_assert(sizeof(lp_hash128) == 16, "hash words");
+_Static_assert(LP_IDGRAPH_MAX_TYPES <= 32, "a type fits the 5 bits of the links");
+#define IDG_TAG_BITS (~IDG_ORD_MASK)
+#define IDG_Q_BIT 0x80000000u
 
+static inline uint32_t idg_parent(const idg_node *n) { return n->parent_w & IDG_ORD_MASK; }
+static inline uint32_t idg_cluster(const idg_node *n) { return n->cluster_w & IDG_ORD_MASK; }
+static inline uint32_t idg_next(const idg_node *n) { return n->next_w & IDG_ORD_MASK; }
+static inline void idg_set_parent(idg_node *n, uint32_t x) {
+  n->parent_w = (n->parent_w & IDG_TAG_BITS) | x;
+}
+static inline void idg_set_cluster(idg_node *n, uint32_t x) {
+  n->cluster_w = (n->cluster_w & IDG_TAG_BITS) | x;
+}
+static inline void idg_set_next(idg_node *n, uint32_t x) { n->next_w = (n->next_w & IDG_TAG_BITS) | x; }
+static inline uint32_t idg_node_type(const idg_node *n) {
+  return n->parent_w >> 30 | (n->next_w >> 30) << 2 | (n->cluster_w >> 30 & 1u) << 4;
+}
+static inline bool idg_quarantined(const idg_node *n) { return (n->cluster_w & IDG_Q_BIT) != 0; }
+static inline void idg_set_quarantined(idg_node *n, bool q) {
+  n->cluster_w = q ? n->cluster_w | IDG_Q_BIT : n->cluster_w & ~IDG_Q_BIT;
+}
+static inline lp_hash128 idg_node_hash(const idg_node *n) {
+  lp_hash128 h;
+  memcpy(&h, n->hash_w, sizeof h);
+  return h;
+}
+static inline uint64_t idg_sketch(const idg_node *n) {
+  uint64_t v;
+  memcpy(&v, n->sketch_w, sizeof v);
+  return v;
+}
+static inline void idg_set_sketch(idg_node *n, uint64_t v) { memcpy(n->sketch_w, &v, sizeof v); }
+/* A record of its own: every link to `self`, sketch 0, not quarantined,
+ * no event list. */
+static inline idg_node idg_node_make(lp_hash128 hash, uint32_t type, uint32_t self,
+                                     uint32_t first_event) {
+  idg_node n;
+  memcpy(n.hash_w, &hash, sizeof hash);
+  n.sketch_w[0] = n.sketch_w[1] = 0;
+  n.parent_w = self | (type & 3u) << 30;
+  n.next_w = self | (type >> 2 & 3u) << 30;
+  n.cluster_w = self | (type >> 4 & 1u) << 30;
+  n.first_event = first_event;
+  n.cluster_max = IDG_NONE;
+  return n;
+}
+
+/* One stored event (20 bytes, 4-byte aligned). Its members (sorted by
+ * hash) are the member words from `first` up to the next event's `first`
+ * (the words are in event order), so their count is not stored
+ * (idg_event_count). */
 typedef struct idg_event {
-  int64_t ts;
+  uint32_t ts[2];   /* the int64_t timestamp in host byte order (idg_event_ts) */
   uint32_t source;  /* id in the source pool */
   uint32_t first;   /* index of its first member word */
-  uint32_t count;   /* members, sorted by hash */
   uint32_t next;    /* circular list of the events of one cluster */
 } idg_event;
+_Static_assert(sizeof(idg_event) == 20, "event layout (docs/identity.md)");
 
 typedef struct idg_state {
   lp_vec nodes;   /* idg_node */
@@ -161,6 +214,26 @@ static inline idg_event *idg_event_at(const idg_state *s, uint32_t i) {
 }
 static inline uint32_t *idg_members(const idg_state *s, const idg_event *e) {
   return (uint32_t *)lp_vec_at(&s->members, e->first);
+}
+/* Members of stored event `e` of `s`: up to the next event's first word
+ * (the last event: up to the end of the words). */
+static inline uint32_t idg_event_count(const idg_state *s, const idg_event *e) {
+  size_t i = (size_t)(e - (const idg_event *)s->events.data);
+  uint32_t end = i + 1 < s->events.len ? e[1].first : (uint32_t)s->members.len;
+  return end - e->first;
+}
+static inline int64_t idg_event_ts(const idg_event *e) {
+  int64_t ts;
+  memcpy(&ts, e->ts, sizeof ts);
+  return ts;
+}
+static inline idg_event idg_event_make(int64_t ts, uint32_t source, uint32_t first, uint32_t next) {
+  idg_event e;
+  memcpy(e.ts, &ts, sizeof ts);
+  e.source = source;
+  e.first = first;
+  e.next = next;
+  return e;
 }
 /* Id of a node's normalised value in s->values, or IDG_NONE. */
 static inline uint32_t idg_raw(const idg_state *s, uint32_t node) {

@@ -10,10 +10,10 @@
 static void fill_row(const idg_state *s, uint32_t x, lp_idgraph_ident_row *o) {
   const idg_node *n = idg_node_at(s, x);
   o->profile_id = idg_pid(s, x);
-  o->ident.type = n->type;
-  o->ident.quarantined = (n->flags & IDG_QUARANTINED) != 0;
-  lp_put_u64le(o->ident.hash, n->hash.lo);
-  lp_put_u64le(o->ident.hash + 8, n->hash.hi);
+  o->ident.type = idg_node_type(n);
+  o->ident.quarantined = idg_quarantined(n) != 0;
+  lp_put_u64le(o->ident.hash, idg_node_hash(n).lo);
+  lp_put_u64le(o->ident.hash + 8, idg_node_hash(n).hi);
   o->ident.len = 0;
   uint32_t raw = idg_raw(s, x);
   o->ident.value = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &o->ident.len) : NULL;
@@ -38,7 +38,7 @@ int lp_idgraph_identifiers(const lp_idgraph *h, uint64_t first, lp_idgraph_ident
   for (size_t i = 0; i < n; i++) {
     if (i + 8 < n) {
       const idg_node *ahead = idg_node_at(s, x0 + (uint32_t)(i + 8));
-      IDG_PREFETCH(idg_node_at(s, ahead->parent));
+      IDG_PREFETCH(idg_node_at(s, idg_parent(ahead)));
     }
     fill_row(s, x0 + (uint32_t)i, &out[i]);
   }
@@ -95,13 +95,13 @@ int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, si
     }
     if (i + ROOT_AHEAD < n) {
       uint32_t x = ring[(i + ROOT_AHEAD) % RING];
-      if (x != IDG_NONE) IDG_PREFETCH(idg_node_at(s, idg_node_at(s, x)->parent));
+      if (x != IDG_NONE) IDG_PREFETCH(idg_node_at(s, idg_parent(idg_node_at(s, x))));
     }
     if (i + FIRST_AHEAD < n) {
       uint32_t x = ring[(i + FIRST_AHEAD) % RING];
       if (x != IDG_NONE) {
-        const idg_node *r = idg_node_at(s, idg_node_at(s, x)->parent);
-        if (r->comp_first < nn) IDG_PREFETCH(idg_node_at(s, r->comp_first));
+        const idg_node *r = idg_node_at(s, idg_parent(idg_node_at(s, x)));
+        IDG_PREFETCH(idg_node_at(s, idg_parent(r)));
       }
     }
     uint32_t x;

@@ -109,10 +109,7 @@ static int read_idents(loader *l, lp_cursor *c) {
     if (i > 0 && (hash.hi < prev.hi || (hash.hi == prev.hi && hash.lo <= prev.lo)))
       return corrupt(l, "IDNT is not strictly sorted by hash");
     prev = hash;
-    idg_node nd;
-    memset(&nd, 0, sizeof nd);
-    nd.hash = hash;
-    nd.type = (uint8_t)l->type_map[type];
+    idg_node nd = idg_node_make(hash, l->type_map[type], 0, 0); /* links set later */
     uint32_t raw = IDG_NONE;
     if (rawlen != NO_RAW) {
       if (rawlen > LP_IDGRAPH_MAX_VALUE_LEN) return corrupt(l, "IDNT raw value too long");
@@ -169,14 +166,10 @@ static int read_events(loader *l, lp_cursor *c) {
   const uint8_t *p = body;
   size_t w = 0;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
-    idg_event *e = &ev[i];
-    e->ts = (int64_t)lp_get_u64le(p);
-    e->source = lp_get_u32le(p + 8);
-    e->count = lp_get_u32le(p + 12);
-    e->first = (uint32_t)w;
-    e->next = (uint32_t)i;
+    uint32_t cnt = lp_get_u32le(p + 12);
+    ev[i] = idg_event_make((int64_t)lp_get_u64le(p), lp_get_u32le(p + 8), (uint32_t)w, (uint32_t)i);
     p += 16;
-    for (uint32_t k = 0; k < e->count; k++, p += 4) {
+    for (uint32_t k = 0; k < cnt; k++, p += 4) {
       uint32_t x = lp_get_u32le(p);
       if (x >= nn || (k > 0 && x <= mw[w + k - 1])) {
         rc = corrupt(l, "EVNT members out of range or not sorted");
@@ -188,7 +181,7 @@ static int read_events(loader *l, lp_cursor *c) {
         first[x] = (uint32_t)i;
       }
     }
-    w += e->count;
+    w += cnt;
     t->events.len = i + 1;
     t->members.len = w;
   }
@@ -240,14 +233,14 @@ static int drv_index(lp_idgraph *h, idg_state *t) {
   uint64_t *keys;
   int rc = lp_mem_alloc_array(mem, nn, sizeof *keys, (void **)&keys);
   if (rc != LP_OK) return rc;
-  for (size_t i = 0; i < nn; i++) keys[i] = idg_node_at(t, (uint32_t)i)->hash.lo;
+  for (size_t i = 0; i < nn; i++) keys[i] = idg_node_hash(idg_node_at(t, (uint32_t)i)).lo;
   rc = lp_map64_build(&t->index, mem, keys, NULL, nn, NULL);
   lp_mem_free_array(mem, keys, nn, sizeof *keys);
   if (rc != LP_ECORRUPT) return rc;
   rc = idg_index_reserve(t, mem, nn);
   for (uint32_t i = 0; rc == LP_OK && i < nn; i++) {
     bool added;
-    (void)idg_index_upsert(t, mem, idg_node_at(t, i)->hash, i, &added);
+    (void)idg_index_upsert(t, mem, idg_node_hash(idg_node_at(t, i)), i, &added);
   }
   return rc;
 }
@@ -255,7 +248,7 @@ static int drv_index(lp_idgraph *h, idg_state *t) {
 /* Per identifier: its fields, then (all names set) the checks and the
  * member lists. pc[] gets each identifier's cluster (high word) and
  * profile (low word), or DRV_QUARANTINED: 8 bytes where the record takes
- * 56, so the event pass's scattered reads touch a seventh of the memory
+ * 44, so the event pass's scattered reads touch a fifth of the memory
  * (fewer cache lines and pages). */
 #define DRV_QUARANTINED UINT64_MAX
 static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *first, uint64_t *pc,
@@ -266,43 +259,42 @@ static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *
     idg_node *nd = idg_node_at(t, i);
     uint32_t p = lp_get_u32le(r + 8), c = lp_get_u32le(r + 12);
     if (p >= nn || c >= nn) return false;
-    nd->sketch = lp_get_u64le(r);
-    nd->flags = idg_popcount64(nd->sketch) > h->quarantine_after ? IDG_QUARANTINED : 0;
-    if (((nd->flags & IDG_QUARANTINED) && (p != i || c != i)) || c > i) return false;
-    nd->parent = p;
-    nd->cluster = c;
-    nd->next_member = i;
-    nd->comp_first = i;
+    idg_set_sketch(nd, lp_get_u64le(r));
+    idg_set_quarantined(nd, idg_popcount64(idg_sketch(nd)) > h->quarantine_after);
+    if ((idg_quarantined(nd) && (p != i || c != i)) || c > i) return false;
+    idg_set_parent(nd, p);
+    idg_set_cluster(nd, c);
+    idg_set_next(nd, i);
     nd->first_event = first[i];
-    nd->cluster_head = nd->cluster_max = IDG_NONE;
-    idg_counts(t, h->ntypes, i)[nd->type] = 1;
-    pc[i] = (nd->flags & IDG_QUARANTINED) ? DRV_QUARANTINED : (uint64_t)c << 32 | p;
+    nd->cluster_max = IDG_NONE;
+    idg_counts(t, h->ntypes, i)[idg_node_type(nd)] = 1;
+    pc[i] = idg_quarantined(nd) ? DRV_QUARANTINED : (uint64_t)c << 32 | p;
   }
   for (uint32_t i = 0; i < nn; i++) {
     idg_node *nd = idg_node_at(t, i);
-    uint32_t p = nd->parent, c = nd->cluster;
+    uint32_t p = idg_parent(nd), c = idg_cluster(nd);
     if (i + 8 < nn) {
       const idg_node *ahead = idg_node_at(t, i + 8);
-      IDG_PREFETCH(idg_node_at(t, ahead->parent));
-      IDG_PREFETCH(idg_node_at(t, ahead->cluster));
-      IDG_PREFETCH(idg_counts(t, h->ntypes, ahead->parent));
+      IDG_PREFETCH(idg_node_at(t, idg_parent(ahead)));
+      IDG_PREFETCH(idg_node_at(t, idg_cluster(ahead)));
+      IDG_PREFETCH(idg_counts(t, h->ntypes, idg_parent(ahead)));
     }
     if (c != i) {
       const idg_node *cn = idg_node_at(t, c);
-      if (cn->cluster != c || (cn->flags & IDG_QUARANTINED)) return false;
+      if (idg_cluster(cn) != c || idg_quarantined(cn)) return false;
     }
     if (p == i) continue;
     idg_node *root = idg_node_at(t, p);
     /* the name is the profile's first identifier: by first event, then
      * by hash (the numbering's order) */
-    if (root->parent != p || (root->flags & IDG_QUARANTINED) || root->cluster != c ||
+    if (idg_parent(root) != p || idg_quarantined(root) || idg_cluster(root) != c ||
         root->first_event > nd->first_event || (root->first_event == nd->first_event && p > i))
       return false;
     uint8_t *cnt = idg_counts(t, h->ntypes, p);
-    if (cnt[nd->type] >= h->types[nd->type].limit) return false;
-    cnt[nd->type]++;
-    nd->next_member = root->next_member;
-    root->next_member = i;
+    if (cnt[idg_node_type(nd)] >= h->types[idg_node_type(nd)].limit) return false;
+    cnt[idg_node_type(nd)]++;
+    idg_set_next(nd, idg_next(root));
+    idg_set_next(root, i);
   }
   return true;
 }
@@ -327,14 +319,14 @@ static bool drv_events(const uint8_t *bits, const uint64_t *pc, uint64_t *ends, 
     if (ei + 48 < ne) {
       const idg_event *ahead = idg_event_at(t, ei + 48);
       const uint32_t *am = idg_members(t, ahead);
-      for (uint32_t i = 0; i < ahead->count; i++) IDG_PREFETCH(&pc[am[i]]);
+      for (uint32_t i = 0, ecnt = idg_event_count(t, ahead); i < ecnt; i++) IDG_PREFETCH(&pc[am[i]]);
     }
     if (ei + 24 < ne) {
       uint32_t ac = (uint32_t)(pc[idg_members(t, idg_event_at(t, ei + 24))[0] & IDG_ORD_MASK] >> 32);
       if (ac < nn) IDG_PREFETCH(&ends[ac]);
     }
     uint32_t prof = IDG_NONE, clus = IDG_NONE;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(t, e); i < ecnt; i++) {
       size_t w = (size_t)e->first + i;
       uint32_t d = (bits[w / 4] >> (2 * (w % 4))) & 3u;
       uint64_t v = pc[m[i]];
@@ -367,7 +359,7 @@ static bool drv_events(const uint8_t *bits, const uint64_t *pc, uint64_t *ends, 
     uint32_t last = (uint32_t)ends[c];
     idg_node *root = idg_node_at(t, c);
     idg_event_at(t, (uint32_t)(ends[c] >> 32))->next = last;
-    root->cluster_head = root->cluster_max = last;
+    root->cluster_max = last;
   }
   return true;
 }
@@ -457,7 +449,7 @@ static int read_sections(loader *l, lp_snapshot_reader *r) {
 static int check_erased(loader *l) {
   if (l->t.tombstones.len == 0) return LP_OK;
   for (size_t i = 0; i < l->t.nodes.len; i++)
-    if (lp_map128_get(&l->t.tombstones, idg_tomb_hash(idg_node_at(&l->t, (uint32_t)i)->hash), NULL))
+    if (lp_map128_get(&l->t.tombstones, idg_tomb_hash(idg_node_hash(idg_node_at(&l->t, (uint32_t)i))), NULL))
       return corrupt(l, "an identifier is both stored and tombstoned");
   return LP_OK;
 }

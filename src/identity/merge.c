@@ -66,14 +66,11 @@ static int gather(lp_idgraph *h, idg_state *all, const idg_state *s, const idg_s
   for (uint32_t x = 0; x < s->nodes.len; x++) {
     const idg_node *n = idg_node_at(s, x);
     ord[x] = IDG_NONE;
-    if (erased(other, n->hash)) continue;
+    if (erased(other, idg_node_hash(n))) continue;
     bool added;
-    ord[x] = idg_index_upsert(all, m, n->hash, (uint32_t)all->nodes.len, &added);
+    ord[x] = idg_index_upsert(all, m, idg_node_hash(n), (uint32_t)all->nodes.len, &added);
     if (!added) continue;
-    idg_node nd;
-    memset(&nd, 0, sizeof nd);
-    nd.hash = n->hash;
-    nd.type = n->type;
+    idg_node nd = idg_node_make(idg_node_hash(n), idg_node_type(n), 0, 0); /* replayed later */
     (void)lp_vec_push(&all->nodes, m, &nd);
     if (!h->store_raw) continue;
     uint32_t raw = IDG_NONE, from = idg_raw(s, x);
@@ -89,14 +86,14 @@ static int gather(lp_idgraph *h, idg_state *all, const idg_state *s, const idg_s
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *mem = idg_members(s, e);
     uint32_t words[LP_IDGRAPH_MAX_EVENT_IDS], n = 0;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t y = ord[mem[i] & IDG_ORD_MASK];
       if (y != IDG_NONE) words[n++] = y; /* still sorted by hash */
     }
     if (n == 0) continue;
     size_t slen;
     const char *src = lp_strpool_get(&s->sources, e->source, &slen);
-    idg_event ne = {e->ts, 0, (uint32_t)all->members.len, n, (uint32_t)all->events.len};
+    idg_event ne = idg_event_make(idg_event_ts(e), 0, (uint32_t)all->members.len, (uint32_t)all->events.len);
     rc = lp_strpool_intern(&all->sources, m, src, slen, &ne.source, NULL);
     if (rc != LP_OK) return rc;
     (void)lp_vec_append(&all->members, m, words, n);

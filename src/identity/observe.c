@@ -20,7 +20,7 @@ static bool violates(const lp_idgraph *h, const idg_state *s, uint32_t ra, uint3
 
 static void join(const lp_idgraph *h, idg_state *s, uint32_t ra, uint32_t rb) {
   idg_node *a = idg_node_at(s, ra), *b = idg_node_at(s, rb);
-  if (idg_cmp_nodes(s, b->comp_first, a->comp_first) < 0) {
+  if (idg_cmp_nodes(s, rb, ra) < 0) { /* the first identifier stays the root */
     idg_node *t = a;
     a = b;
     b = t;
@@ -28,20 +28,20 @@ static void join(const lp_idgraph *h, idg_state *s, uint32_t ra, uint32_t rb) {
     ra = rb;
     rb = r;
   }
-  b->parent = ra;
+  idg_set_parent(b, ra);
   uint8_t *ca = idg_counts(s, h->ntypes, ra), *cb = idg_counts(s, h->ntypes, rb);
   for (uint32_t t = 0; t < h->ntypes; t++) ca[t] = (uint8_t)(ca[t] + cb[t]);
-  uint32_t next = a->next_member;
-  a->next_member = b->next_member;
-  b->next_member = next;
+  uint32_t next = idg_next(a);
+  idg_set_next(a, idg_next(b));
+  idg_set_next(b, next);
 }
 
 static int cmp_priority(const lp_idgraph *h, const idg_state *s, uint32_t x, uint32_t y) {
   const idg_node *a = idg_node_at(s, x), *b = idg_node_at(s, y);
-  int32_t pa = h->types[a->type].priority, pb = h->types[b->type].priority;
+  int32_t pa = h->types[idg_node_type(a)].priority, pb = h->types[idg_node_type(b)].priority;
   if (pa != pb) return pa > pb ? -1 : 1;
-  if (a->hash.hi != b->hash.hi) return a->hash.hi < b->hash.hi ? -1 : 1;
-  return a->hash.lo < b->hash.lo ? -1 : (a->hash.lo > b->hash.lo);
+  if (idg_node_hash(a).hi != idg_node_hash(b).hi) return idg_node_hash(a).hi < idg_node_hash(b).hi ? -1 : 1;
+  return idg_node_hash(a).lo < idg_node_hash(b).lo ? -1 : (idg_node_hash(a).lo > idg_node_hash(b).lo);
 }
 
 /* The rule engine: the event's highest-priority identifier that is not
@@ -52,7 +52,7 @@ uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
   idg_event *e = idg_event_at(s, ei);
   uint32_t *m = idg_members(s, e);
   uint32_t order[LP_IDGRAPH_MAX_EVENT_IDS];
-  for (uint32_t i = 0; i < e->count; i++) {
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
     m[i] &= IDG_ORD_MASK;
     idg_node *n = idg_node_at(s, m[i]);
     if (n->first_event == IDG_NONE) n->first_event = ei;
@@ -64,10 +64,10 @@ uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
     order[j] = i;
   }
   uint32_t anchor = IDG_NONE;
-  for (uint32_t k = 0; k < e->count; k++) {
+  for (uint32_t k = 0, ecnt = idg_event_count(s, e); k < ecnt; k++) {
     uint32_t i = order[k], x = m[i];
     idg_node *n = idg_node_at(s, x);
-    if (n->flags & IDG_QUARANTINED) continue;
+    if (idg_quarantined(n)) continue;
     if (anchor == IDG_NONE) {
       anchor = x;
       m[i] |= IDG_LINKED;
@@ -90,16 +90,15 @@ uint32_t idg_apply_event(const lp_idgraph *h, idg_state *s, uint32_t ei) {
 
 static void reset_node(const lp_idgraph *h, idg_state *s, uint32_t x) {
   idg_node *n = idg_node_at(s, x);
-  n->parent = x;
-  n->next_member = x;
-  n->comp_first = x;
+  idg_set_parent(n, x);
+  idg_set_next(n, x);
   /* A quarantined identifier's events span clusters: a replay of one of
    * them must not forget its first event elsewhere (idg_store_event adds
    * the new event's). */
-  if (!(n->flags & IDG_QUARANTINED)) n->first_event = IDG_NONE;
+  if (!idg_quarantined(n)) n->first_event = IDG_NONE;
   uint8_t *c = idg_counts(s, h->ntypes, x);
   memset(c, 0, h->ntypes);
-  c[n->type] = 1;
+  c[idg_node_type(n)] = 1;
 }
 
 static int cmp_change(const void *a, const void *b) {
@@ -157,12 +156,12 @@ int idg_scratch_alloc(const lp_mem *mem, replay_scratch *r) {
 static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_scratch *r,
                      uint32_t fresh_from, size_t nch, bool tell) {
   size_t ne = 0, nm = 0;
-  uint32_t head = idg_node_at(s, root)->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, root)->cluster_max, ei = head;
   do {
     r->events[ne++] = ei;
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count && tell; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt && tell; i++) {
       r->old[nm++] = idg_pid(s, m[i] & IDG_ORD_MASK);
     }
     ei = e->next;
@@ -170,7 +169,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
   for (size_t k = 0; k < ne; k++) {
     const idg_event *e = idg_event_at(s, r->events[k]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) reset_node(h, s, m[i] & IDG_ORD_MASK);
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) reset_node(h, s, m[i] & IDG_ORD_MASK);
   }
   idg_sort(r->events, ne, idg_cmp_events_ctx, s);
   for (size_t k = 0; k < ne; k++) idg_apply_event(h, s, r->events[k]);
@@ -181,7 +180,7 @@ static size_t replay(const lp_idgraph *h, idg_state *s, uint32_t root, replay_sc
   do {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++, j++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++, j++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       uint64_t pid = idg_pid(s, x);
       if (x < fresh_from && r->old[j] != pid) {
@@ -214,12 +213,12 @@ static int reserve_all(lp_idgraph *h, idg_state *s, size_t n) {
 
 /* Events, and member words, in the cluster of `x` (0 when it has none). */
 static void cluster_size(const idg_state *s, uint32_t x, size_t *ne, size_t *nm) {
-  uint32_t head = idg_node_at(s, idg_cluster_find(s, x))->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, idg_cluster_find(s, x))->cluster_max, ei = head;
   if (head == IDG_NONE) return;
   do {
     const idg_event *e = idg_event_at(s, ei);
     (*ne)++;
-    *nm += e->count;
+    *nm += idg_event_count(s, e);
     ei = e->next;
   } while (ei != head);
 }
@@ -232,9 +231,9 @@ static uint32_t event_anchor(const lp_idgraph *h, const idg_state *s, uint32_t e
   const uint32_t *m = idg_members(s, e);
   uint32_t best = IDG_NONE;
   bool best_q = true;
-  for (uint32_t i = 0; i < e->count; i++) {
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
     uint32_t x = m[i] & IDG_ORD_MASK;
-    bool q = (idg_node_at(s, x)->flags & IDG_QUARANTINED) != 0;
+    bool q = idg_quarantined(idg_node_at(s, x)) != 0;
     if (best == IDG_NONE || (best_q && !q) || (q == best_q && cmp_priority(h, s, x, best) < 0)) {
       best = x;
       best_q = q;
@@ -243,28 +242,28 @@ static uint32_t event_anchor(const lp_idgraph *h, const idg_state *s, uint32_t e
   return best;
 }
 
-/* Put event `ei` into the event list of cluster root `root`. */
+/* Put event `ei` into the event list of cluster root `root` (after its
+ * last event; it becomes the list's start when it is the new last). */
 static void attach_event(idg_state *s, uint32_t root, uint32_t ei) {
   idg_node *rn = idg_node_at(s, root);
   idg_event *e = idg_event_at(s, ei);
-  if (rn->cluster_head == IDG_NONE) {
-    rn->cluster_head = ei;
-    e->next = ei;
-  } else {
-    idg_event *head = idg_event_at(s, rn->cluster_head);
-    e->next = head->next;
-    head->next = ei;
-  }
-  if (rn->cluster_max == IDG_NONE || idg_cmp_events(s, ei, rn->cluster_max) > 0)
+  if (rn->cluster_max == IDG_NONE) {
     rn->cluster_max = ei;
+    e->next = ei;
+    return;
+  }
+  idg_event *last = idg_event_at(s, rn->cluster_max);
+  e->next = last->next;
+  last->next = ei;
+  if (idg_cmp_events(s, ei, rn->cluster_max) > 0) rn->cluster_max = ei;
 }
 
 /* First member of an event that is not quarantined, or IDG_NONE. */
 static uint32_t first_open_member(const idg_state *s, uint32_t ei) {
   const idg_event *e = idg_event_at(s, ei);
   const uint32_t *m = idg_members(s, e);
-  for (uint32_t i = 0; i < e->count; i++)
-    if (!(idg_node_at(s, m[i] & IDG_ORD_MASK)->flags & IDG_QUARANTINED)) return m[i] & IDG_ORD_MASK;
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
+    if (!idg_quarantined(idg_node_at(s, m[i] & IDG_ORD_MASK))) return m[i] & IDG_ORD_MASK;
   return IDG_NONE;
 }
 
@@ -278,13 +277,17 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
 static size_t recompute_clusters(const lp_idgraph *h, idg_state *s, const uint32_t *node,
                                  const bool *was_q, size_t n, uint32_t ei, replay_scratch *r,
                                  uint32_t fresh_from, bool tell) {
-  size_t ne = 0;
+  size_t ne = 0, nseen = 0;
+  uint32_t seen[LP_IDGRAPH_MAX_EVENT_IDS]; /* the clusters gathered (n <= that many) */
   for (size_t i = 0; i < n; i++) {
     if (was_q[i]) continue;
-    idg_node *root = idg_node_at(s, idg_cluster_find(s, node[i]));
-    if (root->cluster_head == IDG_NONE || (root->flags & IDG_MARK)) continue;
-    root->flags |= IDG_MARK;
-    uint32_t head = root->cluster_head, e = head;
+    uint32_t c = idg_cluster_find(s, node[i]);
+    const idg_node *root = idg_node_at(s, c);
+    bool again = false;
+    for (size_t k = 0; k < nseen && !again; k++) again = seen[k] == c;
+    if (root->cluster_max == IDG_NONE || again) continue;
+    seen[nseen++] = c;
+    uint32_t head = root->cluster_max, e = head;
     do {
       r->all[ne++] = e;
       e = idg_event_at(s, e)->next;
@@ -309,28 +312,26 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
     const idg_event *e = idg_event_at(s, r->all[k]);
     const uint32_t *m = idg_members(s, e);
     if (first_open_member(s, r->all[k]) == IDG_NONE)
-      for (uint32_t i = 0; i < e->count; i++) r->orphan_old[no++] = idg_pid(s, m[i] & IDG_ORD_MASK);
+      for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) r->orphan_old[no++] = idg_pid(s, m[i] & IDG_ORD_MASK);
   }
   for (size_t k = 0; k < ne; k++) {
     const idg_event *e = idg_event_at(s, r->all[k]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       idg_node *x = idg_node_at(s, m[i] & IDG_ORD_MASK);
-      x->cluster = m[i] & IDG_ORD_MASK;
-      x->cluster_head = IDG_NONE;
+      idg_set_cluster(x, m[i] & IDG_ORD_MASK);
       x->cluster_max = IDG_NONE;
-      x->flags &= (uint8_t)~IDG_MARK;
     }
   }
   for (size_t k = 0; k < ne; k++) {
     const idg_event *e = idg_event_at(s, r->all[k]);
     const uint32_t *m = idg_members(s, e);
     uint32_t f = first_open_member(s, r->all[k]);
-    for (uint32_t i = 0; f != IDG_NONE && i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); f != IDG_NONE && i < ecnt; i++) {
       uint32_t y = m[i] & IDG_ORD_MASK;
-      if (idg_node_at(s, y)->flags & IDG_QUARANTINED) continue;
+      if (idg_quarantined(idg_node_at(s, y))) continue;
       uint32_t a = idg_cluster_find(s, f), b = idg_cluster_find(s, y);
-      if (a != b) idg_node_at(s, b)->cluster = a;
+      if (a != b) idg_set_cluster(idg_node_at(s, b), a);
     }
   }
   size_t nroots = 0;
@@ -341,24 +342,19 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
       continue;
     }
     uint32_t root = idg_cluster_find(s, f);
+    /* every root is a member reset above: its first event here is new */
+    if (idg_node_at(s, root)->cluster_max == IDG_NONE) r->roots[nroots++] = root;
     attach_event(s, root, r->all[k]);
-    if (!(idg_node_at(s, root)->flags & IDG_MARK)) {
-      idg_node_at(s, root)->flags |= IDG_MARK;
-      r->roots[nroots++] = root;
-    }
   }
   size_t nch = 0;
-  for (size_t k = 0; k < nroots; k++) {
-    idg_node_at(s, r->roots[k])->flags &= (uint8_t)~IDG_MARK;
-    nch = replay(h, s, r->roots[k], r, fresh_from, nch, tell);
-  }
+  for (size_t k = 0; k < nroots; k++) nch = replay(h, s, r->roots[k], r, fresh_from, nch, tell);
   /* Identifiers only in events of quarantined identifiers: alone. */
   no = 0;
   for (size_t k = 0; k < ne; k++) {
     const idg_event *e = idg_event_at(s, r->all[k]);
     uint32_t *m = idg_members(s, e);
     if (first_open_member(s, r->all[k]) != IDG_NONE) continue;
-    for (uint32_t i = 0; i < e->count; i++, no++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++, no++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       /* Keep its canonically first event (reset_node forgets it). */
       uint32_t fe = idg_node_at(s, x)->first_event;
@@ -366,7 +362,7 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
       reset_node(h, s, x);
       idg_node_at(s, x)->first_event = fe;
       m[i] = x; /* neither linked nor refused */
-      uint64_t pid = idg_pid_of_hash(idg_node_at(s, x)->hash);
+      uint64_t pid = idg_pid_of_hash(idg_node_hash(idg_node_at(s, x)));
       if (tell && x < fresh_from && r->orphan_old[no] != pid) {
         r->changes[nch].old_id = r->orphan_old[no];
         r->changes[nch].new_id = pid;
@@ -380,18 +376,19 @@ static size_t recompute(const lp_idgraph *h, idg_state *s, replay_scratch *r, si
 
 static void link_clusters(idg_state *s, uint32_t a, uint32_t b) {
   idg_node *ra = idg_node_at(s, a), *rb = idg_node_at(s, b);
-  rb->cluster = a;
-  if (rb->cluster_head == IDG_NONE) return;
-  if (ra->cluster_head == IDG_NONE) {
-    ra->cluster_head = rb->cluster_head;
-    ra->cluster_max = rb->cluster_max;
+  idg_set_cluster(rb, a);
+  uint32_t bmax = rb->cluster_max;
+  rb->cluster_max = IDG_NONE; /* a root's field only */
+  if (bmax == IDG_NONE) return;
+  if (ra->cluster_max == IDG_NONE) {
+    ra->cluster_max = bmax;
     return;
   }
-  idg_event *ea = idg_event_at(s, ra->cluster_head), *eb = idg_event_at(s, rb->cluster_head);
+  idg_event *ea = idg_event_at(s, ra->cluster_max), *eb = idg_event_at(s, bmax);
   uint32_t t = ea->next;
   ea->next = eb->next;
   eb->next = t;
-  if (idg_cmp_events(s, rb->cluster_max, ra->cluster_max) > 0) ra->cluster_max = rb->cluster_max;
+  if (idg_cmp_events(s, bmax, ra->cluster_max) > 0) ra->cluster_max = bmax;
 }
 
 #define SMALL_REPLAY 64 /* events of a replay without notification kept on the stack */
@@ -428,7 +425,8 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   uint32_t ei = (uint32_t)s->events.len, fresh_from = (uint32_t)s->nodes.len;
   /* Room is reserved: plain stores instead of copies of a variable size. */
   idg_event *evs = (idg_event *)s->events.data;
-  evs[s->events.len++] = (idg_event){ts, source, (uint32_t)s->members.len, (uint32_t)n, ei};
+  /* (its members are appended below, before anything asks its count) */
+  evs[s->events.len++] = idg_event_make(ts, source, (uint32_t)s->members.len, ei);
   /* The nodes the slots name (their hash is checked, their union-find
    * roots are read next): fetch them before the upserts read them. */
   uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];
@@ -446,11 +444,10 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     /* The slot found above, when it is this identifier's own (not a
      * namesake's): no second probe. Upserts of new identifiers add keys,
      * they do not change what an existing one maps to. */
-    if (node[i] == IDG_NONE || nodes[node[i]].hash.hi != items[i].hash.hi)
+    if (node[i] == IDG_NONE || idg_node_hash(&nodes[node[i]]).hi != items[i].hash.hi)
       node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
-      nodes[s->nodes.len++] = (idg_node){items[i].hash, 0,        node[i],  node[i], node[i], ei,
-                                         node[i],       IDG_NONE, IDG_NONE, (uint8_t)items[i].type, 0};
+      nodes[s->nodes.len++] = idg_node_make(items[i].hash, items[i].type, node[i], ei);
       if (h->store_raw) ((uint32_t *)s->raws.data)[s->raws.len++] = raw[i];
       uint8_t *c = s->counts.data + s->counts.len;
       memset(c, 0, h->ntypes);
@@ -459,8 +456,8 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     } else {
       if (raw[i] != IDG_NONE) *(uint32_t *)lp_vec_at(&s->raws, node[i]) = raw[i];
       const idg_node *nd = &nodes[node[i]];
-      IDG_PREFETCH(&nodes[nd->cluster]);
-      IDG_PREFETCH(&nodes[nd->parent]);
+      IDG_PREFETCH(&nodes[idg_cluster(nd)]);
+      IDG_PREFETCH(&nodes[idg_parent(nd)]);
     }
   }
   uint32_t *mw = (uint32_t *)s->members.data + s->members.len;
@@ -473,10 +470,10 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   bool was_q[LP_IDGRAPH_MAX_EVENT_IDS], is_q[LP_IDGRAPH_MAX_EVENT_IDS], newly = false;
   for (size_t i = 0; i < n; i++) {
     const idg_node *nd = idg_node_at(s, node[i]);
-    sketch[i] = nd->sketch;
+    sketch[i] = idg_sketch(nd);
     for (size_t j = 0; j < n; j++)
       if (j != i) sketch[i] |= UINT64_C(1) << (items[j].hash.lo & 63);
-    was_q[i] = (nd->flags & IDG_QUARANTINED) != 0;
+    was_q[i] = idg_quarantined(nd) != 0;
     is_q[i] = was_q[i] || idg_popcount64(sketch[i]) > h->quarantine_after;
     newly = newly || (is_q[i] && !was_q[i]);
   }
@@ -534,8 +531,8 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   /* Nothing can fail from here on. */
   for (size_t i = 0; i < n; i++) {
     idg_node *nd = idg_node_at(s, node[i]);
-    nd->sketch = sketch[i];
-    if (is_q[i]) nd->flags |= IDG_QUARANTINED;
+    idg_set_sketch(nd, sketch[i]);
+    if (is_q[i]) idg_set_quarantined(nd, true);
   }
   idg_change local[LP_IDGRAPH_MAX_EVENT_IDS];
   size_t nch = 0;
@@ -783,8 +780,8 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
     uint32_t v = h->pf_node[back][j];
     if (v >= s->nodes.len) continue;
     const idg_node *nd = idg_node_at(s, v);
-    if (nd->cluster < s->nodes.len) IDG_PREFETCH(idg_node_at(s, nd->cluster));
-    if (nd->parent < s->nodes.len) IDG_PREFETCH(idg_node_at(s, nd->parent));
+    if (idg_cluster(nd) < s->nodes.len) IDG_PREFETCH(idg_node_at(s, idg_cluster(nd)));
+    if (idg_parent(nd) < s->nodes.len) IDG_PREFETCH(idg_node_at(s, idg_parent(nd)));
   }
   /* IDG_PF_LAG3 ago: the cluster parent's newest event (the lateness
    * comparison reads it). The ring slot is then done. */
@@ -792,7 +789,7 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
   for (uint32_t j = 0; j < h->pf_n[back]; j++) {
     uint32_t v = h->pf_node[back][j];
     if (v >= s->nodes.len) continue;
-    uint32_t c = idg_node_at(s, v)->cluster;
+    uint32_t c = idg_cluster(idg_node_at(s, v));
     if (c >= s->nodes.len) continue;
     uint32_t e = idg_node_at(s, c)->cluster_max;
     if (e < s->events.len) IDG_PREFETCH(idg_event_at(s, e));

@@ -75,17 +75,17 @@ int lp_idgraph_profile_of_hash(const lp_idgraph *h, const uint8_t *hash16,
 
 static int cmp_type_hash(const void *ctx, uint32_t a, uint32_t b) {
   const idg_node *x = idg_node_at(ctx, a), *y = idg_node_at(ctx, b);
-  if (x->type != y->type) return x->type < y->type ? -1 : 1;
-  if (x->hash.hi != y->hash.hi) return x->hash.hi < y->hash.hi ? -1 : 1;
-  return x->hash.lo < y->hash.lo ? -1 : (x->hash.lo > y->hash.lo);
+  if (idg_node_type(x) != idg_node_type(y)) return idg_node_type(x) < idg_node_type(y) ? -1 : 1;
+  if (idg_node_hash(x).hi != idg_node_hash(y).hi) return idg_node_hash(x).hi < idg_node_hash(y).hi ? -1 : 1;
+  return idg_node_hash(x).lo < idg_node_hash(y).lo ? -1 : (idg_node_hash(x).lo > idg_node_hash(y).lo);
 }
 
 static void fill_info(const idg_state *s, uint32_t x, lp_idgraph_ident_info *o) {
   const idg_node *n = idg_node_at(s, x);
-  o->type = n->type;
-  o->quarantined = (n->flags & IDG_QUARANTINED) != 0;
-  lp_put_u64le(o->hash, n->hash.lo);
-  lp_put_u64le(o->hash + 8, n->hash.hi);
+  o->type = idg_node_type(n);
+  o->quarantined = idg_quarantined(n) != 0;
+  lp_put_u64le(o->hash, idg_node_hash(n).lo);
+  lp_put_u64le(o->hash + 8, idg_node_hash(n).hi);
   o->len = 0;
   uint32_t raw = idg_raw(s, x);
   o->value = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &o->len) : NULL;
@@ -103,7 +103,7 @@ int lp_idgraph_profile_identifiers(const lp_idgraph *h, uint64_t profile_id,
   uint32_t x = root;
   do {
     n++;
-    x = idg_node_at(&h->st, x)->next_member;
+    x = idg_next(idg_node_at(&h->st, x));
   } while (x != root);
   bool done;
   rc = buffer_check(h, out, capacity, needed, n, "profile identifiers", &done);
@@ -115,7 +115,7 @@ int lp_idgraph_profile_identifiers(const lp_idgraph *h, uint64_t profile_id,
   n = 0;
   do {
     all[n++] = x;
-    x = idg_node_at(&h->st, x)->next_member;
+    x = idg_next(idg_node_at(&h->st, x));
   } while (x != root);
   idg_sort(all, n, cmp_type_hash, &h->st);
   for (size_t i = 0; i < n; i++) fill_info(&h->st, all[i], &out[i]);
@@ -128,7 +128,7 @@ int lp_idgraph_profiles(const lp_idgraph *h, uint64_t *out, size_t capacity, siz
   int rc = buffer_args(h, out, capacity, needed);
   if (rc != LP_OK) return rc;
   size_t n = 0, nn = h->st.nodes.len;
-  for (uint32_t x = 0; x < nn; x++) n += idg_node_at(&h->st, x)->parent == x;
+  for (uint32_t x = 0; x < nn; x++) n += idg_parent(idg_node_at(&h->st, x)) == x;
   bool done;
   rc = buffer_check(h, out, capacity, needed, n, "profiles", &done);
   if (done || n == 0) return rc;
@@ -145,7 +145,7 @@ int lp_idgraph_profiles(const lp_idgraph *h, uint64_t *out, size_t capacity, siz
   size_t k = 0;
   for (uint32_t x = 0; x < nn; x++) {
     const idg_node *r = idg_node_at(&h->st, x);
-    if (r->parent == x) out[k++] = idg_pid_of_hash(idg_node_at(&h->st, r->comp_first)->hash);
+    if (idg_parent(r) == x) out[k++] = idg_pid_of_hash(idg_node_hash(r));
   }
   const uint64_t *sorted = idg_radix_u64(out, tmp, k, 0, 64, cnt);
   if (sorted != out) memcpy(out, sorted, k * sizeof *out);
@@ -165,8 +165,8 @@ int lp_idgraph_get_stats(const lp_idgraph *h, lp_idgraph_stats *stats) {
   uint64_t profiles = 0, quarantined = 0, conflicts = 0;
   for (uint32_t x = 0; x < s->nodes.len; x++) {
     const idg_node *n = idg_node_at(s, x);
-    profiles += n->parent == x;
-    quarantined += (n->flags & IDG_QUARANTINED) != 0;
+    profiles += idg_parent(n) == x;
+    quarantined += idg_quarantined(n) != 0;
   }
   const uint32_t *m = (const uint32_t *)s->members.data;
   for (size_t i = 0; i < s->members.len; i++) conflicts += (m[i] & IDG_REFUSED) != 0;
@@ -202,13 +202,13 @@ static void fill_step(const idg_state *s, uint32_t from, uint32_t to, uint32_t e
                       lp_idgraph_step *o) {
   const idg_node *a = idg_node_at(s, from), *b = idg_node_at(s, to);
   const idg_event *e = idg_event_at(s, ei);
-  lp_put_u64le(o->from, a->hash.lo);
-  lp_put_u64le(o->from + 8, a->hash.hi);
-  lp_put_u64le(o->to, b->hash.lo);
-  lp_put_u64le(o->to + 8, b->hash.hi);
-  o->from_type = a->type;
-  o->to_type = b->type;
-  o->ts = e->ts;
+  lp_put_u64le(o->from, idg_node_hash(a).lo);
+  lp_put_u64le(o->from + 8, idg_node_hash(a).hi);
+  lp_put_u64le(o->to, idg_node_hash(b).lo);
+  lp_put_u64le(o->to + 8, idg_node_hash(b).hi);
+  o->from_type = idg_node_type(a);
+  o->to_type = idg_node_type(b);
+  o->ts = idg_event_ts(e);
   size_t len;
   o->source = lp_strpool_get(&s->sources, e->source, &len);
 }
@@ -226,10 +226,10 @@ static int search(const lp_idgraph *h, uint32_t a, uint32_t b, bfs *q, size_t ca
       const idg_event *e = idg_event_at(s, q->events[k]);
       const uint32_t *m = idg_members(s, e);
       bool has = false;
-      for (uint32_t i = 0; i < e->count; i++)
+      for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
         has = has || (m[i] == ((x & IDG_ORD_MASK) | IDG_LINKED));
       if (!has) continue;
-      for (uint32_t i = 0; i < e->count && rc == LP_OK; i++) {
+      for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt && rc == LP_OK; i++) {
         uint32_t y = m[i] & IDG_ORD_MASK;
         if (!(m[i] & IDG_LINKED) || lp_map64_get(&q->seen, y, NULL) || q->nq >= cap_n) continue;
         rc = lp_map64_put(&q->seen, &h->mem, y, q->nq);
@@ -263,10 +263,10 @@ int lp_idgraph_explain(const lp_idgraph *h, const lp_idgraph_ident *a, const lp_
     return LP_OK;
   }
   size_t ne = 0, nn = 0;
-  uint32_t head = idg_node_at(s, idg_cluster_find(s, xa))->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, idg_cluster_find(s, xa))->cluster_max, ei = head;
   do {
     ne++;
-    nn += idg_event_at(s, ei)->count;
+    nn += idg_event_count(s, idg_event_at(s, ei));
     ei = idg_event_at(s, ei)->next;
   } while (ei != head);
   bfs q;

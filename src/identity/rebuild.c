@@ -70,13 +70,13 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
     const uint32_t *m = idg_members(from, e);
     idg_item items[LP_IDGRAPH_MAX_EVENT_IDS];
     size_t n = 0;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(from, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       if (f != NULL && f->drop_member != NULL && f->drop_member(f->ctx, from, order[k], x))
         continue;
       const idg_node *nd = idg_node_at(from, x);
-      items[n].hash = nd->hash;
-      items[n].type = nd->type;
+      items[n].hash = idg_node_hash(nd);
+      items[n].type = idg_node_type(nd);
       uint32_t raw = idg_raw(from, x);
       items[n].raw = raw != IDG_NONE ? lp_strpool_get(&from->values, raw, &items[n].raw_len) : NULL;
       if (items[n].raw == NULL) items[n].raw_len = 0;
@@ -85,7 +85,7 @@ int idg_replay_all(lp_idgraph *h, const idg_state *from, const idg_filter *f, id
     if (n == 0) continue;
     size_t slen;
     const char *src = lp_strpool_get(&from->sources, e->source, &slen);
-    rc = idg_store_event(h, to, items, n, e->ts, src, slen, false, NULL);
+    rc = idg_store_event(h, to, items, n, idg_event_ts(e), src, slen, false, NULL);
   }
   lp_mem_free_array(&h->mem, order, ne, sizeof *order);
   if (rc != LP_OK) idg_state_free(to, &h->mem);
@@ -114,7 +114,7 @@ static uint32_t up_find(uint32_t *up, uint32_t x) {
 }
 
 /* Scratch of idg_replay_sorted: compact per-identifier arrays (a few
- * bytes each instead of a 56-byte record per random access). */
+ * bytes each instead of a 44-byte record per random access). */
 typedef struct sorted_scratch {
   uint32_t *newid;  /* from's identifier -> to's */
   uint32_t *srcmap; /* from's source -> to's */
@@ -157,7 +157,7 @@ static int sorted_alloc(const lp_mem *m, sorted_scratch *x) {
 static uint32_t first_open(const idg_state *to, const uint8_t *q, uint32_t ei) {
   const idg_event *e = idg_event_at(to, ei);
   const uint32_t *m = idg_members(to, e);
-  for (uint32_t i = 0; i < e->count; i++)
+  for (uint32_t i = 0, ecnt = idg_event_count(to, e); i < ecnt; i++)
     if (!q[m[i]]) return m[i];
   return IDG_NONE;
 }
@@ -180,7 +180,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     to->tombstoned = from->tombstoned;
     for (size_t i = 0; i < nn; i++) {
       x.newid[i] = IDG_NONE;
-      x.bit[i] = (uint8_t)(idg_node_at(from, (uint32_t)i)->hash.lo & 63);
+      x.bit[i] = (uint8_t)(idg_node_hash(idg_node_at(from, (uint32_t)i)).lo & 63);
       x.sketch[i] = 0;
     }
     for (size_t i = 0; i < x.ns; i++) x.srcmap[i] = IDG_NONE;
@@ -189,11 +189,12 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
    * sketches (the bits of every other member of each event). */
   for (uint32_t ei = 0; rc == LP_OK && ei < ne; ei++) {
     const idg_event *fe = idg_event_at(from, ei);
+    uint32_t fcount = idg_event_count(from, fe);
     const uint32_t *fm = idg_members(from, fe);
     if (ei + 8 < ne) { /* the identifiers of an event a little ahead */
       const idg_event *ahead = idg_event_at(from, ei + 8);
       const uint32_t *am = idg_members(from, ahead);
-      for (uint32_t i = 0; i < ahead->count; i++) {
+      for (uint32_t i = 0, ecnt = idg_event_count(from, ahead); i < ecnt; i++) {
         uint32_t f = am[i] & IDG_ORD_MASK;
         IDG_PREFETCH(&x.newid[f]);
         IDG_PREFETCH(&x.bit[f]);
@@ -206,16 +207,16 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
       const char *src = lp_strpool_get(&from->sources, fe->source, &slen);
       rc = lp_strpool_intern(&to->sources, mem, src, slen, &x.srcmap[fe->source], NULL);
     }
-    if (rc == LP_OK) rc = idg_index_reserve(to, mem, fe->count);
+    if (rc == LP_OK) rc = idg_index_reserve(to, mem, fcount);
     uint32_t words[LP_IDGRAPH_MAX_EVENT_IDS];
     uint64_t bits[LP_IDGRAPH_MAX_EVENT_IDS], before = 0;
-    for (uint32_t i = 0; rc == LP_OK && i < fe->count; i++) {
+    for (uint32_t i = 0; rc == LP_OK && i < fcount; i++) {
       uint32_t f = fm[i] & IDG_ORD_MASK;
       if (x.newid[f] == IDG_NONE) {
         const idg_node *src = idg_node_at(from, f);
         uint32_t id = (uint32_t)to->nodes.len;
         bool added;
-        (void)idg_index_upsert(to, mem, src->hash, id, &added);
+        (void)idg_index_upsert(to, mem, idg_node_hash(src), id, &added);
         if (h->store_raw) {
           uint32_t raw = IDG_NONE, fr = idg_raw(from, f);
           if (fr != IDG_NONE) {
@@ -226,24 +227,24 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
           if (rc == LP_OK) (void)lp_vec_push(&to->raws, mem, &raw);
         }
         if (rc != LP_OK) break;
-        idg_node nd = {src->hash, 0, id, id, id, ei, id, IDG_NONE, IDG_NONE, src->type, 0};
+        idg_node nd = idg_node_make(idg_node_hash(src), idg_node_type(src), id, ei);
         (void)lp_vec_push(&to->nodes, mem, &nd);
         (void)lp_vec_append(&to->counts, mem, NULL, h->ntypes);
-        idg_counts(to, h->ntypes, id)[src->type] = 1;
+        idg_counts(to, h->ntypes, id)[idg_node_type(src)] = 1;
         x.newid[f] = id;
       }
       words[i] = x.newid[f];
       bits[i] = UINT64_C(1) << x.bit[f];
     }
     if (rc != LP_OK) break;
-    for (uint32_t i = 0; i < fe->count; i++) {
+    for (uint32_t i = 0; i < fcount; i++) {
       uint64_t after = 0;
-      for (uint32_t j = i + 1; j < fe->count; j++) after |= bits[j];
+      for (uint32_t j = i + 1; j < fcount; j++) after |= bits[j];
       x.sketch[words[i]] |= before | after;
       before |= bits[i];
     }
-    idg_event ev = {fe->ts, x.srcmap[fe->source], (uint32_t)to->members.len, fe->count, ei};
-    (void)lp_vec_append(&to->members, mem, words, fe->count);
+    idg_event ev = idg_event_make(idg_event_ts(fe), x.srcmap[fe->source], (uint32_t)to->members.len, ei);
+    (void)lp_vec_append(&to->members, mem, words, fcount);
     (void)lp_vec_push(&to->events, mem, &ev);
   }
   if (rc != LP_OK) {
@@ -256,9 +257,9 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   uint8_t *q = x.bit;
   for (uint32_t i = 0; i < nn; i++) {
     idg_node *nd = idg_node_at(to, i);
-    nd->sketch = x.sketch[i];
+    idg_set_sketch(nd, x.sketch[i]);
     q[i] = idg_popcount64(x.sketch[i]) > h->quarantine_after;
-    if (q[i]) nd->flags = IDG_QUARANTINED;
+    if (q[i]) idg_set_quarantined(nd, true);
   }
   /* 8 bytes an identifier hold the nn + 1 words of the union-find (nn >= 1
    * when there are events; none: nothing below runs). */
@@ -269,14 +270,14 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     const idg_event *e = idg_event_at(to, ei);
     const uint32_t *m = idg_members(to, e);
     uint32_t f = IDG_NONE;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(to, e); i < ecnt; i++) {
       if (q[m[i]]) continue;
       uint32_t b = up_find(up, m[i]);
       if (f == IDG_NONE) f = b;
       else if (b != f) up[b] = f;
     }
   }
-  for (uint32_t i = 0; i < nn; i++) idg_node_at(to, i)->cluster = up_find(up, i);
+  for (uint32_t i = 0; i < nn; i++) idg_set_cluster(idg_node_at(to, i), up_find(up, i));
   /* Events grouped by cluster (a counting sort on the root, stable, so
    * canonical within each): the rules then work on one cluster's few
    * records at a time. Clusters share nothing the rules change, so the
@@ -288,7 +289,7 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
   for (uint32_t ei = 0; ei < ne; ei++) {
     idg_event *e = idg_event_at(to, ei);
     uint32_t f = first_open(to, q, ei);
-    e->next = f != IDG_NONE ? idg_node_at(to, f)->cluster : IDG_NONE;
+    e->next = f != IDG_NONE ? idg_cluster(idg_node_at(to, f)) : IDG_NONE;
     if (f != IDG_NONE) cnt[e->next + 1]++;
   }
   for (size_t i = 1; i <= nn; i++) cnt[i] += cnt[i - 1];
@@ -306,16 +307,15 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
     idg_event *e = idg_event_at(to, ei);
     idg_node *root = idg_node_at(to, e->next);
     e->next = ei;
-    if (root->cluster_head == IDG_NONE) {
-      root->cluster_head = ei;
-    } else {
-      idg_event *head = idg_event_at(to, root->cluster_head);
-      e->next = head->next;
-      head->next = ei;
-    }
-    /* (the first of equal events stays the last, as attach_event keeps it) */
-    if (root->cluster_max == IDG_NONE || idg_cmp_events(to, ei, root->cluster_max) > 0)
+    if (root->cluster_max == IDG_NONE) {
       root->cluster_max = ei;
+    } else {
+      idg_event *last = idg_event_at(to, root->cluster_max);
+      e->next = last->next;
+      last->next = ei;
+      /* (the first of equal events stays the last, as attach_event keeps it) */
+      if (idg_cmp_events(to, ei, root->cluster_max) > 0) root->cluster_max = ei;
+    }
     (void)idg_apply_event(h, to, ei);
   }
   sorted_free(mem, &x);
@@ -334,7 +334,7 @@ int idg_commit(lp_idgraph *h, idg_state *next) {
   for (uint32_t x = 0; x < nn; x++) {
     uint64_t before = idg_pid(&h->st, x), after = 0;
     uint32_t y;
-    if (idg_index_get(next, idg_node_at(&h->st, x)->hash, &y)) after = idg_pid(next, y);
+    if (idg_index_get(next, idg_node_hash(idg_node_at(&h->st, x)), &y)) after = idg_pid(next, y);
     if (before != after) {
       ch[nch].old_id = before;
       ch[nch].new_id = after;
@@ -373,7 +373,7 @@ typedef struct pair_ctx {
 static bool event_has(const idg_state *s, uint32_t ei, uint32_t x) {
   const idg_event *e = idg_event_at(s, ei);
   const uint32_t *m = idg_members(s, e);
-  for (uint32_t i = 0; i < e->count; i++)
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++)
     if ((m[i] & IDG_ORD_MASK) == x) return true;
   return false;
 }
@@ -503,7 +503,7 @@ static uint32_t kept_members(const idg_state *s, const erase_req *q, uint32_t ei
   const uint32_t *m = idg_members(s, e);
   bool here = q->with == IDG_NONE || event_has(s, ei, q->with);
   uint32_t n = 0;
-  for (uint32_t i = 0; i < e->count; i++) {
+  for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
     uint32_t x = m[i] & IDG_ORD_MASK;
     if (!(here && in_list(q->drop, q->ndrop, x))) out[n++] = x;
   }
@@ -517,19 +517,22 @@ static void add_sketches(idg_state *s, const erase_req *q, uint32_t ei, const ui
   uint32_t kept[LP_IDGRAPH_MAX_EVENT_IDS];
   uint32_t n = kept_members(s, q, ei, kept);
   for (uint32_t i = 0; i < n; i++) {
-    uint64_t *dst;
+    idg_node *nd = NULL;
+    uint64_t *dst = NULL;
     if (want == NULL) {
-      idg_node *nd = idg_node_at(s, kept[i]);
-      if (nd->flags & IDG_QUARANTINED) continue;
-      dst = &nd->sketch;
+      nd = idg_node_at(s, kept[i]);
+      if (idg_quarantined(nd)) continue;
     } else {
       size_t k = 0;
       while (k < nwant && want[k] != kept[i]) k++;
       if (k == nwant) continue;
       dst = &into[k];
     }
+    uint64_t bits = nd != NULL ? idg_sketch(nd) : *dst;
     for (uint32_t j = 0; j < n; j++)
-      if (j != i) *dst |= UINT64_C(1) << (idg_node_at(s, kept[j])->hash.lo & 63);
+      if (j != i) bits |= UINT64_C(1) << (idg_node_hash(idg_node_at(s, kept[j])).lo & 63);
+    if (nd != NULL) idg_set_sketch(nd, bits);
+    else *dst = bits;
   }
 }
 
@@ -548,7 +551,7 @@ static bool quarantined_stay(lp_idgraph *h, const erase_req *q, erase_plan *p) {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
     bool has = false, outside = false;
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       size_t k = 0;
       while (k < p->nq && p->sq[k] != x) k++;
@@ -578,14 +581,14 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
     return LP_OK;
   uint32_t c = idg_cluster_find(s, q->drop[0]);
   for (size_t i = 0; i < q->ndrop; i++)
-    if ((idg_node_at(s, q->drop[i])->flags & IDG_QUARANTINED) ||
+    if (idg_quarantined(idg_node_at(s, q->drop[i])) ||
         idg_cluster_find(s, q->drop[i]) != c)
       return LP_OK;
-  uint32_t head = idg_node_at(s, c)->cluster_head, ei = head;
+  uint32_t head = idg_node_at(s, c)->cluster_max, ei = head;
   if (head == IDG_NONE) return LP_OK;
   do {
     p->ne++;
-    p->nm += idg_event_at(s, ei)->count;
+    p->nm += idg_event_count(s, idg_event_at(s, ei));
     ei = idg_event_at(s, ei)->next;
   } while (ei != head);
   p->nd = q->ndrop;
@@ -607,16 +610,16 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
     const uint32_t *m = idg_members(s, ev);
     bool here = q->with == IDG_NONE || event_has(s, e, q->with);
     uint32_t kept = 0;
-    for (uint32_t i = 0; i < ev->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, ev); i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
       bool listed = in_list(q->drop, q->ndrop, x);
       occ += listed;
       if (listed && here) gone_occ++;
       else kept++;
     }
-    for (uint32_t i = 0; kept < ev->count && i < ev->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, ev); kept < ecnt && i < ecnt; i++) {
       uint32_t x = m[i] & IDG_ORD_MASK;
-      if ((idg_node_at(s, x)->flags & IDG_QUARANTINED) && !in_list(p->sq, p->nq, x))
+      if (idg_quarantined(idg_node_at(s, x)) && !in_list(p->sq, p->nq, x))
         p->sq[p->nq++] = x;
     }
     if (kept == 0) p->gone_ev[p->ng++] = e;
@@ -640,7 +643,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
 static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) {
   idg_state *s = &h->st;
   uint32_t nt = h->ntypes, n0 = (uint32_t)s->nodes.len, n1 = n0 - (uint32_t)p->nv;
-  for (size_t i = 0; i < p->nv; i++) idg_index_del(s, idg_node_at(s, p->gone_nd[i])->hash);
+  for (size_t i = 0; i < p->nv; i++) idg_index_del(s, idg_node_hash(idg_node_at(s, p->gone_nd[i])));
   size_t hole = 0;
   for (uint32_t x = n1; x < n0; x++) {
     if (in_sorted(p->gone_nd, p->nv, x)) {
@@ -649,7 +652,7 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     }
     uint32_t to = p->gone_nd[hole++];
     p->mover[x - n1] = to;
-    index_move(s, &h->mem, idg_node_at(s, x)->hash, x, to);
+    index_move(s, &h->mem, idg_node_hash(idg_node_at(s, x)), x, to);
     *idg_node_at(s, to) = *idg_node_at(s, x);
     memcpy(idg_counts(s, nt, to), idg_counts(s, nt, x), nt);
   }
@@ -661,6 +664,7 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
   uint32_t *words = (uint32_t *)s->members.data, out = 0;
   for (uint32_t ei = 0; ei < ne0; ei++) {
     idg_event e = *idg_event_at(s, ei);
+    uint32_t cnt = idg_event_count(s, idg_event_at(s, ei)); /* before it is overwritten */
     bool in_cluster = a < p->ne && p->events[a] == ei;
     a += in_cluster;
     if (g < p->ng && p->gone_ev[g] == ei) {
@@ -669,13 +673,12 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     }
     bool here = in_cluster && (q->with == IDG_NONE || event_has(s, ei, q->with));
     uint32_t n = 0;
-    for (uint32_t i = 0; i < e.count; i++) {
+    for (uint32_t i = 0; i < cnt; i++) {
       uint32_t word = words[e.first + i], x = word & IDG_ORD_MASK;
       if (here && in_list(q->drop, q->ndrop, x)) continue;
       words[w + n++] = (word & ~IDG_ORD_MASK) | ERASE_NODE(x);
     }
-    e.first = (uint32_t)w;
-    e.count = n;
+    e.first = (uint32_t)w; /* the count is n: the next event's first is w + n */
     e.next = in_cluster ? out : event_after(p->gone_ev, p->ng, e.next);
     *idg_event_at(s, out) = e;
     out++;
@@ -691,14 +694,12 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     for (uint32_t y = 0; y < n1; y++) {
       idg_node *nd = idg_node_at(s, y);
       if (p->nv > 0) {
-        nd->parent = ERASE_NODE(nd->parent);
-        nd->cluster = ERASE_NODE(nd->cluster);
-        nd->next_member = ERASE_NODE(nd->next_member);
-        nd->comp_first = ERASE_NODE(nd->comp_first);
+        idg_set_parent(nd, ERASE_NODE(idg_parent(nd)));
+        idg_set_cluster(nd, ERASE_NODE(idg_cluster(nd)));
+        idg_set_next(nd, ERASE_NODE(idg_next(nd)));
       }
       if (p->ng > 0) {
         nd->first_event = event_after(p->gone_ev, p->ng, nd->first_event);
-        nd->cluster_head = event_after(p->gone_ev, p->ng, nd->cluster_head);
         nd->cluster_max = event_after(p->gone_ev, p->ng, nd->cluster_max);
       }
     }
@@ -725,16 +726,18 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
   for (size_t j = 0; j < p.ne; j++) {
     const idg_event *e = idg_event_at(s, p.events[j]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++, k++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++, k++) {
       p.pre_node[k] = m[i] & IDG_ORD_MASK;
       p.pre_pid[k] = idg_pid(s, p.pre_node[k]);
     }
   }
   for (k = 0; k < p.nm; k++) {
     idg_node *nd = idg_node_at(s, p.pre_node[k]);
-    nd->parent = nd->cluster = nd->next_member = nd->comp_first = p.pre_node[k];
-    nd->cluster_head = nd->cluster_max = IDG_NONE;
-    if (!(nd->flags & IDG_QUARANTINED)) nd->sketch = 0;
+    idg_set_parent(nd, p.pre_node[k]);
+    idg_set_cluster(nd, p.pre_node[k]);
+    idg_set_next(nd, p.pre_node[k]);
+    nd->cluster_max = IDG_NONE;
+    if (!idg_quarantined(nd)) idg_set_sketch(nd, 0);
   }
   /* Sketches of the open identifiers: every event of theirs is here. */
   for (size_t j = 0; j < p.ne; j++) add_sketches(s, q, p.events[j], NULL, 0, NULL);
@@ -751,14 +754,14 @@ static int erase_partial(lp_idgraph *h, const erase_req *q, const lp_hash128 *to
   for (size_t j = 0; j < p.nq; j++) {
     uint32_t x = p.sq[j];
     p.sq[j] = x < n1 ? x : p.mover[x - n1];
-    idg_node_at(s, p.sq[j])->sketch = p.sq_sketch[j];
+    idg_set_sketch(idg_node_at(s, p.sq[j]), p.sq_sketch[j]);
     idg_node_at(s, p.sq[j])->first_event = event_after(p.gone_ev, p.ng, p.sq_first[j]);
   }
   for (size_t j = 0; p.nq > 0 && j < na; j++) {
     uint32_t ei = p.r.all[j];
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t i = 0; i < e->count; i++) {
+    for (uint32_t i = 0, ecnt = idg_event_count(s, e); i < ecnt; i++) {
       idg_node *nd = idg_node_at(s, m[i] & IDG_ORD_MASK);
       if (!in_list(p.sq, p.nq, m[i] & IDG_ORD_MASK)) continue;
       int c = nd->first_event == IDG_NONE ? -1 : idg_cmp_events(s, ei, nd->first_event);
@@ -878,7 +881,7 @@ int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id) {
   uint32_t x = p.root;
   do {
     n++;
-    x = idg_node_at(&h->st, x)->next_member;
+    x = idg_next(idg_node_at(&h->st, x));
   } while (x != p.root);
   lp_hash128 *tombs;
   uint32_t *nodes = NULL;
@@ -891,8 +894,8 @@ int lp_idgraph_forget_profile(lp_idgraph *h, uint64_t profile_id) {
   n = 0;
   do {
     nodes[n] = x;
-    tombs[n++] = idg_node_at(&h->st, x)->hash;
-    x = idg_node_at(&h->st, x)->next_member;
+    tombs[n++] = idg_node_hash(idg_node_at(&h->st, x));
+    x = idg_next(idg_node_at(&h->st, x));
   } while (x != p.root);
   idg_filter f = {&p, NULL, drop_profile_member};
   erase_req q = {nodes, n, IDG_NONE};

@@ -63,7 +63,7 @@ static int plan(const lp_idgraph *h, save_plan *p) {
    * one sequential pass says so, and the order is the numbering. */
   bool by_hash = true;
   for (uint32_t i = 1; i < p->nn && by_hash; i++)
-    by_hash = idg_cmp_hash(idg_node_at(s, i - 1)->hash, idg_node_at(s, i)->hash) < 0;
+    by_hash = idg_cmp_hash(idg_node_hash(idg_node_at(s, i - 1)), idg_node_hash(idg_node_at(s, i))) < 0;
   if (by_hash) {
     for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
   } else {
@@ -143,17 +143,17 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
      * ahead, the cluster's slot and the profile's name 4 ahead */
     if (x + 8 < nn) {
       const idg_node *a = idg_node_at(s, x + 8);
-      IDG_PREFETCH(idg_node_at(s, a->cluster));
-      IDG_PREFETCH(idg_node_at(s, a->parent));
+      IDG_PREFETCH(idg_node_at(s, idg_cluster(a)));
+      IDG_PREFETCH(idg_node_at(s, idg_parent(a)));
     }
     if (x + 4 < nn) {
       const idg_node *a = idg_node_at(s, x + 4);
-      IDG_PREFETCH(&cmin[a->cluster]);
-      IDG_PREFETCH(&p->node_rank[idg_node_at(s, a->parent)->comp_first]);
+      IDG_PREFETCH(&cmin[idg_cluster(a)]);
+      IDG_PREFETCH(&p->node_rank[idg_parent(a)]);
     }
-    uint64_t prof = p->node_rank[idg_node_at(s, idg_find(s, x))->comp_first];
+    uint64_t prof = p->node_rank[idg_find(s, x)];
     uint32_t c = 0;
-    if (!(idg_node_at(s, x)->flags & IDG_QUARANTINED)) {
+    if (!idg_quarantined(idg_node_at(s, x))) {
       uint32_t r = p->node_rank[x];
       c = idg_cluster_find(s, x);
       if (r < cmin[c]) cmin[c] = r;
@@ -178,8 +178,8 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
     uint32_t x = p->node_order[i];
     const idg_node *n = idg_node_at(s, x);
     uint32_t prof = (uint32_t)(names[x] >> 32);
-    uint32_t clus = (n->flags & IDG_QUARANTINED) ? (uint32_t)i : cmin[(uint32_t)names[x]];
-    lp_put_u64le(o.b + o.n, n->sketch);
+    uint32_t clus = idg_quarantined(n) ? (uint32_t)i : cmin[(uint32_t)names[x]];
+    lp_put_u64le(o.b + o.n, idg_sketch(n));
     lp_put_u32le(o.b + o.n + 8, prof);
     lp_put_u32le(o.b + o.n + 12, clus);
     o.n += IDG_DERIVED_NODE;
@@ -192,7 +192,7 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
     if (i + 8 < p->ne) IDG_PREFETCH(idg_event_at(s, p->event_order[i + 8]));
     const idg_event *e = idg_event_at(s, p->event_order[i]);
     const uint32_t *m = idg_members(s, e);
-    for (uint32_t j = 0; j < e->count; j++, k++) {
+    for (uint32_t j = 0, ecnt = idg_event_count(s, e); j < ecnt; j++, k++) {
       acc = (uint8_t)(acc | (((m[j] & IDG_LINKED) ? 1u : 0u) | ((m[j] & IDG_REFUSED) ? 2u : 0u)) << (2 * (k % 4)));
       if (k % 4 == 3) {
         o.b[o.n++] = acc;
@@ -246,9 +246,9 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
     const char *v = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &len) : NULL;
     rc = out_room(&o, 28 + len); /* len <= LP_IDGRAPH_MAX_VALUE_LEN */
     if (rc != LP_OK) break;
-    out_u32(&o, n->type);
-    out_u64(&o, n->hash.lo);
-    out_u64(&o, n->hash.hi);
+    out_u32(&o, idg_node_type(n));
+    out_u64(&o, idg_node_hash(n).lo);
+    out_u64(&o, idg_node_hash(n).hi);
     out_u32(&o, raw == IDG_NONE ? NO_RAW : (uint32_t)len);
     if (len > 0) memcpy(o.b + o.n, v, len);
     o.n += len;
@@ -269,14 +269,15 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
     if (i + 4 < p->ne) {
       const idg_event *ahead = idg_event_at(s, p->event_order[i + 4]);
       const uint32_t *am = idg_members(s, ahead);
-      for (uint32_t k = 0; k < ahead->count; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
+      for (uint32_t k = 0, ecnt = idg_event_count(s, ahead); k < ecnt; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
     }
-    rc = out_room(&o, 16 + (size_t)e->count * 4); /* count <= LP_IDGRAPH_MAX_EVENT_IDS */
+    uint32_t cnt = idg_event_count(s, e);
+    rc = out_room(&o, 16 + (size_t)cnt * 4); /* count <= LP_IDGRAPH_MAX_EVENT_IDS */
     if (rc != LP_OK) break;
-    out_u64(&o, (uint64_t)e->ts);
+    out_u64(&o, (uint64_t)idg_event_ts(e));
     out_u32(&o, p->src_rank[e->source]);
-    out_u32(&o, e->count);
-    for (uint32_t k = 0; k < e->count; k++) out_u32(&o, p->node_rank[m[k] & IDG_ORD_MASK]);
+    out_u32(&o, cnt);
+    for (uint32_t k = 0; k < cnt; k++) out_u32(&o, p->node_rank[m[k] & IDG_ORD_MASK]);
   }
   if (rc == LP_OK) rc = out_flush(&o);
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);

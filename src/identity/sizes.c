@@ -61,7 +61,7 @@ int lp_idgraph_profile_sizes(const lp_idgraph *h, const uint64_t *profile_ids, s
       if (v != IDG_NONE) IDG_PREFETCH(idg_node_at(s, v));
     }
     if (i + ROOT_AHEAD < n && ring[(i + ROOT_AHEAD) % RING] != IDG_NONE) {
-      uint32_t p = idg_node_at(s, ring[(i + ROOT_AHEAD) % RING])->parent;
+      uint32_t p = idg_parent(idg_node_at(s, ring[(i + ROOT_AHEAD) % RING]));
       if (p < s->nodes.len) {
         IDG_PREFETCH(idg_node_at(s, p));
         IDG_PREFETCH(idg_counts(s, h->ntypes, p));

@@ -57,7 +57,8 @@ static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen) {
 int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b) {
   if (a == b) return 0;
   const idg_event *ea = idg_event_at(s, a), *eb = idg_event_at(s, b);
-  if (ea->ts != eb->ts) return ea->ts < eb->ts ? -1 : 1;
+  int64_t ta = idg_event_ts(ea), tb = idg_event_ts(eb);
+  if (ta != tb) return ta < tb ? -1 : 1;
   if (ea->source != eb->source) {
     size_t la, lb;
     const char *sa = lp_strpool_get(&s->sources, ea->source, &la);
@@ -66,13 +67,13 @@ int idg_cmp_events(const idg_state *s, uint32_t a, uint32_t b) {
     if (c != 0) return c;
   }
   const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
-  uint32_t n = ea->count < eb->count ? ea->count : eb->count;
+  uint32_t na = idg_event_count(s, ea), nb = idg_event_count(s, eb), n = na < nb ? na : nb;
   for (uint32_t i = 0; i < n; i++) {
-    int c = idg_cmp_hash(idg_node_at(s, ma[i] & IDG_ORD_MASK)->hash,
-                     idg_node_at(s, mb[i] & IDG_ORD_MASK)->hash);
+    int c = idg_cmp_hash(idg_node_hash(idg_node_at(s, ma[i] & IDG_ORD_MASK)),
+                     idg_node_hash(idg_node_at(s, mb[i] & IDG_ORD_MASK)));
     if (c != 0) return c;
   }
-  return cmp_u64(ea->count, eb->count);
+  return cmp_u64(na, nb);
 }
 
 int idg_cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
@@ -84,15 +85,15 @@ int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b) {
   if (a == b) return 0;
   const idg_node *na = idg_node_at(s, a), *nb = idg_node_at(s, b);
   int c = idg_cmp_events(s, na->first_event, nb->first_event);
-  return c != 0 ? c : idg_cmp_hash(na->hash, nb->hash);
+  return c != 0 ? c : idg_cmp_hash(idg_node_hash(na), idg_node_hash(nb));
 }
 
 uint32_t idg_find(const idg_state *s, uint32_t x) {
   idg_node *n = idg_node_at(s, x);
-  while (n->parent != x) {
-    idg_node *p = idg_node_at(s, n->parent);
-    n->parent = p->parent; /* path halving */
-    x = n->parent;
+  while (idg_parent(n) != x) {
+    idg_node *p = idg_node_at(s, idg_parent(n));
+    idg_set_parent(n, idg_parent(p)); /* path halving */
+    x = idg_parent(n);
     n = idg_node_at(s, x);
   }
   return x;
@@ -100,18 +101,17 @@ uint32_t idg_find(const idg_state *s, uint32_t x) {
 
 uint32_t idg_cluster_find(const idg_state *s, uint32_t x) {
   idg_node *n = idg_node_at(s, x);
-  while (n->cluster != x) {
-    idg_node *p = idg_node_at(s, n->cluster);
-    n->cluster = p->cluster;
-    x = n->cluster;
+  while (idg_cluster(n) != x) {
+    idg_node *p = idg_node_at(s, idg_cluster(n));
+    idg_set_cluster(n, idg_cluster(p));
+    x = idg_cluster(n);
     n = idg_node_at(s, x);
   }
   return x;
 }
 
 uint64_t idg_pid(const idg_state *s, uint32_t node) {
-  const idg_node *root = idg_node_at(s, idg_find(s, node));
-  return idg_pid_of_hash(idg_node_at(s, root->comp_first)->hash);
+  return idg_pid_of_hash(idg_node_hash(idg_node_at(s, idg_find(s, node))));
 }
 
 /* The index keys on the low 64 bits of the hash (8 bytes a slot instead of
@@ -131,7 +131,7 @@ int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {
 
 /* The index entry `node` of hash.lo is `hash`'s own (not a namesake's). */
 static bool owns(const idg_state *s, uint64_t node, lp_hash128 hash) {
-  return idg_node_at(s, (uint32_t)node)->hash.hi == hash.hi;
+  return idg_node_hash(idg_node_at(s, (uint32_t)node)).hi == hash.hi;
 }
 
 bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node) {
@@ -262,7 +262,7 @@ static void finish_buckets(uint64_t *k, uint32_t *o, const uint32_t *ends, size_
  * the canonical order after (timestamp, source); 0 (the least) for none. */
 static uint64_t first_hash_hi(const idg_state *s, uint32_t ei) {
   const idg_event *e = idg_event_at(s, ei);
-  return e->count > 0 ? idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK)->hash.hi : 0;
+  return idg_event_count(s, e) > 0 ? idg_node_hash(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK)).hi : 0;
 }
 
 /* Scratch of the tie passes: keys and indexes of the longest run, counts. */
@@ -326,7 +326,7 @@ static void order_ties(const idg_state *s, uint32_t *o, size_t n, uint64_t *in, 
     if (i + 8 < n) IDG_PREFETCH(idg_members(s, idg_event_at(s, o[i + 8])));
     if (i + 4 < n) {
       const idg_event *e = idg_event_at(s, o[i + 4]);
-      if (e->count > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
+      if (idg_event_count(s, e) > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
     }
     t->idx[i] = o[i];
     in[i] = first_hash_hi(s, o[i]);
@@ -405,7 +405,7 @@ bool idg_events_canonical(const idg_state *s) {
      * records that break ties (facts of one time and source) are not. */
     if (i + 8 < ne) {
       const idg_event *e = idg_event_at(s, (uint32_t)(i + 8));
-      if (e->count > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
+      if (idg_event_count(s, e) > 0) IDG_PREFETCH(idg_node_at(s, idg_members(s, e)[0] & IDG_ORD_MASK));
     }
     if (idg_cmp_events(s, (uint32_t)(i - 1), (uint32_t)i) > 0) return false;
   }
@@ -451,9 +451,9 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
       idg_sort(order + pos, ne - pos, idg_cmp_events_ctx, s);
       break;
     }
-    int64_t tmin = idg_event_at(s, order[pos])->ts;
+    int64_t tmin = idg_event_ts(idg_event_at(s, order[pos]));
     for (size_t i = pos + 1; i < ne; i++) {
-      int64_t ts = idg_event_at(s, order[i])->ts;
+      int64_t ts = idg_event_ts(idg_event_at(s, order[i]));
       if (ts < tmin) tmin = ts;
     }
     /* The band's keys into a[]; the later events to the end of order[]
@@ -463,7 +463,7 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
     for (size_t r = ne; r-- > pos;) {
       uint32_t ei = order[r];
       const idg_event *e = idg_event_at(s, ei);
-      uint64_t d = (uint64_t)e->ts - (uint64_t)tmin;
+      uint64_t d = (uint64_t)idg_event_ts(e) - (uint64_t)tmin;
       if (d > reach) {
         order[--w] = ei;
         continue;
@@ -483,7 +483,7 @@ int idg_canonical_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
 
 static int cmp_node_hash_ctx(const void *ctx, uint32_t a, uint32_t b) {
   const idg_state *s = ctx;
-  return idg_cmp_hash(idg_node_at(s, a)->hash, idg_node_at(s, b)->hash);
+  return idg_cmp_hash(idg_node_hash(idg_node_at(s, a)), idg_node_hash(idg_node_at(s, b)));
 }
 
 int idg_hash_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
@@ -505,10 +505,10 @@ int idg_hash_order(const idg_state *s, const lp_mem *m, uint32_t *order) {
   if (rc == LP_OK) {
     unsigned shift = 64 - b;
     memset(cnt, 0, (nbuckets + 1) * sizeof *cnt);
-    for (size_t i = 0; i < nn; i++) cnt[(idg_node_at(s, (uint32_t)i)->hash.hi >> shift) + 1]++;
+    for (size_t i = 0; i < nn; i++) cnt[(idg_node_hash(idg_node_at(s, (uint32_t)i)).hi >> shift) + 1]++;
     for (size_t d = 1; d <= nbuckets; d++) cnt[d] += cnt[d - 1];
     for (size_t i = 0; i < nn; i++) {
-      uint64_t hi = idg_node_at(s, (uint32_t)i)->hash.hi;
+      uint64_t hi = idg_node_hash(idg_node_at(s, (uint32_t)i)).hi;
       uint32_t pos = cnt[hi >> shift]++;
       keys[pos] = hi;
       order[pos] = (uint32_t)i;

@@ -734,11 +734,11 @@ static void checker_finds_broken_invariants(void **state) {
   assert_int_equal(idg_check(g), LP_OK);
   /* A profile member list that skips an identifier. */
   idg_node *n0 = idg_node_at(&g->st, 0);
-  uint32_t saved = n0->next_member;
-  n0->next_member = 0;
+  uint32_t saved = idg_next(n0);
+  idg_set_next(n0, 0);
   assert_int_equal(idg_check(g), LP_ECORRUPT);
   assert_non_null(strstr(lp_idgraph_errmsg(g), "invariant"));
-  n0->next_member = saved;
+  idg_set_next(n0, saved);
   assert_int_equal(idg_check(g), LP_OK);
   /* A per-type count off by one. */
   uint32_t root = idg_find(&g->st, 0);
@@ -747,10 +747,105 @@ static void checker_finds_broken_invariants(void **state) {
   assert_non_null(strstr(lp_idgraph_errmsg(g), "miscounts"));
   idg_counts(&g->st, g->ntypes, root)[T_DEVICE]--;
   /* A link out of range. */
-  n0->parent = 1000;
+  idg_set_parent(n0, 1000);
   assert_int_equal(idg_check(g), LP_ECORRUPT);
-  n0->parent = root == 0 ? 0 : root;
+  idg_set_parent(n0, root == 0 ? 0 : root);
   assert_int_equal(idg_check(g), LP_OK);
+  /* An event list on an identifier that is not its cluster's root. */
+  uint32_t nonroot = IDG_NONE;
+  for (uint32_t x = 0; x < g->st.nodes.len && nonroot == IDG_NONE; x++)
+    if (idg_cluster(idg_node_at(&g->st, x)) != x) nonroot = x;
+  assert_int_not_equal(nonroot, IDG_NONE);
+  idg_node *nr = idg_node_at(&g->st, nonroot);
+  nr->cluster_max = 0;
+  assert_int_equal(idg_check(g), LP_ECORRUPT);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "not a cluster root"));
+  nr->cluster_max = IDG_NONE;
+  /* A quarantine flag its sketch does not explain. */
+  idg_set_quarantined(n0, true);
+  assert_int_equal(idg_check(g), LP_ECORRUPT);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "quarantine flag"));
+  idg_set_quarantined(n0, false);
+  /* Type bits naming a type the graph does not have (bits 2-3 live in
+   * the member link). */
+  uint32_t word = n0->next_w;
+  n0->next_w |= 3u << 30;
+  assert_int_equal(idg_check(g), LP_ECORRUPT);
+  assert_non_null(strstr(lp_idgraph_errmsg(g), "unknown type"));
+  n0->next_w = word;
+  assert_int_equal(idg_check(g), LP_OK);
+  lp_idgraph_free(g);
+}
+
+/* ---- the packed records: links, type bits and flag stay apart ---- */
+
+static void records_keep_links_type_and_flag_apart(void **state) {
+  (void)state;
+  assert_int_equal(sizeof(idg_node), 44);
+  assert_int_equal(sizeof(idg_event), 20);
+  lp_hash128 h = {UINT64_C(0x0123456789abcdef), UINT64_C(0xfedcba9876543210)};
+  idg_node n = idg_node_make(h, 31, 0x3fffffffu, 7);
+  assert_int_equal(idg_node_type(&n), 31);
+  assert_int_equal(idg_parent(&n), 0x3fffffffu);
+  assert_int_equal(idg_cluster(&n), 0x3fffffffu);
+  assert_int_equal(idg_next(&n), 0x3fffffffu);
+  assert_int_equal(n.first_event, 7);
+  assert_int_equal(n.cluster_max, UINT32_MAX);
+  assert_false(idg_quarantined(&n));
+  assert_true(idg_node_hash(&n).lo == UINT64_C(0x0123456789abcdef));
+  assert_true(idg_node_hash(&n).hi == UINT64_C(0xfedcba9876543210));
+  assert_true(idg_sketch(&n) == 0);
+  idg_set_quarantined(&n, true);
+  idg_set_parent(&n, 0);
+  idg_set_cluster(&n, 5);
+  idg_set_next(&n, 1u << 29);
+  idg_set_sketch(&n, UINT64_C(0x8000000000000001));
+  assert_int_equal(idg_node_type(&n), 31);
+  assert_true(idg_quarantined(&n));
+  assert_int_equal(idg_parent(&n), 0);
+  assert_int_equal(idg_cluster(&n), 5);
+  assert_int_equal(idg_next(&n), 1u << 29);
+  assert_true(idg_sketch(&n) == UINT64_C(0x8000000000000001));
+  idg_set_quarantined(&n, false);
+  assert_false(idg_quarantined(&n));
+  assert_int_equal(idg_cluster(&n), 5);
+  assert_int_equal(idg_node_type(&n), 31);
+  /* each type bit lands in its own link */
+  for (uint32_t t = 0; t < 32; t++) {
+    idg_node m = idg_node_make(h, t, 9, 0);
+    assert_int_equal(idg_node_type(&m), t);
+    assert_int_equal(idg_parent(&m), 9);
+    assert_int_equal(idg_cluster(&m), 9);
+    assert_int_equal(idg_next(&m), 9);
+  }
+  idg_event lo = idg_event_make(INT64_MIN, 3, 0, 1), hi = idg_event_make(INT64_MAX, 4, 2, 0);
+  assert_true(idg_event_ts(&lo) == INT64_MIN);
+  assert_true(idg_event_ts(&hi) == INT64_MAX);
+  assert_int_equal(lo.source, 3);
+  assert_int_equal(hi.first, 2);
+}
+
+/* An event's member count is what it was stored with: the middle ones up
+ * to the next event's first word, the last one up to the end. */
+static void event_counts_follow_the_member_words(void **state) {
+  (void)state;
+  lp_idgraph *g = NULL;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  static const size_t sizes[] = {3, 1, 2, 4};
+  for (size_t k = 0; k < 4; k++) {
+    lp_idgraph_ident ids[4];
+    char buf[4][32];
+    for (size_t i = 0; i < sizes[k]; i++) {
+      snprintf(buf[i], sizeof buf[i], "c%zu-%zu", k, i);
+      ids[i] = (lp_idgraph_ident){T_DEVICE, buf[i], strlen(buf[i])};
+    }
+    uint64_t pid;
+    assert_int_equal(lp_idgraph_observe(g, ids, sizes[k], (int64_t)(10 + k), "web", 3, &pid), LP_OK);
+  }
+  assert_int_equal(g->st.events.len, 4);
+  for (uint32_t e = 0; e < 4; e++)
+    assert_int_equal(idg_event_count(&g->st, idg_event_at(&g->st, e)), sizes[e]);
+  assert_int_equal(g->st.members.len, 10);
   lp_idgraph_free(g);
 }
 
@@ -1051,6 +1146,8 @@ int main(void) {
       cmocka_unit_test(every_function_leaves_its_message),
       cmocka_unit_test(type_name_is_the_registered_name),
       cmocka_unit_test(checker_finds_broken_invariants),
+      cmocka_unit_test(records_keep_links_type_and_flag_apart),
+      cmocka_unit_test(event_counts_follow_the_member_words),
       cmocka_unit_test(merged_shards_equal_one_graph),
       cmocka_unit_test(merge_refuses_incompatible_graphs),
       cmocka_unit_test(merge_survives_allocation_failures),

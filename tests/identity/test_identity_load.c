@@ -141,15 +141,15 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
   assert_int_equal(x->raws.len, y->raws.len);
   for (uint32_t i = 0; i < x->nodes.len; i++) {
     const idg_node *p = idg_node_at(x, i), *q = idg_node_at(y, i);
-    if (p->hash.lo != q->hash.lo || p->hash.hi != q->hash.hi || p->type != q->type ||
-        p->flags != q->flags || p->sketch != q->sketch ||
+    if (idg_node_hash(p).lo != idg_node_hash(q).lo || idg_node_hash(p).hi != idg_node_hash(q).hi || idg_node_type(p) != idg_node_type(q) ||
+        idg_quarantined(p) != idg_quarantined(q) || idg_sketch(p) != idg_sketch(q) ||
         /* of two equal events, the replay may name either (which one
          * depends on its history of recomputations; nothing can tell) */
         (p->first_event != q->first_event && idg_cmp_events(x, p->first_event, q->first_event) != 0) ||
         idg_pid(x, i) != idg_pid(y, i))
       fail_msg("seed %llu: identifier %u differs (flags %u/%u sketch %llx/%llx first %u/%u pid %llx/%llx)",
-               (unsigned long long)seed, i, p->flags, q->flags, (unsigned long long)p->sketch,
-               (unsigned long long)q->sketch, p->first_event, q->first_event,
+               (unsigned long long)seed, i, (unsigned)idg_quarantined(p), (unsigned)idg_quarantined(q), (unsigned long long)idg_sketch(p),
+               (unsigned long long)idg_sketch(q), p->first_event, q->first_event,
                (unsigned long long)idg_pid(x, i), (unsigned long long)idg_pid(y, i));
     if (idg_raw(x, i) != idg_raw(y, i)) fail_msg("seed %llu: raw id of %u differs", (unsigned long long)seed, i);
     /* same cluster partition and the same last event per cluster */
@@ -158,14 +158,15 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
         (rp->cluster_max == IDG_NONE || rq->cluster_max == IDG_NONE ||
          idg_cmp_events(x, rp->cluster_max, rq->cluster_max) != 0))
       fail_msg("seed %llu: cluster of %u differs (last event %u / %u, flags %u, roots %u / %u, heads %u / %u)",
-               (unsigned long long)seed, i, rp->cluster_max, rq->cluster_max, p->flags,
-               idg_cluster_find(x, i), idg_cluster_find(y, i), rp->cluster_head, rq->cluster_head);
+               (unsigned long long)seed, i, rp->cluster_max, rq->cluster_max, (unsigned)idg_quarantined(p),
+               idg_cluster_find(x, i), idg_cluster_find(y, i), rp->cluster_max, rq->cluster_max);
     const uint8_t *cp = idg_counts(x, a->ntypes, idg_find(x, i)), *cq = idg_counts(y, b->ntypes, idg_find(y, i));
     assert_memory_equal(cp, cq, a->ntypes);
   }
   for (uint32_t e = 0; e < x->events.len; e++) {
     const idg_event *p = idg_event_at(x, e), *q = idg_event_at(y, e);
-    if (p->ts != q->ts || p->source != q->source || p->first != q->first || p->count != q->count)
+    if (idg_event_ts(p) != idg_event_ts(q) || p->source != q->source || p->first != q->first ||
+        idg_event_count(x, p) != idg_event_count(y, q))
       fail_msg("seed %llu: event %u differs", (unsigned long long)seed, e);
   }
   if (x->members.len > 0)
@@ -238,13 +239,13 @@ static void same_storage_renumbered(const lp_idgraph *a, const lp_idgraph *b, ui
   for (uint32_t i = 0; i < nn; i++) {
     uint32_t j;
     const idg_node *p = idg_node_at(x, i);
-    if (!idg_index_get(y, p->hash, &j)) fail_msg("seed %llu: identifier %u is missing", (unsigned long long)seed, i);
+    if (!idg_index_get(y, idg_node_hash(p), &j)) fail_msg("seed %llu: identifier %u is missing", (unsigned long long)seed, i);
     const idg_node *q = idg_node_at(y, j);
-    if (p->type != q->type || p->flags != q->flags || p->sketch != q->sketch ||
+    if (idg_node_type(p) != idg_node_type(q) || idg_quarantined(p) != idg_quarantined(q) || idg_sketch(p) != idg_sketch(q) ||
         idg_cmp_events(x, p->first_event, q->first_event) != 0 || idg_pid(x, i) != idg_pid(y, j))
       fail_msg("seed %llu: identifier %u/%u differs (flags %u/%u sketch %llx/%llx pid %llx/%llx)",
-               (unsigned long long)seed, i, j, p->flags, q->flags, (unsigned long long)p->sketch,
-               (unsigned long long)q->sketch, (unsigned long long)idg_pid(x, i), (unsigned long long)idg_pid(y, j));
+               (unsigned long long)seed, i, j, (unsigned)idg_quarantined(p), (unsigned)idg_quarantined(q), (unsigned long long)idg_sketch(p),
+               (unsigned long long)idg_sketch(q), (unsigned long long)idg_pid(x, i), (unsigned long long)idg_pid(y, j));
     uint32_t rx = idg_raw(x, i), ry = idg_raw(y, j);
     assert_int_equal(rx == IDG_NONE, ry == IDG_NONE);
     if (rx != IDG_NONE) {
@@ -269,12 +270,13 @@ static void same_storage_renumbered(const lp_idgraph *a, const lp_idgraph *b, ui
     const idg_event *p = idg_event_at(x, e), *q = idg_event_at(y, e);
     size_t lx, ly;
     const char *sx = lp_strpool_get(&x->sources, p->source, &lx), *sy = lp_strpool_get(&y->sources, q->source, &ly);
-    if (p->ts != q->ts || p->first != q->first || p->count != q->count || lx != ly || memcmp(sx, sy, lx) != 0)
+    if (idg_event_ts(p) != idg_event_ts(q) || p->first != q->first ||
+        idg_event_count(x, p) != idg_event_count(y, q) || lx != ly || memcmp(sx, sy, lx) != 0)
       fail_msg("seed %llu: event %u differs", (unsigned long long)seed, e);
     const uint32_t *mp = idg_members(x, p), *mq = idg_members(y, q);
-    for (uint32_t k = 0; k < p->count; k++) {
+    for (uint32_t k = 0; k < idg_event_count(x, p); k++) {
       const idg_node *np = idg_node_at(x, mp[k] & IDG_ORD_MASK), *nq = idg_node_at(y, mq[k] & IDG_ORD_MASK);
-      if (np->hash.lo != nq->hash.lo || np->hash.hi != nq->hash.hi || (mp[k] & ~IDG_ORD_MASK) != (mq[k] & ~IDG_ORD_MASK))
+      if (idg_node_hash(np).lo != idg_node_hash(nq).lo || idg_node_hash(np).hi != idg_node_hash(nq).hi || (mp[k] & ~IDG_ORD_MASK) != (mq[k] & ~IDG_ORD_MASK))
         fail_msg("seed %llu: member %u of event %u differs", (unsigned long long)seed, k, e);
     }
   }

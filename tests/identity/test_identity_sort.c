@@ -73,7 +73,7 @@ static void check_orders(const lp_idgraph *g) {
   assert_non_null(nodes);
   assert_int_equal(idg_hash_order(s, &g->mem, nodes), LP_OK);
   for (size_t i = 1; i < nn; i++)
-    if (idg_cmp_hash(idg_node_at(s, nodes[i - 1])->hash, idg_node_at(s, nodes[i])->hash) >= 0)
+    if (idg_cmp_hash(idg_node_hash(idg_node_at(s, nodes[i - 1])), idg_node_hash(idg_node_at(s, nodes[i]))) >= 0)
       fail_msg("identifier %zu out of hash order", i);
   free(nodes);
   /* lp_idgraph_profiles (a radix sort) against qsort of every root's id */

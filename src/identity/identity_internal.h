@@ -33,8 +33,11 @@
 #define IDG_MAX_NODES IDG_ORD_MASK
 _Static_assert(IDG_MAX_NODES == LP_IDGRAPH_MAX_IDENTIFIERS, "public limit = member-word ordinal mask");
 /* The index's slots: 4 bytes, 30 bits of node ordinal (IDG_MAX_NODES - 1
- * the largest) and 2 bits of the low half's hash as a tag. */
-#define IDG_INDEX_SLOT_BYTES 4u
+ * the largest) and 2 bits of the low half's hash as a tag (8 bytes, 32
+ * tag bits, for measurements: -DIDG_INDEX_SLOT_BYTES=8u). */
+#ifndef IDG_INDEX_SLOT_BYTES
+#  define IDG_INDEX_SLOT_BYTES 4u
+#endif
 #define IDG_INDEX_ORD_BITS 30u
 _Static_assert(IDG_MAX_NODES - 1 <= (UINT32_C(1) << IDG_INDEX_ORD_BITS) - 2, "node ordinals fit the index");
 #define IDG_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)

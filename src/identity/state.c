@@ -135,11 +135,13 @@ static inline bool same_hash(const idg_node *n, lp_hash128 hash) {
   return n->hash.lo == hash.lo && n->hash.hi == hash.hi;
 }
 
-bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node) {
-  lp_oindex_probe p;
+/* Probe for `hash`: true with *node its node, or false with the probe
+ * ended where it would go. */
+static inline bool index_probe(const idg_state *s, lp_hash128 hash, lp_oindex_probe *p,
+                               uint32_t *node) {
   uint32_t x;
-  lp_oindex_probe_start(&s->index, hash.lo, &p);
-  while (lp_oindex_probe_next(&s->index, &p, &x))
+  lp_oindex_probe_start(&s->index, hash.lo, p);
+  while (lp_oindex_probe_next(&s->index, p, &x))
     if (same_hash(idg_node_at(s, x), hash)) {
       *node = x;
       return true;
@@ -147,19 +149,19 @@ bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node) {
   return false;
 }
 
+bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node) {
+  lp_oindex_probe p;
+  return index_probe(s, hash, &p, node);
+}
+
 uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
                           bool *added) {
   (void)m; /* room reserved */
   lp_oindex_probe p;
   uint32_t x;
-  lp_oindex_probe_start(&s->index, hash.lo, &p);
-  while (lp_oindex_probe_next(&s->index, &p, &x))
-    if (same_hash(idg_node_at(s, x), hash)) {
-      *added = false;
-      return x;
-    }
+  *added = !index_probe(s, hash, &p, &x);
+  if (!*added) return x;
   lp_oindex_probe_put(&s->index, &p, fresh);
-  *added = true;
   return fresh;
 }
 

@@ -117,15 +117,7 @@ static inline bool lp_oindex_first(const lp_oindex *t, uint64_t key, uint32_t *o
 }
 /* Fetch the home slot of `key` into the cache ahead of a lookup (batched
  * ingest overlaps its cache misses this way); changes nothing. */
-static inline void lp_oindex_prefetch(const lp_oindex *t, uint64_t key) {
-#if defined(__GNUC__)
-  if (t->cap > 0)
-    __builtin_prefetch((const char *)t->slots + ((size_t)lp_mix64(key) & (t->cap - 1)) * t->width);
-#else
-  (void)t;
-  (void)key;
-#endif
-}
+void lp_oindex_prefetch(const lp_oindex *t, uint64_t key);
 
 /* The same with the comparison as a callback: `eq(ctx, ord, item)` tells
  * whether the record `ord` is the one `item` describes. */
@@ -165,10 +157,9 @@ int lp_oindex_build(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_key_fn ke
 /* Iterate: start with *pos = 0; returns false at the end. Slot order. */
 bool lp_oindex_next(const lp_oindex *t, size_t *pos, uint32_t *ord);
 /* The invariant checker: the capacity, the count, every ordinal below
- * `nord` (the caller's record count), each entry's tag its key's, each
- * reachable from its home slot, and with `m` non-NULL every ordinal at
- * most once (a bitmap of nord bits from m; a NULL m allocates nothing and
- * leaves duplicates to the caller). LP_OK, LP_ECORRUPT, or LP_ENOMEM. */
+ * `nord` (the caller's record count) and at most once, each entry's tag
+ * its key's, each reachable from its home slot. LP_OK, LP_ECORRUPT, or
+ * LP_ENOMEM (the duplicate check's bitmap). */
 int lp_oindex_check(const lp_oindex *t, const lp_mem *m, size_t nord, lp_oindex_key_fn key_of,
                     const void *ctx);
 

@@ -83,15 +83,13 @@ int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, si
   for (size_t i = 0; i < n; i++) {
     if (i + SLOT_AHEAD < n) prefetch_index(s, hashes, i + SLOT_AHEAD);
     /* The first hashes enter the node stage late: their hints start here. */
-    for (size_t j = i == 0 ? 0 : i + NODE_AHEAD; j <= i + NODE_AHEAD && j < n; j++)
-      ring[j % RING] = idg_index_hint(s, lp_get_u64le(hashes + 16 * j));
+    for (size_t j = i == 0 ? 0 : i + NODE_AHEAD; j <= i + NODE_AHEAD && j < n; j++) {
+      uint32_t x = idg_index_hint(s, lp_get_u64le(hashes + 16 * j));
+      if (x != IDG_NONE) IDG_PREFETCH(idg_node_at(s, x));
+      ring[j % RING] = x;
+    }
     if (i + ROOT_AHEAD < n) {
-      /* the nodes have arrived: the candidate with the low half, if the
-       * first was another's */
-      size_t j = i + ROOT_AHEAD;
-      uint32_t x = ring[j % RING];
-      uint64_t lo = lp_get_u64le(hashes + 16 * j);
-      if (x != IDG_NONE && idg_node_at(s, x)->hash.lo != lo) ring[j % RING] = x = idg_index_lo_match(s, lo);
+      uint32_t x = ring[(i + ROOT_AHEAD) % RING];
       if (x != IDG_NONE) IDG_PREFETCH(idg_node_at(s, idg_node_at(s, x)->parent));
     }
     if (i + FIRST_AHEAD < n) {

@@ -432,7 +432,10 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   /* The nodes the slots name (their hash is checked, their union-find
    * roots are read next): fetch them before the upserts read them. */
   uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];
-  for (size_t i = 0; i < n; i++) node[i] = idg_index_hint(s, items[i].hash.lo);
+  for (size_t i = 0; i < n; i++) {
+    node[i] = idg_index_hint(s, items[i].hash.lo);
+    if (node[i] != IDG_NONE) IDG_PREFETCH(idg_node_at(s, node[i]));
+  }
   idg_node *nodes = (idg_node *)s->nodes.data;
   for (size_t i = 0; i < n; i++) {
     bool added = false;
@@ -765,15 +768,14 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
    * fetch the records they name. */
   uint32_t back = (at + IDG_PF_RING - IDG_PF_LAG) % IDG_PF_RING;
   for (uint32_t j = 0; j < h->pf_n[back]; j++) {
-    h->pf_node[back][j] = idg_index_hint(s, h->pf_lo[back][j]);
+    uint32_t v = idg_index_hint(s, h->pf_lo[back][j]);
+    h->pf_node[back][j] = v;
+    if (v != IDG_NONE) IDG_PREFETCH(idg_node_at(s, v));
   }
-  /* IDG_PF_LAG2 ago: the records have arrived; the candidate that has
-   * the low half (when the tag let others through), then its parents. */
+  /* IDG_PF_LAG2 ago: the records have arrived; their parents. */
   back = (at + IDG_PF_RING - IDG_PF_LAG2) % IDG_PF_RING;
   for (uint32_t j = 0; j < h->pf_n[back]; j++) {
     uint32_t v = h->pf_node[back][j];
-    if (v < s->nodes.len && idg_node_at(s, v)->hash.lo != h->pf_lo[back][j])
-      h->pf_node[back][j] = v = idg_index_lo_match(s, h->pf_lo[back][j]);
     if (v >= s->nodes.len) continue;
     const idg_node *nd = idg_node_at(s, v);
     if (nd->cluster < s->nodes.len) IDG_PREFETCH(idg_node_at(s, nd->cluster));

@@ -52,13 +52,10 @@ int lp_idgraph_profile_sizes(const lp_idgraph *h, const uint64_t *profile_ids, s
   for (size_t i = 0; i < n; i++) {
     if (i + SLOT_AHEAD < n)
       idg_index_prefetch(s, profile_ids[i + SLOT_AHEAD]);
-    if (i + NODE_AHEAD < n) ring[(i + NODE_AHEAD) % RING] = hinted(s, profile_ids[i + NODE_AHEAD]);
-    if (i + ROOT_AHEAD < n && ring[(i + ROOT_AHEAD) % RING] != IDG_NONE) {
-      /* the nodes have arrived: the candidate with the low half, if the
-       * first was another's */
-      uint32_t *x = &ring[(i + ROOT_AHEAD) % RING];
-      uint64_t pid = profile_ids[i + ROOT_AHEAD];
-      if (idg_node_at(s, *x)->hash.lo != pid) *x = idg_index_lo_match(s, pid);
+    if (i + NODE_AHEAD < n) {
+      uint32_t v = hinted(s, profile_ids[i + NODE_AHEAD]);
+      ring[(i + NODE_AHEAD) % RING] = v;
+      if (v != IDG_NONE) IDG_PREFETCH(idg_node_at(s, v));
     }
     if (i + ROOT_AHEAD < n && ring[(i + ROOT_AHEAD) % RING] != IDG_NONE) {
       uint32_t p = idg_node_at(s, ring[(i + ROOT_AHEAD) % RING])->parent;

@@ -46,33 +46,16 @@ void idg_index_move(idg_state *s, lp_hash128 hash, uint32_t from, uint32_t to);
 int idg_index_build(idg_state *s, const lp_mem *m);
 /* The index's own invariants (lp_oindex_check, allocation-free). */
 bool idg_index_sound(const idg_state *s);
-/* Staged lookups: fetch the home slot of a low half; then (the slots in
- * the cache) fetch the node of every candidate of the low half (the 2 tag
- * bits let a quarter of the other nodes in the probe run through) and
- * return the first, a hint whose hash is not compared, or IDG_NONE. */
+/* Staged lookups: fetch the home slot of a low half; then (the slot in
+ * the cache) the node its first candidate names, a hint whose hash is not
+ * compared (the 2 tag bits let a quarter of a probe run's other nodes
+ * through), or IDG_NONE. */
 static inline void idg_index_prefetch(const idg_state *s, uint64_t lo) {
   lp_oindex_prefetch(&s->index, lo);
 }
 static inline uint32_t idg_index_hint(const idg_state *s, uint64_t lo) {
-  lp_oindex_probe p;
-  uint32_t x, first = IDG_NONE;
-  lp_oindex_probe_start(&s->index, lo, &p);
-  while (lp_oindex_probe_next(&s->index, &p, &x)) {
-    if (x >= s->nodes.len) continue;
-    if (first == IDG_NONE) first = x;
-    IDG_PREFETCH(idg_node_at(s, x));
-  }
-  return first;
-}
-/* The next stage (the nodes in the cache): the first candidate whose node
- * has low half `lo`, or IDG_NONE (the high half is not compared). */
-static inline uint32_t idg_index_lo_match(const idg_state *s, uint64_t lo) {
-  lp_oindex_probe p;
   uint32_t x;
-  lp_oindex_probe_start(&s->index, lo, &p);
-  while (lp_oindex_probe_next(&s->index, &p, &x))
-    if (x < s->nodes.len && idg_node_at(s, x)->hash.lo == lo) return x;
-  return IDG_NONE;
+  return lp_oindex_first(&s->index, lo, &x) && x < s->nodes.len ? x : IDG_NONE;
 }
 /* A node of the profile named `pid`, found through the index (a profile id
  * is a half of its first identifier's hash); false when there is none. */

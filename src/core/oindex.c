@@ -52,6 +52,8 @@ void lp_oindex_probe_put(lp_oindex *t, const lp_oindex_probe *p, uint32_t ord) {
   t->len++;
 }
 
+/* Out of line on purpose: inlined into identity's staged batch lookups
+ * it measured slower (0.10 -> 0.12-0.13 CPU s for 1M lookups). */
 void lp_oindex_prefetch(const lp_oindex *t, uint64_t key) {
   if (t->cap == 0) return;
 #if defined(__GNUC__)
@@ -298,8 +300,8 @@ int lp_oindex_check(const lp_oindex *t, const lp_mem *m, size_t nord, lp_oindex_
                     const void *ctx) {
   if (t->cap == 0) return t->len == 0 && t->slots == NULL ? LP_OK : LP_ECORRUPT;
   if ((t->cap & (t->cap - 1)) != 0 || t->len > t->cap / 4 * 3) return LP_ECORRUPT;
-  uint64_t *seen = lp_mem_zalloc(m, (nord / 64 + 1) * sizeof *seen);
-  if (seen == NULL) return LP_ENOMEM;
+  uint64_t *seen = NULL;
+  if (m != NULL && (seen = lp_mem_zalloc(m, (nord / 64 + 1) * sizeof *seen)) == NULL) return LP_ENOMEM;
   size_t count = 0, mask = t->cap - 1;
   int rc = LP_OK;
   for (size_t i = 0; rc == LP_OK && i < t->cap; i++) {
@@ -307,11 +309,12 @@ int lp_oindex_check(const lp_oindex *t, const lp_mem *m, size_t nord, lp_oindex_
     if (v == t->empty) continue;
     count++;
     uint32_t ord = (uint32_t)(v & t->ord_mask);
-    if (ord >= nord || ord > lp_oindex_max_ord(t) || ((seen[ord / 64] >> (ord % 64)) & 1)) {
+    if (ord >= nord || ord > lp_oindex_max_ord(t) ||
+        (seen != NULL && ((seen[ord / 64] >> (ord % 64)) & 1))) {
       rc = LP_ECORRUPT;
       break;
     }
-    seen[ord / 64] |= UINT64_C(1) << (ord % 64);
+    if (seen != NULL) seen[ord / 64] |= UINT64_C(1) << (ord % 64);
     size_t home;
     if (oix_word(t, key_of(ctx, ord), ord, &home) != v) rc = LP_ECORRUPT;
     /* no empty slot between its home and itself */
@@ -319,6 +322,6 @@ int lp_oindex_check(const lp_oindex *t, const lp_mem *m, size_t nord, lp_oindex_
       if (lp_oindex_slot_(t, j) == t->empty) rc = LP_ECORRUPT;
   }
   if (rc == LP_OK && count != t->len) rc = LP_ECORRUPT;
-  lp_mem_free(m, seen, (nord / 64 + 1) * sizeof *seen);
+  if (seen != NULL) lp_mem_free(m, seen, (nord / 64 + 1) * sizeof *seen);
   return rc;
 }

@@ -157,9 +157,10 @@ int lp_oindex_build(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_key_fn ke
 /* Iterate: start with *pos = 0; returns false at the end. Slot order. */
 bool lp_oindex_next(const lp_oindex *t, size_t *pos, uint32_t *ord);
 /* The invariant checker: the capacity, the count, every ordinal below
- * `nord` (the caller's record count) and at most once, each entry's tag
- * its key's, each reachable from its home slot. LP_OK, LP_ECORRUPT, or
- * LP_ENOMEM (the duplicate check's bitmap). */
+ * `nord` (the caller's record count), each entry's tag its key's, each
+ * reachable from its home slot, and with `m` non-NULL every ordinal at
+ * most once (a bitmap of nord bits from m; a NULL m allocates nothing and
+ * leaves duplicates to the caller). LP_OK, LP_ECORRUPT, or LP_ENOMEM. */
 int lp_oindex_check(const lp_oindex *t, const lp_mem *m, size_t nord, lp_oindex_key_fn key_of,
                     const void *ctx);
 

@@ -311,6 +311,51 @@ static void build_agrees_with_inserts(void **state) {
   build_one(4, 90000, 20000); /* region 0 overfull: inserts in order */
 }
 
+/* Growth of a dense index (ordinals 0..len-1) refills it in ordinal order:
+ * the same lookups as growth by rehashing, through both fills (direct
+ * below 8 regions, by regions above). */
+static void dense_growth_agrees(void **state) {
+  (void)state;
+  lp_mem m = plain_mem();
+  recs rs;
+  recs_init(&rs, 200000);
+  lp_rng r;
+  lp_rng_seed(&r, 5);
+  lp_oindex d, h;
+  lp_oindex_init(&d, 4, 30);
+  lp_oindex_init(&h, 4, 30);
+  for (uint32_t i = 0; i < rs.cap; i++) {
+    rs.r[i] = (rec){lp_rng_next(&r), i};
+    if (i % 7 == 0 && i > 0) rs.r[i].key = rs.r[i - 1].key; /* shared keys */
+    rs.n = i + 1;
+    assert_int_equal(lp_oindex_reserve_dense(&d, &m, d.len + 1, key_of, &rs), LP_OK);
+    lp_oindex_probe p;
+    uint32_t x;
+    lp_oindex_probe_start(&d, rs.r[i].key, &p);
+    while (lp_oindex_probe_next(&d, &p, &x)) assert_true(rs.r[x].id != i);
+    lp_oindex_probe_put(&d, &p, i);
+    assert_int_equal(lp_oindex_insert(&h, &m, rs.r[i].key, i, key_of, &rs), LP_OK);
+    if (i == 1000 || i == 150000) {
+      bool *live = malloc(rs.n);
+      assert_non_null(live);
+      memset(live, 1, rs.n);
+      agrees(&d, &rs, live, &m);
+      free(live);
+    }
+  }
+  assert_int_equal(d.cap, h.cap);
+  assert_int_equal(d.len, h.len);
+  /* not growing: nothing changes */
+  void *slots = d.slots;
+  assert_int_equal(lp_oindex_reserve_dense(&d, &m, d.len, key_of, &rs), LP_OK);
+  assert_ptr_equal(d.slots, slots);
+  assert_int_equal(lp_oindex_reserve_dense(&d, &m, SIZE_MAX, key_of, &rs), LP_ELIMIT);
+  assert_int_equal(lp_oindex_check(&d, &m, rs.n, key_of, &rs), LP_OK);
+  lp_oindex_free(&d, &m);
+  lp_oindex_free(&h, &m);
+  free(rs.r);
+}
+
 static void errors_are_reported(void **state) {
   (void)state;
   lp_mem m = plain_mem();
@@ -388,6 +433,16 @@ static void same_table(const lp_oindex *t, size_t cap, size_t len, const void *c
   if (cap > 0) assert_memory_equal(t->slots, copy, cap * t->width);
 }
 
+typedef int (*reserve_fn)(lp_oindex *, const lp_mem *, size_t, lp_oindex_key_fn, const void *);
+static int reserve_or_same(reserve_fn f, lp_oindex *t, const lp_mem *m, size_t n, oom_ctx *c,
+                           void *copy) {
+  size_t cap = t->cap, len = t->len;
+  memcpy(copy, t->slots, cap * 4);
+  int rc = f(t, m, n, key_of, &c->rs);
+  if (rc != LP_OK) same_table(t, cap, len, copy);
+  return rc;
+}
+
 static int oom_flow(const lp_allocator *alloc, void *vctx) {
   oom_ctx *c = vctx;
   lp_mem m, plain = plain_mem();
@@ -405,12 +460,9 @@ static int oom_flow(const lp_allocator *alloc, void *vctx) {
     rc = lp_oindex_insert(&t, &m, c->rs.r[i].key, i, key_of, &c->rs);
     if (rc != LP_OK) same_table(&t, cap, len, copy);
   }
-  if (rc == LP_OK) {
-    size_t cap = t.cap, len = t.len;
-    memcpy(copy, t.slots, cap * 4);
-    rc = lp_oindex_reserve(&t, &m, 10000, key_of, &c->rs);
-    if (rc != LP_OK) same_table(&t, cap, len, copy);
-  }
+  /* growth by rehashing, then dense growth (t holds 0..1999) */
+  if (rc == LP_OK) rc = reserve_or_same(lp_oindex_reserve, &t, &m, 10000, c, copy);
+  if (rc == LP_OK) rc = reserve_or_same(lp_oindex_reserve_dense, &t, &m, 200000, c, copy);
   assert_int_equal(lp_oindex_check(&t, &plain, n, key_of, &c->rs), LP_OK);
   if (rc == LP_OK) {
     rc = lp_oindex_build(&u, &m, n, key_of, &c->rs);
@@ -444,6 +496,7 @@ int main(void) {
       cmocka_unit_test(model_8_byte_slots),
       cmocka_unit_test(tags_reject_without_reading_records),
       cmocka_unit_test(build_agrees_with_inserts),
+      cmocka_unit_test(dense_growth_agrees),
       cmocka_unit_test(errors_are_reported),
       cmocka_unit_test(survives_every_allocation_failure),
   };

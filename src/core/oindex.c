@@ -276,6 +276,15 @@ static int oix_build_regions(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_
   return rc;
 }
 
+/* The ordinals 0..n-1 into the empty table `nt`. */
+static void oix_fill(lp_oindex *nt, const lp_mem *m, size_t n, lp_oindex_key_fn key_of,
+                     const void *ctx) {
+  int rc = OIX_FALLBACK;
+  if ((nt->cap >> OIX_REGION_BITS) >= OIX_MIN_REGIONS) rc = oix_build_regions(nt, m, n, key_of, ctx);
+  if (rc == OIX_FALLBACK) oix_build_direct(nt, n, key_of, ctx);
+  nt->len = n;
+}
+
 int lp_oindex_build(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_key_fn key_of,
                     const void *ctx) {
   if (t->len != 0 || (n > 0 && n - 1 > lp_oindex_max_ord(t))) return LP_EINVAL;
@@ -287,11 +296,21 @@ int lp_oindex_build(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_key_fn ke
   bool fresh = cap != t->cap;
   lp_oindex nt = *t;
   if (fresh && oix_alloc(&nt, t, m, cap) != LP_OK) return LP_ENOMEM;
-  rc = OIX_FALLBACK;
-  if ((cap >> OIX_REGION_BITS) >= OIX_MIN_REGIONS) rc = oix_build_regions(&nt, m, n, key_of, ctx);
-  if (rc == OIX_FALLBACK) oix_build_direct(&nt, n, key_of, ctx);
+  oix_fill(&nt, m, n, key_of, ctx);
   if (fresh && t->cap > 0) lp_mem_free(m, t->slots, lp_oindex_bytes(t));
-  nt.len = n;
+  *t = nt;
+  return LP_OK;
+}
+
+int lp_oindex_reserve_dense(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_key_fn key_of,
+                            const void *ctx) {
+  size_t cap;
+  int rc = lp_hash_cap_for(t->cap, n, OIX_MAX_CAP, &cap);
+  if (rc != LP_OK || cap == t->cap) return rc;
+  lp_oindex nt;
+  if (oix_alloc(&nt, t, m, cap) != LP_OK) return LP_ENOMEM;
+  oix_fill(&nt, m, t->len, key_of, ctx);
+  if (t->cap > 0) lp_mem_free(m, t->slots, lp_oindex_bytes(t));
   *t = nt;
   return LP_OK;
 }

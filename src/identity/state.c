@@ -127,8 +127,10 @@ static uint64_t index_key(const void *ctx, uint32_t x) {
 
 void idg_index_init(idg_state *s) { lp_oindex_init(&s->index, IDG_INDEX_SLOT_BYTES, IDG_INDEX_ORD_BITS); }
 
+/* The index holds exactly the stored nodes whenever room is reserved. */
 int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {
-  return lp_oindex_reserve(&s->index, m, s->index.len + n, index_key, s);
+  if (s->index.len != s->nodes.len) return lp_oindex_reserve(&s->index, m, s->index.len + n, index_key, s);
+  return lp_oindex_reserve_dense(&s->index, m, s->index.len + n, index_key, s);
 }
 
 static inline bool same_hash(const idg_node *n, lp_hash128 hash) {

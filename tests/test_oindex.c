@@ -276,7 +276,8 @@ static void build_one(unsigned width, size_t n, size_t crowded) {
   lp_oindex_init(&c, width, 30);
   assert_int_equal(lp_oindex_build(&a, &m, n, key_of, &rs), LP_OK);
   assert_int_equal(lp_oindex_build(&b, &m, n, key_of, &rs), LP_OK);
-  for (uint32_t i = 0; i < n; i++) assert_int_equal(lp_oindex_insert(&c, &m, rs.r[i].key, i, key_of, &rs), LP_OK);
+  for (uint32_t i = 0; i < n; i++)
+    assert_int_equal(lp_oindex_insert(&c, &m, rs.r[i].key, i, key_of, &rs), LP_OK);
   assert_int_equal(a.cap, cap);
   assert_int_equal(a.cap, c.cap);
   assert_int_equal(a.len, n);
@@ -288,7 +289,8 @@ static void build_one(unsigned width, size_t n, size_t crowded) {
   agrees(&c, &rs, live, &m);
   /* a built table keeps working: delete half, insert them back */
   for (uint32_t i = 0; i < n; i += 2) assert_true(lp_oindex_del(&a, rs.r[i].key, i, key_of, &rs));
-  for (uint32_t i = 0; i < n; i += 2) assert_int_equal(lp_oindex_insert(&a, &m, rs.r[i].key, i, key_of, &rs), LP_OK);
+  for (uint32_t i = 0; i < n; i += 2)
+    assert_int_equal(lp_oindex_insert(&a, &m, rs.r[i].key, i, key_of, &rs), LP_OK);
   agrees(&a, &rs, live, &m);
   /* an emptied table is built again in place */
   lp_oindex_clear(&b);

@@ -241,7 +241,8 @@ static int oix_build_regions(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_
   size_t *start = lp_mem_zalloc(m, idx_bytes), *pos = start + nreg + 1;
   uint32_t *buf = start != NULL ? lp_mem_alloc(m, buf_bytes) : NULL;
   uint64_t *mixed = NULL;
-  if (buf == NULL || lp_mem_alloc_array(m, n, sizeof *mixed, (void **)&mixed) != LP_OK) mixed = NULL;
+  if (buf == NULL || lp_mem_alloc_array(m, n, sizeof *mixed, (void **)&mixed) != LP_OK)
+    mixed = NULL;
   int rc = mixed != NULL ? LP_OK : OIX_FALLBACK;
   for (size_t i = 0; rc == LP_OK && i < n; i++) {
     size_t r = ((size_t)lp_mix64(key_of(ctx, (uint32_t)i)) & mask) >> OIX_REGION_BITS;
@@ -261,7 +262,8 @@ static int oix_build_regions(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_
     uint32_t *cur = buf, *ahead = buf + R;
     oix_move_out(t, 0, start[1], cur);
     for (size_t r = 0; r < nreg; r++) {
-      if (r + 1 < nreg) oix_move_out(t, (r + 1) << OIX_REGION_BITS, start[r + 2] - start[r + 1], ahead);
+      if (r + 1 < nreg)
+        oix_move_out(t, (r + 1) << OIX_REGION_BITS, start[r + 2] - start[r + 1], ahead);
       const uint64_t *hs = mixed + start[r];
       for (size_t k = 0, c = start[r + 1] - start[r]; k < c; k++)
         oix_place(t, (size_t)hs[k] & mask, ((hs[k] >> t->tshift) << t->ord_bits) | cur[k]);
@@ -280,7 +282,8 @@ static int oix_build_regions(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_
 static void oix_fill(lp_oindex *nt, const lp_mem *m, size_t n, lp_oindex_key_fn key_of,
                      const void *ctx) {
   int rc = OIX_FALLBACK;
-  if ((nt->cap >> OIX_REGION_BITS) >= OIX_MIN_REGIONS) rc = oix_build_regions(nt, m, n, key_of, ctx);
+  if ((nt->cap >> OIX_REGION_BITS) >= OIX_MIN_REGIONS)
+    rc = oix_build_regions(nt, m, n, key_of, ctx);
   if (rc == OIX_FALLBACK) oix_build_direct(nt, n, key_of, ctx);
   nt->len = n;
 }
@@ -320,7 +323,8 @@ int lp_oindex_check(const lp_oindex *t, const lp_mem *m, size_t nord, lp_oindex_
   if (t->cap == 0) return t->len == 0 && t->slots == NULL ? LP_OK : LP_ECORRUPT;
   if ((t->cap & (t->cap - 1)) != 0 || t->len > t->cap / 4 * 3) return LP_ECORRUPT;
   uint64_t *seen = NULL;
-  if (m != NULL && (seen = lp_mem_zalloc(m, (nord / 64 + 1) * sizeof *seen)) == NULL) return LP_ENOMEM;
+  if (m != NULL && (seen = lp_mem_zalloc(m, (nord / 64 + 1) * sizeof *seen)) == NULL)
+    return LP_ENOMEM;
   size_t count = 0, mask = t->cap - 1;
   int rc = LP_OK;
   for (size_t i = 0; rc == LP_OK && i < t->cap; i++) {

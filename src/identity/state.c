@@ -121,30 +121,34 @@ int idg_vec_reserve(lp_vec *v, const lp_mem *m, size_t n) {
  * half of the hash (the home slot and the slot's tag bits come from it);
  * the full hash is compared in the node. Identifiers that share a low
  * half are simply candidates of the same probe. */
-static uint64_t index_key(const void *ctx, uint32_t x) {
+static uint64_t idg_index_key_of(const void *ctx, uint32_t x) {
   return idg_node_at(ctx, x)->hash.lo;
 }
 
-void idg_index_init(idg_state *s) { lp_oindex_init(&s->index, IDG_INDEX_SLOT_BYTES, IDG_INDEX_ORD_BITS); }
+void idg_index_init(idg_state *s) {
+  lp_oindex_init(&s->index, IDG_INDEX_SLOT_BYTES, IDG_INDEX_ORD_BITS);
+}
 
 /* The index holds exactly the stored nodes whenever room is reserved. */
 int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {
-  if (s->index.len != s->nodes.len) return lp_oindex_reserve(&s->index, m, s->index.len + n, index_key, s);
-  return lp_oindex_reserve_dense(&s->index, m, s->index.len + n, index_key, s);
+  size_t want = s->index.len + n;
+  if (s->index.len != s->nodes.len)
+    return lp_oindex_reserve(&s->index, m, want, idg_index_key_of, s);
+  return lp_oindex_reserve_dense(&s->index, m, want, idg_index_key_of, s);
 }
 
-static inline bool same_hash(const idg_node *n, lp_hash128 hash) {
+static inline bool idg_same_hash(const idg_node *n, lp_hash128 hash) {
   return n->hash.lo == hash.lo && n->hash.hi == hash.hi;
 }
 
 /* Probe for `hash`: true with *node its node, or false with the probe
  * ended where it would go. */
-static inline bool index_probe(const idg_state *s, lp_hash128 hash, lp_oindex_probe *p,
+static inline bool idg_index_probe(const idg_state *s, lp_hash128 hash, lp_oindex_probe *p,
                                uint32_t *node) {
   uint32_t x;
   lp_oindex_probe_start(&s->index, hash.lo, p);
   while (lp_oindex_probe_next(&s->index, p, &x))
-    if (same_hash(idg_node_at(s, x), hash)) {
+    if (idg_same_hash(idg_node_at(s, x), hash)) {
       *node = x;
       return true;
     }
@@ -153,7 +157,7 @@ static inline bool index_probe(const idg_state *s, lp_hash128 hash, lp_oindex_pr
 
 bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node) {
   lp_oindex_probe p;
-  return index_probe(s, hash, &p, node);
+  return idg_index_probe(s, hash, &p, node);
 }
 
 uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
@@ -161,7 +165,7 @@ uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32
   (void)m; /* room reserved */
   lp_oindex_probe p;
   uint32_t x;
-  *added = !index_probe(s, hash, &p, &x);
+  *added = !idg_index_probe(s, hash, &p, &x);
   if (!*added) return x;
   lp_oindex_probe_put(&s->index, &p, fresh);
   return fresh;
@@ -169,7 +173,7 @@ uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32
 
 void idg_index_del(idg_state *s, lp_hash128 hash) {
   uint32_t x;
-  if (idg_index_get(s, hash, &x)) (void)lp_oindex_del(&s->index, hash.lo, x, index_key, s);
+  if (idg_index_get(s, hash, &x)) (void)lp_oindex_del(&s->index, hash.lo, x, idg_index_key_of, s);
 }
 
 void idg_index_move(idg_state *s, lp_hash128 hash, uint32_t from, uint32_t to) {
@@ -177,11 +181,11 @@ void idg_index_move(idg_state *s, lp_hash128 hash, uint32_t from, uint32_t to) {
 }
 
 int idg_index_build(idg_state *s, const lp_mem *m) {
-  return lp_oindex_build(&s->index, m, s->nodes.len, index_key, s);
+  return lp_oindex_build(&s->index, m, s->nodes.len, idg_index_key_of, s);
 }
 
 bool idg_index_sound(const idg_state *s) {
-  return lp_oindex_check(&s->index, NULL, s->nodes.len, index_key, s) == LP_OK;
+  return lp_oindex_check(&s->index, NULL, s->nodes.len, idg_index_key_of, s) == LP_OK;
 }
 
 /* Profile ids need no map of their own: the profile named `pid` has a
@@ -189,7 +193,7 @@ bool idg_index_sound(const idg_state *s) {
  * id is the high half, see idg_pid_of_hash). The index finds those. When
  * two profiles share an id, the one whose candidate comes first in the
  * probe is named. */
-static bool named_in(const idg_state *s, uint64_t lo, uint64_t pid, uint32_t *node) {
+static bool idg_named_in(const idg_state *s, uint64_t lo, uint64_t pid, uint32_t *node) {
   lp_oindex_probe p;
   uint32_t x;
   lp_oindex_probe_start(&s->index, lo, &p);
@@ -202,7 +206,7 @@ static bool named_in(const idg_state *s, uint64_t lo, uint64_t pid, uint32_t *no
 }
 
 bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node) {
-  return named_in(s, pid, pid, node) || named_in(s, 0, pid, node);
+  return idg_named_in(s, pid, pid, node) || idg_named_in(s, 0, pid, node);
 }
 
 static void sift(uint32_t *a, size_t i, size_t n,

@@ -1,6 +1,6 @@
 /*
- * Core benchmark: hash map insert/lookup/delete throughput and bytes per
- * entry, XXH3 throughput, snapshot write/read throughput.
+ * Core benchmark: hash map and ordinal index insert/lookup/delete
+ * throughput and bytes per entry, XXH3 throughput, snapshot write/read throughput.
  * Prints one JSON object per line. `--quick` runs a small size.
  * SPDX-License-Identifier: MIT
  */
@@ -10,6 +10,7 @@
 #include "../bench_util.h"
 #include "core/hash.h"
 #include "core/map.h"
+#include "core/oindex.h"
 #include "core/rng.h"
 #include "libprofile.h"
 
@@ -49,6 +50,68 @@ static void bench_map(unsigned kw, size_t n) {
          (double)n / (t4 - t3), (double)bytes / (double)n,
          (found == n && miss == n && h.len == 0) ? "true" : "false");
   lp_hmap_free(&h, &m);
+  free(keys);
+}
+
+/* The ordinal index over records that are the 64-bit keys themselves (a
+ * record read is a random read of an 8-byte array): what lp_map64 does
+ * with its keys in the table. Insert = look, then place (with growth). */
+static uint64_t oix_key(const void *ctx, uint32_t ord) { return ((const uint64_t *)ctx)[ord]; }
+
+static bool oix_get(const lp_oindex *t, const uint64_t *recs, uint64_t key, uint32_t *ord) {
+  lp_oindex_probe p;
+  uint32_t x;
+  lp_oindex_probe_start(t, key, &p);
+  while (lp_oindex_probe_next(t, &p, &x))
+    if (recs[x] == key) {
+      *ord = x;
+      return true;
+    }
+  return false;
+}
+
+static void bench_oindex(unsigned width, size_t n) {
+  lp_mem m;
+  if (lp_mem_init(&m, NULL) != LP_OK) exit(1);
+  lp_oindex t;
+  lp_oindex_init(&t, width, 30); /* identity's: 2 tag bits in 4-byte slots */
+  lp_rng r;
+  lp_rng_seed(&r, 1);
+  uint64_t *keys = malloc(n * sizeof *keys);
+  if (keys == NULL) exit(1);
+  for (size_t i = 0; i < n; i++) keys[i] = lp_rng_next(&r);
+  double t0 = bench_now();
+  for (size_t i = 0; i < n; i++) {
+    uint32_t x;
+    if (!lp_oindex_has_room(&t) && lp_oindex_reserve(&t, &m, t.len + 1, oix_key, keys) != LP_OK)
+      exit(1);
+    lp_oindex_probe p;
+    lp_oindex_probe_start(&t, keys[i], &p);
+    while (lp_oindex_probe_next(&t, &p, &x))
+      if (keys[x] == keys[i]) exit(1);
+    lp_oindex_probe_put(&t, &p, (uint32_t)i);
+  }
+  double t1 = bench_now();
+  uint64_t found = 0, miss = 0;
+  uint32_t x;
+  for (size_t i = 0; i < n; i++) found += oix_get(&t, keys, keys[(i * 7919) % n], &x);
+  double t2 = bench_now();
+  for (size_t i = 0; i < n; i++) miss += !oix_get(&t, keys, keys[i] ^ 1, &x);
+  double t3 = bench_now();
+  size_t bytes = lp_oindex_bytes(&t);
+  for (size_t i = 0; i < n; i++) lp_oindex_del(&t, keys[i], (uint32_t)i, oix_key, keys);
+  double t4 = bench_now();
+  lp_oindex_free(&t, &m);
+  double t5 = bench_now();
+  if (lp_oindex_build(&t, &m, n, oix_key, keys) != LP_OK) exit(1);
+  double t6 = bench_now();
+  printf("{\"bench\":\"oindex%u\",\"n\":%zu,\"insert_per_s\":%.0f,\"hit_per_s\":%.0f,"
+         "\"miss_per_s\":%.0f,\"delete_per_s\":%.0f,\"build_per_s\":%.0f,"
+         "\"bytes_per_entry\":%.1f,\"ok\":%s}\n",
+         width * 8, n, (double)n / (t1 - t0), (double)n / (t2 - t1), (double)n / (t3 - t2),
+         (double)n / (t4 - t3), (double)n / (t6 - t5), (double)bytes / (double)n,
+         (found == n && miss == n && t.len == n) ? "true" : "false");
+  lp_oindex_free(&t, &m);
   free(keys);
 }
 
@@ -117,6 +180,8 @@ int main(int argc, char **argv) {
   size_t n = quick ? 100000 : 10000000;
   bench_map(1, n);
   bench_map(2, n);
+  bench_oindex(4, n);
+  bench_oindex(8, n);
   bench_hash(quick ? (size_t)64 << 20 : (size_t)2 << 30);
   bench_snapshot(quick ? (size_t)32 << 20 : (size_t)512 << 20);
   printf("{\"bench\":\"core\",\"peak_rss_bytes\":%lld}\n", bench_peak_rss());

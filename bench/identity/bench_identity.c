@@ -54,7 +54,7 @@ static size_t vec_bytes(const lp_vec *v) { return v->cap * v->esz; }
 static breakdown graph_breakdown(const lp_idgraph *g) {
   const idg_state *st = &g->st;
   breakdown b;
-  b.index = lp_hmap_bytes(&st->index) + lp_hmap_bytes(&st->index_hi);
+  b.index = lp_oindex_bytes(&st->index);
   b.records = vec_bytes(&st->nodes) + vec_bytes(&st->raws) + vec_bytes(&st->counts);
   b.events = vec_bytes(&st->events) + vec_bytes(&st->members);
   return b;
@@ -75,10 +75,11 @@ static void print_structures(const lp_idgraph *g, uint64_t ids, size_t live) {
     printf(",\"%s\":%.1f,\"%s_used\":%.1f", name[i], (double)vec_bytes(v[i]) / n, name[i],
            (double)(v[i]->len * v[i]->esz) / n);
   }
-  size_t ix = lp_hmap_bytes(&st->index), hi = lp_hmap_bytes(&st->index_hi);
-  held += ix + hi;
-  printf(",\"index\":%.1f,\"index_slots\":%zu,\"index_entries\":%zu,\"index_hi\":%.1f,\"other\":%.1f}\n",
-         (double)ix / n, st->index.cap, st->index.len, (double)hi / n,
+  size_t ix = lp_oindex_bytes(&st->index);
+  held += ix;
+  printf(",\"index\":%.1f,\"index_slots\":%zu,\"index_entries\":%zu,\"index_slot_bytes\":%u,"
+         "\"other\":%.1f}\n",
+         (double)ix / n, st->index.cap, st->index.len, st->index.width,
          live > held ? (double)(live - held) / n : 0.0);
 }
 

@@ -118,16 +118,19 @@ static int rehash(lp_hmap *h, const lp_mem *m, size_t new_cap) {
 }
 
 /* The capacity that holds `n` entries, growing from the map's own. */
-static int cap_for(const lp_hmap *h, size_t n, size_t *out) {
-  size_t cap = h->cap > 0 ? h->cap : LP_HMAP_MIN_CAP;
-  /* Largest capacity whose block size fits in size_t with room to spare. */
-  const size_t max_cap = SIZE_MAX / (4 * sizeof(uint64_t)) / 2;
+int lp_hash_cap_for(size_t cap, size_t n, size_t max_cap, size_t *out) {
+  if (cap == 0) cap = LP_HMAP_MIN_CAP;
   while (n > cap / LP_HMAP_MAX_LOAD_DEN * LP_HMAP_MAX_LOAD_NUM) {
     if (cap > max_cap / 2) return LP_ELIMIT;
     cap *= 2;
   }
   *out = cap;
   return LP_OK;
+}
+
+static int cap_for(const lp_hmap *h, size_t n, size_t *out) {
+  /* Largest capacity whose block size fits in size_t with room to spare. */
+  return lp_hash_cap_for(h->cap, n, SIZE_MAX / (4 * sizeof(uint64_t)) / 2, out);
 }
 
 int lp_hmap_reserve(lp_hmap *h, const lp_mem *m, size_t n) {
@@ -177,8 +180,7 @@ bool lp_hmap_del(lp_hmap *h, const uint64_t *key, uint64_t *val) {
    * long as that does not move them before their home slot. */
   for (size_t j = (i + 1) & mask; h->ctrl[j] != 0; j = (j + 1) & mask) {
     size_t home = (size_t)key_hash(&h->keys[j * kw], h->kw) & mask;
-    bool movable = (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
-    if (!movable) continue;
+    if (!lp_hash_shift_ok(i, j, home)) continue;
     h->ctrl[i] = h->ctrl[j];
     copy_key(&h->keys[i * kw], &h->keys[j * kw], h->kw);
     h->vals[i] = h->vals[j];

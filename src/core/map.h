@@ -62,6 +62,18 @@ size_t lp_hmap_bytes(const lp_hmap *h);
 uint64_t lp_hmap_hash(const lp_hmap *h, const uint64_t *key);
 void lp_hmap_prefetch(const lp_hmap *h, uint64_t hash);
 
+/* Shared by core's open-addressing tables (lp_hmap, lp_oindex). The growth
+ * rule: the capacity that holds `n` entries at most 3/4 full, doubling
+ * from `cap` (0: the minimum of 16); LP_ELIMIT when it would pass
+ * `max_cap` / 2. */
+int lp_hash_cap_for(size_t cap, size_t n, size_t max_cap, size_t *out);
+/* Backward-shift deletion: may the entry at slot j, whose home slot is
+ * `home`, move into the hole at slot i (the run from i wraps to j) without
+ * landing before its home? */
+static inline bool lp_hash_shift_ok(size_t i, size_t j, size_t home) {
+  return (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
+}
+
 /* ---- 64-bit keys ---- */
 typedef lp_hmap lp_map64;
 static inline void lp_map64_init(lp_map64 *h) { lp_hmap_init(h, 1); }

@@ -42,9 +42,9 @@ static int check_storage(const lp_idgraph *h) {
   if (s->raws.len != 0 && (s->raws.len != nn || !h->store_raw))
     return BROKEN("%zu raw-value slots for %zu identifiers", s->raws.len, nn);
   if (s->counts.len != nn * h->ntypes) return BROKEN("per-type count table has the wrong size");
-  if (s->index.len + s->index_hi.len != nn)
-    return BROKEN("the index holds %zu entries for %zu identifiers", s->index.len + s->index_hi.len,
-                  nn);
+  if (s->index.len != nn)
+    return BROKEN("the index holds %zu entries for %zu identifiers", s->index.len, nn);
+  if (!idg_index_sound(s)) return BROKEN("the index's slots are inconsistent");
   for (uint32_t x = 0; x < nn; x++) {
     const idg_node *n = idg_node_at(s, x);
     uint32_t y;

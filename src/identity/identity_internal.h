@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/map.h"
 #include "core/mem.h"
+#include "core/oindex.h"
 #include "core/strpool.h"
 #include "core/vec.h"
 #include "libprofile/identity.h"
@@ -31,6 +32,14 @@
 #define IDG_ORD_MASK 0x3fffffffu
 #define IDG_MAX_NODES IDG_ORD_MASK
 _Static_assert(IDG_MAX_NODES == LP_IDGRAPH_MAX_IDENTIFIERS, "public limit = member-word ordinal mask");
+/* The index's slots: 4 bytes, 30 bits of node ordinal (IDG_MAX_NODES - 1
+ * the largest) and 2 bits of the low half's hash as a tag (8 bytes, 32
+ * tag bits, for measurements: -DIDG_INDEX_SLOT_BYTES=8u). */
+#ifndef IDG_INDEX_SLOT_BYTES
+#  define IDG_INDEX_SLOT_BYTES 4u
+#endif
+#define IDG_INDEX_ORD_BITS 30u
+_Static_assert(IDG_MAX_NODES - 1 <= (UINT32_C(1) << IDG_INDEX_ORD_BITS) - 2, "node ordinals fit the index");
 #define IDG_NAME_CAP (LP_IDGRAPH_MAX_TYPE_NAME_LEN + 1)
 #define IDG_KEY_CAP LP_IDGRAPH_MAX_KEY_LEN
 #define IDG_MAX_SOURCE_LEN LP_IDGRAPH_MAX_SOURCE_LEN
@@ -147,8 +156,7 @@ typedef struct idg_state {
   lp_vec counts;  /* uint8_t[ntypes] per node: identifiers per type (root) */
   lp_vec events;  /* idg_event */
   lp_vec members; /* uint32_t member words */
-  lp_map64 index;       /* low half of the hash -> node (see idg_index_*) */
-  lp_map128 index_hi;   /* full hash -> node, for low halves already taken */
+  lp_oindex index;      /* nodes by hash (see idg_index_*, state.c) */
   lp_map128 tombstones; /* tombstone hash -> 1 */
   lp_strpool sources;
   lp_strpool values;

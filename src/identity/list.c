@@ -64,8 +64,7 @@ static lp_hash128 hash_at(const uint8_t *hashes, size_t i) {
 }
 
 static void prefetch_index(const idg_state *s, const uint8_t *hashes, size_t i) {
-  uint64_t lo = lp_get_u64le(hashes + 16 * i);
-  lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &lo));
+  idg_index_prefetch(s, lp_get_u64le(hashes + 16 * i));
 }
 
 int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, size_t n,
@@ -78,19 +77,14 @@ int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, si
     for (size_t i = 0; i < n; i++) out[i] = 0;
     return LP_OK;
   }
-  const uint32_t nn = (uint32_t)s->nodes.len;
   uint32_t ring[RING]; /* node hint of hash j at j % RING, IDG_NONE: none */
   for (size_t i = 0; i < n && i < SLOT_AHEAD; i++) prefetch_index(s, hashes, i);
   for (size_t i = 0; i < n; i++) {
     if (i + SLOT_AHEAD < n) prefetch_index(s, hashes, i + SLOT_AHEAD);
     /* The first hashes enter the node stage late: their hints start here. */
     for (size_t j = i == 0 ? 0 : i + NODE_AHEAD; j <= i + NODE_AHEAD && j < n; j++) {
-      uint64_t v;
-      uint32_t x = IDG_NONE;
-      if (lp_map64_get(&s->index, lp_get_u64le(hashes + 16 * j), &v) && v < nn) {
-        x = (uint32_t)v;
-        IDG_PREFETCH(idg_node_at(s, x));
-      }
+      uint32_t x = idg_index_hint(s, lp_get_u64le(hashes + 16 * j));
+      if (x != IDG_NONE) IDG_PREFETCH(idg_node_at(s, x));
       ring[j % RING] = x;
     }
     if (i + ROOT_AHEAD < n) {

@@ -225,25 +225,8 @@ static int read_tombs(loader *l, lp_cursor *c) {
  * a crafted section can give a different partition but not a broken one:
  * what fails a check is refused as corrupt. */
 
-/* The index in one build (a low half given twice: one upsert each). */
-static int drv_index(lp_idgraph *h, idg_state *t) {
-  const lp_mem *mem = &h->mem;
-  size_t nn = t->nodes.len;
-  if (nn == 0) return LP_OK;
-  uint64_t *keys;
-  int rc = lp_mem_alloc_array(mem, nn, sizeof *keys, (void **)&keys);
-  if (rc != LP_OK) return rc;
-  for (size_t i = 0; i < nn; i++) keys[i] = idg_node_hash(idg_node_at(t, (uint32_t)i)).lo;
-  rc = lp_map64_build(&t->index, mem, keys, NULL, nn, NULL);
-  lp_mem_free_array(mem, keys, nn, sizeof *keys);
-  if (rc != LP_ECORRUPT) return rc;
-  rc = idg_index_reserve(t, mem, nn);
-  for (uint32_t i = 0; rc == LP_OK && i < nn; i++) {
-    bool added;
-    (void)idg_index_upsert(t, mem, idg_node_hash(idg_node_at(t, i)), i, &added);
-  }
-  return rc;
-}
+/* The index in one build (IDNT's hashes are strictly increasing: distinct). */
+static int drv_index(lp_idgraph *h, idg_state *t) { return idg_index_build(t, &h->mem); }
 
 /* Per identifier: its fields, then (all names set) the checks and the
  * member lists. pc[] gets each identifier's cluster (high word) and

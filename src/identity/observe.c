@@ -410,7 +410,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
   /* Each identifier's index slot is a cache miss: start them all now, so
    * they overlap with each other and with the interning below. */
   for (size_t i = 0; i < n; i++)
-    lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &items[i].hash.lo));
+    idg_index_prefetch(s, items[i].hash.lo);
   uint32_t raw[LP_IDGRAPH_MAX_EVENT_IDS], source;
   int rc = LP_OK;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
@@ -431,20 +431,18 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
    * roots are read next): fetch them before the upserts read them. */
   uint32_t node[LP_IDGRAPH_MAX_EVENT_IDS];
   for (size_t i = 0; i < n; i++) {
-    uint64_t v;
-    node[i] = IDG_NONE;
-    if (lp_map64_get(&s->index, items[i].hash.lo, &v)) {
-      node[i] = (uint32_t)v;
-      IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
-    }
+    node[i] = idg_index_hint(s, items[i].hash.lo);
+    if (node[i] != IDG_NONE) IDG_PREFETCH(idg_node_at(s, node[i]));
   }
   idg_node *nodes = (idg_node *)s->nodes.data;
   for (size_t i = 0; i < n; i++) {
     bool added = false;
-    /* The slot found above, when it is this identifier's own (not a
-     * namesake's): no second probe. Upserts of new identifiers add keys,
-     * they do not change what an existing one maps to. */
-    if (node[i] == IDG_NONE || idg_node_hash(&nodes[node[i]]).hi != items[i].hash.hi)
+    /* The first candidate found above, when it is this identifier's own
+     * (not another's with the same tag bits): no second probe. Upserts
+     * of new identifiers add entries, they do not change what an
+     * existing one names. */
+    if (node[i] == IDG_NONE || idg_node_hash(&nodes[node[i]]).lo != items[i].hash.lo ||
+        idg_node_hash(&nodes[node[i]]).hi != items[i].hash.hi)
       node[i] = idg_index_upsert(s, &h->mem, items[i].hash, (uint32_t)s->nodes.len, &added);
     if (added) {
       nodes[s->nodes.len++] = idg_node_make(items[i].hash, items[i].type, node[i], ei);
@@ -759,7 +757,7 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
   for (size_t i = 0; i < n && k < IDG_PF_IDS; i++) {
     if (ids[i].status != LP_IDGRAPH_PREPARED_OK) continue;
     uint64_t lo = lp_get_u64le(ids[i].hash);
-    lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &lo));
+    idg_index_prefetch(s, lo);
     h->pf_lo[at][k++] = lo;
   }
   h->pf_n[at] = (uint8_t)k;
@@ -767,12 +765,9 @@ int lp_idgraph_prefetch(lp_idgraph *h, const lp_idgraph_prepared *ids, size_t n)
    * fetch the records they name. */
   uint32_t back = (at + IDG_PF_RING - IDG_PF_LAG) % IDG_PF_RING;
   for (uint32_t j = 0; j < h->pf_n[back]; j++) {
-    uint64_t v;
-    h->pf_node[back][j] = IDG_NONE;
-    if (lp_map64_get(&s->index, h->pf_lo[back][j], &v) && v < s->nodes.len) {
-      h->pf_node[back][j] = (uint32_t)v;
-      IDG_PREFETCH(idg_node_at(s, (uint32_t)v));
-    }
+    uint32_t v = idg_index_hint(s, h->pf_lo[back][j]);
+    h->pf_node[back][j] = v;
+    if (v != IDG_NONE) IDG_PREFETCH(idg_node_at(s, v));
   }
   /* IDG_PF_LAG2 ago: the records have arrived; their parents. */
   back = (at + IDG_PF_RING - IDG_PF_LAG2) % IDG_PF_RING;

@@ -27,8 +27,7 @@ static int copy_tombstones(const lp_mem *m, const idg_state *from, idg_state *to
 
 /* Tombstones copied and room reserved in @p to for everything @p from
  * holds, so a rebuild never regrows (and rehashes the index) midway.
- * Capacity only; index_hi, whose iteration order depends on its capacity,
- * grows as before. */
+ * Capacity only. */
 static int reserve_like(const lp_idgraph *h, const idg_state *from, idg_state *to) {
   const lp_mem *mem = &h->mem;
   size_t nn = from->nodes.len;
@@ -38,7 +37,7 @@ static int reserve_like(const lp_idgraph *h, const idg_state *from, idg_state *t
   if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->ntypes);
   if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, from->events.len);
   if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
-  if (rc == LP_OK) rc = lp_hmap_reserve(&to->index, mem, nn);
+  if (rc == LP_OK) rc = idg_index_reserve(to, mem, nn);
   return rc;
 }
 
@@ -483,19 +482,6 @@ static int erase_plan_alloc(const lp_mem *m, erase_plan *p) {
   return rc;
 }
 
-/* Point the index entry of `hash` (now identifier `from`) at `to`. The key
- * exists, so the upsert finds it and allocates nothing. */
-static void index_move(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t from, uint32_t to) {
-  uint64_t *slot, v;
-  bool added;
-  if (lp_map64_get(&s->index, hash.lo, &v) && v == from) {
-    (void)lp_hmap_upsert(&s->index, m, &hash.lo, &slot, &added);
-  } else {
-    uint64_t k[2] = {hash.lo, hash.hi};
-    (void)lp_hmap_upsert(&s->index_hi, m, k, &slot, &added);
-  }
-  *slot = to;
-}
 
 /* The kept members of event `ei` (all of them outside the erased cluster). */
 static uint32_t kept_members(const idg_state *s, const erase_req *q, uint32_t ei, uint32_t *out) {
@@ -652,7 +638,7 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
     }
     uint32_t to = p->gone_nd[hole++];
     p->mover[x - n1] = to;
-    index_move(s, &h->mem, idg_node_hash(idg_node_at(s, x)), x, to);
+    idg_index_move(s, idg_node_hash(idg_node_at(s, x)), x, to);
     *idg_node_at(s, to) = *idg_node_at(s, x);
     memcpy(idg_counts(s, nt, to), idg_counts(s, nt, x), nt);
   }

@@ -25,10 +25,7 @@ static uint64_t size_at(const lp_idgraph *h, uint32_t root) {
 }
 
 /* The index's node for `pid`, or IDG_NONE (a hint: checked before use). */
-static uint32_t hinted(const idg_state *s, uint64_t pid) {
-  uint64_t v;
-  return lp_map64_get(&s->index, pid, &v) && v < s->nodes.len ? (uint32_t)v : IDG_NONE;
-}
+static uint32_t hinted(const idg_state *s, uint64_t pid) { return idg_index_hint(s, pid); }
 
 static uint64_t size_of(const lp_idgraph *h, uint64_t pid, uint32_t hint) {
   const idg_state *s = &h->st;
@@ -50,11 +47,11 @@ int lp_idgraph_profile_sizes(const lp_idgraph *h, const uint64_t *profile_ids, s
   }
   uint32_t ring[RING];
   for (size_t i = 0; i < n && i < SLOT_AHEAD; i++)
-    lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &profile_ids[i]));
+    idg_index_prefetch(s, profile_ids[i]);
   for (size_t i = 0; i < n && i < NODE_AHEAD; i++) ring[i % RING] = hinted(s, profile_ids[i]);
   for (size_t i = 0; i < n; i++) {
     if (i + SLOT_AHEAD < n)
-      lp_hmap_prefetch(&s->index, lp_hmap_hash(&s->index, &profile_ids[i + SLOT_AHEAD]));
+      idg_index_prefetch(s, profile_ids[i + SLOT_AHEAD]);
     if (i + NODE_AHEAD < n) {
       uint32_t v = hinted(s, profile_ids[i + NODE_AHEAD]);
       ring[(i + NODE_AHEAD) % RING] = v;

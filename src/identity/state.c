@@ -11,8 +11,7 @@ void idg_state_init(idg_state *s) {
   lp_vec_init(&s->counts, 1);
   lp_vec_init(&s->events, sizeof(idg_event));
   lp_vec_init(&s->members, sizeof(uint32_t));
-  lp_map64_init(&s->index);
-  lp_map128_init(&s->index_hi);
+  idg_index_init(s);
   lp_map128_init(&s->tombstones);
   lp_strpool_init(&s->sources);
   lp_strpool_init(&s->values);
@@ -30,8 +29,7 @@ void idg_state_free(idg_state *s, const lp_mem *m) {
   lp_vec_free(&s->counts, m);
   lp_vec_free(&s->events, m);
   lp_vec_free(&s->members, m);
-  lp_hmap_free(&s->index, m);
-  lp_hmap_free(&s->index_hi, m);
+  lp_oindex_free(&s->index, m);
   lp_hmap_free(&s->tombstones, m);
   lp_strpool_free(&s->sources, m);
   lp_strpool_free(&s->values, m);
@@ -114,80 +112,102 @@ uint64_t idg_pid(const idg_state *s, uint32_t node) {
   return idg_pid_of_hash(idg_node_hash(idg_node_at(s, idg_find(s, node))));
 }
 
-/* The index keys on the low 64 bits of the hash (8 bytes a slot instead of
- * 16) and checks the high half in the node. An identifier whose low half is
- * already taken by another goes to index_hi; lookups try both, so a
- * deletion never has to move an entry from one map to the other. */
 int idg_vec_reserve(lp_vec *v, const lp_mem *m, size_t n) {
   if (n <= v->cap) return LP_OK;
   return lp_vec_reserve_by(v, m, n, v->cap * v->esz < IDG_GROW_SLOW_BYTES ? 2 : 8);
 }
 
-int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {
-  int rc = lp_hmap_reserve(&s->index, m, s->index.len + n);
-  if (rc == LP_OK) rc = lp_hmap_reserve(&s->index_hi, m, s->index_hi.len + n);
-  return rc;
+/* The index (core's lp_oindex) holds only node ordinals, keyed by the low
+ * half of the hash (the home slot and the slot's tag bits come from it);
+ * the full hash is compared in the node. Identifiers that share a low
+ * half are simply candidates of the same probe. */
+static uint64_t idg_index_key_of(const void *ctx, uint32_t x) {
+  return idg_node_hash(idg_node_at(ctx, x)).lo;
 }
 
-/* The index entry `node` of hash.lo is `hash`'s own (not a namesake's). */
-static bool owns(const idg_state *s, uint64_t node, lp_hash128 hash) {
-  return idg_node_hash(idg_node_at(s, (uint32_t)node)).hi == hash.hi;
+void idg_index_init(idg_state *s) {
+  lp_oindex_init(&s->index, IDG_INDEX_SLOT_BYTES, IDG_INDEX_ORD_BITS);
+}
+
+/* The index holds exactly the stored nodes whenever room is reserved. */
+int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n) {
+  size_t want = s->index.len + n;
+  if (s->index.len != s->nodes.len)
+    return lp_oindex_reserve(&s->index, m, want, idg_index_key_of, s);
+  return lp_oindex_reserve_dense(&s->index, m, want, idg_index_key_of, s);
+}
+
+static inline bool idg_same_hash(const idg_node *n, lp_hash128 hash) {
+  lp_hash128 k = idg_node_hash(n);
+  return k.lo == hash.lo && k.hi == hash.hi;
+}
+
+/* Probe for `hash`: true with *node its node, or false with the probe
+ * ended where it would go. */
+static inline bool idg_index_probe(const idg_state *s, lp_hash128 hash, lp_oindex_probe *p,
+                               uint32_t *node) {
+  uint32_t x;
+  lp_oindex_probe_start(&s->index, hash.lo, p);
+  while (lp_oindex_probe_next(&s->index, p, &x))
+    if (idg_same_hash(idg_node_at(s, x), hash)) {
+      *node = x;
+      return true;
+    }
+  return false;
 }
 
 bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node) {
-  uint64_t v;
-  if (lp_map64_get(&s->index, hash.lo, &v) && owns(s, v, hash)) {
-    *node = (uint32_t)v;
-    return true;
-  }
-  if (s->index_hi.len == 0 || !lp_map128_get(&s->index_hi, hash, &v)) return false;
-  *node = (uint32_t)v;
-  return true;
+  lp_oindex_probe p;
+  return idg_index_probe(s, hash, &p, node);
 }
 
 uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
                           bool *added) {
-  uint64_t *slot;
-  (void)lp_hmap_upsert(&s->index, m, &hash.lo, &slot, added); /* room reserved */
-  if (*added) {
-    *slot = fresh;
-    return fresh;
-  }
-  if (owns(s, *slot, hash)) return (uint32_t)*slot;
-  uint64_t k[2] = {hash.lo, hash.hi};
-  (void)lp_hmap_upsert(&s->index_hi, m, k, &slot, added);
-  if (*added) *slot = fresh;
-  return (uint32_t)*slot;
+  (void)m; /* room reserved */
+  lp_oindex_probe p;
+  uint32_t x;
+  *added = !idg_index_probe(s, hash, &p, &x);
+  if (!*added) return x;
+  lp_oindex_probe_put(&s->index, &p, fresh);
+  return fresh;
 }
 
 void idg_index_del(idg_state *s, lp_hash128 hash) {
-  uint64_t v;
-  if (lp_map64_get(&s->index, hash.lo, &v) && owns(s, v, hash))
-    lp_map64_del(&s->index, hash.lo, NULL);
-  else
-    lp_map128_del(&s->index_hi, hash, NULL);
+  uint32_t x;
+  if (idg_index_get(s, hash, &x)) (void)lp_oindex_del(&s->index, hash.lo, x, idg_index_key_of, s);
+}
+
+void idg_index_move(idg_state *s, lp_hash128 hash, uint32_t from, uint32_t to) {
+  (void)lp_oindex_replace(&s->index, hash.lo, from, to);
+}
+
+int idg_index_build(idg_state *s, const lp_mem *m) {
+  return lp_oindex_build(&s->index, m, s->nodes.len, idg_index_key_of, s);
+}
+
+bool idg_index_sound(const idg_state *s) {
+  return lp_oindex_check(&s->index, NULL, s->nodes.len, idg_index_key_of, s) == LP_OK;
 }
 
 /* Profile ids need no map of their own: the profile named `pid` has a
  * first identifier whose hash has low half `pid`, or low half 0 (then the
- * id is the high half, see idg_pid_of_hash). The index finds those; the
- * namesakes of index_hi (almost never any) are scanned. When two profiles
- * share an id, the one whose candidate the index holds first is named. */
-static bool named(const idg_state *s, uint64_t x, uint64_t pid, uint32_t *node) {
-  if (idg_pid(s, (uint32_t)x) != pid) return false;
-  *node = (uint32_t)x;
-  return true;
+ * id is the high half, see idg_pid_of_hash). The index finds those. When
+ * two profiles share an id, the one whose candidate comes first in the
+ * probe is named. */
+static bool idg_named_in(const idg_state *s, uint64_t lo, uint64_t pid, uint32_t *node) {
+  lp_oindex_probe p;
+  uint32_t x;
+  lp_oindex_probe_start(&s->index, lo, &p);
+  while (lp_oindex_probe_next(&s->index, &p, &x))
+    if (idg_node_hash(idg_node_at(s, x)).lo == lo && idg_pid(s, x) == pid) {
+      *node = x;
+      return true;
+    }
+  return false;
 }
 
 bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node) {
-  uint64_t v;
-  if (lp_map64_get(&s->index, pid, &v) && named(s, v, pid, node)) return true;
-  if (lp_map64_get(&s->index, 0, &v) && named(s, v, pid, node)) return true;
-  size_t pos = 0;
-  const uint64_t *key;
-  while (s->index_hi.len > 0 && lp_hmap_next(&s->index_hi, &pos, &key, &v))
-    if ((key[0] == pid || key[0] == 0) && named(s, v, pid, node)) return true;
-  return false;
+  return idg_named_in(s, pid, pid, node) || idg_named_in(s, 0, pid, node);
 }
 
 static void sift(uint32_t *a, size_t i, size_t n,

@@ -26,14 +26,37 @@ uint64_t idg_pid(const idg_state *s, uint32_t node);
  * glibc). LP_OK / LP_ENOMEM (unchanged) / LP_ELIMIT. */
 #define IDG_GROW_SLOW_BYTES ((size_t)1 << 20)
 int idg_vec_reserve(lp_vec *v, const lp_mem *m, size_t n);
-/* Hash -> node. Room for `n` more identifiers (LP_OK / LP_ENOMEM / LP_ELIMIT). */
+/* Hash -> node (core's lp_oindex keyed by the low half, the nodes compared).
+ * Room for `n` more identifiers (LP_OK / LP_ENOMEM / LP_ELIMIT); growing
+ * reads the hash of every node in the index. */
+void idg_index_init(idg_state *s);
 int idg_index_reserve(idg_state *s, const lp_mem *m, size_t n);
 bool idg_index_get(const idg_state *s, lp_hash128 hash, uint32_t *node);
 /* Node of `hash`, or `fresh` (registered, *added true) when it has none;
  * room reserved, so it cannot fail. `fresh` need not be stored yet. */
 uint32_t idg_index_upsert(idg_state *s, const lp_mem *m, lp_hash128 hash, uint32_t fresh,
                           bool *added);
+/* Remove `hash` (the nodes after it in its probe run must still be
+ * stored: their hashes are read). */
 void idg_index_del(idg_state *s, lp_hash128 hash);
+/* The entry of `hash`, now at node `from`, names `to` (a node moved). */
+void idg_index_move(idg_state *s, lp_hash128 hash, uint32_t from, uint32_t to);
+/* An empty index filled with every stored node at once (LP_OK / LP_ENOMEM /
+ * LP_ELIMIT; unchanged on error). The hashes must be distinct. */
+int idg_index_build(idg_state *s, const lp_mem *m);
+/* The index's own invariants (lp_oindex_check, allocation-free). */
+bool idg_index_sound(const idg_state *s);
+/* Staged lookups: fetch the home slot of a low half; then (the slot in
+ * the cache) the node its first candidate names, a hint whose hash is not
+ * compared (the 2 tag bits let a quarter of a probe run's other nodes
+ * through), or IDG_NONE. */
+static inline void idg_index_prefetch(const idg_state *s, uint64_t lo) {
+  lp_oindex_prefetch(&s->index, lo);
+}
+static inline uint32_t idg_index_hint(const idg_state *s, uint64_t lo) {
+  uint32_t x;
+  return lp_oindex_first(&s->index, lo, &x) && x < s->nodes.len ? x : IDG_NONE;
+}
 /* A node of the profile named `pid`, found through the index (a profile id
  * is a half of its first identifier's hash); false when there is none. */
 bool idg_profile_node(const idg_state *s, uint64_t pid, uint32_t *node);

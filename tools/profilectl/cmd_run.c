@@ -762,7 +762,7 @@ typedef struct obuf {
 static int ob_open(obuf *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
-  int e = pctl_bgw_open(&o->w, path, OBUF_SIZE, OBUF_COUNT);
+  int e = pctl_bgw_open_direct(&o->w, path, OBUF_SIZE, OBUF_COUNT);
   if (e != 0) return e;
   size_t cap;
   o->buf = pctl_bgw_buffer(o->w, &cap);
@@ -1425,15 +1425,22 @@ static void *id_task_main(void *arg) {
  * and writes the same file). A path that is not a regular file (a device
  * such as /dev/null, a FIFO) is written in place: a rename would replace
  * the device node itself (as root, /dev/null becomes a plain file). */
-int pctl_run_save_state(const lp_profiles *h, const char *path) {
-  char tmp[4200];
+static bool state_in_place(const char *path) {
   struct stat sb;
-  bool in_place = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
-  snprintf(tmp, sizeof tmp, "%s%s", path, in_place ? "" : ".tmp");
+  return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+}
+
+static void state_tmp(char *tmp, size_t cap, const char *path, bool in_place) {
+  snprintf(tmp, cap, "%s%s", path, in_place ? "" : ".tmp");
+}
+
+/* The store's bytes into tmp (path names the store in the message); a
+ * failure is printed and leaves no temporary file. */
+static int save_to(const lp_profiles *h, const char *tmp, const char *path, bool in_place) {
   /* the store's bytes are written on the writer's thread while the save
    * serialises the next ones */
   pctl_bgw *w = NULL;
-  int err = pctl_bgw_open(&w, tmp, SAVE_BUF_SIZE, SAVE_BUFS);
+  int err = pctl_bgw_open_direct(&w, tmp, SAVE_BUF_SIZE, SAVE_BUFS);
   if (err != 0) {
     pctl_error("cannot write '%s': %s", tmp, strerror(err));
     return PCTL_EXIT_FAILURE;
@@ -1442,10 +1449,6 @@ int pctl_run_save_state(const lp_profiles *h, const char *path) {
   err = pctl_bgw_close(w);
   if (err != 0 && rc == LP_OK) rc = LP_EIO;
   if (rc == LP_EIO && err == 0) err = EIO;
-  if (rc == LP_OK && !in_place && rename(tmp, path) != 0) {
-    rc = LP_EIO;
-    err = errno;
-  }
   if (rc != LP_OK) {
     if (!in_place) remove(tmp);
     pctl_error("cannot save the store to '%s': %s", path,
@@ -1453,6 +1456,125 @@ int pctl_run_save_state(const lp_profiles *h, const char *path) {
     return PCTL_EXIT_FAILURE;
   }
   return PCTL_EXIT_OK;
+}
+
+/* The saved temporary file becomes the store. */
+static int save_commit(const char *tmp, const char *path) {
+  if (rename(tmp, path) == 0) return PCTL_EXIT_OK;
+  int err = errno;
+  remove(tmp);
+  pctl_error("cannot save the store to '%s': %s", path, strerror(err));
+  return PCTL_EXIT_FAILURE;
+}
+
+int pctl_run_save_state(const lp_profiles *h, const char *path) {
+  char tmp[4200 + 8];
+  bool in_place = state_in_place(path);
+  state_tmp(tmp, sizeof tmp, path, in_place);
+  int st = save_to(h, tmp, path, in_place);
+  if (st == PCTL_EXIT_OK && !in_place) st = save_commit(tmp, path);
+  return st;
+}
+
+/* The run's save beside its outputs. Once the models are installed the
+ * store no longer changes, so a child process saves its copy of it (the
+ * pages are shared copy-on-write: the child's handle is a copy, used by
+ * the child's one thread) into the temporary file while this process
+ * writes profiles.csv and identifiers.csv; the rename happens here, after
+ * the outputs, so a run whose outputs fail leaves no new store, as when
+ * the save came after them. The child's messages go to a pipe and are
+ * printed here in the order of a save after the outputs. The fork is made
+ * while this process runs no other thread. Without fork (or when it
+ * fails, for a path saved in place, or with PROFILECTL_SAVE_INLINE set in
+ * the environment) the store is saved here after the outputs: the same
+ * bytes, only the overlap is lost. */
+#if defined(_POSIX_VERSION) && !defined(_WIN32)
+#include <sys/wait.h>
+#define PCTL_RUN_FORK 1
+#else
+#define PCTL_RUN_FORK 0
+#endif
+
+typedef struct save_child {
+  bool started, forked;
+#if PCTL_RUN_FORK
+  pid_t pid;
+  int fd; /* the read end of the child's stderr */
+#endif
+  char tmp[4200 + 8];
+} save_child;
+
+static void save_begin(const lp_profiles *h, const char *path, save_child *sc) {
+  memset(sc, 0, sizeof *sc);
+#if PCTL_RUN_FORK
+  const char *inline_env = getenv("PROFILECTL_SAVE_INLINE");
+  if ((inline_env != NULL && inline_env[0] != '\0') || state_in_place(path)) return;
+  state_tmp(sc->tmp, sizeof sc->tmp, path, false);
+  int p[2];
+  if (pipe(p) != 0) return;
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    int st = dup2(p[1], STDERR_FILENO) >= 0 ? save_to(h, sc->tmp, path, false) : PCTL_EXIT_FAILURE;
+    _exit(st);
+  }
+  close(p[1]);
+  if (pid < 0) {
+    close(p[0]);
+    return;
+  }
+  sc->pid = pid;
+  sc->fd = p[0];
+  sc->started = sc->forked = true;
+#else
+  (void)h;
+  (void)path;
+#endif
+}
+
+/* Waits for the child's save; keep: the run succeeded so far, so the
+ * store is renamed into place (or the child's failure printed), else the
+ * temporary file is removed. */
+static int save_end(save_child *sc, const char *path, bool keep) {
+#if PCTL_RUN_FORK
+  char msg[4096];
+  size_t n = 0;
+  for (;;) {
+    char b[512];
+    ssize_t k = read(sc->fd, b, sizeof b);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    size_t take = (size_t)k < sizeof msg - n ? (size_t)k : sizeof msg - n;
+    memcpy(msg + n, b, take);
+    n += take;
+  }
+  close(sc->fd);
+  int status = 0;
+  pid_t got;
+  do {
+    got = waitpid(sc->pid, &status, 0);
+  } while (got < 0 && errno == EINTR);
+  bool ok = got == sc->pid && WIFEXITED(status) && WEXITSTATUS(status) == PCTL_EXIT_OK;
+  sc->started = false;
+  if (!keep) {
+    remove(sc->tmp);
+    return PCTL_EXIT_FAILURE;
+  }
+  if (!ok) {
+    remove(sc->tmp);
+    if (n > 0) fwrite(msg, 1, n, stderr);
+    else pctl_error("cannot save the store to '%s': the saving process failed", path);
+    return PCTL_EXIT_FAILURE;
+  }
+  return save_commit(sc->tmp, path);
+#else
+  (void)sc;
+  (void)path;
+  (void)keep;
+  return PCTL_EXIT_FAILURE;
+#endif
 }
 
 int pctl_run_load_state(lp_profiles *h, const char *path) {
@@ -1505,6 +1627,17 @@ static int write_outputs(job *j) {
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j->h) != LP_OK) st = store_error(j, "view");
   lap(j, "view with the models");
   type_ranks(j->h, &o);
+  /* the identifier rows first: the graph's lookups write to its nodes
+   * (path halving), which after the fork below would copy their pages */
+  if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
+  lap(j, "identifier rows");
+  /* the store is final: saved beside the outputs (save_begin(), before
+   * any thread of this process starts) */
+  char state_path[4200];
+  path_in(state_path, sizeof state_path, c->out_dir, "state.lps");
+  save_child sc;
+  memset(&sc, 0, sizeof sc);
+  if (st == PCTL_EXIT_OK) save_begin(j->h, state_path, &sc);
   obuf w;
   path_in(path, sizeof path, c->out_dir, "profiles.csv");
   if (st == PCTL_EXIT_OK) {
@@ -1515,8 +1648,6 @@ static int write_outputs(job *j) {
     }
   }
   bool w_open = st == PCTL_EXIT_OK;
-  if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
-  lap(j, "identifier rows");
   /* identifiers.csv on its own thread while this one writes profiles.csv */
   char id_path[4200];
   path_in(id_path, sizeof id_path, c->out_dir, "identifiers.csv");
@@ -1566,9 +1697,24 @@ static int write_outputs(job *j) {
   pthread_t rt_thread;
   if (st == PCTL_EXIT_OK) rt_started = pthread_create(&rt_thread, NULL, report_task_main, &rt) == 0;
 #endif
-  path_in(path, sizeof path, c->out_dir, "state.lps");
-  if (st == PCTL_EXIT_OK) st = pctl_run_save_state(j->h, path);
-  lap(j, "save state.lps");
+  if (sc.started) {
+    int sst = save_end(&sc, state_path, st == PCTL_EXIT_OK);
+    if (st == PCTL_EXIT_OK) st = sst;
+  } else if (st == PCTL_EXIT_OK) {
+    st = pctl_run_save_state(j->h, state_path);
+  }
+  lap(j, sc.forked ? "save state.lps (wait)" : "save state.lps");
+  if (sc.forked && c->timings) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+      fprintf(stderr,
+              PCTL_PROGRAM " " CMD ": time: the save's process: %.2f s cpu (%.2f s system), "
+              "peak %.0f MiB\n",
+              (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6,
+              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6,
+              (double)ru.ru_maxrss / 1024.0);
+  }
 #if PCTL_RUN_THREADS
   if (rt_started) pthread_join(rt_thread, NULL);
 #endif

@@ -1068,10 +1068,11 @@ static void profiles_header(obuf *w, const job *j) {
  * figures from the store; a formatter thread turns each block into CSV
  * text in the background writer's buffers. The formatter reads only the
  * block (and the store's strings it points to, which nothing changes
- * meanwhile): the store is used by one thread. A few blocks circulate, so
- * memory stays bounded. */
+ * meanwhile): the store is used by one thread. Taking the views is faster
+ * than formatting them, so blocks queue up (a formatted block is reused):
+ * once this thread has taken every view it saves the store while the
+ * formatter catches up (write_outputs()). */
 #define VIEW_BLOCK 1024
-#define PBLOCKS 3
 #define NSTAGES (LP_RFM_STAGE_REACTIVATED + 1)
 
 typedef struct pblock {
@@ -1081,6 +1082,8 @@ typedef struct pblock {
   size_t tag_first[VIEW_BLOCK + 1]; /* the tags of view i: tags[tag_first[i] ..] */
   lp_profiles_tag *tags;
   size_t tags_cap;
+  struct pblock *next;     /* in the ready queue or the spare list */
+  struct pblock *all_next; /* in the list of every block */
 } pblock;
 
 typedef struct pfmt {
@@ -1088,13 +1091,16 @@ typedef struct pfmt {
   obuf *w;
   const char *stage_names[NSTAGES];
   uint64_t *tag_count; /* profiles with a value of the k-th tag column */
-  pblock blocks[PBLOCKS];
-  size_t head, nready; /* blocks ready to format, from blocks[head] on */
-  bool done;           /* no more blocks */
+  pblock *ready, *ready_tail; /* filled, to format, oldest first */
+  pblock *spare;              /* formatted, to fill again */
+  pblock *all;                /* every block made (by all_next), for free() */
+  bool done;                  /* no more blocks */
 #if PCTL_RUN_THREADS
   bool threaded;
+  pthread_t thread;
+  bool mu_ok, rd_ok;
   pthread_mutex_t mu;
-  pthread_cond_t ready, freed;
+  pthread_cond_t ready_cv;
 #endif
 } pfmt;
 
@@ -1156,46 +1162,69 @@ static void *formatter_main(void *arg) {
   pfmt *f = arg;
   pthread_mutex_lock(&f->mu);
   for (;;) {
-    while (f->nready == 0 && !f->done) pthread_cond_wait(&f->ready, &f->mu);
-    if (f->nready == 0) break;
-    const pblock *b = &f->blocks[f->head];
+    while (f->ready == NULL && !f->done) pthread_cond_wait(&f->ready_cv, &f->mu);
+    pblock *b = f->ready;
+    if (b == NULL) break;
+    f->ready = b->next;
+    if (f->ready == NULL) f->ready_tail = NULL;
     pthread_mutex_unlock(&f->mu);
     format_block(f, b);
     pthread_mutex_lock(&f->mu);
-    f->head = (f->head + 1) % PBLOCKS;
-    f->nready--;
-    pthread_cond_signal(&f->freed);
+    b->next = f->spare;
+    f->spare = b;
   }
   pthread_mutex_unlock(&f->mu);
   return NULL;
 }
 #endif
 
-/* The next block to fill (waits while every block is queued). */
+/* A block to fill: a formatted one, or a new one (NULL: out of memory). */
 static pblock *pf_take(pfmt *f) {
+  pblock *b = NULL;
 #if PCTL_RUN_THREADS
-  if (f->threaded) {
-    pthread_mutex_lock(&f->mu);
-    while (f->nready == PBLOCKS) pthread_cond_wait(&f->freed, &f->mu);
-    pblock *b = &f->blocks[(f->head + f->nready) % PBLOCKS];
-    pthread_mutex_unlock(&f->mu);
-    return b;
-  }
+  if (f->threaded) pthread_mutex_lock(&f->mu);
 #endif
-  return &f->blocks[0];
+  if (f->spare != NULL) {
+    b = f->spare;
+    f->spare = b->next;
+  }
+#if PCTL_RUN_THREADS
+  if (f->threaded) pthread_mutex_unlock(&f->mu);
+#endif
+  if (b != NULL) return b;
+  b = malloc(sizeof *b);
+  if (b == NULL) return NULL;
+  for (size_t i = 0; i < VIEW_BLOCK; i++) b->views[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+  b->n = 0;
+  b->tags = NULL;
+  b->tags_cap = 0;
+  b->next = NULL;
+  if (grow((void **)&b->tags, &b->tags_cap, 64, sizeof *b->tags) != 0) {
+    free(b);
+    return NULL;
+  }
+  b->all_next = f->all;
+  f->all = b;
+  return b;
 }
 
+/* Queue a filled block for the formatter (without a thread: format it). */
 static void pf_give(pfmt *f, pblock *b) {
+  b->next = NULL;
 #if PCTL_RUN_THREADS
   if (f->threaded) {
     pthread_mutex_lock(&f->mu);
-    f->nready++;
-    pthread_cond_signal(&f->ready);
+    if (f->ready_tail != NULL) f->ready_tail->next = b;
+    else f->ready = b;
+    f->ready_tail = b;
+    pthread_cond_signal(&f->ready_cv);
     pthread_mutex_unlock(&f->mu);
     return;
   }
 #endif
   format_block(f, b);
+  b->next = f->spare;
+  f->spare = b;
 }
 
 /* One block of views, their tags, and the report's figures of them. */
@@ -1236,8 +1265,16 @@ static int fill_all(job *j, pfmt *f, pctl_report *rep) {
   uint64_t first = 0;
   for (;;) {
     pblock *b = pf_take(f);
+    if (b == NULL) {
+      pctl_error("output: %s", strerror(ENOMEM));
+      return PCTL_EXIT_FAILURE;
+    }
     int st = fill_block(j, b, first, rep);
-    if (st != PCTL_EXIT_OK) return st;
+    if (st != PCTL_EXIT_OK) {
+      b->next = f->spare;
+      f->spare = b;
+      return st;
+    }
     first += b->n;
     bool more = b->n == VIEW_BLOCK;
     pf_give(f, b);
@@ -1245,52 +1282,55 @@ static int fill_all(job *j, pfmt *f, pctl_report *rep) {
   }
 }
 
-/* Every profile's row of profiles.csv, after its header. */
-static int write_profiles(job *j, obuf *w, pctl_report *rep) {
+/* profiles.csv's rows, in two halves: pf_begin() starts the formatter
+ * (NULL: out of memory, said), pf_end() waits for it and frees it. */
+static pfmt *pf_begin(const job *j, obuf *w) {
   pfmt *f = calloc(1, sizeof *f);
   uint64_t *counts = calloc(j->ntags ? j->ntags : 1, sizeof *counts);
-  int st = f != NULL && counts != NULL ? PCTL_EXIT_OK : PCTL_EXIT_FAILURE;
-  for (int b = 0; st == PCTL_EXIT_OK && b < PBLOCKS; b++) {
-    for (size_t i = 0; i < VIEW_BLOCK; i++) f->blocks[b].views[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
-    if (grow((void **)&f->blocks[b].tags, &f->blocks[b].tags_cap, 64, sizeof *f->blocks[b].tags) != 0)
-      st = PCTL_EXIT_FAILURE;
+  if (f == NULL || counts == NULL) {
+    free(f);
+    free(counts);
+    pctl_error("output: %s", strerror(ENOMEM));
+    return NULL;
   }
-  if (st != PCTL_EXIT_OK) pctl_error("output: %s", strerror(ENOMEM));
-  if (st == PCTL_EXIT_OK) {
-    f->j = j;
-    f->w = w;
-    f->tag_count = counts;
-    for (uint32_t s = 0; s < NSTAGES; s++) f->stage_names[s] = lp_rfm_stage_name(s);
+  f->j = j;
+  f->w = w;
+  f->tag_count = counts;
+  for (uint32_t s = 0; s < NSTAGES; s++) f->stage_names[s] = lp_rfm_stage_name(s);
 #if PCTL_RUN_THREADS
-    /* without a thread each block is formatted as soon as it is filled */
-    pthread_t th;
-    bool mu = pthread_mutex_init(&f->mu, NULL) == 0;
-    bool rd = mu && pthread_cond_init(&f->ready, NULL) == 0;
-    bool fr = rd && pthread_cond_init(&f->freed, NULL) == 0;
-    f->threaded = fr && pthread_create(&th, NULL, formatter_main, f) == 0;
-    st = fill_all(j, f, rep);
-    if (f->threaded) {
-      pthread_mutex_lock(&f->mu);
-      f->done = true;
-      pthread_cond_signal(&f->ready);
-      pthread_mutex_unlock(&f->mu);
-      pthread_join(th, NULL);
-    }
-    if (fr) pthread_cond_destroy(&f->freed);
-    if (rd) pthread_cond_destroy(&f->ready);
-    if (mu) pthread_mutex_destroy(&f->mu);
-#else
-    st = fill_all(j, f, rep);
+  /* without a thread each block is formatted as soon as it is filled */
+  f->mu_ok = pthread_mutex_init(&f->mu, NULL) == 0;
+  f->rd_ok = f->mu_ok && pthread_cond_init(&f->ready_cv, NULL) == 0;
+  f->threaded = f->rd_ok && pthread_create(&f->thread, NULL, formatter_main, f) == 0;
 #endif
-    for (size_t k = 0; k < j->ntags && k < rep->ntags; k++) rep->tag_count[k] += counts[k];
-  }
-  for (int b = 0; f != NULL && b < PBLOCKS; b++) free(f->blocks[b].tags);
-  free(f);
-  free(counts);
-  return st;
+  return f;
 }
 
-/* report.html rendered on a worker thread (pctl_report_render()). */
+static void pf_end(pfmt *f, pctl_report *rep) {
+  if (f == NULL) return;
+#if PCTL_RUN_THREADS
+  if (f->threaded) {
+    pthread_mutex_lock(&f->mu);
+    f->done = true;
+    pthread_cond_signal(&f->ready_cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->thread, NULL);
+  }
+  if (f->rd_ok) pthread_cond_destroy(&f->ready_cv);
+  if (f->mu_ok) pthread_mutex_destroy(&f->mu);
+#endif
+  for (size_t k = 0; k < f->j->ntags && k < rep->ntags; k++) rep->tag_count[k] += f->tag_count[k];
+  while (f->all != NULL) {
+    pblock *b = f->all;
+    f->all = b->all_next;
+    free(b->tags);
+    free(b);
+  }
+  free(f->tag_count);
+  free(f);
+}
+
+/* report.html rendered in memory (pctl_report_render()). */
 typedef struct report_task {
   pctl_report *rep;
   char *bytes;
@@ -1299,13 +1339,6 @@ typedef struct report_task {
 } report_task;
 
 static void report_task_run(report_task *t) { t->err = pctl_report_render(t->rep, &t->bytes, &t->len); }
-
-#if PCTL_RUN_THREADS
-static void *report_task_main(void *arg) {
-  report_task_run(arg);
-  return NULL;
-}
-#endif
 
 static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
   snprintf(buf, cap, "%s/%s", dir, name);
@@ -1434,15 +1467,16 @@ static void state_tmp(char *tmp, size_t cap, const char *path, bool in_place) {
   snprintf(tmp, cap, "%s%s", path, in_place ? "" : ".tmp");
 }
 
-/* The store's bytes into tmp (path names the store in the message); a
- * failure is printed and leaves no temporary file. */
-static int save_to(const lp_profiles *h, const char *tmp, const char *path, bool in_place) {
+/* The store's bytes into tmp; a failure leaves no temporary file and its
+ * message in msg (path names the store), printed by the caller. */
+static int save_to(const lp_profiles *h, const char *tmp, const char *path, bool in_place,
+                   char *msg, size_t cap) {
   /* the store's bytes are written on the writer's thread while the save
    * serialises the next ones */
   pctl_bgw *w = NULL;
   int err = pctl_bgw_open_direct(&w, tmp, SAVE_BUF_SIZE, SAVE_BUFS);
   if (err != 0) {
-    pctl_error("cannot write '%s': %s", tmp, strerror(err));
+    snprintf(msg, cap, "cannot write '%s': %s", tmp, strerror(err));
     return PCTL_EXIT_FAILURE;
   }
   int rc = lp_profiles_save(h, pctl_bgw_write, w);
@@ -1451,8 +1485,8 @@ static int save_to(const lp_profiles *h, const char *tmp, const char *path, bool
   if (rc == LP_EIO && err == 0) err = EIO;
   if (rc != LP_OK) {
     if (!in_place) remove(tmp);
-    pctl_error("cannot save the store to '%s': %s", path,
-               rc == LP_EIO ? strerror(err) : lp_profiles_errmsg(h));
+    snprintf(msg, cap, "cannot save the store to '%s': %s", path,
+             rc == LP_EIO ? strerror(err) : lp_profiles_errmsg(h));
     return PCTL_EXIT_FAILURE;
   }
   return PCTL_EXIT_OK;
@@ -1467,114 +1501,25 @@ static int save_commit(const char *tmp, const char *path) {
   return PCTL_EXIT_FAILURE;
 }
 
+#define SAVE_MSG_CAP 8600
+
+bool pctl_fast_exit(int st) {
+#if defined(PCTL_FAST_EXIT)
+  return st == PCTL_EXIT_OK;
+#else
+  (void)st;
+  return false;
+#endif
+}
+
 int pctl_run_save_state(const lp_profiles *h, const char *path) {
-  char tmp[4200 + 8];
+  char tmp[4200 + 8], msg[SAVE_MSG_CAP];
   bool in_place = state_in_place(path);
   state_tmp(tmp, sizeof tmp, path, in_place);
-  int st = save_to(h, tmp, path, in_place);
-  if (st == PCTL_EXIT_OK && !in_place) st = save_commit(tmp, path);
+  int st = save_to(h, tmp, path, in_place, msg, sizeof msg);
+  if (st != PCTL_EXIT_OK) pctl_error("%s", msg);
+  else if (!in_place) st = save_commit(tmp, path);
   return st;
-}
-
-/* The run's save beside its outputs. Once the models are installed the
- * store no longer changes, so a child process saves its copy of it (the
- * pages are shared copy-on-write: the child's handle is a copy, used by
- * the child's one thread) into the temporary file while this process
- * writes profiles.csv and identifiers.csv; the rename happens here, after
- * the outputs, so a run whose outputs fail leaves no new store, as when
- * the save came after them. The child's messages go to a pipe and are
- * printed here in the order of a save after the outputs. The fork is made
- * while this process runs no other thread. Without fork (or when it
- * fails, for a path saved in place, or with PROFILECTL_SAVE_INLINE set in
- * the environment) the store is saved here after the outputs: the same
- * bytes, only the overlap is lost. */
-#if defined(_POSIX_VERSION) && !defined(_WIN32)
-#include <sys/wait.h>
-#define PCTL_RUN_FORK 1
-#else
-#define PCTL_RUN_FORK 0
-#endif
-
-typedef struct save_child {
-  bool started, forked;
-#if PCTL_RUN_FORK
-  pid_t pid;
-  int fd; /* the read end of the child's stderr */
-#endif
-  char tmp[4200 + 8];
-} save_child;
-
-static void save_begin(const lp_profiles *h, const char *path, save_child *sc) {
-  memset(sc, 0, sizeof *sc);
-#if PCTL_RUN_FORK
-  const char *inline_env = getenv("PROFILECTL_SAVE_INLINE");
-  if ((inline_env != NULL && inline_env[0] != '\0') || state_in_place(path)) return;
-  state_tmp(sc->tmp, sizeof sc->tmp, path, false);
-  int p[2];
-  if (pipe(p) != 0) return;
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(p[0]);
-    int st = dup2(p[1], STDERR_FILENO) >= 0 ? save_to(h, sc->tmp, path, false) : PCTL_EXIT_FAILURE;
-    _exit(st);
-  }
-  close(p[1]);
-  if (pid < 0) {
-    close(p[0]);
-    return;
-  }
-  sc->pid = pid;
-  sc->fd = p[0];
-  sc->started = sc->forked = true;
-#else
-  (void)h;
-  (void)path;
-#endif
-}
-
-/* Waits for the child's save; keep: the run succeeded so far, so the
- * store is renamed into place (or the child's failure printed), else the
- * temporary file is removed. */
-static int save_end(save_child *sc, const char *path, bool keep) {
-#if PCTL_RUN_FORK
-  char msg[4096];
-  size_t n = 0;
-  for (;;) {
-    char b[512];
-    ssize_t k = read(sc->fd, b, sizeof b);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) break;
-    size_t take = (size_t)k < sizeof msg - n ? (size_t)k : sizeof msg - n;
-    memcpy(msg + n, b, take);
-    n += take;
-  }
-  close(sc->fd);
-  int status = 0;
-  pid_t got;
-  do {
-    got = waitpid(sc->pid, &status, 0);
-  } while (got < 0 && errno == EINTR);
-  bool ok = got == sc->pid && WIFEXITED(status) && WEXITSTATUS(status) == PCTL_EXIT_OK;
-  sc->started = false;
-  if (!keep) {
-    remove(sc->tmp);
-    return PCTL_EXIT_FAILURE;
-  }
-  if (!ok) {
-    remove(sc->tmp);
-    if (n > 0) fwrite(msg, 1, n, stderr);
-    else pctl_error("cannot save the store to '%s': the saving process failed", path);
-    return PCTL_EXIT_FAILURE;
-  }
-  return save_commit(sc->tmp, path);
-#else
-  (void)sc;
-  (void)path;
-  (void)keep;
-  return PCTL_EXIT_FAILURE;
-#endif
 }
 
 int pctl_run_load_state(lp_profiles *h, const char *path) {
@@ -1627,17 +1572,6 @@ static int write_outputs(job *j) {
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j->h) != LP_OK) st = store_error(j, "view");
   lap(j, "view with the models");
   type_ranks(j->h, &o);
-  /* the identifier rows first: the graph's lookups write to its nodes
-   * (path halving), which after the fork below would copy their pages */
-  if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
-  lap(j, "identifier rows");
-  /* the store is final: saved beside the outputs (save_begin(), before
-   * any thread of this process starts) */
-  char state_path[4200];
-  path_in(state_path, sizeof state_path, c->out_dir, "state.lps");
-  save_child sc;
-  memset(&sc, 0, sizeof sc);
-  if (st == PCTL_EXIT_OK) save_begin(j->h, state_path, &sc);
   obuf w;
   path_in(path, sizeof path, c->out_dir, "profiles.csv");
   if (st == PCTL_EXIT_OK) {
@@ -1648,6 +1582,8 @@ static int write_outputs(job *j) {
     }
   }
   bool w_open = st == PCTL_EXIT_OK;
+  if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
+  lap(j, "identifier rows");
   /* identifiers.csv on its own thread while this one writes profiles.csv */
   char id_path[4200];
   path_in(id_path, sizeof id_path, c->out_dir, "identifiers.csv");
@@ -1660,10 +1596,27 @@ static int write_outputs(job *j) {
   pthread_t id_thread;
   if (st == PCTL_EXIT_OK) id_started = pthread_create(&id_thread, NULL, id_task_main, &idt) == 0;
 #endif
+  pfmt *f = NULL;
   if (st == PCTL_EXIT_OK) {
     profiles_header(&w, j);
-    st = write_profiles(j, &w, &rep);
+    f = pf_begin(j, &w);
+    st = f != NULL ? fill_all(j, f, &rep) : PCTL_EXIT_FAILURE;
   }
+  lap(j, "profile views");
+  /* Every view is taken and the store no longer changes: it is saved here
+   * while the formatter and the identifiers.csv thread write, into the
+   * temporary file; it becomes the store once the outputs are written,
+   * and its message (if it fails) comes after theirs, as if saved after
+   * them. */
+  char state_path[4200], state_tmp_path[4200 + 8], save_msg[SAVE_MSG_CAP];
+  path_in(state_path, sizeof state_path, c->out_dir, "state.lps");
+  bool in_place = state_in_place(state_path);
+  state_tmp(state_tmp_path, sizeof state_tmp_path, state_path, in_place);
+  int save_st = st == PCTL_EXIT_OK
+                    ? save_to(j->h, state_tmp_path, state_path, in_place, save_msg, sizeof save_msg)
+                    : PCTL_EXIT_FAILURE;
+  lap(j, "save state.lps");
+  pf_end(f, &rep);
   if (w_open) {
     int e = ob_close(&w);
     if (e != 0 && st == PCTL_EXIT_OK) {
@@ -1683,42 +1636,22 @@ static int write_outputs(job *j) {
     pctl_error("%s", idt.msg);
     st = PCTL_EXIT_FAILURE;
   }
-  free(o.rows); /* before the save, which needs memory of its own */
+  free(o.rows);
   o.rows = NULL;
   lap(j, "identifiers.csv");
-  /* the report is rendered in memory on a thread of its own while the
-   * store is saved (it reads only what the profiles added), and written
-   * after the save, so its messages come in the same order */
+  if (st == PCTL_EXIT_OK && save_st != PCTL_EXIT_OK) {
+    pctl_error("%s", save_msg);
+    st = PCTL_EXIT_FAILURE;
+  } else if (st == PCTL_EXIT_OK && !in_place) {
+    st = save_commit(state_tmp_path, state_path);
+  } else if (save_st == PCTL_EXIT_OK && !in_place) {
+    remove(state_tmp_path); /* an output failed: no new store */
+  }
+  /* the report, in memory, then written */
   report_task rt;
   memset(&rt, 0, sizeof rt);
   rt.rep = &rep;
-  bool rt_started = false;
-#if PCTL_RUN_THREADS
-  pthread_t rt_thread;
-  if (st == PCTL_EXIT_OK) rt_started = pthread_create(&rt_thread, NULL, report_task_main, &rt) == 0;
-#endif
-  if (sc.started) {
-    int sst = save_end(&sc, state_path, st == PCTL_EXIT_OK);
-    if (st == PCTL_EXIT_OK) st = sst;
-  } else if (st == PCTL_EXIT_OK) {
-    st = pctl_run_save_state(j->h, state_path);
-  }
-  lap(j, sc.forked ? "save state.lps (wait)" : "save state.lps");
-  if (sc.forked && c->timings) {
-    struct rusage ru;
-    if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
-      fprintf(stderr,
-              PCTL_PROGRAM " " CMD ": time: the save's process: %.2f s cpu (%.2f s system), "
-              "peak %.0f MiB\n",
-              (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6,
-              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6,
-              (double)ru.ru_maxrss / 1024.0);
-  }
-#if PCTL_RUN_THREADS
-  if (rt_started) pthread_join(rt_thread, NULL);
-#endif
-  if (st == PCTL_EXIT_OK && !rt_started) report_task_run(&rt);
+  if (st == PCTL_EXIT_OK) report_task_run(&rt);
   path_in(path, sizeof path, c->out_dir, "report.html");
   if (st == PCTL_EXIT_OK && rt.err != 0) {
     pctl_error("report: %s", strerror(rt.err));
@@ -1850,7 +1783,7 @@ int pctl_run_job(const pctl_run_config *c) {
   pctl_rules_free(&rules);
   free(j.tag_ids);
   free(j.tag_info);
-  lp_profiles_free(j.h);
+  if (!pctl_fast_exit(st)) lp_profiles_free(j.h);
   return st;
 }
 

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +399,59 @@ static int cmp_double_desc(const void *x, const void *y) {
   return a < b ? 1 : a > b ? -1 : 0;
 }
 
+/* A double's descending sort key: unsigned order of the keys is the
+ * descending order of the values (finite ones), -0.0 and 0.0 alike. */
+static uint64_t desc_key(double v) {
+  uint64_t u;
+  if (v == 0.0) v = 0.0;
+  memcpy(&u, &v, sizeof u);
+  u = (u >> 63) != 0 ? ~u : u | (UINT64_C(1) << 63);
+  return ~u;
+}
+
+typedef struct rep_keyed {
+  uint64_t key;
+  double v;
+} rep_keyed;
+
+/* Finite values in descending order, equal ones in their first order: an
+ * LSD radix sort on the keys, 16-bit digits, digits every key shares
+ * skipped; qsort where its memory is not to be had. */
+static void sort_desc(double *v, size_t n) {
+  rep_keyed *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
+  size_t *count = malloc(65536 * sizeof *count);
+  if (a == NULL || b == NULL || count == NULL) {
+    free(a);
+    free(b);
+    free(count);
+    qsort(v, n, sizeof *v, cmp_double_desc);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    a[i].key = desc_key(v[i]);
+    a[i].v = v[i];
+  }
+  for (unsigned shift = 0; shift < 64; shift += 16) {
+    memset(count, 0, 65536 * sizeof *count);
+    for (size_t i = 0; i < n; i++) count[(a[i].key >> shift) & 0xFFFF]++;
+    if (n == 0 || count[(a[0].key >> shift) & 0xFFFF] == n) continue;
+    size_t sum = 0;
+    for (size_t d = 0; d < 65536; d++) {
+      size_t c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (size_t i = 0; i < n; i++) b[count[(a[i].key >> shift) & 0xFFFF]++] = a[i];
+    rep_keyed *t = a;
+    a = b;
+    b = t;
+  }
+  for (size_t i = 0; i < n; i++) v[i] = a[i].v;
+  free(a);
+  free(b);
+  free(count);
+}
+
 /* The paragraph of a section without a figure; closes the section. */
 static void absent(FILE *f, const char *what_is_missing, const char *why) {
   fprintf(f, "<p>%s: ", what_is_missing);
@@ -412,7 +466,7 @@ static void section_clv(FILE *f, pctl_report *r) {
     absent(f, "No CLV", r->clv_note != NULL ? r->clv_note : "no customer could be valued");
     return;
   }
-  qsort(r->clv, r->nclv, sizeof *r->clv, cmp_double_desc);
+  sort_desc(r->clv, r->nclv);
   double total = 0.0, top = 0.0;
   size_t ntop = (r->nclv + 9) / 10;
   for (size_t i = 0; i < r->nclv; i++) {

@@ -37,6 +37,7 @@
 #include "libprofile.h"
 #include "par.h"
 #include "progress.h"
+#include "radix.h"
 #include "report.h"
 #include "rules.h"
 #include "textutil.h"
@@ -944,10 +945,7 @@ static int cmp_id_values(const id_row *x, const id_row *y) {
  * LP_IDGRAPH_MAX_TYPES, 32), then the first seven bytes of the value
  * (zero-padded) or of the hash, so that key order never contradicts the
  * full order; equal keys (one type) are ordered by cmp_id_values. */
-typedef struct id_key {
-  uint64_t key;
-  const id_row *row;
-} id_key;
+typedef pctl_radix_item id_key; /* v.ptr: the row */
 
 static uint64_t id_key_of(const id_row *r, uint32_t rank) {
   const lp_idgraph_ident_info *in = &r->ident;
@@ -963,39 +961,14 @@ static uint32_t id_key_rank(uint64_t key) { return (uint32_t)(key >> 56); }
 static int cmp_id_keys(const void *a, const void *b) {
   const id_key *x = a, *y = b;
   if (x->key != y->key) return x->key < y->key ? -1 : 1;
-  return cmp_id_values(x->row, y->row);
+  return cmp_id_values(x->v.ptr, y->v.ptr);
 }
 
-/* LSD radix sort by key, 16-bit digits, digits every key shares skipped;
+/* Radix sort by key (pctl_radix_sort()),
  * then runs of equal keys by the full comparison (identifiers are
  * distinct, so no two rows compare equal and the order is unique). */
 static int sort_id_keys(id_key *k, size_t n) {
-  id_key *tmp = malloc((n ? n : 1) * sizeof *tmp);
-  size_t *count = malloc(65536 * sizeof *count);
-  if (tmp == NULL || count == NULL) {
-    free(tmp);
-    free(count);
-    return -1;
-  }
-  id_key *src = k, *dst = tmp;
-  for (unsigned shift = 0; shift < 64; shift += 16) {
-    memset(count, 0, 65536 * sizeof *count);
-    for (size_t i = 0; i < n; i++) count[(src[i].key >> shift) & 0xFFFF]++;
-    if (n == 0 || count[(src[0].key >> shift) & 0xFFFF] == n) continue;
-    size_t sum = 0;
-    for (size_t d = 0; d < 65536; d++) {
-      size_t c = count[d];
-      count[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++) dst[count[(src[i].key >> shift) & 0xFFFF]++] = src[i];
-    id_key *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != k) memcpy(k, src, n * sizeof *k);
-  free(tmp);
-  free(count);
+  if (pctl_radix_sort(k, n) != 0) return -1;
   for (size_t i = 0; i < n;) {
     size_t e = i + 1;
     while (e < n && k[e].key == k[i].key) e++;
@@ -1388,7 +1361,7 @@ static void write_identifiers(id_task *task) {
   for (size_t i = 0; keys != NULL && i < o->nrows; i++) {
     uint32_t type = o->rows[i].ident.type;
     keys[i].key = id_key_of(&o->rows[i], type < LP_IDGRAPH_MAX_TYPES ? o->rank[type] : 0);
-    keys[i].row = &o->rows[i];
+    keys[i].v.ptr = &o->rows[i];
   }
   if (keys == NULL || sort_id_keys(keys, o->nrows) != 0) {
     free(keys);
@@ -1417,8 +1390,9 @@ static void write_identifiers(id_task *task) {
    * rows ahead so the misses overlap */
   enum { AHEAD = 16 };
   for (size_t i = 0; i < o->nrows; i++) {
-    if (i + AHEAD < o->nrows) PREFETCH(keys[i + AHEAD].row);
-    const lp_idgraph_ident_info *r = &keys[i].row->ident;
+    if (i + AHEAD < o->nrows) PREFETCH(keys[i + AHEAD].v.ptr);
+    const id_row *row = keys[i].v.ptr;
+    const lp_idgraph_ident_info *r = &row->ident;
     uint32_t rank = id_key_rank(keys[i].key);
     ob_bytes(&w, names[rank], name_len[rank]);
     ob_char(&w, ',');
@@ -1433,7 +1407,7 @@ static void write_identifiers(id_task *task) {
       w.used += 2 * LP_IDGRAPH_HASH_SIZE;
     }
     ob_char(&w, ',');
-    ob_u64(&w, keys[i].row->profile_id);
+    ob_u64(&w, row->profile_id);
     ob_char(&w, '\n');
   }
   free(keys);

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "decimal.h"
+#include "radix.h"
 #include "timeparse.h"
 
 #define OTHERS_SLOT (PCTL_REPORT_MAX_SEGMENTS - 1u)
@@ -409,47 +410,20 @@ static uint64_t desc_key(double v) {
   return ~u;
 }
 
-typedef struct rep_keyed {
-  uint64_t key;
-  double v;
-} rep_keyed;
-
-/* Finite values in descending order, equal ones in their first order: an
- * LSD radix sort on the keys, 16-bit digits, digits every key shares
- * skipped; qsort where its memory is not to be had. */
+/* Finite values in descending order, equal ones in their first order (a
+ * radix sort of the keys; qsort where its memory is not to be had). */
 static void sort_desc(double *v, size_t n) {
-  rep_keyed *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
-  size_t *count = malloc(65536 * sizeof *count);
-  if (a == NULL || b == NULL || count == NULL) {
-    free(a);
-    free(b);
-    free(count);
-    qsort(v, n, sizeof *v, cmp_double_desc);
-    return;
-  }
-  for (size_t i = 0; i < n; i++) {
+  pctl_radix_item *a = malloc((n ? n : 1) * sizeof *a);
+  for (size_t i = 0; a != NULL && i < n; i++) {
     a[i].key = desc_key(v[i]);
-    a[i].v = v[i];
+    a[i].v.num = v[i];
   }
-  for (unsigned shift = 0; shift < 64; shift += 16) {
-    memset(count, 0, 65536 * sizeof *count);
-    for (size_t i = 0; i < n; i++) count[(a[i].key >> shift) & 0xFFFF]++;
-    if (n == 0 || count[(a[0].key >> shift) & 0xFFFF] == n) continue;
-    size_t sum = 0;
-    for (size_t d = 0; d < 65536; d++) {
-      size_t c = count[d];
-      count[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++) b[count[(a[i].key >> shift) & 0xFFFF]++] = a[i];
-    rep_keyed *t = a;
-    a = b;
-    b = t;
+  if (a == NULL || pctl_radix_sort(a, n) != 0) {
+    qsort(v, n, sizeof *v, cmp_double_desc);
+  } else {
+    for (size_t i = 0; i < n; i++) v[i] = a[i].v.num;
   }
-  for (size_t i = 0; i < n; i++) v[i] = a[i].v;
   free(a);
-  free(b);
-  free(count);
 }
 
 /* The paragraph of a section without a figure; closes the section. */

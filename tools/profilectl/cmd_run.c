@@ -1055,8 +1055,7 @@ typedef struct pblock {
   size_t tag_first[VIEW_BLOCK + 1]; /* the tags of view i: tags[tag_first[i] ..] */
   lp_profiles_tag *tags;
   size_t tags_cap;
-  struct pblock *next;     /* in the ready queue or the spare list */
-  struct pblock *all_next; /* in the list of every block */
+  struct pblock *next; /* in the ready queue or the spare list */
 } pblock;
 
 typedef struct pfmt {
@@ -1066,7 +1065,7 @@ typedef struct pfmt {
   uint64_t *tag_count; /* profiles with a value of the k-th tag column */
   pblock *ready, *ready_tail; /* filled, to format, oldest first */
   pblock *spare;              /* formatted, to fill again */
-  pblock *all;                /* every block made (by all_next), for free() */
+  bool filled;                /* every block is filled: formatted ones are freed */
   bool done;                  /* no more blocks */
 #if PCTL_RUN_THREADS
   bool threaded;
@@ -1130,6 +1129,11 @@ static void format_block(pfmt *f, const pblock *b) {
     format_profile(f, &b->views[i], b->tags + b->tag_first[i], b->tag_first[i + 1] - b->tag_first[i]);
 }
 
+static void pblock_free(pblock *b) {
+  free(b->tags);
+  free(b);
+}
+
 #if PCTL_RUN_THREADS
 static void *formatter_main(void *arg) {
   pfmt *f = arg;
@@ -1143,8 +1147,12 @@ static void *formatter_main(void *arg) {
     pthread_mutex_unlock(&f->mu);
     format_block(f, b);
     pthread_mutex_lock(&f->mu);
-    b->next = f->spare;
-    f->spare = b;
+    if (f->filled) {
+      pblock_free(b); /* memory back for the save */
+    } else {
+      b->next = f->spare;
+      f->spare = b;
+    }
   }
   pthread_mutex_unlock(&f->mu);
   return NULL;
@@ -1176,8 +1184,6 @@ static pblock *pf_take(pfmt *f) {
     free(b);
     return NULL;
   }
-  b->all_next = f->all;
-  f->all = b;
   return b;
 }
 
@@ -1251,8 +1257,25 @@ static int fill_all(job *j, pfmt *f, pctl_report *rep) {
     first += b->n;
     bool more = b->n == VIEW_BLOCK;
     pf_give(f, b);
-    if (!more) return PCTL_EXIT_OK;
+    if (!more) break;
   }
+  /* the spare blocks are not needed any more, nor those still queued
+   * once formatted */
+#if PCTL_RUN_THREADS
+  if (f->threaded) pthread_mutex_lock(&f->mu);
+#endif
+  f->filled = true;
+  pblock *spare = f->spare;
+  f->spare = NULL;
+#if PCTL_RUN_THREADS
+  if (f->threaded) pthread_mutex_unlock(&f->mu);
+#endif
+  while (spare != NULL) {
+    pblock *b = spare;
+    spare = b->next;
+    pblock_free(b);
+  }
+  return PCTL_EXIT_OK;
 }
 
 /* profiles.csv's rows, in two halves: pf_begin() starts the formatter
@@ -1293,11 +1316,11 @@ static void pf_end(pfmt *f, pctl_report *rep) {
   if (f->mu_ok) pthread_mutex_destroy(&f->mu);
 #endif
   for (size_t k = 0; k < f->j->ntags && k < rep->ntags; k++) rep->tag_count[k] += f->tag_count[k];
-  while (f->all != NULL) {
-    pblock *b = f->all;
-    f->all = b->all_next;
-    free(b->tags);
-    free(b);
+  /* after the join every block left is a spare one */
+  while (f->spare != NULL) {
+    pblock *b = f->spare;
+    f->spare = b->next;
+    pblock_free(b);
   }
   free(f->tag_count);
   free(f);
@@ -1411,6 +1434,10 @@ static void write_identifiers(id_task *task) {
     ob_char(&w, '\n');
   }
   free(keys);
+  /* the rows are not read again: their memory back for the save */
+  free(o->rows);
+  o->rows = NULL;
+  o->nrows = o->cap = 0;
   e = ob_close(&w);
   if (e != 0) {
     snprintf(task->msg, sizeof task->msg, "cannot write '%s': %s", path, strerror(e));

@@ -97,6 +97,7 @@ typedef struct job {
   uint64_t stored_rows;
   bool keep_models, clv_kept, kmeans_kept;
   double wall0, cpu0, sys0, main0; /* --timings: the previous lap */
+  struct id_stage *ids;             /* identifiers.csv under way (ids_begin()) */
 } job;
 
 static double now(clockid_t which) {
@@ -1454,6 +1455,66 @@ static void *id_task_main(void *arg) {
 #endif
 
 
+/* identifiers.csv, started as soon as the inputs are applied (the graph
+ * no longer changes): the rows are read here, then sorted and written on
+ * a thread of its own while this one computes the view, fits the models
+ * and writes profiles.csv. Its message waits for ids_end(), so the
+ * messages come in the order of the outputs. */
+typedef struct id_stage {
+  out_state o;
+  id_task t;
+  char path[4200];
+  bool started;
+#if PCTL_RUN_THREADS
+  pthread_t thread;
+#endif
+} id_stage;
+
+static int ids_begin(job *j) {
+  id_stage *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    pctl_error("output: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  j->ids = s;
+  path_in(s->path, sizeof s->path, j->c->out_dir, "identifiers.csv");
+  s->t.o = &s->o;
+  s->t.path = s->path;
+  type_ranks(j->h, &s->o);
+  lp_idgraph_stats gs;
+  memset(&gs, 0, sizeof gs);
+  gs.struct_size = (uint32_t)sizeof gs;
+  if (lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &gs) != LP_OK) return store_error(j, "stats");
+  int st = collect_identifiers(j, &s->o, gs.identifiers);
+#if PCTL_RUN_THREADS
+  if (st == PCTL_EXIT_OK) s->started = pthread_create(&s->thread, NULL, id_task_main, &s->t) == 0;
+#endif
+  return st;
+}
+
+/* Waits for identifiers.csv (or writes it here without a thread); st: the
+ * run's status so far, returned, or the failure of identifiers.csv. */
+static int ids_end(job *j, int st) {
+  id_stage *s = j->ids;
+  if (s == NULL) return st;
+  bool done = false;
+#if PCTL_RUN_THREADS
+  if (s->started) {
+    pthread_join(s->thread, NULL);
+    done = true;
+  }
+#endif
+  if (st == PCTL_EXIT_OK && !done) write_identifiers(&s->t);
+  if (st == PCTL_EXIT_OK && s->t.st != PCTL_EXIT_OK) {
+    pctl_error("%s", s->t.msg);
+    st = PCTL_EXIT_FAILURE;
+  }
+  free(s->o.rows);
+  free(s);
+  j->ids = NULL;
+  return st;
+}
+
 /* Saved through a temporary file and renamed, so a failed save never
  * leaves half a store where the last good one was (the daily job reads
  * and writes the same file). A path that is not a regular file (a device
@@ -1542,8 +1603,6 @@ static int write_outputs(job *j) {
   const pctl_run_config *c = j->c;
   char path[4200];
   pctl_report rep;
-  out_state o;
-  memset(&o, 0, sizeof o);
   int st = pctl_report_init(&rep);
   if (st != PCTL_EXIT_OK) return st;
   const char **names = calloc(j->ntags ? j->ntags : 1, sizeof *names);
@@ -1572,7 +1631,6 @@ static int write_outputs(job *j) {
   rep.erased_facts = ps.erased_facts;
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j->h) != LP_OK) st = store_error(j, "view");
   lap(j, "view with the models");
-  type_ranks(j->h, &o);
   obuf w;
   path_in(path, sizeof path, c->out_dir, "profiles.csv");
   if (st == PCTL_EXIT_OK) {
@@ -1583,20 +1641,6 @@ static int write_outputs(job *j) {
     }
   }
   bool w_open = st == PCTL_EXIT_OK;
-  if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
-  lap(j, "identifier rows");
-  /* identifiers.csv on its own thread while this one writes profiles.csv */
-  char id_path[4200];
-  path_in(id_path, sizeof id_path, c->out_dir, "identifiers.csv");
-  id_task idt;
-  memset(&idt, 0, sizeof idt);
-  idt.o = &o;
-  idt.path = id_path;
-  bool id_started = false, id_done = false;
-#if PCTL_RUN_THREADS
-  pthread_t id_thread;
-  if (st == PCTL_EXIT_OK) id_started = pthread_create(&id_thread, NULL, id_task_main, &idt) == 0;
-#endif
   pfmt *f = NULL;
   if (st == PCTL_EXIT_OK) {
     profiles_header(&w, j);
@@ -1626,19 +1670,7 @@ static int write_outputs(job *j) {
     }
   }
   lap(j, "profiles.csv");
-#if PCTL_RUN_THREADS
-  if (id_started) {
-    pthread_join(id_thread, NULL);
-    id_done = true;
-  }
-#endif
-  if (st == PCTL_EXIT_OK && !id_done) write_identifiers(&idt);
-  if (st == PCTL_EXIT_OK && idt.st != PCTL_EXIT_OK) {
-    pctl_error("%s", idt.msg);
-    st = PCTL_EXIT_FAILURE;
-  }
-  free(o.rows);
-  o.rows = NULL;
+  st = ids_end(j, st);
   lap(j, "identifiers.csv");
   if (st == PCTL_EXIT_OK && save_st != PCTL_EXIT_OK) {
     pctl_error("%s", save_msg);
@@ -1688,7 +1720,6 @@ static int write_outputs(job *j) {
               j->stored_rows, c->refit_threshold, j->keep_models ? "kept" : "fitted again");
     }
   }
-  free(o.rows);
   pctl_report_free(&rep);
   return st;
 }
@@ -1772,10 +1803,13 @@ int pctl_run_job(const pctl_run_config *c) {
                     added * 100 <= (uint64_t)c->refit_threshold * j.stored_rows;
     if (st == PCTL_EXIT_OK && !j.keep_models) st = drop_models(&j);
   }
+  if (st == PCTL_EXIT_OK) st = ids_begin(&j);
+  lap(&j, "identifier rows");
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j.h) != LP_OK) st = store_error(&j, "view");
   lap(&j, "view");
   if (st == PCTL_EXIT_OK) st = fit_models(&j);
   if (st == PCTL_EXIT_OK) st = write_outputs(&j);
+  st = ids_end(&j, st); /* when the run failed before write_outputs() waited */
   if (c->timings) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)

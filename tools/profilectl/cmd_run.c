@@ -98,6 +98,8 @@ typedef struct job {
   bool keep_models, clv_kept, kmeans_kept;
   double wall0, cpu0, sys0, main0; /* --timings: the previous lap */
   struct id_stage *ids;             /* identifiers.csv under way (ids_begin()) */
+  lp_idgraph_stats gstats;          /* the graph's, once the inputs are applied */
+  bool have_gstats;
 } job;
 
 static double now(clockid_t which) {
@@ -1481,11 +1483,13 @@ static int ids_begin(job *j) {
   s->t.o = &s->o;
   s->t.path = s->path;
   type_ranks(j->h, &s->o);
-  lp_idgraph_stats gs;
-  memset(&gs, 0, sizeof gs);
-  gs.struct_size = (uint32_t)sizeof gs;
-  if (lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &gs) != LP_OK) return store_error(j, "stats");
-  int st = collect_identifiers(j, &s->o, gs.identifiers);
+  /* the graph's figures are final too: kept for the report */
+  memset(&j->gstats, 0, sizeof j->gstats);
+  j->gstats.struct_size = (uint32_t)sizeof j->gstats;
+  if (lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &j->gstats) != LP_OK)
+    return store_error(j, "stats");
+  j->have_gstats = true;
+  int st = collect_identifiers(j, &s->o, j->gstats.identifiers);
 #if PCTL_RUN_THREADS
   if (st == PCTL_EXIT_OK) s->started = pthread_create(&s->thread, NULL, id_task_main, &s->t) == 0;
 #endif
@@ -1625,8 +1629,10 @@ static int write_outputs(job *j) {
   rep.bins = (uint32_t)bins;
   lp_profiles_stats ps = LP_PROFILES_STATS_INIT;
   rep.identity.struct_size = (uint32_t)sizeof rep.identity;
-  if (st == PCTL_EXIT_OK && (lp_profiles_get_stats(j->h, &ps) != LP_OK ||
-                             lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &rep.identity) != LP_OK))
+  if (j->have_gstats) rep.identity = j->gstats;
+  if (st == PCTL_EXIT_OK &&
+      (lp_profiles_get_stats(j->h, &ps) != LP_OK ||
+       (!j->have_gstats && lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &rep.identity) != LP_OK)))
     st = store_error(j, "stats");
   rep.erased_facts = ps.erased_facts;
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j->h) != LP_OK) st = store_error(j, "view");

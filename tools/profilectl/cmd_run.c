@@ -10,6 +10,7 @@
 #include "cmd_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -1592,7 +1593,14 @@ int pctl_run_load_state(lp_profiles *h, const char *path) {
   FILE *f = NULL;
   int st = pctl_open_input(path, &f, NULL);
   if (st != PCTL_EXIT_OK) return st;
-  /* the file is read ahead on the reader's thread while the store parses */
+  /* the file is read ahead on the reader's thread while the store parses;
+   * the kernel is told the whole file will be read (a store written with
+   * direct I/O is not in the page cache: its disk reads then run ahead
+   * of the reader instead of one buffer at a time) */
+#if defined(POSIX_FADV_WILLNEED)
+  (void)posix_fadvise(fileno(f), 0, 0, POSIX_FADV_SEQUENTIAL);
+  (void)posix_fadvise(fileno(f), 0, 0, POSIX_FADV_WILLNEED);
+#endif
   pctl_bgr *r = NULL;
   int rc = pctl_bgr_start(&r, fileno(f), LOAD_BUF_SIZE, LOAD_BUFS) == 0
                ? lp_profiles_load(h, pctl_bgr_read, r)

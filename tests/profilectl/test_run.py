@@ -413,6 +413,28 @@ with open(path("forgotten-hashed.lps"), "rb") as f:
     check(r.returncode == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode) and got.get("bytes") == f.read()
           and not os.path.exists(fifo + ".tmp"),
           "forget --out FIFO writes the store into the FIFO, which stays a FIFO")
+# The same for run: DIR/state.lps a FIFO gets the store's bytes (saved
+# after the outputs, not beside them: nothing is renamed over it).
+os.makedirs(path("run-fifo"))
+fifo_run = path("run-fifo", "state.lps")
+os.mkfifo(fifo_run)
+got_run = {}
+
+
+def drain_run():
+    with open(fifo_run, "rb") as f:
+        got_run["bytes"] = f.read()
+
+
+reader = threading.Thread(target=drain_run, daemon=True)
+reader.start()
+r = run("run-fifo", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"))
+reader.join(120)
+check(r.returncode == 0 and stat.S_ISFIFO(os.stat(fifo_run).st_mode) and
+      got_run.get("bytes") == read_bytes("day2", "state.lps") and
+      read_bytes("run-fifo", "profiles.csv") == read_bytes("day2", "profiles.csv") and
+      not os.path.exists(fifo_run + ".tmp"),
+      "run with DIR/state.lps a FIFO writes the store into it, which stays a FIFO")
 r = pc("forget", "--state", path("full", "state.lps"), "--id", "user_id:nobody-at-all",
        "--out", path("nobody.lps"))
 check(r.returncode == 0 and "not in the store" in r.stderr,

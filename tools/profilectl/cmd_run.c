@@ -1254,8 +1254,15 @@ static int fill_all(job *j, pfmt *f, pctl_report *rep) {
     }
     int st = fill_block(j, b, first, rep);
     if (st != PCTL_EXIT_OK) {
+      /* back to the spare ones (freed by pf_end()) */
+#if PCTL_RUN_THREADS
+      if (f->threaded) pthread_mutex_lock(&f->mu);
+#endif
       b->next = f->spare;
       f->spare = b;
+#if PCTL_RUN_THREADS
+      if (f->threaded) pthread_mutex_unlock(&f->mu);
+#endif
       return st;
     }
     first += b->n;
@@ -1666,13 +1673,15 @@ static int write_outputs(job *j) {
    * while the formatter and the identifiers.csv thread write, into the
    * temporary file; it becomes the store once the outputs are written,
    * and its message (if it fails) comes after theirs, as if saved after
-   * them. */
+   * them. A store path that is not a regular file (written in place, no
+   * rename) is written after the outputs, so a failed output still sends
+   * it nothing. */
   char state_path[4200], state_tmp_path[4200 + 8], save_msg[SAVE_MSG_CAP];
   path_in(state_path, sizeof state_path, c->out_dir, "state.lps");
   bool in_place = state_in_place(state_path);
   state_tmp(state_tmp_path, sizeof state_tmp_path, state_path, in_place);
-  int save_st = st == PCTL_EXIT_OK
-                    ? save_to(j->h, state_tmp_path, state_path, in_place, save_msg, sizeof save_msg)
+  int save_st = st == PCTL_EXIT_OK && !in_place
+                    ? save_to(j->h, state_tmp_path, state_path, false, save_msg, sizeof save_msg)
                     : PCTL_EXIT_FAILURE;
   lap(j, "save state.lps");
   pf_end(f, &rep);
@@ -1686,12 +1695,14 @@ static int write_outputs(job *j) {
   lap(j, "profiles.csv");
   st = ids_end(j, st);
   lap(j, "identifiers.csv");
-  if (st == PCTL_EXIT_OK && save_st != PCTL_EXIT_OK) {
+  if (st == PCTL_EXIT_OK && in_place) {
+    st = pctl_run_save_state(j->h, state_path);
+  } else if (st == PCTL_EXIT_OK && save_st != PCTL_EXIT_OK) {
     pctl_error("%s", save_msg);
     st = PCTL_EXIT_FAILURE;
-  } else if (st == PCTL_EXIT_OK && !in_place) {
+  } else if (st == PCTL_EXIT_OK) {
     st = save_commit(state_tmp_path, state_path);
-  } else if (save_st == PCTL_EXIT_OK && !in_place) {
+  } else if (save_st == PCTL_EXIT_OK) {
     remove(state_tmp_path); /* an output failed: no new store */
   }
   /* the report, in memory, then written */

@@ -394,18 +394,22 @@ check(r.returncode == 0 and "erased profile" in r.stderr, "forget works on a has
 # A path that is not a regular file is written in place, not replaced by
 # the save's rename (as root, `--out /dev/null` would otherwise turn
 # /dev/null into a plain file): a FIFO stays a FIFO and carries the bytes.
+def fifo_reader(name):
+    """A FIFO at name and a started thread that reads it whole into got['bytes']."""
+    os.mkfifo(name)
+    got = {}
+
+    def drain():
+        with open(name, "rb") as f:
+            got["bytes"] = f.read()
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    return t, got
+
+
 fifo = path("store.fifo")
-os.mkfifo(fifo)
-got = {}
-
-
-def drain():
-    with open(fifo, "rb") as f:
-        got["bytes"] = f.read()
-
-
-reader = threading.Thread(target=drain, daemon=True)
-reader.start()
+reader, got = fifo_reader(fifo)
 r = pc("forget", "--state", path("full", "state.lps"), "--id", f"user_id:{victim['id']}",
        "--out", fifo)
 reader.join(120)
@@ -417,17 +421,7 @@ with open(path("forgotten-hashed.lps"), "rb") as f:
 # after the outputs, not beside them: nothing is renamed over it).
 os.makedirs(path("run-fifo"))
 fifo_run = path("run-fifo", "state.lps")
-os.mkfifo(fifo_run)
-got_run = {}
-
-
-def drain_run():
-    with open(fifo_run, "rb") as f:
-        got_run["bytes"] = f.read()
-
-
-reader = threading.Thread(target=drain_run, daemon=True)
-reader.start()
+reader, got_run = fifo_reader(fifo_run)
 r = run("run-fifo", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"))
 reader.join(120)
 check(r.returncode == 0 and stat.S_ISFIFO(os.stat(fifo_run).st_mode) and

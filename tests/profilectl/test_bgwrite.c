@@ -103,6 +103,25 @@ static void test_write_copies_in_order(void **state) {
   free(want);
 }
 
+/* The first len bytes of want through pctl_bgw_buffer/commit, buffers of
+ * cap bytes filled whole (full) or to pseudo-random fills (empty ones
+ * included); the same buffer comes back until it is committed. */
+static void commit_stream(pctl_bgw *w, const char *want, size_t len, size_t cap_want, bool full) {
+  size_t off = 0, fill = 0;
+  while (off < len) {
+    size_t cap = 0, again_cap = 0;
+    char *b = pctl_bgw_buffer(w, &cap);
+    assert_int_equal(cap, cap_want);
+    assert_ptr_equal(pctl_bgw_buffer(w, &again_cap), b);
+    size_t k = full ? cap : fill % (cap + 1);
+    if (k > len - off) k = len - off;
+    memcpy(b, want + off, k);
+    pctl_bgw_commit(w, k);
+    off += k;
+    fill = fill * 17 + 1234;
+  }
+}
+
 /* pctl_bgw_buffer/commit: partly filled buffers, empty commits, and the
  * same buffer returned until it is committed. */
 static void test_buffer_commit(void **state) {
@@ -112,23 +131,57 @@ static void test_buffer_commit(void **state) {
   int fd = make_tmp();
   pctl_bgw *w = NULL;
   assert_int_equal(pctl_bgw_start(&w, fd, true, 8192, 3), 0);
-  size_t off = 0, fill = 0;
-  while (off < total) {
-    size_t cap = 0;
-    char *b = pctl_bgw_buffer(w, &cap);
-    assert_int_equal(cap, 8192);
-    size_t again_cap;
-    assert_ptr_equal(pctl_bgw_buffer(w, &again_cap), b);
-    size_t k = fill % (cap + 1);
-    if (k > total - off) k = total - off;
-    memcpy(b, want + off, k);
-    pctl_bgw_commit(w, k);
-    off += k;
-    fill = fill * 17 + 1234;
-  }
+  commit_stream(w, want, total, 8192, false);
   assert_int_equal(pctl_bgw_close(w), 0);
   expect_file(want, total);
   free(want);
+}
+
+/* pctl_bgw_open_direct: the same bytes as the page-cache writer through
+ * both ways of filling it, with full aligned buffers (written as they
+ * are), partial commits (gathered in the stage), buffer sizes that are
+ * not a multiple of the block, and streams that end inside a block, on a
+ * block boundary and on a stage boundary. */
+static void test_direct_same_bytes(void **state) {
+  (void)state;
+  const size_t total = (size_t)3 << 20;
+  char *want = make_stream(total);
+  static const size_t sizes[] = {4096, 8192, 65537, 1 << 20};
+  static const size_t lens[] = {0, 1, 4095, 4096, 4097, 65536 * 3 + 17, (size_t)3 << 20};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+      size_t len = lens[l];
+      for (int way = 0; way < 3; way++) {
+        int fd = make_tmp();
+        close(fd);
+        pctl_bgw *w = NULL;
+        assert_int_equal(pctl_bgw_open_direct(&w, tmp_path, sizes[s], 3), 0);
+        assert_non_null(w);
+        if (way > 0) { /* formatted in place: full buffers (1) or any fill (2) */
+          commit_stream(w, want, len, sizes[s], way == 1);
+        } else { /* copied in, pieces of 1..4999 bytes */
+          for (size_t off = 0, fill = 7; off < len; fill = fill * 17 + 1234) {
+            size_t k = fill % 4999 + 1;
+            if (k > len - off) k = len - off;
+            assert_int_equal(pctl_bgw_write(w, want + off, k), LP_OK);
+            off += k;
+          }
+        }
+        assert_int_equal(pctl_bgw_close(w), 0);
+        expect_file(want, len);
+      }
+    }
+  }
+  free(want);
+}
+
+/* A directory cannot be opened by the direct writer either: the errno
+ * of open (a device through it: test_full_device). */
+static void test_direct_refusals(void **state) {
+  (void)state;
+  pctl_bgw *w = NULL;
+  assert_int_equal(pctl_bgw_open_direct(&w, "/", 4096, 2), EISDIR);
+  assert_null(w);
 }
 
 /* An empty stream makes an empty file; close of NULL is a no-op. */
@@ -144,12 +197,12 @@ static void test_empty(void **state) {
 }
 
 /* A full device: ENOSPC from close, and pctl_bgw_write reports LP_EIO
- * once the failure is known (at the latest after every buffer cycled). */
-static void test_full_device(void **state) {
-  (void)state;
+ * once the failure is known (at the latest after every buffer cycled);
+ * the direct writer writes a device through the page cache, the same. */
+static void full_device(int (*open_fn)(pctl_bgw **, const char *, size_t, size_t)) {
   if (access("/dev/full", W_OK) != 0) skip();
   pctl_bgw *w = NULL;
-  assert_int_equal(pctl_bgw_open(&w, "/dev/full", 4096, 2), 0);
+  assert_int_equal(open_fn(&w, "/dev/full", 4096, 2), 0);
   char block[4096];
   memset(block, 'x', sizeof block);
   int rc = LP_OK;
@@ -158,12 +211,18 @@ static void test_full_device(void **state) {
   assert_int_equal(pctl_bgw_error(w), ENOSPC);
   assert_int_equal(pctl_bgw_close(w), ENOSPC);
   /* the buffer/commit way, the failure known only at close */
-  assert_int_equal(pctl_bgw_open(&w, "/dev/full", 4096, 4), 0);
+  assert_int_equal(open_fn(&w, "/dev/full", 4096, 4), 0);
   size_t cap;
   char *b = pctl_bgw_buffer(w, &cap);
   memset(b, 'y', 10);
   pctl_bgw_commit(w, 10);
   assert_int_equal(pctl_bgw_close(w), ENOSPC);
+}
+
+static void test_full_device(void **state) {
+  (void)state;
+  full_device(pctl_bgw_open);
+  full_device(pctl_bgw_open_direct);
 }
 
 /* A pipe whose reader has gone: EPIPE (SIGPIPE ignored, as a host would). */
@@ -335,6 +394,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_write_copies_in_order),
       cmocka_unit_test(test_buffer_commit),
+      cmocka_unit_test(test_direct_same_bytes),
+      cmocka_unit_test(test_direct_refusals),
       cmocka_unit_test(test_empty),
       cmocka_unit_test(test_full_device),
       cmocka_unit_test(test_closed_pipe),

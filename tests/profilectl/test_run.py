@@ -197,6 +197,10 @@ for n in OUTPUTS:
     check(read_bytes("day2", n) == read_bytes("full", n),
           f"day 1 then --state + day 2 gives the {n} of one run over both")
 
+# The store is saved while profiles.csv and identifiers.csv are still
+# being written, into a temporary file renamed once they are written.
+check(not os.path.exists(path("day2", "state.lps.tmp")), "the daily job leaves no temporary file")
+
 rng = random.Random(12)
 picks = {}
 split_rows(EV, path("r1e.csv"), path("r2e.csv"), lambda i, t: picks.setdefault(("e", i), rng.random() < 0.8))
@@ -390,18 +394,22 @@ check(r.returncode == 0 and "erased profile" in r.stderr, "forget works on a has
 # A path that is not a regular file is written in place, not replaced by
 # the save's rename (as root, `--out /dev/null` would otherwise turn
 # /dev/null into a plain file): a FIFO stays a FIFO and carries the bytes.
+def fifo_reader(name):
+    """A FIFO at name and a started thread that reads it whole into got['bytes']."""
+    os.mkfifo(name)
+    got = {}
+
+    def drain():
+        with open(name, "rb") as f:
+            got["bytes"] = f.read()
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
+    return t, got
+
+
 fifo = path("store.fifo")
-os.mkfifo(fifo)
-got = {}
-
-
-def drain():
-    with open(fifo, "rb") as f:
-        got["bytes"] = f.read()
-
-
-reader = threading.Thread(target=drain, daemon=True)
-reader.start()
+reader, got = fifo_reader(fifo)
 r = pc("forget", "--state", path("full", "state.lps"), "--id", f"user_id:{victim['id']}",
        "--out", fifo)
 reader.join(120)
@@ -409,6 +417,18 @@ with open(path("forgotten-hashed.lps"), "rb") as f:
     check(r.returncode == 0 and stat.S_ISFIFO(os.stat(fifo).st_mode) and got.get("bytes") == f.read()
           and not os.path.exists(fifo + ".tmp"),
           "forget --out FIFO writes the store into the FIFO, which stays a FIFO")
+# The same for run: DIR/state.lps a FIFO gets the store's bytes (saved
+# after the outputs, not beside them: nothing is renamed over it).
+os.makedirs(path("run-fifo"))
+fifo_run = path("run-fifo", "state.lps")
+reader, got_run = fifo_reader(fifo_run)
+r = run("run-fifo", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"))
+reader.join(120)
+check(r.returncode == 0 and stat.S_ISFIFO(os.stat(fifo_run).st_mode) and
+      got_run.get("bytes") == read_bytes("day2", "state.lps") and
+      read_bytes("run-fifo", "profiles.csv") == read_bytes("day2", "profiles.csv") and
+      not os.path.exists(fifo_run + ".tmp"),
+      "run with DIR/state.lps a FIFO writes the store into it, which stays a FIFO")
 r = pc("forget", "--state", path("full", "state.lps"), "--id", "user_id:nobody-at-all",
        "--out", path("nobody.lps"))
 check(r.returncode == 0 and "not in the store" in r.stderr,
@@ -553,6 +573,10 @@ if os.path.exists("/dev/full"):
             check(not os.path.lexists(os.path.join(d, name)) and
                   not os.path.exists(os.path.join(d, "state.lps")),
                   "a failed save removes its temporary file and writes no store")
+        if name in ("profiles.csv", "identifiers.csv"):
+            check(not os.path.exists(os.path.join(d, "state.lps")) and
+                  not os.path.exists(os.path.join(d, "state.lps.tmp")),
+                  f"a failed {name} leaves no store and no temporary file (the save beside it is dropped)")
     # the same with --state: the daily job's save through the same writer
     d = path("full-disk-daily")
     os.makedirs(d)

@@ -5,6 +5,9 @@
  * of buffers.
  * SPDX-License-Identifier: MIT
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* O_DIRECT */
+#endif
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -12,8 +15,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "libprofile/core.h"
@@ -61,6 +66,16 @@ typedef struct ring {
 #define SIGNAL(q, c) ((void)0)
 #endif
 
+/* Buffers start on a BGW_ALIGN boundary, as direct I/O wants them (any
+ * buffer can be freed with free()). */
+#define BGW_ALIGN ((size_t)4096)
+
+static char *aligned_buf(size_t size) {
+  void *p = NULL;
+  if (posix_memalign(&p, BGW_ALIGN, size) != 0) return NULL;
+  return p;
+}
+
 static void ring_free(ring *q) {
   if (q->bufs != NULL)
     for (size_t i = 0; i < q->nbufs; i++) free(q->bufs[i]);
@@ -82,7 +97,7 @@ static int ring_init(ring *q, size_t buf_size, size_t nbufs) {
   q->queue_len = calloc(nbufs, sizeof *q->queue_len);
   bool ok = q->bufs != NULL && q->free_list != NULL && q->queue != NULL && q->queue_len != NULL;
   for (size_t i = 0; ok && i < nbufs; i++) {
-    q->bufs[i] = malloc(buf_size);
+    q->bufs[i] = aligned_buf(buf_size);
     ok = q->bufs[i] != NULL;
     if (ok) q->free_list[q->nfree++] = q->bufs[i];
   }
@@ -171,14 +186,38 @@ struct pctl_bgw {
   bool own_fd;
   char *cur;   /* the buffer the producer fills, or NULL */
   size_t used; /* pctl_bgw_write()'s fill of cur */
+  /* direct I/O (pctl_bgw_open_direct()): the descriptor has O_DIRECT, so
+   * every write is BGW_ALIGN-aligned in memory, offset and length; bytes
+   * that do not come so are gathered in stage (the writer's side) */
+  bool direct;
+  char *stage;
+  size_t stage_cap, stage_len;
 };
 
-/* Every byte of buf, through short writes and interruptions: 0 or errno. */
-static int write_all(int fd, const char *buf, size_t len) {
+#if defined(O_DIRECT)
+/* Direct I/O off: the rest of the file goes through the page cache (the
+ * file system refused an aligned write, or the tail). */
+static void direct_off(pctl_bgw *w) {
+  int fl = fcntl(w->fd, F_GETFL);
+  if (fl >= 0) (void)fcntl(w->fd, F_SETFL, fl & ~O_DIRECT);
+  w->direct = false;
+}
+#else
+static void direct_off(pctl_bgw *w) { w->direct = false; }
+#endif
+
+/* Every byte of buf, through short writes and interruptions: 0 or errno.
+ * A direct write refused as unaligned (EINVAL: a short write before it, a
+ * file system with larger blocks) is made again through the page cache. */
+static int write_all(pctl_bgw *w, const char *buf, size_t len) {
   while (len > 0) {
-    ssize_t n = write(fd, buf, len);
+    ssize_t n = write(w->fd, buf, len);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EINVAL && w->direct) {
+        direct_off(w);
+        continue;
+      }
       return errno != 0 ? errno : EIO;
     }
     if (n == 0) return EIO;
@@ -188,6 +227,45 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
+static bool is_aligned(const char *b, size_t len) {
+  return (uintptr_t)b % BGW_ALIGN == 0 && len % BGW_ALIGN == 0;
+}
+
+/* The bytes of one queued buffer, in order: straight from the buffer when
+ * they are aligned and nothing is gathered, else through the stage. */
+static int put_bytes(pctl_bgw *w, const char *b, size_t len) {
+  if (!w->direct) return write_all(w, b, len);
+  if (w->stage_len == 0 && is_aligned(b, len)) return write_all(w, b, len);
+  while (len > 0) {
+    size_t k = w->stage_cap - w->stage_len;
+    if (k > len) k = len;
+    memcpy(w->stage + w->stage_len, b, k);
+    w->stage_len += k;
+    b += k;
+    len -= k;
+    if (w->stage_len == w->stage_cap) {
+      int e = write_all(w, w->stage, w->stage_len);
+      w->stage_len = 0;
+      if (e != 0) return e;
+      if (!w->direct) return write_all(w, b, len);
+    }
+  }
+  return 0;
+}
+
+/* What the stage still holds: its aligned part directly, the tail through
+ * the page cache. */
+static int put_tail(pctl_bgw *w) {
+  size_t n = w->stage_len, head = n - n % BGW_ALIGN;
+  w->stage_len = 0;
+  int e = head > 0 ? write_all(w, w->stage, head) : 0;
+  if (e == 0 && n > head) {
+    if (w->direct) direct_off(w);
+    e = write_all(w, w->stage + head, n - head);
+  }
+  return e;
+}
+
 /* Write the oldest queued buffer (unless a write failed already) and free
  * it; lock held, released while writing. */
 static void write_one(pctl_bgw *w) {
@@ -195,7 +273,7 @@ static void write_one(pctl_bgw *w) {
   char *b = ring_pop(&w->q, &len);
   int failed = w->q.err;
   UNLOCK(&w->q);
-  int e = failed == 0 ? write_all(w->fd, b, len) : 0;
+  int e = failed == 0 ? put_bytes(w, b, len) : 0;
   LOCK(&w->q);
   if (e != 0 && w->q.err == 0) w->q.err = e;
   ring_give_free(&w->q, b);
@@ -235,7 +313,8 @@ int pctl_bgw_start(pctl_bgw **out, int fd, bool own_fd, size_t buf_size, size_t 
   return 0;
 }
 
-int pctl_bgw_open(pctl_bgw **out, const char *path, size_t buf_size, size_t nbufs) {
+static int open_writer(pctl_bgw **out, const char *path, size_t buf_size, size_t nbufs,
+                       bool direct) {
   if (out != NULL) *out = NULL;
   if (out == NULL || path == NULL) return EINVAL;
   int fd;
@@ -244,8 +323,34 @@ int pctl_bgw_open(pctl_bgw **out, const char *path, size_t buf_size, size_t nbuf
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return errno != 0 ? errno : EIO;
   int e = pctl_bgw_start(out, fd, true, buf_size, nbufs);
-  if (e != 0) close(fd);
-  return e;
+  if (e != 0) {
+    close(fd);
+    return e;
+  }
+#if defined(O_DIRECT)
+  /* a regular file only (never a device or a FIFO), where the system
+   * takes the flag; the stage is allocated first, so a failure leaves a
+   * writer through the page cache */
+  struct stat sb;
+  pctl_bgw *w = *out;
+  if (direct && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+    w->stage_cap = (buf_size + BGW_ALIGN - 1) / BGW_ALIGN * BGW_ALIGN;
+    w->stage = aligned_buf(w->stage_cap);
+    int fl = w->stage != NULL ? fcntl(fd, F_GETFL) : -1;
+    w->direct = fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
+  }
+#else
+  (void)direct;
+#endif
+  return 0;
+}
+
+int pctl_bgw_open(pctl_bgw **out, const char *path, size_t buf_size, size_t nbufs) {
+  return open_writer(out, path, buf_size, nbufs, false);
+}
+
+int pctl_bgw_open_direct(pctl_bgw **out, const char *path, size_t buf_size, size_t nbufs) {
+  return open_writer(out, path, buf_size, nbufs, true);
 }
 
 char *pctl_bgw_buffer(pctl_bgw *w, size_t *cap) {
@@ -311,6 +416,8 @@ int pctl_bgw_close(pctl_bgw *w) {
   pctl_bgw_commit(w, w->used);
   ring_stop(&w->q); /* the thread drains the queue before it sees closing */
   int e = w->q.err;
+  if (e == 0 && w->stage_len > 0) e = put_tail(w);
+  free(w->stage);
   if (w->own_fd && close(w->fd) != 0 && e == 0) e = errno != 0 ? errno : EIO;
   ring_free(&w->q);
   free(w);

@@ -73,6 +73,27 @@ int pctl_bgw_start(pctl_bgw **out, int fd, bool own_fd, size_t buf_size, size_t 
 int pctl_bgw_open(pctl_bgw **out, const char *path, size_t buf_size, size_t nbufs);
 
 /**
+ * @brief As pctl_bgw_open(), and a regular file is written with direct
+ * I/O (O_DIRECT) where the system has it: the bytes go from the buffers
+ * to the disk without a copy into the page cache (on a virtual machine
+ * that copy can cost more than making the bytes). Writes are then aligned
+ * to 4096 bytes in memory, offset and length: the buffers are aligned, a
+ * buffer of a multiple of 4096 bytes is written as it is, others are
+ * gathered on the writer's thread into a stage of @p buf_size bytes, and
+ * the last partial block goes through the page cache. Where direct I/O is
+ * refused (a device, a FIFO, a file system without it, an alignment it
+ * does not take) the writer writes through the page cache instead: the
+ * bytes and the errors are the same. Best with @p buf_size a multiple of
+ * 4096 and producers that commit full buffers.
+ * @param out      Receives the writer; NULL on failure.
+ * @param path     File name.
+ * @param buf_size Bytes of one buffer.
+ * @param nbufs    Buffers.
+ * @return 0, or the errno of open(2) or of pctl_bgw_start().
+ */
+int pctl_bgw_open_direct(pctl_bgw **out, const char *path, size_t buf_size, size_t nbufs);
+
+/**
  * @brief The buffer to fill next: waits while every buffer is queued.
  * @param w   Writer.
  * @param cap Receives its size (the writer's @p buf_size).

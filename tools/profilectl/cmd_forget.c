@@ -115,7 +115,7 @@ static int run_forget(int argc, char **argv) {
   else if (st == PCTL_EXIT_OK)
     fprintf(stderr, PCTL_PROGRAM " " CMD ": '%s' is not in the store; it is tombstoned so no "
                     "later fact can bring it back\n", id);
-  lp_profiles_free(h);
+  if (!pctl_fast_exit(st)) lp_profiles_free(h);
   return st;
 }
 

@@ -10,6 +10,7 @@
 #include "cmd_run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 #include "libprofile.h"
 #include "par.h"
 #include "progress.h"
+#include "radix.h"
 #include "report.h"
 #include "rules.h"
 #include "textutil.h"
@@ -96,6 +98,9 @@ typedef struct job {
   uint64_t stored_rows;
   bool keep_models, clv_kept, kmeans_kept;
   double wall0, cpu0, sys0, main0; /* --timings: the previous lap */
+  struct id_stage *ids;             /* identifiers.csv under way (ids_begin()) */
+  lp_idgraph_stats gstats;          /* the graph's, once the inputs are applied */
+  bool have_gstats;
 } job;
 
 static double now(clockid_t which) {
@@ -762,7 +767,7 @@ typedef struct obuf {
 static int ob_open(obuf *o, const char *path) {
   memset(o, 0, sizeof *o);
   o->path = path;
-  int e = pctl_bgw_open(&o->w, path, OBUF_SIZE, OBUF_COUNT);
+  int e = pctl_bgw_open_direct(&o->w, path, OBUF_SIZE, OBUF_COUNT);
   if (e != 0) return e;
   size_t cap;
   o->buf = pctl_bgw_buffer(o->w, &cap);
@@ -944,10 +949,7 @@ static int cmp_id_values(const id_row *x, const id_row *y) {
  * LP_IDGRAPH_MAX_TYPES, 32), then the first seven bytes of the value
  * (zero-padded) or of the hash, so that key order never contradicts the
  * full order; equal keys (one type) are ordered by cmp_id_values. */
-typedef struct id_key {
-  uint64_t key;
-  const id_row *row;
-} id_key;
+typedef pctl_radix_item id_key; /* v.ptr: the row */
 
 static uint64_t id_key_of(const id_row *r, uint32_t rank) {
   const lp_idgraph_ident_info *in = &r->ident;
@@ -963,39 +965,14 @@ static uint32_t id_key_rank(uint64_t key) { return (uint32_t)(key >> 56); }
 static int cmp_id_keys(const void *a, const void *b) {
   const id_key *x = a, *y = b;
   if (x->key != y->key) return x->key < y->key ? -1 : 1;
-  return cmp_id_values(x->row, y->row);
+  return cmp_id_values(x->v.ptr, y->v.ptr);
 }
 
-/* LSD radix sort by key, 16-bit digits, digits every key shares skipped;
+/* Radix sort by key (pctl_radix_sort()),
  * then runs of equal keys by the full comparison (identifiers are
  * distinct, so no two rows compare equal and the order is unique). */
 static int sort_id_keys(id_key *k, size_t n) {
-  id_key *tmp = malloc((n ? n : 1) * sizeof *tmp);
-  size_t *count = malloc(65536 * sizeof *count);
-  if (tmp == NULL || count == NULL) {
-    free(tmp);
-    free(count);
-    return -1;
-  }
-  id_key *src = k, *dst = tmp;
-  for (unsigned shift = 0; shift < 64; shift += 16) {
-    memset(count, 0, 65536 * sizeof *count);
-    for (size_t i = 0; i < n; i++) count[(src[i].key >> shift) & 0xFFFF]++;
-    if (n == 0 || count[(src[0].key >> shift) & 0xFFFF] == n) continue;
-    size_t sum = 0;
-    for (size_t d = 0; d < 65536; d++) {
-      size_t c = count[d];
-      count[d] = sum;
-      sum += c;
-    }
-    for (size_t i = 0; i < n; i++) dst[count[(src[i].key >> shift) & 0xFFFF]++] = src[i];
-    id_key *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != k) memcpy(k, src, n * sizeof *k);
-  free(tmp);
-  free(count);
+  if (pctl_radix_sort(k, n) != 0) return -1;
   for (size_t i = 0; i < n;) {
     size_t e = i + 1;
     while (e < n && k[e].key == k[i].key) e++;
@@ -1068,10 +1045,11 @@ static void profiles_header(obuf *w, const job *j) {
  * figures from the store; a formatter thread turns each block into CSV
  * text in the background writer's buffers. The formatter reads only the
  * block (and the store's strings it points to, which nothing changes
- * meanwhile): the store is used by one thread. A few blocks circulate, so
- * memory stays bounded. */
+ * meanwhile): the store is used by one thread. Taking the views is faster
+ * than formatting them, so blocks queue up (a formatted block is reused):
+ * once this thread has taken every view it saves the store while the
+ * formatter catches up (write_outputs()). */
 #define VIEW_BLOCK 1024
-#define PBLOCKS 3
 #define NSTAGES (LP_RFM_STAGE_REACTIVATED + 1)
 
 typedef struct pblock {
@@ -1081,6 +1059,7 @@ typedef struct pblock {
   size_t tag_first[VIEW_BLOCK + 1]; /* the tags of view i: tags[tag_first[i] ..] */
   lp_profiles_tag *tags;
   size_t tags_cap;
+  struct pblock *next; /* in the ready queue or the spare list */
 } pblock;
 
 typedef struct pfmt {
@@ -1088,13 +1067,16 @@ typedef struct pfmt {
   obuf *w;
   const char *stage_names[NSTAGES];
   uint64_t *tag_count; /* profiles with a value of the k-th tag column */
-  pblock blocks[PBLOCKS];
-  size_t head, nready; /* blocks ready to format, from blocks[head] on */
-  bool done;           /* no more blocks */
+  pblock *ready, *ready_tail; /* filled, to format, oldest first */
+  pblock *spare;              /* formatted, to fill again */
+  bool filled;                /* every block is filled: formatted ones are freed */
+  bool done;                  /* no more blocks */
 #if PCTL_RUN_THREADS
   bool threaded;
+  pthread_t thread;
+  bool mu_ok, rd_ok;
   pthread_mutex_t mu;
-  pthread_cond_t ready, freed;
+  pthread_cond_t ready_cv;
 #endif
 } pfmt;
 
@@ -1151,51 +1133,81 @@ static void format_block(pfmt *f, const pblock *b) {
     format_profile(f, &b->views[i], b->tags + b->tag_first[i], b->tag_first[i + 1] - b->tag_first[i]);
 }
 
+static void pblock_free(pblock *b) {
+  free(b->tags);
+  free(b);
+}
+
 #if PCTL_RUN_THREADS
 static void *formatter_main(void *arg) {
   pfmt *f = arg;
   pthread_mutex_lock(&f->mu);
   for (;;) {
-    while (f->nready == 0 && !f->done) pthread_cond_wait(&f->ready, &f->mu);
-    if (f->nready == 0) break;
-    const pblock *b = &f->blocks[f->head];
+    while (f->ready == NULL && !f->done) pthread_cond_wait(&f->ready_cv, &f->mu);
+    pblock *b = f->ready;
+    if (b == NULL) break;
+    f->ready = b->next;
+    if (f->ready == NULL) f->ready_tail = NULL;
     pthread_mutex_unlock(&f->mu);
     format_block(f, b);
     pthread_mutex_lock(&f->mu);
-    f->head = (f->head + 1) % PBLOCKS;
-    f->nready--;
-    pthread_cond_signal(&f->freed);
+    if (f->filled) {
+      pblock_free(b); /* memory back for the save */
+    } else {
+      b->next = f->spare;
+      f->spare = b;
+    }
   }
   pthread_mutex_unlock(&f->mu);
   return NULL;
 }
 #endif
 
-/* The next block to fill (waits while every block is queued). */
+/* A block to fill: a formatted one, or a new one (NULL: out of memory). */
 static pblock *pf_take(pfmt *f) {
+  pblock *b = NULL;
 #if PCTL_RUN_THREADS
-  if (f->threaded) {
-    pthread_mutex_lock(&f->mu);
-    while (f->nready == PBLOCKS) pthread_cond_wait(&f->freed, &f->mu);
-    pblock *b = &f->blocks[(f->head + f->nready) % PBLOCKS];
-    pthread_mutex_unlock(&f->mu);
-    return b;
-  }
+  if (f->threaded) pthread_mutex_lock(&f->mu);
 #endif
-  return &f->blocks[0];
+  if (f->spare != NULL) {
+    b = f->spare;
+    f->spare = b->next;
+  }
+#if PCTL_RUN_THREADS
+  if (f->threaded) pthread_mutex_unlock(&f->mu);
+#endif
+  if (b != NULL) return b;
+  b = malloc(sizeof *b);
+  if (b == NULL) return NULL;
+  for (size_t i = 0; i < VIEW_BLOCK; i++) b->views[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+  b->n = 0;
+  b->tags = NULL;
+  b->tags_cap = 0;
+  b->next = NULL;
+  if (grow((void **)&b->tags, &b->tags_cap, 64, sizeof *b->tags) != 0) {
+    free(b);
+    return NULL;
+  }
+  return b;
 }
 
+/* Queue a filled block for the formatter (without a thread: format it). */
 static void pf_give(pfmt *f, pblock *b) {
+  b->next = NULL;
 #if PCTL_RUN_THREADS
   if (f->threaded) {
     pthread_mutex_lock(&f->mu);
-    f->nready++;
-    pthread_cond_signal(&f->ready);
+    if (f->ready_tail != NULL) f->ready_tail->next = b;
+    else f->ready = b;
+    f->ready_tail = b;
+    pthread_cond_signal(&f->ready_cv);
     pthread_mutex_unlock(&f->mu);
     return;
   }
 #endif
   format_block(f, b);
+  b->next = f->spare;
+  f->spare = b;
 }
 
 /* One block of views, their tags, and the report's figures of them. */
@@ -1236,61 +1248,96 @@ static int fill_all(job *j, pfmt *f, pctl_report *rep) {
   uint64_t first = 0;
   for (;;) {
     pblock *b = pf_take(f);
+    if (b == NULL) {
+      pctl_error("output: %s", strerror(ENOMEM));
+      return PCTL_EXIT_FAILURE;
+    }
     int st = fill_block(j, b, first, rep);
-    if (st != PCTL_EXIT_OK) return st;
+    if (st != PCTL_EXIT_OK) {
+      /* back to the spare ones (freed by pf_end()) */
+#if PCTL_RUN_THREADS
+      if (f->threaded) pthread_mutex_lock(&f->mu);
+#endif
+      b->next = f->spare;
+      f->spare = b;
+#if PCTL_RUN_THREADS
+      if (f->threaded) pthread_mutex_unlock(&f->mu);
+#endif
+      return st;
+    }
     first += b->n;
     bool more = b->n == VIEW_BLOCK;
     pf_give(f, b);
-    if (!more) return PCTL_EXIT_OK;
+    if (!more) break;
   }
+  /* the spare blocks are not needed any more, nor those still queued
+   * once formatted */
+#if PCTL_RUN_THREADS
+  if (f->threaded) pthread_mutex_lock(&f->mu);
+#endif
+  f->filled = true;
+  pblock *spare = f->spare;
+  f->spare = NULL;
+#if PCTL_RUN_THREADS
+  if (f->threaded) pthread_mutex_unlock(&f->mu);
+#endif
+  while (spare != NULL) {
+    pblock *b = spare;
+    spare = b->next;
+    pblock_free(b);
+  }
+  return PCTL_EXIT_OK;
 }
 
-/* Every profile's row of profiles.csv, after its header. */
-static int write_profiles(job *j, obuf *w, pctl_report *rep) {
+/* profiles.csv's rows, in two halves: pf_begin() starts the formatter
+ * (NULL: out of memory, said), pf_end() waits for it and frees it. */
+static pfmt *pf_begin(const job *j, obuf *w) {
   pfmt *f = calloc(1, sizeof *f);
   uint64_t *counts = calloc(j->ntags ? j->ntags : 1, sizeof *counts);
-  int st = f != NULL && counts != NULL ? PCTL_EXIT_OK : PCTL_EXIT_FAILURE;
-  for (int b = 0; st == PCTL_EXIT_OK && b < PBLOCKS; b++) {
-    for (size_t i = 0; i < VIEW_BLOCK; i++) f->blocks[b].views[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
-    if (grow((void **)&f->blocks[b].tags, &f->blocks[b].tags_cap, 64, sizeof *f->blocks[b].tags) != 0)
-      st = PCTL_EXIT_FAILURE;
+  if (f == NULL || counts == NULL) {
+    free(f);
+    free(counts);
+    pctl_error("output: %s", strerror(ENOMEM));
+    return NULL;
   }
-  if (st != PCTL_EXIT_OK) pctl_error("output: %s", strerror(ENOMEM));
-  if (st == PCTL_EXIT_OK) {
-    f->j = j;
-    f->w = w;
-    f->tag_count = counts;
-    for (uint32_t s = 0; s < NSTAGES; s++) f->stage_names[s] = lp_rfm_stage_name(s);
+  f->j = j;
+  f->w = w;
+  f->tag_count = counts;
+  for (uint32_t s = 0; s < NSTAGES; s++) f->stage_names[s] = lp_rfm_stage_name(s);
 #if PCTL_RUN_THREADS
-    /* without a thread each block is formatted as soon as it is filled */
-    pthread_t th;
-    bool mu = pthread_mutex_init(&f->mu, NULL) == 0;
-    bool rd = mu && pthread_cond_init(&f->ready, NULL) == 0;
-    bool fr = rd && pthread_cond_init(&f->freed, NULL) == 0;
-    f->threaded = fr && pthread_create(&th, NULL, formatter_main, f) == 0;
-    st = fill_all(j, f, rep);
-    if (f->threaded) {
-      pthread_mutex_lock(&f->mu);
-      f->done = true;
-      pthread_cond_signal(&f->ready);
-      pthread_mutex_unlock(&f->mu);
-      pthread_join(th, NULL);
-    }
-    if (fr) pthread_cond_destroy(&f->freed);
-    if (rd) pthread_cond_destroy(&f->ready);
-    if (mu) pthread_mutex_destroy(&f->mu);
-#else
-    st = fill_all(j, f, rep);
+  /* without a thread each block is formatted as soon as it is filled */
+  f->mu_ok = pthread_mutex_init(&f->mu, NULL) == 0;
+  f->rd_ok = f->mu_ok && pthread_cond_init(&f->ready_cv, NULL) == 0;
+  f->threaded = f->rd_ok && pthread_create(&f->thread, NULL, formatter_main, f) == 0;
 #endif
-    for (size_t k = 0; k < j->ntags && k < rep->ntags; k++) rep->tag_count[k] += counts[k];
-  }
-  for (int b = 0; f != NULL && b < PBLOCKS; b++) free(f->blocks[b].tags);
-  free(f);
-  free(counts);
-  return st;
+  return f;
 }
 
-/* report.html rendered on a worker thread (pctl_report_render()). */
+static void pf_end(pfmt *f, pctl_report *rep) {
+  if (f == NULL) return;
+#if PCTL_RUN_THREADS
+  if (f->threaded) {
+    pthread_mutex_lock(&f->mu);
+    f->done = true;
+    pthread_cond_signal(&f->ready_cv);
+    pthread_mutex_unlock(&f->mu);
+    pthread_join(f->thread, NULL);
+  }
+  if (f->rd_ok) pthread_cond_destroy(&f->ready_cv);
+  if (f->mu_ok) pthread_mutex_destroy(&f->mu);
+#endif
+  for (size_t k = 0; k < f->j->ntags && k < rep->ntags; k++) rep->tag_count[k] += f->tag_count[k];
+  /* after the join every block left is a spare one */
+  while (f->spare != NULL) {
+    pblock *b = f->spare;
+    f->spare = b->next;
+    pblock_free(b);
+  }
+  free(f->tag_count);
+  free(f);
+}
+
+/* report.html rendered in memory (pctl_report_render()). */
 typedef struct report_task {
   pctl_report *rep;
   char *bytes;
@@ -1299,13 +1346,6 @@ typedef struct report_task {
 } report_task;
 
 static void report_task_run(report_task *t) { t->err = pctl_report_render(t->rep, &t->bytes, &t->len); }
-
-#if PCTL_RUN_THREADS
-static void *report_task_main(void *arg) {
-  report_task_run(arg);
-  return NULL;
-}
-#endif
 
 static void path_in(char *buf, size_t cap, const char *dir, const char *name) {
   snprintf(buf, cap, "%s/%s", dir, name);
@@ -1355,7 +1395,7 @@ static void write_identifiers(id_task *task) {
   for (size_t i = 0; keys != NULL && i < o->nrows; i++) {
     uint32_t type = o->rows[i].ident.type;
     keys[i].key = id_key_of(&o->rows[i], type < LP_IDGRAPH_MAX_TYPES ? o->rank[type] : 0);
-    keys[i].row = &o->rows[i];
+    keys[i].v.ptr = &o->rows[i];
   }
   if (keys == NULL || sort_id_keys(keys, o->nrows) != 0) {
     free(keys);
@@ -1384,8 +1424,9 @@ static void write_identifiers(id_task *task) {
    * rows ahead so the misses overlap */
   enum { AHEAD = 16 };
   for (size_t i = 0; i < o->nrows; i++) {
-    if (i + AHEAD < o->nrows) PREFETCH(keys[i + AHEAD].row);
-    const lp_idgraph_ident_info *r = &keys[i].row->ident;
+    if (i + AHEAD < o->nrows) PREFETCH(keys[i + AHEAD].v.ptr);
+    const id_row *row = keys[i].v.ptr;
+    const lp_idgraph_ident_info *r = &row->ident;
     uint32_t rank = id_key_rank(keys[i].key);
     ob_bytes(&w, names[rank], name_len[rank]);
     ob_char(&w, ',');
@@ -1400,10 +1441,14 @@ static void write_identifiers(id_task *task) {
       w.used += 2 * LP_IDGRAPH_HASH_SIZE;
     }
     ob_char(&w, ',');
-    ob_u64(&w, keys[i].row->profile_id);
+    ob_u64(&w, row->profile_id);
     ob_char(&w, '\n');
   }
   free(keys);
+  /* the rows are not read again: their memory back for the save */
+  free(o->rows);
+  o->rows = NULL;
+  o->nrows = o->cap = 0;
   e = ob_close(&w);
   if (e != 0) {
     snprintf(task->msg, sizeof task->msg, "cannot write '%s': %s", path, strerror(e));
@@ -1420,46 +1465,149 @@ static void *id_task_main(void *arg) {
 #endif
 
 
+/* identifiers.csv, started as soon as the inputs are applied (the graph
+ * no longer changes): the rows are read here, then sorted and written on
+ * a thread of its own while this one computes the view, fits the models
+ * and writes profiles.csv. Its message waits for ids_end(), so the
+ * messages come in the order of the outputs. */
+typedef struct id_stage {
+  out_state o;
+  id_task t;
+  char path[4200];
+  bool started;
+#if PCTL_RUN_THREADS
+  pthread_t thread;
+#endif
+} id_stage;
+
+static int ids_begin(job *j) {
+  id_stage *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    pctl_error("output: %s", strerror(ENOMEM));
+    return PCTL_EXIT_FAILURE;
+  }
+  j->ids = s;
+  path_in(s->path, sizeof s->path, j->c->out_dir, "identifiers.csv");
+  s->t.o = &s->o;
+  s->t.path = s->path;
+  type_ranks(j->h, &s->o);
+  /* the graph's figures are final too: kept for the report */
+  memset(&j->gstats, 0, sizeof j->gstats);
+  j->gstats.struct_size = (uint32_t)sizeof j->gstats;
+  if (lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &j->gstats) != LP_OK)
+    return store_error(j, "stats");
+  j->have_gstats = true;
+  int st = collect_identifiers(j, &s->o, j->gstats.identifiers);
+#if PCTL_RUN_THREADS
+  if (st == PCTL_EXIT_OK) s->started = pthread_create(&s->thread, NULL, id_task_main, &s->t) == 0;
+#endif
+  return st;
+}
+
+/* Waits for identifiers.csv (or writes it here without a thread); st: the
+ * run's status so far, returned, or the failure of identifiers.csv. */
+static int ids_end(job *j, int st) {
+  id_stage *s = j->ids;
+  if (s == NULL) return st;
+  bool done = false;
+#if PCTL_RUN_THREADS
+  if (s->started) {
+    pthread_join(s->thread, NULL);
+    done = true;
+  }
+#endif
+  if (st == PCTL_EXIT_OK && !done) write_identifiers(&s->t);
+  if (st == PCTL_EXIT_OK && s->t.st != PCTL_EXIT_OK) {
+    pctl_error("%s", s->t.msg);
+    st = PCTL_EXIT_FAILURE;
+  }
+  free(s->o.rows);
+  free(s);
+  j->ids = NULL;
+  return st;
+}
+
 /* Saved through a temporary file and renamed, so a failed save never
  * leaves half a store where the last good one was (the daily job reads
  * and writes the same file). A path that is not a regular file (a device
  * such as /dev/null, a FIFO) is written in place: a rename would replace
  * the device node itself (as root, /dev/null becomes a plain file). */
-int pctl_run_save_state(const lp_profiles *h, const char *path) {
-  char tmp[4200];
+static bool state_in_place(const char *path) {
   struct stat sb;
-  bool in_place = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
-  snprintf(tmp, sizeof tmp, "%s%s", path, in_place ? "" : ".tmp");
+  return stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+}
+
+static void state_tmp(char *tmp, size_t cap, const char *path, bool in_place) {
+  snprintf(tmp, cap, "%s%s", path, in_place ? "" : ".tmp");
+}
+
+/* The store's bytes into tmp; a failure leaves no temporary file and its
+ * message in msg (path names the store), printed by the caller. */
+static int save_to(const lp_profiles *h, const char *tmp, const char *path, bool in_place,
+                   char *msg, size_t cap) {
   /* the store's bytes are written on the writer's thread while the save
    * serialises the next ones */
   pctl_bgw *w = NULL;
-  int err = pctl_bgw_open(&w, tmp, SAVE_BUF_SIZE, SAVE_BUFS);
+  int err = pctl_bgw_open_direct(&w, tmp, SAVE_BUF_SIZE, SAVE_BUFS);
   if (err != 0) {
-    pctl_error("cannot write '%s': %s", tmp, strerror(err));
+    snprintf(msg, cap, "cannot write '%s': %s", tmp, strerror(err));
     return PCTL_EXIT_FAILURE;
   }
   int rc = lp_profiles_save(h, pctl_bgw_write, w);
   err = pctl_bgw_close(w);
   if (err != 0 && rc == LP_OK) rc = LP_EIO;
   if (rc == LP_EIO && err == 0) err = EIO;
-  if (rc == LP_OK && !in_place && rename(tmp, path) != 0) {
-    rc = LP_EIO;
-    err = errno;
-  }
   if (rc != LP_OK) {
     if (!in_place) remove(tmp);
-    pctl_error("cannot save the store to '%s': %s", path,
-               rc == LP_EIO ? strerror(err) : lp_profiles_errmsg(h));
+    snprintf(msg, cap, "cannot save the store to '%s': %s", path,
+             rc == LP_EIO ? strerror(err) : lp_profiles_errmsg(h));
     return PCTL_EXIT_FAILURE;
   }
   return PCTL_EXIT_OK;
+}
+
+/* The saved temporary file becomes the store. */
+static int save_commit(const char *tmp, const char *path) {
+  if (rename(tmp, path) == 0) return PCTL_EXIT_OK;
+  int err = errno;
+  remove(tmp);
+  pctl_error("cannot save the store to '%s': %s", path, strerror(err));
+  return PCTL_EXIT_FAILURE;
+}
+
+#define SAVE_MSG_CAP 8600
+
+bool pctl_fast_exit(int st) {
+#if defined(PCTL_FAST_EXIT)
+  return st == PCTL_EXIT_OK;
+#else
+  (void)st;
+  return false;
+#endif
+}
+
+int pctl_run_save_state(const lp_profiles *h, const char *path) {
+  char tmp[4200 + 8], msg[SAVE_MSG_CAP];
+  bool in_place = state_in_place(path);
+  state_tmp(tmp, sizeof tmp, path, in_place);
+  int st = save_to(h, tmp, path, in_place, msg, sizeof msg);
+  if (st != PCTL_EXIT_OK) pctl_error("%s", msg);
+  else if (!in_place) st = save_commit(tmp, path);
+  return st;
 }
 
 int pctl_run_load_state(lp_profiles *h, const char *path) {
   FILE *f = NULL;
   int st = pctl_open_input(path, &f, NULL);
   if (st != PCTL_EXIT_OK) return st;
-  /* the file is read ahead on the reader's thread while the store parses */
+  /* the file is read ahead on the reader's thread while the store parses;
+   * the kernel is told the whole file will be read (a store written with
+   * direct I/O is not in the page cache: its disk reads then run ahead
+   * of the reader instead of one buffer at a time) */
+#if defined(POSIX_FADV_WILLNEED)
+  (void)posix_fadvise(fileno(f), 0, 0, POSIX_FADV_SEQUENTIAL);
+  (void)posix_fadvise(fileno(f), 0, 0, POSIX_FADV_WILLNEED);
+#endif
   pctl_bgr *r = NULL;
   int rc = pctl_bgr_start(&r, fileno(f), LOAD_BUF_SIZE, LOAD_BUFS) == 0
                ? lp_profiles_load(h, pctl_bgr_read, r)
@@ -1474,8 +1622,6 @@ static int write_outputs(job *j) {
   const pctl_run_config *c = j->c;
   char path[4200];
   pctl_report rep;
-  out_state o;
-  memset(&o, 0, sizeof o);
   int st = pctl_report_init(&rep);
   if (st != PCTL_EXIT_OK) return st;
   const char **names = calloc(j->ntags ? j->ntags : 1, sizeof *names);
@@ -1498,13 +1644,14 @@ static int write_outputs(job *j) {
   rep.bins = (uint32_t)bins;
   lp_profiles_stats ps = LP_PROFILES_STATS_INIT;
   rep.identity.struct_size = (uint32_t)sizeof rep.identity;
-  if (st == PCTL_EXIT_OK && (lp_profiles_get_stats(j->h, &ps) != LP_OK ||
-                             lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &rep.identity) != LP_OK))
+  if (j->have_gstats) rep.identity = j->gstats;
+  if (st == PCTL_EXIT_OK &&
+      (lp_profiles_get_stats(j->h, &ps) != LP_OK ||
+       (!j->have_gstats && lp_idgraph_get_stats(lp_profiles_idgraph(j->h), &rep.identity) != LP_OK)))
     st = store_error(j, "stats");
   rep.erased_facts = ps.erased_facts;
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j->h) != LP_OK) st = store_error(j, "view");
   lap(j, "view with the models");
-  type_ranks(j->h, &o);
   obuf w;
   path_in(path, sizeof path, c->out_dir, "profiles.csv");
   if (st == PCTL_EXIT_OK) {
@@ -1515,24 +1662,29 @@ static int write_outputs(job *j) {
     }
   }
   bool w_open = st == PCTL_EXIT_OK;
-  if (st == PCTL_EXIT_OK) st = collect_identifiers(j, &o, rep.identity.identifiers);
-  lap(j, "identifier rows");
-  /* identifiers.csv on its own thread while this one writes profiles.csv */
-  char id_path[4200];
-  path_in(id_path, sizeof id_path, c->out_dir, "identifiers.csv");
-  id_task idt;
-  memset(&idt, 0, sizeof idt);
-  idt.o = &o;
-  idt.path = id_path;
-  bool id_started = false, id_done = false;
-#if PCTL_RUN_THREADS
-  pthread_t id_thread;
-  if (st == PCTL_EXIT_OK) id_started = pthread_create(&id_thread, NULL, id_task_main, &idt) == 0;
-#endif
+  pfmt *f = NULL;
   if (st == PCTL_EXIT_OK) {
     profiles_header(&w, j);
-    st = write_profiles(j, &w, &rep);
+    f = pf_begin(j, &w);
+    st = f != NULL ? fill_all(j, f, &rep) : PCTL_EXIT_FAILURE;
   }
+  lap(j, "profile views");
+  /* Every view is taken and the store no longer changes: it is saved here
+   * while the formatter and the identifiers.csv thread write, into the
+   * temporary file; it becomes the store once the outputs are written,
+   * and its message (if it fails) comes after theirs, as if saved after
+   * them. A store path that is not a regular file (written in place, no
+   * rename) is written after the outputs, so a failed output still sends
+   * it nothing. */
+  char state_path[4200], state_tmp_path[4200 + 8], save_msg[SAVE_MSG_CAP];
+  path_in(state_path, sizeof state_path, c->out_dir, "state.lps");
+  bool in_place = state_in_place(state_path);
+  state_tmp(state_tmp_path, sizeof state_tmp_path, state_path, in_place);
+  int save_st = st == PCTL_EXIT_OK && !in_place
+                    ? save_to(j->h, state_tmp_path, state_path, false, save_msg, sizeof save_msg)
+                    : PCTL_EXIT_FAILURE;
+  lap(j, "save state.lps");
+  pf_end(f, &rep);
   if (w_open) {
     int e = ob_close(&w);
     if (e != 0 && st == PCTL_EXIT_OK) {
@@ -1541,38 +1693,23 @@ static int write_outputs(job *j) {
     }
   }
   lap(j, "profiles.csv");
-#if PCTL_RUN_THREADS
-  if (id_started) {
-    pthread_join(id_thread, NULL);
-    id_done = true;
-  }
-#endif
-  if (st == PCTL_EXIT_OK && !id_done) write_identifiers(&idt);
-  if (st == PCTL_EXIT_OK && idt.st != PCTL_EXIT_OK) {
-    pctl_error("%s", idt.msg);
-    st = PCTL_EXIT_FAILURE;
-  }
-  free(o.rows); /* before the save, which needs memory of its own */
-  o.rows = NULL;
+  st = ids_end(j, st);
   lap(j, "identifiers.csv");
-  /* the report is rendered in memory on a thread of its own while the
-   * store is saved (it reads only what the profiles added), and written
-   * after the save, so its messages come in the same order */
+  if (st == PCTL_EXIT_OK && in_place) {
+    st = pctl_run_save_state(j->h, state_path);
+  } else if (st == PCTL_EXIT_OK && save_st != PCTL_EXIT_OK) {
+    pctl_error("%s", save_msg);
+    st = PCTL_EXIT_FAILURE;
+  } else if (st == PCTL_EXIT_OK) {
+    st = save_commit(state_tmp_path, state_path);
+  } else if (save_st == PCTL_EXIT_OK) {
+    remove(state_tmp_path); /* an output failed: no new store */
+  }
+  /* the report, in memory, then written */
   report_task rt;
   memset(&rt, 0, sizeof rt);
   rt.rep = &rep;
-  bool rt_started = false;
-#if PCTL_RUN_THREADS
-  pthread_t rt_thread;
-  if (st == PCTL_EXIT_OK) rt_started = pthread_create(&rt_thread, NULL, report_task_main, &rt) == 0;
-#endif
-  path_in(path, sizeof path, c->out_dir, "state.lps");
-  if (st == PCTL_EXIT_OK) st = pctl_run_save_state(j->h, path);
-  lap(j, "save state.lps");
-#if PCTL_RUN_THREADS
-  if (rt_started) pthread_join(rt_thread, NULL);
-#endif
-  if (st == PCTL_EXIT_OK && !rt_started) report_task_run(&rt);
+  if (st == PCTL_EXIT_OK) report_task_run(&rt);
   path_in(path, sizeof path, c->out_dir, "report.html");
   if (st == PCTL_EXIT_OK && rt.err != 0) {
     pctl_error("report: %s", strerror(rt.err));
@@ -1608,7 +1745,6 @@ static int write_outputs(job *j) {
               j->stored_rows, c->refit_threshold, j->keep_models ? "kept" : "fitted again");
     }
   }
-  free(o.rows);
   pctl_report_free(&rep);
   return st;
 }
@@ -1692,10 +1828,13 @@ int pctl_run_job(const pctl_run_config *c) {
                     added * 100 <= (uint64_t)c->refit_threshold * j.stored_rows;
     if (st == PCTL_EXIT_OK && !j.keep_models) st = drop_models(&j);
   }
+  if (st == PCTL_EXIT_OK) st = ids_begin(&j);
+  lap(&j, "identifier rows");
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j.h) != LP_OK) st = store_error(&j, "view");
   lap(&j, "view");
   if (st == PCTL_EXIT_OK) st = fit_models(&j);
   if (st == PCTL_EXIT_OK) st = write_outputs(&j);
+  st = ids_end(&j, st); /* when the run failed before write_outputs() waited */
   if (c->timings) {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
@@ -1704,7 +1843,7 @@ int pctl_run_job(const pctl_run_config *c) {
   pctl_rules_free(&rules);
   free(j.tag_ids);
   free(j.tag_info);
-  lp_profiles_free(j.h);
+  if (!pctl_fast_exit(st)) lp_profiles_free(j.h);
   return st;
 }
 

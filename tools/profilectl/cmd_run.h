@@ -59,6 +59,19 @@ void pctl_run_config_init(pctl_run_config *c);
 int pctl_run_job(const pctl_run_config *c);
 
 /**
+ * @brief Whether a command that succeeded may leave its store's teardown
+ * to the process exit (the store of a million people is freed block by
+ * block, about a tenth of a second the exit does at once). True only in
+ * builds made with PCTL_FAST_EXIT (release builds without sanitizers,
+ * tools/profilectl/meson.build), so sanitizer, debug and valgrind runs
+ * still free everything; the library's own teardown is tested by its
+ * suites.
+ * @param st The command's exit status so far.
+ * @return true to skip the teardown.
+ */
+bool pctl_fast_exit(int st);
+
+/**
  * @brief Save the store to @p path through PATH.tmp and a rename, so a
  * failed save leaves the previous file. The bytes are written on a
  * background writer's thread (bgwrite.h) while the store serialises; a

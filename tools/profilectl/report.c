@@ -10,12 +10,14 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "decimal.h"
+#include "radix.h"
 #include "timeparse.h"
 
 #define OTHERS_SLOT (PCTL_REPORT_MAX_SEGMENTS - 1u)
@@ -398,6 +400,32 @@ static int cmp_double_desc(const void *x, const void *y) {
   return a < b ? 1 : a > b ? -1 : 0;
 }
 
+/* A double's descending sort key: unsigned order of the keys is the
+ * descending order of the values (finite ones), -0.0 and 0.0 alike. */
+static uint64_t desc_key(double v) {
+  uint64_t u;
+  if (v == 0.0) v = 0.0;
+  memcpy(&u, &v, sizeof u);
+  u = (u >> 63) != 0 ? ~u : u | (UINT64_C(1) << 63);
+  return ~u;
+}
+
+/* Finite values in descending order, equal ones in their first order (a
+ * radix sort of the keys; qsort where its memory is not to be had). */
+static void sort_desc(double *v, size_t n) {
+  pctl_radix_item *a = malloc((n ? n : 1) * sizeof *a);
+  for (size_t i = 0; a != NULL && i < n; i++) {
+    a[i].key = desc_key(v[i]);
+    a[i].v.num = v[i];
+  }
+  if (a == NULL || pctl_radix_sort(a, n) != 0) {
+    qsort(v, n, sizeof *v, cmp_double_desc);
+  } else {
+    for (size_t i = 0; i < n; i++) v[i] = a[i].v.num;
+  }
+  free(a);
+}
+
 /* The paragraph of a section without a figure; closes the section. */
 static void absent(FILE *f, const char *what_is_missing, const char *why) {
   fprintf(f, "<p>%s: ", what_is_missing);
@@ -412,7 +440,7 @@ static void section_clv(FILE *f, pctl_report *r) {
     absent(f, "No CLV", r->clv_note != NULL ? r->clv_note : "no customer could be valued");
     return;
   }
-  qsort(r->clv, r->nclv, sizeof *r->clv, cmp_double_desc);
+  sort_desc(r->clv, r->nclv);
   double total = 0.0, top = 0.0;
   size_t ntop = (r->nclv + 9) / 10;
   for (size_t i = 0; i < r->nclv; i++) {

@@ -238,7 +238,8 @@ static int oix_build_regions(lp_oindex *t, const lp_mem *m, size_t n, lp_oindex_
   size_t nreg = t->cap >> OIX_REGION_BITS, mask = t->cap - 1;
   /* start[r]: region r's first entry in mixed[]; pos[r]: the next one */
   size_t idx_bytes = 2 * (nreg + 1) * sizeof(size_t), buf_bytes = 2 * R * sizeof(uint32_t);
-  size_t *start = lp_mem_zalloc(m, idx_bytes), *pos = start + nreg + 1;
+  size_t *start = lp_mem_zalloc(m, idx_bytes);
+  size_t *pos = start != NULL ? start + nreg + 1 : NULL; /* no arithmetic on NULL */
   uint32_t *buf = start != NULL ? lp_mem_alloc(m, buf_bytes) : NULL;
   uint64_t *mixed = NULL;
   if (buf == NULL || lp_mem_alloc_array(m, n, sizeof *mixed, (void **)&mixed) != LP_OK)

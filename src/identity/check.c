@@ -122,11 +122,16 @@ static int check_profiles(const lp_idgraph *h) {
     if (!has_first) return BROKEN("profile root %u names an identifier outside it", (unsigned)r);
     seen += k;
     const uint8_t *c = idg_counts(s, h->count_bytes, r);
+    uint8_t want[LP_IDGRAPH_MAX_TYPES] = {0}; /* the row these counts make */
     for (uint32_t t = 0; t < h->ntypes; t++) {
       if (idg_count(h, c, t) != count[t]) return BROKEN("profile root %u miscounts type %u", (unsigned)r, (unsigned)t);
       if (count[t] > h->types[t].limit)
         return BROKEN("profile root %u breaks the limit of type %u", (unsigned)r, (unsigned)t);
+      idg_count_set(h, want, t, count[t]);
     }
+    /* the bits between fields stay zero (joins add rows byte by byte) */
+    if (memcmp(c, want, h->count_bytes) != 0)
+      return BROKEN("profile root %u has stray bits in its counter row", (unsigned)r);
   }
   if (seen != nn) return BROKEN("member lists cover %zu of %zu identifiers", seen, nn);
   for (uint32_t ei = 0; ei < s->events.len; ei++) {

@@ -144,7 +144,7 @@ static uint32_t type_named(const lp_idgraph *h, const char *name, size_t len) {
 
 /* The counter row's layout: each type's field as wide as its limit needs,
  * in type order, the next byte when it would not fit the current one. */
-static void count_layout(lp_idgraph *h) {
+static void idg_count_layout(lp_idgraph *h) {
   uint32_t byte = 0, bit = 0;
   for (uint32_t i = 0; i < h->ntypes; i++) {
     idg_type *t = &h->types[i];
@@ -211,7 +211,7 @@ int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def, uint32_t 
   t->normalize = def->normalize;
   t->normalize_ud = def->normalize_ud;
   *type_id = h->ntypes++;
-  count_layout(h);
+  idg_count_layout(h);
   return LP_OK;
 }
 

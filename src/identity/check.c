@@ -41,7 +41,7 @@ static int check_storage(const lp_idgraph *h) {
   if (nn > IDG_MAX_NODES) return BROKEN("%zu identifiers, more than the maximum", nn);
   if (s->raws.len != 0 && (s->raws.len != nn || !h->store_raw))
     return BROKEN("%zu raw-value slots for %zu identifiers", s->raws.len, nn);
-  if (s->counts.len != nn * h->ntypes) return BROKEN("per-type count table has the wrong size");
+  if (s->counts.len != nn * h->count_bytes) return BROKEN("per-type count table has the wrong size");
   if (s->index.len != nn)
     return BROKEN("the index holds %zu entries for %zu identifiers", s->index.len, nn);
   if (!idg_index_sound(s)) return BROKEN("the index's slots are inconsistent");
@@ -121,12 +121,17 @@ static int check_profiles(const lp_idgraph *h) {
     } while (y != r);
     if (!has_first) return BROKEN("profile root %u names an identifier outside it", (unsigned)r);
     seen += k;
-    const uint8_t *c = idg_counts(s, h->ntypes, r);
+    const uint8_t *c = idg_counts(s, h->count_bytes, r);
+    uint8_t want[LP_IDGRAPH_MAX_TYPES] = {0}; /* the row these counts make */
     for (uint32_t t = 0; t < h->ntypes; t++) {
-      if (c[t] != count[t]) return BROKEN("profile root %u miscounts type %u", (unsigned)r, (unsigned)t);
+      if (idg_count(h, c, t) != count[t]) return BROKEN("profile root %u miscounts type %u", (unsigned)r, (unsigned)t);
       if (count[t] > h->types[t].limit)
         return BROKEN("profile root %u breaks the limit of type %u", (unsigned)r, (unsigned)t);
+      idg_count_set(h, want, t, count[t]);
     }
+    /* the bits between fields stay zero (joins add rows byte by byte) */
+    if (memcmp(c, want, h->count_bytes) != 0)
+      return BROKEN("profile root %u has stray bits in its counter row", (unsigned)r);
   }
   if (seen != nn) return BROKEN("member lists cover %zu of %zu identifiers", seen, nn);
   for (uint32_t ei = 0; ei < s->events.len; ei++) {

@@ -142,6 +142,26 @@ static uint32_t type_named(const lp_idgraph *h, const char *name, size_t len) {
   return IDG_NONE;
 }
 
+/* The counter row's layout: each type's field as wide as its limit needs,
+ * in type order, the next byte when it would not fit the current one. */
+static void idg_count_layout(lp_idgraph *h) {
+  uint32_t byte = 0, bit = 0;
+  for (uint32_t i = 0; i < h->ntypes; i++) {
+    idg_type *t = &h->types[i];
+    uint32_t w = 1;
+    while ((1u << w) - 1 < t->limit) w++;
+    if (bit + w > 8) {
+      byte++;
+      bit = 0;
+    }
+    t->cnt_byte = (uint8_t)byte;
+    t->cnt_shift = (uint8_t)bit;
+    t->cnt_mask = (uint8_t)((1u << w) - 1);
+    bit += w;
+  }
+  h->count_bytes = h->ntypes > 0 ? byte + 1 : 0;
+}
+
 int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def, uint32_t *type_id) {
   IDG_GUARD(h, "lp_idgraph_add_type");
   if (def == NULL || type_id == NULL)
@@ -191,6 +211,7 @@ int lp_idgraph_add_type(lp_idgraph *h, const lp_idgraph_type_def *def, uint32_t 
   t->normalize = def->normalize;
   t->normalize_ud = def->normalize_ud;
   *type_id = h->ntypes++;
+  idg_count_layout(h);
   return LP_OK;
 }
 

@@ -60,6 +60,9 @@ typedef struct idg_type {
   size_t name_len;
   int32_t priority;
   uint8_t limit;
+  /* Its limit counter in a profile root's counter row (idg_count): byte,
+   * shift and mask, the field as wide as the limit needs (handle.c). */
+  uint8_t cnt_byte, cnt_shift, cnt_mask;
   bool unique;
   uint32_t norm;
   uint32_t country_code;
@@ -153,7 +156,7 @@ typedef struct idg_state {
   lp_vec raws;    /* uint32_t per node: id in the value pool or IDG_NONE; empty
                      when no value is stored (the default), so hashed mode
                      pays nothing for raw mode */
-  lp_vec counts;  /* uint8_t[ntypes] per node: identifiers per type (root) */
+  lp_vec counts;  /* a counter row (count_bytes) per node: identifiers per type (root) */
   lp_vec events;  /* idg_event */
   lp_vec members; /* uint32_t member words */
   lp_oindex index;      /* nodes by hash (see idg_index_*, state.c) */
@@ -175,6 +178,8 @@ struct lp_idgraph {
   lp_error err;
   idg_type types[LP_IDGRAPH_MAX_TYPES];
   uint32_t ntypes;
+  /* Bytes of a counter row: the types' fields packed (idg_count_layout). */
+  uint32_t count_bytes;
   uint8_t key[IDG_KEY_CAP];
   size_t key_len;
   lp_idgraph_hash_fn hash_fn;
@@ -247,12 +252,37 @@ static inline idg_event idg_event_make(int64_t ts, uint32_t source, uint32_t fir
 static inline uint32_t idg_raw(const idg_state *s, uint32_t node) {
   return node < s->raws.len ? *(const uint32_t *)lp_vec_at(&s->raws, node) : IDG_NONE;
 }
-static inline uint8_t *idg_counts(const idg_state *s, uint32_t ntypes, uint32_t node) {
-  return (uint8_t *)s->counts.data + (size_t)node * ntypes;
+/* The counter row of `node` (meaningful on profile roots), `row_bytes`
+ * (lp_idgraph.count_bytes) each. */
+static inline uint8_t *idg_counts(const idg_state *s, uint32_t row_bytes, uint32_t node) {
+  return (uint8_t *)s->counts.data + (size_t)node * row_bytes;
 }
 static inline uint64_t idg_pid_of_hash(lp_hash128 h) {
   if (h.lo != 0) return h.lo;
   return h.hi != 0 ? h.hi : 1;
+}
+
+/* Identifiers of type `t` in counter row `row`. A field is as wide as its
+ * type's limit needs (1 bit for a limit of 1, 8 for 255) and never spans
+ * two bytes; a count never exceeds its limit, so two rows whose sums keep
+ * within the limits add byte by byte (idg_count_add_row). */
+static inline uint32_t idg_count(const lp_idgraph *h, const uint8_t *row, uint32_t t) {
+  const idg_type *ty = &h->types[t];
+  return (uint32_t)(row[ty->cnt_byte] >> ty->cnt_shift) & ty->cnt_mask;
+}
+static inline void idg_count_set(const lp_idgraph *h, uint8_t *row, uint32_t t, uint32_t v) {
+  const idg_type *ty = &h->types[t];
+  uint8_t m = (uint8_t)(ty->cnt_mask << ty->cnt_shift);
+  row[ty->cnt_byte] = (uint8_t)((row[ty->cnt_byte] & ~m) | ((v << ty->cnt_shift) & m));
+}
+/* A fresh profile's row: one identifier of type `t`. */
+static inline void idg_count_one(const lp_idgraph *h, uint8_t *row, uint32_t t) {
+  memset(row, 0, h->count_bytes);
+  idg_count_set(h, row, t, 1);
+}
+/* row a += row b; every sum within its type's limit (no carry leaves a field). */
+static inline void idg_count_add_row(const lp_idgraph *h, uint8_t *a, const uint8_t *b) {
+  for (uint32_t i = 0; i < h->count_bytes; i++) a[i] = (uint8_t)(a[i] + b[i]);
 }
 
 /* Software prefetch: load's passes and save's writing are bound by cache

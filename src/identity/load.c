@@ -250,7 +250,7 @@ static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *
     idg_set_next(nd, i);
     nd->first_event = first[i];
     nd->cluster_max = IDG_NONE;
-    idg_counts(t, h->ntypes, i)[idg_node_type(nd)] = 1;
+    idg_count_set(h, idg_counts(t, h->count_bytes, i), idg_node_type(nd), 1);
     pc[i] = idg_quarantined(nd) ? DRV_QUARANTINED : (uint64_t)c << 32 | p;
   }
   for (uint32_t i = 0; i < nn; i++) {
@@ -260,7 +260,7 @@ static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *
       const idg_node *ahead = idg_node_at(t, i + 8);
       IDG_PREFETCH(idg_node_at(t, idg_parent(ahead)));
       IDG_PREFETCH(idg_node_at(t, idg_cluster(ahead)));
-      IDG_PREFETCH(idg_counts(t, h->ntypes, idg_parent(ahead)));
+      IDG_PREFETCH(idg_counts(t, h->count_bytes, idg_parent(ahead)));
     }
     if (c != i) {
       const idg_node *cn = idg_node_at(t, c);
@@ -273,9 +273,10 @@ static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *
     if (idg_parent(root) != p || idg_quarantined(root) || idg_cluster(root) != c ||
         root->first_event > nd->first_event || (root->first_event == nd->first_event && p > i))
       return false;
-    uint8_t *cnt = idg_counts(t, h->ntypes, p);
-    if (cnt[idg_node_type(nd)] >= h->types[idg_node_type(nd)].limit) return false;
-    cnt[idg_node_type(nd)]++;
+    uint8_t *cnt = idg_counts(t, h->count_bytes, p);
+    uint32_t ty = idg_node_type(nd), k = idg_count(h, cnt, ty);
+    if (k >= h->types[ty].limit) return false;
+    idg_count_set(h, cnt, ty, k + 1);
     idg_set_next(nd, idg_next(root));
     idg_set_next(root, i);
   }
@@ -368,7 +369,7 @@ static int read_derived(loader *l, lp_cursor *c) {
   /* a hand-made event order: the replay */
   if (!idg_events_canonical_ranked(t, NULL, NULL)) return LP_OK;
   const lp_mem *mem = &h->mem;
-  int rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->ntypes);
+  int rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->count_bytes);
   if (rc == LP_OK) rc = drv_index(h, t);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
   if (!h->store_raw) { /* values the snapshot holds but this handle does not keep */

@@ -12,9 +12,9 @@
 #include "identity/state.h"
 
 static bool violates(const lp_idgraph *h, const idg_state *s, uint32_t ra, uint32_t rb) {
-  const uint8_t *ca = idg_counts(s, h->ntypes, ra), *cb = idg_counts(s, h->ntypes, rb);
+  const uint8_t *ca = idg_counts(s, h->count_bytes, ra), *cb = idg_counts(s, h->count_bytes, rb);
   for (uint32_t t = 0; t < h->ntypes; t++)
-    if ((unsigned)ca[t] + cb[t] > h->types[t].limit) return true;
+    if (idg_count(h, ca, t) + idg_count(h, cb, t) > h->types[t].limit) return true;
   return false;
 }
 
@@ -29,8 +29,7 @@ static void join(const lp_idgraph *h, idg_state *s, uint32_t ra, uint32_t rb) {
     rb = r;
   }
   idg_set_parent(b, ra);
-  uint8_t *ca = idg_counts(s, h->ntypes, ra), *cb = idg_counts(s, h->ntypes, rb);
-  for (uint32_t t = 0; t < h->ntypes; t++) ca[t] = (uint8_t)(ca[t] + cb[t]);
+  idg_count_add_row(h, idg_counts(s, h->count_bytes, ra), idg_counts(s, h->count_bytes, rb));
   uint32_t next = idg_next(a);
   idg_set_next(a, idg_next(b));
   idg_set_next(b, next);
@@ -96,9 +95,7 @@ static void reset_node(const lp_idgraph *h, idg_state *s, uint32_t x) {
    * them must not forget its first event elsewhere (idg_store_event adds
    * the new event's). */
   if (!idg_quarantined(n)) n->first_event = IDG_NONE;
-  uint8_t *c = idg_counts(s, h->ntypes, x);
-  memset(c, 0, h->ntypes);
-  c[idg_node_type(n)] = 1;
+  idg_count_one(h, idg_counts(s, h->count_bytes, x), idg_node_type(n));
 }
 
 static int cmp_change(const void *a, const void *b) {
@@ -204,7 +201,7 @@ static int reserve_all(lp_idgraph *h, idg_state *s, size_t n) {
   const lp_mem *m = &h->mem;
   int rc = idg_vec_reserve(&s->nodes, m, s->nodes.len + n);
   if (rc == LP_OK && h->store_raw) rc = idg_vec_reserve(&s->raws, m, s->raws.len + n);
-  if (rc == LP_OK) rc = idg_vec_reserve(&s->counts, m, s->counts.len + n * h->ntypes);
+  if (rc == LP_OK) rc = idg_vec_reserve(&s->counts, m, s->counts.len + n * h->count_bytes);
   if (rc == LP_OK) rc = idg_vec_reserve(&s->events, m, s->events.len + 1);
   if (rc == LP_OK) rc = idg_vec_reserve(&s->members, m, s->members.len + n);
   if (rc == LP_OK) rc = idg_index_reserve(s, m, n);
@@ -447,10 +444,8 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     if (added) {
       nodes[s->nodes.len++] = idg_node_make(items[i].hash, items[i].type, node[i], ei);
       if (h->store_raw) ((uint32_t *)s->raws.data)[s->raws.len++] = raw[i];
-      uint8_t *c = s->counts.data + s->counts.len;
-      memset(c, 0, h->ntypes);
-      c[items[i].type] = 1;
-      s->counts.len += h->ntypes;
+      idg_count_one(h, s->counts.data + s->counts.len, items[i].type);
+      s->counts.len += h->count_bytes;
     } else {
       if (raw[i] != IDG_NONE) *(uint32_t *)lp_vec_at(&s->raws, node[i]) = raw[i];
       const idg_node *nd = &nodes[node[i]];
@@ -519,7 +514,7 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
         if (node[i] >= fresh_from) idg_index_del(s, items[i].hash);
       s->nodes.len = fresh_from;
       if (s->raws.len > fresh_from) s->raws.len = fresh_from;
-      s->counts.len = (size_t)fresh_from * h->ntypes;
+      s->counts.len = (size_t)fresh_from * h->count_bytes;
       s->events.len--;
       s->members.len -= n;
       return lp_error_set(&h->err, rc, "out of memory recomputing profiles");

@@ -34,7 +34,7 @@ static int reserve_like(const lp_idgraph *h, const idg_state *from, idg_state *t
   int rc = copy_tombstones(mem, from, to);
   if (rc == LP_OK) rc = lp_vec_reserve(&to->nodes, mem, nn);
   if (rc == LP_OK && h->store_raw) rc = lp_vec_reserve(&to->raws, mem, nn);
-  if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->ntypes);
+  if (rc == LP_OK) rc = lp_vec_reserve(&to->counts, mem, nn * h->count_bytes);
   if (rc == LP_OK) rc = lp_vec_reserve(&to->events, mem, from->events.len);
   if (rc == LP_OK) rc = lp_vec_reserve(&to->members, mem, from->members.len);
   if (rc == LP_OK) rc = idg_index_reserve(to, mem, nn);
@@ -228,8 +228,8 @@ int idg_replay_sorted(lp_idgraph *h, const idg_state *from, idg_state *to) {
         if (rc != LP_OK) break;
         idg_node nd = idg_node_make(idg_node_hash(src), idg_node_type(src), id, ei);
         (void)lp_vec_push(&to->nodes, mem, &nd);
-        (void)lp_vec_append(&to->counts, mem, NULL, h->ntypes);
-        idg_counts(to, h->ntypes, id)[idg_node_type(src)] = 1;
+        (void)lp_vec_append(&to->counts, mem, NULL, h->count_bytes);
+        idg_count_one(h, idg_counts(to, h->count_bytes, id), idg_node_type(src));
         x.newid[f] = id;
       }
       words[i] = x.newid[f];
@@ -628,7 +628,7 @@ static int erase_survey(lp_idgraph *h, const erase_req *q, erase_plan *p, bool *
  * identifiers; p->mover tells where the moved ones went. */
 static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) {
   idg_state *s = &h->st;
-  uint32_t nt = h->ntypes, n0 = (uint32_t)s->nodes.len, n1 = n0 - (uint32_t)p->nv;
+  uint32_t nt = h->count_bytes, n0 = (uint32_t)s->nodes.len, n1 = n0 - (uint32_t)p->nv;
   for (size_t i = 0; i < p->nv; i++) idg_index_del(s, idg_node_hash(idg_node_at(s, p->gone_nd[i])));
   size_t hole = 0;
   for (uint32_t x = n1; x < n0; x++) {

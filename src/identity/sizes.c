@@ -18,9 +18,9 @@
 #define RING 16u
 
 static uint64_t size_at(const lp_idgraph *h, uint32_t root) {
-  const uint8_t *c = idg_counts(&h->st, h->ntypes, root);
+  const uint8_t *c = idg_counts(&h->st, h->count_bytes, root);
   uint64_t n = 0;
-  for (uint32_t t = 0; t < h->ntypes; t++) n += c[t];
+  for (uint32_t t = 0; t < h->ntypes; t++) n += idg_count(h, c, t);
   return n;
 }
 
@@ -61,7 +61,7 @@ int lp_idgraph_profile_sizes(const lp_idgraph *h, const uint64_t *profile_ids, s
       uint32_t p = idg_parent(idg_node_at(s, ring[(i + ROOT_AHEAD) % RING]));
       if (p < s->nodes.len) {
         IDG_PREFETCH(idg_node_at(s, p));
-        IDG_PREFETCH(idg_counts(s, h->ntypes, p));
+        IDG_PREFETCH(idg_counts(s, h->count_bytes, p));
       }
     }
     out[i] = size_of(h, profile_ids[i], ring[i % RING]);

@@ -742,10 +742,32 @@ static void checker_finds_broken_invariants(void **state) {
   assert_int_equal(idg_check(g), LP_OK);
   /* A per-type count off by one. */
   uint32_t root = idg_find(&g->st, 0);
-  idg_counts(&g->st, g->ntypes, root)[T_DEVICE]++;
+  uint8_t *row = idg_counts(&g->st, g->count_bytes, root);
+  uint32_t devices = idg_count(g, row, T_DEVICE);
+  idg_count_set(g, row, T_DEVICE, devices + 1);
   assert_int_equal(idg_check(g), LP_ECORRUPT);
   assert_non_null(strstr(lp_idgraph_errmsg(g), "miscounts"));
-  idg_counts(&g->st, g->ntypes, root)[T_DEVICE]--;
+  idg_count_set(g, row, T_DEVICE, devices);
+  assert_int_equal(idg_check(g), LP_OK);
+  {
+    /* A bit between the counter fields (limits 1 and 5: bits 0 and 1-3
+     * of a one-byte row; the fixture's four types fill their byte). */
+    lp_idgraph *p = NULL;
+    assert_int_equal(lp_idgraph_create(NULL, &p), LP_OK);
+    uint32_t u = idt_type(p, "user_id", 100, 1, 1, LP_IDGRAPH_NORM_GENERIC, 0);
+    uint32_t d = idt_type(p, "device_id", 10, 5, 0, LP_IDGRAPH_NORM_GENERIC, 0);
+    assert_int_equal(p->count_bytes, 1);
+    lp_idgraph_ident two[2] = {idt_id(u, "u1"), idt_id(d, "d1")};
+    assert_int_equal(lp_idgraph_observe(p, two, 2, 1000, "web", 3, NULL), LP_OK);
+    uint8_t *pr = idg_counts(&p->st, p->count_bytes, idg_find(&p->st, 0));
+    assert_int_equal(pr[0], 0x3); /* one user id (bit 0), one device (bits 1-3) */
+    pr[0] |= 0x80;
+    assert_int_equal(idg_check(p), LP_ECORRUPT);
+    assert_non_null(strstr(lp_idgraph_errmsg(p), "stray bits"));
+    pr[0] &= 0x7f;
+    assert_int_equal(idg_check(p), LP_OK);
+    lp_idgraph_free(p);
+  }
   /* A link out of range. */
   idg_set_parent(n0, 1000);
   assert_int_equal(idg_check(g), LP_ECORRUPT);

@@ -160,8 +160,8 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
       fail_msg("seed %llu: cluster of %u differs (last event %u / %u, flags %u, roots %u / %u, heads %u / %u)",
                (unsigned long long)seed, i, rp->cluster_max, rq->cluster_max, (unsigned)idg_quarantined(p),
                idg_cluster_find(x, i), idg_cluster_find(y, i), rp->cluster_max, rq->cluster_max);
-    const uint8_t *cp = idg_counts(x, a->ntypes, idg_find(x, i)), *cq = idg_counts(y, b->ntypes, idg_find(y, i));
-    assert_memory_equal(cp, cq, a->ntypes);
+    const uint8_t *cp = idg_counts(x, a->count_bytes, idg_find(x, i)), *cq = idg_counts(y, b->count_bytes, idg_find(y, i));
+    assert_memory_equal(cp, cq, a->count_bytes);
   }
   for (uint32_t e = 0; e < x->events.len; e++) {
     const idg_event *p = idg_event_at(x, e), *q = idg_event_at(y, e);
@@ -268,7 +268,7 @@ static void same_storage_renumbered(const lp_idgraph *a, const lp_idgraph *b, ui
     if ((rp->cluster_max == IDG_NONE) != (rq->cluster_max == IDG_NONE) ||
         (rp->cluster_max != IDG_NONE && idg_cmp_events(x, rp->cluster_max, rq->cluster_max) != 0))
       fail_msg("seed %llu: last event of the cluster of %u differs", (unsigned long long)seed, i);
-    assert_memory_equal(idg_counts(x, a->ntypes, idg_find(x, i)), idg_counts(y, b->ntypes, idg_find(y, j)), a->ntypes);
+    assert_memory_equal(idg_counts(x, a->count_bytes, idg_find(x, i)), idg_counts(y, b->count_bytes, idg_find(y, j)), a->count_bytes);
   }
   for (uint32_t e = 0; e < x->events.len; e++) {
     const idg_event *p = idg_event_at(x, e), *q = idg_event_at(y, e);

@@ -3,7 +3,8 @@
  * lp_idgraph_profile_identifiers' count on random graphs, hashed and raw,
  * with quarantine, unlink, remove, forget, and on a loaded copy; unknown
  * ids and repeats; a hand-made graph and a profile at the largest type
- * limit (255) whose sizes are known without the code under test; no
+ * limit (255) whose sizes are known without the code under test; one
+ * filled to ten limits at once (the packed counters); no
  * allocation; every documented error and the busy guard.
  * SPDX-License-Identifier: MIT
  */
@@ -152,6 +153,75 @@ static void hand_made_sizes(void **state) {
   lp_idgraph_free(g);
 }
 
+/* The limit counters are packed, each as wide as its type's limit needs
+ * (1 bit for 1, 2 for 2-3, 3 for 4-7, 4 for 8-15, 5 for 16-31, 7 for 127,
+ * 8 for 255), a field never across two bytes: these ten limits take six
+ * bytes (1+2+2+3 bits | 3+4 | 4 | 5 | 7 | 8). One profile filled to every
+ * limit at once, each field at its largest value and each neighbour's:
+ * the sizes are the sum of the limits (438), every extra identifier is
+ * refused into a profile of its own, and a save and load keeps it. */
+static void packed_limit_counters(void **state) {
+  (void)state;
+  static const uint32_t limits[10] = {1, 2, 3, 4, 7, 8, 15, 16, 127, 255};
+  lp_idgraph *g = NULL;
+  assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
+  uint32_t ty[10];
+  char name[16], v[24];
+  for (int t = 0; t < 10; t++) {
+    snprintf(name, sizeof name, "t%d", t);
+    ty[t] = idt_type(g, name, 10, limits[t], 0, LP_IDGRAPH_NORM_GENERIC, 0);
+  }
+  assert_int_equal(g->count_bytes, 6);
+  assert_int_equal(lp_idgraph_set_hash(g, idt_hash_cb, NULL), LP_OK);
+  /* A chain (each identifier seen with two others: no quarantine): the
+   * next identifier with the last one that joined, v<t>-<limit> refused. */
+  int64_t ts = 1000;
+  char prev[24] = "v0-0";
+  uint32_t prev_type = ty[0];
+  lp_idgraph_ident one = idt_id(ty[0], prev);
+  assert_int_equal(lp_idgraph_observe(g, &one, 1, ts++, "web", 3, NULL), LP_OK);
+  for (int t = 0; t < 10; t++)
+    for (uint32_t i = t == 0 ? 1 : 0; i <= limits[t]; i++) {
+      snprintf(v, sizeof v, "v%d-%u", t, (unsigned)i);
+      lp_idgraph_ident pair[2] = {idt_id(prev_type, prev), idt_id(ty[t], v)};
+      assert_int_equal(lp_idgraph_observe(g, pair, 2, ts++, "web", 3, NULL), LP_OK);
+      if (i < limits[t]) {
+        memcpy(prev, v, sizeof prev);
+        prev_type = ty[t];
+      }
+    }
+  idt_check(g);
+  uint64_t q[2] = {0, 0}, out[2] = {0, 0};
+  assert_int_equal(lp_idgraph_profile_of(g, ty[0], "v0-0", 4, &q[0]), LP_OK);
+  assert_int_equal(lp_idgraph_profile_of(g, ty[4], "v4-7", 4, &q[1]), LP_OK);
+  assert_int_equal(q[1], idt_expected_pid("t4", "v4-7"));
+  assert_int_equal(lp_idgraph_profile_sizes(g, q, 2, out), LP_OK);
+  assert_int_equal(out[0], 438);
+  assert_int_equal(out[1], 1); /* the eighth of a type limited to 7: refused */
+  size_t need = 0;
+  assert_int_equal(lp_idgraph_profile_identifiers(g, q[0], NULL, 0, &need), LP_OK);
+  assert_int_equal(need, 438);
+  lp_membuf *m = idt_save(g);
+  lp_idgraph *c = NULL;
+  assert_int_equal(lp_idgraph_create(NULL, &c), LP_OK);
+  for (int t = 0; t < 10; t++) {
+    snprintf(name, sizeof name, "t%d", t);
+    (void)idt_type(c, name, 10, limits[t], 0, LP_IDGRAPH_NORM_GENERIC, 0);
+  }
+  assert_int_equal(lp_idgraph_set_hash(c, idt_hash_cb, NULL), LP_OK);
+  lp_memreader mr;
+  assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(m), lp_membuf_size(m)), LP_OK);
+  assert_int_equal(lp_idgraph_load(c, lp_memreader_read, &mr), LP_OK);
+  idt_check(c);
+  out[0] = out[1] = 0;
+  assert_int_equal(lp_idgraph_profile_sizes(c, q, 2, out), LP_OK);
+  assert_int_equal(out[0], 438);
+  assert_int_equal(out[1], 1);
+  lp_membuf_free(m);
+  lp_idgraph_free(c);
+  lp_idgraph_free(g);
+}
+
 /* The call does not allocate: with an allocator that fails every call
  * from now on it still succeeds, and the graph saves to the same bytes. */
 static void no_allocation(void **state) {
@@ -245,6 +315,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_graphs_match_the_per_profile_count),
       cmocka_unit_test(hand_made_sizes),
+      cmocka_unit_test(packed_limit_counters),
       cmocka_unit_test(no_allocation),
       cmocka_unit_test(every_error),
       cmocka_unit_test(refused_from_a_callback),

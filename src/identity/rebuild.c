@@ -426,9 +426,15 @@ static bool in_sorted(const uint32_t *a, size_t n, uint32_t x) {
   return i < n && a[i] == x;
 }
 
-/* Index of event `ei` once the ascending `gone` events are removed. */
+/* Index of event `ei` once the ascending `gone` events are removed. It
+ * runs for every event and identifier, and few events go: a short list is
+ * counted without branches. */
 static uint32_t event_after(const uint32_t *gone, size_t ng, uint32_t ei) {
-  return ei == IDG_NONE ? ei : ei - (uint32_t)below(gone, ng, ei);
+  if (ei == IDG_NONE) return ei;
+  if (ng > 16) return ei - (uint32_t)below(gone, ng, ei);
+  uint32_t n = 0;
+  for (size_t i = 0; i < ng; i++) n += gone[i] < ei;
+  return ei - n;
 }
 
 typedef struct erase_plan {

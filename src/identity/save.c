@@ -58,21 +58,51 @@ static int idg_save_cmp_hash_ctx(const void *ctx, uint32_t a, uint32_t b) {
   return idg_cmp_hash(idg_node_hash(idg_node_at(s, a)), idg_node_hash(idg_node_at(s, b)));
 }
 
-/* Nodes by hash (distinct hashes: one order): the head [0, head) is
- * strictly increasing; the tail is sorted and merged in. */
-static void idg_save_merge_nodes(const idg_state *s, size_t head, uint32_t *order, uint32_t *tail) {
-  size_t nn = s->nodes.len, nt = nn - head;
-  for (size_t i = 0; i < nt; i++) tail[i] = (uint32_t)(head + i);
+static lp_hash128 idg_save_hash(const idg_state *s, size_t x) {
+  return idg_node_hash(idg_node_at(s, (uint32_t)x));
+}
+
+/* The identifiers in hash order as a strictly increasing run through the
+ * numbering (into run[], its length returned), skipping those out of
+ * place: one that a later one undercuts (an erasure moves the last
+ * identifiers into the holes it leaves) or that the run passed already
+ * (added since the load). How many were skipped says what is left to
+ * sort. */
+static size_t idg_save_node_run(const idg_state *s, uint32_t *run) {
+  size_t nn = s->nodes.len, n = 0;
+  for (size_t i = 0; i < nn; i++) {
+    lp_hash128 x = idg_save_hash(s, i);
+    if (n > 0 && idg_cmp_hash(x, idg_save_hash(s, run[n - 1])) <= 0) continue;
+    if (i + 1 < nn && idg_cmp_hash(x, idg_save_hash(s, i + 1)) > 0) continue;
+    run[n++] = (uint32_t)i;
+  }
+  return n;
+}
+
+/* Nodes by hash (distinct hashes: one order): the run[0..nr) (increasing)
+ * and the other nodes, sorted, merged. */
+static int idg_save_merge_nodes(const lp_idgraph *h, const uint32_t *run, size_t nr, uint32_t *order) {
+  const idg_state *s = &h->st;
+  size_t nn = s->nodes.len, nt = nn - nr;
+  uint32_t *tail = NULL;
+  int rc = alloc_u32(&h->mem, nt, &tail);
+  if (rc != LP_OK) return rc;
+  for (size_t i = 0, r = 0, t = 0; i < nn; i++) {
+    if (r < nr && run[r] == i) r++;
+    else tail[t++] = (uint32_t)i;
+  }
   idg_sort(tail, nt, idg_save_cmp_hash_ctx, s);
   size_t i = 0, j = 0, k = 0;
-  while (i < head && j < nt) {
-    if (idg_cmp_hash(idg_node_hash(idg_node_at(s, (uint32_t)i)), idg_node_hash(idg_node_at(s, tail[j]))) < 0)
-      order[k++] = (uint32_t)i++;
+  while (i < nr && j < nt) {
+    if (idg_cmp_hash(idg_save_hash(s, run[i]), idg_save_hash(s, tail[j])) < 0)
+      order[k++] = run[i++];
     else
       order[k++] = tail[j++];
   }
-  while (i < head) order[k++] = (uint32_t)i++;
+  while (i < nr) order[k++] = run[i++];
   while (j < nt) order[k++] = tail[j++];
+  lp_mem_free_array(&h->mem, tail, nt, sizeof *tail);
+  return LP_OK;
 }
 
 typedef struct idg_save_ranks {
@@ -152,18 +182,14 @@ static int plan(const lp_idgraph *h, save_plan *p) {
   }
   /* Numbered by hash already (a graph loaded from its derived section):
    * one sequential pass says so, and the order is the numbering. A graph
-   * loaded and then grown: its head is, and the rest is merged in (with
-   * node_rank as the scratch of the tail). */
-  size_t head = p->nn > 0 ? 1 : 0;
-  while (head < p->nn &&
-         idg_cmp_hash(idg_node_hash(idg_node_at(s, (uint32_t)head - 1)), idg_node_hash(idg_node_at(s, (uint32_t)head))) < 0)
-    head++;
-  bool by_hash = head == p->nn;
+   * loaded and then grown or erased from: most of it is, the rest is
+   * merged in (node_rank holds the run meanwhile). */
+  size_t nrun = idg_save_node_run(s, p->node_rank);
+  bool by_hash = nrun == p->nn;
   if (by_hash) {
     for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
-  } else if (idg_save_tail_small(h, head, p->nn)) {
-    idg_save_merge_nodes(s, head, p->node_order, p->node_rank);
-  } else {
+  } else if (!idg_save_tail_small(h, nrun, p->nn) ||
+             idg_save_merge_nodes(h, p->node_rank, nrun, p->node_order) != LP_OK) {
     rc = idg_hash_order(s, &h->mem, p->node_order);
     if (rc != LP_OK) {
       plan_free(&h->mem, p);

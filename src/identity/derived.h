@@ -58,7 +58,7 @@ static inline int idg_cmp_events_ranked(const idg_state *s, const uint32_t *rank
     if (src_rank != NULL) {
       c = src_rank[ea->source] < src_rank[eb->source] ? -1 : 1;
     } else {
-      size_t la, lb;
+      size_t la = 0, lb = 0;
       const char *sa = lp_strpool_get(&s->sources, ea->source, &la);
       const char *sb = lp_strpool_get(&s->sources, eb->source, &lb);
       size_t n = la < lb ? la : lb;

@@ -43,50 +43,51 @@ static inline uint64_t idg_rules_fingerprint(const lp_idgraph *h, const uint32_t
   return lp_hash64(buf, len, UINT64_C(0x4452564452554c45)); /* "DRVDRULE" */
 }
 
-/* Whether the stored events are in the canonical order (idg_cmp_events)
- * with the identifiers' hash order given by rank[] (rank[x] the place of
+/* Stored events a and b in the canonical order (idg_cmp_events) with the
+ * identifiers' hash order given by rank[] (rank[x] the place of
  * identifier x by hash; NULL: the numbering is the hash order, as after a
  * load) and the sources' name order by src_rank[] (NULL: compared by
- * name). The same answer as idg_events_canonical, from the member words
- * alone: no identifier record is read. */
+ * name): -1, 0 or 1, from the member words alone (no identifier record
+ * is read). */
+static inline int idg_cmp_events_ranked(const idg_state *s, const uint32_t *rank,
+                                        const uint32_t *src_rank, uint32_t a, uint32_t b) {
+  const idg_event *ea = idg_event_at(s, a), *eb = idg_event_at(s, b);
+  if (idg_event_ts(ea) != idg_event_ts(eb)) return idg_event_ts(ea) < idg_event_ts(eb) ? -1 : 1;
+  if (ea->source != eb->source) {
+    int c;
+    if (src_rank != NULL) {
+      c = src_rank[ea->source] < src_rank[eb->source] ? -1 : 1;
+    } else {
+      size_t la = 0, lb = 0;
+      const char *sa = lp_strpool_get(&s->sources, ea->source, &la);
+      const char *sb = lp_strpool_get(&s->sources, eb->source, &lb);
+      size_t n = la < lb ? la : lb;
+      c = n > 0 ? memcmp(sa, sb, n) : 0;
+      if (c == 0) c = la < lb ? -1 : (la > lb);
+    }
+    if (c != 0) return c < 0 ? -1 : 1;
+  }
+  const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
+  uint32_t na = idg_event_count(s, ea), nb = idg_event_count(s, eb);
+  uint32_t n = na < nb ? na : nb;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t x = ma[k] & IDG_ORD_MASK, y = mb[k] & IDG_ORD_MASK;
+    if (rank != NULL) {
+      x = rank[x];
+      y = rank[y];
+    }
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return na < nb ? -1 : (na > nb);
+}
+
+/* Whether the stored events are in the canonical order, ranks as for
+ * idg_cmp_events_ranked: the same answer as idg_events_canonical. */
 static inline bool idg_events_canonical_ranked(const idg_state *s, const uint32_t *rank,
                                                const uint32_t *src_rank) {
   size_t ne = s->events.len;
-  for (size_t i = 1; i < ne; i++) {
-    const idg_event *ea = idg_event_at(s, (uint32_t)(i - 1)), *eb = idg_event_at(s, (uint32_t)i);
-    if (idg_event_ts(ea) != idg_event_ts(eb)) {
-      if (idg_event_ts(ea) > idg_event_ts(eb)) return false;
-      continue;
-    }
-    if (ea->source != eb->source) {
-      int c;
-      if (src_rank != NULL) {
-        c = src_rank[ea->source] < src_rank[eb->source] ? -1 : 1;
-      } else {
-        size_t la, lb;
-        const char *sa = lp_strpool_get(&s->sources, ea->source, &la);
-        const char *sb = lp_strpool_get(&s->sources, eb->source, &lb);
-        size_t n = la < lb ? la : lb;
-        c = n > 0 ? memcmp(sa, sb, n) : 0;
-        if (c == 0) c = la < lb ? -1 : (la > lb);
-      }
-      if (c > 0) return false;
-      if (c < 0) continue;
-    }
-    const uint32_t *ma = idg_members(s, ea), *mb = idg_members(s, eb);
-    uint32_t na = idg_event_count(s, ea), nb = idg_event_count(s, eb);
-    uint32_t n = na < nb ? na : nb, k = 0, x = 0, y = 0;
-    for (; k < n; k++) {
-      x = ma[k] & IDG_ORD_MASK;
-      y = mb[k] & IDG_ORD_MASK;
-      if (rank != NULL) {
-        x = rank[x];
-        y = rank[y];
-      }
-      if (x != y) break;
-    }
-    if (k < n ? x > y : na > nb) return false;
-  }
+  for (size_t i = 1; i < ne; i++)
+    if (idg_cmp_events_ranked(s, rank, src_rank, (uint32_t)(i - 1), (uint32_t)i) > 0) return false;
   return true;
 }
 

@@ -199,6 +199,9 @@ struct lp_idgraph {
   /* Load through the event-by-event replay; for the tests that compare
    * load's linear passes with it. */
   bool load_replay;
+  /* Save through the full sorts (state.c), never by merging a tail; for
+   * the tests that compare the merge with them. */
+  bool save_sort;
   /* LP_IDGRAPH_TRUST_DERIVED: take a snapshot's derived section (default). */
   bool trust_derived;
   idg_state st;

@@ -94,8 +94,11 @@ static int read_idents(loader *l, lp_cursor *c) {
   const lp_mem *m = &l->h->mem;
   size_t n;
   if (!lp_cursor_count(c, 24, &n) || n > IDG_MAX_NODES) return corrupt(l, "IDNT count");
+  /* Raw values only for a handle that keeps them (the others skip the
+   * bytes: no slots, no pool). */
+  bool raws = l->h->store_raw;
   int rc = lp_vec_reserve(&l->t.nodes, m, n);
-  if (rc == LP_OK) rc = lp_vec_reserve(&l->t.raws, m, n);
+  if (rc == LP_OK && raws) rc = lp_vec_reserve(&l->t.raws, m, n);
   if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "out of memory loading identifiers");
   lp_hash128 prev = {0, 0};
   for (size_t i = 0; i < n; i++) {
@@ -115,14 +118,16 @@ static int read_idents(loader *l, lp_cursor *c) {
       if (rawlen > LP_IDGRAPH_MAX_VALUE_LEN) return corrupt(l, "IDNT raw value too long");
       const uint8_t *v = lp_cursor_take(c, rawlen);
       if (v == NULL) return corrupt(l, "IDNT raw value is truncated");
-      rc = lp_strpool_intern(&l->t.values, m, rawlen > 0 ? (const char *)v : "", rawlen, &raw, NULL);
-      if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "loading raw values failed");
-    } else if (l->h->store_raw) {
+      if (raws) {
+        rc = lp_strpool_intern(&l->t.values, m, rawlen > 0 ? (const char *)v : "", rawlen, &raw, NULL);
+        if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "loading raw values failed");
+      }
+    } else if (raws) {
       return lp_error_set(&l->h->err, LP_ECONFLICT,
                           "raw storage is on but the snapshot holds hashes only");
     }
     (void)lp_vec_push(&l->t.nodes, m, &nd);
-    (void)lp_vec_push(&l->t.raws, m, &raw);
+    if (raws) (void)lp_vec_push(&l->t.raws, m, &raw);
   }
   return lp_cursor_done(c) ? LP_OK : corrupt(l, "IDNT has trailing bytes");
 }
@@ -372,11 +377,6 @@ static int read_derived(loader *l, lp_cursor *c) {
   int rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->count_bytes);
   if (rc == LP_OK) rc = drv_index(h, t);
   if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
-  if (!h->store_raw) { /* values the snapshot holds but this handle does not keep */
-    lp_vec_free(&t->raws, mem);
-    lp_strpool_free(&t->values, mem);
-    lp_strpool_init(&t->values);
-  }
   /* pc (drv_nodes) and then the list ends (drv_events): 2 nn words */
   size_t nw = nn > 0 ? (size_t)nn : 1;
   uint64_t *pc;

@@ -426,9 +426,15 @@ static bool in_sorted(const uint32_t *a, size_t n, uint32_t x) {
   return i < n && a[i] == x;
 }
 
-/* Index of event `ei` once the ascending `gone` events are removed. */
+/* Index of event `ei` once the ascending `gone` events are removed. It
+ * runs for every event and identifier, and few events go: a short list is
+ * counted without branches. */
 static uint32_t event_after(const uint32_t *gone, size_t ng, uint32_t ei) {
-  return ei == IDG_NONE ? ei : ei - (uint32_t)below(gone, ng, ei);
+  if (ei == IDG_NONE) return ei;
+  if (ng > 16) return ei - (uint32_t)below(gone, ng, ei);
+  uint32_t n = 0;
+  for (size_t i = 0; i < ng; i++) n += gone[i] < ei;
+  return ei - n;
 }
 
 typedef struct erase_plan {
@@ -527,13 +533,31 @@ static void add_sketches(idg_state *s, const erase_req *q, uint32_t ei, const ui
  * same pass finds their first event among the events outside the cluster
  * (those keep their members, so they compare the same after the
  * compaction; lowest index among equals), so the erasure scans the events
- * once for them, not twice. */
+ * once for them, not twice.
+ * Most of the time no scan is needed, or only a part of one. Dropping
+ * members only takes bits away, and a sketch holds the bit of every
+ * identifier seen with it, so once the kept events seen so far (the
+ * cluster's first: they are listed) give all of a sketch's bits, they
+ * are the sketch. A first event outside the cluster stays the first (the
+ * events out there keep their members); only one inside it needs the
+ * scan of every event. */
 static bool quarantined_stay(lp_idgraph *h, const erase_req *q, erase_plan *p) {
   idg_state *s = &h->st;
   if (p->nq == 0) return true;
   memset(p->sq_sketch, 0, p->nq * sizeof *p->sq_sketch);
-  for (size_t k = 0; k < p->nq; k++) p->sq_first[k] = IDG_NONE;
-  for (uint32_t ei = 0; ei < s->events.len; ei++) {
+  for (size_t j = 0; j < p->ne; j++) add_sketches(s, q, p->events[j], p->sq, p->nq, p->sq_sketch);
+  size_t open = 0; /* sketches still short of their bits, or first events to find */
+  bool find_first = false;
+  for (size_t k = 0; k < p->nq; k++) {
+    const idg_node *nd = idg_node_at(s, p->sq[k]);
+    bool inside = in_sorted(p->events, p->ne, nd->first_event);
+    p->sq_first[k] = inside ? IDG_NONE : nd->first_event;
+    find_first = find_first || inside;
+    open += inside || (idg_sketch(nd) & ~p->sq_sketch[k]) != 0;
+  }
+  if (find_first) /* the whole scan: each first as it finds it */
+    for (size_t k = 0; k < p->nq; k++) p->sq_first[k] = IDG_NONE;
+  for (uint32_t ei = 0; ei < s->events.len && open > 0; ei++) {
     const idg_event *e = idg_event_at(s, ei);
     const uint32_t *m = idg_members(s, e);
     bool has = false, outside = false;
@@ -545,9 +569,13 @@ static bool quarantined_stay(lp_idgraph *h, const erase_req *q, erase_plan *p) {
       if (!has) outside = !in_sorted(p->events, p->ne, ei);
       has = true;
       uint32_t *f = &p->sq_first[k];
-      if (outside && (*f == IDG_NONE || idg_cmp_events(s, ei, *f) < 0)) *f = ei;
+      if (find_first && outside && (*f == IDG_NONE || idg_cmp_events(s, ei, *f) < 0)) *f = ei;
     }
-    if (has) add_sketches(s, q, ei, p->sq, p->nq, p->sq_sketch);
+    if (!has || !outside) continue; /* the cluster's events are in already */
+    add_sketches(s, q, ei, p->sq, p->nq, p->sq_sketch);
+    if (find_first) continue;
+    open = 0;
+    for (size_t k = 0; k < p->nq; k++) open += (idg_sketch(idg_node_at(s, p->sq[k])) & ~p->sq_sketch[k]) != 0;
   }
   for (size_t k = 0; k < p->nq; k++) {
     uint32_t bits = 0;

@@ -44,6 +44,127 @@ static int alloc_u32(const lp_mem *m, size_t n, uint32_t **out) {
   return n == 0 ? LP_OK : lp_mem_alloc_array(m, n, sizeof(uint32_t), (void **)out);
 }
 
+/* ---- Orders by merging ------------------------------------------------
+ * A loaded graph is numbered by hash and holds its events in the canonical
+ * order; what was observed since is appended after. Then only the appended
+ * tail is sorted and merged into the ordered head, instead of sorting all.
+ * A tail longer than a quarter takes the full sorts (state.c). */
+static bool idg_save_tail_small(const lp_idgraph *h, size_t head, size_t n) {
+  return !h->save_sort && n - head <= n / 4;
+}
+
+static int idg_save_cmp_hash_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  const idg_state *s = ctx;
+  return idg_cmp_hash(idg_node_hash(idg_node_at(s, a)), idg_node_hash(idg_node_at(s, b)));
+}
+
+static lp_hash128 idg_save_hash(const idg_state *s, size_t x) {
+  return idg_node_hash(idg_node_at(s, (uint32_t)x));
+}
+
+/* The identifiers in hash order as a strictly increasing run through the
+ * numbering (into run[], its length returned), skipping those out of
+ * place: one that a later one undercuts (an erasure moves the last
+ * identifiers into the holes it leaves) or that the run passed already
+ * (added since the load). How many were skipped says what is left to
+ * sort. */
+static size_t idg_save_node_run(const idg_state *s, uint32_t *run) {
+  size_t nn = s->nodes.len, n = 0;
+  for (size_t i = 0; i < nn; i++) {
+    lp_hash128 x = idg_save_hash(s, i);
+    if (n > 0 && idg_cmp_hash(x, idg_save_hash(s, run[n - 1])) <= 0) continue;
+    if (i + 1 < nn && idg_cmp_hash(x, idg_save_hash(s, i + 1)) > 0) continue;
+    run[n++] = (uint32_t)i;
+  }
+  return n;
+}
+
+/* Nodes by hash (distinct hashes: one order): the run[0..nr) (increasing)
+ * and the other nodes, sorted, merged. */
+static int idg_save_merge_nodes(const lp_idgraph *h, const uint32_t *run, size_t nr, uint32_t *order) {
+  const idg_state *s = &h->st;
+  size_t nn = s->nodes.len, nt = nn - nr;
+  uint32_t *tail = NULL;
+  int rc = alloc_u32(&h->mem, nt, &tail);
+  if (rc != LP_OK) return rc;
+  for (size_t i = 0, r = 0, t = 0; i < nn; i++) {
+    if (r < nr && run[r] == i) r++;
+    else tail[t++] = (uint32_t)i;
+  }
+  idg_sort(tail, nt, idg_save_cmp_hash_ctx, s);
+  size_t i = 0, j = 0, k = 0;
+  while (i < nr && j < nt) {
+    if (idg_cmp_hash(idg_save_hash(s, run[i]), idg_save_hash(s, tail[j])) < 0)
+      order[k++] = run[i++];
+    else
+      order[k++] = tail[j++];
+  }
+  while (i < nr) order[k++] = run[i++];
+  while (j < nt) order[k++] = tail[j++];
+  lp_mem_free_array(&h->mem, tail, nt, sizeof *tail);
+  return LP_OK;
+}
+
+typedef struct idg_save_ranks {
+  const idg_state *s;
+  const uint32_t *rank, *src_rank;
+} idg_save_ranks;
+
+static int idg_save_cmp_events_ctx(const void *ctx, uint32_t a, uint32_t b) {
+  const idg_save_ranks *r = ctx;
+  return idg_cmp_events_ranked(r->s, r->rank, r->src_rank, a, b);
+}
+
+/* Equal events (same time, source and identifiers) whose member words
+ * differ: their order shows in the derived section, and the full sort
+ * may order equal events otherwise than their index does. */
+static bool idg_save_clash(const idg_state *s, uint32_t a, uint32_t b) {
+  const idg_event *ea = idg_event_at(s, a), *eb = idg_event_at(s, b);
+  return memcmp(idg_members(s, ea), idg_members(s, eb), (size_t)idg_event_count(s, ea) * 4) != 0;
+}
+
+/* The length of the canonical head of the stored events; *clash when two
+ * equal neighbours in it differ in their words. */
+static size_t idg_save_event_head(const idg_save_ranks *r, bool *clash) {
+  size_t ne = r->s->events.len, i = 1;
+  *clash = false;
+  for (; i < ne; i++) {
+    int c = idg_cmp_events_ranked(r->s, r->rank, r->src_rank, (uint32_t)(i - 1), (uint32_t)i);
+    if (c > 0) break;
+    if (c == 0 && idg_save_clash(r->s, (uint32_t)(i - 1), (uint32_t)i)) *clash = true;
+  }
+  return ne == 0 ? 0 : i;
+}
+
+/* Events in the canonical order: the head [0, head) is, the tail is
+ * sorted and merged in (the head first among equal events). Every pair
+ * that ends up adjacent was compared, so false when equal events that
+ * differ in their words meet (the caller sorts all). */
+static bool idg_save_merge_events(const idg_save_ranks *r, size_t head, uint32_t *order, uint32_t *tail) {
+  const idg_state *s = r->s;
+  size_t ne = s->events.len, nt = ne - head;
+  for (size_t i = 0; i < nt; i++) tail[i] = (uint32_t)(head + i);
+  idg_sort(tail, nt, idg_save_cmp_events_ctx, r);
+  for (size_t j = 1; j < nt; j++) {
+    int c = idg_cmp_events_ranked(s, r->rank, r->src_rank, tail[j - 1], tail[j]);
+    if (c == 0 && idg_save_clash(s, tail[j - 1], tail[j])) return false;
+  }
+  size_t i = 0, j = 0, k = 0;
+  while (i < head && j < nt) {
+    int64_t ta = idg_event_ts(idg_event_at(s, (uint32_t)i)), tb = idg_event_ts(idg_event_at(s, tail[j]));
+    int c = ta != tb ? (ta < tb ? -1 : 1) : idg_cmp_events_ranked(s, r->rank, r->src_rank, (uint32_t)i, tail[j]);
+    if (c == 0 && idg_save_clash(s, (uint32_t)i, tail[j])) return false;
+    if (c <= 0) {
+      order[k++] = (uint32_t)i++;
+    } else {
+      order[k++] = tail[j++]; /* before head event i, strictly */
+    }
+  }
+  while (i < head) order[k++] = (uint32_t)i++;
+  while (j < nt) order[k++] = tail[j++];
+  return true;
+}
+
 static int plan(const lp_idgraph *h, save_plan *p) {
   const idg_state *s = &h->st;
   memset(p, 0, sizeof *p);
@@ -60,13 +181,15 @@ static int plan(const lp_idgraph *h, save_plan *p) {
     return rc;
   }
   /* Numbered by hash already (a graph loaded from its derived section):
-   * one sequential pass says so, and the order is the numbering. */
-  bool by_hash = true;
-  for (uint32_t i = 1; i < p->nn && by_hash; i++)
-    by_hash = idg_cmp_hash(idg_node_hash(idg_node_at(s, i - 1)), idg_node_hash(idg_node_at(s, i))) < 0;
+   * one sequential pass says so, and the order is the numbering. A graph
+   * loaded and then grown or erased from: most of it is, the rest is
+   * merged in (node_rank holds the run meanwhile). */
+  size_t nrun = idg_save_node_run(s, p->node_rank);
+  bool by_hash = nrun == p->nn;
   if (by_hash) {
     for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
-  } else {
+  } else if (!idg_save_tail_small(h, nrun, p->nn) ||
+             idg_save_merge_nodes(h, p->node_rank, nrun, p->node_order) != LP_OK) {
     rc = idg_hash_order(s, &h->mem, p->node_order);
     if (rc != LP_OK) {
       plan_free(&h->mem, p);
@@ -82,10 +205,21 @@ static int plan(const lp_idgraph *h, save_plan *p) {
   idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
   for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
   /* Events already in the canonical order (the usual case after a load):
-   * checked on the ranks, without reading the identifiers' records. */
-  if (idg_events_canonical_ranked(s, by_hash ? NULL : p->node_rank, p->src_rank)) {
+   * checked on the ranks, without reading the identifiers' records; or
+   * a canonical head and a short tail, merged. */
+  idg_save_ranks r = {s, by_hash ? NULL : p->node_rank, p->src_rank};
+  bool clash;
+  size_t ehead = idg_save_event_head(&r, &clash);
+  if (ehead == p->ne) {
     for (uint32_t i = 0; i < p->ne; i++) p->event_order[i] = i;
     return LP_OK;
+  }
+  if (!clash && idg_save_tail_small(h, ehead, p->ne)) {
+    uint32_t *tail = NULL;
+    rc = alloc_u32(&h->mem, p->ne - ehead, &tail);
+    bool merged = rc == LP_OK && idg_save_merge_events(&r, ehead, p->event_order, tail);
+    lp_mem_free_array(&h->mem, tail, p->ne - ehead, sizeof *tail);
+    if (merged) return LP_OK;
   }
   rc = idg_canonical_order(s, &h->mem, p->event_order);
   if (rc != LP_OK) plan_free(&h->mem, p);

@@ -406,6 +406,135 @@ static void linear_load_equals_replay(void **state) {
   assert_true(canon[0] > 0 && canon[1] > 0);
 }
 
+/* ---- Save's merge ---------------------------------------------------------
+ * A loaded graph that then grows (events in and out of order, equal
+ * events, many at one time from one source, edits) is saved by merging
+ * the new identifiers and events into the loaded order: the bytes must be
+ * those of the full sorts (save_sort). Counts the saves whose identifiers
+ * were not numbered by hash and whose events were not canonical, so the
+ * merge had something to do. */
+static void merged_save_equals_sorted(void **state) {
+  (void)state;
+  size_t grown = 0, unsorted = 0;
+  for (uint64_t seed = 1; seed <= 300; seed++) {
+    lp_rng r;
+    lp_rng_seed(&r, seed ^ 0x5eed);
+    lp_idgraph *g = NULL, *h = NULL;
+    assert_int_equal(idt_make(NULL, seed % 5 != 0, &g), LP_OK);
+    assert_int_equal(idt_make(NULL, seed % 5 != 0, &h), LP_OK);
+    if (seed % 2 == 0) assert_int_equal(lp_idgraph_set_int(h, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+    if (seed % 2 == 0) assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_STORE_RAW, 1), LP_OK);
+    int64_t clock = 1000;
+    size_t steps = 40 + (size_t)lp_rng_below(&r, 300);
+    for (size_t i = 0; i < steps; i++) random_step(g, &r, &clock);
+    lp_membuf *b = idt_save(g);
+    lp_memreader m;
+    assert_int_equal(lp_memreader_init(&m, lp_membuf_data(b), lp_membuf_size(b)), LP_OK);
+    assert_int_equal(lp_idgraph_load(h, lp_memreader_read, &m), LP_OK);
+    /* a few more steps than a quarter of the events would be: the merge
+     * mostly, the full sorts now and then */
+    size_t more = 1 + (size_t)lp_rng_below(&r, 1 + steps / 8);
+    for (size_t i = 0; i < more; i++) {
+      if (lp_rng_below(&r, 4) == 0) { /* facts: one time, one source, repeats */
+        char v[40];
+        lp_idgraph_ident x = ident_of((size_t)lp_rng_below(&r, NV), v, sizeof v);
+        assert_int_equal(lp_idgraph_observe(h, &x, 1, INT64_MAX, "fact", 4, NULL), LP_OK);
+      } else {
+        random_step(h, &r, &clock);
+      }
+    }
+    idt_check(h);
+    bool canonical = idg_events_canonical(&h->st), by_hash = true;
+    for (uint32_t i = 1; i < h->st.nodes.len && by_hash; i++)
+      by_hash = idg_cmp_hash(idg_node_hash(idg_node_at(&h->st, i - 1)), idg_node_hash(idg_node_at(&h->st, i))) < 0;
+    grown += !canonical;
+    unsorted += !by_hash;
+    lp_membuf *merged = idt_save(h);
+    h->save_sort = true;
+    lp_membuf *sorted = idt_save(h);
+    if (!idt_same_bytes(merged, sorted)) fail_msg("seed %llu: the merged save differs", (unsigned long long)seed);
+    lp_membuf_free(merged);
+    lp_membuf_free(sorted);
+    lp_membuf_free(b);
+    lp_idgraph_free(g);
+    lp_idgraph_free(h);
+  }
+  print_message("merged saves: %zu with new events out of order, %zu with new identifiers\n", grown, unsorted);
+  assert_true(grown > 100 && unsorted > 100);
+}
+
+/* Allocation failures in the merged save: a loaded graph grown by new
+ * identifiers and events (in and out of order) saves the bytes of the
+ * full sorts, or fails with LP_ENOMEM and is unchanged (its next save is
+ * those bytes), at every failure point. */
+typedef struct grown_oom {
+  const lp_membuf *snap, *want;
+} grown_oom;
+
+static int grow_loaded(lp_idgraph *h) {
+  int rc = LP_OK;
+  for (size_t k = 0; k < 12 && rc == LP_OK; k++) {
+    char v[2][40];
+    lp_idgraph_ident ids[2] = {ident_of(k * 7 % NV, v[0], sizeof v[0]), ident_of(NV + k, v[1], sizeof v[1])};
+    rc = lp_idgraph_observe(h, ids, 2, 900 + (int64_t)(k * 37 % 300), k % 2 ? "web" : "fact", k % 2 ? 3 : 4, NULL);
+  }
+  return rc;
+}
+
+static int grown_save_flow(const lp_allocator *alloc, void *ctx) {
+  const grown_oom *c = ctx;
+  lp_idgraph *h = NULL;
+  int rc = idt_make(alloc, true, &h);
+  if (rc != LP_OK) return rc;
+  lp_memreader m;
+  assert_int_equal(lp_memreader_init(&m, lp_membuf_data(c->snap), lp_membuf_size(c->snap)), LP_OK);
+  rc = lp_idgraph_load(h, lp_memreader_read, &m);
+  if (rc == LP_OK) rc = grow_loaded(h);
+  if (rc != LP_OK) {
+    lp_idgraph_free(h);
+    return rc;
+  }
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  rc = lp_idgraph_save(h, lp_membuf_write, b);
+  if (rc == LP_OK) {
+    if (!idt_same_bytes(b, c->want)) fail_msg("the merged save differs from the sorted one");
+  } else {
+    lp_membuf *again = idt_save_retry(h);
+    if (!idt_same_bytes(again, c->want)) fail_msg("a failed save changed the graph");
+    lp_membuf_free(again);
+  }
+  idt_check(h);
+  lp_membuf_free(b);
+  lp_idgraph_free(h);
+  return rc;
+}
+
+static void merged_save_survives_allocation_failures(void **state) {
+  (void)state;
+  lp_rng r;
+  lp_rng_seed(&r, 77);
+  lp_idgraph *g = NULL, *h = NULL;
+  assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+  int64_t clock = 1000;
+  for (size_t i = 0; i < 200; i++) random_step(g, &r, &clock);
+  lp_membuf *snap = idt_save(g);
+  assert_int_equal(idt_make(NULL, true, &h), LP_OK);
+  lp_memreader m;
+  assert_int_equal(lp_memreader_init(&m, lp_membuf_data(snap), lp_membuf_size(snap)), LP_OK);
+  assert_int_equal(lp_idgraph_load(h, lp_memreader_read, &m), LP_OK);
+  assert_int_equal(grow_loaded(h), LP_OK);
+  assert_false(idg_events_canonical(&h->st)); /* the merge has work to do */
+  h->save_sort = true;
+  lp_membuf *want = idt_save(h);
+  grown_oom c = {snap, want};
+  assert_true(lp_test_oom_sweep("merged save", grown_save_flow, &c) > 5);
+  lp_membuf_free(want);
+  lp_membuf_free(snap);
+  lp_idgraph_free(g);
+  lp_idgraph_free(h);
+}
+
 /* ---- Hostile derived sections ------------------------------------------- */
 typedef struct drvd_ctx {
   size_t bit, cut, at;
@@ -567,6 +696,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(linear_load_equals_replay),
       cmocka_unit_test(hostile_derived_sections),
+      cmocka_unit_test(merged_save_equals_sorted),
+      cmocka_unit_test(merged_save_survives_allocation_failures),
   };
   return cmocka_run_group_tests_name("identity_load", tests, NULL, NULL);
 }

@@ -172,12 +172,14 @@ static unsigned prf_bit_length(uint64_t x) {
   return b;
 }
 
-/* perm[0..m): the indices of the orders with a profile, stably sorted by
- * profile id (pid[i]: the profile of order i, 0 for none): bucketed by the
- * top bits of the id, then each bucket by (id, index), a total order.
- * false when a bucket is too crowded to sort this way. */
-static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, uint32_t *perm,
-                             size_t *m) {
+/* key[0..m) and perm[0..m): the profiles and indices of the orders with a
+ * profile (pid[i]: the profile of order i, 0 for none), stably sorted by
+ * profile id: bucketed by the top bits of the id, then each bucket sorted
+ * by (id, index), a total order; each bucket's keys move with its indices,
+ * so the sort reads no other memory. false when a bucket is too crowded
+ * to sort this way. */
+static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, uint64_t *key,
+                             uint32_t *perm, size_t *m) {
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < no; i++)
     if (pid[i] != 0) {
@@ -199,17 +201,24 @@ static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, ui
     start[b + 1] += start[b];
   }
   for (size_t i = 0; i < no; i++)
-    if (pid[i] != 0) perm[start[(pid[i] - lo) >> shift]++] = (uint32_t)i;
+    if (pid[i] != 0) {
+      uint32_t at = start[(pid[i] - lo) >> shift]++;
+      key[at] = pid[i];
+      perm[at] = (uint32_t)i;
+    }
   /* start[b] now ends bucket b; within it the indices ascend */
   size_t b0 = 0;
   for (size_t b = 0; b < nb; b++) {
     for (size_t j = b0 + 1; j < start[b]; j++) {
+      uint64_t kx = key[j];
       uint32_t x = perm[j];
       size_t k = j;
-      while (k > b0 && pid[perm[k - 1]] > pid[x]) {
+      while (k > b0 && key[k - 1] > kx) {
+        key[k] = key[k - 1];
         perm[k] = perm[k - 1];
         k--;
       }
+      key[k] = kx;
       perm[k] = x;
     }
     b0 = start[b];
@@ -218,24 +227,40 @@ static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, ui
   return true;
 }
 
+/* Orders ahead whose lines the gathering prefetches (an order may span two
+ * cache lines). */
+#define GATHER_AHEAD 16u
+#if defined(__GNUC__)
+#  define PRF_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define PRF_PREFETCH(p) ((void)(p))
+#endif
+
+static void prefetch_order(const prf_order *o) {
+  PRF_PREFETCH(o);
+  PRF_PREFETCH((const char *)(o + 1) - 1);
+}
+
 /* Every order under its identifier's current profile, fed to the fold
  * grouped by profile (each profile's orders in their stored order): the
  * fold then touches each profile's record in one run, and its records lie
  * in ascending id order, which the scoring and the lookups in id order
  * walk sequentially. Every aggregate is a function of a profile's own
  * orders in their order, so the grouping changes no value. Without the
- * memory of the grouping (an id and an index an order), a chunk at a
- * time in the stored order. */
+ * memory of the grouping (two ids and an index an order while grouping,
+ * one id and an index while feeding), a chunk at a time in the stored
+ * order. */
 static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
   if (no == 0) return LP_OK;
   int rc = LP_OK;
   resolver *r = lp_mem_alloc(&h->mem, sizeof *r);
   if (r == NULL) return oom(h);
-  uint64_t *pid = NULL;
+  uint64_t *pid = NULL, *key = NULL;
   uint32_t *perm = NULL, *start = NULL;
   size_t nb = ((size_t)1 << GROUP_BITS) + 1;
   bool grouped = no <= UINT32_MAX &&
                  lp_mem_alloc_array(&h->mem, no, sizeof *pid, (void **)&pid) == LP_OK &&
+                 lp_mem_alloc_array(&h->mem, no, sizeof *key, (void **)&key) == LP_OK &&
                  lp_mem_alloc_array(&h->mem, no, sizeof *perm, (void **)&perm) == LP_OK &&
                  lp_mem_alloc_array(&h->mem, nb, sizeof *start, (void **)&start) == LP_OK;
   const prf_order *all = (const prf_order *)(const void *)h->orders.data;
@@ -244,21 +269,22 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
     size_t k = no - c0 < RESOLVE_CHUNK ? no - c0 : RESOLVE_CHUNK;
     rc = resolve(h, (const uint8_t *)(all + c0), sizeof *all, k, pid + c0, r->hb, r->hp);
   }
-  if (grouped && rc == LP_OK) grouped = group_by_profile(pid, no, start, perm, &m);
+  if (grouped && rc == LP_OK) grouped = group_by_profile(pid, no, start, key, perm, &m);
+  if (start != NULL) lp_mem_free_array(&h->mem, start, nb, sizeof *start);
+  if (pid != NULL) lp_mem_free_array(&h->mem, pid, no, sizeof *pid);
   if (grouped && rc == LP_OK) {
     for (size_t c0 = 0; rc == LP_OK && c0 < m; c0 += RESOLVE_CHUNK) {
       size_t k = m - c0 < RESOLVE_CHUNK ? m - c0 : RESOLVE_CHUNK;
       for (size_t j = 0; j < k; j++) {
-        uint32_t i = perm[c0 + j];
-        prf_order_txn(&all[i], pid[i], &r->t[j]);
+        if (c0 + j + GATHER_AHEAD < m) prefetch_order(&all[perm[c0 + j + GATHER_AHEAD]]);
+        prf_order_txn(&all[perm[c0 + j]], key[c0 + j], &r->t[j]);
       }
       if ((rc = lp_rfm_add(v->rfm, r->t, k)) != LP_OK) rc = prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
     }
     v->orphans = m < no;
   }
-  if (start != NULL) lp_mem_free_array(&h->mem, start, nb, sizeof *start);
   if (perm != NULL) lp_mem_free_array(&h->mem, perm, no, sizeof *perm);
-  if (pid != NULL) lp_mem_free_array(&h->mem, pid, no, sizeof *pid);
+  if (key != NULL) lp_mem_free_array(&h->mem, key, no, sizeof *key);
   if (!grouped && rc == LP_OK) rc = add_orders_chunked(h, v, no, r);
   lp_mem_free(&h->mem, r, sizeof *r);
   return rc;

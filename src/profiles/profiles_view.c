@@ -324,6 +324,9 @@ static bool predict1(const lp_clv *c, uint32_t what, const lp_clv_data *d, doubl
 /* Rows of the models, predicted in blocks (lp_clv_predict() and
  * lp_kmeans_predict() are vectorised). */
 #define MODEL_BLOCK 1024u
+/* Rows of a k-means block: few enough that lp_kmeans_predict() scales
+ * them once (256 x 3 values fit its stack buffer of 1024). */
+#define KMEANS_BLOCK 256u
 
 typedef struct model_block {
   size_t n;                    /* rows gathered */
@@ -588,7 +591,7 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
       kb->f[k * LP_PROFILES_FEATURES] = (double)row->recency / DAY;
       kb->f[k * LP_PROFILES_FEATURES + 1] = (double)row->frequency;
       kb->f[k * LP_PROFILES_FEATURES + 2] = (double)row->monetary;
-      if (kb->n == MODEL_BLOCK) {
+      if (kb->n == KMEANS_BLOCK) {
         kmeans_block(h, v, kb);
         kb->n = 0;
       }

@@ -138,7 +138,7 @@ typedef struct resolver {
 /* Every order under its identifier's current profile, a chunk at a time:
  * resolved, then added to the fold (no array of all the orders' lines).
  * The fallback of add_orders() when its memory is short. */
-static int add_orders_chunked(const lp_profiles *h, prf_view *v, size_t no, resolver *r) {
+static int prf_add_orders_chunked(const lp_profiles *h, prf_view *v, size_t no, resolver *r) {
   int rc = LP_OK;
   size_t kept = 0;
   const prf_order *all = (const prf_order *)(const void *)h->orders.data;
@@ -156,12 +156,12 @@ static int add_orders_chunked(const lp_profiles *h, prf_view *v, size_t no, reso
   return rc;
 }
 
-/* The grouping's buckets (by the top GROUP_BITS bits of a profile id's
+/* The grouping's buckets (by the top PRF_GROUP_BITS bits of a profile id's
  * offset in the orders' id range), each sorted by insertion; a bucket of
- * more than GROUP_BUCKET_MAX orders (ids not spread, or one profile's
+ * more than PRF_GROUP_BUCKET_MAX orders (ids not spread, or one profile's
  * many orders) leaves the orders ungrouped. */
-#define GROUP_BITS 16u
-#define GROUP_BUCKET_MAX 256u
+#define PRF_GROUP_BITS 16u
+#define PRF_GROUP_BUCKET_MAX 256u
 
 static unsigned prf_bit_length(uint64_t x) {
   unsigned b = 0;
@@ -178,7 +178,7 @@ static unsigned prf_bit_length(uint64_t x) {
  * by (id, index), a total order; each bucket's keys move with its indices,
  * so the sort reads no other memory. false when a bucket is too crowded
  * to sort this way. */
-static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, uint64_t *key,
+static bool prf_group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, uint64_t *key,
                              uint32_t *perm, size_t *m) {
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < no; i++)
@@ -187,8 +187,8 @@ static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, ui
       if (pid[i] > hi) hi = pid[i];
     }
   if (lo > hi) lo = hi = 0; /* no order has a profile */
-  unsigned bits = prf_bit_length(hi - lo), shift = bits > GROUP_BITS ? bits - GROUP_BITS : 0;
-  size_t nb = (size_t)1 << GROUP_BITS;
+  unsigned bits = prf_bit_length(hi - lo), shift = bits > PRF_GROUP_BITS ? bits - PRF_GROUP_BITS : 0;
+  size_t nb = (size_t)1 << PRF_GROUP_BITS;
   memset(start, 0, (nb + 1) * sizeof *start);
   size_t kept = 0;
   for (size_t i = 0; i < no; i++)
@@ -197,7 +197,7 @@ static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, ui
       kept++;
     }
   for (size_t b = 0; b < nb; b++) {
-    if (start[b + 1] > GROUP_BUCKET_MAX) return false;
+    if (start[b + 1] > PRF_GROUP_BUCKET_MAX) return false;
     start[b + 1] += start[b];
   }
   for (size_t i = 0; i < no; i++)
@@ -229,14 +229,14 @@ static bool group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, ui
 
 /* Orders ahead whose lines the gathering prefetches (an order may span two
  * cache lines). */
-#define GATHER_AHEAD 16u
+#define PRF_GATHER_AHEAD 16u
 #if defined(__GNUC__)
 #  define PRF_PREFETCH(p) __builtin_prefetch(p)
 #else
 #  define PRF_PREFETCH(p) ((void)(p))
 #endif
 
-static void prefetch_order(const prf_order *o) {
+static void prf_prefetch_order(const prf_order *o) {
   PRF_PREFETCH(o);
   PRF_PREFETCH((const char *)(o + 1) - 1);
 }
@@ -257,7 +257,7 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
   if (r == NULL) return oom(h);
   uint64_t *pid = NULL, *key = NULL;
   uint32_t *perm = NULL, *start = NULL;
-  size_t nb = ((size_t)1 << GROUP_BITS) + 1;
+  size_t nb = ((size_t)1 << PRF_GROUP_BITS) + 1;
   bool grouped = no <= UINT32_MAX &&
                  lp_mem_alloc_array(&h->mem, no, sizeof *pid, (void **)&pid) == LP_OK &&
                  lp_mem_alloc_array(&h->mem, no, sizeof *key, (void **)&key) == LP_OK &&
@@ -269,14 +269,14 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
     size_t k = no - c0 < RESOLVE_CHUNK ? no - c0 : RESOLVE_CHUNK;
     rc = resolve(h, (const uint8_t *)(all + c0), sizeof *all, k, pid + c0, r->hb, r->hp);
   }
-  if (grouped && rc == LP_OK) grouped = group_by_profile(pid, no, start, key, perm, &m);
+  if (grouped && rc == LP_OK) grouped = prf_group_by_profile(pid, no, start, key, perm, &m);
   if (start != NULL) lp_mem_free_array(&h->mem, start, nb, sizeof *start);
   if (pid != NULL) lp_mem_free_array(&h->mem, pid, no, sizeof *pid);
   if (grouped && rc == LP_OK) {
     for (size_t c0 = 0; rc == LP_OK && c0 < m; c0 += RESOLVE_CHUNK) {
       size_t k = m - c0 < RESOLVE_CHUNK ? m - c0 : RESOLVE_CHUNK;
       for (size_t j = 0; j < k; j++) {
-        if (c0 + j + GATHER_AHEAD < m) prefetch_order(&all[perm[c0 + j + GATHER_AHEAD]]);
+        if (c0 + j + PRF_GATHER_AHEAD < m) prf_prefetch_order(&all[perm[c0 + j + PRF_GATHER_AHEAD]]);
         prf_order_txn(&all[perm[c0 + j]], key[c0 + j], &r->t[j]);
       }
       if ((rc = lp_rfm_add(v->rfm, r->t, k)) != LP_OK) rc = prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
@@ -285,7 +285,7 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
   }
   if (perm != NULL) lp_mem_free_array(&h->mem, perm, no, sizeof *perm);
   if (key != NULL) lp_mem_free_array(&h->mem, key, no, sizeof *key);
-  if (!grouped && rc == LP_OK) rc = add_orders_chunked(h, v, no, r);
+  if (!grouped && rc == LP_OK) rc = prf_add_orders_chunked(h, v, no, r);
   lp_mem_free(&h->mem, r, sizeof *r);
   return rc;
 }
@@ -326,7 +326,7 @@ static bool predict1(const lp_clv *c, uint32_t what, const lp_clv_data *d, doubl
 #define MODEL_BLOCK 1024u
 /* Rows of a k-means block: few enough that lp_kmeans_predict() scales
  * them once (256 x 3 values fit its stack buffer of 1024). */
-#define KMEANS_BLOCK 256u
+#define PRF_KMEANS_BLOCK 256u
 
 typedef struct model_block {
   size_t n;                    /* rows gathered */
@@ -591,7 +591,7 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
       kb->f[k * LP_PROFILES_FEATURES] = (double)row->recency / DAY;
       kb->f[k * LP_PROFILES_FEATURES + 1] = (double)row->frequency;
       kb->f[k * LP_PROFILES_FEATURES + 2] = (double)row->monetary;
-      if (kb->n == KMEANS_BLOCK) {
+      if (kb->n == PRF_KMEANS_BLOCK) {
         kmeans_block(h, v, kb);
         kb->n = 0;
       }

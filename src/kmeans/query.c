@@ -117,9 +117,23 @@ int lp_kmeans_predict(const lp_kmeans *h, const double *x, size_t n, size_t d,
   KM_REFUSE_IF_BUSY(h, "lp_kmeans_predict");
   int rc = km_check_rows(h, x, n, d, labels);
   if (rc != LP_OK) return rc;
-  rc = km_scale_rows(LP_ERR_OF_CONST(h), h->model.cols, x, NULL, n, d, NULL);
-  if (rc != LP_OK) return rc;
   const km_model *m = &h->model;
+  if (d <= KM_ROW_BUF && n * d <= KM_PREDICT_BUF) {
+    /* Few rows: scaled once, into a stack buffer, which checks them all
+     * before any label is written; each row's distances are those
+     * km_model_nearest computes from the same scaled row. */
+    double sc[KM_PREDICT_BUF];
+    rc = km_scale_rows(LP_ERR_OF_CONST(h), m->cols, x, NULL, n, d, sc);
+    if (rc != LP_OK) return rc;
+    for (size_t i = 0; i < n; i++) {
+      double best;
+      labels[i] = km_nearest(sc + i * d, m->centroids, m->k, d, &best);
+      if (dist2 != NULL) dist2[i] = best;
+    }
+    return LP_OK;
+  }
+  rc = km_scale_rows(LP_ERR_OF_CONST(h), m->cols, x, NULL, n, d, NULL);
+  if (rc != LP_OK) return rc;
   /* One row at a time through a small stack buffer: predict allocates nothing. */
   double row[KM_ROW_BUF];
   for (size_t i = 0; i < n; i++) {

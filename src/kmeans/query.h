@@ -10,6 +10,9 @@
 
 /* Rows up to this many columns are scaled into a stack buffer. */
 #define KM_ROW_BUF 64
+/* lp_kmeans_predict() of at most this many values (n x d) scales them
+ * once, into a stack buffer (8 KiB). */
+#define KM_PREDICT_BUF 1024
 
 /* Nearest centroid of the raw row xi (already checked to scale), ties:
  * lowest index; *best2 its squared distance (scaled space). When

@@ -157,12 +157,8 @@ int lp_profiles_add_order(lp_profiles *h, const lp_profiles_order *o, uint64_t *
   } else {
     lp_vec_push(&h->orders, &h->mem, &f); /* reserved: cannot fail */
     if (additive) {
-      lp_rfm_txn x = LP_RFM_TXN_INIT;
-      x.flags = (f.flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
-      x.profile_id = pid;
-      x.ts = f.ts;
-      x.amount = f.amount;
-      x.order_id = f.order_id;
+      lp_rfm_txn x;
+      prf_order_txn(&f, pid, &x);
       /* no room: fold again instead */
       if (lp_vec_push(&h->pend_txns, &h->mem, &x) != LP_OK) prf_mark_fold_stale(h);
     }

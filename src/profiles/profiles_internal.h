@@ -64,6 +64,9 @@ typedef struct prf_order {
   int64_t amount;
 } prf_order;
 
+/* The fold's transaction of order o under profile pid (profiles_view.c). */
+void prf_order_txn(const prf_order *o, uint64_t pid, lp_rfm_txn *out);
+
 /* One tag value under the keyed hash of its identifier (at most one per
  * (hash, tag)); expires_at is resolved at set time (never DEFAULT). */
 typedef struct prf_tagf {

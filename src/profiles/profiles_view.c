@@ -119,6 +119,16 @@ static int resolve(const lp_profiles *h, const uint8_t *base, size_t stride, siz
   return LP_OK;
 }
 
+void prf_order_txn(const prf_order *o, uint64_t pid, lp_rfm_txn *out) {
+  lp_rfm_txn x = LP_RFM_TXN_INIT;
+  x.flags = (o->flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
+  x.profile_id = pid;
+  x.ts = o->ts;
+  x.amount = o->amount;
+  x.order_id = o->order_id;
+  *out = x;
+}
+
 typedef struct resolver {
   uint8_t hb[RESOLVE_CHUNK * LP_IDGRAPH_HASH_SIZE];
   uint64_t hp[RESOLVE_CHUNK], pid[RESOLVE_CHUNK];
@@ -126,12 +136,10 @@ typedef struct resolver {
 } resolver;
 
 /* Every order under its identifier's current profile, a chunk at a time:
- * resolved, then added to the fold (no array of all the orders' lines). */
-static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
-  if (no == 0) return LP_OK;
+ * resolved, then added to the fold (no array of all the orders' lines).
+ * The fallback of add_orders() when its memory is short. */
+static int prf_add_orders_chunked(const lp_profiles *h, prf_view *v, size_t no, resolver *r) {
   int rc = LP_OK;
-  resolver *r = lp_mem_alloc(&h->mem, sizeof *r);
-  if (r == NULL) return oom(h);
   size_t kept = 0;
   const prf_order *all = (const prf_order *)(const void *)h->orders.data;
   for (size_t c0 = 0; rc == LP_OK && c0 < no; c0 += RESOLVE_CHUNK) {
@@ -139,20 +147,146 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
     rc = resolve(h, (const uint8_t *)(all + c0), sizeof *all, k, r->pid, r->hb, r->hp);
     for (size_t j = 0; rc == LP_OK && j < k; j++) {
       if (r->pid[j] == 0) continue;
-      const prf_order *o = &all[c0 + j];
-      lp_rfm_txn x = LP_RFM_TXN_INIT;
-      x.flags = (o->flags & LP_PROFILES_ORDER_HAS_ID) ? LP_RFM_TXN_HAS_ORDER : 0;
-      x.profile_id = r->pid[j];
-      x.ts = o->ts;
-      x.amount = o->amount;
-      x.order_id = o->order_id;
-      r->t[m++] = x;
+      prf_order_txn(&all[c0 + j], r->pid[j], &r->t[m++]);
     }
     if (rc == LP_OK && (rc = lp_rfm_add(v->rfm, r->t, m)) != LP_OK) rc = prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
     kept += m;
   }
-  lp_mem_free(&h->mem, r, sizeof *r);
   v->orphans = kept < no;
+  return rc;
+}
+
+/* The grouping's buckets (by the top PRF_GROUP_BITS bits of a profile id's
+ * offset in the orders' id range), each sorted by insertion; a bucket of
+ * more than PRF_GROUP_BUCKET_MAX orders (ids not spread, or one profile's
+ * many orders) leaves the orders ungrouped. */
+#define PRF_GROUP_BITS 16u
+#define PRF_GROUP_BUCKET_MAX 256u
+
+static unsigned prf_bit_length(uint64_t x) {
+  unsigned b = 0;
+  while (x != 0) {
+    b++;
+    x >>= 1;
+  }
+  return b;
+}
+
+/* key[0..m) and perm[0..m): the profiles and indices of the orders with a
+ * profile (pid[i]: the profile of order i, 0 for none), stably sorted by
+ * profile id: bucketed by the top bits of the id, then each bucket sorted
+ * by (id, index), a total order; each bucket's keys move with its indices,
+ * so the sort reads no other memory. false when a bucket is too crowded
+ * to sort this way. */
+static bool prf_group_by_profile(const uint64_t *pid, size_t no, uint32_t *start, uint64_t *key,
+                             uint32_t *perm, size_t *m) {
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < no; i++)
+    if (pid[i] != 0) {
+      if (pid[i] < lo) lo = pid[i];
+      if (pid[i] > hi) hi = pid[i];
+    }
+  if (lo > hi) lo = hi = 0; /* no order has a profile */
+  unsigned bits = prf_bit_length(hi - lo), shift = bits > PRF_GROUP_BITS ? bits - PRF_GROUP_BITS : 0;
+  size_t nb = (size_t)1 << PRF_GROUP_BITS;
+  memset(start, 0, (nb + 1) * sizeof *start);
+  size_t kept = 0;
+  for (size_t i = 0; i < no; i++)
+    if (pid[i] != 0) {
+      start[((pid[i] - lo) >> shift) + 1]++;
+      kept++;
+    }
+  for (size_t b = 0; b < nb; b++) {
+    if (start[b + 1] > PRF_GROUP_BUCKET_MAX) return false;
+    start[b + 1] += start[b];
+  }
+  for (size_t i = 0; i < no; i++)
+    if (pid[i] != 0) {
+      uint32_t at = start[(pid[i] - lo) >> shift]++;
+      key[at] = pid[i];
+      perm[at] = (uint32_t)i;
+    }
+  /* start[b] now ends bucket b; within it the indices ascend */
+  size_t b0 = 0;
+  for (size_t b = 0; b < nb; b++) {
+    for (size_t j = b0 + 1; j < start[b]; j++) {
+      uint64_t kx = key[j];
+      uint32_t x = perm[j];
+      size_t k = j;
+      while (k > b0 && key[k - 1] > kx) {
+        key[k] = key[k - 1];
+        perm[k] = perm[k - 1];
+        k--;
+      }
+      key[k] = kx;
+      perm[k] = x;
+    }
+    b0 = start[b];
+  }
+  *m = kept;
+  return true;
+}
+
+/* Orders ahead whose lines the gathering prefetches (an order may span two
+ * cache lines). */
+#define PRF_GATHER_AHEAD 16u
+#if defined(__GNUC__)
+#  define PRF_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define PRF_PREFETCH(p) ((void)(p))
+#endif
+
+static void prf_prefetch_order(const prf_order *o) {
+  PRF_PREFETCH(o);
+  PRF_PREFETCH((const char *)(o + 1) - 1);
+}
+
+/* Every order under its identifier's current profile, fed to the fold
+ * grouped by profile (each profile's orders in their stored order): the
+ * fold then touches each profile's record in one run, and its records lie
+ * in ascending id order, which the scoring and the lookups in id order
+ * walk sequentially. Every aggregate is a function of a profile's own
+ * orders in their order, so the grouping changes no value. Without the
+ * memory of the grouping (two ids and an index an order while grouping,
+ * one id and an index while feeding), a chunk at a time in the stored
+ * order. */
+static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
+  if (no == 0) return LP_OK;
+  int rc = LP_OK;
+  resolver *r = lp_mem_alloc(&h->mem, sizeof *r);
+  if (r == NULL) return oom(h);
+  uint64_t *pid = NULL, *key = NULL;
+  uint32_t *perm = NULL, *start = NULL;
+  size_t nb = ((size_t)1 << PRF_GROUP_BITS) + 1;
+  bool grouped = no <= UINT32_MAX &&
+                 lp_mem_alloc_array(&h->mem, no, sizeof *pid, (void **)&pid) == LP_OK &&
+                 lp_mem_alloc_array(&h->mem, no, sizeof *key, (void **)&key) == LP_OK &&
+                 lp_mem_alloc_array(&h->mem, no, sizeof *perm, (void **)&perm) == LP_OK &&
+                 lp_mem_alloc_array(&h->mem, nb, sizeof *start, (void **)&start) == LP_OK;
+  const prf_order *all = (const prf_order *)(const void *)h->orders.data;
+  size_t m = 0;
+  for (size_t c0 = 0; grouped && rc == LP_OK && c0 < no; c0 += RESOLVE_CHUNK) {
+    size_t k = no - c0 < RESOLVE_CHUNK ? no - c0 : RESOLVE_CHUNK;
+    rc = resolve(h, (const uint8_t *)(all + c0), sizeof *all, k, pid + c0, r->hb, r->hp);
+  }
+  if (grouped && rc == LP_OK) grouped = prf_group_by_profile(pid, no, start, key, perm, &m);
+  if (start != NULL) lp_mem_free_array(&h->mem, start, nb, sizeof *start);
+  if (pid != NULL) lp_mem_free_array(&h->mem, pid, no, sizeof *pid);
+  if (grouped && rc == LP_OK) {
+    for (size_t c0 = 0; rc == LP_OK && c0 < m; c0 += RESOLVE_CHUNK) {
+      size_t k = m - c0 < RESOLVE_CHUNK ? m - c0 : RESOLVE_CHUNK;
+      for (size_t j = 0; j < k; j++) {
+        if (c0 + j + PRF_GATHER_AHEAD < m) prf_prefetch_order(&all[perm[c0 + j + PRF_GATHER_AHEAD]]);
+        prf_order_txn(&all[perm[c0 + j]], key[c0 + j], &r->t[j]);
+      }
+      if ((rc = lp_rfm_add(v->rfm, r->t, k)) != LP_OK) rc = prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+    }
+    v->orphans = m < no;
+  }
+  if (perm != NULL) lp_mem_free_array(&h->mem, perm, no, sizeof *perm);
+  if (key != NULL) lp_mem_free_array(&h->mem, key, no, sizeof *key);
+  if (!grouped && rc == LP_OK) rc = prf_add_orders_chunked(h, v, no, r);
+  lp_mem_free(&h->mem, r, sizeof *r);
   return rc;
 }
 
@@ -190,6 +324,9 @@ static bool predict1(const lp_clv *c, uint32_t what, const lp_clv_data *d, doubl
 /* Rows of the models, predicted in blocks (lp_clv_predict() and
  * lp_kmeans_predict() are vectorised). */
 #define MODEL_BLOCK 1024u
+/* Rows of a k-means block: few enough that lp_kmeans_predict() scales
+ * them once (256 x 3 values fit its stack buffer of 1024). */
+#define PRF_KMEANS_BLOCK 256u
 
 typedef struct model_block {
   size_t n;                    /* rows gathered */
@@ -454,7 +591,7 @@ static int models(const lp_profiles *h, prf_view *v, const model_reuse *reuse) {
       kb->f[k * LP_PROFILES_FEATURES] = (double)row->recency / DAY;
       kb->f[k * LP_PROFILES_FEATURES + 1] = (double)row->frequency;
       kb->f[k * LP_PROFILES_FEATURES + 2] = (double)row->monetary;
-      if (kb->n == MODEL_BLOCK) {
+      if (kb->n == PRF_KMEANS_BLOCK) {
         kmeans_block(h, v, kb);
         kb->n = 0;
       }

@@ -95,7 +95,20 @@ static void sort_bucket(lp_rfm_row *rows, uint32_t *pos, size_t m, bucket_scratc
 }
 
 int rfm_rows_by_id(const lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
-                   const uint32_t *top_counts, lp_rfm_row *rows, uint32_t *pos) {
+                   const uint32_t *top_counts, bool ascending, lp_rfm_row *rows, uint32_t *pos) {
+  size_t len = h->profs.len;
+  if (ascending) {
+    /* The records already lie in id order (a fold fed grouped by
+     * ascending profile): the rows in storage order are in id order. */
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+      const rfm_prof *p = rfm_at(h, i);
+      if (p->txns == 0) continue;
+      if (pos != NULL) pos[j] = (uint32_t)i;
+      fill_row(h, p, as_of, &rows[j++]);
+    }
+    return LP_OK;
+  }
   /* Rather than reading the records in id order (a random access per
    * profile), read them in storage order and write each row into the
    * bucket of the top 11 bits of its id; then sort each bucket, which fits
@@ -107,7 +120,6 @@ int rfm_rows_by_id(const lp_rfm *h, int64_t as_of, uint64_t lo, uint64_t hi,
   uint64_t base = 0;
   unsigned shift = 64 - RFM_RADIX_BITS;
   uint32_t largest = rfm_bucket_starts(start, RFM_RADIX_SIZE);
-  size_t len = h->profs.len;
   if (largest > BUCKET_MAX) {
     /* Ids crowded in part of the 64-bit range (small sequential ids):
      * bucket the top 11 bits of their offsets in [lo, hi] instead, at the

@@ -190,9 +190,11 @@ int lp_rfm_score(const lp_rfm *h, const lp_rfm_score_options *opts,
   size_t n = 0;
   uint64_t lo = UINT64_MAX, hi = 0;
   uint32_t top_counts[RFM_RADIX_SIZE] = {0};
+  bool ascending = true; /* the records with a transaction lie in id order */
   for (size_t i = 0; i < h->profs.len; i++) {
     const rfm_prof *p = rfm_at(h, i);
     if (p->txns == 0) continue;
+    if (n > 0 && p->id <= hi) ascending = false;
     if (p->id < lo) lo = p->id;
     if (p->id > hi) hi = p->id;
     top_counts[p->id >> (64 - RFM_RADIX_BITS)]++;
@@ -215,7 +217,7 @@ int lp_rfm_score(const lp_rfm *h, const lp_rfm_score_options *opts,
   uint32_t *pos = NULL;
   rc = lp_mem_alloc_array(&h->mem, n, sizeof *ids, (void **)&ids);
   if (rc == LP_OK) rc = lp_mem_alloc_array(&h->mem, n, sizeof *pos, (void **)&pos);
-  if (rc == LP_OK) rc = rfm_rows_by_id(h, opts->as_of, lo, hi, top_counts, rows, pos);
+  if (rc == LP_OK) rc = rfm_rows_by_id(h, opts->as_of, lo, hi, top_counts, ascending, rows, pos);
   if (rc != LP_OK) {
     lp_mem_free_array(&h->mem, ids, n, sizeof *ids);
     lp_mem_free_array(&h->mem, pos, n, sizeof *pos);

@@ -186,6 +186,19 @@ static void fit_into(const double *x, size_t n, size_t d, size_t k, int algo, in
   uint32_t *again = malloc(n * sizeof(uint32_t));
   assert_int_equal(lp_kmeans_predict(h, x, n, d, again, NULL), LP_OK);
   assert_memory_equal(again, r->labels, n * sizeof(uint32_t));
+  /* and so are those of predictions in blocks few enough to be scaled
+   * once (at most 1024 values), with their distances */
+  double *d2 = malloc(n * sizeof(double)), *d2b = malloc(n * sizeof(double));
+  assert_int_equal(lp_kmeans_predict(h, x, n, d, again, d2), LP_OK);
+  for (size_t i = 0; i < n; i += 100) {
+    size_t m = n - i < 100 ? n - i : 100;
+    memset(again + i, 0xff, m * sizeof(uint32_t));
+    assert_int_equal(lp_kmeans_predict(h, x + i * d, m, d, again + i, d2b + i), LP_OK);
+  }
+  assert_memory_equal(again, r->labels, n * sizeof(uint32_t));
+  assert_memory_equal(d2b, d2, n * sizeof(double));
+  free(d2);
+  free(d2b);
   free(again);
   lp_kmeans_free(h);
 }
@@ -514,8 +527,14 @@ static void scaling_is_learnt_and_applied(void **state) {
   }
   /* Out of domain at predict time. */
   const double bad[3] = {1, 1, -1};
-  uint32_t label;
+  uint32_t label = 77;
   assert_int_equal(lp_kmeans_predict(h, bad, 1, 3, &label, NULL), LP_EINVAL);
+  assert_int_equal(label, 77); /* nothing written */
+  const double good_then_bad[6] = {1, 1, 1, 1, 1, -1};
+  uint32_t two[2] = {77, 77};
+  assert_int_equal(lp_kmeans_predict(h, good_then_bad, 2, 3, two, NULL), LP_EINVAL);
+  assert_int_equal(two[0], 77);
+  assert_int_equal(two[1], 77);
   assert_int_equal(lp_kmeans_transform(h, bad, 1, 3, out), LP_EINVAL);
   assert_int_equal(lp_kmeans_transform(NULL, bad, 1, 3, out), LP_EINVAL);
   assert_int_equal(lp_kmeans_transform(h, bad, 1, 2, out), LP_EINVAL);

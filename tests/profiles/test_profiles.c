@@ -223,6 +223,73 @@ static void failing_host_hash_is_eio(void **state) {
   lp_profiles_free(h);
 }
 
+/* The view's aggregates of orders stored interleaved across people, as
+ * defined (sums and counts by hand): with one person's 200 orders (the
+ * orders are grouped by profile before the fold) and 600 (more than a
+ * grouping bucket holds: the orders are folded as stored), before and
+ * after a save and a load. */
+static void view_folds_orders_grouped_or_as_stored(void **state) {
+  (void)state;
+  enum { P = 40 };
+  const int64_t counts[2] = {200, 600};
+  for (int c = 0; c < 2; c++) {
+    int64_t many = counts[c];
+    lp_profiles *h = NULL;
+    assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+    char email[P][16], device[P][16];
+    for (int i = 0; i < P; i++) {
+      snprintf(email[i], sizeof email[i], "p%d@x.org", i);
+      snprintf(device[i], sizeof device[i], "d-%d", i);
+      lp_idgraph_ident ids[2] = {pr_id(T_EMAIL, email[i]), pr_id(T_DEVICE, device[i])};
+      assert_int_equal(lp_profiles_observe(h, ids, 2, T0, "web", 3, NULL), LP_OK);
+    }
+    for (int64_t j = 0; j < many; j++) {
+      /* person 0: order (j % 50) + 1 on day j % 30, under either identifier */
+      lp_profiles_order o = pr_order(j % 2 ? T_EMAIL : T_DEVICE, j % 2 ? email[0] : device[0],
+                                     (uint64_t)(j % 50) + 1, T0 + (j % 30) * DAY, 100 + j);
+      assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+      if (j < 3 * (P - 1)) { /* person i >= 1: orders 1, 2, 3 on days 0, 1, 2 */
+        int i = 1 + (int)(j % (P - 1));
+        int64_t k = j / (P - 1);
+        o = pr_order(T_EMAIL, email[i], (uint64_t)k + 1, T0 + k * DAY, 10 * i + k);
+        assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+      }
+    }
+    for (int round = 0; round < 2; round++) {
+      assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, T0 + 100 * DAY), LP_OK);
+      uint64_t n = 0;
+      assert_int_equal(lp_profiles_count(h, &n), LP_OK);
+      assert_int_equal(n, P);
+      for (int i = 0; i < P; i++) {
+        lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+        assert_int_equal(lp_profiles_view_of(h, pid_of(h, T_EMAIL, email[i]), &v), LP_OK);
+        assert_true(v.flags & LP_PROFILES_VIEW_HAS_ORDERS);
+        assert_int_equal(v.first_ts, T0);
+        if (i == 0) {
+          assert_int_equal(v.transactions, many);
+          assert_int_equal(v.orders, 50);
+          assert_int_equal(v.monetary, 100 * many + many * (many - 1) / 2);
+          assert_int_equal(v.last_ts, T0 + 29 * DAY);
+        } else {
+          assert_int_equal(v.transactions, 3);
+          assert_int_equal(v.orders, 3);
+          assert_int_equal(v.monetary, 30 * i + 3);
+          assert_int_equal(v.last_ts, T0 + 2 * DAY);
+        }
+      }
+      assert_int_equal(profiles_check(h), LP_OK);
+      if (round == 0) { /* again from a loaded copy */
+        lp_membuf *b = pr_save(h);
+        lp_profiles_free(h);
+        assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+        assert_int_equal(pr_load(h, b), LP_OK);
+        lp_membuf_free(b);
+      }
+    }
+    lp_profiles_free(h);
+  }
+}
+
 static void orders_and_their_errors(void **state) {
   (void)state;
   lp_profiles *h = NULL;
@@ -2263,6 +2330,7 @@ int main(void) {
       cmocka_unit_test(host_hash_is_used_and_required),
       cmocka_unit_test(failing_host_hash_is_eio),
       cmocka_unit_test(orders_and_their_errors),
+      cmocka_unit_test(view_folds_orders_grouped_or_as_stored),
       cmocka_unit_test(tags_and_their_errors),
       cmocka_unit_test(tags_by_profile_follow_merges_and_splits),
       cmocka_unit_test(facts_keep_profile_ids),

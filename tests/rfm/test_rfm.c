@@ -911,6 +911,83 @@ static void seq_expect(lp_rfm *h, size_t k, uint64_t extra_txns, int64_t extra_m
   assert_int_equal(c.frequency, (int64_t)p.periods - 1); /* the same record */
 }
 
+/* A state fed grouped by ascending profile (its records then lie in id
+ * order, and scoring reads them as stored) scores, looks up and ranks
+ * exactly as one fed the same lines profile-scattered; each profile's
+ * lines keep their order. Spread ids and small crowded ids, with
+ * prospects among them. */
+static void scores_equal_in_any_ingestion_order(void **state) {
+  (void)state;
+  enum { N = 2000, LINES = 3 };
+  for (int crowded = 0; crowded < 2; crowded++) {
+    lp_rfm_txn *asc = malloc(N * LINES * sizeof *asc), *mix = malloc(N * LINES * sizeof *mix);
+    size_t *order = malloc(N * sizeof *order), na = 0, nm = 0;
+    /* profile k in ascending id order: k ascending (seq_id grows with k
+     * until it wraps; sort a copy of the ids to be sure) */
+    uint64_t *ids = malloc(N * sizeof *ids);
+    for (size_t k = 0; k < N; k++) ids[k] = crowded ? (uint64_t)k + 1 : seq_id(k);
+    for (size_t i = 0; i < N; i++) order[i] = i;
+    for (size_t i = 1; i < N; i++)
+      for (size_t j = i; j > 0 && ids[order[j - 1]] > ids[order[j]]; j--) {
+        size_t x = order[j]; order[j] = order[j - 1]; order[j - 1] = x;
+      }
+    for (size_t i = 0; i < N; i++) {
+      size_t k = order[i];
+      if (k % 7 == 3) continue; /* a prospect */
+      for (size_t d = 0; d < LINES; d++)
+        asc[na++] = txn(ids[k], T0 + (int64_t)((k * 13 + d * 5) % 40) * DAY, (int64_t)(k % 97) * 10 - (d == 2 ? 50 : 0),
+                        d == 1 ? -1 : (int64_t)(d % 2));
+    }
+    /* the same lines, line d of every profile in a scattered profile order */
+    for (size_t d = 0; d < LINES; d++)
+      for (size_t i = 0; i < na / LINES; i++) mix[nm++] = asc[((i * 769) % (na / LINES)) * LINES + d];
+    lp_rfm *a, *b;
+    assert_int_equal(lp_rfm_create(NULL, &a), LP_OK);
+    assert_int_equal(lp_rfm_create(NULL, &b), LP_OK);
+    for (size_t k = 0; k < N; k++)
+      if (k % 7 == 3) {
+        assert_int_equal(lp_rfm_add_profile(a, ids[k]), LP_OK);
+        assert_int_equal(lp_rfm_add_profile(b, ids[k]), LP_OK);
+      }
+    assert_int_equal(lp_rfm_add(a, asc, na), LP_OK);
+    assert_int_equal(lp_rfm_add(b, mix, nm), LP_OK);
+    lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
+    o.as_of = T0 + 60 * DAY;
+    size_t n = 0, m = 0;
+    assert_int_equal(lp_rfm_score(a, &o, NULL, NULL, 0, &n), LP_OK);
+    assert_int_equal(lp_rfm_score(b, &o, NULL, NULL, 0, &m), LP_OK);
+    assert_int_equal(n, na / LINES);
+    assert_int_equal(m, n);
+    lp_rfm_row *ra = calloc(n, sizeof *ra), *rb = calloc(n, sizeof *rb);
+    assert_int_equal(lp_rfm_score(a, &o, NULL, ra, n, &n), LP_OK);
+    assert_int_equal(lp_rfm_score(b, &o, NULL, rb, n, &m), LP_OK);
+    for (size_t r = 0; r < n; r++) {
+      if (r > 0) assert_true(ra[r - 1].profile_id < ra[r].profile_id);
+      assert_int_equal(ra[r].profile_id, rb[r].profile_id);
+      assert_int_equal(ra[r].recency, rb[r].recency);
+      assert_int_equal(ra[r].frequency, rb[r].frequency);
+      assert_int_equal(ra[r].monetary, rb[r].monetary);
+      assert_int_equal(ra[r].r, rb[r].r);
+      assert_int_equal(ra[r].f, rb[r].f);
+      assert_int_equal(ra[r].m, rb[r].m);
+      assert_int_equal(ra[r].segment, rb[r].segment);
+      assert_int_equal(ra[r].stage, rb[r].stage);
+      lp_rfm_profile pa = LP_RFM_PROFILE_INIT, pb = LP_RFM_PROFILE_INIT;
+      assert_int_equal(lp_rfm_get(a, ra[r].profile_id, &pa), LP_OK);
+      assert_int_equal(lp_rfm_get(b, ra[r].profile_id, &pb), LP_OK);
+      assert_memory_equal(&pa, &pb, sizeof pa);
+    }
+    free(ra);
+    free(rb);
+    lp_rfm_free(a);
+    lp_rfm_free(b);
+    free(ids);
+    free(order);
+    free(asc);
+    free(mix);
+  }
+}
+
 static void lookups_after_scoring_in_any_order(void **state) {
   (void)state;
   lp_rfm *h;
@@ -1665,6 +1742,7 @@ int main(void) {
       cmocka_unit_test(scaling_amounts_equals_scaled_ingestion),
       cmocka_unit_test(radix_sort_is_stable_and_ordered),
       cmocka_unit_test(lookups_after_scoring_in_any_order),
+      cmocka_unit_test(scores_equal_in_any_ingestion_order),
       cmocka_unit_test(option_bounds_follow_the_neighbours),
       cmocka_unit_test(every_failure_leaves_its_message),
       cmocka_unit_test(callbacks_cannot_reenter_their_handle),

@@ -19,31 +19,15 @@
 #include "identity/identity_internal.h"
 #include "identity/state.h"
 
-#define NV 60 /* distinct values of the streams */
-
-static void value(size_t k, char *buf, size_t cap, uint32_t *type) {
-  *type = (uint32_t)(k % 4);
-  if (*type == T_USER) snprintf(buf, cap, "user-%zu", k);
-  else if (*type == T_EMAIL) snprintf(buf, cap, "m%zu@example.org", k);
-  else if (*type == T_PHONE) snprintf(buf, cap, "+4479%08zu", k);
-  else snprintf(buf, cap, "dev-%zu", k);
-}
-
-static lp_idgraph_ident ident_of(size_t k, char *buf, size_t cap) {
-  uint32_t t;
-  value(k, buf, cap, &t);
-  return idt_id(t, buf);
-}
-
 static int random_event(lp_idgraph *g, lp_rng *r, int64_t ts) {
   lp_idgraph_ident ids[6];
   char vals[6][40];
   size_t n = 1 + (size_t)lp_rng_below(r, 5);
-  size_t base = 6 * (size_t)lp_rng_below(r, NV / 6);
+  size_t base = 6 * (size_t)lp_rng_below(r, IDT_NV / 6);
   for (size_t i = 0; i < n; i++) {
     /* one person's values mostly, now and then a shared one (kiosk) */
-    size_t k = lp_rng_below(r, 6) == 0 ? (size_t)lp_rng_below(r, NV) : base + (size_t)lp_rng_below(r, 6);
-    ids[i] = ident_of(k, vals[i], sizeof vals[i]);
+    size_t k = lp_rng_below(r, 6) == 0 ? (size_t)lp_rng_below(r, IDT_NV) : base + (size_t)lp_rng_below(r, 6);
+    ids[i] = idt_stream_ident(k, vals[i], sizeof vals[i]);
   }
   static const char *const srcs[] = {"web", "app", "crm", "store"};
   const char *src = srcs[lp_rng_below(r, 4)];
@@ -53,8 +37,8 @@ static int random_event(lp_idgraph *g, lp_rng *r, int64_t ts) {
 /* One random edit of any kind (or an event, in or out of order). */
 static void random_step(lp_idgraph *g, lp_rng *r, int64_t *clock) {
   char a[40], b[40];
-  lp_idgraph_ident x = ident_of((size_t)lp_rng_below(r, NV), a, sizeof a);
-  lp_idgraph_ident y = ident_of((size_t)lp_rng_below(r, NV), b, sizeof b);
+  lp_idgraph_ident x = idt_stream_ident((size_t)lp_rng_below(r, IDT_NV), a, sizeof a);
+  lp_idgraph_ident y = idt_stream_ident((size_t)lp_rng_below(r, IDT_NV), b, sizeof b);
   uint64_t pid;
   switch (lp_rng_below(r, 40)) {
   case 0: (void)lp_idgraph_unlink(g, &x, &y); break;
@@ -83,10 +67,10 @@ static void same_profiles(const lp_idgraph *a, const lp_idgraph *b, uint64_t see
   assert_int_equal(lp_idgraph_profiles(b, pb, nb, &nb), LP_OK);
   if (na > 0 && memcmp(pa, pb, na * sizeof *pa) != 0) fail_msg("seed %llu: profile ids differ", (unsigned long long)seed);
   for (size_t i = 0; i < na; i++) {
-    lp_idgraph_ident_info ia[NV], ib[NV];
+    lp_idgraph_ident_info ia[IDT_NV], ib[IDT_NV];
     size_t ka = 0, kb = 0;
-    assert_int_equal(lp_idgraph_profile_identifiers(a, pa[i], ia, NV, &ka), LP_OK);
-    assert_int_equal(lp_idgraph_profile_identifiers(b, pb[i], ib, NV, &kb), LP_OK);
+    assert_int_equal(lp_idgraph_profile_identifiers(a, pa[i], ia, IDT_NV, &ka), LP_OK);
+    assert_int_equal(lp_idgraph_profile_identifiers(b, pb[i], ib, IDT_NV, &kb), LP_OK);
     assert_int_equal(ka, kb);
     for (size_t k = 0; k < ka; k++) {
       assert_int_equal(ia[k].type, ib[k].type);
@@ -96,22 +80,22 @@ static void same_profiles(const lp_idgraph *a, const lp_idgraph *b, uint64_t see
   }
   free(pa);
   free(pb);
-  for (size_t k = 0; k < NV; k++) {
+  for (size_t k = 0; k < IDT_NV; k++) {
     char v[40];
-    lp_idgraph_ident x = ident_of(k, v, sizeof v);
+    lp_idgraph_ident x = idt_stream_ident(k, v, sizeof v);
     uint64_t qa = 0, qb = 0;
     int ra = lp_idgraph_profile_of(a, x.type, x.value, x.len, &qa);
     int rb = lp_idgraph_profile_of(b, x.type, x.value, x.len, &qb);
     if (ra != rb || qa != qb) fail_msg("seed %llu: value %zu in %llu / %llu", (unsigned long long)seed, k, (unsigned long long)qa, (unsigned long long)qb);
   }
   /* explanations of a sample of pairs */
-  for (size_t k = 0; k + 7 < NV; k += 3) {
+  for (size_t k = 0; k + 7 < IDT_NV; k += 3) {
     char v1[40], v2[40];
-    lp_idgraph_ident x = ident_of(k, v1, sizeof v1), y = ident_of(k + 7 - k % 5, v2, sizeof v2);
-    lp_idgraph_step sa[NV], sb[NV];
+    lp_idgraph_ident x = idt_stream_ident(k, v1, sizeof v1), y = idt_stream_ident(k + 7 - k % 5, v2, sizeof v2);
+    lp_idgraph_step sa[IDT_NV], sb[IDT_NV];
     size_t ka = 0, kb = 0;
-    int ra = lp_idgraph_explain(a, &x, &y, sa, NV, &ka);
-    int rb = lp_idgraph_explain(b, &x, &y, sb, NV, &kb);
+    int ra = lp_idgraph_explain(a, &x, &y, sa, IDT_NV, &ka);
+    int rb = lp_idgraph_explain(b, &x, &y, sb, IDT_NV, &kb);
     assert_int_equal(ra, rb);
     if (ra != LP_OK) continue;
     assert_int_equal(ka, kb);
@@ -437,7 +421,7 @@ static void merged_save_equals_sorted(void **state) {
     for (size_t i = 0; i < more; i++) {
       if (lp_rng_below(&r, 4) == 0) { /* facts: one time, one source, repeats */
         char v[40];
-        lp_idgraph_ident x = ident_of((size_t)lp_rng_below(&r, NV), v, sizeof v);
+        lp_idgraph_ident x = idt_stream_ident((size_t)lp_rng_below(&r, IDT_NV), v, sizeof v);
         assert_int_equal(lp_idgraph_observe(h, &x, 1, INT64_MAX, "fact", 4, NULL), LP_OK);
       } else {
         random_step(h, &r, &clock);
@@ -475,7 +459,7 @@ static int grow_loaded(lp_idgraph *h) {
   int rc = LP_OK;
   for (size_t k = 0; k < 12 && rc == LP_OK; k++) {
     char v[2][40];
-    lp_idgraph_ident ids[2] = {ident_of(k * 7 % NV, v[0], sizeof v[0]), ident_of(NV + k, v[1], sizeof v[1])};
+    lp_idgraph_ident ids[2] = {idt_stream_ident(k * 7 % IDT_NV, v[0], sizeof v[0]), idt_stream_ident(IDT_NV + k, v[1], sizeof v[1])};
     rc = lp_idgraph_observe(h, ids, 2, 900 + (int64_t)(k * 37 % 300), k % 2 ? "web" : "fact", k % 2 ? 3 : 4, NULL);
   }
   return rc;

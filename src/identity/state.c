@@ -86,12 +86,16 @@ int idg_cmp_nodes(const idg_state *s, uint32_t a, uint32_t b) {
   return c != 0 ? c : idg_cmp_hash(idg_node_hash(na), idg_node_hash(nb));
 }
 
+/* Path halving, storing a link only when it changes: a node one step
+ * below its root (most of them) is only read, so lookups over a graph
+ * shared copy-on-write with a forked process (profilectl run's save)
+ * leave its pages shared. */
 uint32_t idg_find(const idg_state *s, uint32_t x) {
   idg_node *n = idg_node_at(s, x);
   while (idg_parent(n) != x) {
-    idg_node *p = idg_node_at(s, idg_parent(n));
-    idg_set_parent(n, idg_parent(p)); /* path halving */
-    x = idg_parent(n);
+    uint32_t up = idg_parent(idg_node_at(s, idg_parent(n)));
+    if (up != idg_parent(n)) idg_set_parent(n, up);
+    x = up;
     n = idg_node_at(s, x);
   }
   return x;
@@ -100,9 +104,9 @@ uint32_t idg_find(const idg_state *s, uint32_t x) {
 uint32_t idg_cluster_find(const idg_state *s, uint32_t x) {
   idg_node *n = idg_node_at(s, x);
   while (idg_cluster(n) != x) {
-    idg_node *p = idg_node_at(s, idg_cluster(n));
-    idg_set_cluster(n, idg_cluster(p));
-    x = idg_cluster(n);
+    uint32_t up = idg_cluster(idg_node_at(s, idg_cluster(n)));
+    if (up != idg_cluster(n)) idg_set_cluster(n, up);
+    x = up;
     n = idg_node_at(s, x);
   }
   return x;

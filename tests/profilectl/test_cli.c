@@ -1,7 +1,7 @@
 /*
  * Tests for the CLI helpers and the option parser (cli.h), the CSV writer
- * (csvout.h), the text and number helpers (textutil.h) and the subcommand
- * table (commands.h).
+ * (csvout.h), the text and number helpers (textutil.h), the subcommand
+ * table (commands.h) and a step run in a child process (child.h).
  * SPDX-License-Identifier: MIT
  */
 #define _POSIX_C_SOURCE 200809L
@@ -12,11 +12,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "cli.h"
 #include "commands.h"
 #include "csvout.h"
@@ -596,6 +598,91 @@ static void test_usage_texts(void **state) {
   assert_null(strstr(buf, "options:"));
 }
 
+/* ------------------------------------------------------------------ */
+/* A step in a child process */
+
+static int child_value = 1;
+
+/* Writes its mark into the file ud names, changes a variable (the
+ * parent's copy must not change) and succeeds. */
+static int child_marks(void *ud, char *msg, size_t cap) {
+  (void)msg;
+  (void)cap;
+  child_value = 2;
+  FILE *f = fopen(ud, "w");
+  if (f == NULL) return -1;
+  fputs("child", f);
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+static int child_fails(void *ud, char *msg, size_t cap) {
+  (void)ud;
+  snprintf(msg, cap, "cannot save the store to 'x': No space left on device");
+  return -1;
+}
+
+static int child_killed(void *ud, char *msg, size_t cap) {
+  (void)ud;
+  (void)msg;
+  (void)cap;
+  raise(SIGKILL);
+  return 0;
+}
+
+static int child_exits(void *ud, char *msg, size_t cap) {
+  (void)ud;
+  (void)msg;
+  (void)cap;
+  _exit(3);
+}
+
+static int child_sleeps(void *ud, char *msg, size_t cap) {
+  (void)ud;
+  (void)msg;
+  (void)cap;
+  sleep(60);
+  return 0;
+}
+
+static void test_child(void **state) {
+  (void)state;
+  char path[] = "/tmp/pctl-test-child-XXXXXX", msg[256], got[16] = {0};
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  pctl_child c;
+  pctl_child_usage u = {-1.0, -1.0, -1.0};
+  /* success: the child's work is done, on its own copy of the memory */
+  assert_true(pctl_child_start(&c, child_marks, path));
+  assert_int_equal(pctl_child_wait(&c, msg, sizeof msg, &u), 0);
+  assert_int_equal(child_value, 1);
+  assert_true(u.user >= 0.0 && u.sys >= 0.0 && u.peak_mib > 0.0);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(got, sizeof got, f));
+  fclose(f);
+  remove(path);
+  assert_string_equal(got, "child");
+  /* the child's own message */
+  assert_true(pctl_child_start(&c, child_fails, NULL));
+  assert_int_equal(pctl_child_wait(&c, msg, sizeof msg, NULL), -1);
+  assert_string_equal(msg, "cannot save the store to 'x': No space left on device");
+  /* ended without a report */
+  assert_true(pctl_child_start(&c, child_killed, NULL));
+  assert_int_equal(pctl_child_wait(&c, msg, sizeof msg, NULL), -2);
+  assert_string_equal(msg, "was killed by signal 9");
+  assert_true(pctl_child_start(&c, child_exits, NULL));
+  assert_int_equal(pctl_child_wait(&c, msg, sizeof msg, NULL), -2);
+  assert_string_equal(msg, "ended without a report (exit status 3)");
+  /* cancelled: killed and reaped at once */
+  assert_true(pctl_child_start(&c, child_sleeps, NULL));
+  pid_t pid = c.pid;
+  pctl_child_cancel(&c);
+  assert_int_equal(c.pid, 0);
+  assert_int_equal(kill(pid, 0), -1); /* reaped: no such process */
+  pctl_child_cancel(&c);              /* no child: nothing to do */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_options_defaults_and_values),
@@ -614,6 +701,7 @@ int main(void) {
     cmocka_unit_test(test_trim_and_digit),
     cmocka_unit_test(test_command_table),
     cmocka_unit_test(test_usage_texts),
+    cmocka_unit_test(test_child),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

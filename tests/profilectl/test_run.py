@@ -45,8 +45,14 @@ def write(name, text):
     return p
 
 
-def pc(*args):
-    return subprocess.run([EXE, *args], capture_output=True, text=True)
+def pc(*args, save=None):
+    # save: PROFILECTL_TEST_SAVE for run's save ("in-process", "kill"); the
+    # default saves in a child process
+    env = dict(os.environ)
+    env.pop("PROFILECTL_TEST_SAVE", None)
+    if save is not None:
+        env["PROFILECTL_TEST_SAVE"] = save
+    return subprocess.run([EXE, *args], capture_output=True, text=True, env=env)
 
 
 def check(cond, what):
@@ -56,9 +62,9 @@ def check(cond, what):
     print("ok:", what)
 
 
-def run(out, events, orders, *extra, as_of="2024-12-31"):
+def run(out, events, orders, *extra, as_of="2024-12-31", save=None):
     r = pc("run", "--events", events, "--orders", orders, "--as-of", as_of,
-           "--out-dir", path(out), *extra)
+           "--out-dir", path(out), *extra, save=save)
     if r.returncode != 0:
         print(r.stderr)
     return r
@@ -584,6 +590,70 @@ if os.path.exists("/dev/full"):
     r = run("full-disk-daily", HEAD_E, HEAD_O, "--state", path("full", "state.lps"))
     check(r.returncode == 1 and f"cannot save the store to '{d}/state.lps'" in r.stderr,
           "a full disk under the daily job's save is exit 1 naming the store")
+
+# ---- the save in a child process ----
+# run saves the store in a forked child while it writes the outputs; the
+# in-process save (PROFILECTL_TEST_SAVE=in-process) is the reference:
+# the same bytes in every mode (a new store, --state, kept models, models
+# fitted or dropped after the child was started), the same messages.
+for name, ev, orders, extra in (
+        ("full", EV, OR, ()),
+        ("day2", path("d2e.csv"), path("d2o.csv"), ("--state", path("day1", "state.lps"))),
+        ("keep", HEAD_E, HEAD_O, ("--state", path("full", "state.lps"), "--refit", "never")),
+        ("nomodels2", HEAD_E, HEAD_O, ("--state", path("nomodels", "state.lps"), "--refit", "never")),
+        ("dropped", HEAD_E, HEAD_O, ("--state", path("full", "state.lps"), "--refit", "never",
+                                     "--clv", "none", "--k", "0"))):
+    r = run("inproc-" + name, ev, orders, *extra, save="in-process")
+    check(r.returncode == 0 and same_outputs("inproc-" + name, name)
+          and not os.path.exists(path("inproc-" + name, "state.lps.tmp")),
+          f"{name}: the child's save writes the bytes of the in-process save")
+if os.path.exists("/dev/full"):
+    # the child's failed write: the in-process save's message and exit code
+    got = {}
+    for mode in ("in-process", None):
+        d = path(f"full-disk-{mode}")
+        os.makedirs(d)
+        os.symlink("/dev/full", os.path.join(d, "state.lps.tmp"))
+        got[mode] = run(f"full-disk-{mode}", HEAD_E, HEAD_O, "--state", path("full", "state.lps"),
+                        save=mode)
+        check(not os.path.lexists(os.path.join(d, "state.lps.tmp"))
+              and not os.path.exists(os.path.join(d, "state.lps")),
+              f"a failed save ({mode or 'child'}) leaves no store and no temporary file")
+    a, b = got["in-process"], got[None]
+    check(a.returncode == b.returncode == 1 and a.stderr.replace("-in-process", "-None") == b.stderr,
+          "a failed save in the child gives the in-process save's message and exit code")
+# a child killed before its report: an error naming the store; the old
+# store (the daily job's, read and written in place) is kept as it was
+d = path("killed")
+os.makedirs(d)
+shutil.copy(path("day1", "state.lps"), os.path.join(d, "state.lps"))
+r = run("killed", path("d2e.csv"), path("d2o.csv"), "--state", os.path.join(d, "state.lps"),
+        save="kill")
+check(r.returncode == 1 and r.stderr.count("error:") == 1 and
+      f"cannot save the store to '{d}/state.lps': the saving process was killed by signal 9"
+      in r.stderr, "a killed saving process is exit 1 naming the store")
+check(read_bytes("killed", "state.lps") == read_bytes("day1", "state.lps")
+      and not os.path.exists(os.path.join(d, "state.lps.tmp")),
+      "a killed saving process leaves the old store and no temporary file")
+r = run("killed-new", EV, OR, save="kill")
+check(r.returncode == 1 and not os.path.exists(path("killed-new", "state.lps"))
+      and not os.path.exists(path("killed-new", "state.lps.tmp")),
+      "a killed saving process of a new store writes no store")
+# an output that fails while the child saves: the child's store is dropped
+d = path("child-out-fail")
+os.makedirs(os.path.join(d, "profiles.csv"))
+r = run("child-out-fail", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"),
+        "--refit", "never")
+check(r.returncode == 1 and r.stderr.count("error:") == 1
+      and f"cannot open '{d}/profiles.csv' for writing" in r.stderr
+      and not os.path.exists(os.path.join(d, "state.lps"))
+      and not os.path.exists(os.path.join(d, "state.lps.tmp")),
+      "a failed output with the child saving leaves no store and no temporary file")
+r = run("timed", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"), "--timings")
+check(r.returncode == 0 and "time: fork for the save" in r.stderr
+      and "cpu in a child process" in r.stderr and same_outputs("timed", "full"),
+      "--timings reports the fork and the save in the child")
+
 d = path("dir-in-the-way")
 os.makedirs(os.path.join(d, "profiles.csv"))
 r = run("dir-in-the-way", EV, OR)

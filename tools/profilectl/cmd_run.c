@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #endif
 
 #include "bgwrite.h"
+#include "child.h"
 #include "cli.h"
 #include "cmd_tags.h"
 #include "commands.h"
@@ -101,6 +103,11 @@ typedef struct job {
   struct id_stage *ids;             /* identifiers.csv under way (ids_begin()) */
   lp_idgraph_stats gstats;          /* the graph's, once the inputs are applied */
   bool have_gstats;
+  /* state.lps saved by a child process (save_begin()) */
+  pctl_child saver;
+  bool save_forked;   /* the child was started and is not waited for yet */
+  bool store_changed; /* fit_models() changed the store (the child's copy is stale) */
+  char state_path[4200], state_tmp_path[4200 + 8];
 } job;
 
 static double now(clockid_t which) {
@@ -112,7 +119,7 @@ static double now(clockid_t which) {
 /* --timings: wall and CPU time since the previous lap, on stderr (the
  * outputs never depend on the clock): the process's CPU time (every
  * thread), its system part, and this thread's CPU time. */
-static void lap(job *j, const char *what) {
+static void lap_with(job *j, const char *what, const pctl_child_usage *child) {
   if (!j->c->timings) return;
   double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID), s = 0.0, peak = 0.0;
   double m = now(CLOCK_THREAD_CPUTIME_ID);
@@ -121,7 +128,17 @@ static void lap(job *j, const char *what) {
     s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
     peak = (double)ru.ru_maxrss / 1024.0;
   }
-  if (what != NULL)
+  /* a step done by a child process: its CPU time is added to this one's
+   * (the wall is the wait for it), and its peak is said beside */
+  double cc = child != NULL ? child->user + child->sys : 0.0, cs = child != NULL ? child->sys : 0.0;
+  if (what != NULL && child != NULL)
+    fprintf(stderr,
+            PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu (%.2f s system, "
+            "%.2f s main thread; %.2f s cpu in a child process, its peak %.0f MiB), "
+            "peak %.0f MiB so far\n",
+            what, w - j->wall0, c - j->cpu0 + cc, s - j->sys0 + cs, m - j->main0, cc,
+            child->peak_mib, peak);
+  else if (what != NULL)
     fprintf(stderr,
             PCTL_PROGRAM " " CMD ": time: %-22s %7.2f s wall %7.2f s cpu (%.2f s system, "
             "%.2f s main thread), peak %.0f MiB so far\n",
@@ -131,6 +148,8 @@ static void lap(job *j, const char *what) {
   j->cpu0 = c;
   j->sys0 = s;
 }
+
+static void lap(job *j, const char *what) { lap_with(j, what, NULL); }
 
 static int store_error(const job *j, const char *what) {
   pctl_error("%s: %s", what, lp_profiles_errmsg(j->h));
@@ -636,6 +655,18 @@ static int kept_models(job *j, const uint64_t *ids, size_t n) {
   return PCTL_EXIT_OK;
 }
 
+/* The models' changes to the store after the inputs: a child that saves
+ * the store from before them (save_begin()) saved a stale copy. */
+static int model_set_clv(job *j, const lp_clv *m) {
+  j->store_changed = true;
+  return lp_profiles_set_clv(j->h, m);
+}
+
+static int model_set_kmeans(job *j, const lp_kmeans *m) {
+  j->store_changed = true;
+  return lp_profiles_set_kmeans(j->h, m);
+}
+
 static int fit_models(job *j) {
   const pctl_run_config *c = j->c;
   size_t n = 0;
@@ -657,7 +688,7 @@ static int fit_models(job *j) {
   lp_clv *clv = NULL;
   j->clv_note = c->clv == PCTL_RUN_CLV_NONE ? "turned off (--clv none)" : NULL;
   if (st == PCTL_EXIT_OK && c->clv != PCTL_RUN_CLV_NONE && n == 0) j->clv_note = "no customer has an order";
-  if (st == PCTL_EXIT_OK && j->keep_models && j->clv_note != NULL && lp_profiles_set_clv(j->h, NULL) != LP_OK)
+  if (st == PCTL_EXIT_OK && j->keep_models && j->clv_note != NULL && model_set_clv(j, NULL) != LP_OK)
     st = store_error(j, "CLV model");
   if (st == PCTL_EXIT_OK && j->clv_note == NULL && j->clv_kept)
     snprintf(j->clv_desc, sizeof j->clv_desc, "kept from the saved store (--refit %s)",
@@ -698,7 +729,7 @@ static int fit_models(job *j) {
        * it with one evaluation instead of one per day. */
       if (c->horizon > 0 && lp_clv_set_double(clv, LP_CLV_STEP, (double)c->horizon) != LP_OK)
         st = PCTL_EXIT_FAILURE;
-      if (st == PCTL_EXIT_OK && lp_profiles_set_clv(j->h, clv) != LP_OK) st = store_error(j, "CLV model");
+      if (st == PCTL_EXIT_OK && model_set_clv(j, clv) != LP_OK) st = store_error(j, "CLV model");
     }
   }
   lp_clv_free(clv);
@@ -709,7 +740,7 @@ static int fit_models(job *j) {
   j->kmeans_note = c->k == 0 ? "turned off (--k 0)" : NULL;
   if (st == PCTL_EXIT_OK && c->k > 0 && n < (size_t)c->k) j->kmeans_note = "fewer customers than clusters";
   if (st == PCTL_EXIT_OK && j->keep_models && j->kmeans_note != NULL &&
-      lp_profiles_set_kmeans(j->h, NULL) != LP_OK)
+      model_set_kmeans(j, NULL) != LP_OK)
     st = store_error(j, "k-means model");
   if (st == PCTL_EXIT_OK && j->kmeans_note == NULL && j->kmeans_kept) {
     j->k = PCTL_REPORT_MAX_K; /* the report counts the labels it sees */
@@ -729,7 +760,7 @@ static int fit_models(job *j) {
     if (rc != LP_OK) {
       pctl_error("k-means: %s", km != NULL ? lp_kmeans_errmsg(km) : lp_strerror(rc));
       st = PCTL_EXIT_FAILURE;
-    } else if (lp_profiles_set_kmeans(j->h, km) != LP_OK) {
+    } else if (model_set_kmeans(j, km) != LP_OK) {
       st = store_error(j, "k-means model");
     } else {
       j->k = (size_t)c->k;
@@ -1577,6 +1608,70 @@ static int save_commit(const char *tmp, const char *path) {
 
 #define SAVE_MSG_CAP 8600
 
+/* ---- the save in a child process ----
+ * From the point where the store no longer changes (save_begin()) a
+ * forked child saves its copy into the temporary file while this process
+ * computes the view and writes the outputs; write_outputs() takes its
+ * report where the in-process save was, so the rename, the messages and
+ * their order stay those of the in-process save. The child runs only
+ * save_to(): the library (no locks, no globals; the store's allocator is
+ * malloc, which glibc makes safe across fork()), a background writer of
+ * its own (its buffers, mutex and thread are created in the child) and
+ * snprintf into the report. It takes no stdio stream, no progress line
+ * and none of the writers of profiles.csv or identifiers.csv, whose
+ * threads may hold their locks at the fork. The parent's writes to
+ * memory from before the fork cost copy-on-write faults: the lookups of
+ * the view and the identifier listing write nothing into the graph.
+ * PROFILECTL_TEST_SAVE (tests only, docs/profilectl.md): "in-process"
+ * keeps the save in this process, "kill" kills the child once it has
+ * saved, before it reports. */
+static const char *test_save_mode(void) {
+  const char *m = getenv("PROFILECTL_TEST_SAVE");
+  return m != NULL ? m : "";
+}
+
+static int child_save(void *ud, char *msg, size_t cap) {
+  job *j = ud;
+  int st = save_to(j->h, j->state_tmp_path, j->state_path, false, msg, cap);
+  if (st == PCTL_EXIT_OK && strcmp(test_save_mode(), "kill") == 0) raise(SIGKILL);
+  return st == PCTL_EXIT_OK ? 0 : -1;
+}
+
+/* Starts the child, unless the store is written in place (no temporary
+ * file), the fork fails or the tests ask for the in-process save. */
+static void save_begin(job *j) {
+  if (j->save_forked) return;
+  path_in(j->state_path, sizeof j->state_path, j->c->out_dir, "state.lps");
+  if (state_in_place(j->state_path) || strcmp(test_save_mode(), "in-process") == 0) return;
+  state_tmp(j->state_tmp_path, sizeof j->state_tmp_path, j->state_path, false);
+  j->store_changed = false;
+  j->save_forked = pctl_child_start(&j->saver, child_save, j);
+}
+
+/* The child's copy is not wanted (the store changed after the fork, or
+ * the run failed): killed, and whatever it wrote removed. */
+static void save_cancel(job *j) {
+  if (!j->save_forked) return;
+  pctl_child_cancel(&j->saver);
+  remove(j->state_tmp_path);
+  j->save_forked = false;
+}
+
+/* The child's report: PCTL_EXIT_OK, or a failure with the message the
+ * in-process save gives (its own), or that it ended without one. */
+static int save_wait(job *j, char *msg, size_t cap, pctl_child_usage *u) {
+  int rc = pctl_child_wait(&j->saver, msg, cap, u);
+  j->save_forked = false;
+  if (rc == 0) return PCTL_EXIT_OK;
+  if (rc == -2) {
+    char why[256];
+    snprintf(why, sizeof why, "%.200s", msg);
+    remove(j->state_tmp_path); /* killed midway, or before its report */
+    snprintf(msg, cap, "cannot save the store to '%s': the saving process %s", j->state_path, why);
+  }
+  return PCTL_EXIT_FAILURE;
+}
+
 bool pctl_fast_exit(int st) {
 #if defined(PCTL_FAST_EXIT)
   return st == PCTL_EXIT_OK;
@@ -1669,21 +1764,26 @@ static int write_outputs(job *j) {
     st = f != NULL ? fill_all(j, f, &rep) : PCTL_EXIT_FAILURE;
   }
   lap(j, "profile views");
-  /* Every view is taken and the store no longer changes: it is saved here
-   * while the formatter and the identifiers.csv thread write, into the
-   * temporary file; it becomes the store once the outputs are written,
-   * and its message (if it fails) comes after theirs, as if saved after
-   * them. A store path that is not a regular file (written in place, no
-   * rename) is written after the outputs, so a failed output still sends
-   * it nothing. */
-  char state_path[4200], state_tmp_path[4200 + 8], save_msg[SAVE_MSG_CAP];
-  path_in(state_path, sizeof state_path, c->out_dir, "state.lps");
-  bool in_place = state_in_place(state_path);
-  state_tmp(state_tmp_path, sizeof state_tmp_path, state_path, in_place);
-  int save_st = st == PCTL_EXIT_OK && !in_place
-                    ? save_to(j->h, state_tmp_path, state_path, false, save_msg, sizeof save_msg)
-                    : PCTL_EXIT_FAILURE;
-  lap(j, "save state.lps");
+  /* Every view is taken and the store no longer changes: unless a child
+   * saves it already (save_begin()), it is saved here while the formatter
+   * and the identifiers.csv thread write, into the temporary file; it
+   * becomes the store once the outputs are written, and its message (if
+   * it fails) comes after theirs, as if saved after them. A store path
+   * that is not a regular file (written in place, no rename) is written
+   * after the outputs, so a failed output still sends it nothing. */
+  char *state_path = j->state_path, *state_tmp_path = j->state_tmp_path, save_msg[SAVE_MSG_CAP];
+  bool forked = j->save_forked;
+  if (st != PCTL_EXIT_OK) save_cancel(j);
+  bool in_place = false;
+  int save_st = PCTL_EXIT_FAILURE;
+  if (!forked) {
+    path_in(state_path, sizeof j->state_path, c->out_dir, "state.lps");
+    in_place = state_in_place(state_path);
+    state_tmp(state_tmp_path, sizeof j->state_tmp_path, state_path, in_place);
+    if (st == PCTL_EXIT_OK && !in_place)
+      save_st = save_to(j->h, state_tmp_path, state_path, false, save_msg, sizeof save_msg);
+    lap(j, "save state.lps");
+  }
   pf_end(f, &rep);
   if (w_open) {
     int e = ob_close(&w);
@@ -1695,6 +1795,13 @@ static int write_outputs(job *j) {
   lap(j, "profiles.csv");
   st = ids_end(j, st);
   lap(j, "identifiers.csv");
+  if (forked && st != PCTL_EXIT_OK) save_cancel(j); /* an output failed: no new store */
+  if (forked && j->save_forked) {
+    pctl_child_usage u;
+    memset(&u, 0, sizeof u);
+    save_st = save_wait(j, save_msg, sizeof save_msg, &u);
+    lap_with(j, "save state.lps", &u);
+  }
   if (st == PCTL_EXIT_OK && in_place) {
     st = pctl_run_save_state(j->h, state_path);
   } else if (st == PCTL_EXIT_OK && save_st != PCTL_EXIT_OK) {
@@ -1702,7 +1809,7 @@ static int write_outputs(job *j) {
     st = PCTL_EXIT_FAILURE;
   } else if (st == PCTL_EXIT_OK) {
     st = save_commit(state_tmp_path, state_path);
-  } else if (save_st == PCTL_EXIT_OK) {
+  } else if (save_st == PCTL_EXIT_OK && !forked) {
     remove(state_tmp_path); /* an output failed: no new store */
   }
   /* the report, in memory, then written */
@@ -1828,12 +1935,22 @@ int pctl_run_job(const pctl_run_config *c) {
                     added * 100 <= (uint64_t)c->refit_threshold * j.stored_rows;
     if (st == PCTL_EXIT_OK && !j.keep_models) st = drop_models(&j);
   }
+  /* kept models: the inputs are the last change to the store (unless
+   * fit_models() finds a model to fit or drop after all) */
+  if (st == PCTL_EXIT_OK && j.keep_models) save_begin(&j);
+  if (j.save_forked) lap(&j, "fork for the save");
   if (st == PCTL_EXIT_OK) st = ids_begin(&j);
   lap(&j, "identifier rows");
   if (st == PCTL_EXIT_OK && lp_profiles_refresh(j.h) != LP_OK) st = store_error(&j, "view");
   lap(&j, "view");
   if (st == PCTL_EXIT_OK) st = fit_models(&j);
+  if (j.store_changed) save_cancel(&j);
+  if (st == PCTL_EXIT_OK && !j.save_forked) {
+    save_begin(&j); /* the models fitted: the store is final */
+    if (j.save_forked) lap(&j, "fork for the save");
+  }
   if (st == PCTL_EXIT_OK) st = write_outputs(&j);
+  save_cancel(&j); /* the run failed before write_outputs() waited */
   st = ids_end(&j, st); /* when the run failed before write_outputs() waited */
   if (c->timings) {
     struct rusage ru;

@@ -242,8 +242,16 @@ static int read_tombs(loader *l, lp_cursor *c) {
  * a crafted section can give a different partition but not a broken one:
  * what fails a check is refused as corrupt. */
 
-/* The index in one build (IDNT's hashes are strictly increasing: distinct). */
-static int drv_index(lp_idgraph *h, idg_state *t) { return idg_index_build(t, &h->mem); }
+/* The index in one build (IDNT's hashes are strictly increasing:
+ * distinct), keyed as idg_index_build keys it (a hash's low half) but
+ * from keys[] (scratch, nn words): the build reads every key twice, from
+ * 8 bytes an identifier instead of its 44-byte record. */
+static uint64_t key_in(const void *keys, uint32_t x) { return ((const uint64_t *)keys)[x]; }
+
+static int drv_index(lp_idgraph *h, idg_state *t, uint64_t *keys) {
+  for (uint32_t i = 0, nn = (uint32_t)t->nodes.len; i < nn; i++) keys[i] = idg_node_hash(idg_node_at(t, i)).lo;
+  return lp_oindex_build(&t->index, &h->mem, t->nodes.len, key_in, keys);
+}
 
 /* Per identifier: its fields, then (all names set) the checks and the
  * member lists. pc[] gets each identifier's cluster (high word) and
@@ -397,15 +405,17 @@ static int read_derived(loader *l, lp_cursor *c) {
   /* a hand-made event order: the replay */
   if (!l->canonical) return LP_OK;
   const lp_mem *mem = &h->mem;
-  int rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->count_bytes);
-  if (rc == LP_OK) rc = drv_index(h, t);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
-  /* pc (drv_nodes) and then the list ends (drv_events): 2 nn words */
+  /* pc (drv_nodes) and then the list ends (drv_events): 2 nn words;
+   * before them the index's keys, then fh (drv_nodes) in the second half */
   size_t nw = nn > 0 ? (size_t)nn : 1;
-  uint64_t *pc;
-  rc = lp_mem_alloc_array(mem, nw, 2 * sizeof *pc, (void **)&pc);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
-  /* fh (drv_nodes) shares the second half with the list ends */
+  uint64_t *pc = NULL;
+  int rc = lp_mem_alloc_array(mem, nw, 2 * sizeof *pc, (void **)&pc);
+  if (rc == LP_OK) rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->count_bytes);
+  if (rc == LP_OK) rc = drv_index(h, t, pc + nw);
+  if (rc != LP_OK) {
+    if (pc != NULL) lp_mem_free_array(mem, pc, nw, 2 * sizeof *pc);
+    return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
+  }
   bool ok = drv_nodes(h, recs, l->first, pc, pc + nw, t) && drv_events(bits, pc, pc + nw, t);
   lp_mem_free_array(mem, pc, nw, 2 * sizeof *pc);
   if (!ok) return corrupt(l, "DRVD disagrees with the events");

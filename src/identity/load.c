@@ -21,6 +21,7 @@ typedef struct loader {
   uint32_t *first; /* per decoded identifier: the first event that holds it */
   size_t nfirst;
   bool built; /* t was completed from the derived section */
+  bool canonical; /* EVNT's events are in the canonical order (read_events) */
 } loader;
 
 static int corrupt(loader *l, const char *what) {
@@ -101,18 +102,20 @@ static int read_idents(loader *l, lp_cursor *c) {
   if (rc == LP_OK && raws) rc = lp_vec_reserve(&l->t.raws, m, n);
   if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "out of memory loading identifiers");
   lp_hash128 prev = {0, 0};
+  idg_node *nodes = (idg_node *)l->t.nodes.data; /* reserved: decoded in place */
   for (size_t i = 0; i < n; i++) {
-    uint32_t type = lp_cursor_u32(c);
+    /* the fixed 24 bytes with one bounds check */
+    const uint8_t *q = lp_cursor_take(c, 24);
+    if (q == NULL) return corrupt(l, "IDNT is truncated");
+    uint32_t type = lp_get_u32le(q);
     lp_hash128 hash;
-    hash.lo = lp_cursor_u64(c);
-    hash.hi = lp_cursor_u64(c);
-    uint32_t rawlen = lp_cursor_u32(c);
-    if (!c->ok) return corrupt(l, "IDNT is truncated");
+    hash.lo = lp_get_u64le(q + 4);
+    hash.hi = lp_get_u64le(q + 12);
+    uint32_t rawlen = lp_get_u32le(q + 20);
     if (type >= l->ntypes) return corrupt(l, "IDNT type out of range");
     if (i > 0 && (hash.hi < prev.hi || (hash.hi == prev.hi && hash.lo <= prev.lo)))
       return corrupt(l, "IDNT is not strictly sorted by hash");
     prev = hash;
-    idg_node nd = idg_node_make(hash, l->type_map[type], 0, 0); /* links set later */
     uint32_t raw = IDG_NONE;
     if (rawlen != NO_RAW) {
       if (rawlen > LP_IDGRAPH_MAX_VALUE_LEN) return corrupt(l, "IDNT raw value too long");
@@ -126,32 +129,26 @@ static int read_idents(loader *l, lp_cursor *c) {
       return lp_error_set(&l->h->err, LP_ECONFLICT,
                           "raw storage is on but the snapshot holds hashes only");
     }
-    (void)lp_vec_push(&l->t.nodes, m, &nd);
+    nodes[i] = idg_node_make(hash, l->type_map[type], 0, 0); /* links set later */
+    l->t.nodes.len = i + 1;
     if (raws) (void)lp_vec_push(&l->t.raws, m, &raw);
   }
   return lp_cursor_done(c) ? LP_OK : corrupt(l, "IDNT has trailing bytes");
 }
 
-/* EVNT in two passes: the headers (counts checked, member words added
- * up), then, into arrays sized exactly, the records and member words. */
+/* EVNT in one pass: the member words are what the records leave of the
+ * length (16 bytes a header, 4 a word), so the arrays are sized exactly
+ * before anything is decoded, and each record is checked as it is
+ * decoded. The canonical order (which the derived section needs) is
+ * checked on the way too, while both events are in cache. */
 static int read_events(loader *l, lp_cursor *c) {
   const lp_mem *m = &l->h->mem;
   idg_state *t = &l->t;
-  size_t n, nn = t->nodes.len, ns = lp_strpool_count(&t->sources), words = 0;
+  size_t n, nn = t->nodes.len, ns = lp_strpool_count(&t->sources);
   if (!lp_cursor_count(c, 20, &n) || n >= UINT32_MAX) return corrupt(l, "EVNT count");
-  const uint8_t *body = c->p;
-  for (size_t i = 0; i < n; i++) {
-    const uint8_t *hd = lp_cursor_take(c, 16);
-    if (hd == NULL) return corrupt(l, "EVNT is truncated");
-    uint32_t count = lp_get_u32le(hd + 12);
-    if (lp_get_u32le(hd + 8) >= ns) return corrupt(l, "EVNT source out of range");
-    if (count == 0 || count > LP_IDGRAPH_MAX_EVENT_IDS || count > c->left / 4)
-      return corrupt(l, "EVNT member count");
-    (void)lp_cursor_take(c, (size_t)count * 4);
-    words += count;
-    if (words > UINT32_MAX - 1) return corrupt(l, "EVNT size");
-  }
-  if (!lp_cursor_done(c)) return corrupt(l, "EVNT has trailing bytes");
+  size_t rest = c->left - n * 16, words = rest / 4;
+  if (rest % 4 != 0) return corrupt(l, "EVNT has a partial member word");
+  if (words > UINT32_MAX - 1) return corrupt(l, "EVNT size");
   int rc = lp_vec_reserve(&t->events, m, n);
   if (rc == LP_OK) rc = lp_vec_reserve(&t->members, m, words);
   if (rc != LP_OK) return lp_error_set(&l->h->err, rc, "out of memory loading events");
@@ -168,10 +165,21 @@ static int read_events(loader *l, lp_cursor *c) {
     return lp_error_set(&l->h->err, LP_ENOMEM, "out of memory loading events");
   idg_event *ev = (idg_event *)t->events.data;
   uint32_t *mw = (uint32_t *)t->members.data;
-  const uint8_t *p = body;
+  const uint8_t *p = c->p;
   size_t w = 0;
+  l->canonical = true;
   for (size_t i = 0; i < n && rc == LP_OK; i++) {
+    /* words - w bounds the count: the bytes of this record and of one
+     * header for each record after it are then there */
     uint32_t cnt = lp_get_u32le(p + 12);
+    if (lp_get_u32le(p + 8) >= ns) {
+      rc = corrupt(l, "EVNT source out of range");
+      break;
+    }
+    if (cnt == 0 || cnt > LP_IDGRAPH_MAX_EVENT_IDS || cnt > words - w) {
+      rc = corrupt(l, "EVNT member count");
+      break;
+    }
     ev[i] = idg_event_make((int64_t)lp_get_u64le(p), lp_get_u32le(p + 8), (uint32_t)w, (uint32_t)i);
     p += 16;
     for (uint32_t k = 0; k < cnt; k++, p += 4) {
@@ -189,7 +197,11 @@ static int read_events(loader *l, lp_cursor *c) {
     w += cnt;
     t->events.len = i + 1;
     t->members.len = w;
+    if (rc == LP_OK && i > 0 && l->canonical &&
+        idg_cmp_events_ranked(t, NULL, NULL, (uint32_t)(i - 1), (uint32_t)i) > 0)
+      l->canonical = false;
   }
+  if (rc == LP_OK && w != words) rc = corrupt(l, "EVNT has trailing bytes");
   for (size_t i = 0; i < nw && rc == LP_OK; i++)
     if (seen[i] != (i + 1 < nw || nn % 64 == 0 ? UINT64_MAX : (UINT64_C(1) << (nn % 64)) - 1))
       rc = corrupt(l, "IDNT holds an identifier no event uses");
@@ -230,17 +242,30 @@ static int read_tombs(loader *l, lp_cursor *c) {
  * a crafted section can give a different partition but not a broken one:
  * what fails a check is refused as corrupt. */
 
-/* The index in one build (IDNT's hashes are strictly increasing: distinct). */
-static int drv_index(lp_idgraph *h, idg_state *t) { return idg_index_build(t, &h->mem); }
+/* The index in one build (IDNT's hashes are strictly increasing:
+ * distinct), keyed as idg_index_build keys it (a hash's low half) but
+ * from keys[] (scratch, nn words): the build reads every key twice, from
+ * 8 bytes an identifier instead of its 44-byte record. */
+static uint64_t key_in(const void *keys, uint32_t x) { return ((const uint64_t *)keys)[x]; }
+
+static int drv_index(lp_idgraph *h, idg_state *t, uint64_t *keys) {
+  for (uint32_t i = 0, nn = (uint32_t)t->nodes.len; i < nn; i++) keys[i] = idg_node_hash(idg_node_at(t, i)).lo;
+  return lp_oindex_build(&t->index, &h->mem, t->nodes.len, key_in, keys);
+}
 
 /* Per identifier: its fields, then (all names set) the checks and the
  * member lists. pc[] gets each identifier's cluster (high word) and
  * profile (low word), or DRV_QUARANTINED: 8 bytes where the record takes
- * 44, so the event pass's scattered reads touch a fifth of the memory
- * (fewer cache lines and pages). */
+ * 44, so the scattered reads (here and in the event pass) touch a fifth
+ * of the memory (fewer cache lines and pages). fh[] (scratch, nn words)
+ * holds each identifier's first event (high word) and the head of its
+ * member list so far (low word): the checks of a name and the linking of
+ * its list read and write these two small rows, never the name's record,
+ * whose next link is written in a last sequential pass. A list is the
+ * name, then its members from the highest number down. */
 #define DRV_QUARANTINED UINT64_MAX
 static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *first, uint64_t *pc,
-                      idg_state *t) {
+                      uint64_t *fh, idg_state *t) {
   uint32_t nn = (uint32_t)t->nodes.len;
   for (uint32_t i = 0; i < nn; i++) {
     const uint8_t *r = recs + (size_t)i * IDG_DERIVED_NODE;
@@ -252,39 +277,45 @@ static bool drv_nodes(const lp_idgraph *h, const uint8_t *recs, const uint32_t *
     if ((idg_quarantined(nd) && (p != i || c != i)) || c > i) return false;
     idg_set_parent(nd, p);
     idg_set_cluster(nd, c);
-    idg_set_next(nd, i);
     nd->first_event = first[i];
     nd->cluster_max = IDG_NONE;
     idg_count_set(h, idg_counts(t, h->count_bytes, i), idg_node_type(nd), 1);
     pc[i] = idg_quarantined(nd) ? DRV_QUARANTINED : (uint64_t)c << 32 | p;
+    fh[i] = (uint64_t)first[i] << 32 | i;
   }
   for (uint32_t i = 0; i < nn; i++) {
-    idg_node *nd = idg_node_at(t, i);
-    uint32_t p = idg_parent(nd), c = idg_cluster(nd);
-    if (i + 8 < nn) {
-      const idg_node *ahead = idg_node_at(t, i + 8);
-      IDG_PREFETCH(idg_node_at(t, idg_parent(ahead)));
-      IDG_PREFETCH(idg_node_at(t, idg_cluster(ahead)));
-      IDG_PREFETCH(idg_counts(t, h->count_bytes, idg_parent(ahead)));
+    uint64_t v = pc[i];
+    if (i + 8 < nn && pc[i + 8] != DRV_QUARANTINED) {
+      uint64_t ahead = pc[i + 8];
+      IDG_PREFETCH(&pc[(uint32_t)ahead]);
+      IDG_PREFETCH(&pc[ahead >> 32]);
+      IDG_PREFETCH(&fh[(uint32_t)ahead]);
+      IDG_PREFETCH(idg_counts(t, h->count_bytes, (uint32_t)ahead));
     }
+    if (v == DRV_QUARANTINED) continue; /* its own name and cluster (checked above) */
+    uint32_t p = (uint32_t)v, c = (uint32_t)(v >> 32);
     if (c != i) {
-      const idg_node *cn = idg_node_at(t, c);
-      if (idg_cluster(cn) != c || idg_quarantined(cn)) return false;
+      uint64_t cv = pc[c];
+      if (cv == DRV_QUARANTINED || (uint32_t)(cv >> 32) != c) return false;
     }
     if (p == i) continue;
-    idg_node *root = idg_node_at(t, p);
     /* the name is the profile's first identifier: by first event, then
      * by hash (the numbering's order) */
-    if (idg_parent(root) != p || idg_quarantined(root) || idg_cluster(root) != c ||
-        root->first_event > nd->first_event || (root->first_event == nd->first_event && p > i))
+    uint64_t rv = pc[p], rf = fh[p];
+    uint32_t rfirst = (uint32_t)(rf >> 32), mine = (uint32_t)(fh[i] >> 32);
+    if (rv == DRV_QUARANTINED || (uint32_t)rv != p || (uint32_t)(rv >> 32) != c || rfirst > mine ||
+        (rfirst == mine && p > i))
       return false;
+    idg_node *nd = idg_node_at(t, i);
     uint8_t *cnt = idg_counts(t, h->count_bytes, p);
     uint32_t ty = idg_node_type(nd), k = idg_count(h, cnt, ty);
     if (k >= h->types[ty].limit) return false;
     idg_count_set(h, cnt, ty, k + 1);
-    idg_set_next(nd, idg_next(root));
-    idg_set_next(root, i);
+    idg_set_next(nd, (uint32_t)rf);
+    fh[p] = (rf & ~(uint64_t)UINT32_MAX) | i;
   }
+  for (uint32_t i = 0; i < nn; i++)
+    if (pc[i] == DRV_QUARANTINED || (uint32_t)pc[i] == i) idg_set_next(idg_node_at(t, i), (uint32_t)fh[i]);
   return true;
 }
 
@@ -372,17 +403,20 @@ static int read_derived(loader *l, lp_cursor *c) {
   const uint8_t *bits = lp_cursor_take(c, IDG_DERIVED_BITS((size_t)nm));
   if (nm % 4 != 0 && (bits[nm / 4] >> (2 * (nm % 4))) != 0) return corrupt(l, "DRVD padding bits");
   /* a hand-made event order: the replay */
-  if (!idg_events_canonical_ranked(t, NULL, NULL)) return LP_OK;
+  if (!l->canonical) return LP_OK;
   const lp_mem *mem = &h->mem;
-  int rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->count_bytes);
-  if (rc == LP_OK) rc = drv_index(h, t);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
-  /* pc (drv_nodes) and then the list ends (drv_events): 2 nn words */
+  /* pc (drv_nodes) and then the list ends (drv_events): 2 nn words;
+   * before them the index's keys, then fh (drv_nodes) in the second half */
   size_t nw = nn > 0 ? (size_t)nn : 1;
-  uint64_t *pc;
-  rc = lp_mem_alloc_array(mem, nw, 2 * sizeof *pc, (void **)&pc);
-  if (rc != LP_OK) return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
-  bool ok = drv_nodes(h, recs, l->first, pc, t) && drv_events(bits, pc, pc + nw, t);
+  uint64_t *pc = NULL;
+  int rc = lp_mem_alloc_array(mem, nw, 2 * sizeof *pc, (void **)&pc);
+  if (rc == LP_OK) rc = lp_vec_append(&t->counts, mem, NULL, (size_t)nn * h->count_bytes);
+  if (rc == LP_OK) rc = drv_index(h, t, pc + nw);
+  if (rc != LP_OK) {
+    if (pc != NULL) lp_mem_free_array(mem, pc, nw, 2 * sizeof *pc);
+    return lp_error_set(&h->err, rc, "out of memory loading the identity graph");
+  }
+  bool ok = drv_nodes(h, recs, l->first, pc, pc + nw, t) && drv_events(bits, pc, pc + nw, t);
   lp_mem_free_array(mem, pc, nw, 2 * sizeof *pc);
   if (!ok) return corrupt(l, "DRVD disagrees with the events");
   l->built = true;

@@ -181,29 +181,35 @@ static void same_storage(const lp_idgraph *a, const lp_idgraph *b, uint64_t seed
   }
 }
 
-/* Snapshot `in` with its DRVD payload edited by `edit` (in place,
- * shortened through *len, or dropped by returning false). */
+/* Snapshot `in` with its section of type `type` (DRVD for
+ * with_derived) edited by `edit` (in place, shortened through *len, or
+ * dropped by returning false). */
 typedef bool (*drvd_edit)(uint8_t *p, size_t *len, void *ctx);
 typedef struct drvd_job {
   drvd_edit edit;
   void *ctx;
   bool found;
+  uint32_t type;
 } drvd_job;
 
 static bool on_section(void *ctx, size_t i, uint32_t type, uint32_t flags, uint8_t *p, size_t *len,
                        lp_snapshot_writer *w) {
   (void)i, (void)flags, (void)w;
   drvd_job *j = ctx;
-  if (type != SEC_DERIVED) return true;
+  if (type != j->type) return true;
   j->found = true;
   return j->edit(p, len, j->ctx);
 }
 
-static lp_membuf *with_derived(const lp_membuf *in, drvd_edit edit, void *ctx) {
-  drvd_job j = {edit, ctx, false};
+static lp_membuf *with_section(const lp_membuf *in, uint32_t type, drvd_edit edit, void *ctx) {
+  drvd_job j = {edit, ctx, false, type};
   lp_membuf *out = idt_resection(in, on_section, &j);
   assert_true(j.found);
   return out;
+}
+
+static lp_membuf *with_derived(const lp_membuf *in, drvd_edit edit, void *ctx) {
+  return with_section(in, SEC_DERIVED, edit, ctx);
 }
 
 static bool drop_section(uint8_t *p, size_t *len, void *ctx) {
@@ -676,10 +682,86 @@ static void hostile_derived_sections(void **state) {
   assert_true(refused > 0);
 }
 
+/* ---- Hostile event sections --------------------------------------------
+ * EVNT is decoded in one pass, its member words counted from the length:
+ * every bit flip and truncation of it (re-checksummed), a partial last
+ * word, trailing bytes and a count that runs past the end are refused as
+ * corrupt or give a state that passes the invariant checker (a flipped
+ * time: the replay of a hand-made order), and a refusal leaves the
+ * loading graph unchanged. */
+static bool grow_by_a_byte(uint8_t *p, size_t *len, void *ctx) {
+  (void)ctx;
+  p[(*len)++] = 0; /* resection's copy has a spare byte */
+  return true;
+}
+/* The last event's count moved by *(int *)ctx: past the end (+1), or a
+ * word left over (-1; with one member, a count of 0). */
+static bool move_last_count(uint8_t *p, size_t *len, void *ctx) {
+  /* the last event's header: walk the records (count at byte 12) */
+  size_t n = (size_t)lp_get_u64le(p), at = 8, last = 8;
+  for (size_t i = 0; i < n; i++) {
+    last = at;
+    at += 16 + 4 * (size_t)lp_get_u32le(p + at + 12);
+  }
+  assert_int_equal(at, *len);
+  lp_put_u32le(p + last + 12, (uint32_t)((int)lp_get_u32le(p + last + 12) + *(const int *)ctx));
+  return true;
+}
+
+static void hostile_event_sections(void **state) {
+  (void)state;
+  size_t refused = 0, accepted = 0;
+  for (uint64_t seed = 1; seed <= 2; seed++) { /* small graphs: the sanitizer runs stay short */
+    lp_rng r;
+    lp_rng_seed(&r, seed);
+    lp_idgraph *g = NULL, *h = NULL;
+    assert_int_equal(idt_make(NULL, true, &g), LP_OK);
+    assert_int_equal(idt_make(NULL, true, &h), LP_OK);
+    int64_t clock = 1000;
+    for (size_t i = 0; i < 12 + 8 * seed; i++) random_step(g, &r, &clock);
+    lp_membuf *good = idt_save(g);
+    lp_memreader mr;
+    assert_int_equal(lp_memreader_init(&mr, lp_membuf_data(good), lp_membuf_size(good)), LP_OK);
+    assert_int_equal(lp_idgraph_load(h, lp_memreader_read, &mr), LP_OK);
+    lp_membuf *before = idt_save(h);
+    drvd_ctx d;
+    memset(&d, 0, sizeof d);
+    lp_membuf_free(with_section(good, SEC_EVENTS, measure, &d));
+    assert_true(d.len > 8 + 20);
+    for (d.bit = 0; d.bit < d.len * 8; d.bit++) {
+      lp_membuf *m = with_section(good, SEC_EVENTS, flip_bit, &d);
+      if (try_load(h, m, good, before)) accepted++;
+      else refused++;
+      lp_membuf_free(m);
+    }
+    for (d.cut = 0; d.cut < d.len; d.cut++) {
+      lp_membuf *m = with_section(good, SEC_EVENTS, cut_payload, &d);
+      assert_false(try_load(h, m, good, before));
+      lp_membuf_free(m);
+    }
+    lp_membuf *m = with_section(good, SEC_EVENTS, grow_by_a_byte, NULL);
+    assert_false(try_load(h, m, good, before)); /* a partial word */
+    lp_membuf_free(m);
+    static const int moves[] = {1, -1};
+    for (size_t k = 0; k < LP_ARRAY_LEN(moves); k++) {
+      m = with_section(good, SEC_EVENTS, move_last_count, (void *)&moves[k]);
+      assert_false(try_load(h, m, good, before));
+      lp_membuf_free(m);
+    }
+    lp_membuf_free(good);
+    lp_membuf_free(before);
+    lp_idgraph_free(g);
+    lp_idgraph_free(h);
+  }
+  print_message("hostile event sections: %zu refused, %zu accepted (checked)\n", refused, accepted);
+  assert_true(refused > 0 && accepted > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(linear_load_equals_replay),
       cmocka_unit_test(hostile_derived_sections),
+      cmocka_unit_test(hostile_event_sections),
       cmocka_unit_test(merged_save_equals_sorted),
       cmocka_unit_test(merged_save_survives_allocation_failures),
   };

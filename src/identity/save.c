@@ -29,10 +29,18 @@ static int put_bytes(lp_snapshot_writer *w, const void *p, size_t len) {
 /* Orders and ranks for a canonical byte stream. */
 typedef struct save_plan {
   uint32_t *node_order, *node_rank, *event_order, *src_order, *src_rank;
+  /* Bit x: identifier x is the root of its profile (roots[2 * w]) or of
+   * its raw cluster (roots[2 * w + 1]), w = x / 64. The derived pass asks
+   * it of each identifier's parent and cluster link instead of reading
+   * their records, far apart: 2 * ceil(nn / 64) words. */
+  uint64_t *roots;
   size_t nn, ne, ns, nused;
 } save_plan;
 
+static size_t roots_words(size_t nn) { return 2 * ((nn + 63) / 64); }
+
 static void plan_free(const lp_mem *m, save_plan *p) {
+  lp_mem_free_array(m, p->roots, roots_words(p->nn), sizeof(uint64_t));
   lp_mem_free_array(m, p->node_order, p->nn, sizeof(uint32_t));
   lp_mem_free_array(m, p->node_rank, p->nn, sizeof(uint32_t));
   lp_mem_free_array(m, p->event_order, p->ne, sizeof(uint32_t));
@@ -69,9 +77,19 @@ static lp_hash128 idg_save_hash(const idg_state *s, size_t x) {
  * identifiers into the holes it leaves) or that the run passed already
  * (added since the load). How many were skipped says what is left to
  * sort. */
-static size_t idg_save_node_run(const idg_state *s, uint32_t *run) {
+static size_t idg_save_node_run(const idg_state *s, uint32_t *run, uint64_t *roots) {
   size_t nn = s->nodes.len, n = 0;
+  uint64_t prof = 0, clus = 0;
   for (size_t i = 0; i < nn; i++) {
+    /* the roots, from the records read here anyway */
+    const idg_node *nd = idg_node_at(s, (uint32_t)i);
+    prof |= (uint64_t)(idg_parent(nd) == i) << (i % 64);
+    clus |= (uint64_t)(idg_cluster(nd) == i) << (i % 64);
+    if (i % 64 == 63 || i + 1 == nn) {
+      roots[2 * (i / 64)] = prof;
+      roots[2 * (i / 64) + 1] = clus;
+      prof = clus = 0;
+    }
     lp_hash128 x = idg_save_hash(s, i);
     if (n > 0 && idg_cmp_hash(x, idg_save_hash(s, run[n - 1])) <= 0) continue;
     if (i + 1 < nn && idg_cmp_hash(x, idg_save_hash(s, i + 1)) > 0) continue;
@@ -125,16 +143,32 @@ static bool idg_save_clash(const idg_state *s, uint32_t a, uint32_t b) {
 }
 
 /* The length of the canonical head of the stored events; *clash when two
- * equal neighbours in it differ in their words. */
-static size_t idg_save_event_head(const idg_save_ranks *r, bool *clash) {
-  size_t ne = r->s->events.len, i = 1;
+ * equal neighbours in it differ in their words. The same pass marks
+ * used[source] of every event (1), the head's and the rest's. */
+static size_t idg_save_event_head(const idg_save_ranks *r, bool *clash, uint32_t *used) {
+  const idg_state *s = r->s;
+  size_t ne = s->events.len, i = 1;
   *clash = false;
+  if (ne > 0) used[idg_event_at(s, 0)->source] = 1;
   for (; i < ne; i++) {
-    int c = idg_cmp_events_ranked(r->s, r->rank, r->src_rank, (uint32_t)(i - 1), (uint32_t)i);
+    used[idg_event_at(s, (uint32_t)i)->source] = 1;
+    int c = idg_cmp_events_ranked(s, r->rank, r->src_rank, (uint32_t)(i - 1), (uint32_t)i);
     if (c > 0) break;
-    if (c == 0 && idg_save_clash(r->s, (uint32_t)(i - 1), (uint32_t)i)) *clash = true;
+    if (c == 0 && idg_save_clash(s, (uint32_t)(i - 1), (uint32_t)i)) *clash = true;
   }
+  for (size_t j = i; j < ne; j++) used[idg_event_at(s, (uint32_t)j)->source] = 1;
   return ne == 0 ? 0 : i;
+}
+
+/* EVNT's sources: only those events use (used[] marks, in src_order), by
+ * name, numbered 0.. in src_rank. */
+static void plan_used_sources(const idg_state *s, save_plan *p) {
+  p->nused = 0;
+  for (uint32_t i = 0; i < p->ns; i++)
+    if (p->src_order[i] != 0) p->src_order[p->nused++] = i; /* nused <= i */
+  idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
+  for (uint32_t i = 0; i < p->ns; i++) p->src_rank[i] = NO_RAW;
+  for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
 }
 
 /* Events in the canonical order: the head [0, head) is, the tail is
@@ -177,6 +211,8 @@ static int plan(const lp_idgraph *h, save_plan *p) {
   if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ne, &p->event_order);
   if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ns, &p->src_order);
   if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ns, &p->src_rank);
+  if (rc == LP_OK && p->nn > 0)
+    rc = lp_mem_alloc_array(&h->mem, roots_words(p->nn), sizeof(uint64_t), (void **)&p->roots);
   if (rc != LP_OK) {
     plan_free(&h->mem, p);
     return rc;
@@ -185,7 +221,7 @@ static int plan(const lp_idgraph *h, save_plan *p) {
    * one sequential pass says so, and the order is the numbering. A graph
    * loaded and then grown or erased from: most of it is, the rest is
    * merged in (node_rank holds the run meanwhile). */
-  size_t nrun = idg_save_node_run(s, p->node_rank);
+  size_t nrun = idg_save_node_run(s, p->node_rank, p->roots);
   bool by_hash = nrun == p->nn;
   if (by_hash) {
     for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
@@ -198,33 +234,35 @@ static int plan(const lp_idgraph *h, save_plan *p) {
     }
   }
   for (uint32_t i = 0; i < p->nn; i++) p->node_rank[p->node_order[i]] = i;
-  /* Only sources that events use, by name. */
-  for (uint32_t i = 0; i < p->ns; i++) p->src_rank[i] = NO_RAW;
-  for (uint32_t i = 0; i < p->ne; i++) p->src_rank[idg_event_at(s, i)->source] = 0;
-  for (uint32_t i = 0; i < p->ns; i++)
-    if (p->src_rank[i] == 0) p->src_order[p->nused++] = i;
-  idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
-  for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
+  /* Every source ranked by name first: events compare by these ranks as
+   * by the used ones' (they keep the order), so the pass that checks the
+   * events' order also finds the used sources, not a pass of its own. */
+  for (uint32_t i = 0; i < p->ns; i++) p->src_order[i] = i;
+  idg_sort(p->src_order, p->ns, idg_cmp_sources_ctx, &s->sources);
+  for (uint32_t i = 0; i < p->ns; i++) p->src_rank[p->src_order[i]] = i;
+  for (uint32_t i = 0; i < p->ns; i++) p->src_order[i] = 0; /* used[] now */
   /* Events already in the canonical order (the usual case after a load):
    * checked on the ranks, without reading the identifiers' records; or
    * a canonical head and a short tail, merged. */
   idg_save_ranks r = {s, by_hash ? NULL : p->node_rank, p->src_rank};
   bool clash;
-  size_t ehead = idg_save_event_head(&r, &clash);
-  if (ehead == p->ne) {
+  size_t ehead = idg_save_event_head(&r, &clash, p->src_order);
+  bool ordered = ehead == p->ne;
+  if (ordered) {
     for (uint32_t i = 0; i < p->ne; i++) p->event_order[i] = i;
-    return LP_OK;
-  }
-  if (!clash && idg_save_tail_small(h, ehead, p->ne)) {
+  } else if (!clash && idg_save_tail_small(h, ehead, p->ne)) {
     uint32_t *tail = NULL;
     rc = alloc_u32(&h->mem, p->ne - ehead, &tail);
-    bool merged = rc == LP_OK && idg_save_merge_events(&r, ehead, p->event_order, tail);
+    ordered = rc == LP_OK && idg_save_merge_events(&r, ehead, p->event_order, tail);
     lp_mem_free_array(&h->mem, tail, p->ne - ehead, sizeof *tail);
-    if (merged) return LP_OK;
   }
-  rc = idg_canonical_order(s, &h->mem, p->event_order);
-  if (rc != LP_OK) plan_free(&h->mem, p);
-  return rc;
+  rc = ordered ? LP_OK : idg_canonical_order(s, &h->mem, p->event_order);
+  if (rc != LP_OK) {
+    plan_free(&h->mem, p);
+    return rc;
+  }
+  plan_used_sources(s, p);
+  return LP_OK;
 }
 
 /* Encoding straight into the open section (snapshot_direct.h): a window
@@ -348,18 +386,22 @@ static int write_member_bits_pass(const idg_state *s, lp_snapshot_writer *w, con
   return rc;
 }
 
-/* The root of x's profile (idg_find) and of its raw cluster
- * (idg_cluster_find), without the call when x or its parent is the root
- * (nearly always: a load links every identifier to its root). */
-static uint32_t save_find(const idg_state *s, uint32_t x) {
-  uint32_t r = idg_parent(idg_node_at(s, x));
-  if (r == x || idg_parent(idg_node_at(s, r)) == r) return r;
-  return idg_find(s, x);
+/* Whether x is a root of its profile (which 0) or raw cluster (1). */
+static bool save_is_root(const save_plan *p, uint32_t x, unsigned which) {
+  return (p->roots[2 * (x / 64) + which] >> (x % 64) & 1u) != 0;
 }
-static uint32_t save_cluster_find(const idg_state *s, uint32_t x) {
+
+/* The root of x's profile (idg_find) and of its raw cluster
+ * (idg_cluster_find), without the call and without reading the root's
+ * record when x's link is the root (nearly always: a load links every
+ * identifier to its root). */
+static uint32_t save_find(const idg_state *s, const save_plan *p, uint32_t x) {
+  uint32_t r = idg_parent(idg_node_at(s, x));
+  return save_is_root(p, r, 0) ? r : idg_find(s, x);
+}
+static uint32_t save_cluster_find(const idg_state *s, const save_plan *p, uint32_t x) {
   uint32_t r = idg_cluster(idg_node_at(s, x));
-  if (r == x || idg_cluster(idg_node_at(s, r)) == r) return r;
-  return idg_cluster_find(s, x);
+  return save_is_root(p, r, 1) ? r : idg_cluster_find(s, x);
 }
 
 /* The derived section (derived.h): what a load would recompute. Each
@@ -383,23 +425,18 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
   }
   for (size_t i = 0; i < nn; i++) cmin[i] = IDG_NONE;
   for (uint32_t x = 0; x < nn; x++) {
-    /* in stages: the profile and cluster roots (or a step to them) 8
-     * ahead, the cluster's slot and the profile's name 4 ahead */
+    /* the cluster's slot and the profile's name 8 ahead (the roots'
+     * records are not read: p->roots says they are roots) */
     if (x + 8 < nn) {
       const idg_node *a = idg_node_at(s, x + 8);
-      IDG_PREFETCH(idg_node_at(s, idg_cluster(a)));
-      IDG_PREFETCH(idg_node_at(s, idg_parent(a)));
-    }
-    if (x + 4 < nn) {
-      const idg_node *a = idg_node_at(s, x + 4);
       IDG_PREFETCH(&cmin[idg_cluster(a)]);
       IDG_PREFETCH(&p->node_rank[idg_parent(a)]);
     }
-    uint64_t prof = p->node_rank[save_find(s, x)];
+    uint64_t prof = p->node_rank[save_find(s, p, x)];
     uint32_t c = 0;
     if (!idg_quarantined(idg_node_at(s, x))) {
       uint32_t r = p->node_rank[x];
-      c = save_cluster_find(s, x);
+      c = save_cluster_find(s, p, x);
       if (r < cmin[c]) cmin[c] = r;
     }
     names[x] = prof << 32 | c;

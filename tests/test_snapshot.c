@@ -264,22 +264,28 @@ static void writer_rejects_misuse(void **state) {
  * rewrites ~100 kB, so every byte would cost 10 GB of copying). */
 static size_t next_offset(size_t at, bool big) { return at + (big && at > 300 ? 997 : 1); }
 
+typedef int (*sample_writer)(const lp_allocator *alloc, lp_writer write, void *ud, bool big);
+
+/* The sample written by `write` with the callback failing at every byte
+ * (every 997th past the first 300 of the big one): LP_EIO, nothing past
+ * the failing byte, no memory left. */
+static void fails_cleanly_at_every_byte(sample_writer write, bool big) {
+  lp_membuf *ref = sample(big);
+  size_t total = lp_membuf_size(ref);
+  for (size_t limit = 0; limit < total; limit = next_offset(limit, big)) {
+    lp_test_alloc ta;
+    lp_test_alloc_init(&ta);
+    lp_test_writer tw = {NULL, limit, 0, 1};
+    assert_int_equal(write(&ta.alloc, lp_test_writer_cb, &tw, big), LP_EIO);
+    assert_true(tw.written <= limit);
+    assert_int_equal(ta.live_blocks, 0);
+  }
+  lp_membuf_free(ref);
+}
+
 static void writer_fails_cleanly_at_every_byte(void **state) {
   (void)state;
-  for (int big = 0; big < 2; big++) {
-    lp_membuf *ref = sample(big);
-    size_t total = lp_membuf_size(ref);
-    for (size_t limit = 0; limit < total; limit = next_offset(limit, big)) {
-      lp_test_alloc ta;
-      lp_test_alloc_init(&ta);
-      lp_test_writer tw = {NULL, limit, 0, 1};
-      int rc = write_sample(&ta.alloc, lp_test_writer_cb, &tw, big);
-      assert_int_equal(rc, LP_EIO);
-      assert_true(tw.written <= limit);
-      assert_int_equal(ta.live_blocks, 0);
-    }
-    lp_membuf_free(ref);
-  }
+  for (int big = 0; big < 2; big++) fails_cleanly_at_every_byte(write_sample, big);
   /* A callback's own negative code is passed through. */
   lp_test_writer tw = {NULL, 40, 0, LP_ENOMEM};
   assert_int_equal(write_sample(NULL, lp_test_writer_cb, &tw, false), LP_ENOMEM);
@@ -552,17 +558,7 @@ static void direct_calls_give_the_same_bytes(void **state) {
 
 static void direct_calls_fail_cleanly_at_every_byte(void **state) {
   (void)state;
-  lp_membuf *ref = sample(true);
-  size_t total = lp_membuf_size(ref);
-  for (size_t limit = 0; limit < total; limit = next_offset(limit, true)) {
-    lp_test_alloc ta;
-    lp_test_alloc_init(&ta);
-    lp_test_writer tw = {NULL, limit, 0, 1};
-    assert_int_equal(write_sample_direct(&ta.alloc, lp_test_writer_cb, &tw, true), LP_EIO);
-    assert_true(tw.written <= limit);
-    assert_int_equal(ta.live_blocks, 0);
-  }
-  lp_membuf_free(ref);
+  fails_cleanly_at_every_byte(write_sample_direct, true);
 }
 
 static int direct_flow(const lp_allocator *alloc, void *ctx) {

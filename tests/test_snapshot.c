@@ -590,9 +590,29 @@ static void direct_room_reports_misuse_and_failure(void **state) {
   assert_null(room);
   assert_int_equal(avail, 0);
   assert_int_equal(lp_snapshot_writer_reserve(w, 8), LP_EMISUSE);
+
   assert_int_equal(lp_snapshot_writer_put_section(w, SEC_A, 0, "x", 1), LP_EIO);
   assert_int_equal(lp_snapshot_writer_begin_section(w, SEC_B, 0), LP_EIO);
   lp_snapshot_writer_free(w);
+  /* A failed reservation is only a hint not taken: the section goes on. */
+  lp_test_alloc ta;
+  lp_test_alloc_init(&ta);
+  lp_test_alloc_fail_at(&ta, 2, false); /* the handle, then the reservation */
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  assert_int_equal(lp_snapshot_writer_create(&ta.alloc, lp_membuf_write, b, KIND_TEST, &w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_begin_section(w, SEC_A, 0), LP_OK);
+  assert_int_equal(lp_snapshot_writer_reserve(w, 1000), LP_ENOMEM);
+  assert_int_equal(ta.failures, 1);
+  assert_int_equal(lp_snapshot_writer_room(w, 8, &room, &avail), LP_OK);
+  assert_true(avail >= 8);
+  memset(room, 7, 8);
+  lp_snapshot_writer_commit(w, 8);
+  assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_writer_free(w);
+  assert_int_equal(ta.live_blocks, 0);
+  lp_membuf_free(b);
 }
 
 static int setup(void **state) {

@@ -14,8 +14,8 @@
 
 /* Capacity for an open section of `total` bytes in all, taken in one
  * allocation (a hint: writing more grows the buffer as usual). LP_OK,
- * LP_ENOMEM, LP_ELIMIT (sticky, as for a failed write) or the state's
- * error. */
+ * LP_ENOMEM (not sticky: the writer is as it was and goes on, growing
+ * its buffer as it must) or the state's error. */
 int lp_snapshot_writer_reserve(lp_snapshot_writer *w, size_t total);
 
 /* Room for at least `need` more bytes of the open section: *out points

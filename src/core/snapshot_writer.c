@@ -162,7 +162,7 @@ int lp_snapshot_writer_reserve(lp_snapshot_writer *w, size_t total) {
   /* the exact size: the section is not grown past it by appends */
   void *p = w->section.data;
   rc = lp_mem_realloc_array(&w->mem, &p, w->section.cap, total, 1);
-  if (rc != LP_OK) return fail(w, rc, "buffering section");
+  if (rc != LP_OK) return rc; /* a hint: the writer goes on as it was */
   w->section.data = p;
   w->section.cap = total;
   return LP_OK;

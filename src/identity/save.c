@@ -509,7 +509,8 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
   out_sec o;
   sec_init(&o, w);
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_IDENTS, LP_SECTION_REQUIRED);
-  if (rc == LP_OK) rc = lp_snapshot_writer_reserve(w, sections_hint(s, p->nn, p->ne));
+  /* a hint (it may ask more than the sections take): without it they grow */
+  if (rc == LP_OK) (void)lp_snapshot_writer_reserve(w, sections_hint(s, p->nn, p->ne));
   if (rc == LP_OK) rc = lp_snapw_u64(w, p->nn);
   for (size_t i = 0; i < p->nn && rc == LP_OK; i++) {
     /* by hash: scattered; in stages: the record and the value's pool

@@ -16,6 +16,7 @@
 
 #include "core/common.h"
 #include "core/hash.h"
+#include "core/snapshot_direct.h"
 #include "harness/lp_test.h"
 
 #define KIND_TEST LP_FOURCC('T', 'E', 'S', 'T')
@@ -46,6 +47,34 @@ static int write_sample(const lp_allocator *alloc, lp_writer write, void *ud, bo
       rc = lp_snapshot_writer_write(w, big_payload + off, 1000);
     if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
   }
+  if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
+  lp_snapshot_writer_free(w);
+  return rc;
+}
+
+/* The sample through the calls without a copy (core/snapshot_direct.h):
+ * SEC_B encoded into rooms (a reservation smaller than the section, so
+ * it grows past it too), SEC_C put whole from the caller's bytes. */
+static int write_sample_direct(const lp_allocator *alloc, lp_writer write, void *ud, bool big) {
+  lp_snapshot_writer *w;
+  int rc = lp_snapshot_writer_create(alloc, write, ud, KIND_TEST, &w);
+  if (rc != LP_OK) return rc;
+  if (rc == LP_OK) rc = lp_snapshot_writer_put_section(w, SEC_A, 0, NULL, 0);
+  if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_B, LP_SECTION_REQUIRED);
+  if (rc == LP_OK) rc = lp_snapshot_writer_reserve(w, 4);
+  static const char text[] = "hello, world";
+  for (size_t i = 0; rc == LP_OK && i < 12; i += 3) {
+    uint8_t *room;
+    size_t avail;
+    rc = lp_snapshot_writer_room(w, 3, &room, &avail);
+    if (rc != LP_OK) break;
+    assert_true(avail >= 3);
+    memcpy(room, text + i, 3);
+    lp_snapshot_writer_commit(w, 3);
+  }
+  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+  if (big && rc == LP_OK)
+    rc = lp_snapshot_writer_put_section(w, SEC_C, 0, big_payload, sizeof big_payload);
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
   lp_snapshot_writer_free(w);
   return rc;
@@ -235,22 +264,28 @@ static void writer_rejects_misuse(void **state) {
  * rewrites ~100 kB, so every byte would cost 10 GB of copying). */
 static size_t next_offset(size_t at, bool big) { return at + (big && at > 300 ? 997 : 1); }
 
+typedef int (*sample_writer)(const lp_allocator *alloc, lp_writer write, void *ud, bool big);
+
+/* The sample written by `write` with the callback failing at every byte
+ * (every 997th past the first 300 of the big one): LP_EIO, nothing past
+ * the failing byte, no memory left. */
+static void fails_cleanly_at_every_byte(sample_writer write, bool big) {
+  lp_membuf *ref = sample(big);
+  size_t total = lp_membuf_size(ref);
+  for (size_t limit = 0; limit < total; limit = next_offset(limit, big)) {
+    lp_test_alloc ta;
+    lp_test_alloc_init(&ta);
+    lp_test_writer tw = {NULL, limit, 0, 1};
+    assert_int_equal(write(&ta.alloc, lp_test_writer_cb, &tw, big), LP_EIO);
+    assert_true(tw.written <= limit);
+    assert_int_equal(ta.live_blocks, 0);
+  }
+  lp_membuf_free(ref);
+}
+
 static void writer_fails_cleanly_at_every_byte(void **state) {
   (void)state;
-  for (int big = 0; big < 2; big++) {
-    lp_membuf *ref = sample(big);
-    size_t total = lp_membuf_size(ref);
-    for (size_t limit = 0; limit < total; limit = next_offset(limit, big)) {
-      lp_test_alloc ta;
-      lp_test_alloc_init(&ta);
-      lp_test_writer tw = {NULL, limit, 0, 1};
-      int rc = write_sample(&ta.alloc, lp_test_writer_cb, &tw, big);
-      assert_int_equal(rc, LP_EIO);
-      assert_true(tw.written <= limit);
-      assert_int_equal(ta.live_blocks, 0);
-    }
-    lp_membuf_free(ref);
-  }
+  for (int big = 0; big < 2; big++) fails_cleanly_at_every_byte(write_sample, big);
   /* A callback's own negative code is passed through. */
   lp_test_writer tw = {NULL, 40, 0, LP_ENOMEM};
   assert_int_equal(write_sample(NULL, lp_test_writer_cb, &tw, false), LP_ENOMEM);
@@ -508,6 +543,78 @@ static void round_trip_survives_every_allocation_failure(void **state) {
   assert_true(points >= 6);
 }
 
+static void direct_calls_give_the_same_bytes(void **state) {
+  (void)state;
+  for (int big = 0; big < 2; big++) {
+    lp_membuf *ref = sample(big), *b;
+    assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+    assert_int_equal(write_sample_direct(NULL, lp_membuf_write, b, big), LP_OK);
+    assert_int_equal(lp_membuf_size(b), lp_membuf_size(ref));
+    assert_memory_equal(lp_membuf_data(b), lp_membuf_data(ref), lp_membuf_size(ref));
+    lp_membuf_free(b);
+    lp_membuf_free(ref);
+  }
+}
+
+static void direct_calls_fail_cleanly_at_every_byte(void **state) {
+  (void)state;
+  fails_cleanly_at_every_byte(write_sample_direct, true);
+}
+
+static int direct_flow(const lp_allocator *alloc, void *ctx) {
+  (void)ctx;
+  lp_membuf *b;
+  int rc = lp_membuf_create(alloc, &b);
+  if (rc != LP_OK) return rc;
+  rc = write_sample_direct(alloc, lp_membuf_write, b, true);
+  lp_membuf_free(b);
+  return rc;
+}
+
+static void direct_calls_survive_every_allocation_failure(void **state) {
+  (void)state;
+  size_t points = lp_test_oom_sweep("snapshot direct calls", direct_flow, NULL);
+  assert_true(points >= 3); /* the handle, the reservation, its growth */
+}
+
+/* A room on a writer with no open section, or after a failure: the
+ * writer's error, no room. */
+static void direct_room_reports_misuse_and_failure(void **state) {
+  (void)state;
+  lp_test_writer tw = {NULL, 0, 0, 1};
+  lp_snapshot_writer *w;
+  assert_int_equal(lp_snapshot_writer_create(NULL, lp_test_writer_cb, &tw, KIND_TEST, &w), LP_OK);
+  uint8_t *room = (uint8_t *)1;
+  size_t avail = 1;
+  assert_int_equal(lp_snapshot_writer_room(w, 8, &room, &avail), LP_EMISUSE);
+  assert_null(room);
+  assert_int_equal(avail, 0);
+  assert_int_equal(lp_snapshot_writer_reserve(w, 8), LP_EMISUSE);
+
+  assert_int_equal(lp_snapshot_writer_put_section(w, SEC_A, 0, "x", 1), LP_EIO);
+  assert_int_equal(lp_snapshot_writer_begin_section(w, SEC_B, 0), LP_EIO);
+  lp_snapshot_writer_free(w);
+  /* A failed reservation is only a hint not taken: the section goes on. */
+  lp_test_alloc ta;
+  lp_test_alloc_init(&ta);
+  lp_test_alloc_fail_at(&ta, 2, false); /* the handle, then the reservation */
+  lp_membuf *b;
+  assert_int_equal(lp_membuf_create(NULL, &b), LP_OK);
+  assert_int_equal(lp_snapshot_writer_create(&ta.alloc, lp_membuf_write, b, KIND_TEST, &w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_begin_section(w, SEC_A, 0), LP_OK);
+  assert_int_equal(lp_snapshot_writer_reserve(w, 1000), LP_ENOMEM);
+  assert_int_equal(ta.failures, 1);
+  assert_int_equal(lp_snapshot_writer_room(w, 8, &room, &avail), LP_OK);
+  assert_true(avail >= 8);
+  memset(room, 7, 8);
+  lp_snapshot_writer_commit(w, 8);
+  assert_int_equal(lp_snapshot_writer_end_section(w), LP_OK);
+  assert_int_equal(lp_snapshot_writer_finish(w), LP_OK);
+  lp_snapshot_writer_free(w);
+  assert_int_equal(ta.live_blocks, 0);
+  lp_membuf_free(b);
+}
+
 static int setup(void **state) {
   (void)state;
   fill_big();
@@ -530,6 +637,10 @@ int main(void) {
       cmocka_unit_test(reader_reports_versions_and_structure),
       cmocka_unit_test(hostile_length_costs_no_memory),
       cmocka_unit_test(round_trip_survives_every_allocation_failure),
+      cmocka_unit_test(direct_calls_give_the_same_bytes),
+      cmocka_unit_test(direct_calls_fail_cleanly_at_every_byte),
+      cmocka_unit_test(direct_calls_survive_every_allocation_failure),
+      cmocka_unit_test(direct_room_reports_misuse_and_failure),
   };
   return cmocka_run_group_tests_name("snapshot", tests, setup, NULL);
 }

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: MIT
  */
 #include "core/error.h"
+#include "core/snapshot_direct.h"
 #include "core/snapshot_format.h"
 #include "core/vec.h"
 #include "libprofile/io.h"
@@ -139,6 +140,58 @@ int lp_snapshot_writer_write(lp_snapshot_writer *w, const void *data, size_t len
     return lp_error_set(&w->err, LP_EINVAL, "snapshot writer: NULL data");
   rc = lp_vec_append(&w->section, &w->mem, data, len);
   if (rc != LP_OK) return fail(w, rc, rc == LP_ELIMIT ? "section too large" : "buffering section");
+  return LP_OK;
+}
+
+static int check_open(lp_snapshot_writer *w) {
+  int rc = check_state(w);
+  if (rc != LP_OK) return rc;
+  if (!w->in_section) return lp_error_set(&w->err, LP_EMISUSE, "snapshot writer: no open section");
+  return LP_OK;
+}
+
+static int grow_section(lp_snapshot_writer *w, size_t total) {
+  int rc = lp_vec_reserve(&w->section, &w->mem, total);
+  if (rc != LP_OK) return fail(w, rc, "buffering section");
+  return LP_OK;
+}
+
+int lp_snapshot_writer_reserve(lp_snapshot_writer *w, size_t total) {
+  int rc = check_open(w);
+  if (rc != LP_OK || total <= w->section.cap) return rc;
+  /* the exact size: the section is not grown past it by appends */
+  void *p = w->section.data;
+  rc = lp_mem_realloc_array(&w->mem, &p, w->section.cap, total, 1);
+  if (rc != LP_OK) return rc; /* a hint: the writer goes on as it was */
+  w->section.data = p;
+  w->section.cap = total;
+  return LP_OK;
+}
+
+int lp_snapshot_writer_room(lp_snapshot_writer *w, size_t need, uint8_t **out, size_t *avail) {
+  *out = NULL;
+  *avail = 0;
+  int rc = check_open(w);
+  if (rc != LP_OK) return rc;
+  size_t total;
+  if (lp_add_overflow(w->section.len, need, &total)) return fail(w, LP_ELIMIT, "section too large");
+  rc = grow_section(w, total);
+  if (rc != LP_OK) return rc;
+  *out = w->section.data + w->section.len;
+  *avail = w->section.cap - w->section.len;
+  return LP_OK;
+}
+
+void lp_snapshot_writer_commit(lp_snapshot_writer *w, size_t n) { w->section.len += n; }
+
+int lp_snapshot_writer_put_section(lp_snapshot_writer *w, uint32_t type, uint32_t flags,
+                                   const void *data, size_t len) {
+  int rc = lp_snapshot_writer_begin_section(w, type, flags);
+  if (rc != LP_OK) return rc;
+  rc = emit_record(w, type, flags, data, len);
+  if (rc != LP_OK) return rc;
+  w->in_section = false;
+  w->count++;
   return LP_OK;
 }
 

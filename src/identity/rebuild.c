@@ -676,7 +676,25 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
 #define ERASE_NODE(x) ((x) < n1 ? (x) : p->mover[(x) - n1])
   size_t ne0 = s->events.len, nw0 = s->members.len, w = 0, g = 0, a = 0;
   uint32_t *words = (uint32_t *)s->members.data, out = 0;
-  for (uint32_t ei = 0; ei < ne0; ei++) {
+  /* The events before the first of the cluster's or the first that goes
+   * keep their place and their words: there only links to later events
+   * and words naming moved identifiers change, and only those are
+   * written (most of the storage is read, not rewritten). */
+  uint32_t keep = p->ne > 0 ? p->events[0] : (uint32_t)ne0;
+  if (p->ng > 0 && p->gone_ev[0] < keep) keep = p->gone_ev[0];
+  if (ne0 > 0 && idg_event_at(s, 0)->first != 0) keep = 0; /* words to close up from the start */
+  for (uint32_t ei = 0; ei < keep && (p->ng > 0 || p->nv > 0); ei++) {
+    idg_event *e = idg_event_at(s, ei);
+    uint32_t next = event_after(p->gone_ev, p->ng, e->next);
+    if (next != e->next) e->next = next;
+    for (uint32_t i = 0, cnt = p->nv > 0 ? idg_event_count(s, e) : 0; i < cnt; i++) {
+      uint32_t word = words[e->first + i], x = word & IDG_ORD_MASK;
+      if (x >= n1) words[e->first + i] = (word & ~IDG_ORD_MASK) | ERASE_NODE(x);
+    }
+  }
+  out = keep;
+  w = keep < ne0 ? idg_event_at(s, keep)->first : nw0;
+  for (uint32_t ei = keep; ei < ne0; ei++) {
     idg_event e = *idg_event_at(s, ei);
     uint32_t cnt = idg_event_count(s, idg_event_at(s, ei)); /* before it is overwritten */
     bool in_cluster = a < p->ne && p->events[a] == ei;
@@ -706,8 +724,9 @@ static uint32_t erase_compact(lp_idgraph *h, const erase_req *q, erase_plan *p) 
    * node field): moved identifiers, then the events after gone ones. */
   if (p->nv > 0 || p->ng > 0)
     for (uint32_t y = 0; y < n1; y++) {
+      /* links to the moved ones are few: written only where they change */
       idg_node *nd = idg_node_at(s, y);
-      if (p->nv > 0) {
+      if (p->nv > 0 && (idg_parent(nd) >= n1 || idg_cluster(nd) >= n1 || idg_next(nd) >= n1)) {
         idg_set_parent(nd, ERASE_NODE(idg_parent(nd)));
         idg_set_cluster(nd, ERASE_NODE(idg_cluster(nd)));
         idg_set_next(nd, ERASE_NODE(idg_next(nd)));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "core/codec.h"
+#include "core/snapshot_direct.h"
 #include "identity/derived.h"
 #include "identity/hashing.h"
 #include "identity/state.h"
@@ -28,10 +29,18 @@ static int put_bytes(lp_snapshot_writer *w, const void *p, size_t len) {
 /* Orders and ranks for a canonical byte stream. */
 typedef struct save_plan {
   uint32_t *node_order, *node_rank, *event_order, *src_order, *src_rank;
+  /* Bit x: identifier x is the root of its profile (roots[2 * w]) or of
+   * its raw cluster (roots[2 * w + 1]), w = x / 64. The derived pass asks
+   * it of each identifier's parent and cluster link instead of reading
+   * their records, far apart: 2 * ceil(nn / 64) words. */
+  uint64_t *roots;
   size_t nn, ne, ns, nused;
 } save_plan;
 
+static size_t roots_words(size_t nn) { return 2 * ((nn + 63) / 64); }
+
 static void plan_free(const lp_mem *m, save_plan *p) {
+  lp_mem_free_array(m, p->roots, roots_words(p->nn), sizeof(uint64_t));
   lp_mem_free_array(m, p->node_order, p->nn, sizeof(uint32_t));
   lp_mem_free_array(m, p->node_rank, p->nn, sizeof(uint32_t));
   lp_mem_free_array(m, p->event_order, p->ne, sizeof(uint32_t));
@@ -68,9 +77,19 @@ static lp_hash128 idg_save_hash(const idg_state *s, size_t x) {
  * identifiers into the holes it leaves) or that the run passed already
  * (added since the load). How many were skipped says what is left to
  * sort. */
-static size_t idg_save_node_run(const idg_state *s, uint32_t *run) {
+static size_t idg_save_node_run(const idg_state *s, uint32_t *run, uint64_t *roots) {
   size_t nn = s->nodes.len, n = 0;
+  uint64_t prof = 0, clus = 0;
   for (size_t i = 0; i < nn; i++) {
+    /* the roots, from the records read here anyway */
+    const idg_node *nd = idg_node_at(s, (uint32_t)i);
+    prof |= (uint64_t)(idg_parent(nd) == i) << (i % 64);
+    clus |= (uint64_t)(idg_cluster(nd) == i) << (i % 64);
+    if (i % 64 == 63 || i + 1 == nn) {
+      roots[2 * (i / 64)] = prof;
+      roots[2 * (i / 64) + 1] = clus;
+      prof = clus = 0;
+    }
     lp_hash128 x = idg_save_hash(s, i);
     if (n > 0 && idg_cmp_hash(x, idg_save_hash(s, run[n - 1])) <= 0) continue;
     if (i + 1 < nn && idg_cmp_hash(x, idg_save_hash(s, i + 1)) > 0) continue;
@@ -124,16 +143,32 @@ static bool idg_save_clash(const idg_state *s, uint32_t a, uint32_t b) {
 }
 
 /* The length of the canonical head of the stored events; *clash when two
- * equal neighbours in it differ in their words. */
-static size_t idg_save_event_head(const idg_save_ranks *r, bool *clash) {
-  size_t ne = r->s->events.len, i = 1;
+ * equal neighbours in it differ in their words. The same pass marks
+ * used[source] of every event (1), the head's and the rest's. */
+static size_t idg_save_event_head(const idg_save_ranks *r, bool *clash, uint32_t *used) {
+  const idg_state *s = r->s;
+  size_t ne = s->events.len, i = 1;
   *clash = false;
+  if (ne > 0) used[idg_event_at(s, 0)->source] = 1;
   for (; i < ne; i++) {
-    int c = idg_cmp_events_ranked(r->s, r->rank, r->src_rank, (uint32_t)(i - 1), (uint32_t)i);
+    used[idg_event_at(s, (uint32_t)i)->source] = 1;
+    int c = idg_cmp_events_ranked(s, r->rank, r->src_rank, (uint32_t)(i - 1), (uint32_t)i);
     if (c > 0) break;
-    if (c == 0 && idg_save_clash(r->s, (uint32_t)(i - 1), (uint32_t)i)) *clash = true;
+    if (c == 0 && idg_save_clash(s, (uint32_t)(i - 1), (uint32_t)i)) *clash = true;
   }
+  for (size_t j = i; j < ne; j++) used[idg_event_at(s, (uint32_t)j)->source] = 1;
   return ne == 0 ? 0 : i;
+}
+
+/* EVNT's sources: only those events use (used[] marks, in src_order), by
+ * name, numbered 0.. in src_rank. */
+static void plan_used_sources(const idg_state *s, save_plan *p) {
+  p->nused = 0;
+  for (uint32_t i = 0; i < p->ns; i++)
+    if (p->src_order[i] != 0) p->src_order[p->nused++] = i; /* nused <= i */
+  idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
+  for (uint32_t i = 0; i < p->ns; i++) p->src_rank[i] = NO_RAW;
+  for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
 }
 
 /* Events in the canonical order: the head [0, head) is, the tail is
@@ -176,6 +211,8 @@ static int plan(const lp_idgraph *h, save_plan *p) {
   if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ne, &p->event_order);
   if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ns, &p->src_order);
   if (rc == LP_OK) rc = alloc_u32(&h->mem, p->ns, &p->src_rank);
+  if (rc == LP_OK && p->nn > 0)
+    rc = lp_mem_alloc_array(&h->mem, roots_words(p->nn), sizeof(uint64_t), (void **)&p->roots);
   if (rc != LP_OK) {
     plan_free(&h->mem, p);
     return rc;
@@ -184,7 +221,7 @@ static int plan(const lp_idgraph *h, save_plan *p) {
    * one sequential pass says so, and the order is the numbering. A graph
    * loaded and then grown or erased from: most of it is, the rest is
    * merged in (node_rank holds the run meanwhile). */
-  size_t nrun = idg_save_node_run(s, p->node_rank);
+  size_t nrun = idg_save_node_run(s, p->node_rank, p->roots);
   bool by_hash = nrun == p->nn;
   if (by_hash) {
     for (uint32_t i = 0; i < p->nn; i++) p->node_order[i] = i;
@@ -197,59 +234,174 @@ static int plan(const lp_idgraph *h, save_plan *p) {
     }
   }
   for (uint32_t i = 0; i < p->nn; i++) p->node_rank[p->node_order[i]] = i;
-  /* Only sources that events use, by name. */
-  for (uint32_t i = 0; i < p->ns; i++) p->src_rank[i] = NO_RAW;
-  for (uint32_t i = 0; i < p->ne; i++) p->src_rank[idg_event_at(s, i)->source] = 0;
-  for (uint32_t i = 0; i < p->ns; i++)
-    if (p->src_rank[i] == 0) p->src_order[p->nused++] = i;
-  idg_sort(p->src_order, p->nused, idg_cmp_sources_ctx, &s->sources);
-  for (uint32_t i = 0; i < p->nused; i++) p->src_rank[p->src_order[i]] = i;
+  /* Every source ranked by name first: events compare by these ranks as
+   * by the used ones' (they keep the order), so the pass that checks the
+   * events' order also finds the used sources, not a pass of its own. */
+  for (uint32_t i = 0; i < p->ns; i++) p->src_order[i] = i;
+  idg_sort(p->src_order, p->ns, idg_cmp_sources_ctx, &s->sources);
+  for (uint32_t i = 0; i < p->ns; i++) p->src_rank[p->src_order[i]] = i;
+  for (uint32_t i = 0; i < p->ns; i++) p->src_order[i] = 0; /* used[] now */
   /* Events already in the canonical order (the usual case after a load):
    * checked on the ranks, without reading the identifiers' records; or
    * a canonical head and a short tail, merged. */
   idg_save_ranks r = {s, by_hash ? NULL : p->node_rank, p->src_rank};
   bool clash;
-  size_t ehead = idg_save_event_head(&r, &clash);
-  if (ehead == p->ne) {
+  size_t ehead = idg_save_event_head(&r, &clash, p->src_order);
+  bool ordered = ehead == p->ne;
+  if (ordered) {
     for (uint32_t i = 0; i < p->ne; i++) p->event_order[i] = i;
-    return LP_OK;
-  }
-  if (!clash && idg_save_tail_small(h, ehead, p->ne)) {
+  } else if (!clash && idg_save_tail_small(h, ehead, p->ne)) {
     uint32_t *tail = NULL;
     rc = alloc_u32(&h->mem, p->ne - ehead, &tail);
-    bool merged = rc == LP_OK && idg_save_merge_events(&r, ehead, p->event_order, tail);
+    ordered = rc == LP_OK && idg_save_merge_events(&r, ehead, p->event_order, tail);
     lp_mem_free_array(&h->mem, tail, p->ne - ehead, sizeof *tail);
-    if (merged) return LP_OK;
   }
-  rc = idg_canonical_order(s, &h->mem, p->event_order);
-  if (rc != LP_OK) plan_free(&h->mem, p);
-  return rc;
+  rc = ordered ? LP_OK : idg_canonical_order(s, &h->mem, p->event_order);
+  if (rc != LP_OK) {
+    plan_free(&h->mem, p);
+    return rc;
+  }
+  plan_used_sources(s, p);
+  return LP_OK;
 }
 
-/* Buffered little-endian output for the long fixed-width runs of DRVD. */
-typedef struct out_buf {
+/* Encoding straight into the open section (snapshot_direct.h): a window
+ * of room in the writer's buffer, filled, then committed, so the many
+ * small fields of IDNT, EVNT and DRVD cost one store each and no copy. */
+typedef struct out_sec {
   lp_snapshot_writer *w;
-  uint8_t b[8192];
-  size_t n;
-} out_buf;
+  uint8_t *b; /* the window (NULL: none) */
+  size_t n;   /* bytes filled */
+  size_t cap; /* bytes in the window */
+} out_sec;
 
-static int out_flush(out_buf *o) {
-  int rc = o->n > 0 ? lp_snapshot_writer_write(o->w, o->b, o->n) : LP_OK;
-  o->n = 0;
-  return rc;
+static void sec_init(out_sec *o, lp_snapshot_writer *w) {
+  o->w = w;
+  o->b = NULL;
+  o->n = o->cap = 0;
 }
 
-/* Room for `need` more bytes (need <= sizeof o->b): flushes when full. */
-static int out_room(out_buf *o, size_t need) {
-  return o->n + need > sizeof o->b ? out_flush(o) : LP_OK;
+/* The filled bytes appended to the section; no window after. */
+static void sec_commit(out_sec *o) {
+  lp_snapshot_writer_commit(o->w, o->n);
+  o->b = NULL;
+  o->n = o->cap = 0;
 }
-static void out_u32(out_buf *o, uint32_t v) {
+
+/* Room for `need` more bytes in the window: a new window (all the room
+ * the section's buffer has, at least `need`) when the old one is full. */
+static int sec_room(out_sec *o, size_t need) {
+  if (o->cap - o->n >= need) return LP_OK;
+  sec_commit(o);
+  return lp_snapshot_writer_room(o->w, need, &o->b, &o->cap);
+}
+
+static void sec_u32(out_sec *o, uint32_t v) {
   lp_put_u32le(o->b + o->n, v);
   o->n += 4;
 }
-static void out_u64(out_buf *o, uint64_t v) {
+static void sec_u64(out_sec *o, uint64_t v) {
   lp_put_u64le(o->b + o->n, v);
   o->n += 8;
+}
+
+/* The bytes of the largest of IDNT, EVNT and DRVD (at most: the values'
+ * arena counts their slack too), reserved once so that neither section
+ * regrows the buffer. */
+static size_t sections_hint(const idg_state *s, size_t nn, size_t ne) {
+  size_t idnt = 8 + 28 * nn + s->values.arena.total;
+  size_t evnt = 8 + 16 * ne + 4 * s->members.len;
+  size_t drvd = 28 + (size_t)IDG_DERIVED_NODE * nn + IDG_DERIVED_BITS(s->members.len);
+  size_t m = idnt > evnt ? idnt : evnt;
+  return m > drvd ? m : drvd;
+}
+
+/* The stored value of an identifier (NULL, 0: none), read from the pool's
+ * entries directly: once per identifier, in the save's inner loop. */
+static const char *save_value(const idg_state *s, uint32_t x, size_t *len) {
+  uint32_t raw = idg_raw(s, x);
+  *len = 0;
+  if (raw == IDG_NONE || raw >= lp_strpool_count(&s->values)) return NULL;
+  const lp_strpool_entry *e = lp_vec_at(&s->values.entries, raw);
+  *len = e->len;
+  return e->str;
+}
+
+/* The member decisions of DRVD (2 bits a word, derived.h), gathered while
+ * EVNT is written (the same order): no third pass over the events. */
+typedef struct member_bits {
+  uint8_t *b;
+  size_t cap;  /* bytes */
+  size_t k;    /* words seen */
+  uint8_t acc; /* the byte being filled */
+  bool ok;     /* false: more words than room (the derived pass redoes it) */
+} member_bits;
+
+static void bits_add(member_bits *mb, const uint32_t *m, uint32_t cnt) {
+  if (!mb->ok) return;
+  if (IDG_DERIVED_BITS(mb->k + cnt) > mb->cap) {
+    mb->ok = false;
+    return;
+  }
+  size_t k = mb->k;
+  uint8_t acc = mb->acc;
+  for (uint32_t j = 0; j < cnt; j++, k++) {
+    uint32_t v = (m[j] & IDG_LINKED ? 1u : 0u) | (m[j] & IDG_REFUSED ? 2u : 0u);
+    acc = (uint8_t)(acc | v << (2 * (k % 4)));
+    if (k % 4 == 3) {
+      mb->b[k / 4] = acc;
+      acc = 0;
+    }
+  }
+  mb->k = k;
+  mb->acc = acc;
+}
+
+/* The bytes of the member decisions in event order; *len their number. */
+static const uint8_t *bits_done(member_bits *mb, size_t *len) {
+  if (mb->k % 4 != 0) mb->b[mb->k / 4] = mb->acc;
+  *len = IDG_DERIVED_BITS(mb->k);
+  return mb->b;
+}
+
+/* The member decisions, a pass of their own through a small buffer (when
+ * gathering them during EVNT ran out of room). */
+static int write_member_bits_pass(const idg_state *s, lp_snapshot_writer *w, const save_plan *p) {
+  uint8_t buf[4096];
+  member_bits mb = {buf, sizeof buf, 0, 0, true};
+  int rc = LP_OK;
+  for (size_t i = 0; i < p->ne && rc == LP_OK; i++) {
+    if (i + 8 < p->ne) IDG_PREFETCH(idg_event_at(s, p->event_order[i + 8]));
+    const idg_event *e = idg_event_at(s, p->event_order[i]);
+    uint32_t cnt = idg_event_count(s, e);
+    if (IDG_DERIVED_BITS(mb.k + cnt) > mb.cap) { /* the full bytes out (cnt is at most 64) */
+      rc = lp_snapshot_writer_write(w, buf, mb.k / 4);
+      mb.k %= 4;
+    }
+    bits_add(&mb, idg_members(s, e), cnt);
+  }
+  size_t len;
+  const uint8_t *rest = bits_done(&mb, &len);
+  if (rc == LP_OK) rc = lp_snapshot_writer_write(w, rest, len);
+  return rc;
+}
+
+/* Whether x is a root of its profile (which 0) or raw cluster (1). */
+static bool save_is_root(const save_plan *p, uint32_t x, unsigned which) {
+  return (p->roots[2 * (x / 64) + which] >> (x % 64) & 1u) != 0;
+}
+
+/* The root of x's profile (idg_find) and of its raw cluster
+ * (idg_cluster_find), without the call and without reading the root's
+ * record when x's link is the root (nearly always: a load links every
+ * identifier to its root). */
+static uint32_t save_find(const idg_state *s, const save_plan *p, uint32_t x) {
+  uint32_t r = idg_parent(idg_node_at(s, x));
+  return save_is_root(p, r, 0) ? r : idg_find(s, x);
+}
+static uint32_t save_cluster_find(const idg_state *s, const save_plan *p, uint32_t x) {
+  uint32_t r = idg_cluster(idg_node_at(s, x));
+  return save_is_root(p, r, 1) ? r : idg_cluster_find(s, x);
 }
 
 /* The derived section (derived.h): what a load would recompute. Each
@@ -260,7 +412,7 @@ static void out_u64(out_buf *o, uint64_t v) {
  * names[], profile name high, root low) and the clusters' smallest ranks;
  * the pass in IDNT order then reads only names[] and cmin[], not the
  * roots' records again. */
-static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p) {
+static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, member_bits *mb) {
   const idg_state *s = &h->st;
   size_t nn = p->nn;
   uint32_t *cmin = NULL;
@@ -273,23 +425,18 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
   }
   for (size_t i = 0; i < nn; i++) cmin[i] = IDG_NONE;
   for (uint32_t x = 0; x < nn; x++) {
-    /* in stages: the profile and cluster roots (or a step to them) 8
-     * ahead, the cluster's slot and the profile's name 4 ahead */
+    /* the cluster's slot and the profile's name 8 ahead (the roots'
+     * records are not read: p->roots says they are roots) */
     if (x + 8 < nn) {
       const idg_node *a = idg_node_at(s, x + 8);
-      IDG_PREFETCH(idg_node_at(s, idg_cluster(a)));
-      IDG_PREFETCH(idg_node_at(s, idg_parent(a)));
-    }
-    if (x + 4 < nn) {
-      const idg_node *a = idg_node_at(s, x + 4);
       IDG_PREFETCH(&cmin[idg_cluster(a)]);
       IDG_PREFETCH(&p->node_rank[idg_parent(a)]);
     }
-    uint64_t prof = p->node_rank[idg_find(s, x)];
+    uint64_t prof = p->node_rank[save_find(s, p, x)];
     uint32_t c = 0;
     if (!idg_quarantined(idg_node_at(s, x))) {
       uint32_t r = p->node_rank[x];
-      c = idg_cluster_find(s, x);
+      c = save_cluster_find(s, p, x);
       if (r < cmin[c]) cmin[c] = r;
     }
     names[x] = prof << 32 | c;
@@ -299,9 +446,8 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
   if (rc == LP_OK) rc = lp_snapw_u64(w, idg_rules_fingerprint(h, NULL, h->ntypes));
   if (rc == LP_OK) rc = lp_snapw_u64(w, nn);
   if (rc == LP_OK) rc = lp_snapw_u64(w, s->members.len);
-  out_buf o;
-  o.w = w;
-  o.n = 0;
+  out_sec o;
+  sec_init(&o, w);
   for (size_t i = 0; i < nn && rc == LP_OK; i++) {
     /* in stages: the record and names 16 ahead, the cluster's slot 8 ahead */
     if (i + 16 < nn) {
@@ -309,41 +455,34 @@ static int write_derived(const lp_idgraph *h, lp_snapshot_writer *w, const save_
       IDG_PREFETCH(&names[p->node_order[i + 16]]);
     }
     if (i + 8 < nn) IDG_PREFETCH(&cmin[(uint32_t)names[p->node_order[i + 8]]]);
+    rc = sec_room(&o, IDG_DERIVED_NODE);
+    if (rc != LP_OK) break;
     uint32_t x = p->node_order[i];
     const idg_node *n = idg_node_at(s, x);
     uint32_t prof = (uint32_t)(names[x] >> 32);
     uint32_t clus = idg_quarantined(n) ? (uint32_t)i : cmin[(uint32_t)names[x]];
-    lp_put_u64le(o.b + o.n, idg_sketch(n));
-    lp_put_u32le(o.b + o.n + 8, prof);
-    lp_put_u32le(o.b + o.n + 12, clus);
-    o.n += IDG_DERIVED_NODE;
-    if (o.n + IDG_DERIVED_NODE > sizeof o.b) rc = out_flush(&o);
+    sec_u64(&o, idg_sketch(n));
+    sec_u32(&o, prof);
+    sec_u32(&o, clus);
   }
-  if (rc == LP_OK) rc = out_flush(&o);
-  uint8_t acc = 0;
-  size_t k = 0;
-  for (size_t i = 0; i < p->ne && rc == LP_OK; i++) {
-    if (i + 8 < p->ne) IDG_PREFETCH(idg_event_at(s, p->event_order[i + 8]));
-    const idg_event *e = idg_event_at(s, p->event_order[i]);
-    const uint32_t *m = idg_members(s, e);
-    for (uint32_t j = 0, ecnt = idg_event_count(s, e); j < ecnt; j++, k++) {
-      acc = (uint8_t)(acc | (((m[j] & IDG_LINKED) ? 1u : 0u) | ((m[j] & IDG_REFUSED) ? 2u : 0u)) << (2 * (k % 4)));
-      if (k % 4 == 3) {
-        o.b[o.n++] = acc;
-        acc = 0;
-        if (o.n == sizeof o.b) rc = out_flush(&o);
-      }
+  if (rc == LP_OK) {
+    sec_commit(&o);
+    if (mb->ok) {
+      size_t len;
+      const uint8_t *bits = bits_done(mb, &len);
+      rc = lp_snapshot_writer_write(w, bits, len);
+    } else {
+      rc = write_member_bits_pass(s, w, p);
     }
   }
-  if (rc == LP_OK && k % 4 != 0) o.b[o.n++] = acc;
-  if (rc == LP_OK) rc = out_flush(&o);
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
   lp_mem_free_array(&h->mem, cmin, nn, sizeof *cmin);
   if (names != NULL) lp_mem_free_array(&h->mem, names, nn, sizeof *names);
   return rc;
 }
 
-static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, uint64_t fp) {
+static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan *p, uint64_t fp,
+                     member_bits *mb) {
   const idg_state *s = &h->st;
   int rc = lp_snapshot_writer_begin_section(w, SEC_META, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u32(w, IDG_FORMAT);
@@ -365,30 +504,45 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
 
-  /* IDNT and EVNT through a buffer: their many small fields cost one
-   * store each, not one writer call. */
-  out_buf o;
-  o.w = w;
-  o.n = 0;
+  /* IDNT and EVNT encoded into the section buffer, reserved once for the
+   * largest of the three long sections. */
+  out_sec o;
+  sec_init(&o, w);
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_IDENTS, LP_SECTION_REQUIRED);
+  /* a hint (it may ask more than the sections take): without it they grow */
+  if (rc == LP_OK) (void)lp_snapshot_writer_reserve(w, sections_hint(s, p->nn, p->ne));
   if (rc == LP_OK) rc = lp_snapw_u64(w, p->nn);
   for (size_t i = 0; i < p->nn && rc == LP_OK; i++) {
-    if (i + 8 < p->nn) IDG_PREFETCH(idg_node_at(s, p->node_order[i + 8])); /* by hash: scattered */
-    const idg_node *n = idg_node_at(s, p->node_order[i]);
-    uint32_t raw = idg_raw(s, p->node_order[i]);
-    size_t len = 0;
-    const char *v = raw != IDG_NONE ? lp_strpool_get(&s->values, raw, &len) : NULL;
-    rc = out_room(&o, 28 + len); /* len <= LP_IDGRAPH_MAX_VALUE_LEN */
+    /* by hash: scattered; in stages: the record and the value's pool
+     * entry 16 ahead, the value's bytes 8 ahead */
+    if (i + 16 < p->nn) {
+      uint32_t ahead = p->node_order[i + 16], raw = idg_raw(s, ahead);
+      IDG_PREFETCH(idg_node_at(s, ahead));
+      if (raw < lp_strpool_count(&s->values)) IDG_PREFETCH(lp_vec_at(&s->values.entries, raw));
+    }
+    if (i + 8 < p->nn) {
+      size_t alen;
+      const char *av = save_value(s, p->node_order[i + 8], &alen);
+      if (av != NULL) IDG_PREFETCH(av);
+    }
+    uint32_t x = p->node_order[i];
+    const idg_node *n = idg_node_at(s, x);
+    size_t len;
+    const char *v = save_value(s, x, &len);
+    rc = sec_room(&o, 28 + len); /* len <= LP_IDGRAPH_MAX_VALUE_LEN */
     if (rc != LP_OK) break;
-    out_u32(&o, idg_node_type(n));
-    out_u64(&o, idg_node_hash(n).lo);
-    out_u64(&o, idg_node_hash(n).hi);
-    out_u32(&o, raw == IDG_NONE ? NO_RAW : (uint32_t)len);
+    lp_hash128 hash = idg_node_hash(n);
+    sec_u32(&o, idg_node_type(n));
+    sec_u64(&o, hash.lo);
+    sec_u64(&o, hash.hi);
+    sec_u32(&o, v == NULL ? NO_RAW : (uint32_t)len);
     if (len > 0) memcpy(o.b + o.n, v, len);
     o.n += len;
   }
-  if (rc == LP_OK) rc = out_flush(&o);
-  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+  if (rc == LP_OK) {
+    sec_commit(&o);
+    rc = lp_snapshot_writer_end_section(w);
+  }
 
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_EVENTS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(w, p->ne);
@@ -406,15 +560,18 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
       for (uint32_t k = 0, ecnt = idg_event_count(s, ahead); k < ecnt; k++) IDG_PREFETCH(&p->node_rank[am[k] & IDG_ORD_MASK]);
     }
     uint32_t cnt = idg_event_count(s, e);
-    rc = out_room(&o, 16 + (size_t)cnt * 4); /* count <= LP_IDGRAPH_MAX_EVENT_IDS */
+    rc = sec_room(&o, 16 + (size_t)cnt * 4); /* count <= LP_IDGRAPH_MAX_EVENT_IDS */
     if (rc != LP_OK) break;
-    out_u64(&o, (uint64_t)idg_event_ts(e));
-    out_u32(&o, p->src_rank[e->source]);
-    out_u32(&o, cnt);
-    for (uint32_t k = 0; k < cnt; k++) out_u32(&o, p->node_rank[m[k] & IDG_ORD_MASK]);
+    sec_u64(&o, (uint64_t)idg_event_ts(e));
+    sec_u32(&o, p->src_rank[e->source]);
+    sec_u32(&o, cnt);
+    for (uint32_t k = 0; k < cnt; k++) sec_u32(&o, p->node_rank[m[k] & IDG_ORD_MASK]);
+    bits_add(mb, m, cnt);
   }
-  if (rc == LP_OK) rc = out_flush(&o);
-  if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
+  if (rc == LP_OK) {
+    sec_commit(&o);
+    rc = lp_snapshot_writer_end_section(w);
+  }
 
   if (rc == LP_OK) rc = lp_snapshot_writer_begin_section(w, SEC_TOMBS, LP_SECTION_REQUIRED);
   if (rc == LP_OK) rc = lp_snapw_u64(w, s->tombstones.len);
@@ -443,7 +600,7 @@ static int write_all(const lp_idgraph *h, lp_snapshot_writer *w, const save_plan
     lp_mem_free_array(&h->mem, tk, nt, 2 * sizeof(uint64_t));
   }
   if (rc == LP_OK) rc = lp_snapshot_writer_end_section(w);
-  if (rc == LP_OK) rc = write_derived(h, w, p);
+  if (rc == LP_OK) rc = write_derived(h, w, p, mb);
   if (rc == LP_OK) rc = lp_snapshot_writer_finish(w);
   return rc;
 }
@@ -462,14 +619,17 @@ int lp_idgraph_save(const lp_idgraph *h, lp_writer w, void *ud) {
   lp_mem_allocator(&h->mem, &a);
   lp_snapshot_writer *sw;
   idg_guarded_io io = {h, w, NULL, ud};
-  rc = lp_snapshot_writer_create(&a, idg_guarded_write, &io, KIND_IDGRAPH, &sw);
+  member_bits mb = {NULL, IDG_DERIVED_BITS(h->st.members.len), 0, 0, true};
+  rc = mb.cap == 0 ? LP_OK : lp_mem_alloc_array(&h->mem, mb.cap, 1, (void **)&mb.b);
+  if (rc == LP_OK) rc = lp_snapshot_writer_create(&a, idg_guarded_write, &io, KIND_IDGRAPH, &sw);
   if (rc == LP_OK) {
-    rc = write_all(h, sw, &p, fp);
+    rc = write_all(h, sw, &p, fp, &mb);
     if (rc != LP_OK) lp_error_set(err, rc, "saving: %s", lp_snapshot_writer_errmsg(sw));
     lp_snapshot_writer_free(sw);
   } else {
     lp_error_set(err, rc, "out of memory saving the identity graph");
   }
+  if (mb.b != NULL) lp_mem_free_array(&h->mem, mb.b, mb.cap, 1);
   plan_free(&h->mem, &p);
   return rc;
 }

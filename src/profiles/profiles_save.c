@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/codec.h"
+#include "core/snapshot_direct.h"
 #include "profiles/profiles_internal.h"
 
 typedef struct guarded {
@@ -120,6 +121,14 @@ static int to_chunks(void *ud, const void *buf, size_t len) {
   const uint8_t *p = buf;
   int rc = LP_OK;
   while (rc == LP_OK && len > 0) {
+    if (!c->open && len >= c->size) {
+      /* a whole chunk from the caller's bytes: emitted from there, not
+       * copied into the section buffer first */
+      rc = lp_snapshot_writer_put_section(c->sw, PRF_SEC_GRAPH_CHUNK, LP_SECTION_REQUIRED, p, c->size);
+      p += c->size;
+      len -= c->size;
+      continue;
+    }
     if (!c->open) {
       rc = lp_snapshot_writer_begin_section(c->sw, PRF_SEC_GRAPH_CHUNK, LP_SECTION_REQUIRED);
       if (rc != LP_OK) break;

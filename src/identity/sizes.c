@@ -114,25 +114,22 @@ static int sized_by_lookup(const lp_idgraph *h, const lp_mem *m, uint64_t *ids, 
   return rc;
 }
 
-/* Each bucket's ids sorted by insertion, its sizes moving with them
- * (stable: roots of one id keep their record order, as the radix sort
- * keeps them). start[b] is the end of bucket b. */
-static void sort_buckets(const uint32_t *start, uint64_t *ids, uint32_t *sizes) {
+void idg_sort_id_runs(const uint32_t *end, size_t nruns, uint64_t *ids, uint32_t *vals) {
   size_t b0 = 0;
-  for (size_t b = 0; b < SIZED_BUCKETS; b++) {
-    for (size_t j = b0 + 1; j < start[b]; j++) {
+  for (size_t b = 0; b < nruns; b++) {
+    for (size_t j = b0 + 1; j < end[b]; j++) {
       uint64_t kx = ids[j];
-      uint32_t sx = sizes[j];
+      uint32_t vx = vals[j];
       size_t k = j;
       while (k > b0 && ids[k - 1] > kx) {
         ids[k] = ids[k - 1];
-        sizes[k] = sizes[k - 1];
+        vals[k] = vals[k - 1];
         k--;
       }
       ids[k] = kx;
-      sizes[k] = sx;
+      vals[k] = vx;
     }
-    b0 = start[b];
+    b0 = end[b];
   }
 }
 
@@ -159,7 +156,7 @@ static int sized_fill(const lp_idgraph *h, const lp_mem *m, uint32_t *start, uin
     ids[at] = id;
     sizes[at] = (uint32_t)size_at(h, x);
   }
-  sort_buckets(start, ids, sizes);
+  idg_sort_id_runs(start, SIZED_BUCKETS, ids, sizes); /* start[b]: the end of bucket b */
   shared_ids(h, ids, sizes, n);
   return LP_OK;
 }

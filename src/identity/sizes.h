@@ -20,4 +20,10 @@
 int idg_profiles_sized(const lp_idgraph *h, const lp_mem *m, uint64_t **ids, uint32_t **sizes,
                        size_t *n);
 
+/* Each run of ids[0..end[nruns - 1]) (run b: from end[b - 1], or 0, up
+ * to end[b]) sorted by insertion, stably, vals[] moving with the ids: the
+ * second step of a bucket sort whose buckets are short (the profile ids
+ * by their top bits, here and in the store's grouping of its orders). */
+void idg_sort_id_runs(const uint32_t *end, size_t nruns, uint64_t *ids, uint32_t *vals);
+
 #endif /* LP_IDENTITY_SIZES_H */

@@ -208,23 +208,9 @@ static bool prf_group_by_profile(const uint64_t *pid, size_t no, uint32_t *start
       key[at] = pid[i];
       perm[at] = (uint32_t)i;
     }
-  /* start[b] now ends bucket b; within it the indices ascend */
-  size_t b0 = 0;
-  for (size_t b = 0; b < nb; b++) {
-    for (size_t j = b0 + 1; j < start[b]; j++) {
-      uint64_t kx = key[j];
-      uint32_t x = perm[j];
-      size_t k = j;
-      while (k > b0 && key[k - 1] > kx) {
-        key[k] = key[k - 1];
-        perm[k] = perm[k - 1];
-        k--;
-      }
-      key[k] = kx;
-      perm[k] = x;
-    }
-    b0 = start[b];
-  }
+  /* start[b] now ends bucket b; within it the indices ascend, and the
+   * stable sort keeps them ascending among equal ids */
+  idg_sort_id_runs(start, nb, key, perm);
   *m = kept;
   return true;
 }

@@ -3,13 +3,13 @@
  * its profile) and batch lookups of profiles by hash.
  * SPDX-License-Identifier: MIT
  */
-#include "identity/state.h"
+#include "identity/rootread.h"
 
 /* One identifier's row: its profile (through the resolved union-find) and
  * what lp_idgraph_profile_identifiers() reports of it. */
 static void fill_row(const idg_state *s, uint32_t x, lp_idgraph_ident_row *o) {
   const idg_node *n = idg_node_at(s, x);
-  o->profile_id = idg_pid(s, x);
+  o->profile_id = idg_pid_read(s, x);
   o->ident.type = idg_node_type(n);
   o->ident.quarantined = idg_quarantined(n) != 0;
   lp_put_u64le(o->ident.hash, idg_node_hash(n).lo);
@@ -99,7 +99,7 @@ int lp_idgraph_profiles_of_hashes(const lp_idgraph *h, const uint8_t *hashes, si
       }
     }
     uint32_t x;
-    out[i] = idg_index_get(s, hash_at(hashes, i), &x) ? idg_pid(s, x) : 0;
+    out[i] = idg_index_get(s, hash_at(hashes, i), &x) ? idg_pid_read(s, x) : 0;
   }
   return LP_OK;
 }

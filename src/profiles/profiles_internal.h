@@ -109,6 +109,7 @@ typedef struct prf_view {
   lp_vec tagv;           /* prf_tagv, by (pid, tag) */
   size_t nrows;
   lp_rfm_row *rows;      /* scored, ascending profile id */
+  size_t rows_cap;       /* entries allocated in rows (>= nrows: the prospects' records have none) */
   lp_rfm *rfm;           /* per-profile aggregates: profiles with an order, and the
                           * prospects too once `prospects` (prf_view_rfm_prospects()) */
   bool prospects;

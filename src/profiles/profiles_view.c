@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity/sizes.h"
 #include "profiles/profiles_internal.h"
+#include "rfm/rfm_handle.h"
 
 #define NO_ROW UINT32_MAX
 #define DAY 86400.0
@@ -30,7 +32,7 @@ void prf_view_free(const lp_profiles *h, prf_view *v) {
   lp_mem_free_array(m, v->tag_first, v->n + 1, sizeof *v->tag_first);
   lp_mem_free_array(m, v->nid, v->n + 1, sizeof *v->nid);
   lp_vec_free(&v->tagv, m);
-  lp_mem_free_array(m, v->rows, v->nrows, sizeof *v->rows);
+  lp_mem_free_array(m, v->rows, v->rows_cap, sizeof *v->rows);
   lp_rfm_free(v->rfm);
   lp_rfm_segmap_free(v->segmap);
   lp_tags_free(v->tags);
@@ -73,13 +75,13 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no);
  * state only when a host asks for it (prf_view_rfm_prospects()): nothing
  * in the view reads their empty records. */
 static int build_rfm(const lp_profiles *h, prf_view *v) {
+  /* the ids with their identifier counts (the block calls' v->nid), from
+   * two passes over the graph's records */
   size_t n;
-  int rc = lp_idgraph_profiles(h->g, NULL, 0, &n);
-  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
-  if ((rc = lp_mem_alloc_array(&h->mem, n + 1, sizeof *v->pids, (void **)&v->pids)) != LP_OK) return oom(h);
+  int rc = idg_profiles_sized(h->g, &h->mem, &v->pids, &v->nid, &n);
+  if (rc != LP_OK) return rc == LP_ENOMEM ? oom(h) : prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
   v->n = n;
-  rc = lp_idgraph_profiles(h->g, v->pids, n, &n);
-  if (rc != LP_OK) return prf_fail(h, rc, "view", lp_idgraph_errmsg(h->g));
+  v->nid_tried = true;
   if ((rc = lp_rfm_create(&h->alloc, &v->rfm)) != LP_OK) return oom(h);
   return add_orders(h, v, h->orders.len);
 }
@@ -206,23 +208,9 @@ static bool prf_group_by_profile(const uint64_t *pid, size_t no, uint32_t *start
       key[at] = pid[i];
       perm[at] = (uint32_t)i;
     }
-  /* start[b] now ends bucket b; within it the indices ascend */
-  size_t b0 = 0;
-  for (size_t b = 0; b < nb; b++) {
-    for (size_t j = b0 + 1; j < start[b]; j++) {
-      uint64_t kx = key[j];
-      uint32_t x = perm[j];
-      size_t k = j;
-      while (k > b0 && key[k - 1] > kx) {
-        key[k] = key[k - 1];
-        perm[k] = perm[k - 1];
-        k--;
-      }
-      key[k] = kx;
-      perm[k] = x;
-    }
-    b0 = start[b];
-  }
+  /* start[b] now ends bucket b; within it the indices ascend, and the
+   * stable sort keeps them ascending among equal ids */
+  idg_sort_id_runs(start, nb, key, perm);
   *m = kept;
   return true;
 }
@@ -273,6 +261,16 @@ static int add_orders(const lp_profiles *h, prf_view *v, size_t no) {
   if (start != NULL) lp_mem_free_array(&h->mem, start, nb, sizeof *start);
   if (pid != NULL) lp_mem_free_array(&h->mem, pid, no, sizeof *pid);
   if (grouped && rc == LP_OK) {
+    /* Room for the fold's records at once (the grouping has counted
+     * them; rfm's own reservation, as the store is its caller): grown
+     * chunk by chunk instead, the record array is reallocated about
+     * fifteen times (by half again) and the id index rehashed into fresh
+     * memory about ten times. lp_rfm_add() asks for a chunk more than
+     * the records it holds, hence the extra chunk. A failure only leaves
+     * the growing to lp_rfm_add(). */
+    size_t distinct = 0;
+    for (size_t j = 0; j < m; j++) distinct += j == 0 || key[j] != key[j - 1];
+    (void)rfm_reserve(v->rfm, distinct + RESOLVE_CHUNK, 0, 0);
     for (size_t c0 = 0; rc == LP_OK && c0 < m; c0 += RESOLVE_CHUNK) {
       size_t k = m - c0 < RESOLVE_CHUNK ? m - c0 : RESOLVE_CHUNK;
       for (size_t j = 0; j < k; j++) {
@@ -297,14 +295,19 @@ static int score(const lp_profiles *h, prf_view *v) {
   lp_rfm_score_options o = LP_RFM_SCORE_OPTIONS_INIT;
   o.bins = (uint32_t)h->bins;
   o.as_of = h->as_of;
-  size_t n;
-  rc = lp_rfm_score(v->rfm, &o, v->segmap, NULL, 0, &n);
-  if (rc == LP_OK && n > 0) {
-    if ((rc = lp_mem_alloc_array(&h->mem, n, sizeof *v->rows, (void **)&v->rows)) != LP_OK) return oom(h);
-    v->nrows = n;
-    rc = lp_rfm_score(v->rfm, &o, v->segmap, v->rows, n, &n);
+  /* Without the prospects every record has an order, so a row: one
+   * scoring into room for every record, without the size query first
+   * (each is a pass over the records). With them, the size query. */
+  size_t n = 0, cap = lp_rfm_count(v->rfm);
+  if (v->prospects && (rc = lp_rfm_score(v->rfm, &o, v->segmap, NULL, 0, &cap)) != LP_OK)
+    return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  if (cap > 0) {
+    if ((rc = lp_mem_alloc_array(&h->mem, cap, sizeof *v->rows, (void **)&v->rows)) != LP_OK) return oom(h);
+    v->rows_cap = cap;
   }
+  rc = lp_rfm_score(v->rfm, &o, v->segmap, v->rows, cap, &n);
   if (rc != LP_OK) return prf_fail(h, rc, "view", lp_rfm_errmsg(v->rfm));
+  v->nrows = n;
   size_t r = 0;
   for (size_t i = 0; i < v->n; i++) {
     while (r < v->nrows && v->rows[r].profile_id < v->pids[i]) r++;
@@ -740,6 +743,9 @@ static int add_pending(const lp_profiles *h, prf_view *v, uint32_t **src) {
   int rc;
   *src = NULL;
   if (np->len > 0) {
+    if (v->nid != NULL) lp_mem_free_array(&h->mem, v->nid, v->n + 1, sizeof *v->nid);
+    v->nid = NULL;
+    v->nid_tried = false;
     uint64_t *add = (uint64_t *)(void *)np->data, *ids;
     qsort(add, np->len, sizeof *add, cmp_id);
     size_t total = v->n + np->len;
@@ -805,8 +811,13 @@ int prf_view_build_reusing(const lp_profiles *h, prf_view *v, prf_view *old) {
     v->rfm = old->rfm;
     v->orphans = old->orphans;
     v->prospects = old->prospects;
+    /* the counts too while the ids stay (add_pending drops them when it
+     * adds profiles; the block calls then count again) */
+    v->nid = old->nid;
+    v->nid_tried = old->nid_tried;
     old->pids = NULL;
     old->rfm = NULL;
+    old->nid = NULL;
     rc = add_pending(h, v, &reuse.src);
     reuse.n_src = v->n;
     if (rc == LP_OK && old->model_gen == h->model_gen) rc = dirty_pids(h, &reuse);

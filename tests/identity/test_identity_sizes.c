@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "identity/idtest.h"
 #include "identity/identity_internal.h"
+#include "identity/sizes.h"
 
 #define NV IDT_NV /* distinct values of the streams */
 
@@ -311,6 +312,146 @@ static void refused_from_a_callback(void **state) {
   lp_idgraph_free(g);
 }
 
+/* ---- idg_profiles_sized: the store's view of every profile at once ---- */
+
+/* idg_profiles_sized() against the public calls: the ids of
+ * lp_idgraph_profiles() in its order, each with the count of
+ * lp_idgraph_profile_identifiers() (for an id two profiles share, the
+ * count of the profile the id names, as lp_idgraph_profile_sizes()). */
+static void sized_matches_the_public_calls(lp_idgraph *g) {
+  size_t np = 0, n = 99;
+  assert_int_equal(lp_idgraph_profiles(g, NULL, 0, &np), LP_OK);
+  uint64_t *want = calloc(np + 1, sizeof *want);
+  assert_int_equal(lp_idgraph_profiles(g, want, np, &np), LP_OK);
+  uint64_t *ids = NULL;
+  uint32_t *sizes = NULL;
+  assert_int_equal(idg_profiles_sized(g, &g->mem, &ids, &sizes, &n), LP_OK);
+  assert_int_equal(n, np);
+  if (np > 0) assert_memory_equal(ids, want, np * sizeof *ids);
+  for (size_t i = 0; i < np; i++) {
+    size_t need = 0;
+    assert_int_equal(lp_idgraph_profile_identifiers(g, want[i], NULL, 0, &need), LP_OK);
+    if (sizes[i] != need) fail_msg("profile %zu of %zu: %u identifiers, want %zu", i, np, sizes[i], need);
+  }
+  assert_int_equal(sizes[np], 0);
+  lp_mem_free_array(&g->mem, ids, n + 1, sizeof *ids);
+  lp_mem_free_array(&g->mem, sizes, n + 1, sizeof *sizes);
+  free(want);
+}
+
+static void sized_on_random_graphs(void **state) {
+  (void)state;
+  for (uint64_t seed = 1; seed <= 24; seed++) {
+    lp_idgraph *g = NULL;
+    assert_int_equal(idt_make(NULL, seed % 2 == 0, &g), LP_OK);
+    if (seed % 3 == 0) assert_int_equal(lp_idgraph_set_int(g, LP_IDGRAPH_QUARANTINE_AFTER, 4), LP_OK);
+    sized_matches_the_public_calls(g); /* empty */
+    idt_random_graph(g, seed * 7919, 20 + 10 * (size_t)seed);
+    lp_membuf *before = idt_save(g);
+    sized_matches_the_public_calls(g);
+    lp_membuf *after = idt_save(g);
+    assert_true(idt_same_bytes(before, after)); /* read-only */
+    lp_membuf_free(after);
+    lp_membuf_free(before);
+    idt_check(g);
+    lp_idgraph_free(g);
+  }
+}
+
+/* A host hash whose low half (the profile id) takes `*ud` values, 1 up:
+ * ids shared by many profiles, all in the lowest bucket of the sort. */
+static int narrow_hash(void *ud, const void *data, size_t len, uint8_t *out16) {
+  uint64_t lo = idt_fnv(data, len, IDT_BASIS_LO) % *(const uint64_t *)ud + 1;
+  uint64_t hi = idt_fnv(data, len, IDT_BASIS_HI);
+  for (int i = 0; i < 8; i++) {
+    out16[i] = (uint8_t)(lo >> (8 * i));
+    out16[8 + i] = (uint8_t)(hi >> (8 * i));
+  }
+  return 0;
+}
+
+/* Profiles of `ndev` devices, every third linked with the next; ids from
+ * narrow_hash with `values` values. */
+static lp_idgraph *narrow_graph(uint64_t *values, int ndev) {
+  lp_idgraph *g = NULL;
+  assert_int_equal(lp_idgraph_create(NULL, &g), LP_OK);
+  uint32_t dev = idt_type(g, "device_id", 10, 5, 0, LP_IDGRAPH_NORM_GENERIC, 0);
+  assert_int_equal(lp_idgraph_set_hash(g, narrow_hash, values), LP_OK);
+  char a[16], b[16];
+  for (int i = 0; i < ndev; i++) {
+    snprintf(a, sizeof a, "d%d", i);
+    snprintf(b, sizeof b, "d%d", i + 1);
+    lp_idgraph_ident pair[2] = {idt_id(dev, a), idt_id(dev, b)};
+    assert_int_equal(lp_idgraph_observe(g, pair, i % 3 == 0 ? 2 : 1, 1000 + i, "web", 3, NULL), LP_OK);
+  }
+  idt_check(g);
+  return g;
+}
+
+/* Shared ids in a few profiles (the bucket sort, then the named
+ * profile's count for each shared id), and more than a bucket holds in
+ * one bucket (the radix sort and the lookups). */
+static void sized_with_ids_that_do_not_spread(void **state) {
+  (void)state;
+  static const uint64_t values[] = {1, 3, 40, 1000};
+  static const int ndev[] = {30, 200, 900};
+  for (size_t v = 0; v < sizeof values / sizeof *values; v++)
+    for (size_t d = 0; d < sizeof ndev / sizeof *ndev; d++) {
+      uint64_t nv = values[v];
+      lp_idgraph *g = narrow_graph(&nv, ndev[d]);
+      sized_matches_the_public_calls(g);
+      lp_idgraph_free(g);
+    }
+}
+
+/* Every allocation failing in turn: LP_ENOMEM with nothing allocated,
+ * on both paths (spread ids, and ids that crowd one bucket). */
+static void sized_out_of_memory(void **state) {
+  (void)state;
+  for (int crowded = 0; crowded < 2; crowded++) {
+    lp_test_alloc ta;
+    lp_test_alloc_init(&ta);
+    lp_idgraph *g = NULL;
+    uint64_t nv = 1000;
+    if (crowded) {
+      assert_int_equal(lp_idgraph_create(&ta.alloc, &g), LP_OK);
+      uint32_t dev = idt_type(g, "device_id", 10, 5, 0, LP_IDGRAPH_NORM_GENERIC, 0);
+      assert_int_equal(lp_idgraph_set_hash(g, narrow_hash, &nv), LP_OK);
+      char a[16];
+      for (int i = 0; i < 400; i++) {
+        snprintf(a, sizeof a, "d%d", i);
+        lp_idgraph_ident one = idt_id(dev, a);
+        assert_int_equal(lp_idgraph_observe(g, &one, 1, 1000 + i, "web", 3, NULL), LP_OK);
+      }
+    } else {
+      assert_int_equal(idt_make(&ta.alloc, false, &g), LP_OK);
+      idt_random_graph(g, 4242, 300);
+    }
+    size_t live = ta.live_blocks, failures = 0;
+    for (uint64_t k = 1;; k++) {
+      uint64_t *ids = NULL;
+      uint32_t *sizes = NULL;
+      size_t n = 0;
+      lp_test_alloc_fail_at(&ta, k, false);
+      int rc = idg_profiles_sized(g, &g->mem, &ids, &sizes, &n);
+      lp_test_alloc_disarm(&ta);
+      if (rc == LP_OK) {
+        lp_mem_free_array(&g->mem, ids, n + 1, sizeof *ids);
+        lp_mem_free_array(&g->mem, sizes, n + 1, sizeof *sizes);
+        break;
+      }
+      assert_int_equal(rc, LP_ENOMEM);
+      assert_null(ids);
+      assert_int_equal(ta.live_blocks, live);
+      failures++;
+    }
+    assert_true(failures >= (crowded ? 5u : 3u)); /* every allocation of the path failed once */
+    sized_matches_the_public_calls(g);
+    lp_idgraph_free(g);
+    assert_int_equal(ta.live_blocks, 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(random_graphs_match_the_per_profile_count),
@@ -319,6 +460,9 @@ int main(void) {
       cmocka_unit_test(no_allocation),
       cmocka_unit_test(every_error),
       cmocka_unit_test(refused_from_a_callback),
+      cmocka_unit_test(sized_on_random_graphs),
+      cmocka_unit_test(sized_with_ids_that_do_not_spread),
+      cmocka_unit_test(sized_out_of_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

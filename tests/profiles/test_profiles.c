@@ -785,6 +785,78 @@ static void view_block_and_errors(void **state) {
   lp_profiles_free(h);
 }
 
+/* Identifiers of the profile holding `v` (email), by the block call. */
+static uint64_t block_count(lp_profiles *h, const char *v) {
+  uint64_t pid = pid_of(h, T_EMAIL, v), n = 0;
+  lp_profiles_view out[8];
+  size_t w = 0;
+  for (uint64_t first = 0;; first += w) {
+    for (size_t i = 0; i < 8; i++) out[i] = (lp_profiles_view)LP_PROFILES_VIEW_INIT;
+    assert_int_equal(lp_profiles_view_block(h, first, out, 8, &w), LP_OK);
+    if (w == 0) break;
+    for (size_t i = 0; i < w; i++)
+      if (out[i].profile_id == pid) n = out[i].identifiers;
+  }
+  return n;
+}
+
+/* The identifier counts of the block calls come with a full build of the
+ * view, stay with a rebuild on the same fold, and are counted again when
+ * the rebuild adds profiles; the scoring of a view with prospects (their
+ * records have no row) and without. Counts known from the events: a@x
+ * with two devices (3), b@x alone (1), then c@x new by an order (1). */
+static void view_counts_and_rows_across_rebuilds(void **state) {
+  (void)state;
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, true, &h), LP_OK);
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, 10000), LP_OK);
+  lp_idgraph_ident e1[2] = {pr_id(T_EMAIL, "a@x"), pr_id(T_DEVICE, "d1")};
+  lp_idgraph_ident e2[2] = {pr_id(T_EMAIL, "a@x"), pr_id(T_DEVICE, "d2")};
+  lp_idgraph_ident e3[1] = {pr_id(T_EMAIL, "b@x")};
+  assert_int_equal(lp_profiles_observe(h, e1, 2, 100, "web", 3, NULL), LP_OK);
+  assert_int_equal(lp_profiles_observe(h, e2, 2, 200, "web", 3, NULL), LP_OK);
+  assert_int_equal(lp_profiles_observe(h, e3, 1, 300, "web", 3, NULL), LP_OK);
+  lp_profiles_order o = pr_order(T_EMAIL, "a@x", 1, 1000, 500);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  assert_int_equal(lp_profiles_refresh(h), LP_OK);
+  assert_non_null(h->view.nid); /* with the build, before any block call */
+  assert_int_equal(h->view.nrows, 1);
+  assert_int_equal(block_count(h, "a@x"), 3);
+  assert_int_equal(block_count(h, "b@x"), 1);
+  /* an option: the same fold, the counts kept */
+  assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_BINS, 3), LP_OK);
+  assert_int_equal(lp_profiles_refresh(h), LP_OK);
+  assert_non_null(h->view.nid);
+  assert_int_equal(block_count(h, "a@x"), 3);
+  /* the prospects join the RFM state; an order under a new identifier
+   * adds a profile on the same fold: the counts are taken again */
+  const lp_rfm *r = NULL;
+  assert_int_equal(lp_profiles_rfm_view(h, &r), LP_OK);
+  assert_int_equal(lp_rfm_count(r), 2);
+  o = pr_order(T_EMAIL, "c@x", 2, 2000, 700);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  o = pr_order(T_EMAIL, "a@x", 3, 3000, 900);
+  assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+  assert_int_equal(lp_profiles_refresh(h), LP_OK);
+  assert_true(h->view.prospects);
+  assert_null(h->view.nid);
+  assert_int_equal(block_count(h, "c@x"), 1);
+  assert_int_equal(block_count(h, "a@x"), 3);
+  assert_int_equal(block_count(h, "b@x"), 1);
+  /* rows: a@x and c@x have orders, b@x is a prospect */
+  size_t need = 0;
+  assert_int_equal(lp_profiles_features(h, NULL, NULL, 0, &need), LP_OK);
+  assert_int_equal(need, 2);
+  lp_profiles_view v = LP_PROFILES_VIEW_INIT;
+  assert_int_equal(lp_profiles_view_of(h, pid_of(h, T_EMAIL, "a@x"), &v), LP_OK);
+  assert_int_equal(v.orders, 2);
+  assert_int_equal(v.monetary, 1400);
+  assert_int_equal(lp_profiles_view_of(h, pid_of(h, T_EMAIL, "b@x"), &v), LP_OK);
+  assert_int_equal(v.flags & LP_PROFILES_VIEW_HAS_ORDERS, 0);
+  assert_int_equal(profiles_check_view(h), LP_OK);
+  lp_profiles_free(h);
+}
+
 static void callbacks_cannot_reenter(void **state) {
   (void)state;
   reenter r;
@@ -2338,6 +2410,7 @@ int main(void) {
       cmocka_unit_test(graph_edits_and_erasure_errors),
       cmocka_unit_test(view_cursor_and_errors),
       cmocka_unit_test(view_block_and_errors),
+      cmocka_unit_test(view_counts_and_rows_across_rebuilds),
       cmocka_unit_test(graph_in_chunks),
       cmocka_unit_test(orders_compact_section),
       cmocka_unit_test(erase_scan_across_chunks),

@@ -9,6 +9,23 @@ static bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 static char lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c; }
+
+/* lower() of every byte, 8 at a time: a byte's low 7 bits plus 0x3f carry
+ * into its top bit from 'A' on, plus 0x25 from 'Z' + 1 on (neither sum
+ * leaves the byte); bytes with the top bit set are not letters. */
+void idg_ascii_lower(const char *in, size_t len, char *out) {
+  const uint64_t ones = UINT64_C(0x0101010101010101), high = ones * 0x80, low7 = ones * 0x7f;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, in + i, 8);
+    uint64_t a = w & low7;
+    uint64_t upper = (a + ones * (0x80 - 'A')) & ~(a + ones * (0x80 - 'Z' - 1)) & ~w & high;
+    w |= upper >> 2; /* 0x80 >> 2 is the case bit 0x20 */
+    memcpy(out + i, &w, 8);
+  }
+  for (; i < len; i++) out[i] = lower(in[i]);
+}
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static void trim(const char **s, size_t *len) {
@@ -39,27 +56,27 @@ static int norm_email(const char *in, size_t len, bool gmail, char *out, size_t 
   size_t dlen = len - at - 1;
   if (dlen == 0 || memchr(dom, '.', dlen) == NULL || dom[0] == '.' || dom[dlen - 1] == '.')
     return *why = "e-mail domain is not a dotted name", LP_EINVAL;
-  char domain[LP_IDGRAPH_MAX_VALUE_LEN];
-  for (size_t i = 0; i < dlen; i++) domain[i] = lower(dom[i]);
+  /* Mostly the answer is the whole value folded; a Gmail address then
+   * has its local part folded again, in place (it only shrinks). */
+  idg_ascii_lower(in, len, out);
+  const char *domain = out + at + 1;
   bool is_gmail = gmail && (equals(domain, dlen, "gmail.com") ||
                             equals(domain, dlen, "googlemail.com"));
+  if (!is_gmail) {
+    *out_len = len;
+    return LP_OK;
+  }
   size_t o = 0;
   for (size_t i = 0; i < at; i++) {
-    char c = lower(in[i]);
-    if (is_gmail && c == '+') break;
-    if (is_gmail && c == '.') continue;
+    char c = out[i];
+    if (c == '+') break;
+    if (c == '.') continue;
     out[o++] = c;
   }
   if (o == 0) return *why = "e-mail local part is empty after folding", LP_EINVAL;
   out[o++] = '@';
-  if (is_gmail) {
-    memcpy(out + o, "gmail.com", 9);
-    o += 9;
-  } else {
-    memcpy(out + o, domain, dlen);
-    o += dlen;
-  }
-  *out_len = o;
+  memcpy(out + o, "gmail.com", 9);
+  *out_len = o + 9;
   return LP_OK;
 }
 
@@ -135,8 +152,8 @@ int idg_normalize_q(const lp_idgraph *h, const idg_type *t, const char *in, size
   case LP_IDGRAPH_NORM_PHONE:
     return norm_phone(in, len, t->country_code, out, out_len, why);
   default:
-    for (size_t i = 0; i < len; i++)
-      out[i] = t->norm == LP_IDGRAPH_NORM_GENERIC_FOLD ? lower(in[i]) : in[i];
+    if (t->norm == LP_IDGRAPH_NORM_GENERIC_FOLD) idg_ascii_lower(in, len, out);
+    else memcpy(out, in, len);
     *out_len = len;
     return LP_OK;
   }
@@ -145,21 +162,27 @@ int idg_normalize_q(const lp_idgraph *h, const idg_type *t, const char *in, size
 /* Values that analytics SDKs and forms emit when the real value is
  * missing; compared case-insensitively. Lengths are kept with the text so
  * that a candidate of another length costs one comparison. */
-#define JUNK(text) {text, sizeof text - 1}
+#define JUNK_VALUES(X)                                                                             \
+  X("null") X("(null)") X("nil") X("none") X("undefined") X("nan") X("[object object]") X("-1")   \
+  X("anonymous") X("unknown") X("n/a") X("na") X("true") X("false") X("{}") X("[]") X("\"\"")      \
+  X("test") X("test@test.com") X("test@example.com") X("example@example.com")                     \
+  X("noreply@example.com") X("no-reply@example.com") X("email@example.com")
+#define JUNK(text) {text, sizeof text - 1},
 static const struct junk_value {
   const char *text;
   size_t len;
-} junk_values[] = {
-  JUNK("null"), JUNK("(null)"), JUNK("nil"), JUNK("none"), JUNK("undefined"), JUNK("nan"),
-  JUNK("[object object]"), JUNK("-1"), JUNK("anonymous"), JUNK("unknown"), JUNK("n/a"),
-  JUNK("na"), JUNK("true"), JUNK("false"), JUNK("{}"), JUNK("[]"), JUNK("\"\""), JUNK("test"),
-  JUNK("test@test.com"), JUNK("test@example.com"), JUNK("example@example.com"),
-  JUNK("noreply@example.com"), JUNK("no-reply@example.com"), JUNK("email@example.com"),
-};
+} junk_values[] = {JUNK_VALUES(JUNK)};
 #undef JUNK
+
+/* Bit k is set when an entry above has k bytes: a value of any other
+ * length (most real ones) skips the table. */
+#define JUNK_LENGTH_BIT(text) | (UINT32_C(1) << (sizeof text - 1))
+static const uint32_t junk_lengths = 0 JUNK_VALUES(JUNK_LENGTH_BIT);
+#undef JUNK_LENGTH_BIT
 
 /* Length of the longest entry above: longer values skip the table. */
 #define IDG_LONGEST_JUNK 20
+_Static_assert(IDG_LONGEST_JUNK < 32, "junk_lengths has a bit per length");
 
 bool idg_default_blocked(const idg_type *t, const char *v, size_t len) {
   (void)t;
@@ -172,7 +195,7 @@ bool idg_default_blocked(const idg_type *t, const char *v, size_t len) {
   }
   /* "0", "0000-0000", "00000000-0000-0000-0000-000000000000", "+000..." */
   if (dashes_only || (zeros_and_dashes && any_zero)) return true;
-  if (len > IDG_LONGEST_JUNK) return false;
+  if (len > IDG_LONGEST_JUNK || ((junk_lengths >> len) & 1) == 0) return false;
   for (size_t i = 0; i < LP_ARRAY_LEN(junk_values); i++) {
     const struct junk_value *j = &junk_values[i];
     if (j->len != len || lower(v[0]) != j->text[0]) continue;

@@ -470,6 +470,17 @@ int idg_store_event(lp_idgraph *h, idg_state *s, const idg_item *items_in, size_
     is_q[i] = was_q[i] || idg_popcount64(sketch[i]) > h->quarantine_after;
     newly = newly || (is_q[i] && !was_q[i]);
   }
+  /* The rules (idg_apply_event) compare the profile roots' first events
+   * and read their count rows when a member joins: fetch those of the
+   * existing members' roots now. A read-only walk (no path halving: the
+   * rules' own finds must leave the same parents). */
+  for (size_t i = 0; i < n; i++) {
+    if (node[i] >= fresh_from || is_q[i]) continue;
+    uint32_t r = node[i];
+    for (int step = 0; step < 4 && idg_parent(&nodes[r]) != r; step++) r = idg_parent(&nodes[r]);
+    if (nodes[r].first_event < s->events.len) IDG_PREFETCH(idg_event_at(s, nodes[r].first_event));
+    IDG_PREFETCH(idg_counts(s, h->count_bytes, r));
+  }
   bool late = false;
   const idg_node *croot[LP_IDGRAPH_MAX_EVENT_IDS];
   for (size_t i = 0; i < n; i++) { /* the clusters' last events: fetch them all, then compare */

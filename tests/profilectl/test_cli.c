@@ -672,7 +672,7 @@ static void test_child(void **state) {
   assert_int_equal(pctl_child_wait(&c, msg, sizeof msg, NULL), -2);
   assert_string_equal(msg, "was killed by signal 9");
   assert_true(pctl_child_start(&c, child_exits, NULL));
-  assert_int_equal(pctl_child_wait(&c, msg, sizeof msg, NULL), -2);
+  assert_int_equal(pctl_child_wait(&c, msg, sizeof msg, NULL), -3);
   assert_string_equal(msg, "ended without a report (exit status 3)");
   /* cancelled: killed and reaped at once */
   assert_true(pctl_child_start(&c, child_sleeps, NULL));

@@ -108,7 +108,10 @@ int pctl_child_wait(pctl_child *c, char *msg, size_t cap, pctl_child_usage *u) {
   }
   if (r < 0) snprintf(msg, cap, "could not be waited for: %s", strerror(err));
   else if (WIFSIGNALED(status)) snprintf(msg, cap, "was killed by signal %d", WTERMSIG(status));
-  else snprintf(msg, cap, "ended without a report (exit status %d)", exited ? WEXITSTATUS(status) : -1);
+  else {
+    snprintf(msg, cap, "ended without a report (exit status %d)", exited ? WEXITSTATUS(status) : -1);
+    return exited ? -3 : -2;
+  }
   return -2;
 }
 

@@ -50,9 +50,11 @@ bool pctl_child_start(pctl_child *c, pctl_child_fn fn, void *ud);
 /**
  * @brief Wait for the child and take its report.
  * @param u   Receives its usage (may be NULL).
- * @return 0; -1 with the child's own message in msg; or -2 for a child
- *         that ended without a report (killed, or cannot be waited for),
- *         with why in msg ("was killed by signal 9").
+ * @return 0; -1 with the child's own message in msg; -2 for a child
+ *         that was killed or cannot be waited for, with why in msg ("was
+ *         killed by signal 9"); or -3 for a child that exited without a
+ *         report, its status in msg (it never ran its function to the
+ *         end: e.g. an emulator that cannot fork a process with threads).
  */
 int pctl_child_wait(pctl_child *c, char *msg, size_t cap, pctl_child_usage *u);
 

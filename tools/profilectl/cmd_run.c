@@ -1624,7 +1624,7 @@ static int save_commit(const char *tmp, const char *path) {
  * the view and the identifier listing write nothing into the graph.
  * PROFILECTL_TEST_SAVE (tests only, docs/profilectl.md): "in-process"
  * keeps the save in this process, "kill" kills the child once it has
- * saved, before it reports. */
+ * saved, before it reports, "exit" makes it exit before it saves. */
 static const char *test_save_mode(void) {
   const char *m = getenv("PROFILECTL_TEST_SAVE");
   return m != NULL ? m : "";
@@ -1632,6 +1632,7 @@ static const char *test_save_mode(void) {
 
 static int child_save(void *ud, char *msg, size_t cap) {
   job *j = ud;
+  if (strcmp(test_save_mode(), "exit") == 0) _exit(127);
   int st = save_to(j->h, j->state_tmp_path, j->state_path, false, msg, cap);
   if (st == PCTL_EXIT_OK && strcmp(test_save_mode(), "kill") == 0) raise(SIGKILL);
   return st == PCTL_EXIT_OK ? 0 : -1;
@@ -1658,11 +1659,18 @@ static void save_cancel(job *j) {
 }
 
 /* The child's report: PCTL_EXIT_OK, or a failure with the message the
- * in-process save gives (its own), or that it ended without one. */
+ * in-process save gives (its own), or that it ended without one. A child
+ * that exited without a report never got to save (qemu-user, for one,
+ * cannot run a forked copy of a process with threads): the store has not
+ * changed since the fork, so it is saved here instead, the same bytes. */
 static int save_wait(job *j, char *msg, size_t cap, pctl_child_usage *u) {
   int rc = pctl_child_wait(&j->saver, msg, cap, u);
   j->save_forked = false;
   if (rc == 0) return PCTL_EXIT_OK;
+  if (rc == -3) {
+    remove(j->state_tmp_path);
+    return save_to(j->h, j->state_tmp_path, j->state_path, false, msg, cap);
+  }
   if (rc == -2) {
     char why[256];
     snprintf(why, sizeof why, "%.200s", msg);

@@ -45,11 +45,19 @@ def write(name, text):
     return p
 
 
+# Under an emulator (meson's exe wrapper, e.g. qemu-user) a forked copy of
+# a process with threads dies or hangs: every save there is in-process and
+# the checks that need the child are left to native builds.
+EMULATED = bool(os.environ.get("MESON_EXE_WRAPPER"))
+
+
 def pc(*args, save=None):
-    # save: PROFILECTL_TEST_SAVE for run's save ("in-process", "kill"); the
-    # default saves in a child process
+    # save: PROFILECTL_TEST_SAVE for run's save ("in-process", "kill",
+    # "exit"); the default saves in a child process
     env = dict(os.environ)
     env.pop("PROFILECTL_TEST_SAVE", None)
+    if save is None and EMULATED:
+        save = "in-process"
     if save is not None:
         env["PROFILECTL_TEST_SAVE"] = save
     return subprocess.run([EXE, *args], capture_output=True, text=True, env=env)
@@ -622,21 +630,18 @@ if os.path.exists("/dev/full"):
     a, b = got["in-process"], got[None]
     check(a.returncode == b.returncode == 1 and a.stderr.replace("-in-process", "-None") == b.stderr,
           "a failed save in the child gives the in-process save's message and exit code")
-# a child that exits without a report never saved (qemu-user cannot run a
-# forked copy of a process with threads): the store is saved in the
-# process instead, the same bytes
-r = run("child-exits", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"),
-        save="exit")
-check(r.returncode == 0 and same_outputs("child-exits", "day2")
-      and not os.path.exists(path("child-exits", "state.lps.tmp")),
-      "a child that exits without a report: the store is saved in the process, the same bytes")
-# Under an emulator (meson's exe wrapper, e.g. qemu-user) the child exits
-# at once, so the checks that need it to run are left to native builds.
-EMULATED = bool(os.environ.get("MESON_EXE_WRAPPER"))
 if EMULATED:
-    print("skip: the killed child and the child's --timings lines (the child "
-          "cannot run under the emulator; its save falls back to the process)")
+    print("skip: the child's save, killed or exiting, and its --timings lines "
+          "(a forked child cannot run under the emulator: saves are in-process)")
 else:
+    # a child that exits without a report never saved (qemu-user cannot run a
+    # forked copy of a process with threads): the store is saved in the
+    # process instead, the same bytes
+    r = run("child-exits", path("d2e.csv"), path("d2o.csv"), "--state", path("day1", "state.lps"),
+            save="exit")
+    check(r.returncode == 0 and same_outputs("child-exits", "day2")
+          and not os.path.exists(path("child-exits", "state.lps.tmp")),
+          "a child that exits without a report: the store is saved in the process, the same bytes")
     # a child killed before its report: an error naming the store; the old
     # store (the daily job's, read and written in place) is kept as it was
     d = path("killed")

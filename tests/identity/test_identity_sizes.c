@@ -428,7 +428,7 @@ static void sized_out_of_memory(void **state) {
       idt_random_graph(g, 4242, 300);
     }
     size_t live = ta.live_blocks, failures = 0;
-    for (uint64_t k = 1;; k++) {
+    for (size_t k = 1;; k++) {
       uint64_t *ids = NULL;
       uint32_t *sizes = NULL;
       size_t n = 0;

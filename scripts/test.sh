@@ -31,7 +31,11 @@ run_suite() { # name, setup args..., then meson test args
   fi
 }
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step prints how long the one before it took, so CI's log shows where
+# its time goes.
+step_name="" step_start=$SECONDS
+step_end() { [ -z "$step_name" ] || printf '<== %s: %d s\n' "$step_name" $((SECONDS - step_start)); }
+step() { step_end; step_name=$*; step_start=$SECONDS; printf '\n==> %s\n' "$*"; }
 
 step "gcc -Werror build"
 meson setup "$out/gcc" -Dwerror=true -Dbuildtype=debugoptimized >/dev/null
@@ -166,6 +170,7 @@ for target in "$out"/fuzz/fuzz/fuzz_*; do
   fi
 done
 
+step_end
 printf '\n'
-echo "libprofile: $passed passed, $failed failed"
+echo "libprofile: $passed passed, $failed failed in $SECONDS s"
 [ "$failed" -eq 0 ]

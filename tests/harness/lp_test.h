@@ -68,6 +68,12 @@ typedef int (*lp_test_flow)(const lp_allocator *alloc, void *ctx);
  * test through cmocka on any violation. */
 size_t lp_test_oom_sweep(const char *name, lp_test_flow flow, void *ctx);
 
+/* How many of `full` random cases to run: all of them, or a quarter (at
+ * least one) when LP_TEST_QUICK is set and not "0". The sanitizer setup
+ * and the emulated cross builds set it: there the slowest property tests
+ * take 5 to 20 times as long, and the native builds run every case. */
+size_t lp_test_cases(size_t full);
+
 /* Hex dump helper for failure messages. */
 void lp_test_dump(const char *label, const void *data, size_t len);
 

@@ -329,7 +329,8 @@ static void linear_load_equals_replay(void **state) {
   uint64_t quarantined = 0;
   static idt_note_log la, lb, lc;
   size_t canon[2] = {0, 0};
-  for (uint64_t seed = 1; seed <= 600; seed++) {
+  const uint64_t seeds = lp_test_cases(600);
+  for (uint64_t seed = 1; seed <= seeds; seed++) {
     lp_rng r;
     lp_rng_seed(&r, seed);
     bool raw = seed % 2 == 0;
@@ -406,7 +407,8 @@ static void linear_load_equals_replay(void **state) {
 static void merged_save_equals_sorted(void **state) {
   (void)state;
   size_t grown = 0, unsorted = 0;
-  for (uint64_t seed = 1; seed <= 300; seed++) {
+  const uint64_t seeds = lp_test_cases(300);
+  for (uint64_t seed = 1; seed <= seeds; seed++) {
     lp_rng r;
     lp_rng_seed(&r, seed ^ 0x5eed);
     lp_idgraph *g = NULL, *h = NULL;
@@ -450,7 +452,7 @@ static void merged_save_equals_sorted(void **state) {
     lp_idgraph_free(h);
   }
   print_message("merged saves: %zu with new events out of order, %zu with new identifiers\n", grown, unsorted);
-  assert_true(grown > 100 && unsorted > 100);
+  assert_true(grown > seeds / 3 && unsorted > seeds / 3); /* 254 and 200 of 300 */
 }
 
 /* Allocation failures in the merged save: a loaded graph grown by new

@@ -93,6 +93,17 @@ static void check_orders(const lp_idgraph *g) {
   free(ref);
 }
 
+typedef struct {
+  uint64_t key;
+  size_t at;
+} keyed_at;
+
+static int cmp_key_then_at(const void *a, const void *b) {
+  const keyed_at *x = a, *y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return x->at < y->at ? -1 : (x->at > y->at);
+}
+
 /* idg_radix_u64 on its own: random words, words of few distinct values
  * and all equal, every key range (bits [ib, ib + kb), none above), lengths 0 to a few
  * thousand; against qsort of the same keys, stable for equal keys. */
@@ -102,11 +113,11 @@ static void radix_u64_equals_qsort(void **state) {
   lp_rng_seed(&r, 77);
   uint32_t *cnt = calloc(IDG_RADIX_BUCKETS, sizeof *cnt);
   assert_non_null(cnt);
-  for (int round = 0; round < 300; round++) {
+  for (size_t round = 0, rounds = lp_test_cases(300); round < rounds; round++) {
     size_t n = round < 3 ? (size_t)round : (size_t)lp_rng_below(&r, 5000);
     unsigned ib = (unsigned)lp_rng_below(&r, 40), kb = (unsigned)lp_rng_below(&r, 64 - ib + 1);
     if (round % 4 == 0) ib = 0, kb = 64;
-    int mode = round % 3;
+    int mode = (int)(round % 3);
     uint64_t *a = calloc(n + 1, sizeof *a), *b = calloc(n + 1, sizeof *b);
     uint64_t *ref = calloc(n + 1, sizeof *ref);
     assert_true(a != NULL && b != NULL && ref != NULL);
@@ -119,16 +130,10 @@ static void radix_u64_equals_qsort(void **state) {
     }
     /* reference: by the digit field, then by original position (stable) */
     uint64_t mask = kb == 64 ? UINT64_MAX : ((UINT64_C(1) << kb) - 1);
-    typedef struct { uint64_t key; size_t at; } kp;
-    kp *k = calloc(n + 1, sizeof *k);
+    keyed_at *k = calloc(n + 1, sizeof *k);
     assert_non_null(k);
     for (size_t i = 0; i < n; i++) k[i].key = (a[i] >> ib) & mask, k[i].at = i;
-    for (size_t i = 1; i < n; i++) { /* insertion sort: stable, plainly correct */
-      kp x = k[i];
-      size_t j = i;
-      for (; j > 0 && k[j - 1].key > x.key; j--) k[j] = k[j - 1];
-      k[j] = x;
-    }
+    qsort(k, n, sizeof *k, cmp_key_then_at); /* the position breaks ties: stable */
     for (size_t i = 0; i < n; i++) ref[i] = a[k[i].at];
     const uint64_t *out = idg_radix_u64(a, b, n, ib, kb, cnt);
     assert_true(out == a || out == b);
@@ -144,7 +149,8 @@ static void radix_u64_equals_qsort(void **state) {
 static void radix_orders_equal_comparison_sorts(void **state) {
   (void)state;
   size_t graphs = 0;
-  for (uint64_t seed = 1; seed <= 150; seed++) {
+  const size_t seeds = lp_test_cases(150);
+  for (uint64_t seed = 1; seed <= seeds; seed++) {
     lp_rng r;
     lp_rng_seed(&r, seed);
     lp_idgraph *g = NULL;
@@ -191,7 +197,7 @@ static void radix_orders_equal_comparison_sorts(void **state) {
     lp_idgraph_free(g);
     graphs++;
   }
-  assert_int_equal(graphs, 150);
+  assert_int_equal(graphs, seeds);
 }
 
 int main(void) {

@@ -657,7 +657,7 @@ static void property(void **state) {
   static model m;
   size_t total = 0, max_profiles = 0, ops[10] = {0}, orders = 0, forgets = 0, kept = 0, fresh = 0;
   size_t rule_checks = 0, rule_true = 0;
-  for (uint64_t seed = 1; seed <= 50; seed++) {
+  for (uint64_t seed = 1, seeds = lp_test_cases(50); seed <= seeds; seed++) {
     lp_profiles *h = NULL;
     assert_int_equal(pr_make(NULL, true, &h), LP_OK);
     assert_int_equal(lp_profiles_set_int(h, LP_PROFILES_AS_OF, AS_OF), LP_OK);

@@ -206,43 +206,6 @@ static void hash_matches_reference_xxh3(void **state) {
   assert_int_not_equal(lp_hash64("abc", 3, 1), lp_hash64("abc", 3, 0));
 }
 
-/* The streaming form gives lp_hash64 of the whole, for every length around
- * XXH3's internal boundaries (16, 128, 240 bytes, its 256-byte buffer,
- * 1024-byte stripes blocks) cut at two points, and for a megabyte fed in
- * uneven pieces; the reference values are the one-shot ones, checked
- * against xxhsum above. */
-static void hash_stream_equals_one_shot(void **state) {
-  (void)state;
-  enum { N = 1 << 20 };
-  uint8_t *buf = malloc(N);
-  assert_non_null(buf);
-  for (size_t i = 0; i < N; i++) buf[i] = (uint8_t)(i * 131 + (i >> 9));
-  static const size_t lens[] = {0, 1, 3, 15, 16, 17, 127, 128, 129, 239, 240, 241, 255, 256, 257,
-                                511, 1023, 1024, 1025, 4096, 65537};
-  size_t cases = 0;
-  for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
-    size_t n = lens[k];
-    uint64_t seed = n * 7 + 1, want = lp_hash64(buf, n, seed);
-    for (size_t a = 0; a <= n; a += 1 + n / 17)
-      for (size_t b = a; b <= n; b += 1 + n / 13) {
-        lp_hash64_stream s;
-        lp_hash64_stream_init(&s, seed);
-        lp_hash64_stream_update(&s, buf, a);
-        lp_hash64_stream_update(&s, buf + a, b - a);
-        lp_hash64_stream_update(&s, buf + b, n - b);
-        assert_int_equal(lp_hash64_stream_digest(&s), want);
-        cases++;
-      }
-  }
-  lp_hash64_stream s;
-  lp_hash64_stream_init(&s, 99);
-  for (size_t at = 0, piece = 1; at < N; at += piece, piece = piece * 3 + 7)
-    lp_hash64_stream_update(&s, buf + at, at + piece > N ? N - at : piece);
-  assert_int_equal(lp_hash64_stream_digest(&s), lp_hash64(buf, N, 99));
-  assert_true(cases > 1000);
-  free(buf);
-}
-
 /* Expected values from an independent Python transcription of the
  * reference splitmix64 and xoshiro256** (Blackman & Vigna) code:
  * seed 0 -> 99ec5f36cb75f2b4 bf6e1f784956452a 1a5f849d4933e6e0 6aa594f1262d2d2c
@@ -404,7 +367,6 @@ int main(void) {
       cmocka_unit_test(mem_emulates_missing_realloc),
       cmocka_unit_test(error_slot_formats_and_truncates),
       cmocka_unit_test(hash_matches_reference_xxh3),
-      cmocka_unit_test(hash_stream_equals_one_shot),
       cmocka_unit_test(rng_matches_reference_streams),
       cmocka_unit_test(rng_ranges_are_respected),
       cmocka_unit_test(checked_arithmetic_detects_overflow),

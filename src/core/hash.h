@@ -17,18 +17,6 @@ uint64_t lp_hash64(const void *data, size_t len, uint64_t seed);
 /* XXH3-128 with a seed. */
 lp_hash128 lp_hash128_seeded(const void *data, size_t len, uint64_t seed);
 
-/* lp_hash64 over data that arrives in pieces: init, update with each
- * piece in order, digest; the result is lp_hash64 of the concatenation.
- * The storage is plain bytes (XXH3's state wants 64-byte alignment, which
- * C99 cannot declare), aligned inside by the functions. */
-#define LP_HASH64_STREAM_BYTES 704
-typedef struct lp_hash64_stream {
-  unsigned char raw[LP_HASH64_STREAM_BYTES];
-} lp_hash64_stream;
-void lp_hash64_stream_init(lp_hash64_stream *s, uint64_t seed);
-void lp_hash64_stream_update(lp_hash64_stream *s, const void *data, size_t len);
-uint64_t lp_hash64_stream_digest(lp_hash64_stream *s);
-
 /* Bijective 64-bit mixer (the splitmix64 / murmur3 finaliser): spreads
  * sequential ids over a hash table. */
 static inline uint64_t lp_mix64(uint64_t x) {

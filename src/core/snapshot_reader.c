@@ -23,12 +23,6 @@
  * costs memory only for bytes that really arrive. */
 #define READ_STEP ((size_t)64 * 1024)
 
-/* The payload is read, and its checksum taken, this much at a time: the
- * hash reads each piece while the copy that brought it is still in the
- * cache, instead of a second pass over the whole section from memory
- * (13 % of a large graph's load). */
-#define HASH_STEP ((size_t)128 * 1024)
-
 struct lp_snapshot_reader {
   lp_mem mem; /* first: see lp_mem_new_handle */
   lp_error err;
@@ -146,12 +140,9 @@ int lp_snapshot_reader_header(lp_snapshot_reader *r, uint32_t *kind, uint32_t *m
 }
 
 /* Read `len` payload bytes plus padding into r->payload, growing with the
- * bytes received; *sum is the section's checksum (lp_snap_record_checksum
- * of `rec` and the payload), taken piece by piece. */
-static int read_payload(lp_snapshot_reader *r, const uint8_t *rec, uint64_t len64, uint64_t *sum) {
+ * bytes received. */
+static int read_payload(lp_snapshot_reader *r, uint64_t len64) {
   size_t len = (size_t)len64, pad = lp_snap_padding(len64), total = len + pad;
-  lp_hash64_stream hs;
-  lp_hash64_stream_init(&hs, lp_hash64(rec, 16, 0));
   r->payload.len = 0;
   while (r->payload.len < total) {
     size_t want = total - r->payload.len;
@@ -162,15 +153,10 @@ static int read_payload(lp_snapshot_reader *r, const uint8_t *rec, uint64_t len6
       if (rc != LP_OK) return fail(r, rc, "no memory for a %llu-byte section",
                          (unsigned long long)len64);
     }
-    for (size_t end = r->payload.len + want; r->payload.len < end;) {
-      size_t at = r->payload.len, piece = end - at < HASH_STEP ? end - at : HASH_STEP;
-      int rc = read_exact(r, r->payload.data + at, piece);
-      if (rc != LP_OK) return rc;
-      if (at < len) lp_hash64_stream_update(&hs, r->payload.data + at, (at + piece < len ? at + piece : len) - at);
-      r->payload.len += piece;
-    }
+    int rc = read_exact(r, r->payload.data + r->payload.len, want);
+    if (rc != LP_OK) return rc;
+    r->payload.len += want;
   }
-  *sum = lp_hash64_stream_digest(&hs);
   for (size_t i = len; i < total; i++)
     if (r->payload.data[i] != 0)
       return fail(r, LP_ECORRUPT, "non-zero padding after section");
@@ -220,10 +206,10 @@ int lp_snapshot_reader_next(lp_snapshot_reader *r, uint32_t *type, uint32_t *fla
   if (n > SIZE_MAX - LP_SNAP_ALIGN)
     return fail(r, LP_ELIMIT, "section length %llu does not fit in memory",
                 (unsigned long long)n);
-  uint64_t sum;
-  rc = read_payload(r, rec, n, &sum);
+  rc = read_payload(r, n);
   if (rc != LP_OK) return rc;
-  if (sum != lp_get_u64le(rec + 16) && !LP_FUZZING)
+  if (lp_snap_record_checksum(rec, r->payload.data, r->payload.len) != lp_get_u64le(rec + 16) &&
+      !LP_FUZZING)
     return fail(r, LP_ECORRUPT, "checksum mismatch in section type 0x%x, length %llu",
                 (unsigned)t, (unsigned long long)n);
   if (t == LP_SECTION_END) {

@@ -41,6 +41,8 @@ def chunk_sizes(chunks):
     if not QUICK or len(chunks) <= 2:
         return chunks
     return sorted(set([c for c in chunks if c > 1][::2] + [chunks[-1]]))
+
+
 failures = []
 runs = 0
 

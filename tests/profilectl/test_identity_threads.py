@@ -15,7 +15,9 @@ field count, a quote inside an unquoted field (which throws any quote
 counting off), an unterminated quote at the end, a source the graph refuses
 (found when the event is applied, after the rows before it). For every file
 stdout, stderr and the exit status must equal the one-thread run, and the
-line an error names is checked against the line counted here.
+line an error names is checked against the line counted here. The events
+are applied in time order within windows (--time-window): every window size,
+file order (0) included, must give those same bytes too.
 """
 import csv
 import io
@@ -129,6 +131,25 @@ def same_as_one(path, label, extra=(), expect_rc=None, expect_line=None, chunks=
                 return
 
 
+WINDOWS = [0, 1, 7, 1000]
+
+
+def same_for_windows(path, label, extra=(), expect_line=None):
+    ref = run(path, 1, 1 << 20, extra)
+    if expect_line is not None and (":%d: " % expect_line).encode() not in ref[2]:
+        failures.append("%s: message %r does not name line %d" % (label, ref[2], expect_line))
+    for w in WINDOWS:
+        for t in (1, 2):
+            got = run(path, t, 4096, list(extra) + ["--time-window", str(w)])
+            if got != ref:
+                failures.append("%s: --time-window %d --threads %d differs from the default "
+                                "(exit %d vs %d)\n%s\n%s" % (
+                                    label, w, t, got[0], ref[0],
+                                    got[2].decode(errors="replace")[:300],
+                                    ref[2].decode(errors="replace")[:300]))
+                return
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         good = os.path.join(d, "good.csv")
@@ -136,6 +157,8 @@ def main():
         write(good, rows, 1, bom=True)
         same_as_one(good, "good", expect_rc=0)
         same_as_one(good, "good, --raw", extra=["--raw"], expect_rc=0, chunks=[1, 100, 4096])
+        same_for_windows(good, "good")
+        same_for_windows(good, "good, --raw", extra=["--raw"])
         for extra in ([], ["--raw"]):
             ref = run(good, 2, 100, extra)
             out = list(csv.reader(io.StringIO(ref[1].decode("utf-8"), newline="")))[1:]
@@ -203,11 +226,13 @@ def main():
         path = os.path.join(d, "source.csv")
         starts = write(path, rr, 9)
         same_as_one(path, "source refused by the graph", expect_rc=1, expect_line=starts[2000])
+        same_for_windows(path, "source refused by the graph", expect_line=starts[2000])
         rr = [list(r) for r in rows]
         rr[2001][1] = "bad"  # a parse error right after the refused row: the refusal wins
         rr[2000][2] = "s" * 300
         starts = write(path, rr, 9)
         same_as_one(path, "refused row, then a bad ts", expect_rc=1, expect_line=starts[2000])
+        same_for_windows(path, "refused row, then a bad ts", expect_line=starts[2000])
         rr = [list(r) for r in rows]
         starts = write(path, rr, 10)
         with open(path, "a", encoding="utf-8", newline="") as f:
@@ -230,6 +255,8 @@ def main():
             same_as_one(os.path.join(demo, "events.csv"), "demo events",
                         extra=["--rules", os.path.join(demo, "rules.ini")], expect_rc=0,
                         chunks=[100, 8192, 1 << 20])
+            same_for_windows(os.path.join(demo, "events.csv"), "demo events, windows",
+                             extra=["--rules", os.path.join(demo, "rules.ini")])
 
     if failures:
         print("\n".join(failures))

@@ -452,8 +452,12 @@ check(r.returncode == 0 and "not in the store" in r.stderr,
 # Every output byte, message and exit status equals one thread's, for any
 # thread count and chunk size (the chunks here are far smaller than a row
 # block, so chunk starts land mid-record and inside quoted fields).
+# The time windows too (--time-window: the events applied in time order a
+# window at a time; 0 and 1 mean file order): the same bytes and messages.
 THREADINGS = (("--threads", "2"), ("--threads", "5"), ("--threads", "2", "--chunk-size", "1"),
-              ("--threads", "2", "--chunk-size", "997"), ("--threads", "5", "--chunk-size", "4096"))
+              ("--threads", "2", "--chunk-size", "997"), ("--threads", "5", "--chunk-size", "4096"),
+              ("--time-window", "0"), ("--threads", "2", "--time-window", "1"),
+              ("--threads", "2", "--chunk-size", "997", "--time-window", "3"))
 
 
 def same_as_one_thread(name, events, orders, *extra, outputs=True):
@@ -527,7 +531,8 @@ check(b.returncode == 1 and f"events.csv:{len(two) // 2 + 2}:" in b.stderr,
 r = run("thr-p", EV, OR, "--threads", "2", "--chunk-size", "2048", "--progress", "always")
 check(r.returncode == 0 and same_outputs("thr-p", "full"),
       "--progress always with threads writes the same bytes")
-for bad in (("--threads", "0x"), ("--threads", "-1"), ("--chunk-size", "0")):
+for bad in (("--threads", "0x"), ("--threads", "-1"), ("--chunk-size", "0"), ("--time-window", "-1"),
+            ("--time-window", str((1 << 24) + 1))):
     r = pc("run", "--events", EV, "--orders", OR, "--as-of", "2024-12-31", "--out-dir", path("x"), *bad)
     check(r.returncode == 2, f"{' '.join(bad)} is a usage error")
 

@@ -17,6 +17,7 @@
 #include "csv.h"
 #include "csvout.h"
 #include "event_reader.h"
+#include "event_window.h"
 #include "libprofile.h"
 #include "par.h"
 #include "rules.h"
@@ -33,6 +34,7 @@ typedef struct id_opts {
   bool raw, timings;
   int64_t threads; /* 0: automatic */
   int64_t chunk;   /* bytes a thread reads at a time */
+  int64_t time_window; /* events applied in time order at a time */
 } id_opts;
 
 static int parse_options(int argc, char **argv, id_opts *o) {
@@ -52,6 +54,8 @@ static int parse_options(int argc, char **argv, id_opts *o) {
     PCTL_OPT_INT("chunk-size", 0, "BYTES", &o->chunk, 1, INT64_C(1) << 40, "1048576",
                  "bytes of FILE a thread parses at a time with --threads 2 or more;\n"
                  "the output does not depend on it"),
+    PCTL_OPT_INT("time-window", 0, "N", &o->time_window, 0, PCTL_MAX_TIME_WINDOW, "8192",
+                 PCTL_TIME_WINDOW_HELP),
     PCTL_OPT_FLAG("timings", 0, &o->timings,
                   "print the wall, process CPU and main-thread CPU time of each step\n"
                   "and the peak memory so far on stderr"),
@@ -559,7 +563,8 @@ static int run_identity(int argc, char **argv) {
   }
   uint64_t rows = 0;
   applier a = {g, o.path};
-  if (status == PCTL_EXIT_OK) status = pctl_events_read(&in, apply_event, &a, &rows);
+  pctl_event_extra x = {false, NULL, NULL, (size_t)o.time_window};
+  if (status == PCTL_EXIT_OK) status = pctl_events_read_ex(&in, &x, apply_event, &a, &rows);
   lp_idgraph_free(prep);
   if (status == PCTL_EXIT_OK && o.timings)
     fprintf(stderr, PCTL_PROGRAM " " CMD ": %zu thread%s\n", in.threads, in.threads > 1 ? "s" : "");
@@ -583,6 +588,7 @@ const pctl_command pctl_cmd_identity = {
     "in hex unless --raw. The same rows in any order give the same bytes.\n"
     "A summary goes to stderr. With --threads N the rows are parsed and\n"
     "prepared on N - 1 threads while this one applies them in file order;\n"
-    "the output and any error are the ones of one thread.\n",
+    "the output and any error are the ones of one thread. The events are\n"
+    "applied in time order within windows of --time-window events.\n",
     run_identity,
 };

@@ -37,6 +37,7 @@
 #include "csv.h"
 #include "decimal.h"
 #include "event_reader.h"
+#include "event_window.h"
 #include "libprofile.h"
 #include "par.h"
 #include "progress.h"
@@ -74,6 +75,7 @@ void pctl_run_config_init(pctl_run_config *c) {
   c->refit = PCTL_RUN_REFIT_ALWAYS;
   c->refit_threshold = 5;
   c->chunk = PCTL_EVENT_DEFAULT_CHUNK;
+  c->time_window = PCTL_EVENT_DEFAULT_WINDOW;
 }
 
 /* Everything one run holds. */
@@ -598,7 +600,8 @@ static int read_events(job *j, csv_in *in, uint64_t size, event_cols *c) {
   }
   pctl_event_input ei = {j->c->events, in->csv, size, c, g,
                          pctl_events_threads(j->c->threads, size), j->c->chunk};
-  pctl_event_extra x = {true, pctl_progress_enabled(&j->progress) ? event_progress : NULL, j};
+  pctl_event_extra x = {true, pctl_progress_enabled(&j->progress) ? event_progress : NULL, j,
+                        (size_t)j->c->time_window};
   int st = pctl_events_read_ex(&ei, &x, event_apply, j, &j->event_rows);
   j->done_bytes += j->event_bytes;
   return st;
@@ -2025,6 +2028,8 @@ static int run_run(int argc, char **argv) {
       PCTL_OPT_INT("chunk-size", 0, "BYTES", &c.chunk, 1, INT64_C(1) << 40, "1048576",
                    "bytes of the events file a thread parses at a time with --threads 2\n"
                    "or more; the outputs do not depend on it"),
+      PCTL_OPT_INT("time-window", 0, "N", &c.time_window, 0, PCTL_MAX_TIME_WINDOW, "8192",
+                   PCTL_TIME_WINDOW_HELP),
       PCTL_OPT_END,
   };
   pctl_operands ops;

@@ -43,6 +43,7 @@ typedef struct pctl_run_config {
   int64_t refit_threshold; /**< --refit auto: refit when the new rows exceed this percentage of the stored facts. */
   int64_t threads;      /**< Threads reading the events file (0: automatic, see pctl_events_threads()). */
   int64_t chunk;        /**< Bytes of the events file a thread parses at a time with several threads. */
+  int64_t time_window;  /**< Events applied in time order at a time (event_window.h; 0 or 1: file order). */
 } pctl_run_config;
 
 /** @brief Defaults of every field (the option table's defaults).

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "core/arena.h"
 #include "core/vec.h"
+#include "event_window.h"
 #include "par.h"
 #include "textutil.h"
 #include "timeparse.h"
@@ -80,8 +81,16 @@ static void stream_progress(const pctl_event_input *in, const pctl_event_extra *
 
 /* Row by row; with `warm` set it stops (*warmed true) after the first row
  * that leaves the preparing graph holding an identifier. */
+/* Before the reader reports a data error of its own: the events held back
+ * in a time window (all from earlier lines) are applied first, and a
+ * failure of theirs is the one reported. */
+static int held_first(pctl_event_window *held) {
+  return held != NULL ? pctl_event_window_flush(held) : PCTL_EXIT_OK;
+}
+
 static int read_stream(const pctl_event_input *in, const pctl_event_extra *x, bool warm,
-                       bool *warmed, pctl_event_fn fn, void *ud, uint64_t *rows) {
+                       bool *warmed, pctl_event_fn fn, void *ud, pctl_event_window *held,
+                       uint64_t *rows) {
   char *scratch = malloc(PREP_SCRATCH);
   if (scratch == NULL) return pctl_data_error(in->path, 0, "%s", strerror(ENOMEM));
   int status = PCTL_EXIT_OK;
@@ -89,7 +98,7 @@ static int read_stream(const pctl_event_input *in, const pctl_event_extra *x, bo
     int rc = pctl_csv_next(in->csv);
     if (rc == PCTL_CSV_END) break;
     if (rc != PCTL_CSV_ROW) {
-      status = pctl_csv_report(in->csv, in->path);
+      if ((status = held_first(held)) == PCTL_EXIT_OK) status = pctl_csv_report(in->csv, in->path);
       break;
     }
     size_t nf;
@@ -101,7 +110,7 @@ static int read_stream(const pctl_event_input *in, const pctl_event_extra *x, bo
     pctl_csv_field src;
     char err[ERR_CAP];
     if (!row_fields(in->cols, f, &ev.ts, ids, &ev.n, &src, err, sizeof err)) {
-      status = pctl_data_error(in->path, line, "%s", err);
+      if ((status = held_first(held)) == PCTL_EXIT_OK) status = pctl_data_error(in->path, line, "%s", err);
       break;
     }
     (*rows)++;
@@ -111,7 +120,8 @@ static int read_stream(const pctl_event_input *in, const pctl_event_extra *x, bo
     }
     size_t used;
     if (lp_idgraph_prepare(in->prep, ids, ev.n, prep, scratch, PREP_SCRATCH, &used) != LP_OK) {
-      status = pctl_data_error(in->path, line, "%s", lp_idgraph_errmsg(in->prep));
+      if ((status = held_first(held)) == PCTL_EXIT_OK)
+        status = pctl_data_error(in->path, line, "%s", lp_idgraph_errmsg(in->prep));
       break;
     }
     ev.ids = prep;
@@ -342,7 +352,8 @@ static void parse_chunk(chunk *c) {
 }
 
 /* Hand the events of `c` (its base set) to the callback, then its error. */
-static int apply_chunk(const chunk *c, pctl_event_fn fn, void *ud, uint64_t *rows) {
+static int apply_chunk(const chunk *c, pctl_event_fn fn, void *ud, pctl_event_window *held,
+                       uint64_t *rows) {
   for (size_t i = 0; i < c->events.len; i++) {
     const chunk_event *e = lp_vec_at(&c->events, i);
     pctl_event ev;
@@ -357,6 +368,8 @@ static int apply_chunk(const chunk *c, pctl_event_fn fn, void *ud, uint64_t *row
   }
   *rows += c->rows;
   if (c->status == PCTL_EXIT_OK) return PCTL_EXIT_OK;
+  int st = held_first(held);
+  if (st != PCTL_EXIT_OK) return st;
   return pctl_data_error(c->in->path, c->err_line == 0 ? 0 : c->base + c->err_line - 2, "%s",
                          c->err);
 }
@@ -367,6 +380,7 @@ typedef struct task {
   size_t napply;
   pctl_event_fn fn;
   void *ud;
+  pctl_event_window *held;
   uint64_t rows;
   int status;
 } task;
@@ -379,7 +393,7 @@ static void run_task(void *arg) {
   }
   t->status = PCTL_EXIT_OK;
   for (size_t i = 0; i < t->napply && t->status == PCTL_EXIT_OK; i++)
-    t->status = apply_chunk(t->apply[i], t->fn, t->ud, &t->rows);
+    t->status = apply_chunk(t->apply[i], t->fn, t->ud, t->held, &t->rows);
 }
 
 static void chunk_free(chunk *c) {
@@ -391,7 +405,7 @@ static void chunk_free(chunk *c) {
 }
 
 static int read_chunks(const pctl_event_input *in, const pctl_event_extra *x, pctl_event_fn fn,
-                       void *ud, uint64_t *rows) {
+                       void *ud, pctl_event_window *held, uint64_t *rows) {
   size_t workers = in->threads - 1;
   if (workers > PCTL_PAR_MAX - 1) workers = PCTL_PAR_MAX - 1;
   uint64_t step = (uint64_t)in->chunk_bytes;
@@ -441,6 +455,7 @@ static int read_chunks(const pctl_event_input *in, const pctl_event_extra *x, pc
     t->napply = napply;
     t->fn = fn;
     t->ud = ud;
+    t->held = held;
     for (size_t j = 0; j < np; j++) {
       memset(&tasks[1 + j], 0, sizeof tasks[1 + j]);
       tasks[1 + j].parse = parse[j];
@@ -476,15 +491,26 @@ int pctl_events_read_ex(const pctl_event_input *in, const pctl_event_extra *x, p
   *rows = 0;
   bool warmed = false, chunked = in->threads > 1 && in->size > 0;
   int status = PCTL_EXIT_OK;
-  if (chunked && x != NULL && x->warm_up && !holds_identifier(in->prep)) {
-    /* The rows before the graph holds an identifier, one at a time; the
-     * chunks then start at the record boundary the reader stopped at. */
-    status = read_stream(in, x, true, &warmed, fn, ud, rows);
+  bool warm = chunked && x != NULL && x->warm_up && !holds_identifier(in->prep);
+  if (warm) {
+    /* The rows before the graph holds an identifier, one at a time and
+     * applied at once (the workers wait for that identifier); the chunks
+     * then start at the record boundary the reader stopped at. */
+    status = read_stream(in, x, true, &warmed, fn, ud, NULL, rows);
     chunked = status == PCTL_EXIT_OK && warmed;
-  } else if (!chunked) {
-    status = read_stream(in, x, false, &warmed, fn, ud, rows);
   }
-  if (chunked) status = read_chunks(in, x, fn, ud, rows);
+  /* From here on, in a time window when asked (event_window.h). */
+  pctl_event_window win, *held = NULL;
+  if (x != NULL && x->time_window > 1) {
+    (void)pctl_event_window_init(&win, x->time_window, NULL, fn, ud); /* the C library's: valid */
+    held = &win;
+    fn = pctl_event_window_add;
+    ud = held;
+  }
+  if (!warm && !chunked) status = read_stream(in, x, false, &warmed, fn, ud, held, rows);
+  if (chunked) status = read_chunks(in, x, fn, ud, held, rows);
+  if (status == PCTL_EXIT_OK && held != NULL) status = pctl_event_window_flush(held);
+  if (held != NULL) pctl_event_window_free(held);
   if (status == PCTL_EXIT_OK && x != NULL && x->progress != NULL) {
     pctl_csv_stats st;
     pctl_csv_get_stats(in->csv, &st);

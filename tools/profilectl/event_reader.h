@@ -120,6 +120,14 @@ typedef struct pctl_event_extra {
   bool warm_up;
   pctl_event_progress_fn progress; /**< NULL or called as documented there. */
   void *ud;                        /**< Passed to @c progress. */
+  /** Above 1: the events go to the callback through a time window of this
+   *  many (event_window.h): each window sorted by timestamp, equal ones in
+   *  file order; the rows of a warm-up are applied at once. Before the
+   *  reader reports a data error, the events it holds are handed over, and
+   *  a callback failure among them is the one returned. Among several
+   *  events of one window that the callback refuses, the first in time
+   *  order is reported. 0 or 1: file order. */
+  size_t time_window;
 } pctl_event_extra;
 
 /**

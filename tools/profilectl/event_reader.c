@@ -79,8 +79,6 @@ static void stream_progress(const pctl_event_input *in, const pctl_event_extra *
   x->progress(x->ud, st.bytes, rows, step);
 }
 
-/* Row by row; with `warm` set it stops (*warmed true) after the first row
- * that leaves the preparing graph holding an identifier. */
 /* Before the reader reports a data error of its own: the events held back
  * in a time window (all from earlier lines) are applied first, and a
  * failure of theirs is the one reported. */
@@ -88,6 +86,8 @@ static int held_first(pctl_event_window *held) {
   return held != NULL ? pctl_event_window_flush(held) : PCTL_EXIT_OK;
 }
 
+/* Row by row; with `warm` set it stops (*warmed true) after the first row
+ * that leaves the preparing graph holding an identifier. */
 static int read_stream(const pctl_event_input *in, const pctl_event_extra *x, bool warm,
                        bool *warmed, pctl_event_fn fn, void *ud, pctl_event_window *held,
                        uint64_t *rows) {

@@ -11,6 +11,8 @@ void lp_strpool_init(lp_strpool *p) {
   lp_arena_init(&p->arena);
   lp_vec_init(&p->entries, sizeof(lp_strpool_entry));
   lp_map128_init(&p->index);
+  for (uint32_t i = 0; i < LP_STRPOOL_RECENT; i++) p->recent[i] = UINT32_MAX;
+  p->recent_at = 0;
 }
 
 void lp_strpool_free(lp_strpool *p, const lp_mem *m) {
@@ -31,14 +33,28 @@ bool lp_strpool_find(const lp_strpool *p, const char *s, size_t len, uint32_t *i
   return true;
 }
 
+static uint32_t remember(lp_strpool *p, uint32_t id) {
+  p->recent[p->recent_at] = id;
+  p->recent_at = (p->recent_at + 1) % LP_STRPOOL_RECENT;
+  return id;
+}
+
 int lp_strpool_intern(lp_strpool *p, const lp_mem *m, const char *s, size_t len,
                       uint32_t *id, bool *added) {
+  for (uint32_t i = 0; i < LP_STRPOOL_RECENT; i++) {
+    uint32_t r = p->recent[i];
+    if (r < p->entries.len && same(lp_vec_at(&p->entries, r), s, len)) {
+      *id = r;
+      if (added != NULL) *added = false;
+      return LP_OK;
+    }
+  }
   lp_hash128 h = lp_hash128_seeded(s, len, STRPOOL_SEED);
   uint64_t key[2] = {h.lo, h.hi}, *slot;
   uint64_t existing;
   if (lp_hmap_get(&p->index, key, &existing)) {
     if (!same(lp_vec_at(&p->entries, (size_t)existing), s, len)) return LP_ECONFLICT;
-    *id = (uint32_t)existing;
+    *id = remember(p, (uint32_t)existing);
     if (added != NULL) *added = false;
     return LP_OK;
   }
@@ -57,7 +73,7 @@ int lp_strpool_intern(lp_strpool *p, const lp_mem *m, const char *s, size_t len,
   *slot = p->entries.len;
   lp_strpool_entry e = {copy, len};
   (void)lp_vec_push(&p->entries, m, &e); /* cannot fail: reserved */
-  *id = (uint32_t)(p->entries.len - 1);
+  *id = remember(p, (uint32_t)(p->entries.len - 1));
   if (added != NULL) *added = true;
   return LP_OK;
 }

@@ -13,10 +13,17 @@
  * 128-bit-keyed map finds them by XXH3-128. A 128-bit collision between
  * two different strings is reported as LP_ECONFLICT rather than assumed
  * impossible. */
+#define LP_STRPOOL_RECENT 4u
+
 typedef struct lp_strpool {
   lp_arena arena;
   lp_vec entries; /* lp_strpool_entry, indexed by id */
   lp_map128 index;
+  /* The ids interned or found last (a ring, each < entries.len or
+   * unused): the few sources of a stream's events are then found with a
+   * compare or two instead of a hash and a probe. */
+  uint32_t recent[LP_STRPOOL_RECENT];
+  uint32_t recent_at;
 } lp_strpool;
 
 typedef struct lp_strpool_entry {

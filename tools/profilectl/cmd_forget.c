@@ -13,6 +13,7 @@
 #include "cmd_run.h"
 #include "commands.h"
 #include "libprofile.h"
+#include "prefault.h"
 
 #define CMD "forget"
 #define DEFAULT_KEY "profilectl identity"
@@ -28,8 +29,8 @@ static double now(clockid_t which) {
 static void lap(bool on, const char *what, double t0[2]) {
   double w = now(CLOCK_MONOTONIC), c = now(CLOCK_PROCESS_CPUTIME_ID);
   if (on && what != NULL)
-    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-8s %7.2f s wall %7.2f s cpu\n", what,
-            w - t0[0], c - t0[1]);
+    fprintf(stderr, PCTL_PROGRAM " " CMD ": time: %-8s %7.2f s wall %7.2f s cpu (%.0f MiB faulted in ahead so far)\n", what,
+            w - t0[0], c - t0[1], (double)pctl_prefault_done_bytes() / 1048576.0);
   t0[0] = w;
   t0[1] = c;
 }
@@ -63,7 +64,9 @@ static int run_forget(int argc, char **argv) {
   memcpy(type, id, tl);
   type[tl] = '\0';
   lp_profiles *h = NULL;
-  if (lp_profiles_create(NULL, &h) != LP_OK) {
+  lp_allocator alloc;
+  (void)pctl_prefault_allocator(&alloc);
+  if (lp_profiles_create(&alloc, &h) != LP_OK) {
     pctl_error("cannot create the store: %s", strerror(ENOMEM));
     return PCTL_EXIT_FAILURE;
   }

@@ -40,6 +40,7 @@
 #include "event_window.h"
 #include "libprofile.h"
 #include "par.h"
+#include "prefault.h"
 #include "progress.h"
 #include "radix.h"
 #include "report.h"
@@ -1879,7 +1880,9 @@ int pctl_run_job(const pctl_run_config *c) {
   j.c = c;
   j.money_scale = 1;
   for (int64_t i = 0; i < c->decimals; i++) j.money_scale *= 10;
-  if (lp_profiles_create(NULL, &j.h) != LP_OK) {
+  lp_allocator alloc;
+  (void)pctl_prefault_allocator(&alloc);
+  if (lp_profiles_create(&alloc, &j.h) != LP_OK) {
     pctl_error("cannot create the store: %s", strerror(ENOMEM));
     return PCTL_EXIT_FAILURE;
   }

@@ -64,6 +64,21 @@ typedef struct prf_order {
   int64_t amount;
 } prf_order;
 
+/* Orders ahead whose lines a gathering prefetches (an order may span two
+ * cache lines): the fold's (profiles_view.c) and the save's sort
+ * (profiles_save.c). */
+#define PRF_GATHER_AHEAD 16u
+#if defined(__GNUC__)
+#  define PRF_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define PRF_PREFETCH(p) ((void)(p))
+#endif
+
+static inline void prf_prefetch_order(const prf_order *o) {
+  PRF_PREFETCH(o);
+  PRF_PREFETCH((const char *)(o + 1) - 1);
+}
+
 /* The fold's transaction of order o under profile pid (profiles_view.c). */
 void prf_order_txn(const prf_order *o, uint64_t pid, lp_rfm_txn *out);
 

@@ -215,20 +215,6 @@ static bool prf_group_by_profile(const uint64_t *pid, size_t no, uint32_t *start
   return true;
 }
 
-/* Orders ahead whose lines the gathering prefetches (an order may span two
- * cache lines). */
-#define PRF_GATHER_AHEAD 16u
-#if defined(__GNUC__)
-#  define PRF_PREFETCH(p) __builtin_prefetch(p)
-#else
-#  define PRF_PREFETCH(p) ((void)(p))
-#endif
-
-static void prf_prefetch_order(const prf_order *o) {
-  PRF_PREFETCH(o);
-  PRF_PREFETCH((const char *)(o + 1) - 1);
-}
-
 /* Every order under its identifier's current profile, fed to the fold
  * grouped by profile (each profile's orders in their stored order): the
  * fold then touches each profile's record in one run, and its records lie

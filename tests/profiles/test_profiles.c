@@ -2388,6 +2388,112 @@ static int observe_prepared_flow(const lp_allocator *alloc, void *ctx) {
   return rc;
 }
 
+/* ---- the canonical order of the saved orders ----
+ * The save sorts the orders added since the last load or save; past a few
+ * thousand it sorts them by a radix sort of their hashes' first 8 bytes,
+ * then each run of one prefix by the full comparison. Whatever order the
+ * orders arrive in, the saved bytes are the same and the decoded orders
+ * are in the documented order (hash bytes, time, flags, order id,
+ * amount), here checked by the test's own comparison. With a host hash
+ * whose first 8 bytes take only 3 values, long runs of different hashes
+ * share a prefix. */
+static int collide_hash(void *ud, const void *data, size_t len, uint8_t *out16) {
+  (void)ud;
+  uint64_t x = UINT64_C(1469598103934665603);
+  for (size_t i = 0; i < len; i++) x = (x ^ ((const uint8_t *)data)[i]) * UINT64_C(1099511628211);
+  memset(out16, 0, 16);
+  out16[7] = (uint8_t)(x % 3);
+  lp_put_u64le(out16 + 8, x);
+  return 0;
+}
+
+static int cmp_saved_fact(const pr_fact *a, const pr_fact *b) {
+  int c = memcmp(a->hash, b->hash, 16);
+  if (c != 0) return c;
+  if (a->ts != b->ts) return a->ts < b->ts ? -1 : 1;
+  if (a->flags != b->flags) return a->flags < b->flags ? -1 : 1;
+  if (a->order_id != b->order_id) return a->order_id < b->order_id ? -1 : 1;
+  return a->amount < b->amount ? -1 : (a->amount > b->amount);
+}
+
+enum { SORT_ORDERS = 12000, SORT_IDS = 2500 };
+
+/* Orders under SORT_IDS e-mails, some with dozens (runs), repeated times,
+ * ids and whole orders; added in the order perm gives. */
+static lp_membuf *orders_saved(bool collide, const uint32_t *perm, int64_t *sum) {
+  lp_profiles *h = NULL;
+  assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+  if (collide) assert_int_equal(lp_profiles_set_hash(h, collide_hash, NULL), LP_OK);
+  *sum = 0;
+  for (size_t k = 0; k < SORT_ORDERS; k++) {
+    uint64_t r = perm[k], seed = r * 7919;
+    size_t who = r % 10 == 0 ? (size_t)(r % 7) : (size_t)(pr_below(&seed, SORT_IDS));
+    char email[32];
+    snprintf(email, sizeof email, "c%zu@x.org", who);
+    lp_profiles_order o = pr_order(T_EMAIL, email, r % 5 == 0 ? 0 : 1 + r % 97, T0 + (int64_t)(r % 13) * DAY,
+                                   (int64_t)(r % 11) - 3);
+    assert_int_equal(lp_profiles_add_order(h, &o, NULL), LP_OK);
+    *sum += o.amount;
+  }
+  lp_membuf *b = pr_save(h);
+  lp_profiles_free(h);
+  return b;
+}
+
+static void saved_orders_are_canonical_in_any_arrival_order(void **state) {
+  (void)state;
+  uint32_t *fwd = malloc(SORT_ORDERS * sizeof *fwd), *rev = malloc(SORT_ORDERS * sizeof *rev),
+           *mix = malloc(SORT_ORDERS * sizeof *mix);
+  assert_true(fwd != NULL && rev != NULL && mix != NULL);
+  for (uint32_t k = 0; k < SORT_ORDERS; k++) fwd[k] = rev[SORT_ORDERS - 1 - k] = mix[k] = k;
+  uint64_t seed = 42;
+  for (size_t k = SORT_ORDERS; k-- > 1;) {
+    size_t j = (size_t)pr_below(&seed, k + 1);
+    uint32_t t = mix[k];
+    mix[k] = mix[j];
+    mix[j] = t;
+  }
+  for (int collide = 0; collide < 2; collide++) {
+    int64_t s1, s2, s3;
+    lp_membuf *a = orders_saved(collide, fwd, &s1), *b = orders_saved(collide, rev, &s2),
+              *c = orders_saved(collide, mix, &s3);
+    assert_true(pr_same(a, b));
+    assert_true(pr_same(a, c));
+    size_t n = 0;
+    pr_fact *f = pr_saved_orders(a, &n);
+    assert_int_equal(n, SORT_ORDERS);
+    int64_t sum = 0;
+    size_t runs = 0, prefix_runs = 0;
+    for (size_t i = 0; i < n; i++) {
+      sum += f[i].amount;
+      if (i == 0) continue;
+      assert_true(cmp_saved_fact(&f[i - 1], &f[i]) <= 0);
+      runs += memcmp(f[i - 1].hash, f[i].hash, 16) == 0;
+      prefix_runs += memcmp(f[i - 1].hash, f[i].hash, 8) == 0 && memcmp(f[i - 1].hash, f[i].hash, 16) != 0;
+    }
+    assert_int_equal(sum, s1);
+    assert_true(runs > SORT_ORDERS / 2); /* identifiers with several orders */
+    if (collide) assert_true(prefix_runs > SORT_IDS / 2); /* different hashes, one prefix */
+    else assert_int_equal(prefix_runs, 0);
+    /* loaded and saved again: the same bytes (the load checks the order) */
+    lp_profiles *h = NULL;
+    assert_int_equal(pr_make(NULL, false, &h), LP_OK);
+    if (collide) assert_int_equal(lp_profiles_set_hash(h, collide_hash, NULL), LP_OK);
+    assert_int_equal(pr_load(h, a), LP_OK);
+    lp_membuf *again = pr_save(h);
+    assert_true(pr_same(a, again));
+    lp_membuf_free(again);
+    lp_profiles_free(h);
+    free(f);
+    lp_membuf_free(a);
+    lp_membuf_free(b);
+    lp_membuf_free(c);
+  }
+  free(fwd);
+  free(rev);
+  free(mix);
+}
+
 static void observe_prepared_allocation_failures(void **state) {
   (void)state;
   assert_true(lp_test_oom_sweep("observe_prepared", observe_prepared_flow, NULL) > 0);
@@ -2427,6 +2533,7 @@ int main(void) {
       cmocka_unit_test(observe_prepared_equals_observe),
       cmocka_unit_test(observe_prepared_errors),
       cmocka_unit_test(observe_prepared_allocation_failures),
+      cmocka_unit_test(saved_orders_are_canonical_in_any_arrival_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

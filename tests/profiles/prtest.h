@@ -112,6 +112,19 @@ static inline bool pr_same(const lp_membuf *a, const lp_membuf *b) {
          (lp_membuf_size(a) == 0 || memcmp(lp_membuf_data(a), lp_membuf_data(b), lp_membuf_size(a)) == 0);
 }
 
+/* b loaded into a new store (with the host hash fn, ud when fn is not
+ * NULL) saves the same bytes again. */
+static inline void pr_assert_resaves(const lp_membuf *b, lp_idgraph_hash_fn fn, void *ud) {
+  lp_profiles *g = NULL;
+  assert_int_equal(pr_make(NULL, false, &g), LP_OK);
+  if (fn != NULL) assert_int_equal(lp_profiles_set_hash(g, fn, ud), LP_OK);
+  assert_int_equal(pr_load(g, b), LP_OK);
+  lp_membuf *again = pr_save(g);
+  assert_true(pr_same(b, again));
+  lp_membuf_free(again);
+  lp_profiles_free(g);
+}
+
 static inline bool pr_contains(const uint8_t *d, size_t n, const void *pat, size_t len) {
   if (len == 0 || len > n) return false;
   for (size_t i = 0; i + len <= n; i++)

@@ -177,14 +177,8 @@ static void host_hash_is_used_and_required(void **state) {
   assert_int_equal(pr_make(NULL, false, &g), LP_OK);
   assert_int_equal(pr_load(g, b), LP_ECONFLICT); /* the built-in hash */
   lp_profiles_free(g);
-  assert_int_equal(pr_make(NULL, false, &g), LP_OK);
-  assert_int_equal(lp_profiles_set_hash(g, host_hash, (void *)1), LP_OK);
-  assert_int_equal(pr_load(g, b), LP_OK);
-  lp_membuf *b2 = pr_save(g);
-  assert_true(pr_same(b, b2));
+  pr_assert_resaves(b, host_hash, (void *)1);
   lp_membuf_free(b);
-  lp_membuf_free(b2);
-  lp_profiles_free(g);
   lp_profiles_free(h);
 }
 
@@ -2476,14 +2470,7 @@ static void saved_orders_are_canonical_in_any_arrival_order(void **state) {
     if (collide) assert_true(prefix_runs > SORT_IDS / 2); /* different hashes, one prefix */
     else assert_int_equal(prefix_runs, 0);
     /* loaded and saved again: the same bytes (the load checks the order) */
-    lp_profiles *h = NULL;
-    assert_int_equal(pr_make(NULL, false, &h), LP_OK);
-    if (collide) assert_int_equal(lp_profiles_set_hash(h, collide_hash, NULL), LP_OK);
-    assert_int_equal(pr_load(h, a), LP_OK);
-    lp_membuf *again = pr_save(h);
-    assert_true(pr_same(a, again));
-    lp_membuf_free(again);
-    lp_profiles_free(h);
+    pr_assert_resaves(a, collide ? collide_hash : NULL, NULL);
     free(f);
     lp_membuf_free(a);
     lp_membuf_free(b);
